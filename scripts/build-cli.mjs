@@ -1,0 +1,46 @@
+// Bundles src/cli/main.ts into dist/cli.mjs with esbuild. Bundling (not per-file transpiling) lets
+// esbuild inline the instruction ids (const enums) so the interpreter's switch compiles to a jump table.
+import { build } from 'esbuild';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist', 'cli.mjs');
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds dist/cli.mjs. */
+export async function buildCli() {
+  await build({
+    entryPoints: [join(root, 'src', 'cli', 'main.ts')],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+  return out;
+}
+
+/** Returns the URL of the bundled CLI, building it when missing or older than any source file. */
+export async function ensureCliBuilt() {
+  const stale = !existsSync(out) || statSync(out).mtimeMs < newestSource(join(root, 'src'));
+  if (stale) await buildCli();
+  return pathToFileURL(out).href;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await buildCli();
+}
