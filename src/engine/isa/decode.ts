@@ -1,0 +1,134 @@
+// Decoders generated from the instruction table at module load:
+//  - DECODE_BUCKET / decodeWord: 32-bit word → Op, one typed-array load for most instructions;
+//  - EXPAND_C: every 16-bit compressed encoding → its 32-bit base equivalent (0 when reserved);
+//  - C_ID: every 16-bit compressed encoding → its compressed Op (for tracing and disassembly).
+
+import { getField, putField, type FieldName } from './fields';
+import { Op } from './opcodes';
+import { INSTRUCTIONS, INSN_BY_ID, type ExpandArg, type InsnDef } from './table';
+
+const BUCKET_BITS = 0x707f;
+const FUNCT7_BITS = 0xfe000000;
+/** Bucket values at or below this are linear lists: LINEAR_BASE - index. */
+const LINEAR_BASE = -1000;
+
+/** Bucket index of a 32-bit word: opcode bits 6:0 and funct3 bits 14:12. */
+export function bucketOf(word: number): number {
+  return (word & 0x7f) | ((word >>> 5) & 0x380);
+}
+
+/** For each bucket: an Op (>= 0), -(1 + s) for funct7 sub-table s, or LINEAR_BASE - l for list l. */
+export const DECODE_BUCKET = new Int16Array(1024);
+/** funct7 sub-tables, 128 entries each. */
+export const DECODE_FUNCT7 = new Int16Array(128 * 16);
+const LINEAR: InsnDef[][] = [];
+
+function satisfiesNonzero(def: InsnDef, word: number): boolean {
+  for (const name of def.nonzero ?? []) if (getField(word, name) === 0) return false;
+  return true;
+}
+
+function buildWordDecoder(): void {
+  const base = INSTRUCTIONS.filter((def) => def.size === 4);
+  let subCount = 0;
+  for (let b = 0; b < 1024; b++) {
+    const word = (b & 0x7f) | ((b & 0x380) << 5);
+    const inBucket = base.filter((def) => ((word ^ def.match) & def.mask & BUCKET_BITS) === 0);
+    // Most specific first: more fixed bits wins (fence.tso before fence, c.nop before c.addi).
+    inBucket.sort((a, b2) => popcount(b2.mask) - popcount(a.mask));
+    if ((word & 3) !== 3 || inBucket.length === 0) {
+      DECODE_BUCKET[b] = Op.ILLEGAL;
+    } else if (inBucket.length === 1 && (inBucket[0].mask & ~BUCKET_BITS) === 0) {
+      DECODE_BUCKET[b] = inBucket[0].id;
+    } else if (inBucket.every((def) => (def.mask & ~BUCKET_BITS) >>> 0 === FUNCT7_BITS || (def.mask & ~BUCKET_BITS) === 0) && subCount < 16) {
+      const s = subCount++;
+      for (let f7 = 0; f7 < 128; f7++) {
+        const w = (word | (f7 << 25)) >>> 0;
+        const hit = inBucket.find((def) => ((w ^ def.match) & def.mask) === 0);
+        DECODE_FUNCT7[s * 128 + f7] = hit ? hit.id : Op.ILLEGAL;
+      }
+      DECODE_BUCKET[b] = -(1 + s);
+    } else {
+      DECODE_BUCKET[b] = LINEAR_BASE - LINEAR.length;
+      LINEAR.push(inBucket);
+    }
+  }
+}
+
+function popcount(x: number): number {
+  let n = 0;
+  for (let v = x >>> 0; v; v &= v - 1) n++;
+  return n;
+}
+
+/** Resolves a word whose bucket is a sub-table or a list (the rare path of the interpreter). */
+export function decodeSlow(word: number, bucket: number): Op {
+  if (bucket > LINEAR_BASE) return DECODE_FUNCT7[(-1 - bucket) * 128 + (word >>> 25)];
+  for (const def of LINEAR[LINEAR_BASE - bucket]) if (((word ^ def.match) & def.mask) === 0) return def.id;
+  return Op.ILLEGAL;
+}
+
+/** Decodes a 32-bit instruction word (low two bits 11) to its Op; ILLEGAL when no entry matches. */
+export function decodeWord(word: number): Op {
+  const b = DECODE_BUCKET[bucketOf(word)];
+  return b >= 0 ? b : decodeSlow(word, b);
+}
+
+/** 32-bit base equivalent of each 16-bit compressed encoding; 0 marks a reserved encoding. */
+export const EXPAND_C = new Int32Array(65536);
+/** Compressed Op of each 16-bit encoding (ILLEGAL when reserved or not compressed). */
+export const C_ID = new Uint8Array(65536);
+
+/** Builds the base instruction word that a compressed entry expands to. */
+export function expandCompressed(def: InsnDef, half: number): number {
+  const exp = def.expand!;
+  const target = INSN_BY_ID[exp.op];
+  let word = target.match;
+  const get = (name: FieldName): number => getField(half, name);
+  for (const [name, arg] of Object.entries(exp.args) as [FieldName, ExpandArg][]) {
+    const value = typeof arg === 'number' ? arg : typeof arg === 'function' ? arg(get) : get(arg);
+    word |= putField(name, value);
+  }
+  return word | 0;
+}
+
+/** Finds the compressed entry for a 16-bit encoding, honoring reserved (nonzero) constraints. */
+export function matchCompressed(half: number): InsnDef | undefined {
+  return C_CANDIDATES.find((def) => ((half ^ def.match) & def.mask) === 0 && satisfiesNonzero(def, half));
+}
+
+const C_CANDIDATES = INSTRUCTIONS.filter((def) => def.size === 2).sort((a, b) => popcount(b.mask) - popcount(a.mask));
+
+function buildCompressedDecoder(): void {
+  for (let h = 0; h < 65536; h++) {
+    if ((h & 3) === 3) continue;
+    // A definition matches; a reserved encoding (nonzero violated) of a more specific entry must not
+    // fall through to a less specific one (c.jr x0 is reserved, not c.mv).
+    const first = C_CANDIDATES.find((def) => ((h ^ def.match) & def.mask) === 0);
+    if (!first || !satisfiesNonzero(first, h)) continue;
+    EXPAND_C[h] = expandCompressed(first, h);
+    C_ID[h] = first.id;
+  }
+}
+
+/** A decoded instruction for tools (disassembler, tracer, VMM emulation): entry, word and size. */
+export interface Decoded {
+  readonly def: InsnDef | undefined;
+  /** The raw bits (16 or 32 of them). */
+  readonly bits: number;
+  readonly size: 2 | 4;
+}
+
+/** Decodes the instruction at the start of `bits` (low 16 or all 32 bits). */
+export function decodeAny(bits: number): Decoded {
+  if ((bits & 3) !== 3) {
+    const half = bits & 0xffff;
+    const id = C_ID[half];
+    return { def: id === Op.ILLEGAL ? undefined : INSN_BY_ID[id], bits: half, size: 2 };
+  }
+  const id = decodeWord(bits >>> 0);
+  return { def: id === Op.ILLEGAL ? undefined : INSN_BY_ID[id], bits: bits >>> 0, size: 4 };
+}
+
+buildWordDecoder();
+buildCompressedDecoder();

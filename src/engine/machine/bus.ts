@@ -1,0 +1,127 @@
+// The physical address space: RAM as one ArrayBuffer plus memory-mapped devices (STYLE: one device
+// interface; the memory map one constant table, see memory-map.ts).
+
+/** The device contract: register reads and writes at an offset, reset, state for snapshots. */
+export interface Device {
+  readonly name: string;
+  /** Reads `size` bytes (1, 2 or 4) at `offset`; returns the zero-extended value. */
+  read(offset: number, size: number): number;
+  /** Writes the low `size` bytes of `value` at `offset`. */
+  write(offset: number, value: number, size: number): void;
+  /** Returns the device to its power-on state. */
+  reset(): void;
+}
+
+/** A mapped device region. */
+export interface Region {
+  readonly base: number;
+  readonly size: number;
+  readonly device: Device;
+}
+
+/** Physical memory: RAM and devices. Accesses report failure through `ok`, never by throwing. */
+export class Bus {
+  readonly ram: Uint8Array;
+  readonly ram16: Uint16Array;
+  readonly ram32: Int32Array;
+  readonly ramBase: number;
+  readonly ramSize: number;
+  private readonly regions: Region[] = [];
+  /** Whether the last load/store reached something. */
+  ok = true;
+  /** Count of device accesses, for statistics. */
+  deviceAccesses = 0;
+
+  constructor(ramBase: number, ramSize: number) {
+    if (ramSize % 4096 !== 0 || ramSize <= 0) throw new RangeError(`RAM size must be a positive multiple of 4 KiB, got ${ramSize}`);
+    const buffer = new ArrayBuffer(ramSize);
+    this.ram = new Uint8Array(buffer);
+    this.ram16 = new Uint16Array(buffer);
+    this.ram32 = new Int32Array(buffer);
+    this.ramBase = ramBase;
+    this.ramSize = ramSize;
+  }
+
+  /** Maps a device; regions must not overlap RAM or each other. */
+  map(base: number, size: number, device: Device): void {
+    const end = base + size;
+    const clash = this.regions.find((r) => base < r.base + r.size && r.base < end);
+    if (clash) throw new Error(`device ${device.name} at 0x${base.toString(16)} overlaps ${clash.device.name}`);
+    this.regions.push({ base, size, device });
+    this.regions.sort((a, b) => a.base - b.base);
+  }
+
+  /** All mapped device regions, by address. */
+  get deviceRegions(): readonly Region[] {
+    return this.regions;
+  }
+
+  /** RAM byte offset of a physical address range, or -1 when it is not wholly in RAM. */
+  ramOffset(pa: number, size: number): number {
+    const off = pa - this.ramBase;
+    return off >= 0 && off + size <= this.ramSize ? off : -1;
+  }
+
+  /** The device region containing `pa`, if any. */
+  regionAt(pa: number): Region | undefined {
+    for (const r of this.regions) if (pa >= r.base && pa < r.base + r.size) return r;
+    return undefined;
+  }
+
+  /** Loads `size` bytes (little-endian, any alignment inside one target) from physical `pa`. */
+  load(pa: number, size: number): number {
+    const off = this.ramOffset(pa, size);
+    if (off >= 0) {
+      this.ok = true;
+      const ram = this.ram;
+      if (size === 1) return ram[off];
+      if (size === 2) return ram[off] | (ram[off + 1] << 8);
+      return (ram[off] | (ram[off + 1] << 8) | (ram[off + 2] << 16) | (ram[off + 3] << 24)) >>> 0;
+    }
+    const region = this.regionAt(pa);
+    if (!region || pa + size > region.base + region.size) {
+      this.ok = false;
+      return 0;
+    }
+    this.ok = true;
+    this.deviceAccesses++;
+    return region.device.read(pa - region.base, size) >>> 0;
+  }
+
+  /** Stores the low `size` bytes of `value` at physical `pa`. */
+  store(pa: number, size: number, value: number): void {
+    const off = this.ramOffset(pa, size);
+    if (off >= 0) {
+      this.ok = true;
+      const ram = this.ram;
+      ram[off] = value;
+      if (size >= 2) ram[off + 1] = value >>> 8;
+      if (size === 4) {
+        ram[off + 2] = value >>> 16;
+        ram[off + 3] = value >>> 24;
+      }
+      return;
+    }
+    const region = this.regionAt(pa);
+    if (!region || pa + size > region.base + region.size) {
+      this.ok = false;
+      return;
+    }
+    this.ok = true;
+    this.deviceAccesses++;
+    region.device.write(pa - region.base, value, size);
+  }
+}
+
+/** Read-only memory (the boot ROM): reads return its bytes, writes are ignored. */
+export class Rom implements Device {
+  readonly name = 'rom';
+  constructor(private readonly bytes: Uint8Array) {}
+  read(offset: number, size: number): number {
+    let v = 0;
+    for (let i = 0; i < size; i++) v |= (this.bytes[offset + i] ?? 0) << (8 * i);
+    return v >>> 0;
+  }
+  write(): void {}
+  reset(): void {}
+}

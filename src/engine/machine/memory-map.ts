@@ -1,0 +1,25 @@
+// The physical memory map of DESIGN 2, compatible with QEMU's rv32 `virt` machine.
+
+/** Base addresses and sizes of the virt machine's regions. */
+export const MEMORY_MAP = {
+  bootRom: { base: 0x0000_1000, size: 0x1000 },
+  testFinisher: { base: 0x0010_0000, size: 0x1000 },
+  clint: { base: 0x0200_0000, size: 0x10000 },
+  plic: { base: 0x0c00_0000, size: 0x400_0000 },
+  uart0: { base: 0x1000_0000, size: 0x100 },
+  virtio: { base: 0x1000_1000, size: 0x1000, count: 8 },
+  ram: { base: 0x8000_0000 },
+} as const;
+
+/** PLIC interrupt source numbers. */
+export const IRQ = {
+  uart0: 10,
+  /** virtio slot n uses VIRTIO_BASE + n. */
+  virtioBase: 1,
+} as const;
+
+/** Default RAM size: 128 MiB. */
+export const DEFAULT_RAM_SIZE = 128 * 1024 * 1024;
+
+/** mtime frequency in Hz (QEMU virt: 10 MHz). */
+export const TIMEBASE_HZ = 10_000_000;

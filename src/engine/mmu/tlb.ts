@@ -1,0 +1,87 @@
+// A direct-mapped software TLB in typed arrays (STYLE: "TLB first, one slow path"). Each slot holds
+// one 4 KiB virtual page for one translation context and three tags, one per access type: a tag is
+// set only when that access is allowed without a walk (write: only when the PTE's D bit is already
+// set), so a hit is one compare. Only RAM pages are cached; device pages always take the slow path.
+
+/** Number of slots; a power of two. */
+export const TLB_SIZE = 1024;
+/** Mask for the slot index of a virtual page number. */
+export const TLB_MASK = TLB_SIZE - 1;
+
+/** Context code for an untranslated (bare) access, OR-ed with the privilege. */
+export const CTX_BARE = 4;
+
+/** A context-tagged TLB; tag = vpn | (ctx << 20). */
+export class Tlb {
+  /** Tag allowing loads, or -1. */
+  readonly tagR = new Int32Array(TLB_SIZE).fill(-1);
+  /** Tag allowing stores, or -1. */
+  readonly tagW = new Int32Array(TLB_SIZE).fill(-1);
+  /** Tag allowing fetches, or -1. */
+  readonly tagX = new Int32Array(TLB_SIZE).fill(-1);
+  /** RAM byte offset minus the virtual page base, modulo 2^32: ram offset = (va + off) | 0. */
+  readonly off = new Int32Array(TLB_SIZE);
+  /** For inspection: the leaf PTE (0 for bare), its level, ASID, and the physical page number. */
+  readonly pte = new Int32Array(TLB_SIZE);
+  readonly level = new Uint8Array(TLB_SIZE);
+  readonly asid = new Uint16Array(TLB_SIZE);
+  readonly ppn = new Int32Array(TLB_SIZE);
+  /** Counters for statistics (misses are walks started from the slow path). */
+  hits = 0;
+  misses = 0;
+  flushes = 0;
+  /** Whether any megapage (level 1) entry has been filled since the last full flush. */
+  private megaFilled = false;
+
+  /** Installs a translation for the page of `va` in context `ctx`. */
+  fill(va: number, ctx: number, ramOffset: number, canRead: boolean, canWrite: boolean, canExec: boolean, pte: number, level: number, asid: number, ppn: number): void {
+    const vpn = va >>> 12;
+    const i = vpn & TLB_MASK;
+    const tag = vpn | (ctx << 20);
+    this.tagR[i] = canRead ? tag : -1;
+    this.tagW[i] = canWrite ? tag : -1;
+    this.tagX[i] = canExec ? tag : -1;
+    this.off[i] = (ramOffset - (vpn << 12)) | 0;
+    this.pte[i] = pte;
+    this.level[i] = level;
+    this.asid[i] = asid;
+    this.ppn[i] = ppn;
+    if (level > 0) this.megaFilled = true;
+  }
+
+  /** Drops every entry. */
+  flushAll(): void {
+    this.tagR.fill(-1);
+    this.tagW.fill(-1);
+    this.tagX.fill(-1);
+    this.megaFilled = false;
+    this.flushes++;
+  }
+
+  /**
+   * sfence.vma semantics (privileged spec §4.2.1): `va` undefined flushes all pages, `asid`
+   * undefined all address spaces; global entries survive an ASID-specific flush. Bare entries stay.
+   */
+  flushTranslated(va: number | undefined, asid: number | undefined): void {
+    this.flushes++;
+    const vpn = va === undefined ? -1 : va >>> 12;
+    for (let i = 0; i < TLB_SIZE; i++) {
+      const tag = this.tagR[i] !== -1 ? this.tagR[i] : this.tagW[i] !== -1 ? this.tagW[i] : this.tagX[i];
+      if (tag === -1 || ((tag >>> 20) & CTX_BARE) !== 0) continue;
+      if (asid !== undefined && (this.pte[i] & 0x20) !== 0) continue;
+      if (asid !== undefined && this.asid[i] !== asid) continue;
+      if (vpn !== -1) {
+        const entryVpn = tag & 0xfffff;
+        const same = this.level[i] > 0 ? entryVpn >>> 10 === vpn >>> 10 : entryVpn === vpn;
+        if (!same) continue;
+      }
+      this.tagR[i] = this.tagW[i] = this.tagX[i] = -1;
+    }
+    if (va === undefined && asid === undefined) this.megaFilled = false;
+  }
+
+  /** Whether a megapage entry may be present (callers may skip scans otherwise). */
+  get hasMegapages(): boolean {
+    return this.megaFilled;
+  }
+}
