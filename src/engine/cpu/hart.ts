@@ -1,0 +1,521 @@
+// One RISC-V hart: architectural state, CSRs, traps and interrupts, and the slow (non-TLB) memory
+// path. The interpreter loop lives in interp.ts. Privileged spec 20211203 ch. 3 and 4.
+
+import { Access, Cause, leafAllows, Pte, walkSv32, WalkResult, type PteMemory, type WalkContext } from '../mmu/walk';
+import { CTX_BARE, Tlb } from '../mmu/tlb';
+import type { Bus } from '../machine/bus';
+import type { TimeSource } from '../devices/irq';
+import { CSR_BY_NUM, legalMstatus } from './csr';
+import { IRQ_PRIORITY, Mstatus } from './csr-defs';
+import { Pmp, PmpPerm } from './pmp';
+
+/** CPU features selectable like QEMU's `-cpu rv32,pmp=false,h=true,...`. */
+export interface CpuFeatures {
+  pmp: boolean;
+  h: boolean;
+  c: boolean;
+  a: boolean;
+  m: boolean;
+  xsensitive: boolean;
+}
+
+/** Defaults: what QEMU's rv32 CPU offers (less F/D; H arrives with the VMM issue). */
+export const DEFAULT_FEATURES: Readonly<CpuFeatures> = { pmp: true, h: false, c: true, a: true, m: true, xsensitive: false };
+
+/** What a CSR instruction does with its source operand. */
+export const enum CsrOp {
+  WRITE = 0,
+  SET = 1,
+  CLEAR = 2,
+}
+
+/** Privilege levels. */
+export const enum Priv {
+  U = 0,
+  S = 1,
+  M = 3,
+}
+
+const PAGE_FAULT_OF = [Cause.INSN_PAGE, Cause.LOAD_PAGE, Cause.STORE_PAGE];
+const ACCESS_FAULT_OF = [Cause.INSN_ACCESS, Cause.LOAD_ACCESS, Cause.STORE_ACCESS];
+const PMP_BIT_OF = [PmpPerm.X, PmpPerm.R, PmpPerm.W];
+
+/** The hart. Fields are public for the interpreter and inspectors; change them through methods. */
+export class Hart implements PteMemory {
+  readonly x = new Int32Array(32);
+  /** Program counter as an int32 (use pcU for the unsigned value). */
+  pc = 0;
+  priv: number = Priv.M;
+  readonly hartId: number;
+  readonly features: CpuFeatures;
+  readonly misa: number;
+  readonly tlb = new Tlb();
+  readonly pmp = new Pmp();
+
+  mstatus = 0;
+  medeleg = 0;
+  mideleg = 0;
+  mie = 0;
+  /** Software-set pending bits (SSIP, STIP, SEIP). */
+  mipSw = 0;
+  /** Device-driven pending bits (MSIP, MTIP, MEIP, SEIP). */
+  mipHw = 0;
+  mtvec = 0;
+  mscratch = 0;
+  mepc = 0;
+  mcause = 0;
+  mtval = 0;
+  mcounteren = 0;
+  mcountinhibit = 0;
+  menvcfg = 0;
+  stvec = 0;
+  sscratch = 0;
+  sepc = 0;
+  scause = 0;
+  stval = 0;
+  scounteren = 0;
+  senvcfg = 0;
+  satp = 0;
+
+  /** Retired instructions before the current slice; instretNow() adds the slice's progress. */
+  instret = 0;
+  /** Steps (retired instructions and traps taken) before the current slice: the machine's clock. */
+  steps = 0;
+  /** Instructions retired so far in the running slice (kept current before slow calls). */
+  sliceDone = 0;
+  /** Steps so far in the running slice (kept current before slow calls). */
+  sliceSteps = 0;
+  /** The interpreter loop stops when sliceSteps reaches this; set to 0 to leave the loop early. */
+  sliceEnd = 0;
+  private cycleOffset = 0;
+  private instretOffset = 0;
+  /** LR/SC reservation: physical address or -1. */
+  reservation = -1;
+  /** Value loaded by the LR that made the reservation. */
+  reservedValue = 0;
+  /** Waiting in WFI for an interrupt. */
+  waiting = false;
+
+  /** TLB tag context bits (ctx << 20) for data accesses and for fetches. */
+  dataTag = 0;
+  fetchTag = 0;
+  /** Result of the last slow-path access: 0, or the exception cause it raised. */
+  fault = 0;
+  /** Counts of traps taken, by cause (interrupts at 32 + irq). */
+  readonly trapCounts = new Float64Array(64);
+
+  readonly bus: Bus;
+  time: TimeSource = { now: () => 0 };
+  ok = true;
+  private readonly walkOut = new WalkResult();
+  private readonly walkCtx: WalkContext = { priv: 0, sum: false, mxr: false, updateAD: true };
+
+  constructor(bus: Bus, features: Partial<CpuFeatures> = {}, hartId = 0) {
+    this.bus = bus;
+    this.hartId = hartId;
+    this.features = { ...DEFAULT_FEATURES, ...features };
+    const f = this.features;
+    const letter = (c: string): number => 1 << (c.charCodeAt(0) - 65);
+    this.misa = ((1 << 30) | letter('I') | letter('S') | letter('U') | (f.m ? letter('M') : 0) | (f.a ? letter('A') : 0) |
+      (f.c ? letter('C') : 0) | (f.h ? letter('H') : 0) | (f.xsensitive ? letter('X') : 0)) >>> 0;
+    this.reset(0);
+  }
+
+  /** Unsigned program counter. */
+  get pcU(): number {
+    return this.pc >>> 0;
+  }
+
+  /** Power-on reset: M-mode at `pc`, CSRs cleared as QEMU's virt machine leaves them. */
+  reset(pc: number): void {
+    this.x.fill(0);
+    this.pc = pc | 0;
+    this.priv = Priv.M;
+    this.mstatus = this.medeleg = this.mideleg = this.mie = this.mipSw = this.mipHw = 0;
+    this.mtvec = this.mscratch = this.mepc = this.mcause = this.mtval = 0;
+    this.mcounteren = this.mcountinhibit = this.menvcfg = 0;
+    this.stvec = this.sscratch = this.sepc = this.scause = this.stval = this.scounteren = this.senvcfg = this.satp = 0;
+    this.instret = this.steps = this.sliceDone = this.sliceSteps = this.cycleOffset = this.instretOffset = 0;
+    this.reservation = -1;
+    this.waiting = false;
+    this.pmp.reset();
+    this.trapCounts.fill(0);
+    this.contextChanged();
+  }
+
+  // ---- counters -------------------------------------------------------------------------
+
+  /** Retired instructions including the running slice. */
+  instretNow(): number {
+    return this.instret + this.sliceDone + this.instretOffset;
+  }
+
+  /** Steps so far, including the running slice: one per retired instruction or trap. */
+  stepsNow(): number {
+    return this.steps + this.sliceSteps;
+  }
+
+  /** Cycle counter: one cycle per step. */
+  cycle(): number {
+    return this.stepsNow() + this.cycleOffset;
+  }
+
+  /** Writes mcycle (64-bit value). */
+  setCycle(v: number): void {
+    this.cycleOffset = v - this.stepsNow() - 1;
+  }
+
+  /** Writes minstret (64-bit value); the writing instruction itself does not count (§3.1.10). */
+  setInstret(v: number): void {
+    this.instretOffset = v - (this.instret + this.sliceDone) - 1;
+  }
+
+  // ---- status, context, interrupts ------------------------------------------------------
+
+  /** mstatus with SD computed. */
+  readMstatus(): number {
+    return this.mstatus >>> 0;
+  }
+
+  /** Writes mstatus through its legal values; translation context may change. */
+  writeMstatus(v: number): void {
+    const old = this.mstatus;
+    this.mstatus = legalMstatus(old, v);
+    if (((old ^ this.mstatus) & (Mstatus.SUM | Mstatus.MXR)) !== 0) this.tlb.flushAll();
+    this.contextChanged();
+    this.interruptsChanged();
+  }
+
+  /** Writes satp (MODE, ASID, PPN); the hart keeps all nine ASID bits. */
+  writeSatp(v: number): void {
+    this.satp = v >>> 0;
+    this.contextChanged();
+  }
+
+  /** Runs a PMP register write and drops cached translations that depended on it. */
+  pmpWrite(write: () => void): void {
+    write();
+    this.tlb.flushAll();
+  }
+
+  /** Legal value of an xepc register: bit 0 clear, bit 1 clear too without C. */
+  legalEpc(v: number): number {
+    return (v & (this.features.c ? ~1 : ~3)) >>> 0;
+  }
+
+  /** Sets mie and re-checks interrupts. */
+  setMie(v: number): void {
+    this.mie = v >>> 0;
+    this.interruptsChanged();
+  }
+
+  /** Sets the software-writable pending bits. */
+  setMipSw(v: number): void {
+    this.mipSw = v >>> 0;
+    this.interruptsChanged();
+  }
+
+  /** mip as software reads it. */
+  readMip(): number {
+    return (this.mipSw | this.mipHw) >>> 0;
+  }
+
+  /** Drives a device interrupt line into mip. */
+  setIrq(irq: number, level: boolean): void {
+    const bit = 1 << irq;
+    const next = level ? this.mipHw | bit : this.mipHw & ~bit;
+    if (next !== this.mipHw) {
+      this.mipHw = next;
+      this.interruptsChanged();
+    }
+  }
+
+  /** Something that affects interrupt delivery changed: leave the interpreter loop to re-check. */
+  interruptsChanged(): void {
+    this.sliceEnd = 0;
+  }
+
+  /** Recomputes TLB context tags after a change of privilege, mstatus or satp. */
+  contextChanged(): void {
+    const translating = (this.satp >>> 31) === 1;
+    const fetchCtx = this.priv === Priv.M || !translating ? this.priv | CTX_BARE : this.priv;
+    let dataPriv = this.priv;
+    if (this.priv === Priv.M && (this.mstatus & Mstatus.MPRV) !== 0) dataPriv = (this.mstatus & Mstatus.MPP) >>> Mstatus.MPP_SHIFT;
+    const dataCtx = dataPriv === Priv.M || !translating ? dataPriv | CTX_BARE : dataPriv;
+    this.fetchTag = fetchCtx << 20;
+    this.dataTag = dataCtx << 20;
+  }
+
+  /** The highest-priority interrupt that would be taken now, or -1 (§3.1.6.1, §3.1.9). */
+  pendingInterrupt(): number {
+    const pending = (this.mipSw | this.mipHw) & this.mie;
+    if (pending === 0) return -1;
+    const mEnabled = this.priv < Priv.M || (this.mstatus & Mstatus.MIE) !== 0;
+    const sEnabled = this.priv < Priv.S || (this.priv === Priv.S && (this.mstatus & Mstatus.SIE) !== 0);
+    let take = 0;
+    if (mEnabled) take |= pending & ~this.mideleg;
+    if (sEnabled) take |= pending & this.mideleg;
+    if (take === 0) return -1;
+    // M-level interrupts outrank S-level ones, then the fixed order.
+    const mLevel = take & ~this.mideleg;
+    const pick = mLevel !== 0 ? mLevel : take;
+    for (const irq of IRQ_PRIORITY) if (pick & (1 << irq)) return irq;
+    return -1;
+  }
+
+  /** Whether WFI should stop waiting: any enabled-in-mie interrupt pending, regardless of MIE/SIE. */
+  wakeupPending(): boolean {
+    return ((this.mipSw | this.mipHw) & this.mie) !== 0;
+  }
+
+  // ---- traps ----------------------------------------------------------------------------
+
+  /** Takes exception `cause` at the current pc with trap value `tval` (§3.1.6-3.1.7, §3.3.1). */
+  raise(cause: number, tval: number): void {
+    this.trapCounts[cause & 31]++;
+    this.enterTrap(cause >>> 0, tval, false);
+  }
+
+  /** Takes interrupt `irq`. */
+  takeInterrupt(irq: number): void {
+    this.trapCounts[32 + irq]++;
+    this.waiting = false;
+    this.enterTrap(irq, 0, true);
+  }
+
+  private enterTrap(cause: number, tval: number, interrupt: boolean): void {
+    this.reservation = -1;
+    const deleg = interrupt ? this.mideleg : this.medeleg;
+    const epc = this.pc >>> 0;
+    const causeValue = interrupt ? (cause | 0x80000000) >>> 0 : cause;
+    if (this.priv <= Priv.S && ((deleg >>> cause) & 1) !== 0) {
+      this.scause = causeValue;
+      this.sepc = epc;
+      this.stval = tval >>> 0;
+      let s = this.mstatus & ~(Mstatus.SPP | Mstatus.SPIE | Mstatus.SIE);
+      if (this.priv === Priv.S) s |= Mstatus.SPP;
+      if (this.mstatus & Mstatus.SIE) s |= Mstatus.SPIE;
+      this.mstatus = s >>> 0;
+      this.priv = Priv.S;
+      this.pc = this.vectorOf(this.stvec, cause, interrupt);
+    } else {
+      this.mcause = causeValue;
+      this.mepc = epc;
+      this.mtval = tval >>> 0;
+      let s = this.mstatus & ~(Mstatus.MPP | Mstatus.MPIE | Mstatus.MIE);
+      s |= this.priv << Mstatus.MPP_SHIFT;
+      if (this.mstatus & Mstatus.MIE) s |= Mstatus.MPIE;
+      this.mstatus = s >>> 0;
+      this.priv = Priv.M;
+      this.pc = this.vectorOf(this.mtvec, cause, interrupt);
+    }
+    this.contextChanged();
+  }
+
+  private vectorOf(tvec: number, cause: number, interrupt: boolean): number {
+    const base = tvec & ~3;
+    return ((tvec & 3) === 1 && interrupt ? base + 4 * cause : base) | 0;
+  }
+
+  /** mret (§3.3.2): returns `true` when done, `false` when it raised an exception. */
+  mret(): boolean {
+    const mpp = (this.mstatus & Mstatus.MPP) >>> Mstatus.MPP_SHIFT;
+    // QEMU 7.2 (op_helper.c helper_mret): with PMP and no rule at all, leaving M-mode faults.
+    if (this.features.pmp && this.pmp.activeRules === 0 && mpp !== Priv.M) {
+      this.raise(Cause.INSN_ACCESS, 0);
+      return false;
+    }
+    let s = this.mstatus & ~(Mstatus.MIE | Mstatus.MPP);
+    if (this.mstatus & Mstatus.MPIE) s |= Mstatus.MIE;
+    s |= Mstatus.MPIE;
+    if (mpp !== Priv.M) s &= ~Mstatus.MPRV;
+    this.mstatus = s >>> 0;
+    this.priv = mpp;
+    this.pc = this.mepc | 0;
+    this.contextChanged();
+    this.interruptsChanged();
+    return true;
+  }
+
+  /** sret (§3.3.2). The caller has checked privilege and TSR. */
+  sret(): void {
+    const spp = (this.mstatus & Mstatus.SPP) !== 0 ? Priv.S : Priv.U;
+    let s = this.mstatus & ~(Mstatus.SIE | Mstatus.SPP);
+    if (this.mstatus & Mstatus.SPIE) s |= Mstatus.SIE;
+    s |= Mstatus.SPIE;
+    s &= ~Mstatus.MPRV;
+    this.mstatus = s >>> 0;
+    this.priv = spp;
+    this.pc = this.sepc | 0;
+    this.contextChanged();
+    this.interruptsChanged();
+  }
+
+  // ---- CSR access -----------------------------------------------------------------------
+
+  /**
+   * Reads and/or writes CSR `num`. Returns the old value; on an illegal access sets `fault`
+   * to ILLEGAL and returns 0 (§2.1, §3.1).
+   */
+  csrAccess(num: number, op: CsrOp, src: number, write: boolean): number {
+    this.fault = 0;
+    const def = CSR_BY_NUM[num];
+    if (!def || ((num >>> 8) & 3) > this.priv || (write && (num >>> 10) === 3) || def.pred(this, num) !== 0) {
+      this.fault = Cause.ILLEGAL;
+      return 0;
+    }
+    const old = def.read(this) >>> 0;
+    if (write && def.write) def.write(this, op === CsrOp.WRITE ? src : op === CsrOp.SET ? old | src : old & ~src);
+    return old;
+  }
+
+  // ---- memory: translation and the slow path --------------------------------------------
+
+  /** PteMemory: the walk's PTE reads obey PMP as S-mode accesses (§3.7.1). */
+  readPte(pa: number): number {
+    this.ok = this.pmpAllows(pa, 4, Access.LOAD, Priv.S);
+    if (!this.ok) return 0;
+    const v = this.bus.load(pa, 4);
+    this.ok = this.bus.ok;
+    return v;
+  }
+
+  /** PteMemory: A/D updates. */
+  writePte(pa: number, value: number): void {
+    this.ok = this.pmpAllows(pa, 4, Access.STORE, Priv.S);
+    if (!this.ok) return;
+    this.bus.store(pa, 4, value);
+    this.ok = this.bus.ok;
+  }
+
+  private pmpAllows(pa: number, size: number, access: Access, priv: number): boolean {
+    if (!this.features.pmp) return true;
+    return (this.pmp.permissions(pa, size, priv) & PMP_BIT_OF[access]) !== 0;
+  }
+
+  /**
+   * Translates `va` for `access` and checks PMP; returns the physical address, or -1 with `fault`
+   * set. Fills the TLB when the whole page is RAM with uniform PMP permissions.
+   */
+  translate(va: number, size: number, access: Access): number {
+    this.fault = 0;
+    this.faultVa = va | 0;
+    const tag = access === Access.FETCH ? this.fetchTag : this.dataTag;
+    const ctx = tag >>> 20;
+    const priv = ctx & 3;
+    va >>>= 0;
+    let pa = va;
+    let pte = 0;
+    let level = 0;
+    if ((ctx & CTX_BARE) === 0) {
+      this.tlb.misses++;
+      const c = this.walkCtx;
+      c.priv = priv;
+      c.sum = (this.mstatus & Mstatus.SUM) !== 0;
+      c.mxr = (this.mstatus & Mstatus.MXR) !== 0;
+      const r = walkSv32(this.walkOut, this, this.satp & 0x3fffff, va, access, c);
+      if (r.fault !== 0) {
+        this.fault = r.fault;
+        return -1;
+      }
+      pa = r.pa;
+      pte = r.pte;
+      level = r.level;
+    }
+    if (pa >= 4294967296 || !this.pmpAllows(pa, size, access, priv)) {
+      this.fault = ACCESS_FAULT_OF[access];
+      return -1;
+    }
+    const pagePa = pa - (pa % 4096);
+    const ramOff = this.bus.ramOffset(pagePa, 4096);
+    if (ramOff >= 0) {
+      const perms = this.features.pmp ? this.pmp.pagePermissions(pagePa, priv) : PmpPerm.ALL;
+      if (perms >= 0) {
+        const bare = (ctx & CTX_BARE) !== 0;
+        const c = this.walkCtx;
+        const canR = (perms & PmpPerm.R) !== 0 && (bare || leafAllows(pte, Access.LOAD, c));
+        const canW = (perms & PmpPerm.W) !== 0 && (bare || ((pte & Pte.D) !== 0 && leafAllows(pte, Access.STORE, c)));
+        const canX = (perms & PmpPerm.X) !== 0 && (bare || leafAllows(pte, Access.FETCH, c));
+        // Only the context that walked may use the entry: fetch and data contexts can differ.
+        if (tag === this.fetchTag || tag === this.dataTag) {
+          this.tlb.fill(va, ctx, ramOff, canR && tag === this.dataTag, canW && tag === this.dataTag, canX && tag === this.fetchTag,
+            pte, level, (this.satp >>> 22) & 0x1ff, Math.floor(pagePa / 4096));
+        }
+      }
+    }
+    return pa;
+  }
+
+  /** Raises the fault left in `fault` by translate/loadSlow/storeSlow/fetchSlow, tval = faultVa. */
+  raiseFault(): void {
+    this.raise(this.fault, this.faultVa >>> 0);
+  }
+
+  /** Loads `size` bytes at virtual `va` by the slow path (any alignment); sets `fault` on failure. */
+  loadSlow(va: number, size: number): number {
+    if ((va & 0xfff) + size > 4096) {
+      let v = 0;
+      for (let i = 0; i < size; i++) {
+        const b = this.loadSlow((va + i) | 0, 1);
+        if (this.fault) return 0;
+        v |= b << (8 * i);
+      }
+      return v >>> 0;
+    }
+    const pa = this.translate(va, size, Access.LOAD);
+    if (pa < 0) return 0;
+    const touched = this.bus.deviceAccesses;
+    const v = this.bus.load(pa, size);
+    if (!this.bus.ok) this.fault = Cause.LOAD_ACCESS;
+    // A device access may move a deadline or an interrupt line: let the machine re-check.
+    if (touched !== this.bus.deviceAccesses) this.sliceEnd = 0;
+    return v;
+  }
+
+  /** Stores by the slow path; sets `fault` on failure. A store clears any LR reservation on it. */
+  storeSlow(va: number, size: number, value: number): void {
+    if ((va & 0xfff) + size > 4096) {
+      // Translate both pages first so a fault on the second leaves memory unchanged.
+      const first = 4096 - (va & 0xfff);
+      this.translate(va, 1, Access.STORE);
+      if (this.fault) return;
+      this.translate((va + first) | 0, 1, Access.STORE);
+      if (this.fault) return;
+      for (let i = 0; i < size; i++) this.storeSlow((va + i) | 0, 1, value >>> (8 * i));
+      return;
+    }
+    const pa = this.translate(va, size, Access.STORE);
+    if (pa < 0) return;
+    const touched = this.bus.deviceAccesses;
+    this.bus.store(pa, size, value);
+    if (!this.bus.ok) this.fault = Cause.STORE_ACCESS;
+    if (touched !== this.bus.deviceAccesses) this.sliceEnd = 0;
+  }
+
+  /** The virtual address the last fault reports as tval (the first byte that faulted). */
+  faultVa = 0;
+
+  /** Fetches the instruction bits at `pc` by the slow path (ROM, page crossing); sets `fault`. */
+  fetchSlow(pc: number): number {
+    const lo = this.fetchHalf(pc);
+    if (this.fault) return 0;
+    if ((lo & 3) !== 3) return lo;
+    const hi = this.fetchHalf((pc + 2) | 0);
+    if (this.fault) return 0;
+    return (lo | (hi << 16)) | 0;
+  }
+
+  private fetchHalf(va: number): number {
+    const pa = this.translate(va, 2, Access.FETCH);
+    if (pa < 0) return 0;
+    const v = this.bus.load(pa, 2);
+    if (!this.bus.ok) this.fault = Cause.INSN_ACCESS;
+    return v;
+  }
+
+  /** The fault type of an access kind, for callers building their own checks. */
+  static pageFaultOf(access: Access): number {
+    return PAGE_FAULT_OF[access];
+  }
+}
+

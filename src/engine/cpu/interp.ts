@@ -1,0 +1,415 @@
+// The interpreter loop. Hot path: fetch through a cached page, decode through the tables generated
+// from the instruction table (one typed-array load), execute in one switch on the Op id, loads and
+// stores through the TLB with one compare. Everything else (misses, devices, CSRs, traps) goes to
+// the Hart's slow methods. Nothing here allocates (STYLE principle 3).
+
+import { C_ID, DECODE_BUCKET, decodeSlow, EXPAND_C } from '../isa/decode';
+import { Op } from '../isa/opcodes';
+import { Access, Cause } from '../mmu/walk';
+import { TLB_MASK } from '../mmu/tlb';
+import { CsrOp, Priv, type Hart } from './hart';
+import { Mstatus } from './csr-defs';
+
+/** Unsigned high word of a 32×32 multiply. */
+function mulhu(a: number, b: number): number {
+  const al = a & 0xffff;
+  const ah = a >>> 16;
+  const bl = b & 0xffff;
+  const bh = b >>> 16;
+  const ll = al * bl;
+  const lh = al * bh;
+  const hl = ah * bl;
+  const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+  return (ah * bh + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536)) | 0;
+}
+
+/**
+ * Runs the hart for at most `limit` steps (retired instructions plus traps taken) or until
+ * something sets `hart.sliceEnd` to 0. Progress is left in hart.sliceDone / hart.sliceSteps.
+ */
+export function execute(h: Hart, limit: number): void {
+  const x = h.x;
+  const bus = h.bus;
+  const r8 = bus.ram;
+  const r16 = bus.ram16;
+  const r32 = bus.ram32;
+  const tlb = h.tlb;
+  const tagR = tlb.tagR;
+  const tagW = tlb.tagW;
+  const tagX = tlb.tagX;
+  const toff = tlb.off;
+  const DEC = DECODE_BUCKET;
+  const EXP = EXPAND_C;
+  const hasC = h.features.c;
+  const hasM = h.features.m;
+  const hasA = h.features.a;
+  const hasXs = h.features.xsensitive;
+
+  let pc = h.pc;
+  let n = h.sliceDone;
+  let steps = h.sliceSteps;
+  let dtag = h.dataTag;
+  let ftag = h.fetchTag;
+  let fpage = -1;
+  let foff = 0;
+  h.sliceEnd = limit;
+
+  while (steps < h.sliceEnd) {
+    steps++;
+    // ---- fetch ----
+    const vpn = pc >>> 12;
+    let raw: number;
+    if (vpn === fpage && (pc & 0xfff) !== 0xffe) {
+      const hw = ((pc + foff) | 0) >> 1;
+      raw = r16[hw];
+      if ((raw & 3) === 3) raw |= r16[hw + 1] << 16;
+    } else {
+      const ti = vpn & TLB_MASK;
+      h.pc = pc;
+      h.sliceDone = n;
+      h.sliceSteps = steps;
+      raw = h.fetchSlow(pc);
+      if (h.fault !== 0) {
+        h.raiseFault();
+        pc = h.pc;
+        dtag = h.dataTag;
+        ftag = h.fetchTag;
+        fpage = -1;
+        continue;
+      }
+      if (tagX[ti] === (vpn | ftag)) {
+        fpage = vpn;
+        foff = toff[ti];
+      } else {
+        fpage = -1;
+      }
+    }
+    // ---- decode ----
+    let w = raw;
+    let npc = (pc + 4) | 0;
+    if ((raw & 3) !== 3) {
+      raw &= 0xffff;
+      w = hasC ? EXP[raw] : 0;
+      npc = (pc + 2) | 0;
+    }
+    let id = DEC[(w & 0x7f) | ((w >>> 5) & 0x380)];
+    if (id < 0) id = decodeSlow(w, id);
+    const rd = (w >>> 7) & 31;
+    const rs1 = (w >>> 15) & 31;
+    const rs2 = (w >>> 20) & 31;
+
+    // ---- execute ----
+    switch (id) {
+      case Op.LUI: x[rd] = w & 0xfffff000; break;
+      case Op.AUIPC: x[rd] = (pc + (w & 0xfffff000)) | 0; break;
+      case Op.JAL: {
+        const t = (pc + (((w >> 31) << 20) | (w & 0xff000) | ((w >>> 9) & 0x800) | ((w >>> 20) & 0x7fe))) | 0;
+        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fpage = -1; continue; }
+        x[rd] = npc;
+        npc = t;
+        break;
+      }
+      case Op.JALR: {
+        const t = ((x[rs1] + (w >> 20)) & ~1) | 0;
+        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fpage = -1; continue; }
+        x[rd] = npc;
+        npc = t;
+        break;
+      }
+      case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU: {
+        const a = x[rs1];
+        const b = x[rs2];
+        let taken: boolean;
+        switch (id) {
+          case Op.BEQ: taken = a === b; break;
+          case Op.BNE: taken = a !== b; break;
+          case Op.BLT: taken = a < b; break;
+          case Op.BGE: taken = a >= b; break;
+          case Op.BLTU: taken = a >>> 0 < b >>> 0; break;
+          default: taken = a >>> 0 >= b >>> 0; break;
+        }
+        if (taken) {
+          const t = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
+          if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fpage = -1; continue; }
+          npc = t;
+        }
+        break;
+      }
+      case Op.LW: {
+        const a = (x[rs1] + (w >> 20)) | 0;
+        const vp = a >>> 12;
+        const ti = vp & TLB_MASK;
+        if ((a & 3) === 0 && tagR[ti] === (vp | dtag)) {
+          x[rd] = r32[((a + toff[ti]) | 0) >> 2];
+        } else {
+          h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
+          const v = h.loadSlow(a, 4);
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fpage = -1; continue; }
+          x[rd] = v;
+        }
+        break;
+      }
+      case Op.LH: case Op.LHU: {
+        const a = (x[rs1] + (w >> 20)) | 0;
+        const vp = a >>> 12;
+        const ti = vp & TLB_MASK;
+        let v: number;
+        if ((a & 1) === 0 && tagR[ti] === (vp | dtag)) {
+          v = r16[((a + toff[ti]) | 0) >> 1];
+        } else {
+          h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
+          v = h.loadSlow(a, 2);
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fpage = -1; continue; }
+        }
+        x[rd] = id === Op.LH ? (v << 16) >> 16 : v & 0xffff;
+        break;
+      }
+      case Op.LB: case Op.LBU: {
+        const a = (x[rs1] + (w >> 20)) | 0;
+        const vp = a >>> 12;
+        const ti = vp & TLB_MASK;
+        let v: number;
+        if (tagR[ti] === (vp | dtag)) {
+          v = r8[(a + toff[ti]) | 0];
+        } else {
+          h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
+          v = h.loadSlow(a, 1);
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fpage = -1; continue; }
+        }
+        x[rd] = id === Op.LB ? (v << 24) >> 24 : v & 0xff;
+        break;
+      }
+      case Op.SW: case Op.SH: case Op.SB: {
+        const a = (x[rs1] + (((w >> 25) << 5) | ((w >>> 7) & 31))) | 0;
+        const vp = a >>> 12;
+        const ti = vp & TLB_MASK;
+        const size = id === Op.SW ? 4 : id === Op.SH ? 2 : 1;
+        if ((a & (size - 1)) === 0 && tagW[ti] === (vp | dtag)) {
+          const off = (a + toff[ti]) | 0;
+          if (size === 4) r32[off >> 2] = x[rs2];
+          else if (size === 2) r16[off >> 1] = x[rs2];
+          else r8[off] = x[rs2];
+        } else {
+          h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
+          h.storeSlow(a, size, x[rs2]);
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fpage = -1; continue; }
+        }
+        break;
+      }
+      case Op.ADDI: x[rd] = (x[rs1] + (w >> 20)) | 0; break;
+      case Op.SLTI: x[rd] = x[rs1] < w >> 20 ? 1 : 0; break;
+      case Op.SLTIU: x[rd] = x[rs1] >>> 0 < (w >> 20) >>> 0 ? 1 : 0; break;
+      case Op.XORI: x[rd] = x[rs1] ^ (w >> 20); break;
+      case Op.ORI: x[rd] = x[rs1] | (w >> 20); break;
+      case Op.ANDI: x[rd] = x[rs1] & (w >> 20); break;
+      case Op.SLLI: x[rd] = x[rs1] << rs2; break;
+      case Op.SRLI: x[rd] = x[rs1] >>> rs2; break;
+      case Op.SRAI: x[rd] = x[rs1] >> rs2; break;
+      case Op.ADD: x[rd] = (x[rs1] + x[rs2]) | 0; break;
+      case Op.SUB: x[rd] = (x[rs1] - x[rs2]) | 0; break;
+      case Op.SLL: x[rd] = x[rs1] << (x[rs2] & 31); break;
+      case Op.SLT: x[rd] = x[rs1] < x[rs2] ? 1 : 0; break;
+      case Op.SLTU: x[rd] = x[rs1] >>> 0 < x[rs2] >>> 0 ? 1 : 0; break;
+      case Op.XOR: x[rd] = x[rs1] ^ x[rs2]; break;
+      case Op.SRL: x[rd] = x[rs1] >>> (x[rs2] & 31); break;
+      case Op.SRA: x[rd] = x[rs1] >> (x[rs2] & 31); break;
+      case Op.OR: x[rd] = x[rs1] | x[rs2]; break;
+      case Op.AND: x[rd] = x[rs1] & x[rs2]; break;
+      case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: case Op.FENCE_I: break;
+      case Op.MUL: case Op.MULH: case Op.MULHSU: case Op.MULHU:
+      case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU: {
+        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, raw); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fpage = -1; continue; }
+        const a = x[rs1];
+        const b = x[rs2];
+        let v: number;
+        switch (id) {
+          case Op.MUL: v = Math.imul(a, b); break;
+          case Op.MULH: v = (mulhu(a, b) - (a < 0 ? b : 0) - (b < 0 ? a : 0)) | 0; break;
+          case Op.MULHSU: v = (mulhu(a, b) - (a < 0 ? b : 0)) | 0; break;
+          case Op.MULHU: v = mulhu(a, b); break;
+          case Op.DIV: v = b === 0 ? -1 : a === -0x80000000 && b === -1 ? a : (a / b) | 0; break;
+          case Op.DIVU: v = b === 0 ? -1 : ((a >>> 0) / (b >>> 0)) | 0; break;
+          case Op.REM: v = b === 0 ? a : a === -0x80000000 && b === -1 ? 0 : a % b | 0; break;
+          default: v = b === 0 ? a : ((a >>> 0) % (b >>> 0)) | 0; break;
+        }
+        x[rd] = v;
+        break;
+      }
+      default: {
+        // Rare instructions: system, CSR, atomics, Xsensitive, illegal. They may trap or change
+        // the translation context, so they run with the hart's state in sync.
+        h.pc = pc;
+        h.sliceDone = n;
+        h.sliceSteps = steps;
+        const r = slowInstruction(h, id, w, raw, rd, rs1, rs2, npc, hasA, hasXs);
+        if (r === SLOW_RETIRED) n++;
+        x[0] = 0;
+        pc = h.pc;
+        dtag = h.dataTag;
+        ftag = h.fetchTag;
+        fpage = -1;
+        continue;
+      }
+    }
+    x[0] = 0;
+    pc = npc;
+    n++;
+  }
+  h.pc = pc;
+  h.sliceDone = n;
+  h.sliceSteps = steps;
+}
+
+const SLOW_RETIRED = 1;
+const SLOW_TRAPPED = 0;
+
+function illegal(h: Hart, raw: number): number {
+  h.raise(Cause.ILLEGAL, raw);
+  return SLOW_TRAPPED;
+}
+
+/** Executes one rare instruction with h.pc at it; leaves h.pc at the next pc or the trap vector. */
+function slowInstruction(h: Hart, id: number, w: number, raw: number, rd: number, rs1: number, rs2: number, npc: number, hasA: boolean, hasXs: boolean): number {
+  const x = h.x;
+  const priv = h.priv;
+  switch (id) {
+    case Op.ECALL:
+      h.raise(Cause.ECALL_U + priv, 0);
+      return SLOW_TRAPPED;
+    case Op.EBREAK:
+      h.raise(Cause.BREAKPOINT, 0);
+      return SLOW_TRAPPED;
+    case Op.CSRRW: case Op.CSRRS: case Op.CSRRC: case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI: {
+      const imm = id >= Op.CSRRWI;
+      const src = imm ? rs1 : x[rs1];
+      const kind = id === Op.CSRRW || id === Op.CSRRWI ? CsrOp.WRITE : id === Op.CSRRS || id === Op.CSRRSI ? CsrOp.SET : CsrOp.CLEAR;
+      const writes = kind === CsrOp.WRITE || rs1 !== 0;
+      const old = h.csrAccess(w >>> 20, kind, src, writes);
+      if (h.fault !== 0) return illegal(h, raw);
+      x[rd] = old;
+      h.pc = npc;
+      return SLOW_RETIRED;
+    }
+    case Op.MRET:
+      if (priv < Priv.M) return illegal(h, raw);
+      return h.mret() ? SLOW_RETIRED : SLOW_TRAPPED;
+    case Op.SRET:
+      if (priv < Priv.S || (priv === Priv.S && (h.mstatus & Mstatus.TSR) !== 0)) return illegal(h, raw);
+      h.sret();
+      return SLOW_RETIRED;
+    case Op.WFI:
+      if (priv === Priv.U || (priv === Priv.S && (h.mstatus & Mstatus.TW) !== 0)) return illegal(h, raw);
+      h.pc = npc;
+      if (!h.wakeupPending()) {
+        h.waiting = true;
+        h.sliceEnd = 0;
+      }
+      return SLOW_RETIRED;
+    case Op.SFENCE_VMA:
+      if (priv === Priv.U || (priv === Priv.S && (h.mstatus & Mstatus.TVM) !== 0)) return illegal(h, raw);
+      h.tlb.flushTranslated(rs1 === 0 ? undefined : x[rs1], rs2 === 0 ? undefined : x[rs2] & 0x1ff);
+      h.pc = npc;
+      return SLOW_RETIRED;
+    case Op.LR_W: case Op.SC_W: case Op.AMOSWAP_W: case Op.AMOADD_W: case Op.AMOXOR_W: case Op.AMOAND_W:
+    case Op.AMOOR_W: case Op.AMOMIN_W: case Op.AMOMAX_W: case Op.AMOMINU_W: case Op.AMOMAXU_W:
+      if (!hasA) return illegal(h, raw);
+      return atomic(h, id, rd, rs1, rs2, npc);
+    case Op.RDPRIV:
+      if (!hasXs) return illegal(h, raw);
+      x[rd] = priv;
+      h.pc = npc;
+      return SLOW_RETIRED;
+    case Op.SETSIE:
+      if (!hasXs) return illegal(h, raw);
+      // DESIGN 3: like x86 POPF, silently ignored below S-mode.
+      if (priv >= Priv.S) h.writeMstatus((h.mstatus & ~Mstatus.SIE) | ((x[rs1] & 1) << 1));
+      h.pc = npc;
+      return SLOW_RETIRED;
+    case Op.TOUSER: {
+      if (!hasXs) return illegal(h, raw);
+      const target = x[rs1] & ~1;
+      if (priv !== Priv.U) {
+        h.priv = Priv.U;
+        h.contextChanged();
+        h.interruptsChanged();
+      }
+      h.pc = target;
+      return SLOW_RETIRED;
+    }
+    default:
+      return illegal(h, raw);
+  }
+}
+
+/** LR/SC and AMOs (unprivileged spec ch. 8). SC succeeds as QEMU's does: same address, same value. */
+function atomic(h: Hart, id: number, rd: number, rs1: number, rs2: number, npc: number): number {
+  const x = h.x;
+  const a = x[rs1];
+  if ((a & 3) !== 0) {
+    h.raise(id === Op.LR_W ? Cause.LOAD_MISALIGNED : Cause.STORE_MISALIGNED, a);
+    return SLOW_TRAPPED;
+  }
+  if (id === Op.LR_W) {
+    const v = h.loadSlow(a, 4);
+    if (h.fault !== 0) return faulted(h);
+    h.reservation = a;
+    h.reservedValue = v | 0;
+    x[rd] = v;
+    h.pc = npc;
+    return SLOW_RETIRED;
+  }
+  if (id === Op.SC_W) {
+    if (h.reservation !== a) {
+      h.reservation = -1;
+      x[rd] = 1;
+      h.pc = npc;
+      return SLOW_RETIRED;
+    }
+    h.reservation = -1;
+    const pa = h.translate(a, 4, Access.STORE);
+    if (pa < 0) return faulted(h);
+    const cur = h.bus.load(pa, 4) | 0;
+    if (cur === h.reservedValue) {
+      h.bus.store(pa, 4, x[rs2]);
+      x[rd] = 0;
+    } else {
+      x[rd] = 1;
+    }
+    h.pc = npc;
+    return SLOW_RETIRED;
+  }
+  const pa = h.translate(a, 4, Access.STORE);
+  if (pa < 0) return faulted(h);
+  const old = h.bus.load(pa, 4) | 0;
+  if (!h.bus.ok) {
+    h.fault = Cause.STORE_ACCESS;
+    return faulted(h);
+  }
+  const b = x[rs2];
+  let v: number;
+  switch (id) {
+    case Op.AMOSWAP_W: v = b; break;
+    case Op.AMOADD_W: v = (old + b) | 0; break;
+    case Op.AMOXOR_W: v = old ^ b; break;
+    case Op.AMOAND_W: v = old & b; break;
+    case Op.AMOOR_W: v = old | b; break;
+    case Op.AMOMIN_W: v = old < b ? old : b; break;
+    case Op.AMOMAX_W: v = old > b ? old : b; break;
+    case Op.AMOMINU_W: v = old >>> 0 < b >>> 0 ? old : b; break;
+    default: v = old >>> 0 > b >>> 0 ? old : b; break;
+  }
+  h.bus.store(pa, 4, v);
+  x[rd] = old;
+  h.pc = npc;
+  return SLOW_RETIRED;
+}
+
+function faulted(h: Hart): number {
+  h.raiseFault();
+  return SLOW_TRAPPED;
+}
+
+/** Compressed Op of a 16-bit encoding (for tracing). */
+export function compressedId(half: number): number {
+  return C_ID[half & 0xffff];
+}
