@@ -1,0 +1,40 @@
+import { execute } from '../../src/engine/cpu/interp';
+import { Hart, type CpuFeatures } from '../../src/engine/cpu/hart';
+import { Bus } from '../../src/engine/machine/bus';
+import { gnuAssemble } from './gnu-as';
+
+/** RAM base of the test hart. */
+export const BASE = 0x80000000;
+
+/**
+ * Runs a snippet on a hart with 1 MiB of RAM and no devices until it reaches the label `done`
+ * (which the snippet must define) or `maxSteps` pass. Returns the hart.
+ */
+export function runSnippet(source: string, options: { features?: Partial<CpuFeatures>; maxSteps?: number; setup?: (h: Hart) => void } = {}): Hart {
+  const program = `.globl _start\n.text\n_start:\n${source}\ndone:\n  j done\n`;
+  const image = gnuAssemble(program);
+  const bus = new Bus(BASE, 1 << 20);
+  bus.ram.set(image);
+  const hart = new Hart(bus, { pmp: false, ...options.features });
+  hart.reset(BASE);
+  options.setup?.(hart);
+  const doneAddr = findDone(image);
+  let budget = options.maxSteps ?? 100_000;
+  while (budget > 0 && hart.pcU !== doneAddr) {
+    hart.sliceDone = 0;
+    hart.sliceSteps = 0;
+    execute(hart, 1);
+    hart.instret += hart.sliceDone;
+    hart.steps += hart.sliceSteps;
+    budget--;
+  }
+  if (hart.pcU !== doneAddr) throw new Error(`snippet did not reach done (pc=0x${hart.pcU.toString(16)})`);
+  return hart;
+}
+
+/** The address of the final `j done` (the last 4 or 2 bytes: GNU as may compress it). */
+function findDone(image: Uint8Array): number {
+  const last16 = image[image.length - 2] | (image[image.length - 1] << 8);
+  // c.j 0 is 0xa001; j 0 is 0x0000006f.
+  return BASE + image.length - (last16 === 0xa001 ? 2 : 4);
+}
