@@ -3,7 +3,7 @@
 // stores through the TLB with one compare. Everything else (misses, devices, CSRs, traps) goes to
 // the Hart's slow methods. Nothing here allocates (STYLE principle 3).
 
-import { C_ID, DECODE_BUCKET, decodeSlow, EXPAND_C } from '../isa/decode';
+import { C_ID, DECODE_BUCKET, DECODE_FUNCT7, decodeSlow, EXPAND_C } from '../isa/decode';
 import { Op } from '../isa/opcodes';
 import { Access, Cause } from '../mmu/walk';
 import { TLB_MASK } from '../mmu/tlb';
@@ -39,6 +39,7 @@ export function execute(h: Hart, limit: number): void {
   const tagX = tlb.tagX;
   const toff = tlb.off;
   const DEC = DECODE_BUCKET;
+  const F7 = DECODE_FUNCT7;
   const EXP = EXPAND_C;
   const hasC = h.features.c;
   const hasM = h.features.m;
@@ -50,38 +51,42 @@ export function execute(h: Hart, limit: number): void {
   let steps = h.sliceSteps;
   let dtag = h.dataTag;
   let ftag = h.fetchTag;
-  let fpage = -1;
+  // The fetch page: its virtual base and RAM offset (fbase = -1: none cached).
+  let fbase = -1;
   let foff = 0;
   h.sliceEnd = limit;
+  // Only slow paths can lower h.sliceEnd; `end` is refreshed after each of them.
+  let end = limit;
 
-  while (steps < h.sliceEnd) {
+  while (steps < end) {
     steps++;
     // ---- fetch ----
-    const vpn = pc >>> 12;
     let raw: number;
-    if (vpn === fpage && (pc & 0xfff) !== 0xffe) {
+    if (((pc - fbase) >>> 0) < 0xffe) {
       const hw = ((pc + foff) | 0) >> 1;
       raw = r16[hw];
       if ((raw & 3) === 3) raw |= r16[hw + 1] << 16;
     } else {
+      const vpn = pc >>> 12;
       const ti = vpn & TLB_MASK;
       h.pc = pc;
       h.sliceDone = n;
       h.sliceSteps = steps;
       raw = h.fetchSlow(pc);
+      end = h.sliceEnd;
       if (h.fault !== 0) {
         h.raiseFault();
         pc = h.pc;
         dtag = h.dataTag;
         ftag = h.fetchTag;
-        fpage = -1;
+        fbase = -1;
         continue;
       }
       if (tagX[ti] === (vpn | ftag)) {
-        fpage = vpn;
+        fbase = vpn << 12;
         foff = toff[ti];
       } else {
-        fpage = -1;
+        fbase = -1;
       }
     }
     // ---- decode ----
@@ -93,7 +98,7 @@ export function execute(h: Hart, limit: number): void {
       npc = (pc + 2) | 0;
     }
     let id = DEC[(w & 0x7f) | ((w >>> 5) & 0x380)];
-    if (id < 0) id = decodeSlow(w, id);
+    if (id < 0) id = id > -17 ? F7[(-1 - id) * 128 + (w >>> 25)] : decodeSlow(w, id);
     const rd = (w >>> 7) & 31;
     const rs1 = (w >>> 15) & 31;
     const rs2 = (w >>> 20) & 31;
@@ -104,37 +109,54 @@ export function execute(h: Hart, limit: number): void {
       case Op.AUIPC: x[rd] = (pc + (w & 0xfffff000)) | 0; break;
       case Op.JAL: {
         const t = (pc + (((w >> 31) << 20) | (w & 0xff000) | ((w >>> 9) & 0x800) | ((w >>> 20) & 0x7fe))) | 0;
-        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fpage = -1; continue; }
+        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
         x[rd] = npc;
         npc = t;
         break;
       }
       case Op.JALR: {
         const t = ((x[rs1] + (w >> 20)) & ~1) | 0;
-        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fpage = -1; continue; }
+        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
         x[rd] = npc;
         npc = t;
         break;
       }
-      case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU: {
-        const a = x[rs1];
-        const b = x[rs2];
-        let taken: boolean;
-        switch (id) {
-          case Op.BEQ: taken = a === b; break;
-          case Op.BNE: taken = a !== b; break;
-          case Op.BLT: taken = a < b; break;
-          case Op.BGE: taken = a >= b; break;
-          case Op.BLTU: taken = a >>> 0 < b >>> 0; break;
-          default: taken = a >>> 0 >= b >>> 0; break;
-        }
-        if (taken) {
-          const t = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fpage = -1; continue; }
-          npc = t;
+      case Op.BEQ:
+        if (x[rs1] === x[rs2]) {
+          npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
         }
         break;
-      }
+      case Op.BNE:
+        if (x[rs1] !== x[rs2]) {
+          npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+        }
+        break;
+      case Op.BLT:
+        if (x[rs1] < x[rs2]) {
+          npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+        }
+        break;
+      case Op.BGE:
+        if (x[rs1] >= x[rs2]) {
+          npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+        }
+        break;
+      case Op.BLTU:
+        if (x[rs1] >>> 0 < x[rs2] >>> 0) {
+          npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+        }
+        break;
+      case Op.BGEU:
+        if (x[rs1] >>> 0 >= x[rs2] >>> 0) {
+          npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+        }
+        break;
       case Op.LW: {
         const a = (x[rs1] + (w >> 20)) | 0;
         const vp = a >>> 12;
@@ -144,7 +166,8 @@ export function execute(h: Hart, limit: number): void {
         } else {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
           const v = h.loadSlow(a, 4);
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fpage = -1; continue; }
+          end = h.sliceEnd;
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
           x[rd] = v;
         }
         break;
@@ -159,7 +182,8 @@ export function execute(h: Hart, limit: number): void {
         } else {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
           v = h.loadSlow(a, 2);
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fpage = -1; continue; }
+          end = h.sliceEnd;
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
         }
         x[rd] = id === Op.LH ? (v << 16) >> 16 : v & 0xffff;
         break;
@@ -174,7 +198,8 @@ export function execute(h: Hart, limit: number): void {
         } else {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
           v = h.loadSlow(a, 1);
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fpage = -1; continue; }
+          end = h.sliceEnd;
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
         }
         x[rd] = id === Op.LB ? (v << 24) >> 24 : v & 0xff;
         break;
@@ -192,7 +217,8 @@ export function execute(h: Hart, limit: number): void {
         } else {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
           h.storeSlow(a, size, x[rs2]);
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fpage = -1; continue; }
+          end = h.sliceEnd;
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
         }
         break;
       }
@@ -218,7 +244,7 @@ export function execute(h: Hart, limit: number): void {
       case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: case Op.FENCE_I: break;
       case Op.MUL: case Op.MULH: case Op.MULHSU: case Op.MULHU:
       case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU: {
-        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, raw); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fpage = -1; continue; }
+        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, raw); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
         const a = x[rs1];
         const b = x[rs2];
         let v: number;
@@ -243,11 +269,12 @@ export function execute(h: Hart, limit: number): void {
         h.sliceSteps = steps;
         const r = slowInstruction(h, id, w, raw, rd, rs1, rs2, npc, hasA, hasXs);
         if (r === SLOW_RETIRED) n++;
+        end = h.sliceEnd;
         x[0] = 0;
         pc = h.pc;
         dtag = h.dataTag;
         ftag = h.fetchTag;
-        fpage = -1;
+        fbase = -1;
         continue;
       }
     }
