@@ -1,7 +1,7 @@
 import { execute } from '../../src/engine/cpu/interp';
 import { Hart, type CpuFeatures } from '../../src/engine/cpu/hart';
 import { Bus } from '../../src/engine/machine/bus';
-import { gnuAssemble } from './gnu-as';
+import { gnuAssemble, gnuSymbols } from './gnu-as';
 
 /** RAM base of the test hart. */
 export const BASE = 0x80000000;
@@ -18,9 +18,11 @@ export function runSnippet(source: string, options: { features?: Partial<CpuFeat
   const hart = new Hart(bus, { pmp: false, ...options.features });
   hart.reset(BASE);
   options.setup?.(hart);
-  const doneAddr = findDone(image);
+  const doneAddr = gnuSymbols(program).get('done')!;
   let budget = options.maxSteps ?? 100_000;
   while (budget > 0 && hart.pcU !== doneAddr) {
+    const irq = hart.pendingInterrupt();
+    if (irq >= 0) hart.takeInterrupt(irq);
     hart.sliceDone = 0;
     hart.sliceSteps = 0;
     execute(hart, 1);
@@ -32,9 +34,3 @@ export function runSnippet(source: string, options: { features?: Partial<CpuFeat
   return hart;
 }
 
-/** The address of the final `j done` (the last 4 or 2 bytes: GNU as may compress it). */
-function findDone(image: Uint8Array): number {
-  const last16 = image[image.length - 2] | (image[image.length - 1] << 8);
-  // c.j 0 is 0xa001; j 0 is 0x0000006f.
-  return BASE + image.length - (last16 === 0xa001 ? 2 : 4);
-}
