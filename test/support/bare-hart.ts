@@ -7,13 +7,13 @@ import { gnuAssemble, gnuSymbols } from './gnu-as';
 export const BASE = 0x80000000;
 
 /**
- * Runs a snippet on a hart with 1 MiB of RAM and no devices until it reaches the label `done`
+ * Runs a snippet on a hart with 1 MiB of RAM (or `ramSize`) and no devices until it reaches the label `done`
  * (which the snippet must define) or `maxSteps` pass. Returns the hart.
  */
-export function runSnippet(source: string, options: { features?: Partial<CpuFeatures>; maxSteps?: number; setup?: (h: Hart) => void } = {}): Hart {
+export function runSnippet(source: string, options: { features?: Partial<CpuFeatures>; maxSteps?: number; ramSize?: number; setup?: (h: Hart) => void } = {}): Hart {
   const program = `.globl _start\n.text\n_start:\n${source}\ndone:\n  j done\n`;
   const image = gnuAssemble(program);
-  const bus = new Bus(BASE, 1 << 20);
+  const bus = new Bus(BASE, options.ramSize ?? 1 << 20);
   bus.ram.set(image);
   const hart = new Hart(bus, { pmp: false, ...options.features });
   hart.reset(BASE);
