@@ -8,6 +8,8 @@ import type { TimeSource } from '../devices/irq';
 import { CSR_BY_NUM, legalMstatus } from './csr';
 import { IRQ_PRIORITY, Mstatus } from './csr-defs';
 import { Pmp, PmpPerm } from './pmp';
+import { CodeCache } from './jit';
+import { mulDiv } from './muldiv';
 
 /** CPU features selectable like QEMU's `-cpu rv32,pmp=false,h=true,...`. */
 export interface CpuFeatures {
@@ -17,6 +19,8 @@ export interface CpuFeatures {
   a: boolean;
   m: boolean;
   xsensitive: boolean;
+  /** Translate hot blocks to JavaScript (vmlab option, not an ISA feature). */
+  jit?: boolean;
 }
 
 /** Defaults: what QEMU's rv32 CPU offers (less F/D; H arrives with the VMM issue). */
@@ -105,6 +109,8 @@ export class Hart implements PteMemory {
   readonly trapCounts = new Float64Array(64);
 
   readonly bus: Bus;
+  /** Translated code, when the block translator is on. */
+  readonly code: CodeCache | undefined;
   time: TimeSource = { now: () => 0 };
   ok = true;
   private readonly walkOut = new WalkResult();
@@ -115,6 +121,7 @@ export class Hart implements PteMemory {
     this.hartId = hartId;
     this.features = { ...DEFAULT_FEATURES, ...features };
     const f = this.features;
+    this.code = f.jit === false ? undefined : new CodeCache(bus.ramSize);
     const letter = (c: string): number => 1 << (c.charCodeAt(0) - 65);
     this.misa = ((1 << 30) | letter('I') | letter('S') | letter('U') | (f.m ? letter('M') : 0) | (f.a ? letter('A') : 0) |
       (f.c ? letter('C') : 0) | (f.h ? letter('H') : 0) | (f.xsensitive ? letter('X') : 0)) >>> 0;
@@ -140,6 +147,8 @@ export class Hart implements PteMemory {
     this.waiting = false;
     this.pmp.reset();
     this.trapCounts.fill(0);
+    this.tlb.flushAll();
+    this.code?.flush();
     this.contextChanged();
   }
 
@@ -434,7 +443,8 @@ export class Hart implements PteMemory {
         const bare = (ctx & CTX_BARE) !== 0;
         const c = this.walkCtx;
         const canR = (perms & PmpPerm.R) !== 0 && (bare || leafAllows(pte, Access.LOAD, c));
-        const canW = (perms & PmpPerm.W) !== 0 && (bare || ((pte & Pte.D) !== 0 && leafAllows(pte, Access.STORE, c)));
+        const isCode = this.code !== undefined && this.code.codeChunks[ramOff >>> 12] !== 0;
+        const canW = !isCode && (perms & PmpPerm.W) !== 0 && (bare || ((pte & Pte.D) !== 0 && leafAllows(pte, Access.STORE, c)));
         const canX = (perms & PmpPerm.X) !== 0 && (bare || leafAllows(pte, Access.FETCH, c));
         // Only the context that walked may use the entry: fetch and data contexts can differ.
         if (tag === this.fetchTag || tag === this.dataTag) {
@@ -486,6 +496,7 @@ export class Hart implements PteMemory {
     }
     const pa = this.translate(va, size, Access.STORE);
     if (pa < 0) return;
+    this.noteStore(pa, size);
     const touched = this.bus.deviceAccesses;
     this.bus.store(pa, size, value);
     if (!this.bus.ok) this.fault = Cause.STORE_ACCESS;
@@ -511,6 +522,26 @@ export class Hart implements PteMemory {
     const v = this.bus.load(pa, 2);
     if (!this.bus.ok) this.fault = Cause.INSN_ACCESS;
     return v;
+  }
+
+  /** Drops translated code that a store to physical `pa` overwrites. */
+  noteStore(pa: number, size: number): void {
+    const code = this.code;
+    if (code === undefined) return;
+    const off = this.bus.ramOffset(pa, size);
+    if (off >= 0 && code.hitsCode(off, size)) code.invalidatePage(off);
+  }
+
+  /** A RAM page now holds translated code: stores to it must take the slow path. */
+  codePageAdded(page: number): void {
+    const tlb = this.tlb;
+    const ppn = page + this.bus.ramBase / 4096;
+    for (let i = 0; i < tlb.tagW.length; i++) if (tlb.tagW[i] !== -1 && tlb.ppn[i] === ppn) tlb.tagW[i] = -1;
+  }
+
+  /** M-extension operation for translated blocks. */
+  mulDiv(id: number, a: number, b: number): number {
+    return mulDiv(id, a, b);
   }
 
   /** The fault type of an access kind, for callers building their own checks. */

@@ -9,19 +9,8 @@ import { Access, Cause } from '../mmu/walk';
 import { TLB_MASK } from '../mmu/tlb';
 import { CsrOp, Priv, type Hart } from './hart';
 import { Mstatus } from './csr-defs';
-
-/** Unsigned high word of a 32×32 multiply. */
-function mulhu(a: number, b: number): number {
-  const al = a & 0xffff;
-  const ah = a >>> 16;
-  const bl = b & 0xffff;
-  const bh = b >>> 16;
-  const ll = al * bl;
-  const lh = al * bh;
-  const hl = ah * bl;
-  const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-  return (ah * bh + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536)) | 0;
-}
+import { mulDiv } from './muldiv';
+import { BLOCK_MASK, HOT_THRESHOLD } from './jit';
 
 /**
  * Runs the hart for at most `limit` steps (retired instructions plus traps taken) or until
@@ -58,7 +47,35 @@ export function execute(h: Hart, limit: number): void {
   // Only slow paths can lower h.sliceEnd; `end` is refreshed after each of them.
   let end = limit;
 
+  const code = h.code;
+
   while (steps < end) {
+    // ---- translated blocks ----
+    if (code !== undefined && ((pc - fbase) >>> 0) < 0xffe) {
+      const off = (pc + foff) | 0;
+      const bi = (off >> 1) & BLOCK_MASK;
+      if (code.blkOff[bi] === off && code.blkPc[bi] === pc) {
+        if (steps + code.blkLen[bi] <= end) {
+          const r = code.blkFn[bi](h, x, r8, r16, r32, tagR, tagW, toff, dtag, n, steps);
+          end = h.sliceEnd;
+          pc = h.pc;
+          if (r >= 0) {
+            n += r;
+            steps += r;
+          } else {
+            n += -1 - r;
+            steps -= r;
+            dtag = h.dataTag;
+            ftag = h.fetchTag;
+            fbase = -1;
+          }
+          continue;
+        }
+      } else if (++code.hot[bi] >= HOT_THRESHOLD) {
+        code.hot[bi] = 0;
+        if (code.translate(h, off, pc)) continue;
+      }
+    }
     steps++;
     // ---- fetch ----
     let raw: number;
@@ -245,20 +262,7 @@ export function execute(h: Hart, limit: number): void {
       case Op.MUL: case Op.MULH: case Op.MULHSU: case Op.MULHU:
       case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU: {
         if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, raw); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
-        const a = x[rs1];
-        const b = x[rs2];
-        let v: number;
-        switch (id) {
-          case Op.MUL: v = Math.imul(a, b); break;
-          case Op.MULH: v = (mulhu(a, b) - (a < 0 ? b : 0) - (b < 0 ? a : 0)) | 0; break;
-          case Op.MULHSU: v = (mulhu(a, b) - (a < 0 ? b : 0)) | 0; break;
-          case Op.MULHU: v = mulhu(a, b); break;
-          case Op.DIV: v = b === 0 ? -1 : a === -0x80000000 && b === -1 ? a : (a / b) | 0; break;
-          case Op.DIVU: v = b === 0 ? -1 : ((a >>> 0) / (b >>> 0)) | 0; break;
-          case Op.REM: v = b === 0 ? a : a === -0x80000000 && b === -1 ? 0 : a % b | 0; break;
-          default: v = b === 0 ? a : ((a >>> 0) % (b >>> 0)) | 0; break;
-        }
-        x[rd] = v;
+        x[rd] = id === Op.MUL ? Math.imul(x[rs1], x[rs2]) : mulDiv(id, x[rs1], x[rs2]);
         break;
       }
       default: {
@@ -397,6 +401,7 @@ function atomic(h: Hart, id: number, rd: number, rs1: number, rs2: number, npc: 
     if (pa < 0) return faulted(h);
     const cur = h.bus.load(pa, 4) | 0;
     if (cur === h.reservedValue) {
+      h.noteStore(pa, 4);
       h.bus.store(pa, 4, x[rs2]);
       x[rd] = 0;
     } else {
@@ -425,6 +430,7 @@ function atomic(h: Hart, id: number, rd: number, rs1: number, rs2: number, npc: 
     case Op.AMOMINU_W: v = old >>> 0 < b >>> 0 ? old : b; break;
     default: v = old >>> 0 > b >>> 0 ? old : b; break;
   }
+  h.noteStore(pa, 4);
   h.bus.store(pa, 4, v);
   x[rd] = old;
   h.pc = npc;
