@@ -12,7 +12,7 @@ import { Plic } from '../devices/plic';
 import { TestFinisher } from '../devices/test-finisher';
 import { Uart16550 } from '../devices/uart16550';
 import { Bus, Rom } from './bus';
-import { isElf, parseElf, type ElfImage } from './elf';
+import { ElfError, isElf, parseElf, type ElfImage } from './elf';
 import { generateFdt } from './fdt';
 import { DEFAULT_RAM_SIZE, IRQ, MEMORY_MAP, TIMEBASE_HZ } from './memory-map';
 
@@ -73,7 +73,7 @@ export class Machine {
   /** The loaded kernel, when it was an ELF. */
   image: ElfImage | undefined;
   /** Entry point of the loaded kernel. */
-  entry = MEMORY_MAP.ram.base;
+  entry: number = MEMORY_MAP.ram.base;
   /** Address of the device tree blob in RAM. */
   fdtAddress = 0;
   private htif: Htif | undefined;
@@ -133,11 +133,8 @@ export class Machine {
     this.bus.ram.fill(0);
     const ramBase = MEMORY_MAP.ram.base;
     if (isElf(bytes)) {
-      const image = parseElf(bytes, { ramBase, ramSize: this.ramSize });
-      for (const seg of image.segments) {
-        const off = seg.paddr - ramBase;
-        this.bus.ram.set(seg.data, off);
-      }
+      const image = parseElf(bytes);
+      for (const seg of image.segments) this.copySegment(seg.paddr, seg.data, seg.memsz);
       this.image = image;
       this.entry = image.entry;
       const tohost = image.symbols.get('tohost');
@@ -151,6 +148,25 @@ export class Machine {
     }
     this.installBootRom();
     this.reset(false);
+  }
+
+  /**
+   * Copies the RAM part of a segment. As QEMU's loader does, bytes outside RAM are dropped (ld's
+   * first PT_LOAD often starts a page below the text to hold the ELF headers); a segment with no
+   * byte in RAM is an error.
+   */
+  private copySegment(paddr: number, data: Uint8Array, memsz: number): void {
+    const ramBase = MEMORY_MAP.ram.base;
+    const ramEnd = ramBase + this.ramSize;
+    const end = paddr + Math.max(memsz, data.length);
+    if (end <= ramBase || paddr >= ramEnd) {
+      if (memsz === 0) return;
+      throw new ElfError('outside-ram', `segment at physical 0x${paddr.toString(16)}..0x${end.toString(16)} lies outside RAM ` +
+        `(0x${ramBase.toString(16)}..0x${ramEnd.toString(16)}): link the program at 0x80000000, e.g. ld -Ttext=0x80000000`);
+    }
+    const from = Math.max(paddr, ramBase);
+    const to = Math.min(paddr + data.length, ramEnd);
+    if (to > from) this.bus.ram.set(data.subarray(from - paddr, to - paddr), from - ramBase);
   }
 
   private installBootRom(): void {
