@@ -372,7 +372,11 @@ function slowInstruction(h: Hart, id: number, w: number, raw: number, rd: number
   }
 }
 
-/** LR/SC and AMOs (unprivileged spec ch. 8). SC succeeds as QEMU's does: same address, same value. */
+/**
+ * LR/SC and AMOs (unprivileged spec ch. 8). Faults follow the spec: a misaligned or faulting AMO
+ * or SC raises the store/AMO cause (QEMU 7.2 reports the load cause instead, see docs/machine.md).
+ * SC succeeds as QEMU's does: same address and the reserved value still in memory.
+ */
 function atomic(h: Hart, id: number, rd: number, rs1: number, rs2: number, npc: number): number {
   const x = h.x;
   const a = x[rs1];
