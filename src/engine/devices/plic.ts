@@ -5,9 +5,10 @@
 // threshold 0x200000 + 0x1000*ctx, claim/complete at threshold + 4.
 //
 // Gateways are level-triggered (spec §5): a high line sets the pending bit unless the source is
-// claimed; a claim clears pending and marks the source claimed, and no new request is forwarded until
-// the completion, which re-pends the source if its line is still high. As in QEMU 7.2, a line that
-// drops before it is claimed clears its pending bit. A claim takes the highest-priority pending, enabled,
+// claimed; only a claim clears it (a line that drops first leaves it set, as in QEMU 7.2). A claim also
+// marks the source claimed, and no new request is forwarded until the completion, which re-pends the
+// source if its line is still high. (QEMU 7.2 instead latches a request raised while the source is
+// claimed; both deliver it after the completion.) A claim takes the highest-priority pending, enabled,
 // unclaimed source whose priority exceeds the context's threshold (ties: lowest id, spec §8); a completion
 // of any id below 96 is accepted, as QEMU does. Only aligned 4-byte accesses reach registers (QEMU faults
 // the others; here they read 0 and are ignored).
@@ -72,7 +73,6 @@ export class Plic implements Device {
       if ((this.claimed[w] & bit) === 0) this.pending[w] |= bit;
     } else {
       this.level[w] &= ~bit;
-      this.pending[w] &= ~bit;
     }
     this.update();
   }
