@@ -13,6 +13,8 @@ const execFileAsync = promisify(execFile);
 
 /** Repository root. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** Root of the guest programs (asm/, c/, lib/). */
+export const GUEST_DIR = join(REPO_ROOT, 'test', 'guests');
 /** Assembly guest programs. */
 export const ASM_DIR = join(REPO_ROOT, 'test', 'guests', 'asm');
 /** C guest programs. */
