@@ -21,6 +21,7 @@ interface RunOptions {
   stats?: string;
   statsFile?: string;
   realtime?: boolean;
+  jit?: boolean;
 }
 
 /** Statistics printed by --stats json. */
@@ -50,6 +51,7 @@ export function registerRun(program: Command): void {
     .option('--stats <format>', 'print statistics to stderr at the end (format: json)')
     .option('--stats-file <file>', 'write the JSON statistics to FILE')
     .option('--realtime', 'derive mtime from the host clock instead of executed instructions')
+    .option('--no-jit', 'interpret every instruction (no block translation)')
     .action(async (kernel: string, opts: RunOptions) => {
       if (opts.stats !== undefined && opts.stats !== 'json') throw new Error(`--stats takes 'json', got '${opts.stats}'`);
       process.exitCode = await runKernel(kernel, opts);
@@ -76,7 +78,7 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
   };
   const machine = new Machine({
     ramSize: opts.mem,
-    cpu: opts.cpu,
+    cpu: { ...opts.cpu, jit: opts.jit !== false },
     onUart: (b) => {
       pending.push(b);
       if (pending.length >= 4096) flush();
