@@ -99,6 +99,12 @@ export class Hart implements PteMemory {
   reservedValue = 0;
   /** Waiting in WFI for an interrupt. */
   waiting = false;
+  /** Breakpoint addresses (virtual pc); while any is set, every instruction is interpreted. */
+  readonly breakpoints = new Set<number>();
+  /** Set by the interpreter when it stopped in front of a breakpoint. */
+  atBreakpoint = false;
+  /** A pc whose breakpoint is ignored for the first instruction of the next slice (resuming). */
+  bpSkip = -1;
 
   /** TLB tag context bits (ctx << 20) for data accesses and for fetches. */
   dataTag = 0;

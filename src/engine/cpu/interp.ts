@@ -47,9 +47,17 @@ export function execute(h: Hart, limit: number): void {
   // Only slow paths can lower h.sliceEnd; `end` is refreshed after each of them.
   let end = limit;
 
-  const code = h.code;
+  // Breakpoints switch the translator off and stop in front of a listed pc (but the resumed one).
+  const bps = h.breakpoints.size > 0 ? h.breakpoints : undefined;
+  const code = bps === undefined ? h.code : undefined;
+  const firstStep = steps;
+  h.atBreakpoint = false;
 
   while (steps < end) {
+    if (bps !== undefined && bps.has(pc >>> 0) && !(steps === firstStep && pc >>> 0 === h.bpSkip)) {
+      h.atBreakpoint = true;
+      break;
+    }
     // ---- translated blocks ----
     if (code !== undefined && ((pc - fbase) >>> 0) < 0xffe) {
       const off = (pc + foff) | 0;

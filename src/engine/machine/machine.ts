@@ -28,6 +28,8 @@ export const enum StopReason {
   STOPPED = 4,
   /** The guest asked for a reset through the test finisher. */
   RESET = 5,
+  /** The hart reached a breakpoint (it has not executed the instruction there yet). */
+  BREAKPOINT = 6,
 }
 
 /** How the machine is built. */
@@ -254,6 +256,8 @@ export class Machine {
   run(budget: number): StopReason {
     const h = this.hart;
     let remaining = budget;
+    // The instruction at the pc where this run starts may execute even if it has a breakpoint.
+    let skip = h.pcU;
     while (true) {
       if (this.exitCode !== undefined) return StopReason.EXIT;
       if (this.resetRequested) {
@@ -279,6 +283,9 @@ export class Machine {
       }
       const irq = h.pendingInterrupt();
       if (irq >= 0) h.takeInterrupt(irq);
+      if (h.breakpoints.size > 0 && h.breakpoints.has(h.pcU) && h.pcU !== skip) return StopReason.BREAKPOINT;
+      h.bpSkip = skip;
+      skip = -1;
       const slice = Math.min(remaining, this.stepsToDeadline());
       h.sliceDone = 0;
       h.sliceSteps = 0;
@@ -288,6 +295,7 @@ export class Machine {
       remaining -= Math.max(1, h.sliceSteps);
       h.sliceDone = 0;
       h.sliceSteps = 0;
+      if (h.atBreakpoint) return StopReason.BREAKPOINT;
     }
   }
 
