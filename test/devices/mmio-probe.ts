@@ -13,7 +13,7 @@ import { TestFinisher } from '../../src/engine/devices/test-finisher';
 import { Uart16550 } from '../../src/engine/devices/uart16550';
 import { Bus } from '../../src/engine/machine/bus';
 import { IRQ, MEMORY_MAP } from '../../src/engine/machine/memory-map';
-import { runQemu } from '../support/qemu';
+import { runQemu, type QemuResult } from '../support/qemu';
 import { tool } from '../support/tools';
 
 /** One step of a probe script. Reads and `mip` record a value; writes record nothing. */
@@ -33,6 +33,9 @@ export interface ProbeResult {
 const KIND = { r32: 1, w32: 2, r8: 3, w8: 4, mip: 5, r16: 6, w16: 7 } as const;
 const MARKER = '@@PROBE@@';
 const FAULT = '@@FAULT@@';
+const END = '@@END@@';
+/** QEMU exits on the finisher write and may drop serial bytes not yet flushed: runs are retried. */
+const ATTEMPTS = 3;
 
 /** mip bits the devices drive (privileged spec §3.1.9). */
 export const MIP = { MSIP: 1 << 3, MTIP: 1 << 7, SEIP: 1 << 9, MEIP: 1 << 11 } as const;
@@ -102,7 +105,7 @@ marker_loop:
 print:
   la s0, results
 print_loop:
-  bgeu s0, s1, finish
+  bgeu s0, s1, end
   lw t4, 0(s0)
   addi s0, s0, 4
   li t5, 28
@@ -126,6 +129,19 @@ putc:
   beqz a1, putc
   sb t6, 0(t1)
   ret
+end:
+  la s0, end_marker
+end_loop:
+  lbu t6, 0(s0)
+  beqz t6, settle
+  call putc
+  addi s0, s0, 1
+  j end_loop
+settle:
+  li t0, 2000000
+settle_loop:
+  addi t0, t0, -1
+  bnez t0, settle_loop
 finish:
   li t1, 0x${MEMORY_MAP.testFinisher.base.toString(16)}
   li t2, 0x5555
@@ -155,6 +171,7 @@ fault_end:
   .data
 marker: .asciz "${MARKER}\\n"
 fault: .asciz "${FAULT}\\n"
+end_marker: .asciz "${END}\\n"
   .balign 4
 ops:
 ${table}
@@ -163,31 +180,39 @@ results: .space ${4 * Math.max(1, records)}
 `;
 }
 
-/** Builds the probe guest for `script` and runs it on qemu-system-riscv32 -machine virt. */
-export async function probeQemu(script: readonly ProbeOp[]): Promise<ProbeResult> {
+/** Assembles and links `source` at 0x80000000 and runs it on qemu-system-riscv32 -machine virt. */
+export async function runQemuSource(source: string): Promise<QemuResult> {
   const as = tool('riscv64-unknown-elf-as');
   const ld = tool('riscv64-unknown-elf-ld');
   const dir = mkdtempSync(join(tmpdir(), 'vmlab-probe-'));
   try {
-    writeFileSync(join(dir, 'probe.S'), guestSource(script));
+    writeFileSync(join(dir, 'probe.S'), source);
     execFileSync(as, ['-march=rv32imac_zicsr_zifencei', '-mabi=ilp32', '-o', join(dir, 'probe.o'), join(dir, 'probe.S')]);
     execFileSync(ld, ['-m', 'elf32lriscv', '--no-relax', '-Ttext=0x80000000', '-o', join(dir, 'probe.elf'), join(dir, 'probe.o')]);
-    const run = await runQemu(join(dir, 'probe.elf'), { timeoutMs: 20_000 });
-    if (run.timedOut || run.exitCode !== 0) throw new Error(`QEMU probe failed (exit ${run.exitCode}, timed out ${run.timedOut}): ${run.stderr} output ${JSON.stringify(run.output.toString("latin1"))}`);
-    const text = run.output.toString('latin1');
-    const fault = text.lastIndexOf(`${FAULT}\n`);
-    if (fault >= 0) {
-      const [end, cause] = text.slice(fault + FAULT.length + 1).split('\n').map((l) => parseInt(l, 16));
-      throw new Error(`probe op #${end / 12 - 1} (${JSON.stringify(script[end / 12 - 1])}) trapped in QEMU with mcause ${cause}`);
-    }
-    const at = text.lastIndexOf(`${MARKER}\n`);
-    if (at < 0) throw new Error(`QEMU probe printed no results: ${JSON.stringify(text)}`);
-    const tx = [...run.output.subarray(0, at)];
-    const values = text.slice(at + MARKER.length + 1).split('\n').filter((l) => l !== '').map((l) => parseInt(l, 16) >>> 0);
-    return { values, tx };
+    return await runQemu(join(dir, 'probe.elf'), { timeoutMs: 20_000 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Builds the probe guest for `script` and runs it on qemu-system-riscv32 -machine virt. */
+export async function probeQemu(script: readonly ProbeOp[]): Promise<ProbeResult> {
+  let run = await runQemuSource(guestSource(script));
+  for (let i = 1; i < ATTEMPTS && !run.output.toString('latin1').endsWith(`${END}\n`); i++) run = await runQemuSource(guestSource(script));
+  if (run.timedOut || run.exitCode !== 0) throw new Error(`QEMU probe failed (exit ${run.exitCode}, timed out ${run.timedOut}): ${run.stderr} output ${JSON.stringify(run.output.toString('latin1'))}`);
+  const all = run.output.toString('latin1');
+  if (!all.endsWith(`${END}\n`)) throw new Error(`QEMU probe output is incomplete after ${ATTEMPTS} runs: ${JSON.stringify(all)}`);
+  const text = all.slice(0, all.length - END.length - 1);
+  const fault = text.lastIndexOf(`${FAULT}\n`);
+  if (fault >= 0) {
+    const [end, cause] = text.slice(fault + FAULT.length + 1).split('\n').map((l) => parseInt(l, 16));
+    throw new Error(`probe op #${end / 12 - 1} (${JSON.stringify(script[end / 12 - 1])}) trapped in QEMU with mcause ${cause}`);
+  }
+  const at = text.lastIndexOf(`${MARKER}\n`);
+  if (at < 0) throw new Error(`QEMU probe printed no results: ${JSON.stringify(text)}`);
+  const tx = [...run.output.subarray(0, at)];
+  const values = text.slice(at + MARKER.length + 1).split('\n').filter((l) => l !== '').map((l) => parseInt(l, 16) >>> 0);
+  return { values, tx };
 }
 
 /** vmlab's devices wired as on the virt machine, with mip collected from their lines. */
