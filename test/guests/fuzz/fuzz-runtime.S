@@ -1,11 +1,11 @@
 # Runtime for the robustness fuzzer (test/machine/fuzz.test.ts). The test writes parameters at PARAMS
 # and random instruction words at FUZZ_CODE into RAM after loading this program. The runtime locks a
-# canary page with PMP (no access for any mode), hides itself from S/U and makes the page tables
+# canary page with PMP (no access for any mode), hides itself and PARAMS from S/U and makes the page tables
 # read-only for them (implicit walks are S accesses), optionally turns on Sv32 (identity megapages),
 # loads x1..x15 from PARAMS and enters the random code in the requested mode. Every trap goes to M, which skips the instruction (or restarts inside the
 # code buffer), restores the translation when S code changed satp, and returns.
 
-.equ PARAMS, 0x80200000
+.equ PARAMS, 0x80100000
 .equ P_MODE, 0
 .equ P_PAGING, 4
 .equ P_TRAPS, 8
