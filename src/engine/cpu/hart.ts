@@ -3,7 +3,7 @@
 
 import { Access, Cause, leafAllows, Pte, walkSv32, WalkResult, type PteMemory, type WalkContext } from '../mmu/walk';
 import { CTX_BARE, Tlb } from '../mmu/tlb';
-import type { Bus } from '../machine/bus';
+import type { PhysicalBus } from '../machine/bus';
 import type { TimeSource } from '../devices/irq';
 import { CSR_BY_NUM, legalMstatus } from './csr';
 import { IRQ_PRIORITY, Mstatus } from './csr-defs';
@@ -25,6 +25,12 @@ export interface CpuFeatures {
 
 /** Defaults: what QEMU's rv32 CPU offers (less F/D; H arrives with the VMM issue). */
 export const DEFAULT_FEATURES: Readonly<CpuFeatures> = { pmp: true, h: false, c: true, a: true, m: true, xsensitive: false };
+
+/** Receiver of the exceptions of a hart that runs guests (the VMM). */
+export interface TrapHook {
+  /** Handles exception `cause` raised at hart.pc with trap value `tval`. */
+  trap(cause: number, tval: number): void;
+}
 
 /** What a CSR instruction does with its source operand. */
 export const enum CsrOp {
@@ -114,7 +120,7 @@ export class Hart implements PteMemory {
   /** Counts of traps taken, by cause (interrupts at 32 + irq). */
   readonly trapCounts = new Float64Array(64);
 
-  readonly bus: Bus;
+  readonly bus: PhysicalBus;
   /** Translated code, when the block translator is on. */
   readonly code: CodeCache | undefined;
   time: TimeSource = { now: () => 0 };
@@ -122,7 +128,7 @@ export class Hart implements PteMemory {
   private readonly walkOut = new WalkResult();
   private readonly walkCtx: WalkContext = { priv: 0, sum: false, mxr: false, updateAD: true };
 
-  constructor(bus: Bus, features: Partial<CpuFeatures> = {}, hartId = 0) {
+  constructor(bus: PhysicalBus, features: Partial<CpuFeatures> = {}, hartId = 0) {
     this.bus = bus;
     this.hartId = hartId;
     this.features = { ...DEFAULT_FEATURES, ...features };
@@ -201,8 +207,13 @@ export class Hart implements PteMemory {
     this.interruptsChanged();
   }
 
-  /** Writes satp (MODE, ASID, PPN); the hart keeps all nine ASID bits. */
+  /**
+   * Writes satp (MODE, ASID, PPN); the hart keeps all nine ASID bits. The TLB does not match
+   * ASIDs, so a new address space drops the translated entries (the spec allows keeping entries of
+   * the same ASID until sfence.vma; dropping them is also correct).
+   */
   writeSatp(v: number): void {
+    if (v >>> 0 !== this.satp) this.tlb.flushTranslated(undefined, undefined);
     this.satp = v >>> 0;
     this.contextChanged();
   }
@@ -288,7 +299,8 @@ export class Hart implements PteMemory {
   /** Takes exception `cause` at the current pc with trap value `tval` (§3.1.6-3.1.7, §3.3.1). */
   raise(cause: number, tval: number): void {
     this.trapCounts[cause & 31]++;
-    this.enterTrap(cause >>> 0, tval, false);
+    if (this.trapHook !== undefined) this.trapHook.trap(cause >>> 0, tval >>> 0);
+    else this.enterTrap(cause >>> 0, tval, false);
   }
 
   /** Takes interrupt `irq`. */
@@ -297,6 +309,13 @@ export class Hart implements PteMemory {
     this.waiting = false;
     this.enterTrap(irq, 0, true);
   }
+
+  /**
+   * When set, exceptions go to this handler instead of the hart's trap CSRs: the VMM sits at the
+   * most privileged level and sees every trap a guest running on this hart causes. The handler
+   * leaves the hart as the guest should continue (pc, registers, privilege, satp).
+   */
+  trapHook: TrapHook | undefined = undefined;
 
   private enterTrap(cause: number, tval: number, interrupt: boolean): void {
     this.reservation = -1;

@@ -19,8 +19,27 @@ export interface Region {
   readonly device: Device;
 }
 
+/**
+ * What a hart needs of its physical address space: RAM as typed arrays over one buffer (addresses
+ * map to buffer offsets page by page through `ramOffset`), and loads/stores that report failure
+ * through `ok`. The bare machine's Bus is one; a VM's guest-physical space is another.
+ */
+export interface PhysicalBus {
+  readonly ram: Uint8Array;
+  readonly ram16: Uint16Array;
+  readonly ram32: Int32Array;
+  readonly ramBase: number;
+  readonly ramSize: number;
+  ok: boolean;
+  deviceAccesses: number;
+  /** Buffer offset of `size` bytes at `pa` when they are RAM and contiguous in the buffer, else -1. */
+  ramOffset(pa: number, size: number): number;
+  load(pa: number, size: number): number;
+  store(pa: number, size: number, value: number): void;
+}
+
 /** Physical memory: RAM and devices. Accesses report failure through `ok`, never by throwing. */
-export class Bus {
+export class Bus implements PhysicalBus {
   readonly ram: Uint8Array;
   readonly ram16: Uint16Array;
   readonly ram32: Int32Array;

@@ -5,7 +5,7 @@
 import { CSRS } from '../cpu/csr';
 import type { Hart } from '../cpu/hart';
 import { Access, walkSv32, WalkResult, type PteMemory, type WalkContext, type WalkObserver } from '../mmu/walk';
-import type { Bus } from './bus';
+import type { PhysicalBus } from './bus';
 
 /** A CSR and its current value. */
 export interface CsrValue {
@@ -25,7 +25,7 @@ export function readCsrs(h: Hart): CsrValue[] {
 }
 
 /** Copies `length` bytes of physical memory; bytes outside RAM read as 0 and are marked in `valid`. */
-export function readPhysical(bus: Bus, pa: number, length: number): { bytes: Uint8Array; valid: Uint8Array } {
+export function readPhysical(bus: PhysicalBus, pa: number, length: number): { bytes: Uint8Array; valid: Uint8Array } {
   const bytes = new Uint8Array(length);
   const valid = new Uint8Array(length);
   for (let i = 0; i < length; i++) {
@@ -72,7 +72,7 @@ export interface Translation {
 /** PTE reads straight from RAM, with no A/D writes. */
 class RamPtes implements PteMemory {
   ok = true;
-  constructor(private readonly bus: Bus) {}
+  constructor(private readonly bus: PhysicalBus) {}
   readPte(pa: number): number {
     const off = this.bus.ramOffset(pa, 4);
     this.ok = off >= 0;
