@@ -7,7 +7,7 @@ import { C_ID, decodeWord, EXPAND_C } from '../../src/engine/isa/decode';
 import { FIELDS, fieldFits, getField, putField, type FieldName } from '../../src/engine/isa/fields';
 import { Op } from '../../src/engine/isa/opcodes';
 import { INSN_BY_ID, INSTRUCTIONS } from '../../src/engine/isa/table';
-import { requireTool } from '../support/require-tool';
+import { requireTool } from '../support/tools';
 
 /** Deterministic PRNG (xorshift32) so failures reproduce. */
 function rng(seed: number): () => number {

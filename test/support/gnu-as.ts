@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireTool } from './require-tool';
+import { requireTool } from './tools';
 
 const cacheDir = join(tmpdir(), 'vmlab-test-gnu-as');
 
