@@ -23,6 +23,7 @@ interface Row {
   instret: number;
   vmlabSeconds: number;
   vmlabMips: number;
+  interpMips: number;
   qemuSeconds: number;
   qemuMips: number;
   output: string;
@@ -37,10 +38,10 @@ interface CliStats {
   exitCode: number | null;
 }
 
-function runVmlabCli(elf: string): Promise<{ stats: CliStats; output: string }> {
+function runVmlabCli(elf: string, extra: string[] = []): Promise<{ stats: CliStats; output: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'vmlab-bench-'));
   const statsFile = join(dir, 'stats.json');
-  const args = [join(ROOT, 'bin', 'vmlab.mjs'), 'run', '--stats-file', statsFile, '--max-insns', String(MAX_INSNS), elf];
+  const args = [join(ROOT, 'bin', 'vmlab.mjs'), 'run', ...extra, '--stats-file', statsFile, '--max-insns', String(MAX_INSNS), elf];
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
       try {
@@ -71,15 +72,15 @@ async function qemuSeconds(elf: string): Promise<{ seconds: number; output: stri
 }
 
 function table(rows: Row[], startup: number): string {
-  const head = ['program', 'guest insns', 'vmlab s', 'vmlab MIPS', 'qemu s', 'qemu MIPS', 'qemu/vmlab', 'checksum'];
+  const head = ['program', 'guest insns', 'vmlab s', 'vmlab MIPS', 'interpreter MIPS', 'qemu s', 'qemu MIPS', 'qemu/vmlab', 'checksum'];
   const body = rows.map((r) => [
-    r.program, r.instret.toLocaleString('en-US'), r.vmlabSeconds.toFixed(2), r.vmlabMips.toFixed(0),
+    r.program, r.instret.toLocaleString('en-US'), r.vmlabSeconds.toFixed(2), r.vmlabMips.toFixed(0), r.interpMips.toFixed(0),
     r.qemuSeconds.toFixed(3), r.qemuMips.toFixed(0), (r.qemuMips / r.vmlabMips).toFixed(1) + 'x', r.same ? 'same' : 'DIFFERENT',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]): string => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
   const rule = '|' + widths.map((w, i) => (i === 0 ? ':' : '-') + '-'.repeat(w) + (i === 0 ? '-' : ':')).join('|') + '|';
-  return [line(head), rule, ...body.map(line), '', `qemu s is wall time minus QEMU's start-up (${startup.toFixed(3)} s), best of ${QEMU_RUNS}; vmlab runs with Sv32 on, in S-mode.`].join('\n');
+  return [line(head), rule, ...body.map(line), '', `qemu s is wall time minus QEMU's start-up (${startup.toFixed(3)} s), best of ${QEMU_RUNS}; vmlab runs with Sv32 on, in S-mode; interpreter MIPS is the same run with --no-jit.`].join('\n');
 }
 
 async function main(): Promise<number> {
@@ -92,10 +93,12 @@ async function main(): Promise<number> {
     const elf = await buildC(program, { crt0: CRT0 });
     process.stderr.write(`running ${basename(program)}...\n`);
     const v = await runVmlabCli(elf);
+    const interp = await runVmlabCli(elf, ['--no-jit']);
+    if (interp.output !== v.output) throw new Error(`${basename(program)}: output differs with --no-jit`);
     const q = await qemuSeconds(elf);
     const qs = Math.max(q.seconds - startup, 1e-3);
     rows.push({
-      program: basename(program, '.c'), instret: v.stats.instret, vmlabSeconds: v.stats.wallSeconds, vmlabMips: v.stats.mips,
+      program: basename(program, '.c'), instret: v.stats.instret, vmlabSeconds: v.stats.wallSeconds, vmlabMips: v.stats.mips, interpMips: interp.stats.mips,
       qemuSeconds: qs, qemuMips: v.stats.instret / qs / 1e6, output: v.output.trim(), same: v.output === q.output,
     });
   }
