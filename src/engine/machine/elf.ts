@@ -3,6 +3,12 @@
 // other program header (binutils 2.40 puts PT_RISCV_ATTRIBUTES first). Reads .symtab for symbols such as
 // tohost/fromhost. Every malformed input ends in an ElfError whose message says what is wrong and how to
 // fix the build; no other exception escapes parseElf, whatever the bytes.
+//
+// With allowed regions given, GNU ld's default layout needs one allowance: `ld -Ttext=0x80000000` puts
+// the page holding the ELF and program headers into the first PT_LOAD, at 0x7ffff000, below RAM. QEMU
+// loads such files and drops the bytes that fall outside memory; here the part of a segment below its
+// region is trimmed off (the segment reported starts at the region). A segment that misses every
+// region, or runs past the end of its region, is an error.
 
 /** Why an ELF file was rejected. */
 export type ElfErrorKind =
@@ -29,7 +35,10 @@ export class ElfError extends Error {
   }
 }
 
-/** One PT_LOAD segment: `data` (p_filesz bytes) goes at `paddr`; the rest up to `memsz` is zero. */
+/**
+ * One PT_LOAD segment: `data` goes at `paddr`; the rest up to `memsz` is zero. Segments with p_memsz = 0
+ * load nothing and are left out.
+ */
 export interface ElfSegment {
   paddr: number;
   vaddr: number;
@@ -136,7 +145,8 @@ export function parseElf(bytes: Uint8Array, options: ElfLoadOptions = {}): ElfIm
     return parse(bytes, options);
   } catch (e) {
     if (e instanceof ElfError) throw e;
-    throw new ElfError('bad-header', `malformed ELF file: ${e instanceof Error ? e.message : String(e)}`);
+    // A safety net only: the checks above are meant to catch every malformed input first.
+    throw new ElfError('bad-header', `malformed ELF file (${e instanceof Error ? e.message : String(e)})`);
   }
 }
 
@@ -187,13 +197,31 @@ function loadSegments(r: Reader, options: ElfLoadOptions): ElfSegment[] {
     if (filesz > memsz) throw new ElfError('bad-segment', `${name} has more file bytes (${filesz}) than memory bytes (${memsz})`);
     if (paddr + memsz > TWO_32) throw new ElfError('outside-ram', `${name} of ${memsz} bytes runs past the end of the 32-bit address space`);
     r.need(offset, filesz, `the data of ${name}`);
-    if (memsz > 0 && regions && !regions.some((g) => paddr >= g.base && paddr + memsz <= g.base + g.size)) {
-      throw new ElfError('outside-ram', `${name}, ${hex(paddr)}..${hex(paddr + memsz)}, is outside RAM (${describe(regions)}): link the program at 0x80000000, e.g. ld -Ttext=0x80000000`);
+    if (memsz === 0) continue;
+    let trim = 0;
+    if (regions) {
+      const end = paddr + memsz;
+      // The region the segment overlaps, else the one it lies beyond the end of (RAM too small).
+      const region = regions.find((g) => paddr < g.base + g.size && end > g.base) ??
+        regions.filter((g) => g.base <= paddr).sort((a, b) => b.base - a.base)[0];
+      if (!region) {
+        throw new ElfError('outside-ram', `${name}, ${hex(paddr)}..${hex(end)}, is outside RAM (${describe(regions)}): link the program at 0x80000000, e.g. ld -Ttext=0x80000000`);
+      }
+      if (end > region.base + region.size) {
+        throw new ElfError('outside-ram', `${name}, ${hex(paddr)}..${hex(end)}, does not fit in RAM (${describe(regions)}): the program is ${end - region.base - region.size} bytes too large, give the machine more memory or shrink the program`);
+      }
+      trim = Math.max(0, region.base - paddr);
     }
-    segments.push({ paddr, vaddr, data: r.bytes.slice(offset, offset + filesz), memsz, flags });
+    segments.push({
+      paddr: paddr + trim,
+      vaddr: (vaddr + trim) >>> 0,
+      data: r.bytes.slice(offset + Math.min(trim, filesz), offset + filesz),
+      memsz: memsz - trim,
+      flags,
+    });
   }
-  if (segments.length === 0) throw new ElfError('no-segments', 'the ELF file has no PT_LOAD segment: nothing to load');
-  const sorted = segments.filter((s) => s.memsz > 0).sort((a, b) => a.paddr - b.paddr);
+  if (segments.length === 0) throw new ElfError('no-segments', 'the ELF file has no PT_LOAD segment with contents: nothing to load');
+  const sorted = segments.slice().sort((a, b) => a.paddr - b.paddr);
   for (let i = 1; i < sorted.length; i++) {
     const a = sorted[i - 1];
     const b = sorted[i];
