@@ -11,7 +11,7 @@
 // therefore acted on only when two consecutive polls see the same non-zero value (the guest waits for
 // fromhost, or spins, after writing one).
 
-import type { Bus } from '../machine/bus';
+import type { PhysicalBus } from '../machine/bus';
 
 /** riscv-tests style tohost/fromhost handling over RAM. */
 export class Htif {
@@ -24,7 +24,7 @@ export class Htif {
    * `out` receives console bytes and `onExit` the exit code.
    */
   constructor(
-    private readonly bus: Bus,
+    private readonly bus: PhysicalBus,
     private readonly tohost: number,
     private readonly fromhost: number | undefined,
     private readonly out: (byte: number) => void,

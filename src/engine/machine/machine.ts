@@ -4,17 +4,14 @@
 
 import { execute } from '../cpu/interp';
 import { Hart, type CpuFeatures } from '../cpu/hart';
-import { Irq } from '../cpu/csr-defs';
-import { Clint } from '../devices/clint';
-import { Htif } from '../devices/htif';
-import type { IrqLine, TimeSource } from '../devices/irq';
-import { Plic } from '../devices/plic';
-import { TestFinisher } from '../devices/test-finisher';
-import { Uart16550 } from '../devices/uart16550';
-import { Bus, Rom } from './bus';
-import { ElfError, isElf, parseElf, type ElfImage } from './elf';
-import { generateFdt } from './fdt';
-import { DEFAULT_RAM_SIZE, IRQ, MEMORY_MAP, TIMEBASE_HZ } from './memory-map';
+import type { Clint } from '../devices/clint';
+import type { TimeSource } from '../devices/irq';
+import type { Plic } from '../devices/plic';
+import type { Uart16550 } from '../devices/uart16550';
+import { Board } from './board';
+import { Bus } from './bus';
+import type { ElfImage } from './elf';
+import { DEFAULT_RAM_SIZE, MEMORY_MAP, TIMEBASE_HZ } from './memory-map';
 
 /** Why `run` returned. */
 export const enum StopReason {
@@ -53,38 +50,19 @@ export interface MachineOptions {
 /** Default steps per mtime tick. */
 export const DEFAULT_STEPS_PER_TICK = 10;
 
-/** A line into the hart's mip. */
-class HartLine implements IrqLine {
-  constructor(private readonly hart: Hart, private readonly irq: number) {}
-  set(level: boolean): void {
-    this.hart.setIrq(this.irq, level);
-  }
-}
-
 /** One RV32 virt machine. */
 export class Machine {
   readonly bus: Bus;
   readonly hart: Hart;
-  readonly uart: Uart16550;
-  readonly clint: Clint;
-  readonly plic: Plic;
-  readonly finisher: TestFinisher;
+  readonly board: Board;
   readonly ramSize: number;
   /** Guest exit code once it ended (finisher or HTIF). */
   exitCode: number | undefined;
-  /** The loaded kernel, when it was an ELF. */
-  image: ElfImage | undefined;
-  /** Entry point of the loaded kernel. */
-  entry: number = MEMORY_MAP.ram.base;
-  /** Address of the device tree blob in RAM. */
-  fdtAddress = 0;
-  private htif: Htif | undefined;
   private stopRequested = false;
   private resetRequested = false;
   /** Steps the hart spent waiting in WFI (they advance time but retire nothing). */
   private idleSteps = 0;
   private readonly stepsPerTick: number;
-  private readonly time: TimeSource;
   private readonly options: MachineOptions;
   private kernel: Uint8Array | undefined;
 
@@ -96,28 +74,26 @@ export class Machine {
     if (options.cpu?.h) throw new Error('the H extension is not available yet: run with h=false');
     this.bus = new Bus(MEMORY_MAP.ram.base, this.ramSize);
     this.hart = new Hart(this.bus, options.cpu);
+    let time: TimeSource;
     if (options.timeMode === 'realtime') {
       const clock = options.clock;
       if (!clock) throw new Error('realtime mode needs a clock');
       const t0 = clock();
-      this.time = { now: () => Math.floor((clock() - t0) * (TIMEBASE_HZ / 1000)) };
+      time = { now: () => Math.floor((clock() - t0) * (TIMEBASE_HZ / 1000)) };
     } else {
-      this.time = { now: () => Math.floor((this.hart.stepsNow() + this.idleSteps) / this.stepsPerTick) };
+      time = { now: () => Math.floor((this.hart.stepsNow() + this.idleSteps) / this.stepsPerTick) };
     }
-    this.hart.time = this.time;
-    this.plic = new Plic([new HartLine(this.hart, Irq.MEI), new HartLine(this.hart, Irq.SEI)]);
-    this.clint = new Clint(this.time, new HartLine(this.hart, Irq.MSI), new HartLine(this.hart, Irq.MTI));
-    const sink = options.onUart ?? (() => {});
-    this.uart = new Uart16550(this.plic.irqLine(IRQ.uart0), sink);
-    this.finisher = new TestFinisher(
-      (code) => this.finish(code),
-      () => { this.resetRequested = true; this.hart.sliceEnd = 0; },
-    );
-    this.bus.map(MEMORY_MAP.testFinisher.base, MEMORY_MAP.testFinisher.size, this.finisher);
-    this.bus.map(MEMORY_MAP.clint.base, MEMORY_MAP.clint.size, this.clint);
-    this.bus.map(MEMORY_MAP.plic.base, MEMORY_MAP.plic.size, this.plic);
-    // QEMU's ns16550a answers in 8 bytes of its 256-byte slot; the rest faults, as on QEMU.
-    this.bus.map(MEMORY_MAP.uart0.base, 8, this.uart);
+    this.hart.time = time;
+    this.board = new Board(this.bus, this.hart, time, {
+      ramSize: this.ramSize,
+      onUart: options.onUart ?? (() => {}),
+      bootargs: options.bootargs,
+      onExit: (code) => this.finish(code),
+      onReset: () => {
+        this.resetRequested = true;
+        this.hart.sliceEnd = 0;
+      },
+    });
   }
 
   private static warmedUp = false;
@@ -139,97 +115,54 @@ export class Machine {
     this.hart.sliceEnd = 0;
   }
 
-  /**
-   * Loads a kernel: an ELF32 RISC-V executable by its PT_LOAD physical addresses, or any other file
-   * as a raw image at the start of RAM (as QEMU does). Then builds the ROM and DTB and resets.
-   * Throws ElfError with a readable message for a bad ELF.
-   */
-  loadKernel(bytes: Uint8Array): void {
-    this.kernel = bytes;
-    this.image = undefined;
-    this.htif = undefined;
-    this.bus.ram.fill(0);
-    const ramBase = MEMORY_MAP.ram.base;
-    if (isElf(bytes)) {
-      const image = parseElf(bytes);
-      for (const seg of image.segments) this.copySegment(seg.paddr, seg.data, seg.memsz);
-      this.image = image;
-      this.entry = image.entry;
-      const tohost = image.symbols.get('tohost');
-      if (tohost !== undefined) {
-        this.htif = new Htif(this.bus, tohost, image.symbols.get('fromhost'), this.options.onUart ?? (() => {}), (code) => this.finish(code));
-      }
-    } else {
-      if (bytes.length > this.ramSize) throw new Error(`raw image of ${bytes.length} bytes does not fit in ${this.ramSize} bytes of RAM`);
-      this.bus.ram.set(bytes, 0);
-      this.entry = ramBase;
-    }
-    this.installBootRom();
-    this.reset(false);
+  /** The UART. */
+  get uart(): Uart16550 {
+    return this.board.uart;
   }
 
-  /**
-   * Copies the RAM part of a segment. As QEMU's loader does, bytes outside RAM are dropped (ld's
-   * first PT_LOAD often starts a page below the text to hold the ELF headers); a segment with no
-   * byte in RAM is an error.
-   */
-  private copySegment(paddr: number, data: Uint8Array, memsz: number): void {
-    const ramBase = MEMORY_MAP.ram.base;
-    const ramEnd = ramBase + this.ramSize;
-    const end = paddr + Math.max(memsz, data.length);
-    if (end <= ramBase || paddr >= ramEnd) {
-      if (memsz === 0) return;
-      throw new ElfError('outside-ram', `segment at physical 0x${paddr.toString(16)}..0x${end.toString(16)} lies outside RAM ` +
-        `(0x${ramBase.toString(16)}..0x${ramEnd.toString(16)}): link the program at 0x80000000, e.g. ld -Ttext=0x80000000`);
-    }
-    const from = Math.max(paddr, ramBase);
-    const to = Math.min(paddr + data.length, ramEnd);
-    if (to > from) this.bus.ram.set(data.subarray(from - paddr, to - paddr), from - ramBase);
+  /** The CLINT. */
+  get clint(): Clint {
+    return this.board.clint;
   }
 
-  private installBootRom(): void {
-    const fdt = generateFdt({ ramBase: MEMORY_MAP.ram.base, ramSize: this.ramSize, isa: this.isaString(), bootargs: this.options.bootargs });
-    // QEMU's riscv_load_fdt: the end of RAM (below 3 GiB), rounded down to 2 MiB.
-    const ramEnd = MEMORY_MAP.ram.base + this.ramSize;
-    this.fdtAddress = Math.floor((ramEnd - fdt.length) / (2 * 1024 * 1024)) * 2 * 1024 * 1024;
-    if (this.fdtAddress < MEMORY_MAP.ram.base) this.fdtAddress = ramEnd - ((fdt.length + 7) & ~7);
-    this.fdtBlob = fdt;
-    // QEMU's riscv_setup_rom_reset_vec for rv32, followed by its fw_dynamic_info.
-    const words = [
-      0x00000297, // auipc t0, 0
-      0x02828613, // addi  a2, t0, 40
-      0xf1402573, // csrr  a0, mhartid
-      0x0202a583, // lw    a1, 32(t0)
-      0x0182a283, // lw    t0, 24(t0)
-      0x00028067, // jr    t0
-      this.entry >>> 0, 0, this.fdtAddress >>> 0, 0,
-      0x4942534f, 2, this.entry >>> 0, 1, 0, 0,
-    ];
-    const rom = new Uint8Array(MEMORY_MAP.bootRom.size);
-    const view = new DataView(rom.buffer);
-    words.forEach((w, i) => view.setUint32(4 * i, w >>> 0, true));
-    if (!this.romMapped) {
-      this.rom = rom;
-      this.bus.map(MEMORY_MAP.bootRom.base, MEMORY_MAP.bootRom.size, new Rom(rom));
-      this.romMapped = true;
-    } else {
-      this.rom!.set(rom);
-    }
+  /** The PLIC. */
+  get plic(): Plic {
+    return this.board.plic;
   }
 
-  private rom: Uint8Array | undefined;
-  private romMapped = false;
-  private fdtBlob: Uint8Array = new Uint8Array(0);
+  /** The loaded kernel, when it was an ELF. */
+  get image(): ElfImage | undefined {
+    return this.board.image;
+  }
+
+  /** Entry point of the loaded kernel. */
+  get entry(): number {
+    return this.board.entry;
+  }
+
+  /** Address of the device tree blob in RAM. */
+  get fdtAddress(): number {
+    return this.board.fdtAddress;
+  }
 
   /** The generated device tree blob. */
   get fdt(): Uint8Array {
-    return this.fdtBlob;
+    return this.board.fdt;
   }
 
   /** The riscv,isa string for the device tree. */
   isaString(): string {
-    const f = this.hart.features;
-    return `rv32i${f.m ? 'm' : ''}${f.a ? 'a' : ''}${f.c ? 'c' : ''}_zicsr_zifencei`;
+    return this.board.isaString();
+  }
+
+  /**
+   * Loads a kernel (ELF32 by physical address, or a raw image at the start of RAM), builds ROM and
+   * DTB and resets. Throws ElfError with a readable message for a bad ELF.
+   */
+  loadKernel(bytes: Uint8Array): void {
+    this.kernel = bytes;
+    this.board.load(bytes);
+    this.reset(false);
   }
 
   /** Resets the hart and devices to power-on and places the DTB; `reloadKernel` re-copies the image. */
@@ -238,16 +171,12 @@ export class Machine {
       this.loadKernel(this.kernel);
       return;
     }
-    this.bus.ram.set(this.fdtBlob, this.fdtAddress - MEMORY_MAP.ram.base);
     this.hart.reset(MEMORY_MAP.bootRom.base);
-    this.uart.reset();
-    this.clint.reset();
-    this.plic.reset();
+    this.board.resetDevices();
     this.exitCode = undefined;
     this.idleSteps = 0;
     this.stopRequested = false;
     this.resetRequested = false;
-    this.clint.update();
   }
 
   /** Queues bytes for the UART receiver. */
@@ -286,7 +215,7 @@ export class Machine {
       }
       if (remaining <= 0) return StopReason.BUDGET;
       this.clint.update();
-      this.htif?.poll();
+      this.board.htif?.poll();
       if (h.waiting) {
         if (h.wakeupPending()) {
           h.waiting = false;

@@ -1,0 +1,103 @@
+// The VMM's host frame allocator: 4 KiB frames of host RAM, each with an owner, handed out
+// contiguously, scattered (a seeded, deterministic shuffle, so translation is visible), or at
+// explicit frame numbers (labs that reproduce a lecture's figures).
+
+/** Owner id of a free frame. */
+export const FREE = 0;
+/** Owner id of frames the VMM keeps for itself (pmaps, shadow tables). */
+export const VMM_OWNER = 1;
+
+/** How a VM's guest-physical pages are placed in host frames. */
+export type Placement =
+  | 'contiguous'
+  | 'scattered'
+  /** Guest page index (from the start of guest RAM) → host frame index, for the listed pages. */
+  | { explicit: ReadonlyArray<readonly [guestPage: number, hostFrame: number]>; rest?: 'contiguous' | 'scattered' };
+
+/** Thrown when host RAM cannot satisfy a request. */
+export class OutOfFrames extends Error {}
+
+/** Frames of host RAM [base, base + count * 4096). */
+export class FrameAllocator {
+  /** Owner of each frame (FREE, VMM_OWNER, or a VM's id). */
+  readonly owner: Uint16Array;
+  private seed: number;
+  private freeCount: number;
+
+  constructor(readonly base: number, readonly count: number, seed = 1) {
+    this.owner = new Uint16Array(count);
+    this.seed = seed >>> 0 || 1;
+    this.freeCount = count;
+  }
+
+  /** Host physical address of frame `i`. */
+  address(i: number): number {
+    return this.base + i * 4096;
+  }
+
+  /** Frames still free. */
+  get available(): number {
+    return this.freeCount;
+  }
+
+  /** Takes one specific frame; throws when it is taken or out of range. */
+  take(i: number, owner: number): number {
+    if (i < 0 || i >= this.count) throw new OutOfFrames(`host frame ${i} does not exist (host RAM has ${this.count} frames)`);
+    if (this.owner[i] !== FREE) throw new OutOfFrames(`host frame 0x${i.toString(16)} is already in use`);
+    this.owner[i] = owner;
+    this.freeCount--;
+    return i;
+  }
+
+  /** `n` consecutive free frames whose first index is a multiple of `align`; returns the first. */
+  allocRun(n: number, owner: number, align = 1): number {
+    let run = 0;
+    for (let i = 0; i < this.count; i++) {
+      if (run === 0 && i % align !== 0) continue;
+      run = this.owner[i] === FREE ? run + 1 : 0;
+      if (run === n) {
+        const first = i - n + 1;
+        for (let k = first; k <= i; k++) this.take(k, owner);
+        return first;
+      }
+    }
+    throw new OutOfFrames(`no run of ${n} free frames left in host RAM (${this.freeCount} frames free)`);
+  }
+
+  /** One free frame, chosen at random (deterministically from the seed). */
+  allocScattered(owner: number): number {
+    if (this.freeCount === 0) throw new OutOfFrames('host RAM is full');
+    let i = this.next() % this.count;
+    while (this.owner[i] !== FREE) i = (i + 1) % this.count;
+    return this.take(i, owner);
+  }
+
+  /** The lowest free frame. */
+  alloc(owner: number): number {
+    return this.allocRun(1, owner);
+  }
+
+  /** Returns a frame to the pool. */
+  free(i: number): void {
+    if (this.owner[i] !== FREE) {
+      this.owner[i] = FREE;
+      this.freeCount++;
+    }
+  }
+
+  /** Frees every frame of an owner. */
+  freeAll(owner: number): void {
+    for (let i = 0; i < this.count; i++) if (this.owner[i] === owner) this.free(i);
+  }
+
+  private next(): number {
+    // xorshift32: deterministic placement for reproducible runs.
+    let s = this.seed;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    this.seed = s >>> 0;
+    return this.seed;
+  }
+}

@@ -1,0 +1,125 @@
+// A VM's guest-physical address space: guest RAM is reached through the pmap (so it lives in the
+// VM's own host frames and nowhere else), device addresses reach the VM's virtual devices. It
+// implements PhysicalBus, so a Hart can run on it directly (emulate mode) or keep a VM's virtual
+// CSR state (trap mode).
+
+import type { Bus, Device, PhysicalBus, Region } from '../machine/bus';
+import type { Pmap } from './pmap';
+
+/** Guest-physical memory of one VM. */
+export class GuestBus implements PhysicalBus {
+  readonly ram: Uint8Array;
+  readonly ram16: Uint16Array;
+  readonly ram32: Int32Array;
+  readonly ramBase: number;
+  readonly ramSize: number;
+  ok = true;
+  deviceAccesses = 0;
+  private readonly regions: Region[] = [];
+
+  constructor(private readonly host: Bus, readonly pmap: Pmap) {
+    this.ram = host.ram;
+    this.ram16 = host.ram16;
+    this.ram32 = host.ram32;
+    this.ramBase = pmap.guestRamBase;
+    this.ramSize = pmap.guestRamSize;
+  }
+
+  /** Maps a virtual device at a guest-physical address. */
+  map(base: number, size: number, device: Device): void {
+    this.regions.push({ base, size, device });
+  }
+
+  /** The device regions, for inspectors. */
+  get deviceRegions(): readonly Region[] {
+    return this.regions;
+  }
+
+  /** Host RAM offset of guest-physical `pa` when all `size` bytes are in one guest RAM page. */
+  ramOffset(pa: number, size: number): number {
+    if ((pa & 0xfff) + size > 4096 && size <= 4096) {
+      // Pages are contiguous in host RAM only by chance: check the last byte's frame too.
+      const first = this.pmap.lookup(pa);
+      const last = this.pmap.lookup(pa + size - 1);
+      if (first < 0 || last !== first + size - 1) return -1;
+      return first - this.host.ramBase;
+    }
+    const hpa = this.pmap.lookup(pa);
+    return hpa < 0 ? -1 : hpa - this.host.ramBase;
+  }
+
+  /** Loads from guest RAM or a virtual device; `ok` false when nothing is there. */
+  load(pa: number, size: number): number {
+    const off = this.ramOffset(pa, size);
+    if (off >= 0) {
+      this.ok = true;
+      const r = this.ram;
+      if (size === 1) return r[off];
+      if (size === 2) return r[off] | (r[off + 1] << 8);
+      return (r[off] | (r[off + 1] << 8) | (r[off + 2] << 16) | (r[off + 3] << 24)) >>> 0;
+    }
+    if (this.isRam(pa)) return this.bytewise(pa, size, 0, false);
+    const region = this.regionAt(pa, size);
+    if (!region) {
+      this.ok = false;
+      return 0;
+    }
+    this.ok = true;
+    this.deviceAccesses++;
+    return region.device.read(pa - region.base, size) >>> 0;
+  }
+
+  /** Stores into guest RAM or a virtual device. */
+  store(pa: number, size: number, value: number): void {
+    const off = this.ramOffset(pa, size);
+    if (off >= 0) {
+      this.ok = true;
+      const r = this.ram;
+      r[off] = value;
+      if (size >= 2) r[off + 1] = value >>> 8;
+      if (size === 4) {
+        r[off + 2] = value >>> 16;
+        r[off + 3] = value >>> 24;
+      }
+      return;
+    }
+    if (this.isRam(pa)) {
+      this.bytewise(pa, size, value, true);
+      return;
+    }
+    const region = this.regionAt(pa, size);
+    if (!region) {
+      this.ok = false;
+      return;
+    }
+    this.ok = true;
+    this.deviceAccesses++;
+    region.device.write(pa - region.base, value, size);
+  }
+
+  private isRam(pa: number): boolean {
+    return pa >= this.ramBase && pa < this.ramBase + this.ramSize;
+  }
+
+  /** An access that crosses into another (non-adjacent) host frame, byte by byte. */
+  private bytewise(pa: number, size: number, value: number, write: boolean): number {
+    let v = 0;
+    for (let i = 0; i < size; i++) {
+      const hpa = this.pmap.lookup(pa + i);
+      if (hpa < 0) {
+        this.ok = false;
+        return 0;
+      }
+      const off = hpa - this.host.ramBase;
+      if (write) this.ram[off] = value >>> (8 * i);
+      else v |= this.ram[off] << (8 * i);
+    }
+    this.ok = true;
+    return v >>> 0;
+  }
+
+  private regionAt(pa: number, size: number): Region | undefined {
+    for (const r of this.regions) if (pa >= r.base && pa + size <= r.base + r.size) return r;
+    return undefined;
+  }
+}

@@ -1,0 +1,97 @@
+// A VM's pmap: guest-physical → host-physical, kept as a real Sv32x4 G-stage table in host RAM
+// (privileged spec §8.5: a 16 KiB root indexed by GPA bits 33:22, then ordinary Sv32 level-0
+// tables; leaves have U set). The table is what inspectors show and what `hw` mode will load into
+// hgatp; a typed-array mirror indexed by guest page answers the VMM's own lookups in O(1).
+
+import type { Bus } from '../machine/bus';
+import { Access, walkSv32, WalkResult, type PteMemory } from '../mmu/walk';
+import { VMM_OWNER, type FrameAllocator } from './frames';
+
+const LEAF_FLAGS = 0xdf; // V R W X U A D (G-stage leaves must have U; A/D preset)
+
+/** Reads PTEs straight from host RAM (the VMM's own view, no PMP). */
+export class HostPtes implements PteMemory {
+  ok = true;
+  constructor(private readonly host: Bus) {}
+  readPte(pa: number): number {
+    const off = this.host.ramOffset(pa, 4);
+    this.ok = off >= 0;
+    return off >= 0 ? this.host.ram32[off >> 2] : 0;
+  }
+  writePte(pa: number, value: number): void {
+    const off = this.host.ramOffset(pa, 4);
+    this.ok = off >= 0;
+    if (off >= 0) this.host.ram32[off >> 2] = value;
+  }
+}
+
+/** The guest-physical to host-physical map of one VM. */
+export class Pmap {
+  /** Host frame index of the 16 KiB root (four frames). */
+  readonly rootFrame: number;
+  /** Host frame index of each guest RAM page (-1: unmapped). */
+  readonly frameOf: Int32Array;
+  private readonly ptes: HostPtes;
+
+  constructor(private readonly host: Bus, private readonly frames: FrameAllocator, readonly guestRamBase: number, readonly guestRamSize: number) {
+    this.rootFrame = frames.allocRun(4, VMM_OWNER, 4);
+    this.zeroFrames(this.rootFrame, 4);
+    this.frameOf = new Int32Array(guestRamSize / 4096).fill(-1);
+    this.ptes = new HostPtes(host);
+  }
+
+  /** The hgatp value selecting this table (MODE = Sv32x4, VMID 0). */
+  get hgatp(): number {
+    return (0x80000000 | Math.floor(this.frames.address(this.rootFrame) / 4096)) >>> 0;
+  }
+
+  /** Host physical address of the root table. */
+  get rootAddress(): number {
+    return this.frames.address(this.rootFrame);
+  }
+
+  /** Maps guest page `gpa` (4 KiB aligned) to host frame `frame`. */
+  map(gpa: number, frame: number): void {
+    const index1 = Math.floor(gpa / 4194304) & 0xfff;
+    const rootEntry = this.rootAddress + index1 * 4;
+    let pte = this.ptes.readPte(rootEntry) >>> 0;
+    if ((pte & 1) === 0) {
+      const l0 = this.frames.alloc(VMM_OWNER);
+      this.zeroFrames(l0, 1);
+      pte = ((Math.floor(this.frames.address(l0) / 4096) << 10) | 1) >>> 0;
+      this.ptes.writePte(rootEntry, pte);
+    }
+    const l0Base = (pte >>> 10) * 4096;
+    const hpn = Math.floor(this.frames.address(frame) / 4096);
+    this.ptes.writePte(l0Base + ((gpa >>> 12) & 0x3ff) * 4, ((hpn << 10) | LEAF_FLAGS) | 0);
+    const page = (gpa - this.guestRamBase) / 4096;
+    if (page >= 0 && page < this.frameOf.length) this.frameOf[page] = frame;
+  }
+
+  /** Host physical address of guest-physical `gpa`, or -1 when it is not guest RAM. */
+  lookup(gpa: number): number {
+    const page = Math.floor((gpa - this.guestRamBase) / 4096);
+    if (page < 0 || page >= this.frameOf.length) return -1;
+    const frame = this.frameOf[page];
+    return frame < 0 ? -1 : this.frames.address(frame) + (gpa & 0xfff);
+  }
+
+  /** Translates through the table itself (the G-stage walk), for inspectors and tests. */
+  walk(gpa: number): WalkResult {
+    return walkSv32(new WalkResult(), this.ptes, Math.floor(this.rootAddress / 4096), gpa, Access.LOAD, { priv: 0, sum: false, mxr: false, updateAD: false }, 12);
+  }
+
+  /** Every mapped guest page with its host frame, in guest order. */
+  entries(): { gpa: number; hpa: number }[] {
+    const out: { gpa: number; hpa: number }[] = [];
+    this.frameOf.forEach((frame, page) => {
+      if (frame >= 0) out.push({ gpa: this.guestRamBase + page * 4096, hpa: this.frames.address(frame) });
+    });
+    return out;
+  }
+
+  private zeroFrames(first: number, n: number): void {
+    const off = this.host.ramOffset(this.frames.address(first), n * 4096);
+    this.host.ram.fill(0, off, off + n * 4096);
+  }
+}
