@@ -1,0 +1,326 @@
+// One machine and its debugger state, driven by commands: run in time-boxed slices, pause, step,
+// step over calls, run to an address, breakpoints, inspection. Transport-free so tests can drive
+// it directly; machine-worker.ts binds it to a worker_thread port.
+
+import { Access } from '../engine/mmu/walk';
+import { Machine, StopReason } from '../engine/machine/machine';
+import { readCsrs, readPhysical, translateDebug, writePhysical } from '../engine/machine/inspect';
+import type { AddressSpace, CpuOptions, MachineState, MemoryBlock, RegisterSnapshot, TranslationInfo } from '../shared/lab-api';
+import type { WorkerStatus } from './worker-protocol';
+
+/** How long one run slice may hold the thread before messages get a turn (ms). */
+export const SLICE_MS = 10;
+/** Interval of progress ticks while running (ms). */
+export const TICK_MS = 250;
+/** Largest memory block one request may read. */
+export const MAX_READ = 1 << 20;
+
+/** Callbacks of a session. */
+export interface SessionSink {
+  uart(data: Uint8Array): void;
+  status(status: WorkerStatus): void;
+}
+
+/** A machine under the debugger's control. */
+export class MachineSession {
+  private machine: Machine | undefined;
+  private state: MachineState = 'paused';
+  private reason: string | undefined = 'not started';
+  private userBreakpoints = new Set<number>();
+  private tempBreakpoint: number | undefined;
+  private out = new Uint8Array(4096);
+  private outLen = 0;
+  private budget = 1 << 16;
+  private scheduled = false;
+  private lastTick = 0;
+  private tickInstret = 0;
+  private mips = 0;
+
+  constructor(private readonly sink: SessionSink, private readonly now: () => number, private readonly defer: (fn: () => void) => void) {}
+
+  /** Builds the machine and loads the kernel (throws ElfError for a bad one). */
+  load(kernel: Uint8Array, ramSize: number | undefined, cpu: CpuOptions | undefined): WorkerStatus {
+    const machine = new Machine({ ramSize, cpu, onUart: (b) => this.pushUart(b) });
+    machine.loadKernel(kernel);
+    this.machine = machine;
+    this.syncBreakpoints();
+    return this.setState('paused', 'loaded');
+  }
+
+  private get m(): Machine {
+    if (!this.machine) throw new Error('no kernel loaded');
+    return this.machine;
+  }
+
+  private pushUart(byte: number): void {
+    if (this.outLen === this.out.length) {
+      const bigger = new Uint8Array(this.out.length * 2);
+      bigger.set(this.out);
+      this.out = bigger;
+    }
+    this.out[this.outLen++] = byte;
+  }
+
+  private flushUart(): void {
+    if (this.outLen === 0) return;
+    this.sink.uart(this.out.slice(0, this.outLen));
+    this.outLen = 0;
+    if (this.out.length > 1 << 16) this.out = new Uint8Array(4096);
+  }
+
+  /** Current status. */
+  status(): WorkerStatus {
+    const m = this.machine;
+    const s: WorkerStatus = {
+      state: this.state,
+      pc: m ? m.hart.pcU : 0,
+      priv: m ? m.hart.priv : 3,
+      instret: m ? m.hart.instret : 0,
+      mips: this.state === 'running' ? this.mips : 0,
+    };
+    if (m?.exitCode !== undefined) s.exitCode = m.exitCode;
+    if (this.reason !== undefined) s.reason = this.reason;
+    return s;
+  }
+
+  private setState(state: MachineState, reason?: string): WorkerStatus {
+    this.state = state;
+    this.reason = reason;
+    const s = this.status();
+    this.sink.status(s);
+    return s;
+  }
+
+  /** Starts or resumes running. */
+  run(): WorkerStatus {
+    const m = this.m;
+    if (this.state === 'exited' || this.state === 'error') return this.status();
+    if (this.state !== 'running') {
+      this.lastTick = this.now();
+      this.tickInstret = m.hart.instret;
+      this.mips = 0;
+      this.setState('running');
+    }
+    this.schedule();
+    return this.status();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.defer(() => {
+      this.scheduled = false;
+      this.slice();
+    });
+  }
+
+  /** Runs for about SLICE_MS, then yields (so pause, input and inspection get through). */
+  private slice(): void {
+    if (this.state !== 'running') return;
+    const m = this.m;
+    const t0 = this.now();
+    let reason: StopReason = StopReason.BUDGET;
+    try {
+      while (true) {
+        const start = this.now();
+        reason = m.run(this.budget);
+        const took = this.now() - start;
+        // Aim each call at about a quarter of the slice so the deadline check stays fine-grained.
+        if (reason === StopReason.BUDGET) {
+          if (took < SLICE_MS / 8 && this.budget < 1 << 22) this.budget *= 2;
+          else if (took > SLICE_MS / 2 && this.budget > 1024) this.budget >>= 1;
+        }
+        if (reason !== StopReason.BUDGET && reason !== StopReason.RESET) break;
+        if (this.now() - t0 >= SLICE_MS) break;
+      }
+    } catch (err) {
+      this.flushUart();
+      this.clearTemp();
+      this.setState('error', `engine failure: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    this.flushUart();
+    this.afterStop(reason);
+    if (this.state === 'running') {
+      const t = this.now();
+      if (t - this.lastTick >= TICK_MS) {
+        this.mips = (m.hart.instret - this.tickInstret) / ((t - this.lastTick) * 1000);
+        this.lastTick = t;
+        this.tickInstret = m.hart.instret;
+        this.sink.status(this.status());
+      }
+      this.schedule();
+    }
+  }
+
+  private afterStop(reason: StopReason): void {
+    const m = this.m;
+    switch (reason) {
+      case StopReason.EXIT:
+        this.clearTemp();
+        this.setState('exited', `exited with code ${m.exitCode}`);
+        break;
+      case StopReason.IDLE:
+        this.setState('idle', 'waiting for input (wfi)');
+        break;
+      case StopReason.BREAKPOINT: {
+        const reached = this.tempBreakpoint === m.hart.pcU;
+        this.clearTemp();
+        this.setState('paused', reached ? 'reached' : 'breakpoint');
+        break;
+      }
+      case StopReason.STOPPED:
+        this.clearTemp();
+        this.setState('paused', 'paused');
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Pauses a running or idle machine. */
+  pause(): WorkerStatus {
+    if (this.state === 'running' || this.state === 'idle') {
+      this.clearTemp();
+      return this.setState('paused', 'paused');
+    }
+    return this.status();
+  }
+
+  private requirePaused(what: string): void {
+    if (this.state === 'running' || this.state === 'idle') throw new Error(`cannot ${what} while the machine runs: pause it first`);
+  }
+
+  /** Executes `count` steps (instructions or trap entries). */
+  step(count: number): WorkerStatus {
+    this.requirePaused('step');
+    const m = this.m;
+    if (this.state === 'exited' || this.state === 'error') return this.status();
+    let reason: StopReason = StopReason.BUDGET;
+    for (let i = 0; i < count && reason === StopReason.BUDGET; i++) reason = m.step();
+    this.flushUart();
+    if (reason === StopReason.EXIT) return this.setState('exited', `exited with code ${m.exitCode}`);
+    const why = reason === StopReason.BREAKPOINT ? 'breakpoint' : reason === StopReason.IDLE ? 'waiting for input (wfi)' : 'step';
+    return this.setState('paused', why);
+  }
+
+  /** Steps one instruction; a call (jal/jalr writing a link register) runs until it returns. */
+  stepOver(): WorkerStatus {
+    this.requirePaused('step');
+    const next = this.callReturnAddress();
+    if (next === undefined) return this.step(1);
+    return this.runTo(next);
+  }
+
+  /** Address after the instruction at pc when it is a call, else undefined. */
+  private callReturnAddress(): number | undefined {
+    const h = this.m.hart;
+    const block = this.readMemory(h.pcU, 4, 'virtual');
+    if (!block.valid[0] || !block.valid[1]) return undefined;
+    const lo = block.bytes[0] | (block.bytes[1] << 8);
+    if ((lo & 3) !== 3) {
+      // c.jal (RV32: funct3 001, op 01) and c.jalr (1001, rs1 != 0, rs2 = 0, op 10) link ra.
+      const cjal = (lo & 0xe003) === 0x2001;
+      const cjalr = (lo & 0xf07f) === 0x9002 && ((lo >> 7) & 31) !== 0;
+      return cjal || cjalr ? (h.pcU + 2) >>> 0 : undefined;
+    }
+    if (!block.valid[2] || !block.valid[3]) return undefined;
+    const insn = (lo | (block.bytes[2] << 16) | (block.bytes[3] << 24)) >>> 0;
+    const opcode = insn & 0x7f;
+    const rd = (insn >> 7) & 31;
+    return (opcode === 0x6f || opcode === 0x67) && rd !== 0 ? (h.pcU + 4) >>> 0 : undefined;
+  }
+
+  /** Runs until the pc reaches `address` (breakpoints and other stops still apply). */
+  runTo(address: number): WorkerStatus {
+    this.requirePaused('run to an address');
+    this.tempBreakpoint = address >>> 0;
+    this.syncBreakpoints();
+    return this.run();
+  }
+
+  /** Reloads the kernel, paused at the reset vector. */
+  reset(): WorkerStatus {
+    this.m.reset(true);
+    this.outLen = 0;
+    this.clearTemp();
+    return this.setState('paused', 'reset');
+  }
+
+  /** Queues UART input; an idle machine wakes and runs on. */
+  input(data: Uint8Array): void {
+    this.m.sendInput(data);
+    if (this.state === 'idle') {
+      this.state = 'running';
+      this.reason = undefined;
+      this.schedule();
+    }
+  }
+
+  /** Replaces the user's breakpoints. */
+  setBreakpoints(addresses: number[]): void {
+    this.userBreakpoints = new Set(addresses.map((a) => a >>> 0));
+    this.syncBreakpoints();
+  }
+
+  private clearTemp(): void {
+    if (this.tempBreakpoint === undefined) return;
+    this.tempBreakpoint = undefined;
+    this.syncBreakpoints();
+  }
+
+  private syncBreakpoints(): void {
+    const set = this.machine?.hart.breakpoints;
+    if (!set) return;
+    set.clear();
+    for (const a of this.userBreakpoints) set.add(a);
+    if (this.tempBreakpoint !== undefined) set.add(this.tempBreakpoint);
+  }
+
+  /** Registers and CSRs. */
+  registers(): RegisterSnapshot {
+    const h = this.m.hart;
+    return { pc: h.pcU, priv: h.priv, x: Array.from(h.x, (v) => v >>> 0), csrs: readCsrs(h) };
+  }
+
+  /** Reads memory; virtual addresses go through the current satp page by page. */
+  readMemory(address: number, length: number, space: AddressSpace): MemoryBlock {
+    if (length > MAX_READ) throw new Error(`read at most ${MAX_READ} bytes at once`);
+    const m = this.m;
+    const bytes = new Uint8Array(length);
+    const valid = new Uint8Array(length);
+    let i = 0;
+    while (i < length) {
+      const va = (address + i) >>> 0;
+      const chunk = Math.min(length - i, 4096 - (va & 4095));
+      const pa = space === 'physical' ? va : translateDebug(m.hart, va, Access.LOAD).pa;
+      if (pa !== undefined) {
+        const r = readPhysical(m.bus, pa, chunk);
+        bytes.set(r.bytes, i);
+        valid.set(r.valid, i);
+      }
+      i += chunk;
+    }
+    return { address: address >>> 0, bytes, valid };
+  }
+
+  /** Writes bytes into RAM while paused; returns how many landed. */
+  writeMemory(address: number, data: Uint8Array, space: AddressSpace): { written: number } {
+    this.requirePaused('edit memory');
+    const m = this.m;
+    let written = 0;
+    for (let i = 0; i < data.length; i++) {
+      const va = (address + i) >>> 0;
+      const pa = space === 'physical' ? va : translateDebug(m.hart, va, Access.STORE).pa;
+      if (pa !== undefined) written += writePhysical(m.hart, pa, data.subarray(i, i + 1));
+    }
+    return { written };
+  }
+
+  /** Translates a virtual address through the current satp (no side effects). */
+  translate(address: number): TranslationInfo {
+    const t = translateDebug(this.m.hart, address >>> 0, Access.LOAD);
+    const info: TranslationInfo = { va: address >>> 0, fault: t.fault, paged: t.paged, steps: t.steps.map((s) => ({ ...s })) };
+    return t.pa === undefined ? info : { ...info, pa: t.pa };
+  }
+}

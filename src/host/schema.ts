@@ -1,0 +1,72 @@
+// Schemas for every LabApi request (DESIGN 7: every request is validated before it runs). zod
+// gives typed parsing and readable messages; the mapped type below makes the compiler check that
+// each schema accepts exactly the shared parameter type.
+
+import { z } from 'zod';
+import type { LabMethod, LabParams } from '../shared/lab-api';
+import { LabError } from './errors';
+
+const none = z.strictObject({});
+const path = z.string().min(1).max(4096);
+const id = z.string().min(1).max(64);
+const address = z.number().int().min(0).max(0xffffffff);
+const bytes = z.instanceof(Uint8Array);
+const space = z.enum(['physical', 'virtual']);
+const cpu = z.strictObject({
+  pmp: z.boolean().optional(),
+  c: z.boolean().optional(),
+  a: z.boolean().optional(),
+  m: z.boolean().optional(),
+  xsensitive: z.boolean().optional(),
+  jit: z.boolean().optional(),
+});
+const vm = z.strictObject({ id });
+
+/** Largest memory block one request reads or writes. */
+export const MAX_BLOCK = 1 << 20;
+/** Most breakpoints one machine holds. */
+export const MAX_BREAKPOINTS = 4096;
+
+/** The schema of each request's parameters. */
+export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
+  'workspace.info': none,
+  'fs.list': none,
+  'fs.read': z.strictObject({ path }),
+  'fs.write': z.strictObject({ path, text: z.string().max(64 << 20) }),
+  'fs.create': z.strictObject({ path, kind: z.enum(['file', 'dir']) }),
+  'fs.rename': z.strictObject({ from: path, to: path }),
+  'fs.delete': z.strictObject({ path }),
+  'isa.info': none,
+  'asm.check': z.strictObject({ path, text: z.string().max(16 << 20) }),
+  'asm.build': z.strictObject({ path }),
+  'vm.create': z.strictObject({
+    kernel: path,
+    ramSize: z.number().int().min(1 << 20).max(1 << 30).multipleOf(4096).optional(),
+    cpu: cpu.optional(),
+  }),
+  'vm.list': none,
+  'vm.run': vm,
+  'vm.pause': vm,
+  'vm.step': z.strictObject({ id, count: z.number().int().min(1).max(1_000_000).optional() }),
+  'vm.stepOver': vm,
+  'vm.runTo': z.strictObject({ id, address }),
+  'vm.reset': vm,
+  'vm.destroy': vm,
+  'vm.input': z.strictObject({ id, data: bytes.refine((b) => b.length <= 1 << 16, 'at most 64 KiB of input at once') }),
+  'vm.setBreakpoints': z.strictObject({ id, addresses: z.array(address).max(MAX_BREAKPOINTS) }),
+  'vm.registers': vm,
+  'vm.readMemory': z.strictObject({ id, address, length: z.number().int().min(0).max(MAX_BLOCK), space }),
+  'vm.writeMemory': z.strictObject({ id, address, bytes: bytes.refine((b) => b.length <= MAX_BLOCK, 'block too large'), space }),
+  'vm.translate': z.strictObject({ id, address }),
+};
+
+/** Validates `params` for `method`; throws LabError('bad-request') naming every problem. */
+export function validate<M extends LabMethod>(method: M, params: unknown): LabParams<M> {
+  if (!Object.hasOwn(SCHEMAS, method)) throw new LabError('bad-request', `unknown method '${String(method)}'`);
+  const r = SCHEMAS[method].safeParse(params);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'params'}: ${i.message}`).join('; ');
+    throw new LabError('bad-request', `${method}: ${problems}`);
+  }
+  return r.data;
+}

@@ -1,0 +1,60 @@
+// Messages between the lab service and a machine worker (one worker_thread per machine, so a
+// guest running flat out never blocks the process that serves the UI).
+
+import type { AddressSpace, CpuOptions, MachineState, MemoryBlock, RegisterSnapshot, TranslationInfo } from '../shared/lab-api';
+
+/** A command to the worker; each gets exactly one reply with the same seq. */
+export type WorkerCommand =
+  | { op: 'load'; kernel: Uint8Array; ramSize?: number; cpu?: CpuOptions }
+  | { op: 'run' }
+  | { op: 'pause' }
+  | { op: 'step'; count: number }
+  | { op: 'stepOver' }
+  | { op: 'runTo'; address: number }
+  | { op: 'reset' }
+  | { op: 'input'; data: Uint8Array }
+  | { op: 'breakpoints'; addresses: number[] }
+  | { op: 'registers' }
+  | { op: 'readMemory'; address: number; length: number; space: AddressSpace }
+  | { op: 'writeMemory'; address: number; bytes: Uint8Array; space: AddressSpace }
+  | { op: 'translate'; address: number }
+  | { op: 'status' };
+
+/** A command with its sequence number. */
+export type WorkerRequest = WorkerCommand & { seq: number };
+
+/** The machine's state as the worker knows it (the service adds id and kernel). */
+export interface WorkerStatus {
+  state: MachineState;
+  pc: number;
+  priv: number;
+  instret: number;
+  mips: number;
+  exitCode?: number;
+  reason?: string;
+}
+
+/** What each command's reply carries. */
+export interface WorkerReplies {
+  load: WorkerStatus;
+  run: WorkerStatus;
+  pause: WorkerStatus;
+  step: WorkerStatus;
+  stepOver: WorkerStatus;
+  runTo: WorkerStatus;
+  reset: WorkerStatus;
+  input: null;
+  breakpoints: null;
+  registers: RegisterSnapshot;
+  readMemory: MemoryBlock;
+  writeMemory: { written: number };
+  translate: TranslationInfo;
+  status: WorkerStatus;
+}
+
+/** A message from the worker. */
+export type WorkerMessage =
+  | { t: 'reply'; seq: number; ok: true; value: unknown }
+  | { t: 'reply'; seq: number; ok: false; error: { code: string; message: string } }
+  | { t: 'uart'; data: Uint8Array }
+  | { t: 'status'; status: WorkerStatus };

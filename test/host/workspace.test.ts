@@ -1,0 +1,94 @@
+// Workspace confinement: every path the API receives stays inside the open folder.
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { Workspace } from '../../src/host/workspace';
+
+let base: string;
+let root: string;
+let outside: string;
+let ws: Workspace;
+
+beforeEach(async () => {
+  base = mkdtempSync(join(tmpdir(), 'vmlab-ws-'));
+  root = join(base, 'ws');
+  outside = join(base, 'outside');
+  mkdirSync(join(root, 'src'), { recursive: true });
+  mkdirSync(outside);
+  writeFileSync(join(outside, 'secret.txt'), 'secret');
+  writeFileSync(join(root, 'src', 'a.S'), 'nop\n');
+  symlinkSync(join(outside, 'secret.txt'), join(root, 'leak.txt'));
+  symlinkSync(outside, join(root, 'outdir'));
+  symlinkSync(join(root, 'src', 'a.S'), join(root, 'inner-link.S'));
+  symlinkSync(join(outside, 'missing.txt'), join(root, 'dangling.txt'));
+  ws = await Workspace.open(root);
+});
+
+describe('Workspace confinement', () => {
+  it.each([
+    ['..', 'outside-workspace'],
+    ['../outside/secret.txt', 'outside-workspace'],
+    ['src/../../outside/secret.txt', 'outside-workspace'],
+    ['/etc/passwd', 'outside-workspace'],
+    ['C:/Windows/win.ini', 'outside-workspace'],
+    ['src\\..\\..\\x', 'outside-workspace'],
+    ['leak.txt', 'outside-workspace'],
+    ['outdir/secret.txt', 'outside-workspace'],
+    ['outdir/new.txt', 'outside-workspace'],
+    ['dangling.txt', 'outside-workspace'],
+    ['', 'bad-request'],
+    ['.', 'bad-request'],
+    ['a\0b', 'bad-request'],
+  ])('refuses %j (%s) for read, write, create, delete and rename', async (path, code) => {
+    await expect(ws.readText(path)).rejects.toMatchObject({ code });
+    await expect(ws.write(path, 'x')).rejects.toMatchObject({ code });
+    await expect(ws.create(path, 'file')).rejects.toMatchObject({ code });
+    await expect(ws.delete(path)).rejects.toMatchObject({ code });
+    await expect(ws.rename('src/a.S', path)).rejects.toMatchObject({ code });
+    await expect(ws.rename(path, 'src/b.S')).rejects.toMatchObject({ code });
+    // Nothing changed on either side.
+    expect(readFileSync(join(outside, 'secret.txt'), 'utf8')).toBe('secret');
+    expect(readdirSync(outside)).toEqual(['secret.txt']);
+    expect(readFileSync(join(root, 'src', 'a.S'), 'utf8')).toBe('nop\n');
+  });
+
+  it('follows a symlink that stays inside', async () => {
+    expect(await ws.readText('inner-link.S')).toBe('nop\n');
+    await ws.write('inner-link.S', 'ret\n');
+    expect(readFileSync(join(root, 'src', 'a.S'), 'utf8')).toBe('ret\n');
+  });
+
+  it('lists files and folders without links that lead out', async () => {
+    const list = await ws.list();
+    expect(list).toContainEqual({ path: 'src', kind: 'dir' });
+    expect(list).toContainEqual({ path: 'src/a.S', kind: 'file' });
+    expect(list).toContainEqual({ path: 'inner-link.S', kind: 'file' });
+    expect(list.map((e) => e.path)).not.toContain('leak.txt');
+    expect(list.map((e) => e.path)).not.toContain('outdir');
+  });
+
+  it('creates, renames and deletes inside, refusing to overwrite', async () => {
+    await ws.create('labs', 'dir');
+    await ws.create('labs/b.S', 'file');
+    await expect(ws.create('labs/b.S', 'file')).rejects.toMatchObject({ code: 'exists' });
+    await expect(ws.create('nofolder/c.S', 'file')).rejects.toMatchObject({ code: 'not-found' });
+    await ws.write('labs/b.S', 'li a0, 1\n');
+    await expect(ws.rename('labs/b.S', 'src/a.S')).rejects.toMatchObject({ code: 'exists' });
+    await ws.rename('labs/b.S', 'src/b.S');
+    expect(readFileSync(join(root, 'src', 'b.S'), 'utf8')).toBe('li a0, 1\n');
+    await ws.delete('src');
+    expect(existsSync(join(root, 'src'))).toBe(false);
+    await expect(ws.readText('src/b.S')).rejects.toMatchObject({ code: 'not-found' });
+  });
+
+  it('deleting a link removes the link, never its target', async () => {
+    await ws.delete('inner-link.S');
+    expect(readFileSync(join(root, 'src', 'a.S'), 'utf8')).toBe('nop\n');
+  });
+
+  it('writes atomically (no temporary file left behind)', async () => {
+    await ws.write('src/a.S', 'x'.repeat(100_000));
+    expect(readdirSync(join(root, 'src'))).toEqual(['a.S']);
+  });
+});
