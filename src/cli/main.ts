@@ -2,6 +2,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { registerRun } from './commands/run';
+import { registerServe } from './commands/serve';
 
 /** Exit code for bad input (usage, unreadable or malformed files). */
 export const EXIT_BAD_INPUT = 2;
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) });
   registerRun(program);
+  registerServe(program);
   return program;
 }
 

@@ -1,0 +1,54 @@
+// Web mode end to end: workspace (default ./workspace, seeded with the bundled labs), build,
+// lab service, server, the URL on stdout and a browser when one can be opened.
+
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { LabService } from '../host/lab-service';
+import { projectRoot } from '../host/worker-build';
+import { ensureAppBuilt, rendererDir } from './app-build';
+import { startWebServer, type WebServer } from './web-server';
+
+/** Options of `npm run web` and `vmlab serve`. */
+export interface WebModeOptions {
+  /** Workspace folder; default ./workspace. */
+  workspace?: string;
+  /** Port on 127.0.0.1; default: a free one. */
+  port?: number;
+  /** Try to open a browser (default true; never under CI). */
+  open?: boolean;
+}
+
+/** Creates the workspace with the bundled labs copied in, when it does not exist yet. */
+export function seedWorkspace(folder: string, root = projectRoot()): void {
+  if (existsSync(folder)) return;
+  cpSync(join(root, 'labs'), folder, { recursive: true });
+}
+
+/** Starts web mode; resolves once the server listens. */
+export async function runWebMode(options: WebModeOptions = {}): Promise<{ server: WebServer; service: LabService }> {
+  const root = projectRoot();
+  const folder = resolve(options.workspace ?? 'workspace');
+  seedWorkspace(folder, root);
+  await ensureAppBuilt(root);
+  const service = await LabService.create({ workspace: folder });
+  const server = await startWebServer({ service, staticDir: rendererDir(root), port: options.port });
+  process.stdout.write(`vmlab web mode: ${server.url}\n(workspace ${service.root}; Ctrl+C to stop)\n`);
+  if (options.open !== false && !process.env.CI && (process.env.DISPLAY || process.env.WAYLAND_DISPLAY)) openBrowser(server.url);
+  const stop = (): void => {
+    void Promise.all([server.close(), service.dispose()]).then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return { server, service };
+}
+
+function openBrowser(url: string): void {
+  try {
+    const child = spawn('xdg-open', [url], { stdio: 'ignore', detached: true });
+    child.on('error', () => {});
+    child.unref();
+  } catch {
+    // No opener: the printed URL is enough.
+  }
+}

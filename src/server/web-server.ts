@@ -1,0 +1,206 @@
+// Web mode (DESIGN 7): the built renderer and the LabApi over a WebSocket, on 127.0.0.1 only.
+// Access needs the per-launch token (given once in the URL, then kept in a SameSite=Strict cookie),
+// a Host header naming this server (no DNS rebinding) and, for the WebSocket, a matching Origin.
+
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { extname, join, normalize, sep } from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { LabService } from '../host/lab-service';
+import { LabError, toErrorInfo } from '../host/errors';
+import { LAB_METHODS, type LabMethod } from '../shared/lab-api';
+import { decodeFrame, encodeFrame, type HostFrame } from '../shared/wire';
+import { faviconIco } from './favicon';
+
+/** How the web server is set up. */
+export interface WebServerOptions {
+  service: LabService;
+  /** Folder of the built renderer (index.html and assets). */
+  staticDir: string;
+  /** TCP port; 0 picks a free one. */
+  port?: number;
+  /** Fixed token (tests); default: 32 random bytes. */
+  token?: string;
+}
+
+/** A running web server. */
+export interface WebServer {
+  /** URL to open, token included. */
+  readonly url: string;
+  readonly port: number;
+  readonly token: string;
+  close(): Promise<void>;
+}
+
+const COOKIE = 'vmlab_token';
+/** Largest WebSocket frame accepted from a client. */
+export const MAX_FRAME = 96 << 20;
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ttf': 'font/ttf',
+  '.woff2': 'font/woff2',
+  '.map': 'application/json',
+};
+
+/** The Content-Security-Policy of the app (web mode and Electron alike). */
+export function contentSecurityPolicy(connect: string): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    // Monaco and xterm set element styles at run time.
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    `connect-src ${connect}`,
+    "worker-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+function sameToken(given: string | undefined | null, token: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function cookieToken(req: IncomingMessage): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === COOKIE) return v.join('=');
+  }
+  return undefined;
+}
+
+/** Starts the server on 127.0.0.1. */
+export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
+  const token = options.token ?? randomBytes(32).toString('base64url');
+  const favicon = faviconIco();
+  let port = 0;
+  const hosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`];
+  const origins = (): string[] => hosts().map((h) => `http://${h}`);
+
+  const http: Server = createServer((req, res) => {
+    void serveHttp(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+
+  async function serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!hosts().includes(req.headers.host ?? '')) return void res.writeHead(421, { 'content-type': 'text/plain' }).end('wrong host\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+    const security = {
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'cross-origin-opener-policy': 'same-origin',
+      'content-security-policy': contentSecurityPolicy(`'self' ws://${req.headers.host}`),
+    };
+    if (url.pathname === '/favicon.ico') {
+      return void res.writeHead(200, { ...security, 'content-type': 'image/x-icon', 'cache-control': 'max-age=86400' }).end(favicon);
+    }
+    const queryToken = url.searchParams.get('token');
+    if (sameToken(queryToken, token)) {
+      // Trade the URL token for a cookie, and drop it from the address bar.
+      url.searchParams.delete('token');
+      const cookie = `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
+      return void res.writeHead(303, { ...security, 'set-cookie': cookie, location: url.pathname + url.search }).end();
+    }
+    if (!sameToken(cookieToken(req), token)) {
+      return void res.writeHead(403, { ...security, 'content-type': 'text/plain' }).end('vmlab: open the URL printed by `npm run web` (it carries the access token)\n');
+    }
+    const rel = normalize(decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname)).replace(/^([/\\])+/, '');
+    const file = join(options.staticDir, rel);
+    if (rel.split(/[/\\]/).includes('..') || !file.startsWith(options.staticDir + sep)) return void res.writeHead(404).end();
+    const st = await stat(file).catch(() => undefined);
+    if (!st?.isFile()) return void res.writeHead(404, security).end();
+    res.writeHead(200, {
+      ...security,
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'content-length': st.size,
+      'cache-control': 'no-cache',
+    });
+    if (req.method === 'HEAD') return void res.end();
+    createReadStream(file).pipe(res);
+  }
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME });
+  const clients = new Set<WebSocket>();
+  const unsubscribe = options.service.subscribe((event, payload) => {
+    if (clients.size === 0) return;
+    const text = encodeFrame({ t: 'event', event, payload });
+    for (const ws of clients) ws.send(text);
+  });
+
+  http.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://invalid');
+    const refuse = (status: string): void => {
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (!hosts().includes(req.headers.host ?? '')) return refuse('421 Misdirected Request');
+    if (!origins().includes(req.headers.origin ?? '')) return refuse('403 Forbidden');
+    if (url.pathname !== '/api') return refuse('404 Not Found');
+    if (!sameToken(cookieToken(req), token) && !sameToken(url.searchParams.get('token'), token)) return refuse('401 Unauthorized');
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      clients.add(ws);
+      ws.on('close', () => clients.delete(ws));
+      ws.on('message', (data, isBinary) => {
+        if (isBinary) return ws.close(1003, 'text frames only');
+        void handleFrame(ws, data.toString());
+      });
+    });
+  });
+
+  async function handleFrame(ws: WebSocket, text: string): Promise<void> {
+    let frame: unknown;
+    try {
+      frame = decodeFrame(text);
+    } catch {
+      return ws.close(1007, 'malformed JSON');
+    }
+    const f = frame as { t?: unknown; id?: unknown; method?: unknown; params?: unknown };
+    if (f === null || typeof f !== 'object' || f.t !== 'call' || typeof f.id !== 'number' || !Number.isSafeInteger(f.id)) {
+      return ws.close(1008, 'expected {t: "call", id, method, params}');
+    }
+    const id = f.id;
+    let reply: HostFrame;
+    try {
+      if (typeof f.method !== 'string' || !LAB_METHODS.includes(f.method as LabMethod)) throw new LabError('bad-request', `unknown method '${String(f.method)}'`);
+      reply = { t: 'result', id, result: await options.service.call(f.method, f.params) };
+    } catch (err) {
+      reply = { t: 'error', id, error: toErrorInfo(err) };
+    }
+    if (ws.readyState === ws.OPEN) ws.send(encodeFrame(reply));
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const addr = http.address();
+  port = typeof addr === 'object' && addr ? addr.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    port,
+    token,
+    close: async () => {
+      unsubscribe();
+      for (const ws of clients) ws.terminate();
+      wss.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
