@@ -2,9 +2,9 @@
 // lab service, server, the URL on stdout and a browser when one can be opened.
 
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { LabService } from '../host/lab-service';
+import { seedWorkspace } from '../host/policy';
 import { projectRoot } from '../host/worker-build';
 import { ensureAppBuilt, rendererDir } from './app-build';
 import { startWebServer, type WebServer } from './web-server';
@@ -17,12 +17,6 @@ export interface WebModeOptions {
   port?: number;
   /** Try to open a browser (default true; never under CI). */
   open?: boolean;
-}
-
-/** Creates the workspace with the bundled labs copied in, when it does not exist yet. */
-export function seedWorkspace(folder: string, root = projectRoot()): void {
-  if (existsSync(folder)) return;
-  cpSync(join(root, 'labs'), folder, { recursive: true });
 }
 
 /** Starts web mode; resolves once the server listens. */

@@ -10,6 +10,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { LabService } from '../host/lab-service';
 import { LabError, toErrorInfo } from '../host/errors';
+import { contentSecurityPolicy } from '../host/policy';
 import { LAB_METHODS, type LabMethod } from '../shared/lab-api';
 import { decodeFrame, encodeFrame, type HostFrame } from '../shared/wire';
 import { faviconIco } from './favicon';
@@ -50,24 +51,6 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
   '.map': 'application/json',
 };
-
-/** The Content-Security-Policy of the app (web mode and Electron alike). */
-export function contentSecurityPolicy(connect: string): string {
-  return [
-    "default-src 'self'",
-    "script-src 'self'",
-    // Monaco and xterm set element styles at run time.
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self' data:",
-    `connect-src ${connect}`,
-    "worker-src 'self' blob:",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
-}
 
 function sameToken(given: string | undefined | null, token: string): boolean {
   if (!given) return false;

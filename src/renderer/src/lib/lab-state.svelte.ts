@@ -1,0 +1,323 @@
+// The app's state and actions: workspace files, open documents (Monaco models), live assembler
+// diagnostics, machines with their debug information, breakpoints and the register view.
+
+import * as monaco from 'monaco-editor';
+import type {
+  AssembleResult, FileEntry, LabApi, LineMapEntry, MachineStatus, RegisterSnapshot, SymbolEntry,
+} from '../../../shared/lab-api';
+import { LANGUAGE_ID } from './riscv-language';
+
+/** Delay between the last keystroke and a diagnostics run (ms). */
+export const CHECK_DELAY = 350;
+
+/** An open file. */
+export class Doc {
+  dirty = $state(false);
+  errors = $state(0);
+  private savedVersion: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(readonly path: string, readonly model: monaco.editor.ITextModel) {
+    this.savedVersion = model.getAlternativeVersionId();
+  }
+
+  /** Marks the current text as saved. */
+  markSaved(): void {
+    this.savedVersion = this.model.getAlternativeVersionId();
+    this.dirty = false;
+  }
+
+  /** Recomputes dirty from the undo history (undoing back to the saved text is clean). */
+  refreshDirty(): void {
+    this.dirty = this.model.getAlternativeVersionId() !== this.savedVersion;
+  }
+}
+
+/** A machine and what the debugger knows of its program. */
+export class MachineView {
+  status = $state<MachineStatus>() as MachineStatus;
+  /** Console bytes received before a terminal attached. */
+  backlog: Uint8Array[] = [];
+  sink: ((data: Uint8Array) => void) | undefined;
+
+  constructor(status: MachineStatus, readonly source: string | undefined, readonly lineMap: LineMapEntry[], readonly symbols: SymbolEntry[]) {
+    this.status = status;
+  }
+
+  /** Delivers console output to the terminal, or keeps it until one attaches. */
+  output(data: Uint8Array): void {
+    if (this.sink) this.sink(data);
+    else this.backlog.push(data);
+  }
+
+  /** Source line of `pc`, when the program's line map has it. */
+  lineOf(pc: number): number | undefined {
+    let best: LineMapEntry | undefined;
+    for (const e of this.lineMap) {
+      if (e.address === pc) return e.line;
+      if (e.address < pc && (!best || e.address > best.address)) best = e;
+    }
+    return best && pc - best.address < 8 ? best.line : undefined;
+  }
+
+  /** First address of a source line. */
+  addressOf(line: number): number | undefined {
+    return this.lineMap.find((e) => e.line === line)?.address;
+  }
+}
+
+/** The whole app state. */
+export class LabState {
+  files = $state<FileEntry[]>([]);
+  workspaceName = $state('');
+  docs = $state<Doc[]>([]);
+  activePath = $state<string | undefined>();
+  machines = $state<MachineView[]>([]);
+  currentId = $state<string | undefined>();
+  registers = $state<RegisterSnapshot | undefined>();
+  previousRegisters = $state<RegisterSnapshot | undefined>();
+  /** Breakpoint lines per source path. */
+  breakpoints = $state<Record<string, number[]>>({});
+  message = $state('');
+  /** Bumped after every pause so views re-read memory. */
+  pauseCount = $state(0);
+
+  constructor(readonly lab: LabApi) {
+    lab.on('vm.console', ({ id, data }) => this.machine(id)?.output(data));
+    lab.on('vm.status', (s) => this.onStatus(s));
+    lab.on('vm.destroyed', ({ id }) => this.dropMachine(id));
+    lab.on('fs.changed', () => void this.refreshFiles());
+  }
+
+  /** The document in the editor. */
+  get active(): Doc | undefined {
+    return this.docs.find((d) => d.path === this.activePath);
+  }
+
+  /** The machine the controls act on. */
+  get current(): MachineView | undefined {
+    return this.machines.find((m) => m.status.id === this.currentId);
+  }
+
+  /** Whether any open document has unsaved changes. */
+  get anyDirty(): boolean {
+    return this.docs.some((d) => d.dirty);
+  }
+
+  private machine(id: string): MachineView | undefined {
+    return this.machines.find((m) => m.status.id === id);
+  }
+
+  /** Loads the workspace. */
+  async init(): Promise<void> {
+    this.workspaceName = (await this.lab.call('workspace.info', {})).name;
+    await this.refreshFiles();
+  }
+
+  /** Re-reads the file tree. */
+  async refreshFiles(): Promise<void> {
+    this.files = await this.lab.call('fs.list', {});
+  }
+
+  /** Shows a message in the status bar. */
+  notify(text: string): void {
+    this.message = text;
+  }
+
+  /** Runs an action, turning failures into a status-bar message. */
+  async attempt(action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+    } catch (err) {
+      this.notify(err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** Opens a file in the editor (or switches to it). */
+  async open(path: string): Promise<void> {
+    if (!this.docs.some((d) => d.path === path)) {
+      const { text } = await this.lab.call('fs.read', { path });
+      const uri = monaco.Uri.from({ scheme: 'workspace', path: `/${path}` });
+      const model = monaco.editor.getModel(uri) ?? monaco.editor.createModel(text, /\.(s|asm)$/i.test(path) ? LANGUAGE_ID : 'plaintext', uri);
+      model.setValue(text);
+      const doc = new Doc(path, model);
+      model.onDidChangeContent(() => {
+        doc.refreshDirty();
+        this.checkSoon(doc);
+      });
+      this.docs.push(doc);
+      this.checkSoon(doc);
+    }
+    this.activePath = path;
+  }
+
+  /** Closes a document (the caller asks about unsaved changes first). */
+  close(path: string): void {
+    const doc = this.docs.find((d) => d.path === path);
+    if (!doc) return;
+    doc.model.dispose();
+    this.docs = this.docs.filter((d) => d !== doc);
+    if (this.activePath === path) this.activePath = this.docs[0]?.path;
+  }
+
+  /** Saves a document. */
+  async save(doc: Doc | undefined = this.active): Promise<void> {
+    if (!doc) return;
+    await this.lab.call('fs.write', { path: doc.path, text: doc.model.getValue() });
+    doc.markSaved();
+    this.notify(`saved ${doc.path}`);
+  }
+
+  /** Schedules live diagnostics for an assembly document. */
+  checkSoon(doc: Doc): void {
+    if (doc.model.getLanguageId() !== LANGUAGE_ID) return;
+    clearTimeout(doc.timer);
+    doc.timer = setTimeout(() => void this.check(doc), CHECK_DELAY);
+  }
+
+  private async check(doc: Doc): Promise<void> {
+    const version = doc.model.getVersionId();
+    const r = await this.lab.call('asm.check', { path: doc.path, text: doc.model.getValue() }).catch(() => undefined);
+    if (!r || doc.model.isDisposed() || doc.model.getVersionId() !== version) return;
+    this.setMarkers(doc, r);
+  }
+
+  private setMarkers(doc: Doc, r: AssembleResult): void {
+    const markers = r.diagnostics.filter((d) => d.file === doc.path).map((d) => {
+      const text = doc.model.getLineContent(Math.min(d.line, doc.model.getLineCount()));
+      const start = d.column > 1 ? d.column : text.search(/\S/) + 1 || 1;
+      return {
+        severity: d.severity === 'error' ? monaco.MarkerSeverity.Error : monaco.MarkerSeverity.Warning,
+        message: d.message,
+        startLineNumber: d.line,
+        startColumn: start,
+        endLineNumber: d.line,
+        endColumn: d.length > 0 ? start + d.length : text.length + 1,
+      };
+    });
+    monaco.editor.setModelMarkers(doc.model, 'vmlab-asm', markers);
+    doc.errors = markers.filter((m) => m.severity === monaco.MarkerSeverity.Error).length;
+  }
+
+  /** Toggles a breakpoint on a line of a source file. */
+  async toggleBreakpoint(path: string, line: number): Promise<void> {
+    const lines = this.breakpoints[path] ?? [];
+    this.breakpoints[path] = lines.includes(line) ? lines.filter((l) => l !== line) : [...lines, line].sort((a, b) => a - b);
+    await this.pushBreakpoints();
+  }
+
+  private async pushBreakpoints(): Promise<void> {
+    for (const m of this.machines) {
+      if (!m.source) continue;
+      const addresses = (this.breakpoints[m.source] ?? []).map((l) => m.addressOf(l)).filter((a): a is number => a !== undefined);
+      await this.lab.call('vm.setBreakpoints', { id: m.status.id, addresses });
+    }
+  }
+
+  /** Builds the active source and creates a machine for it; `pausedAtEntry` stops at _start. */
+  async launch(pausedAtEntry: boolean): Promise<void> {
+    const doc = this.active;
+    if (!doc || !/\.s$/i.test(doc.path)) throw new Error('open an assembly source (.S) to run it');
+    for (const d of this.docs) if (d.dirty) await this.save(d);
+    const built = await this.lab.call('asm.build', { path: doc.path });
+    this.setMarkers(doc, built);
+    if (!built.ok || !built.elfPath) {
+      const first = built.diagnostics.find((d) => d.severity === 'error');
+      throw new Error(`${doc.path} does not assemble${first ? `: line ${first.line}: ${first.message}` : ''}`);
+    }
+    const old = this.machines.find((m) => m.source === doc.path);
+    if (old) await this.lab.call('vm.destroy', { id: old.status.id });
+    const status = await this.lab.call('vm.create', { kernel: built.elfPath });
+    const view = new MachineView(status, doc.path, built.lineMap, built.symbols);
+    this.machines.push(view);
+    this.currentId = status.id;
+    this.registers = this.previousRegisters = undefined;
+    await this.pushBreakpoints();
+    const entry = built.symbols.find((s) => s.name === '_start')?.address ?? built.lineMap[0]?.address;
+    if (pausedAtEntry && entry !== undefined) await this.lab.call('vm.runTo', { id: status.id, address: entry });
+    else await this.lab.call('vm.run', { id: status.id });
+    this.notify(`${doc.path}: running as ${status.id}`);
+  }
+
+  /** F5: continue the current machine, or launch the active source. */
+  async runOrContinue(): Promise<void> {
+    const m = this.current;
+    if (m && m.source === this.activePath && m.status.state === 'paused') await this.lab.call('vm.run', { id: m.status.id });
+    else if (!m || m.source !== this.activePath || m.status.state === 'exited' || m.status.state === 'error') await this.launch(false);
+  }
+
+  /** Pause. */
+  async pause(): Promise<void> {
+    const m = this.current;
+    if (m) await this.lab.call('vm.pause', { id: m.status.id });
+  }
+
+  /** F11: one instruction (launching paused at _start when nothing runs). */
+  async stepInto(): Promise<void> {
+    const m = this.current;
+    if (!m || m.status.state === 'exited' || m.status.state === 'error') return this.launch(true);
+    if (m.status.state !== 'paused') await this.lab.call('vm.pause', { id: m.status.id });
+    await this.lab.call('vm.step', { id: m.status.id });
+  }
+
+  /** F10: one instruction, running calls to their return. */
+  async stepOver(): Promise<void> {
+    const m = this.current;
+    if (!m || m.status.state === 'exited' || m.status.state === 'error') return this.launch(true);
+    if (m.status.state !== 'paused') await this.lab.call('vm.pause', { id: m.status.id });
+    await this.lab.call('vm.stepOver', { id: m.status.id });
+  }
+
+  /** Runs to a line of the current machine's source. */
+  async runToLine(line: number): Promise<void> {
+    const m = this.current;
+    if (!m) return this.notify('start the machine first (F10 stops at _start)');
+    const address = m.addressOf(line);
+    if (address === undefined) return this.notify(`line ${line} has no code`);
+    if (m.status.state !== 'paused') await this.lab.call('vm.pause', { id: m.status.id });
+    await this.lab.call('vm.runTo', { id: m.status.id, address });
+  }
+
+  /** Reset: back to the reset vector, paused. */
+  async reset(): Promise<void> {
+    const m = this.current;
+    if (!m) return;
+    await this.lab.call('vm.reset', { id: m.status.id });
+    m.backlog = [];
+  }
+
+  /** Shift+F5: destroys the current machine. */
+  async stop(): Promise<void> {
+    const m = this.current;
+    if (m) await this.lab.call('vm.destroy', { id: m.status.id });
+  }
+
+  private dropMachine(id: string): void {
+    this.machines = this.machines.filter((m) => m.status.id !== id);
+    if (this.currentId === id) {
+      this.currentId = this.machines[0]?.status.id;
+      this.registers = this.previousRegisters = undefined;
+    }
+  }
+
+  private onStatus(s: MachineStatus): void {
+    const m = this.machine(s.id);
+    if (!m) return;
+    const was = m.status.state;
+    m.status = s;
+    if (s.id === this.currentId && s.state !== 'running' && (was === 'running' || s.state === 'paused' || s.state === 'exited')) {
+      void this.refreshRegisters();
+    }
+  }
+
+  /** Re-reads registers of the current machine, keeping the previous set for change marks. */
+  async refreshRegisters(): Promise<void> {
+    const m = this.current;
+    if (!m) return;
+    const regs = await this.lab.call('vm.registers', { id: m.status.id }).catch(() => undefined);
+    if (!regs) return;
+    this.previousRegisters = this.registers;
+    this.registers = regs;
+    this.pauseCount++;
+  }
+}
