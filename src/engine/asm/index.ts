@@ -1,0 +1,8 @@
+// Public API of the assembler and disassembler (DESIGN 6).
+
+export { assemble, ARCH_ATTRIBUTE } from './assemble';
+export { DEFAULT_BASE } from './types';
+export type { AssembleOptions, AssembleResult, Diagnostic, LineMapEntry, SectionInfo, SourceReader, SymbolEntry } from './types';
+export { disassembleElf } from './objdump';
+export { printInsn, DisasmState, type Printed } from './disasm';
+export { readElf, type ElfFile, type ElfSection, type ElfSymbol } from './elf-reader';
