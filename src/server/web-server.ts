@@ -11,7 +11,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { LabService } from '../host/lab-service';
 import { LabError, toErrorInfo } from '../host/errors';
 import { contentSecurityPolicy } from '../host/policy';
-import { LAB_METHODS, type LabMethod } from '../shared/lab-api';
+import { LAB_METHODS, type LabEvents, type LabMethod } from '../shared/lab-api';
 import { decodeFrame, encodeFrame, type HostFrame } from '../shared/wire';
 import { faviconIco } from './favicon';
 
@@ -24,6 +24,8 @@ export interface WebServerOptions {
   port?: number;
   /** Fixed token (tests); default: 32 random bytes. */
   token?: string;
+  /** Console backlog per client before output is skipped; default MAX_BACKLOG. */
+  maxBacklog?: number;
 }
 
 /** A running web server. */
@@ -38,6 +40,8 @@ export interface WebServer {
 const COOKIE = 'vmlab_token';
 /** Largest WebSocket frame accepted from a client. */
 export const MAX_FRAME = 96 << 20;
+/** Console output a slow client may have queued before more is skipped (bytes). */
+export const MAX_BACKLOG = 8 << 20;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -51,6 +55,27 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
   '.map': 'application/json',
 };
+
+/**
+ * Bounds what one WebSocket client may have queued: console output beyond `limit` queued bytes is
+ * skipped (counted per machine), and the next chunk that fits is preceded by a note saying so.
+ */
+export class ConsoleBacklog {
+  private readonly skipped = new Map<string, number>();
+  constructor(private readonly limit: number) {}
+
+  /** false: skip this chunk; true: send it; bytes: send this note first, then the chunk. */
+  admit(id: string, length: number, queued: number): boolean | Uint8Array {
+    if (queued > this.limit) {
+      this.skipped.set(id, (this.skipped.get(id) ?? 0) + length);
+      return false;
+    }
+    const n = this.skipped.get(id);
+    if (!n) return true;
+    this.skipped.delete(id);
+    return new TextEncoder().encode(`\r\n[vmlab: ${n} bytes of output skipped: this console could not keep up]\r\n`);
+  }
+}
 
 function sameToken(given: string | undefined | null, token: string): boolean {
   if (!given) return false;
@@ -120,11 +145,21 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME });
-  const clients = new Set<WebSocket>();
+  const clients = new Map<WebSocket, ConsoleBacklog>();
   const unsubscribe = options.service.subscribe((event, payload) => {
     if (clients.size === 0) return;
     const text = encodeFrame({ t: 'event', event, payload });
-    for (const ws of clients) ws.send(text);
+    for (const [ws, skipped] of clients) {
+      if (event !== 'vm.console') {
+        ws.send(text);
+        continue;
+      }
+      const { id, data } = payload as LabEvents['vm.console'];
+      const verdict = skipped.admit(id, data.length, ws.bufferedAmount);
+      if (verdict === false) continue;
+      if (verdict !== true) ws.send(encodeFrame({ t: 'event', event: 'vm.console', payload: { id, data: verdict } }));
+      ws.send(text);
+    }
   });
 
   http.on('upgrade', (req, socket, head) => {
@@ -137,7 +172,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     if (url.pathname !== '/api') return refuse('404 Not Found');
     if (!sameToken(cookieToken(req), token) && !sameToken(url.searchParams.get('token'), token)) return refuse('401 Unauthorized');
     wss.handleUpgrade(req, socket, head, (ws) => {
-      clients.add(ws);
+      clients.set(ws, new ConsoleBacklog(options.maxBacklog ?? MAX_BACKLOG));
       ws.on('close', () => clients.delete(ws));
       ws.on('message', (data, isBinary) => {
         if (isBinary) return ws.close(1003, 'text frames only');
@@ -180,7 +215,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     token,
     close: async () => {
       unsubscribe();
-      for (const ws of clients) ws.terminate();
+      for (const ws of clients.keys()) ws.terminate();
       wss.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { LabService } from '../../src/host/lab-service';
-import { startWebServer, type WebServer } from '../../src/server/web-server';
+import { ConsoleBacklog, startWebServer, type WebServer } from '../../src/server/web-server';
 import { decodeFrame, encodeFrame } from '../../src/shared/wire';
 
 let server: WebServer;
@@ -152,5 +152,19 @@ describe('WebSocket', () => {
       });
       expect(code === 1007 || code === 1008, bad).toBe(true);
     }
+  });
+});
+
+describe('ConsoleBacklog', () => {
+  it('skips output past the limit per machine and notes how much, once', () => {
+    const b = new ConsoleBacklog(1000);
+    expect(b.admit('m1', 100, 0)).toBe(true);
+    expect(b.admit('m1', 300, 1001)).toBe(false);
+    expect(b.admit('m2', 50, 5000)).toBe(false);
+    expect(b.admit('m1', 200, 2000)).toBe(false);
+    const note = b.admit('m1', 10, 999);
+    expect(new TextDecoder().decode(note as Uint8Array)).toBe('\r\n[vmlab: 500 bytes of output skipped: this console could not keep up]\r\n');
+    expect(b.admit('m1', 10, 0)).toBe(true);
+    expect(new TextDecoder().decode(b.admit('m2', 1, 0) as Uint8Array)).toContain('50 bytes');
   });
 });
