@@ -170,6 +170,12 @@ export const CSR_DOCS: Record<string, string> = {
   marchid: 'Architecture id.',
   mimpid: 'Implementation id.',
   mconfigptr: 'Configuration structure pointer.',
+  menvcfgh: 'Upper half of menvcfg (RV32).',
+  mcycleh: 'Upper 32 bits of mcycle.',
+  minstreth: 'Upper 32 bits of minstret.',
+  cycleh: 'Upper 32 bits of cycle.',
+  timeh: 'Upper 32 bits of time.',
+  instreth: 'Upper 32 bits of instret.',
   mstatush: 'Upper half of mstatus (RV32).',
   sstatus: 'Supervisor view of mstatus: SIE, SPIE, SPP, SUM, MXR.',
   sie: 'Supervisor interrupt enables.',
@@ -200,6 +206,9 @@ export function csrDoc(name: string): string {
   if (CSR_DOCS[name]) return CSR_DOCS[name];
   if (/^pmpcfg\d+$/.test(name)) return 'PMP configuration of four regions (R, W, X, A, L bits).';
   if (/^pmpaddr\d+$/.test(name)) return 'PMP region address (physical address >> 2).';
-  if (name.endsWith('h')) return `Upper 32 bits of ${name.slice(0, -1)}.`;
+  if (/^m?hpmcounter\d+$/.test(name)) return 'Hardware performance counter (reads 0 on this hart).';
+  if (/^mhpmevent\d+$/.test(name)) return 'Event selector of a hardware performance counter (none implemented).';
+  if (/h$/.test(name) && CSR_DOCS[name.slice(0, -1)]) return `Upper 32 bits of ${name.slice(0, -1)}.`;
+  if (/^m?hpmcounter\d+h$/.test(name)) return 'Upper 32 bits of a hardware performance counter.';
   return 'Control and status register.';
 }

@@ -5,6 +5,7 @@ import * as monaco from 'monaco-editor';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 import type { IsaInfo } from '../../../shared/lab-api';
 import { ABI_NAMES, csrDoc, DIRECTIVE_DOCS, INSN_DOCS, PSEUDO_DOCS } from './isa-docs';
+import { findLabels } from './labels';
 
 /** Monaco language id. */
 export const LANGUAGE_ID = 'riscv';
@@ -18,26 +19,7 @@ export function setupMonacoWorkers(): void {
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** One `label:` definition found in a source text. */
-export interface LabelDef {
-  readonly name: string;
-  readonly line: number;
-  readonly column: number;
-}
-
-/** Finds label definitions (`name:` at the start of a statement), skipping numeric local labels. */
-export function findLabels(text: string): LabelDef[] {
-  const out: LabelDef[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const code = lines[i].replace(/#.*/, '');
-    const m = /^(\s*)([A-Za-z_.$][\w.$]*):/.exec(code);
-    if (m) out.push({ name: m[2], line: i + 1, column: m[1].length + 1 });
-  }
-  return out;
-}
-
-/** Registers the language once; returns the hover index it built. */
+/** Registers the language once. */
 export function registerRiscv(isa: IsaInfo): void {
   if (monaco.languages.getLanguages().some((l) => l.id === LANGUAGE_ID)) return;
   const insns = new Map<string, { syntax: string; ext: string }>();
