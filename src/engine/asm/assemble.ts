@@ -35,6 +35,7 @@ function run(source: string, options: AssembleOptions): AssembleResult {
   const a = new Assembler(options.reader, options.includeDirs ?? []);
   a.pre.pushFile(options.file, source);
   a.pre.run();
+  a.allocateCommons();
   checkUndefined(a);
   layout(a);
   const outs = place(a, base);

@@ -59,6 +59,8 @@ export class Assembler implements FormContext {
   previous: Section | undefined;
   cur!: Section;
   readonly symbols = new Map<string, Sym>();
+  /** `.comm` symbols, allocated after all of .bss as GNU ld places COMMON. */
+  readonly commons: { name: string; size: number; align: number; loc: Loc }[] = [];
   private readonly localDefs = new Map<number, number>();
   private hidden = 0;
   loc: Loc = { file: 0, line: 0, col: 0, len: 0 };
@@ -86,12 +88,13 @@ export class Assembler implements FormContext {
   switchSection(name: string, flags?: string, nobits?: boolean): void {
     let s = this.sections.find((x) => x.name === name);
     if (!s) {
+      // GNU as records 2-byte alignment for .text when the ISA has C; other sections start at 1.
       const { out, outName } = outputKindOf(name);
       const f = flags ?? (out === 'text' ? 'ax' : out === 'rodata' ? 'a' : out === 'other' ? '' : 'aw');
       const code = f.includes('x');
       s = {
         name, out, outName, code, nobits: nobits ?? out === 'bss', write: f.includes('w'), alloc: f.includes('a') || out !== 'other',
-        items: [], alignPow: code ? 2 : 0, offsets: [], address: 0, mapping: [], mapState: 'none',
+        items: [], alignPow: name === '.text' ? 1 : 0, offsets: [], address: 0, mapping: [], mapState: 'none',
       };
       this.sections.push(s);
     }
@@ -280,6 +283,7 @@ export class Assembler implements FormContext {
   private instruction(word: string, cur: Cursor, at: Loc): void {
     const forms = instructionForms().get(word);
     if (!forms) return this.error(at, `unknown instruction '${word}'`);
+    if (!this.rvc && word.startsWith('c.')) return this.error(at, `${word} needs the C extension, which .option norvc turned off (use .option rvc)`);
     const ops = splitOperands(cur.s.slice(cur.p), cur.col + cur.p);
     let best: { form: Form; index: number; message: string } | undefined;
     for (const form of forms) {
@@ -357,6 +361,24 @@ export class Assembler implements FormContext {
     }
     void at;
     return { values };
+  }
+
+  /** Allocates `.comm` symbols in a last .bss input section (GNU ld's `*(COMMON)`). */
+  allocateCommons(): void {
+    if (!this.commons.length) return;
+    const prev = this.cur;
+    this.switchSection('COMMON', 'aw', true);
+    this.cur.out = 'bss';
+    this.cur.outName = '.bss';
+    for (const c of this.commons) {
+      const pow = Math.round(Math.log2(c.align));
+      this.cur.alignPow = Math.max(this.cur.alignPow, pow);
+      this.push({ k: 'align', size: 0, pow, fill: 0, fillSize: 1, max: 1 << 30, code: false, loc: c.loc }, false);
+      if (this.sym(c.name).kind === 'undefined') this.defineLabel(c.name, c.loc);
+      this.sym(c.name).global = true;
+      if (c.size > 0) this.push({ k: 'space', size: c.size, fill: 0, loc: c.loc }, false);
+    }
+    this.cur = prev;
   }
 
   /** Opens an include file through the reader; reports when it cannot. */

@@ -39,29 +39,33 @@ function oneExpr(a: Assembler, cur: Cursor, at: Loc, name: string): bigint | und
 
 function data(width: 1 | 2 | 4 | 8): Handler {
   return (a, cur, at, name) => {
-    const list = exprList(a, cur, at);
-    if (!list) return;
-    const bytes: number[] = [];
-    const flush = (): void => {
-      if (bytes.length) a.emitData(Uint8Array.from(bytes), at);
-      bytes.length = 0;
-    };
-    for (const e of list) {
+    if (cur.eol()) return;
+    // One element at a time, so that `.` in an element is that element's own address.
+    for (;;) {
+      let e: Expr;
+      try {
+        e = parseExpr(cur, a.hooks);
+      } catch (err) {
+        if (!(err instanceof ExprError)) throw err;
+        return a.error({ ...at, col: err.col, len: err.len }, err.message);
+      }
       const v = a.constant(e);
       if (v === undefined) {
-        flush();
         a.noteUses(e, at);
         a.push({ k: 'data', size: width, width, expr: e, loc: at }, false);
-        continue;
+      } else {
+        const bits = BigInt(width * 8);
+        if (width < 8 && (v >= 1n << bits || v < -(1n << (bits - 1n)))) {
+          a.warn({ ...at, col: e.col, len: 1 }, `${name} value ${v} truncated to ${width * 8} bits`);
+        }
+        const bytes = new Uint8Array(width);
+        let u = BigInt.asUintN(width * 8, v);
+        for (let i = 0; i < width; i++, u >>= 8n) bytes[i] = Number(u & 0xffn);
+        a.emitData(bytes, at);
       }
-      const bits = BigInt(width * 8);
-      if (width < 8 && (v >= 1n << bits || v < -(1n << (bits - 1n)))) {
-        a.warn({ ...at, col: e.col, len: 1 }, `${name} value ${v} truncated to ${width * 8} bits`);
-      }
-      let u = BigInt.asUintN(width * 8, v);
-      for (let i = 0; i < width; i++, u >>= 8n) bytes.push(Number(u & 0xffn));
+      if (cur.eol()) return;
+      if (!cur.eat(',')) return a.error({ ...at, col: cur.column(), len: cur.rest().length }, `expected ',' or end of line, found '${cur.rest()}'`);
     }
-    flush();
   };
 }
 
@@ -135,6 +139,12 @@ function align(mode: 'pow' | 'bytes'): Handler {
     const s = a.cur;
     if (vals[2] === undefined) s.alignPow = Math.max(s.alignPow, pow);
     const code = s.code && fillV === undefined;
+    // tc-riscv.c riscv_frag_align_code: code is assumed aligned to the instruction size (2 with C,
+    // 4 without), so a smaller code alignment pads nothing; the alignment is still recorded.
+    if (code && 2 ** pow <= (a.rvc ? 2 : 4)) {
+      s.alignPow = Math.max(s.alignPow, pow);
+      return;
+    }
     a.push({ k: 'align', size: 0, pow, fill: fillV === undefined ? undefined : Number(fillV & 0xffn), fillSize: 1, max, code, loc: at }, code);
   };
 }
@@ -276,17 +286,24 @@ function comm(local: boolean): Handler {
     if (!list) return;
     const vals = list.map((e) => a.requireConstant(e, at, `the size of ${name}`));
     if (vals.some((v) => v === undefined)) return;
+    const size = Number(vals[0]!);
+    // GNU: without an alignment, .lcomm aligns by size (TC_IMPLICIT_LCOMM_ALIGNMENT) and .comm to
+    // the largest power of two not above the size, at most 16.
+    let align = vals[1] !== undefined ? Number(vals[1]) : local ? (size >= 8 ? 8 : size >= 4 ? 4 : size >= 2 ? 2 : 1) : Math.min(16, 2 ** Math.floor(Math.log2(Math.max(1, size))));
+    if (align < 1 || (align & (align - 1)) !== 0) align = 1;
+    if (!local) {
+      a.commons.push({ name: sym, size, align, loc: at });
+      return;
+    }
     const prev = a.cur;
     a.switchSection('.bss');
-    const alignBytes = Number(vals[1] ?? (vals[0]! >= 8n ? 8n : vals[0]! >= 4n ? 4n : 1n));
-    if (alignBytes > 1) {
-      const pow = Math.round(Math.log2(alignBytes));
+    if (align > 1) {
+      const pow = Math.round(Math.log2(align));
       a.cur.alignPow = Math.max(a.cur.alignPow, pow);
       a.push({ k: 'align', size: 0, pow, fill: 0, fillSize: 1, max: 1 << 30, code: false, loc: at }, false);
     }
     a.defineLabel(sym, at);
-    if (!local) a.sym(sym).global = true;
-    if (vals[0]! > 0n) a.push({ k: 'space', size: Number(vals[0]), fill: 0, loc: at }, false);
+    if (size > 0) a.push({ k: 'space', size, fill: 0, loc: at }, false);
     a.switchSection(prev.name);
   };
 }

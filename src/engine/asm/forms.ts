@@ -104,12 +104,14 @@ export function immediate(c: FormContext, def: InsnDef, field: FieldName, e: Exp
     c.error(loc, `immediate ${v} out of range for ${def.name}: expected ${fieldRange(field).lo}..${fieldRange(field).hi}`);
     return undefined;
   }
-  const msg = checkField(def, field, Number(v));
+  // GNU's c.lui also takes the 20-bit spelling 0xfffe0..0xfffff of a negative upper immediate.
+  const n = field === 'c_luiimm' && v >= 0xfffe0n && v <= 0xfffffn ? Number(v) - 0x100000 : Number(v);
+  const msg = checkField(def, field, n);
   if (msg) {
     c.error(loc, msg);
     return undefined;
   }
-  return { value: Number(v) };
+  return { value: n };
 }
 
 /** Compression choices GNU uses when an instruction is written with its own mnemonic and syntax. */

@@ -28,12 +28,16 @@ const R = (v: readonly Value[], i: number): number => v[i] as number;
 const E = (v: readonly Value[], i: number): Expr => v[i] as Expr;
 const MEM = (v: readonly Value[], i: number): MemOperand => v[i] as MemOperand;
 
-/** rd = sext12(v) split GNU's way (load_const): lui of the rounded upper part, then addi. */
+/**
+ * GNU's load_const for a 32-bit value: lui of the rounded upper part (compressible), then addi of
+ * the low 12 bits (compressible after a lui; a lone addi stays 32-bit, as GNU 2.40 emits it).
+ */
 function loadConst(c: FormContext, rd: number, value: number, loc: Loc): void {
   const lo = ((value & 0xfff) ^ 0x800) - 0x800;
   const hi = (value - lo) | 0;
-  if (hi !== 0) c.emit(def(Op.LUI), { rd, imm_u: (hi >>> 12) & 0xfffff }, loc, C_CHOICES[Op.LUI]);
-  if (lo !== 0 || hi === 0) c.emit(def(Op.ADDI), { rd, rs1: hi !== 0 ? rd : 0, imm_i: lo }, loc, C_CHOICES[Op.ADDI]);
+  if (hi === 0) return c.emit(def(Op.ADDI), { rd, rs1: 0, imm_i: lo }, loc);
+  c.emit(def(Op.LUI), { rd, imm_u: (hi >>> 12) & 0xfffff }, loc, C_CHOICES[Op.LUI]);
+  if (lo !== 0) c.emit(def(Op.ADDI), { rd, rs1: rd, imm_i: lo }, loc, C_CHOICES[Op.ADDI]);
 }
 
 function li(c: FormContext, v: readonly Value[], loc: Loc, ops: readonly RawOperand[]): void {
@@ -43,12 +47,14 @@ function li(c: FormContext, v: readonly Value[], loc: Loc, ops: readonly RawOper
   if (x === undefined) return c.error(at, 'li needs a constant known at this point; use la for an address');
   if (x > 0xffffffffn || x < -0x80000000n) return c.error(at, `li constant ${x} does not fit in 32 bits`);
   const value = Number(BigInt.asIntN(32, x));
-  // riscv-opc.c order: li d,Cv (c.lui), li d,Co (c.li), li d,j (addi), then the load_const macro.
+  // riscv-opc.c order: li d,Cv (c.lui), li d,Co (c.li), li d,j (addi): these see the value as
+  // written; only the load_const macro sign-extends a 32-bit unsigned spelling.
+  const literal = Number(x);
   if (c.rvc && rd !== 0 && rd !== 2 && (value & 0xfff) === 0 && value >> 12 >= -32 && value >> 12 < 32 && value !== 0) {
     return c.emit(def(Op.LUI), { rd, imm_u: (value >>> 12) & 0xfffff }, loc, [{ c: Op.C_LUI }]);
   }
-  if (c.rvc && rd !== 0 && value >= -32 && value < 32) return c.emit(def(Op.ADDI), { rd, rs1: 0, imm_i: value }, loc, [{ c: Op.C_LI }]);
-  if (value >= -2048 && value < 2048) return c.emit(def(Op.ADDI), { rd, rs1: 0, imm_i: value }, loc);
+  if (c.rvc && rd !== 0 && literal >= -32 && literal < 32) return c.emit(def(Op.ADDI), { rd, rs1: 0, imm_i: value }, loc, [{ c: Op.C_LI }]);
+  if (literal >= -2048 && literal < 2048) return c.emit(def(Op.ADDI), { rd, rs1: 0, imm_i: value }, loc);
   loadConst(c, rd, value, loc);
 }
 
@@ -153,14 +159,15 @@ export const PSEUDO: ReadonlyMap<string, { before?: Form[]; after?: Form[] }> = 
   ['bgtu', { before: [branchSwap(Op.BLTU)] }],
   ['bleu', { before: [branchSwap(Op.BGEU)] }],
   ['j', { before: [form('T', (c, v, loc) => c.emitBranch(Op.JAL, { rd: 0 }, E(v, 0), c.rvc, loc))] }],
-  ['jal', { before: [form('T', (c, v, loc) => c.emitBranch(Op.JAL, { rd: 1 }, E(v, 0), c.rvc, loc))] }],
+  // GNU 2.40 never relaxes `jal label` to c.jal (only `j` to c.j).
+  ['jal', { before: [form('T', (c, v, loc) => c.emitBranch(Op.JAL, { rd: 1 }, E(v, 0), false, loc))] }],
   ['ret', { before: [form('', (c, _v, loc) => c.emit(def(Op.JALR), { rd: 0, rs1: 1 }, loc, [{ c: Op.C_JR }]))] }],
   ['jr', { before: [jalrForm(() => 0, 'R', [{ c: Op.C_JR }]), jalrForm(() => 0, 'M'), jalrForm(() => 0, 'R,I')] }],
   ['jalr', {
     before: [jalrForm(() => 1, 'R', [{ c: Op.C_JALR }]), jalrForm(() => 1, 'M'), jalrForm(() => 1, 'R,I'), jalrForm((v) => R(v, 0), 'R,R')],
     after: [jalrForm((v) => R(v, 0), 'R,R,I')],
   }],
-  ['call', { before: [callLike(() => 1, () => 1, 0, 'T'), callLike((v) => R(v, 0), (v) => R(v, 0), 1, 'R,T')] }],
+  ['call', { before: [callLike(() => 1, () => 1, 0, 'T'), callLike(() => 6, (v) => R(v, 0), 1, 'R,T')] }],
   ['tail', { before: [callLike(() => 6, () => 0, 0, 'T')] }],
   ['jump', { before: [callLike((v) => R(v, 1), () => 0, 0, 'T,R')] }],
   ['la', { before: [form('R,T', (c, v, loc) => pcrelPair(c, R(v, 0), E(v, 1), loc, (lo) => c.emitFix(def(Op.ADDI), { rd: R(v, 0), rs1: R(v, 0) }, { field: 'imm_i', fn: 'pcrel_lo', expr: lo }, loc)))] }],

@@ -39,9 +39,9 @@ export type OutputKind = 'text' | 'rodata' | 'data' | 'other' | 'bss';
 /** An input section (one `.section` name). */
 export interface Section {
   readonly name: string;
-  readonly out: OutputKind;
+  out: OutputKind;
   /** Output section name (.text for .text.init, etc.). */
-  readonly outName: string;
+  outName: string;
   readonly code: boolean;
   readonly nobits: boolean;
   readonly write: boolean;
