@@ -1,7 +1,7 @@
 // Locates (and in a source checkout, builds) the bundled machine worker. The worker is bundled
 // with esbuild so the engine's const enums are inlined, as for the CLI (scripts/build-cli.mjs).
 
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -41,17 +41,21 @@ export async function ensureWorkerBuilt(root = projectRoot()): Promise<string> {
   const stale = !existsSync(out) || statSync(out).mtimeMs < Math.max(...sources.map(newestSource));
   if (stale) {
     const { build } = await import('esbuild');
+    // Built under a private name and renamed: concurrent test files may build at the same time,
+    // and a worker must never load a half-written file.
+    const tmp = `${out}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp.mjs`;
     await build({
       entryPoints: [entry],
-      outfile: out,
+      outfile: tmp,
       bundle: true,
       platform: 'node',
       format: 'esm',
       target: 'node20',
       packages: 'external',
-      sourcemap: 'linked',
+      sourcemap: 'inline',
       logLevel: 'warning',
     });
+    renameSync(tmp, out);
   }
   return out;
 }
