@@ -69,11 +69,13 @@ export function printInsn(bits: number, pc: number, st: DisasmState): Printed {
       return rd === 0 ? out('j', '', t) : rd === 1 ? out('jal', '', t) : out('jal', `${X(rd)},`, t);
     }
     case Op.JALR:
+      // riscv-dis.c handles 'o' and then falls through to 'j', which looks again for jalr.
+      maybeAddr(rs1, immI);
       maybeAddr(rs1, immI);
       if (rd === 0 && rs1 === 1 && immI === 0) return out('ret');
       if (rd === 0) return out('jr', immI === 0 ? X(rs1) : `${immI}(${X(rs1)})`);
       if (rd === 1) return out('jalr', immI === 0 ? X(rs1) : `${immI}(${X(rs1)})`);
-      return out('jalr', `${X(rd)},${immI}(${X(rs1)})`);
+      return out('jalr', immI === 0 ? `${X(rd)},${X(rs1)}` : `${X(rd)},${immI}(${X(rs1)})`);
     case Op.BEQ: return rs2 === 0 ? out('beqz', `${X(rs1)},`, br) : out('beq', `${X(rs1)},${X(rs2)},`, br);
     case Op.BNE: return rs2 === 0 ? out('bnez', `${X(rs1)},`, br) : out('bne', `${X(rs1)},${X(rs2)},`, br);
     case Op.BGE: return rs1 === 0 ? out('blez', `${X(rs2)},`, br) : rs2 === 0 ? out('bgez', `${X(rs1)},`, br) : out('bge', `${X(rs1)},${X(rs2)},`, br);
@@ -94,8 +96,8 @@ export function printInsn(bits: number, pc: number, st: DisasmState): Printed {
     case Op.ANDI: return immI === 255 ? out('zext.b', `${X(rd)},${X(rs1)}`) : out('and', `${X(rd)},${X(rs1)},${immI}`);
     case Op.XORI: return immI === -1 ? out('not', `${X(rd)},${X(rs1)}`) : out('xor', `${X(rd)},${X(rs1)},${immI}`);
     case Op.ORI: return out('or', `${X(rd)},${X(rs1)},${immI}`);
-    case Op.SLTI: return out('slt', `${X(rd)},${X(rs1)},${immI}`);
-    case Op.SLTIU: return immI === 1 ? out('seqz', `${X(rd)},${X(rs1)}`) : out('sltu', `${X(rd)},${X(rs1)},${immI}`);
+    case Op.SLTI: return out('slti', `${X(rd)},${X(rs1)},${immI}`);
+    case Op.SLTIU: return immI === 1 ? out('seqz', `${X(rd)},${X(rs1)}`) : out('sltiu', `${X(rd)},${X(rs1)},${immI}`);
     case Op.SLLI: case Op.SRLI: case Op.SRAI: return out(name.slice(0, 3), `${X(rd)},${X(rs1)},${hex(f('shamt'))}`);
     case Op.SUB: return rs1 === 0 ? out('neg', `${X(rd)},${X(rs2)}`) : out('sub', `${X(rd)},${X(rs1)},${X(rs2)}`);
     case Op.SLTU: return rs1 === 0 ? out('snez', `${X(rd)},${X(rs2)}`) : out('sltu', `${X(rd)},${X(rs1)},${X(rs2)}`);
@@ -168,4 +170,28 @@ function printCompressed(def: InsnDef, w: number, pc: number, st: DisasmState, o
     case Op.C_EBREAK: return out('ebreak');
   }
   return out(def.name, genericOperands(def, w));
+}
+
+/**
+ * The instruction in the table's own spelling (no aliases, explicit `c.` names, branch targets as
+ * `.+offset`), which assembles back to the same encoding.
+ */
+export function canonicalText(bits: number): string | undefined {
+  const d = decodeAny(bits);
+  if (!d.def) return undefined;
+  const def = d.def;
+  const w = d.bits;
+  const name = def.aqrl ? def.name + ['', '.rl', '.aq', '.aqrl'][getField(w, 'aqrl')] : def.name;
+  if (!def.syntax) return name;
+  const ops = def.syntax.replace(/[a-z_0-9]+/g, (tok) => {
+    if (tok === 'sp') return 'sp';
+    const f = tok as FieldName;
+    const v = getField(w, f);
+    if (['imm_b', 'imm_j', 'c_bimm', 'c_jimm'].includes(tok)) return v < 0 ? `.-${-v}` : `.+${v}`;
+    if (tok === 'pred' || tok === 'succ') return FENCE[v];
+    if (tok === 'imm_u') return hex(v);
+    if (tok.startsWith('r') || tok.startsWith('c_r') || tok.startsWith('cp_')) return X(v);
+    return String(v);
+  });
+  return `${name} ${ops}`;
 }

@@ -66,7 +66,7 @@ export function disassembleElf(bytes: Uint8Array): string {
         out += `\n${hex8(pc)} <${name}>:\n`;
         first = false;
       }
-      const mode = mapState(maps, pc);
+      const { mode, noC } = mapState(maps, pc);
       const off = pc - sec.addr;
       if (mode === 'd') {
         let len = 4;
@@ -96,6 +96,11 @@ export function disassembleElf(bytes: Uint8Array): string {
         pc += 2;
         continue;
       }
+      if (!isLong && noC) {
+        out += `${addrCol(pc)}\t${lo.toString(16).padStart(4, '0').padEnd(20)}\t.2byte\t0x${lo.toString(16)}\n`;
+        pc += 2;
+        continue;
+      }
       const bits = isLong ? (lo | (data[off + 2] << 16) | (data[off + 3] << 24)) >>> 0 : lo;
       const p = printInsn(bits, pc, st);
       let operands = p.operands;
@@ -110,13 +115,16 @@ export function disassembleElf(bytes: Uint8Array): string {
   return out;
 }
 
-function mapState(maps: ElfSymbol[], pc: number): 'x' | 'd' {
-  let state: 'x' | 'd' = 'x';
+/** Mapping state at `pc`; a `$x<isa>` symbol whose ISA lacks C (GNU's .option norvc) turns C off. */
+function mapState(maps: ElfSymbol[], pc: number): { mode: 'x' | 'd'; noC: boolean } {
+  let mode: 'x' | 'd' = 'x';
+  let noC = false;
   for (const m of maps) {
     if (m.value > pc) break;
-    state = m.name.startsWith('$d') ? 'd' : 'x';
+    mode = m.name.startsWith('$d') ? 'd' : 'x';
+    if (mode === 'x' && m.name.length > 2) noC = !/_c\d/.test(m.name);
   }
-  return state;
+  return { mode, noC };
 }
 
 function hex8(v: number): string {
