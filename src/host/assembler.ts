@@ -1,12 +1,14 @@
-// Assembling workspace sources. The engine's own assembler (src/engine/asm, DESIGN 6) is the
-// intended backend; until it lands, GNU binutils (Debian: binutils-riscv64-unknown-elf) stands in
-// with the same contract: source text in, ELF bytes, diagnostics, line map and symbols out.
+// Assembling workspace sources: the engine's own assembler (src/engine/asm, DESIGN 6), with
+// `.include`/`.incbin` reading through the workspace's confinement. GNU binutils (Debian:
+// binutils-riscv64-unknown-elf) implements the same contract as a second backend, which the tests
+// use as a reference.
 
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
+import { assemble } from '../engine/asm';
 import type { Diagnostic, LineMapEntry, SymbolEntry } from '../shared/lab-api';
 import { LabError } from './errors';
 
@@ -29,6 +31,25 @@ export interface AssemblerBackend {
 export const DEFAULT_BASE = 0x80000000;
 
 const PACKAGE = 'binutils-riscv64-unknown-elf';
+
+/** Reads an included file by workspace path; undefined when it is missing or not allowed. */
+export type IncludeReader = (path: string) => Uint8Array | undefined;
+
+/** The engine's assembler. */
+export class EngineAssembler implements AssemblerBackend {
+  constructor(private readonly include?: IncludeReader) {}
+
+  async assemble(source: string, options: { file: string; base?: number }): Promise<AsmOutput> {
+    const include = this.include;
+    const r = assemble(source, { file: options.file, base: options.base, reader: include ? { read: include } : undefined });
+    return {
+      elf: r.elf,
+      diagnostics: r.diagnostics,
+      lineMap: r.lineMap,
+      symbols: r.symbols.map(({ name, address }) => ({ name, address })),
+    };
+  }
+}
 
 /** The GNU binutils backend (riscv64-unknown-elf-as, -ld, -nm, -objdump). */
 export class GnuAssembler implements AssemblerBackend {

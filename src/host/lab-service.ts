@@ -7,7 +7,7 @@ import { CSRS } from '../engine/cpu/csr';
 import type {
   AssembleResult, IsaInfo, LabEventName, LabEvents, LabMethod, LabParams, LabResult, MachineStatus,
 } from '../shared/lab-api';
-import { GnuAssembler, type AssemblerBackend } from './assembler';
+import { EngineAssembler, type AssemblerBackend } from './assembler';
 import { LabError } from './errors';
 import { MachineHost } from './machine-host';
 import { validate } from './schema';
@@ -21,7 +21,7 @@ export interface LabServiceOptions {
   workspace: string;
   /** Bundled worker script; default: built from source on demand. */
   workerPath?: string;
-  /** Assembler backend; default: GNU binutils until the engine's assembler lands. */
+  /** Assembler backend; default: the engine's, reading includes from the workspace. */
   assembler?: AssemblerBackend;
 }
 
@@ -49,7 +49,7 @@ export class LabService {
   private isa: IsaInfo | undefined;
 
   private constructor(private workspace: Workspace, private readonly options: LabServiceOptions) {
-    this.assembler = options.assembler ?? new GnuAssembler();
+    this.assembler = options.assembler ?? new EngineAssembler((path) => this.workspace.readIncluded(path));
   }
 
   /** Opens the workspace and returns a ready service. */

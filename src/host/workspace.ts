@@ -3,9 +3,9 @@
 // links whose target lies outside the folder are refused before any file system call that could
 // follow them.
 
-import { constants } from 'node:fs';
+import { constants, readFileSync, realpathSync, statSync } from 'node:fs';
 import { access, lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, join, posix, relative, sep } from 'node:path';
 import type { FileEntry, WorkspaceInfo } from '../shared/lab-api';
 import { LabError } from './errors';
 
@@ -106,6 +106,25 @@ export class Workspace {
     };
     await walk(this.root);
     return out;
+  }
+
+  /**
+   * Reads a file for the assembler's `.include`/`.incbin` (synchronous, as the assembler is):
+   * '..' may climb between folders but never above the root; anything refused or missing is
+   * undefined, which the assembler reports as a file it cannot find.
+   */
+  readIncluded(path: string): Uint8Array | undefined {
+    const norm = posix.normalize(path);
+    if (norm.startsWith('..') || norm.startsWith('/')) return undefined;
+    try {
+      const real = realpathSync(this.lexical(norm));
+      if (!this.inside(real)) return undefined;
+      const st = statSync(real);
+      if (!st.isFile() || st.size > MAX_FILE_SIZE) return undefined;
+      return new Uint8Array(readFileSync(real));
+    } catch {
+      return undefined;
+    }
   }
 
   /** Whether a path exists in the workspace. */
