@@ -62,6 +62,7 @@ export class Assembler implements FormContext {
   /** `.comm` symbols, allocated after all of .bss as GNU ld places COMMON. */
   readonly commons: { name: string; size: number; align: number; loc: Loc }[] = [];
   private readonly localDefs = new Map<number, number>();
+  private readonly compressed = new Map<string, number>();
   private hidden = 0;
   loc: Loc = { file: 0, line: 0, col: 0, len: 0 };
   readonly pre: Preprocessor;
@@ -188,23 +189,19 @@ export class Assembler implements FormContext {
 
   /** Emits an instruction with known fields (compressed when C is on and `choices` allow). */
   emit(def: InsnDef, fields: Fields, loc: Loc, choices?: readonly CChoice[]): void {
-    if (def.size === 2) return this.pushInsnBytes(encode(def, fields), 2, loc);
+    if (def.size === 2) return this.push({ k: 'word', size: 2, value: encode(def, fields) & 0xffff, loc }, true);
+    const word = encode(def, fields);
     if (this.rvc && choices) {
-      const half = compress(def.id, fields, choices);
-      if (half !== undefined) return this.pushInsnBytes(half, 2, loc);
+      // Compression depends only on the word and the choices; programs repeat instructions a lot.
+      const key = `${word}:${choices.map((c) => c.c).join(',')}`;
+      let half = this.compressed.get(key);
+      if (half === undefined) {
+        half = compress(def.id, fields, choices) ?? -1;
+        this.compressed.set(key, half);
+      }
+      if (half >= 0) return this.push({ k: 'word', size: 2, value: half, loc }, true);
     }
-    this.pushInsnBytes(encode(def, fields), 4, loc);
-  }
-
-  private pushInsnBytes(word: number, size: 2 | 4, loc: Loc): void {
-    const b = new Uint8Array(size);
-    b[0] = word & 0xff;
-    b[1] = (word >>> 8) & 0xff;
-    if (size === 4) {
-      b[2] = (word >>> 16) & 0xff;
-      b[3] = (word >>> 24) & 0xff;
-    }
-    this.push({ k: 'bytes', size, bytes: b, insn: true, loc }, true);
+    this.push({ k: 'word', size: 4, value: word, loc }, true);
   }
 
   /** Emits an instruction completed after layout. */
@@ -264,7 +261,7 @@ export class Assembler implements FormContext {
     if (cur.eol()) return;
     const start = cur.p;
     const m = /^[A-Za-z_.$][\w.$]*/.exec(text.slice(cur.p));
-    const at: Loc = { ...loc, col: col + start, len: m ? m[0].length : 1 };
+    const at: Loc = { ...loc, col: col + start, len: m ? m[0].length : text.slice(start).trim().length };
     if (!m) return this.error(at, `expected a label, directive or instruction, found '${text.slice(cur.p).trim()}'`);
     const word = m[0];
     cur.p += word.length;

@@ -43,6 +43,8 @@ function data(width: 1 | 2 | 4 | 8): Handler {
     // One element at a time, so that `.` in an element is that element's own address.
     for (;;) {
       let e: Expr;
+      cur.ws();
+      const start = cur.column();
       try {
         e = parseExpr(cur, a.hooks);
       } catch (err) {
@@ -56,7 +58,7 @@ function data(width: 1 | 2 | 4 | 8): Handler {
       } else {
         const bits = BigInt(width * 8);
         if (width < 8 && (v >= 1n << bits || v < -(1n << (bits - 1n)))) {
-          a.warn({ ...at, col: e.col, len: 1 }, `${name} value ${v} truncated to ${width * 8} bits`);
+          a.warn({ ...at, col: start, len: cur.s.slice(start - cur.col, cur.p).trimEnd().length }, `${name} value ${v} truncated to ${width * 8} bits`);
         }
         const bytes = new Uint8Array(width);
         let u = BigInt.asUintN(width * 8, v);
@@ -73,6 +75,7 @@ function strings(zero: boolean): Handler {
   return (a, cur, at, name) => {
     const out: number[] = [];
     do {
+      cur.ws();
       const col = cur.column();
       const s = readString(cur);
       if (!s) return a.error({ ...at, col, len: Math.max(1, cur.rest().length) }, `${name} expects a string in double quotes`);

@@ -6,3 +6,5 @@ export type { AssembleOptions, AssembleResult, Diagnostic, LineMapEntry, Section
 export { disassembleElf } from './objdump';
 export { printInsn, DisasmState, type Printed } from './disasm';
 export { readElf, type ElfFile, type ElfSection, type ElfSymbol } from './elf-reader';
+export { benchmarkAssembler, benchmarkSource, type AsmBenchResult } from './bench';
+export { canonicalText } from './disasm';

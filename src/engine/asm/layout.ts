@@ -236,10 +236,11 @@ export function emit(a: Assembler, r: Resolver): { bytes: Map<Section, Uint8Arra
     s.items.forEach((it, i) => {
       const off = s.offsets[i];
       const pc = (s.address + off) >>> 0;
-      if (s.code && (it.k === 'insn' || it.k === 'branch' || (it.k === 'bytes' && it.insn))) rows.push({ address: pc, file: it.loc.file, line: it.loc.line });
+      if (s.code && (it.k === 'insn' || it.k === 'branch' || it.k === 'word' || (it.k === 'bytes' && it.insn))) rows.push({ address: pc, file: it.loc.file, line: it.loc.line });
       if (s.nobits) return;
       switch (it.k) {
         case 'bytes': buf.set(it.bytes, off); break;
+        case 'word': put(off, it.value, it.size); break;
         case 'space': buf.fill(it.fill, off, off + it.size); break;
         case 'align': fillAlign(buf, off, it.size, it.code, it.fill); break;
         case 'data': {

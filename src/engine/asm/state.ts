@@ -27,6 +27,7 @@ export interface Fixup {
 /** One piece of a section's contents. */
 export type Item =
   | { k: 'bytes'; size: number; bytes: Uint8Array; insn: boolean; loc: Loc }
+  | { k: 'word'; size: 2 | 4; value: number; loc: Loc }
   | { k: 'insn'; size: 2 | 4; def: InsnDef; fields: Fields; fix: Fixup; loc: Loc }
   | { k: 'branch'; size: number; op: Op; fields: Fields; target: Expr; rvc: boolean; uncond: boolean; loc: Loc }
   | { k: 'align'; size: number; pow: number; fill: number | undefined; fillSize: number; max: number; code: boolean; loc: Loc }
