@@ -10,7 +10,7 @@ import type { IrqLine, TimeSource } from '../devices/irq';
 import { Plic } from '../devices/plic';
 import { TestFinisher } from '../devices/test-finisher';
 import { Uart16550 } from '../devices/uart16550';
-import { Rom, type Device, type PhysicalBus } from './bus';
+import { Rom, type Device, type PhysicalBus, type Region } from './bus';
 import { ElfError, isElf, parseElf, type ElfImage } from './elf';
 import { generateFdt } from './fdt';
 import { IRQ, MEMORY_MAP } from './memory-map';
@@ -18,6 +18,8 @@ import { IRQ, MEMORY_MAP } from './memory-map';
 /** A physical address space a board can populate. */
 export interface BoardBus extends PhysicalBus {
   map(base: number, size: number, device: Device): void;
+  /** The mapped device regions. */
+  readonly deviceRegions: readonly Region[];
 }
 
 /** How a board is wired. */

@@ -8,7 +8,7 @@ import type { Clint } from '../devices/clint';
 import type { TimeSource } from '../devices/irq';
 import type { Plic } from '../devices/plic';
 import type { Uart16550 } from '../devices/uart16550';
-import { Board } from './board';
+import { Board, type BoardBus } from './board';
 import { Bus } from './bus';
 import type { ElfImage } from './elf';
 import { DEFAULT_RAM_SIZE, MEMORY_MAP, TIMEBASE_HZ } from './memory-map';
@@ -45,6 +45,8 @@ export interface MachineOptions {
   clock?: () => number;
   /** Kernel command line for /chosen/bootargs. */
   bootargs?: string;
+  /** The physical address space to build on (a VM's guest-physical space); default: new RAM. */
+  bus?: BoardBus;
 }
 
 /** Default steps per mtime tick. */
@@ -52,7 +54,7 @@ export const DEFAULT_STEPS_PER_TICK = 10;
 
 /** One RV32 virt machine. */
 export class Machine {
-  readonly bus: Bus;
+  readonly bus: BoardBus;
   readonly hart: Hart;
   readonly board: Board;
   readonly ramSize: number;
@@ -69,10 +71,10 @@ export class Machine {
   constructor(options: MachineOptions = {}) {
     Machine.warmUp();
     this.options = options;
-    this.ramSize = options.ramSize ?? DEFAULT_RAM_SIZE;
+    this.ramSize = options.bus?.ramSize ?? options.ramSize ?? DEFAULT_RAM_SIZE;
     this.stepsPerTick = options.stepsPerTick ?? DEFAULT_STEPS_PER_TICK;
     if (options.cpu?.h) throw new Error('the H extension is not available yet: run with h=false');
-    this.bus = new Bus(MEMORY_MAP.ram.base, this.ramSize);
+    this.bus = options.bus ?? new Bus(MEMORY_MAP.ram.base, this.ramSize);
     this.hart = new Hart(this.bus, options.cpu);
     let time: TimeSource;
     if (options.timeMode === 'realtime') {
@@ -193,6 +195,18 @@ export class Machine {
   /** Steps (instructions plus traps) executed since reset, including time spent idle in WFI. */
   get clockSteps(): number {
     return this.hart.steps + this.idleSteps;
+  }
+
+  /** Accounts `steps` steps of idle time (a VMM advancing a waiting guest's clock). */
+  addIdleSteps(steps: number): void {
+    this.idleSteps += steps;
+  }
+
+  /** Steps from now until the next timer deadline, or Infinity when none is armed. */
+  stepsUntilDeadline(): number {
+    const deadline = this.clint.nextDeadline();
+    if (!Number.isFinite(deadline) || this.options.timeMode === 'realtime') return Infinity;
+    return Math.max(0, Math.ceil(deadline * this.stepsPerTick - this.clockSteps));
   }
 
   /**

@@ -1,0 +1,113 @@
+// Shadow page tables for trap mode: Sv32 tables in host RAM that map guest-virtual pages straight to
+// host frames, built lazily from the guest's own tables and the pmap on page faults. One shadow per
+// guest context (bare, guest kernel with and without SUM/MXR, guest user, MPRV), as RVirt does. The
+// guest's page-table pages are never writable through a shadow, so every guest store to them exits.
+
+import type { Bus } from '../machine/bus';
+import { Pte } from '../mmu/walk';
+import type { FrameAllocator } from './frames';
+import type { VmStats } from './stats';
+
+/** One shadow table tree. */
+export interface Shadow {
+  readonly key: string;
+  /** Host frame index of the root table. */
+  readonly rootFrame: number;
+  /** Level-0 tables by root index. */
+  readonly l0: Map<number, number>;
+}
+
+/** The shadows of one VM, and the guest pages known to hold its page tables. */
+export class ShadowSet {
+  private readonly shadows = new Map<string, Shadow>();
+  /** Guest-physical page numbers (gpa >>> 12) holding guest page tables. */
+  readonly tablePages = new Set<number>();
+
+  constructor(private readonly host: Bus, private readonly frames: FrameAllocator, private readonly owner: number, private readonly stats: VmStats) {}
+
+  /** The shadow for `key`, created empty when new. */
+  get(key: string): Shadow {
+    let s = this.shadows.get(key);
+    if (!s) {
+      const rootFrame = this.frames.alloc(this.owner);
+      this.zero(rootFrame);
+      s = { key, rootFrame, l0: new Map() };
+      this.shadows.set(key, s);
+    }
+    return s;
+  }
+
+  /** satp value that selects a shadow on the physical hart. */
+  satpOf(s: Shadow): number {
+    return (0x80000000 | Math.floor(this.frames.address(s.rootFrame) / 4096)) >>> 0;
+  }
+
+  /** All shadows, for inspectors. */
+  all(): Shadow[] {
+    return [...this.shadows.values()];
+  }
+
+  /** Maps the 4 KiB page of `va` to host frame address `hpa` with R/W/X bits `perms` (U, A, D set). */
+  install(s: Shadow, va: number, hpa: number, perms: number): void {
+    const vpn1 = va >>> 22;
+    let l0 = s.l0.get(vpn1);
+    const root = this.frames.address(s.rootFrame);
+    if (l0 === undefined) {
+      l0 = this.frames.alloc(this.owner);
+      this.zero(l0);
+      s.l0.set(vpn1, l0);
+      this.write(root + vpn1 * 4, (Math.floor(this.frames.address(l0) / 4096) << 10) | Pte.V);
+    }
+    const pte = (Math.floor(hpa / 4096) << 10) | perms | Pte.V | Pte.U | Pte.A | Pte.D;
+    this.write(this.frames.address(l0) + ((va >>> 12) & 0x3ff) * 4, pte);
+    this.stats.shadowFills++;
+  }
+
+  /** Drops the entries for the page of `va` in every shadow (sfence.vma with an address). */
+  invalidate(va: number): void {
+    for (const s of this.shadows.values()) {
+      const l0 = s.l0.get(va >>> 22);
+      if (l0 !== undefined) this.write(this.frames.address(l0) + ((va >>> 12) & 0x3ff) * 4, 0);
+    }
+    this.stats.shadowSyncs++;
+  }
+
+  /** Empties every shadow but keeps their roots (sfence.vma for all, a table page written). */
+  flush(): void {
+    for (const s of this.shadows.values()) {
+      for (const l0 of s.l0.values()) this.frames.free(l0);
+      s.l0.clear();
+      this.zero(s.rootFrame);
+    }
+    this.stats.shadowFlushes++;
+  }
+
+  /** Frees everything (VM reset or destroyed). */
+  destroy(): void {
+    for (const s of this.shadows.values()) {
+      for (const l0 of s.l0.values()) this.frames.free(l0);
+      this.frames.free(s.rootFrame);
+    }
+    this.shadows.clear();
+    this.tablePages.clear();
+  }
+
+  /**
+   * Records that guest page `gpn` holds page-table entries. Returns true when it is new; the caller
+   * then flushes, since existing shadows may map that page writable.
+   */
+  noteTablePage(gpn: number): boolean {
+    if (this.tablePages.has(gpn)) return false;
+    this.tablePages.add(gpn);
+    return true;
+  }
+
+  private write(pa: number, value: number): void {
+    this.host.ram32[this.host.ramOffset(pa, 4) >> 2] = value;
+  }
+
+  private zero(frame: number): void {
+    const off = this.host.ramOffset(this.frames.address(frame), 4096);
+    this.host.ram.fill(0, off, off + 4096);
+  }
+}

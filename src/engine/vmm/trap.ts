@@ -1,0 +1,459 @@
+// Trap-and-emulate: the guest kernel runs deprivileged in U-mode on the physical hart, over shadow
+// page tables. Every trap the hart raises comes here (Hart.trapHook): privileged instructions are
+// emulated against the VM's virtual hart (its CSR table and trap logic, reused), guest exceptions
+// are reflected through the virtual trap CSRs, page faults fill shadows or emulate device and
+// page-table accesses. Handlers leave the physical hart as the guest must continue.
+
+import { CsrOp, Priv, type Hart, type TrapHook } from '../cpu/hart';
+import { execute } from '../cpu/interp';
+import { Mstatus } from '../cpu/csr-defs';
+import { decodeAny, decodeWord, EXPAND_C } from '../isa/decode';
+import { Op } from '../isa/opcodes';
+import { Access, Cause, leafAllows, Pte, walkSv32, WalkResult, type PteMemory, type WalkContext } from '../mmu/walk';
+import { ShadowSet, type Shadow } from './shadow';
+import type { Vm } from './vm';
+import type { Vmm } from './vmm';
+
+/** Exits in a row without a retired instruction after which a guest counts as crashed. */
+export const TRAP_STORM_LIMIT = 10_000;
+
+/** Guest page-table reads and A/D writes through the VM's guest-physical space. */
+class GuestPtes implements PteMemory {
+  ok = true;
+  reads = 0;
+  constructor(private readonly vm: Vm) {}
+  readPte(pa: number): number {
+    this.reads++;
+    const v = this.vm.bus.load(pa, 4);
+    this.ok = this.vm.bus.ok && this.vm.bus.ramOffset(pa, 4) >= 0;
+    return v;
+  }
+  writePte(pa: number, value: number): void {
+    this.vm.bus.store(pa, 4, value);
+    this.ok = this.vm.bus.ok;
+  }
+}
+
+const ACCESS_OF_CAUSE: Record<number, Access> = { [Cause.INSN_PAGE]: Access.FETCH, [Cause.LOAD_PAGE]: Access.LOAD, [Cause.STORE_PAGE]: Access.STORE };
+const ACCESS_FAULT = [Cause.INSN_ACCESS, Cause.LOAD_ACCESS, Cause.STORE_ACCESS];
+const PAGE_FAULT = [Cause.INSN_PAGE, Cause.LOAD_PAGE, Cause.STORE_PAGE];
+
+/** The trap-mode vCPU of one VM. */
+export class TrapVcpu implements TrapHook {
+  readonly shadows: ShadowSet;
+  private current: Shadow | undefined;
+  private readonly ptes: GuestPtes;
+  private readonly walkOut = new WalkResult();
+  private readonly ctx: WalkContext = { priv: 1, sum: false, mxr: false, updateAD: true };
+  private retiredMark = 0;
+  private stormCount = 0;
+  private lastInstret = -1;
+
+  constructor(private readonly vm: Vm, private readonly vmm: Vmm) {
+    this.shadows = new ShadowSet(vmm.host, vmm.frames, vm.id, vm.stats);
+    this.ptes = new GuestPtes(vm);
+  }
+
+  private get p(): Hart {
+    return this.vmm.hart;
+  }
+
+  private get vh(): Hart {
+    return this.vm.vhart;
+  }
+
+  /**
+   * Runs the guest's boot ROM on the virtual hart by interpretation: the ROM is a device, not RAM,
+   * so it cannot run on the physical hart. It leaves a0/a1/a2 set and pc at the kernel entry.
+   */
+  bootThroughRom(): void {
+    const vh = this.vh;
+    for (let i = 0; i < 64 && this.vm.pmap.lookup(vh.pcU) < 0; i++) {
+      vh.sliceDone = 0;
+      vh.sliceSteps = 0;
+      execute(vh, 1);
+      vh.instret += vh.sliceDone;
+      vh.steps += vh.sliceSteps;
+      this.vm.stats.retired[vh.priv] += vh.sliceDone;
+      this.vm.stats.emulate('boot-rom', vh.sliceDone);
+    }
+    vh.sliceDone = 0;
+    vh.sliceSteps = 0;
+  }
+
+  /** Loads the VM onto the physical hart. */
+  switchIn(): void {
+    const p = this.p;
+    const vh = this.vh;
+    if (this.vm.pmap.lookup(vh.pcU) < 0 && vh.priv === Priv.M && vh.satp >>> 31 === 0) this.bootThroughRom();
+    p.x.set(vh.x);
+    p.pc = vh.pc;
+    p.priv = Priv.U;
+    p.mcounteren = 0;
+    p.scounteren = 0;
+    p.features.xsensitive = vh.features.xsensitive;
+    p.features.c = vh.features.c;
+    p.features.m = vh.features.m;
+    p.features.a = vh.features.a;
+    p.trapHook = this;
+    p.breakpoints.clear();
+    this.retiredMark = p.instretNow();
+    this.current = undefined;
+    this.applyContext();
+  }
+
+  /** Saves the guest's registers back into the virtual hart. */
+  switchOut(): void {
+    const p = this.p;
+    this.account();
+    this.vh.x.set(p.x);
+    this.vh.pc = p.pc;
+    p.trapHook = undefined;
+  }
+
+  /** Brings the virtual hart's counters up to the physical hart's progress in this slice. */
+  syncClock(): void {
+    this.vh.sliceDone = this.p.sliceDone;
+    this.vh.sliceSteps = this.p.sliceSteps;
+  }
+
+  /** Attributes the instructions retired since the last exit to the guest's current privilege. */
+  private account(): void {
+    const now = this.p.instretNow();
+    this.vm.stats.retired[this.vh.priv] += now - this.retiredMark;
+    this.retiredMark = now;
+  }
+
+  /** An instruction the VMM emulated retires for the guest (at `priv`, default the current one). */
+  private retireEmulated(priv = this.vh.priv): void {
+    this.vh.instret++;
+    this.vm.stats.retired[priv]++;
+  }
+
+  /** Injects a pending virtual interrupt, if the guest's virtual state lets one in. */
+  injectInterrupts(): boolean {
+    const irq = this.vh.pendingInterrupt();
+    if (irq < 0) return false;
+    this.account();
+    this.vh.pc = this.p.pc;
+    this.vh.takeInterrupt(irq);
+    this.p.pc = this.vh.pc;
+    this.vm.stats.reflect(`irq${irq}`);
+    this.applyContext();
+    return true;
+  }
+
+  /** TrapHook: every exception of the physical hart while this guest runs. */
+  trap(cause: number, tval: number): void {
+    const p = this.p;
+    this.syncClock();
+    this.account();
+    this.vm.stats.exits[cause & 31]++;
+    const instret = p.instretNow();
+    this.stormCount = instret === this.lastInstret ? this.stormCount + 1 : 0;
+    this.lastInstret = instret;
+    if (this.stormCount > TRAP_STORM_LIMIT) {
+      this.crash(`trap storm: ${TRAP_STORM_LIMIT} traps in a row without progress, the last one cause ${cause} at pc 0x${(p.pc >>> 0).toString(16)} (tval 0x${tval.toString(16)})`);
+      return;
+    }
+    switch (cause) {
+      case Cause.ILLEGAL:
+        this.emulate(tval);
+        break;
+      case Cause.ECALL_U:
+        this.reflect(Cause.ECALL_U + this.vh.priv, 0);
+        break;
+      case Cause.INSN_PAGE:
+      case Cause.LOAD_PAGE:
+      case Cause.STORE_PAGE:
+        this.pageFault(ACCESS_OF_CAUSE[cause], tval);
+        break;
+      case Cause.BREAKPOINT:
+      case Cause.INSN_MISALIGNED:
+      case Cause.LOAD_MISALIGNED:
+      case Cause.STORE_MISALIGNED:
+        this.reflect(cause, tval);
+        break;
+      default:
+        this.crash(`unexpected trap cause ${cause} at pc 0x${(p.pc >>> 0).toString(16)}: the VMM cannot continue this guest`);
+    }
+  }
+
+  private crash(reason: string): void {
+    this.vm.crash(reason);
+    this.p.sliceEnd = 0;
+  }
+
+  /** Reflects an exception into the guest through its virtual trap CSRs. */
+  private reflect(cause: number, tval: number): void {
+    this.vh.pc = this.p.pc;
+    this.vh.raise(cause, tval);
+    this.p.pc = this.vh.pc;
+    this.vm.stats.reflect(`exception${cause}`);
+    this.applyContext();
+  }
+
+  /** Points the physical hart at the shadow for the guest's current virtual context. */
+  applyContext(): void {
+    const key = this.contextKey();
+    if (this.current === undefined || this.current.key !== key) {
+      this.current = this.shadows.get(key);
+      this.p.writeSatp(this.shadows.satpOf(this.current));
+    }
+    this.p.priv = Priv.U;
+    this.p.contextChanged();
+    this.p.sliceEnd = 0;
+  }
+
+  private contextKey(): string {
+    const vh = this.vh;
+    const paged = vh.satp >>> 31 === 1;
+    const mstatus = vh.mstatus;
+    if (vh.priv === Priv.M) {
+      const mpp = (mstatus & Mstatus.MPP) >>> Mstatus.MPP_SHIFT;
+      return paged && (mstatus & Mstatus.MPRV) !== 0 && mpp !== Priv.M ? `mprv${mpp}:${vh.satp}:${mstatus & (Mstatus.SUM | Mstatus.MXR)}` : 'bare3';
+    }
+    // Bare shadows differ by privilege because PMP checks do.
+    if (!paged) return `bare${vh.priv}`;
+    if (vh.priv === Priv.S) return `S:${vh.satp}:${mstatus & (Mstatus.SUM | Mstatus.MXR)}`;
+    return `U:${vh.satp}:${mstatus & Mstatus.MXR}`;
+  }
+
+  // ---- privileged instructions --------------------------------------------------------
+
+  private emulate(bits: number): void {
+    const p = this.p;
+    const vh = this.vh;
+    const d = decodeAny(bits);
+    if (d.def === undefined) return this.reflect(Cause.ILLEGAL, bits);
+    const w = d.size === 2 ? EXPAND_C[bits & 0xffff] : bits;
+    const id = d.size === 2 ? decodeWord(w >>> 0) : d.def.id;
+    const rd = (w >>> 7) & 31;
+    const rs1 = (w >>> 15) & 31;
+    const next = (p.pc + d.size) | 0;
+    const stats = this.vm.stats;
+    switch (id) {
+      case Op.CSRRW: case Op.CSRRS: case Op.CSRRC: case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI: {
+        const imm = id >= Op.CSRRWI;
+        const src = imm ? rs1 : p.x[rs1];
+        const kind = id === Op.CSRRW || id === Op.CSRRWI ? CsrOp.WRITE : id === Op.CSRRS || id === Op.CSRRSI ? CsrOp.SET : CsrOp.CLEAR;
+        const old = vh.csrAccess(w >>> 20, kind, src, kind === CsrOp.WRITE || rs1 !== 0);
+        if (vh.fault !== 0) return this.reflect(Cause.ILLEGAL, bits);
+        if (rd !== 0) p.x[rd] = old;
+        p.pc = next;
+        stats.emulate('csr');
+        this.retireEmulated();
+        const csr = w >>> 20;
+        if (csr >= 0x3a0 && csr <= 0x3bf && kind !== CsrOp.SET) this.shadows.flush();
+        else if (csr >= 0x3a0 && csr <= 0x3bf && src !== 0) this.shadows.flush();
+        this.applyContext();
+        return;
+      }
+      case Op.MRET:
+        if (vh.priv < Priv.M) return this.reflect(Cause.ILLEGAL, bits);
+        vh.pc = p.pc;
+        if (vh.mret()) this.retireEmulated(Priv.M);
+        p.pc = vh.pc;
+        stats.emulate('mret');
+        this.applyContext();
+        return;
+      case Op.SRET:
+        if (vh.priv < Priv.S || (vh.priv === Priv.S && (vh.mstatus & Mstatus.TSR) !== 0)) return this.reflect(Cause.ILLEGAL, bits);
+        this.retireEmulated();
+        vh.sret();
+        p.pc = vh.pc;
+        stats.emulate('sret');
+        this.applyContext();
+        return;
+      case Op.WFI:
+        if (vh.priv === Priv.U || (vh.priv === Priv.S && (vh.mstatus & Mstatus.TW) !== 0)) return this.reflect(Cause.ILLEGAL, bits);
+        p.pc = next;
+        this.retireEmulated();
+        if (!vh.wakeupPending()) {
+          vh.waiting = true;
+          p.sliceEnd = 0;
+        }
+        stats.emulate('wfi');
+        return;
+      case Op.SFENCE_VMA:
+        if (vh.priv === Priv.U || (vh.priv === Priv.S && (vh.mstatus & Mstatus.TVM) !== 0)) return this.reflect(Cause.ILLEGAL, bits);
+        if (rs1 !== 0) this.shadows.invalidate(p.x[rs1]);
+        else this.shadows.flush();
+        p.tlb.flushAll();
+        p.pc = next;
+        this.retireEmulated();
+        stats.emulate('sfence.vma');
+        this.applyContext();
+        return;
+      default:
+        return this.reflect(Cause.ILLEGAL, bits);
+    }
+  }
+
+  // ---- page faults ----------------------------------------------------------------------
+
+  /** The privilege a data access of the guest is checked at (MPRV applies in M-mode). */
+  private dataPriv(): number {
+    const vh = this.vh;
+    if (vh.priv === Priv.M && (vh.mstatus & Mstatus.MPRV) !== 0) return (vh.mstatus & Mstatus.MPP) >>> Mstatus.MPP_SHIFT;
+    return vh.priv;
+  }
+
+  /**
+   * Translates a guest-virtual address as the guest's MMU would (guest tables, A/D updates);
+   * returns the guest-physical address and leaves the leaf PTE in walkOut, or -1 after reflecting.
+   */
+  private guestTranslate(va: number, access: Access): { gpa: number; paged: boolean; priv: number } | undefined {
+    const vh = this.vh;
+    const priv = access === Access.FETCH ? vh.priv : this.dataPriv();
+    const paged = priv !== Priv.M && vh.satp >>> 31 === 1;
+    if (!paged) return { gpa: va >>> 0, paged: false, priv };
+    const c = this.ctx;
+    c.priv = priv;
+    c.sum = (vh.mstatus & Mstatus.SUM) !== 0;
+    c.mxr = (vh.mstatus & Mstatus.MXR) !== 0;
+    this.ptes.reads = 0;
+    const r = walkSv32(this.walkOut, this.ptes, vh.satp & 0x3fffff, va >>> 0, access, c);
+    this.vm.stats.walkReferences += this.ptes.reads;
+    this.vm.stats.tlbMisses++;
+    // The root and the level-0 table (when the walk reached it) are table pages from now on.
+    let added = this.shadows.noteTablePage(vh.satp & 0x3fffff);
+    if (r.fault === 0 && r.level === 0) added = this.shadows.noteTablePage(Math.floor(r.pteAddr / 4096)) || added;
+    if (added) {
+      this.shadows.flush();
+      this.p.tlb.flushAll();
+    }
+    if (r.fault !== 0) {
+      this.reflect(r.fault, va);
+      return undefined;
+    }
+    return { gpa: r.pa, paged: true, priv };
+  }
+
+  private pageFault(access: Access, va: number): void {
+    const vh = this.vh;
+    const t = this.guestTranslate(va, access);
+    if (t === undefined) return;
+    const { gpa, paged, priv } = t;
+    let pmpPerms = 7;
+    if (vh.features.pmp) {
+      pmpPerms = vh.pmp.permissions(gpa, 1, priv);
+      if ((pmpPerms & [4, 1, 2][access]) === 0) return this.reflect(ACCESS_FAULT[access], va);
+    }
+    const hpa = this.vm.pmap.lookup(gpa);
+    if (hpa < 0) return this.deviceAccess(access, va, gpa);
+    const gpn = Math.floor(gpa / 4096);
+    const tablePage = this.shadows.tablePages.has(gpn);
+    if (access === Access.STORE && tablePage) return this.tableWrite(va, gpa);
+    let perms: number;
+    if (paged) {
+      const pte = this.walkOut.pte;
+      const c = this.ctx;
+      perms = (leafAllows(pte, Access.LOAD, c) ? Pte.R : 0) | (leafAllows(pte, Access.FETCH, c) ? Pte.X : 0) |
+        ((pte & Pte.D) !== 0 && leafAllows(pte, Access.STORE, c) ? Pte.W : 0);
+    } else {
+      perms = Pte.R | Pte.W | Pte.X;
+    }
+    if (this.current!.key.startsWith('mprv')) perms &= access === Access.FETCH ? Pte.X : Pte.R | Pte.W;
+    if (vh.features.pmp) {
+      const page = vh.pmp.pagePermissions(gpa - (gpa % 4096), priv);
+      const allowed = page < 0 ? pmpPerms : page;
+      perms &= (allowed & 1 ? Pte.R : 0) | (allowed & 2 ? Pte.W : 0) | (allowed & 4 ? Pte.X : 0);
+    }
+    if (tablePage) perms &= ~Pte.W;
+    if ((perms & [Pte.X, Pte.R, Pte.W][access]) === 0) return this.reflect(PAGE_FAULT[access], va);
+    this.shadows.install(this.current!, va, hpa - (hpa % 4096), perms);
+  }
+
+  /** Fetches the guest instruction at pc through the guest's translation; undefined: a fault was reflected. */
+  private fetchInstruction(): number | undefined {
+    const pc = this.p.pc;
+    const t = this.guestTranslate(pc, Access.FETCH);
+    if (t === undefined) return undefined;
+    const lo = this.vm.bus.load(t.gpa, 2);
+    if ((lo & 3) !== 3) return lo;
+    const t2 = this.guestTranslate((pc + 2) | 0, Access.FETCH);
+    if (t2 === undefined) return undefined;
+    return (lo | (this.vm.bus.load(t2.gpa, 2) << 16)) >>> 0;
+  }
+
+  /**
+   * Decodes the faulting load/store at pc: its size in bytes, base op, register fields and length;
+   * null when it is no plain load or store; undefined when fetching it faulted (already reflected).
+   */
+  private memoryInstruction(): { op: number; size: number; rd: number; rs2: number; length: number } | null | undefined {
+    const bits = this.fetchInstruction();
+    if (bits === undefined) return undefined;
+    const length = (bits & 3) === 3 ? 4 : 2;
+    const w = length === 2 ? EXPAND_C[bits & 0xffff] : bits;
+    const op = decodeWord(w >>> 0);
+    const size = op === Op.LW || op === Op.SW ? 4 : op === Op.LH || op === Op.LHU || op === Op.SH ? 2 : op === Op.LB || op === Op.LBU || op === Op.SB ? 1 : 0;
+    if (size === 0) return null;
+    return { op, size, rd: (w >>> 7) & 31, rs2: (w >>> 20) & 31, length };
+  }
+
+  /** A load or store to a virtual device: decode it and perform it on the VM's device model. */
+  private deviceAccess(access: Access, va: number, gpa: number): void {
+    if (access === Access.FETCH) return this.reflect(Cause.INSN_ACCESS, va);
+    const insn = this.memoryInstruction();
+    if (insn === undefined) return;
+    if (insn === null) return this.reflect(ACCESS_FAULT[access], va);
+    const p = this.p;
+    const bus = this.vm.bus;
+    if (access === Access.STORE) {
+      bus.store(gpa, insn.size, p.x[insn.rs2]);
+      if (!bus.ok) return this.reflect(Cause.STORE_ACCESS, va);
+      this.vm.stats.emulate('mmio-store');
+    } else {
+      let v = bus.load(gpa, insn.size);
+      if (!bus.ok) return this.reflect(Cause.LOAD_ACCESS, va);
+      if (insn.op === Op.LB) v = (v << 24) >> 24;
+      else if (insn.op === Op.LH) v = (v << 16) >> 16;
+      if (insn.rd !== 0) p.x[insn.rd] = v | 0;
+      this.vm.stats.emulate('mmio-load');
+    }
+    this.vm.stats.deviceAccesses++;
+    p.pc = (p.pc + insn.length) | 0;
+    this.retireEmulated();
+    // A device access may raise a virtual interrupt or move a timer: let the VMM look.
+    p.sliceEnd = 0;
+  }
+
+  /** A guest store to one of its own page-table pages: emulate it, then drop stale shadows. */
+  private tableWrite(va: number, gpa: number): void {
+    const p = this.p;
+    this.vm.stats.writeProtectFaults++;
+    const bits = this.fetchInstruction();
+    if (bits === undefined) return;
+    const length = (bits & 3) === 3 ? 4 : 2;
+    const w = length === 2 ? EXPAND_C[bits & 0xffff] : bits;
+    const op = decodeWord(w >>> 0);
+    const rd = (w >>> 7) & 31;
+    const rs2 = (w >>> 20) & 31;
+    const bus = this.vm.bus;
+    const size = op === Op.SW ? 4 : op === Op.SH ? 2 : op === Op.SB ? 1 : 4;
+    if (op === Op.SW || op === Op.SH || op === Op.SB) {
+      bus.store(gpa, size, p.x[rs2]);
+    } else if (op >= Op.SC_W && op <= Op.AMOMAXU_W) {
+      const old = bus.load(gpa, 4) | 0;
+      const b = p.x[rs2];
+      const values: Record<number, number> = {
+        [Op.SC_W]: b, [Op.AMOSWAP_W]: b, [Op.AMOADD_W]: (old + b) | 0, [Op.AMOXOR_W]: old ^ b, [Op.AMOAND_W]: old & b,
+        [Op.AMOOR_W]: old | b, [Op.AMOMIN_W]: Math.min(old, b), [Op.AMOMAX_W]: Math.max(old, b),
+        [Op.AMOMINU_W]: (old >>> 0) < (b >>> 0) ? old : b, [Op.AMOMAXU_W]: (old >>> 0) > (b >>> 0) ? old : b,
+      };
+      bus.store(gpa, 4, values[op]);
+      if (rd !== 0) p.x[rd] = op === Op.SC_W ? 0 : old;
+      p.reservation = -1;
+    } else {
+      return this.reflect(Cause.STORE_ACCESS, va);
+    }
+    this.vm.stats.emulate('page-table-store');
+    this.retireEmulated();
+    // A PTE changed: no shadow may keep a translation derived from the old value.
+    this.shadows.flush();
+    p.tlb.flushAll();
+    p.pc = (p.pc + length) | 0;
+    this.applyContext();
+  }
+}

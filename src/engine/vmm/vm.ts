@@ -1,0 +1,141 @@
+// A virtual machine: its own guest-physical space (pmap onto its own host frames), its own virt
+// board (UART, CLINT, PLIC, test finisher, ROM, device tree) and a virtual hart holding its
+// architectural state. How the guest's instructions run depends on the mode (emulate.ts, trap.ts).
+
+import type { CpuFeatures } from '../cpu/hart';
+import type { Bus } from '../machine/bus';
+import { Machine } from '../machine/machine';
+import { MEMORY_MAP } from '../machine/memory-map';
+import { type FrameAllocator, type Placement } from './frames';
+import { GuestBus } from './guest-bus';
+import { Pmap } from './pmap';
+import { VmStats } from './stats';
+
+/** The techniques of DESIGN 4 this VMM implements. */
+export type VmMode = 'emulate' | 'trap';
+
+/** All modes, in the order the compare view shows them. */
+export const VM_MODES: readonly VmMode[] = ['emulate', 'trap'];
+
+/** Lifecycle of a VM. */
+export type VmState = 'running' | 'paused' | 'waiting' | 'halted' | 'crashed' | 'stopped';
+
+/** What a VM is made of. */
+export interface VmConfig {
+  name: string;
+  mode: VmMode;
+  /** Guest RAM in bytes (default 16 MiB). */
+  memSize?: number;
+  /** ELF or raw kernel image. */
+  kernel: Uint8Array;
+  placement?: Placement;
+  cpu?: Partial<CpuFeatures>;
+  onUart?: (byte: number) => void;
+  bootargs?: string;
+}
+
+/** Default guest RAM size. */
+export const DEFAULT_VM_MEM = 16 * 1024 * 1024;
+
+/** One guest. */
+export class Vm {
+  readonly name: string;
+  readonly mode: VmMode;
+  readonly memSize: number;
+  readonly pmap: Pmap;
+  readonly bus: GuestBus;
+  /** The VM's board and virtual hart (in emulate mode the hart also executes the guest). */
+  readonly machine: Machine;
+  readonly stats = new VmStats();
+  state: VmState = 'running';
+  /** Why the VM crashed, in words a student can act on. */
+  crashReason: string | undefined;
+  private readonly kernel: Uint8Array;
+
+  constructor(readonly id: number, config: VmConfig, host: Bus, frames: FrameAllocator) {
+    this.name = config.name;
+    this.mode = config.mode;
+    this.memSize = config.memSize ?? DEFAULT_VM_MEM;
+    if (this.memSize % 4096 !== 0 || this.memSize <= 0) throw new Error(`VM ${this.name}: memory size must be a positive multiple of 4 KiB`);
+    this.kernel = config.kernel;
+    this.pmap = new Pmap(host, frames, MEMORY_MAP.ram.base, this.memSize);
+    placeFrames(this.pmap, frames, id, config.placement ?? 'contiguous');
+    this.bus = new GuestBus(host, this.pmap);
+    this.machine = new Machine({
+      bus: this.bus,
+      cpu: { ...config.cpu, jit: false },
+      onUart: config.onUart,
+      bootargs: config.bootargs,
+    });
+    this.machine.loadKernel(this.kernel);
+  }
+
+  /** The virtual hart. */
+  get vhart(): Machine['hart'] {
+    return this.machine.hart;
+  }
+
+  /** The guest's exit code once it halted. */
+  get exitCode(): number | undefined {
+    return this.machine.exitCode;
+  }
+
+  /** Whether the scheduler should give this VM time. */
+  get runnable(): boolean {
+    return this.state === 'running';
+  }
+
+  /** Marks the VM crashed (the others run on). */
+  crash(reason: string): void {
+    if (this.state === 'crashed') return;
+    this.state = 'crashed';
+    this.crashReason = reason;
+  }
+
+  /** Queues console input; a VM waiting for input becomes runnable. */
+  sendInput(bytes: Uint8Array): void {
+    this.machine.sendInput(bytes);
+    if (this.state === 'waiting') this.state = 'running';
+  }
+
+  /** Stops scheduling the VM until `resume`. */
+  pause(): void {
+    if (this.state === 'running' || this.state === 'waiting') this.state = 'paused';
+  }
+
+  /** Lets a paused VM run again. */
+  resume(): void {
+    if (this.state === 'paused') this.state = 'running';
+  }
+
+  /** Powers the VM off for good. */
+  stop(): void {
+    if (this.state !== 'crashed' && this.state !== 'halted') this.state = 'stopped';
+  }
+
+  /** Reboots the guest from its kernel image; the mode keeps its own state via `onReset`. */
+  reset(): void {
+    this.machine.reset(true);
+    this.state = 'running';
+    this.crashReason = undefined;
+  }
+}
+
+/** Backs every guest RAM page with a host frame as `placement` says. */
+function placeFrames(pmap: Pmap, frames: FrameAllocator, owner: number, placement: Placement): void {
+  const pages = pmap.guestRamSize / 4096;
+  const explicit = typeof placement === 'object' ? new Map(placement.explicit) : new Map<number, number>();
+  const rest = typeof placement === 'object' ? placement.rest ?? 'contiguous' : placement;
+  for (const [page, frame] of explicit) {
+    if (page < 0 || page >= pages) throw new Error(`explicit placement names guest page 0x${page.toString(16)}, outside the VM's ${pages} pages`);
+    pmap.map(pmap.guestRamBase + page * 4096, frames.take(frame, owner));
+  }
+  if (rest === 'contiguous') {
+    const needed = pages - explicit.size;
+    const first = needed > 0 ? frames.allocRun(needed, owner) : 0;
+    let k = 0;
+    for (let page = 0; page < pages; page++) if (!explicit.has(page)) pmap.map(pmap.guestRamBase + page * 4096, first + k++);
+  } else {
+    for (let page = 0; page < pages; page++) if (!explicit.has(page)) pmap.map(pmap.guestRamBase + page * 4096, frames.allocScattered(owner));
+  }
+}

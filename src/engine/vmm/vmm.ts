@@ -1,0 +1,210 @@
+// The VMM: one physical machine (a hart over host RAM), a frame allocator over that RAM, and the
+// VMs it hosts, scheduled round robin in quanta of steps. In emulate mode a VM's own virtual hart
+// interprets its guest; in trap mode the guest runs on the physical hart, deprivileged, and every
+// trap comes back to the VM's TrapVcpu. Each VM has its own clock (its own steps), so timing and
+// output of a guest do not depend on what else runs.
+
+import { Hart } from '../cpu/hart';
+import { execute } from '../cpu/interp';
+import { Bus } from '../machine/bus';
+import { StopReason } from '../machine/machine';
+import { MEMORY_MAP } from '../machine/memory-map';
+import { FrameAllocator } from './frames';
+import { TrapVcpu } from './trap';
+import { Vm, type VmConfig } from './vm';
+
+/** How the VMM is built. */
+export interface VmmOptions {
+  /** Host RAM in bytes (default 1 GiB; pages are committed only when used). */
+  hostRamSize?: number;
+  /** Steps a VM runs before the next one gets the hart (default 100,000). */
+  quantum?: number;
+  /** Seed of the scattered placement. */
+  seed?: number;
+  /** Translate hot guest code on the physical hart (trap mode). Default true. */
+  jit?: boolean;
+}
+
+/**
+ * Memory references of a software two-stage walk in emulate mode: two guest levels, each guest PTE
+ * address and the final address translated through the two-level pmap (privileged spec §8.5).
+ */
+export const WALK_REFERENCES_PER_MISS = 2 + 3 * 2;
+
+/** Default host RAM. */
+export const DEFAULT_HOST_RAM = 1024 * 1024 * 1024;
+
+/** The hypervisor. */
+export class Vmm {
+  readonly host: Bus;
+  /** The physical hart trap-mode guests run on. */
+  readonly hart: Hart;
+  readonly frames: FrameAllocator;
+  readonly vms: Vm[] = [];
+  readonly quantum: number;
+  private readonly vcpus = new Map<Vm, TrapVcpu>();
+  private nextId = 2;
+  private loaded: Vm | undefined;
+  private turn = 0;
+
+  constructor(options: VmmOptions = {}) {
+    const size = options.hostRamSize ?? DEFAULT_HOST_RAM;
+    this.host = new Bus(MEMORY_MAP.ram.base, size);
+    this.hart = new Hart(this.host, { pmp: false, jit: options.jit ?? true });
+    this.frames = new FrameAllocator(MEMORY_MAP.ram.base, size / 4096, options.seed ?? 1);
+    this.quantum = options.quantum ?? 100_000;
+  }
+
+  /** Creates a VM and boots its kernel (it starts running at the next `run`). */
+  createVm(config: VmConfig): Vm {
+    if (this.vms.some((v) => v.name === config.name)) throw new Error(`a VM named '${config.name}' exists already`);
+    const vm = new Vm(this.nextId++, config, this.host, this.frames);
+    this.vms.push(vm);
+    if (vm.mode === 'trap') this.vcpus.set(vm, new TrapVcpu(vm, this));
+    return vm;
+  }
+
+  /** The trap-mode vCPU of a VM (its shadows, for inspectors and tests). */
+  trapVcpu(vm: Vm): TrapVcpu | undefined {
+    return this.vcpus.get(vm);
+  }
+
+  /** Reboots a VM: fresh kernel image, empty shadows. */
+  resetVm(vm: Vm): void {
+    if (this.loaded === vm) this.unload();
+    vm.reset();
+    this.vcpus.get(vm)?.shadows.destroy();
+  }
+
+  /** Whether any VM can still make progress. */
+  get active(): boolean {
+    return this.vms.some((v) => v.runnable);
+  }
+
+  /**
+   * Runs the VMs round robin for at most `budget` steps in total; returns the steps used. Stops early
+   * when no VM is runnable (all halted, crashed, paused, stopped or waiting for input).
+   */
+  run(budget: number): number {
+    let used = 0;
+    let idleRounds = 0;
+    while (used < budget && this.active) {
+      const vm = this.pick();
+      const steps = this.runVm(vm, Math.min(this.quantum, budget - used));
+      used += steps;
+      idleRounds = steps === 0 ? idleRounds + 1 : 0;
+      if (idleRounds > this.vms.length * 2) break;
+    }
+    return used;
+  }
+
+  /** Runs one VM alone for up to `budget` steps (stepping a VM in the debugger). */
+  runVm(vm: Vm, budget: number): number {
+    if (!vm.runnable) return 0;
+    const t0 = Date.now();
+    const used = vm.mode === 'emulate' ? this.runEmulated(vm, budget) : this.runTrapped(vm, budget);
+    vm.stats.wallMs += Date.now() - t0;
+    return used;
+  }
+
+  private pick(): Vm {
+    for (let i = 0; i < this.vms.length; i++) {
+      const vm = this.vms[(this.turn + i) % this.vms.length];
+      if (vm.runnable) {
+        this.turn = (this.turn + i + 1) % this.vms.length;
+        return vm;
+      }
+    }
+    return this.vms[0];
+  }
+
+  private runEmulated(vm: Vm, budget: number): number {
+    const m = vm.machine;
+    const before = m.clockSteps;
+    const retiredBefore = m.hart.instret;
+    const reason = m.run(budget);
+    const used = m.clockSteps - before;
+    vm.stats.retired[m.hart.priv] += m.hart.instret - retiredBefore;
+    vm.stats.emulate('interpreted', m.hart.instret - retiredBefore);
+    vm.stats.tlbMisses = m.hart.tlb.misses;
+    vm.stats.walkReferences = m.hart.tlb.misses * WALK_REFERENCES_PER_MISS;
+    vm.stats.deviceAccesses = vm.bus.deviceAccesses;
+    this.settle(vm, reason, used, m.hart.instret - retiredBefore);
+    return used;
+  }
+
+  private runTrapped(vm: Vm, budget: number): number {
+    const vcpu = this.vcpus.get(vm)!;
+    const m = vm.machine;
+    const vh = m.hart;
+    const p = this.hart;
+    if (this.loaded !== vm) {
+      this.unload();
+      vcpu.switchIn();
+      this.loaded = vm;
+    }
+    const before = m.clockSteps;
+    const retiredBefore = vh.instret;
+    let reason: StopReason = StopReason.BUDGET;
+    let remaining = budget;
+    while (remaining > 0 && vm.runnable) {
+      if (m.exitCode !== undefined) {
+        reason = StopReason.EXIT;
+        break;
+      }
+      m.clint.update();
+      m.board.htif?.poll();
+      if (vh.waiting) {
+        if (vh.wakeupPending()) {
+          vh.waiting = false;
+        } else {
+          const idle = Math.min(remaining, m.stepsUntilDeadline());
+          if (!Number.isFinite(idle) || idle <= 0) {
+            reason = idle === 0 ? StopReason.BUDGET : StopReason.IDLE;
+            if (idle === 0) continue;
+            break;
+          }
+          m.addIdleSteps(idle);
+          remaining -= idle;
+          continue;
+        }
+      }
+      vcpu.injectInterrupts();
+      const slice = Math.max(1, Math.min(remaining, m.stepsUntilDeadline()));
+      p.sliceDone = 0;
+      p.sliceSteps = 0;
+      execute(p, slice);
+      vcpu.syncClock();
+      // The guest's clock advances by what it executed; the physical counters keep the total.
+      vh.instret += p.sliceDone;
+      vh.steps += p.sliceSteps;
+      vh.sliceDone = 0;
+      vh.sliceSteps = 0;
+      p.instret += p.sliceDone;
+      p.steps += p.sliceSteps;
+      remaining -= Math.max(1, p.sliceSteps);
+      p.sliceDone = 0;
+      p.sliceSteps = 0;
+    }
+    const used = m.clockSteps - before;
+    this.settle(vm, reason, used, vh.instret - retiredBefore);
+    return used;
+  }
+
+  /** Saves the loaded trap-mode VM's registers back into its virtual hart. */
+  private unload(): void {
+    if (this.loaded !== undefined) this.vcpus.get(this.loaded)?.switchOut();
+    this.loaded = undefined;
+  }
+
+  /** Updates a VM's state after it ran: halted, waiting, or crashed on a storm of traps. */
+  private settle(vm: Vm, reason: StopReason, used: number, retired: number): void {
+    if (vm.machine.exitCode !== undefined && vm.state === 'running') vm.state = 'halted';
+    else if (reason === StopReason.IDLE && vm.state === 'running') vm.state = 'waiting';
+    else if (reason === StopReason.RESET) this.resetVm(vm);
+    if (vm.state === 'running' && retired === 0 && used >= 10_000 && !vm.vhart.waiting) {
+      vm.crash(`no instruction completed in ${used} steps: the guest is stuck in a loop of traps at pc 0x${vm.vhart.pcU.toString(16)}`);
+    }
+    if (vm.state !== 'running' && this.loaded === vm) this.unload();
+  }
+}
