@@ -106,3 +106,23 @@ describe('vmlab run', () => {
     expect(r.code).toBe(q.exitCode);
   });
 });
+
+describe('vmlab run --mode', () => {
+  it.each(['emulate', 'trap'])('runs the guest in a VM in %s mode with the bare output and exit code', (mode) => {
+    const bare = vmlab(['run', exit7]);
+    const r = vmlab(['run', exit7, '--mode', mode, '--stats', 'json']);
+    expect(r.code).toBe(bare.code);
+    expect(r.stdout).toBe(bare.stdout);
+    const stats = JSON.parse(r.stderr.trim().split('\n').pop()!);
+    expect(stats.mode).toBe(mode);
+    expect(stats.state).toBe('halted');
+    expect(stats.modeledCycles).toBeGreaterThan(stats.instret);
+    if (mode === 'trap') expect(stats.vmm.exitCount).toBeGreaterThan(0);
+  });
+
+  it('rejects an unknown mode', () => {
+    const r = vmlab(['run', hello, '--mode', 'turbo']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/expected one of bare, emulate, trap/);
+  });
+});

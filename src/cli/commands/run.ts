@@ -2,15 +2,24 @@
 
 import { readFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { Machine, StopReason } from '../../engine/machine/machine';
 import { parseCount, parseCpu, parseSeconds, parseSize } from '../options';
 import type { CpuFeatures } from '../../engine/cpu/hart';
+import { DEFAULT_RAM_SIZE } from '../../engine/machine/memory-map';
+import { modeledCycles } from '../../engine/vmm/stats';
+import { VM_MODES, type Vm, type VmMode } from '../../engine/vmm/vm';
+import { Vmm } from '../../engine/vmm/vmm';
 
 /** Exit code when the budget or the timeout ends a run (as coreutils' timeout). */
 export const EXIT_TIMEOUT = 124;
 /** Exit code when the guest sleeps in WFI with nothing left that could wake it. */
 export const EXIT_IDLE = 125;
+/** Exit code when the VMM declared the guest crashed (a VM mode only). */
+export const EXIT_CRASHED = 126;
+
+/** Where `vmlab run` runs the kernel: alone on the machine, or in a VM of one of the VMM's modes. */
+export type RunMode = 'bare' | VmMode;
 
 interface RunOptions {
   mem?: number;
@@ -22,6 +31,18 @@ interface RunOptions {
   statsFile?: string;
   realtime?: boolean;
   jit?: boolean;
+  mode?: RunMode;
+}
+
+/** What the run loop drives: the bare machine or one VM of a VMM. */
+interface Target {
+  run(chunk: number): StopReason;
+  readonly steps: number;
+  readonly instret: number;
+  readonly exitCode: number | undefined;
+  readonly crashReason: string | undefined;
+  sendInput(bytes: Uint8Array): void;
+  stats(reason: StopReason, wallSeconds: number): object;
 }
 
 /** Statistics printed by --stats json. */
@@ -52,10 +73,16 @@ export function registerRun(program: Command): void {
     .option('--stats-file <file>', 'write the JSON statistics to FILE')
     .option('--realtime', 'derive mtime from the host clock instead of executed instructions')
     .option('--no-jit', 'interpret every instruction (no block translation)')
+    .option('--mode <mode>', 'bare (default), or run in a VM of the VMM: emulate | trap', parseMode, 'bare')
     .action(async (kernel: string, opts: RunOptions) => {
       if (opts.stats !== undefined && opts.stats !== 'json') throw new Error(`--stats takes 'json', got '${opts.stats}'`);
       process.exitCode = await runKernel(kernel, opts);
     });
+}
+
+function parseMode(text: string): RunMode {
+  if (text === 'bare' || (VM_MODES as readonly string[]).includes(text)) return text as RunMode;
+  throw new InvalidArgumentError(`expected one of bare, ${VM_MODES.join(', ')}; got '${text}'`);
 }
 
 function readKernel(path: string): Uint8Array {
@@ -76,25 +103,34 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
       pending = [];
     }
   };
-  const machine = new Machine({
-    ramSize: opts.mem,
-    cpu: { ...opts.cpu, jit: opts.jit !== false },
-    onUart: (b) => {
-      pending.push(b);
-      if (pending.length >= 4096) flush();
-    },
-    timeMode: opts.realtime ? 'realtime' : 'deterministic',
-    clock: () => performance.now(),
-  });
+  const onUart = (b: number): void => {
+    pending.push(b);
+    if (pending.length >= 4096) flush();
+  };
+  if (opts.mode !== 'bare' && opts.trace) throw new Error('--trace works with --mode bare only');
+  let target: Target;
+  let machine: Machine | undefined;
   try {
-    machine.loadKernel(bytes);
+    if (opts.mode === undefined || opts.mode === 'bare') {
+      machine = new Machine({
+        ramSize: opts.mem,
+        cpu: { ...opts.cpu, jit: opts.jit !== false },
+        onUart,
+        timeMode: opts.realtime ? 'realtime' : 'deterministic',
+        clock: () => performance.now(),
+      });
+      machine.loadKernel(bytes);
+      target = machineTarget(machine);
+    } else {
+      target = vmTarget(opts.mode, bytes, opts, onUart);
+    }
   } catch (err) {
     throw new Error(`${path}: ${(err as Error).message}`);
   }
 
   let inputClosed = false;
   const stdin = process.stdin;
-  const onData = (chunk: Buffer): void => machine.sendInput(new Uint8Array(chunk));
+  const onData = (chunk: Buffer): void => target.sendInput(new Uint8Array(chunk));
   const onEnd = (): void => { inputClosed = true; };
   stdin.on('data', onData);
   stdin.on('end', onEnd);
@@ -110,11 +146,11 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
     while (true) {
       const chunk = Math.min(remaining, trace === undefined ? 4_000_000 : 1);
       if (chunk <= 0) { reason = StopReason.BUDGET; break; }
-      const before = machine.clockSteps;
-      reason = trace !== undefined ? traceStep(machine, trace) : machine.run(chunk);
-      remaining -= machine.clockSteps - before;
+      const before = target.steps;
+      reason = trace !== undefined && machine ? traceStep(machine, trace) : target.run(chunk);
+      remaining -= target.steps - before;
       flush();
-      if (reason === StopReason.EXIT) break;
+      if (reason === StopReason.EXIT || reason === CRASHED) break;
       if (performance.now() >= deadline) { reason = StopReason.BUDGET; break; }
       if (reason === StopReason.IDLE) {
         if (inputClosed || stdin.destroyed) break;
@@ -133,19 +169,80 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
     stdin.unref?.();
   }
   const wall = (performance.now() - started) / 1000;
-  const stats = collectStats(machine, reason, wall);
+  const stats = target.stats(reason, wall);
   if (opts.stats === 'json') process.stderr.write(JSON.stringify(stats) + '\n');
   if (opts.statsFile) writeSync(openSync(opts.statsFile, 'w'), JSON.stringify(stats, null, 2) + '\n');
-  if (reason === StopReason.EXIT) return machine.exitCode ?? 0;
+  if (reason === StopReason.EXIT) return target.exitCode ?? 0;
+  if (reason === CRASHED) {
+    process.stderr.write(`vmlab: the guest crashed: ${target.crashReason}\n`);
+    return EXIT_CRASHED;
+  }
   if (reason === StopReason.IDLE) {
     process.stderr.write('vmlab: the guest waits for an interrupt (WFI) and nothing is left to wake it\n');
     return EXIT_IDLE;
   }
-  process.stderr.write(`vmlab: stopped after ${machine.hart.instret} instructions (${opts.timeout && performance.now() >= deadline ? 'timeout' : 'instruction budget'})\n`);
+  process.stderr.write(`vmlab: stopped after ${target.instret} instructions (${opts.timeout && performance.now() >= deadline ? 'timeout' : 'instruction budget'})\n`);
   return EXIT_TIMEOUT;
 }
 
-const STOP_NAMES: Record<number, string> = { 1: 'exit', 2: 'budget', 3: 'idle', 4: 'stopped', 5: 'reset' };
+/** The run loop's own stop reason for a crashed VM. */
+const CRASHED = 100 as StopReason;
+
+const STOP_NAMES: Record<number, string> = { 1: 'exit', 2: 'budget', 3: 'idle', 4: 'stopped', 5: 'reset', 6: 'breakpoint', 100: 'crashed' };
+
+function machineTarget(machine: Machine): Target {
+  return {
+    run: (chunk) => machine.run(chunk),
+    get steps() { return machine.clockSteps; },
+    get instret() { return machine.hart.instret; },
+    get exitCode() { return machine.exitCode; },
+    crashReason: undefined,
+    sendInput: (bytes) => machine.sendInput(bytes),
+    stats: (reason, wall) => collectStats(machine, reason, wall),
+  };
+}
+
+function vmTarget(mode: VmMode, kernel: Uint8Array, opts: RunOptions, onUart: (b: number) => void): Target {
+  const memSize = opts.mem ?? DEFAULT_RAM_SIZE;
+  const vmm = new Vmm({ hostRamSize: memSize + 64 * 1024 * 1024, jit: opts.jit !== false });
+  const vm = vmm.createVm({ name: 'guest', mode, kernel, memSize, cpu: opts.cpu, onUart });
+  return {
+    run(chunk) {
+      vmm.runVm(vm, chunk);
+      if (vm.state === 'halted') return StopReason.EXIT;
+      if (vm.state === 'crashed') return CRASHED;
+      if (vm.state === 'waiting') return StopReason.IDLE;
+      return StopReason.BUDGET;
+    },
+    get steps() { return vm.machine.clockSteps; },
+    get instret() { return vm.stats.instructions; },
+    get exitCode() { return vm.exitCode; },
+    get crashReason() { return vm.crashReason; },
+    sendInput: (bytes) => vm.sendInput(bytes),
+    stats: (reason, wallSeconds) => vmStats(vm, reason, wallSeconds),
+  };
+}
+
+/** Statistics of a VM run: the bare fields plus the VMM's counters and modeled cycles. */
+function vmStats(vm: Vm, reason: StopReason, wallSeconds: number): object {
+  const instret = vm.stats.instructions;
+  const cycles = modeledCycles(vm.stats, vm.mode === 'emulate');
+  return {
+    mode: vm.mode,
+    state: vm.state,
+    crashReason: vm.crashReason ?? null,
+    stopReason: STOP_NAMES[reason] ?? String(reason),
+    exitCode: vm.exitCode ?? null,
+    instret,
+    steps: vm.machine.clockSteps,
+    wallSeconds,
+    mips: wallSeconds > 0 ? instret / wallSeconds / 1e6 : 0,
+    exitsPerMillion: instret > 0 ? (vm.stats.exitCount / instret) * 1e6 : 0,
+    modeledCycles: cycles.total,
+    cycleBreakdown: cycles.breakdown,
+    vmm: vm.stats.toJSON(),
+  };
+}
 
 function collectStats(machine: Machine, reason: StopReason, wallSeconds: number): RunStats {
   const h = machine.hart;

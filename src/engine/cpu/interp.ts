@@ -102,6 +102,7 @@ export function execute(h: Hart, limit: number): void {
       if (h.fault !== 0) {
         h.raiseFault();
         pc = h.pc;
+        end = h.sliceEnd;
         dtag = h.dataTag;
         ftag = h.fetchTag;
         fbase = -1;
@@ -134,14 +135,14 @@ export function execute(h: Hart, limit: number): void {
       case Op.AUIPC: x[rd] = (pc + (w & 0xfffff000)) | 0; break;
       case Op.JAL: {
         const t = (pc + (((w >> 31) << 20) | (w & 0xff000) | ((w >>> 9) & 0x800) | ((w >>> 20) & 0x7fe))) | 0;
-        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
         x[rd] = npc;
         npc = t;
         break;
       }
       case Op.JALR: {
         const t = ((x[rs1] + (w >> 20)) & ~1) | 0;
-        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
         x[rd] = npc;
         npc = t;
         break;
@@ -149,37 +150,37 @@ export function execute(h: Hart, limit: number): void {
       case Op.BEQ:
         if (x[rs1] === x[rs2]) {
           npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
         }
         break;
       case Op.BNE:
         if (x[rs1] !== x[rs2]) {
           npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
         }
         break;
       case Op.BLT:
         if (x[rs1] < x[rs2]) {
           npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
         }
         break;
       case Op.BGE:
         if (x[rs1] >= x[rs2]) {
           npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
         }
         break;
       case Op.BLTU:
         if (x[rs1] >>> 0 < x[rs2] >>> 0) {
           npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
         }
         break;
       case Op.BGEU:
         if (x[rs1] >>> 0 >= x[rs2] >>> 0) {
           npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
         }
         break;
       case Op.LW: {
@@ -192,7 +193,7 @@ export function execute(h: Hart, limit: number): void {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
           const v = h.loadSlow(a, 4);
           end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
           x[rd] = v;
         }
         break;
@@ -208,7 +209,7 @@ export function execute(h: Hart, limit: number): void {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
           v = h.loadSlow(a, 2);
           end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
         }
         x[rd] = id === Op.LH ? (v << 16) >> 16 : v & 0xffff;
         break;
@@ -224,7 +225,7 @@ export function execute(h: Hart, limit: number): void {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
           v = h.loadSlow(a, 1);
           end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
         }
         x[rd] = id === Op.LB ? (v << 24) >> 24 : v & 0xff;
         break;
@@ -243,7 +244,7 @@ export function execute(h: Hart, limit: number): void {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
           h.storeSlow(a, size, x[rs2]);
           end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
         }
         break;
       }
@@ -269,7 +270,7 @@ export function execute(h: Hart, limit: number): void {
       case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: case Op.FENCE_I: break;
       case Op.MUL: case Op.MULH: case Op.MULHSU: case Op.MULHU:
       case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU: {
-        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, raw); pc = h.pc; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, raw); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
         x[rd] = id === Op.MUL ? Math.imul(x[rs1], x[rs2]) : mulDiv(id, x[rs1], x[rs2]);
         break;
       }

@@ -115,8 +115,9 @@ export interface ModeledCycles {
 
 /** Converts a VM's counters into modeled cycles; `interpreted` when every instruction was emulated. */
 export function modeledCycles(stats: VmStats, interpreted: boolean, costs: CostModel = DEFAULT_COSTS): ModeledCycles {
+  // Interpreted instructions are charged as instructions; the ROM is part of the machine's boot.
   let emulated = 0;
-  for (const v of Object.values(stats.emulated)) emulated += v;
+  for (const [kind, v] of Object.entries(stats.emulated)) if (kind !== 'interpreted' && kind !== 'boot-rom') emulated += v;
   let reflected = 0;
   for (const v of Object.values(stats.reflected)) reflected += v;
   let hypercalls = 0;
