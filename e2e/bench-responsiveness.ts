@@ -54,11 +54,13 @@ async function startWeb(workspace: string): Promise<{ url: string; stop: () => v
 /** Runs `path` in the page through the app's own controls (open, F5). */
 async function runInApp(page: Page, path: string): Promise<void> {
   await page.locator(`[data-path="${path}"]`).click();
+  await page.locator(`[data-tab="${path}"].active`).waitFor();
   await page.keyboard.press('F5');
   await page.waitForFunction(() => {
     const s = (window as unknown as { __vmlabState: { current?: { status: { state: string } } } }).__vmlabState.current;
     return s?.status.state === 'running';
   });
+  await page.waitForFunction((p) => (window as unknown as { __vmlabState: { current?: { source?: string } } }).__vmlabState.current?.source === p, path);
 }
 
 async function roundTrips(page: Page, count: number): Promise<number[]> {
