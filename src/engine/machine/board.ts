@@ -149,7 +149,8 @@ export class Board {
     // QEMU's riscv_load_fdt: the end of RAM (below 3 GiB), rounded down to 2 MiB.
     const ramEnd = MEMORY_MAP.ram.base + this.options.ramSize;
     this.fdtAddress = Math.floor((ramEnd - fdt.length) / (2 * 1024 * 1024)) * 2 * 1024 * 1024;
-    if (this.fdtAddress < MEMORY_MAP.ram.base) this.fdtAddress = ramEnd - ((fdt.length + 7) & ~7);
+    // Small RAM: QEMU's rounding would put the DTB on the kernel at the start of RAM; use the end.
+    if (this.fdtAddress < MEMORY_MAP.ram.base + this.options.ramSize / 2) this.fdtAddress = ramEnd - ((fdt.length + 7) & ~7);
     this.fdt = fdt;
     // QEMU's riscv_setup_rom_reset_vec for rv32, followed by its fw_dynamic_info.
     const words = [

@@ -205,6 +205,11 @@ export class TrapVcpu implements TrapHook {
     this.p.sliceEnd = 0;
   }
 
+  /** Key of the shadow for the guest's current context. */
+  currentKey(): string {
+    return this.contextKey();
+  }
+
   private contextKey(): string {
     const vh = this.vh;
     const paged = vh.satp >>> 31 === 1;
