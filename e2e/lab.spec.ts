@@ -71,7 +71,9 @@ test('edit, run, talk to, pause, step and inspect the hello guest', async ({ pag
   await page.keyboard.press('F11');
   await expect(page.locator('[data-reg="pc"]')).not.toHaveText(pc1!);
   await expect(page.locator('.reg.changed').first()).toBeVisible();
-  await expect(status(page, 'pc')).toContainText((await page.locator('[data-reg="pc"]').textContent())!);
+  const pcNow = (await page.locator('[data-reg="pc"]').textContent())!;
+  await expect(status(page, 'pc')).toContainText(pcNow);
+  await expect(page.locator('.disasm-row.current')).toHaveAttribute('data-disasm', pcNow);
   await shot(page, info, '04-paused-stepped');
 
   // Edit memory: follow sp, change the first byte shown, read it back.

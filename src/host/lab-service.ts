@@ -199,6 +199,7 @@ export class LabService {
     'vm.readMemory': async ({ id, address, length, space }) => this.machine(id).host.send({ op: 'readMemory', address, length, space }),
     'vm.writeMemory': async ({ id, address, bytes, space }) => this.machine(id).host.send({ op: 'writeMemory', address, bytes, space }),
     'vm.translate': async ({ id, address }) => this.machine(id).host.send({ op: 'translate', address }),
+    'vm.disassemble': async ({ id, address, count }) => this.machine(id).host.send({ op: 'disassemble', address, count }),
   };
 
   private machine(id: string): MachineEntry {

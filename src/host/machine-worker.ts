@@ -35,6 +35,7 @@ function dispatch(req: WorkerRequest): unknown {
     case 'readMemory': return session.readMemory(req.address, req.length, req.space);
     case 'writeMemory': return session.writeMemory(req.address, req.bytes, req.space);
     case 'translate': return session.translate(req.address);
+    case 'disassemble': return session.disassemble(req.address, req.count);
     case 'status': return session.status();
   }
 }

@@ -58,6 +58,7 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
   'vm.readMemory': z.strictObject({ id, address, length: z.number().int().min(0).max(MAX_BLOCK), space }),
   'vm.writeMemory': z.strictObject({ id, address, bytes: bytes.refine((b) => b.length <= MAX_BLOCK, 'block too large'), space }),
   'vm.translate': z.strictObject({ id, address }),
+  'vm.disassemble': z.strictObject({ id, address, count: z.number().int().min(1).max(256) }),
 };
 
 /** Validates `params` for `method`; throws LabError('bad-request') naming every problem. */

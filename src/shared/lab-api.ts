@@ -139,6 +139,15 @@ export interface TranslationInfo {
   readonly steps: TranslationStepInfo[];
 }
 
+/** One disassembled instruction. */
+export interface DisasmLine {
+  readonly address: number;
+  /** Encoding in hex (4 digits for compressed instructions, 8 otherwise); '' where unreadable. */
+  readonly hex: string;
+  /** objdump-style text, or '??' where memory cannot be read. */
+  readonly text: string;
+}
+
 /** Every request: method name → [params, result]. */
 export interface LabMethods {
   'workspace.info': [Record<string, never>, WorkspaceInfo];
@@ -173,6 +182,8 @@ export interface LabMethods {
   /** Writes bytes while paused; returns how many landed in RAM. */
   'vm.writeMemory': [{ id: string; address: number; bytes: Uint8Array; space: AddressSpace }, { written: number }];
   'vm.translate': [{ id: string; address: number }, TranslationInfo];
+  /** Disassembles `count` instructions from a virtual address (through the current satp). */
+  'vm.disassemble': [{ id: string; address: number; count: number }, DisasmLine[]];
 }
 
 /** A request name. */
@@ -219,7 +230,7 @@ export const LAB_METHODS: readonly LabMethod[] = [
   'workspace.info', 'fs.list', 'fs.read', 'fs.write', 'fs.create', 'fs.rename', 'fs.delete', 'isa.info',
   'asm.check', 'asm.build', 'vm.create', 'vm.list', 'vm.run', 'vm.pause', 'vm.step', 'vm.stepOver', 'vm.runTo',
   'vm.reset', 'vm.destroy', 'vm.input', 'vm.setBreakpoints', 'vm.registers', 'vm.readMemory', 'vm.writeMemory',
-  'vm.translate',
+  'vm.translate', 'vm.disassemble',
 ];
 
 /** Every event name. */

@@ -180,6 +180,19 @@ describe('a machine in a worker', () => {
     expect(t).toMatchObject({ paged: false, pa: greeting, fault: 0 });
   });
 
+  it('disassembles from an address as objdump does', async () => {
+    const start = symbols.get('_start')!;
+    const lines = (await lab.call('vm.disassemble', { id, address: start, count: 3 })) as { address: number; hex: string; text: string }[];
+    const hi = ((symbols.get('stack_top')! - start + 0x800) >>> 12).toString(16);
+    expect(lines[0]).toMatchObject({ address: start, text: `auipc sp,0x${hi}` });
+    expect(lines[0].hex).toMatch(/^[0-9a-f]{8}$/);
+    expect(lines[1].address).toBe(start + 4);
+    // GNU objdump prints this addi as `add`, with the address it completes as a comment.
+    expect(lines[1].text).toBe(`add sp,sp,${(symbols.get('stack_top')! - start) & 0xfff} # ${symbols.get('stack_top')!.toString(16)}`);
+    const hole = (await lab.call('vm.disassemble', { id, address: 0x40000000, count: 2 })) as { text: string }[];
+    expect(hole.map((l) => l.text)).toEqual(['??', '??']);
+  });
+
   it('refuses memory edits while running', async () => {
     await lab.call('vm.run', { id });
     await expect(lab.call('vm.writeMemory', { id, address: 0x80000000, bytes: new Uint8Array([0]), space: 'physical' })).rejects.toMatchObject({ code: 'bad-state' });
