@@ -175,6 +175,8 @@ export function textDirectiveLines(): CorpusLine[] {
     '.p2align 2', 'li a0, 1', '.option push', '.option rvc', 'li a0, 2', '.option pop',
     '.macro pushreg r, off=0', '  sw \\r, \\off(sp)', '.endm', 'pushreg ra, 12', 'pushreg s0', 'pushreg r=a0, off=4',
     '.macro sum from=0, to=3', '  .word \\from', '  .if \\to-(\\from)', '    sum (\\from+1), \\to', '  .endif', '.endm', 'sum 0, 3',
+    '.macro say str, tag=x', '  .pushsection .rodata', '  .asciz "\\str"', '  .ascii "<\\tag>"', '  .popsection', '  li a0, 1', '.endm',
+    'say "two words"', 'say "a\\"b", tag="q\\"z"', 'say plain', 'say tag=t, str="x, y"',
     '.rept 3', 'addi a0, a0, 1', '.endr', '.irp r, a0, a1, t0', 'mv \\r, zero', '.endr', '.irpc c, 123', '.byte \\c', '.endr', '.align 2',
     '.if 1', 'li a0, 7', '.else', 'li a0, 8', '.endif', '.ifdef CONST', 'li a1, CONST', '.endif', '.ifndef NOPE', 'li a2, 3', '.elseif 1', 'li a2, 4', '.endif',
     '.if 0', 'li a3, 1', '.elseif 1', 'li a3, 2', '.else', 'li a3, 3', '.endif', '.ifeq CONST - 42', 'nop', '.endif', '.ifgt CONST', 'nop', '.endif',

@@ -220,13 +220,13 @@ export class Preprocessor {
     if (this.frames.filter((f) => f.macro).length >= MAX_DEPTH) return this.asm.error(at, `macro '${name}' nested more than ${MAX_DEPTH} levels deep (recursive?)`);
     const text = cur.s.slice(cur.p);
     let args = splitOperands(text, 0).map((o) => o.text);
-    if (args.length === 1 && m.params.length > 1 && /\s/.test(args[0])) args = args[0].split(/\s+/);
+    if (args.length === 1 && m.params.length > 1 && /\s/.test(args[0])) args = args[0].match(/(?:"(?:[^"\\]|\\.)*"?|[^\s"])+/g) ?? [];
     const values = new Map<string, string>();
     let pos = 0;
     for (let i = 0; i < args.length; i++) {
       const kw = /^([A-Za-z_.$][\w.$]*)\s*=(.*)$/.exec(args[i]);
       if (kw && m.params.some((p) => p.name === kw[1])) {
-        values.set(kw[1], kw[2].trim());
+        values.set(kw[1], macroArgument(kw[2].trim()));
         continue;
       }
       const p = m.params[pos];
@@ -235,7 +235,7 @@ export class Preprocessor {
         values.set(p.name, args.slice(i).join(', '));
         break;
       }
-      values.set(p.name, args[i]);
+      values.set(p.name, macroArgument(args[i]));
       pos++;
     }
     for (const p of m.params) {
@@ -265,6 +265,25 @@ export class Preprocessor {
       },
     };
   }
+}
+
+/**
+ * The value of one macro argument as GNU as takes it (macro.c get_any_string/getstring): a leading
+ * quoted string loses its quotes, keeps backslash escapes as written and turns `""` into `"`.
+ */
+export function macroArgument(arg: string): string {
+  if (!arg.startsWith('"')) return arg;
+  let out = '';
+  let escaped = false;
+  for (let i = 1; i < arg.length; i++) {
+    escaped = arg[i - 1] === '\\' ? !escaped : false;
+    if (!escaped && arg[i] === '"') {
+      if (arg[i + 1] !== '"') return out + arg.slice(i + 1);
+      i++;
+    }
+    out += arg[i];
+  }
+  return out;
 }
 
 /** Replaces \name, \@ and \() in a macro body line. */
