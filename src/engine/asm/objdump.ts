@@ -12,23 +12,48 @@ function labelSymbols(elf: ElfFile): ElfSymbol[] {
   return elf.symbols.filter((s) => s.name !== '' && !s.name.startsWith('$') && s.type !== 3 && s.type !== 4 && s.shndx !== 0);
 }
 
-/** Finds the symbol objdump names an address after: the last at or below it, preferring the containing section. */
+/** objdump's compare_symbols for symbols of equal value: globals first, '.' names last, then by name. */
+function compareSymbols(a: ElfSymbol, b: ElfSymbol): number {
+  if (a.value !== b.value) return a.value - b.value;
+  if ((a.bind === 0) !== (b.bind === 0)) return a.bind === 0 ? 1 : -1;
+  if (a.name.startsWith('.') !== b.name.startsWith('.')) return a.name.startsWith('.') ? 1 : -1;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/**
+ * Finds the symbol objdump names an address after (objdump.c find_symbol_for_address for an
+ * executable): the nearest at or below it in any section, absolute ones included; among equal values
+ * one in the section being disassembled, else the first in compare_symbols order.
+ */
 export class Symbolizer {
   private readonly sorted: ElfSymbol[];
   constructor(private readonly elf: ElfFile) {
-    this.sorted = labelSymbols(elf).sort((a, b) => a.value - b.value || b.bind - a.bind);
+    this.sorted = labelSymbols(elf).sort(compareSymbols);
   }
 
-  /** `<sym+0x..>` text for an address (without the brackets' leading space). */
-  name(addr: number): string {
-    const sec = this.elf.sections.find((s) => s.flags & 2 && addr >= s.addr && addr < s.addr + s.size);
-    const pool = sec ? this.sorted.filter((s) => s.shndx === sec.index || s.shndx === 0xfff1) : this.sorted;
-    let best: ElfSymbol | undefined;
-    for (const s of pool) {
-      if (s.value <= addr && (!best || s.value > best.value)) best = s;
+  /** `<sym+0x..>` text for an address (without the brackets' leading space), seen from section `from`. */
+  name(addr: number, from?: ElfSection): string {
+    const syms = this.sorted;
+    let hi = syms.length;
+    for (let lo = 0; lo < hi; ) {
+      const mid = (lo + hi) >> 1;
+      if (syms[mid].value <= addr) lo = mid + 1;
+      else hi = mid;
     }
-    if (!best && pool.length) best = pool[0];
-    if (!best) return sec ? `<${sec.name}+${hexOff(addr - sec.addr)}>` : '';
+    // hi is the first symbol above addr; the candidates share the value of the one before it.
+    let best: ElfSymbol | undefined;
+    if (hi > 0) {
+      const value = syms[hi - 1].value;
+      let first = hi - 1;
+      while (first > 0 && syms[first - 1].value === value) first--;
+      best = syms.slice(first, hi).find((s) => from !== undefined && s.shndx === from.index) ?? syms[first];
+    } else {
+      best = syms[0];
+    }
+    if (!best) {
+      const sec = from ?? this.elf.sections.find((s) => s.flags & 2 && addr >= s.addr && addr < s.addr + s.size);
+      return sec ? `<${sec.name}+${hexOff(addr - sec.addr)}>` : '';
+    }
     const d = addr - best.value;
     return d === 0 ? `<${best.name}>` : d > 0 ? `<${best.name}+${hexOff(d)}>` : `<${best.name}-${hexOff(-d)}>`;
   }
@@ -62,7 +87,7 @@ export function disassembleElf(bytes: Uint8Array): string {
     while (pc < sec.addr + sec.size) {
       const label = syms.at(pc, sec);
       if (label || first) {
-        const name = label ? label.name : syms.name(pc).slice(1, -1);
+        const name = label ? label.name : syms.name(pc, sec).slice(1, -1);
         out += `\n${hex8(pc)} <${name}>:\n`;
         first = false;
       }
@@ -104,10 +129,10 @@ export function disassembleElf(bytes: Uint8Array): string {
       const bits = isLong ? (lo | (data[off + 2] << 16) | (data[off + 3] << 24)) >>> 0 : lo;
       const p = printInsn(bits, pc, st);
       let operands = p.operands;
-      if (p.target !== undefined) operands += `${p.target.toString(16)} ${syms.name(p.target)}`;
+      if (p.target !== undefined) operands += `${p.target.toString(16)} ${syms.name(p.target, sec)}`;
       const raw = bits.toString(16).padStart(p.size * 2, '0');
       let line = `${addrCol(pc)}\t${raw.padEnd(20)}\t${p.mnemonic}${operands ? `\t${operands}` : ''}`;
-      if (p.comment !== undefined) line += ` # ${p.comment.toString(16)} ${syms.name(p.comment)}`.trimEnd();
+      if (p.comment !== undefined) line += ` # ${p.comment.toString(16)} ${syms.name(p.comment, sec)}`.trimEnd();
       out += `${line}\n`;
       pc += p.size;
     }
