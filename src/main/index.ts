@@ -68,7 +68,9 @@ function bindService(lab: LabService): void {
       return { ok: false, error: toErrorInfo(err) };
     }
   });
-  lab.subscribe((name, payload) => window?.webContents.send(EVENT_CHANNEL, name, payload));
+  lab.subscribe((name, payload) => {
+    if (window && !window.isDestroyed()) window.webContents.send(EVENT_CHANNEL, name, payload);
+  });
 }
 
 async function openFolder(): Promise<void> {
