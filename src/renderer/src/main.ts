@@ -16,7 +16,10 @@ declare global {
 async function start(): Promise<void> {
   const target = document.getElementById('app')!;
   try {
-    const lab = window.lab ?? (await connectLab(`ws://${location.host}/api`));
+    const lab = window.lab ?? (await connectLab(`ws://${location.host}/api`, () => {
+      document.body.classList.add('disconnected');
+      document.title = 'vmlab (disconnected)';
+    }));
     mount(App, { target, props: { lab } });
   } catch (err) {
     target.textContent = `vmlab: ${err instanceof Error ? err.message : String(err)}`;

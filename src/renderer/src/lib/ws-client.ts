@@ -3,8 +3,8 @@
 import type { LabApi, LabEventName, LabEvents } from '../../../shared/lab-api';
 import { decodeFrame, encodeFrame, type HostFrame } from '../../../shared/wire';
 
-/** Connects to `url` (ws://host/api) and resolves once the socket is open. */
-export function connectLab(url: string): Promise<LabApi> {
+/** Connects to `url` (ws://host/api) and resolves once the socket is open; `onClose` hears a lost connection. */
+export function connectLab(url: string, onClose: () => void = () => {}): Promise<LabApi> {
   const ws = new WebSocket(url);
   let nextId = 1;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -24,6 +24,7 @@ export function connectLab(url: string): Promise<LabApi> {
   ws.onclose = () => {
     for (const p of pending.values()) p.reject(new Error('the connection to vmlab closed'));
     pending.clear();
+    onClose();
   };
   const api: LabApi = {
     call(method, params) {
