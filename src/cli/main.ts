@@ -1,8 +1,11 @@
 // The `vmlab` command line: headless runs for grading, and the tools around them.
 
 import { Command, CommanderError } from 'commander';
+import { registerAsm } from './commands/asm';
+import { registerObjdump } from './commands/objdump';
 import { registerRun } from './commands/run';
 import { registerServe } from './commands/serve';
+import { registerVms } from './commands/vms';
 
 /** Exit code for bad input (usage, unreadable or malformed files). */
 export const EXIT_BAD_INPUT = 2;
@@ -15,7 +18,10 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) });
   registerRun(program);
+  registerAsm(program);
+  registerObjdump(program);
   registerServe(program);
+  registerVms(program);
   return program;
 }
 

@@ -1,0 +1,70 @@
+// Kernel files as the CLI takes them: assembly sources (.S/.s) go through the engine's assembler with
+// `.include`/`.incbin` read from disk; anything else is read as an ELF or raw image.
+
+import { readFileSync, statSync } from 'node:fs';
+import { extname } from 'node:path';
+import { assemble, DEFAULT_BASE, type AssembleResult, type Diagnostic, type SourceReader } from '../engine/asm/index';
+
+/** Options for assembling a file from disk. */
+export interface AssembleFileOptions {
+  /** Link address of the first section (default 0x80000000). */
+  readonly base?: number;
+  /** Directories searched for `.include`/`.incbin` after the including file's own. */
+  readonly includeDirs?: readonly string[];
+}
+
+/** A SourceReader over the host file system: undefined for anything that is not a readable file. */
+export const DISK_READER: SourceReader = {
+  read(path: string): Uint8Array | undefined {
+    try {
+      return statSync(path).isFile() ? new Uint8Array(readFileSync(path)) : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+/** One diagnostic in the compiler form `file:line:col: error: message`. */
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}`;
+}
+
+/** True for assembly sources by extension (.S or .s). */
+export function isAssemblySource(path: string): boolean {
+  return extname(path) === '.S' || extname(path) === '.s';
+}
+
+/** Reads a file as bytes; throws an Error with a one-line message naming the path and what is wrong. */
+export function readInputFile(path: string, what = 'a kernel'): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(code === 'ENOENT' ? `cannot read '${path}': no such file` : code === 'EISDIR' ? `'${path}' is a directory, not ${what}` : `cannot read '${path}': ${(err as Error).message}`);
+  }
+}
+
+/** Assembles the source file at `path` (it is named `path` in diagnostics, the line map and DWARF). */
+export function assembleFile(path: string, options: AssembleFileOptions = {}): AssembleResult {
+  const source = new TextDecoder().decode(readInputFile(path, 'an assembly source'));
+  return assemble(source, { file: path, base: options.base ?? DEFAULT_BASE, reader: DISK_READER, includeDirs: options.includeDirs ?? [] });
+}
+
+/** Writes every diagnostic to stderr, one line each; returns the number of errors among them. */
+export function reportDiagnostics(diagnostics: readonly Diagnostic[]): number {
+  for (const d of diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
+  return diagnostics.filter((d) => d.severity === 'error').length;
+}
+
+/**
+ * The bytes `vmlab run` boots: .S/.s files are assembled (diagnostics go to stderr; on failure the
+ * Error's message is the first error line), anything else is read as an ELF or raw image.
+ */
+export function loadKernelFile(path: string, includeDirs: string[] = []): Uint8Array {
+  if (!isAssemblySource(path)) return readInputFile(path);
+  const r = assembleFile(path, { includeDirs });
+  reportDiagnostics(r.diagnostics);
+  const first = r.diagnostics.find((d) => d.severity === 'error');
+  if (first || !r.elf) throw new Error(first ? formatDiagnostic(first) : `${path}: the assembler produced no output`);
+  return r.elf;
+}
