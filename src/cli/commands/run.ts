@@ -1,6 +1,7 @@
 // `vmlab run`: boot a kernel headless with the UART on stdin/stdout; exit with the guest's code.
 
-import { readFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { openSync, writeSync, closeSync } from 'node:fs';
+import { loadKernelFile } from '../kernel-input';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { Machine, StopReason } from '../../engine/machine/machine';
@@ -62,8 +63,8 @@ export interface RunStats {
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('boot a kernel (ELF or raw image) on the virt machine; the UART is stdin/stdout')
-    .argument('<kernel>', 'ELF32 RISC-V executable or raw image')
+    .description('boot a kernel (ELF, raw image or .S source) on the virt machine; the UART is stdin/stdout')
+    .argument('<kernel>', 'ELF32 RISC-V executable, raw image, or assembly source (.S) to assemble first')
     .option('--mem <size>', 'RAM size, e.g. 128M', parseSize)
     .option('--cpu <model>', 'CPU model and features, e.g. rv32,pmp=false,xsensitive=on', parseCpu)
     .option('--max-insns <n>', 'stop after N steps (instructions and traps); exit code 124', parseCount)
@@ -85,17 +86,8 @@ function parseMode(text: string): RunMode {
   throw new InvalidArgumentError(`expected one of bare, ${VM_MODES.join(', ')}; got '${text}'`);
 }
 
-function readKernel(path: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `cannot read '${path}': no such file` : code === 'EISDIR' ? `'${path}' is a directory, not a kernel` : `cannot read '${path}': ${(err as Error).message}`);
-  }
-}
-
 async function runKernel(path: string, opts: RunOptions): Promise<number> {
-  const bytes = readKernel(path);
+  const bytes = loadKernelFile(path);
   let pending: number[] = [];
   const flush = (): void => {
     if (pending.length > 0) {

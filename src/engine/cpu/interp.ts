@@ -40,9 +40,10 @@ export function execute(h: Hart, limit: number): void {
   let steps = h.sliceSteps;
   let dtag = h.dataTag;
   let ftag = h.fetchTag;
-  // The fetch page: its virtual base and RAM offset (fbase = -1: none cached).
-  let fbase = -1;
+  // The fetch page: its virtual base and RAM offset, valid for pc offsets below flimit (0: none).
+  let fbase = 0;
   let foff = 0;
+  let flimit = 0;
   h.sliceEnd = limit;
   // Only slow paths can lower h.sliceEnd; `end` is refreshed after each of them.
   let end = limit;
@@ -59,7 +60,7 @@ export function execute(h: Hart, limit: number): void {
       break;
     }
     // ---- translated blocks ----
-    if (code !== undefined && ((pc - fbase) >>> 0) < 0xffe) {
+    if (code !== undefined && ((pc - fbase) >>> 0) < flimit) {
       const off = (pc + foff) | 0;
       const bi = (off >> 1) & BLOCK_MASK;
       if (code.blkOff[bi] === off && code.blkPc[bi] === pc) {
@@ -75,7 +76,7 @@ export function execute(h: Hart, limit: number): void {
             steps -= r;
             dtag = h.dataTag;
             ftag = h.fetchTag;
-            fbase = -1;
+            flimit = 0;
           }
           continue;
         }
@@ -87,7 +88,7 @@ export function execute(h: Hart, limit: number): void {
     steps++;
     // ---- fetch ----
     let raw: number;
-    if (((pc - fbase) >>> 0) < 0xffe) {
+    if (((pc - fbase) >>> 0) < flimit) {
       const hw = ((pc + foff) | 0) >> 1;
       raw = r16[hw];
       if ((raw & 3) === 3) raw |= r16[hw + 1] << 16;
@@ -105,14 +106,15 @@ export function execute(h: Hart, limit: number): void {
         end = h.sliceEnd;
         dtag = h.dataTag;
         ftag = h.fetchTag;
-        fbase = -1;
+        flimit = 0;
         continue;
       }
       if (tagX[ti] === (vpn | ftag)) {
         fbase = vpn << 12;
         foff = toff[ti];
+        flimit = 0xffe;
       } else {
-        fbase = -1;
+        flimit = 0;
       }
     }
     // ---- decode ----
@@ -135,14 +137,14 @@ export function execute(h: Hart, limit: number): void {
       case Op.AUIPC: x[rd] = (pc + (w & 0xfffff000)) | 0; break;
       case Op.JAL: {
         const t = (pc + (((w >> 31) << 20) | (w & 0xff000) | ((w >>> 9) & 0x800) | ((w >>> 20) & 0x7fe))) | 0;
-        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
         x[rd] = npc;
         npc = t;
         break;
       }
       case Op.JALR: {
         const t = ((x[rs1] + (w >> 20)) & ~1) | 0;
-        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
         x[rd] = npc;
         npc = t;
         break;
@@ -150,37 +152,37 @@ export function execute(h: Hart, limit: number): void {
       case Op.BEQ:
         if (x[rs1] === x[rs2]) {
           npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
         }
         break;
       case Op.BNE:
         if (x[rs1] !== x[rs2]) {
           npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
         }
         break;
       case Op.BLT:
         if (x[rs1] < x[rs2]) {
           npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
         }
         break;
       case Op.BGE:
         if (x[rs1] >= x[rs2]) {
           npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
         }
         break;
       case Op.BLTU:
         if (x[rs1] >>> 0 < x[rs2] >>> 0) {
           npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
         }
         break;
       case Op.BGEU:
         if (x[rs1] >>> 0 >= x[rs2] >>> 0) {
           npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
         }
         break;
       case Op.LW: {
@@ -193,7 +195,7 @@ export function execute(h: Hart, limit: number): void {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
           const v = h.loadSlow(a, 4);
           end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
           x[rd] = v;
         }
         break;
@@ -209,7 +211,7 @@ export function execute(h: Hart, limit: number): void {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
           v = h.loadSlow(a, 2);
           end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
         }
         x[rd] = id === Op.LH ? (v << 16) >> 16 : v & 0xffff;
         break;
@@ -225,7 +227,7 @@ export function execute(h: Hart, limit: number): void {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
           v = h.loadSlow(a, 1);
           end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
         }
         x[rd] = id === Op.LB ? (v << 24) >> 24 : v & 0xff;
         break;
@@ -244,7 +246,7 @@ export function execute(h: Hart, limit: number): void {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
           h.storeSlow(a, size, x[rs2]);
           end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
         }
         break;
       }
@@ -270,7 +272,7 @@ export function execute(h: Hart, limit: number): void {
       case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: case Op.FENCE_I: break;
       case Op.MUL: case Op.MULH: case Op.MULHSU: case Op.MULHU:
       case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU: {
-        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, raw); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; fbase = -1; continue; }
+        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, raw); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
         x[rd] = id === Op.MUL ? Math.imul(x[rs1], x[rs2]) : mulDiv(id, x[rs1], x[rs2]);
         break;
       }
@@ -287,7 +289,7 @@ export function execute(h: Hart, limit: number): void {
         pc = h.pc;
         dtag = h.dataTag;
         ftag = h.fetchTag;
-        fbase = -1;
+        flimit = 0;
         continue;
       }
     }

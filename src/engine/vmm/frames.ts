@@ -72,6 +72,14 @@ export class FrameAllocator {
     return this.take(i, owner);
   }
 
+  /** Shuffles `items` in place (Fisher-Yates with the allocator's seeded generator). */
+  shuffle<T>(items: T[]): void {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.next() % (i + 1);
+      [items[i], items[j]] = [items[j], items[i]];
+    }
+  }
+
   /** The lowest free frame. */
   alloc(owner: number): number {
     return this.allocRun(1, owner);

@@ -130,12 +130,13 @@ function placeFrames(pmap: Pmap, frames: FrameAllocator, owner: number, placemen
     if (page < 0 || page >= pages) throw new Error(`explicit placement names guest page 0x${page.toString(16)}, outside the VM's ${pages} pages`);
     pmap.map(pmap.guestRamBase + page * 4096, frames.take(frame, owner));
   }
-  if (rest === 'contiguous') {
-    const needed = pages - explicit.size;
-    const first = needed > 0 ? frames.allocRun(needed, owner) : 0;
-    let k = 0;
-    for (let page = 0; page < pages; page++) if (!explicit.has(page)) pmap.map(pmap.guestRamBase + page * 4096, first + k++);
-  } else {
-    for (let page = 0; page < pages; page++) if (!explicit.has(page)) pmap.map(pmap.guestRamBase + page * 4096, frames.allocScattered(owner));
-  }
+  // Both placements take one run of host frames, so VMs do not fragment host RAM; scattered
+  // placement maps the run's frames to guest pages in a shuffled (seeded) order.
+  const needed = pages - explicit.size;
+  if (needed === 0) return;
+  const first = frames.allocRun(needed, owner);
+  const order = Array.from({ length: needed }, (_, k) => first + k);
+  if (rest === 'scattered') frames.shuffle(order);
+  let k = 0;
+  for (let page = 0; page < pages; page++) if (!explicit.has(page)) pmap.map(pmap.guestRamBase + page * 4096, order[k++]);
 }

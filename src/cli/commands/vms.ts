@@ -1,0 +1,145 @@
+// `vmlab vms A.vm.json B.vm.json ...`: several guests at once in one VMM, consoles to the terminal
+// with a name prefix (or to files), then each VM's end state and statistics.
+
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { modeledCycles } from '../../engine/vmm/stats';
+import { VM_MODES, type Vm } from '../../engine/vmm/vm';
+import { Vmm } from '../../engine/vmm/vmm';
+import { loadKernelFile } from '../kernel-input';
+import { parseCount, parseCpu, parseSeconds, parseSize } from '../options';
+
+/** The `*.vm.json` format: one VM. Paths are relative to the file. */
+export const VM_FILE_SCHEMA = z.object({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'a name of 1-32 letters, digits, _ . -'),
+  kernel: z.string().min(1),
+  mode: z.enum(VM_MODES as [string, ...string[]]),
+  memory: z.string().optional(),
+  placement: z.union([
+    z.enum(['contiguous', 'scattered']),
+    z.object({ explicit: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])), rest: z.enum(['contiguous', 'scattered']).optional() }),
+  ]).optional(),
+  cpu: z.string().optional(),
+  input: z.string().optional(),
+}).strict();
+
+/** A parsed VM file. */
+export type VmFile = z.infer<typeof VM_FILE_SCHEMA>;
+
+interface VmsOptions {
+  maxInsns?: number;
+  timeout?: number;
+  consoleDir?: string;
+  stats?: string;
+  quantum?: number;
+  hostMem?: number;
+}
+
+/** Registers `vmlab vms`. */
+export function registerVms(program: Command): void {
+  program
+    .command('vms')
+    .description('run several VMs at once (one *.vm.json each) and report how each ended')
+    .argument('<files...>', 'VM configurations (*.vm.json)')
+    .option('--max-insns <n>', 'stop after N steps in total', parseCount)
+    .option('--timeout <seconds>', 'stop after this much wall time', parseSeconds)
+    .option('--console-dir <dir>', 'write each console to DIR/NAME.log instead of the terminal')
+    .option('--stats <format>', 'print the end report as json instead of a table')
+    .option('--quantum <n>', 'steps per time slice (default 100000)', parseCount)
+    .option('--host-mem <size>', 'host RAM for all VMs (default: their sum + 64M)', parseSize)
+    .action((files: string[], opts: VmsOptions) => {
+      if (opts.stats !== undefined && opts.stats !== 'json') throw new Error(`--stats takes 'json', got '${opts.stats}'`);
+      process.exitCode = runVms(files, opts);
+    });
+}
+
+/** Reads and checks one VM file; errors name the file and the field. */
+export function readVmFile(path: string): VmFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid JSON (${(err as Error).message})`}`);
+  }
+  const parsed = VM_FILE_SCHEMA.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${path}: ${issue.path.join('.') || 'the file'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+function runVms(files: string[], opts: VmsOptions): number {
+  const configs = files.map((f) => ({ file: f, vm: readVmFile(f) }));
+  const names = new Set<string>();
+  for (const c of configs) {
+    if (names.has(c.vm.name)) throw new Error(`${c.file}: another VM is named '${c.vm.name}'`);
+    names.add(c.vm.name);
+  }
+  const sizes = configs.map((c) => (c.vm.memory ? parseSize(c.vm.memory) : 16 * 1024 * 1024));
+  const vmm = new Vmm({ hostRamSize: opts.hostMem ?? sizes.reduce((a, b) => a + b, 0) + 64 * 1024 * 1024, quantum: opts.quantum });
+  const consoles = new Map<string, number[]>();
+  if (opts.consoleDir) mkdirSync(opts.consoleDir, { recursive: true });
+  const vms = configs.map((c, i) => {
+    const kernel = loadKernelFile(resolve(dirname(c.file), c.vm.kernel));
+    const out: number[] = [];
+    consoles.set(c.vm.name, out);
+    const vm = vmm.createVm({
+      name: c.vm.name, mode: c.vm.mode as Vm['mode'], kernel, memSize: sizes[i], placement: c.vm.placement,
+      cpu: c.vm.cpu ? parseCpu(c.vm.cpu) : undefined,
+      onUart: (b) => out.push(b),
+    });
+    if (c.vm.input) vm.sendInput(new TextEncoder().encode(c.vm.input));
+    return vm;
+  });
+  const started = Date.now();
+  let remaining = opts.maxInsns ?? Infinity;
+  const pending = new Map<string, string>();
+  while (vmm.active && remaining > 0 && (opts.timeout === undefined || Date.now() - started < opts.timeout * 1000)) {
+    remaining -= vmm.run(Math.min(remaining, 1_000_000));
+    if (!opts.consoleDir) flushPrefixed(consoles, pending);
+  }
+  if (opts.consoleDir) {
+    for (const [name, out] of consoles) writeFileSync(join(opts.consoleDir, `${name}.log`), Buffer.from(out));
+  } else {
+    flushPrefixed(consoles, pending);
+    for (const [name, rest] of pending) if (rest) process.stdout.write(`[${name}] ${rest}\n`);
+  }
+  report(vms, opts.stats === 'json');
+  return vms.every((vm) => vm.state === 'halted' && vm.exitCode === 0) ? 0 : 1;
+}
+
+/** Writes complete console lines as `[name] line`, keeping unfinished lines for later. */
+function flushPrefixed(consoles: Map<string, number[]>, pending: Map<string, string>): void {
+  for (const [name, out] of consoles) {
+    if (out.length === 0) continue;
+    const text = (pending.get(name) ?? '') + Buffer.from(out.splice(0)).toString('latin1');
+    const lines = text.split('\n');
+    pending.set(name, lines.pop()!);
+    for (const line of lines) process.stdout.write(`[${name}] ${line}\n`);
+  }
+}
+
+function report(vms: Vm[], json: boolean): void {
+  const rows = vms.map((vm) => ({
+    name: vm.name,
+    mode: vm.mode,
+    state: vm.state,
+    exitCode: vm.exitCode ?? null,
+    crashReason: vm.crashReason ?? null,
+    instructions: vm.stats.instructions,
+    exits: vm.stats.exitCount,
+    modeledCycles: modeledCycles(vm.stats, vm.mode === 'emulate').total,
+    stats: vm.stats.toJSON(),
+  }));
+  if (json) {
+    process.stderr.write(JSON.stringify(rows) + '\n');
+    return;
+  }
+  for (const r of rows) {
+    const end = r.state === 'halted' ? `exit ${r.exitCode}` : r.state === 'crashed' ? `crashed: ${r.crashReason}` : r.state;
+    process.stderr.write(`${r.name} (${r.mode}): ${end}; ${r.instructions} instructions, ${r.exits} exits, ${r.modeledCycles} modeled cycles\n`);
+  }
+}
