@@ -158,12 +158,13 @@ export class Vmm {
         if (vh.wakeupPending()) {
           vh.waiting = false;
         } else {
-          const idle = Math.min(remaining, m.stepsUntilDeadline());
-          if (!Number.isFinite(idle) || idle <= 0) {
-            reason = idle === 0 ? StopReason.BUDGET : StopReason.IDLE;
-            if (idle === 0) continue;
+          // Sleep until the next timer deadline; with none armed, only input can wake the guest.
+          const untilDeadline = m.stepsUntilDeadline();
+          if (!Number.isFinite(untilDeadline)) {
+            reason = StopReason.IDLE;
             break;
           }
+          const idle = Math.max(1, Math.min(remaining, untilDeadline));
           m.addIdleSteps(idle);
           remaining -= idle;
           continue;
