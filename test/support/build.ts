@@ -1,5 +1,6 @@
-// Builds guest programs with Debian's RISC-V GNU toolchain into a content-addressed cache under the
-// system temp directory, so repeated test runs and parallel workers reuse the same ELF files.
+// Builds guest programs into a content-addressed cache under the system temp directory, so repeated
+// test runs and parallel workers reuse the same ELF files. Assembly guests go through vmlab's own
+// assembler (GNU as + ld build a twin only for comparisons against GNU); C guests need gcc.
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { assembleFile, formatDiagnostic } from '../../src/cli/kernel-input';
+import { DEFAULT_BASE } from '../../src/engine/asm/index';
+import { linkerScript } from '../asm/oracle';
 import { requirePicolibc, tool } from './tools';
 
 const execFileAsync = promisify(execFile);
@@ -21,7 +25,7 @@ export const ASM_DIR = join(REPO_ROOT, 'test', 'guests', 'asm');
 export const C_DIR = join(REPO_ROOT, 'test', 'guests', 'c');
 /** Shared guest runtime: linker script, runtime.inc, crt0 and the UART stdio hook. */
 export const LIB_DIR = join(REPO_ROOT, 'test', 'guests', 'lib');
-/** Linker script placing every guest at 0x80000000. */
+/** Linker script placing every C guest at 0x80000000. */
 export const LINK_SCRIPT = join(LIB_DIR, 'link.ld');
 /** crt0 for C guests running in M-mode without paging. */
 export const C_CRT0 = join(LIB_DIR, 'crt0.S');
@@ -31,7 +35,7 @@ export const C_STDIO = join(LIB_DIR, 'stdio-uart.c');
 export const CACHE_DIR = join(tmpdir(), 'vmlab-guest-cache');
 
 /** Bumped whenever the build recipe changes, so stale cache entries are not reused. */
-const RECIPE = 'vmlab-guest-build-3';
+const RECIPE = 'vmlab-guest-build-5';
 const AS_FLAGS = ['-march=rv32imac_zicsr_zifencei', '-mabi=ilp32'];
 /** Compile with the CSR extensions; link with a plain -march so gcc picks its rv32imac/ilp32 multilib (TOOLCHAIN.md). */
 const CC_FLAGS = ['-march=rv32imac_zicsr_zifencei', '-mabi=ilp32', '-mcmodel=medany', '-O2', '-g', '-Wall', '-Werror'];
@@ -85,19 +89,39 @@ function scratchDir(key: string): string {
   return dir;
 }
 
-/** Assembles and links one .S guest (it may `.include "runtime.inc"`); returns the cached ELF path. */
+/**
+ * Assembles one .S guest with vmlab's assembler at 0x80000000 (it may `.include "runtime.inc"`);
+ * returns the path of the ELF, named by its content. Throws with the diagnostics on errors.
+ */
 export async function buildAsm(src: string): Promise<string> {
+  const r = assembleFile(src, { base: DEFAULT_BASE, includeDirs: [LIB_DIR] });
+  const errors = r.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0 || !r.elf) throw new Error(`vmlab asm ${src} failed:\n${errors.map(formatDiagnostic).join('\n')}`);
+  const out = cached(hashOf([Buffer.from(r.elf)]), src);
+  if (out.hit) return out.path;
+  const tmp = `${out.path}.${process.pid}-${Math.random().toString(36).slice(2)}`;
+  writeFileSync(tmp, r.elf);
+  renameSync(tmp, out.path);
+  return out.path;
+}
+
+/**
+ * The GNU twin of buildAsm, for tests that compare against GNU: riscv64-unknown-elf-as and -ld with
+ * a linker script that places sections as vmlab does (test/asm/oracle.ts); returns the cached ELF path.
+ */
+export async function buildAsmGnu(src: string): Promise<string> {
   const as = tool('riscv64-unknown-elf-as');
   const ld = tool('riscv64-unknown-elf-ld');
-  const inputs = [src, join(LIB_DIR, 'runtime.inc'), LINK_SCRIPT];
-  const key = hashOf([RECIPE, ...AS_FLAGS, ...inputs.map((p) => readFileSync(p))]);
-  const out = cached(key, src);
+  const script = linkerScript(DEFAULT_BASE);
+  const key = hashOf([RECIPE, ...AS_FLAGS, script, readFileSync(src), readFileSync(join(LIB_DIR, 'runtime.inc'))]);
+  const out = cached(key, `${basename(src).replace(/\.[^.]+$/, '')}-gnu.S`);
   if (out.hit) return out.path;
   const work = scratchDir(key);
   const obj = join(work, 'prog.o');
-  await run(as, [...AS_FLAGS, '-I', LIB_DIR, '-I', dirname(src), '-o', obj, src]);
+  await run(as, [...AS_FLAGS, '-mno-relax', '-I', LIB_DIR, '-I', dirname(src), '-o', obj, src]);
+  writeFileSync(join(work, 'link.ld'), script);
   const elf = join(work, 'prog.elf');
-  await run(ld, ['-m', 'elf32lriscv', '-T', LINK_SCRIPT, '--no-relax', '-o', elf, obj]);
+  await run(ld, ['-m', 'elf32lriscv', '-T', join(work, 'link.ld'), '-e', '_start', '--no-relax', '-o', elf, obj]);
   renameSync(elf, out.path);
   rmSync(work, { recursive: true, force: true });
   return out.path;
