@@ -8,7 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FREE } from '../../src/engine/vmm/frames';
 import type { Vm, VmMode } from '../../src/engine/vmm/vm';
 import { Vmm } from '../../src/engine/vmm/vmm';
-import { ASM_DIR, buildGuest } from '../support/build';
+import { loadKernelFile } from '../../src/cli/kernel-input';
+import { ASM_DIR, REPO_ROOT, buildGuest } from '../support/build';
 import { gnuAssemble } from '../support/gnu-as';
 
 const MEM = 4 << 20;
@@ -98,31 +99,35 @@ function ramHash(vmm: Vmm, vm: Vm): string {
   return h.digest('hex');
 }
 
-function runGood(neighbours: { name: string; kernel: Uint8Array }[], mode: VmMode): { output: string; hash: string; vmm: Vmm; vms: Vm[] } {
-  const vmm = new Vmm({ hostRamSize: 64 << 20, quantum: 20_000 });
+function runGood(neighbours: { name: string; kernel: Uint8Array; mem?: number }[], mode: VmMode): { output: string; hash: string; vmm: Vmm; vms: Vm[] } {
+  const vmm = new Vmm({ hostRamSize: 96 << 20, quantum: 20_000 });
   const out: number[] = [];
   const good = vmm.createVm({ name: 'good', mode, kernel: hello, memSize: MEM, onUart: (b) => out.push(b), placement: 'scattered' });
-  const vms = neighbours.map((n) => vmm.createVm({ name: n.name, mode, kernel: n.kernel, memSize: MEM, placement: 'scattered' }));
+  const vms = neighbours.map((n) => vmm.createVm({ name: n.name, mode, kernel: n.kernel, memSize: n.mem ?? MEM, placement: 'scattered' }));
   for (let i = 0; i < 200 && good.state === 'running'; i++) vmm.run(200_000);
   // Keep the hostile guests going a while after the good one finished.
+  for (let i = 0; i < 60 && vms.some((v) => v.name === 'scribble' && v.state === 'running'); i++) vmm.run(1_000_000);
   vmm.run(500_000);
   return { output: Buffer.from(out).toString('latin1'), hash: ramHash(vmm, good), vmm, vms: [good, ...vms] };
 }
 
 describe.each(['trap', 'emulate'] as const)('isolation in %s mode', (mode) => {
-  it('keeps a guest beside wild stores, random instructions and a trap storm as it runs alone', () => {
+  it('keeps a guest beside wild stores, random instructions, a trap storm and the scribble lab as it runs alone', () => {
     const solo = runGood([], mode);
     const hostile = [
       { name: 'wild', kernel: gnuAssemble(WILD_STORES) },
       { name: 'random', kernel: concat(gnuAssemble(RANDOM_WORDS), randomWords(7, 1024)) },
       { name: 'storm', kernel: gnuAssemble(TRAP_STORM) },
+      // The lecture's scribbler: random bytes at random guest-physical addresses until it dies.
+      { name: 'scribble', kernel: loadKernelFile(join(REPO_ROOT, 'labs', 'scribble', 'scribble.S')), mem: 16 << 20 },
     ];
     const crowd = runGood(hostile, mode);
     expect(crowd.output).toBe(solo.output);
     expect(crowd.hash).toBe(solo.hash);
-    const [good, , , storm] = crowd.vms;
+    const [good, , , storm, scribble] = crowd.vms;
     expect(good.state).toBe('halted');
     expect(storm.state).toBe('crashed');
+    expect(scribble.state).toBe('crashed');
     expect(storm.crashReason).toMatch(/trap|no instruction completed/);
     // No frame outside a VM or the VMM's own tables was written.
     const { frames, host } = crowd.vmm;
