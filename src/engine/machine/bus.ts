@@ -92,10 +92,7 @@ export class Bus implements PhysicalBus {
     const off = this.ramOffset(pa, size);
     if (off >= 0) {
       this.ok = true;
-      const ram = this.ram;
-      if (size === 1) return ram[off];
-      if (size === 2) return ram[off] | (ram[off + 1] << 8);
-      return (ram[off] | (ram[off + 1] << 8) | (ram[off + 2] << 16) | (ram[off + 3] << 24)) >>> 0;
+      return readRam(this.ram, off, size);
     }
     const region = this.regionAt(pa);
     if (!region || pa + size > region.base + region.size) {
@@ -112,13 +109,7 @@ export class Bus implements PhysicalBus {
     const off = this.ramOffset(pa, size);
     if (off >= 0) {
       this.ok = true;
-      const ram = this.ram;
-      ram[off] = value;
-      if (size >= 2) ram[off + 1] = value >>> 8;
-      if (size === 4) {
-        ram[off + 2] = value >>> 16;
-        ram[off + 3] = value >>> 24;
-      }
+      writeRam(this.ram, off, size, value);
       return;
     }
     const region = this.regionAt(pa);
@@ -129,6 +120,23 @@ export class Bus implements PhysicalBus {
     this.ok = true;
     this.deviceAccesses++;
     region.device.write(pa - region.base, value, size);
+  }
+}
+
+/** Little-endian load of 1, 2 or 4 bytes at any alignment from a RAM byte array. */
+export function readRam(ram: Uint8Array, off: number, size: number): number {
+  if (size === 1) return ram[off];
+  if (size === 2) return ram[off] | (ram[off + 1] << 8);
+  return (ram[off] | (ram[off + 1] << 8) | (ram[off + 2] << 16) | (ram[off + 3] << 24)) >>> 0;
+}
+
+/** Little-endian store of the low 1, 2 or 4 bytes of `value` at any alignment into a RAM byte array. */
+export function writeRam(ram: Uint8Array, off: number, size: number, value: number): void {
+  ram[off] = value;
+  if (size >= 2) ram[off + 1] = value >>> 8;
+  if (size === 4) {
+    ram[off + 2] = value >>> 16;
+    ram[off + 3] = value >>> 24;
   }
 }
 

@@ -3,7 +3,7 @@
 // implements PhysicalBus, so a Hart can run on it directly (emulate mode) or keep a VM's virtual
 // CSR state (trap mode).
 
-import type { Bus, Device, PhysicalBus, Region } from '../machine/bus';
+import { readRam, writeRam, type Bus, type Device, type PhysicalBus, type Region } from '../machine/bus';
 import type { Pmap } from './pmap';
 
 /** Guest-physical memory of one VM. */
@@ -53,10 +53,7 @@ export class GuestBus implements PhysicalBus {
     const off = this.ramOffset(pa, size);
     if (off >= 0) {
       this.ok = true;
-      const r = this.ram;
-      if (size === 1) return r[off];
-      if (size === 2) return r[off] | (r[off + 1] << 8);
-      return (r[off] | (r[off + 1] << 8) | (r[off + 2] << 16) | (r[off + 3] << 24)) >>> 0;
+      return readRam(this.ram, off, size);
     }
     if (this.isRam(pa)) return this.bytewise(pa, size, 0, false);
     const region = this.regionAt(pa, size);
@@ -74,13 +71,7 @@ export class GuestBus implements PhysicalBus {
     const off = this.ramOffset(pa, size);
     if (off >= 0) {
       this.ok = true;
-      const r = this.ram;
-      r[off] = value;
-      if (size >= 2) r[off + 1] = value >>> 8;
-      if (size === 4) {
-        r[off + 2] = value >>> 16;
-        r[off + 3] = value >>> 24;
-      }
+      writeRam(this.ram, off, size, value);
       return;
     }
     if (this.isRam(pa)) {
