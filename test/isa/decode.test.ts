@@ -8,19 +8,7 @@ import { FIELDS, fieldFits, getField, putField, type FieldName } from '../../src
 import { Op } from '../../src/engine/isa/opcodes';
 import { INSN_BY_ID, INSTRUCTIONS } from '../../src/engine/isa/table';
 import { requireTool } from '../support/tools';
-
-/** Deterministic PRNG (xorshift32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
+import { rng } from '../support/rng';
 
 describe('instruction table', () => {
   it('has exactly one entry per Op id', () => {

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ElfError, isElf, parseElf, type ElfErrorKind, type ElfImage } from '../../src/engine/machine/elf';
 import { requireTool, tool } from '../support/tools';
+import { rng } from '../support/rng';
 
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'vmlab-elf-'));
@@ -292,19 +293,6 @@ describe('ELF rejections', () => {
     expectRejected(bytes, 'bad-segment', /more file bytes/);
   });
 });
-
-/** xorshift32: a reproducible stream of random numbers. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
 
 describe('ELF fuzzing', () => {
   const ITERATIONS = process.env.VMLAB_FUZZ_LONG ? 200_000 : 4000;
