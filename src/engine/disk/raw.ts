@@ -1,0 +1,63 @@
+// A raw image: the disk's bytes are the file's bytes, sector for sector.
+
+import { DiskError, type BlockDevice, type ByteStore } from './types';
+
+/** A raw disk image over a byte store; its size is the store's length rounded down to 512 bytes. */
+export class RawDisk implements BlockDevice {
+  readonly format = 'raw';
+  readonly size: number;
+
+  constructor(private readonly store: ByteStore) {
+    this.size = Math.floor(store.length / 512) * 512;
+  }
+
+  get readOnly(): boolean {
+    return this.store.readOnly;
+  }
+
+  read(offset: number, into: Uint8Array): void {
+    this.range(offset, into.length);
+    this.store.read(offset, into);
+  }
+
+  write(offset: number, data: Uint8Array): void {
+    this.writable();
+    this.range(offset, data.length);
+    this.store.write(offset, data);
+  }
+
+  discard(offset: number, length: number): void {
+    // A raw file cannot deallocate through this interface; virtio lets a discarded range keep its data.
+    this.writable();
+    this.range(offset, length);
+  }
+
+  writeZeroes(offset: number, length: number): void {
+    this.writable();
+    this.range(offset, length);
+    const chunk = new Uint8Array(Math.min(length, 1 << 20));
+    for (let done = 0; done < length; done += chunk.length) {
+      const n = Math.min(chunk.length, length - done);
+      this.store.write(offset + done, n === chunk.length ? chunk : chunk.subarray(0, n));
+    }
+  }
+
+  flush(): void {
+    if (!this.store.readOnly) this.store.flush();
+  }
+
+  close(): void {
+    this.flush();
+    this.store.close();
+  }
+
+  private writable(): void {
+    if (this.store.readOnly) throw new DiskError('readonly', 'the disk is read-only');
+  }
+
+  private range(offset: number, length: number): void {
+    if (offset < 0 || length < 0 || offset + length > this.size || offset % 512 !== 0 || length % 512 !== 0) {
+      throw new DiskError('range', `access of ${length} bytes at ${offset} is outside the ${this.size}-byte disk or not sector-aligned`);
+    }
+  }
+}
