@@ -1,0 +1,231 @@
+// Disk images as host files (DESIGN 5): a synchronous node:fs ByteStore, a writer lock next to the image,
+// and openDisk(), which probes the format and opens raw or qcow2 images with their backing chains.
+// Locking (docs/disks.md): a writer creates `<image>.lock` with O_EXCL holding its pid; a lock whose pid
+// no longer runs is stale and taken over. Readers never lock. This does not interlock with QEMU's OFD locks.
+
+import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { RawDisk } from '../engine/disk/raw';
+import { DiskError, type BlockDevice, type ByteStore } from '../engine/disk/types';
+
+/** Options for FileByteStore.open. */
+export interface FileStoreOptions {
+  /** Open without write access (default false). */
+  readOnly?: boolean;
+  /** Create the file when missing and truncate it to zero length (implies writable). */
+  create?: boolean;
+  /** Take the writer lock (default: when writable). */
+  lock?: boolean;
+}
+
+/** A byte store over a host file, using synchronous node:fs calls. */
+export class FileByteStore implements ByteStore {
+  private fd: number | undefined;
+  private size: number;
+  private lockPath: string | undefined;
+
+  private constructor(readonly path: string, fd: number, readonly readOnly: boolean, lockPath: string | undefined) {
+    this.fd = fd;
+    this.lockPath = lockPath;
+    this.size = fstatSync(fd).size;
+  }
+
+  /** Opens (or creates) `path`; a writable open takes the writer lock and throws DiskError 'locked' when held. */
+  static open(path: string, opts: FileStoreOptions = {}): FileByteStore {
+    const readOnly = !opts.create && opts.readOnly === true;
+    const lockPath = (opts.lock ?? !readOnly) ? acquireLock(path) : undefined;
+    let fd: number;
+    try {
+      const flags = readOnly ? constants.O_RDONLY : constants.O_RDWR | (opts.create ? constants.O_CREAT | constants.O_TRUNC : 0);
+      fd = openSync(path, flags, 0o644);
+    } catch (err) {
+      if (lockPath) releaseLock(lockPath);
+      throw new DiskError('io', `${path}: ${(err as Error).message}`);
+    }
+    return new FileByteStore(path, fd, readOnly, lockPath);
+  }
+
+  get length(): number {
+    return this.size;
+  }
+
+  read(offset: number, into: Uint8Array): void {
+    const fd = this.handle();
+    let done = 0;
+    while (done < into.length && offset + done < this.size) {
+      const n = this.io(() => readSync(fd, into, done, into.length - done, offset + done));
+      if (n === 0) break;
+      done += n;
+    }
+    into.fill(0, done);
+  }
+
+  write(offset: number, data: Uint8Array): void {
+    const fd = this.handle();
+    if (this.readOnly) throw new DiskError('readonly', `${this.path} is open read-only`);
+    let done = 0;
+    while (done < data.length) {
+      done += this.io(() => writeSync(fd, data, done, data.length - done, offset + done));
+    }
+    this.size = Math.max(this.size, offset + data.length);
+  }
+
+  resize(length: number): void {
+    const fd = this.handle();
+    if (this.readOnly) throw new DiskError('readonly', `${this.path} is open read-only`);
+    this.io(() => ftruncateSync(fd, length));
+    this.size = length;
+  }
+
+  flush(): void {
+    const fd = this.handle();
+    // fsync (not fdatasync): a grown file's new length is metadata the image needs after a crash.
+    if (!this.readOnly) this.io(() => fsyncSync(fd));
+  }
+
+  close(): void {
+    const fd = this.handle();
+    this.fd = undefined;
+    try {
+      closeSync(fd);
+    } finally {
+      if (this.lockPath) releaseLock(this.lockPath);
+      this.lockPath = undefined;
+    }
+  }
+
+  private handle(): number {
+    if (this.fd === undefined) throw new DiskError('io', `${this.path} is closed`);
+    return this.fd;
+  }
+
+  private io<T>(op: () => T): T {
+    try {
+      return op();
+    } catch (err) {
+      throw new DiskError('io', `${this.path}: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** Path of the lock file that guards writers of `image`. */
+export function lockPathFor(image: string): string {
+  return `${image}.lock`;
+}
+
+const heldLocks = new Set<string>();
+let exitHookInstalled = false;
+
+function acquireLock(image: string): string {
+  const lockPath = lockPathFor(image);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+      try {
+        writeSync(fd, `${process.pid}\n`);
+      } finally {
+        closeSync(fd);
+      }
+      heldLocks.add(lockPath);
+      installExitHook();
+      return lockPath;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new DiskError('io', `cannot create the lock file ${lockPath}: ${(err as Error).message}`);
+      }
+    }
+    const holder = readLockPid(lockPath);
+    if (holder !== undefined && (holder === process.pid || processAlive(holder))) {
+      throw new DiskError('locked', `${image} is already open for writing by process ${holder} (lock file ${lockPath}); open it read-only or close the other writer`);
+    }
+    // Stale: the holder is gone (or the file is unreadable garbage). Remove it only if it still names the
+    // same holder, then race for O_EXCL again; a second stale takeover in the same instant is the one window left.
+    if (readLockPid(lockPath) === holder) {
+      try {
+        unlinkSync(lockPath);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new DiskError('io', `cannot remove the stale lock ${lockPath}: ${(err as Error).message}`);
+      }
+    }
+  }
+  throw new DiskError('locked', `${image} is being locked by another process (lock file ${lockPath})`);
+}
+
+function releaseLock(lockPath: string): void {
+  heldLocks.delete(lockPath);
+  try {
+    if (readLockPid(lockPath) === process.pid) unlinkSync(lockPath);
+  } catch {
+    // Already gone: nothing to release.
+  }
+}
+
+function readLockPid(lockPath: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(lockPath, 'utf8').trim(), 10);
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const lockPath of [...heldLocks]) releaseLock(lockPath);
+  });
+}
+
+/** Disk image formats openDisk understands. */
+export type DiskFormat = 'raw' | 'qcow2';
+
+/** Options for openDisk. */
+export interface OpenDiskOptions {
+  /** The image's format; probed from its magic when absent. */
+  format?: DiskFormat;
+  /** Open without write access and without taking the writer lock. */
+  readOnly?: boolean;
+}
+
+const QCOW2_MAGIC = 0x514649fb;
+
+/** Reads the first bytes of `path` and names its format: qcow2 by its magic, raw otherwise. */
+export function probeFormat(path: string): DiskFormat {
+  const store = FileByteStore.open(path, { readOnly: true });
+  try {
+    const head = new Uint8Array(4);
+    store.read(0, head);
+    const magic = ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0;
+    return store.length >= 4 && magic === QCOW2_MAGIC ? 'qcow2' : 'raw';
+  } finally {
+    store.close();
+  }
+}
+
+/** Opens a disk image file as a BlockDevice; a writable open locks the image against other writers. */
+export function openDisk(path: string, opts: OpenDiskOptions = {}): BlockDevice {
+  const format = opts.format ?? probeFormat(path);
+  if (format === 'raw') return new RawDisk(FileByteStore.open(path, { readOnly: opts.readOnly }));
+  if (format === 'qcow2') return openQcow2File(path, opts.readOnly === true, new Set());
+  throw new DiskError('unsupported', `${path}: unknown disk format '${String(format)}' (known: raw, qcow2)`);
+}
+
+/** Resolves a backing file name the way QEMU does: relative names are relative to the image's folder. */
+export function resolveBacking(image: string, backing: string): string {
+  return isAbsolute(backing) ? backing : resolve(dirname(image), backing);
+}
+
+function openQcow2File(path: string, readOnly: boolean, chain: Set<string>): BlockDevice {
+  throw new DiskError('unsupported', `${path}: qcow2 images are not supported yet (chain depth ${chain.size}, read-only ${readOnly})`);
+}
