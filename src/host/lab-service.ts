@@ -1,16 +1,24 @@
 // The lab service: the host side of the LabApi, transport-free. It owns the workspace, the
-// assembler and one worker per machine; Electron's main process and the web server each bind it
-// to their channel. Every request is validated (schema.ts) before anything runs.
+// assembler, one worker per bare machine and one worker for the VMM, which holds every VM (one
+// physical machine, one host RAM: DESIGN 4); Electron's main process and the web server each bind
+// it to their channel. Every request is validated (schema.ts) before anything runs.
 
 import { INSTRUCTIONS } from '../engine/isa/table';
 import { CSRS } from '../engine/cpu/csr';
-import type {
-  AssembleResult, IsaInfo, LabEventName, LabEvents, LabMethod, LabParams, LabResult, MachineStatus,
+import { DEFAULT_RAM_SIZE } from '../engine/machine/memory-map';
+import { DEFAULT_VM_MEM } from '../engine/vmm/vm';
+import {
+  BARE_SPACES, VM_SPACES,
+  type AddressSpace, type AssembleResult, type IsaInfo, type LabEventName, type LabEvents, type LabMethod, type LabParams,
+  type LabResult, type MachineConfig, type MachineMode, type MachineStatus, type VmPlacement,
 } from '../shared/lab-api';
 import { EngineAssembler, type AssemblerBackend } from './assembler';
 import { LabError } from './errors';
 import { MachineHost } from './machine-host';
 import { validate } from './schema';
+import { VmmHost } from './vmm-host';
+import { LAB_HOST_RAM } from './vmm-session';
+import type { VmWorkerStatus } from './vmm-protocol';
 import { ensureWorkerBuilt } from './worker-build';
 import type { WorkerStatus } from './worker-protocol';
 import { Workspace } from './workspace';
@@ -28,14 +36,19 @@ export interface LabServiceOptions {
 /** Receives every event of the service. */
 export type LabEventListener = <E extends LabEventName>(event: E, payload: LabEvents[E]) => void;
 
-/** Most machines at once (each is a thread with its own RAM). */
+/** Most machines at once, bare machines and VMs together. */
 export const MAX_MACHINES = 8;
 
 interface MachineEntry {
   readonly id: string;
   readonly kernel: string;
-  readonly host: MachineHost;
-  last: WorkerStatus;
+  readonly mode: MachineMode;
+  readonly name: string;
+  readonly memSize: number;
+  readonly placement?: VmPlacement;
+  /** A bare machine's own worker; VMs live in the service's VMM worker. */
+  readonly host?: MachineHost;
+  last: WorkerStatus | VmWorkerStatus;
 }
 
 type Handlers = { [M in LabMethod]: (p: LabParams<M>) => Promise<LabResult<M>> };
@@ -44,6 +57,7 @@ type Handlers = { [M in LabMethod]: (p: LabParams<M>) => Promise<LabResult<M>> }
 export class LabService {
   private readonly listeners = new Set<LabEventListener>();
   private readonly machines = new Map<string, MachineEntry>();
+  private vmm: VmmHost | undefined;
   private nextId = 1;
   private readonly assembler: AssemblerBackend;
   private isa: IsaInfo | undefined;
@@ -97,7 +111,9 @@ export class LabService {
   private async destroyAll(): Promise<void> {
     const all = [...this.machines.values()];
     this.machines.clear();
-    await Promise.all(all.map((e) => e.host.terminate()));
+    const vmm = this.vmm;
+    this.vmm = undefined;
+    await Promise.all([...all.map((e) => e.host?.terminate()), vmm?.terminate()]);
   }
 
   private readonly handlers: Handlers = {
@@ -132,74 +148,73 @@ export class LabService {
       return toResult(await this.assembler.assemble(text, { file: path }));
     },
     'asm.build': async ({ path }) => this.build(path).then((r) => r.result),
-    'vm.create': async ({ kernel, ramSize, cpu }) => {
-      if (this.machines.size >= MAX_MACHINES) throw new LabError('bad-state', `at most ${MAX_MACHINES} machines at once: destroy one first`);
-      let bytes: Uint8Array;
-      if (/\.s$/i.test(kernel)) {
-        const built = await this.build(kernel);
-        if (!built.elf) {
-          const first = built.result.diagnostics.find((d) => d.severity === 'error');
-          throw new LabError('bad-request', `${kernel} does not assemble${first ? `: line ${first.line}: ${first.message}` : ''}`);
-        }
-        bytes = built.elf;
-      } else {
-        bytes = await this.workspace.readBytes(kernel);
-      }
-      const id = `m${this.nextId++}`;
-      const workerPath = this.options.workerPath ?? (await ensureWorkerBuilt());
-      const host = new MachineHost(workerPath, {
-        uart: (data) => this.emit('vm.console', { id, data }),
-        status: (s) => {
-          const e = this.machines.get(id);
-          if (!e) return;
-          e.last = s;
-          this.emit('vm.status', this.publicStatus(e));
-        },
-        exit: (err) => {
-          const e = this.machines.get(id);
-          if (!e) return;
-          e.last = { ...e.last, state: 'error', reason: err?.message ?? 'machine worker exited' };
-          this.emit('vm.status', this.publicStatus(e));
-        },
-      });
-      const entry: MachineEntry = { id, kernel, host, last: { state: 'paused', pc: 0, priv: 3, instret: 0, mips: 0 } };
-      this.machines.set(id, entry);
-      try {
-        entry.last = await host.send({ op: 'load', kernel: bytes, ramSize, cpu });
-      } catch (err) {
-        this.machines.delete(id);
-        await host.terminate();
-        throw err;
-      }
-      return this.publicStatus(entry);
-    },
+    'vm.create': async (config) => this.createMachine(config),
     'vm.list': async () => [...this.machines.values()].map((e) => this.publicStatus(e)),
-    'vm.run': async ({ id }) => this.command(id, { op: 'run' }),
-    'vm.pause': async ({ id }) => this.command(id, { op: 'pause' }),
-    'vm.step': async ({ id, count }) => this.command(id, { op: 'step', count: count ?? 1 }),
-    'vm.stepOver': async ({ id }) => this.command(id, { op: 'stepOver' }),
-    'vm.runTo': async ({ id, address }) => this.command(id, { op: 'runTo', address }),
-    'vm.reset': async ({ id }) => this.command(id, { op: 'reset' }),
+    'vm.run': async ({ id }) => this.command(id, 'run'),
+    'vm.pause': async ({ id }) => this.command(id, 'pause'),
+    'vm.step': async ({ id, count }) => {
+      const e = this.machine(id);
+      e.last = e.host ? await e.host.send({ op: 'step', count: count ?? 1 }) : await this.vmmHost().send({ op: 'step', key: id, count: count ?? 1 });
+      return this.publicStatus(e);
+    },
+    'vm.stepOver': async ({ id }) => {
+      const e = this.bare(id, 'step over');
+      e.last = await e.host.send({ op: 'stepOver' });
+      return this.publicStatus(e);
+    },
+    'vm.runTo': async ({ id, address }) => {
+      const e = this.bare(id, 'run to an address');
+      e.last = await e.host.send({ op: 'runTo', address });
+      return this.publicStatus(e);
+    },
+    'vm.reset': async ({ id }) => this.command(id, 'reset'),
+    'vm.stop': async ({ id }) => this.command(id, 'stop'),
     'vm.destroy': async ({ id }) => {
       const e = this.machine(id);
       this.machines.delete(id);
-      await e.host.terminate();
+      if (e.host) await e.host.terminate();
+      else if (this.vmm && !this.vmm.gone) await this.vmm.send({ op: 'destroy', key: id });
       this.emit('vm.destroyed', { id });
       return {};
     },
     'vm.input': async ({ id, data }) => {
-      await this.machine(id).host.send({ op: 'input', data });
+      const e = this.machine(id);
+      await (e.host ? e.host.send({ op: 'input', data }) : this.vmmHost().send({ op: 'input', key: id, data }));
       return {};
     },
     'vm.setBreakpoints': async ({ id, addresses }) => {
-      await this.machine(id).host.send({ op: 'breakpoints', addresses });
+      await this.bare(id, 'set breakpoints in').host.send({ op: 'breakpoints', addresses });
       return {};
     },
-    'vm.registers': async ({ id }) => this.machine(id).host.send({ op: 'registers' }),
-    'vm.readMemory': async ({ id, address, length, space }) => this.machine(id).host.send({ op: 'readMemory', address, length, space }),
-    'vm.writeMemory': async ({ id, address, bytes, space }) => this.machine(id).host.send({ op: 'writeMemory', address, bytes, space }),
-    'vm.translate': async ({ id, address }) => this.machine(id).host.send({ op: 'translate', address }),
-    'vm.disassemble': async ({ id, address, count }) => this.machine(id).host.send({ op: 'disassemble', address, count }),
+    'vm.registers': async ({ id }) => {
+      const e = this.machine(id);
+      return e.host ? e.host.send({ op: 'registers' }) : this.vmmHost().send({ op: 'registers', key: id });
+    },
+    'vm.readMemory': async ({ id, address, length, space }) => {
+      const e = this.spaceOf(id, space);
+      return e.host ? e.host.send({ op: 'readMemory', address, length, space }) : this.vmmHost().send({ op: 'readMemory', key: id, address, length, space });
+    },
+    'vm.writeMemory': async ({ id, address, bytes, space }) => {
+      const e = this.spaceOf(id, space);
+      return e.host ? e.host.send({ op: 'writeMemory', address, bytes, space }) : this.vmmHost().send({ op: 'writeMemory', key: id, address, bytes, space });
+    },
+    'vm.translate': async ({ id, address }) => {
+      const e = this.machine(id);
+      return e.host ? e.host.send({ op: 'translate', address }) : this.vmmHost().send({ op: 'translate', key: id, address });
+    },
+    'vm.locate': async ({ id, address, space }) => {
+      const e = this.spaceOf(id, space);
+      return e.host ? e.host.send({ op: 'locate', address, space }) : this.vmmHost().send({ op: 'locate', key: id, address, space });
+    },
+    'vm.disassemble': async ({ id, address, count }) => {
+      const e = this.machine(id);
+      return e.host ? e.host.send({ op: 'disassemble', address, count }) : this.vmmHost().send({ op: 'disassemble', key: id, address, count });
+    },
+    'vm.stats': async ({ id }) => {
+      const e = this.machine(id);
+      if (e.host) throw new LabError('bad-request', `vm.stats: '${id}' is a bare machine; the VMM keeps statistics for VMs (mode emulate or trap)`);
+      return this.vmmHost().send({ op: 'stats', key: id });
+    },
   };
 
   private machine(id: string): MachineEntry {
@@ -208,14 +223,121 @@ export class LabService {
     return e;
   }
 
-  private async command(id: string, cmd: { op: 'run' | 'pause' | 'stepOver' | 'reset' } | { op: 'step'; count: number } | { op: 'runTo'; address: number }): Promise<MachineStatus> {
+  /** A bare machine, or a bad-request error saying VMs cannot do `what` yet. */
+  private bare(id: string, what: string): MachineEntry & { host: MachineHost } {
     const e = this.machine(id);
-    e.last = await e.host.send(cmd);
+    if (!e.host) throw new LabError('bad-request', `cannot ${what} VM '${e.name}': only bare machines have the source debugger so far`);
+    return e as MachineEntry & { host: MachineHost };
+  }
+
+  /** The machine, once `space` is checked to be one of its address spaces. */
+  private spaceOf(id: string, space: AddressSpace): MachineEntry {
+    const e = this.machine(id);
+    const spaces = e.host ? BARE_SPACES : VM_SPACES;
+    if (!spaces.includes(space)) {
+      const kind = e.host ? 'a bare machine' : 'a VM';
+      throw new LabError('bad-request', `space: ${kind} has the address spaces ${spaces.join(', ')}, not '${space}'`);
+    }
+    return e;
+  }
+
+  private vmmHost(): VmmHost {
+    if (this.vmm && !this.vmm.gone) return this.vmm;
+    throw new LabError('bad-state', 'the VMM is gone: create the VM again');
+  }
+
+  private async command(id: string, op: 'run' | 'pause' | 'reset' | 'stop'): Promise<MachineStatus> {
+    const e = this.machine(id);
+    if (e.host) e.last = await e.host.send({ op: op === 'stop' ? 'pause' : op });
+    else e.last = await this.vmmHost().send({ op, key: id });
     return this.publicStatus(e);
   }
 
   private publicStatus(e: MachineEntry): MachineStatus {
-    return { id: e.id, kernel: e.kernel, ...e.last };
+    const s: MachineStatus = { id: e.id, kernel: e.kernel, mode: e.mode, name: e.name, memSize: e.memSize, ...e.last };
+    return e.placement === undefined ? s : { ...s, placement: e.placement };
+  }
+
+  /** Creates a bare machine in its own worker, or a VM in the VMM worker (started on first use). */
+  private async createMachine(config: MachineConfig): Promise<MachineStatus> {
+    if (this.machines.size >= MAX_MACHINES) throw new LabError('bad-state', `at most ${MAX_MACHINES} machines at once: destroy one first`);
+    const mode = config.mode ?? 'bare';
+    const memSize = config.memSize ?? (mode === 'bare' ? DEFAULT_RAM_SIZE : DEFAULT_VM_MEM);
+    const placement = mode === 'bare' ? undefined : config.placement ?? 'contiguous';
+    if (placement !== undefined) checkPlacement(placement, memSize);
+    const name = this.nameFor(config);
+    const bytes = await this.kernelBytes(config.kernel);
+    const id = `m${this.nextId++}`;
+    const entry: MachineEntry = {
+      id, kernel: config.kernel, mode, name, memSize, placement,
+      host: mode === 'bare' ? await this.startBare(id) : undefined,
+      last: { state: 'paused', pc: 0, priv: 3, instret: 0, mips: 0 },
+    };
+    this.machines.set(id, entry);
+    try {
+      if (entry.host) entry.last = await entry.host.send({ op: 'load', kernel: bytes, ramSize: config.memSize, cpu: config.cpu });
+      else entry.last = await (await this.startVmm()).send({ op: 'create', key: id, name, mode: mode as 'emulate' | 'trap', memSize, placement: placement!, kernel: bytes, cpu: config.cpu });
+    } catch (err) {
+      this.machines.delete(id);
+      await entry.host?.terminate();
+      throw err;
+    }
+    return this.publicStatus(entry);
+  }
+
+  /** The requested name (unique), or the kernel's file name made unique. */
+  private nameFor(config: MachineConfig): string {
+    const taken = new Set([...this.machines.values()].map((e) => e.name));
+    if (config.name !== undefined) {
+      if (taken.has(config.name)) throw new LabError('bad-request', `name: a machine named '${config.name}' exists already`);
+      return config.name;
+    }
+    const base = (config.kernel.split('/').pop() ?? 'vm').replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 28) || 'vm';
+    let name = base;
+    for (let k = 2; taken.has(name); k++) name = `${base}-${k}`;
+    return name;
+  }
+
+  /** The kernel image: `.S` sources are assembled first (errors name the first problem). */
+  private async kernelBytes(kernel: string): Promise<Uint8Array> {
+    if (!/\.s$/i.test(kernel)) return this.workspace.readBytes(kernel);
+    const built = await this.build(kernel);
+    if (built.elf) return built.elf;
+    const first = built.result.diagnostics.find((d) => d.severity === 'error');
+    throw new LabError('bad-request', `${kernel} does not assemble${first ? `: line ${first.line}: ${first.message}` : ''}`);
+  }
+
+  private async startBare(id: string): Promise<MachineHost> {
+    const workerPath = this.options.workerPath ?? (await ensureWorkerBuilt());
+    return new MachineHost(workerPath, {
+      uart: (data) => this.emit('vm.console', { id, data }),
+      status: (s) => this.update(id, s),
+      exit: (err) => this.update(id, { ...this.machines.get(id)?.last, state: 'error', reason: err?.message ?? 'machine worker exited' } as WorkerStatus),
+    });
+  }
+
+  private async startVmm(): Promise<VmmHost> {
+    if (this.vmm && !this.vmm.gone) return this.vmm;
+    const workerPath = this.options.workerPath ?? (await ensureWorkerBuilt());
+    const vmm = new VmmHost(workerPath, {
+      uart: (key, data) => this.emit('vm.console', { id: key, data }),
+      status: (key, s) => this.update(key, s),
+      exit: (err) => {
+        if (this.vmm !== vmm) return;
+        for (const e of this.machines.values()) {
+          if (!e.host) this.update(e.id, { ...e.last, state: 'error', reason: `the VMM stopped: ${err?.message ?? 'worker exited'}` });
+        }
+      },
+    });
+    this.vmm = vmm;
+    return vmm;
+  }
+
+  private update(id: string, s: WorkerStatus | VmWorkerStatus): void {
+    const e = this.machines.get(id);
+    if (!e) return;
+    e.last = s;
+    this.emit('vm.status', this.publicStatus(e));
   }
 
   /** Assembles a saved source into `<name>.elf` beside it. */
@@ -240,4 +362,21 @@ function toResult(out: { elf?: Uint8Array; diagnostics: AssembleResult['diagnost
     lineMap: out.lineMap,
     symbols: out.symbols,
   };
+}
+
+/** Checks an explicit placement against the VM's pages and the host's frames (bad-request otherwise). */
+function checkPlacement(placement: VmPlacement, memSize: number): void {
+  if (typeof placement !== 'object') return;
+  const pages = memSize / 4096;
+  const frames = LAB_HOST_RAM / 4096;
+  const seenPages = new Set<number>();
+  const seenFrames = new Set<number>();
+  for (const [page, frame] of placement.explicit) {
+    if (page >= pages) throw new LabError('bad-request', `placement: guest page 0x${page.toString(16)} is outside the VM's ${pages} pages`);
+    if (frame >= frames) throw new LabError('bad-request', `placement: host frame 0x${frame.toString(16)} is outside host RAM (${frames} frames)`);
+    if (seenPages.has(page)) throw new LabError('bad-request', `placement: guest page 0x${page.toString(16)} is placed twice`);
+    if (seenFrames.has(frame)) throw new LabError('bad-request', `placement: host frame 0x${frame.toString(16)} is used twice`);
+    seenPages.add(page);
+    seenFrames.add(frame);
+  }
 }

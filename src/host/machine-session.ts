@@ -2,11 +2,11 @@
 // step over calls, run to an address, breakpoints, inspection. Transport-free so tests can drive
 // it directly; machine-worker.ts binds it to a worker_thread port.
 
-import { DisasmState, printInsn } from '../engine/asm';
 import { Access } from '../engine/mmu/walk';
 import { Machine, StopReason } from '../engine/machine/machine';
 import { readCsrs, readPhysical, translateDebug, writePhysical } from '../engine/machine/inspect';
-import type { AddressSpace, CpuOptions, DisasmLine, MachineState, MemoryBlock, RegisterSnapshot, TranslationInfo } from '../shared/lab-api';
+import type { AddressLocation, AddressSpace, CpuOptions, DisasmLine, MachineState, MemoryBlock, RegisterSnapshot, TranslationInfo } from '../shared/lab-api';
+import { disassembleBlock } from './disasm-lines';
 import type { WorkerStatus } from './worker-protocol';
 
 /** How long one run slice may hold the thread before messages get a turn (ms). */
@@ -320,30 +320,16 @@ export class MachineSession {
 
   /** Disassembles `count` instructions from virtual address `address`. */
   disassemble(address: number, count: number): DisasmLine[] {
-    const block = this.readMemory(address, count * 4, 'virtual');
-    const st = new DisasmState();
-    const out: DisasmLine[] = [];
-    let off = 0;
-    while (out.length < count && off + 2 <= block.bytes.length) {
-      const at = (address + off) >>> 0;
-      const b = block.bytes;
-      const half = b[off] | (b[off + 1] << 8);
-      const size = (half & 3) === 3 ? 4 : 2;
-      if (off + size > b.length) break;
-      if (!block.valid.subarray(off, off + size).every((v) => v === 1)) {
-        out.push({ address: at, hex: '', text: '??' });
-        off += 2;
-        continue;
-      }
-      const bits = size === 4 ? (half | (b[off + 2] << 16) | (b[off + 3] << 24)) >>> 0 : half;
-      const p = printInsn(bits, at, st);
-      // objdump style: a branch target follows the operands in bare hex.
-      const operands = p.operands + (p.target !== undefined ? p.target.toString(16) : '');
-      const comment = p.comment !== undefined ? ` # ${p.comment.toString(16)}` : '';
-      out.push({ address: at, hex: bits.toString(16).padStart(size * 2, '0'), text: `${p.mnemonic}${operands ? ` ${operands}` : ''}${comment}` });
-      off += size;
-    }
-    return out;
+    return disassembleBlock(this.readMemory(address, count * 4, 'virtual'), count);
+  }
+
+  /** Names an address in both spaces: virtual → physical through the current satp. */
+  locate(address: number, space: AddressSpace): AddressLocation {
+    const a = address >>> 0;
+    if (space === 'physical') return { space, address: a, addresses: { physical: a } };
+    const t = translateDebug(this.m.hart, a, Access.LOAD);
+    if (t.pa === undefined) return { space, address: a, addresses: { virtual: a }, note: `page fault (cause ${t.fault}) in the current page table` };
+    return { space, address: a, addresses: { virtual: a, physical: t.pa } };
   }
 
   /** Translates a virtual address through the current satp (no side effects). */

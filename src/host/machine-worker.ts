@@ -1,50 +1,92 @@
-// Entry point of a machine worker_thread: binds a MachineSession to the parent port. Built into
-// out/worker/machine-worker.mjs by esbuild (bundling inlines the engine's const enums).
+// Entry point of an engine worker_thread. `workerData.kind` picks what it runs: 'machine' (the
+// default) binds a MachineSession, one bare machine; 'vmm' binds the VmmSession, the lab's one VMM
+// with all its VMs. Built into out/worker/machine-worker.mjs by esbuild (bundling inlines the
+// engine's const enums).
 
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { ElfError } from '../engine/machine/elf';
+import { OutOfFrames } from '../engine/vmm/frames';
 import { MachineSession } from './machine-session';
+import { VmmSession } from './vmm-session';
+import type { VmmMessage, VmmRequest } from './vmm-protocol';
 import type { WorkerMessage, WorkerRequest } from './worker-protocol';
 
 const port = parentPort;
 if (!port) throw new Error('machine-worker must run in a worker_thread');
 
-const post = (msg: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(msg, transfer);
+const post = (msg: WorkerMessage | VmmMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(msg, transfer);
+const now = (): number => performance.now();
+const defer = (fn: () => void): void => void setImmediate(fn);
 
-const session = new MachineSession(
-  {
-    uart: (data) => post({ t: 'uart', data }, [data.buffer as ArrayBuffer]),
-    status: (status) => post({ t: 'status', status }),
-  },
-  () => performance.now(),
-  (fn) => setImmediate(fn),
-);
-
-function dispatch(req: WorkerRequest): unknown {
-  switch (req.op) {
-    case 'load': return session.load(req.kernel, req.ramSize, req.cpu);
-    case 'run': return session.run();
-    case 'pause': return session.pause();
-    case 'step': return session.step(req.count);
-    case 'stepOver': return session.stepOver();
-    case 'runTo': return session.runTo(req.address);
-    case 'reset': return session.reset();
-    case 'input': session.input(req.data); return null;
-    case 'breakpoints': session.setBreakpoints(req.addresses); return null;
-    case 'registers': return session.registers();
-    case 'readMemory': return session.readMemory(req.address, req.length, req.space);
-    case 'writeMemory': return session.writeMemory(req.address, req.bytes, req.space);
-    case 'translate': return session.translate(req.address);
-    case 'disassemble': return session.disassemble(req.address, req.count);
-    case 'status': return session.status();
-  }
+function machineWorker(): (req: WorkerRequest) => unknown {
+  const session = new MachineSession(
+    {
+      uart: (data) => post({ t: 'uart', data }, [data.buffer as ArrayBuffer]),
+      status: (status) => post({ t: 'status', status }),
+    },
+    now,
+    defer,
+  );
+  return (req) => {
+    switch (req.op) {
+      case 'load': return session.load(req.kernel, req.ramSize, req.cpu);
+      case 'run': return session.run();
+      case 'pause': return session.pause();
+      case 'step': return session.step(req.count);
+      case 'stepOver': return session.stepOver();
+      case 'runTo': return session.runTo(req.address);
+      case 'reset': return session.reset();
+      case 'input': session.input(req.data); return null;
+      case 'breakpoints': session.setBreakpoints(req.addresses); return null;
+      case 'registers': return session.registers();
+      case 'readMemory': return session.readMemory(req.address, req.length, req.space);
+      case 'writeMemory': return session.writeMemory(req.address, req.bytes, req.space);
+      case 'translate': return session.translate(req.address);
+      case 'locate': return session.locate(req.address, req.space);
+      case 'disassemble': return session.disassemble(req.address, req.count);
+      case 'status': return session.status();
+    }
+  };
 }
 
-port.on('message', (req: WorkerRequest) => {
+function vmmWorker(): (req: VmmRequest) => unknown {
+  const session = new VmmSession(
+    {
+      uart: (key, data) => post({ t: 'uart', key, data }, [data.buffer as ArrayBuffer]),
+      status: (key, status) => post({ t: 'status', key, status }),
+    },
+    now,
+    defer,
+  );
+  return (req) => {
+    switch (req.op) {
+      case 'create': return session.create(req.key, req.name, req.mode, req.memSize, req.placement, req.kernel, req.cpu);
+      case 'run': return session.run(req.key);
+      case 'pause': return session.pause(req.key);
+      case 'step': return session.step(req.key, req.count);
+      case 'reset': return session.reset(req.key);
+      case 'stop': return session.stop(req.key);
+      case 'destroy': session.destroy(req.key); return null;
+      case 'input': session.input(req.key, req.data); return null;
+      case 'registers': return session.registers(req.key);
+      case 'readMemory': return session.readMemory(req.key, req.address, req.length, req.space);
+      case 'writeMemory': return session.writeMemory(req.key, req.address, req.bytes, req.space);
+      case 'translate': return session.translate(req.key, req.address);
+      case 'locate': return session.locate(req.key, req.address, req.space);
+      case 'disassemble': return session.disassemble(req.key, req.address, req.count);
+      case 'stats': return session.stats(req.key);
+      case 'status': return session.status(req.key);
+    }
+  };
+}
+
+const dispatch = ((workerData as { kind?: string } | undefined)?.kind === 'vmm' ? vmmWorker() : machineWorker()) as (req: { seq: number }) => unknown;
+
+port.on('message', (req: { seq: number }) => {
   try {
     post({ t: 'reply', seq: req.seq, ok: true, value: dispatch(req) });
   } catch (err) {
-    const code = err instanceof ElfError ? 'bad-request' : 'bad-state';
+    const code = err instanceof ElfError || err instanceof OutOfFrames ? 'bad-request' : 'bad-state';
     post({ t: 'reply', seq: req.seq, ok: false, error: { code, message: err instanceof Error ? err.message : String(err) } });
   }
 });

@@ -11,7 +11,15 @@ const path = z.string().min(1).max(4096);
 const id = z.string().min(1).max(64);
 const address = z.number().int().min(0).max(0xffffffff);
 const bytes = z.instanceof(Uint8Array);
-const space = z.enum(['physical', 'virtual']);
+const space = z.enum(['physical', 'virtual', 'guest-virtual', 'guest-physical', 'host-physical']);
+const frameNumber = z.number().int().min(0).max(0xfffff);
+const placement = z.union([
+  z.enum(['contiguous', 'scattered']),
+  z.strictObject({
+    explicit: z.array(z.tuple([frameNumber, frameNumber])).max(1 << 16),
+    rest: z.enum(['contiguous', 'scattered']).optional(),
+  }),
+]);
 const cpu = z.strictObject({
   pmp: z.boolean().optional(),
   c: z.boolean().optional(),
@@ -41,8 +49,14 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
   'asm.build': z.strictObject({ path }),
   'vm.create': z.strictObject({
     kernel: path,
-    ramSize: z.number().int().min(1 << 20).max(1 << 30).multipleOf(4096).optional(),
+    mode: z.enum(['bare', 'emulate', 'trap']).optional(),
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'a name of 1-32 letters, digits, _ . -').optional(),
+    memSize: z.number().int().min(1 << 20).max(1 << 30).multipleOf(4096).optional(),
+    placement: placement.optional(),
     cpu: cpu.optional(),
+  }).refine((p) => p.placement === undefined || (p.mode ?? 'bare') !== 'bare', {
+    path: ['placement'],
+    message: 'only a VM (mode emulate or trap) has a placement',
   }),
   'vm.list': none,
   'vm.run': vm,
@@ -51,6 +65,7 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
   'vm.stepOver': vm,
   'vm.runTo': z.strictObject({ id, address }),
   'vm.reset': vm,
+  'vm.stop': vm,
   'vm.destroy': vm,
   'vm.input': z.strictObject({ id, data: bytes.refine((b) => b.length <= 1 << 16, 'at most 64 KiB of input at once') }),
   'vm.setBreakpoints': z.strictObject({ id, addresses: z.array(address).max(MAX_BREAKPOINTS) }),
@@ -58,7 +73,9 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
   'vm.readMemory': z.strictObject({ id, address, length: z.number().int().min(0).max(MAX_BLOCK), space }),
   'vm.writeMemory': z.strictObject({ id, address, bytes: bytes.refine((b) => b.length <= MAX_BLOCK, 'block too large'), space }),
   'vm.translate': z.strictObject({ id, address }),
+  'vm.locate': z.strictObject({ id, address, space }),
   'vm.disassemble': z.strictObject({ id, address, count: z.number().int().min(1).max(256) }),
+  'vm.stats': vm,
 };
 
 /** Validates `params` for `method`; throws LabError('bad-request') naming every problem. */

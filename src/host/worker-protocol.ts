@@ -1,7 +1,7 @@
 // Messages between the lab service and a machine worker (one worker_thread per machine, so a
 // guest running flat out never blocks the process that serves the UI).
 
-import type { AddressSpace, CpuOptions, DisasmLine, MachineState, MemoryBlock, RegisterSnapshot, TranslationInfo } from '../shared/lab-api';
+import type { AddressLocation, AddressSpace, CpuOptions, DisasmLine, MachineState, MemoryBlock, RegisterSnapshot, TranslationInfo } from '../shared/lab-api';
 
 /** A command to the worker; each gets exactly one reply with the same seq. */
 export type WorkerCommand =
@@ -18,6 +18,7 @@ export type WorkerCommand =
   | { op: 'readMemory'; address: number; length: number; space: AddressSpace }
   | { op: 'writeMemory'; address: number; bytes: Uint8Array; space: AddressSpace }
   | { op: 'translate'; address: number }
+  | { op: 'locate'; address: number; space: AddressSpace }
   | { op: 'disassemble'; address: number; count: number }
   | { op: 'status' };
 
@@ -50,6 +51,7 @@ export interface WorkerReplies {
   readMemory: MemoryBlock;
   writeMemory: { written: number };
   translate: TranslationInfo;
+  locate: AddressLocation;
   disassemble: DisasmLine[];
   status: WorkerStatus;
 }

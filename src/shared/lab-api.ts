@@ -71,12 +71,52 @@ export interface IsaInfo {
 /** Where a machine is in its life. */
 export type MachineState = 'paused' | 'running' | 'idle' | 'exited' | 'error';
 
+/** How a machine runs its kernel: alone on the machine, or in a VM of the VMM (DESIGN 4). */
+export type MachineMode = 'bare' | 'emulate' | 'trap';
+
+/** Every mode, in the order the VM manager offers them. */
+export const MACHINE_MODES: readonly MachineMode[] = ['bare', 'emulate', 'trap'];
+
+/** A VM's own lifecycle state, as the VMM keeps it. */
+export type VmState = 'running' | 'paused' | 'waiting' | 'halted' | 'crashed' | 'stopped';
+
+/** How a VM's guest-physical pages are placed in host frames (page indices from the start of RAM). */
+export type VmPlacement =
+  | 'contiguous'
+  | 'scattered'
+  | { explicit: [guestPage: number, hostFrame: number][]; rest?: 'contiguous' | 'scattered' };
+
+/** Parameters of vm.create. */
+export interface MachineConfig {
+  /** Workspace path of the kernel (`.S`/`.s` sources are built first, anything else is an ELF or raw image). */
+  kernel: string;
+  /** Default 'bare'. */
+  mode?: MachineMode;
+  /** Display name; VMs' names are unique (default: the kernel's file name). */
+  name?: string;
+  /** RAM in bytes (bare default 128 MiB, VMs 16 MiB). */
+  memSize?: number;
+  /** VMs only; default 'contiguous'. */
+  placement?: VmPlacement;
+  cpu?: CpuOptions;
+}
+
 /** A machine's state and progress counters. */
 export interface MachineStatus {
   readonly id: string;
   /** Workspace path of the kernel source or ELF. */
   readonly kernel: string;
+  readonly mode: MachineMode;
+  readonly name: string;
+  /** RAM in bytes. */
+  readonly memSize: number;
+  /** VMs only. */
+  readonly placement?: VmPlacement;
   readonly state: MachineState;
+  /** VMs only: the VMM's own state of the VM. */
+  readonly vmState?: VmState;
+  /** VMs only, when crashed: why, in words a student can act on. */
+  readonly crashReason?: string;
   readonly pc: number;
   readonly priv: number;
   readonly instret: number;
@@ -113,8 +153,46 @@ export interface RegisterSnapshot {
   readonly csrs: CsrReading[];
 }
 
-/** Which address space a memory request means. */
-export type AddressSpace = 'physical' | 'virtual';
+/**
+ * Which address space a memory request means: a bare machine has 'physical' and 'virtual' (through
+ * its satp); a VM has 'guest-virtual' (through the guest's satp), 'guest-physical' (through the
+ * pmap) and 'host-physical' (only the host frames of that VM are readable).
+ */
+export type AddressSpace = 'physical' | 'virtual' | 'guest-virtual' | 'guest-physical' | 'host-physical';
+
+/** The address spaces of a bare machine. */
+export const BARE_SPACES: readonly AddressSpace[] = ['physical', 'virtual'];
+/** The address spaces of a VM. */
+export const VM_SPACES: readonly AddressSpace[] = ['guest-virtual', 'guest-physical', 'host-physical'];
+
+/** One address named in every space of a machine where it can be named. */
+export interface AddressLocation {
+  /** The space and address asked about. */
+  readonly space: AddressSpace;
+  readonly address: number;
+  /** The same byte in each space (absent where it has no name there). */
+  readonly addresses: Partial<Record<AddressSpace, number>>;
+  /** Why a translation stopped (a page fault in the guest's table, not guest RAM, another VM's frame). */
+  readonly note?: string;
+}
+
+/** A VM's statistics (DESIGN 4) and its modeled cycles. */
+export interface VmStatsInfo {
+  readonly instructions: number;
+  readonly retired: { readonly user: number; readonly supervisor: number; readonly machine: number };
+  readonly exitCount: number;
+  /** Exits by cause, e.g. exception2 (illegal instruction), exception15 (store page fault). */
+  readonly exits: Record<string, number>;
+  readonly emulated: Record<string, number>;
+  readonly reflected: Record<string, number>;
+  readonly shadow: { readonly fills: number; readonly syncs: number; readonly flushes: number; readonly writeProtectFaults: number };
+  readonly tlb: { readonly misses: number; readonly walkReferences: number };
+  readonly deviceAccesses: number;
+  readonly wallMs: number;
+  /** Modeled cycles with the default cost model (docs/vmm.md), in total and by event kind. */
+  readonly modeledCycles: number;
+  readonly cycleBreakdown: Record<string, number>;
+}
 
 /** A block of memory; `valid[i]` is 0 where nothing readable is mapped (device, hole, page fault). */
 export interface MemoryBlock {
@@ -162,8 +240,8 @@ export interface LabMethods {
   'asm.check': [{ path: string; text: string }, AssembleResult];
   /** Assembles the saved file `path` into `<path without .S>.elf` beside it. */
   'asm.build': [{ path: string }, AssembleResult];
-  /** Creates a paused machine from a kernel (`.S` sources are built first). */
-  'vm.create': [{ kernel: string; ramSize?: number; cpu?: CpuOptions }, MachineStatus];
+  /** Creates a paused machine from a kernel: bare in its own worker, or a VM in the one VMM. */
+  'vm.create': [MachineConfig, MachineStatus];
   'vm.list': [Record<string, never>, MachineStatus[]];
   'vm.run': [{ id: string }, MachineStatus];
   'vm.pause': [{ id: string }, MachineStatus];
@@ -174,6 +252,8 @@ export interface LabMethods {
   'vm.runTo': [{ id: string; address: number }, MachineStatus];
   /** Reloads the kernel and returns to the reset state, paused. */
   'vm.reset': [{ id: string }, MachineStatus];
+  /** Powers a VM off for good (it stays inspectable until destroyed); a bare machine is paused. */
+  'vm.stop': [{ id: string }, MachineStatus];
   'vm.destroy': [{ id: string }, Record<string, never>];
   'vm.input': [{ id: string; data: Uint8Array }, Record<string, never>];
   'vm.setBreakpoints': [{ id: string; addresses: number[] }, Record<string, never>];
@@ -182,8 +262,12 @@ export interface LabMethods {
   /** Writes bytes while paused; returns how many landed in RAM. */
   'vm.writeMemory': [{ id: string; address: number; bytes: Uint8Array; space: AddressSpace }, { written: number }];
   'vm.translate': [{ id: string; address: number }, TranslationInfo];
+  /** Names an address in every address space of the machine (VM: guest-virtual → guest-physical → host-physical). */
+  'vm.locate': [{ id: string; address: number; space: AddressSpace }, AddressLocation];
   /** Disassembles `count` instructions from a virtual address (through the current satp). */
   'vm.disassemble': [{ id: string; address: number; count: number }, DisasmLine[]];
+  /** A VM's statistics and modeled cycles. */
+  'vm.stats': [{ id: string }, VmStatsInfo];
 }
 
 /** A request name. */
@@ -229,8 +313,8 @@ export interface LabApi {
 export const LAB_METHODS: readonly LabMethod[] = [
   'workspace.info', 'fs.list', 'fs.read', 'fs.write', 'fs.create', 'fs.rename', 'fs.delete', 'isa.info',
   'asm.check', 'asm.build', 'vm.create', 'vm.list', 'vm.run', 'vm.pause', 'vm.step', 'vm.stepOver', 'vm.runTo',
-  'vm.reset', 'vm.destroy', 'vm.input', 'vm.setBreakpoints', 'vm.registers', 'vm.readMemory', 'vm.writeMemory',
-  'vm.translate', 'vm.disassemble',
+  'vm.reset', 'vm.stop', 'vm.destroy', 'vm.input', 'vm.setBreakpoints', 'vm.registers', 'vm.readMemory', 'vm.writeMemory',
+  'vm.translate', 'vm.locate', 'vm.disassemble', 'vm.stats',
 ];
 
 /** Every event name. */

@@ -52,7 +52,7 @@ describe('request validation', () => {
     ['vm.readMemory', { id: 'm1', address: 2 ** 32, length: 4, space: 'physical' }],
     ['vm.input', { id: 'm1', data: 'text, not bytes' }],
     ['vm.setBreakpoints', { id: 'm1', addresses: [1.5] }],
-    ['vm.create', { kernel: 'hello/hello.S', ramSize: 12345 }],
+    ['vm.create', { kernel: 'hello/hello.S', memSize: 12345 }],
     ['vm.create', { kernel: 'hello/hello.S', cpu: { h: true } }],
     ['no.such.method', {}],
     ['fs.list', null],

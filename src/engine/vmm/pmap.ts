@@ -90,6 +90,16 @@ export class Pmap {
     return out;
   }
 
+  /** Frees the table's own frames (the root and its level-0 tables); the pmap is unusable after. */
+  release(): void {
+    for (let i = 0; i < 4096; i++) {
+      const pte = this.ptes.readPte(this.rootAddress + i * 4) >>> 0;
+      if ((pte & 1) !== 0) this.frames.free(((pte >>> 10) * 4096 - this.frames.base) / 4096);
+    }
+    for (let k = 0; k < 4; k++) this.frames.free(this.rootFrame + k);
+    this.frameOf.fill(-1);
+  }
+
   private zeroFrames(first: number, n: number): void {
     const off = this.host.ramOffset(this.frames.address(first), n * 4096);
     this.host.ram.fill(0, off, off + n * 4096);

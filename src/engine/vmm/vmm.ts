@@ -58,7 +58,15 @@ export class Vmm {
   /** Creates a VM and boots its kernel (it starts running at the next `run`). */
   createVm(config: VmConfig): Vm {
     if (this.vms.some((v) => v.name === config.name)) throw new Error(`a VM named '${config.name}' exists already`);
-    const vm = new Vm(this.nextId++, config, this.host, this.frames);
+    const id = this.nextId++;
+    let vm: Vm;
+    try {
+      vm = new Vm(id, config, this.host, this.frames);
+    } catch (err) {
+      // A bad kernel or full host RAM: give back the guest frames taken so far.
+      this.frames.freeAll(id);
+      throw err;
+    }
     this.vms.push(vm);
     if (vm.mode === 'trap') this.vcpus.set(vm, new TrapVcpu(vm, this));
     return vm;
@@ -74,6 +82,20 @@ export class Vmm {
     if (this.loaded === vm) this.unload();
     vm.reset();
     this.vcpus.get(vm)?.shadows.destroy();
+  }
+
+  /** Removes a VM for good: its guest frames, shadows and pmap tables go back to the allocator. */
+  removeVm(vm: Vm): void {
+    const i = this.vms.indexOf(vm);
+    if (i < 0) return;
+    if (this.loaded === vm) this.unload();
+    vm.stop();
+    this.vcpus.get(vm)?.shadows.destroy();
+    this.vcpus.delete(vm);
+    this.vms.splice(i, 1);
+    this.turn = this.vms.length === 0 ? 0 : this.turn % this.vms.length;
+    this.frames.freeAll(vm.id);
+    vm.pmap.release();
   }
 
   /** Whether any VM can still make progress. */
@@ -192,8 +214,11 @@ export class Vmm {
     return used;
   }
 
-  /** Saves the loaded trap-mode VM's registers back into its virtual hart. */
-  private unload(): void {
+  /**
+   * Saves the loaded trap-mode VM's registers back into its virtual hart. Inspectors call it between
+   * runs so that every VM's state is in its virtual hart; the next run loads the VM again.
+   */
+  unload(): void {
     if (this.loaded !== undefined) this.vcpus.get(this.loaded)?.switchOut();
     this.loaded = undefined;
   }

@@ -1,0 +1,60 @@
+// Messages between the lab service and the VMM worker: one worker_thread owns the one Vmm (one
+// physical machine, one host RAM) and every VM in emulate or trap mode, each named by the key the
+// service gave it.
+
+import type {
+  AddressLocation, AddressSpace, CpuOptions, DisasmLine, MemoryBlock, RegisterSnapshot, TranslationInfo, VmPlacement,
+  VmState, VmStatsInfo,
+} from '../shared/lab-api';
+import type { WorkerStatus } from './worker-protocol';
+
+/** The two VMM modes this worker runs. */
+export type VmmMode = 'emulate' | 'trap';
+
+/** A command to the VMM worker; each gets exactly one reply with the same seq. */
+export type VmmCommand =
+  | { op: 'create'; key: string; name: string; mode: VmmMode; memSize: number; placement: VmPlacement; kernel: Uint8Array; cpu?: CpuOptions }
+  | { op: 'run' | 'pause' | 'reset' | 'stop' | 'destroy' | 'registers' | 'stats' | 'status'; key: string }
+  | { op: 'step'; key: string; count: number }
+  | { op: 'input'; key: string; data: Uint8Array }
+  | { op: 'readMemory'; key: string; address: number; length: number; space: AddressSpace }
+  | { op: 'writeMemory'; key: string; address: number; bytes: Uint8Array; space: AddressSpace }
+  | { op: 'translate'; key: string; address: number }
+  | { op: 'locate'; key: string; address: number; space: AddressSpace }
+  | { op: 'disassemble'; key: string; address: number; count: number };
+
+/** A command with its sequence number. */
+export type VmmRequest = VmmCommand & { seq: number };
+
+/** A VM's state as the worker reports it (the service adds id, kernel, mode and name). */
+export interface VmWorkerStatus extends WorkerStatus {
+  vmState: VmState;
+  crashReason?: string;
+}
+
+/** What each command's reply carries. */
+export interface VmmReplies {
+  create: VmWorkerStatus;
+  run: VmWorkerStatus;
+  pause: VmWorkerStatus;
+  reset: VmWorkerStatus;
+  stop: VmWorkerStatus;
+  destroy: null;
+  registers: RegisterSnapshot;
+  stats: VmStatsInfo;
+  status: VmWorkerStatus;
+  step: VmWorkerStatus;
+  input: null;
+  readMemory: MemoryBlock;
+  writeMemory: { written: number };
+  translate: TranslationInfo;
+  locate: AddressLocation;
+  disassemble: DisasmLine[];
+}
+
+/** A message from the VMM worker. */
+export type VmmMessage =
+  | { t: 'reply'; seq: number; ok: true; value: unknown }
+  | { t: 'reply'; seq: number; ok: false; error: { code: string; message: string } }
+  | { t: 'uart'; key: string; data: Uint8Array }
+  | { t: 'status'; key: string; status: VmWorkerStatus };

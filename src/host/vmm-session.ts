@@ -1,0 +1,304 @@
+// The one VMM of the lab (DESIGN 4): one physical machine, one host RAM, every VM in emulate or
+// trap mode, scheduled round robin in time-boxed slices. Per-VM commands (run, pause, step, reset,
+// stop, input) act on one VM while the others keep running; inspection reads a VM's virtual hart
+// and its memory in three address spaces. Transport-free so tests can drive it directly;
+// machine-worker.ts binds it to a worker_thread port.
+
+import { readCsrs, translateDebug } from '../engine/machine/inspect';
+import { Access } from '../engine/mmu/walk';
+import { modeledCycles, type VmStats } from '../engine/vmm/stats';
+import type { Vm } from '../engine/vmm/vm';
+import { Vmm, type VmmOptions } from '../engine/vmm/vmm';
+import type {
+  AddressLocation, AddressSpace, CpuOptions, DisasmLine, MachineState, MemoryBlock, RegisterSnapshot, TranslationInfo,
+  VmPlacement, VmState, VmStatsInfo,
+} from '../shared/lab-api';
+import { disassembleBlock } from './disasm-lines';
+import { SLICE_MS, TICK_MS, MAX_READ } from './machine-session';
+import { locateVm, readVmMemory, reversePmap, writeVmMemory, type InspectedVm } from './vm-memory';
+import type { VmmMode, VmWorkerStatus } from './vmm-protocol';
+
+/** Host RAM of the lab's VMM (committed only where VMs use it). */
+export const LAB_HOST_RAM = 1024 * 1024 * 1024;
+
+/** Callbacks of the VMM session, per VM key. */
+export interface VmmSink {
+  uart(key: string, data: Uint8Array): void;
+  status(key: string, status: VmWorkerStatus): void;
+}
+
+/** One VM with its console buffer and progress counters. */
+class Slot implements InspectedVm {
+  out: number[] = [];
+  reported: VmState;
+  tickInstret = 0;
+  mips = 0;
+  constructor(readonly key: string, readonly vmm: Vmm, readonly vm: Vm, readonly frames: Map<number, number>) {
+    this.reported = vm.state;
+  }
+}
+
+const MACHINE_STATE: Record<VmState, MachineState> = {
+  running: 'running', paused: 'paused', waiting: 'idle', halted: 'exited', crashed: 'error', stopped: 'exited',
+};
+
+/** The VMM and its VMs under the debugger's control. */
+export class VmmSession {
+  readonly vmm: Vmm;
+  private readonly slots = new Map<string, Slot>();
+  private budget = 1 << 16;
+  private scheduled = false;
+  private lastTick = 0;
+
+  constructor(private readonly sink: VmmSink, private readonly now: () => number, private readonly defer: (fn: () => void) => void, options: VmmOptions = {}) {
+    this.vmm = new Vmm({ hostRamSize: LAB_HOST_RAM, ...options });
+  }
+
+  private slot(key: string): Slot {
+    const s = this.slots.get(key);
+    if (!s) throw new Error(`no VM '${key}'`);
+    return s;
+  }
+
+  /** Creates a VM, paused before its first instruction (throws ElfError for a bad kernel). */
+  create(key: string, name: string, mode: VmmMode, memSize: number, placement: VmPlacement, kernel: Uint8Array, cpu: CpuOptions | undefined): VmWorkerStatus {
+    if (this.slots.has(key)) throw new Error(`a VM '${key}' exists already`);
+    const holder: { slot?: Slot } = {};
+    const vm = this.vmm.createVm({
+      name, mode, memSize, placement, kernel, cpu,
+      onUart: (b) => holder.slot?.out.push(b),
+    });
+    vm.pause();
+    const slot = new Slot(key, this.vmm, vm, reversePmap(vm));
+    holder.slot = slot;
+    this.slots.set(key, slot);
+    return this.report(slot);
+  }
+
+  /** The VM's status as reported to the service. */
+  status(key: string): VmWorkerStatus {
+    return this.statusOf(this.slot(key));
+  }
+
+  private statusOf(s: Slot): VmWorkerStatus {
+    const vm = s.vm;
+    const vh = vm.vhart;
+    const st: VmWorkerStatus = {
+      state: MACHINE_STATE[vm.state],
+      vmState: vm.state,
+      pc: vh.pcU,
+      priv: vh.priv,
+      instret: vh.instret,
+      mips: vm.state === 'running' ? s.mips : 0,
+    };
+    if (vm.exitCode !== undefined) st.exitCode = vm.exitCode;
+    if (vm.crashReason !== undefined) st.crashReason = vm.crashReason;
+    const reason = reasonOf(vm);
+    if (reason !== undefined) st.reason = reason;
+    return st;
+  }
+
+  /** Sends the VM's status to the sink and returns it. */
+  private report(s: Slot): VmWorkerStatus {
+    s.reported = s.vm.state;
+    const st = this.statusOf(s);
+    this.sink.status(s.key, st);
+    return st;
+  }
+
+  /** Lets a paused VM run (the others are not touched). */
+  run(key: string): VmWorkerStatus {
+    const s = this.slot(key);
+    if (s.vm.state === 'paused') {
+      s.vm.resume();
+      s.tickInstret = s.vm.vhart.instret;
+      s.mips = 0;
+      this.lastTick = this.lastTick || this.now();
+    }
+    this.schedule();
+    return this.report(s);
+  }
+
+  /** Pauses one VM; the others run on. */
+  pause(key: string): VmWorkerStatus {
+    const s = this.slot(key);
+    s.vm.pause();
+    return this.report(s);
+  }
+
+  /** Executes `count` steps of a paused VM alone. */
+  step(key: string, count: number): VmWorkerStatus {
+    const s = this.slot(key);
+    const vm = s.vm;
+    if (vm.state === 'running' || vm.state === 'waiting') throw new Error(`cannot step VM ${vm.name} while it runs: pause it first`);
+    if (vm.state !== 'paused') return this.statusOf(s);
+    vm.state = 'running';
+    try {
+      this.vmm.runVm(vm, count);
+    } finally {
+      if (vm.state === 'running' || vm.state === 'waiting') vm.state = 'paused';
+      this.vmm.unload();
+    }
+    this.flush(s);
+    return this.report(s);
+  }
+
+  /** Reboots a VM from its kernel, paused at the reset vector. */
+  reset(key: string): VmWorkerStatus {
+    const s = this.slot(key);
+    this.vmm.resetVm(s.vm);
+    s.vm.pause();
+    s.out = [];
+    return this.report(s);
+  }
+
+  /** Powers a VM off for good (it stays inspectable). */
+  stop(key: string): VmWorkerStatus {
+    const s = this.slot(key);
+    s.vm.stop();
+    return this.report(s);
+  }
+
+  /** Removes a VM and gives its frames back. */
+  destroy(key: string): void {
+    const s = this.slot(key);
+    this.vmm.removeVm(s.vm);
+    this.slots.delete(key);
+  }
+
+  /** Queues console input; a VM waiting for input runs on. */
+  input(key: string, data: Uint8Array): void {
+    const s = this.slot(key);
+    const waiting = s.vm.state === 'waiting';
+    s.vm.sendInput(data);
+    if (waiting) {
+      this.report(s);
+      this.schedule();
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || !this.vmm.active) return;
+    this.scheduled = true;
+    this.defer(() => {
+      this.scheduled = false;
+      this.slice();
+    });
+  }
+
+  /** Runs the VMs round robin for about SLICE_MS, then yields so requests and input get through. */
+  private slice(): void {
+    const t0 = this.now();
+    try {
+      while (this.vmm.active) {
+        const start = this.now();
+        const used = this.vmm.run(this.budget);
+        const took = this.now() - start;
+        if (used >= this.budget) {
+          if (took < SLICE_MS / 8 && this.budget < 1 << 22) this.budget *= 2;
+          else if (took > SLICE_MS / 2 && this.budget > 1024) this.budget >>= 1;
+        }
+        if (this.now() - t0 >= SLICE_MS) break;
+      }
+    } catch (err) {
+      // An engine failure is the VMM's, not one guest's: every running VM stops with the reason.
+      for (const s of this.slots.values()) if (s.vm.runnable) s.vm.crash(`engine failure: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    // Between slices every VM's registers live in its virtual hart, where inspectors read them.
+    this.vmm.unload();
+    const t = this.now();
+    const tick = t - this.lastTick >= TICK_MS;
+    for (const s of this.slots.values()) {
+      this.flush(s);
+      if (tick && s.vm.state === 'running') {
+        s.mips = (s.vm.vhart.instret - s.tickInstret) / ((t - this.lastTick) * 1000);
+        s.tickInstret = s.vm.vhart.instret;
+        this.report(s);
+      } else if (s.vm.state !== s.reported) {
+        this.report(s);
+      }
+    }
+    if (tick) this.lastTick = t;
+    this.schedule();
+  }
+
+  private flush(s: Slot): void {
+    if (s.out.length === 0) return;
+    this.sink.uart(s.key, Uint8Array.from(s.out));
+    s.out = [];
+  }
+
+  /** The virtual hart's registers and CSRs (the VM's virtual M and S state). */
+  registers(key: string): RegisterSnapshot {
+    const h = this.slot(key).vm.vhart;
+    return { pc: h.pcU, priv: h.priv, x: Array.from(h.x, (v) => v >>> 0), csrs: readCsrs(h) };
+  }
+
+  /** Reads memory in one of the VM's three spaces. */
+  readMemory(key: string, address: number, length: number, space: AddressSpace): MemoryBlock {
+    if (length > MAX_READ) throw new Error(`read at most ${MAX_READ} bytes at once`);
+    return readVmMemory(this.slot(key), address, length, space);
+  }
+
+  /** Writes bytes into a paused VM's RAM; returns how many landed. */
+  writeMemory(key: string, address: number, data: Uint8Array, space: AddressSpace): { written: number } {
+    const s = this.slot(key);
+    if (s.vm.state === 'running' || s.vm.state === 'waiting') throw new Error(`cannot edit the memory of VM ${s.vm.name} while it runs: pause it first`);
+    return { written: writeVmMemory(s, address, data, space) };
+  }
+
+  /** Translates a guest-virtual address through the guest's satp (to guest-physical). */
+  translate(key: string, address: number): TranslationInfo {
+    const t = translateDebug(this.slot(key).vm.vhart, address >>> 0, Access.LOAD);
+    const info: TranslationInfo = { va: address >>> 0, fault: t.fault, paged: t.paged, steps: t.steps.map((s) => ({ ...s })) };
+    return t.pa === undefined ? info : { ...info, pa: t.pa };
+  }
+
+  /** Names an address in the VM's three spaces. */
+  locate(key: string, address: number, space: AddressSpace): AddressLocation {
+    return locateVm(this.slot(key), address, space);
+  }
+
+  /** Disassembles `count` instructions from a guest-virtual address. */
+  disassemble(key: string, address: number, count: number): DisasmLine[] {
+    return disassembleBlock(this.readMemory(key, address, count * 4, 'guest-virtual'), count);
+  }
+
+  /** The VM's counters and modeled cycles. */
+  stats(key: string): VmStatsInfo {
+    const vm = this.slot(key).vm;
+    return statsInfo(vm.stats, vm.mode === 'emulate');
+  }
+}
+
+/** The status bar's words for a VM's state. */
+function reasonOf(vm: Vm): string | undefined {
+  switch (vm.state) {
+    case 'paused': return 'paused';
+    case 'waiting': return 'waiting for input (wfi)';
+    case 'halted': return `exited with code ${vm.exitCode}`;
+    case 'crashed': return vm.crashReason;
+    case 'stopped': return 'stopped';
+    default: return undefined;
+  }
+}
+
+/** The API's copy of a VM's counters. */
+export function statsInfo(stats: VmStats, interpreted: boolean): VmStatsInfo {
+  const j = stats.toJSON() as Omit<VmStatsInfo, 'modeledCycles' | 'cycleBreakdown'>;
+  const cycles = modeledCycles(stats, interpreted);
+  return {
+    instructions: j.instructions,
+    retired: j.retired,
+    exitCount: j.exitCount,
+    exits: j.exits,
+    emulated: j.emulated,
+    reflected: j.reflected,
+    shadow: j.shadow,
+    tlb: j.tlb,
+    deviceAccesses: j.deviceAccesses,
+    wallMs: j.wallMs,
+    modeledCycles: cycles.total,
+    cycleBreakdown: cycles.breakdown,
+  };
+}

@@ -1,0 +1,162 @@
+// The lab's VMM session in process: memory in the three address spaces agrees with the engine's own
+// tables (guest table, pmap and its G-stage walk), host-physical reads stay inside the VM's frames,
+// edits land where the engine says, and pausing one VM leaves its neighbour running.
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadKernelFile } from '../../src/cli/kernel-input';
+import { guestTable } from '../../src/engine/vmm/tables';
+import { VmmSession } from '../../src/host/vmm-session';
+import type { VmWorkerStatus } from '../../src/host/vmm-protocol';
+import { REPO_ROOT } from '../support/build';
+
+const lab = (name: string): Uint8Array => loadKernelFile(join(REPO_ROOT, 'labs', name, `${name}.S`));
+const MiB = 1 << 20;
+
+/** A session whose slices run only when the test says so. */
+function session(): { s: VmmSession; pump: (n?: number) => void; out: Map<string, string>; status: Map<string, VmWorkerStatus> } {
+  const queue: (() => void)[] = [];
+  const out = new Map<string, string>();
+  const status = new Map<string, VmWorkerStatus>();
+  const s = new VmmSession(
+    {
+      uart: (key, data) => out.set(key, (out.get(key) ?? '') + new TextDecoder().decode(data)),
+      status: (key, st) => status.set(key, st),
+    },
+    () => performance.now(),
+    (fn) => queue.push(fn),
+    { hostRamSize: 256 * MiB },
+  );
+  const pump = (n = 1): void => {
+    for (let i = 0; i < n && queue.length > 0; i++) queue.shift()!();
+  };
+  return { s, pump, out, status };
+}
+
+describe('memory of a VM in three address spaces', () => {
+  const { s, pump } = session();
+  beforeAll(() => {
+    s.create('p', 'paging', 'trap', 16 * MiB, 'scattered', lab('paging'), undefined);
+    s.create('h', 'hello', 'emulate', 16 * MiB, 'contiguous', lab('hello'), undefined);
+    // Step the paging guest until its kernel runs in S-mode with its own table on.
+    for (let i = 0; i < 20_000; i++) {
+      const r = s.registers('p');
+      const satp = r.csrs.find((c) => c.name === 'satp')!.value;
+      if (r.priv === 1 && satp >>> 31 === 1) break;
+      s.step('p', 10);
+    }
+    s.run('h');
+    pump(5);
+  });
+
+  it('guest-virtual, guest-physical and host-physical name the same bytes as the engine tables', () => {
+    const vm = s.vmm.vms.find((v) => v.name === 'paging')!;
+    const r = s.registers('p');
+    expect(r.priv).toBe(1);
+    const leaves = guestTable(vm).filter((m) => m.size === 4096);
+    // The lecture's mapping: VA page 1 → guest page RAM+0xa2, VA page 2 → RAM+0xa3.
+    expect(leaves.map((m) => [m.from, m.toIndex])).toEqual(expect.arrayContaining([[1, 0xa2], [2, 0xa3]]));
+    for (const m of leaves) {
+      const gva = m.from * 4096;
+      const gpa = m.to * 4096;
+      const hpa = vm.pmap.lookup(gpa);
+      expect(vm.pmap.walk(gpa).pa).toBe(hpa);
+      const loc = s.locate('p', gva + 0x10, 'guest-virtual');
+      expect(loc.addresses).toEqual({ 'guest-virtual': gva + 0x10, 'guest-physical': gpa + 0x10, 'host-physical': hpa + 0x10 });
+      expect(s.locate('p', hpa + 0x10, 'host-physical').addresses['guest-physical']).toBe(gpa + 0x10);
+      const host = s.vmm.host.ram.subarray(hpa - s.vmm.host.ramBase, hpa - s.vmm.host.ramBase + 4096);
+      for (const [addr, space] of [[gva, 'guest-virtual'], [gpa, 'guest-physical'], [hpa, 'host-physical']] as const) {
+        const b = s.readMemory('p', addr, 4096, space);
+        expect(b.valid.every((v) => v === 1)).toBe(true);
+        expect(b.bytes).toEqual(host);
+      }
+    }
+    // The kernel's own code through its identity megapage.
+    const code = s.readMemory('p', 0x80000000, 64, 'guest-virtual');
+    expect(code.bytes).toEqual(s.readMemory('p', 0x80000000, 64, 'guest-physical').bytes);
+  });
+
+  it('scattered placement is visible: consecutive guest pages are not consecutive frames', () => {
+    const a = s.locate('p', 0x80000000, 'guest-physical').addresses['host-physical']!;
+    const b = s.locate('p', 0x80001000, 'guest-physical').addresses['host-physical']!;
+    expect(b - a).not.toBe(4096);
+  });
+
+  it('a VA no PTE maps is a page fault, device space is not RAM', () => {
+    expect(s.locate('p', 0x3000, 'guest-virtual').note).toMatch(/page fault \(cause 13\)/);
+    expect(s.readMemory('p', 0x3000, 16, 'guest-virtual').valid.every((v) => v === 0)).toBe(true);
+    expect(s.readMemory('p', 0x10000000, 16, 'guest-physical').valid.every((v) => v === 0)).toBe(true);
+    expect(s.locate('p', 0x10000000, 'guest-physical').note).toMatch(/not guest RAM/);
+  });
+
+  it('host-physical reads and writes outside the VM\'s frames are refused', () => {
+    const paging = s.vmm.vms.find((v) => v.name === 'paging')!;
+    const hello = s.vmm.vms.find((v) => v.name === 'hello')!;
+    const neighbour = hello.pmap.lookup(0x80000000);
+    const before = s.readMemory('h', neighbour, 256, 'host-physical');
+    expect(before.valid.every((v) => v === 1)).toBe(true);
+    const through = s.readMemory('p', neighbour, 256, 'host-physical');
+    expect(through.valid.every((v) => v === 0)).toBe(true);
+    expect(through.bytes.every((v) => v === 0)).toBe(true);
+    // The VMM's own tables (the pmap root) and the shadows are not the guest's either.
+    expect(s.readMemory('p', paging.pmap.rootAddress, 64, 'host-physical').valid.every((v) => v === 0)).toBe(true);
+    expect(s.locate('p', neighbour, 'host-physical').note).toMatch(/not a host frame of this VM/);
+    s.pause('h');
+    expect(s.writeMemory('p', neighbour, new Uint8Array([0xee]), 'host-physical')).toEqual({ written: 0 });
+    expect(s.readMemory('h', neighbour, 256, 'host-physical').bytes).toEqual(before.bytes);
+  });
+
+  it('a byte written in each space lands in the frame the pmap names', () => {
+    const vm = s.vmm.vms.find((v) => v.name === 'paging')!;
+    const gpa = 0x800a2000 + 0x40;
+    const hpa = vm.pmap.lookup(gpa);
+    const at = (): number => s.vmm.host.ram[hpa - s.vmm.host.ramBase];
+    expect(s.writeMemory('p', 0x1040, new Uint8Array([0x11]), 'guest-virtual')).toEqual({ written: 1 });
+    expect(at()).toBe(0x11);
+    s.writeMemory('p', gpa, new Uint8Array([0x22]), 'guest-physical');
+    expect(at()).toBe(0x22);
+    s.writeMemory('p', hpa, new Uint8Array([0x33]), 'host-physical');
+    expect(at()).toBe(0x33);
+    expect(() => s.readMemory('p', 0, 4, 'physical')).toThrow(/guest-virtual, guest-physical or host-physical/);
+  });
+
+  it('a running VM\'s memory cannot be edited', () => {
+    s.run('h');
+    expect(() => s.writeMemory('h', 0x80000000, new Uint8Array([0]), 'guest-physical')).toThrow(/pause it first/);
+    s.pause('h');
+  });
+});
+
+describe('per-VM control', () => {
+  it('pausing one VM stops its clock while its neighbour runs on', () => {
+    const { s, pump, status } = session();
+    // scribble keeps running (it writes, sleeps on its timer, writes more) for a while.
+    s.create('a', 'a', 'trap', 16 * MiB, 'contiguous', lab('scribble'), undefined);
+    s.create('b', 'b', 'emulate', 16 * MiB, 'scattered', lab('scribble'), undefined);
+    s.run('a');
+    s.run('b');
+    pump(3);
+    s.pause('a');
+    const a0 = s.status('a').instret;
+    const b0 = s.status('b').instret;
+    pump(3);
+    expect(s.status('a').instret).toBe(a0);
+    expect(s.status('a').vmState).toBe('paused');
+    expect(s.status('b').instret).toBeGreaterThan(b0);
+    expect(status.get('a')!.state).toBe('paused');
+    // Enough steps to cover scribble's 1 ms sleep in wfi (10,000 ticks of 10 steps).
+    const stepped = s.step('a', 200_000);
+    expect(stepped.instret).toBeGreaterThan(a0);
+    expect(stepped.vmState).toBe('paused');
+    expect(() => s.step('b', 1)).toThrow(/pause it first/);
+  });
+
+  it('removing a VM gives its frames back', () => {
+    const { s } = session();
+    const free = s.vmm.frames.available;
+    s.create('x', 'x', 'trap', 4 * MiB, 'scattered', lab('hello'), undefined);
+    s.run('x');
+    s.destroy('x');
+    expect(s.vmm.frames.available).toBe(free);
+    expect(s.vmm.vms).toEqual([]);
+  });
+});
