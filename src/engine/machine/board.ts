@@ -4,12 +4,16 @@
 
 import { Irq } from '../cpu/csr-defs';
 import type { Hart } from '../cpu/hart';
+import type { BlockDevice } from '../disk/types';
 import { Clint } from '../devices/clint';
+import { GuestMemory } from '../devices/guest-memory';
 import { Htif } from '../devices/htif';
 import type { IrqLine, TimeSource } from '../devices/irq';
 import { Plic } from '../devices/plic';
 import { TestFinisher } from '../devices/test-finisher';
 import { Uart16550 } from '../devices/uart16550';
+import { VirtioBlk } from '../devices/virtio-blk';
+import { VIRTIO_MMIO_WINDOW, VirtioMmio } from '../devices/virtio-mmio';
 import { Rom, type Device, type PhysicalBus, type Region } from './bus';
 import { ElfError, isElf, parseElf, type ElfImage } from './elf';
 import { generateFdt } from './fdt';
@@ -22,9 +26,30 @@ export interface BoardBus extends PhysicalBus {
   readonly deviceRegions: readonly Region[];
 }
 
+/** A disk on the board's virtio-mmio slots. */
+export interface DiskAttachment {
+  /** The disk format over its host file (raw, qcow2) or memory. */
+  device: BlockDevice;
+  /** Version 1 (legacy) transport, as QEMU 7.2's default `virtio-mmio.force-legacy=on`; default true. */
+  legacy?: boolean;
+  /** GET_ID answer (QEMU's `serial=`); default empty. */
+  serial?: string;
+}
+
+/**
+ * The slot disk `n` lands in: QEMU's virt creates the transports in address order and qbus prepends
+ * each new bus, so `-device virtio-blk-device` fills the highest free slot first (read back from
+ * qemu-system-riscv32 7.2: one disk answers at 0x10008000).
+ */
+export function diskSlot(n: number): number {
+  return MEMORY_MAP.virtio.count - 1 - n;
+}
+
 /** How a board is wired. */
 export interface BoardOptions {
   ramSize: number;
+  /** Disks, in order; disk n goes to slot diskSlot(n). At most 8. */
+  disks?: readonly DiskAttachment[];
   onUart: (byte: number) => void;
   bootargs?: string;
   /** Called when the guest ends through the test finisher or HTIF. */
@@ -57,6 +82,12 @@ export class Board {
   fdt: Uint8Array = new Uint8Array(0);
   /** HTIF, when the kernel has a `tohost` symbol. */
   htif: Htif | undefined;
+  /** Guest RAM as devices reach it (DMA). */
+  readonly dma: GuestMemory;
+  /** The eight virtio-mmio transports, by slot. */
+  readonly virtio: readonly VirtioMmio[];
+  /** The virtio-blk devices, in the order of `options.disks`. */
+  readonly disks: readonly VirtioBlk[];
   private readonly rom = new Uint8Array(MEMORY_MAP.bootRom.size);
 
   constructor(private readonly bus: BoardBus, private readonly hart: Hart, time: TimeSource, private readonly options: BoardOptions) {
@@ -70,6 +101,23 @@ export class Board {
     bus.map(MEMORY_MAP.plic.base, MEMORY_MAP.plic.size, this.plic);
     // QEMU's ns16550a answers in 8 bytes of its 256-byte slot; the rest faults, as on QEMU.
     bus.map(MEMORY_MAP.uart0.base, 8, this.uart);
+    this.dma = new GuestMemory(bus);
+    const attached = options.disks ?? [];
+    if (attached.length > MEMORY_MAP.virtio.count) throw new Error(`at most ${MEMORY_MAP.virtio.count} disks fit on the virtio-mmio slots, got ${attached.length}`);
+    const disks = attached.map((d) => new VirtioBlk(d.device, { serial: d.serial }));
+    // Empty slots answer with the version of the first disk's transport (QEMU's force-legacy is global).
+    const emptyLegacy = attached[0]?.legacy ?? true;
+    const slots: VirtioMmio[] = [];
+    for (let slot = 0; slot < MEMORY_MAP.virtio.count; slot++) {
+      const n = diskSlot(slot); // the numbering runs backwards, so the map is its own inverse
+      const device = n < disks.length ? disks[n] : undefined;
+      const legacy = n < disks.length ? (attached[n].legacy ?? true) : emptyLegacy;
+      const t = new VirtioMmio(slot, this.plic.irqLine(IRQ.virtioBase + slot), this.dma, device, legacy);
+      slots.push(t);
+      bus.map(MEMORY_MAP.virtio.base + slot * MEMORY_MAP.virtio.size, VIRTIO_MMIO_WINDOW, t);
+    }
+    this.virtio = slots;
+    this.disks = disks;
   }
 
   /** The riscv,isa string for the device tree. */
@@ -108,6 +156,7 @@ export class Board {
     this.uart.reset();
     this.clint.reset();
     this.plic.reset();
+    for (const t of this.virtio) t.reset();
     this.clint.update();
   }
 

@@ -8,7 +8,7 @@ import type { Clint } from '../devices/clint';
 import type { TimeSource } from '../devices/irq';
 import type { Plic } from '../devices/plic';
 import type { Uart16550 } from '../devices/uart16550';
-import { Board, type BoardBus } from './board';
+import { Board, type BoardBus, type DiskAttachment } from './board';
 import { Bus } from './bus';
 import type { ElfImage } from './elf';
 import { DEFAULT_RAM_SIZE, MEMORY_MAP, TIMEBASE_HZ } from './memory-map';
@@ -47,6 +47,8 @@ export interface MachineOptions {
   bootargs?: string;
   /** The physical address space to build on (a VM's guest-physical space); default: new RAM. */
   bus?: BoardBus;
+  /** virtio-blk disks; disk n answers in virtio-mmio slot 7 - n, as on QEMU. */
+  disks?: readonly DiskAttachment[];
 }
 
 /** Default steps per mtime tick. */
@@ -90,12 +92,20 @@ export class Machine {
       ramSize: this.ramSize,
       onUart: options.onUart ?? (() => {}),
       bootargs: options.bootargs,
+      disks: options.disks,
       onExit: (code) => this.finish(code),
       onReset: () => {
         this.resetRequested = true;
         this.hart.sliceEnd = 0;
       },
     });
+    // DMA writes bypass the hart's stores: drop translated code on the pages they touch.
+    const code = this.hart.code;
+    if (code !== undefined) {
+      this.board.dma.onWrite = (_pa, off) => {
+        if (code.codeChunks[off >>> 12] !== 0) code.invalidatePage(off);
+      };
+    }
   }
 
   private static warmedUp = false;
@@ -179,6 +189,19 @@ export class Machine {
     this.idleSteps = 0;
     this.stopRequested = false;
     this.resetRequested = false;
+  }
+
+  /**
+   * Makes every completed guest write durable in the disks' host files (on stop and close; the
+   * guest's own FLUSH requests do it as they come). Returns the first error's message, if any.
+   */
+  flushDisks(): string | undefined {
+    let first: string | undefined;
+    for (const d of this.board.disks) {
+      const err = d.flush();
+      if (err !== undefined && first === undefined) first = err.message;
+    }
+    return first;
   }
 
   /** Queues bytes for the UART receiver. */

@@ -130,6 +130,15 @@ export class TrapVcpu implements TrapHook {
     this.vm.stats.retired[priv]++;
   }
 
+  /** A device wrote guest RAM (DMA, within one page): a page-table page changed, so shadows go. */
+  dmaWritten(gpa: number, length: number): void {
+    if (length > 0 && this.shadows.tablePages.has(Math.floor(gpa / 4096))) {
+      this.shadows.flush();
+      this.p.tlb.flushAll();
+      this.p.sliceEnd = 0;
+    }
+  }
+
   /** Injects a pending virtual interrupt, if the guest's virtual state lets one in. */
   injectInterrupts(): boolean {
     const irq = this.vh.pendingInterrupt();

@@ -3,6 +3,7 @@
 // architectural state. How the guest's instructions run depends on the mode (emulate.ts, trap.ts).
 
 import type { CpuFeatures } from '../cpu/hart';
+import type { DiskAttachment } from '../machine/board';
 import type { Bus } from '../machine/bus';
 import { Machine } from '../machine/machine';
 import { MEMORY_MAP } from '../machine/memory-map';
@@ -32,6 +33,8 @@ export interface VmConfig {
   cpu?: Partial<CpuFeatures>;
   onUart?: (byte: number) => void;
   bootargs?: string;
+  /** virtio-blk disks, as on the bare machine (disk n in slot 7 - n); DMA reaches only the VM's RAM. */
+  disks?: readonly DiskAttachment[];
 }
 
 /** Default guest RAM size. */
@@ -66,6 +69,7 @@ export class Vm {
       cpu: { ...config.cpu, jit: false },
       onUart: config.onUart,
       bootargs: config.bootargs,
+      disks: config.disks,
     });
     this.machine.loadKernel(this.kernel);
   }
@@ -108,9 +112,10 @@ export class Vm {
     if (this.state === 'paused') this.state = 'running';
   }
 
-  /** Powers the VM off for good. */
+  /** Powers the VM off for good; its disks are flushed. */
   stop(): void {
     if (this.state !== 'crashed' && this.state !== 'halted') this.state = 'stopped';
+    this.machine.flushDisks();
   }
 
   /** Reboots the guest from its kernel image; the mode keeps its own state via `onReset`. */

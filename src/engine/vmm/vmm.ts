@@ -68,7 +68,17 @@ export class Vmm {
       throw err;
     }
     this.vms.push(vm);
-    if (vm.mode === 'trap') this.vcpus.set(vm, new TrapVcpu(vm, this));
+    if (vm.mode === 'trap') {
+      const vcpu = new TrapVcpu(vm, this);
+      this.vcpus.set(vm, vcpu);
+      // A disk's DMA lands in the VM's frames behind the physical hart's back: drop translated code
+      // there, and shadows when it rewrites one of the guest's page-table pages.
+      const code = this.hart.code;
+      vm.machine.board.dma.onWrite = (gpa, off, length) => {
+        if (code !== undefined && code.codeChunks[off >>> 12] !== 0) code.invalidatePage(off);
+        vcpu.dmaWritten(gpa, length);
+      };
+    }
     return vm;
   }
 
