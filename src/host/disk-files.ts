@@ -3,8 +3,9 @@
 // Locking (docs/disks.md): a writer creates `<image>.lock` with O_EXCL holding its pid; a lock whose pid
 // no longer runs is stale and taken over. Readers never lock. This does not interlock with QEMU's OFD locks.
 
-import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, realpathSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { Qcow2Disk } from '../engine/disk/qcow2';
 import { RawDisk } from '../engine/disk/raw';
 import { DiskError, type BlockDevice, type ByteStore } from '../engine/disk/types';
 
@@ -226,6 +227,36 @@ export function resolveBacking(image: string, backing: string): string {
   return isAbsolute(backing) ? backing : resolve(dirname(image), backing);
 }
 
+/** Longest backing chain openDisk follows. */
+export const MAX_BACKING_DEPTH = 16;
+
 function openQcow2File(path: string, readOnly: boolean, chain: Set<string>): BlockDevice {
-  throw new DiskError('unsupported', `${path}: qcow2 images are not supported yet (chain depth ${chain.size}, read-only ${readOnly})`);
+  const real = realPath(path);
+  if (chain.has(real)) throw new DiskError('corrupt', `${path}: the backing chain loops back to ${real}`);
+  if (chain.size >= MAX_BACKING_DEPTH) throw new DiskError('unsupported', `${path}: backing chain deeper than ${MAX_BACKING_DEPTH} images`);
+  const inner = new Set(chain).add(real);
+  const store = FileByteStore.open(path, { readOnly });
+  try {
+    return Qcow2Disk.open(store, {
+      openBacking: (name, format) => {
+        const backing = resolveBacking(path, name);
+        const fmt = format === undefined ? probeFormat(backing) : format;
+        if (fmt === 'raw') return new RawDisk(FileByteStore.open(backing, { readOnly: true }));
+        if (fmt === 'qcow2') return openQcow2File(backing, true, inner);
+        throw new DiskError('unsupported', `${path}: backing file ${name} has format '${fmt}' (vmlab reads raw and qcow2)`);
+      },
+    });
+  } catch (err) {
+    store.close();
+    if (err instanceof DiskError && !err.message.startsWith(path)) throw new DiskError(err.code, `${path}: ${err.message}`);
+    throw err;
+  }
+}
+
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch (err) {
+    throw new DiskError('io', `${path}: ${(err as Error).message}`);
+  }
 }
