@@ -274,6 +274,6 @@ export class VirtioBlk implements VirtioDevice {
     c.setUint32(0x2c, 1, true); // discard_sector_alignment (blk_size / 512)
     c.setUint32(0x30, MAX_DISCARD_SECTORS, true); // max_write_zeroes_sectors
     c.setUint32(0x34, 1, true); // max_write_zeroes_seg
-    c.setUint8(0x38, 0); // write_zeroes_may_unmap
+    c.setUint8(0x38, 1); // write_zeroes_may_unmap (QEMU 7.2 sets it whenever WRITE_ZEROES is offered)
   }
 }
