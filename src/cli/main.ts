@@ -2,6 +2,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { registerAsm } from './commands/asm';
+import { registerDisk } from './commands/disk';
 import { registerObjdump } from './commands/objdump';
 import { registerRun } from './commands/run';
 import { registerServe } from './commands/serve';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerObjdump(program);
   registerServe(program);
   registerVms(program);
+  registerDisk(program);
   return program;
 }
 
