@@ -47,6 +47,8 @@ export function execute(h: Hart, limit: number): void {
   h.sliceEnd = limit;
   // Only slow paths can lower h.sliceEnd; `end` is refreshed after each of them.
   let end = limit;
+  // Loads and stores served by the TLB without the slow path, added to tlb.hits on the way out.
+  let hits = 0;
 
   // Breakpoints switch the translator off and stop in front of a listed pc (but the resumed one).
   const bps = h.breakpoints.size > 0 ? h.breakpoints : undefined;
@@ -190,6 +192,7 @@ export function execute(h: Hart, limit: number): void {
         const vp = a >>> 12;
         const ti = vp & TLB_MASK;
         if ((a & 3) === 0 && tagR[ti] === (vp | dtag)) {
+          hits++;
           x[rd] = r32[((a + toff[ti]) | 0) >> 2];
         } else {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
@@ -206,6 +209,7 @@ export function execute(h: Hart, limit: number): void {
         const ti = vp & TLB_MASK;
         let v: number;
         if ((a & 1) === 0 && tagR[ti] === (vp | dtag)) {
+          hits++;
           v = r16[((a + toff[ti]) | 0) >> 1];
         } else {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
@@ -222,6 +226,7 @@ export function execute(h: Hart, limit: number): void {
         const ti = vp & TLB_MASK;
         let v: number;
         if (tagR[ti] === (vp | dtag)) {
+          hits++;
           v = r8[(a + toff[ti]) | 0];
         } else {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
@@ -238,6 +243,7 @@ export function execute(h: Hart, limit: number): void {
         const ti = vp & TLB_MASK;
         const size = id === Op.SW ? 4 : id === Op.SH ? 2 : 1;
         if ((a & (size - 1)) === 0 && tagW[ti] === (vp | dtag)) {
+          hits++;
           const off = (a + toff[ti]) | 0;
           if (size === 4) r32[off >> 2] = x[rs2];
           else if (size === 2) r16[off >> 1] = x[rs2];
@@ -300,6 +306,7 @@ export function execute(h: Hart, limit: number): void {
   h.pc = pc;
   h.sliceDone = n;
   h.sliceSteps = steps;
+  tlb.hits += hits;
 }
 
 const SLOW_RETIRED = 1;

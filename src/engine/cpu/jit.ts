@@ -154,7 +154,10 @@ function buildBlock(h: Hart, off: number, pc: number): Built | undefined {
   }
   if (k < 2 && !ended) return undefined;
   if (!ended) lines.push(`h.pc = ${vpc}; return ${k};`);
-  const fn = new Function('h', 'x', 'r8', 'r16', 'r32', 'tagR', 'tagW', 'toff', 'dtag', 'n0', 's0', lines.join('\n')) as BlockFn;
+  let body = lines.join('\n');
+  // TLB hits of the block's loads and stores are counted in a local and added at every exit.
+  if (body.includes('hh++')) body = 'let hh = 0;\n' + body.replace(/return /g, 'h.tlb.hits += hh; return ');
+  const fn = new Function('h', 'x', 'r8', 'r16', 'r32', 'tagR', 'tagW', 'toff', 'dtag', 'n0', 's0', body) as BlockFn;
   return { fn, length: k, bytes: cur - off };
 }
 
@@ -227,7 +230,7 @@ function emit(id: number, w: number, k: number, pc: number, next: number, hasC: 
       const write = rd === 0 ? '' : `x[${rd}] = ${ext};`;
       return {
         text: `a = (${a} + ${immI}) | 0; vp = a >>> 12; ti = vp & 1023;
-if (${align}tagR[ti] === (vp | dtag)) { v = ${fast}; } else { ${sync(k, pc)} v = h.loadSlow(a, ${size}); ${afterSlow(k, next).replace('__WRITE__', write)} }
+if (${align}tagR[ti] === (vp | dtag)) { hh++; v = ${fast}; } else { ${sync(k, pc)} v = h.loadSlow(a, ${size}); ${afterSlow(k, next).replace('__WRITE__', write)} }
 ${write}`,
         ends: false,
       };
@@ -239,7 +242,7 @@ ${write}`,
       const align = size === 1 ? '' : `(a & ${size - 1}) === 0 && `;
       return {
         text: `a = (${a} + ${immS}) | 0; vp = a >>> 12; ti = vp & 1023;
-if (${align}tagW[ti] === (vp | dtag)) { ${fast} } else { ${sync(k, pc)} h.storeSlow(a, ${size}, ${b}); ${afterSlow(k, next).replace('__WRITE__', '')} }`,
+if (${align}tagW[ti] === (vp | dtag)) { hh++; ${fast} } else { ${sync(k, pc)} h.storeSlow(a, ${size}, ${b}); ${afterSlow(k, next).replace('__WRITE__', '')} }`,
         ends: false,
       };
     }

@@ -11,6 +11,37 @@ export const TLB_MASK = TLB_SIZE - 1;
 /** Context code for an untranslated (bare) access, OR-ed with the privilege. */
 export const CTX_BARE = 4;
 
+/** Number of flushes the TLB remembers for the inspector. */
+export const FLUSH_HISTORY = 32;
+
+/** One remembered flush: all entries, or sfence.vma semantics with an optional page and ASID. */
+export interface TlbFlush {
+  /** Sequence number (the TLB's flush count when it happened). */
+  readonly seq: number;
+  readonly kind: 'all' | 'translated';
+  readonly va: number | undefined;
+  readonly asid: number | undefined;
+}
+
+/** One valid TLB slot, decoded for the inspector. */
+export interface TlbEntry {
+  readonly slot: number;
+  /** Virtual page number and the context it belongs to. */
+  readonly vpn: number;
+  /** Effective privilege of the context (0 U, 1 S, 3 M) and whether translation was off. */
+  readonly priv: number;
+  readonly bare: boolean;
+  readonly asid: number;
+  /** Leaf PTE (0 when bare), its level, and the physical page number. */
+  readonly pte: number;
+  readonly level: number;
+  readonly ppn: number;
+  /** Which accesses hit without a walk. */
+  readonly read: boolean;
+  readonly write: boolean;
+  readonly exec: boolean;
+}
+
 /** A context-tagged TLB; tag = vpn | (ctx << 20). */
 export class Tlb {
   /** Tag allowing loads, or -1. */
@@ -26,12 +57,14 @@ export class Tlb {
   readonly level = new Uint8Array(TLB_SIZE);
   readonly asid = new Uint16Array(TLB_SIZE);
   readonly ppn = new Int32Array(TLB_SIZE);
-  /** Counters for statistics (misses are walks started from the slow path). */
+  /** Counters for statistics: hits are loads and stores served without the slow path; misses are walks. */
   hits = 0;
   misses = 0;
   flushes = 0;
   /** Whether any megapage (level 1) entry has been filled since the last full flush. */
   private megaFilled = false;
+  /** The last FLUSH_HISTORY flushes, oldest first once full (a ring indexed by flushes). */
+  private readonly history: TlbFlush[] = [];
 
   /** Installs a translation for the page of `va` in context `ctx`. */
   fill(va: number, ctx: number, ramOffset: number, canRead: boolean, canWrite: boolean, canExec: boolean, pte: number, level: number, asid: number, ppn: number): void {
@@ -56,6 +89,7 @@ export class Tlb {
     this.tagX.fill(-1);
     this.megaFilled = false;
     this.flushes++;
+    this.remember('all', undefined, undefined);
   }
 
   /**
@@ -64,6 +98,7 @@ export class Tlb {
    */
   flushTranslated(va: number | undefined, asid: number | undefined): void {
     this.flushes++;
+    this.remember('translated', va === undefined ? undefined : va >>> 0, asid);
     const vpn = va === undefined ? -1 : va >>> 12;
     for (let i = 0; i < TLB_SIZE; i++) {
       const tag = this.tagR[i] !== -1 ? this.tagR[i] : this.tagW[i] !== -1 ? this.tagW[i] : this.tagX[i];
@@ -78,6 +113,31 @@ export class Tlb {
       this.tagR[i] = this.tagW[i] = this.tagX[i] = -1;
     }
     if (va === undefined && asid === undefined) this.megaFilled = false;
+  }
+
+  /** The valid slots, decoded (side-effect free). */
+  entries(): TlbEntry[] {
+    const out: TlbEntry[] = [];
+    for (let i = 0; i < TLB_SIZE; i++) {
+      const tag = this.tagR[i] !== -1 ? this.tagR[i] : this.tagW[i] !== -1 ? this.tagW[i] : this.tagX[i];
+      if (tag === -1) continue;
+      const ctx = tag >>> 20;
+      out.push({
+        slot: i, vpn: tag & 0xfffff, priv: ctx & 3, bare: (ctx & CTX_BARE) !== 0, asid: this.asid[i],
+        pte: this.pte[i] >>> 0, level: this.level[i], ppn: this.ppn[i] >>> 0,
+        read: this.tagR[i] === tag, write: this.tagW[i] === tag, exec: this.tagX[i] === tag,
+      });
+    }
+    return out;
+  }
+
+  /** The remembered flushes, oldest first. */
+  flushHistory(): TlbFlush[] {
+    return this.history.filter((f) => f !== undefined).sort((a, b) => a.seq - b.seq);
+  }
+
+  private remember(kind: TlbFlush['kind'], va: number | undefined, asid: number | undefined): void {
+    this.history[this.flushes % FLUSH_HISTORY] = { seq: this.flushes, kind, va, asid };
   }
 
   /** Whether a megapage entry may be present (callers may skip scans otherwise). */

@@ -16,6 +16,8 @@ export class VmStats {
   shadowSyncs = 0;
   shadowFlushes = 0;
   writeProtectFaults = 0;
+  /** Guest loads and stores the hardware TLB served without a walk or an exit. */
+  tlbHits = 0;
   tlbMisses = 0;
   /** Memory references made by page walks (guest tables, pmap, shadow). */
   walkReferences = 0;
@@ -64,7 +66,7 @@ export class VmStats {
       emulated: { ...this.emulated },
       reflected: { ...this.reflected },
       shadow: { fills: this.shadowFills, syncs: this.shadowSyncs, flushes: this.shadowFlushes, writeProtectFaults: this.writeProtectFaults },
-      tlb: { misses: this.tlbMisses, walkReferences: this.walkReferences },
+      tlb: { hits: this.tlbHits, misses: this.tlbMisses, walkReferences: this.walkReferences },
       translation: { blocks: this.translatedBlocks, hits: this.translationHits, invalidations: this.translationInvalidations, callouts: this.callouts },
       hypercalls: { ...this.hypercalls },
       deviceAccesses: this.deviceAccesses,

@@ -158,6 +158,7 @@ export class Vmm {
     const used = m.clockSteps - before;
     vm.stats.retired[m.hart.priv] += m.hart.instret - retiredBefore;
     vm.stats.emulate('interpreted', m.hart.instret - retiredBefore);
+    vm.stats.tlbHits = m.hart.tlb.hits;
     vm.stats.tlbMisses = m.hart.tlb.misses;
     vm.stats.walkReferences = m.hart.tlb.misses * WALK_REFERENCES_PER_MISS;
     vm.stats.deviceAccesses = vm.bus.deviceAccesses;
@@ -177,6 +178,7 @@ export class Vmm {
     }
     const before = m.clockSteps;
     const retiredBefore = vh.instret;
+    const hitsBefore = p.tlb.hits;
     let reason: StopReason = StopReason.BUDGET;
     let remaining = budget;
     while (remaining > 0 && vm.runnable) {
@@ -220,6 +222,7 @@ export class Vmm {
       p.sliceSteps = 0;
     }
     const used = m.clockSteps - before;
+    vm.stats.tlbHits += p.tlb.hits - hitsBefore;
     this.settle(vm, reason, used, vh.instret - retiredBefore);
     return used;
   }
