@@ -3,7 +3,7 @@
 
 import * as monaco from 'monaco-editor';
 import type {
-  AssembleResult, FileEntry, LabApi, LineMapEntry, MachineStatus, RegisterSnapshot, SymbolEntry,
+  AssembleResult, FileEntry, LabApi, LineMapEntry, MachineConfig, MachineStatus, RegisterSnapshot, SymbolEntry,
 } from '../../../shared/lab-api';
 import { LANGUAGE_ID } from './riscv-language';
 
@@ -42,6 +42,11 @@ export class MachineView {
 
   constructor(status: MachineStatus, readonly source: string | undefined, readonly lineMap: LineMapEntry[], readonly symbols: SymbolEntry[]) {
     this.status = status;
+  }
+
+  /** Whether this is a VM of the VMM (not a bare machine). */
+  get isVm(): boolean {
+    return this.status.mode !== 'bare';
   }
 
   /** Delivers console output to the terminal, or keeps it until one attaches. */
@@ -108,10 +113,44 @@ export class LabState {
     return this.machines.find((m) => m.status.id === id);
   }
 
-  /** Loads the workspace. */
+  /** Loads the workspace and the machines that already exist (after a reload). */
   async init(): Promise<void> {
     this.workspaceName = (await this.lab.call('workspace.info', {})).name;
     await this.refreshFiles();
+    for (const s of await this.lab.call('vm.list', {})) {
+      if (!this.machine(s.id)) this.machines.push(new MachineView(s, undefined, [], []));
+    }
+    this.currentId ??= this.machines[0]?.status.id;
+  }
+
+  /** Makes `id` the machine the controls and inspectors follow. */
+  select(id: string): void {
+    if (this.currentId === id) return;
+    this.currentId = id;
+    this.registers = this.previousRegisters = undefined;
+    void this.refreshRegisters();
+  }
+
+  /** Creates a machine from the VM manager's form (a VM, or a bare machine without source debugging). */
+  async createVm(config: MachineConfig, start: boolean): Promise<void> {
+    const status = await this.lab.call('vm.create', config);
+    if (!this.machine(status.id)) this.machines.push(new MachineView(status, undefined, [], []));
+    this.select(status.id);
+    if (start) await this.lab.call('vm.run', { id: status.id });
+    this.notify(`${status.name}: created (${status.mode})`);
+  }
+
+  /** A VM manager button on machine `id`. */
+  async control(id: string, op: 'run' | 'pause' | 'stop' | 'reset' | 'destroy'): Promise<void> {
+    if (op === 'run') await this.lab.call('vm.run', { id });
+    else if (op === 'pause') await this.lab.call('vm.pause', { id });
+    else if (op === 'stop') await this.lab.call('vm.stop', { id });
+    else if (op === 'reset') await this.lab.call('vm.reset', { id });
+    else await this.lab.call('vm.destroy', { id });
+    if (op === 'reset') {
+      const m = this.machine(id);
+      if (m) m.backlog = [];
+    }
   }
 
   /** Re-reads the file tree. */
@@ -225,9 +264,9 @@ export class LabState {
       const first = built.diagnostics.find((d) => d.severity === 'error');
       throw new Error(`${doc.path} does not assemble${first ? `: line ${first.line}: ${first.message}` : ''}`);
     }
-    const old = this.machines.find((m) => m.source === doc.path);
+    const old = this.machines.find((m) => m.source === doc.path && !m.isVm);
     if (old) await this.lab.call('vm.destroy', { id: old.status.id });
-    const status = await this.lab.call('vm.create', { kernel: built.elfPath });
+    const status = await this.lab.call('vm.create', { kernel: built.elfPath, mode: 'bare' });
     const view = new MachineView(status, doc.path, built.lineMap, built.symbols);
     this.machines.push(view);
     this.currentId = status.id;
@@ -242,6 +281,10 @@ export class LabState {
   /** F5: continue the current machine, or launch the active source. */
   async runOrContinue(): Promise<void> {
     const m = this.current;
+    if (m?.isVm && m.status.state === 'paused') {
+      await this.lab.call('vm.run', { id: m.status.id });
+      return;
+    }
     if (m && m.source === this.activePath && m.status.state === 'paused') await this.lab.call('vm.run', { id: m.status.id });
     else if (!m || m.source !== this.activePath || m.status.state === 'exited' || m.status.state === 'error') await this.launch(false);
   }
@@ -255,14 +298,16 @@ export class LabState {
   /** F11: one instruction (launching paused at _start when nothing runs). */
   async stepInto(): Promise<void> {
     const m = this.current;
+    if (m?.isVm && (m.status.state === 'exited' || m.status.state === 'error')) return this.notify(`${m.status.name} has ${m.status.vmState}: reset it to run again`);
     if (!m || m.status.state === 'exited' || m.status.state === 'error') return this.launch(true);
     if (m.status.state !== 'paused') await this.lab.call('vm.pause', { id: m.status.id });
     await this.lab.call('vm.step', { id: m.status.id });
   }
 
-  /** F10: one instruction, running calls to their return. */
+  /** F10: one instruction, running calls to their return (a VM steps one instruction). */
   async stepOver(): Promise<void> {
     const m = this.current;
+    if (m?.isVm) return this.stepInto();
     if (!m || m.status.state === 'exited' || m.status.state === 'error') return this.launch(true);
     if (m.status.state !== 'paused') await this.lab.call('vm.pause', { id: m.status.id });
     await this.lab.call('vm.stepOver', { id: m.status.id });
@@ -272,6 +317,7 @@ export class LabState {
   async runToLine(line: number): Promise<void> {
     const m = this.current;
     if (!m) return this.notify('start the machine first (F10 stops at _start)');
+    if (m.isVm) return this.notify('run to cursor works on bare machines (run the editor file with F5)');
     const address = m.addressOf(line);
     if (address === undefined) return this.notify(`line ${line} has no code`);
     if (m.status.state !== 'paused') await this.lab.call('vm.pause', { id: m.status.id });
