@@ -61,7 +61,7 @@ describe.each([true, false])('legacy=%s', (legacy) => {
     expect(r.data).toEqual(image(64).subarray(3 * 512, 5 * 512));
     expect(r.used).toEqual({ id: 0, len: 1025 });
     expect(d.reg(R.ISR) & 1).toBe(1);
-    expect(m.hart.mip & (1 << 11)).toBe(0); // PLIC source not enabled: no MEIP
+    expect(m.hart.mipHw & (1 << 11)).toBe(0); // PLIC source not enabled: no MEIP
     d.setReg(R.ISR_ACK, 1);
     expect(d.reg(R.ISR)).toBe(0);
 

@@ -11,6 +11,8 @@ import { DEFAULT_RAM_SIZE } from '../../engine/machine/memory-map';
 import { modeledCycles } from '../../engine/vmm/stats';
 import { VM_MODES, type Vm, type VmMode } from '../../engine/vmm/vm';
 import { Vmm } from '../../engine/vmm/vmm';
+import type { DiskAttachment } from '../../engine/machine/board';
+import { closeDisks, collectDisk, openDisks, type DiskSpec } from '../disk-option';
 
 /** Exit code when the budget or the timeout ends a run (as coreutils' timeout). */
 export const EXIT_TIMEOUT = 124;
@@ -33,6 +35,7 @@ interface RunOptions {
   realtime?: boolean;
   jit?: boolean;
   mode?: RunMode;
+  disk?: DiskSpec[];
 }
 
 /** What the run loop drives: the bare machine or one VM of a VMM. */
@@ -44,6 +47,8 @@ interface Target {
   readonly crashReason: string | undefined;
   sendInput(bytes: Uint8Array): void;
   stats(reason: StopReason, wallSeconds: number): object;
+  /** Makes the guest's disk writes durable (the run ends or is interrupted). */
+  flushDisks(): string | undefined;
 }
 
 /** Statistics printed by --stats json. */
@@ -57,6 +62,8 @@ export interface RunStats {
   traps: Record<string, number>;
   tlb: { misses: number; flushes: number };
   deviceAccesses: number;
+  /** Requests and bytes per disk, in --disk order. */
+  disks: Record<string, number>[];
 }
 
 /** Registers `vmlab run`. */
@@ -75,6 +82,7 @@ export function registerRun(program: Command): void {
     .option('--realtime', 'derive mtime from the host clock instead of executed instructions')
     .option('--no-jit', 'interpret every instruction (no block translation)')
     .option('--mode <mode>', 'bare (default), or run in a VM of the VMM: emulate | trap', parseMode, 'bare')
+    .option('--disk <spec>', 'attach a virtio-blk disk: FILE[,format=raw|qcow2][,readonly][,legacy=on|off][,serial=ID] (repeatable)', collectDisk)
     .action(async (kernel: string, opts: RunOptions) => {
       if (opts.stats !== undefined && opts.stats !== 'json') throw new Error(`--stats takes 'json', got '${opts.stats}'`);
       process.exitCode = await runKernel(kernel, opts);
@@ -102,6 +110,7 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
   if (opts.mode !== 'bare' && opts.trace) throw new Error('--trace works with --mode bare only');
   let target: Target;
   let machine: Machine | undefined;
+  const disks = openDisks(opts.disk ?? []);
   try {
     if (opts.mode === undefined || opts.mode === 'bare') {
       machine = new Machine({
@@ -110,13 +119,15 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
         onUart,
         timeMode: opts.realtime ? 'realtime' : 'deterministic',
         clock: () => performance.now(),
+        disks,
       });
       machine.loadKernel(bytes);
       target = machineTarget(machine);
     } else {
-      target = vmTarget(opts.mode, bytes, opts, onUart);
+      target = vmTarget(opts.mode, bytes, opts, onUart, disks);
     }
   } catch (err) {
+    closeDisks(disks);
     throw new Error(`${path}: ${(err as Error).message}`);
   }
 
@@ -153,6 +164,10 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
     }
   } finally {
     flush();
+    // Closing flushes every image (fsync) and releases its writer lock.
+    target.flushDisks();
+    const diskError = closeDisks(disks);
+    if (diskError !== undefined) process.stderr.write(`vmlab: ${diskError}\n`);
     if (trace !== undefined) closeSync(trace);
     stdin.off('data', onData);
     stdin.off('end', onEnd);
@@ -191,13 +206,14 @@ function machineTarget(machine: Machine): Target {
     crashReason: undefined,
     sendInput: (bytes) => machine.sendInput(bytes),
     stats: (reason, wall) => collectStats(machine, reason, wall),
+    flushDisks: () => machine.flushDisks(),
   };
 }
 
-function vmTarget(mode: VmMode, kernel: Uint8Array, opts: RunOptions, onUart: (b: number) => void): Target {
+function vmTarget(mode: VmMode, kernel: Uint8Array, opts: RunOptions, onUart: (b: number) => void, disks: DiskAttachment[]): Target {
   const memSize = opts.mem ?? DEFAULT_RAM_SIZE;
   const vmm = new Vmm({ hostRamSize: memSize + 64 * 1024 * 1024, jit: opts.jit !== false });
-  const vm = vmm.createVm({ name: 'guest', mode, kernel, memSize, cpu: opts.cpu, onUart });
+  const vm = vmm.createVm({ name: 'guest', mode, kernel, memSize, cpu: opts.cpu, onUart, disks });
   return {
     run(chunk) {
       vmm.runVm(vm, chunk);
@@ -212,6 +228,7 @@ function vmTarget(mode: VmMode, kernel: Uint8Array, opts: RunOptions, onUart: (b
     get crashReason() { return vm.crashReason; },
     sendInput: (bytes) => vm.sendInput(bytes),
     stats: (reason, wallSeconds) => vmStats(vm, reason, wallSeconds),
+    flushDisks: () => vm.machine.flushDisks(),
   };
 }
 
@@ -233,6 +250,7 @@ function vmStats(vm: Vm, reason: StopReason, wallSeconds: number): object {
     modeledCycles: cycles.total,
     cycleBreakdown: cycles.breakdown,
     vmm: vm.stats.toJSON(),
+    disks: vm.machine.board.disks.map((d) => d.stats.toJSON()),
   };
 }
 
@@ -252,6 +270,7 @@ function collectStats(machine: Machine, reason: StopReason, wallSeconds: number)
     traps,
     tlb: { misses: h.tlb.misses, flushes: h.tlb.flushes },
     deviceAccesses: machine.bus.deviceAccesses,
+    disks: machine.board.disks.map((d) => d.stats.toJSON()),
   };
 }
 

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { modeledCycles } from '../../engine/vmm/stats';
 import { VM_MODES, type Vm } from '../../engine/vmm/vm';
 import { Vmm } from '../../engine/vmm/vmm';
+import { closeDisks, openDisks, parseDiskSpec, type DiskSpec } from '../disk-option';
 import { loadKernelFile } from '../kernel-input';
 import { parseCount, parseCpu, parseSeconds, parseSize } from '../options';
 
@@ -23,10 +24,27 @@ export const VM_FILE_SCHEMA = z.object({
   ]).optional(),
   cpu: z.string().optional(),
   input: z.string().optional(),
+  /** virtio-blk disks, disk n in slot 7 - n: `"FILE[,format=..][,readonly][,legacy=on|off]"` or an object. */
+  disks: z.array(z.union([
+    z.string().min(1),
+    z.object({
+      file: z.string().min(1),
+      format: z.enum(['raw', 'qcow2']).optional(),
+      readonly: z.boolean().optional(),
+      legacy: z.boolean().optional(),
+      serial: z.string().max(20).optional(),
+    }).strict(),
+  ])).max(8).optional(),
 }).strict();
 
 /** A parsed VM file. */
 export type VmFile = z.infer<typeof VM_FILE_SCHEMA>;
+
+/** The disks of a VM file as DiskSpecs (paths still relative to the file). */
+export function vmFileDisks(vm: VmFile): DiskSpec[] {
+  return (vm.disks ?? []).map((d) => typeof d === 'string' ? parseDiskSpec(d)
+    : { path: d.file, format: d.format, readOnly: d.readonly ?? false, legacy: d.legacy ?? true, serial: d.serial });
+}
 
 interface VmsOptions {
   maxInsns?: number;
@@ -82,18 +100,33 @@ function runVms(files: string[], opts: VmsOptions): number {
   const vmm = new Vmm({ hostRamSize: opts.hostMem ?? sizes.reduce((a, b) => a + b, 0) + 64 * 1024 * 1024, quantum: opts.quantum });
   const consoles = new Map<string, number[]>();
   if (opts.consoleDir) mkdirSync(opts.consoleDir, { recursive: true });
-  const vms = configs.map((c, i) => {
-    const kernel = loadKernelFile(resolve(dirname(c.file), c.vm.kernel));
-    const out: number[] = [];
-    consoles.set(c.vm.name, out);
-    const vm = vmm.createVm({
-      name: c.vm.name, mode: c.vm.mode as Vm['mode'], kernel, memSize: sizes[i], placement: c.vm.placement,
-      cpu: c.vm.cpu ? parseCpu(c.vm.cpu) : undefined,
-      onUart: (b) => out.push(b),
+  const opened: ReturnType<typeof openDisks>[] = [];
+  let vms: Vm[];
+  try {
+    vms = configs.map((c, i) => {
+      const kernel = loadKernelFile(resolve(dirname(c.file), c.vm.kernel));
+      const out: number[] = [];
+      consoles.set(c.vm.name, out);
+      let disks;
+      try {
+        disks = openDisks(vmFileDisks(c.vm), dirname(c.file));
+      } catch (err) {
+        throw new Error(`${c.file}: ${(err as Error).message}`);
+      }
+      opened.push(disks);
+      const vm = vmm.createVm({
+        name: c.vm.name, mode: c.vm.mode as Vm['mode'], kernel, memSize: sizes[i], placement: c.vm.placement,
+        cpu: c.vm.cpu ? parseCpu(c.vm.cpu) : undefined,
+        onUart: (b) => out.push(b),
+        disks,
+      });
+      if (c.vm.input) vm.sendInput(new TextEncoder().encode(c.vm.input));
+      return vm;
     });
-    if (c.vm.input) vm.sendInput(new TextEncoder().encode(c.vm.input));
-    return vm;
-  });
+  } catch (err) {
+    for (const disks of opened) closeDisks(disks);
+    throw err;
+  }
   const started = Date.now();
   let remaining = opts.maxInsns ?? Infinity;
   const pending = new Map<string, string>();
@@ -106,6 +139,11 @@ function runVms(files: string[], opts: VmsOptions): number {
   } else {
     flushPrefixed(consoles, pending);
     for (const [name, rest] of pending) if (rest) process.stdout.write(`[${name}] ${rest}\n`);
+  }
+  // Closing flushes every image (fsync) and releases its writer lock.
+  for (const disks of opened) {
+    const error = closeDisks(disks);
+    if (error !== undefined) process.stderr.write(`vmlab: ${error}\n`);
   }
   report(vms, opts.stats === 'json');
   return vms.every((vm) => vm.state === 'halted' && vm.exitCode === 0) ? 0 : 1;
@@ -133,6 +171,7 @@ function report(vms: Vm[], json: boolean): void {
     exits: vm.stats.exitCount,
     modeledCycles: modeledCycles(vm.stats, vm.mode === 'emulate').total,
     stats: vm.stats.toJSON(),
+    disks: vm.machine.board.disks.map((d) => d.stats.toJSON()),
   }));
   if (json) {
     process.stderr.write(JSON.stringify(rows) + '\n');

@@ -1,0 +1,98 @@
+// `--disk FILE[,format=raw|qcow2][,readonly][,legacy=on|off][,serial=ID]` for `vmlab run`, and the
+// same fields in a `*.vm.json` file: parsing, opening the images (a writable image is locked against
+// a second writer) and closing them again, which flushes them.
+
+import { InvalidArgumentError } from 'commander';
+import { resolve } from 'node:path';
+import type { DiskAttachment } from '../engine/machine/board';
+import { MEMORY_MAP } from '../engine/machine/memory-map';
+import { DiskError } from '../engine/disk/types';
+import { openDisk, type DiskFormat } from '../host/disk-files';
+
+/** One disk as the user named it. */
+export interface DiskSpec {
+  path: string;
+  format?: DiskFormat;
+  readOnly: boolean;
+  /** Version 1 transport (QEMU 7.2's default, force-legacy=on); default true. */
+  legacy: boolean;
+  serial?: string;
+}
+
+const ON = ['on', 'true', 'yes', '1'];
+const OFF = ['off', 'false', 'no', '0'];
+
+function flag(name: string, value: string): boolean {
+  if (ON.includes(value)) return true;
+  if (OFF.includes(value)) return false;
+  throw new InvalidArgumentError(`disk option ${name} takes on or off, got '${value}'`);
+}
+
+/** Parses `FILE[,format=raw|qcow2][,readonly][,legacy=on|off][,serial=ID]`. */
+export function parseDiskSpec(text: string): DiskSpec {
+  const [path, ...props] = text.split(',');
+  if (!path) throw new InvalidArgumentError(`--disk needs a file name, got '${text}'`);
+  const spec: DiskSpec = { path, readOnly: false, legacy: true };
+  for (const prop of props) {
+    const eq = prop.indexOf('=');
+    const name = eq < 0 ? prop : prop.slice(0, eq);
+    const value = eq < 0 ? 'on' : prop.slice(eq + 1);
+    if (name === 'format') {
+      if (value !== 'raw' && value !== 'qcow2') throw new InvalidArgumentError(`disk format must be raw or qcow2, got '${value}'`);
+      spec.format = value;
+    } else if (name === 'readonly') {
+      spec.readOnly = flag(name, value);
+    } else if (name === 'legacy') {
+      spec.legacy = flag(name, value);
+    } else if (name === 'serial') {
+      spec.serial = value;
+    } else {
+      throw new InvalidArgumentError(`unknown disk option '${name}' (known: format, readonly, legacy, serial)`);
+    }
+  }
+  return spec;
+}
+
+/** Collects repeated `--disk` options (commander's reducer). */
+export function collectDisk(text: string, previous: DiskSpec[] = []): DiskSpec[] {
+  return [...previous, parseDiskSpec(text)];
+}
+
+/**
+ * Opens every disk (relative paths against `baseDir`); on a failure closes the ones already open and
+ * throws an Error naming the file, e.g. one that another vmlab or QEMU holds for writing.
+ */
+export function openDisks(specs: readonly DiskSpec[], baseDir = '.'): DiskAttachment[] {
+  if (specs.length > MEMORY_MAP.virtio.count) throw new Error(`at most ${MEMORY_MAP.virtio.count} disks fit on the virtio-mmio slots, got ${specs.length}`);
+  const opened: DiskAttachment[] = [];
+  try {
+    for (const s of specs) {
+      const path = resolve(baseDir, s.path);
+      try {
+        opened.push({ device: openDisk(path, { format: s.format, readOnly: s.readOnly }), legacy: s.legacy, serial: s.serial });
+      } catch (err) {
+        if (err instanceof DiskError && err.code === 'locked') throw new Error(`disk ${s.path} is locked: ${err.message}`);
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') throw new Error(`disk ${s.path}: no such file (create one with vmlab disk create)`);
+        throw new Error(`disk ${s.path}: ${(err as Error).message}`);
+      }
+    }
+  } catch (err) {
+    closeDisks(opened);
+    throw err;
+  }
+  return opened;
+}
+
+/** Flushes and closes disks; returns the first error's message, if any (the others are still closed). */
+export function closeDisks(disks: readonly DiskAttachment[]): string | undefined {
+  let first: string | undefined;
+  for (const d of disks) {
+    try {
+      d.device.close();
+    } catch (err) {
+      first ??= (err as Error).message;
+    }
+  }
+  return first;
+}
