@@ -115,6 +115,15 @@ test('VM manager: consoles per VM, per-VM pause, memory in three spaces, a crash
   await row(page, 'scribble-vm').click();
   await shot(page, info, '04-scribble-crashed');
 
+  // The README's picture: the paging guest's source, its VM selected, its memory and statistics.
+  await page.locator('[data-path="paging/paging.S"]').click();
+  await row(page, 'paging-vm').click();
+  await page.locator('[data-console-tab="paging-vm"] button').click();
+  await page.locator('.memory').evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  await page.locator('.mem-byte').first().hover();
+  await expect(page.locator('[data-loc="guest-physical"]')).toHaveText('gpa 0x800a2000');
+  await shot(page, info, '05-vm-manager');
+
   // Remove the VMs again; the manager follows.
   for (const name of ['scribble-vm', 'paging-vm', 'hello-vm']) {
     await row(page, name).locator('[data-vm-action="remove"]').click();
