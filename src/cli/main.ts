@@ -2,6 +2,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { registerAsm } from './commands/asm';
+import { registerCompare } from './commands/compare';
 import { registerDisk } from './commands/disk';
 import { registerObjdump } from './commands/objdump';
 import { registerRun } from './commands/run';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerObjdump(program);
   registerServe(program);
   registerVms(program);
+  registerCompare(program);
   registerDisk(program);
   return program;
 }

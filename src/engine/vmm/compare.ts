@@ -1,0 +1,131 @@
+// The compare view's engine side (issue #7): one kernel, the same inputs, run bare and in every VMM
+// mode; instructions, exits, modeled cycles and wall time side by side, each relative to bare.
+// Runs are deterministic, so every figure but wall time is the same on every machine.
+
+import type { CpuFeatures } from '../cpu/hart';
+import { Machine, StopReason } from '../machine/machine';
+import { modeledCycles, DEFAULT_COSTS, type CostModel } from './stats';
+import { VM_MODES, type VmMode } from './vm';
+import { Vmm } from './vmm';
+
+/** A column of the comparison: the bare machine or a VMM mode. */
+export type CompareMode = 'bare' | VmMode;
+
+/** Every mode the comparison runs, bare first. */
+export const COMPARE_MODES: readonly CompareMode[] = ['bare', ...VM_MODES];
+
+/** How the kernel is run. */
+export interface CompareOptions {
+  /** Guest RAM in bytes (default 128 MiB, as `vmlab run`). */
+  memSize?: number;
+  cpu?: Partial<CpuFeatures>;
+  /** Step budget of each run (default 200 million). */
+  maxSteps?: number;
+  /** Bytes queued for the guest's UART before it starts. */
+  input?: Uint8Array;
+  /** The modes to run (default all). */
+  modes?: readonly CompareMode[];
+  costs?: CostModel;
+  /** Wall clock in milliseconds (default Date.now). */
+  now?: () => number;
+}
+
+/** One mode's figures. */
+export interface CompareRow {
+  readonly mode: CompareMode;
+  /** How the run ended: 'exit', 'budget', 'idle', 'crashed'. */
+  readonly end: string;
+  readonly exitCode: number | null;
+  readonly crashReason?: string;
+  readonly instructions: number;
+  readonly exits: number;
+  readonly modeledCycles: number;
+  /** Modeled cycles by event kind. */
+  readonly breakdown: Record<string, number>;
+  readonly wallMs: number;
+  /** The console output, to check that the guest did the same thing in every mode. */
+  readonly output: string;
+  /** Each figure divided by bare's (1 for bare itself; null without a bare row or when bare's is 0). */
+  readonly relative: { instructions: number | null; modeledCycles: number | null; wallMs: number | null };
+  /** Whether the console output equals bare's. */
+  readonly sameOutput: boolean;
+}
+
+const DEFAULT_MEM = 128 * 1024 * 1024;
+const CHUNK = 1_000_000;
+
+/** Runs `kernel` in each mode and returns one row per mode. */
+export function compareModes(kernel: Uint8Array, options: CompareOptions = {}): CompareRow[] {
+  const modes = options.modes ?? COMPARE_MODES;
+  const raw = modes.map((mode) => (mode === 'bare' ? runBare(kernel, options) : runVm(kernel, mode, options)));
+  const bare = raw.find((r) => r.mode === 'bare');
+  const ratio = (v: number, b: number | undefined): number | null => (b === undefined || b === 0 ? null : v / b);
+  return raw.map((r) => ({
+    ...r,
+    relative: {
+      instructions: ratio(r.instructions, bare?.instructions),
+      modeledCycles: ratio(r.modeledCycles, bare?.modeledCycles),
+      wallMs: ratio(r.wallMs, bare?.wallMs),
+    },
+    sameOutput: bare === undefined || r.output === bare.output,
+  }));
+}
+
+type RawRow = Omit<CompareRow, 'relative' | 'sameOutput'>;
+
+function latin1(bytes: number[]): string {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return s;
+}
+
+function runBare(kernel: Uint8Array, o: CompareOptions): RawRow {
+  const out: number[] = [];
+  const now = o.now ?? Date.now;
+  const m = new Machine({ ramSize: o.memSize ?? DEFAULT_MEM, cpu: o.cpu, onUart: (b) => out.push(b) });
+  m.loadKernel(kernel);
+  if (o.input) m.sendInput(o.input);
+  const t0 = now();
+  let reason: StopReason = StopReason.BUDGET;
+  for (let left = o.maxSteps ?? 200_000_000; left > 0 && reason === StopReason.BUDGET; left -= CHUNK) reason = m.run(Math.min(left, CHUNK));
+  const wallMs = now() - t0;
+  const costs = o.costs ?? DEFAULT_COSTS;
+  const instructions = m.hart.instret;
+  return {
+    mode: 'bare',
+    end: reason === StopReason.EXIT ? 'exit' : reason === StopReason.IDLE ? 'idle' : 'budget',
+    exitCode: reason === StopReason.EXIT ? (m.exitCode ?? null) : null,
+    instructions,
+    exits: 0,
+    modeledCycles: instructions * costs.nativeInstruction,
+    breakdown: { instructions: instructions * costs.nativeInstruction },
+    wallMs,
+    output: latin1(out),
+  };
+}
+
+function runVm(kernel: Uint8Array, mode: VmMode, o: CompareOptions): RawRow {
+  const out: number[] = [];
+  const memSize = o.memSize ?? DEFAULT_MEM;
+  const vmm = new Vmm({ hostRamSize: memSize + 64 * 1024 * 1024 });
+  const vm = vmm.createVm({ name: mode, mode, kernel, memSize, cpu: o.cpu, onUart: (b) => out.push(b) });
+  if (o.input) vm.sendInput(o.input);
+  const now = o.now ?? Date.now;
+  const t0 = now();
+  for (let left = o.maxSteps ?? 200_000_000; left > 0 && vm.runnable;) left -= Math.max(1, vmm.runVm(vm, Math.min(left, CHUNK)));
+  const wallMs = now() - t0;
+  const cycles = modeledCycles(vm.stats, mode === 'emulate', o.costs ?? DEFAULT_COSTS);
+  const end = vm.state === 'halted' ? 'exit' : vm.state === 'crashed' ? 'crashed' : vm.state === 'waiting' ? 'idle' : 'budget';
+  const row: RawRow = {
+    mode,
+    end,
+    exitCode: vm.state === 'halted' ? (vm.exitCode ?? null) : null,
+    instructions: vm.stats.instructions,
+    exits: vm.stats.exitCount,
+    modeledCycles: cycles.total,
+    breakdown: cycles.breakdown,
+    wallMs,
+    output: latin1(out),
+  };
+  return vm.crashReason === undefined ? row : { ...row, crashReason: vm.crashReason };
+}

@@ -1,0 +1,84 @@
+// The compare view's engine side and `vmlab compare` (issue #7): one kernel in every mode with the
+// same inputs; the statistics of a known program equal hand-counted values.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { assemble } from '../../src/engine/asm/index';
+import { compareModes } from '../../src/engine/vmm/compare';
+import { Vmm } from '../../src/engine/vmm/vmm';
+import { REPO_ROOT } from '../support/build';
+
+const VMLAB = join(REPO_ROOT, 'bin', 'vmlab.mjs');
+const TRAPS = join(REPO_ROOT, 'labs', 'traps', 'traps.S');
+const EXPECTED = readFileSync(join(REPO_ROOT, 'labs', 'traps', 'expected-output.txt'), 'latin1');
+/** The traps lab's user program makes exactly this many system calls (labs/traps/README.md). */
+const SYSCALLS = 8;
+
+const traps = (() => {
+  const r = assemble(readFileSync(TRAPS, 'latin1'), { file: 'traps.S' });
+  if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+  return r.elf;
+})();
+
+describe('compareModes', () => {
+  it('runs the traps lab bare, in emulate and in trap mode with the same output and instruction count', () => {
+    const rows = compareModes(traps);
+    expect(rows.map((r) => [r.mode, r.end, r.exitCode, r.sameOutput])).toEqual([
+      ['bare', 'exit', 0, true], ['emulate', 'exit', 0, true], ['trap', 'exit', 0, true],
+    ]);
+    for (const r of rows) expect(r.output).toBe(EXPECTED);
+    const bare = rows[0];
+    expect(rows.map((r) => r.instructions)).toEqual([bare.instructions, bare.instructions, bare.instructions]);
+    expect(rows.map((r) => r.relative.instructions)).toEqual([1, 1, 1]);
+    // Only trap mode exits; both VMM modes cost more modeled cycles than bare.
+    expect(rows.map((r) => r.exits > 0)).toEqual([false, false, true]);
+    for (const r of rows.slice(1)) expect(r.relative.modeledCycles!).toBeGreaterThan(1);
+    // The breakdown adds up to the total.
+    for (const r of rows) expect(Object.values(r.breakdown).reduce((a, b) => a + b, 0)).toBe(r.modeledCycles);
+  });
+
+  it('counts what a student can count by hand in the traps lab (trap mode)', () => {
+    const vmm = new Vmm({ hostRamSize: 256 << 20 });
+    const out: number[] = [];
+    const vm = vmm.createVm({ name: 'traps', mode: 'trap', kernel: traps, memSize: 128 << 20, onUart: (b) => out.push(b) });
+    while (vm.runnable) vmm.runVm(vm, 1_000_000);
+    expect(vm.state).toBe('halted');
+    const s = vm.stats;
+    // Every system call is an ecall from U-mode, delegated to the guest kernel: reflected once each.
+    expect(s.reflected).toEqual({ exception8: SYSCALLS });
+    // The kernel returns from each with sret; M-mode entered the kernel with one mret.
+    expect([s.emulated.sret, s.emulated.mret]).toEqual([SYSCALLS, 1]);
+    // Every console byte is one emulated store to THR after one load of LSR; one more store ends the run.
+    expect([s.emulated['mmio-load'], s.emulated['mmio-store']]).toEqual([EXPECTED.length, EXPECTED.length + 1]);
+    expect(s.exits[8]).toBe(SYSCALLS);
+  });
+});
+
+describe('vmlab compare', () => {
+  const vmlab = (args: string[]): { code: number | null; stdout: string; stderr: string } => {
+    const r = spawnSync(process.execPath, [VMLAB, ...args], { encoding: 'latin1', timeout: 120_000 });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it('prints one row per mode, and the same figures as JSON', () => {
+    const text = vmlab(['compare', TRAPS]);
+    expect(text.code).toBe(0);
+    const lines = text.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^mode +end +exit +instructions/);
+    expect(lines.slice(1).map((l) => l.split(/ +/).slice(0, 3))).toEqual([['bare', 'exit', '0'], ['emulate', 'exit', '0'], ['trap', 'exit', '0']]);
+    const json = vmlab(['compare', TRAPS, '--json', '--modes', 'bare,trap']);
+    expect(json.code).toBe(0);
+    const rows = JSON.parse(json.stdout) as { mode: string; instructions: number; exits: number; modeledCycles: number; outputBytes: number }[];
+    const engine = compareModes(traps, { modes: ['bare', 'trap'] });
+    expect(rows.map((r) => [r.mode, r.instructions, r.exits, r.modeledCycles, r.outputBytes])).toEqual(
+      engine.map((r) => [r.mode, r.instructions, r.exits, r.modeledCycles, r.output.length]));
+  });
+
+  it('refuses an unknown mode and a missing kernel with exit code 2', () => {
+    const bad = vmlab(['compare', TRAPS, '--modes', 'bare,warp']);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining("got 'bare,warp'")]);
+    const missing = vmlab(['compare', '/nonexistent/kernel.elf']);
+    expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining('/nonexistent/kernel.elf')]);
+  });
+});
