@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { assemble, type AssembleResult } from '../../src/engine/asm/index';
+import { RawDisk } from '../../src/engine/disk/raw';
+import { MemoryByteStore } from '../../src/engine/disk/types';
 import { Machine, StopReason } from '../../src/engine/machine/machine';
 import type { Placement } from '../../src/engine/vmm/frames';
 import type { VmMode } from '../../src/engine/vmm/vm';
@@ -33,6 +35,7 @@ const SPECS: Record<string, LabSpec> = {
   paging: { mem: 128 * MiB, xsensitive: false },
   scribble: { mem: 16 * MiB, xsensitive: false },
   sensitive: { mem: 128 * MiB, xsensitive: true },
+  disk: { mem: 128 * MiB, xsensitive: false },
 };
 
 /** Console output and end of one run. */
@@ -178,6 +181,59 @@ describe('scribble', () => {
   test('QEMU prints the same and hangs', async () => {
     const q = await runQemu(builds.get('scribble')!.path, { memMiB: 16, timeoutMs: 4_000 });
     expect({ output: q.output.toString('latin1'), timedOut: q.timedOut }).toEqual({ output: expected(), timedOut: true });
+  });
+});
+
+describe('disk', () => {
+  const spec = SPECS.disk;
+  const DISK_BYTES = 64 * 1024;
+
+  /** Boots the lab on `image` (changed in place) bare or in a VM; returns the console and exit code. */
+  function boot(image: Uint8Array, mode: 'bare' | VmMode, legacy = true): { output: string; exitCode: number | null } {
+    const store = new MemoryByteStore(image);
+    const disks = [{ device: new RawDisk(store), legacy }];
+    const out: number[] = [];
+    const elf = builds.get('disk')!.elf;
+    let exitCode: number | null;
+    if (mode === 'bare') {
+      const m = new Machine({ ramSize: spec.mem, disks, onUart: (b) => out.push(b) });
+      m.loadKernel(elf);
+      let reason: StopReason = StopReason.BUDGET;
+      for (let i = 0; i < 20 && reason === StopReason.BUDGET; i++) reason = m.run(1_000_000);
+      exitCode = reason === StopReason.EXIT ? (m.exitCode ?? null) : null;
+    } else {
+      const vmm = new Vmm({ hostRamSize: 16 * MiB + 64 * MiB });
+      const vm = vmm.createVm({ name: 'lab', mode, kernel: elf, memSize: 16 * MiB, disks, onUart: (b) => out.push(b) });
+      for (let i = 0; i < 20 && vmm.active; i++) vmm.run(1_000_000);
+      exitCode = vm.exitCode ?? null;
+    }
+    image.set(store.contents());
+    return { output: Buffer.from(out).toString('latin1'), exitCode };
+  }
+
+  test.each(['bare', ...VM_MODES] as const)('%s: a fresh disk boots as expected-output.txt, the second boot counts 2', (mode) => {
+    const image = new Uint8Array(DISK_BYTES);
+    expect(boot(image, mode)).toEqual({ output: labFile('disk', 'expected-output.txt'), exitCode: 0 });
+    expect(Array.from(image.subarray(0, 8))).toEqual([0x42, 0x4f, 0x4f, 0x54, 1, 0, 0, 0]);
+    expect(boot(image, mode).output).toMatch(/\nboot 2\n$/);
+    expect(boot(image, mode, false).output).toBe(labFile('disk', 'expected-output.txt').replace('legacy transport (version 1)', 'modern transport (version 2)').replace('boot 1', 'boot 3'));
+  });
+
+  test('QEMU prints the same on a fresh disk, and counts on from a disk vmlab booted', async () => {
+    const img = join(tmp, 'disk-lab.img');
+    writeFileSync(img, new Uint8Array(DISK_BYTES));
+    const args = ['-drive', `file=${img},if=none,format=raw,id=d`, '-device', 'virtio-blk-device,drive=d'];
+    const q = await runQemu(builds.get('disk')!.path, { memMiB: spec.mem / MiB, timeoutMs: 20_000, extraArgs: args });
+    expect({ output: q.output.toString('latin1'), exitCode: q.exitCode, timedOut: q.timedOut }).toEqual({ output: labFile('disk', 'expected-output.txt'), exitCode: 0, timedOut: false });
+    const image = new Uint8Array(readFileSync(img));
+    expect(boot(image, 'trap').output).toMatch(/\nboot 2\n$/);
+    writeFileSync(img, image);
+    const q2 = await runQemu(builds.get('disk')!.path, { memMiB: spec.mem / MiB, timeoutMs: 20_000, extraArgs: args });
+    expect(q2.output.toString('latin1')).toMatch(/\nboot 3\n$/);
+  });
+
+  test('without a disk it says how to attach one and fails', () => {
+    expect(runBare(builds.get('disk')!.elf, spec)).toEqual({ output: 'no disk: run with --disk FILE (vmlab) or -drive/-device virtio-blk-device (QEMU)\n', exitCode: 1 });
   });
 });
 
