@@ -220,11 +220,6 @@ export class Machine {
     return this.hart.steps + this.idleSteps;
   }
 
-  /** Accounts `steps` steps of idle time (a VMM advancing a waiting guest's clock). */
-  addIdleSteps(steps: number): void {
-    this.idleSteps += steps;
-  }
-
   /** Steps from now until the next timer deadline, or Infinity when none is armed. */
   stepsUntilDeadline(): number {
     const deadline = this.clint.nextDeadline();
@@ -295,8 +290,12 @@ export class Machine {
     return Math.max(1, Math.min(1 << 20, Math.ceil(at - now)));
   }
 
-  /** In WFI: advance time to the next timer deadline; returns steps skipped (0 if none is armed). */
-  private skipIdle(remaining: number): number {
+  /**
+   * In WFI: advances time to the next timer deadline, at most `remaining` steps; returns the steps
+   * skipped (0 when no deadline is armed, so only input can wake the guest). The bare run loop and
+   * the VMM's trap-mode loop both sleep through this one rule.
+   */
+  skipIdle(remaining: number): number {
     if (this.options.timeMode === 'realtime') return 0;
     const deadline = this.clint.nextDeadline();
     if (!Number.isFinite(deadline)) return 0;

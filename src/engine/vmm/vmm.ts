@@ -192,14 +192,11 @@ export class Vmm {
         if (vh.wakeupPending()) {
           vh.waiting = false;
         } else {
-          // Sleep until the next timer deadline; with none armed, only input can wake the guest.
-          const untilDeadline = m.stepsUntilDeadline();
-          if (!Number.isFinite(untilDeadline)) {
+          const idle = m.skipIdle(remaining);
+          if (idle === 0) {
             reason = StopReason.IDLE;
             break;
           }
-          const idle = Math.max(1, Math.min(remaining, untilDeadline));
-          m.addIdleSteps(idle);
           remaining -= idle;
           continue;
         }
