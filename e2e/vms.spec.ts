@@ -87,6 +87,20 @@ test('VM manager: consoles per VM, per-VM pause, memory in three spaces, a crash
   await expect.poll(() => firstRow(page)).toEqual(guestBytes);
   await shot(page, info, '02-hello-host-physical');
 
+  // A byte written in host-physical space is the guest's: guest-physical space shows it (then undo).
+  const edit = async (value: string): Promise<void> => {
+    await page.locator('.mem-byte').first().click();
+    await page.locator('.mem-edit input').fill(value);
+    await page.keyboard.press('Enter');
+    await expect(page.locator('.mem-byte').first()).toHaveText(value);
+  };
+  await edit('ab');
+  await page.locator('.mem-byte').first().hover();
+  await page.locator('[data-loc="guest-physical"]').click();
+  await expect(page.locator('select[aria-label="Address space"]')).toHaveValue('guest-physical');
+  await expect(page.locator('.mem-byte').first()).toHaveText('ab');
+  await edit(guestBytes[0]);
+
   // The paging VM (trap, scattered): the lecture's page RAM+0xa2 holds 0xcafe0001 in both spaces.
   await row(page, 'paging-vm').click();
   await expect(page.locator('.reg-head')).toBeVisible();
