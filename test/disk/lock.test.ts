@@ -1,0 +1,94 @@
+// The writer lock (DESIGN 5): an image open for writing refuses a second writer with DiskError 'locked',
+// lets readers in, takes over a lock whose process is gone, and disappears when the writer closes.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createQcow2 } from '../../src/engine/disk/qcow2';
+import { DiskError } from '../../src/engine/disk/types';
+import { lockPathFor, openDisk } from '../../src/host/disk-files';
+import { newStore, scratch } from './support';
+
+const dir = scratch('lock');
+
+function image(name: string, format: 'raw' | 'qcow2'): string {
+  const path = join(dir, name);
+  const store = newStore(path);
+  if (format === 'qcow2') createQcow2(store, 1 << 20);
+  else store.resize(1 << 20);
+  store.close();
+  return path;
+}
+
+function lockError(fn: () => unknown): DiskError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof DiskError) return err;
+    throw err;
+  }
+  throw new Error('expected a DiskError');
+}
+
+/** The pid of a process that has already exited. */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(r.stdout);
+}
+
+describe('writer lock', () => {
+  it.each(['raw', 'qcow2'] as const)('refuses a second writer of a %s image, lets readers in, and unlocks on close', (format) => {
+    const path = image(`one.${format}`, format);
+    const writer = openDisk(path);
+    expect(readFileSync(lockPathFor(path), 'utf8').trim()).toBe(String(process.pid));
+    const err = lockError(() => openDisk(path));
+    expect(err.code).toBe('locked');
+    expect(err.message).toContain(`already open for writing by process ${process.pid}`);
+    const data = new Uint8Array(512).fill(9);
+    writer.write(0, data);
+    writer.flush();
+    // A qcow2 reader sees the metadata as of its open (it caches the L1 table), so it opens after the flush.
+    const reader = openDisk(path, { readOnly: true });
+    const seen = new Uint8Array(512);
+    reader.read(0, seen);
+    expect(seen).toEqual(data);
+    reader.close();
+    writer.close();
+    expect(existsSync(lockPathFor(path))).toBe(false);
+    openDisk(path).close();
+  });
+
+  it('takes over a lock left by a process that is gone, and one holding garbage', () => {
+    const path = image('stale.qcow2', 'qcow2');
+    for (const content of [`${deadPid()}\n`, 'not a pid\n']) {
+      writeFileSync(lockPathFor(path), content);
+      const disk = openDisk(path);
+      expect(readFileSync(lockPathFor(path), 'utf8').trim()).toBe(String(process.pid));
+      disk.close();
+      expect(existsSync(lockPathFor(path))).toBe(false);
+    }
+  });
+
+  it('respects a lock held by another live process and leaves its lock file alone', () => {
+    const path = image('live.qcow2', 'qcow2');
+    writeFileSync(lockPathFor(path), `${process.ppid}\n`);
+    const err = lockError(() => openDisk(path));
+    expect(err.code).toBe('locked');
+    expect(err.message).toContain(`process ${process.ppid}`);
+    expect(readFileSync(lockPathFor(path), 'utf8').trim()).toBe(String(process.ppid));
+    openDisk(path, { readOnly: true }).close();
+  });
+
+  it('opens backing files read-only without locking them', () => {
+    const base = image('base.qcow2', 'qcow2');
+    const top = join(dir, 'top.qcow2');
+    const store = newStore(top);
+    createQcow2(store, 1 << 20, { backing: { file: 'base.qcow2', format: 'qcow2' } });
+    store.close();
+    const a = openDisk(top);
+    expect(existsSync(lockPathFor(base))).toBe(false);
+    const baseWriter = openDisk(base);
+    baseWriter.close();
+    a.close();
+  });
+});
