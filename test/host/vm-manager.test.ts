@@ -53,6 +53,7 @@ describe('malformed VM requests', () => {
     [{ kernel: 'hello/hello.S', mode: 'bare', placement: 'scattered' }, /only a VM/],
     [{ kernel: 'hello/hello.S', mode: 'emulate', memSize: 1000 }, /memSize/],
     [{ kernel: 'hello/hello.S', mode: 'emulate', name: 'no spaces please' }, /name/],
+    [{ kernel: 'hello/hello.S', mode: 'emulate', memSize: 1 << 30 }, /free frames left in host RAM/],
   ])('vm.create %j is refused and creates nothing', async (params, message) => {
     await expect(create(params)).rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(message) });
     expect(await list()).toEqual([]);
