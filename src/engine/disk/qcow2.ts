@@ -407,6 +407,7 @@ export class Qcow2Disk implements BlockDevice {
   private checkTable(off: number, l1Index: number): void {
     const cs = this.g.clusterSize;
     if (off < cs) throw corrupt(`L1 entry ${l1Index} points at the header`);
+    if (off % cs !== 0) throw corrupt(`L2 table ${l1Index} at 0x${off.toString(16)} is not cluster-aligned`);
     const l1Start = this.header.l1TableOffset;
     if (off + cs > l1Start && off < l1Start + this.l1.length) throw corrupt(`L1 entry ${l1Index} points into the L1 table`);
     const rt = this.header.refcountTableOffset;
