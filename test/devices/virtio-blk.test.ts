@@ -161,6 +161,25 @@ describe.each([true, false])('legacy=%s', (legacy) => {
   });
 });
 
+describe('interrupts', () => {
+  it('raise PLIC source 8 for slot 7 while InterruptStatus is set; a claim and ACK clear MEIP', () => {
+    const m = machineWith([{ device: new RawDisk(new MemoryByteStore(image(16))) }]);
+    const plic = MEMORY_MAP.plic.base;
+    m.bus.store(plic + 4 * 8, 4, 1); // priority of source 8
+    m.bus.store(plic + 0x2000, 4, 1 << 8); // enable for context 0 (hart 0 M)
+    const d = new TestVirtioDriver(m.bus, SLOT7, true, RING);
+    d.init();
+    const MEIP = 1 << 11;
+    expect(m.hart.mipHw & MEIP).toBe(0);
+    d.request(T.FLUSH, 0);
+    expect(m.hart.mipHw & MEIP).toBe(MEIP);
+    expect(m.bus.load(plic + 0x200004, 4)).toBe(8); // claim
+    d.setReg(R.ISR_ACK, d.reg(R.ISR));
+    m.bus.store(plic + 0x200004, 4, 8); // complete: the line is low now, nothing re-pends
+    expect(m.hart.mipHw & MEIP).toBe(0);
+  });
+});
+
 describe('modern feature negotiation', () => {
   it('offers VERSION_1 and RING_RESET as QEMU 7.2 does, and refuses FEATURES_OK without VERSION_1', () => {
     const m = machineWith([{ device: new RawDisk(new MemoryByteStore(image(16))), legacy: false }]);
