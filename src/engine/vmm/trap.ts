@@ -47,6 +47,8 @@ export class TrapVcpu implements TrapHook {
   private readonly ctx: WalkContext = { priv: 1, sum: false, mxr: false, updateAD: true };
   private retiredMark = 0;
   private stormCount = 0;
+  /** Steps of the current physical slice spent on faults the guest never sees (shadow fills). */
+  hiddenSteps = 0;
   private lastInstret = -1;
 
   constructor(private readonly vm: Vm, private readonly vmm: Vmm) {
@@ -114,7 +116,7 @@ export class TrapVcpu implements TrapHook {
   /** Brings the virtual hart's counters up to the physical hart's progress in this slice. */
   syncClock(): void {
     this.vh.sliceDone = this.p.sliceDone;
-    this.vh.sliceSteps = this.p.sliceSteps;
+    this.vh.sliceSteps = this.p.sliceSteps - this.hiddenSteps;
   }
 
   /** Attributes the instructions retired since the last exit to the guest's current privilege. */
@@ -377,6 +379,8 @@ export class TrapVcpu implements TrapHook {
     if (tablePage) perms &= ~Pte.W;
     if ((perms & [Pte.X, Pte.R, Pte.W][access]) === 0) return this.reflect(PAGE_FAULT[access], va);
     this.shadows.install(this.current!, va, hpa - (hpa % 4096), perms);
+    // The guest never sees this fault: its instruction runs again, so the attempt is no step of its clock.
+    this.hiddenSteps++;
   }
 
   /** Fetches the guest instruction at pc through the guest's translation; undefined: a fault was reflected. */

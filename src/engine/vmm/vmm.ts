@@ -209,7 +209,8 @@ export class Vmm {
       vcpu.syncClock();
       // The guest's clock advances by what it executed; the physical counters keep the total.
       vh.instret += p.sliceDone;
-      vh.steps += p.sliceSteps;
+      vh.steps += p.sliceSteps - vcpu.hiddenSteps;
+      vcpu.hiddenSteps = 0;
       vh.sliceDone = 0;
       vh.sliceSteps = 0;
       p.instret += p.sliceDone;
