@@ -33,9 +33,24 @@ test('create, save, rename and delete workspace files', async ({ page }, info) =
   expect(existsSync(join(ws, 'mine', 'trap.S'))).toBe(false);
   await page.screenshot({ path: info.outputPath('files.png') });
 
+  // Save As (web mode asks for a path): the edit goes to the new file, the original keeps its text.
+  await page.locator('.monaco-editor .view-lines').click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type('# copy\n');
+  page.once('dialog', (d) => void d.accept('mine/copy.S'));
+  await page.keyboard.press('Control+Shift+s');
+  await expect(page.locator('[data-path="mine/copy.S"]')).toBeVisible();
+  await expect(page.locator('[data-tab].active')).toContainText('copy.S');
+  await expect(page.locator('[data-tab].active .dirty-dot')).toHaveCount(0);
+  expect(readFileSync(join(ws, 'mine', 'copy.S'), 'utf8')).toBe('_start: j _start\n# copy\n');
+  expect(readFileSync(join(ws, 'mine', 'spin.S'), 'utf8')).toBe('_start: j _start\n');
+  await page.locator('[data-path="mine/spin.S"]').click();
+
   page.once('dialog', (d) => void d.accept());
   await page.getByTitle('Delete').click();
   await expect(page.locator('[data-path="mine/spin.S"]')).toHaveCount(0);
   expect(existsSync(join(ws, 'mine', 'spin.S'))).toBe(false);
-  await expect(page.locator('[data-tab]')).toHaveCount(0);
+  // The deleted file's tab closed; the copy made by Save As stays open.
+  await expect(page.locator('[data-tab]')).toHaveCount(1);
+  await expect(page.locator('[data-tab]')).toContainText('copy.S');
 });

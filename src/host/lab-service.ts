@@ -84,6 +84,21 @@ export class LabService {
     this.emit('fs.changed', {});
   }
 
+  /** Asks the renderer to save the active file (Electron's File → Save). */
+  requestSave(): void {
+    this.emit('app.command', { command: 'save' });
+  }
+
+  /**
+   * Asks the renderer to save the active file as the absolute host path `full` (Electron's File →
+   * Save As, after the native dialog); refuses a path outside the workspace.
+   */
+  async requestSaveAs(full: string): Promise<void> {
+    const path = this.workspace.relativePath(full);
+    await this.workspace.resolve(path);
+    this.emit('app.command', { command: 'saveAs', path });
+  }
+
   /** Subscribes to every event; returns the unsubscribe function. */
   subscribe(listener: LabEventListener): () => void {
     this.listeners.add(listener);

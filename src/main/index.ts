@@ -81,12 +81,28 @@ async function openFolder(): Promise<void> {
   window.webContents.reload();
 }
 
+/** File → Save As: a native dialog inside the workspace; the renderer writes the editor's text there. */
+async function saveAs(): Promise<void> {
+  if (!window || !service) return;
+  const r = await dialog.showSaveDialog(window, { title: 'Save As', defaultPath: service.root, properties: ['createDirectory', 'showOverwriteConfirmation'] });
+  if (r.canceled || !r.filePath) return;
+  try {
+    await service.requestSaveAs(r.filePath);
+  } catch (err) {
+    dialog.showErrorBox('Save As', err instanceof Error ? err.message : String(err));
+  }
+}
+
 function buildMenu(): void {
   Menu.setApplicationMenu(Menu.buildFromTemplate([
     {
       label: 'File',
       submenu: [
         { label: 'Open Folder…', accelerator: 'CmdOrCtrl+O', click: () => void openFolder() },
+        { type: 'separator' },
+        // The renderer handles Ctrl+S itself (in web mode too); the menu shows the key and offers a click.
+        { label: 'Save', accelerator: 'CmdOrCtrl+S', registerAccelerator: false, click: () => service?.requestSave() },
+        { label: 'Save As…', accelerator: 'CmdOrCtrl+Shift+S', click: () => void saveAs() },
         { type: 'separator' },
         { role: 'quit' },
       ],

@@ -287,6 +287,8 @@ export interface LabEvents {
   'vm.destroyed': { id: string };
   /** The workspace's files changed. */
   'fs.changed': Record<string, never>;
+  /** A menu command of the desktop app for the editor: save, or save as `path` (workspace-relative). */
+  'app.command': { command: 'save' } | { command: 'saveAs'; path: string };
 }
 
 /** An event name. */
@@ -318,4 +320,4 @@ export const LAB_METHODS: readonly LabMethod[] = [
 ];
 
 /** Every event name. */
-export const LAB_EVENTS: readonly LabEventName[] = ['vm.console', 'vm.status', 'vm.destroyed', 'fs.changed'];
+export const LAB_EVENTS: readonly LabEventName[] = ['vm.console', 'vm.status', 'vm.destroyed', 'fs.changed', 'app.command'];

@@ -74,6 +74,21 @@ describe('request validation', () => {
   });
 });
 
+describe('menu commands of the desktop app', () => {
+  it('sends Save and Save As to the renderer, Save As only for a path inside the workspace', async () => {
+    const seen: LabEvents['app.command'][] = [];
+    const off = lab.subscribe((event, payload) => {
+      if (event === 'app.command') seen.push(payload as LabEvents['app.command']);
+    });
+    lab.requestSave();
+    await lab.requestSaveAs(join(root, 'hello', 'copy.S'));
+    await expect(lab.requestSaveAs(join(root, '..', 'elsewhere.S'))).rejects.toMatchObject({ code: 'outside-workspace' });
+    await expect(lab.requestSaveAs('/etc/passwd')).rejects.toMatchObject({ code: 'outside-workspace' });
+    off();
+    expect(seen).toEqual([{ command: 'save' }, { command: 'saveAs', path: 'hello/copy.S' }]);
+  });
+});
+
 describe('files and assembling', () => {
   it('lists, writes and reads back', async () => {
     const list = (await lab.call('fs.list', {})) as { path: string }[];

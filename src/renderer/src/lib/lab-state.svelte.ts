@@ -92,6 +92,7 @@ export class LabState {
     lab.on('vm.status', (s) => this.onStatus(s));
     lab.on('vm.destroyed', ({ id }) => this.dropMachine(id));
     lab.on('fs.changed', () => void this.refreshFiles());
+    lab.on('app.command', (c) => void this.attempt(() => (c.command === 'save' ? this.save() : this.saveAs(c.path))));
   }
 
   /** The document in the editor. */
@@ -205,6 +206,24 @@ export class LabState {
     await this.lab.call('fs.write', { path: doc.path, text: doc.model.getValue() });
     doc.markSaved();
     this.notify(`saved ${doc.path}`);
+  }
+
+  /**
+   * Saves a document's text as another workspace file and continues editing that file, as VS Code's
+   * Save As does; the original file on disk keeps its saved contents.
+   */
+  async saveAs(path: string, doc: Doc | undefined = this.active): Promise<void> {
+    if (!doc) return;
+    const target = path.trim().replace(/^\.\//, '');
+    if (target === doc.path) return this.save(doc);
+    const text = doc.model.getValue();
+    await this.lab.call('fs.write', { path: target, text });
+    this.close(target);
+    await this.open(target);
+    this.close(doc.path);
+    this.activePath = target;
+    await this.refreshFiles();
+    this.notify(`saved ${target}`);
   }
 
   /** Schedules live diagnostics for an assembly document. */
