@@ -1,17 +1,29 @@
 // `vmlab disk create|info|convert|check` as a shell sees them, against qemu-img on the same files.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockPathFor } from '../../src/host/disk-files';
 import { REPO_ROOT } from '../support/build';
 import { pattern, qemuCheck, qemuImg, qemuImgOk, qemuIo, scratch } from './support';
 
-const VMLAB = join(REPO_ROOT, 'bin', 'vmlab.mjs');
 const dir = scratch('cli');
+// The CLI bundled once for this file, as bin/vmlab.mjs bundles it (without its rebuild-when-stale check,
+// which other work on the tree would trigger on every run); it sits under node_modules to find packages.
+const cache = join(REPO_ROOT, 'node_modules', '.cache', `vmlab-disk-cli-${process.pid}`);
+const ENTRY = join(cache, 'vmlab.mjs');
+
+beforeAll(async () => {
+  mkdirSync(cache, { recursive: true });
+  await build({ entryPoints: [join(REPO_ROOT, 'src', 'cli', 'main.ts')], outfile: join(cache, 'cli.mjs'), bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'error' });
+  writeFileSync(ENTRY, "import { main } from './cli.mjs';\nprocess.exitCode = await main(process.argv.slice(2));\n");
+});
+
+afterAll(() => rmSync(cache, { recursive: true, force: true }));
 
 function vmlab(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [VMLAB, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [ENTRY, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
