@@ -1,7 +1,7 @@
 // `vmlab run --disk` and the `disks` field of `vmlab vms`: the C virtio-blk guest on a host file prints
 // what it prints on QEMU with the same image and leaves the same bytes; readonly disks stay as they
 // were; an image another writer holds is refused with a clear message and exit code 2.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { openDisk } from '../../src/host/disk-files';
 import { C_DIR, REPO_ROOT, buildC } from '../support/build';
 import { runQemu } from '../support/qemu';
+import { requireTool } from '../support/tools';
 
 const VMLAB = join(REPO_ROOT, 'bin', 'vmlab.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'vmlab-cli-disk-'));
@@ -44,6 +45,19 @@ describe('vmlab run --disk', () => {
       expect(Buffer.compare(readFileSync(img), readFileSync(qimg))).toBe(0);
     }
   }, 120_000);
+
+  it('qcow2: the same console as QEMU on the same image, equal contents afterwards, and qemu-img check passes', async () => {
+    const qemuImg = requireTool('qemu-img', 'qemu-utils');
+    const raw = image('seed.img');
+    const q2 = join(dir, 'q.qcow2');
+    const v2 = join(dir, 'v.qcow2');
+    for (const f of [q2, v2]) execFileSync(qemuImg, ['convert', '-f', 'raw', '-O', 'qcow2', raw, f]);
+    const q = await runQemu(guest, { extraArgs: ['-drive', `file=${q2},if=none,format=qcow2,id=d`, '-device', 'virtio-blk-device,drive=d'] });
+    const r = vmlab(['run', guest, '--mode', 'trap', '--disk', `${v2},format=qcow2`]);
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 0, stdout: q.output.toString('latin1') });
+    execFileSync(qemuImg, ['check', v2]);
+    execFileSync(qemuImg, ['compare', '-f', 'qcow2', '-F', 'qcow2', q2, v2]);
+  }, 60_000);
 
   it('readonly: writes fail with IOERR and the file keeps its bytes; statistics count the requests', () => {
     const img = image('ro.img');
