@@ -50,9 +50,11 @@ export function execute(h: Hart, limit: number): void {
   // Loads and stores served by the TLB without the slow path, added to tlb.hits on the way out.
   let hits = 0;
 
-  // Breakpoints switch the translator off and stop in front of a listed pc (but the resumed one).
+  // Execution stops in front of a breakpoint's pc (but the resumed one). Translated blocks keep
+  // running while no breakpoint lies inside them, so stepping over a long call stays fast.
   const bps = h.breakpoints.size > 0 ? h.breakpoints : undefined;
-  const code = bps === undefined ? h.code : undefined;
+  const bpList = bps === undefined ? undefined : Int32Array.from(bps);
+  const code = h.code;
   const firstStep = steps;
   h.atBreakpoint = false;
 
@@ -66,7 +68,7 @@ export function execute(h: Hart, limit: number): void {
       const off = (pc + foff) | 0;
       const bi = (off >> 1) & BLOCK_MASK;
       if (code.blkOff[bi] === off && code.blkPc[bi] === pc) {
-        if (steps + code.blkLen[bi] <= end) {
+        if (steps + code.blkLen[bi] <= end && (bpList === undefined || !breakpointIn(bpList, pc, code.blkBytes[bi]))) {
           const r = code.blkFn[bi](h, x, r8, r16, r32, tagR, tagW, toff, dtag, n, steps);
           end = h.sliceEnd;
           pc = h.pc;
@@ -307,6 +309,12 @@ export function execute(h: Hart, limit: number): void {
   h.sliceDone = n;
   h.sliceSteps = steps;
   tlb.hits += hits;
+}
+
+/** Whether a breakpoint lies in the `bytes` bytes of code starting at `pc`. */
+function breakpointIn(list: Int32Array, pc: number, bytes: number): boolean {
+  for (let i = 0; i < list.length; i++) if (((list[i] - pc) >>> 0) < bytes) return true;
+  return false;
 }
 
 const SLOW_RETIRED = 1;

@@ -30,6 +30,8 @@ export class CodeCache {
   readonly blkOff = new Int32Array(1 << CACHE_BITS).fill(-1);
   readonly blkPc = new Int32Array(1 << CACHE_BITS);
   readonly blkLen = new Int32Array(1 << CACHE_BITS);
+  /** Bytes of guest code each block covers (breakpoints inside it send execution to the interpreter). */
+  readonly blkBytes = new Int32Array(1 << CACHE_BITS);
   readonly blkFn: BlockFn[] = new Array(1 << CACHE_BITS);
   readonly hot = new Uint8Array(1 << CACHE_BITS);
   /** Per RAM page: bit i set when chunk i (128 bytes) holds translated code. */
@@ -88,6 +90,7 @@ export class CodeCache {
     this.blkOff[i] = off;
     this.blkPc[i] = pc;
     this.blkLen[i] = built.length;
+    this.blkBytes[i] = built.bytes;
     this.blkFn[i] = built.fn;
     this.translated++;
     const list = this.pageBlocks.get(page);
