@@ -7,6 +7,7 @@ import { DiskError, MemoryByteStore, type BlockDevice } from '../../src/engine/d
 import { RawDisk } from '../../src/engine/disk/raw';
 import { Machine } from '../../src/engine/machine/machine';
 import { MEMORY_MAP } from '../../src/engine/machine/memory-map';
+import { Vmm } from '../../src/engine/vmm/vmm';
 import { R, ST, TestVirtioDriver } from '../support/virtio-driver';
 
 const RAM = 0x8000_0000;
@@ -158,6 +159,32 @@ describe.each([true, false])('legacy=%s', (legacy) => {
     d.request(T.FLUSH, 0);
     m.reset(false);
     expect([d.reg(R.STATUS), d.reg(R.ISR), d.reg(R.QUEUE_PFN), d.reg(R.QUEUE_READY)]).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe('cache mode', () => {
+  it('a driver without FLUSH gets a write-through disk: writeback reads 0 and every write is flushed', () => {
+    const store = new MemoryByteStore(image(16));
+    const m = machineWith([{ device: new RawDisk(store), legacy: false }]);
+    const d = new TestVirtioDriver(m.bus, SLOT7, false, RING);
+    expect(m.bus.load(SLOT7 + 0x120, 1)).toBe(1);
+    d.init([0, 1]);
+    expect(m.bus.load(SLOT7 + 0x120, 1)).toBe(0);
+    const before = store.flushes;
+    d.request(T.OUT, 2, new Uint8Array(512));
+    expect(store.flushes).toBe(before + 1);
+    d.init();
+    expect(m.bus.load(SLOT7 + 0x120, 1)).toBe(1);
+    d.request(T.OUT, 2, new Uint8Array(512));
+    expect(store.flushes).toBe(before + 1);
+  });
+
+  it("a VM's stop flushes its disks", () => {
+    const store = new MemoryByteStore(image(16));
+    const vmm = new Vmm({ hostRamSize: 8 << 20 });
+    const vm = vmm.createVm({ name: 'd', mode: 'emulate', kernel: new Uint8Array([0x73, 0x00, 0x50, 0x10]), memSize: 1 << 20, disks: [{ device: new RawDisk(store) }] });
+    vm.stop();
+    expect(store.flushes).toBe(1);
   });
 });
 

@@ -41,6 +41,8 @@ const MAX_DISCARD_SECTORS = 0x3f_ffff;
 const QUEUE_SIZE = 256;
 /** Bytes of configuration space QEMU exposes with DISCARD and WRITE_ZEROES: up to write_zeroes_may_unmap. */
 const CONFIG_SIZE = 0x39;
+/** Offset of `writeback` in the configuration space (VIRTIO_BLK_F_CONFIG_WCE). */
+const WRITEBACK = 0x20;
 /** Largest chunk moved between the disk and guest memory at once. */
 const CHUNK = 128 * 1024;
 
@@ -101,15 +103,20 @@ export class VirtioBlk implements VirtioDevice {
     return [bits >>> 0, 0];
   }
 
+  /**
+   * §5.2.5.2 and QEMU's virtio_blk_set_status: without CONFIG_WCE the cache mode follows FLUSH, so a
+   * driver that cannot flush gets a write-through disk (writeback reads 0).
+   */
   negotiated(lo: number): void {
     this.discardNegotiated = (lo & (1 << VirtioBlkF.DISCARD)) !== 0;
     this.writeZeroesNegotiated = (lo & (1 << VirtioBlkF.WRITE_ZEROES)) !== 0;
+    if ((lo & (1 << VirtioBlkF.CONFIG_WCE)) === 0) this.config[WRITEBACK] = (lo & (1 << VirtioBlkF.FLUSH)) !== 0 ? 1 : 0;
   }
 
   reset(): void {
     this.discardNegotiated = false;
     this.writeZeroesNegotiated = false;
-    this.config[0x20] = 1;
+    this.config[WRITEBACK] = 1;
   }
 
   /** Config reads past the end read as all ones (QEMU virtio_config_readX). */
@@ -122,7 +129,7 @@ export class VirtioBlk implements VirtioDevice {
 
   /** Only `writeback` (offset 0x20, VIRTIO_BLK_F_CONFIG_WCE) is writable. */
   configWrite(offset: number, value: number, size: number): void {
-    if (offset === 0x20 && size === 1) this.config[0x20] = value & 1;
+    if (offset === WRITEBACK && size === 1) this.config[WRITEBACK] = value & 1;
   }
 
   /** Flushes the backend; returns the DiskError, if any, instead of throwing. */
@@ -207,6 +214,8 @@ export class VirtioBlk implements VirtioDevice {
         this.disk.write(sector * SECTOR + done, part);
         done += n;
       }
+      // Write-through (writeback = 0): the data is durable before the request completes.
+      if (this.config[WRITEBACK] === 0) this.disk.flush();
       this.stats.bytesWritten += length;
     });
   }
@@ -267,7 +276,7 @@ export class VirtioBlk implements VirtioDevice {
     c.setUint8(0x13, 63);
     c.setUint32(0x14, SECTOR, true); // blk_size
     // topology (0x18..0x1f) all zero.
-    c.setUint8(0x20, 1); // writeback: QEMU's default cache mode is writeback
+    c.setUint8(WRITEBACK, 1); // QEMU's default cache mode is writeback
     c.setUint16(0x22, 1, true); // num_queues
     c.setUint32(0x24, MAX_DISCARD_SECTORS, true);
     c.setUint32(0x28, 1, true); // max_discard_seg
