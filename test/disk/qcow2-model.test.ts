@@ -14,7 +14,9 @@ const SECTORS = SIZE / 512;
 
 type Op =
   | { kind: 'write' | 'zero' | 'discard'; sector: number; count: number; seed: number }
-  | { kind: 'flush' | 'reopen' | 'crash' };
+  | { kind: 'flush' }
+  | { kind: 'reopen' }
+  | { kind: 'crash' };
 
 const range = fc.record({ sector: fc.integer({ min: 0, max: SECTORS - 1 }), count: fc.integer({ min: 1, max: 300 }), seed: fc.integer() });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
