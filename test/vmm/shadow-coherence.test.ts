@@ -1,5 +1,6 @@
 // Shadow coherence, property-based: a guest kernel in trap mode runs a random sequence of page-table
-// writes (some of them through an alias of its own table), sfence.vma, loads and stores. After every
+// writes (some of them through an alias of its own table, some of them to the root entry above the
+// region: another level-0 table, none, or a read-only megapage), sfence.vma, loads and stores. After every
 // single step, every shadow entry present for the test region equals the software two-stage
 // translation (guest table, then pmap) and allows no more than the guest's PTE does.
 import fc from 'fast-check';
@@ -10,19 +11,26 @@ import { gnuAssemble } from '../support/gnu-as';
 
 const ROOT = 0x80100000;
 const L0 = 0x80101000;
+/** A second level-0 table mapping the region's pages in reverse order. */
+const L0B = 0x80102000;
 const DATA = 0x80200000;
 const REGION = 0x40000000;
 const PAGES = 16;
 const V = 1, R = 2, W = 4, X = 8, A = 64, D = 128;
 
+/** Root entries above the region: the first table, the reversed one, nothing, a read-only megapage over the kernel. */
+const ROOT_CHOICES = [((L0 >>> 12) << 10) | 1, ((L0B >>> 12) << 10) | 1, 0, ((0x80000 << 10) | 1 | 2 | 64) >>> 0];
+
 type Command =
   | { kind: 'write'; index: number; target: number; flags: number }
   | { kind: 'sfence'; index: number | undefined }
+  | { kind: 'root'; choice: number }
   | { kind: 'load' | 'store'; index: number };
 
 const command: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ kind: fc.constant('write' as const), index: fc.nat(PAGES - 1), target: fc.nat(PAGES), flags: fc.integer({ min: 0, max: 0xff }) }),
   fc.record({ kind: fc.constant('sfence' as const), index: fc.option(fc.nat(PAGES - 1), { nil: undefined }) }),
+  fc.record({ kind: fc.constant('root' as const), choice: fc.nat(ROOT_CHOICES.length - 1) }),
   fc.record({ kind: fc.constantFrom('load' as const, 'store' as const), index: fc.nat(PAGES - 1) }),
 );
 
@@ -37,9 +45,10 @@ function pte(target: number, flags: number): number {
 
 function program(commands: Command[]): string {
   const body = commands.map((c) => {
-    const va = REGION + (c.kind === 'sfence' ? (c.index ?? 0) : c.index) * 4096;
+    const va = REGION + (c.kind === 'sfence' ? (c.index ?? 0) : c.kind === 'root' ? 0 : c.index) * 4096;
     switch (c.kind) {
       case 'write': return `  li t0, ${pte(c.target, c.flags)}\n  sw t0, ${c.index * 4}(s0)`;
+      case 'root': return `  li t0, ${ROOT_CHOICES[c.choice]}\n  sw t0, ${4 * (REGION >>> 22)}(s1)`;
       case 'sfence': return c.index === undefined ? '  sfence.vma' : `  li t0, ${va}\n  sfence.vma t0, zero`;
       case 'load': return `  li t0, ${va}\n  lw t1, 8(t0)`;
       case 'store': return `  li t0, ${va}\n  sw t0, 8(t0)`;
@@ -68,6 +77,7 @@ _start:
   mret
 smain:
   li s0, ${L0}
+  li s1, ${ROOT}
 ${body.join('\n')}
   li t0, 0x100000
   li t1, 0x5555
@@ -93,6 +103,7 @@ function setUpTables(vm: Vm): void {
   put(ROOT + 0, (0 << 10) | V | R | W | A | D);
   put(ROOT + 4 * (REGION >>> 22), ((L0 >>> 12) << 10) | V);
   for (let i = 0; i < PAGES; i++) put(L0 + 4 * i, pte(i, V | R | W | A | D));
+  for (let i = 0; i < PAGES; i++) put(L0B + 4 * i, pte(PAGES - 1 - i, V | R | W | A | D));
 }
 
 let entriesSeen = 0;
@@ -107,15 +118,20 @@ function checkShadows(vmm: Vmm, vm: Vm): void {
       const entry = vmm.host.ram32[vmm.host.ramOffset(vmm.frames.address(l0Frame) + 4 * i, 4) >> 2] >>> 0;
       if ((entry & V) === 0) continue;
       entriesSeen++;
-      const leaf = guestWord(vm, L0 + 4 * i);
+      // The software translation: the root entry above the region, then (for a pointer) the level-0 PTE.
+      const rootPte = guestWord(vm, ROOT + 4 * (REGION >>> 22));
+      expect(rootPte & V, `shadow maps page ${i} but the root entry ${rootPte.toString(16)} is invalid`).toBe(V);
+      const mega = (rootPte & (R | X)) !== 0;
+      const leaf = mega ? rootPte : guestWord(vm, (rootPte >>> 10) * 4096 + 4 * i);
       const valid = (leaf & V) !== 0 && !((leaf & R) === 0 && (leaf & W) !== 0) && (leaf & (R | X)) !== 0;
       expect(valid, `shadow maps page ${i} but the guest PTE ${leaf.toString(16)} is not a valid leaf`).toBe(true);
-      const hpa = vm.pmap.lookup((leaf >>> 10) * 4096);
+      const gpa = mega ? (rootPte >>> 20) * 4194304 + i * 4096 : (leaf >>> 10) * 4096;
+      const hpa = vm.pmap.lookup(gpa);
       expect((entry >>> 10) * 4096, `page ${i}: shadow frame differs from guest table + pmap`).toBe(hpa);
       if (entry & W) expect(leaf & (W | D), `page ${i}: shadow writable beyond the guest PTE`).toBe(W | D);
       if (entry & X) expect(leaf & X, `page ${i}: shadow executable beyond the guest PTE`).toBe(X);
       if (entry & R) expect(leaf & R, `page ${i}: shadow readable beyond the guest PTE`).toBe(R);
-      if (entry & W) expect(vmm.trapVcpu(vm)!.shadows.tablePages.has((leaf >>> 10)), `page ${i}: a page-table page is writable`).toBe(false);
+      if (entry & W) expect(vmm.trapVcpu(vm)!.shadows.tablePages.has(gpa / 4096), `page ${i}: a page-table page is writable`).toBe(false);
     }
   }
 }

@@ -22,6 +22,10 @@ export class ShadowSet {
   private readonly shadows = new Map<string, Shadow>();
   /** Guest-physical page numbers (gpa >>> 12) holding guest page tables. */
   readonly tablePages = new Set<number>();
+  /** Guest pages walks used as root tables. */
+  private readonly roots = new Set<number>();
+  /** For each guest level-0 table page: the root indices (VA bits 31:22) through which walks reached it. */
+  private readonly l0Users = new Map<number, Set<number>>();
 
   constructor(private readonly host: Bus, private readonly frames: FrameAllocator, private readonly owner: number, private readonly stats: VmStats) {}
 
@@ -65,11 +69,55 @@ export class ShadowSet {
 
   /** Drops the entries for the page of `va` in every shadow (sfence.vma with an address). */
   invalidate(va: number): void {
+    this.dropPage(va);
+    this.stats.shadowSyncs++;
+  }
+
+  private dropPage(va: number): void {
     for (const s of this.shadows.values()) {
       const l0 = s.l0.get(va >>> 22);
       if (l0 !== undefined) this.write(this.frames.address(l0) + ((va >>> 12) & 0x3ff) * 4, 0);
     }
-    this.stats.shadowSyncs++;
+  }
+
+  /** Drops the 4 MiB range `vpn1` (VA bits 31:22) from every shadow: its level-0 shadow table goes. */
+  invalidateRange(vpn1: number): void {
+    for (const s of this.shadows.values()) {
+      const l0 = s.l0.get(vpn1);
+      if (l0 === undefined) continue;
+      this.frames.free(l0);
+      s.l0.delete(vpn1);
+      this.write(this.frames.address(s.rootFrame) + vpn1 * 4, 0);
+    }
+  }
+
+  /** Records a walk: root table page `rootGpn`, and the level-0 table page it reached through `vpn1` (-1: none). */
+  noteWalk(rootGpn: number, vpn1: number, l0Gpn: number): void {
+    this.roots.add(rootGpn);
+    if (l0Gpn < 0) return;
+    let users = this.l0Users.get(l0Gpn);
+    if (users === undefined) this.l0Users.set(l0Gpn, (users = new Set()));
+    users.add(vpn1);
+  }
+
+  /**
+   * A guest store of `size` bytes changed guest page-table memory at `gpa`: drops exactly the shadow
+   * entries derived from the PTEs it touched (a root PTE: its 4 MiB range; a level-0 PTE: its page
+   * under every root index that reached the table). Returns false when the page's role is unknown,
+   * so the caller must flush everything.
+   */
+  syncTableWrite(gpa: number, size: number): boolean {
+    const gpn = Math.floor(gpa / 4096);
+    const first = (gpa & 0xfff) >>> 2;
+    const last = Math.min(1023, ((gpa & 0xfff) + size - 1) >>> 2);
+    const users = this.l0Users.get(gpn);
+    const root = this.roots.has(gpn);
+    if (!root && users === undefined) return false;
+    for (let i = first; i <= last; i++) {
+      if (root) this.invalidateRange(i);
+      if (users !== undefined) for (const vpn1 of users) this.dropPage(((vpn1 << 22) | (i << 12)) >>> 0);
+    }
+    return true;
   }
 
   /** Empties every shadow but keeps their roots (sfence.vma for all, a table page written). */
@@ -90,6 +138,8 @@ export class ShadowSet {
     }
     this.shadows.clear();
     this.tablePages.clear();
+    this.roots.clear();
+    this.l0Users.clear();
   }
 
   /**

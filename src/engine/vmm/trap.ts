@@ -335,6 +335,7 @@ export class TrapVcpu implements TrapHook {
     // The root and the level-0 table (when the walk reached it) are table pages from now on.
     let added = this.shadows.noteTablePage(vh.satp & 0x3fffff);
     if (r.fault === 0 && r.level === 0) added = this.shadows.noteTablePage(Math.floor(r.pteAddr / 4096)) || added;
+    this.shadows.noteWalk(vh.satp & 0x3fffff, va >>> 22, r.fault === 0 && r.level === 0 ? Math.floor(r.pteAddr / 4096) : -1);
     if (added) {
       this.shadows.flush();
       this.p.tlb.flushAll();
@@ -468,8 +469,10 @@ export class TrapVcpu implements TrapHook {
     }
     this.vm.stats.emulate('page-table-store');
     this.retireEmulated();
-    // A PTE changed: no shadow may keep a translation derived from the old value.
-    this.shadows.flush();
+    // A PTE changed: no shadow may keep a translation derived from the old value. The reverse map
+    // names the shadow entries that came from it; a page of unknown role empties every shadow.
+    if (this.shadows.syncTableWrite(gpa, size)) this.vm.stats.shadowSyncs++;
+    else this.shadows.flush();
     p.tlb.flushAll();
     p.pc = (p.pc + length) | 0;
     this.applyContext();
