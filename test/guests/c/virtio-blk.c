@@ -148,6 +148,62 @@ static void print_bytes(const char *what, const uint8_t *p, uint32_t n)
     printf("\n");
 }
 
+#define PLIC 0x0c000000u
+#define PLIC_ENABLE_M (*(volatile uint32_t *)(PLIC + 0x2000u))
+#define PLIC_THRESHOLD_M (*(volatile uint32_t *)(PLIC + 0x200000u))
+#define PLIC_CLAIM_M (*(volatile uint32_t *)(PLIC + 0x200004u))
+#define MIP_MEIP (1u << 11)
+
+static uint32_t read_mip(void)
+{
+    uint32_t v;
+    __asm__ volatile("csrr %0, mip" : "=r"(v));
+    return v;
+}
+
+/*
+ * A read completed by interrupt: PLIC source 1 + slot enabled for hart 0 M-mode, mie.MEIE set with
+ * mstatus.MIE clear, so WFI wakes on the interrupt without taking a trap.
+ */
+static void interrupt_read(int slot)
+{
+    uint32_t src = 1u + (uint32_t)slot;
+    ((volatile uint32_t *)PLIC)[src] = 1;
+    PLIC_ENABLE_M = 1u << src;
+    PLIC_THRESHOLD_M = 0;
+    wr(R_ISR_ACK, rd(R_ISR));
+    for (uint32_t c; (c = PLIC_CLAIM_M) != 0;) PLIC_CLAIM_M = c;
+    __asm__ volatile("csrs mie, %0" : : "r"(MIP_MEIP));
+    printf("interrupt-driven read of sector 3: MEIP before %lu\n", (unsigned long)((read_mip() & MIP_MEIP) != 0));
+    hdr.type = T_IN;
+    hdr.sector = 3;
+    status = 0xee;
+    descs[0] = (struct desc){ (uintptr_t)&hdr, sizeof hdr, D_NEXT, 1 };
+    descs[1] = (struct desc){ (uintptr_t)back, 512, D_NEXT | D_WRITE, 2 };
+    descs[2] = (struct desc){ (uintptr_t)&status, 1, D_WRITE, 0 };
+    avail[2 + avail_idx % QSZ] = 0;
+    __sync_synchronize();
+    avail[1] = ++avail_idx;
+    __sync_synchronize();
+    wr(R_QUEUE_NOTIFY, 0);
+    uint32_t wakeups = 0;
+    while (!(read_mip() & MIP_MEIP)) {
+        __asm__ volatile("wfi");
+        wakeups++;
+    }
+    uint32_t claim = PLIC_CLAIM_M;
+    uint32_t isr = rd(R_ISR);
+    uint16_t idx = *(volatile uint16_t *)((uint8_t *)used + 2);
+    used_seen = idx;
+    printf("  claim %lu, isr %lu, status %u, used index %u, fnv %08lx\n", (unsigned long)claim, (unsigned long)isr, status, idx,
+           (unsigned long)fnv(back, 512));
+    wr(R_ISR_ACK, isr);
+    PLIC_CLAIM_M = claim;
+    printf("  after ack and complete: MEIP %lu\n", (unsigned long)((read_mip() & MIP_MEIP) != 0));
+    __asm__ volatile("csrc mie, %0" : : "r"(MIP_MEIP));
+    (void)wakeups;
+}
+
 static int find_disk(void)
 {
     int found = -1;
@@ -281,6 +337,8 @@ int main(void)
         for (uint32_t i = 0; i < 1024; i++) nonzero += back[i] != 0;
         printf("  %lu nonzero bytes\n", (unsigned long)nonzero);
     }
+
+    interrupt_read(slot);
 
     uint32_t cap = *(volatile uint32_t *)(dev + R_CONFIG);
     printf("read past the end\n");
