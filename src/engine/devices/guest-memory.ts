@@ -36,34 +36,51 @@ export class GuestMemory {
     return true;
   }
 
-  /** Copies `into.length` bytes from guest RAM at `pa`; false (and nothing meaningful) when not RAM. */
-  read(pa: number, into: Uint8Array): boolean {
-    if (!validRange(pa, into.length)) return false;
+  /**
+   * Copies `length` bytes (default: all of `into` from `start`) from guest RAM at `pa` into `into`
+   * at `start`; false (and nothing meaningful) when not RAM.
+   */
+  read(pa: number, into: Uint8Array, start = 0, length = into.length - start): boolean {
+    if (!validRange(pa, length)) return false;
     const ram = this.bus.ram;
-    for (let done = 0; done < into.length;) {
+    for (let done = 0; done < length;) {
       const at = pa + done;
-      const n = Math.min(into.length - done, PAGE - (at % PAGE));
+      const n = Math.min(length - done, PAGE - (at % PAGE));
       const off = this.bus.ramOffset(at, n);
       if (off < 0) return false;
-      into.set(ram.subarray(off, off + n), done);
+      into.set(ram.subarray(off, off + n), start + done);
       done += n;
     }
     return true;
   }
 
-  /** Copies `data` into guest RAM at `pa`; false when some page is not RAM (earlier pages are written). */
-  write(pa: number, data: Uint8Array): boolean {
-    if (!validRange(pa, data.length)) return false;
+  /**
+   * Copies `length` bytes of `data` from `start` (default: all of it) into guest RAM at `pa`; false
+   * when some page is not RAM (earlier pages are written).
+   */
+  write(pa: number, data: Uint8Array, start = 0, length = data.length - start): boolean {
+    if (!validRange(pa, length)) return false;
     const ram = this.bus.ram;
-    for (let done = 0; done < data.length;) {
+    for (let done = 0; done < length;) {
       const at = pa + done;
-      const n = Math.min(data.length - done, PAGE - (at % PAGE));
+      const n = Math.min(length - done, PAGE - (at % PAGE));
       const off = this.bus.ramOffset(at, n);
       if (off < 0) return false;
-      ram.set(data.subarray(done, done + n), off);
+      if (n === data.length) ram.set(data, off);
+      else ram.set(data.subarray(start + done, start + done + n), off);
       this.onWrite?.(at, off, n);
       done += n;
     }
+    return true;
+  }
+
+  /** Stores one byte; false when not RAM. */
+  store8(pa: number, value: number): boolean {
+    if (!validRange(pa, 1)) return false;
+    const off = this.bus.ramOffset(pa, 1);
+    if (off < 0) return false;
+    this.bus.ram[off] = value;
+    this.onWrite?.(pa, off, 1);
     return true;
   }
 

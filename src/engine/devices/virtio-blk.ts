@@ -85,7 +85,7 @@ export class VirtioBlk implements VirtioDevice {
   private readonly header = new Uint8Array(16);
   private readonly headerView = new DataView(this.header.buffer);
   private readonly buffer = new Uint8Array(CHUNK);
-  private readonly status = new Uint8Array(1);
+  private readonly views = new Map<number, Uint8Array>();
   private discardNegotiated = false;
   private writeZeroesNegotiated = false;
 
@@ -180,8 +180,8 @@ export class VirtioBlk implements VirtioDevice {
     }
     if (status === VirtioBlkS.UNSUPP) this.stats.unsupported++;
     else if (status === VirtioBlkS.IOERR) this.stats.ioErrors++;
-    this.status[0] = status;
-    chain.scatter(mem, chain.writableBytes - 1, this.status);
+    const last = chain.addr.length - 1;
+    mem.store8(chain.addr[last] + chain.len[last] - 1, status);
     // QEMU pushes the whole device-writable length (req->in_len) for every request.
     return chain.writableBytes;
   }
@@ -189,16 +189,18 @@ export class VirtioBlk implements VirtioDevice {
   private read(chain: Chain, mem: GuestMemory, sector: number, length: number): number {
     this.stats.reads++;
     if (!this.rangeOk(sector, length, mem)) return VirtioBlkS.IOERR;
-    return this.guard(() => {
+    try {
       for (let done = 0; done < length;) {
-        const n = Math.min(CHUNK, length - done);
-        const part = this.buffer.subarray(0, n);
+        const part = this.view(Math.min(CHUNK, length - done));
         this.disk.read(sector * SECTOR + done, part);
         chain.scatter(mem, done, part);
-        done += n;
+        done += part.length;
       }
-      this.stats.bytesRead += length;
-    });
+    } catch (err) {
+      return this.failed(err);
+    }
+    this.stats.bytesRead += length;
+    return VirtioBlkS.OK;
   }
 
   private write(chain: Chain, mem: GuestMemory, sector: number): number {
@@ -206,18 +208,31 @@ export class VirtioBlk implements VirtioDevice {
     const length = chain.readableBytes - 16;
     if (!this.rangeOk(sector, length, mem)) return VirtioBlkS.IOERR;
     if (this.disk.readOnly) return VirtioBlkS.IOERR;
-    return this.guard(() => {
+    try {
       for (let done = 0; done < length;) {
-        const n = Math.min(CHUNK, length - done);
-        const part = this.buffer.subarray(0, n);
+        const part = this.view(Math.min(CHUNK, length - done));
         chain.gather(mem, 16 + done, part);
         this.disk.write(sector * SECTOR + done, part);
-        done += n;
+        done += part.length;
       }
       // Write-through (writeback = 0): the data is durable before the request completes.
       if (this.config[WRITEBACK] === 0) this.disk.flush();
-      this.stats.bytesWritten += length;
-    });
+    } catch (err) {
+      return this.failed(err);
+    }
+    this.stats.bytesWritten += length;
+    return VirtioBlkS.OK;
+  }
+
+  /** The transfer buffer's first `n` bytes (views of the common sizes are made once). */
+  private view(n: number): Uint8Array {
+    if (n === CHUNK) return this.buffer;
+    let v = this.views.get(n);
+    if (v === undefined) {
+      v = this.buffer.subarray(0, n);
+      if (this.views.size < 16) this.views.set(n, v);
+    }
+    return v;
   }
 
   /** QEMU virtio_blk_handle_discard_write_zeroes, one 16-byte segment {sector, num_sectors, flags}. */
@@ -256,10 +271,15 @@ export class VirtioBlk implements VirtioDevice {
       op();
       return VirtioBlkS.OK;
     } catch (err) {
-      if (!(err instanceof DiskError)) throw err;
-      this.lastDiskError = err;
-      return VirtioBlkS.IOERR;
+      return this.failed(err);
     }
+  }
+
+  /** A DiskError is IOERR for this request; anything else is a bug and propagates (the transport contains it). */
+  private failed(err: unknown): number {
+    if (!(err instanceof DiskError)) throw err;
+    this.lastDiskError = err;
+    return VirtioBlkS.IOERR;
   }
 
   /** The configuration space (§5.2.4) with QEMU 7.2's values for this disk. */

@@ -70,9 +70,8 @@ export class Chain {
         continue;
       }
       const n = Math.min(len - skip, buf.length - done);
-      const part = buf.subarray(done, done + n);
       // Segments were checked to be RAM when popped; a failure here cannot happen on a fixed map.
-      if (write ? !mem.write(this.addr[i] + skip, part) : !mem.read(this.addr[i] + skip, part)) break;
+      if (write ? !mem.write(this.addr[i] + skip, buf, done, n) : !mem.read(this.addr[i] + skip, buf, done, n)) break;
       done += n;
       skip = 0;
     }
