@@ -1,8 +1,8 @@
 // `vmlab run --disk` and the `disks` field of `vmlab vms`: the C virtio-blk guest on a host file prints
 // what it prints on QEMU with the same image and leaves the same bytes; readonly disks stay as they
 // were; an image another writer holds is refused with a clear message and exit code 2.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -82,6 +82,22 @@ describe('vmlab run --disk', () => {
       held.close();
     }
   });
+
+  it('SIGINT ends a run through the normal path: the image is flushed and unlocked, exit code 130', async () => {
+    const img = image('signal.img');
+    const spin = join(dir, 'spin.S');
+    writeFileSync(spin, '.globl _start\n_start:\n  j _start\n');
+    const child = spawn(process.execPath, [VMLAB, 'run', spin, '--disk', img], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    for (let i = 0; i < 200 && !existsSync(`${img}.lock`); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(`${img}.lock`)).toBe(true);
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/stopped by SIGINT after \d+ instructions; disks flushed and closed/);
+    expect(existsSync(`${img}.lock`)).toBe(false);
+  }, 30_000);
 
   it('rejects unknown disk options with exit code 2', () => {
     const r = vmlab(['run', guest, '--disk', `${image('x.img')},cache=none`]);

@@ -1,6 +1,7 @@
 // `vmlab run`: boot a kernel headless with the UART on stdin/stdout; exit with the guest's code.
 
 import { openSync, writeSync, closeSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { loadKernelFile } from '../kernel-input';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { InvalidArgumentError, type Command } from 'commander';
@@ -111,6 +112,12 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
   let target: Target;
   let machine: Machine | undefined;
   const disks = openDisks(opts.disk ?? []);
+  // With disks attached, SIGINT/SIGTERM/SIGHUP end the run through the normal path, so the images
+  // are flushed and unlocked before vmlab exits.
+  let signal: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => { signal = sig; };
+  const signals: NodeJS.Signals[] = disks.length > 0 ? ['SIGINT', 'SIGTERM', 'SIGHUP'] : [];
+  for (const sig of signals) process.on(sig, onSignal);
   try {
     if (opts.mode === undefined || opts.mode === 'bare') {
       machine = new Machine({
@@ -127,6 +134,7 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
       target = vmTarget(opts.mode, bytes, opts, onUart, disks);
     }
   } catch (err) {
+    for (const sig of signals) process.off(sig, onSignal);
     closeDisks(disks);
     throw new Error(`${path}: ${(err as Error).message}`);
   }
@@ -147,6 +155,7 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
   let reason: StopReason = StopReason.BUDGET;
   try {
     while (true) {
+      if (signal !== undefined) { reason = StopReason.STOPPED; break; }
       const chunk = Math.min(remaining, trace === undefined ? 4_000_000 : 1);
       if (chunk <= 0) { reason = StopReason.BUDGET; break; }
       const before = target.steps;
@@ -163,6 +172,7 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
       }
     }
   } finally {
+    for (const sig of signals) process.off(sig, onSignal);
     flush();
     // Closing flushes every image (fsync) and releases its writer lock.
     target.flushDisks();
@@ -180,6 +190,10 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
   if (opts.stats === 'json') process.stderr.write(JSON.stringify(stats) + '\n');
   if (opts.statsFile) writeSync(openSync(opts.statsFile, 'w'), JSON.stringify(stats, null, 2) + '\n');
   if (reason === StopReason.EXIT) return target.exitCode ?? 0;
+  if (signal !== undefined) {
+    process.stderr.write(`vmlab: stopped by ${signal} after ${target.instret} instructions; disks flushed and closed\n`);
+    return 128 + (osConstants.signals[signal] ?? 0);
+  }
   if (reason === CRASHED) {
     process.stderr.write(`vmlab: the guest crashed: ${target.crashReason}\n`);
     return EXIT_CRASHED;
