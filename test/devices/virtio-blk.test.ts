@@ -133,6 +133,30 @@ describe.each([true, false])('legacy=%s', (legacy) => {
     expect(d.peek(parts[1], 212)).toEqual(want.subarray(300));
   });
 
+  it('serves direct descriptors followed by an indirect table (virtio 1.2 §2.7.5.3.2)', () => {
+    const m = machineWith([{ device: new RawDisk(new MemoryByteStore(image(16))), legacy }]);
+    const d = new TestVirtioDriver(m.bus, SLOT7, legacy, RING);
+    d.init();
+    d.w32(d.buf, T.IN);
+    d.w32(d.buf + 8, 2);
+    d.w32(d.buf + 12, 0);
+    const table = d.buf + 0x800;
+    const entries = [[d.buf + 0x1000, 512, 3, 1], [d.buf + 0x3000, 1, 2, 0]];
+    entries.forEach(([addr, len, flags, next], i) => {
+      d.w32(table + 16 * i, addr);
+      d.w32(table + 16 * i + 4, 0);
+      d.w32(table + 16 * i + 8, len);
+      d.w16(table + 16 * i + 12, flags);
+      d.w16(table + 16 * i + 14, next);
+    });
+    d.setDesc(3, { addr: d.buf, len: 16, flags: 1, next: 4 });
+    d.setDesc(4, { addr: table, len: 32, flags: 4 });
+    d.offer(3);
+    expect(d.takeUsed()).toEqual({ id: 3, len: 513 });
+    expect(d.peek(d.buf + 0x3000, 1)[0]).toBe(0);
+    expect(d.peek(d.buf + 0x1000, 512)).toEqual(image(16).subarray(1024, 1536));
+  });
+
   it('with EVENT_IDX interrupts only when used_event is crossed, and publishes avail_event', () => {
     const m = machineWith([{ device: new RawDisk(new MemoryByteStore(image(16))), legacy }]);
     const d = new TestVirtioDriver(m.bus, SLOT7, legacy, RING);

@@ -295,7 +295,6 @@ export class VirtioMmio implements Device {
     const flo = this.driverFeatures[0] & lo;
     const fhi = this.driverFeatures[1] & hi;
     for (const q of this.queues) {
-      q.indirect = (flo & (1 << VIRTIO_F_INDIRECT_DESC)) !== 0;
       q.eventIdx = (flo & (1 << VIRTIO_F_EVENT_IDX)) !== 0;
       q.notifyOnEmpty = (flo & (1 << VIRTIO_F_NOTIFY_ON_EMPTY)) !== 0;
     }

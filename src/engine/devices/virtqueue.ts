@@ -91,7 +91,6 @@ export class SplitVirtqueue {
   used = 0;
   /** Negotiated ring features. */
   eventIdx = false;
-  indirect = false;
   notifyOnEmpty = false;
   private lastAvail = 0;
   private usedIdx = 0;
@@ -153,9 +152,9 @@ export class SplitVirtqueue {
       const at = this.desc + DESC_SIZE * i;
       const flags = this.u16(at + 12);
       if ((flags & VIRTQ_DESC_F_INDIRECT) !== 0) {
-        if (!this.indirect) throw new VirtqueueError('indirect descriptor without VIRTIO_F_INDIRECT_DESC');
-        if ((flags & VIRTQ_DESC_F_NEXT) !== 0) throw new VirtqueueError('indirect descriptor with NEXT set');
-        if (chain.addr.length > 0) throw new VirtqueueError('indirect descriptor after direct ones');
+        // §2.7.5.3.2: the device handles direct descriptors followed by one indirect one, which ends
+        // the chain. Like QEMU, it also takes a table the driver did not negotiate, and ignores NEXT
+        // and WRITE on the descriptor that points at the table.
         this.walkIndirect(chain, address64(this.u32(at), this.u32(at + 4)), this.u32(at + 8));
         return;
       }
