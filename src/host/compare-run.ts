@@ -1,0 +1,116 @@
+// The compare view's runs (issue #7): one kernel bare and in each VMM mode with the same inputs, in
+// a worker_thread of its own (the engine's compareModes is synchronous and can take seconds), so
+// neither the host's event loop nor the VMs' worker waits for it. One comparison at a time; a
+// cancel terminates the worker.
+
+import { Worker } from 'node:worker_threads';
+import { compareModes, type CompareMode, type CompareRow } from '../engine/vmm/compare';
+import type { CompareConfig, CompareResult, CompareRowInfo } from '../shared/inspect-api';
+import type { CpuOptions } from '../shared/lab-api';
+import { LabError } from './errors';
+
+/** Default guest RAM of a comparison (as a VM's). */
+export const COMPARE_MEM = 16 << 20;
+/** Default step budget of each mode's run. */
+export const COMPARE_STEPS = 20_000_000;
+/** Console output kept per row. */
+const MAX_OUTPUT = 16 << 10;
+
+/** What the service sends the compare worker. */
+export interface CompareJob {
+  kernel: Uint8Array;
+  memSize: number;
+  maxSteps: number;
+  input?: string;
+  modes: CompareMode[];
+  cpu?: CpuOptions;
+}
+
+/** What the compare worker answers. */
+export type CompareReply = { ok: true; rows: CompareRowInfo[] } | { ok: false; message: string };
+
+/** Runs a comparison and shapes its rows for the API (runs in the compare worker). */
+export function runCompareJob(job: CompareJob): CompareRowInfo[] {
+  const rows = compareModes(job.kernel, {
+    memSize: job.memSize,
+    maxSteps: job.maxSteps,
+    modes: job.modes,
+    cpu: job.cpu,
+    input: job.input === undefined ? undefined : new TextEncoder().encode(job.input),
+    now: () => performance.now(),
+  });
+  const bare = rows.find((r) => r.mode === 'bare');
+  return rows.map((r) => rowInfo(r, bare));
+}
+
+function rowInfo(r: CompareRow, bare: CompareRow | undefined): CompareRowInfo {
+  const exits = bare === undefined || bare.exits === 0 ? null : r.exits / bare.exits;
+  const row: CompareRowInfo = {
+    mode: r.mode as CompareRowInfo['mode'],
+    end: r.end,
+    exitCode: r.exitCode,
+    instructions: r.instructions,
+    exits: r.exits,
+    modeledCycles: r.modeledCycles,
+    breakdown: r.breakdown,
+    wallMs: r.wallMs,
+    relative: { ...r.relative, exits },
+    sameOutput: r.sameOutput,
+    output: r.output.length > MAX_OUTPUT ? `${r.output.slice(0, MAX_OUTPUT)}\n[… ${r.output.length - MAX_OUTPUT} more characters]` : r.output,
+  };
+  return r.crashReason === undefined ? row : { ...row, crashReason: r.crashReason };
+}
+
+/** The worker side: answers the one job it is given. */
+export function compareWorker(post: (reply: CompareReply) => void): (job: CompareJob) => void {
+  return (job) => {
+    try {
+      post({ ok: true, rows: runCompareJob(job) });
+    } catch (err) {
+      post({ ok: false, message: err instanceof Error ? err.message : String(err) });
+    }
+  };
+}
+
+/** The service side: one comparison at a time, each in a fresh worker. */
+export class CompareHost {
+  private running: { worker: Worker; reject: (e: Error) => void } | undefined;
+
+  constructor(private readonly workerPath: () => Promise<string>) {}
+
+  /** Runs `config` on the kernel's bytes; rejects with 'bad-state' while another comparison runs. */
+  async run(kernel: Uint8Array, config: CompareConfig): Promise<CompareResult> {
+    if (this.running) throw new LabError('bad-state', 'a comparison is running already: wait for it or cancel it');
+    const job: CompareJob = {
+      kernel,
+      memSize: config.memSize ?? COMPARE_MEM,
+      maxSteps: config.maxSteps ?? COMPARE_STEPS,
+      modes: (config.modes ?? ['bare', 'emulate', 'trap']) as CompareMode[],
+    };
+    if (config.input !== undefined) job.input = config.input;
+    if (config.cpu !== undefined) job.cpu = config.cpu;
+    const path = await this.workerPath();
+    if (this.running) throw new LabError('bad-state', 'a comparison is running already: wait for it or cancel it');
+    const worker = new Worker(path, { workerData: { kind: 'compare' } });
+    const rows = await new Promise<CompareRowInfo[]>((resolve, reject) => {
+      this.running = { worker, reject };
+      worker.once('message', (reply: CompareReply) => (reply.ok ? resolve(reply.rows) : reject(new LabError('bad-request', `compare: ${reply.message}`))));
+      worker.once('error', (err) => reject(new LabError('failed', `compare: ${err.message}`)));
+      worker.once('exit', () => reject(new LabError('failed', 'compare: the worker stopped')));
+      worker.postMessage(job);
+    }).finally(() => {
+      this.running = undefined;
+      void worker.terminate();
+    });
+    return { kernel: config.kernel, memSize: job.memSize, maxSteps: job.maxSteps, rows };
+  }
+
+  /** Stops the running comparison, if any (its run rejects with 'cancelled'). */
+  async cancel(): Promise<void> {
+    const r = this.running;
+    if (!r) return;
+    this.running = undefined;
+    r.reject(new LabError('bad-state', 'compare: cancelled'));
+    await r.worker.terminate();
+  }
+}

@@ -1,0 +1,47 @@
+// Schemas of the inspector and compare requests (DESIGN 7: every request is validated before it
+// runs), merged into schema.ts's table.
+
+import { z } from 'zod';
+import type { InspectMethods } from '../shared/inspect-api';
+
+const id = z.string().min(1).max(64);
+const path = z.string().min(1).max(4096);
+const address = z.number().int().min(0).max(0xffffffff);
+const mode = z.enum(['bare', 'emulate', 'trap']);
+
+/** Largest step budget of one compare run (each mode runs at most this many steps). */
+export const MAX_COMPARE_STEPS = 500_000_000;
+
+/** The schema of each inspector request's parameters. */
+export const INSPECT_SCHEMAS: { [M in keyof InspectMethods]: z.ZodType<InspectMethods[M][0]> } = {
+  'vm.pageTables': z.strictObject({ id }),
+  'vm.tablePage': z.strictObject({
+    id,
+    table: z.string().min(1).max(128),
+    // The pmap's Sv32x4 root has 4096 entries; an Sv32 root 1024 (checked against the table).
+    index: z.number().int().min(0).max(4095).optional(),
+  }),
+  'vm.walk': z.strictObject({
+    id,
+    address,
+    access: z.enum(['fetch', 'load', 'store']).optional(),
+    priv: z.union([z.literal(0), z.literal(1), z.literal(3)]).optional(),
+  }),
+  'vm.tlb': z.strictObject({ id }),
+  'compare.run': z.strictObject({
+    kernel: path,
+    memSize: z.number().int().min(1 << 20).max(256 << 20).multipleOf(4096).optional(),
+    maxSteps: z.number().int().min(1000).max(MAX_COMPARE_STEPS).optional(),
+    input: z.string().max(1 << 16).optional(),
+    modes: z.array(mode).min(1).max(3).refine((m) => new Set(m).size === m.length, 'each mode at most once').optional(),
+    cpu: z.strictObject({
+      pmp: z.boolean().optional(),
+      c: z.boolean().optional(),
+      a: z.boolean().optional(),
+      m: z.boolean().optional(),
+      xsensitive: z.boolean().optional(),
+      jit: z.boolean().optional(),
+    }).optional(),
+  }),
+  'compare.cancel': z.strictObject({}),
+};

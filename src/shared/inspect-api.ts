@@ -1,0 +1,195 @@
+// The inspector part of the LabApi (issue #7, "Seeing virtualization"): the page tables of a machine
+// in their layers (guest table, pmap, shadows), one table page at a time; the two-dimensional
+// translation of one address; the TLB; statistics ticks; and the compare view's runs. Large lists
+// (table entries, TLB slots) travel as packed little-endian Uint32 words in a Uint8Array, so they
+// cross the API as bytes instead of as thousands of JSON objects.
+
+import type { AddressSpace, CpuOptions, MachineMode, VmStatsInfo } from './lab-api';
+
+/** Which table: the guest's (GVA → GPA), the pmap (GPA → HPA), a trap-mode shadow (GVA → HPA), or a bare machine's (VA → PA). */
+export type PageTableKind = 'guest' | 'pmap' | 'shadow' | 'machine';
+
+/** One table tree of a machine. */
+export interface PageTableInfo {
+  readonly kind: PageTableKind;
+  /** Names the table in vm.tablePage ('guest', 'pmap', 'machine', or a shadow's context key). */
+  readonly key: string;
+  /** What the table is, in words. */
+  readonly label: string;
+  /** Whether the hardware walks this table for the guest's current context. */
+  readonly active: boolean;
+  /** Address of the root table page, in `tableSpace`. */
+  readonly root: number;
+  /** Index bits of the root level: 10 (Sv32) or 12 (the pmap's Sv32x4 root of 16 KiB). */
+  readonly rootBits: number;
+  /** Where the table's own pages live, and what it maps from and to. */
+  readonly tableSpace: AddressSpace;
+  readonly from: AddressSpace;
+  readonly to: AddressSpace;
+}
+
+/** Every table of a machine, and how its hardware translates right now. */
+export interface PageTablesInfo {
+  readonly mode: MachineMode;
+  /** The guest's (or bare machine's) satp and privilege. */
+  readonly satp: number;
+  readonly priv: number;
+  readonly tables: PageTableInfo[];
+  /** What the hardware walks for this guest now, in words (emulate: the guest table, then the pmap, in software). */
+  readonly hardware: string;
+  /** Guest-physical pages holding guest page tables that the VMM write-protects in the shadows (trap mode). */
+  readonly writeProtected: number[];
+  /** First byte of guest RAM and of host RAM, for page numbers counted from the start of RAM. */
+  readonly guestRamBase: number;
+  readonly hostRamBase: number;
+}
+
+/** One table page: its valid entries as (index, pte) pairs of little-endian Uint32 words. */
+export interface TablePageInfo {
+  readonly table: string;
+  /** Address of the page in the table's space. */
+  readonly address: number;
+  /** 1: the root; 0: a level-0 table. */
+  readonly level: number;
+  /** First input address the page covers, and the bytes each entry covers. */
+  readonly from: number;
+  readonly span: number;
+  /** Whether the page could be read at all. */
+  readonly readable: boolean;
+  /** Whether this is a guest page-table page the VMM write-protects (trap mode). */
+  readonly writeProtected: boolean;
+  /** Valid entries: [index, pte] as pairs of Uint32 (little-endian), in index order. */
+  readonly entries: Uint8Array;
+}
+
+/** An access type for a translation. */
+export type AccessKind = 'fetch' | 'load' | 'store';
+
+/** One PTE read of a walk. */
+export interface WalkStepInfo {
+  /** Which table the PTE belongs to. */
+  readonly stage: PageTableKind;
+  readonly level: number;
+  /** The PTE's address in its table's space, and in host-physical space (absent where it has none). */
+  readonly pteAddress: number;
+  readonly pteHostAddress?: number;
+  readonly pte: number;
+  /** For a guest-table step: the pmap walk that found this PTE in host memory. */
+  readonly nested: WalkStepInfo[];
+}
+
+/** A guest-virtual address translated through every layer, with every PTE read. */
+export interface WalkInfo {
+  readonly va: number;
+  readonly access: AccessKind;
+  /** The privilege the walk checked (0 U, 1 S, 3 M) and whether translation was on. */
+  readonly priv: number;
+  readonly paged: boolean;
+  /** The address in each space where the walk got that far. */
+  readonly guestPhysical?: number;
+  readonly hostPhysical?: number;
+  /** The exception the access would raise (0: none), and the table that raised it. */
+  readonly fault: number;
+  readonly faultStage?: PageTableKind;
+  /** The device a guest-physical address reaches when it is not RAM. */
+  readonly device?: string;
+  /** Guest-table steps (each with its nested pmap walk), then the pmap walk of the result. */
+  readonly steps: WalkStepInfo[];
+  /** Trap mode: the walk of the active shadow, which the physical hart does in one go. */
+  readonly shadow?: { readonly hostPhysical?: number; readonly fault: number; readonly steps: WalkStepInfo[] };
+}
+
+/** Words per TLB entry in TlbInfo.entries. */
+export const TLB_ENTRY_WORDS = 7;
+
+/** A TLB's contents and counters. */
+export interface TlbInfo {
+  /** Which TLB: a VM's virtual hart (emulate), the physical hart (trap), or a bare machine's hart. */
+  readonly source: 'virtual hart' | 'physical hart' | 'machine';
+  /** What the entries mean for this VM (e.g. whether the physical TLB holds its translations now). */
+  readonly note: string;
+  /** Whether the entries belong to this machine (false: another VM was on the physical hart last). */
+  readonly holdsThisVm: boolean;
+  readonly hits: number;
+  readonly misses: number;
+  readonly flushes: number;
+  readonly size: number;
+  /**
+   * Valid slots, TLB_ENTRY_WORDS little-endian Uint32 each: slot, vpn, context (priv | bare << 2 |
+   * read << 3 | write << 4 | exec << 5), asid, pte, level, ppn. Empty when they are another VM's.
+   */
+  readonly entries: Uint8Array;
+  /** The last flushes, oldest first. */
+  readonly flushHistory: { readonly seq: number; readonly kind: 'all' | 'translated'; readonly va?: number; readonly asid?: number }[];
+}
+
+/** Parameters of compare.run. */
+export interface CompareConfig {
+  /** Workspace path of the kernel (.S is assembled first, or an ELF / raw image). */
+  kernel: string;
+  /** Guest RAM in bytes (default 16 MiB). */
+  memSize?: number;
+  /** Step budget of each run (default 20 million). */
+  maxSteps?: number;
+  /** Text typed into the guest's console before it starts. */
+  input?: string;
+  /** Default: bare, emulate, trap. */
+  modes?: MachineMode[];
+  cpu?: CpuOptions;
+}
+
+/** One mode's figures of a comparison. */
+export interface CompareRowInfo {
+  readonly mode: MachineMode;
+  /** How the run ended: 'exit', 'budget', 'idle' or 'crashed'. */
+  readonly end: string;
+  readonly exitCode: number | null;
+  readonly crashReason?: string;
+  readonly instructions: number;
+  readonly exits: number;
+  readonly modeledCycles: number;
+  /** Modeled cycles by event kind. */
+  readonly breakdown: Record<string, number>;
+  readonly wallMs: number;
+  /** Each figure divided by bare's (null without a bare row or when bare's is 0). */
+  readonly relative: { readonly instructions: number | null; readonly exits: number | null; readonly modeledCycles: number | null; readonly wallMs: number | null };
+  /** Whether the console output equals bare's, and the output (at most 16 KiB). */
+  readonly sameOutput: boolean;
+  readonly output: string;
+}
+
+/** A finished comparison. */
+export interface CompareResult {
+  readonly kernel: string;
+  readonly memSize: number;
+  readonly maxSteps: number;
+  readonly rows: CompareRowInfo[];
+}
+
+/** The inspector requests: method name → [params, result]. */
+export interface InspectMethods {
+  /** Every page table of a machine (guest table, pmap, shadows; a bare machine's one table). */
+  'vm.pageTables': [{ id: string }, PageTablesInfo];
+  /** One page of table `table`: the root, or the level-0 table that root entry `index` points to. */
+  'vm.tablePage': [{ id: string; table: string; index?: number }, TablePageInfo];
+  /** Translates a guest-virtual address through every layer (privilege default: the guest's own). */
+  'vm.walk': [{ id: string; address: number; access?: AccessKind; priv?: 0 | 1 | 3 }, WalkInfo];
+  /** The TLB the machine's translations are cached in, with counters and flush history. */
+  'vm.tlb': [{ id: string }, TlbInfo];
+  /** Runs a workspace kernel bare and in each VMM mode (in a worker of its own). */
+  'compare.run': [CompareConfig, CompareResult];
+  /** Stops a comparison that is running (it then fails with 'cancelled'). */
+  'compare.cancel': [Record<string, never>, Record<string, never>];
+}
+
+/** Every inspector method name. */
+export const INSPECT_METHODS: readonly (keyof InspectMethods)[] = ['vm.pageTables', 'vm.tablePage', 'vm.walk', 'vm.tlb', 'compare.run', 'compare.cancel'];
+
+/** The inspector events. */
+export interface InspectEvents {
+  /** A VM's statistics, about once a second while it runs and once when it stops. */
+  'vm.statsTick': { id: string; t: number; stats: VmStatsInfo };
+}
+
+/** Every inspector event name. */
+export const INSPECT_EVENTS: readonly (keyof InspectEvents)[] = ['vm.statsTick'];
