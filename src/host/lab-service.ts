@@ -13,7 +13,9 @@ import {
   type LabResult, type MachineConfig, type MachineMode, type MachineStatus, type VmPlacement,
 } from '../shared/lab-api';
 import { EngineAssembler, type AssemblerBackend } from './assembler';
+import { DiskService } from './disk-service';
 import { LabError } from './errors';
+import { InspectService } from './inspect-service';
 import { MachineHost } from './machine-host';
 import { validate } from './schema';
 import { VmmHost } from './vmm-host';
@@ -61,6 +63,19 @@ export class LabService {
   private nextId = 1;
   private readonly assembler: AssemblerBackend;
   private isa: IsaInfo | undefined;
+  private readonly disks = new DiskService({
+    workspace: () => this.workspace,
+    machine: (id) => this.machine(id),
+    vmm: () => this.vmmHost(),
+    changed: () => this.emit('fs.changed', {}),
+  });
+  private readonly inspect = new InspectService({
+    machine: (id) => this.machine(id),
+    vmm: () => this.vmmHost(),
+    kernelBytes: (path) => this.kernelBytes(path),
+    workerPath: async () => this.options.workerPath ?? (await ensureWorkerBuilt()),
+    statsTick: (id, t, stats) => this.emit('vm.statsTick', { id, t, stats }),
+  });
 
   private constructor(private workspace: Workspace, private readonly options: LabServiceOptions) {
     this.assembler = options.assembler ?? new EngineAssembler((path) => this.workspace.readIncluded(path));
@@ -120,6 +135,7 @@ export class LabService {
   /** Terminates every machine. */
   async dispose(): Promise<void> {
     await this.destroyAll();
+    await this.inspect.dispose();
     this.listeners.clear();
   }
 
@@ -128,6 +144,9 @@ export class LabService {
     this.machines.clear();
     const vmm = this.vmm;
     this.vmm = undefined;
+    this.disks.forgetAll();
+    // Flush and close every VM's disks (and release their locks) before the worker is cut off.
+    if (vmm && !vmm.gone) await vmm.send({ op: 'closeDisks' }).catch(() => undefined);
     await Promise.all([...all.map((e) => e.host?.terminate()), vmm?.terminate()]);
   }
 
@@ -187,6 +206,8 @@ export class LabService {
     'vm.destroy': async ({ id }) => {
       const e = this.machine(id);
       this.machines.delete(id);
+      this.disks.forget(id);
+      this.inspect.forget(id);
       if (e.host) await e.host.terminate();
       else if (this.vmm && !this.vmm.gone) await this.vmm.send({ op: 'destroy', key: id });
       this.emit('vm.destroyed', { id });
@@ -225,6 +246,8 @@ export class LabService {
       const e = this.machine(id);
       return e.host ? e.host.send({ op: 'disassemble', address, count }) : this.vmmHost().send({ op: 'disassemble', key: id, address, count });
     },
+    ...this.disks.handlers,
+    ...this.inspect.handlers,
     'vm.stats': async ({ id }) => {
       const e = this.machine(id);
       if (e.host) throw new LabError('bad-request', `vm.stats: '${id}' is a bare machine; the VMM keeps statistics for VMs (mode emulate or trap)`);
@@ -282,6 +305,7 @@ export class LabService {
     if (placement !== undefined) checkPlacement(placement, memSize);
     const name = this.nameFor(config);
     const bytes = await this.kernelBytes(config.kernel);
+    const disks = await this.disks.specs(config.disks ?? []);
     const id = `m${this.nextId++}`;
     const entry: MachineEntry = {
       id, kernel: config.kernel, mode, name, memSize, placement,
@@ -291,12 +315,13 @@ export class LabService {
     this.machines.set(id, entry);
     try {
       if (entry.host) entry.last = await entry.host.send({ op: 'load', kernel: bytes, ramSize: config.memSize, cpu: config.cpu });
-      else entry.last = await (await this.startVmm()).send({ op: 'create', key: id, name, mode: mode as 'emulate' | 'trap', memSize, placement: placement!, kernel: bytes, cpu: config.cpu });
+      else entry.last = await (await this.startVmm()).send({ op: 'create', key: id, name, mode: mode as 'emulate' | 'trap', memSize, placement: placement!, kernel: bytes, cpu: config.cpu, disks });
     } catch (err) {
       this.machines.delete(id);
       await entry.host?.terminate();
       throw err;
     }
+    this.disks.created(id, name, disks);
     return this.publicStatus(entry);
   }
 
@@ -353,6 +378,7 @@ export class LabService {
     if (!e) return;
     e.last = s;
     this.emit('vm.status', this.publicStatus(e));
+    if (!e.host) this.inspect.onVmStatus(id, s.state);
   }
 
   /** Assembles a saved source into `<name>.elf` beside it. */

@@ -8,6 +8,7 @@ import { readCsrs, readPhysical, translateDebug, writePhysical } from '../engine
 import type { AddressLocation, AddressSpace, CpuOptions, DisasmLine, MachineState, MemoryBlock, RegisterSnapshot, TranslationInfo } from '../shared/lab-api';
 import { disassembleBlock } from './disasm-lines';
 import type { WorkerStatus } from './worker-protocol';
+import { inspectMachine, type InspectReplies, type InspectRequest } from './vm-inspect';
 
 /** How long one run slice may hold the thread before messages get a turn (ms). */
 export const SLICE_MS = 10;
@@ -230,6 +231,11 @@ export class MachineSession {
     const opcode = insn & 0x7f;
     const rd = (insn >> 7) & 31;
     return (opcode === 0x6f || opcode === 0x67) && rd !== 0 ? (h.pcU + 4) >>> 0 : undefined;
+  }
+
+  /** An inspector request (page table, walk, TLB) on the machine's hart. */
+  inspect(request: InspectRequest): InspectReplies[InspectRequest['what']] {
+    return inspectMachine(this.m.hart, request);
   }
 
   /** Runs until the pc reaches `address` (breakpoints and other stops still apply). */

@@ -1,12 +1,14 @@
 // Entry point of an engine worker_thread. `workerData.kind` picks what it runs: 'machine' (the
 // default) binds a MachineSession, one bare machine; 'vmm' binds the VmmSession, the lab's one VMM
-// with all its VMs. Built into out/worker/machine-worker.mjs by esbuild (bundling inlines the
+// with all its VMs; 'compare' runs one comparison (compare-run.ts). Built into out/worker/machine-worker.mjs by esbuild (bundling inlines the
 // engine's const enums).
 
 import { parentPort, workerData } from 'node:worker_threads';
+import { compareWorker } from './compare-run';
 import { ElfError } from '../engine/machine/elf';
 import { OutOfFrames } from '../engine/vmm/frames';
 import { MachineSession } from './machine-session';
+import { InspectError } from './vm-inspect';
 import { VmmSession } from './vmm-session';
 import type { VmmMessage, VmmRequest } from './vmm-protocol';
 import type { WorkerMessage, WorkerRequest } from './worker-protocol';
@@ -44,6 +46,7 @@ function machineWorker(): (req: WorkerRequest) => unknown {
       case 'translate': return session.translate(req.address);
       case 'locate': return session.locate(req.address, req.space);
       case 'disassemble': return session.disassemble(req.address, req.count);
+      case 'inspect': return session.inspect(req.request);
       case 'status': return session.status();
     }
   };
@@ -60,7 +63,7 @@ function vmmWorker(): (req: VmmRequest) => unknown {
   );
   return (req) => {
     switch (req.op) {
-      case 'create': return session.create(req.key, req.name, req.mode, req.memSize, req.placement, req.kernel, req.cpu);
+      case 'create': return session.create(req.key, req.name, req.mode, req.memSize, req.placement, req.kernel, req.cpu, req.disks);
       case 'run': return session.run(req.key);
       case 'pause': return session.pause(req.key);
       case 'step': return session.step(req.key, req.count);
@@ -76,17 +79,28 @@ function vmmWorker(): (req: VmmRequest) => unknown {
       case 'disassemble': return session.disassemble(req.key, req.address, req.count);
       case 'stats': return session.stats(req.key);
       case 'status': return session.status(req.key);
+      case 'disks': return session.disks(req.key);
+      case 'setDisks': return session.setDisks(req.key, req.disks);
+      case 'readSector': return session.readSector(req.key, req.index, req.sector);
+      case 'closeDisks': return session.closeAllDisks() ?? null;
+      case 'inspect': return session.inspect(req.key, req.request);
     }
   };
 }
 
-const dispatch = ((workerData as { kind?: string } | undefined)?.kind === 'vmm' ? vmmWorker() : machineWorker()) as (req: { seq: number }) => unknown;
+const kind = (workerData as { kind?: string } | undefined)?.kind;
 
-port.on('message', (req: { seq: number }) => {
-  try {
-    post({ t: 'reply', seq: req.seq, ok: true, value: dispatch(req) });
-  } catch (err) {
-    const code = err instanceof ElfError || err instanceof OutOfFrames ? 'bad-request' : 'bad-state';
-    post({ t: 'reply', seq: req.seq, ok: false, error: { code, message: err instanceof Error ? err.message : String(err) } });
-  }
-});
+if (kind === 'compare') {
+  // A compare worker answers the one job it is given, then the service terminates it.
+  port.once('message', compareWorker((reply) => port.postMessage(reply)));
+} else {
+  const dispatch = (kind === 'vmm' ? vmmWorker() : machineWorker()) as (req: { seq: number }) => unknown;
+  port.on('message', (req: { seq: number }) => {
+    try {
+      post({ t: 'reply', seq: req.seq, ok: true, value: dispatch(req) });
+    } catch (err) {
+      const code = err instanceof ElfError || err instanceof OutOfFrames || err instanceof InspectError ? 'bad-request' : 'bad-state';
+      post({ t: 'reply', seq: req.seq, ok: false, error: { code, message: err instanceof Error ? err.message : String(err) } });
+    }
+  });
+}

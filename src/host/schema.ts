@@ -4,7 +4,9 @@
 
 import { z } from 'zod';
 import type { LabMethod, LabParams } from '../shared/lab-api';
+import { DISK_SCHEMAS, vmDisks } from './disk-schema';
 import { LabError } from './errors';
+import { INSPECT_SCHEMAS } from './inspect-schema';
 
 const none = z.strictObject({});
 const path = z.string().min(1).max(4096);
@@ -54,9 +56,13 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
     memSize: z.number().int().min(1 << 20).max(1 << 30).multipleOf(4096).optional(),
     placement: placement.optional(),
     cpu: cpu.optional(),
+    disks: vmDisks.optional(),
   }).refine((p) => p.placement === undefined || (p.mode ?? 'bare') !== 'bare', {
     path: ['placement'],
     message: 'only a VM (mode emulate or trap) has a placement',
+  }).refine((p) => !p.disks?.length || (p.mode ?? 'bare') !== 'bare', {
+    path: ['disks'],
+    message: 'disks attach to VMs (mode emulate or trap); a bare machine takes them in vmlab run --disk',
   }),
   'vm.list': none,
   'vm.run': vm,
@@ -76,6 +82,8 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
   'vm.locate': z.strictObject({ id, address, space }),
   'vm.disassemble': z.strictObject({ id, address, count: z.number().int().min(1).max(256) }),
   'vm.stats': vm,
+  ...DISK_SCHEMAS,
+  ...INSPECT_SCHEMAS,
 };
 
 /** Validates `params` for `method`; throws LabError('bad-request') naming every problem. */

@@ -6,6 +6,9 @@ import type {
   AddressLocation, AddressSpace, CpuOptions, DisasmLine, MemoryBlock, RegisterSnapshot, TranslationInfo, VmPlacement,
   VmState, VmStatsInfo,
 } from '../shared/lab-api';
+import type { AttachedDiskInfo, SectorBlock } from '../shared/disk-api';
+import type { DiskOpenSpec } from './vm-disks';
+import type { InspectReplies, InspectRequest } from './vm-inspect';
 import type { WorkerStatus } from './worker-protocol';
 
 /** The two VMM modes this worker runs. */
@@ -13,7 +16,7 @@ export type VmmMode = 'emulate' | 'trap';
 
 /** A command to the VMM worker; each gets exactly one reply with the same seq. */
 export type VmmCommand =
-  | { op: 'create'; key: string; name: string; mode: VmmMode; memSize: number; placement: VmPlacement; kernel: Uint8Array; cpu?: CpuOptions }
+  | { op: 'create'; key: string; name: string; mode: VmmMode; memSize: number; placement: VmPlacement; kernel: Uint8Array; cpu?: CpuOptions; disks?: DiskOpenSpec[] }
   | { op: 'run' | 'pause' | 'reset' | 'stop' | 'destroy' | 'registers' | 'stats' | 'status'; key: string }
   | { op: 'step'; key: string; count: number }
   | { op: 'input'; key: string; data: Uint8Array }
@@ -21,7 +24,12 @@ export type VmmCommand =
   | { op: 'writeMemory'; key: string; address: number; bytes: Uint8Array; space: AddressSpace }
   | { op: 'translate'; key: string; address: number }
   | { op: 'locate'; key: string; address: number; space: AddressSpace }
-  | { op: 'disassemble'; key: string; address: number; count: number };
+  | { op: 'disassemble'; key: string; address: number; count: number }
+  | { op: 'disks'; key: string }
+  | { op: 'setDisks'; key: string; disks: DiskOpenSpec[] }
+  | { op: 'readSector'; key: string; index: number; sector: number }
+  | { op: 'closeDisks' }
+  | { op: 'inspect'; key: string; request: InspectRequest };
 
 /** A command with its sequence number. */
 export type VmmRequest = VmmCommand & { seq: number };
@@ -50,6 +58,12 @@ export interface VmmReplies {
   translate: TranslationInfo;
   locate: AddressLocation;
   disassemble: DisasmLine[];
+  disks: AttachedDiskInfo[];
+  setDisks: AttachedDiskInfo[];
+  readSector: SectorBlock;
+  /** The first error closing a disk, if any. */
+  closeDisks: string | null;
+  inspect: InspectReplies[InspectRequest['what']];
 }
 
 /** A message from the VMM worker. */

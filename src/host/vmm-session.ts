@@ -7,15 +7,17 @@
 import { readCsrs, translateDebug } from '../engine/machine/inspect';
 import { Access } from '../engine/mmu/walk';
 import { modeledCycles, type VmStats } from '../engine/vmm/stats';
-import type { Vm } from '../engine/vmm/vm';
+import type { Vm, VmConfig } from '../engine/vmm/vm';
 import { Vmm, type VmmOptions } from '../engine/vmm/vmm';
 import type {
-  AddressLocation, AddressSpace, CpuOptions, DisasmLine, MachineState, MemoryBlock, RegisterSnapshot, TranslationInfo,
-  VmPlacement, VmState, VmStatsInfo,
+  AddressLocation, AddressSpace, AttachedDiskInfo, CpuOptions, DisasmLine, MachineState, MemoryBlock, RegisterSnapshot,
+  SectorBlock, TranslationInfo, VmPlacement, VmState, VmStatsInfo,
 } from '../shared/lab-api';
 import { disassembleBlock } from './disasm-lines';
 import { SLICE_MS, TICK_MS, MAX_READ } from './machine-session';
 import { locateVm, readVmMemory, reversePmap, writeVmMemory, type InspectedVm } from './vm-memory';
+import { inspectVm, type InspectReplies, type InspectRequest } from './vm-inspect';
+import { attachments, closeDisks, describeDisks, openVmDisks, readSector, type DiskOpenSpec, type OpenedDisk } from './vm-disks';
 import type { VmmMode, VmWorkerStatus } from './vmm-protocol';
 
 /** Host RAM of the lab's VMM (committed only where VMs use it). */
@@ -33,6 +35,9 @@ class Slot implements InspectedVm {
   reported: VmState;
   tickInstret = 0;
   mips = 0;
+  /** The VM's open disk images, in slot order, and what it was created from (to rebuild it with other disks). */
+  disks: OpenedDisk[] = [];
+  made: Omit<VmConfig, 'disks' | 'onUart'> | undefined;
   constructor(readonly key: string, readonly vmm: Vmm, readonly vm: Vm, readonly frames: Map<number, number>) {
     this.reported = vm.state;
   }
@@ -60,19 +65,77 @@ export class VmmSession {
     return s;
   }
 
-  /** Creates a VM, paused before its first instruction (throws ElfError for a bad kernel). */
-  create(key: string, name: string, mode: VmmMode, memSize: number, placement: VmPlacement, kernel: Uint8Array, cpu: CpuOptions | undefined): VmWorkerStatus {
+  /** Creates a VM, paused before its first instruction (throws ElfError for a bad kernel, Error for a disk). */
+  create(key: string, name: string, mode: VmmMode, memSize: number, placement: VmPlacement, kernel: Uint8Array, cpu: CpuOptions | undefined, disks: readonly DiskOpenSpec[] = []): VmWorkerStatus {
     if (this.slots.has(key)) throw new Error(`a VM '${key}' exists already`);
+    const opened = openVmDisks(disks, [], this.disksBesides(key));
+    try {
+      return this.report(this.build(key, { name, mode, memSize, placement, kernel, cpu }, opened));
+    } catch (err) {
+      closeDisks(opened);
+      throw err;
+    }
+  }
+
+  private build(key: string, made: Omit<VmConfig, 'disks' | 'onUart'>, disks: OpenedDisk[]): Slot {
     const holder: { slot?: Slot } = {};
-    const vm = this.vmm.createVm({
-      name, mode, memSize, placement, kernel, cpu,
-      onUart: (b) => holder.slot?.out.push(b),
-    });
+    const vm = this.vmm.createVm({ ...made, disks: attachments(disks), onUart: (b) => holder.slot?.out.push(b) });
     vm.pause();
     const slot = new Slot(key, this.vmm, vm, reversePmap(vm));
+    slot.disks = disks;
+    slot.made = made;
     holder.slot = slot;
     this.slots.set(key, slot);
-    return this.report(slot);
+    return slot;
+  }
+
+  /** The open disks of every VM but `key`, by VM name. */
+  private disksBesides(key: string): Map<string, OpenedDisk[]> {
+    return new Map([...this.slots.values()].filter((s) => s.key !== key).map((s) => [s.vm.name, s.disks]));
+  }
+
+  /** A VM's disks. */
+  disks(key: string): AttachedDiskInfo[] {
+    const s = this.slot(key);
+    return describeDisks(s.vm, s.disks);
+  }
+
+  /**
+   * Gives a VM another disk list. The board's devices are fixed at power-on, so the VM is rebuilt
+   * from its kernel, paused at the reset vector: allowed only when that loses nothing, i.e. it is
+   * stopped, halted, crashed or paused before its first instruction. Disks that stay keep their open.
+   */
+  setDisks(key: string, specs: readonly DiskOpenSpec[]): AttachedDiskInfo[] {
+    const s = this.slot(key);
+    const vm = s.vm;
+    const booted = vm.state === 'paused' && vm.vhart.instret !== 0;
+    if (vm.state === 'running' || vm.state === 'waiting' || booted) {
+      throw new Error(`VM ${vm.name} is ${booted ? 'paused after it booted' : vm.state}: stop or reset it before attaching or detaching disks`);
+    }
+    const next = openVmDisks(specs, s.disks, this.disksBesides(key));
+    const kept = new Set(next.map((d) => d.device));
+    this.vmm.removeVm(vm);
+    this.slots.delete(key);
+    const error = closeDisks(s.disks.filter((d) => !kept.has(d.device)));
+    this.report(this.build(key, s.made!, next));
+    if (error !== undefined) throw new Error(`the VM has its new disks, but closing the old one failed: ${error}`);
+    return this.disks(key);
+  }
+
+  /** One sector of a VM's disk as its guest reads it (the VM must not be running). */
+  readSector(key: string, index: number, sector: number): SectorBlock {
+    return readSector(this.slot(key).vm, index, sector);
+  }
+
+  /** Flushes and closes every VM's disks and powers the VMs off (before the worker ends). */
+  closeAllDisks(): string | undefined {
+    let first: string | undefined;
+    for (const s of this.slots.values()) {
+      s.vm.stop();
+      first ??= closeDisks(s.disks);
+      s.disks = [];
+    }
+    return first;
   }
 
   /** The VM's status as reported to the service. */
@@ -159,11 +222,13 @@ export class VmmSession {
     return this.report(s);
   }
 
-  /** Removes a VM and gives its frames back. */
+  /** Removes a VM and gives its frames back; its disks are flushed and closed. */
   destroy(key: string): void {
     const s = this.slot(key);
     this.vmm.removeVm(s.vm);
     this.slots.delete(key);
+    const error = closeDisks(s.disks);
+    if (error !== undefined) throw new Error(`VM ${s.vm.name} is removed, but ${error}`);
   }
 
   /** Queues console input; a VM waiting for input runs on. */
@@ -264,6 +329,11 @@ export class VmmSession {
     return disassembleBlock(this.readMemory(key, address, count * 4, 'guest-virtual'), count);
   }
 
+  /** An inspector request (page tables, the layered walk, the TLB) on a VM. */
+  inspect(key: string, request: InspectRequest): InspectReplies[InspectRequest['what']] {
+    return inspectVm(this.vmm, this.slot(key).vm, request);
+  }
+
   /** The VM's counters and modeled cycles. */
   stats(key: string): VmStatsInfo {
     const vm = this.slot(key).vm;
@@ -296,6 +366,7 @@ export function statsInfo(stats: VmStats, interpreted: boolean): VmStatsInfo {
     reflected: j.reflected,
     shadow: j.shadow,
     tlb: j.tlb,
+    hypercalls: j.hypercalls,
     deviceAccesses: j.deviceAccesses,
     wallMs: j.wallMs,
     modeledCycles: cycles.total,

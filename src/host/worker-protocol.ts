@@ -1,6 +1,7 @@
 // Messages between the lab service and a machine worker (one worker_thread per machine, so a
 // guest running flat out never blocks the process that serves the UI).
 
+import type { InspectReplies, InspectRequest } from './vm-inspect';
 import type { AddressLocation, AddressSpace, CpuOptions, DisasmLine, MachineState, MemoryBlock, RegisterSnapshot, TranslationInfo } from '../shared/lab-api';
 
 /** A command to the worker; each gets exactly one reply with the same seq. */
@@ -20,6 +21,7 @@ export type WorkerCommand =
   | { op: 'translate'; address: number }
   | { op: 'locate'; address: number; space: AddressSpace }
   | { op: 'disassemble'; address: number; count: number }
+  | { op: 'inspect'; request: InspectRequest }
   | { op: 'status' };
 
 /** A command with its sequence number. */
@@ -53,6 +55,7 @@ export interface WorkerReplies {
   translate: TranslationInfo;
   locate: AddressLocation;
   disassemble: DisasmLine[];
+  inspect: InspectReplies[InspectRequest['what']];
   status: WorkerStatus;
 }
 

@@ -2,6 +2,12 @@
 // `call(method, params)` with a typed result; events are `on(name, listener)`. The same shape runs
 // over Electron IPC (preload) and over a WebSocket (web mode). Bulk bytes travel as Uint8Array.
 
+import { DISK_METHODS, type DiskAttachmentConfig, type DiskMethods } from './disk-api';
+import { INSPECT_EVENTS, INSPECT_METHODS, type InspectEvents, type InspectMethods } from './inspect-api';
+
+export * from './disk-api';
+export * from './inspect-api';
+
 /** An entry of the workspace tree; `path` is relative to the workspace root, with '/' separators. */
 export interface FileEntry {
   readonly path: string;
@@ -99,6 +105,8 @@ export interface MachineConfig {
   /** VMs only; default 'contiguous'. */
   placement?: VmPlacement;
   cpu?: CpuOptions;
+  /** VMs only: virtio-blk disks, disk n in virtio-mmio slot 7 - n. */
+  disks?: DiskAttachmentConfig[];
 }
 
 /** A machine's state and progress counters. */
@@ -186,7 +194,10 @@ export interface VmStatsInfo {
   readonly emulated: Record<string, number>;
   readonly reflected: Record<string, number>;
   readonly shadow: { readonly fills: number; readonly syncs: number; readonly flushes: number; readonly writeProtectFaults: number };
-  readonly tlb: { readonly misses: number; readonly walkReferences: number };
+  /** TLB hits (loads and stores served without a walk or an exit), misses (walks) and walk references. */
+  readonly tlb: { readonly hits: number; readonly misses: number; readonly walkReferences: number };
+  /** Hypercalls by function (pv mode). */
+  readonly hypercalls: Record<string, number>;
   readonly deviceAccesses: number;
   readonly wallMs: number;
   /** Modeled cycles with the default cost model (docs/vmm.md), in total and by event kind. */
@@ -227,7 +238,7 @@ export interface DisasmLine {
 }
 
 /** Every request: method name → [params, result]. */
-export interface LabMethods {
+export interface LabMethods extends DiskMethods, InspectMethods {
   'workspace.info': [Record<string, never>, WorkspaceInfo];
   'fs.list': [Record<string, never>, FileEntry[]];
   'fs.read': [{ path: string }, { text: string }];
@@ -278,7 +289,7 @@ export type LabParams<M extends LabMethod> = LabMethods[M][0];
 export type LabResult<M extends LabMethod> = LabMethods[M][1];
 
 /** Every event: name → payload. */
-export interface LabEvents {
+export interface LabEvents extends InspectEvents {
   /** Bytes the guest wrote to its UART. */
   'vm.console': { id: string; data: Uint8Array };
   /** A machine changed state, or a periodic progress tick while it runs. */
@@ -317,7 +328,8 @@ export const LAB_METHODS: readonly LabMethod[] = [
   'asm.check', 'asm.build', 'vm.create', 'vm.list', 'vm.run', 'vm.pause', 'vm.step', 'vm.stepOver', 'vm.runTo',
   'vm.reset', 'vm.stop', 'vm.destroy', 'vm.input', 'vm.setBreakpoints', 'vm.registers', 'vm.readMemory', 'vm.writeMemory',
   'vm.translate', 'vm.locate', 'vm.disassemble', 'vm.stats',
+  ...DISK_METHODS, ...INSPECT_METHODS,
 ];
 
 /** Every event name. */
-export const LAB_EVENTS: readonly LabEventName[] = ['vm.console', 'vm.status', 'vm.destroyed', 'fs.changed', 'app.command'];
+export const LAB_EVENTS: readonly LabEventName[] = ['vm.console', 'vm.status', 'vm.destroyed', 'fs.changed', 'app.command', ...INSPECT_EVENTS];

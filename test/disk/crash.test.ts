@@ -20,6 +20,8 @@ const LONG = process.env.VMLAB_FUZZ_LONG === '1';
 const KILLS = LONG ? 200 : 10;
 /** Operations per child run: more than a child gets through before its kill (it prints "done" if not). */
 const OPS = 3000;
+/** Per-test time limit: the long run needs far more than the default. */
+const TIMEOUT = LONG ? 3_600_000 : 120_000;
 const dir = scratch('crash');
 const child = join(dir, 'crash-child.mjs');
 
@@ -120,7 +122,7 @@ describe('crash safety', () => {
     store.close();
     const { acked } = await crashLoop(image, 512, 1);
     expect(acked).toBeGreaterThan(KILLS);
-  });
+  }, TIMEOUT);
 
   it(`survives ${KILLS} SIGKILLs on an overlay with 64 KiB clusters over a raw backing file`, async () => {
     const base = join(dir, 'base.raw');
@@ -134,5 +136,5 @@ describe('crash safety', () => {
     store.close();
     const { acked } = await crashLoop(image, 65536, 2);
     expect(acked).toBeGreaterThan(KILLS);
-  });
+  }, TIMEOUT);
 });

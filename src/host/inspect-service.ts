@@ -1,0 +1,69 @@
+// The lab service's inspector requests (issue #7): page tables, the layered walk and the TLB are
+// forwarded to the worker that owns the machine (a bare machine's own, or the VMM's); statistics
+// ticks are published while VMs run; compare runs go to a worker of their own. LabService merges
+// `handlers` into its table, after schema.ts has validated each request.
+
+import type { InspectMethods, LabParams, LabResult, MachineState, VmStatsInfo } from '../shared/lab-api';
+import { CompareHost } from './compare-run';
+import type { MachineHost } from './machine-host';
+import { StatsTicker } from './stats-ticker';
+import type { InspectReplies, InspectRequest } from './vm-inspect';
+import type { VmmHost } from './vmm-host';
+
+/** What the inspectors need of the lab service. */
+export interface InspectServiceContext {
+  /** The machine: a bare machine's worker (`host`), or a VM of the VMM (no host); throws not-found. */
+  machine(id: string): { readonly host?: MachineHost; readonly name: string };
+  vmm(): VmmHost;
+  /** A workspace kernel's bytes (.S assembled first). */
+  kernelBytes(path: string): Promise<Uint8Array>;
+  workerPath(): Promise<string>;
+  statsTick(id: string, t: number, stats: VmStatsInfo): void;
+}
+
+type Handlers = { [M in keyof InspectMethods]: (p: LabParams<M>) => Promise<LabResult<M>> };
+
+/** Inspector and compare requests, and statistics ticks. */
+export class InspectService {
+  private readonly compare: CompareHost;
+  private readonly ticker: StatsTicker;
+
+  constructor(private readonly ctx: InspectServiceContext) {
+    this.compare = new CompareHost(() => ctx.workerPath());
+    this.ticker = new StatsTicker((id) => ctx.vmm().send({ op: 'stats', key: id }), (id, t, stats) => ctx.statsTick(id, t, stats));
+  }
+
+  private async ask<W extends InspectRequest['what']>(id: string, request: InspectRequest & { what: W }): Promise<InspectReplies[W]> {
+    const e = this.ctx.machine(id);
+    const reply = e.host ? await e.host.send({ op: 'inspect', request }) : await this.ctx.vmm().send({ op: 'inspect', key: id, request });
+    return reply as InspectReplies[W];
+  }
+
+  /** The request handlers, for LabService's table. */
+  readonly handlers: Handlers = {
+    'vm.pageTables': async ({ id }) => this.ask(id, { what: 'pageTables' }),
+    'vm.tablePage': async ({ id, table, index }) => this.ask(id, index === undefined ? { what: 'tablePage', table } : { what: 'tablePage', table, index }),
+    'vm.walk': async ({ id, address, access, priv }) => this.ask(id, priv === undefined ? { what: 'walk', address, access: access ?? 'load' } : { what: 'walk', address, access: access ?? 'load', priv }),
+    'vm.tlb': async ({ id }) => this.ask(id, { what: 'tlb' }),
+    'compare.run': async (config) => this.compare.run(await this.ctx.kernelBytes(config.kernel), config),
+    'compare.cancel': async () => {
+      await this.compare.cancel();
+      return {};
+    },
+  };
+
+  /** A VM's status changed or ticked: maybe publish its statistics. */
+  onVmStatus(id: string, state: MachineState): void {
+    this.ticker.onStatus(id, state);
+  }
+
+  /** A machine was removed. */
+  forget(id: string): void {
+    this.ticker.forget(id);
+  }
+
+  /** Stops a running comparison (the service is closing). */
+  async dispose(): Promise<void> {
+    await this.compare.cancel();
+  }
+}
