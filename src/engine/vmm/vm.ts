@@ -62,16 +62,23 @@ export class Vm {
     if (this.memSize % 4096 !== 0 || this.memSize <= 0) throw new Error(`VM ${this.name}: memory size must be a positive multiple of 4 KiB`);
     this.kernel = config.kernel;
     this.pmap = new Pmap(host, frames, MEMORY_MAP.ram.base, this.memSize);
-    placeFrames(this.pmap, frames, id, config.placement ?? 'contiguous');
-    this.bus = new GuestBus(host, this.pmap);
-    this.machine = new Machine({
-      bus: this.bus,
-      cpu: { ...config.cpu, jit: false },
-      onUart: config.onUart,
-      bootargs: config.bootargs,
-      disks: config.disks,
-    });
-    this.machine.loadKernel(this.kernel);
+    try {
+      placeFrames(this.pmap, frames, id, config.placement ?? 'contiguous');
+      this.bus = new GuestBus(host, this.pmap);
+      this.machine = new Machine({
+        bus: this.bus,
+        cpu: { ...config.cpu, jit: false },
+        onUart: config.onUart,
+        bootargs: config.bootargs,
+        disks: config.disks,
+      });
+      this.machine.loadKernel(this.kernel);
+    } catch (err) {
+      // Full host RAM, a bad placement or kernel: the pmap's own table frames go back (the caller
+      // frees the guest frames, which belong to the VM's owner id).
+      this.pmap.release();
+      throw err;
+    }
   }
 
   /** The virtual hart. */
