@@ -109,9 +109,18 @@ export class FileByteStore implements ByteStore {
   }
 }
 
-/** Path of the lock file that guards writers of `image`. */
+/**
+ * Path of the lock file that guards writers of `image`: beside the file its name resolves to, so every
+ * name of one image (a symlink, a path through a linked folder) takes the same lock.
+ */
 export function lockPathFor(image: string): string {
-  return `${image}.lock`;
+  let real = image;
+  try {
+    real = realpathSync(image);
+  } catch {
+    // Not created yet: the new file's own name.
+  }
+  return `${real}.lock`;
 }
 
 const heldLocks = new Set<string>();

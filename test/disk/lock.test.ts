@@ -1,7 +1,7 @@
 // The writer lock (DESIGN 5): an image open for writing refuses a second writer with DiskError 'locked',
 // lets readers in, takes over a lock whose process is gone, and disappears when the writer closes.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createQcow2 } from '../../src/engine/disk/qcow2';
@@ -77,6 +77,21 @@ describe('writer lock', () => {
     expect(err.message).toContain(`process ${process.ppid}`);
     expect(readFileSync(lockPathFor(path), 'utf8').trim()).toBe(String(process.ppid));
     openDisk(path, { readOnly: true }).close();
+  });
+
+  it('locks every name of one image together: a symlink and a linked folder take the image\'s own lock', () => {
+    const path = image('named.img', 'raw');
+    symlinkSync('named.img', join(dir, 'alias.img'));
+    mkdirSync(join(dir, 'sub'));
+    symlinkSync('..', join(dir, 'sub', 'up'));
+    const writer = openDisk(join(dir, 'alias.img'));
+    expect(lockPathFor(join(dir, 'alias.img'))).toBe(lockPathFor(path));
+    expect(existsSync(`${path}.lock`)).toBe(true);
+    expect(existsSync(join(dir, 'alias.img.lock'))).toBe(false);
+    for (const name of [path, join(dir, 'sub', 'up', 'named.img')]) expect(lockError(() => openDisk(name)).code).toBe('locked');
+    writer.close();
+    expect(existsSync(`${path}.lock`)).toBe(false);
+    openDisk(join(dir, 'sub', 'up', 'named.img')).close();
   });
 
   it('opens backing files read-only without locking them', () => {
