@@ -83,9 +83,10 @@ export class DiskService {
   async specs(disks: readonly DiskAttachmentConfig[]): Promise<DiskOpenSpec[]> {
     const out: DiskOpenSpec[] = [];
     for (const d of disks) {
-      const file = await this.existing(d.path);
-      this.checkChain(file, d.path);
-      const spec: DiskOpenSpec = { file, path: d.path, readOnly: d.readOnly ?? false, legacy: d.legacy ?? true };
+      const full = await this.existing(d.path);
+      this.checkChain(full, d.path);
+      // The resolved name: a symlink and its target are one image to the writer checks and the list.
+      const spec: DiskOpenSpec = { file: realpathSync(full), path: d.path, readOnly: d.readOnly ?? false, legacy: d.legacy ?? true };
       if (d.format !== undefined) spec.format = d.format;
       if (d.serial !== undefined) spec.serial = d.serial;
       out.push(spec);
@@ -128,8 +129,9 @@ export class DiskService {
   /** An image's description; one that cannot be read is listed with the reason. */
   private async describe(path: string): Promise<DiskImageInfo> {
     const full = await this.ws.resolve(path);
+    const real = realpathOr(full);
     const attachedTo = [...this.attached.entries()].flatMap(([id, a]) =>
-      a.specs.filter((s) => s.file === full).map((s) => ({ id, name: a.name, readOnly: s.readOnly })));
+      a.specs.filter((s) => s.file === real).map((s) => ({ id, name: a.name, readOnly: s.readOnly })));
     try {
       const info = diskInfo(full);
       const out: DiskImageInfo = {
@@ -203,6 +205,15 @@ export class DiskService {
   private message(err: unknown): string {
     const text = err instanceof Error ? err.message : String(err);
     return text.split(this.ws.root + sep).join('');
+  }
+}
+
+/** A path with its symlinks resolved, or the path itself when it cannot be resolved. */
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
   }
 }
 

@@ -304,8 +304,9 @@ export class LabService {
     const placement = mode === 'bare' ? undefined : config.placement ?? 'contiguous';
     if (placement !== undefined) checkPlacement(placement, memSize);
     const name = this.nameFor(config);
-    const bytes = await this.kernelBytes(config.kernel);
+    // Disks first: a refused disk must not leave a freshly assembled kernel behind.
     const disks = await this.disks.specs(config.disks ?? []);
+    const bytes = await this.kernelBytes(config.kernel);
     const id = `m${this.nextId++}`;
     const entry: MachineEntry = {
       id, kernel: config.kernel, mode, name, memSize, placement,
