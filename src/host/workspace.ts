@@ -12,6 +12,9 @@ import { LabError } from './errors';
 /** Folders the tree does not show (build output of tools, VCS metadata). */
 const HIDDEN = new Set(['.git', 'node_modules']);
 
+/** Numbers each temporary file of `write`, so concurrent writes of one file never share a name. */
+let tmpSeq = 0;
+
 /** Largest file `read` returns (editor buffers, kernels). */
 export const MAX_FILE_SIZE = 64 * 1024 * 1024;
 
@@ -156,7 +159,7 @@ export class Workspace {
     if (st?.isDirectory()) throw new LabError('bad-request', `'${path}' is a folder`);
     await this.requireParent(path, full);
     const target = st?.isSymbolicLink() ? await realpath(full) : full;
-    const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.tmp`);
+    const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${++tmpSeq}.tmp`);
     await writeFile(tmp, data);
     await rename(tmp, target);
   }

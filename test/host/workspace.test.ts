@@ -91,4 +91,10 @@ describe('Workspace confinement', () => {
     await ws.write('src/a.S', 'x'.repeat(100_000));
     expect(readdirSync(join(root, 'src'))).toEqual(['a.S']);
   });
+
+  it('writes one file from concurrent requests (two VMs built from one source at once): the last one wins', async () => {
+    await Promise.all(['first', 'second', 'third'].map((t) => ws.write('src/a.S', t.repeat(50_000))));
+    expect(readFileSync(join(root, 'src', 'a.S'), 'utf8')).toMatch(/^(first|second|third)+$/);
+    expect(readdirSync(join(root, 'src'))).toEqual(['a.S']);
+  });
 });
