@@ -38,6 +38,16 @@ describe('compareModes', () => {
     for (const r of rows) expect(Object.values(r.breakdown).reduce((a, b) => a + b, 0)).toBe(r.modeledCycles);
   });
 
+  it('counts every instruction of a run that ends on its budget, in every mode', () => {
+    const spin = assemble('.globl _start\n_start:\n  addi a0, a0, 1\n  j _start\n', { file: 'spin.S' }).elf!;
+    // The budget covers the boot ROM too, which trap mode runs on the virtual hart before loading the VM.
+    for (const maxSteps of [5000, 1_234_567]) {
+      const rows = compareModes(spin, { maxSteps, memSize: 16 << 20 });
+      expect(rows.map((r) => [r.mode, r.end, r.instructions])).toEqual([['bare', 'budget', maxSteps], ['emulate', 'budget', maxSteps], ['trap', 'budget', maxSteps]]);
+      expect(rows[2].breakdown.instructions).toBe(maxSteps);
+    }
+  });
+
   it('counts what a student can count by hand in the traps lab (trap mode)', () => {
     const vmm = new Vmm({ hostRamSize: 256 << 20 });
     const out: number[] = [];

@@ -119,8 +119,11 @@ export class TrapVcpu implements TrapHook {
     this.vh.sliceSteps = this.p.sliceSteps - this.hiddenSteps;
   }
 
-  /** Attributes the instructions retired since the last exit to the guest's current privilege. */
-  private account(): void {
+  /**
+   * Attributes the instructions retired since the last exit to the guest's current privilege (the
+   * VMM calls it after every run, so a VM's statistics are exact even when it ran out of budget).
+   */
+  account(): void {
     const now = this.p.instretNow();
     this.vm.stats.retired[this.vh.priv] += now - this.retiredMark;
     this.retiredMark = now;

@@ -171,16 +171,17 @@ export class Vmm {
     const m = vm.machine;
     const vh = m.hart;
     const p = this.hart;
+    // Counted before the switch: loading a VM that has not booted runs its boot ROM on the virtual hart.
+    const before = m.clockSteps;
+    const retiredBefore = vh.instret;
     if (this.loaded !== vm) {
       this.unload();
       vcpu.switchIn();
       this.loaded = vm;
     }
-    const before = m.clockSteps;
-    const retiredBefore = vh.instret;
     const hitsBefore = p.tlb.hits;
     let reason: StopReason = StopReason.BUDGET;
-    let remaining = budget;
+    let remaining = budget - (m.clockSteps - before);
     while (remaining > 0 && vm.runnable) {
       if (m.exitCode !== undefined) {
         reason = StopReason.EXIT;
@@ -220,6 +221,7 @@ export class Vmm {
       p.sliceSteps = 0;
     }
     const used = m.clockSteps - before;
+    vcpu.account();
     vm.stats.tlbHits += p.tlb.hits - hitsBefore;
     this.settle(vm, reason, used, vh.instret - retiredBefore);
     return used;
