@@ -12,6 +12,9 @@ import { LabError } from './errors';
 /** Folders the tree does not show (build output of tools, VCS metadata). */
 const HIDDEN = new Set(['.git', 'node_modules']);
 
+/** A disk image's writer lock (disk-files.ts): the disk layer's own file, come and gone with a writer. */
+const DISK_LOCK = /\.(img|raw|qcow2)\.lock$/i;
+
 /** Numbers each temporary file of `write`, so concurrent writes of one file never share a name. */
 let tmpSeq = 0;
 
@@ -83,14 +86,14 @@ export class Workspace {
     return relative(this.root, full).split(sep).join('/');
   }
 
-  /** Every file and folder, depth first, sorted by name; symlinks leading out are left out. */
+  /** Every file and folder, depth first, sorted by name; symlinks leading out and disk images' lock files are left out. */
   async list(): Promise<FileEntry[]> {
     const out: FileEntry[] = [];
     const walk = async (dir: string): Promise<void> => {
       const entries = await readdir(dir, { withFileTypes: true });
       entries.sort((a, b) => a.name.localeCompare(b.name));
       for (const e of entries) {
-        if (HIDDEN.has(e.name)) continue;
+        if (HIDDEN.has(e.name) || (DISK_LOCK.test(e.name) && e.isFile())) continue;
         const full = join(dir, e.name);
         let isDir = e.isDirectory();
         if (e.isSymbolicLink()) {

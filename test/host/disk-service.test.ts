@@ -406,6 +406,10 @@ describe('a VM with a disk', () => {
   it('destroying the VM flushes its disk and releases the lock: a fresh writer opens it', async () => {
     expect(() => openDisk(join(root, 'boot.img'))).toThrow(/already open for writing/);
     expect(existsSync(join(root, 'boot.img.lock'))).toBe(true);
+    // The lock is the disk layer's file: the workspace tree does not list it.
+    const files = (await lab.call('fs.list', {})) as { path: string }[];
+    expect(files.map((f) => f.path)).toContain('boot.img');
+    expect(files.map((f) => f.path)).not.toContain('boot.img.lock');
     await lab.call('vm.destroy', { id: counter.id });
     expect(existsSync(join(root, 'boot.img.lock'))).toBe(false);
     const disk = openDisk(join(root, 'boot.img'));
