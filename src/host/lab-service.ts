@@ -360,6 +360,8 @@ export class LabService {
   private async startVmm(): Promise<VmmHost> {
     if (this.vmm && !this.vmm.gone) return this.vmm;
     const workerPath = this.options.workerPath ?? (await ensureWorkerBuilt());
+    // Requests that arrived together all waited for the build: the first one starts the one VMM.
+    if (this.vmm && !this.vmm.gone) return this.vmm;
     const vmm = new VmmHost(workerPath, {
       uart: (key, data) => this.emit('vm.console', { id: key, data }),
       status: (key, s) => this.update(key, s),

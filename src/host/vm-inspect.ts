@@ -167,7 +167,9 @@ function walk(t: Target, address: number, access: AccessKind, priv: number | und
   if (r.faultStage !== undefined) out.faultStage = r.faultStage;
   if (r.device !== undefined) out.device = r.device;
   if (r.shadow) {
-    const sh: { hostPhysical?: number; fault: number; steps: WalkStepInfo[] } = { fault: r.shadow.fault, steps: r.shadow.steps.map(stepInfo) };
+    const sh: { table: string; label: string; hostPhysical?: number; fault: number; steps: WalkStepInfo[] } = {
+      table: r.shadow.key, label: r.shadow.label, fault: r.shadow.fault, steps: r.shadow.steps.map(stepInfo),
+    };
     if (r.shadow.hostPhysical !== undefined) sh.hostPhysical = r.shadow.hostPhysical >>> 0;
     out.shadow = sh;
   }

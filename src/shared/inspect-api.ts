@@ -95,8 +95,11 @@ export interface WalkInfo {
   readonly device?: string;
   /** Guest-table steps (each with its nested pmap walk), then the pmap walk of the result. */
   readonly steps: WalkStepInfo[];
-  /** Trap mode: the walk of the active shadow, which the physical hart does in one go. */
-  readonly shadow?: { readonly hostPhysical?: number; readonly fault: number; readonly steps: WalkStepInfo[] };
+  /**
+   * Trap mode: the walk of the shadow for the walk's context (privilege, satp), which the physical
+   * hart does in one go; absent while the VMM has not built that shadow. `table` is its key.
+   */
+  readonly shadow?: { readonly table: string; readonly label: string; readonly hostPhysical?: number; readonly fault: number; readonly steps: WalkStepInfo[] };
 }
 
 /** Words per TLB entry in TlbInfo.entries. */

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { assemble } from '../../src/engine/asm/index';
 import { Machine, StopReason } from '../../src/engine/machine/machine';
 import { Access, Cause } from '../../src/engine/mmu/walk';
-import { LayerInspector, type TableInfo } from '../../src/engine/vmm/inspect';
+import { LayerInspector, shadowKeyFor, type TableInfo } from '../../src/engine/vmm/inspect';
 import type { Placement } from '../../src/engine/vmm/frames';
 import type { Vm, VmMode } from '../../src/engine/vmm/vm';
 import { Vmm } from '../../src/engine/vmm/vmm';
@@ -100,6 +100,25 @@ describe('the page-table inspector on the paging lab', () => {
     // The shadow the physical hart walks gives the same host address in one two-level walk.
     expect(t.shadow?.hostPhysical).toBe(host(0xc1) + 0x234);
     expect(t.shadow?.steps.map((s) => s.stage)).toEqual(['shadow', 'shadow']);
+  });
+
+  it('walks the shadow of the context asked for: the guest kernel\'s, after the guest went to M-mode', () => {
+    const { vmm, vm } = pausedVm('trap');
+    const host = (frame: number): number => vmm.frames.base + frame * 4096;
+    const vcpu = vmm.trapVcpu(vm)!;
+    expect(shadowKeyFor(vm.vhart.priv, vm.vhart.satp, vm.vhart.mstatus)).toBe(vcpu.currentKey());
+    const kernelKey = vcpu.currentKey();
+    for (let i = 0; i < 10_000 && vm.state !== 'halted'; i++) vmm.runVm(vm, 100);
+    expect([vm.state, vm.vhart.priv]).toEqual(['halted', 3]);
+    expect(shadowKeyFor(3, vm.vhart.satp, vm.vhart.mstatus)).toBe(vcpu.currentKey());
+    const ins = LayerInspector.forVm(vmm, vm);
+    // As the guest is now (M-mode): the paging-off shadow, which maps no page at 0x1000 (not guest RAM).
+    expect(ins.translate(0x1000).shadow).toMatchObject({ key: 'bare3', fault: Cause.LOAD_PAGE, hostPhysical: undefined });
+    // As the guest kernel: its own shadow, not the one active now.
+    const s = ins.translate(0x1000, Access.LOAD, 1).shadow!;
+    expect([s.key, s.label, s.fault, s.hostPhysical]).toEqual([kernelKey, 'shadow: guest kernel (S), satp 0x800800a1', 0, host(0xc1)]);
+    // No guest user code ever ran: the VMM has built no user shadow to walk.
+    expect(ins.translate(0x1000, Access.LOAD, 0).shadow).toBeUndefined();
   });
 
   for (const mode of ['emulate', 'trap'] as const) {

@@ -5,6 +5,7 @@
 // translated through the pmap, privileged spec §8.5). Nothing here changes guest state: no A/D
 // updates, no TLB fills, no device register reads. The bare machine is the one-layer case.
 
+import { Mstatus } from '../cpu/csr-defs';
 import type { Hart } from '../cpu/hart';
 import type { PhysicalBus } from '../machine/bus';
 import { MEMORY_MAP } from '../machine/memory-map';
@@ -96,8 +97,18 @@ export interface LayeredTranslation {
   readonly device: string | undefined;
   /** Every PTE read in order: guest table steps (each with its nested pmap walk), then the final pmap walk. */
   readonly steps: WalkStep[];
-  /** In trap mode: the walk of the shadow the hardware uses for this context, if one exists. */
-  readonly shadow: { readonly hostPhysical: number | undefined; readonly fault: number; readonly steps: WalkStep[] } | undefined;
+  /** In trap mode: the walk of the shadow the hardware uses for the walk's context, if the VMM has built it. */
+  readonly shadow: ShadowWalk | undefined;
+}
+
+/** The walk of one shadow table, as the physical hart does it (in U-mode, on the guest's behalf). */
+export interface ShadowWalk {
+  /** The shadow's context key and its label (see `shadowLabel`). */
+  readonly key: string;
+  readonly label: string;
+  readonly hostPhysical: number | undefined;
+  readonly fault: number;
+  readonly steps: WalkStep[];
 }
 
 const NO_AD: WalkContext = { priv: 0, sum: false, mxr: false, updateAD: false };
@@ -164,7 +175,7 @@ export class LayerInspector {
       if (paged) out.push({ kind: 'machine', key: 'machine', label: `page table (satp 0x${hex(h.satp)})`, active: h.priv !== 3, root: (h.satp & 0x3fffff) * 4096, rootBits: 10, tableSpace: 'guest-physical', from: 'guest-virtual', to: 'guest-physical' });
       return out;
     }
-    if (paged) out.push({ kind: 'guest', key: 'guest', label: `guest page table (satp 0x${hex(h.satp)})`, active: this.vm.mode === 'emulate', root: (h.satp & 0x3fffff) * 4096, rootBits: 10, tableSpace: 'guest-physical', from: 'guest-virtual', to: 'guest-physical' });
+    if (paged) out.push({ kind: 'guest', key: 'guest', label: `guest page table (satp 0x${hex(h.satp)})`, active: this.vm.mode === 'emulate' && h.priv !== 3, root: (h.satp & 0x3fffff) * 4096, rootBits: 10, tableSpace: 'guest-physical', from: 'guest-virtual', to: 'guest-physical' });
     out.push({ kind: 'pmap', key: 'pmap', label: 'pmap (Sv32x4, guest-physical to host-physical)', active: this.vm.mode === 'emulate', root: this.vm.pmap.rootAddress, rootBits: 12, tableSpace: 'host-physical', from: 'guest-physical', to: 'host-physical' });
     const vcpu = this.vmm?.trapVcpu(this.vm);
     if (vcpu) {
@@ -276,7 +287,8 @@ export class LayerInspector {
       hpa = this.hostOf(gpa);
       if (hpa === undefined) device = this.deviceAt(gpa);
     }
-    return { va, access, priv: p, paged, guestPhysical: gpa, hostPhysical: hpa, fault, faultStage, device, steps, shadow: this.shadowWalk(va, access) };
+    const shadowKey = priv === undefined ? this.currentShadowKey() : shadowKeyFor(priv, h.satp, h.mstatus);
+    return { va, access, priv: p, paged, guestPhysical: gpa, hostPhysical: hpa, fault, faultStage, device, steps, shadow: this.shadowWalk(shadowKey, va, access) };
   }
 
   /** The G-stage walk of guest-physical `gpa` through the pmap table in host RAM. */
@@ -289,15 +301,20 @@ export class LayerInspector {
     return steps;
   }
 
-  /** The walk of the active shadow for `va` (trap mode), as the physical hart would do it in U-mode. */
-  private shadowWalk(va: number, access: Access): LayeredTranslation['shadow'] {
-    const table = this.tables().find((t) => t.kind === 'shadow' && t.active);
+  /** The shadow context the guest is in now (trap mode). */
+  private currentShadowKey(): string | undefined {
+    return this.vm ? this.vmm?.trapVcpu(this.vm)?.currentKey() : undefined;
+  }
+
+  /** The walk of shadow `key` for `va` (trap mode, when the VMM has built it), as the physical hart would do it in U-mode. */
+  private shadowWalk(key: string | undefined, va: number, access: Access): ShadowWalk | undefined {
+    const table = key === undefined ? undefined : this.tables().find((t) => t.kind === 'shadow' && t.key === key);
     if (!table) return undefined;
     const steps: WalkStep[] = [];
     const r = walkSv32(new WalkResult(), this.hostSpace, table.root / 4096, va, access, { ...NO_AD, priv: 0, updateAD: true }, 10, {
       step: (level, pteAddress, pte) => steps.push({ stage: 'shadow', level, pteAddress, pteHostAddress: pteAddress, pte, nested: [] }),
     });
-    return { hostPhysical: r.fault === 0 ? r.pa : undefined, fault: r.fault, steps };
+    return { key: table.key, label: table.label, hostPhysical: r.fault === 0 ? r.pa : undefined, fault: r.fault, steps };
   }
 
   private deviceAt(gpa: number): string | undefined {
@@ -318,6 +335,17 @@ export function shadowLabel(key: string): string {
   if (ctx === 'S') return `shadow: guest kernel (S)${tail}`;
   if (ctx === 'U') return `shadow: guest user (U)${tail}`;
   return `shadow: guest M-mode data as ${['U', 'S'][Number(ctx.slice(4))]} (MPRV)${tail}`;
+}
+
+/**
+ * The key of the shadow a trap-mode guest at privilege `priv` (0 U, 1 S, 3 M, without MPRV) uses
+ * with `satp` and `mstatus`: the same context key as TrapVcpu's for that privilege.
+ */
+export function shadowKeyFor(priv: number, satp: number, mstatus: number): string {
+  if (priv === 3) return 'bare3';
+  if (satp >>> 31 !== 1) return `bare${priv}`;
+  if (priv === 1) return `S:${satp >>> 0}:${mstatus & (Mstatus.SUM | Mstatus.MXR)}`;
+  return `U:${satp >>> 0}:${mstatus & Mstatus.MXR}`;
 }
 
 /** RAM page index of an address (the lecture's small page numbers: 0x80001000 → 0x01). */
