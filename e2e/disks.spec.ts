@@ -1,7 +1,8 @@
 // The disk manager in web mode: a qcow2 image created in the Disks view, a VM made from the disk lab
 // (trap mode) with that image through the New VM form, the boot count in its console, the count in
 // the block view's sector 0 (read through the device while the VM is halted), a second boot that
-// counts on, Save as, and Detach. Its picture of the view is docs/screenshots/disks.png.
+// counts on, Save as, an overlay, Detach, and the image attached again read-only. Its picture of the
+// view is docs/screenshots/disks.png.
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
 
@@ -32,7 +33,7 @@ const image = (page: Page, path: string) => page.locator(`tr[data-disk-image="${
 const shownBytes = (page: Page, from: number, n: number): Promise<string[]> =>
   Promise.all(Array.from({ length: n }, (_, k) => page.locator(`[data-byte="${from + k}"]`).textContent().then((t) => t ?? '')));
 
-test('disk manager: create an image, boot the disk lab on it twice, read the count in the block view, detach', async ({ page }, info) => {
+test('disk manager: create an image, boot the disk lab on it twice, read the count in the block view, detach, attach read-only', async ({ page }, info) => {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => {
@@ -165,6 +166,22 @@ test('disk manager: create an image, boot the disk lab on it twice, read the cou
   await vmRow(page, 'counter').locator('[data-vm-action="run"]').click();
   await expect.poll(() => consoleText(page), { timeout: 20_000 }).toContain('no disk: run with --disk FILE');
   await shot(page, info, '05-detached');
+
+  // Attach it again read-only through the form: the count is read, the write fails with IOERR.
+  const attach = page.locator('form.vm-disk-attach');
+  await attach.locator('select[name="image"]').selectOption('boot.qcow2');
+  await attach.locator('input[name="readonly"]').check();
+  await attach.locator('input[name="legacy"]').uncheck();
+  await attach.getByRole('button', { name: 'Attach' }).click();
+  await expect(disk0).toContainText('read-only');
+  await expect(disk0).toContainText('modern (v2)');
+  await expect(boot.locator('[data-col="attached"]')).toHaveText('counter (ro)');
+  await vmRow(page, 'counter').locator('[data-vm-action="run"]').click();
+  await expect(vmRow(page, 'counter').locator('[data-vm-state]')).toHaveText('halted', { timeout: 20_000 });
+  await expect.poll(() => consoleText(page), { timeout: 20_000 }).toContain('modern transport (version 2)\ndisk request failed');
+  await expect(disk0.locator('[data-stat="errors"]')).toHaveText('1');
+  await expect.poll(() => shownBytes(page, 0, 8)).toEqual(['42', '4f', '4f', '54', '02', '00', '00', '00']);
+  await shot(page, info, '06-read-only');
 
   await vmRow(page, 'counter').locator('[data-vm-action="remove"]').click();
   await expect(vmRow(page, 'counter')).toHaveCount(0);
