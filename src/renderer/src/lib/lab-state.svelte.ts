@@ -5,7 +5,9 @@ import * as monaco from 'monaco-editor';
 import type {
   AssembleResult, FileEntry, LabApi, LineMapEntry, MachineConfig, MachineStatus, RegisterSnapshot, SymbolEntry,
 } from '../../../shared/lab-api';
+import { CompareSession } from './compare-session.svelte';
 import { LANGUAGE_ID } from './riscv-language';
+import { StatsHistory } from './stats-history.svelte';
 
 /** Delay between the last keystroke and a diagnostics run (ms). */
 export const CHECK_DELAY = 350;
@@ -101,8 +103,14 @@ export class LabState {
   message = $state('');
   /** Bumped after every pause so views re-read memory. */
   pauseCount = $state(0);
+  /** Every VM's statistics ticks since the app started (the Statistics view). */
+  readonly history: StatsHistory;
+  /** The compare view's last and running comparison. */
+  readonly comparison: CompareSession;
 
   constructor(readonly lab: LabApi) {
+    this.history = new StatsHistory(lab);
+    this.comparison = new CompareSession(lab);
     lab.on('vm.console', ({ id, data }) => this.machine(id)?.output(data));
     lab.on('vm.status', (s) => this.onStatus(s));
     lab.on('vm.destroyed', ({ id }) => this.dropMachine(id));
