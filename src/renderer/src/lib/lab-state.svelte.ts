@@ -3,7 +3,7 @@
 
 import * as monaco from 'monaco-editor';
 import type {
-  AssembleResult, FileEntry, LabApi, LineMapEntry, MachineConfig, MachineStatus, RegisterSnapshot, SymbolEntry,
+  AddressSpace, AssembleResult, FileEntry, LabApi, LineMapEntry, MachineConfig, MachineStatus, RegisterSnapshot, SymbolEntry,
 } from '../../../shared/lab-api';
 import { CompareSession } from './compare-session.svelte';
 import { LANGUAGE_ID } from './riscv-language';
@@ -103,6 +103,8 @@ export class LabState {
   message = $state('');
   /** Bumped after every pause so views re-read memory. */
   pauseCount = $state(0);
+  /** The last request to show an address in the memory view (`seq` makes a repeated request new). */
+  memoryRequest = $state<{ readonly address: number; readonly space: AddressSpace; readonly seq: number } | undefined>();
   /** Every VM's statistics ticks since the app started (the Statistics view). */
   readonly history: StatsHistory;
   /** The compare view's last and running comparison. */
@@ -175,6 +177,11 @@ export class LabState {
       const m = this.machine(id);
       if (m) m.backlog = [];
     }
+  }
+
+  /** Opens the memory view at `address` of `space` (an inspector's click on a frame or a PTE). */
+  showMemory(address: number, space: AddressSpace): void {
+    this.memoryRequest = { address: address >>> 0, space, seq: (this.memoryRequest?.seq ?? 0) + 1 };
   }
 
   /** Re-reads the file tree. */
