@@ -3,32 +3,10 @@
 // charts have a history however late the view is opened.
 
 import type { LabApi, VmStatsInfo } from '../../../shared/lab-api';
+import { RATE_SERIES, ratePoints, type RatePoint, type RateSeries, type StatsSample } from './rates';
 
 /** Samples kept per VM: ten minutes of ticks at one a second. */
 export const HISTORY_LENGTH = 600;
-
-/** One statistics reading; `t` in milliseconds (the host's clock). */
-export interface StatsSample {
-  readonly t: number;
-  readonly stats: VmStatsInfo;
-}
-
-/** A series of rates per second between consecutive samples, at the later sample's time (s from the first). */
-export interface RatePoint {
-  readonly x: number;
-  readonly y: number;
-}
-
-/** The figures charted over time, each read from a sample's statistics. */
-export const RATE_SERIES = {
-  instructions: (s: VmStatsInfo): number => s.instructions,
-  exits: (s: VmStatsInfo): number => s.exitCount,
-  shadow: (s: VmStatsInfo): number => s.shadow.fills + s.shadow.syncs + s.shadow.flushes + s.shadow.writeProtectFaults,
-  tlbMisses: (s: VmStatsInfo): number => s.tlb.misses,
-} as const;
-
-/** The name of a charted figure. */
-export type RateSeries = keyof typeof RATE_SERIES;
 
 /** Statistics samples per VM. */
 export class StatsHistory {
@@ -53,10 +31,10 @@ export class StatsHistory {
     this.version++;
   }
 
-  /** The samples of VM `id`, oldest first. */
+  /** The samples of VM `id`, oldest first (a copy, so a derived value that holds it sees each change). */
   of(id: string): readonly StatsSample[] {
     void this.version;
-    return this.samples.get(id) ?? [];
+    return this.samples.get(id)?.slice() ?? [];
   }
 
   /** The latest reading of VM `id`. */
@@ -67,15 +45,7 @@ export class StatsHistory {
 
   /** Rates per second of one figure between consecutive samples of VM `id`. */
   rates(id: string, series: RateSeries): RatePoint[] {
-    const list = this.of(id);
-    const read = RATE_SERIES[series];
-    const out: RatePoint[] = [];
-    for (let i = 1; i < list.length; i++) {
-      const dt = (list[i].t - list[i - 1].t) / 1000;
-      if (dt <= 0) continue;
-      out.push({ x: (list[i].t - list[0].t) / 1000, y: (read(list[i].stats) - read(list[i - 1].stats)) / dt });
-    }
-    return out;
+    return ratePoints(this.of(id), RATE_SERIES[series]);
   }
 
   /** Drops a removed VM's history. */
@@ -83,3 +53,4 @@ export class StatsHistory {
     if (this.samples.delete(id)) this.version++;
   }
 }
+
