@@ -115,6 +115,16 @@ test('compare view, statistics of a trap-mode VM, and the TLB of a paused VM', a
   await expectChart(page, 'cost-breakdown');
   await shot(page, info, '02-statistics');
 
+  // A VM that keeps running: its ticks arrive about once a second and the view follows, with the
+  // instructions per second over the last interval and the rate charts.
+  await newVm(page, 'spin.S', 'trap', 'spin-vm');
+  await expect(page.locator('[data-view="statistics"] select[aria-label="VM"] option:checked')).toHaveText('spin-vm (trap)');
+  await expect(page.locator('[data-view="statistics"] [data-stat="instructions"] [data-rate]')).toHaveText(/^\d{1,3}(,\d{3}){2,}$/, { timeout: 20_000 });
+  for (const series of ['instructions', 'exits', 'shadow', 'tlbMisses']) await expectChart(page, `rate-${series}`);
+  await shot(page, info, '02-statistics-running');
+  await vmRow(page, 'spin-vm').locator('[data-vm-action="remove"]').click();
+  await expect(vmRow(page, 'spin-vm')).toHaveCount(0);
+
   // An emulate-mode VM of hello, paused while it waits for input: its virtual hart's TLB.
   await newVm(page, 'hello/hello.S', 'emulate', 'hello-tlb');
   await expect(vmRow(page, 'hello-tlb').locator('[data-vm-state]')).toHaveText('waiting', { timeout: 30_000 });
