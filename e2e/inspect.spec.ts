@@ -1,0 +1,141 @@
+// The page-table inspector in web mode: the paging lab in a trap-mode VM with the lecture's explicit
+// placement (guest pages 0xA1, 0xA2, 0xA3 in host frames 0xC0, 0xC1, 0xC4), run to its end; the
+// Page tables view shows the lecture's three tables (guest 0x01 → 0xA2, 0x02 → 0xA3; pmap 0xA1 →
+// 0xC0, 0xA2 → 0xC1, 0xA3 → 0xC4; shadow 0x01 → 0xC1, 0x02 → 0xC4), translates 0x1000, 0x2000 and
+// 0x3000 step by step, and a click on the result opens host memory where the guest's store landed.
+import { fileURLToPath } from 'node:url';
+import { expect, test, type Locator, type Page, type TestInfo } from '@playwright/test';
+
+const README_SHOT = fileURLToPath(new URL('../docs/screenshots/page-tables.png', import.meta.url));
+
+async function shot(page: Page, info: TestInfo, name: string): Promise<void> {
+  const path = info.outputPath(`${name}.png`);
+  await page.screenshot({ path });
+  await info.attach(name, { path, contentType: 'image/png' });
+}
+
+const row = (page: Page, name: string): Locator => page.locator(`tr[data-vm="${name}"]`);
+const column = (page: Page, id: string): Locator => page.locator(`[data-column="${id}"]`);
+/** The level-0 entry of a column whose input page is `input` (hex, as shown). */
+const entry = (page: Page, id: string, input: string): Locator => column(page, id).locator(`.pt-row[data-level="0"][data-in="${input}"]`);
+const firstRow = (page: Page): Promise<string[]> => page.locator('.mem-row').first().locator('.mem-byte').allTextContents();
+
+async function translate(page: Page, address: string, access = 'load', priv = '1'): Promise<Locator> {
+  const box = page.locator('[data-translate]');
+  await box.locator('input[name="address"]').fill(address);
+  await box.locator('select[name="access"]').selectOption(access);
+  await box.locator('select[name="priv"]').selectOption(priv);
+  await box.getByRole('button', { name: 'Translate' }).click();
+  const steps = box.locator(`.tr-steps[data-walk="${address}"]`);
+  await expect(steps).toBeVisible();
+  return steps;
+}
+
+test('page-table inspector: the lecture\'s three tables, translations step by step, host memory', async ({ page }, info) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  await page.goto(process.env.VMLAB_URL!);
+  await expect(page.locator('.app.ready')).toBeVisible();
+
+  // The New VM form with the lecture's explicit placement; a typo is refused with a clear message first.
+  await page.locator('[data-action="new-vm"]').click();
+  const form = page.locator('form.vm-form');
+  await form.locator('select[name="kernel"]').selectOption('paging/paging.S');
+  await form.locator('select[name="mode"]').selectOption('trap');
+  await form.locator('select[name="placement"]').selectOption('explicit');
+  await form.locator('input[name="explicit"]').fill('a1:c0 a2:c1 a2:c4');
+  await expect(form.locator('[data-placement-error]')).toHaveText('guest page 0xa2 is placed twice');
+  await form.locator('input[name="explicit"]').fill('a1:c0 a2:c1 a3:c4');
+  await expect(form.locator('[data-placement-error]')).toHaveCount(0);
+  await form.locator('input[name="name"]').fill('lecture');
+  await form.getByRole('button', { name: 'Create' }).click();
+  await expect(row(page, 'lecture')).toBeVisible();
+  await expect(row(page, 'lecture').locator('[data-vm-state]')).toHaveText('halted', { timeout: 30_000 });
+  await row(page, 'lecture').click();
+
+  await page.locator('[data-view-tab="page-tables"]').click();
+  const view = page.locator('[data-view="page-tables"]');
+  await expect(view.locator('[data-satp]')).toHaveText('0x800800a1');
+  await expect(view.locator('[data-hardware]')).toContainText('trap: the physical hart walks shadow: guest M-mode, paging off');
+
+  // Guest table: root at guest page a1 (write-protected), VA pages 01 and 02 in guest pages a2 and a3.
+  await expect(column(page, 'guest').locator('.pt-root')).toContainText('gpa 0x800a1000 (page a1)');
+  await expect(column(page, 'guest').locator('.pt-root')).toContainText('write-protected');
+  await expect(entry(page, 'guest', '01')).toHaveAttribute('data-to', 'a2');
+  await expect(entry(page, 'guest', '02')).toHaveAttribute('data-to', 'a3');
+  await expect(column(page, 'guest').locator('.pt-row[data-level="0"]')).toHaveCount(2);
+  await expect(entry(page, 'guest', '01').locator('.pt-flags')).toHaveText('VRW···AD');
+  await expect(column(page, 'guest').locator('.pt-row[data-level="1"][data-in="000"]')).toContainText('WP');
+  // The shadow the hardware walks for the guest kernel: VA pages 01 and 02 straight to host frames c1 and c4.
+  await expect(column(page, 'shadow').locator('.pt-title')).toContainText('Shadow table');
+  await expect(page.locator('select[aria-label="Shadow table"]')).toHaveValue(/^S:/);
+  await expect(entry(page, 'shadow', '01')).toHaveAttribute('data-to', 'c1');
+  await expect(entry(page, 'shadow', '02')).toHaveAttribute('data-to', 'c4');
+  // The pmap: 4096 entries per level-0 page are read on demand; go to guest page a1.
+  await column(page, 'pmap').locator('.pt-find input').fill('a1');
+  await column(page, 'pmap').locator('.pt-find input').press('Enter');
+  await expect(entry(page, 'pmap', 'a1')).toHaveAttribute('data-to', 'c0');
+  await expect(entry(page, 'pmap', 'a2')).toHaveAttribute('data-to', 'c1');
+  await expect(entry(page, 'pmap', 'a3')).toHaveAttribute('data-to', 'c4');
+  // Only the rows in view are in the page, not the 1024 entries of the expanded pmap page.
+  expect(await column(page, 'pmap').locator('.pt-row').count()).toBeLessThan(120);
+  await shot(page, info, '01-lecture-tables');
+
+  // 0x1000: guest table (two levels, each PTE found through the pmap), pmap, then the shadow.
+  let steps = await translate(page, '0x1000');
+  await expect(steps.locator('[data-kind="head"]').first()).toHaveText('load from gva 0x00001000 as S-mode');
+  await expect(steps.locator('[data-kind="summary"]')).toHaveText('→ gpa 0x800a2000 → hpa 0x800c1000');
+  await expect(steps.locator('[data-kind="step"]').nth(0)).toContainText('guest table level 1, entry 0x0 at gpa 0x800a1000 = hpa 0x800c0000 = 0x20028001 V-------: points to the level-0 table at gpa 0x800a0000');
+  await expect(steps.locator('[data-kind="step"]').nth(1)).toContainText('guest table level 0, entry 0x1 at gpa 0x800a0004');
+  await expect(steps.locator('[data-kind="step"]').nth(1)).toContainText('0x200288c7 VRW---AD: a leaf → gpa 0x800a2000 (page a2)');
+  await expect(steps.locator('[data-kind="nested"]')).toHaveCount(4);
+  await expect(steps.locator('[data-kind="nested"]').nth(1)).toContainText('→ hpa 0x800c0000 (frame c0)');
+  await expect(steps.locator('[data-kind="result"]').first()).toHaveText('result: hpa 0x800c1000 (host frame c1) (gpa 0x800a2000)');
+  await expect(steps).toContainText('8 memory references for this translation');
+  await expect(steps.locator('[data-kind="head"]').nth(1)).toHaveText('what the hardware walks: shadow: guest kernel (S), satp 0x800800a1');
+  await expect(steps.locator('[data-kind="result"]').nth(1)).toContainText('the hart reaches hpa 0x800c1000 in 2 references, without a trap: the same host address');
+  // The path of the walk is marked in the tables.
+  await expect(entry(page, 'guest', '01')).toHaveClass(/on-path/);
+  await expect(entry(page, 'shadow', '01')).toHaveClass(/on-path/);
+  await expect(entry(page, 'pmap', 'a2')).toHaveClass(/on-path/);
+  await page.evaluate(() => document.querySelector('[data-view="page-tables"]')?.closest('.view-pane')?.scrollTo(0, 0));
+  await page.screenshot({ path: README_SHOT });
+  await shot(page, info, '02-translate-0x1000');
+
+  steps = await translate(page, '0x2000', 'store');
+  await expect(steps.locator('[data-kind="step"]').nth(1)).toContainText('a leaf → gpa 0x800a3000 (page a3)');
+  await expect(steps.locator('[data-kind="result"]').first()).toHaveText('result: hpa 0x800c4000 (host frame c4) (gpa 0x800a3000)');
+  await expect(steps.locator('[data-kind="result"]').nth(1)).toContainText('the hart reaches hpa 0x800c4000');
+  await shot(page, info, '03-translate-0x2000');
+
+  steps = await translate(page, '0x3000');
+  await expect(steps.locator('[data-kind="step"]').nth(1)).toContainText('guest table level 0, entry 0x3 at gpa 0x800a000c');
+  await expect(steps.locator('[data-kind="step"]').nth(1)).toContainText('= 0x00000000 --------: not valid');
+  await expect(steps.locator('[data-kind="summary"]')).toHaveText('→ load page fault (cause 13)');
+  await expect(steps.locator('[data-kind="fault"]')).toHaveText('load page fault (cause 13): the entry is not valid (V = 0): nothing is mapped there. stval = 0x00003000.');
+  await expect(steps.locator('[data-kind="result"]')).toHaveCount(0);
+  await expect(steps).toContainText('reflects the load page fault (cause 13) to the guest\'s trap handler');
+  await shot(page, info, '04-translate-0x3000');
+
+  // Click through to host memory: frame c1 holds the value the guest stored through VA 0x1000.
+  steps = await translate(page, '0x1000');
+  await steps.locator('[data-kind="result"]').first().locator('.tr-addr[data-space="host-physical"]').click();
+  await expect(page.locator('select[aria-label="Address space"]')).toHaveValue('host-physical');
+  await expect(page.locator('.mem-byte').first()).toHaveAttribute('data-addr', String(0x800c1000));
+  await expect.poll(() => firstRow(page).then((b) => b.slice(0, 4))).toEqual(['01', '00', 'fe', 'ca']);
+  await expect(page.locator('[data-loc="guest-physical"]')).toHaveText('gpa 0x800a2000');
+  await expect(page.locator('[data-loc="host-physical"]')).toHaveText('hpa 0x800c1000');
+  // A table entry's frame opens the memory view too: the guest table's 02 → guest page a3.
+  await entry(page, 'guest', '02').locator('.pt-to').click();
+  await expect(page.locator('select[aria-label="Address space"]')).toHaveValue('guest-physical');
+  await expect.poll(() => firstRow(page).then((b) => b.slice(0, 4))).toEqual(['02', '00', 'fe', 'ca']);
+  await expect(page.locator('[data-loc="host-physical"]')).toHaveText('hpa 0x800c4000');
+  await shot(page, info, '05-host-memory');
+
+  await row(page, 'lecture').locator('[data-vm-action="remove"]').click();
+  await expect(row(page, 'lecture')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
