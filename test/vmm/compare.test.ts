@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assemble } from '../../src/engine/asm/index';
 import { compareModes } from '../../src/engine/vmm/compare';
+import { DEFAULT_COSTS } from '../../src/engine/vmm/stats';
 import { Vmm } from '../../src/engine/vmm/vmm';
 import { REPO_ROOT } from '../support/build';
 
@@ -36,6 +37,10 @@ describe('compareModes', () => {
     for (const r of rows.slice(1)) expect(r.relative.modeledCycles!).toBeGreaterThan(1);
     // The breakdown adds up to the total.
     for (const r of rows) expect(Object.values(r.breakdown).reduce((a, b) => a + b, 0)).toBe(r.modeledCycles);
+    // Both VMM modes count the guest's device accesses alike: one UART load of LSR and one store to
+    // THR per console byte, and the store that ends the run; the boot ROM's fetches and loads are
+    // the machine's boot, not the guest's.
+    for (const r of rows.slice(1)) expect(r.breakdown.devices).toBe((2 * EXPECTED.length + 1) * DEFAULT_COSTS.deviceAccess);
   });
 
   it('counts every instruction of a run that ends on its budget, in every mode', () => {
@@ -45,6 +50,8 @@ describe('compareModes', () => {
       const rows = compareModes(spin, { maxSteps, memSize: 16 << 20 });
       expect(rows.map((r) => [r.mode, r.end, r.instructions])).toEqual([['bare', 'budget', maxSteps], ['emulate', 'budget', maxSteps], ['trap', 'budget', maxSteps]]);
       expect(rows[2].breakdown.instructions).toBe(maxSteps);
+      // spin touches no device: neither VMM mode counts a device access.
+      expect(rows.slice(1).map((r) => r.breakdown.devices)).toEqual([0, 0]);
     }
   });
 

@@ -43,6 +43,8 @@ export class Vmm {
   readonly vms: Vm[] = [];
   readonly quantum: number;
   private readonly vcpus = new Map<Vm, TrapVcpu>();
+  /** Device accesses each emulate-mode VM's boot ROM made (its fetches and loads), left out of its statistics. */
+  private readonly romAccesses = new Map<Vm, number>();
   private nextId = 2;
   private loaded: Vm | undefined;
   private turn = 0;
@@ -106,6 +108,7 @@ export class Vmm {
     this.turn = this.vms.length === 0 ? 0 : this.turn % this.vms.length;
     this.frames.freeAll(vm.id);
     vm.pmap.release();
+    this.romAccesses.delete(vm);
   }
 
   /** Whether any VM can still make progress. */
@@ -154,14 +157,25 @@ export class Vmm {
     const m = vm.machine;
     const before = m.clockSteps;
     const retiredBefore = m.hart.instret;
-    const reason = m.run(budget);
+    // The boot ROM (the reset vector) is the machine's boot, not the guest: as trap mode runs it
+    // outside the statistics (TrapVcpu.bootThroughRom), its fetches and loads are no device accesses.
+    let reason: StopReason = StopReason.BUDGET;
+    let rom = this.romAccesses.get(vm) ?? 0;
+    while (reason === StopReason.BUDGET && m.clockSteps - before < budget && inBootRom(m.hart.pcU)) {
+      const accesses = vm.bus.deviceAccesses;
+      reason = m.run(1);
+      rom += vm.bus.deviceAccesses - accesses;
+    }
+    this.romAccesses.set(vm, rom);
+    const left = budget - (m.clockSteps - before);
+    if (reason === StopReason.BUDGET && left > 0) reason = m.run(left);
     const used = m.clockSteps - before;
     vm.stats.retired[m.hart.priv] += m.hart.instret - retiredBefore;
     vm.stats.emulate('interpreted', m.hart.instret - retiredBefore);
     vm.stats.tlbHits = m.hart.tlb.hits;
     vm.stats.tlbMisses = m.hart.tlb.misses;
     vm.stats.walkReferences = m.hart.tlb.misses * WALK_REFERENCES_PER_MISS;
-    vm.stats.deviceAccesses = vm.bus.deviceAccesses;
+    vm.stats.deviceAccesses = vm.bus.deviceAccesses - rom;
     this.settle(vm, reason, used, m.hart.instret - retiredBefore);
     return used;
   }
@@ -246,4 +260,9 @@ export class Vmm {
     }
     if (vm.state !== 'running' && this.loaded === vm) this.unload();
   }
+}
+
+/** Whether `pc` lies in the boot ROM. */
+function inBootRom(pc: number): boolean {
+  return pc >= MEMORY_MAP.bootRom.base && pc < MEMORY_MAP.bootRom.base + MEMORY_MAP.bootRom.size;
 }
