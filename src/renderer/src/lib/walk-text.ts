@@ -157,9 +157,14 @@ function summary(w: WalkInfo, m: WalkMachine): Seg[] {
   const sp = spaces(m.mode);
   if (w.fault !== 0) return [`→ ${faultName(w.fault)}`];
   const out: Seg[] = [];
-  if (m.mode !== 'bare' && w.guestPhysical !== undefined) out.push('→ ', at(w.guestPhysical, 'guest-physical'));
-  if (w.hostPhysical !== undefined) out.push(out.length > 0 ? ' → ' : '→ ', at(w.hostPhysical, sp.hpa));
-  else out.push(w.device ? `: the ${w.device} device` : ': not RAM');
+  const to = (s: Seg): void => void out.push(out.length > 0 ? ' → ' : '→ ', s);
+  if (m.mode !== 'bare' && w.guestPhysical !== undefined) to(at(w.guestPhysical, 'guest-physical'));
+  if (w.hostPhysical !== undefined) {
+    to(at(w.hostPhysical, sp.hpa));
+    return out;
+  }
+  if (m.mode === 'bare' && w.guestPhysical !== undefined) to(at(w.guestPhysical, sp.gpa));
+  out.push(w.device ? `: the ${w.device} device` : ': not RAM');
   return out;
 }
 
