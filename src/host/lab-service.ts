@@ -155,7 +155,9 @@ export class LabService {
     'fs.list': async () => this.workspace.list(),
     'fs.read': async ({ path }) => ({ text: await this.workspace.readText(path) }),
     'fs.write': async ({ path, text }) => {
+      const existed = await this.workspace.exists(path);
       await this.workspace.write(path, text);
+      if (!existed) this.emit('fs.changed', {});
       return {};
     },
     'fs.create': async ({ path, kind }) => {

@@ -97,6 +97,18 @@ describe('files and assembling', () => {
     expect(await lab.call('fs.read', { path: 'scratch.S' })).toEqual({ text: 'nop\n' });
   });
 
+  it('announces a file that a write creates, and not a rewrite', async () => {
+    let changes = 0;
+    const off = lab.subscribe((event) => {
+      if (event === 'fs.changed') changes++;
+    });
+    await lab.call('fs.write', { path: 'fresh.S', text: 'nop\n' });
+    expect(changes).toBe(1);
+    await lab.call('fs.write', { path: 'fresh.S', text: 'nop\nnop\n' });
+    expect(changes).toBe(1);
+    off();
+  });
+
   it('reports a syntax error at its line without writing anything', async () => {
     const src = readFileSync(join(root, 'hello/hello.S'), 'utf8').replace('la      sp, stack_top', 'lax     sp, stack_top');
     const r = (await lab.call('asm.check', { path: 'hello/hello.S', text: src })) as { ok: boolean; diagnostics: { line: number; message: string; severity: string }[] };
