@@ -186,10 +186,12 @@ function vmTlb(vmm: Vmm, vm: Vm): TlbInfo {
   const note = mine
     ? `trap: the physical hart's TLB, guest-virtual page → host frame, filled from ${mine.key.startsWith('bare') ? 'a paging-off shadow' : 'the shadow'} '${mine.key}'; it holds this VM's translations because this VM ran last on the hart`
     : 'trap: the physical hart\'s TLB holds another VM\'s translations (or none): this VM\'s are refilled from its shadows when it runs next';
-  return tlbInfo(vmm.hart.tlb, 'physical hart', note, mine !== undefined);
+  // The physical TLB serves every trap-mode VM in turn: count this VM's hits and misses only.
+  const counters = { hits: vm.stats.tlbHits, misses: vm.stats.hartTlbMisses };
+  return tlbInfo(vmm.hart.tlb, 'physical hart', `${note}. Hits and misses are this VM's own (counted while it ran); flushes are the hart's`, mine !== undefined, counters);
 }
 
-function tlbInfo(tlb: Tlb, source: TlbInfo['source'], note: string, holdsThisVm: boolean): TlbInfo {
+function tlbInfo(tlb: Tlb, source: TlbInfo['source'], note: string, holdsThisVm: boolean, counters: { hits: number; misses: number } = tlb): TlbInfo {
   const words: number[] = [];
   if (holdsThisVm) {
     for (const e of tlb.entries()) {
@@ -201,8 +203,8 @@ function tlbInfo(tlb: Tlb, source: TlbInfo['source'], note: string, holdsThisVm:
     source,
     note,
     holdsThisVm,
-    hits: tlb.hits,
-    misses: tlb.misses,
+    hits: counters.hits,
+    misses: counters.misses,
     flushes: tlb.flushes,
     size: tlb.tagR.length,
     entries: packWords(words),

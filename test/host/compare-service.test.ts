@@ -227,6 +227,18 @@ describe('vm.tlb', () => {
     // tagged with the privilege the physical hart ran the deprivileged guest kernel at: U.
     expect(walk.hostPhysical).not.toBe(0x800a3000);
     expect(page).toMatchObject({ slot: 2, priv: 0, level: 0, ppn: walk.hostPhysical! >>> 12 });
+    // The counters are this VM's own: its hits are vm.stats's, and another VM's run on the same
+    // physical hart adds nothing to them.
+    const stats = (await lab.call('vm.stats', { id: vm.id })) as VmStatsInfo;
+    expect(info.hits).toBe(stats.tlb.hits);
+    expect(info.hits).toBeGreaterThan(0);
+    expect(info.misses).toBeGreaterThan(0);
+    const other = (await lab.call('vm.create', { kernel: 'paging/paging.S', mode: 'trap', name: 'paging-other' })) as MachineStatus;
+    await lab.call('vm.step', { id: other.id, count: 20_000 });
+    const after = await tlb(vm.id);
+    expect([after.hits, after.misses]).toEqual([info.hits, info.misses]);
+    expect(after.holdsThisVm).toBe(false);
+    await lab.call('vm.destroy', { id: other.id });
     await lab.call('vm.destroy', { id: vm.id });
   }, 60_000);
 

@@ -19,6 +19,8 @@ export class VmStats {
   /** Guest loads and stores the hardware TLB served without a walk or an exit. */
   tlbHits = 0;
   tlbMisses = 0;
+  /** Trap mode: the physical hart's TLB misses (hardware walks of the shadow) while this VM ran. */
+  hartTlbMisses = 0;
   /** Memory references made by page walks (guest tables, pmap, shadow). */
   walkReferences = 0;
   translatedBlocks = 0;

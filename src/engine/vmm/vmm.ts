@@ -194,6 +194,7 @@ export class Vmm {
       this.loaded = vm;
     }
     const hitsBefore = p.tlb.hits;
+    const missesBefore = p.tlb.misses;
     let reason: StopReason = StopReason.BUDGET;
     let remaining = budget - (m.clockSteps - before);
     while (remaining > 0 && vm.runnable) {
@@ -237,6 +238,7 @@ export class Vmm {
     const used = m.clockSteps - before;
     vcpu.account();
     vm.stats.tlbHits += p.tlb.hits - hitsBefore;
+    vm.stats.hartTlbMisses += p.tlb.misses - missesBefore;
     this.settle(vm, reason, used, vh.instret - retiredBefore);
     return used;
   }
