@@ -139,3 +139,59 @@ test('page-table inspector: the lecture\'s three tables, translations step by st
   await expect(row(page, 'lecture')).toHaveCount(0);
   expect(errors).toEqual([]);
 });
+
+test('page-table inspector: emulate mode\'s combined software walk, and a bare machine\'s one table', async ({ page }, info) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(process.env.VMLAB_URL!);
+  await expect(page.locator('.app.ready')).toBeVisible();
+  const create = async (mode: string, name: string): Promise<void> => {
+    await page.locator('[data-action="new-vm"]').click();
+    const form = page.locator('form.vm-form');
+    await form.locator('select[name="kernel"]').selectOption('paging/paging.S');
+    await form.locator('select[name="mode"]').selectOption(mode);
+    if (mode !== 'bare') await form.locator('select[name="placement"]').selectOption('scattered');
+    await form.locator('input[name="name"]').fill(name);
+    await form.getByRole('button', { name: 'Create' }).click();
+    await expect(row(page, name).locator('[data-vm-state]')).toHaveText(mode === 'bare' ? 'exited' : 'halted', { timeout: 30_000 });
+    await row(page, name).click();
+  };
+
+  // Emulate: the third column composes the guest table with the pmap, as the VMM's software walk does.
+  await create('emulate', 'soft');
+  await page.locator('[data-view-tab="page-tables"]').click();
+  await expect(page.locator('[data-hardware]')).toHaveText('emulate: guest paging is off; the VMM maps guest-physical through the pmap in software');
+  await expect(column(page, 'combined').locator('.pt-title')).toContainText('Combined (software walk)');
+  await column(page, 'pmap').locator('.pt-find input').fill('a2');
+  await column(page, 'pmap').locator('.pt-find input').press('Enter');
+  const frame = await entry(page, 'pmap', 'a2').getAttribute('data-to');
+  expect(frame).toMatch(/^[0-9a-f]{2,}$/);
+  await expect(entry(page, 'guest', '01')).toHaveAttribute('data-to', 'a2');
+  await expect(entry(page, 'combined', '01')).toHaveAttribute('data-to', frame!);
+  // A fetch from the kernel's identity megapage: the combined column opens the megapage at that page.
+  const steps = await translate(page, '0x80000010', 'fetch');
+  // One guest PTE (a megapage) with its two-level pmap walk, then the pmap walk of the result.
+  await expect(steps).toContainText('5 memory references for this translation: the VMM makes them in software on every TLB miss of the virtual hart.');
+  await expect(steps.locator('[data-kind="step"]').first()).toContainText('a 4 MiB megapage at gpa 0x80000000');
+  await expect(column(page, 'combined').locator('.pt-row.on-path[data-level="0"]')).toHaveAttribute('data-in', '80000');
+  // The pmap column shows the entry that gave the result: guest page 00.
+  await expect(entry(page, 'pmap', '00')).toHaveClass(/on-path/);
+  await shot(page, info, '06-emulate-combined');
+  await row(page, 'soft').locator('[data-vm-action="remove"]').click();
+
+  // Bare: one table, physical pages; a translation's result opens physical memory.
+  await create('bare', 'alone');
+  await expect(page.locator('[data-hardware]')).toHaveText('translation is off (M-mode or satp bare): virtual = physical');
+  await expect(page.locator('.pt-col')).toHaveCount(1);
+  await expect(entry(page, 'machine', '02')).toHaveAttribute('data-to', 'a3');
+  const bare = await translate(page, '0x2000', 'store');
+  await expect(bare.locator('[data-kind="summary"]')).toHaveText('→ pa 0x800a3000');
+  await expect(bare.locator('[data-kind="nested"]')).toHaveCount(0);
+  await bare.locator('[data-kind="result"] .tr-addr').click();
+  await expect(page.locator('select[aria-label="Address space"]')).toHaveValue('physical');
+  await expect.poll(() => firstRow(page).then((b) => b.slice(0, 4))).toEqual(['02', '00', 'fe', 'ca']);
+  await expect(page.locator('[data-loc="physical"]')).toHaveText('pa 0x800a3000');
+  await shot(page, info, '07-bare');
+  await row(page, 'alone').locator('[data-vm-action="remove"]').click();
+  expect(errors).toEqual([]);
+});
