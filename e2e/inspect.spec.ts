@@ -195,3 +195,63 @@ test('page-table inspector: emulate mode\'s combined software walk, and a bare m
   await row(page, 'alone').locator('[data-vm-action="remove"]').click();
   expect(errors).toEqual([]);
 });
+
+/** A bare kernel that writes a page table, turns satp on (M-mode itself never translates) and changes the table between two breakpoints. */
+const CHANGING = `# The page table changes between the two breakpoints.
+        .globl _start
+_start:
+        li      t0, 0x80100000          # root table
+        li      t1, 0x80101000          # level-0 table
+        li      t2, 0x20040401          # root[0] -> the level-0 table
+        sw      t2, 0(t0)
+        li      t2, 0x200800c7          # 0x1000 -> 0x80200000
+        sw      t2, 4(t1)
+        li      t2, 0x200808c7          # 0x3000 -> 0x80202000
+        sw      t2, 12(t1)
+        li      t2, 0x80080100          # satp: Sv32, root 0x80100000
+        csrw    satp, t2
+first:
+        nop
+        li      t2, 0x200804c7          # 0x1000 -> 0x80201000 now
+        sw      t2, 4(t1)
+        sw      t2, 8(t1)               # 0x2000 -> 0x80201000 as well
+        sw      zero, 12(t1)            # 0x3000 unmapped
+second:
+        nop
+1:      j       1b
+`;
+
+test('page-table inspector: entries changed since the previous pause are marked', async ({ page }, info) => {
+  await page.goto(process.env.VMLAB_URL!);
+  await expect(page.locator('.app.ready')).toBeVisible();
+  await page.evaluate(async (text) => {
+    const app = (window as unknown as { __vmlabState: { lab: { call(m: string, p: unknown): Promise<unknown> }; refreshFiles(): Promise<void> } }).__vmlabState;
+    await app.lab.call('fs.write', { path: 'changing.S', text });
+    await app.refreshFiles();
+  }, CHANGING);
+  await page.locator('[data-path="changing.S"]').click();
+  const lines = CHANGING.split('\n');
+  for (const label of ['first:', 'second:']) {
+    await page.locator('.monaco-editor').click();
+    await page.keyboard.press('Control+g');
+    await page.keyboard.type(String(lines.indexOf(label) + 2));
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('F9');
+  }
+  await page.locator('[data-view-tab="page-tables"]').click();
+  await page.keyboard.press('F5');
+  await expect(page.locator('[data-status="state"]')).toContainText('paused', { timeout: 20_000 });
+  await expect(entry(page, 'machine', '01')).toHaveAttribute('data-to', '200');
+  await expect(entry(page, 'machine', '03')).toHaveAttribute('data-to', '202');
+  await expect(column(page, 'machine').locator('.pt-row.changed')).toHaveCount(0);
+
+  await page.keyboard.press('F5');
+  await expect(entry(page, 'machine', '02')).toHaveAttribute('data-to', '201');
+  await expect(entry(page, 'machine', '01')).toHaveAttribute('data-to', '201');
+  await expect(entry(page, 'machine', '01')).toHaveClass(/changed/);
+  await expect(entry(page, 'machine', '02')).toHaveClass(/changed/);
+  // The entry that is gone stays one pause, struck through.
+  await expect(entry(page, 'machine', '03')).toHaveClass(/removed/);
+  await expect(column(page, 'machine').locator('.pt-row[data-level="1"]')).not.toHaveClass(/changed/);
+  await shot(page, info, '08-changed-entries');
+});
