@@ -5,11 +5,11 @@
 // translated through the pmap, privileged spec §8.5). Nothing here changes guest state: no A/D
 // updates, no TLB fills, no device register reads. The bare machine is the one-layer case.
 
-import { Mstatus } from '../cpu/csr-defs';
 import type { Hart } from '../cpu/hart';
 import type { PhysicalBus } from '../machine/bus';
 import { MEMORY_MAP } from '../machine/memory-map';
 import { Access, Pte, walkSv32, WalkResult, type PteMemory, type WalkContext } from '../mmu/walk';
+import { shadowKeyFor } from './shadow';
 import type { Vm } from './vm';
 import type { Vmm } from './vmm';
 
@@ -335,17 +335,6 @@ export function shadowLabel(key: string): string {
   if (ctx === 'S') return `shadow: guest kernel (S)${tail}`;
   if (ctx === 'U') return `shadow: guest user (U)${tail}`;
   return `shadow: guest M-mode data as ${['U', 'S'][Number(ctx.slice(4))]} (MPRV)${tail}`;
-}
-
-/**
- * The key of the shadow a trap-mode guest at privilege `priv` (0 U, 1 S, 3 M, without MPRV) uses
- * with `satp` and `mstatus`: the same context key as TrapVcpu's for that privilege.
- */
-export function shadowKeyFor(priv: number, satp: number, mstatus: number): string {
-  if (priv === 3) return 'bare3';
-  if (satp >>> 31 !== 1) return `bare${priv}`;
-  if (priv === 1) return `S:${satp >>> 0}:${mstatus & (Mstatus.SUM | Mstatus.MXR)}`;
-  return `U:${satp >>> 0}:${mstatus & Mstatus.MXR}`;
 }
 
 /** RAM page index of an address (the lecture's small page numbers: 0x80001000 → 0x01). */

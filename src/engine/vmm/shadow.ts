@@ -3,10 +3,23 @@
 // guest context (bare, guest kernel with and without SUM/MXR, guest user, MPRV), as RVirt does. The
 // guest's page-table pages are never writable through a shadow, so every guest store to them exits.
 
+import { Mstatus } from '../cpu/csr-defs';
 import type { Bus } from '../machine/bus';
 import { Pte } from '../mmu/walk';
 import type { FrameAllocator } from './frames';
 import type { VmStats } from './stats';
+
+/**
+ * The key of the shadow a trap-mode guest at privilege `priv` (0 U, 1 S, 3 M, without MPRV) uses
+ * with `satp` and `mstatus` (TrapVcpu's context key; M-mode with MPRV has keys of its own there).
+ */
+export function shadowKeyFor(priv: number, satp: number, mstatus: number): string {
+  if (priv === 3) return 'bare3';
+  // Paging-off shadows differ by privilege because PMP checks do.
+  if (satp >>> 31 !== 1) return `bare${priv}`;
+  if (priv === 1) return `S:${satp >>> 0}:${mstatus & (Mstatus.SUM | Mstatus.MXR)}`;
+  return `U:${satp >>> 0}:${mstatus & Mstatus.MXR}`;
+}
 
 /** One shadow table tree. */
 export interface Shadow {

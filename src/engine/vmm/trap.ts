@@ -10,7 +10,7 @@ import { Mstatus } from '../cpu/csr-defs';
 import { decodeAny, decodeWord, EXPAND_C } from '../isa/decode';
 import { Op } from '../isa/opcodes';
 import { Access, Cause, leafAllows, Pte, walkSv32, WalkResult, type PteMemory, type WalkContext } from '../mmu/walk';
-import { ShadowSet, type Shadow } from './shadow';
+import { shadowKeyFor, ShadowSet, type Shadow } from './shadow';
 import type { Vm } from './vm';
 import type { Vmm } from './vmm';
 
@@ -232,10 +232,7 @@ export class TrapVcpu implements TrapHook {
       const mpp = (mstatus & Mstatus.MPP) >>> Mstatus.MPP_SHIFT;
       return paged && (mstatus & Mstatus.MPRV) !== 0 && mpp !== Priv.M ? `mprv${mpp}:${vh.satp}:${mstatus & (Mstatus.SUM | Mstatus.MXR)}` : 'bare3';
     }
-    // Bare shadows differ by privilege because PMP checks do.
-    if (!paged) return `bare${vh.priv}`;
-    if (vh.priv === Priv.S) return `S:${vh.satp}:${mstatus & (Mstatus.SUM | Mstatus.MXR)}`;
-    return `U:${vh.satp}:${mstatus & Mstatus.MXR}`;
+    return shadowKeyFor(vh.priv, vh.satp, mstatus);
   }
 
   // ---- privileged instructions --------------------------------------------------------
