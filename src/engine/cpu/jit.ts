@@ -67,6 +67,19 @@ export class CodeCache {
     return ((bits >>> first) & 1) !== 0 || ((bits >>> last) & 1) !== 0;
   }
 
+  /**
+   * Forgets the RAM page containing `off` entirely: its blocks and its history of invalidations
+   * (the page changed hands, or was rewritten from outside, and starts afresh).
+   */
+  releasePage(off: number): void {
+    const page = off >>> 12;
+    if (this.codeChunks[page] !== 0 || this.pageBlocks.has(page)) {
+      this.invalidatePage(off);
+      this.invalidations--;
+    }
+    this.pageInvalidations[page] = 0;
+  }
+
   /** Drops the blocks of the RAM page containing `off`. */
   invalidatePage(off: number): void {
     const page = off >>> 12;

@@ -93,7 +93,16 @@ export class Vmm {
   resetVm(vm: Vm): void {
     if (this.loaded === vm) this.unload();
     vm.reset();
+    // The image was written into the VM's frames behind the physical hart's back.
+    this.releaseCode(vm);
     this.vcpus.get(vm)?.shadows.destroy();
+  }
+
+  /** Drops the physical hart's translated code in every frame of a VM. */
+  private releaseCode(vm: Vm): void {
+    const code = this.hart.code;
+    if (code === undefined) return;
+    for (const { hpa } of vm.pmap.entries()) code.releasePage(hpa - this.host.ramBase);
   }
 
   /** Removes a VM for good: its guest frames, shadows and pmap tables go back to the allocator. */
@@ -106,6 +115,8 @@ export class Vmm {
     this.vcpus.delete(vm);
     this.vms.splice(i, 1);
     this.turn = this.vms.length === 0 ? 0 : this.turn % this.vms.length;
+    // The frames go to the next VM: no block translated from this VM's code may run there.
+    this.releaseCode(vm);
     this.frames.freeAll(vm.id);
     vm.pmap.release();
     this.romAccesses.delete(vm);
