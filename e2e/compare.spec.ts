@@ -3,27 +3,9 @@
 // cancelled; a trap-mode VM of the traps lab whose statistics show the 8 system calls reflected
 // into its kernel; the TLB of a paused emulate-mode VM. Its picture of the compare view is
 // docs/screenshots/compare.png.
-import { expect, test, type Locator, type Page, type TestInfo } from '@playwright/test';
+import { expect, test, type Locator, type Page } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
-
-async function shot(page: Page, info: TestInfo, name: string): Promise<void> {
-  const path = info.outputPath(`${name}.png`);
-  await page.screenshot({ path });
-  await info.attach(name, { path, contentType: 'image/png' });
-}
-
-const vmRow = (page: Page, name: string) => page.locator(`tr[data-vm="${name}"]`);
-
-async function newVm(page: Page, kernel: string, mode: string, name: string): Promise<void> {
-  await page.locator('[data-action="new-vm"]').click();
-  const form = page.locator('form.vm-form');
-  await form.locator('select[name="kernel"]').selectOption(kernel);
-  await form.locator('select[name="mode"]').selectOption(mode);
-  await form.locator('select[name="memory"]').selectOption('16');
-  await form.locator('input[name="name"]').fill(name);
-  await form.getByRole('button', { name: 'Create' }).click();
-  await expect(vmRow(page, name)).toBeVisible();
-}
+import { newVm, openApp, shot, vmRow } from './support';
 
 /** Whether a chart's canvas has anything drawn on it (some pixel not fully transparent). */
 const drawn = (chart: Locator): Promise<boolean> => chart.locator('canvas').evaluate((c: HTMLCanvasElement) => {
@@ -42,13 +24,7 @@ async function expectChart(page: Page, name: string): Promise<void> {
 }
 
 test('compare view, statistics of a trap-mode VM, and the TLB of a paused VM', async ({ page }, info) => {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  await page.goto(process.env.VMLAB_URL!);
-  await expect(page.locator('.app.ready')).toBeVisible();
+  const errors = await openApp(page);
 
   // A comparison that would run for a long time is cancelled: the running indicator goes away.
   await page.evaluate(async () => {

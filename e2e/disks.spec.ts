@@ -3,44 +3,17 @@
 // the block view's sector 0 (read through the device while the VM is halted), a second boot that
 // counts on, Save as, an overlay, Detach, and the image attached again read-only. Its picture of the
 // view is docs/screenshots/disks.png.
-import { expect, test, type Page, type TestInfo } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
+import { consoleText, openApp, shot, vmRow } from './support';
 
-async function shot(page: Page, info: TestInfo, name: string): Promise<void> {
-  const path = info.outputPath(`${name}.png`);
-  await page.screenshot({ path });
-  await info.attach(name, { path, contentType: 'image/png' });
-}
-
-/** Everything the visible console holds, scrollback included (through the app's test hook). */
-const consoleText = (page: Page): Promise<string> => page.evaluate(() => {
-  const id = document.querySelector<HTMLElement>('.console:not(.hidden)')?.dataset.machine;
-  type Line = { isWrapped: boolean; translateToString(trim: boolean): string };
-  const hook = (window as unknown as { __vmlabTerms?: Record<string, { buffer: { active: { length: number; getLine(i: number): Line | undefined } } }> }).__vmlabTerms;
-  const term = id === undefined ? undefined : hook?.[id];
-  if (!term) return '';
-  let text = '';
-  for (let i = 0; i < term.buffer.active.length; i++) {
-    const line = term.buffer.active.getLine(i);
-    const continued = term.buffer.active.getLine(i + 1)?.isWrapped ?? false;
-    text += (i > 0 && !line?.isWrapped ? '\n' : '') + (line?.translateToString(!continued) ?? '');
-  }
-  return text;
-});
-const vmRow = (page: Page, name: string) => page.locator(`tr[data-vm="${name}"]`);
 const image = (page: Page, path: string) => page.locator(`tr[data-disk-image="${path}"]`);
 /** Bytes `from`..`from + n` of the block view, as shown. */
 const shownBytes = (page: Page, from: number, n: number): Promise<string[]> =>
   Promise.all(Array.from({ length: n }, (_, k) => page.locator(`[data-byte="${from + k}"]`).textContent().then((t) => t ?? '')));
 
 test('disk manager: create an image, boot the disk lab on it twice, read the count in the block view, detach, attach read-only', async ({ page }, info) => {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  await page.goto(process.env.VMLAB_URL!);
-  await expect(page.locator('.app.ready')).toBeVisible();
+  const errors = await openApp(page);
 
   // The Disks view; a 1 MiB qcow2 image from the create form.
   await page.locator('[data-view-tab="disks"]').click();

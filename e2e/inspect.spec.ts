@@ -4,21 +4,14 @@
 // 0xC0, 0xA2 → 0xC1, 0xA3 → 0xC4; shadow 0x01 → 0xC1, 0x02 → 0xC4), translates 0x1000, 0x2000 and
 // 0x3000 step by step, and a click on the result opens host memory where the guest's store landed.
 import { fileURLToPath } from 'node:url';
-import { expect, test, type Locator, type Page, type TestInfo } from '@playwright/test';
+import { expect, test, type Locator, type Page } from '@playwright/test';
+import { firstMemoryRow, openApp, shot, vmRow } from './support';
 
 const README_SHOT = fileURLToPath(new URL('../docs/screenshots/page-tables.png', import.meta.url));
 
-async function shot(page: Page, info: TestInfo, name: string): Promise<void> {
-  const path = info.outputPath(`${name}.png`);
-  await page.screenshot({ path });
-  await info.attach(name, { path, contentType: 'image/png' });
-}
-
-const row = (page: Page, name: string): Locator => page.locator(`tr[data-vm="${name}"]`);
 const column = (page: Page, id: string): Locator => page.locator(`[data-column="${id}"]`);
 /** The level-0 entry of a column whose input page is `input` (hex, as shown). */
 const entry = (page: Page, id: string, input: string): Locator => column(page, id).locator(`.pt-row[data-level="0"][data-in="${input}"]`);
-const firstRow = (page: Page): Promise<string[]> => page.locator('.mem-row').first().locator('.mem-byte').allTextContents();
 
 async function translate(page: Page, address: string, access = 'load', priv = '1'): Promise<Locator> {
   const box = page.locator('[data-translate]');
@@ -32,13 +25,7 @@ async function translate(page: Page, address: string, access = 'load', priv = '1
 }
 
 test('page-table inspector: the lecture\'s three tables, translations step by step, host memory', async ({ page }, info) => {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  await page.goto(process.env.VMLAB_URL!);
-  await expect(page.locator('.app.ready')).toBeVisible();
+  const errors = await openApp(page);
 
   // The New VM form with the lecture's explicit placement; a typo is refused with a clear message first.
   await page.locator('[data-action="new-vm"]').click();
@@ -52,9 +39,9 @@ test('page-table inspector: the lecture\'s three tables, translations step by st
   await expect(form.locator('[data-placement-error]')).toHaveCount(0);
   await form.locator('input[name="name"]').fill('lecture');
   await form.getByRole('button', { name: 'Create' }).click();
-  await expect(row(page, 'lecture')).toBeVisible();
-  await expect(row(page, 'lecture').locator('[data-vm-state]')).toHaveText('halted', { timeout: 30_000 });
-  await row(page, 'lecture').click();
+  await expect(vmRow(page, 'lecture')).toBeVisible();
+  await expect(vmRow(page, 'lecture').locator('[data-vm-state]')).toHaveText('halted', { timeout: 30_000 });
+  await vmRow(page, 'lecture').click();
 
   await page.locator('[data-view-tab="page-tables"]').click();
   const view = page.locator('[data-view="page-tables"]');
@@ -125,18 +112,18 @@ test('page-table inspector: the lecture\'s three tables, translations step by st
   await steps.locator('[data-kind="result"]').first().locator('.tr-addr[data-space="host-physical"]').click();
   await expect(page.locator('select[aria-label="Address space"]')).toHaveValue('host-physical');
   await expect(page.locator('.mem-byte').first()).toHaveAttribute('data-addr', String(0x800c1000));
-  await expect.poll(() => firstRow(page).then((b) => b.slice(0, 4))).toEqual(['01', '00', 'fe', 'ca']);
+  await expect.poll(() => firstMemoryRow(page).then((b) => b.slice(0, 4))).toEqual(['01', '00', 'fe', 'ca']);
   await expect(page.locator('[data-loc="guest-physical"]')).toHaveText('gpa 0x800a2000');
   await expect(page.locator('[data-loc="host-physical"]')).toHaveText('hpa 0x800c1000');
   // A table entry's frame opens the memory view too: the guest table's 02 → guest page a3.
   await entry(page, 'guest', '02').locator('.pt-to').click();
   await expect(page.locator('select[aria-label="Address space"]')).toHaveValue('guest-physical');
-  await expect.poll(() => firstRow(page).then((b) => b.slice(0, 4))).toEqual(['02', '00', 'fe', 'ca']);
+  await expect.poll(() => firstMemoryRow(page).then((b) => b.slice(0, 4))).toEqual(['02', '00', 'fe', 'ca']);
   await expect(page.locator('[data-loc="host-physical"]')).toHaveText('hpa 0x800c4000');
   await shot(page, info, '05-host-memory');
 
-  await row(page, 'lecture').locator('[data-vm-action="remove"]').click();
-  await expect(row(page, 'lecture')).toHaveCount(0);
+  await vmRow(page, 'lecture').locator('[data-vm-action="remove"]').click();
+  await expect(vmRow(page, 'lecture')).toHaveCount(0);
   expect(errors).toEqual([]);
 });
 
@@ -153,8 +140,8 @@ test('page-table inspector: emulate mode\'s combined software walk, and a bare m
     if (mode !== 'bare') await form.locator('select[name="placement"]').selectOption('scattered');
     await form.locator('input[name="name"]').fill(name);
     await form.getByRole('button', { name: 'Create' }).click();
-    await expect(row(page, name).locator('[data-vm-state]')).toHaveText(mode === 'bare' ? 'exited' : 'halted', { timeout: 30_000 });
-    await row(page, name).click();
+    await expect(vmRow(page, name).locator('[data-vm-state]')).toHaveText(mode === 'bare' ? 'exited' : 'halted', { timeout: 30_000 });
+    await vmRow(page, name).click();
   };
 
   // Emulate: the third column composes the guest table with the pmap, as the VMM's software walk does.
@@ -177,7 +164,7 @@ test('page-table inspector: emulate mode\'s combined software walk, and a bare m
   // The pmap column shows the entry that gave the result: guest page 00.
   await expect(entry(page, 'pmap', '00')).toHaveClass(/on-path/);
   await shot(page, info, '06-emulate-combined');
-  await row(page, 'soft').locator('[data-vm-action="remove"]').click();
+  await vmRow(page, 'soft').locator('[data-vm-action="remove"]').click();
 
   // Bare: one table, physical pages; a translation's result opens physical memory.
   await create('bare', 'alone');
@@ -189,10 +176,10 @@ test('page-table inspector: emulate mode\'s combined software walk, and a bare m
   await expect(bare.locator('[data-kind="nested"]')).toHaveCount(0);
   await bare.locator('[data-kind="result"] .tr-addr').click();
   await expect(page.locator('select[aria-label="Address space"]')).toHaveValue('physical');
-  await expect.poll(() => firstRow(page).then((b) => b.slice(0, 4))).toEqual(['02', '00', 'fe', 'ca']);
+  await expect.poll(() => firstMemoryRow(page).then((b) => b.slice(0, 4))).toEqual(['02', '00', 'fe', 'ca']);
   await expect(page.locator('[data-loc="physical"]')).toHaveText('pa 0x800a3000');
   await shot(page, info, '07-bare');
-  await row(page, 'alone').locator('[data-vm-action="remove"]').click();
+  await vmRow(page, 'alone').locator('[data-vm-action="remove"]').click();
   expect(errors).toEqual([]);
 });
 

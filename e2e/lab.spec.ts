@@ -2,13 +2,8 @@
 // to it through the console, pause, step, edit memory, save, and find the edit after a reload.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, test, type Page, type TestInfo } from '@playwright/test';
-
-async function shot(page: Page, info: TestInfo, name: string): Promise<void> {
-  const path = info.outputPath(`${name}.png`);
-  await page.screenshot({ path });
-  await info.attach(name, { path, contentType: 'image/png' });
-}
+import { expect, test, type Page } from '@playwright/test';
+import { openApp, shot } from './support';
 
 const consoleText = (page: Page) => page.locator('.console:not(.hidden) .xterm-rows');
 const status = (page: Page, what: string) => page.locator(`[data-status="${what}"]`);
@@ -18,13 +13,7 @@ const pcLine = async (page: Page): Promise<number> => {
 };
 
 test('edit, run, talk to, pause, step and inspect the hello guest', async ({ page }, info) => {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  await page.goto(process.env.VMLAB_URL!);
-  await expect(page.locator('.app.ready')).toBeVisible();
+  const errors = await openApp(page);
   await shot(page, info, '01-open');
 
   await page.locator('[data-path="hello/hello.S"]').click();

@@ -2,60 +2,16 @@
 // scattered placement), each console tab with its own output, one paused and its memory seen in
 // guest-physical and host-physical space, and the scribble lab crashing with a reason while its
 // neighbour keeps answering.
-import { expect, test, type Page, type TestInfo } from '@playwright/test';
-
-async function shot(page: Page, info: TestInfo, name: string): Promise<void> {
-  const path = info.outputPath(`${name}.png`);
-  await page.screenshot({ path });
-  await info.attach(name, { path, contentType: 'image/png' });
-}
-
-/** Everything the visible console holds, scrollback included (through the app's test hook). */
-const consoleText = (page: Page): Promise<string> => page.evaluate(() => {
-  const id = document.querySelector<HTMLElement>('.console:not(.hidden)')?.dataset.machine;
-  type Line = { isWrapped: boolean; translateToString(trim: boolean): string };
-  const hook = (window as unknown as { __vmlabTerms?: Record<string, { buffer: { active: { length: number; getLine(i: number): Line | undefined } } }> }).__vmlabTerms;
-  const term = id === undefined ? undefined : hook?.[id];
-  if (!term) return '';
-  let text = '';
-  for (let i = 0; i < term.buffer.active.length; i++) {
-    const line = term.buffer.active.getLine(i);
-    // A wrapped row continues the line above it, so the row before it keeps its trailing blanks.
-    const continued = term.buffer.active.getLine(i + 1)?.isWrapped ?? false;
-    text += (i > 0 && !line?.isWrapped ? '\n' : '') + (line?.translateToString(!continued) ?? '');
-  }
-  return text;
-});
-const row = (page: Page, name: string) => page.locator(`tr[data-vm="${name}"]`);
-
-async function newVm(page: Page, kernel: string, mode: string, name: string, placement = 'contiguous'): Promise<void> {
-  await page.locator('[data-action="new-vm"]').click();
-  const form = page.locator('form.vm-form');
-  await form.locator('select[name="kernel"]').selectOption(kernel);
-  await form.locator('select[name="mode"]').selectOption(mode);
-  await form.locator('select[name="memory"]').selectOption('16');
-  await form.locator('select[name="placement"]').selectOption(placement);
-  await form.locator('input[name="name"]').fill(name);
-  await form.getByRole('button', { name: 'Create' }).click();
-  await expect(row(page, name)).toBeVisible();
-}
-
-/** The 16 bytes of the memory view's first row, as shown. */
-const firstRow = (page: Page): Promise<string[]> => page.locator('.mem-row').first().locator('.mem-byte').allTextContents();
+import { expect, test } from '@playwright/test';
+import { consoleText, firstMemoryRow, newVm, openApp, shot, vmRow } from './support';
 
 test('VM manager: consoles per VM, per-VM pause, memory in three spaces, a crash', async ({ page }, info) => {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  await page.goto(process.env.VMLAB_URL!);
-  await expect(page.locator('.app.ready')).toBeVisible();
+  const errors = await openApp(page);
 
   await newVm(page, 'hello/hello.S', 'emulate', 'hello-vm');
   await newVm(page, 'paging/paging.S', 'trap', 'paging-vm', 'scattered');
-  await expect(row(page, 'paging-vm')).toContainText('trap');
-  await expect(row(page, 'paging-vm').locator('[data-vm-state]')).toHaveText('halted', { timeout: 20_000 });
+  await expect(vmRow(page, 'paging-vm')).toContainText('trap');
+  await expect(vmRow(page, 'paging-vm').locator('[data-vm-state]')).toHaveText('halted', { timeout: 20_000 });
 
   // Each console tab shows its own guest's output.
   await page.locator('[data-console-tab="hello-vm"] button').click();
@@ -64,27 +20,27 @@ test('VM manager: consoles per VM, per-VM pause, memory in three spaces, a crash
   await page.locator('[data-console-tab="paging-vm"] button').click();
   await expect.poll(() => consoleText(page), { timeout: 20_000 }).toContain('[S] paging on: satp = 0x800800a1');
   expect(await consoleText(page)).not.toContain('Hello from vmlab');
-  await expect(row(page, 'hello-vm').locator('[data-vm-state]')).toHaveText('waiting');
+  await expect(vmRow(page, 'hello-vm').locator('[data-vm-state]')).toHaveText('waiting');
   await shot(page, info, '01-two-vms');
 
   // Pause hello; its memory in guest-physical space, then the same bytes through host-physical.
-  await row(page, 'hello-vm').locator('[data-vm-action="pause"]').click();
-  await expect(row(page, 'hello-vm').locator('[data-vm-state]')).toHaveText('paused');
-  await row(page, 'hello-vm').click();
+  await vmRow(page, 'hello-vm').locator('[data-vm-action="pause"]').click();
+  await expect(vmRow(page, 'hello-vm').locator('[data-vm-state]')).toHaveText('paused');
+  await vmRow(page, 'hello-vm').click();
   await expect(page.locator('[data-status="state"]')).toContainText('hello-vm (emulate): paused');
   await expect(page.locator('select[aria-label="Address space"]')).toHaveValue('guest-physical');
   await page.locator('.mem-goto').fill('0x80000000');
   await page.keyboard.press('Enter');
   await expect(page.locator('.mem-byte').first()).toHaveAttribute('data-addr', String(0x80000000));
   await expect(page.locator('.mem-byte').first()).not.toHaveText('··');
-  const guestBytes = await firstRow(page);
+  const guestBytes = await firstMemoryRow(page);
   await page.locator('.mem-byte').first().hover();
   const hpa = page.locator('[data-loc="host-physical"]');
   await expect(hpa).toBeVisible();
   await expect(page.locator('[data-loc="guest-physical"]')).toHaveText('gpa 0x80000000');
   await hpa.click();
   await expect(page.locator('select[aria-label="Address space"]')).toHaveValue('host-physical');
-  await expect.poll(() => firstRow(page)).toEqual(guestBytes);
+  await expect.poll(() => firstMemoryRow(page)).toEqual(guestBytes);
   await shot(page, info, '02-hello-host-physical');
 
   // A byte written in host-physical space is the guest's: guest-physical space shows it (then undo).
@@ -102,36 +58,36 @@ test('VM manager: consoles per VM, per-VM pause, memory in three spaces, a crash
   await edit(guestBytes[0]);
 
   // The paging VM (trap, scattered): the lecture's page RAM+0xa2 holds 0xcafe0001 in both spaces.
-  await row(page, 'paging-vm').click();
+  await vmRow(page, 'paging-vm').click();
   await expect(page.locator('.reg-head')).toBeVisible();
   await page.locator('select[aria-label="Address space"]').selectOption('guest-physical');
   await page.locator('.mem-goto').fill('0x800a2000');
   await page.keyboard.press('Enter');
-  await expect.poll(() => firstRow(page).then((b) => b.slice(0, 4))).toEqual(['01', '00', 'fe', 'ca']);
+  await expect.poll(() => firstMemoryRow(page).then((b) => b.slice(0, 4))).toEqual(['01', '00', 'fe', 'ca']);
   await page.locator('.mem-byte').first().hover();
   await expect(page.locator('[data-loc="host-physical"]')).not.toHaveText(/0x800a2000/);
   await page.locator('[data-loc="host-physical"]').click();
-  await expect.poll(() => firstRow(page).then((b) => b.slice(0, 4))).toEqual(['01', '00', 'fe', 'ca']);
+  await expect.poll(() => firstMemoryRow(page).then((b) => b.slice(0, 4))).toEqual(['01', '00', 'fe', 'ca']);
   await expect(page.locator('[data-csr="satp"]')).toHaveText('0x800800a1');
   await shot(page, info, '03-paging-host-physical');
 
   // Scribble destroys itself: crashed, with a reason; hello, resumed, still echoes.
   await newVm(page, 'scribble/scribble.S', 'trap', 'scribble-vm');
   await expect(page.locator('[data-vm-crash="scribble-vm"]')).toContainText(/crashed: (trap storm|no instruction completed)/, { timeout: 60_000 });
-  await expect(row(page, 'scribble-vm').locator('[data-vm-state]')).toHaveText('crashed');
+  await expect(vmRow(page, 'scribble-vm').locator('[data-vm-state]')).toHaveText('crashed');
   await expect.poll(() => consoleText(page), { timeout: 20_000 }).toContain('period 15: 16384 writes');
   await expect(page.locator('[data-stat="exits to the VMM"] .num')).not.toHaveText('0');
-  await row(page, 'hello-vm').locator('[data-vm-action="run"]').click();
+  await vmRow(page, 'hello-vm').locator('[data-vm-action="run"]').click();
   await page.locator('[data-console-tab="hello-vm"] button').click();
   await page.locator('.console:not(.hidden) .xterm').click();
   await page.keyboard.type('neighbour ok');
   await expect.poll(() => consoleText(page), { timeout: 20_000 }).toContain('neighbour ok');
-  await row(page, 'scribble-vm').click();
+  await vmRow(page, 'scribble-vm').click();
   await shot(page, info, '04-scribble-crashed');
 
   // The README's picture: the paging guest's source, its VM selected, its memory and statistics.
   await page.locator('[data-path="paging/paging.S"]').click();
-  await row(page, 'paging-vm').click();
+  await vmRow(page, 'paging-vm').click();
   await page.locator('[data-console-tab="paging-vm"] button').click();
   await page.locator('.memory').evaluate((el) => el.scrollIntoView({ block: 'start' }));
   await page.locator('.mem-byte').first().hover();
@@ -140,8 +96,8 @@ test('VM manager: consoles per VM, per-VM pause, memory in three spaces, a crash
 
   // Remove the VMs again; the manager follows.
   for (const name of ['scribble-vm', 'paging-vm', 'hello-vm']) {
-    await row(page, name).locator('[data-vm-action="remove"]').click();
-    await expect(row(page, name)).toHaveCount(0);
+    await vmRow(page, name).locator('[data-vm-action="remove"]').click();
+    await expect(vmRow(page, name)).toHaveCount(0);
   }
   expect(errors).toEqual([]);
 });
