@@ -5,7 +5,7 @@
 // 0x3000 step by step, and a click on the result opens host memory where the guest's store landed.
 import { fileURLToPath } from 'node:url';
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { firstMemoryRow, openApp, shot, vmRow } from './support';
+import { firstMemoryRow, openApp, removeMachines, shot, vmRow } from './support';
 
 const README_SHOT = fileURLToPath(new URL('../docs/screenshots/page-tables.png', import.meta.url));
 
@@ -132,6 +132,7 @@ test('page-table inspector: emulate mode\'s combined software walk, and a bare m
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(process.env.VMLAB_URL!);
   await expect(page.locator('.app.ready')).toBeVisible();
+  await removeMachines(page);
   const create = async (mode: string, name: string): Promise<void> => {
     await page.locator('[data-action="new-vm"]').click();
     const form = page.locator('form.vm-form');
@@ -211,6 +212,7 @@ second:
 test('page-table inspector: entries changed since the previous pause are marked', async ({ page }, info) => {
   await page.goto(process.env.VMLAB_URL!);
   await expect(page.locator('.app.ready')).toBeVisible();
+  await removeMachines(page);
   await page.evaluate(async (text) => {
     const app = (window as unknown as { __vmlabState: { lab: { call(m: string, p: unknown): Promise<unknown> }; refreshFiles(): Promise<void> } }).__vmlabState;
     await app.lab.call('fs.write', { path: 'changing.S', text });

@@ -11,7 +11,21 @@ export async function openApp(page: Page): Promise<string[]> {
   });
   await page.goto(process.env.VMLAB_URL!);
   await expect(page.locator('.app.ready')).toBeVisible();
+  await removeMachines(page);
   return errors;
+}
+
+/**
+ * Removes the machines an earlier spec left in the one web-mode server the specs share, so that a
+ * spec starts with all host frames free (an explicit placement needs its frames).
+ */
+export async function removeMachines(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    const app = (window as unknown as { __vmlabState: { lab: { call(m: string, p: unknown): Promise<unknown> } } }).__vmlabState;
+    const machines = (await app.lab.call('vm.list', {})) as { id: string }[];
+    for (const m of machines) await app.lab.call('vm.destroy', { id: m.id });
+  });
+  await expect(page.locator('tr[data-vm]')).toHaveCount(0);
 }
 
 /** Saves a screenshot as a test artifact. */
