@@ -12,6 +12,7 @@ import { LabService } from '../../src/host/lab-service';
 import { TLB_ENTRY_WORDS, type CompareResult, type TlbInfo, type WalkInfo } from '../../src/shared/inspect-api';
 import type { LabEvents, MachineStatus, TranslationInfo, VmStatsInfo } from '../../src/shared/lab-api';
 import { REPO_ROOT } from '../support/build';
+import { recordEvents, until as waitUntil } from '../support/lab';
 
 const VMLAB = join(REPO_ROOT, 'bin', 'vmlab.mjs');
 const LABS = join(REPO_ROOT, 'labs');
@@ -28,26 +29,13 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'vmlab-compare-'));
   for (const name of ['traps', 'paging', 'hello']) cpSync(join(LABS, name), join(root, name), { recursive: true });
   lab = await LabService.create({ workspace: root });
-  lab.subscribe((event, payload) => {
-    if (event === 'vm.console') {
-      const p = payload as LabEvents['vm.console'];
-      consoleText.set(p.id, (consoleText.get(p.id) ?? '') + new TextDecoder().decode(p.data));
-    } else if (event === 'vm.statsTick') {
-      ticks.push(payload as LabEvents['vm.statsTick']);
-    }
-  });
+  recordEvents(lab, { consoleText, ticks });
   await lab.call('fs.write', { path: 'spin.S', text: '.globl _start\n_start:\n  addi a0, a0, 1\n  j _start\n' });
 });
 
 afterAll(() => lab.dispose());
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> => waitUntil(what, cond, ms);
 
 const compare = (params: Record<string, unknown>): Promise<CompareResult> => lab.call('compare.run', params) as Promise<CompareResult>;
 const tlb = (id: string): Promise<TlbInfo> => lab.call('vm.tlb', { id }) as Promise<TlbInfo>;

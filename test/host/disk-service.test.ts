@@ -9,9 +9,10 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDisk } from '../../src/host/disk-files';
 import { LabService } from '../../src/host/lab-service';
-import type { AttachedDiskInfo, DiskImageInfo, LabEvents, MachineStatus, SectorBlock } from '../../src/shared/lab-api';
+import type { AttachedDiskInfo, DiskImageInfo, MachineStatus, SectorBlock } from '../../src/shared/lab-api';
 import { qemuCheck, qemuImg, qemuImgOk, qemuIo, qemuRaw } from '../disk/support';
 import { requireTool } from '../support/tools';
+import { recordEvents, until } from '../support/lab';
 
 const MiB = 1 << 20;
 const root = mkdtempSync(join(tmpdir(), 'vmlab-disks-'));
@@ -28,27 +29,11 @@ beforeAll(async () => {
   cpSync(join(__dirname, '../../labs/disk'), join(root, 'disk'), { recursive: true });
   mkdirSync(join(root, 'images'));
   lab = await LabService.create({ workspace: root });
-  lab.subscribe((event, payload) => {
-    if (event === 'vm.console') {
-      const p = payload as LabEvents['vm.console'];
-      consoleText.set(p.id, (consoleText.get(p.id) ?? '') + new TextDecoder().decode(p.data));
-    } else if (event === 'vm.status') {
-      const s = payload as MachineStatus;
-      latest.set(s.id, s);
-    }
-  });
+  recordEvents(lab, { consoleText, latest });
   await lab.call('fs.write', { path: 'spin.S', text: '.globl _start\n_start:\n  addi a0, a0, 1\n  j _start\n' });
 });
 
 afterAll(() => lab?.dispose());
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const create = (params: Record<string, unknown>): Promise<DiskImageInfo> => lab.call('disk.create', params) as Promise<DiskImageInfo>;
 const list = (): Promise<DiskImageInfo[]> => lab.call('disk.list', {}) as Promise<DiskImageInfo[]>;

@@ -20,6 +20,7 @@ import type {
   TranslationInfo, WalkInfo,
 } from '../../src/shared/lab-api';
 import { REPO_ROOT } from '../support/build';
+import { recordEvents, until as waitUntil } from '../support/lab';
 
 const RAM = 0x80000000;
 const MiB = 1 << 20;
@@ -57,17 +58,7 @@ beforeAll(async () => {
   const root = mkdtempSync(join(tmpdir(), 'vmlab-inspect-'));
   cpSync(join(REPO_ROOT, 'labs', 'paging'), join(root, 'paging'), { recursive: true });
   lab = await LabService.create({ workspace: root });
-  lab.subscribe((event, payload) => {
-    if (event === 'vm.console') {
-      const p = payload as LabEvents['vm.console'];
-      consoleText.set(p.id, (consoleText.get(p.id) ?? '') + new TextDecoder().decode(p.data));
-    } else if (event === 'vm.status') {
-      const s = payload as MachineStatus;
-      latest.set(s.id, s);
-    } else if (event === 'vm.statsTick') {
-      ticks.push(payload as LabEvents['vm.statsTick']);
-    }
-  });
+  recordEvents(lab, { consoleText, latest, ticks });
 });
 
 afterAll(() => lab.dispose());
@@ -76,13 +67,7 @@ afterEach(async () => {
   for (const id of made.splice(0)) await lab.call('vm.destroy', { id }).catch(() => undefined);
 });
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> => waitUntil(what, cond, ms);
 
 const call = <T>(method: string, params: Record<string, unknown>): Promise<T> => lab.call(method, params) as Promise<T>;
 const pageTables = (id: string): Promise<PageTablesInfo> => call('vm.pageTables', { id });

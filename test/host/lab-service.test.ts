@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabService } from '../../src/host/lab-service';
 import type { LabEvents, MachineStatus } from '../../src/shared/lab-api';
 import { requireTool } from '../support/tools';
+import { recordEvents, until as waitUntil } from '../support/lab';
 
 let root: string;
 let lab: LabService;
@@ -18,27 +19,14 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'vmlab-lab-'));
   cpSync(join(__dirname, '../../labs/hello'), join(root, 'hello'), { recursive: true });
   lab = await LabService.create({ workspace: root });
-  lab.subscribe((event, payload) => {
-    if (event === 'vm.console') {
-      const p = payload as LabEvents['vm.console'];
-      consoleText.set(p.id, (consoleText.get(p.id) ?? '') + new TextDecoder().decode(p.data));
-    } else if (event === 'vm.status') {
-      statuses.push(payload as MachineStatus);
-    }
-  });
+  recordEvents(lab, { consoleText, statuses });
 });
 
 afterAll(async () => {
   await lab.dispose();
 });
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> => waitUntil(what, cond, ms);
 
 describe('request validation', () => {
   it.each([

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabService } from '../../src/host/lab-service';
-import type { LabEvents, MachineStatus, MemoryBlock, VmStatsInfo } from '../../src/shared/lab-api';
+import type { MachineStatus, MemoryBlock, VmStatsInfo } from '../../src/shared/lab-api';
+import { recordEvents, until } from '../support/lab';
 
 let lab: LabService;
 const consoleText = new Map<string, string>();
@@ -17,27 +18,11 @@ beforeAll(async () => {
   const root = mkdtempSync(join(tmpdir(), 'vmlab-vms-'));
   for (const name of ['hello', 'paging', 'scribble']) cpSync(join(__dirname, '../../labs', name), join(root, name), { recursive: true });
   lab = await LabService.create({ workspace: root });
-  lab.subscribe((event, payload) => {
-    if (event === 'vm.console') {
-      const p = payload as LabEvents['vm.console'];
-      consoleText.set(p.id, (consoleText.get(p.id) ?? '') + new TextDecoder().decode(p.data));
-    } else if (event === 'vm.status') {
-      const s = payload as MachineStatus;
-      latest.set(s.id, s);
-    }
-  });
+  recordEvents(lab, { consoleText, latest });
   await lab.call('fs.write', { path: 'spin.S', text: '.globl _start\n_start:\n  addi a0, a0, 1\n  j _start\n' });
 });
 
 afterAll(() => lab.dispose());
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const create = (params: Record<string, unknown>): Promise<MachineStatus> => lab.call('vm.create', params) as Promise<MachineStatus>;
 const list = (): Promise<MachineStatus[]> => lab.call('vm.list', {}) as Promise<MachineStatus[]>;
