@@ -1,15 +1,19 @@
-// The assembler benchmark: a generated 20,000-line file in under one second.
+// The assembler benchmark's generated 20,000-line program (its speed is measured by `npm run bench`,
+// never asserted here): vmlab assembles it to the same bytes as GNU as + ld, so the figure the
+// benchmark prints is for correct output.
 
-import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { benchmarkAssembler } from '../../src/engine/asm/index';
+import { benchmarkSource } from '../../src/engine/asm/index';
+import { compareWithGnu } from './compare';
 
-describe('assembler speed', () => {
-  it('assembles 20,000 lines in under a second', () => {
-    benchmarkAssembler(2000, () => performance.now());
-    const r = benchmarkAssembler(20000, () => performance.now());
-    console.log(`assembler: ${r.lines} lines in ${r.seconds.toFixed(3)} s = ${r.linesPerSecond} lines/s`);
-    expect(r.lines).toBeGreaterThanOrEqual(19990);
-    expect(r.seconds).toBeLessThan(1);
+describe('the assembler benchmark program', () => {
+  it('assembles 20,000 generated lines to the bytes GNU as produces', () => {
+    const source = benchmarkSource(20000);
+    // `.rodata` alone is vmlab's shorthand (DESIGN 6); GNU as spells it `.section .rodata`.
+    const c = compareWithGnu(source, source.replace(/^\.rodata$/m, '.section .rodata'));
+    expect(c.report).toBe('');
+    expect(c.ok).toBe(true);
+    expect(c.lines).toBeGreaterThanOrEqual(19990);
+    expect(c.insns).toBeGreaterThan(19000);
   });
 });
