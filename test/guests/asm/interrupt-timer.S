@@ -40,17 +40,22 @@ main:
   ARM_TIMER 200
   li t0, 0x80
   csrs mie, t0
-  csrsi mstatus, MSTATUS_MIE
   la s1, fired
+  # Race-free wait: the flag is checked with MIE clear, so the interrupt cannot slip in between the
+  # check and the wfi (it may come before the first wfi: 200 ticks is 20 us, less than QEMU can take
+  # to translate the code up to here); the wfi wakes on the pending MTIP and MIE set takes it.
 2:
-  wfi
+  csrsi mstatus, MSTATUS_MIE
+  csrci mstatus, MSTATUS_MIE
   lw t0, 0(s1)
-  beqz t0, 2b
+  bnez t0, 4f
+  wfi
+  j 2b
+4:
   PUTS "timer fired: yes\n"
   la t0, last_cause
   lw s0, 0(t0)
   PR "mcause", s0
-  csrci mstatus, MSTATUS_MIE
   ARM_TIMER 100
 3:
   wfi
