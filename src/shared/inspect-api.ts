@@ -105,6 +105,45 @@ export interface WalkInfo {
 /** Words per TLB entry in TlbInfo.entries. */
 export const TLB_ENTRY_WORDS = 7;
 
+/** TablePageInfo.entries unpacked: [index, pte] pairs in index order. */
+export function unpackTableEntries(bytes: Uint8Array): [number, number][] {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: [number, number][] = [];
+  for (let i = 0; i + 8 <= bytes.byteLength; i += 8) out.push([v.getUint32(i, true), v.getUint32(i + 4, true)]);
+  return out;
+}
+
+/** One valid TLB slot, unpacked from TlbInfo.entries. */
+export interface TlbEntryInfo {
+  readonly slot: number;
+  readonly vpn: number;
+  /** Privilege the entry was filled for (0 U, 1 S, 3 M), and whether translation was off. */
+  readonly priv: number;
+  readonly bare: boolean;
+  readonly read: boolean;
+  readonly write: boolean;
+  readonly exec: boolean;
+  readonly asid: number;
+  readonly pte: number;
+  readonly level: number;
+  readonly ppn: number;
+}
+
+/** TlbInfo.entries unpacked: one entry per valid slot. */
+export function unpackTlbEntries(bytes: Uint8Array): TlbEntryInfo[] {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: TlbEntryInfo[] = [];
+  for (let o = 0; o + TLB_ENTRY_WORDS * 4 <= bytes.byteLength; o += TLB_ENTRY_WORDS * 4) {
+    const word = (i: number): number => v.getUint32(o + i * 4, true);
+    const ctx = word(2);
+    out.push({
+      slot: word(0), vpn: word(1), priv: ctx & 3, bare: (ctx & 4) !== 0, read: (ctx & 8) !== 0, write: (ctx & 16) !== 0, exec: (ctx & 32) !== 0,
+      asid: word(3), pte: word(4), level: word(5), ppn: word(6),
+    });
+  }
+  return out;
+}
+
 /** A TLB's contents and counters. */
 export interface TlbInfo {
   /** Which TLB: a VM's virtual hart (emulate), the physical hart (trap), or a bare machine's hart. */

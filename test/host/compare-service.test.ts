@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabService } from '../../src/host/lab-service';
-import { TLB_ENTRY_WORDS, type CompareResult, type TlbInfo, type WalkInfo } from '../../src/shared/inspect-api';
+import { unpackTlbEntries, type CompareResult, type TlbEntryInfo, type TlbInfo, type WalkInfo } from '../../src/shared/inspect-api';
 import type { LabEvents, MachineStatus, TranslationInfo, VmStatsInfo } from '../../src/shared/lab-api';
 import { REPO_ROOT } from '../support/build';
 import { recordEvents, until as waitUntil } from '../support/lab';
@@ -41,19 +41,7 @@ const compare = (params: Record<string, unknown>): Promise<CompareResult> => lab
 const tlb = (id: string): Promise<TlbInfo> => lab.call('vm.tlb', { id }) as Promise<TlbInfo>;
 
 /** TlbInfo.entries unpacked: one object per valid slot. */
-function entries(info: TlbInfo): { slot: number; vpn: number; priv: number; bare: boolean; read: boolean; write: boolean; exec: boolean; asid: number; pte: number; level: number; ppn: number }[] {
-  const w = new DataView(info.entries.buffer, info.entries.byteOffset, info.entries.byteLength);
-  const out = [];
-  for (let o = 0; o < info.entries.byteLength; o += TLB_ENTRY_WORDS * 4) {
-    const word = (i: number): number => w.getUint32(o + i * 4, true);
-    const ctx = word(2);
-    out.push({
-      slot: word(0), vpn: word(1), priv: ctx & 3, bare: (ctx & 4) !== 0, read: (ctx & 8) !== 0, write: (ctx & 16) !== 0, exec: (ctx & 32) !== 0,
-      asid: word(3), pte: word(4), level: word(5), ppn: word(6),
-    });
-  }
-  return out;
-}
+const entries = (info: TlbInfo): TlbEntryInfo[] => unpackTlbEntries(info.entries);
 
 /** compare.run's result on the traps lab (the first test), for the statistics test to check against. */
 let result: CompareResult;

@@ -19,6 +19,7 @@ import type {
   AccessKind, AssembleResult, LabEvents, MachineStatus, MemoryBlock, PageTableInfo, PageTablesInfo, TablePageInfo,
   TranslationInfo, WalkInfo,
 } from '../../src/shared/lab-api';
+import { unpackTableEntries } from '../../src/shared/inspect-api';
 import { REPO_ROOT } from '../support/build';
 import { recordEvents, until as waitUntil } from '../support/lab';
 
@@ -77,12 +78,7 @@ const walk = (id: string, address: number, access: AccessKind = 'load', priv?: 0
   call('vm.walk', priv === undefined ? { id, address, access } : { id, address, access, priv });
 
 /** A table page's valid entries as [index, pte] pairs, unpacked from the little-endian words. */
-function entries(page: TablePageInfo): [number, number][] {
-  const v = new DataView(page.entries.buffer, page.entries.byteOffset, page.entries.byteLength);
-  const out: [number, number][] = [];
-  for (let i = 0; i < page.entries.byteLength; i += 8) out.push([v.getUint32(i, true), v.getUint32(i + 4, true)]);
-  return out;
-}
+const entries = (page: TablePageInfo): [number, number][] => unpackTableEntries(page.entries);
 
 /** The page number, counted from `base`, a leaf PTE maps. */
 const pageOf = (pte: number, base: number): number => ((pte >>> 10) * 4096 - base) / 4096;

@@ -130,6 +130,11 @@ export class LabState {
     return this.machines.find((m) => m.status.id === this.currentId);
   }
 
+  /** Workspace files a machine can boot: assembly sources and ELF images. */
+  get kernels(): string[] {
+    return this.files.filter((f) => f.kind === 'file' && /\.(s|elf)$/i.test(f.path)).map((f) => f.path);
+  }
+
   /** Whether any open document has unsaved changes. */
   get anyDirty(): boolean {
     return this.docs.some((d) => d.dirty);

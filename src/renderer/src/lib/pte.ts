@@ -2,6 +2,8 @@
 // what an entry points to, page numbers counted from the start of RAM, and the packed entries of
 // vm.tablePage.
 
+import { unpackTableEntries } from '../../../shared/inspect-api';
+
 /** The PTE flag bits, low to high, with what each means. */
 export const PTE_FLAGS: readonly { readonly letter: string; readonly bit: number; readonly meaning: string }[] = [
   { letter: 'V', bit: 1 << 0, meaning: 'valid' },
@@ -69,13 +71,8 @@ export function addrHex(address: number): string {
   return address.toString(16).padStart(8, '0');
 }
 
-/** The [index, pte] pairs of vm.tablePage's packed little-endian words. */
-export function unpackEntries(bytes: Uint8Array): [number, number][] {
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: [number, number][] = [];
-  for (let i = 0; i + 8 <= bytes.byteLength; i += 8) out.push([v.getUint32(i, true), v.getUint32(i + 4, true)]);
-  return out;
-}
+/** A table page's packed [index, pte] words (the shared decoder). */
+export const unpackEntries = unpackTableEntries;
 
 /** Exception causes a translation can raise, in words (privileged spec table 3.6). */
 export const FAULT_NAMES: Record<number, string> = {
