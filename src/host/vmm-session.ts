@@ -206,10 +206,10 @@ export class VmmSession {
     return this.report(s);
   }
 
-  /** Reboots a VM from its kernel, paused at the reset vector. */
+  /** Reboots a VM from its kernel, paused at the reset vector, with fresh statistics. */
   reset(key: string): VmWorkerStatus {
     const s = this.slot(key);
-    this.vmm.resetVm(s.vm);
+    this.vmm.restartVm(s.vm);
     s.vm.pause();
     s.out = [];
     return this.report(s);

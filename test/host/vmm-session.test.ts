@@ -160,3 +160,35 @@ describe('per-VM control', () => {
     expect(s.vmm.vms).toEqual([]);
   });
 });
+
+describe('reset', () => {
+  it.each(['trap', 'emulate'] as const)('gives a %s-mode VM fresh counters: a second run counts what the first did', (mode) => {
+    const { s, pump, out } = session();
+    s.create('t', 'traps', mode, 16 * MiB, 'contiguous', lab('traps'), undefined);
+    const runToHalt = (): ReturnType<VmmSession['stats']> => {
+      s.run('t');
+      for (let i = 0; i < 1000 && s.status('t').vmState !== 'halted'; i++) pump();
+      expect(s.status('t').vmState).toBe('halted');
+      return s.stats('t');
+    };
+    const first = runToHalt();
+    // The traps lab's eight system calls, reflected by the VMM in trap mode (emulate interprets them).
+    if (mode === 'trap') expect(first.reflected.exception8).toBe(8);
+    expect(first.instructions).toBeGreaterThan(0);
+    s.reset('t');
+    const fresh = s.stats('t');
+    expect(fresh.instructions).toBe(0);
+    expect(fresh.exitCount).toBe(0);
+    expect(fresh.reflected).toEqual({});
+    expect(fresh.tlb).toEqual({ hits: 0, misses: 0, walkReferences: 0 });
+    expect(fresh.deviceAccesses).toBe(0);
+    expect(s.status('t').instret).toBe(0);
+    out.clear();
+    const second = runToHalt();
+    const { wallMs: _a, modeledCycles: _b, cycleBreakdown: _c, ...counts1 } = first;
+    const { wallMs: _d, modeledCycles: _e, cycleBreakdown: _f, ...counts2 } = second;
+    expect(counts2).toEqual(counts1);
+    expect(second.modeledCycles).toBe(first.modeledCycles);
+    expect(out.get('t')).toContain('ecall #8');
+  });
+});

@@ -32,6 +32,18 @@ export class VmStats {
   /** Host wall time spent running this VM, in milliseconds. */
   wallMs = 0;
 
+  /** Zeroes every counter (a reset by the user); holders of this object keep counting into it. */
+  clear(): void {
+    this.retired.fill(0);
+    this.exits.fill(0);
+    for (const record of [this.emulated, this.reflected, this.hypercalls]) for (const k of Object.keys(record)) delete record[k];
+    this.shadowFills = this.shadowSyncs = this.shadowFlushes = this.writeProtectFaults = 0;
+    this.tlbHits = this.tlbMisses = this.hartTlbMisses = this.walkReferences = 0;
+    this.translatedBlocks = this.translationHits = this.translationInvalidations = this.callouts = 0;
+    this.deviceAccesses = 0;
+    this.wallMs = 0;
+  }
+
   /** Counts `n` (default 1) emulated instructions of `kind`. */
   emulate(kind: string, n = 1): void {
     this.emulated[kind] = (this.emulated[kind] ?? 0) + n;

@@ -32,7 +32,12 @@ export interface VmConfig {
   placement?: Placement;
   cpu?: Partial<CpuFeatures>;
   onUart?: (byte: number) => void;
+  /** Kernel command line for /chosen/bootargs (QEMU's -append). */
   bootargs?: string;
+  /** Firmware at the start of guest RAM (QEMU's -bios FILE); it starts in virtual M-mode. */
+  firmware?: Uint8Array;
+  /** Initial ramdisk (QEMU's -initrd). */
+  initrd?: Uint8Array;
   /** virtio-blk disks, as on the bare machine (disk n in slot 7 - n); DMA reaches only the VM's RAM. */
   disks?: readonly DiskAttachment[];
 }
@@ -49,6 +54,7 @@ export class Vm {
   readonly bus: GuestBus;
   /** The VM's board and virtual hart (in emulate mode the hart also executes the guest). */
   readonly machine: Machine;
+  /** Counted since the VM was created or last reset by the user. */
   readonly stats = new VmStats();
   state: VmState = 'running';
   /** Why the VM crashed, in words a student can act on. */
@@ -70,6 +76,8 @@ export class Vm {
         cpu: { ...config.cpu, jit: false },
         onUart: config.onUart,
         bootargs: config.bootargs,
+        firmware: config.firmware,
+        initrd: config.initrd,
         disks: config.disks,
       });
       this.machine.loadKernel(this.kernel);
@@ -123,6 +131,17 @@ export class Vm {
   stop(): void {
     if (this.state !== 'crashed' && this.state !== 'halted') this.state = 'stopped';
     this.machine.flushDisks();
+  }
+
+  /**
+   * Starts the statistics afresh, with the counters they are read from (the UART's device accesses,
+   * an emulated hart's TLB): after a reset by the user, a run counts what the first run counted.
+   */
+  resetStats(): void {
+    this.stats.clear();
+    this.bus.deviceAccesses = 0;
+    this.vhart.tlb.hits = 0;
+    this.vhart.tlb.misses = 0;
   }
 
   /** Reboots the guest from its kernel image; the mode keeps its own state via `onReset`. */

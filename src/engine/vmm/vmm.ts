@@ -98,6 +98,21 @@ export class Vmm {
     this.vcpus.get(vm)?.shadows.destroy();
   }
 
+  /**
+   * The user's reset: reboots the VM and starts its statistics afresh (a reboot the guest asks for
+   * itself keeps counting, as the machine kept running).
+   */
+  restartVm(vm: Vm): void {
+    this.resetVm(vm);
+    // The translator's heat table is indexed by code address, not by VM: left warm, it would
+    // translate the rebooted guest's blocks at other moments than its first boot, and the TLB hits
+    // counted would differ. Starting cold costs the other VMs a retranslation of their hot blocks.
+    this.hart.code?.flush();
+    this.hart.tlb.flushAll();
+    vm.resetStats();
+    this.romAccesses.delete(vm);
+  }
+
   /** Drops the physical hart's translated code in every frame of a VM. */
   private releaseCode(vm: Vm): void {
     const code = this.hart.code;
