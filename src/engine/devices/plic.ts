@@ -4,14 +4,18 @@
 // specification 1.0.0 §3: priority 0x0 + 4*src, pending 0x1000, enables 0x2000 + 0x80*ctx,
 // threshold 0x200000 + 0x1000*ctx, claim/complete at threshold + 4.
 //
-// Gateways are level-triggered (spec §5): a high line sets the pending bit unless the source is
-// claimed; only a claim clears it (a line that drops first leaves it set, as in QEMU 7.2). A claim also
-// marks the source claimed, and no new request is forwarded until the completion, which re-pends the
-// source if its line is still high. (QEMU 7.2 instead latches a request raised while the source is
-// claimed; both deliver it after the completion.) A claim takes the highest-priority pending, enabled,
-// unclaimed source whose priority exceeds the context's threshold (ties: lowest id, spec §8); a completion
-// of any id below 96 is accepted, as QEMU does. Only aligned 4-byte accesses reach registers (QEMU faults
-// the others; here they read 0 and are ignored).
+// Gateways follow QEMU 7.2 (sifive_plic_irq_request), not the specification's level gateway (§5):
+// each time a device drives its line high (QEMU's qemu_set_irq(line, 1), which vmlab's devices call
+// where QEMU's do: on every interrupt-state update) the source's pending bit is set, even while the
+// source is claimed; a line going low leaves the bit alone; only a claim clears it. A completion only
+// ends the claim and never re-pends a line that stayed high. Real guests depend on this: drivers
+// written against QEMU (xv6's virtio disk driver before 2020 never writes InterruptACK, so the virtio
+// line stays high for ever) get one interrupt per device notification on QEMU, where the
+// specification's gateway would re-pend at every completion and storm. A claim takes the
+// highest-priority pending, enabled, unclaimed source whose priority exceeds the context's threshold
+// (ties: lowest id, spec §8); a completion of any id below 96 is accepted, as QEMU does. Reset clears
+// the pending bits (QEMU's sifive_plic_reset). Only aligned 4-byte accesses reach registers (QEMU
+// faults the others; here they read 0 and are ignored).
 
 import type { Device } from '../machine/bus';
 import type { IrqLine } from './irq';
@@ -36,14 +40,12 @@ class SourceLine implements IrqLine {
   }
 }
 
-/** Platform-level interrupt controller: level-triggered sources routed to per-context lines (MEIP, SEIP). */
+/** Platform-level interrupt controller: sources pended as QEMU 7.2 does, routed to per-context lines (MEIP, SEIP). */
 export class Plic implements Device {
   readonly name = 'plic';
   private readonly priority = new Uint32Array(PLIC_NUM_SOURCES);
   private readonly pending = new Uint32Array(WORDS);
   private readonly claimed = new Uint32Array(WORDS);
-  /** Current level of each source's line (device state, kept across a PLIC reset). */
-  private readonly level = new Uint32Array(WORDS);
   /** enable[ctx * WORDS + word]. */
   private readonly enable: Uint32Array;
   private readonly threshold: Uint32Array;
@@ -64,16 +66,9 @@ export class Plic implements Device {
     return this.lines[source];
   }
 
-  /** Drives source `source`'s gateway to `level`. */
+  /** Drives source `source`'s gateway to `level`: a high level pends the source (see the header). */
   setLevel(source: number, level: boolean): void {
-    const w = source >>> 5;
-    const bit = 1 << (source & 31);
-    if (level) {
-      this.level[w] |= bit;
-      if ((this.claimed[w] & bit) === 0) this.pending[w] |= bit;
-    } else {
-      this.level[w] &= ~bit;
-    }
+    if (level) this.pending[source >>> 5] |= 1 << (source & 31);
     this.update();
   }
 
@@ -127,13 +122,13 @@ export class Plic implements Device {
     }
   }
 
-  /** Power-on state: priorities, enables, thresholds and claims cleared; lines that are high re-pend. */
+  /** Power-on state: priorities, enables, thresholds, pending bits and claims cleared. */
   reset(): void {
     this.priority.fill(0);
     this.enable.fill(0);
     this.threshold.fill(0);
     this.claimed.fill(0);
-    this.pending.set(this.level);
+    this.pending.fill(0);
     this.update();
   }
 
@@ -175,7 +170,6 @@ export class Plic implements Device {
     const w = source >>> 5;
     const bit = 1 << (source & 31);
     this.claimed[w] &= ~bit;
-    if (source !== 0 && (this.level[w] & bit) !== 0) this.pending[w] |= bit;
     this.update();
   }
 

@@ -125,8 +125,9 @@ export class Uart16550 implements Device {
         if (this.lcr & LCR_DLAB) return (this.divisor >>> 8) & 0xff;
         return this.ier;
       case 2: {
-        this.receive();
-        this.updateIrq();
+        // QEMU's IIR read drives the line only when it clears THRI; an extra raise here would pend the
+        // PLIC source again (QEMU 7.2's PLIC pends on every raise, see plic.ts).
+        if (this.receive()) this.updateIrq();
         const iir = this.iirId | (this.fcr & FCR_FE ? IIR_FIFO_ENABLED : 0);
         // Reading IIR while it shows THRI clears that interrupt (datasheet table "Interrupt control").
         if ((this.iirId & IIR_ID_MASK) === IIR_THRI) {
@@ -292,16 +293,19 @@ export class Uart16550 implements Device {
     this.updateIrq();
   }
 
-  /** Moves host input into the receiver while it has room (never in loopback, as QEMU). */
-  private receive(): void {
-    if (this.mcr & MCR_LOOP) return;
+  /** Moves host input into the receiver while it has room (never in loopback, as QEMU); true if it moved any. */
+  private receive(): boolean {
+    if (this.mcr & MCR_LOOP) return false;
+    let moved = false;
     while (this.hostCount > 0) {
-      if (this.fifoEnabled() ? this.rxCount === FIFO_SIZE : this.rbrFull) return;
+      if (this.fifoEnabled() ? this.rxCount === FIFO_SIZE : this.rbrFull) return moved;
+      moved = true;
       const byte = this.host[this.hostHead];
       this.hostHead = (this.hostHead + 1) % this.host.length;
       this.hostCount--;
       this.receiveByte(byte);
     }
+    return moved;
   }
 
   /** One byte arrives at the receiver; a full receiver sets OE and drops it (datasheet: LSR bit 1). */
