@@ -2,6 +2,7 @@
 
 import { InvalidArgumentError } from 'commander';
 import type { CpuFeatures } from '../engine/cpu/hart';
+import { CpuSpecError, parseCpuSpec } from '../shared/cpu-options';
 
 /** Parses a size such as 128M, 64MiB, 1G, 65536 into bytes. */
 export function parseSize(text: string): number {
@@ -25,22 +26,12 @@ export function parseSeconds(text: string): number {
   return v;
 }
 
-const FEATURE_NAMES: readonly (keyof CpuFeatures)[] = ['pmp', 'h', 'c', 'a', 'm', 'xsensitive'];
-
-/** Parses QEMU-style `rv32,pmp=false,h=on` into CPU features. */
+/** Parses QEMU-style `rv32,pmp=false,h=on` into CPU features (the parser the app shares). */
 export function parseCpu(text: string): Partial<CpuFeatures> {
-  const [model, ...props] = text.split(',');
-  if (model !== 'rv32') throw new InvalidArgumentError(`the only CPU model is rv32, got '${model}'`);
-  const features: Partial<CpuFeatures> = {};
-  for (const prop of props) {
-    const [name, value = 'true'] = prop.split('=');
-    if (!(FEATURE_NAMES as string[]).includes(name)) {
-      throw new InvalidArgumentError(`unknown CPU property '${name}' (known: ${FEATURE_NAMES.join(', ')})`);
-    }
-    const on = ['true', 'on', 'yes', '1'].includes(value);
-    const off = ['false', 'off', 'no', '0'].includes(value);
-    if (!on && !off) throw new InvalidArgumentError(`CPU property ${name} takes true or false, got '${value}'`);
-    features[name as keyof CpuFeatures] = on;
+  try {
+    return parseCpuSpec(text);
+  } catch (err) {
+    if (err instanceof CpuSpecError) throw new InvalidArgumentError(err.message);
+    throw err;
   }
-  return features;
 }

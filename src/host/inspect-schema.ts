@@ -9,6 +9,17 @@ const path = z.string().min(1).max(4096);
 const address = z.number().int().min(0).max(0xffffffff);
 const mode = z.enum(['bare', 'emulate', 'trap']);
 
+/** CPU features of vm.create and compare.run (the names of CPU_FEATURES, and jit). */
+export const cpu = z.strictObject({
+  pmp: z.boolean().optional(),
+  h: z.boolean().optional(),
+  c: z.boolean().optional(),
+  a: z.boolean().optional(),
+  m: z.boolean().optional(),
+  xsensitive: z.boolean().optional(),
+  jit: z.boolean().optional(),
+});
+
 /** Largest step budget of one compare run (each mode runs at most this many steps). */
 export const MAX_COMPARE_STEPS = 500_000_000;
 
@@ -34,14 +45,7 @@ export const INSPECT_SCHEMAS: { [M in keyof InspectMethods]: z.ZodType<InspectMe
     maxSteps: z.number().int().min(1000).max(MAX_COMPARE_STEPS).optional(),
     input: z.string().max(1 << 16).optional(),
     modes: z.array(mode).min(1).max(3).refine((m) => new Set(m).size === m.length, 'each mode at most once').optional(),
-    cpu: z.strictObject({
-      pmp: z.boolean().optional(),
-      c: z.boolean().optional(),
-      a: z.boolean().optional(),
-      m: z.boolean().optional(),
-      xsensitive: z.boolean().optional(),
-      jit: z.boolean().optional(),
-    }).optional(),
+    cpu: cpu.optional(),
   }),
   'compare.cancel': z.strictObject({}),
 };

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { LabMethod, LabParams } from '../shared/lab-api';
 import { DISK_SCHEMAS, vmDisks } from './disk-schema';
 import { LabError } from './errors';
-import { INSPECT_SCHEMAS } from './inspect-schema';
+import { cpu, INSPECT_SCHEMAS } from './inspect-schema';
 
 const none = z.strictObject({});
 const path = z.string().min(1).max(4096);
@@ -22,14 +22,6 @@ const placement = z.union([
     rest: z.enum(['contiguous', 'scattered']).optional(),
   }),
 ]);
-const cpu = z.strictObject({
-  pmp: z.boolean().optional(),
-  c: z.boolean().optional(),
-  a: z.boolean().optional(),
-  m: z.boolean().optional(),
-  xsensitive: z.boolean().optional(),
-  jit: z.boolean().optional(),
-});
 const vm = z.strictObject({ id });
 
 /** Largest memory block one request reads or writes. */

@@ -2,9 +2,11 @@
 // `call(method, params)` with a typed result; events are `on(name, listener)`. The same shape runs
 // over Electron IPC (preload) and over a WebSocket (web mode). Bulk bytes travel as Uint8Array.
 
+import type { CpuFeatureSet } from './cpu-options';
 import { DISK_METHODS, type DiskAttachmentConfig, type DiskMethods } from './disk-api';
 import { INSPECT_EVENTS, INSPECT_METHODS, type InspectEvents, type InspectMethods } from './inspect-api';
 
+export * from './cpu-options';
 export * from './disk-api';
 export * from './inspect-api';
 
@@ -135,9 +137,10 @@ export interface MachineStatus {
   readonly reason?: string;
 }
 
-/** CPU features, as `-cpu rv32,pmp=false,...`. */
-export interface CpuOptions {
+/** CPU features, as `-cpu rv32,pmp=false,...` (cpu-options.ts parses and prints that string). */
+export interface CpuOptions extends CpuFeatureSet {
   pmp?: boolean;
+  h?: boolean;
   c?: boolean;
   a?: boolean;
   m?: boolean;

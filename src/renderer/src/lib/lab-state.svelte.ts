@@ -2,8 +2,9 @@
 // diagnostics, machines with their debug information, breakpoints and the register view.
 
 import * as monaco from 'monaco-editor';
-import type {
-  AddressSpace, AssembleResult, FileEntry, LabApi, LineMapEntry, MachineConfig, MachineStatus, RegisterSnapshot, SymbolEntry,
+import {
+  CPU_MODEL, MACHINE_MODES, parseCpuSpec, type AddressSpace, type AssembleResult, type FileEntry, type LabApi, type LineMapEntry,
+  type MachineConfig, type MachineMode, type MachineStatus, type RegisterSnapshot, type SymbolEntry,
 } from '../../../shared/lab-api';
 import { CompareSession } from './compare-session.svelte';
 import { LANGUAGE_ID } from './riscv-language';
@@ -86,6 +87,28 @@ export const CENTER_VIEWS: readonly { readonly id: CenterView; readonly title: s
   { id: 'disks', title: 'Disks' },
 ];
 
+/** How F5 (and F10/F11 with no machine) runs the editor's file: the mode and `--cpu` text. */
+export interface RunConfig {
+  mode: MachineMode;
+  cpu: string;
+}
+
+/** Where the run configuration is remembered between sessions. */
+const RUN_CONFIG_KEY = 'vmlab.runConfig';
+
+function loadRunConfig(): RunConfig {
+  const fallback: RunConfig = { mode: 'bare', cpu: CPU_MODEL };
+  try {
+    const saved = JSON.parse(localStorage.getItem(RUN_CONFIG_KEY) ?? 'null') as Partial<RunConfig> | null;
+    return {
+      mode: MACHINE_MODES.includes(saved?.mode as MachineMode) ? (saved!.mode as MachineMode) : fallback.mode,
+      cpu: typeof saved?.cpu === 'string' ? saved.cpu : fallback.cpu,
+    };
+  } catch {
+    return fallback;
+  }
+}
+
 /** The whole app state. */
 export class LabState {
   /** What the center pane shows. */
@@ -101,6 +124,8 @@ export class LabState {
   /** Breakpoint lines per source path. */
   breakpoints = $state<Record<string, number[]>>({});
   message = $state('');
+  /** F5's run configuration (saved in localStorage whenever it changes). */
+  runConfig = $state<RunConfig>(loadRunConfig());
   /** Bumped after every pause so views re-read memory. */
   pauseCount = $state(0);
   /** The last request to show an address in the memory view (`seq` makes a repeated request new). */
@@ -307,10 +332,26 @@ export class LabState {
     }
   }
 
-  /** Builds the active source and creates a machine for it; `pausedAtEntry` stops at _start. */
+  /** Changes F5's run configuration and remembers it. */
+  setRunConfig(config: RunConfig): void {
+    this.runConfig = { ...config };
+    localStorage.setItem(RUN_CONFIG_KEY, JSON.stringify(this.runConfig));
+  }
+
+  /**
+   * Builds the active source and creates a machine for it as the run configuration says (bare, or a
+   * VM of the VMM, with its CPU features); `pausedAtEntry` stops at _start.
+   */
   async launch(pausedAtEntry: boolean): Promise<void> {
     const doc = this.active;
     if (!doc || !/\.s$/i.test(doc.path)) throw new Error('open an assembly source (.S) to run it');
+    const { mode } = this.runConfig;
+    let cpu;
+    try {
+      cpu = this.runConfig.cpu.trim() === '' ? {} : parseCpuSpec(this.runConfig.cpu);
+    } catch (err) {
+      throw new Error(`run configuration: ${(err as Error).message}`);
+    }
     for (const d of this.docs) if (d.dirty) await this.save(d);
     const built = await this.lab.call('asm.build', { path: doc.path });
     this.setMarkers(doc, built);
@@ -318,9 +359,9 @@ export class LabState {
       const first = built.diagnostics.find((d) => d.severity === 'error');
       throw new Error(`${doc.path} does not assemble${first ? `: line ${first.line}: ${first.message}` : ''}`);
     }
-    const old = this.machines.find((m) => m.source === doc.path && !m.isVm);
+    const old = this.machines.find((m) => m.source === doc.path);
     if (old) await this.lab.call('vm.destroy', { id: old.status.id });
-    const status = await this.lab.call('vm.create', { kernel: built.elfPath, mode: 'bare' });
+    const status = await this.lab.call('vm.create', { kernel: built.elfPath, mode, ...(Object.keys(cpu).length > 0 ? { cpu } : {}) });
     const view = new MachineView(status, doc.path, built.lineMap, built.symbols);
     this.machines.push(view);
     this.currentId = status.id;
