@@ -34,6 +34,11 @@ export interface PhysicalBus {
   deviceAccesses: number;
   /** Buffer offset of `size` bytes at `pa` when they are RAM and contiguous in the buffer, else -1. */
   ramOffset(pa: number, size: number): number;
+  /**
+   * Makes all of RAM read as zero, writing only where it may hold data: RAM the guest has not
+   * touched yet is left alone, so the host commits memory as the guest touches it, not up front.
+   */
+  clearRam(): void;
   load(pa: number, size: number): number;
   store(pa: number, size: number, value: number): void;
 }
@@ -50,9 +55,12 @@ export class Bus implements PhysicalBus {
   ok = true;
   /** Count of device accesses, for statistics. */
   deviceAccesses = 0;
+  /** False while RAM is as allocated (all zero, no page committed by the host). */
+  private ramUsed = false;
 
   constructor(ramBase: number, ramSize: number) {
     if (ramSize % 4096 !== 0 || ramSize <= 0) throw new RangeError(`RAM size must be a positive multiple of 4 KiB, got ${ramSize}`);
+    if (ramBase + ramSize > 2 ** 32) throw new RangeError(`RAM of ${ramSize} bytes at 0x${ramBase.toString(16)} does not fit in 32-bit physical addresses`);
     const buffer = new ArrayBuffer(ramSize);
     this.ram = new Uint8Array(buffer);
     this.ram16 = new Uint16Array(buffer);
@@ -79,6 +87,12 @@ export class Bus implements PhysicalBus {
   ramOffset(pa: number, size: number): number {
     const off = pa - this.ramBase;
     return off >= 0 && off + size <= this.ramSize ? off : -1;
+  }
+
+  /** Zeroes RAM unless it is still as allocated (then it is zero and untouched). */
+  clearRam(): void {
+    if (this.ramUsed) this.ram.fill(0);
+    this.ramUsed = true;
   }
 
   /** The device region containing `pa`, if any. */

@@ -18,6 +18,15 @@ export const IRQ = {
   virtioBase: 1,
 } as const;
 
+/**
+ * The largest RAM: it starts at 0x80000000 and physical addresses have 32 bits, so RAM ends at
+ * 0xffffffff at the latest (2 GiB).
+ */
+export const MAX_RAM_SIZE = 2 ** 32 - MEMORY_MAP.ram.base;
+
+/** Host RAM the VMM keeps beside its guests' RAM for pmaps and shadow tables (64 MiB). */
+export const VMM_RESERVE = 64 * 1024 * 1024;
+
 /** Default RAM size: 128 MiB. */
 export const DEFAULT_RAM_SIZE = 128 * 1024 * 1024;
 

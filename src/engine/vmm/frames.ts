@@ -21,11 +21,14 @@ export class OutOfFrames extends Error {}
 export class FrameAllocator {
   /** Owner of each frame (FREE, VMM_OWNER, or a VM's id). */
   readonly owner: Uint16Array;
+  /** 1 for a frame that has been freed at least once: it may hold an earlier owner's data. */
+  private readonly recycledFlags: Uint8Array;
   private seed: number;
   private freeCount: number;
 
   constructor(readonly base: number, readonly count: number, seed = 1) {
     this.owner = new Uint16Array(count);
+    this.recycledFlags = new Uint8Array(count);
     this.seed = seed >>> 0 || 1;
     this.freeCount = count;
   }
@@ -85,10 +88,16 @@ export class FrameAllocator {
     return this.allocRun(1, owner);
   }
 
+  /** Whether frame `i` was freed before (else it is still zero, as host RAM was allocated). */
+  recycled(i: number): boolean {
+    return this.recycledFlags[i] === 1;
+  }
+
   /** Returns a frame to the pool. */
   free(i: number): void {
     if (this.owner[i] !== FREE) {
       this.owner[i] = FREE;
+      this.recycledFlags[i] = 1;
       this.freeCount++;
     }
   }

@@ -16,6 +16,8 @@ export class GuestBus implements PhysicalBus {
   ok = true;
   deviceAccesses = 0;
   private readonly regions: Region[] = [];
+  /** False until the first clearRam: the guest's frames then hold only what earlier owners left. */
+  private ramUsed = false;
 
   constructor(private readonly host: Bus, readonly pmap: Pmap) {
     this.ram = host.ram;
@@ -23,6 +25,12 @@ export class GuestBus implements PhysicalBus {
     this.ram32 = host.ram32;
     this.ramBase = pmap.guestRamBase;
     this.ramSize = pmap.guestRamSize;
+  }
+
+  /** Zeroes the guest's RAM; the first time only frames an earlier owner may have written. */
+  clearRam(): void {
+    this.pmap.clearGuestRam(!this.ramUsed);
+    this.ramUsed = true;
   }
 
   /** Maps a virtual device at a guest-physical address. */

@@ -100,6 +100,16 @@ export class Pmap {
     this.frameOf.fill(-1);
   }
 
+  /**
+   * Zeroes the guest's RAM frames: all of them, or with `onlyRecycled` only those an earlier owner
+   * may have written (fresh host RAM is zero, and left untouched so the host commits it lazily).
+   */
+  clearGuestRam(onlyRecycled: boolean): void {
+    for (const frame of this.frameOf) {
+      if (frame >= 0 && (!onlyRecycled || this.frames.recycled(frame))) this.zeroFrames(frame, 1);
+    }
+  }
+
   private zeroFrames(first: number, n: number): void {
     const off = this.host.ramOffset(this.frames.address(first), n * 4096);
     this.host.ram.fill(0, off, off + n * 4096);
