@@ -181,6 +181,9 @@ export function textDirectiveLines(): CorpusLine[] {
     '.if 1', 'li a0, 7', '.else', 'li a0, 8', '.endif', '.ifdef CONST', 'li a1, CONST', '.endif', '.ifndef NOPE', 'li a2, 3', '.elseif 1', 'li a2, 4', '.endif',
     '.if 0', 'li a3, 1', '.elseif 1', 'li a3, 2', '.else', 'li a3, 3', '.endif', '.ifeq CONST - 42', 'nop', '.endif', '.ifgt CONST', 'nop', '.endif',
     'nop; nop; add a0, a0, 1 # trailing comment', 'li a0, 5 /* block */ ; li a1, 6',
+    // load_const with rd = zero: GNU emits the addi even for a zero low part (lui zero,0x20 + nop).
+    'li zero, 0x20000', 'li x0, -4096', 'li zero, 0x12345', 'li zero, 0x20001', 'li zero, 0x7ffff800',
+    '.option push', '.option rvc', 'c.unimp', 'unimp', '.option pop', 'unimp',
   ];
   return lines.map((l) => ({ mine: l, gnu: l }));
 }

@@ -40,6 +40,7 @@ const CASES: Case[] = [
   { name: 'branch range', src: 'c.beqz a0, far\n.skip 300\nfar: nop', line: 1, at: 'c.beqz', message: /c.beqz target out of range \(offset 302\)/ },
   { name: 'jump range', src: 'jal ra, far\n.skip 0x100000\nfar: nop', line: 1, at: 'jal', message: /jump target out of range: offset 1048580 is beyond ±1 MiB/ },
   { name: 'C off', src: '.option norvc\nc.nop', line: 2, at: 'c.nop', message: /c.nop needs the C extension, which .option norvc turned off/ },
+  { name: 'C off, c.unimp', src: '.option norvc\nc.unimp', line: 2, at: 'c.unimp', message: /c.unimp needs the C extension, which .option norvc turned off/ },
   { name: 'unknown CSR', src: 'csrr a0, mstatsu', line: 1, at: 'mstatsu', message: /csrr: unknown CSR 'mstatsu'/ },
   { name: 'CSR range', src: 'csrr a0, 4096', line: 1, at: '4096', message: /CSR number 4096 out of range: expected 0..4095/ },
   { name: 'fence set', src: 'fence rw, wr', line: 1, at: 'wr', message: /expected a fence set made of i, o, r, w in that order, got 'wr'/ },

@@ -11,94 +11,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { generateFdt } from '../../src/engine/machine/fdt';
 import { MEMORY_MAP } from '../../src/engine/machine/memory-map';
 import { QEMU_CPU } from '../support/qemu';
+import { ADDED, decompile, lines, modelledPart, parseDts, resolvePhandles, withoutAdditions, type Tree } from '../support/dts';
 import { requireTool, tool } from '../support/tools';
 
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'vmlab-fdt-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/** Nodes of QEMU's tree for devices vmlab does not model. */
-const NOT_MODELLED = new Set(['/pmu', '/fw-cfg@10100000', '/flash@20000000', '/platform-bus@4000000', '/soc/rtc@101000', '/soc/pci@30000000']);
-/** Properties vmlab leaves out (runs are deterministic, so no random seed). */
-const LEFT_OUT = new Set(['/chosen:rng-seed']);
-/** Properties vmlab adds: dtc wants #address-cells in interrupt providers. */
-const ADDED = /^\/cpus\/cpu@[0-9a-f]+\/interrupt-controller:#address-cells$/;
-/** Properties whose cells are phandles, and how many cells each reference takes (phandle + args). */
-const PHANDLE_PROPS: Record<string, number> = { 'interrupt-parent': 1, regmap: 1, cpu: 1, 'interrupts-extended': 2 };
-
-type Tree = Map<string, Map<string, string>>;
-
-/** Decompiles a blob with dtc; returns the DTS text and dtc's diagnostics. */
-async function decompile(dtb: string): Promise<{ dts: string; stderr: string }> {
-  const dtc = requireTool('dtc', 'device-tree-compiler');
-  const { stdout, stderr } = await run(dtc, ['-I', 'dtb', '-O', 'dts', dtb]);
-  return { dts: stdout, stderr };
-}
-
-/** Parses dtc's DTS output (one property per line) into node path -> property -> value text. */
-function parseDts(dts: string): Tree {
-  const tree: Tree = new Map();
-  const stack: string[] = [];
-  for (const raw of dts.split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('/dts-v1/')) continue;
-    const open = /^(\S+) \{$/.exec(line);
-    if (open) {
-      const name = open[1];
-      const path = name === '/' ? '/' : `${stack.length <= 1 ? '' : stack[stack.length - 1]}/${name}`;
-      stack.push(path);
-      tree.set(path, new Map());
-      continue;
-    }
-    if (line === '};') {
-      stack.pop();
-      continue;
-    }
-    const prop = /^([^=\s]+)(?: = (.*))?;$/.exec(line);
-    if (!prop) throw new Error(`unexpected DTS line: ${line}`);
-    tree.get(stack[stack.length - 1])!.set(prop[1], prop[2] ?? '');
-  }
-  return tree;
-}
-
-/** Replaces phandle cells by the path of the node they name, and drops the phandle properties. */
-function resolvePhandles(tree: Tree): Tree {
-  const byPhandle = new Map<number, string>();
-  for (const [path, props] of tree) {
-    const ph = props.get('phandle');
-    if (ph) byPhandle.set(parseInt(/<(\S+)>/.exec(ph)![1], 16), path);
-  }
-  const out: Tree = new Map();
-  for (const [path, props] of tree) {
-    const resolved = new Map<string, string>();
-    for (const [name, value] of props) {
-      if (name === 'phandle') continue;
-      const stride = PHANDLE_PROPS[name];
-      if (stride === undefined) {
-        resolved.set(name, value);
-        continue;
-      }
-      const cells = /^<(.*)>$/.exec(value)![1].split(' ').map((c) => parseInt(c, 16));
-      const parts: string[] = [];
-      for (let i = 0; i < cells.length; i += stride) {
-        parts.push([byPhandle.get(cells[i]) ?? `?${cells[i]}`, ...cells.slice(i + 1, i + stride)].join(' '));
-      }
-      resolved.set(name, parts.join(', '));
-    }
-    out.set(path, resolved);
-  }
-  return out;
-}
-
-/** Flattens a tree to sorted "path:prop = value" lines. */
-function lines(tree: Tree): string[] {
-  const out: string[] = [];
-  for (const [path, props] of tree) {
-    out.push(`${path}`);
-    for (const [name, value] of props) out.push(`${path}:${name} = ${value}`);
-  }
-  return out.sort();
-}
 
 /** A trivial kernel, for the QEMU runs that need -kernel (-append). */
 async function tinyKernel(): Promise<string> {
@@ -141,16 +59,8 @@ describe('device tree against QEMU 7.2 virt', () => {
       expect(stderr).toBe('');
       const ours = resolvePhandles(parseDts(dts));
 
-      const expected: Tree = new Map();
-      for (const [path, props] of qemu) {
-        if ([...NOT_MODELLED].some((n) => path === n || path.startsWith(`${n}/`))) continue;
-        expected.set(path, new Map([...props].filter(([name]) => !LEFT_OUT.has(`${path}:${name}`))));
-      }
-      const oursWithoutAdditions: Tree = new Map();
-      for (const [path, props] of ours) {
-        oursWithoutAdditions.set(path, new Map([...props].filter(([name]) => !ADDED.test(`${path}:${name}`))));
-      }
-      expect(lines(oursWithoutAdditions)).toEqual(lines(expected));
+      const expected = modelledPart(qemu);
+      expect(lines(withoutAdditions(ours))).toEqual(lines(expected));
       // /, chosen, poweroff, reboot, memory, cpus, cpu-map, cluster0, soc; per hart cpu, its
       // interrupt-controller and coreN; in soc serial, test, plic, clint and 8 virtio_mmio.
       expect(expected.size).toBe(9 + 3 * c.harts + 12);

@@ -14,6 +14,7 @@ import { VM_MODES, type Vm, type VmMode } from '../../engine/vmm/vm';
 import { Vmm } from '../../engine/vmm/vmm';
 import type { DiskAttachment } from '../../engine/machine/board';
 import { closeDisks, collectDisk, openDisks, type DiskSpec } from '../disk-option';
+import { readBootFiles, type BootFiles } from '../boot-option';
 
 /** Exit code when the budget or the timeout ends a run (as coreutils' timeout). */
 export const EXIT_TIMEOUT = 124;
@@ -37,6 +38,9 @@ interface RunOptions {
   jit?: boolean;
   mode?: RunMode;
   disk?: DiskSpec[];
+  bios?: string;
+  initrd?: string;
+  append?: string;
 }
 
 /** What the run loop drives: the bare machine or one VM of a VMM. */
@@ -83,6 +87,9 @@ export function registerRun(program: Command): void {
     .option('--realtime', 'derive mtime from the host clock instead of executed instructions')
     .option('--no-jit', 'interpret every instruction (no block translation)')
     .option('--mode <mode>', 'bare (default), or run in a VM of the VMM: emulate | trap', parseMode, 'bare')
+    .option('--bios <file>', "firmware at the start of RAM (ELF or raw), or 'none' (default): the kernel then follows at QEMU's address", 'none')
+    .option('--initrd <file>', 'initial ramdisk, placed as QEMU places it and announced in /chosen')
+    .option('--append <args>', 'kernel command line (/chosen/bootargs)')
     .option('--disk <spec>', 'attach a virtio-blk disk: FILE[,format=raw|qcow2][,readonly][,legacy=on|off][,serial=ID] (repeatable)', collectDisk)
     .action(async (kernel: string, opts: RunOptions) => {
       if (opts.stats !== undefined && opts.stats !== 'json') throw new Error(`--stats takes 'json', got '${opts.stats}'`);
@@ -97,6 +104,7 @@ function parseMode(text: string): RunMode {
 
 async function runKernel(path: string, opts: RunOptions): Promise<number> {
   const bytes = loadKernelFile(path);
+  const boot = readBootFiles(opts);
   let pending: number[] = [];
   const flush = (): void => {
     if (pending.length > 0) {
@@ -127,11 +135,12 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
         timeMode: opts.realtime ? 'realtime' : 'deterministic',
         clock: () => performance.now(),
         disks,
+        ...boot,
       });
       machine.loadKernel(bytes);
       target = machineTarget(machine);
     } else {
-      target = vmTarget(opts.mode, bytes, opts, onUart, disks);
+      target = vmTarget(opts.mode, bytes, opts, onUart, disks, boot);
     }
   } catch (err) {
     for (const sig of signals) process.off(sig, onSignal);
@@ -224,10 +233,10 @@ function machineTarget(machine: Machine): Target {
   };
 }
 
-function vmTarget(mode: VmMode, kernel: Uint8Array, opts: RunOptions, onUart: (b: number) => void, disks: DiskAttachment[]): Target {
+function vmTarget(mode: VmMode, kernel: Uint8Array, opts: RunOptions, onUart: (b: number) => void, disks: DiskAttachment[], boot: BootFiles): Target {
   const memSize = opts.mem ?? DEFAULT_RAM_SIZE;
   const vmm = new Vmm({ hostRamSize: memSize + 64 * 1024 * 1024, jit: opts.jit !== false });
-  const vm = vmm.createVm({ name: 'guest', mode, kernel, memSize, cpu: opts.cpu, onUart, disks });
+  const vm = vmm.createVm({ name: 'guest', mode, kernel, memSize, cpu: opts.cpu, onUart, disks, ...boot });
   return {
     run(chunk) {
       vmm.runVm(vm, chunk);

@@ -37,7 +37,9 @@ function loadConst(c: FormContext, rd: number, value: number, loc: Loc): void {
   const hi = (value - lo) | 0;
   if (hi === 0) return c.emit(def(Op.ADDI), { rd, rs1: 0, imm_i: lo }, loc);
   c.emit(def(Op.LUI), { rd, imm_u: (hi >>> 12) & 0xfffff }, loc, C_CHOICES[Op.LUI]);
-  if (lo !== 0) c.emit(def(Op.ADDI), { rd, rs1: rd, imm_i: lo }, loc, C_CHOICES[Op.ADDI]);
+  // binutils load_const adds the low part onto `hi_reg`, and with rd = zero that register reads as
+  // "no lui emitted": GNU emits the addi (a nop for a zero low part) after `lui zero, hi` too.
+  if (lo !== 0 || rd === 0) c.emit(def(Op.ADDI), { rd, rs1: rd, imm_i: lo }, loc, C_CHOICES[Op.ADDI]);
 }
 
 function li(c: FormContext, v: readonly Value[], loc: Loc, ops: readonly RawOperand[]): void {
@@ -197,6 +199,7 @@ export const PSEUDO: ReadonlyMap<string, { before?: Form[]; after?: Form[] }> = 
   ['hfence.gvma', { before: fenceLike(Op.HFENCE_GVMA) }],
   ['scall', { before: [form('', (c, _v, loc) => c.emit(def(Op.ECALL), {}, loc))] }],
   ['sbreak', { before: [form('', (c, _v, loc) => c.emit(def(Op.EBREAK), {}, loc, C_CHOICES[Op.EBREAK]))] }],
+  ['c.unimp', { before: [form('', (c, _v, loc) => c.emitRaw([0, 0], loc))] }],
   ['unimp', { before: [form('', (c, _v, loc) => (c.rvc ? c.emitRaw([0, 0], loc) : c.emit(def(Op.CSRRW), { rd: 0, csr: 0xc00, rs1: 0 }, loc)))] }],
   ['add', { after: [immAlias(Op.ADDI)] }],
   ['and', { after: [immAlias(Op.ANDI)] }],

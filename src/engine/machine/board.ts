@@ -16,6 +16,7 @@ import { VirtioBlk } from '../devices/virtio-blk';
 import { VIRTIO_MMIO_WINDOW, VirtioMmio } from '../devices/virtio-mmio';
 import { Rom, type Device, type PhysicalBus, type Region } from './bus';
 import { ElfError, isElf, parseElf, type ElfImage } from './elf';
+import { checkOverlaps, fdtLoadAddress, initrdStartAddress, kernelStartAddress, parseImageHeader, resetVector, type BootRegion } from './boot';
 import { generateFdt } from './fdt';
 import { IRQ, MEMORY_MAP } from './memory-map';
 
@@ -51,7 +52,12 @@ export interface BoardOptions {
   /** Disks, in order; disk n goes to slot diskSlot(n). At most 8. */
   disks?: readonly DiskAttachment[];
   onUart: (byte: number) => void;
+  /** Kernel command line for /chosen/bootargs (QEMU's -append). */
   bootargs?: string;
+  /** Firmware at the start of RAM, ELF or raw (QEMU's -bios FILE); none when undefined (-bios none). */
+  firmware?: Uint8Array;
+  /** Initial ramdisk (QEMU's -initrd), placed and announced in /chosen as QEMU does. */
+  initrd?: Uint8Array;
   /** Called when the guest ends through the test finisher or HTIF. */
   onExit: (code: number) => void;
   /** Called when the guest asks the test finisher for a reset. */
@@ -74,8 +80,12 @@ export class Board {
   readonly finisher: TestFinisher;
   /** The loaded kernel, when it was an ELF. */
   image: ElfImage | undefined;
-  /** Entry point of the loaded kernel. */
+  /** Where the reset vector jumps: the start of RAM with a firmware, else the kernel's entry. */
   entry: number = MEMORY_MAP.ram.base;
+  /** The kernel's address handed to the firmware (fw_dynamic next_addr): its load base. */
+  kernelEntry: number = MEMORY_MAP.ram.base;
+  /** What the boot put where in RAM (firmware, kernel, initrd, device tree). */
+  regions: BootRegion[] = [];
   /** Address of the device tree blob in RAM. */
   fdtAddress = 0;
   /** The generated device tree blob. */
@@ -120,34 +130,96 @@ export class Board {
     this.disks = disks;
   }
 
-  /** The riscv,isa string for the device tree. */
+  /**
+   * The riscv,isa string for the device tree, as QEMU 7.2 spells it for its rv32 without F/D/H and
+   * the bit-manipulation set. Zihintpause is there: its `pause` is a FENCE encoding, a no-op here.
+   */
   isaString(): string {
     const f = this.hart.features;
-    return `rv32i${f.m ? 'm' : ''}${f.a ? 'a' : ''}${f.c ? 'c' : ''}_zicsr_zifencei`;
+    return `rv32i${f.m ? 'm' : ''}${f.a ? 'a' : ''}${f.c ? 'c' : ''}_zicsr_zifencei_zihintpause`;
   }
 
   /**
-   * Loads a kernel into zeroed RAM: an ELF32 RISC-V executable by its PT_LOAD physical addresses,
-   * or any other file as a raw image at the start of RAM (as QEMU does); then builds ROM and DTB.
-   * Throws ElfError with a readable message for a bad ELF.
+   * Loads firmware, kernel and initrd into zeroed RAM as QEMU 7.2 places them (boot.ts), then builds
+   * the device tree and the ROM. An ELF32 RISC-V executable goes by its PT_LOAD physical addresses,
+   * any other file raw. Throws an Error (ElfError for a bad ELF) with a readable message.
    */
-  load(bytes: Uint8Array): void {
+  load(kernel: Uint8Array): void {
+    const ramBase = MEMORY_MAP.ram.base;
+    const ramEnd = ramBase + this.options.ramSize;
     this.image = undefined;
     this.htif = undefined;
-    this.fillRam(MEMORY_MAP.ram.base, this.options.ramSize, undefined);
+    this.bus.clearRam();
+    const regions: BootRegion[] = [];
+    let kernelStart: number = ramBase;
+    if (this.options.firmware !== undefined) {
+      const fw = this.loadFile('firmware', this.options.firmware, ramBase, regions);
+      kernelStart = kernelStartAddress(fw.end);
+    }
+    const k = this.loadFile('kernel', kernel, kernelStart, regions);
+    if (k.image !== undefined) {
+      this.image = k.image;
+      const tohost = k.image.symbols.get('tohost');
+      if (tohost !== undefined) this.htif = new Htif(this.bus, tohost, k.image.symbols.get('fromhost'), this.options.onUart, this.options.onExit);
+    }
+    this.kernelEntry = k.start;
+    // QEMU jumps to the start of RAM; without firmware vmlab starts an ELF at its entry (docs/machine.md).
+    this.entry = this.options.firmware !== undefined ? ramBase : (k.image?.entry ?? kernelStart);
+    let initrd: { start: number; end: number } | undefined;
+    if (this.options.initrd !== undefined) {
+      const start = initrdStartAddress(this.kernelEntry, this.options.ramSize);
+      const end = start + this.options.initrd.length;
+      if (end > ramEnd) throw new Error(`the initrd of ${this.options.initrd.length} bytes at 0x${start.toString(16)} (QEMU's place for it) runs past the end of RAM at 0x${ramEnd.toString(16)}: use more memory (--mem)`);
+      this.fillRam(start, this.options.initrd.length, this.options.initrd);
+      initrd = { start, end };
+      regions.push({ what: 'initrd', ...initrd });
+    }
+    const fdt = generateFdt({ ramBase, ramSize: this.options.ramSize, isa: this.isaString(), bootargs: this.options.bootargs, initrd });
+    this.fdtAddress = fdtLoadAddress(ramBase, this.options.ramSize, fdt.length);
+    // Small RAM: QEMU's rounding would put the DTB on the kernel at the start of RAM; use the end.
+    if (this.fdtAddress < ramBase + this.options.ramSize / 2) this.fdtAddress = ramEnd - ((fdt.length + 7) & ~7);
+    this.fdt = fdt;
+    regions.push({ what: 'device tree', start: this.fdtAddress, end: this.fdtAddress + fdt.length });
+    checkOverlaps(regions);
+    this.regions = regions;
+    this.fillRam(this.fdtAddress, fdt.length, fdt);
+    this.rom.fill(0);
+    const view = new DataView(this.rom.buffer);
+    resetVector(this.entry, this.fdtAddress, this.kernelEntry).forEach((w, i) => view.setUint32(4 * i, w >>> 0, true));
+  }
+
+  /**
+   * Loads one file: an ELF by its physical addresses (start = its lowest address in RAM, end = its
+   * highest, as QEMU's load_elf reports them), any other file raw at `rawAt`. A raw file with a
+   * Linux Image header occupies its image_size.
+   */
+  private loadFile(what: string, bytes: Uint8Array, rawAt: number, regions: BootRegion[]): { start: number; end: number; image?: ElfImage } {
+    const ramEnd = MEMORY_MAP.ram.base + this.options.ramSize;
     if (isElf(bytes)) {
       const image = parseElf(bytes);
-      for (const seg of image.segments) this.copySegment(seg.paddr, seg.data, seg.memsz);
-      this.image = image;
-      this.entry = image.entry;
-      const tohost = image.symbols.get('tohost');
-      if (tohost !== undefined) this.htif = new Htif(this.bus, tohost, image.symbols.get('fromhost'), this.options.onUart, this.options.onExit);
-    } else {
-      if (bytes.length > this.options.ramSize) throw new Error(`raw image of ${bytes.length} bytes does not fit in ${this.options.ramSize} bytes of RAM`);
-      this.fillRam(MEMORY_MAP.ram.base, bytes.length, bytes);
-      this.entry = MEMORY_MAP.ram.base;
+      let start = Infinity;
+      let end = 0;
+      for (const seg of image.segments) {
+        this.copySegment(seg.paddr, seg.data, seg.memsz);
+        const lo = Math.max(seg.paddr, MEMORY_MAP.ram.base);
+        const hi = Math.min(seg.paddr + Math.max(seg.memsz, seg.data.length), ramEnd);
+        if (hi <= lo) continue;
+        start = Math.min(start, lo);
+        end = Math.max(end, hi);
+        regions.push({ what: what, start: lo, end: hi });
+      }
+      if (end === 0) start = end = rawAt;
+      return { start, end, image };
     }
-    this.buildBootRom();
+    const header = parseImageHeader(bytes);
+    const size = Math.max(bytes.length, header?.imageSize ?? 0);
+    if (rawAt + size > ramEnd) {
+      const need = header !== undefined && header.imageSize > bytes.length ? ` (its Image header's image_size, bss included)` : '';
+      throw new Error(`the ${what} needs ${size} bytes${need} from 0x${rawAt.toString(16)}, past the end of RAM at 0x${ramEnd.toString(16)}: use more memory (--mem)`);
+    }
+    this.fillRam(rawAt, bytes.length, bytes);
+    regions.push({ what, start: rawAt, end: rawAt + size });
+    return { start: rawAt, end: rawAt + bytes.length };
   }
 
   /** Resets the devices and places the DTB again (the kernel image stays as it is). */
@@ -191,29 +263,5 @@ export class Board {
       else this.bus.ram.fill(0, off, off + chunk);
       done += chunk;
     }
-  }
-
-  private buildBootRom(): void {
-    const fdt = generateFdt({ ramBase: MEMORY_MAP.ram.base, ramSize: this.options.ramSize, isa: this.isaString(), bootargs: this.options.bootargs });
-    // QEMU's riscv_load_fdt: the end of RAM (below 3 GiB), rounded down to 2 MiB.
-    const ramEnd = MEMORY_MAP.ram.base + this.options.ramSize;
-    this.fdtAddress = Math.floor((ramEnd - fdt.length) / (2 * 1024 * 1024)) * 2 * 1024 * 1024;
-    // Small RAM: QEMU's rounding would put the DTB on the kernel at the start of RAM; use the end.
-    if (this.fdtAddress < MEMORY_MAP.ram.base + this.options.ramSize / 2) this.fdtAddress = ramEnd - ((fdt.length + 7) & ~7);
-    this.fdt = fdt;
-    // QEMU's riscv_setup_rom_reset_vec for rv32, followed by its fw_dynamic_info.
-    const words = [
-      0x00000297, // auipc t0, 0
-      0x02828613, // addi  a2, t0, 40
-      0xf1402573, // csrr  a0, mhartid
-      0x0202a583, // lw    a1, 32(t0)
-      0x0182a283, // lw    t0, 24(t0)
-      0x00028067, // jr    t0
-      this.entry >>> 0, 0, this.fdtAddress >>> 0, 0,
-      0x4942534f, 2, this.entry >>> 0, 1, 0, 0,
-    ];
-    this.rom.fill(0);
-    const view = new DataView(this.rom.buffer);
-    words.forEach((w, i) => view.setUint32(4 * i, w >>> 0, true));
   }
 }

@@ -20,6 +20,8 @@ export interface FdtOptions {
   hartCount?: number;
   /** Kernel command line for /chosen/bootargs (left out when undefined). */
   bootargs?: string;
+  /** The initrd's place in RAM, for /chosen linux,initrd-start/end (one cell each, as QEMU 7.2 writes them). */
+  initrd?: { start: number; end: number };
 }
 
 /** Default riscv,isa string: the RV32IMAC + Zicsr + Zifencei machine of DESIGN 2. */
@@ -161,6 +163,10 @@ export function generateFdt(options: FdtOptions): Uint8Array {
   b.str('model', 'riscv-virtio,qemu');
 
   b.beginNode('chosen');
+  if (options.initrd !== undefined) {
+    b.cells('linux,initrd-end', options.initrd.end);
+    b.cells('linux,initrd-start', options.initrd.start);
+  }
   if (options.bootargs !== undefined) b.str('bootargs', options.bootargs);
   b.str('stdout-path', `/soc/serial@${hex(MEMORY_MAP.uart0.base)}`);
   b.endNode();

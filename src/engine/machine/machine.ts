@@ -1,6 +1,7 @@
 // The bare "physical" machine of DESIGN 2: hart, bus, devices, boot ROM, device tree, and the run
-// loop with deterministic time. Booting follows `qemu-system-riscv32 -machine virt -bios none
-// -kernel K`: the ROM at 0x1000 loads a0 = hartid, a1 = DTB address and jumps to the kernel.
+// loop with deterministic time. Booting follows `qemu-system-riscv32 -machine virt -bios B -kernel K
+// -initrd I -append A` (boot.ts): the ROM at 0x1000 loads a0 = hartid, a1 = DTB address, a2 = the
+// fw_dynamic info and jumps to the firmware, or to the kernel without one.
 
 import { execute } from '../cpu/interp';
 import { Hart, type CpuFeatures } from '../cpu/hart';
@@ -43,8 +44,12 @@ export interface MachineOptions {
   stepsPerTick?: number;
   /** Milliseconds clock for realtime mode (injected: the engine does not read host time itself). */
   clock?: () => number;
-  /** Kernel command line for /chosen/bootargs. */
+  /** Kernel command line for /chosen/bootargs (QEMU's -append). */
   bootargs?: string;
+  /** Firmware at the start of RAM (QEMU's -bios FILE; ELF or raw); undefined is -bios none. */
+  firmware?: Uint8Array;
+  /** Initial ramdisk (QEMU's -initrd), announced in /chosen. */
+  initrd?: Uint8Array;
   /** The physical address space to build on (a VM's guest-physical space); default: new RAM. */
   bus?: BoardBus;
   /** virtio-blk disks; disk n answers in virtio-mmio slot 7 - n, as on QEMU. */
@@ -92,6 +97,8 @@ export class Machine {
       ramSize: this.ramSize,
       onUart: options.onUart ?? (() => {}),
       bootargs: options.bootargs,
+      firmware: options.firmware,
+      initrd: options.initrd,
       disks: options.disks,
       onExit: (code) => this.finish(code),
       onReset: () => {
@@ -147,7 +154,7 @@ export class Machine {
     return this.board.image;
   }
 
-  /** Entry point of the loaded kernel. */
+  /** Where the reset vector jumps (the firmware, or the kernel without one). */
   get entry(): number {
     return this.board.entry;
   }
