@@ -1,10 +1,12 @@
-// `--disk FILE[,format=raw|qcow2][,readonly][,legacy=on|off][,serial=ID]` for `vmlab run`, and the
+// `--disk FILE[,format=raw|qcow2][,readonly][,legacy=on|off][,serial=ID][,slot=N|bus=virtio-mmio-bus.N]`
+// for `vmlab run`, and the
 // same fields in a `*.vm.json` file: parsing, opening the images (a writable image is locked against
 // a second writer) and closing them again, which flushes them.
 
 import { InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import type { DiskAttachment } from '../engine/machine/board';
+import { assignDiskSlots } from '../engine/machine/disk-slots';
 import { MEMORY_MAP } from '../engine/machine/memory-map';
 import { DiskError } from '../engine/disk/types';
 import { openDisk, type DiskFormat } from '../host/disk-files';
@@ -17,6 +19,8 @@ export interface DiskSpec {
   /** Version 1 transport (QEMU 7.2's default, force-legacy=on); default true. */
   legacy: boolean;
   serial?: string;
+  /** virtio-mmio slot 0..7; default QEMU's order (the highest free slot). */
+  slot?: number;
 }
 
 const ON = ['on', 'true', 'yes', '1'];
@@ -28,7 +32,18 @@ function flag(name: string, value: string): boolean {
   throw new InvalidArgumentError(`disk option ${name} takes on or off, got '${value}'`);
 }
 
-/** Parses `FILE[,format=raw|qcow2][,readonly][,legacy=on|off][,serial=ID]`. */
+/** A slot number 0..7 from `slot=N` or QEMU's `bus=virtio-mmio-bus.N`. */
+function slotNumber(name: string, value: string): number {
+  const digits = name === 'bus' ? /^virtio-mmio-bus\.(\d+)$/.exec(value)?.[1] : /^\d+$/.exec(value)?.[0];
+  const slot = digits === undefined ? NaN : Number(digits);
+  if (!(slot >= 0 && slot < MEMORY_MAP.virtio.count)) {
+    const want = name === 'bus' ? 'virtio-mmio-bus.0 .. virtio-mmio-bus.7' : 'a slot 0..7';
+    throw new InvalidArgumentError(`disk option ${name} takes ${want}, got '${value}'`);
+  }
+  return slot;
+}
+
+/** Parses `FILE[,format=raw|qcow2][,readonly][,legacy=on|off][,serial=ID][,slot=N|bus=virtio-mmio-bus.N]`. */
 export function parseDiskSpec(text: string): DiskSpec {
   const [path, ...props] = text.split(',');
   if (!path) throw new InvalidArgumentError(`--disk needs a file name, got '${text}'`);
@@ -46,8 +61,10 @@ export function parseDiskSpec(text: string): DiskSpec {
       spec.legacy = flag(name, value);
     } else if (name === 'serial') {
       spec.serial = value;
+    } else if (name === 'slot' || name === 'bus') {
+      spec.slot = slotNumber(name, value);
     } else {
-      throw new InvalidArgumentError(`unknown disk option '${name}' (known: format, readonly, legacy, serial)`);
+      throw new InvalidArgumentError(`unknown disk option '${name}' (known: format, readonly, legacy, serial, slot, bus)`);
     }
   }
   return spec;
@@ -63,13 +80,13 @@ export function collectDisk(text: string, previous: DiskSpec[] = []): DiskSpec[]
  * throws an Error naming the file, e.g. one that another vmlab or QEMU holds for writing.
  */
 export function openDisks(specs: readonly DiskSpec[], baseDir = '.'): DiskAttachment[] {
-  if (specs.length > MEMORY_MAP.virtio.count) throw new Error(`at most ${MEMORY_MAP.virtio.count} disks fit on the virtio-mmio slots, got ${specs.length}`);
+  assignDiskSlots(specs);
   const opened: DiskAttachment[] = [];
   try {
     for (const s of specs) {
       const path = resolve(baseDir, s.path);
       try {
-        opened.push({ device: openDisk(path, { format: s.format, readOnly: s.readOnly }), legacy: s.legacy, serial: s.serial });
+        opened.push({ device: openDisk(path, { format: s.format, readOnly: s.readOnly }), legacy: s.legacy, serial: s.serial, slot: s.slot });
       } catch (err) {
         if (err instanceof DiskError && err.code === 'locked') throw new Error(`disk ${s.path} is locked: ${err.message}`);
         const code = (err as NodeJS.ErrnoException).code;

@@ -24,6 +24,7 @@ export const diskAttachment = z.strictObject({
   legacy: z.boolean().optional(),
   // virtio-blk's GET_ID answer is at most 20 bytes.
   serial: z.string().regex(/^[\x20-\x7e]{0,20}$/, 'a serial of at most 20 printable ASCII characters').optional(),
+  slot: z.number().int().min(0).max(MAX_VM_DISKS - 1).optional(),
 });
 
 /** vm.create's `disks`. */

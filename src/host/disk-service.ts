@@ -7,6 +7,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { dirname, relative, sep } from 'node:path';
 import { DiskError } from '../engine/disk/types';
+import { assignDiskSlots } from '../engine/machine/disk-slots';
 import {
   DISK_EXTENSIONS, type DiskAttachmentConfig, type DiskImageInfo, type DiskMethods, type LabParams, type LabResult, type MachineMode,
 } from '../shared/lab-api';
@@ -26,6 +27,15 @@ export interface DiskServiceHost {
   vmm(): VmmHost;
   /** The workspace's files changed. */
   changed(): void;
+}
+
+/** Refuses disks whose virtio-mmio slots clash (a bad-request naming the disk and slot). */
+function checkSlots(disks: readonly { slot?: number }[]): void {
+  try {
+    assignDiskSlots(disks);
+  } catch (err) {
+    throw new LabError('bad-request', `disks: ${(err as Error).message}`);
+  }
 }
 
 /** Handlers of the disk requests. */
@@ -81,6 +91,7 @@ export class DiskService {
 
   /** Checks the disks of a new VM and names the files for the worker (confined, backing chains too). */
   async specs(disks: readonly DiskAttachmentConfig[]): Promise<DiskOpenSpec[]> {
+    checkSlots(disks);
     const out: DiskOpenSpec[] = [];
     for (const d of disks) {
       const full = await this.existing(d.path);
@@ -89,6 +100,7 @@ export class DiskService {
       const spec: DiskOpenSpec = { file: realpathSync(full), path: d.path, readOnly: d.readOnly ?? false, legacy: d.legacy ?? true };
       if (d.format !== undefined) spec.format = d.format;
       if (d.serial !== undefined) spec.serial = d.serial;
+      if (d.slot !== undefined) spec.slot = d.slot;
       out.push(spec);
     }
     return out;
@@ -120,6 +132,7 @@ export class DiskService {
   }
 
   private async setDisks(vm: { id: string; name: string }, specs: DiskOpenSpec[]) {
+    checkSlots(specs);
     const result = await this.host.vmm().send({ op: 'setDisks', key: vm.id, disks: specs });
     if (specs.length > 0) this.attached.set(vm.id, { name: vm.name, specs });
     else this.attached.delete(vm.id);

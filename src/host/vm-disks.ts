@@ -5,7 +5,7 @@
 // image shows the guest's view (backing chain and metadata not yet flushed included).
 
 import { DiskError, type BlockDevice } from '../engine/disk/types';
-import { diskSlot, type DiskAttachment } from '../engine/machine/board';
+import type { DiskAttachment } from '../engine/machine/board';
 import { MEMORY_MAP } from '../engine/machine/memory-map';
 import type { Vm } from '../engine/vmm/vm';
 import { SECTOR_SIZE, type AttachedDiskInfo, type DiskFormat, type SectorBlock } from '../shared/disk-api';
@@ -21,6 +21,8 @@ export interface DiskOpenSpec {
   readOnly: boolean;
   legacy: boolean;
   serial?: string;
+  /** virtio-mmio slot 0..7; default QEMU's order. */
+  slot?: number;
 }
 
 /** An open disk of a VM. */
@@ -88,7 +90,7 @@ function open(spec: DiskOpenSpec): BlockDevice {
 
 /** The board's form of a VM's disks. */
 export function attachments(disks: readonly OpenedDisk[]): DiskAttachment[] {
-  return disks.map((d) => ({ device: d.device, legacy: d.spec.legacy, serial: d.spec.serial }));
+  return disks.map((d) => ({ device: d.device, legacy: d.spec.legacy, serial: d.spec.serial, slot: d.spec.slot }));
 }
 
 /** Flushes and closes disks (each close flushes); returns the first error's message, if any. */
@@ -107,9 +109,11 @@ export function closeDisks(disks: readonly OpenedDisk[]): string | undefined {
 /** The API's view of a VM's disks, with the guest's request counters. */
 export function describeDisks(vm: Vm, disks: readonly OpenedDisk[]): AttachedDiskInfo[] {
   return disks.map((d, index) => {
+    const slot = vm.machine.board.diskSlots[index];
     const info: AttachedDiskInfo = {
       index,
-      address: MEMORY_MAP.virtio.base + diskSlot(index) * MEMORY_MAP.virtio.size,
+      slot,
+      address: MEMORY_MAP.virtio.base + slot * MEMORY_MAP.virtio.size,
       path: d.spec.path,
       format: d.device.format as DiskFormat,
       readOnly: d.device.readOnly,

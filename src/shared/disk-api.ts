@@ -53,12 +53,16 @@ export interface DiskAttachmentConfig {
   legacy?: boolean;
   /** What the device answers to GET_ID. */
   serial?: string;
+  /** virtio-mmio slot 0..7 (QEMU's `bus=virtio-mmio-bus.N`); default: the highest free slot, QEMU's order. */
+  slot?: number;
 }
 
 /** A disk attached to a VM. */
 export interface AttachedDiskInfo {
-  /** Position in the VM's disk list: disk n answers in virtio-mmio slot 7 - n. */
+  /** Position in the VM's disk list. */
   readonly index: number;
+  /** Its virtio-mmio slot (PLIC source slot + 1). */
+  readonly slot: number;
   /** Base address of its virtio-mmio transport. */
   readonly address: number;
   readonly path: string;

@@ -90,7 +90,7 @@ export function registerRun(program: Command): void {
     .option('--bios <file>', "firmware at the start of RAM (ELF or raw), or 'none' (default): the kernel then follows at QEMU's address", 'none')
     .option('--initrd <file>', 'initial ramdisk, placed as QEMU places it and announced in /chosen')
     .option('--append <args>', 'kernel command line (/chosen/bootargs)')
-    .option('--disk <spec>', 'attach a virtio-blk disk: FILE[,format=raw|qcow2][,readonly][,legacy=on|off][,serial=ID] (repeatable)', collectDisk)
+    .option('--disk <spec>', 'attach a virtio-blk disk: FILE[,format=raw|qcow2][,readonly][,legacy=on|off][,serial=ID][,slot=N|bus=virtio-mmio-bus.N] (repeatable)', collectDisk)
     .action(async (kernel: string, opts: RunOptions) => {
       if (opts.stats !== undefined && opts.stats !== 'json') throw new Error(`--stats takes 'json', got '${opts.stats}'`);
       process.exitCode = await runKernel(kernel, opts);

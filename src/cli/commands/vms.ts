@@ -33,6 +33,7 @@ export const VM_FILE_SCHEMA = z.object({
       readonly: z.boolean().optional(),
       legacy: z.boolean().optional(),
       serial: z.string().max(20).optional(),
+      slot: z.number().int().min(0).max(7).optional(),
     }).strict(),
   ])).max(8).optional(),
 }).strict();
@@ -43,7 +44,7 @@ export type VmFile = z.infer<typeof VM_FILE_SCHEMA>;
 /** The disks of a VM file as DiskSpecs (paths still relative to the file). */
 export function vmFileDisks(vm: VmFile): DiskSpec[] {
   return (vm.disks ?? []).map((d) => typeof d === 'string' ? parseDiskSpec(d)
-    : { path: d.file, format: d.format, readOnly: d.readonly ?? false, legacy: d.legacy ?? true, serial: d.serial });
+    : { path: d.file, format: d.format, readOnly: d.readonly ?? false, legacy: d.legacy ?? true, serial: d.serial, slot: d.slot });
 }
 
 interface VmsOptions {

@@ -15,6 +15,7 @@ import { Uart16550 } from '../devices/uart16550';
 import { VirtioBlk } from '../devices/virtio-blk';
 import { VIRTIO_MMIO_WINDOW, VirtioMmio } from '../devices/virtio-mmio';
 import { Rom, type Device, type PhysicalBus, type Region } from './bus';
+import { assignDiskSlots } from './disk-slots';
 import { ElfError, isElf, parseElf, type ElfImage } from './elf';
 import { checkOverlaps, fdtLoadAddress, initrdStartAddress, kernelStartAddress, parseImageHeader, resetVector, type BootRegion } from './boot';
 import { generateFdt } from './fdt';
@@ -35,21 +36,15 @@ export interface DiskAttachment {
   legacy?: boolean;
   /** GET_ID answer (QEMU's `serial=`); default empty. */
   serial?: string;
+  /** virtio-mmio slot 0..7 (QEMU's `bus=virtio-mmio-bus.N`); default: QEMU's order (assignDiskSlots). */
+  slot?: number;
 }
 
-/**
- * The slot disk `n` lands in: QEMU's virt creates the transports in address order and qbus prepends
- * each new bus, so `-device virtio-blk-device` fills the highest free slot first (read back from
- * qemu-system-riscv32 7.2: one disk answers at 0x10008000).
- */
-export function diskSlot(n: number): number {
-  return MEMORY_MAP.virtio.count - 1 - n;
-}
 
 /** How a board is wired. */
 export interface BoardOptions {
   ramSize: number;
-  /** Disks, in order; disk n goes to slot diskSlot(n). At most 8. */
+  /** Disks, in order, each in its slot (assignDiskSlots). At most 8. */
   disks?: readonly DiskAttachment[];
   onUart: (byte: number) => void;
   /** Kernel command line for /chosen/bootargs (QEMU's -append). */
@@ -98,6 +93,8 @@ export class Board {
   readonly virtio: readonly VirtioMmio[];
   /** The virtio-blk devices, in the order of `options.disks`. */
   readonly disks: readonly VirtioBlk[];
+  /** The slot of each disk, in the order of `options.disks`. */
+  readonly diskSlots: readonly number[];
   private readonly rom = new Uint8Array(MEMORY_MAP.bootRom.size);
 
   constructor(private readonly bus: BoardBus, private readonly hart: Hart, time: TimeSource, private readonly options: BoardOptions) {
@@ -113,21 +110,22 @@ export class Board {
     bus.map(MEMORY_MAP.uart0.base, 8, this.uart);
     this.dma = new GuestMemory(bus);
     const attached = options.disks ?? [];
-    if (attached.length > MEMORY_MAP.virtio.count) throw new Error(`at most ${MEMORY_MAP.virtio.count} disks fit on the virtio-mmio slots, got ${attached.length}`);
+    const diskSlots = assignDiskSlots(attached);
     const disks = attached.map((d) => new VirtioBlk(d.device, { serial: d.serial }));
     // Empty slots answer with the version of the first disk's transport (QEMU's force-legacy is global).
     const emptyLegacy = attached[0]?.legacy ?? true;
     const slots: VirtioMmio[] = [];
     for (let slot = 0; slot < MEMORY_MAP.virtio.count; slot++) {
-      const n = diskSlot(slot); // the numbering runs backwards, so the map is its own inverse
-      const device = n < disks.length ? disks[n] : undefined;
-      const legacy = n < disks.length ? (attached[n].legacy ?? true) : emptyLegacy;
+      const n = diskSlots.indexOf(slot);
+      const device = n >= 0 ? disks[n] : undefined;
+      const legacy = n >= 0 ? (attached[n].legacy ?? true) : emptyLegacy;
       const t = new VirtioMmio(slot, this.plic.irqLine(IRQ.virtioBase + slot), this.dma, device, legacy);
       slots.push(t);
       bus.map(MEMORY_MAP.virtio.base + slot * MEMORY_MAP.virtio.size, VIRTIO_MMIO_WINDOW, t);
     }
     this.virtio = slots;
     this.disks = disks;
+    this.diskSlots = diskSlots;
   }
 
   /**
