@@ -1,13 +1,24 @@
 // Disk images as host files (DESIGN 5): a synchronous node:fs ByteStore, a writer lock next to the image,
 // and openDisk(), which probes the format and opens raw or qcow2 images with their backing chains.
+// Every file is named and opened through the path policy (paths.ts): an image's backing files are
+// resolved by the policy the image was resolved by, from the image's real folder, so in the lab a chain
+// never leaves the workspace; only regular files open, and a FIFO or a device never blocks.
 // Locking (docs/disks.md): a writer creates `<image>.lock` with O_EXCL holding its pid; a lock whose pid
 // no longer runs is stale and taken over. Readers never lock. This does not interlock with QEMU's OFD locks.
 
-import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, realpathSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { closeSync, constants, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, realpathSync, unlinkSync, writeSync } from 'node:fs';
 import { Qcow2Disk } from '../engine/disk/qcow2';
 import { RawDisk } from '../engine/disk/raw';
 import { DiskError, type BlockDevice, type ByteStore } from '../engine/disk/types';
+import { HOST_FILES, openResolved, type ResolvedPath } from './paths';
+
+/** A file to open: a host path as the command line names it, or a path the policy resolved. */
+export type DiskPath = string | ResolvedPath;
+
+/** The resolved form of a DiskPath (a plain string goes through the command line's policy). */
+export function resolveDiskPath(path: DiskPath): ResolvedPath {
+  return typeof path === 'string' ? HOST_FILES.hostPath(path) : path;
+}
 
 /** Options for FileByteStore.open. */
 export interface FileStoreOptions {
@@ -17,6 +28,8 @@ export interface FileStoreOptions {
   create?: boolean;
   /** Take the writer lock (default: when writable). */
   lock?: boolean;
+  /** Who opens it, named when a second writer in the same process finds the lock (e.g. "VM 'alpha'"). */
+  owner?: string;
 }
 
 /** A byte store over a host file, using synchronous node:fs calls. */
@@ -25,25 +38,28 @@ export class FileByteStore implements ByteStore {
   private size: number;
   private lockPath: string | undefined;
 
-  private constructor(readonly path: string, fd: number, readonly readOnly: boolean, lockPath: string | undefined) {
+  /** `path` is the name messages use. */
+  private constructor(readonly path: string, fd: number, size: number, readonly readOnly: boolean, lockPath: string | undefined) {
     this.fd = fd;
     this.lockPath = lockPath;
-    this.size = fstatSync(fd).size;
+    this.size = size;
   }
 
-  /** Opens (or creates) `path`; a writable open takes the writer lock and throws DiskError 'locked' when held. */
-  static open(path: string, opts: FileStoreOptions = {}): FileByteStore {
+  /**
+   * Opens (or creates) a regular file; a writable open takes the writer lock and throws DiskError
+   * 'locked' when held. Anything but a regular file is refused (LabError) before it could block.
+   */
+  static open(path: DiskPath, opts: FileStoreOptions = {}): FileByteStore {
+    const p = resolveDiskPath(path);
     const readOnly = !opts.create && opts.readOnly === true;
-    const lockPath = (opts.lock ?? !readOnly) ? acquireLock(path) : undefined;
-    let fd: number;
+    const lockPath = (opts.lock ?? !readOnly) ? acquireLock(p, opts.owner) : undefined;
     try {
-      const flags = readOnly ? constants.O_RDONLY : constants.O_RDWR | (opts.create ? constants.O_CREAT | constants.O_TRUNC : 0);
-      fd = openSync(path, flags, 0o644);
+      const { fd, size } = openResolved(p, { what: 'a disk image', write: !readOnly, create: opts.create });
+      return new FileByteStore(p.name, fd, size, readOnly, lockPath);
     } catch (err) {
       if (lockPath) releaseLock(lockPath);
-      throw new DiskError('io', `${path}: ${(err as Error).message}`);
+      throw err;
     }
-    return new FileByteStore(path, fd, readOnly, lockPath);
   }
 
   get length(): number {
@@ -123,11 +139,12 @@ export function lockPathFor(image: string): string {
   return `${real}.lock`;
 }
 
-const heldLocks = new Set<string>();
+/** Locks this process holds, with who holds each (for the message a second writer gets). */
+const heldLocks = new Map<string, string | undefined>();
 let exitHookInstalled = false;
 
-function acquireLock(image: string): string {
-  const lockPath = lockPathFor(image);
+function acquireLock(image: ResolvedPath, owner: string | undefined): string {
+  const lockPath = `${image.real}.lock`;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
@@ -136,7 +153,7 @@ function acquireLock(image: string): string {
       } finally {
         closeSync(fd);
       }
-      heldLocks.add(lockPath);
+      heldLocks.set(lockPath, owner);
       installExitHook();
       return lockPath;
     } catch (err) {
@@ -145,8 +162,12 @@ function acquireLock(image: string): string {
       }
     }
     const holder = readLockPid(lockPath);
+    if (holder === process.pid && heldLocks.has(lockPath)) {
+      const by = heldLocks.get(lockPath);
+      throw new DiskError('locked', `${image.name} is already open for writing ${by === undefined ? 'in this vmlab' : `by ${by}`}; attach it read-only (readonly) or give each its own image`);
+    }
     if (holder !== undefined && (holder === process.pid || processAlive(holder))) {
-      throw new DiskError('locked', `${image} is already open for writing by process ${holder} (lock file ${lockPath}); open it read-only or close the other writer`);
+      throw new DiskError('locked', `${image.name} is already open for writing by process ${holder} (lock file ${lockPath}); open it read-only or close the other writer`);
     }
     // Stale: the holder is gone (or the file is unreadable garbage). Remove it only if it still names the
     // same holder, then race for O_EXCL again; a second stale takeover in the same instant is the one window left.
@@ -158,7 +179,7 @@ function acquireLock(image: string): string {
       }
     }
   }
-  throw new DiskError('locked', `${image} is being locked by another process (lock file ${lockPath})`);
+  throw new DiskError('locked', `${image.name} is being locked by another process (lock file ${lockPath})`);
 }
 
 function releaseLock(lockPath: string): void {
@@ -193,7 +214,7 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const lockPath of [...heldLocks]) releaseLock(lockPath);
+    for (const lockPath of [...heldLocks.keys()]) releaseLock(lockPath);
   });
 }
 
@@ -206,12 +227,14 @@ export interface OpenDiskOptions {
   format?: DiskFormat;
   /** Open without write access and without taking the writer lock. */
   readOnly?: boolean;
+  /** Who opens it, for the message a second writer in this process gets (e.g. "VM 'alpha'"). */
+  owner?: string;
 }
 
 const QCOW2_MAGIC = 0x514649fb;
 
 /** Reads the first bytes of `path` and names its format: qcow2 by its magic, raw otherwise. */
-export function probeFormat(path: string): DiskFormat {
+export function probeFormat(path: DiskPath): DiskFormat {
   const store = FileByteStore.open(path, { readOnly: true });
   try {
     const head = new Uint8Array(4);
@@ -224,48 +247,35 @@ export function probeFormat(path: string): DiskFormat {
 }
 
 /** Opens a disk image file as a BlockDevice; a writable open locks the image against other writers. */
-export function openDisk(path: string, opts: OpenDiskOptions = {}): BlockDevice {
-  const format = opts.format ?? probeFormat(path);
-  if (format === 'raw') return new RawDisk(FileByteStore.open(path, { readOnly: opts.readOnly }));
-  if (format === 'qcow2') return openQcow2File(path, opts.readOnly === true, new Set());
-  throw new DiskError('unsupported', `${path}: unknown disk format '${String(format)}' (known: raw, qcow2)`);
-}
-
-/** Resolves a backing file name the way QEMU does: relative names are relative to the image's folder. */
-export function resolveBacking(image: string, backing: string): string {
-  return isAbsolute(backing) ? backing : resolve(dirname(image), backing);
+export function openDisk(path: DiskPath, opts: OpenDiskOptions = {}): BlockDevice {
+  const p = resolveDiskPath(path);
+  const format = opts.format ?? probeFormat(p);
+  if (format === 'raw') return new RawDisk(FileByteStore.open(p, { readOnly: opts.readOnly, owner: opts.owner }));
+  if (format === 'qcow2') return openQcow2File(p, opts.readOnly === true, new Set(), opts.owner);
+  throw new DiskError('unsupported', `${p.name}: unknown disk format '${String(format)}' (known: raw, qcow2)`);
 }
 
 /** Longest backing chain openDisk follows. */
 export const MAX_BACKING_DEPTH = 16;
 
-function openQcow2File(path: string, readOnly: boolean, chain: Set<string>): BlockDevice {
-  const real = realPath(path);
-  if (chain.has(real)) throw new DiskError('corrupt', `${path}: the backing chain loops back to ${real}`);
-  if (chain.size >= MAX_BACKING_DEPTH) throw new DiskError('unsupported', `${path}: backing chain deeper than ${MAX_BACKING_DEPTH} images`);
-  const inner = new Set(chain).add(real);
-  const store = FileByteStore.open(path, { readOnly });
+function openQcow2File(p: ResolvedPath, readOnly: boolean, chain: Set<string>, owner?: string): BlockDevice {
+  if (chain.has(p.real)) throw new DiskError('corrupt', `${p.name}: the backing chain loops back to ${p.name}`);
+  if (chain.size >= MAX_BACKING_DEPTH) throw new DiskError('unsupported', `${p.name}: backing chain deeper than ${MAX_BACKING_DEPTH} images`);
+  const inner = new Set(chain).add(p.real);
+  const store = FileByteStore.open(p, { readOnly, owner });
   try {
     return Qcow2Disk.open(store, {
       openBacking: (name, format) => {
-        const backing = resolveBacking(path, name);
+        const backing = p.policy.backing(p, name);
         const fmt = format === undefined ? probeFormat(backing) : format;
         if (fmt === 'raw') return new RawDisk(FileByteStore.open(backing, { readOnly: true }));
         if (fmt === 'qcow2') return openQcow2File(backing, true, inner);
-        throw new DiskError('unsupported', `${path}: backing file ${name} has format '${fmt}' (vmlab reads raw and qcow2)`);
+        throw new DiskError('unsupported', `${p.name}: backing file ${name} has format '${fmt}' (vmlab reads raw and qcow2)`);
       },
     });
   } catch (err) {
     store.close();
-    if (err instanceof DiskError && !err.message.startsWith(path)) throw new DiskError(err.code, `${path}: ${err.message}`);
+    if (err instanceof DiskError && !err.message.startsWith(p.name)) throw new DiskError(err.code, `${p.name}: ${err.message}`);
     throw err;
-  }
-}
-
-function realPath(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch (err) {
-    throw new DiskError('io', `${path}: ${(err as Error).message}`);
   }
 }

@@ -1,19 +1,21 @@
 // The disk manager's side of the lab service (DESIGN 5 and 7): images in the workspace described,
 // created and converted with the same code as `vmlab disk info|create|convert` (disk-tools.ts), and
 // the disks of each VM, which the VMM worker opens, locks, flushes and closes (vm-disks.ts). Every
-// path is confined to the workspace, backing files included: an image whose backing chain leaves the
-// workspace is refused, or a guest could read host files through it.
+// path is confined to the workspace by the workspace's path policy (paths.ts), backing files included:
+// a chain is checked by opening it read-only with openDisk, the function the worker opens it with, so
+// the check and the open follow the same names; an image whose chain leaves the workspace is refused,
+// or a guest could read host files through it.
 
-import { realpathSync, statSync } from 'node:fs';
 import { dirname, relative, sep } from 'node:path';
 import { DiskError } from '../engine/disk/types';
 import { assignDiskSlots } from '../engine/machine/disk-slots';
 import {
   DISK_EXTENSIONS, type DiskAttachmentConfig, type DiskImageInfo, type DiskMethods, type LabParams, type LabResult, type MachineMode,
 } from '../shared/lab-api';
-import { MAX_BACKING_DEPTH } from './disk-files';
+import { openDisk, type DiskFormat } from './disk-files';
 import { convertDisk, createDisk, diskInfo } from './disk-tools';
 import { LabError } from './errors';
+import type { ResolvedPath } from './paths';
 import type { DiskOpenSpec } from './vm-disks';
 import type { VmmHost } from './vmm-host';
 import type { Workspace } from './workspace';
@@ -58,9 +60,10 @@ export class DiskService {
       const full = await this.fresh(path);
       let backingName: string | undefined;
       if (backing !== undefined) {
-        const backingFull = await this.existing(backing);
-        this.checkChain(backingFull, backing);
-        backingName = relative(dirname(full), backingFull).split(sep).join('/');
+        const backingFile = await this.existing(backing);
+        this.checkChain(backingFile);
+        // Relative to the new image's real folder, where openDisk will look for it.
+        backingName = relative(dirname(full.real), backingFile.real).split(sep).join('/');
       }
       this.disk(() => createDisk(full, size, { format, backing: backingName }));
       this.host.changed();
@@ -68,7 +71,7 @@ export class DiskService {
     },
     'disk.convert': async ({ from, to, format }) => {
       const input = await this.existing(from);
-      this.checkChain(input, from);
+      this.checkChain(input);
       const output = await this.fresh(to);
       this.disk(() => convertDisk(input, output, format));
       this.host.changed();
@@ -95,9 +98,10 @@ export class DiskService {
     const out: DiskOpenSpec[] = [];
     for (const d of disks) {
       const full = await this.existing(d.path);
-      this.checkChain(full, d.path);
-      // The resolved name: a symlink and its target are one image to the writer checks and the list.
-      const spec: DiskOpenSpec = { file: realpathSync(full), path: d.path, readOnly: d.readOnly ?? false, legacy: d.legacy ?? true };
+      this.checkChain(full, d.format);
+      // The resolved name: a symlink and its target are one image to the writer checks and the list;
+      // the worker opens exactly it (PathPolicy.adopt) with the workspace's policy for the chain.
+      const spec: DiskOpenSpec = { file: full.real, root: this.ws.root, path: d.path, readOnly: d.readOnly ?? false, legacy: d.legacy ?? true };
       if (d.format !== undefined) spec.format = d.format;
       if (d.serial !== undefined) spec.serial = d.serial;
       if (d.slot !== undefined) spec.slot = d.slot;
@@ -141,14 +145,13 @@ export class DiskService {
 
   /** An image's description; one that cannot be read is listed with the reason. */
   private async describe(path: string): Promise<DiskImageInfo> {
-    const full = await this.ws.resolve(path);
-    const real = realpathOr(full);
+    const full = this.ws.resolvePath(path);
     const attachedTo = [...this.attached.entries()].flatMap(([id, a]) =>
-      a.specs.filter((s) => s.file === real).map((s) => ({ id, name: a.name, readOnly: s.readOnly })));
+      a.specs.filter((s) => s.file === full.real).map((s) => ({ id, name: a.name, readOnly: s.readOnly })));
     try {
       const info = diskInfo(full);
       const out: DiskImageInfo = {
-        path, format: info.format, virtualSize: info.virtualSize, fileSize: statSync(full).size, diskSize: info.diskSize,
+        path, format: info.format, virtualSize: info.virtualSize, fileSize: info.fileSize, diskSize: info.diskSize,
         allocatedBytes: info.allocatedBytes, attachedTo,
       };
       return {
@@ -162,46 +165,36 @@ export class DiskService {
     }
   }
 
-  /** The host path of an existing workspace file. */
-  private async existing(path: string): Promise<string> {
-    const full = await this.ws.resolve(path);
-    if (!(await this.ws.exists(path))) throw new LabError('not-found', `no file '${path}' in the workspace`);
+  /** An existing workspace file, resolved by the workspace's path policy. */
+  private async existing(path: string): Promise<ResolvedPath> {
+    const full = this.ws.resolvePath(path);
+    if (!full.exists) throw new LabError('not-found', `no file '${path}' in the workspace`);
     return full;
   }
 
-  /** The host path of a workspace file that does not exist yet. */
-  private async fresh(path: string): Promise<string> {
-    const full = await this.ws.resolve(path);
-    if (await this.ws.exists(path)) throw new LabError('exists', `'${path}' exists already: pick another name`);
+  /** A workspace file that does not exist yet, resolved by the workspace's path policy. */
+  private async fresh(path: string): Promise<ResolvedPath> {
+    const full = this.ws.resolvePath(path);
+    if (full.exists) throw new LabError('exists', `'${path}' exists already: pick another name`);
     const dir = dirname(path);
     if (dir !== '.' && !(await this.ws.exists(dir))) throw new LabError('not-found', `no folder '${dir}' in the workspace`);
     return full;
   }
 
-  /** Refuses an image whose backing chain leaves the workspace. */
-  private checkChain(full: string, path: string): void {
-    let image = full;
-    for (let depth = 0; depth <= MAX_BACKING_DEPTH; depth++) {
-      let info;
-      try {
-        info = diskInfo(image);
-      } catch (err) {
-        throw new LabError('bad-request', `${path}: ${this.message(err)}`);
-      }
-      if (info.fullBackingFile === undefined) return;
-      let real: string;
-      try {
-        real = realpathSync(info.fullBackingFile);
-      } catch {
-        throw new LabError('not-found', `${path}: its backing file ${info.backingFile} is missing`);
-      }
-      const root = this.ws.root;
-      if (real !== root && !real.startsWith(root + sep)) {
-        throw new LabError('outside-workspace', `${path}: its backing file ${info.backingFile} lies outside the workspace`);
-      }
-      image = real;
+  /**
+   * Refuses an image that cannot be opened as the worker would open it: read-only through openDisk with
+   * the workspace's policy, which refuses a chain that leaves the workspace, a FIFO, a device or a
+   * folder anywhere in it, a missing backing file, a loop or a damaged header. Messages start with
+   * the image's workspace path.
+   */
+  private checkChain(image: ResolvedPath, format?: DiskFormat): void {
+    try {
+      openDisk(image, { readOnly: true, format }).close();
+    } catch (err) {
+      const code = err instanceof LabError ? err.code : err instanceof DiskError && err.code === 'locked' ? 'bad-state' : 'bad-request';
+      const text = this.message(err);
+      throw new LabError(code, text.startsWith(`${image.name}:`) || text.startsWith(`'${image.name}'`) ? text : `${image.name}: ${text}`);
     }
-    throw new LabError('bad-request', `${path}: backing chain deeper than ${MAX_BACKING_DEPTH} images`);
   }
 
   /** Runs a disk tool; its DiskErrors become bad requests naming workspace paths. */
@@ -218,15 +211,6 @@ export class DiskService {
   private message(err: unknown): string {
     const text = err instanceof Error ? err.message : String(err);
     return text.split(this.ws.root + sep).join('');
-  }
-}
-
-/** A path with its symlinks resolved, or the path itself when it cannot be resolved. */
-function realpathOr(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
   }
 }
 

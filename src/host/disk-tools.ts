@@ -1,13 +1,14 @@
 // Disk image tools behind `vmlab disk` (and the lab service): create, info, convert, check, in the
 // manner of qemu-img.
 
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { closeSync, fstatSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { checkQcow2, type Qcow2CheckResult } from '../engine/disk/qcow2-check';
 import { createQcow2, Qcow2Disk } from '../engine/disk/qcow2';
 import { RawDisk } from '../engine/disk/raw';
 import { DiskError, MemoryByteStore } from '../engine/disk/types';
-import { FileByteStore, openDisk, probeFormat, resolveBacking, type DiskFormat } from './disk-files';
+import { FileByteStore, openDisk, probeFormat, resolveDiskPath, type DiskFormat, type DiskPath } from './disk-files';
+import { openResolved } from './paths';
 
 /** Options for createDisk. */
 export interface CreateDiskOptions {
@@ -19,13 +20,14 @@ export interface CreateDiskOptions {
 }
 
 /** Creates a disk image; `size` (rounded up to 512 bytes) defaults to the backing file's size. */
-export function createDisk(path: string, size: number | undefined, opts: CreateDiskOptions = {}): void {
+export function createDisk(path: DiskPath, size: number | undefined, opts: CreateDiskOptions = {}): void {
+  const p = resolveDiskPath(path);
   const format = opts.format ?? 'qcow2';
   if (format === 'raw' && opts.backing !== undefined) throw new DiskError('unsupported', 'raw images cannot have a backing file (use --format qcow2)');
   if (format === 'raw' && opts.clusterSize !== undefined) throw new DiskError('unsupported', 'raw images have no cluster size');
   let backing: { file: string; format: DiskFormat } | undefined;
   if (opts.backing !== undefined) {
-    const backingPath = resolveBacking(resolve(path), opts.backing);
+    const backingPath = p.policy.backing(p, opts.backing);
     const backingFormat = probeFormat(backingPath);
     const disk = openDisk(backingPath, { format: backingFormat, readOnly: true });
     size ??= disk.size;
@@ -41,7 +43,7 @@ export function createDisk(path: string, size: number | undefined, opts: CreateD
       throw new DiskError('range', `cluster size ${opts.clusterSize} is not a power of two from 512 to 2M`);
     }
   }
-  const store = FileByteStore.open(path, { create: true });
+  const store = FileByteStore.open(p, { create: true });
   try {
     if (format === 'raw') store.resize(size);
     else createQcow2(store, size, { clusterBits, backing });
@@ -59,13 +61,15 @@ export interface DiskInfo {
   virtualSize: number;
   /** Bytes the image file takes on the host file system (allocated blocks). */
   diskSize: number;
+  /** The image file's length in bytes. */
+  fileSize: number;
   /** qcow2 cluster size in bytes. */
   clusterSize?: number;
   /** qcow2 version (2 or 3). */
   version?: number;
   /** Backing file name as stored in the image. */
   backingFile?: string;
-  /** The backing file's path, resolved against the image's folder. */
+  /** The backing file's path, resolved against the image's real folder (as openDisk opens it). */
   fullBackingFile?: string;
   backingFormat?: string;
   /** Bytes of the virtual disk that the image itself defines (its backing chain not counted). */
@@ -73,28 +77,31 @@ export interface DiskInfo {
 }
 
 /** Describes a disk image without locking it. */
-export function diskInfo(path: string): DiskInfo {
-  const format = probeFormat(path);
-  const diskSize = statSync(path).blocks * 512;
+export function diskInfo(path: DiskPath): DiskInfo {
+  const p = resolveDiskPath(path);
+  const format = probeFormat(p);
+  const { diskSize, fileSize } = fileSizes(p);
+  const filename = typeof path === 'string' ? path : p.name;
   if (format === 'raw') {
-    const disk = new RawDisk(FileByteStore.open(path, { readOnly: true }));
-    const info: DiskInfo = { filename: path, format, virtualSize: disk.size, diskSize, allocatedBytes: disk.size };
+    const disk = new RawDisk(FileByteStore.open(p, { readOnly: true }));
+    const info: DiskInfo = { filename, format, virtualSize: disk.size, diskSize, fileSize, allocatedBytes: disk.size };
     disk.close();
     return info;
   }
   // The header alone describes the image: its backing file need not be present for info.
-  const disk = Qcow2Disk.open(FileByteStore.open(path, { readOnly: true }), { openBacking: () => new RawDisk(new MemoryByteStore(0, true)) });
+  const disk = Qcow2Disk.open(FileByteStore.open(p, { readOnly: true }), { openBacking: () => new RawDisk(new MemoryByteStore(0, true)) });
   try {
     const h = disk.header;
     return {
-      filename: path,
+      filename,
       format,
       virtualSize: disk.size,
       diskSize,
+      fileSize,
       clusterSize: disk.clusterSize,
       version: h.version,
       backingFile: h.backingFile,
-      fullBackingFile: h.backingFile === undefined ? undefined : resolveBacking(path, h.backingFile),
+      fullBackingFile: h.backingFile === undefined ? undefined : fullBacking(p, h.backingFile),
       backingFormat: h.backingFormat,
       allocatedBytes: disk.allocatedBytes(),
     };
@@ -104,12 +111,14 @@ export function diskInfo(path: string): DiskInfo {
 }
 
 /** Copies a disk's contents (its backing chain flattened) into a new image; all-zero clusters are not written. */
-export function convertDisk(input: string, output: string, outFormat: DiskFormat = 'qcow2'): void {
-  if (resolve(input) === resolve(output)) throw new DiskError('range', 'the output must be a different file from the input');
-  const src = openDisk(input, { readOnly: true });
+export function convertDisk(input: DiskPath, output: DiskPath, outFormat: DiskFormat = 'qcow2'): void {
+  const from = resolveDiskPath(input);
+  const to = resolveDiskPath(output);
+  if (from.real === to.real) throw new DiskError('range', 'the output must be a different file from the input');
+  const src = openDisk(from, { readOnly: true });
   try {
-    createDisk(output, src.size, { format: outFormat });
-    const dst = openDisk(output, { format: outFormat });
+    createDisk(to, src.size, { format: outFormat });
+    const dst = openDisk(to, { format: outFormat });
     try {
       const chunk = dst instanceof Qcow2Disk ? dst.clusterSize : 64 * 1024;
       const buf = new Uint8Array(chunk);
@@ -136,14 +145,30 @@ function isZero(bytes: Uint8Array): boolean {
 }
 
 /** The result of checking an image file: the qcow2 check, or undefined for a raw image (nothing to check). */
-export function checkDisk(path: string): Qcow2CheckResult | undefined {
-  if (probeFormat(path) === 'raw') return undefined;
-  const store = FileByteStore.open(path, { readOnly: true });
+export function checkDisk(path: DiskPath): Qcow2CheckResult | undefined {
+  const p = resolveDiskPath(path);
+  if (probeFormat(p) === 'raw') return undefined;
+  const store = FileByteStore.open(p, { readOnly: true });
   try {
     return checkQcow2(store);
   } finally {
     store.close();
   }
+}
+
+/** The file's length and the bytes it takes on the host file system (allocated blocks). */
+function fileSizes(p: ReturnType<typeof resolveDiskPath>): { diskSize: number; fileSize: number } {
+  const { fd, size } = openResolved(p, { what: 'a disk image' });
+  try {
+    return { diskSize: fstatSync(fd).blocks * 512, fileSize: size };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Where a backing file name leads, for display: relative names against the image's real folder, as openDisk opens them. */
+function fullBacking(image: ReturnType<typeof resolveDiskPath>, name: string): string {
+  return isAbsolute(name) ? name : resolve(dirname(image.real), name);
 }
 
 /** Formats a byte count the way qemu-img does: "64 MiB", "1.5 GiB", "512 B". */

@@ -15,6 +15,7 @@ import {
 import { EngineAssembler, type AssemblerBackend } from './assembler';
 import { DiskService } from './disk-service';
 import { LabError } from './errors';
+import { readKernel } from './paths';
 import { InspectService } from './inspect-service';
 import { MachineHost } from './machine-host';
 import { validate } from './schema';
@@ -23,7 +24,7 @@ import { LAB_HOST_RAM } from './vmm-session';
 import type { VmWorkerStatus } from './vmm-protocol';
 import { ensureWorkerBuilt } from './worker-build';
 import type { WorkerStatus } from './worker-protocol';
-import { Workspace } from './workspace';
+import { MAX_FILE_SIZE, Workspace } from './workspace';
 
 /** How the service is set up. */
 export interface LabServiceOptions {
@@ -343,7 +344,7 @@ export class LabService {
 
   /** The kernel image: `.S` sources are assembled first (errors name the first problem). */
   private async kernelBytes(kernel: string): Promise<Uint8Array> {
-    if (!/\.s$/i.test(kernel)) return this.workspace.readBytes(kernel);
+    if (!/\.s$/i.test(kernel)) return readKernel(this.workspace.resolvePath(kernel), MAX_FILE_SIZE);
     const built = await this.build(kernel);
     if (built.elf) return built.elf;
     const first = built.result.diagnostics.find((d) => d.severity === 'error');

@@ -8,6 +8,7 @@ import { compareWorker } from './compare-run';
 import { ElfError } from '../engine/machine/elf';
 import { OutOfFrames } from '../engine/vmm/frames';
 import { MachineSession } from './machine-session';
+import { LabError } from './errors';
 import { InspectError } from './vm-inspect';
 import { VmmSession } from './vmm-session';
 import type { VmmMessage, VmmRequest } from './vmm-protocol';
@@ -99,7 +100,7 @@ if (kind === 'compare') {
     try {
       post({ t: 'reply', seq: req.seq, ok: true, value: dispatch(req) });
     } catch (err) {
-      const code = err instanceof ElfError || err instanceof OutOfFrames || err instanceof InspectError ? 'bad-request' : 'bad-state';
+      const code = err instanceof LabError ? err.code : err instanceof ElfError || err instanceof OutOfFrames || err instanceof InspectError ? 'bad-request' : 'bad-state';
       post({ t: 'reply', seq: req.seq, ok: false, error: { code, message: err instanceof Error ? err.message : String(err) } });
     }
   });

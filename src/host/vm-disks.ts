@@ -10,11 +10,15 @@ import { MEMORY_MAP } from '../engine/machine/memory-map';
 import type { Vm } from '../engine/vmm/vm';
 import { SECTOR_SIZE, type AttachedDiskInfo, type DiskFormat, type SectorBlock } from '../shared/disk-api';
 import { openDisk } from './disk-files';
+import { LabError } from './errors';
+import { PathPolicy } from './paths';
 
 /** One disk as the service asks the worker to open it. */
 export interface DiskOpenSpec {
-  /** Absolute host path (already confined to the workspace by the service). */
+  /** Real host path, resolved and confined by the service's path policy. */
   file: string;
+  /** The workspace's real folder: the worker's policy confines the backing chain to it. */
+  root: string;
   /** Workspace path, for messages and listings. */
   path: string;
   format?: DiskFormat;
@@ -77,13 +81,15 @@ export function openVmDisks(specs: readonly DiskOpenSpec[], current: readonly Op
 
 function open(spec: DiskOpenSpec): BlockDevice {
   try {
-    return openDisk(spec.file, { format: spec.format, readOnly: spec.readOnly });
+    // The service resolved and checked the name; adopt() takes it without resolving it again, and the
+    // open itself refuses a link or a file outside the workspace put there since.
+    return openDisk(new PathPolicy(spec.root).adopt(spec.file, spec.path), { format: spec.format, readOnly: spec.readOnly });
   } catch (err) {
     if (err instanceof DiskError && err.code === 'locked') {
       throw new Error(`disk ${spec.path} is open for writing elsewhere (another VM, vmlab run or a converting copy): ${err.message}`);
     }
-    const msg = (err as Error).message.replace(spec.file, spec.path);
-    if (/ENOENT/.test(msg)) throw new Error(`disk ${spec.path}: no such file (create it in the Disks panel first)`);
+    const msg = (err as Error).message.split(spec.root + '/').join('');
+    if (err instanceof LabError) throw new LabError(err.code, msg.startsWith(spec.path) || msg.startsWith(`'${spec.path}'`) ? msg : `disk ${spec.path}: ${msg}`);
     throw new Error(`disk ${spec.path}: ${msg}`);
   }
 }

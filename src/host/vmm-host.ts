@@ -2,8 +2,12 @@
 // status streams by key.
 
 import { Worker } from 'node:worker_threads';
+import type { LabErrorCode } from '../shared/lab-api';
 import { LabError } from './errors';
 import type { VmmCommand, VmmMessage, VmmReplies, VmmRequest, VmWorkerStatus } from './vmm-protocol';
+
+/** Error codes a worker's reply keeps (a path refused by the policy in the worker included); others are bad-state. */
+const WORKER_CODES: ReadonlySet<string> = new Set(['bad-request', 'not-found', 'outside-workspace']);
 
 /** Listeners of the VMM's output. */
 export interface VmmHostEvents {
@@ -40,7 +44,7 @@ export class VmmHost {
       if (!p) return;
       this.pending.delete(msg.seq);
       if (msg.ok) p.resolve(msg.value);
-      else p.reject(new LabError(msg.error.code === 'bad-request' ? 'bad-request' : 'bad-state', msg.error.message));
+      else p.reject(new LabError(WORKER_CODES.has(msg.error.code) ? (msg.error.code as LabErrorCode) : 'bad-state', msg.error.message));
     }
   }
 

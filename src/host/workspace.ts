@@ -1,16 +1,17 @@
 // The workspace folder (DESIGN 7: files are reached only inside the workspace the user opened).
-// Every path arrives relative, with '/' separators; '..' segments, absolute paths and symbolic
-// links whose target lies outside the folder are refused before any file system call that could
-// follow them.
+// Every path arrives relative, with '/' separators, and goes through the path policy (paths.ts) before
+// any file system call: '..' parts, absolute paths and symbolic links whose target lies outside the
+// folder are refused, and each operation then uses the names the policy resolved.
 
-import { constants, readFileSync, realpathSync, statSync } from 'node:fs';
-import { access, lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, lstat, mkdir, readdir, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, posix, relative, sep } from 'node:path';
 import type { FileEntry, WorkspaceInfo } from '../shared/lab-api';
 import { LabError } from './errors';
+import { PathPolicy, pathError, readResolved, type ResolvedPath } from './paths';
 
-/** Folders the tree does not show (build output of tools, VCS metadata). */
-const HIDDEN = new Set(['.git', 'node_modules']);
+/** Folders the tree does not show (build output of tools, VCS metadata, the lab's stored VMs). */
+const HIDDEN = new Set(['.git', 'node_modules', '.vmlab']);
 
 /** A disk image's writer lock (disk-files.ts): the disk layer's own file, come and gone with a writer. */
 const DISK_LOCK = /\.(img|raw|qcow2)\.lock$/i;
@@ -23,7 +24,12 @@ export const MAX_FILE_SIZE = 64 * 1024 * 1024;
 
 /** A workspace rooted at one real (symlink-free) folder. */
 export class Workspace {
-  private constructor(readonly root: string) {}
+  /** The path policy every file of this workspace is named through. */
+  readonly policy: PathPolicy;
+
+  private constructor(readonly root: string) {
+    this.policy = new PathPolicy(root);
+  }
 
   /** Opens `folder` (created when missing). */
   static async open(folder: string): Promise<Workspace> {
@@ -37,48 +43,21 @@ export class Workspace {
   }
 
   /**
-   * Maps a workspace path to an absolute host path, refusing anything that could leave the folder:
+   * Resolves a workspace path with the path policy, refusing anything that could leave the folder:
    * empty, absolute, drive-letter or backslash paths, '..' segments, NUL bytes, and symlinks (of the
    * path or any existing ancestor) resolving outside.
    */
-  async resolve(path: string): Promise<string> {
-    const full = this.lexical(path);
-    let probe = full;
-    // Find the deepest existing ancestor and check where it really is.
-    while (true) {
-      try {
-        const real = await realpath(probe);
-        if (!this.inside(real)) throw new LabError('outside-workspace', `'${path}' leads outside the workspace`);
-        break;
-      } catch (err) {
-        if (err instanceof LabError) throw err;
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
-        // A dangling symlink is refused outright: its target could be created outside later.
-        if (await isSymlink(probe)) throw new LabError('outside-workspace', `'${path}' is a link to a missing target`);
-        const parent = dirname(probe);
-        if (parent === probe) break;
-        probe = parent;
-      }
-    }
-    return full;
+  resolvePath(path: string): ResolvedPath {
+    return this.policy.workspacePath(path);
   }
 
-  /** Lexical checks only; see resolve. */
-  private lexical(path: string): string {
-    if (path.length === 0) throw new LabError('bad-request', 'empty path');
-    if (path.includes('\0')) throw new LabError('bad-request', 'path contains a NUL byte');
-    if (path.startsWith('/') || path.includes('\\') || /^[A-Za-z]:/.test(path)) {
-      throw new LabError('outside-workspace', `'${path}' is not a path inside the workspace (use a relative path)`);
-    }
-    const parts = path.split('/').filter((p) => p !== '' && p !== '.');
-    if (parts.includes('..')) throw new LabError('outside-workspace', `'${path}' leads outside the workspace ('..')`);
-    if (parts.length === 0) throw new LabError('bad-request', `'${path}' names the workspace itself`);
-    return join(this.root, ...parts);
+  /** The real host path of a workspace path (resolvePath(path).real): for callers that only need the name. */
+  async resolve(path: string): Promise<string> {
+    return this.resolvePath(path).real;
   }
 
   private inside(real: string): boolean {
-    return real === this.root || real.startsWith(this.root + sep);
+    return this.policy.contains(real);
   }
 
   /** Workspace-relative form of an absolute path inside the root. */
@@ -123,11 +102,7 @@ export class Workspace {
     const norm = posix.normalize(path);
     if (norm.startsWith('..') || norm.startsWith('/')) return undefined;
     try {
-      const real = realpathSync(this.lexical(norm));
-      if (!this.inside(real)) return undefined;
-      const st = statSync(real);
-      if (!st.isFile() || st.size > MAX_FILE_SIZE) return undefined;
-      return new Uint8Array(readFileSync(real));
+      return readResolved(this.resolvePath(norm), 'an included file', MAX_FILE_SIZE);
     } catch {
       return undefined;
     }
@@ -135,19 +110,12 @@ export class Workspace {
 
   /** Whether a path exists in the workspace. */
   async exists(path: string): Promise<boolean> {
-    return exists(await this.resolve(path));
+    return this.resolvePath(path).exists;
   }
 
-  /** Reads a file's bytes. */
+  /** Reads a file's bytes (a regular file of at most MAX_FILE_SIZE bytes). */
   async readBytes(path: string): Promise<Uint8Array> {
-    const full = await this.resolve(path);
-    const st = await lstat(full).catch(() => undefined);
-    if (!st) throw new LabError('not-found', `'${path}' does not exist`);
-    if (st.isDirectory()) throw new LabError('bad-request', `'${path}' is a folder`);
-    const real = await realpath(full);
-    const size = (await lstat(real)).size;
-    if (size > MAX_FILE_SIZE) throw new LabError('bad-request', `'${path}' is larger than ${MAX_FILE_SIZE >> 20} MiB`);
-    return new Uint8Array(await readFile(real));
+    return readResolved(this.resolvePath(path), 'a file to read', MAX_FILE_SIZE);
   }
 
   /** Reads a text file (UTF-8). */
@@ -157,43 +125,60 @@ export class Workspace {
 
   /** Writes a file through a temporary name and a rename, so a crash never leaves half a file. */
   async write(path: string, data: string | Uint8Array): Promise<void> {
-    const full = await this.resolve(path);
-    const st = await lstat(full).catch(() => undefined);
+    const p = this.resolvePath(path);
+    const st = p.exists ? await lstat(p.real) : undefined;
     if (st?.isDirectory()) throw new LabError('bad-request', `'${path}' is a folder`);
-    await this.requireParent(path, full);
-    const target = st?.isSymbolicLink() ? await realpath(full) : full;
-    const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${++tmpSeq}.tmp`);
-    await writeFile(tmp, data);
-    await rename(tmp, target);
+    await this.requireParent(path, p.real);
+    // A link inside the workspace is written through: its target gets the new contents.
+    const tmp = join(dirname(p.real), `.${basename(p.real).slice(0, 200)}.${process.pid}.${++tmpSeq}.tmp`);
+    try {
+      await writeFile(tmp, data, { flag: 'wx' });
+      await rename(tmp, p.real);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw pathError(err, `'${path}'`, p.real);
+    }
   }
 
   /** Creates an empty file or a folder; refuses to overwrite. */
   async create(path: string, kind: 'file' | 'dir'): Promise<void> {
-    const full = await this.resolve(path);
-    if (await exists(full)) throw new LabError('exists', `'${path}' already exists`);
-    if (kind === 'dir') {
-      await mkdir(full, { recursive: true });
-    } else {
-      await this.requireParent(path, full);
-      await writeFile(full, '', { flag: 'wx' });
+    const p = this.resolvePath(path);
+    if (p.exists || (await exists(p.entry))) throw new LabError('exists', `'${path}' already exists`);
+    try {
+      if (kind === 'dir') {
+        await mkdir(p.real, { recursive: true });
+      } else {
+        await this.requireParent(path, p.real);
+        await writeFile(p.real, '', { flag: 'wx' });
+      }
+    } catch (err) {
+      throw pathError(err, `'${path}'`, p.real);
     }
   }
 
   /** Renames or moves inside the workspace; refuses to overwrite. */
   async rename(from: string, to: string): Promise<void> {
-    const src = await this.resolve(from);
-    const dst = await this.resolve(to);
-    if (!(await exists(src))) throw new LabError('not-found', `'${from}' does not exist`);
-    if (await exists(dst)) throw new LabError('exists', `'${to}' already exists`);
-    await this.requireParent(to, dst);
-    await rename(src, dst);
+    const src = this.resolvePath(from);
+    const dst = this.resolvePath(to);
+    if (!(await exists(src.entry))) throw new LabError('not-found', `'${from}' does not exist`);
+    if (dst.exists || (await exists(dst.entry))) throw new LabError('exists', `'${to}' already exists`);
+    await this.requireParent(to, dst.entry);
+    try {
+      await rename(src.entry, dst.entry);
+    } catch (err) {
+      throw pathError(err, `'${to}'`, dst.entry);
+    }
   }
 
   /** Deletes a file or a folder with its contents (a symlink itself, never its target). */
   async delete(path: string): Promise<void> {
-    const full = await this.resolve(path);
-    if (!(await exists(full))) throw new LabError('not-found', `'${path}' does not exist`);
-    await rm(full, { recursive: true });
+    const p = this.resolvePath(path);
+    if (!(await exists(p.entry))) throw new LabError('not-found', `'${path}' does not exist`);
+    try {
+      await rm(p.entry, { recursive: true });
+    } catch (err) {
+      throw pathError(err, `'${path}'`, p.entry);
+    }
   }
 
   private async requireParent(path: string, full: string): Promise<void> {
@@ -206,14 +191,6 @@ async function exists(full: string): Promise<boolean> {
   try {
     await lstat(full);
     return true;
-  } catch {
-    return false;
-  }
-}
-
-async function isSymlink(full: string): Promise<boolean> {
-  try {
-    return (await lstat(full)).isSymbolicLink();
   } catch {
     return false;
   }

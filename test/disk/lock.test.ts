@@ -43,7 +43,14 @@ describe('writer lock', () => {
     expect(readFileSync(lockPathFor(path), 'utf8').trim()).toBe(String(process.pid));
     const err = lockError(() => openDisk(path));
     expect(err.code).toBe('locked');
-    expect(err.message).toContain(`already open for writing by process ${process.pid}`);
+    // A second writer in the same process hears that, not its own pid as "the other writer".
+    expect(err.message).toContain('already open for writing in this vmlab');
+    expect(err.message).not.toContain(String(process.pid));
+    // A writer that named itself is named to the second one.
+    const owned = image(`owned.${format}`, format);
+    const alpha = openDisk(owned, { owner: "VM 'alpha'" });
+    expect(lockError(() => openDisk(owned, { owner: "VM 'beta'" })).message).toMatch(/^\S*owned\.\w+ is already open for writing by VM 'alpha'; attach it read-only/);
+    alpha.close();
     const data = new Uint8Array(512).fill(9);
     writer.write(0, data);
     writer.flush();

@@ -224,6 +224,7 @@ export function readHeader(store: ByteStore): Qcow2Header {
       throw corrupt(`header_length ${h.headerLength} is invalid (at least 104, a multiple of 8, within the first cluster)`);
     }
     if (h.refcountOrder > 6) throw corrupt(`refcount_order ${h.refcountOrder} is out of range (0..6)`);
+    if (h.headerLength > length) throw corrupt(`the file is ${length} bytes, shorter than its ${h.headerLength}-byte header (truncated image)`);
   }
   // The header cluster holds the header, its extensions and the backing file name (qcow2.txt).
   const first = new Uint8Array(Math.min(clusterSize, length));
@@ -238,7 +239,10 @@ export function readHeader(store: ByteStore): Qcow2Header {
     if (h.backingFileOffset + h.backingFileSize > clusterSize || h.backingFileOffset + h.backingFileSize > length) {
       throw corrupt('the backing file name lies outside the header cluster');
     }
-    h.backingFile = utf8Decode(first.subarray(h.backingFileOffset, h.backingFileOffset + h.backingFileSize));
+    const name = first.subarray(h.backingFileOffset, h.backingFileOffset + h.backingFileSize);
+    // QEMU reads the name as a C string; a NUL inside it is damage, not a shorter name.
+    if (name.includes(0)) throw corrupt(`the backing file name contains a NUL byte (at offset ${name.indexOf(0)} of ${name.length})`);
+    h.backingFile = utf8Decode(name);
   }
   return h;
 }
