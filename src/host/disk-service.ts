@@ -29,6 +29,8 @@ export interface DiskServiceHost {
   vmm(): VmmHost;
   /** The workspace's files changed. */
   changed(): void;
+  /** A VM has another disk list (the service stores it with the VM). */
+  disksChanged?(id: string, specs: readonly DiskOpenSpec[]): Promise<void>;
 }
 
 /** Refuses disks whose virtio-mmio slots clash (a bad-request naming the disk and slot). */
@@ -140,6 +142,7 @@ export class DiskService {
     const result = await this.host.vmm().send({ op: 'setDisks', key: vm.id, disks: specs });
     if (specs.length > 0) this.attached.set(vm.id, { name: vm.name, specs });
     else this.attached.delete(vm.id);
+    await this.host.disksChanged?.(vm.id, specs);
     return result;
   }
 

@@ -13,6 +13,7 @@ import {
   type LabResult, type MachineConfig, type MachineMode, type MachineStatus, type VmPlacement,
 } from '../shared/lab-api';
 import { EngineAssembler, type AssemblerBackend } from './assembler';
+import { ConsoleLog } from './console-log';
 import { DiskService } from './disk-service';
 import { LabError } from './errors';
 import { readKernel } from './paths';
@@ -20,6 +21,7 @@ import { InspectService } from './inspect-service';
 import { MachineHost } from './machine-host';
 import { validate } from './schema';
 import { VmmHost } from './vmm-host';
+import { STATE_DIR, VmStore, type StoredVmConfig } from './vm-store';
 import { LAB_HOST_RAM } from './vmm-session';
 import type { VmWorkerStatus } from './vmm-protocol';
 import { ensureWorkerBuilt } from './worker-build';
@@ -42,6 +44,9 @@ export type LabEventListener = <E extends LabEventName>(event: E, payload: LabEv
 /** Most machines at once, bare machines and VMs together. */
 export const MAX_MACHINES = 8;
 
+/** How often a VM's console log is written to the workspace while output arrives (ms). */
+export const CONSOLE_SAVE_MS = 1000;
+
 interface MachineEntry {
   readonly id: string;
   readonly kernel: string;
@@ -49,9 +54,15 @@ interface MachineEntry {
   readonly name: string;
   readonly memSize: number;
   readonly placement?: VmPlacement;
+  /** Workspace path of the source the program was built from (the editor's file for its machine). */
+  readonly source?: string;
   /** A bare machine's own worker; VMs live in the service's VMM worker. */
   readonly host?: MachineHost;
   last: WorkerStatus | VmWorkerStatus;
+  /** The console's output as the host keeps it (replayed to a page that attaches). */
+  readonly console: ConsoleLog;
+  /** VMs: what the workspace stores of it (`.vmlab/NAME.vm.json`). */
+  stored?: StoredVmConfig;
 }
 
 type Handlers = { [M in LabMethod]: (p: LabParams<M>) => Promise<LabResult<M>> };
@@ -69,7 +80,23 @@ export class LabService {
     machine: (id) => this.machine(id),
     vmm: () => this.vmmHost(),
     changed: () => this.emit('fs.changed', {}),
+    disksChanged: async (id, specs) => {
+      const e = this.machines.get(id);
+      if (!e?.stored) return;
+      const disks = specs.map((d) => ({
+        path: d.path, readOnly: d.readOnly, legacy: d.legacy,
+        ...(d.format === undefined ? {} : { format: d.format }), ...(d.serial === undefined ? {} : { serial: d.serial }),
+      }));
+      const { disks: _old, ...rest } = e.stored;
+      e.stored = disks.length > 0 ? { ...rest, disks } : rest;
+      await this.storeConfig(e);
+    },
   });
+  private readonly store = new VmStore(() => this.workspace);
+  private saveTimer: ReturnType<typeof setInterval> | undefined;
+  private saving: Promise<void> = Promise.resolve();
+  /** Stored VMs that could not be recreated at the last start, one line each. */
+  restoreProblems: string[] = [];
   private readonly inspect = new InspectService({
     machine: (id) => this.machine(id),
     vmm: () => this.vmmHost(),
@@ -82,9 +109,11 @@ export class LabService {
     this.assembler = options.assembler ?? new EngineAssembler((path) => this.workspace.readIncluded(path));
   }
 
-  /** Opens the workspace and returns a ready service. */
+  /** Opens the workspace, recreates the VMs it stores (paused) and returns a ready service. */
   static async create(options: LabServiceOptions): Promise<LabService> {
-    return new LabService(await Workspace.open(options.workspace), options);
+    const service = new LabService(await Workspace.open(options.workspace), options);
+    await service.restore();
+    return service;
   }
 
   /** The open workspace. */
@@ -97,7 +126,54 @@ export class LabService {
     const ws = await Workspace.open(folder);
     await this.destroyAll();
     this.workspace = ws;
+    await this.restore();
     this.emit('fs.changed', {});
+  }
+
+  /**
+   * Recreates the VMs the workspace stores, each paused before its first instruction with the
+   * console it had; a VM that cannot be made again is listed in `restoreProblems` and its files stay.
+   */
+  private async restore(): Promise<void> {
+    const { vms, problems } = await this.store.load();
+    for (const { config, console } of vms) {
+      try {
+        const status = await this.createMachine(config, { restoring: true });
+        const e = this.machines.get(status.id)!;
+        e.console.append(console);
+        const note = `${console.length > 0 && console[console.length - 1] !== 10 ? '\n' : ''}[vmlab started again: ${config.name} was recreated from ${STATE_DIR}/${config.name}.vm.json, paused before its first instruction]\n`;
+        e.console.append(new TextEncoder().encode(note));
+      } catch (err) {
+        problems.push(`${STATE_DIR}/${config.name}.vm.json: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    this.restoreProblems = problems;
+    this.saveTimer ??= setInterval(() => void this.saveConsoles(), CONSOLE_SAVE_MS);
+    this.saveTimer.unref?.();
+  }
+
+  /** Writes the console log of every VM that printed since the last time. */
+  private saveConsoles(): Promise<void> {
+    this.saving = this.saving.then(async () => {
+      for (const e of [...this.machines.values()]) {
+        if (!e.stored || !e.console.takeDirty()) continue;
+        await this.store.saveConsole(e.name, e.console.snapshot().data).catch((err: unknown) => this.consoleNote(e, `cannot write its console log: ${(err as Error).message}`));
+      }
+    });
+    return this.saving;
+  }
+
+  /** Bytes a machine printed: kept in its log and sent to the pages with their offset. */
+  private consoleOut(id: string, data: Uint8Array): void {
+    const e = this.machines.get(id);
+    if (!e) return;
+    const offset = e.console.append(data);
+    this.emit('vm.console', { id, data, offset });
+  }
+
+  /** A line from vmlab itself in a machine's console. */
+  private consoleNote(e: MachineEntry, text: string): void {
+    this.consoleOut(e.id, new TextEncoder().encode(`\n[vmlab: ${text}]\n`));
   }
 
   /** Asks the renderer to save the active file (Electron's File → Save). */
@@ -133,14 +209,17 @@ export class LabService {
     return handler(p);
   }
 
-  /** Terminates every machine. */
+  /** Writes the VMs' consoles to the workspace and terminates every machine (the stored VMs stay). */
   async dispose(): Promise<void> {
+    clearInterval(this.saveTimer);
+    this.saveTimer = undefined;
     await this.destroyAll();
     await this.inspect.dispose();
     this.listeners.clear();
   }
 
   private async destroyAll(): Promise<void> {
+    await this.saveConsoles();
     const all = [...this.machines.values()];
     this.machines.clear();
     const vmm = this.vmm;
@@ -211,11 +290,17 @@ export class LabService {
       this.machines.delete(id);
       this.disks.forget(id);
       this.inspect.forget(id);
+      if (e.stored) {
+        // After any log write in progress, so the VM's files cannot come back.
+        await this.saving;
+        await this.store.remove(e.name);
+      }
       if (e.host) await e.host.terminate();
       else if (this.vmm && !this.vmm.gone) await this.vmm.send({ op: 'destroy', key: id });
       this.emit('vm.destroyed', { id });
       return {};
     },
+    'vm.consoleLog': async ({ id }) => this.machine(id).console.snapshot(),
     'vm.input': async ({ id, data }) => {
       const e = this.machine(id);
       await (e.host ? e.host.send({ op: 'input', data }) : this.vmmHost().send({ op: 'input', key: id, data }));
@@ -295,12 +380,18 @@ export class LabService {
   }
 
   private publicStatus(e: MachineEntry): MachineStatus {
-    const s: MachineStatus = { id: e.id, kernel: e.kernel, mode: e.mode, name: e.name, memSize: e.memSize, ...e.last };
+    const s: MachineStatus = {
+      id: e.id, kernel: e.kernel, mode: e.mode, name: e.name, memSize: e.memSize, ...e.last,
+      ...(e.source === undefined ? {} : { source: e.source }),
+    };
     return e.placement === undefined ? s : { ...s, placement: e.placement };
   }
 
-  /** Creates a bare machine in its own worker, or a VM in the VMM worker (started on first use). */
-  private async createMachine(config: MachineConfig): Promise<MachineStatus> {
+  /**
+   * Creates a bare machine in its own worker, or a VM in the VMM worker (started on first use); a
+   * VM's configuration is stored in the workspace unless it is being restored from there.
+   */
+  private async createMachine(config: MachineConfig, how: { restoring?: boolean } = {}): Promise<MachineStatus> {
     if (this.machines.size >= MAX_MACHINES) throw new LabError('bad-state', `at most ${MAX_MACHINES} machines at once: destroy one first`);
     const mode = config.mode ?? 'bare';
     const memSize = config.memSize ?? (mode === 'bare' ? DEFAULT_RAM_SIZE : DEFAULT_VM_MEM);
@@ -311,10 +402,12 @@ export class LabService {
     const disks = await this.disks.specs(config.disks ?? []);
     const bytes = await this.kernelBytes(config.kernel);
     const id = `m${this.nextId++}`;
+    const source = config.source ?? (/\.s$/i.test(config.kernel) ? config.kernel : undefined);
     const entry: MachineEntry = {
-      id, kernel: config.kernel, mode, name, memSize, placement,
+      id, kernel: config.kernel, mode, name, memSize, placement, source,
       host: mode === 'bare' ? await this.startBare(id) : undefined,
       last: { state: 'paused', pc: 0, priv: 3, instret: 0, mips: 0 },
+      console: new ConsoleLog(),
     };
     this.machines.set(id, entry);
     try {
@@ -326,7 +419,20 @@ export class LabService {
       throw err;
     }
     this.disks.created(id, name, disks);
+    if (mode !== 'bare') {
+      entry.stored = {
+        name, kernel: config.kernel, mode, memSize, placement: placement!,
+        ...(config.cpu ? { cpu: config.cpu } : {}), ...(config.disks?.length ? { disks: config.disks } : {}),
+      };
+      if (!how.restoring) await this.storeConfig(entry);
+    }
     return this.publicStatus(entry);
+  }
+
+  /** Writes a VM's configuration to the workspace; a failure is told in its console, the VM lives on. */
+  private async storeConfig(e: MachineEntry): Promise<void> {
+    if (!e.stored) return;
+    await this.store.save(e.stored).catch((err: unknown) => this.consoleNote(e, `cannot keep this VM in ${STATE_DIR}/ for the next start: ${(err as Error).message}`));
   }
 
   /** The requested name (unique), or the kernel's file name made unique. */
@@ -354,7 +460,7 @@ export class LabService {
   private async startBare(id: string): Promise<MachineHost> {
     const workerPath = this.options.workerPath ?? (await ensureWorkerBuilt());
     return new MachineHost(workerPath, {
-      uart: (data) => this.emit('vm.console', { id, data }),
+      uart: (data) => this.consoleOut(id, data),
       status: (s) => this.update(id, s),
       exit: (err) => this.update(id, { ...this.machines.get(id)?.last, state: 'error', reason: err?.message ?? 'machine worker exited' } as WorkerStatus),
     });
@@ -366,7 +472,7 @@ export class LabService {
     // Requests that arrived together all waited for the build: the first one starts the one VMM.
     if (this.vmm && !this.vmm.gone) return this.vmm;
     const vmm = new VmmHost(workerPath, {
-      uart: (key, data) => this.emit('vm.console', { id: key, data }),
+      uart: (key, data) => this.consoleOut(key, data),
       status: (key, s) => this.update(key, s),
       exit: (err) => {
         if (this.vmm !== vmm) return;

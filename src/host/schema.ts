@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { LabMethod, LabParams } from '../shared/lab-api';
 import { DISK_SCHEMAS, vmDisks } from './disk-schema';
 import { LabError } from './errors';
+import { SESSION_SCHEMAS } from './session-schema';
 import { cpu, INSPECT_SCHEMAS } from './inspect-schema';
 
 const none = z.strictObject({});
@@ -49,6 +50,7 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
     placement: placement.optional(),
     cpu: cpu.optional(),
     disks: vmDisks.optional(),
+    source: path.optional(),
   }).refine((p) => p.placement === undefined || (p.mode ?? 'bare') !== 'bare', {
     path: ['placement'],
     message: 'only a VM (mode emulate or trap) has a placement',
@@ -76,6 +78,7 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
   'vm.stats': vm,
   ...DISK_SCHEMAS,
   ...INSPECT_SCHEMAS,
+  ...SESSION_SCHEMAS,
 };
 
 /** Validates `params` for `method`; throws LabError('bad-request') naming every problem. */

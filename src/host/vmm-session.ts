@@ -6,6 +6,7 @@
 
 import { readCsrs, translateDebug } from '../engine/machine/inspect';
 import { Access } from '../engine/mmu/walk';
+import { FrameTaken } from '../engine/vmm/frames';
 import { modeledCycles, type VmStats } from '../engine/vmm/stats';
 import type { Vm, VmConfig } from '../engine/vmm/vm';
 import { Vmm, type VmmOptions } from '../engine/vmm/vmm';
@@ -73,8 +74,16 @@ export class VmmSession {
       return this.report(this.build(key, { name, mode, memSize, placement, kernel, cpu }, opened));
     } catch (err) {
       closeDisks(opened);
-      throw err;
+      throw this.namedHolder(err);
     }
+  }
+
+  /** A frame another VM holds, named by that VM: the user can remove it, or pick another frame. */
+  private namedHolder(err: unknown): unknown {
+    if (!(err instanceof FrameTaken)) return err;
+    const holder = this.vmm.vms.find((v) => v.id === err.owner);
+    if (holder === undefined) return err;
+    return new Error(`placement: host frame 0x${err.frame.toString(16)} is already in use by VM ${holder.name}: remove that VM or choose another frame`);
   }
 
   private build(key: string, made: Omit<VmConfig, 'disks' | 'onUart'>, disks: OpenedDisk[]): Slot {

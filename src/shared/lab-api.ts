@@ -5,10 +5,12 @@
 import type { CpuFeatureSet } from './cpu-options';
 import { DISK_METHODS, type DiskAttachmentConfig, type DiskMethods } from './disk-api';
 import { INSPECT_EVENTS, INSPECT_METHODS, type InspectEvents, type InspectMethods } from './inspect-api';
+import { SESSION_METHODS, type SessionMethods } from './session-api';
 
 export * from './cpu-options';
 export * from './disk-api';
 export * from './inspect-api';
+export * from './session-api';
 
 /** An entry of the workspace tree; `path` is relative to the workspace root, with '/' separators. */
 export interface FileEntry {
@@ -109,6 +111,8 @@ export interface MachineConfig {
   cpu?: CpuOptions;
   /** VMs only: virtio-blk disks, disk n in virtio-mmio slot 7 - n. */
   disks?: DiskAttachmentConfig[];
+  /** Workspace path of the source the kernel was built from (default: the kernel when it is `.S`). */
+  source?: string;
 }
 
 /** A machine's state and progress counters. */
@@ -122,6 +126,8 @@ export interface MachineStatus {
   readonly memSize: number;
   /** VMs only. */
   readonly placement?: VmPlacement;
+  /** Workspace path of the source the program was built from, when known (the editor's file for it). */
+  readonly source?: string;
   readonly state: MachineState;
   /** VMs only: the VMM's own state of the VM. */
   readonly vmState?: VmState;
@@ -241,7 +247,7 @@ export interface DisasmLine {
 }
 
 /** Every request: method name → [params, result]. */
-export interface LabMethods extends DiskMethods, InspectMethods {
+export interface LabMethods extends DiskMethods, InspectMethods, SessionMethods {
   'workspace.info': [Record<string, never>, WorkspaceInfo];
   'fs.list': [Record<string, never>, FileEntry[]];
   'fs.read': [{ path: string }, { text: string }];
@@ -293,8 +299,8 @@ export type LabResult<M extends LabMethod> = LabMethods[M][1];
 
 /** Every event: name → payload. */
 export interface LabEvents extends InspectEvents {
-  /** Bytes the guest wrote to its UART. */
-  'vm.console': { id: string; data: Uint8Array };
+  /** Bytes the guest wrote to its UART; `offset` counts the console's bytes before them (vm.consoleLog's `end`). */
+  'vm.console': { id: string; data: Uint8Array; offset: number };
   /** A machine changed state, or a periodic progress tick while it runs. */
   'vm.status': MachineStatus;
   /** A machine was destroyed. */
@@ -331,7 +337,7 @@ export const LAB_METHODS: readonly LabMethod[] = [
   'asm.check', 'asm.build', 'vm.create', 'vm.list', 'vm.run', 'vm.pause', 'vm.step', 'vm.stepOver', 'vm.runTo',
   'vm.reset', 'vm.stop', 'vm.destroy', 'vm.input', 'vm.setBreakpoints', 'vm.registers', 'vm.readMemory', 'vm.writeMemory',
   'vm.translate', 'vm.locate', 'vm.disassemble', 'vm.stats',
-  ...DISK_METHODS, ...INSPECT_METHODS,
+  ...DISK_METHODS, ...INSPECT_METHODS, ...SESSION_METHODS,
 ];
 
 /** Every event name. */

@@ -192,3 +192,25 @@ describe('reset', () => {
     expect(out.get('t')).toContain('ecall #8');
   });
 });
+
+describe('explicit placement', () => {
+  const LECTURE: [number, number][] = [[0xa1, 0xc0], [0xa2, 0xc1], [0xa3, 0xc4]];
+
+  it('finds the lecture\'s frames free whatever ordinary VMs were created first', () => {
+    const { s } = session();
+    s.create('h', 'hello', 'emulate', 16 * MiB, 'contiguous', lab('hello'), undefined);
+    s.create('t', 'traps', 'trap', 16 * MiB, 'scattered', lab('traps'), undefined);
+    s.run('t');
+    s.create('p', 'paging', 'trap', 16 * MiB, { explicit: LECTURE }, lab('paging'), undefined);
+    const paging = s.vmm.vms.find((v) => v.name === 'paging')!;
+    for (const [page, frame] of LECTURE) expect(paging.pmap.lookup(0x80000000 + page * 4096)).toBe(s.vmm.frames.address(frame));
+  });
+
+  it('names the VM holding a frame that is asked for again', () => {
+    const { s } = session();
+    s.create('a', 'first', 'trap', 4 * MiB, { explicit: [[0, 0xc0]] }, lab('hello'), undefined);
+    expect(() => s.create('b', 'second', 'trap', 4 * MiB, { explicit: [[1, 0xc0]] }, lab('hello'), undefined))
+      .toThrow('placement: host frame 0xc0 is already in use by VM first: remove that VM or choose another frame');
+    expect(s.vmm.vms.map((v) => v.name)).toEqual(['first']);
+  });
+});

@@ -1,6 +1,8 @@
 // The VMM's host frame allocator: 4 KiB frames of host RAM, each with an owner, handed out
 // contiguously, scattered (a seeded, deterministic shuffle, so translation is visible), or at
-// explicit frame numbers (labs that reproduce a lecture's figures).
+// explicit frame numbers (labs that reproduce a lecture's figures). Runs and single frames come from
+// the top of host RAM down, so the low frames a lecture names (`a1:c0 a2:c1 a3:c4`) stay free for an
+// explicit placement whatever VMs were created before it.
 
 /** Owner id of a free frame. */
 export const FREE = 0;
@@ -16,6 +18,13 @@ export type Placement =
 
 /** Thrown when host RAM cannot satisfy a request. */
 export class OutOfFrames extends Error {}
+
+/** Thrown when a frame asked for by number belongs to someone (`owner`: VMM_OWNER or a VM's id). */
+export class FrameTaken extends OutOfFrames {
+  constructor(readonly frame: number, readonly owner: number) {
+    super(`host frame 0x${frame.toString(16)} is already in use${owner === VMM_OWNER ? " (it holds the VMM's own tables)" : ''}`);
+  }
+}
 
 /** Frames of host RAM [base, base + count * 4096). */
 export class FrameAllocator {
@@ -46,22 +55,24 @@ export class FrameAllocator {
   /** Takes one specific frame; throws when it is taken or out of range. */
   take(i: number, owner: number): number {
     if (i < 0 || i >= this.count) throw new OutOfFrames(`host frame ${i} does not exist (host RAM has ${this.count} frames)`);
-    if (this.owner[i] !== FREE) throw new OutOfFrames(`host frame 0x${i.toString(16)} is already in use`);
+    if (this.owner[i] !== FREE) throw new FrameTaken(i, this.owner[i]);
     this.owner[i] = owner;
     this.freeCount--;
     return i;
   }
 
-  /** `n` consecutive free frames whose first index is a multiple of `align`; returns the first. */
+  /**
+   * The highest `n` consecutive free frames whose first index is a multiple of `align`; returns the
+   * first.
+   */
   allocRun(n: number, owner: number, align = 1): number {
+    // Going down, `run` counts the free frames from i upwards.
     let run = 0;
-    for (let i = 0; i < this.count; i++) {
-      if (run === 0 && i % align !== 0) continue;
+    for (let i = this.count - 1; i >= 0; i--) {
       run = this.owner[i] === FREE ? run + 1 : 0;
-      if (run === n) {
-        const first = i - n + 1;
-        for (let k = first; k <= i; k++) this.take(k, owner);
-        return first;
+      if (run >= n && i % align === 0) {
+        for (let k = i; k < i + n; k++) this.take(k, owner);
+        return i;
       }
     }
     throw new OutOfFrames(`no run of ${n} free frames left in host RAM (${this.freeCount} frames free)`);
@@ -83,7 +94,7 @@ export class FrameAllocator {
     }
   }
 
-  /** The lowest free frame. */
+  /** The highest free frame. */
   alloc(owner: number): number {
     return this.allocRun(1, owner);
   }
