@@ -1,12 +1,17 @@
 // Web mode (DESIGN 7): the built renderer and the LabApi over a WebSocket, on 127.0.0.1 only.
 // Access needs the per-launch token (given once in the URL, then kept in a SameSite=Strict cookie),
 // a Host header naming this server (no DNS rebinding) and, for the WebSocket, a matching Origin.
+// Whatever a client sends, with or without the token, only its own request or socket ends: a bad
+// request target answers 400, a frame that breaks RFC 6455 closes that socket with the code `ws`
+// picks (1002 protocol error, 1007 bad UTF-8, 1009 too big), and every socket, stream and promise
+// here has its error handled, so no 'error' event or rejection can end the process and its VMs.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
+import { pipeline } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { LabService } from '../host/lab-service';
 import { LabError, toErrorInfo } from '../host/errors';
@@ -92,6 +97,16 @@ function cookieToken(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
+/** A request target: its URL and its decoded path; undefined when it is no URL or its percent-encoding is bad. */
+function parseTarget(target: string | undefined): { url: URL; path: string } | undefined {
+  try {
+    const url = new URL(target ?? '/', 'http://127.0.0.1');
+    return { url, path: decodeURIComponent(url.pathname) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Starts the server on 127.0.0.1. */
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const token = options.token ?? randomBytes(32).toString('base64url');
@@ -109,7 +124,9 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   async function serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!hosts().includes(req.headers.host ?? '')) return void res.writeHead(421, { 'content-type': 'text/plain' }).end('wrong host\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { allow: 'GET, HEAD' }).end();
-    const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+    const target = parseTarget(req.url);
+    if (!target) return void res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request target\n');
+    const { url } = target;
     const security = {
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
@@ -129,7 +146,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     if (!sameToken(cookieToken(req), token)) {
       return void res.writeHead(403, { ...security, 'content-type': 'text/plain' }).end('vmlab: open the URL printed by `npm run web` (it carries the access token)\n');
     }
-    const rel = normalize(decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname)).replace(/^([/\\])+/, '');
+    const rel = normalize(target.path === '/' ? '/index.html' : target.path).replace(/^([/\\])+/, '');
     const file = join(options.staticDir, rel);
     if (rel.split(/[/\\]/).includes('..') || !file.startsWith(options.staticDir + sep)) return void res.writeHead(404).end();
     const st = await stat(file).catch(() => undefined);
@@ -141,7 +158,8 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       'cache-control': 'no-cache',
     });
     if (req.method === 'HEAD') return void res.end();
-    createReadStream(file).pipe(res);
+    // pipeline, not pipe: a read error or a client that goes away closes the file and the response.
+    pipeline(createReadStream(file), res, () => {});
   }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME });
@@ -163,20 +181,27 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   });
 
   http.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://invalid');
+    // Node hands the socket over without an error listener: a reset during the refusal or the
+    // handshake would otherwise be an unhandled 'error' event.
+    socket.on('error', () => socket.destroy());
     const refuse = (status: string): void => {
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (!hosts().includes(req.headers.host ?? '')) return refuse('421 Misdirected Request');
+    const target = parseTarget(req.url);
+    if (!target) return refuse('400 Bad Request');
     if (!origins().includes(req.headers.origin ?? '')) return refuse('403 Forbidden');
-    if (url.pathname !== '/api') return refuse('404 Not Found');
-    if (!sameToken(cookieToken(req), token) && !sameToken(url.searchParams.get('token'), token)) return refuse('401 Unauthorized');
+    if (target.url.pathname !== '/api') return refuse('404 Not Found');
+    if (!sameToken(cookieToken(req), token) && !sameToken(target.url.searchParams.get('token'), token)) return refuse('401 Unauthorized');
     wss.handleUpgrade(req, socket, head, (ws) => {
       clients.set(ws, new ConsoleBacklog(options.maxBacklog ?? MAX_BACKLOG));
+      // A frame that breaks RFC 6455 makes `ws` close this socket with its status code, then report
+      // it here; that is the whole of the response.
+      ws.on('error', () => {});
       ws.on('close', () => clients.delete(ws));
       ws.on('message', (data, isBinary) => {
         if (isBinary) return ws.close(1003, 'text frames only');
-        void handleFrame(ws, data.toString());
+        handleFrame(ws, data.toString()).catch(() => ws.close(1011, 'internal error'));
       });
     });
   });
@@ -207,6 +232,8 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     http.once('error', reject);
     http.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
+  // After listen, a server error (an accept that fails for want of file descriptors) is reported, not fatal.
+  http.on('error', (err) => process.stderr.write(`vmlab web server: ${err.message}\n`));
   const addr = http.address();
   port = typeof addr === 'object' && addr ? addr.port : 0;
   return {
