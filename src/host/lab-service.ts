@@ -274,13 +274,13 @@ export class LabService {
       return this.publicStatus(e);
     },
     'vm.stepOver': async ({ id }) => {
-      const e = this.bare(id, 'step over');
-      e.last = await e.host.send({ op: 'stepOver' });
+      const e = this.machine(id);
+      e.last = e.host ? await e.host.send({ op: 'stepOver' }) : await this.vmmHost().send({ op: 'stepOver', key: id });
       return this.publicStatus(e);
     },
     'vm.runTo': async ({ id, address }) => {
-      const e = this.bare(id, 'run to an address');
-      e.last = await e.host.send({ op: 'runTo', address });
+      const e = this.machine(id);
+      e.last = e.host ? await e.host.send({ op: 'runTo', address }) : await this.vmmHost().send({ op: 'runTo', key: id, address });
       return this.publicStatus(e);
     },
     'vm.reset': async ({ id }) => this.command(id, 'reset'),
@@ -307,7 +307,9 @@ export class LabService {
       return {};
     },
     'vm.setBreakpoints': async ({ id, addresses }) => {
-      await this.bare(id, 'set breakpoints in').host.send({ op: 'breakpoints', addresses });
+      const e = this.machine(id);
+      if (e.host) await e.host.send({ op: 'breakpoints', addresses });
+      else await this.vmmHost().send({ op: 'breakpoints', key: id, addresses });
       return {};
     },
     'vm.registers': async ({ id }) => {
@@ -347,13 +349,6 @@ export class LabService {
     const e = this.machines.get(id);
     if (!e) throw new LabError('not-found', `no machine '${id}'`);
     return e;
-  }
-
-  /** A bare machine, or a bad-request error saying VMs cannot do `what` yet. */
-  private bare(id: string, what: string): MachineEntry & { host: MachineHost } {
-    const e = this.machine(id);
-    if (!e.host) throw new LabError('bad-request', `cannot ${what} VM '${e.name}': only bare machines have the source debugger so far`);
-    return e as MachineEntry & { host: MachineHost };
   }
 
   /** The machine, once `space` is checked to be one of its address spaces. */

@@ -6,7 +6,7 @@ import { Access } from '../engine/mmu/walk';
 import { Machine, StopReason } from '../engine/machine/machine';
 import { readCsrs, readPhysical, translateDebug, writePhysical } from '../engine/machine/inspect';
 import type { AddressLocation, AddressSpace, CpuOptions, DisasmLine, MachineState, MemoryBlock, RegisterSnapshot, TranslationInfo } from '../shared/lab-api';
-import { disassembleBlock } from './disasm-lines';
+import { callReturnAddress, disassembleBlock } from './disasm-lines';
 import type { WorkerStatus } from './worker-protocol';
 import { inspectMachine, type InspectReplies, type InspectRequest } from './vm-inspect';
 
@@ -209,29 +209,11 @@ export class MachineSession {
   /** Steps one instruction; a call (jal/jalr writing a link register) runs until it returns. */
   stepOver(): WorkerStatus {
     this.requirePaused('step');
-    const next = this.callReturnAddress();
+    const next = callReturnAddress(this.m.hart.pcU, this.readMemory(this.m.hart.pcU, 4, 'virtual'));
     if (next === undefined) return this.step(1);
     return this.runTo(next);
   }
 
-  /** Address after the instruction at pc when it is a call, else undefined. */
-  private callReturnAddress(): number | undefined {
-    const h = this.m.hart;
-    const block = this.readMemory(h.pcU, 4, 'virtual');
-    if (!block.valid[0] || !block.valid[1]) return undefined;
-    const lo = block.bytes[0] | (block.bytes[1] << 8);
-    if ((lo & 3) !== 3) {
-      // c.jal (RV32: funct3 001, op 01) and c.jalr (1001, rs1 != 0, rs2 = 0, op 10) link ra.
-      const cjal = (lo & 0xe003) === 0x2001;
-      const cjalr = (lo & 0xf07f) === 0x9002 && ((lo >> 7) & 31) !== 0;
-      return cjal || cjalr ? (h.pcU + 2) >>> 0 : undefined;
-    }
-    if (!block.valid[2] || !block.valid[3]) return undefined;
-    const insn = (lo | (block.bytes[2] << 16) | (block.bytes[3] << 24)) >>> 0;
-    const opcode = insn & 0x7f;
-    const rd = (insn >> 7) & 31;
-    return (opcode === 0x6f || opcode === 0x67) && rd !== 0 ? (h.pcU + 4) >>> 0 : undefined;
-  }
 
   /** An inspector request (page table, walk, TLB) on the machine's hart. */
   inspect(request: InspectRequest): InspectReplies[InspectRequest['what']] {

@@ -68,6 +68,9 @@ function vmmWorker(): (req: VmmRequest) => unknown {
       case 'run': return session.run(req.key);
       case 'pause': return session.pause(req.key);
       case 'step': return session.step(req.key, req.count);
+      case 'stepOver': return session.stepOver(req.key);
+      case 'runTo': return session.runTo(req.key, req.address);
+      case 'breakpoints': session.setBreakpoints(req.key, req.addresses); return null;
       case 'reset': return session.reset(req.key);
       case 'stop': return session.stop(req.key);
       case 'destroy': session.destroy(req.key); return null;

@@ -19,6 +19,9 @@ export type VmmCommand =
   | { op: 'create'; key: string; name: string; mode: VmmMode; memSize: number; placement: VmPlacement; kernel: Uint8Array; cpu?: CpuOptions; disks?: DiskOpenSpec[] }
   | { op: 'run' | 'pause' | 'reset' | 'stop' | 'destroy' | 'registers' | 'stats' | 'status'; key: string }
   | { op: 'step'; key: string; count: number }
+  | { op: 'stepOver'; key: string }
+  | { op: 'runTo'; key: string; address: number }
+  | { op: 'breakpoints'; key: string; addresses: number[] }
   | { op: 'input'; key: string; data: Uint8Array }
   | { op: 'readMemory'; key: string; address: number; length: number; space: AddressSpace }
   | { op: 'writeMemory'; key: string; address: number; bytes: Uint8Array; space: AddressSpace }
@@ -52,6 +55,9 @@ export interface VmmReplies {
   stats: VmStatsInfo;
   status: VmWorkerStatus;
   step: VmWorkerStatus;
+  stepOver: VmWorkerStatus;
+  runTo: VmWorkerStatus;
+  breakpoints: null;
   input: null;
   readMemory: MemoryBlock;
   writeMemory: { written: number };

@@ -14,7 +14,7 @@ import type {
   AddressLocation, AddressSpace, AttachedDiskInfo, CpuOptions, DisasmLine, MachineState, MemoryBlock, RegisterSnapshot,
   SectorBlock, TranslationInfo, VmPlacement, VmState, VmStatsInfo,
 } from '../shared/lab-api';
-import { disassembleBlock } from './disasm-lines';
+import { callReturnAddress, disassembleBlock } from './disasm-lines';
 import { SLICE_MS, TICK_MS, MAX_READ } from './machine-session';
 import { locateVm, readVmMemory, reversePmap, writeVmMemory, type InspectedVm } from './vm-memory';
 import { inspectVm, type InspectReplies, type InspectRequest } from './vm-inspect';
@@ -39,6 +39,11 @@ class Slot implements InspectedVm {
   /** The VM's open disk images, in slot order, and what it was created from (to rebuild it with other disks). */
   disks: OpenedDisk[] = [];
   made: Omit<VmConfig, 'disks' | 'onUart'> | undefined;
+  /** The debugger's breakpoints, and the temporary one of run-to and step over. */
+  breakpoints = new Set<number>();
+  temp: number | undefined;
+  /** Why the VM last paused, for the status bar ('breakpoint', 'reached', 'step', 'paused'). */
+  pausedFor = 'paused';
   constructor(readonly key: string, readonly vmm: Vmm, readonly vm: Vm, readonly frames: Map<number, number>) {
     this.reported = vm.state;
   }
@@ -165,17 +170,61 @@ export class VmmSession {
     };
     if (vm.exitCode !== undefined) st.exitCode = vm.exitCode;
     if (vm.crashReason !== undefined) st.crashReason = vm.crashReason;
-    const reason = reasonOf(vm);
+    const reason = vm.state === 'paused' ? s.pausedFor : reasonOf(vm);
     if (reason !== undefined) st.reason = reason;
     return st;
   }
 
   /** Sends the VM's status to the sink and returns it. */
   private report(s: Slot): VmWorkerStatus {
+    if (s.vm.state !== 'running' && s.vm.state !== s.reported) this.stopped(s);
     s.reported = s.vm.state;
     const st = this.statusOf(s);
     this.sink.status(s.key, st);
     return st;
+  }
+
+  /** Notes why a VM that ran has stopped, and drops a run-to's temporary breakpoint. */
+  private stopped(s: Slot): void {
+    const vm = s.vm;
+    if (vm.state === 'paused' && vm.atBreakpoint) s.pausedFor = s.temp === vm.vhart.pcU ? 'reached' : 'breakpoint';
+    if (s.temp !== undefined) {
+      s.temp = undefined;
+      this.syncBreakpoints(s);
+    }
+  }
+
+  private syncBreakpoints(s: Slot): void {
+    this.vmm.setBreakpoints(s.vm, s.temp === undefined ? s.breakpoints : [...s.breakpoints, s.temp]);
+  }
+
+  /** Replaces a VM's breakpoints (guest-virtual pcs). */
+  setBreakpoints(key: string, addresses: readonly number[]): void {
+    const s = this.slot(key);
+    s.breakpoints = new Set(addresses.map((a) => a >>> 0));
+    this.syncBreakpoints(s);
+  }
+
+  /** Runs a paused VM until its pc reaches `address` (its breakpoints and other stops still apply). */
+  runTo(key: string, address: number): VmWorkerStatus {
+    const s = this.requirePaused(key, 'run to an address');
+    if (s.vm.state !== 'paused') return this.statusOf(s);
+    s.temp = address >>> 0;
+    this.syncBreakpoints(s);
+    return this.run(key);
+  }
+
+  /** Steps one instruction of a paused VM; a call (jal/jalr writing a link register) runs until it returns. */
+  stepOver(key: string): VmWorkerStatus {
+    const s = this.requirePaused(key, 'step');
+    const next = callReturnAddress(s.vm.vhart.pcU, this.readMemory(key, s.vm.vhart.pcU, 4, 'guest-virtual'));
+    return next === undefined ? this.step(key, 1) : this.runTo(key, next);
+  }
+
+  private requirePaused(key: string, what: string): Slot {
+    const s = this.slot(key);
+    if (s.vm.state === 'running' || s.vm.state === 'waiting') throw new Error(`cannot ${what} in VM ${s.vm.name} while it runs: pause it first`);
+    return s;
   }
 
   /** Lets a paused VM run (the others are not touched). */
@@ -194,6 +243,7 @@ export class VmmSession {
   /** Pauses one VM; the others run on. */
   pause(key: string): VmWorkerStatus {
     const s = this.slot(key);
+    s.pausedFor = 'paused';
     s.vm.pause();
     return this.report(s);
   }
@@ -204,11 +254,15 @@ export class VmmSession {
     const vm = s.vm;
     if (vm.state === 'running' || vm.state === 'waiting') throw new Error(`cannot step VM ${vm.name} while it runs: pause it first`);
     if (vm.state !== 'paused') return this.statusOf(s);
-    vm.state = 'running';
+    vm.resume();
+    s.reported = vm.state;
+    s.pausedFor = 'step';
     try {
       this.vmm.runVm(vm, count);
     } finally {
-      if (vm.state === 'running' || vm.state === 'waiting') vm.state = 'paused';
+      // runVm changed the state behind the compiler's narrowing.
+      const after = vm.state as VmState;
+      if (after === 'running' || after === 'waiting') vm.state = 'paused';
       this.vmm.unload();
     }
     this.flush(s);
@@ -220,6 +274,7 @@ export class VmmSession {
     const s = this.slot(key);
     this.vmm.restartVm(s.vm);
     s.vm.pause();
+    s.pausedFor = 'reset';
     s.out = [];
     return this.report(s);
   }

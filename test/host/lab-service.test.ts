@@ -41,7 +41,7 @@ describe('request validation', () => {
     ['vm.input', { id: 'm1', data: 'text, not bytes' }],
     ['vm.setBreakpoints', { id: 'm1', addresses: [1.5] }],
     ['vm.create', { kernel: 'hello/hello.S', memSize: 12345 }],
-    ['vm.create', { kernel: 'hello/hello.S', cpu: { h: true } }],
+    ['vm.create', { kernel: 'hello/hello.S', cpu: { turbo: true } }],
     ['no.such.method', {}],
     ['fs.list', null],
     ['__proto__', {}],

@@ -51,7 +51,10 @@ describe('malformed VM requests', () => {
     const vm = await create({ kernel: 'hello/hello.S', mode: 'emulate', name: 'probe' });
     await expect(lab.call('vm.readMemory', { id: vm.id, address: 0, length: 4, space: 'physical' })).rejects.toThrow(/guest-virtual, guest-physical, host-physical/);
     await expect(create({ kernel: 'spin.S', mode: 'trap', name: 'probe' })).rejects.toThrow(/named 'probe' exists/);
-    await expect(lab.call('vm.stepOver', { id: vm.id })).rejects.toMatchObject({ code: 'bad-request' });
+    // The source debugger works on VMs (test/host/vm-debugger.test.ts), while they are paused.
+    expect(await lab.call('vm.stepOver', { id: vm.id })).toMatchObject({ vmState: 'paused', reason: 'step' });
+    await lab.call('vm.run', { id: vm.id });
+    await expect(lab.call('vm.runTo', { id: vm.id, address: 0x80000000 })).rejects.toMatchObject({ code: 'bad-state', message: expect.stringMatching(/pause it first/) });
     await lab.call('vm.destroy', { id: vm.id });
     expect(await list()).toEqual([]);
   });

@@ -2,8 +2,8 @@
 // path. The interpreter loop lives in interp.ts. Privileged spec 20211203 ch. 3 and 4.
 
 import { Access, Cause, leafAllows, Pte, walkSv32, WalkResult, type PteMemory, type WalkContext } from '../mmu/walk';
-import { CTX_BARE, Tlb } from '../mmu/tlb';
-import type { PhysicalBus } from '../machine/bus';
+import { CTX_BARE, Tlb, TLB_MASK } from '../mmu/tlb';
+import { writeRam, type PhysicalBus } from '../machine/bus';
 import type { TimeSource } from '../devices/irq';
 import { CSR_BY_NUM, legalMstatus } from './csr';
 import { IRQ_PRIORITY, Mstatus } from './csr-defs';
@@ -109,7 +109,7 @@ export class Hart implements PteMemory {
   readonly breakpoints = new Set<number>();
   /** Set by the interpreter when it stopped in front of a breakpoint. */
   atBreakpoint = false;
-  /** A pc whose breakpoint is ignored for the first instruction of the next slice (resuming). */
+  /** A pc whose breakpoint is ignored until the next slice retires an instruction (resuming). */
   bpSkip = -1;
 
   /** TLB tag context bits (ctx << 20) for data accesses and for fetches. */
@@ -469,12 +469,12 @@ export class Hart implements PteMemory {
         const c = this.walkCtx;
         const canR = (perms & PmpPerm.R) !== 0 && (bare || leafAllows(pte, Access.LOAD, c));
         const isCode = this.code !== undefined && this.code.codeChunks[ramOff >>> 12] !== 0;
-        const canW = !isCode && (perms & PmpPerm.W) !== 0 && (bare || ((pte & Pte.D) !== 0 && leafAllows(pte, Access.STORE, c)));
+        const canW = (perms & PmpPerm.W) !== 0 && (bare || ((pte & Pte.D) !== 0 && leafAllows(pte, Access.STORE, c)));
         const canX = (perms & PmpPerm.X) !== 0 && (bare || leafAllows(pte, Access.FETCH, c));
         // Only the context that walked may use the entry: fetch and data contexts can differ.
         if (tag === this.fetchTag || tag === this.dataTag) {
           this.tlb.fill(va, ctx, ramOff, canR && tag === this.dataTag, canW && tag === this.dataTag, canX && tag === this.fetchTag,
-            pte, level, (this.satp >>> 22) & 0x1ff, Math.floor(pagePa / 4096));
+            pte, level, (this.satp >>> 22) & 0x1ff, Math.floor(pagePa / 4096), isCode);
         }
       }
     }
@@ -509,6 +509,26 @@ export class Hart implements PteMemory {
 
   /** Stores by the slow path; sets `fault` on failure. A store clears any LR reservation on it. */
   storeSlow(va: number, size: number, value: number): void {
+    const code = this.code;
+    if (code !== undefined) {
+      // A page holding translated code: the TLB still knows the translation (code-write tag).
+      const vpn = va >>> 12;
+      const ti = vpn & TLB_MASK;
+      const tlb = this.tlb;
+      if (tlb.tagC[ti] === (vpn | this.dataTag) && (va & (size - 1)) === 0) {
+        const off = (va + tlb.off[ti]) | 0;
+        this.fault = 0;
+        code.stats.codePageStores++;
+        if (code.written(off, size, this.stepsNow())) this.codeWritten = true;
+        // The page's last block is gone: stores to it are fast again.
+        if (code.codeChunks[off >>> 12] === 0) {
+          tlb.tagW[ti] = tlb.tagC[ti];
+          tlb.tagC[ti] = -1;
+        }
+        writeRam(this.bus.ram, off, size, value);
+        return;
+      }
+    }
     if ((va & 0xfff) + size > 4096) {
       // Translate both pages first so a fault on the second leaves memory unchanged.
       const first = 4096 - (va & 0xfff);
@@ -554,14 +574,23 @@ export class Hart implements PteMemory {
     const code = this.code;
     if (code === undefined) return;
     const off = this.bus.ramOffset(pa, size);
-    if (off >= 0 && code.hitsCode(off, size)) code.invalidatePage(off);
+    if (off < 0 || code.codeChunks[off >>> 12] === 0) return;
+    code.stats.codePageStores++;
+    if ((off & 0xfff) + size > 4096) {
+      const first = 4096 - (off & 0xfff);
+      if (code.written(off, first, this.stepsNow())) this.codeWritten = true;
+      if (code.written(off + first, size - first, this.stepsNow())) this.codeWritten = true;
+    } else if (code.written(off, size, this.stepsNow())) {
+      this.codeWritten = true;
+    }
   }
+
+  /** Set when a store dropped translated code; a running block leaves after that store. */
+  codeWritten = false;
 
   /** A RAM page now holds translated code: stores to it must take the slow path. */
   codePageAdded(page: number): void {
-    const tlb = this.tlb;
-    const ppn = page + this.bus.ramBase / 4096;
-    for (let i = 0; i < tlb.tagW.length; i++) if (tlb.tagW[i] !== -1 && tlb.ppn[i] === ppn) tlb.tagW[i] = -1;
+    this.tlb.codeAdded(page + this.bus.ramBase / 4096);
   }
 
   /** M-extension operation for translated blocks. */

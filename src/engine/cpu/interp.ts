@@ -10,7 +10,7 @@ import { TLB_MASK } from '../mmu/tlb';
 import { CsrOp, Priv, type Hart } from './hart';
 import { Mstatus } from './csr-defs';
 import { mulDiv } from './muldiv';
-import { BLOCK_MASK, HOT_THRESHOLD } from './jit';
+import { HOT_MASK, HOT_THRESHOLD } from './jit';
 
 /**
  * Runs the hart for at most `limit` steps (retired instructions plus traps taken) or until
@@ -50,45 +50,64 @@ export function execute(h: Hart, limit: number): void {
   // Loads and stores served by the TLB without the slow path, added to tlb.hits on the way out.
   let hits = 0;
 
-  // Execution stops in front of a breakpoint's pc (but the resumed one). Translated blocks keep
-  // running while no breakpoint lies inside them, so stepping over a long call stays fast.
+  // Execution stops in front of a breakpoint's pc, but the resumed one until an instruction retires
+  // (a trap the VMM hides, such as a shadow fill, returns to the same pc with nothing retired).
+  // Translated blocks keep running while no breakpoint lies inside them, so stepping over a long
+  // call stays fast.
   const bps = h.breakpoints.size > 0 ? h.breakpoints : undefined;
   const bpList = bps === undefined ? undefined : Int32Array.from(bps);
   const code = h.code;
-  const firstStep = steps;
+  const pages = code?.pages;
+  const hot = code?.hot;
+  const shift = code?.shift;
+  // Whether pc may start a block: after a control transfer, a trap, a slow instruction or a block.
+  let entry = true;
+  // Translated blocks run and the instructions they retired, added to code.stats on the way out.
+  let blockRuns = 0;
+  let blockInsns = 0;
+  const firstDone = n;
   h.atBreakpoint = false;
 
   while (steps < end) {
-    if (bps !== undefined && bps.has(pc >>> 0) && !(steps === firstStep && pc >>> 0 === h.bpSkip)) {
+    if (bps !== undefined && bps.has(pc >>> 0) && !(n === firstDone && pc >>> 0 === h.bpSkip)) {
       h.atBreakpoint = true;
       break;
     }
     // ---- translated blocks ----
-    if (code !== undefined && ((pc - fbase) >>> 0) < flimit) {
+    if (entry && code !== undefined && ((pc - fbase) >>> 0) < flimit) {
       const off = (pc + foff) | 0;
-      const bi = (off >> 1) & BLOCK_MASK;
-      if (code.blkOff[bi] === off && code.blkPc[bi] === pc) {
-        if (steps + code.blkLen[bi] <= end && (bpList === undefined || !breakpointIn(bpList, pc, code.blkBytes[bi]))) {
-          const r = code.blkFn[bi](h, x, r8, r16, r32, tagR, tagW, toff, dtag, n, steps);
+      const pg = pages![off >>> 12];
+      const bi = (off & 0xfff) >>> 1;
+      const fn = pg === undefined ? undefined : pg.fn[bi];
+      if (fn !== undefined && pg!.pc[bi] === pc) {
+        if (steps + pg!.len[bi] <= end && (bpList === undefined || !breakpointIn(bpList, pc, pg!.bytes[bi]))) {
+          const r = fn(h, x, r8, r16, r32, tagR, tagW, toff, dtag, n, steps);
           end = h.sliceEnd;
           pc = h.pc;
+          blockRuns++;
           if (r >= 0) {
             n += r;
             steps += r;
+            blockInsns += r;
           } else {
             n += -1 - r;
             steps -= r;
+            blockInsns += -1 - r;
             dtag = h.dataTag;
             ftag = h.fetchTag;
             flimit = 0;
           }
           continue;
         }
-      } else if (++code.hot[bi] >= HOT_THRESHOLD) {
-        code.hot[bi] = 0;
-        if (code.translate(h, off, pc)) continue;
+      } else {
+        const hi = (off >>> 1) & HOT_MASK;
+        if (++hot![hi] >= HOT_THRESHOLD << shift![off >>> 12]) {
+          hot![hi] = 0;
+          if (code.translate(h, off, pc)) continue;
+        }
       }
     }
+    entry = false;
     steps++;
     // ---- fetch ----
     let raw: number;
@@ -111,6 +130,7 @@ export function execute(h: Hart, limit: number): void {
         dtag = h.dataTag;
         ftag = h.fetchTag;
         flimit = 0;
+        entry = true;
         continue;
       }
       if (tagX[ti] === (vpn | ftag)) {
@@ -141,14 +161,14 @@ export function execute(h: Hart, limit: number): void {
       case Op.AUIPC: x[rd] = (pc + (w & 0xfffff000)) | 0; break;
       case Op.JAL: {
         const t = (pc + (((w >> 31) << 20) | (w & 0xff000) | ((w >>> 9) & 0x800) | ((w >>> 20) & 0x7fe))) | 0;
-        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
+        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
         x[rd] = npc;
         npc = t;
         break;
       }
       case Op.JALR: {
         const t = ((x[rs1] + (w >> 20)) & ~1) | 0;
-        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
+        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
         x[rd] = npc;
         npc = t;
         break;
@@ -156,37 +176,37 @@ export function execute(h: Hart, limit: number): void {
       case Op.BEQ:
         if (x[rs1] === x[rs2]) {
           npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
         }
         break;
       case Op.BNE:
         if (x[rs1] !== x[rs2]) {
           npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
         }
         break;
       case Op.BLT:
         if (x[rs1] < x[rs2]) {
           npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
         }
         break;
       case Op.BGE:
         if (x[rs1] >= x[rs2]) {
           npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
         }
         break;
       case Op.BLTU:
         if (x[rs1] >>> 0 < x[rs2] >>> 0) {
           npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
         }
         break;
       case Op.BGEU:
         if (x[rs1] >>> 0 >= x[rs2] >>> 0) {
           npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
         }
         break;
       case Op.LW: {
@@ -200,7 +220,7 @@ export function execute(h: Hart, limit: number): void {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
           const v = h.loadSlow(a, 4);
           end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
           x[rd] = v;
         }
         break;
@@ -217,7 +237,7 @@ export function execute(h: Hart, limit: number): void {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
           v = h.loadSlow(a, 2);
           end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
         }
         x[rd] = id === Op.LH ? (v << 16) >> 16 : v & 0xffff;
         break;
@@ -234,7 +254,7 @@ export function execute(h: Hart, limit: number): void {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
           v = h.loadSlow(a, 1);
           end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
         }
         x[rd] = id === Op.LB ? (v << 24) >> 24 : v & 0xff;
         break;
@@ -254,7 +274,7 @@ export function execute(h: Hart, limit: number): void {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
           h.storeSlow(a, size, x[rs2]);
           end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
         }
         break;
       }
@@ -280,7 +300,7 @@ export function execute(h: Hart, limit: number): void {
       case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: case Op.FENCE_I: break;
       case Op.MUL: case Op.MULH: case Op.MULHSU: case Op.MULHU:
       case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU: {
-        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, raw); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
+        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, raw); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
         x[rd] = id === Op.MUL ? Math.imul(x[rs1], x[rs2]) : mulDiv(id, x[rs1], x[rs2]);
         break;
       }
@@ -298,17 +318,24 @@ export function execute(h: Hart, limit: number): void {
         dtag = h.dataTag;
         ftag = h.fetchTag;
         flimit = 0;
+        entry = true;
         continue;
       }
     }
     x[0] = 0;
     pc = npc;
     n++;
+    // Jumps and branches (taken or not) end blocks: the next pc may start one.
+    entry = id >= Op.JAL && id <= Op.BGEU;
   }
   h.pc = pc;
   h.sliceDone = n;
   h.sliceSteps = steps;
   tlb.hits += hits;
+  if (code !== undefined) {
+    code.stats.blockRuns += blockRuns;
+    code.stats.blockInsns += blockInsns;
+  }
 }
 
 /** Whether a breakpoint lies in the `bytes` bytes of code starting at `pc`. */

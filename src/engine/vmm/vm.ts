@@ -59,6 +59,12 @@ export class Vm {
   state: VmState = 'running';
   /** Why the VM crashed, in words a student can act on. */
   crashReason: string | undefined;
+  /** Guest-virtual pcs the VM pauses in front of (set through Vmm.setBreakpoints). */
+  readonly breakpoints = new Set<number>();
+  /** The pc the VM resumes from: its breakpoint is passed once, as a debugger continues. -1: none. */
+  resumePc = -1;
+  /** Whether the VM paused in front of a breakpoint (until it runs again). */
+  atBreakpoint = false;
   private readonly kernel: Uint8Array;
 
   constructor(readonly id: number, config: VmConfig, host: Bus, frames: FrameAllocator) {
@@ -124,7 +130,10 @@ export class Vm {
 
   /** Lets a paused VM run again. */
   resume(): void {
-    if (this.state === 'paused') this.state = 'running';
+    if (this.state !== 'paused') return;
+    this.state = 'running';
+    this.resumePc = this.vhart.pcU;
+    this.atBreakpoint = false;
   }
 
   /** Powers the VM off for good; its disks are flushed. */
@@ -149,6 +158,8 @@ export class Vm {
     this.machine.reset(true);
     this.state = 'running';
     this.crashReason = undefined;
+    this.resumePc = -1;
+    this.atBreakpoint = false;
   }
 }
 

@@ -159,6 +159,18 @@ export class Vmm {
     return used;
   }
 
+  /**
+   * Sets a VM's breakpoints (guest-virtual pcs): the VM pauses in front of one, with `atBreakpoint`
+   * set, while the others run on. An emulate-mode VM's virtual hart checks them as a bare hart does;
+   * a trap-mode VM's are the physical hart's while that VM holds it.
+   */
+  setBreakpoints(vm: Vm, addresses: Iterable<number>): void {
+    vm.breakpoints.clear();
+    for (const a of addresses) vm.breakpoints.add(a >>> 0);
+    if (vm.mode === 'emulate') copySet(vm.breakpoints, vm.vhart.breakpoints);
+    else if (this.loaded === vm) copySet(vm.breakpoints, this.hart.breakpoints);
+  }
+
   /** Runs one VM alone for up to `budget` steps (stepping a VM in the debugger). */
   runVm(vm: Vm, budget: number): number {
     if (!vm.runnable) return 0;
@@ -194,7 +206,10 @@ export class Vmm {
     }
     this.romAccesses.set(vm, rom);
     const left = budget - (m.clockSteps - before);
+    // Machine.run passes a breakpoint at the pc it starts from; only a resume may do that.
+    if (reason === StopReason.BUDGET && left > 0 && m.hart.breakpoints.has(m.hart.pcU) && m.hart.pcU !== vm.resumePc) reason = StopReason.BREAKPOINT;
     if (reason === StopReason.BUDGET && left > 0) reason = m.run(left);
+    if (m.clockSteps !== before) vm.resumePc = -1;
     const used = m.clockSteps - before;
     vm.stats.retired[m.hart.priv] += m.hart.instret - retiredBefore;
     vm.stats.emulate('interpreted', m.hart.instret - retiredBefore);
@@ -218,6 +233,7 @@ export class Vmm {
       this.unload();
       vcpu.switchIn();
       this.loaded = vm;
+      copySet(vm.breakpoints, p.breakpoints);
     }
     const hitsBefore = p.tlb.hits;
     const missesBefore = p.tlb.misses;
@@ -247,7 +263,9 @@ export class Vmm {
       const slice = Math.max(1, Math.min(remaining, m.stepsUntilDeadline()));
       p.sliceDone = 0;
       p.sliceSteps = 0;
+      p.bpSkip = vm.resumePc;
       execute(p, slice);
+      if (p.sliceDone > 0) vm.resumePc = -1;
       vcpu.syncClock();
       // The guest's clock advances by what it executed; the physical counters keep the total.
       vh.instret += p.sliceDone;
@@ -260,6 +278,10 @@ export class Vmm {
       remaining -= Math.max(1, p.sliceSteps);
       p.sliceDone = 0;
       p.sliceSteps = 0;
+      if (p.atBreakpoint) {
+        reason = StopReason.BREAKPOINT;
+        break;
+      }
     }
     const used = m.clockSteps - before;
     vcpu.account();
@@ -276,6 +298,7 @@ export class Vmm {
   unload(): void {
     if (this.loaded !== undefined) this.vcpus.get(this.loaded)?.switchOut();
     this.loaded = undefined;
+    this.hart.breakpoints.clear();
   }
 
   /** Updates a VM's state after it ran: halted, waiting, or crashed on a storm of traps. */
@@ -283,11 +306,21 @@ export class Vmm {
     if (vm.machine.exitCode !== undefined && vm.state === 'running') vm.state = 'halted';
     else if (reason === StopReason.IDLE && vm.state === 'running') vm.state = 'waiting';
     else if (reason === StopReason.RESET) this.resetVm(vm);
+    else if (reason === StopReason.BREAKPOINT && vm.state === 'running') {
+      vm.state = 'paused';
+      vm.atBreakpoint = true;
+    }
     if (vm.state === 'running' && retired === 0 && used >= 10_000 && !vm.vhart.waiting) {
       vm.crash(`no instruction completed in ${used} steps: the guest is stuck in a loop of traps at pc 0x${vm.vhart.pcU.toString(16)}`);
     }
     if (vm.state !== 'running' && this.loaded === vm) this.unload();
   }
+}
+
+/** Makes `to` hold exactly the addresses of `from`. */
+function copySet(from: ReadonlySet<number>, to: Set<number>): void {
+  to.clear();
+  for (const a of from) to.add(a);
 }
 
 /** Whether `pc` lies in the boot ROM. */

@@ -3,7 +3,7 @@
 
 import * as monaco from 'monaco-editor';
 import {
-  CPU_MODEL, MACHINE_MODES, parseCpuSpec, type AddressSpace, type AssembleResult, type FileEntry, type LabApi, type LineMapEntry,
+  CPU_MODEL, MACHINE_MODES, parseCpuSpec, type AddressSpace, type AssembleResult, type ConsoleLogInfo, type FileEntry, type LabApi, type LineMapEntry,
   type MachineConfig, type MachineMode, type MachineStatus, type RegisterSnapshot, type SymbolEntry,
 } from '../../../shared/lab-api';
 import { CompareSession } from './compare-session.svelte';
@@ -36,15 +36,35 @@ export class Doc {
   }
 }
 
+/** Where the page remembers the machine it showed last (by name: ids change when the app restarts). */
+const SELECTED_KEY = 'vmlab.selectedMachine';
+
 /** A machine and what the debugger knows of its program. */
 export class MachineView {
   status = $state<MachineStatus>() as MachineStatus;
   /** Console bytes received before a terminal attached. */
   backlog: Uint8Array[] = [];
   sink: ((data: Uint8Array) => void) | undefined;
+  /** Bytes of the console's whole output this page has shown (the offset the next chunk should have). */
+  private received = 0;
+  /** While the host's scrollback is on its way, live chunks wait here (then those it covers are dropped). */
+  private waiting: { data: Uint8Array; offset: number }[] | undefined;
 
-  constructor(status: MachineStatus, readonly source: string | undefined, readonly lineMap: LineMapEntry[], readonly symbols: SymbolEntry[]) {
+  constructor(status: MachineStatus, readonly source: string | undefined, public lineMap: LineMapEntry[], public symbols: SymbolEntry[]) {
     this.status = status;
+  }
+
+  /** Marks the console as waiting for the host's scrollback (a machine this page did not create). */
+  awaitScrollback(): void {
+    this.waiting ??= [];
+  }
+
+  /** The host's scrollback: shown first, then the live chunks that came meanwhile and are newer. */
+  scrollback(log: ConsoleLogInfo): void {
+    const held = this.waiting ?? [];
+    this.waiting = undefined;
+    this.output(log.data, log.end - log.data.length);
+    for (const c of held) this.output(c.data, c.offset);
   }
 
   /** Whether this is a VM of the VMM (not a bare machine). */
@@ -52,10 +72,21 @@ export class MachineView {
     return this.status.mode !== 'bare';
   }
 
-  /** Delivers console output to the terminal, or keeps it until one attaches. */
-  output(data: Uint8Array): void {
-    if (this.sink) this.sink(data);
-    else this.backlog.push(data);
+  /**
+   * Delivers console output that starts at byte `offset` of the console's whole output to the
+   * terminal (or keeps it until one attaches); bytes already shown are skipped.
+   */
+  output(data: Uint8Array, offset: number): void {
+    if (this.waiting) {
+      this.waiting.push({ data, offset });
+      return;
+    }
+    const end = offset + data.length;
+    if (end <= this.received) return;
+    const fresh = offset < this.received ? data.subarray(this.received - offset) : data;
+    this.received = end;
+    if (this.sink) this.sink(fresh);
+    else this.backlog.push(fresh);
   }
 
   /** Source line of `pc`, when the program's line map has it. */
@@ -138,7 +169,7 @@ export class LabState {
   constructor(readonly lab: LabApi) {
     this.history = new StatsHistory(lab);
     this.comparison = new CompareSession(lab);
-    lab.on('vm.console', ({ id, data }) => this.machine(id)?.output(data));
+    lab.on('vm.console', ({ id, data, offset }) => this.machine(id)?.output(data, offset));
     lab.on('vm.status', (s) => this.onStatus(s));
     lab.on('vm.destroyed', ({ id }) => this.dropMachine(id));
     lab.on('fs.changed', () => void this.refreshFiles());
@@ -169,28 +200,63 @@ export class LabState {
     return this.machines.find((m) => m.status.id === id);
   }
 
-  /** Loads the workspace and the machines that already exist (after a reload). */
+  /**
+   * Loads the workspace and rebuilds the page from the host (after a reload, or a restart of the
+   * app): every machine with its state and console scrollback, the line map of the source each was
+   * built from, the machine shown last with its registers.
+   */
   async init(): Promise<void> {
     this.workspaceName = (await this.lab.call('workspace.info', {})).name;
     await this.refreshFiles();
+    const views: MachineView[] = [];
     for (const s of await this.lab.call('vm.list', {})) {
-      if (!this.machine(s.id)) this.machines.push(new MachineView(s, undefined, [], []));
+      if (this.machine(s.id)) continue;
+      const view = new MachineView(s, s.source, [], []);
+      view.awaitScrollback();
+      this.machines.push(view);
+      views.push(view);
     }
-    this.currentId ??= this.machines[0]?.status.id;
+    await Promise.all(views.map(async (view) => {
+      const log = await this.lab.call('vm.consoleLog', { id: view.status.id }).catch(() => ({ data: new Uint8Array(0), end: 0 }));
+      view.scrollback(log);
+      await this.loadLineMap(view);
+    }));
+    const remembered = this.machines.find((m) => m.status.name === storedSelection());
+    this.currentId ??= (remembered ?? this.machines[0])?.status.id;
+    await this.refreshRegisters();
+  }
+
+  /** Reads the line map and symbols of the source a machine was built from (for breakpoints and the pc's line). */
+  private async loadLineMap(view: MachineView): Promise<void> {
+    if (!view.source || !/\.s$/i.test(view.source)) return;
+    const text = await this.lab.call('fs.read', { path: view.source }).catch(() => undefined);
+    const r = text && (await this.lab.call('asm.check', { path: view.source, text: text.text }).catch(() => undefined));
+    if (!r?.ok) return;
+    view.lineMap = r.lineMap;
+    view.symbols = r.symbols;
   }
 
   /** Makes `id` the machine the controls and inspectors follow. */
   select(id: string): void {
     if (this.currentId === id) return;
     this.currentId = id;
+    this.message = '';
     this.registers = this.previousRegisters = undefined;
+    const name = this.machine(id)?.status.name;
+    if (name !== undefined) rememberSelection(name);
     void this.refreshRegisters();
   }
 
-  /** Creates a machine from the VM manager's form (a VM, or a bare machine without source debugging). */
+  /**
+   * Creates a machine from the VM manager's form; a kernel assembled from source gets its line map,
+   * so the editor's breakpoints, run to cursor and the current line work in it as after F5.
+   */
   async createVm(config: MachineConfig, start: boolean): Promise<void> {
+    const built = /\.s$/i.test(config.kernel) ? await this.lab.call('asm.build', { path: config.kernel }).catch(() => undefined) : undefined;
     const status = await this.lab.call('vm.create', config);
-    if (!this.machine(status.id)) this.machines.push(new MachineView(status, undefined, [], []));
+    const debug = built?.ok ? built : undefined;
+    if (!this.machine(status.id)) this.machines.push(new MachineView(status, debug && config.kernel, debug?.lineMap ?? [], debug?.symbols ?? []));
+    await this.pushBreakpoints();
     this.select(status.id);
     if (start) await this.lab.call('vm.run', { id: status.id });
     this.notify(`${status.name}: created (${status.mode})`);
@@ -224,8 +290,9 @@ export class LabState {
     this.message = text;
   }
 
-  /** Runs an action, turning failures into a status-bar message. */
+  /** Runs an action, turning failures into a status-bar message (the last action's message goes first). */
   async attempt(action: () => Promise<void>): Promise<void> {
+    this.message = '';
     try {
       await action();
     } catch (err) {
@@ -320,8 +387,19 @@ export class LabState {
   /** Toggles a breakpoint on a line of a source file. */
   async toggleBreakpoint(path: string, line: number): Promise<void> {
     const lines = this.breakpoints[path] ?? [];
-    this.breakpoints[path] = lines.includes(line) ? lines.filter((l) => l !== line) : [...lines, line].sort((a, b) => a - b);
+    const adding = !lines.includes(line);
+    this.breakpoints[path] = adding ? [...lines, line].sort((a, b) => a - b) : lines.filter((l) => l !== line);
     await this.pushBreakpoints();
+    if (adding) this.notify(this.breakpointNote(path, line));
+  }
+
+  /** Where a new breakpoint acts, for the status bar: which machines run `path`, or how to start one. */
+  breakpointNote(path: string, line: number): string {
+    const running = this.machines.filter((m) => m.source === path);
+    if (running.length === 0) return `breakpoint at ${path}:${line}: it acts on machines started from ${path} (F5, or New VM with it), not on ${this.current ? this.current.status.name : 'other kernels'}`;
+    const at = running[0].addressOf(line);
+    if (at === undefined) return `breakpoint at ${path}:${line}: this line has no code, so nothing stops there`;
+    return `breakpoint at ${path}:${line} (0x${at.toString(16).padStart(8, '0')}) in ${running.map((m) => m.status.name).join(', ')}`;
   }
 
   private async pushBreakpoints(): Promise<void> {
@@ -378,6 +456,10 @@ export class LabState {
     const m = this.current;
     if (m?.isVm && m.status.state === 'paused') {
       await this.lab.call('vm.run', { id: m.status.id });
+      const path = this.activePath;
+      if (path && m.source !== path && (this.breakpoints[path]?.length ?? 0) > 0) {
+        this.notify(`${m.status.name} runs ${m.status.kernel}: the breakpoints in ${path} act only on machines started from it`);
+      }
       return;
     }
     if (m && m.source === this.activePath && m.status.state === 'paused') await this.lab.call('vm.run', { id: m.status.id });
@@ -399,10 +481,10 @@ export class LabState {
     await this.lab.call('vm.step', { id: m.status.id });
   }
 
-  /** F10: one instruction, running calls to their return (a VM steps one instruction). */
+  /** F10: one instruction, running calls to their return. */
   async stepOver(): Promise<void> {
     const m = this.current;
-    if (m?.isVm) return this.stepInto();
+    if (m?.isVm && (m.status.state === 'exited' || m.status.state === 'error')) return this.notify(`${m.status.name} has ${m.status.vmState}: reset it to run again`);
     if (!m || m.status.state === 'exited' || m.status.state === 'error') return this.launch(true);
     if (m.status.state !== 'paused') await this.lab.call('vm.pause', { id: m.status.id });
     await this.lab.call('vm.stepOver', { id: m.status.id });
@@ -412,7 +494,7 @@ export class LabState {
   async runToLine(line: number): Promise<void> {
     const m = this.current;
     if (!m) return this.notify('start the machine first (F10 stops at _start)');
-    if (m.isVm) return this.notify('run to cursor works on bare machines (run the editor file with F5)');
+    if (m.source !== this.activePath) return this.notify(`run to cursor: ${m.status.name} does not run ${this.activePath ?? 'this file'} (F5 starts it)`);
     const address = m.addressOf(line);
     if (address === undefined) return this.notify(`line ${line} has no code`);
     if (m.status.state !== 'paused') await this.lab.call('vm.pause', { id: m.status.id });
