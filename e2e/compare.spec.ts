@@ -5,7 +5,7 @@
 // docs/screenshots/compare.png.
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
-import { newVm, openApp, shot, vmRow } from './support';
+import { newVm, openApp, removeVm, shot, vmRow } from './support';
 
 /** Whether a chart's canvas has anything drawn on it (some pixel not fully transparent). */
 const drawn = (chart: Locator): Promise<boolean> => chart.locator('canvas').evaluate((c: HTMLCanvasElement) => {
@@ -98,7 +98,7 @@ test('compare view, statistics of a trap-mode VM, and the TLB of a paused VM', a
   await expect(page.locator('[data-view="statistics"] [data-stat="instructions"] [data-rate]')).toHaveText(/^\d{1,3}(,\d{3}){2,}$/, { timeout: 20_000 });
   for (const series of ['instructions', 'exits', 'shadow', 'tlbMisses']) await expectChart(page, `rate-${series}`);
   await shot(page, info, '02-statistics-running');
-  await vmRow(page, 'spin-vm').locator('[data-vm-action="remove"]').click();
+  await removeVm(page, 'spin-vm');
   await expect(vmRow(page, 'spin-vm')).toHaveCount(0);
 
   // An emulate-mode VM of hello, paused while it waits for input: its virtual hart's TLB.
@@ -133,7 +133,7 @@ test('compare view, statistics of a trap-mode VM, and the TLB of a paused VM', a
   await expect(stat('tlb.misses')).toHaveText(tlbMisses!);
 
   for (const name of ['hello-tlb', 'traps-vm']) {
-    await vmRow(page, name).locator('[data-vm-action="remove"]').click();
+    await removeVm(page, name);
     await expect(vmRow(page, name)).toHaveCount(0);
   }
   await page.locator('[data-view-tab="editor"]').click();

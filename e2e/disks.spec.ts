@@ -5,7 +5,7 @@
 // view is docs/screenshots/disks.png.
 import { expect, test, type Page } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
-import { consoleText, openApp, shot, vmRow } from './support';
+import { consoleText, openApp, removeVm, shot, vmRow } from './support';
 
 const image = (page: Page, path: string) => page.locator(`tr[data-disk-image="${path}"]`);
 /** Bytes `from`..`from + n` of the block view, as shown. */
@@ -156,7 +156,7 @@ test('disk manager: create an image, boot the disk lab on it twice, read the cou
   await expect.poll(() => shownBytes(page, 0, 8)).toEqual(['42', '4f', '4f', '54', '02', '00', '00', '00']);
   await shot(page, info, '06-read-only');
 
-  await vmRow(page, 'counter').locator('[data-vm-action="remove"]').click();
+  await removeVm(page, 'counter');
   await expect(vmRow(page, 'counter')).toHaveCount(0);
   expect(errors).toEqual([]);
 });

@@ -5,7 +5,7 @@
 // 0x3000 step by step, and a click on the result opens host memory where the guest's store landed.
 import { fileURLToPath } from 'node:url';
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { firstMemoryRow, openApp, removeMachines, shot, vmRow } from './support';
+import { firstMemoryRow, openApp, removeMachines, removeVm, shot, vmRow } from './support';
 
 const README_SHOT = fileURLToPath(new URL('../docs/screenshots/page-tables.png', import.meta.url));
 
@@ -122,7 +122,7 @@ test('page-table inspector: the lecture\'s three tables, translations step by st
   await expect(page.locator('[data-loc="host-physical"]')).toHaveText('hpa 0x800c4000');
   await shot(page, info, '05-host-memory');
 
-  await vmRow(page, 'lecture').locator('[data-vm-action="remove"]').click();
+  await removeVm(page, 'lecture');
   await expect(vmRow(page, 'lecture')).toHaveCount(0);
   expect(errors).toEqual([]);
 });
@@ -165,7 +165,7 @@ test('page-table inspector: emulate mode\'s combined software walk, and a bare m
   // The pmap column shows the entry that gave the result: guest page 00.
   await expect(entry(page, 'pmap', '00')).toHaveClass(/on-path/);
   await shot(page, info, '06-emulate-combined');
-  await vmRow(page, 'soft').locator('[data-vm-action="remove"]').click();
+  await removeVm(page, 'soft');
 
   // Bare: one table, physical pages; a translation's result opens physical memory.
   await create('bare', 'alone');
@@ -180,7 +180,7 @@ test('page-table inspector: emulate mode\'s combined software walk, and a bare m
   await expect.poll(() => firstMemoryRow(page).then((b) => b.slice(0, 4))).toEqual(['02', '00', 'fe', 'ca']);
   await expect(page.locator('[data-loc="physical"]')).toHaveText('pa 0x800a3000');
   await shot(page, info, '07-bare');
-  await vmRow(page, 'alone').locator('[data-vm-action="remove"]').click();
+  await removeVm(page, 'alone');
   expect(errors).toEqual([]);
 });
 

@@ -38,7 +38,7 @@ test('edit, run, talk to, pause, step and inspect the hello guest', async ({ pag
   // Run: the greeting appears; typed characters come back.
   await page.keyboard.press('F5');
   await expect(consoleText(page)).toContainText('Hello from vmlab! Type something', { timeout: 20_000 });
-  await expect(status(page, 'state')).toContainText('idle');
+  await expect(status(page, 'state')).toContainText('waiting for input (wfi)');
   await page.locator('.console:not(.hidden) .xterm').click();
   await page.keyboard.type('hi vmlab');
   await page.keyboard.press('Enter');

@@ -55,6 +55,13 @@ export const consoleText = (page: Page): Promise<string> => page.evaluate(() => 
 /** A VM's row in the VM manager. */
 export const vmRow = (page: Page, name: string): Locator => page.locator(`tr[data-vm="${name}"]`);
 
+/** Removes a machine with its row's ✕, accepting the confirmation the app asks for first. */
+export async function removeVm(page: Page, name: string): Promise<void> {
+  page.once('dialog', (d) => void d.accept());
+  await vmRow(page, name).locator('[data-vm-action="remove"]').click();
+  await expect(vmRow(page, name)).toHaveCount(0);
+}
+
 /** The 16 bytes of the memory view's first row, as shown. */
 export const firstMemoryRow = (page: Page): Promise<string[]> => page.locator('.mem-row').first().locator('.mem-byte').allTextContents();
 

@@ -3,7 +3,7 @@
 // guest-physical and host-physical space, and the scribble lab crashing with a reason while its
 // neighbour keeps answering.
 import { expect, test } from '@playwright/test';
-import { consoleText, firstMemoryRow, newVm, openApp, shot, vmRow } from './support';
+import { consoleText, firstMemoryRow, newVm, openApp, removeVm, shot, vmRow } from './support';
 
 test('VM manager: consoles per VM, per-VM pause, memory in three spaces, a crash', async ({ page }, info) => {
   const errors = await openApp(page);
@@ -96,7 +96,7 @@ test('VM manager: consoles per VM, per-VM pause, memory in three spaces, a crash
 
   // Remove the VMs again; the manager follows.
   for (const name of ['scribble-vm', 'paging-vm', 'hello-vm']) {
-    await vmRow(page, name).locator('[data-vm-action="remove"]').click();
+    await removeVm(page, name);
     await expect(vmRow(page, name)).toHaveCount(0);
   }
   expect(errors).toEqual([]);

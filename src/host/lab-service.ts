@@ -340,14 +340,14 @@ export class LabService {
     ...this.inspect.handlers,
     'vm.stats': async ({ id }) => {
       const e = this.machine(id);
-      if (e.host) throw new LabError('bad-request', `vm.stats: '${id}' is a bare machine; the VMM keeps statistics for VMs (mode emulate or trap)`);
+      if (e.host) throw new LabError('bad-request', `vm.stats: '${e.name}' is a bare machine; the VMM keeps statistics for VMs (mode emulate or trap)`);
       return this.vmmHost().send({ op: 'stats', key: id });
     },
   };
 
   private machine(id: string): MachineEntry {
     const e = this.machines.get(id);
-    if (!e) throw new LabError('not-found', `no machine '${id}'`);
+    if (!e) throw new LabError('not-found', `no machine '${id}' (it was removed, or vmlab started again: reload the page)`);
     return e;
   }
 

@@ -155,6 +155,7 @@ void app.whenReady().then(async () => {
   const folder = workspaceArg();
   seedWorkspace(folder);
   service = await LabService.create({ workspace: folder });
+  for (const problem of service.restoreProblems) process.stderr.write(`vmlab: a stored VM was not recreated: ${problem}\n`);
   bindService(service);
   buildMenu();
   createWindow();

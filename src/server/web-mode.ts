@@ -28,6 +28,7 @@ export async function runWebMode(options: WebModeOptions = {}): Promise<{ server
   const service = await LabService.create({ workspace: folder });
   const server = await startWebServer({ service, staticDir: rendererDir(root), port: options.port });
   process.stdout.write(`vmlab web mode: ${server.url}\n(workspace ${service.root}; Ctrl+C to stop)\n`);
+  for (const problem of service.restoreProblems) process.stderr.write(`vmlab: a stored VM was not recreated: ${problem}\n`);
   if (options.open !== false && !process.env.CI && (process.env.DISPLAY || process.env.WAYLAND_DISPLAY)) openBrowser(server.url);
   const stop = (): void => {
     void Promise.all([server.close(), service.dispose()]).then(() => process.exit(0));

@@ -1,9 +1,15 @@
 // Block translator: hot straight-line runs of guest code become JavaScript functions (as v86 does),
 // so the interpreter's fetch/decode/dispatch is paid once per block instead of once per
-// instruction. Blocks are keyed by RAM offset and virtual pc, end at the first control transfer or
-// at an instruction that needs the hart's slow path (CSRs, system, atomics), and never cross a page.
-// A page holding translated code loses its TLB write tag, so stores to it take the slow path, which
-// drops the page's blocks when the store hits a 128-byte chunk holding code (self-modifying code).
+// instruction. Blocks end at the first control transfer or at an instruction that needs the hart's
+// slow path (CSRs, system, atomics), and never cross a page. They are kept per physical RAM page,
+// indexed by their start within the page and checked against the virtual pc (blocks embed pcs), so
+// hot code never evicts other hot code. A page holding translated code loses its TLB write tag (the
+// TLB keeps a code-write tag instead): stores to it take the hart's slow path, which drops exactly
+// the blocks whose bytes the store overwrites (self-modifying code, a page reused for other code).
+// Translating costs far more than interpreting a block a few times (V8 first runs a new function in
+// its own interpreter), so a start is translated only after HOT_THRESHOLD entries, a page whose
+// code keeps being overwritten waits longer each time (backoff), and a block whose bytes and pc were
+// translated before reuses that function (a program exec'd again into other frames).
 // Blocks retire, trap and count steps exactly as the interpreter would; tests compare the two.
 
 import { DECODE_BUCKET, decodeSlow, EXPAND_C } from '../isa/decode';
@@ -16,49 +22,102 @@ export type BlockFn = (
   tagR: Int32Array, tagW: Int32Array, toff: Int32Array, dtag: number, n0: number, s0: number,
 ) => number;
 
-const CACHE_BITS = 14;
-/** Mask for the block cache index (RAM halfword offset). */
-export const BLOCK_MASK = (1 << CACHE_BITS) - 1;
-/** Executions of a block start before it is translated. */
-export const HOT_THRESHOLD = 16;
+const HOT_BITS = 15;
+/** Mask for the heat table index (RAM halfword offset). */
+export const HOT_MASK = (1 << HOT_BITS) - 1;
+/** Entries of a block start (in the interpreter) before it is translated. */
+export const HOT_THRESHOLD = 64;
 const MAX_BLOCK = 48;
-/** Invalidations after which a page is left to the interpreter. */
-const PAGE_INVALIDATION_LIMIT = 32;
+/** Steps within which a second invalidation of a page doubles its translation threshold. */
+const BACKOFF_WINDOW = 2_000_000;
+/** Largest threshold shift of a page (its threshold at most HOT_THRESHOLD << this). */
+const MAX_BACKOFF = 10;
+/** Translated functions remembered by content (pc and instruction bits) before the memo restarts. */
+const MEMO_LIMIT = 8192;
+
+/** The blocks of one RAM page, indexed by halfword offset within the page. */
+export class PageBlocks {
+  readonly fn: (BlockFn | undefined)[] = new Array<BlockFn | undefined>(2048).fill(undefined);
+  /** Virtual pc each block was translated for. */
+  readonly pc = new Int32Array(2048);
+  /** Instructions in each block. */
+  readonly len = new Int32Array(2048);
+  /** Bytes of guest code each block covers (breakpoints inside it send execution to the interpreter). */
+  readonly bytes = new Int32Array(2048);
+  /** Halfword offsets of the live blocks. */
+  readonly starts: number[] = [];
+  /** Halfword offsets ever translated (statistics: retranslations). */
+  readonly seen = new Uint8Array(2048);
+}
+
+/** Translator counters (cheap; for `vmlab run --stats` and bench/os.ts). */
+export class JitStats {
+  /** Blocks translated (functions built, or reused from the content memo). */
+  translations = 0;
+  /** Translations of a start that had been translated before (after an invalidation). */
+  retranslations = 0;
+  /** Translations served from the content memo without building a function. */
+  memoHits = 0;
+  /** Blocks dropped because a store, DMA or reload overwrote their bytes. */
+  invalidations = 0;
+  /** Stores that dropped at least one block. */
+  invalidatingStores = 0;
+  /** Stores that took the slow path because their page holds translated code. */
+  codePageStores = 0;
+  /** Times a page's translation threshold was raised (its code keeps being overwritten). */
+  backoffs = 0;
+  /** Translated blocks run (each a round trip through the dispatcher). */
+  blockRuns = 0;
+  /** Instructions retired inside translated blocks. */
+  blockInsns = 0;
+  /** Milliseconds spent building blocks, when a clock is given. */
+  translateMs = 0;
+
+  /** Plain copy for JSON. */
+  toJSON(): Record<string, number> {
+    return { ...(this as unknown as Record<string, number>) };
+  }
+}
 
 /** Translated blocks and the bookkeeping of which RAM holds code. */
 export class CodeCache {
-  readonly blkOff = new Int32Array(1 << CACHE_BITS).fill(-1);
-  readonly blkPc = new Int32Array(1 << CACHE_BITS);
-  readonly blkLen = new Int32Array(1 << CACHE_BITS);
-  /** Bytes of guest code each block covers (breakpoints inside it send execution to the interpreter). */
-  readonly blkBytes = new Int32Array(1 << CACHE_BITS);
-  readonly blkFn: BlockFn[] = new Array(1 << CACHE_BITS);
-  readonly hot = new Uint8Array(1 << CACHE_BITS);
+  /** Per RAM page: its blocks, or undefined when it never held any. */
+  readonly pages: (PageBlocks | undefined)[];
   /** Per RAM page: bit i set when chunk i (128 bytes) holds translated code. */
   readonly codeChunks: Uint32Array;
-  private readonly pageInvalidations: Uint16Array;
-  private readonly pageBlocks = new Map<number, number[]>();
-  /** Statistics. */
-  translated = 0;
-  invalidations = 0;
+  /** Heat of block starts, indexed by RAM halfword offset (collisions only share heat). */
+  readonly hot = new Int32Array(1 << HOT_BITS);
+  /** Per RAM page: threshold shift (backoff) and the step of its last invalidation. */
+  readonly shift: Uint8Array;
+  private readonly lastInvalidation: Float64Array;
+  private memo = new Map<string, BlockFn>();
+  readonly stats = new JitStats();
+  /** Milliseconds clock for stats.translateMs (injected; the engine reads no host clock itself). */
+  clock: (() => number) | undefined = undefined;
 
   constructor(ramSize: number) {
-    this.codeChunks = new Uint32Array(Math.ceil(ramSize / 4096));
-    this.pageInvalidations = new Uint16Array(this.codeChunks.length);
-    const noop: BlockFn = () => 0;
-    this.blkFn.fill(noop);
+    const pages = Math.ceil(ramSize / 4096);
+    this.pages = new Array<PageBlocks | undefined>(pages).fill(undefined);
+    this.codeChunks = new Uint32Array(pages);
+    this.shift = new Uint8Array(pages);
+    this.lastInvalidation = new Float64Array(pages).fill(-Infinity);
+  }
+
+  /** Blocks translated so far. */
+  get translated(): number {
+    return this.stats.translations;
   }
 
   /** Drops every block (after RAM was rewritten from outside: load, reset, restore). */
   flush(): void {
-    this.blkOff.fill(-1);
+    this.pages.fill(undefined);
     this.hot.fill(0);
     this.codeChunks.fill(0);
-    this.pageInvalidations.fill(0);
-    this.pageBlocks.clear();
+    this.shift.fill(0);
+    this.lastInvalidation.fill(-Infinity);
   }
 
-  /** Whether a store of `size` bytes at RAM offset `off` hits translated code. */
+  /** Whether a store of `size` bytes at RAM offset `off` hits a chunk holding translated code. */
   hitsCode(off: number, size: number): boolean {
     const bits = this.codeChunks[off >>> 12];
     if (bits === 0) return false;
@@ -68,61 +127,128 @@ export class CodeCache {
   }
 
   /**
+   * A store of `size` bytes (within one page) at RAM offset `off` at step `now`: drops the blocks
+   * whose bytes it overwrites. Returns whether any was dropped.
+   */
+  written(off: number, size: number, now: number): boolean {
+    const page = off >>> 12;
+    const pg = this.pages[page];
+    if (pg === undefined || !this.hitsCode(off, size)) return false;
+    const lo = off & 0xfff;
+    const hi = lo + size;
+    const starts = pg.starts;
+    let dropped = 0;
+    for (let j = starts.length - 1; j >= 0; j--) {
+      const i = starts[j];
+      const b = i << 1;
+      if (b < hi && b + pg.bytes[i] > lo) {
+        pg.fn[i] = undefined;
+        starts[j] = starts[starts.length - 1];
+        starts.pop();
+        dropped++;
+      }
+    }
+    if (dropped === 0) return false;
+    this.stats.invalidatingStores++;
+    this.dropped(page, pg, dropped, now);
+    return true;
+  }
+
+  /**
    * Forgets the RAM page containing `off` entirely: its blocks and its history of invalidations
    * (the page changed hands, or was rewritten from outside, and starts afresh).
    */
   releasePage(off: number): void {
     const page = off >>> 12;
-    if (this.codeChunks[page] !== 0 || this.pageBlocks.has(page)) {
-      this.invalidatePage(off);
-      this.invalidations--;
+    const pg = this.pages[page];
+    if (pg !== undefined) {
+      for (const i of pg.starts) pg.fn[i] = undefined;
+      pg.starts.length = 0;
     }
-    this.pageInvalidations[page] = 0;
+    this.codeChunks[page] = 0;
+    this.shift[page] = 0;
+    this.lastInvalidation[page] = -Infinity;
   }
 
-  /** Drops the blocks of the RAM page containing `off`. */
-  invalidatePage(off: number): void {
+  /** Drops the blocks of the RAM page containing `off` (DMA or a host write into it). */
+  invalidatePage(off: number, now = 0): void {
     const page = off >>> 12;
-    this.invalidations++;
-    this.codeChunks[page] = 0;
-    if (this.pageInvalidations[page] < 65535) this.pageInvalidations[page]++;
-    for (const i of this.pageBlocks.get(page) ?? []) if (this.blkOff[i] >>> 12 === page) this.blkOff[i] = -1;
-    this.pageBlocks.delete(page);
+    const pg = this.pages[page];
+    if (pg === undefined || pg.starts.length === 0) {
+      this.codeChunks[page] = 0;
+      return;
+    }
+    const n = pg.starts.length;
+    for (const i of pg.starts) pg.fn[i] = undefined;
+    pg.starts.length = 0;
+    this.dropped(page, pg, n, now);
+  }
+
+  private dropped(page: number, pg: PageBlocks, n: number, now: number): void {
+    this.stats.invalidations += n;
+    let bits = 0;
+    for (const i of pg.starts) bits |= chunkBits(i << 1, pg.bytes[i]);
+    this.codeChunks[page] = bits >>> 0;
+    // Code overwritten soon after the last overwrite: wait longer before translating it again.
+    if (now - this.lastInvalidation[page] < BACKOFF_WINDOW) {
+      if (this.shift[page] < MAX_BACKOFF) {
+        this.shift[page]++;
+        this.stats.backoffs++;
+      }
+    } else if (this.shift[page] > 0) {
+      this.shift[page]--;
+    }
+    this.lastInvalidation[page] = now;
   }
 
   /**
    * Translates the block at RAM offset `off` (virtual `pc`) if it has enough instructions; returns
-   * whether one was installed. `wasCode` tells the caller to drop write tags for the page.
+   * whether one was installed.
    */
   translate(h: Hart, off: number, pc: number): boolean {
+    const t0 = this.clock === undefined ? 0 : this.clock();
     const page = off >>> 12;
-    if (this.pageInvalidations[page] >= PAGE_INVALIDATION_LIMIT) return false;
-    const built = buildBlock(h, off, pc);
-    if (built === undefined) return false;
-    const i = (off >> 1) & BLOCK_MASK;
-    this.blkOff[i] = off;
-    this.blkPc[i] = pc;
-    this.blkLen[i] = built.length;
-    this.blkBytes[i] = built.bytes;
-    this.blkFn[i] = built.fn;
-    this.translated++;
-    const list = this.pageBlocks.get(page);
-    if (list) list.push(i);
-    else this.pageBlocks.set(page, [i]);
-    const endOff = off + built.bytes - 1;
-    let bits = this.codeChunks[page];
-    const wasCode = bits !== 0;
-    for (let c = (off & 0xfff) >>> 7; c <= ((endOff & 0xfff) >>> 7); c++) bits |= 1 << c;
-    this.codeChunks[page] = bits >>> 0;
-    if (!wasCode) h.codePageAdded(page);
+    const scan = scanBlock(h, off, pc);
+    if (scan === undefined) return false;
+    let fn = this.memo.get(scan.key);
+    if (fn === undefined) {
+      fn = buildBlock(scan);
+      if (this.memo.size >= MEMO_LIMIT) this.memo = new Map();
+      this.memo.set(scan.key, fn);
+    } else {
+      this.stats.memoHits++;
+    }
+    let pg = this.pages[page];
+    if (pg === undefined) pg = this.pages[page] = new PageBlocks();
+    const i = (off & 0xfff) >>> 1;
+    if (pg.fn[i] === undefined) pg.starts.push(i);
+    pg.fn[i] = fn;
+    pg.pc[i] = pc;
+    pg.len[i] = scan.length;
+    pg.bytes[i] = scan.bytes;
+    if (pg.seen[i] !== 0) this.stats.retranslations++;
+    pg.seen[i] = 1;
+    this.stats.translations++;
+    const bits = this.codeChunks[page];
+    this.codeChunks[page] = (bits | chunkBits(off & 0xfff, scan.bytes)) >>> 0;
+    if (bits === 0) h.codePageAdded(page);
+    if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
     return true;
   }
 }
 
+/** Chunk bits (128 bytes each) covered by `bytes` bytes at page offset `lo`. */
+function chunkBits(lo: number, bytes: number): number {
+  let bits = 0;
+  for (let c = lo >>> 7; c <= ((lo + bytes - 1) >>> 7); c++) bits |= 1 << c;
+  return bits;
+}
+
 const R = (r: number): string => (r === 0 ? '0' : `x[${r}]`);
 
-interface Built {
-  fn: BlockFn;
+/** A scanned block: its JavaScript body (also its content key), instructions and bytes. */
+interface Scanned {
+  key: string;
   length: number;
   bytes: number;
 }
@@ -133,7 +259,7 @@ function simple(id: number, hasM: boolean): boolean {
   return (id >= Op.LUI && id <= Op.AND) || id === Op.FENCE || id === Op.FENCE_TSO || id === Op.PAUSE;
 }
 
-function buildBlock(h: Hart, off: number, pc: number): Built | undefined {
+function scanBlock(h: Hart, off: number, pc: number): Scanned | undefined {
   const r16 = h.bus.ram16;
   const hasC = h.features.c;
   const lines: string[] = ['let a = 0, v = 0, vp = 0, ti = 0;'];
@@ -173,8 +299,11 @@ function buildBlock(h: Hart, off: number, pc: number): Built | undefined {
   let body = lines.join('\n');
   // TLB hits of the block's loads and stores are counted in a local and added at every exit.
   if (body.includes('hh++')) body = 'let hh = 0;\n' + body.replace(/return /g, 'h.tlb.hits += hh; return ');
-  const fn = new Function('h', 'x', 'r8', 'r16', 'r32', 'tagR', 'tagW', 'toff', 'dtag', 'n0', 's0', body) as BlockFn;
-  return { fn, length: k, bytes: cur - off };
+  return { key: body, length: k, bytes: cur - off };
+}
+
+function buildBlock(scan: Scanned): BlockFn {
+  return new Function('h', 'x', 'r8', 'r16', 'r32', 'tagR', 'tagW', 'toff', 'dtag', 'n0', 's0', scan.key) as BlockFn;
 }
 
 /** Code that syncs the hart before a slow call for instruction k at `pc`. */
@@ -185,6 +314,11 @@ function sync(k: number, pc: number): string {
 /** After a slow access: trap, or leave the block when the slice was cut short (device access). */
 function afterSlow(k: number, next: number): string {
   return `if (h.fault !== 0) { h.raiseFault(); return ${-1 - k}; } if (h.sliceEnd <= s0 + ${k + 1}) { __WRITE__ h.pc = ${next}; return ${k + 1}; }`;
+}
+
+/** After a slow store: also leave the block when the store overwrote translated code (maybe this block's). */
+function afterSlowStore(k: number, next: number): string {
+  return `if (h.fault !== 0) { h.raiseFault(); return ${-1 - k}; } if (h.sliceEnd <= s0 + ${k + 1} || h.codeWritten) { h.codeWritten = false; h.pc = ${next}; return ${k + 1}; }`;
 }
 
 function emit(id: number, w: number, k: number, pc: number, next: number, hasC: boolean): { text: string; ends: boolean } | undefined {
@@ -258,7 +392,7 @@ ${write}`,
       const align = size === 1 ? '' : `(a & ${size - 1}) === 0 && `;
       return {
         text: `a = (${a} + ${immS}) | 0; vp = a >>> 12; ti = vp & 1023;
-if (${align}tagW[ti] === (vp | dtag)) { hh++; ${fast} } else { ${sync(k, pc)} h.storeSlow(a, ${size}, ${b}); ${afterSlow(k, next).replace('__WRITE__', '')} }`,
+if (${align}tagW[ti] === (vp | dtag)) { hh++; ${fast} } else { ${sync(k, pc)} h.storeSlow(a, ${size}, ${b}); ${afterSlowStore(k, next)} }`,
         ends: false,
       };
     }

@@ -50,6 +50,11 @@ export class Tlb {
   readonly tagW = new Int32Array(TLB_SIZE).fill(-1);
   /** Tag allowing fetches, or -1. */
   readonly tagX = new Int32Array(TLB_SIZE).fill(-1);
+  /**
+   * Tag allowing stores to a page that holds translated code, or -1 (then tagW is -1): such stores
+   * take the hart's slow path, which checks the code they overwrite but needs no walk.
+   */
+  readonly tagC = new Int32Array(TLB_SIZE).fill(-1);
   /** RAM byte offset minus the virtual page base, modulo 2^32: ram offset = (va + off) | 0. */
   readonly off = new Int32Array(TLB_SIZE);
   /** For inspection: the leaf PTE (0 for bare), its level, ASID, and the physical page number. */
@@ -67,12 +72,13 @@ export class Tlb {
   private readonly history: TlbFlush[] = [];
 
   /** Installs a translation for the page of `va` in context `ctx`. */
-  fill(va: number, ctx: number, ramOffset: number, canRead: boolean, canWrite: boolean, canExec: boolean, pte: number, level: number, asid: number, ppn: number): void {
+  fill(va: number, ctx: number, ramOffset: number, canRead: boolean, canWrite: boolean, canExec: boolean, pte: number, level: number, asid: number, ppn: number, holdsCode = false): void {
     const vpn = va >>> 12;
     const i = vpn & TLB_MASK;
     const tag = vpn | (ctx << 20);
     this.tagR[i] = canRead ? tag : -1;
-    this.tagW[i] = canWrite ? tag : -1;
+    this.tagW[i] = canWrite && !holdsCode ? tag : -1;
+    this.tagC[i] = canWrite && holdsCode ? tag : -1;
     this.tagX[i] = canExec ? tag : -1;
     this.off[i] = (ramOffset - (vpn << 12)) | 0;
     this.pte[i] = pte;
@@ -87,6 +93,7 @@ export class Tlb {
     this.tagR.fill(-1);
     this.tagW.fill(-1);
     this.tagX.fill(-1);
+    this.tagC.fill(-1);
     this.megaFilled = false;
     this.flushes++;
     this.remember('all', undefined, undefined);
@@ -101,7 +108,7 @@ export class Tlb {
     this.remember('translated', va === undefined ? undefined : va >>> 0, asid);
     const vpn = va === undefined ? -1 : va >>> 12;
     for (let i = 0; i < TLB_SIZE; i++) {
-      const tag = this.tagR[i] !== -1 ? this.tagR[i] : this.tagW[i] !== -1 ? this.tagW[i] : this.tagX[i];
+      const tag = this.tagOf(i);
       if (tag === -1 || ((tag >>> 20) & CTX_BARE) !== 0) continue;
       if (asid !== undefined && (this.pte[i] & 0x20) !== 0) continue;
       if (asid !== undefined && this.asid[i] !== asid) continue;
@@ -110,7 +117,7 @@ export class Tlb {
         const same = this.level[i] > 0 ? entryVpn >>> 10 === vpn >>> 10 : entryVpn === vpn;
         if (!same) continue;
       }
-      this.tagR[i] = this.tagW[i] = this.tagX[i] = -1;
+      this.tagR[i] = this.tagW[i] = this.tagX[i] = this.tagC[i] = -1;
     }
     if (va === undefined && asid === undefined) this.megaFilled = false;
   }
@@ -119,7 +126,7 @@ export class Tlb {
   entries(): TlbEntry[] {
     const out: TlbEntry[] = [];
     for (let i = 0; i < TLB_SIZE; i++) {
-      const tag = this.tagR[i] !== -1 ? this.tagR[i] : this.tagW[i] !== -1 ? this.tagW[i] : this.tagX[i];
+      const tag = this.tagOf(i);
       if (tag === -1) continue;
       const ctx = tag >>> 20;
       out.push({
@@ -129,6 +136,21 @@ export class Tlb {
       });
     }
     return out;
+  }
+
+  /** Slot `i`'s tag (any access type), or -1 when the slot is empty. */
+  private tagOf(i: number): number {
+    return this.tagR[i] !== -1 ? this.tagR[i] : this.tagW[i] !== -1 ? this.tagW[i] : this.tagX[i] !== -1 ? this.tagX[i] : this.tagC[i];
+  }
+
+  /** A RAM page now holds translated code: entries mapping physical page `ppn` trade the write tag for the code-write tag. */
+  codeAdded(ppn: number): void {
+    for (let i = 0; i < TLB_SIZE; i++) {
+      if (this.tagW[i] !== -1 && this.ppn[i] === ppn) {
+        this.tagC[i] = this.tagW[i];
+        this.tagW[i] = -1;
+      }
+    }
   }
 
   /** The remembered flushes, oldest first. */

@@ -439,16 +439,16 @@ export class LabState {
     }
     const old = this.machines.find((m) => m.source === doc.path);
     if (old) await this.lab.call('vm.destroy', { id: old.status.id });
-    const status = await this.lab.call('vm.create', { kernel: built.elfPath, mode, ...(Object.keys(cpu).length > 0 ? { cpu } : {}) });
+    const status = await this.lab.call('vm.create', { kernel: built.elfPath, mode, source: doc.path, ...(Object.keys(cpu).length > 0 ? { cpu } : {}) });
     const view = new MachineView(status, doc.path, built.lineMap, built.symbols);
     this.machines.push(view);
     this.currentId = status.id;
+    rememberSelection(status.name);
     this.registers = this.previousRegisters = undefined;
     await this.pushBreakpoints();
     const entry = built.symbols.find((s) => s.name === '_start')?.address ?? built.lineMap[0]?.address;
     if (pausedAtEntry && entry !== undefined) await this.lab.call('vm.runTo', { id: status.id, address: entry });
     else await this.lab.call('vm.run', { id: status.id });
-    this.notify(`${doc.path}: running as ${status.id}`);
   }
 
   /** F5: continue the current machine, or launch the active source. */
@@ -509,10 +509,15 @@ export class LabState {
     m.backlog = [];
   }
 
-  /** Shift+F5: destroys the current machine. */
+  /**
+   * Shift+F5: ends the debugging session of the editor's file (its bare machine goes); a VM is
+   * powered off and stays (the VM manager removes it, after asking).
+   */
   async stop(): Promise<void> {
     const m = this.current;
-    if (m) await this.lab.call('vm.destroy', { id: m.status.id });
+    if (!m) return;
+    if (m.isVm) await this.lab.call('vm.stop', { id: m.status.id });
+    else await this.lab.call('vm.destroy', { id: m.status.id });
   }
 
   private dropMachine(id: string): void {
@@ -542,5 +547,23 @@ export class LabState {
     this.previousRegisters = this.registers;
     this.registers = regs;
     this.pauseCount++;
+  }
+}
+
+/** The name of the machine the page showed last (localStorage; none when storage is refused). */
+function storedSelection(): string | undefined {
+  try {
+    return localStorage.getItem(SELECTED_KEY) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Remembers the machine the page shows, for the next load of the page. */
+function rememberSelection(name: string): void {
+  try {
+    localStorage.setItem(SELECTED_KEY, name);
+  } catch {
+    // Storage refused (a private window): the page starts with the first machine.
   }
 }
