@@ -16,7 +16,7 @@ import { EngineAssembler, type AssemblerBackend } from './assembler';
 import { ConsoleLog } from './console-log';
 import { DiskService } from './disk-service';
 import { LabError } from './errors';
-import { readKernel } from './paths';
+import { readKernel, readResolved } from './paths';
 import { InspectService } from './inspect-service';
 import { MachineHost } from './machine-host';
 import { validate } from './schema';
@@ -25,7 +25,7 @@ import { STATE_DIR, VmStore, type StoredVmConfig } from './vm-store';
 import { LAB_HOST_RAM } from './vmm-session';
 import type { VmWorkerStatus } from './vmm-protocol';
 import { ensureWorkerBuilt } from './worker-build';
-import type { WorkerStatus } from './worker-protocol';
+import type { BootImages, WorkerStatus } from './worker-protocol';
 import { MAX_FILE_SIZE, Workspace } from './workspace';
 
 /** How the service is set up. */
@@ -396,6 +396,7 @@ export class LabService {
     // Disks first: a refused disk must not leave a freshly assembled kernel behind.
     const disks = await this.disks.specs(config.disks ?? []);
     const bytes = await this.kernelBytes(config.kernel);
+    const boot = this.bootImages(config);
     const id = `m${this.nextId++}`;
     const source = config.source ?? (/\.s$/i.test(config.kernel) ? config.kernel : undefined);
     const entry: MachineEntry = {
@@ -406,8 +407,8 @@ export class LabService {
     };
     this.machines.set(id, entry);
     try {
-      if (entry.host) entry.last = await entry.host.send({ op: 'load', kernel: bytes, ramSize: config.memSize, cpu: config.cpu });
-      else entry.last = await (await this.startVmm()).send({ op: 'create', key: id, name, mode: mode as 'emulate' | 'trap', memSize, placement: placement!, kernel: bytes, cpu: config.cpu, disks });
+      if (entry.host) entry.last = await entry.host.send({ op: 'load', kernel: bytes, ramSize: config.memSize, cpu: config.cpu, boot });
+      else entry.last = await (await this.startVmm()).send({ op: 'create', key: id, name, mode: mode as 'emulate' | 'trap', memSize, placement: placement!, kernel: bytes, cpu: config.cpu, disks, boot });
     } catch (err) {
       this.machines.delete(id);
       await entry.host?.terminate();
@@ -441,6 +442,22 @@ export class LabService {
     let name = base;
     for (let k = 2; taken.has(name); k++) name = `${base}-${k}`;
     return name;
+  }
+
+  /** The firmware and initrd a configuration names, read from the workspace, and its command line. */
+  private bootImages(config: MachineConfig): BootImages {
+    const read = (option: string, p: string, what: string): Uint8Array => {
+      try {
+        return readResolved(this.workspace.resolvePath(p), what, MAX_FILE_SIZE);
+      } catch (err) {
+        throw err instanceof LabError ? new LabError(err.code, `${option}: ${err.message}`) : err;
+      }
+    };
+    return {
+      ...(config.bios !== undefined && config.bios !== 'none' ? { firmware: read('bios', config.bios, 'a firmware image') } : {}),
+      ...(config.initrd !== undefined ? { initrd: read('initrd', config.initrd, 'an initrd') } : {}),
+      ...(config.append !== undefined ? { bootargs: config.append } : {}),
+    };
   }
 
   /** The kernel image: `.S` sources are assembled first (errors name the first problem). */

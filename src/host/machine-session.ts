@@ -7,7 +7,7 @@ import { Machine, StopReason } from '../engine/machine/machine';
 import { readCsrs, readPhysical, translateDebug, writePhysical } from '../engine/machine/inspect';
 import type { AddressLocation, AddressSpace, CpuOptions, DisasmLine, MachineState, MemoryBlock, RegisterSnapshot, TranslationInfo } from '../shared/lab-api';
 import { callReturnAddress, disassembleBlock } from './disasm-lines';
-import type { WorkerStatus } from './worker-protocol';
+import type { BootImages, WorkerStatus } from './worker-protocol';
 import { inspectMachine, type InspectReplies, type InspectRequest } from './vm-inspect';
 
 /** How long one run slice may hold the thread before messages get a turn (ms). */
@@ -41,8 +41,8 @@ export class MachineSession {
   constructor(private readonly sink: SessionSink, private readonly now: () => number, private readonly defer: (fn: () => void) => void) {}
 
   /** Builds the machine and loads the kernel (throws ElfError for a bad one). */
-  load(kernel: Uint8Array, ramSize: number | undefined, cpu: CpuOptions | undefined): WorkerStatus {
-    const machine = new Machine({ ramSize, cpu, onUart: (b) => this.pushUart(b) });
+  load(kernel: Uint8Array, ramSize: number | undefined, cpu: CpuOptions | undefined, boot: BootImages = {}): WorkerStatus {
+    const machine = new Machine({ ramSize, cpu, onUart: (b) => this.pushUart(b), ...boot });
     machine.loadKernel(kernel);
     this.machine = machine;
     this.syncBreakpoints();

@@ -32,7 +32,7 @@ function machineWorker(): (req: WorkerRequest) => unknown {
   );
   return (req) => {
     switch (req.op) {
-      case 'load': return session.load(req.kernel, req.ramSize, req.cpu);
+      case 'load': return session.load(req.kernel, req.ramSize, req.cpu, req.boot);
       case 'run': return session.run();
       case 'pause': return session.pause();
       case 'step': return session.step(req.count);
@@ -64,7 +64,7 @@ function vmmWorker(): (req: VmmRequest) => unknown {
   );
   return (req) => {
     switch (req.op) {
-      case 'create': return session.create(req.key, req.name, req.mode, req.memSize, req.placement, req.kernel, req.cpu, req.disks);
+      case 'create': return session.create(req.key, req.name, req.mode, req.memSize, req.placement, req.kernel, req.cpu, req.disks, req.boot);
       case 'run': return session.run(req.key);
       case 'pause': return session.pause(req.key);
       case 'step': return session.step(req.key, req.count);

@@ -51,6 +51,9 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
     cpu: cpu.optional(),
     disks: vmDisks.optional(),
     source: path.optional(),
+    bios: path.optional(),
+    initrd: path.optional(),
+    append: z.string().max(4096).optional(),
   }).refine((p) => p.placement === undefined || (p.mode ?? 'bare') !== 'bare', {
     path: ['placement'],
     message: 'only a VM (mode emulate or trap) has a placement',

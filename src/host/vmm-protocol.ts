@@ -9,14 +9,14 @@ import type {
 import type { AttachedDiskInfo, SectorBlock } from '../shared/disk-api';
 import type { DiskOpenSpec } from './vm-disks';
 import type { InspectReplies, InspectRequest } from './vm-inspect';
-import type { WorkerStatus } from './worker-protocol';
+import type { BootImages, WorkerStatus } from './worker-protocol';
 
 /** The two VMM modes this worker runs. */
 export type VmmMode = 'emulate' | 'trap';
 
 /** A command to the VMM worker; each gets exactly one reply with the same seq. */
 export type VmmCommand =
-  | { op: 'create'; key: string; name: string; mode: VmmMode; memSize: number; placement: VmPlacement; kernel: Uint8Array; cpu?: CpuOptions; disks?: DiskOpenSpec[] }
+  | { op: 'create'; key: string; name: string; mode: VmmMode; memSize: number; placement: VmPlacement; kernel: Uint8Array; cpu?: CpuOptions; disks?: DiskOpenSpec[]; boot?: BootImages }
   | { op: 'run' | 'pause' | 'reset' | 'stop' | 'destroy' | 'registers' | 'stats' | 'status'; key: string }
   | { op: 'step'; key: string; count: number }
   | { op: 'stepOver'; key: string }

@@ -20,6 +20,7 @@ import { locateVm, readVmMemory, reversePmap, writeVmMemory, type InspectedVm } 
 import { inspectVm, type InspectReplies, type InspectRequest } from './vm-inspect';
 import { attachments, closeDisks, describeDisks, openVmDisks, readSector, type DiskOpenSpec, type OpenedDisk } from './vm-disks';
 import type { VmmMode, VmWorkerStatus } from './vmm-protocol';
+import type { BootImages } from './worker-protocol';
 
 /** Host RAM of the lab's VMM (committed only where VMs use it). */
 export const LAB_HOST_RAM = 1024 * 1024 * 1024;
@@ -72,11 +73,11 @@ export class VmmSession {
   }
 
   /** Creates a VM, paused before its first instruction (throws ElfError for a bad kernel, Error for a disk). */
-  create(key: string, name: string, mode: VmmMode, memSize: number, placement: VmPlacement, kernel: Uint8Array, cpu: CpuOptions | undefined, disks: readonly DiskOpenSpec[] = []): VmWorkerStatus {
+  create(key: string, name: string, mode: VmmMode, memSize: number, placement: VmPlacement, kernel: Uint8Array, cpu: CpuOptions | undefined, disks: readonly DiskOpenSpec[] = [], boot: BootImages = {}): VmWorkerStatus {
     if (this.slots.has(key)) throw new Error(`a VM '${key}' exists already`);
     const opened = openVmDisks(disks, [], this.disksBesides(key));
     try {
-      return this.report(this.build(key, { name, mode, memSize, placement, kernel, cpu }, opened));
+      return this.report(this.build(key, { name, mode, memSize, placement, kernel, cpu, ...boot }, opened));
     } catch (err) {
       closeDisks(opened);
       throw this.namedHolder(err);

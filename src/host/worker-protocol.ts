@@ -4,9 +4,16 @@
 import type { InspectReplies, InspectRequest } from './vm-inspect';
 import type { AddressLocation, AddressSpace, CpuOptions, DisasmLine, MachineState, MemoryBlock, RegisterSnapshot, TranslationInfo } from '../shared/lab-api';
 
+/** What a boot loads besides the kernel (vm.create's bios, initrd and append, read). */
+export interface BootImages {
+  firmware?: Uint8Array;
+  initrd?: Uint8Array;
+  bootargs?: string;
+}
+
 /** A command to the worker; each gets exactly one reply with the same seq. */
 export type WorkerCommand =
-  | { op: 'load'; kernel: Uint8Array; ramSize?: number; cpu?: CpuOptions }
+  | { op: 'load'; kernel: Uint8Array; ramSize?: number; cpu?: CpuOptions; boot?: BootImages }
   | { op: 'run' }
   | { op: 'pause' }
   | { op: 'step'; count: number }

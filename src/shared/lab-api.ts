@@ -113,6 +113,12 @@ export interface MachineConfig {
   disks?: DiskAttachmentConfig[];
   /** Workspace path of the source the kernel was built from (default: the kernel when it is `.S`). */
   source?: string;
+  /** Firmware at the start of RAM, a workspace path, or 'none' (the default), as QEMU's -bios. */
+  bios?: string;
+  /** Workspace path of an initial ramdisk, as QEMU's -initrd. */
+  initrd?: string;
+  /** Kernel command line (/chosen/bootargs), as QEMU's -append. */
+  append?: string;
 }
 
 /** A machine's state and progress counters. */
