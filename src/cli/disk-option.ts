@@ -10,6 +10,7 @@ import { assignDiskSlots } from '../engine/machine/disk-slots';
 import { MEMORY_MAP } from '../engine/machine/memory-map';
 import { DiskError } from '../engine/disk/types';
 import { openDisk, type DiskFormat } from '../host/disk-files';
+import { HOST_FILES } from '../host/paths';
 
 /** One disk as the user named it. */
 export interface DiskSpec {
@@ -77,21 +78,23 @@ export function collectDisk(text: string, previous: DiskSpec[] = []): DiskSpec[]
 
 /**
  * Opens every disk (relative paths against `baseDir`); on a failure closes the ones already open and
- * throws an Error naming the file, e.g. one that another vmlab or QEMU holds for writing.
+ * throws an Error naming the file, e.g. one that another vmlab or QEMU holds for writing. `owner`
+ * (e.g. "VM 'alpha'") is named to a second writer of an image in this process.
  */
-export function openDisks(specs: readonly DiskSpec[], baseDir = '.'): DiskAttachment[] {
+export function openDisks(specs: readonly DiskSpec[], baseDir = '.', owner?: string): DiskAttachment[] {
   assignDiskSlots(specs);
   const opened: DiskAttachment[] = [];
   try {
     for (const s of specs) {
-      const path = resolve(baseDir, s.path);
       try {
-        opened.push({ device: openDisk(path, { format: s.format, readOnly: s.readOnly }), legacy: s.legacy, serial: s.serial, slot: s.slot });
+        // Named in messages as the user wrote it; opened through the host's path policy (regular files only).
+        const path = HOST_FILES.hostPath(s.path, resolve(baseDir));
+        if (!path.exists) throw new Error(`disk ${s.path}: no such file (create one with vmlab disk create)`);
+        opened.push({ device: openDisk(path, { format: s.format, readOnly: s.readOnly, owner }), legacy: s.legacy, serial: s.serial, slot: s.slot });
       } catch (err) {
         if (err instanceof DiskError && err.code === 'locked') throw new Error(`disk ${s.path} is locked: ${err.message}`);
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') throw new Error(`disk ${s.path}: no such file (create one with vmlab disk create)`);
-        throw new Error(`disk ${s.path}: ${(err as Error).message}`);
+        const msg = (err as Error).message;
+        throw new Error(msg.startsWith(`disk ${s.path}`) ? msg : `disk ${s.path}: ${msg}`);
       }
     }
   } catch (err) {

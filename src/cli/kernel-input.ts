@@ -3,6 +3,8 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
+import { LabError } from '../host/errors';
+import { HOST_FILES, MAX_KERNEL_SIZE, readResolved } from '../host/paths';
 import { assemble, DEFAULT_BASE, type AssembleResult, type Diagnostic, type SourceReader } from '../engine/asm/index';
 
 /** Options for assembling a file from disk. */
@@ -34,13 +36,19 @@ export function isAssemblySource(path: string): boolean {
   return extname(path) === '.S' || extname(path) === '.s';
 }
 
-/** Reads a file as bytes; throws an Error with a one-line message naming the path and what is wrong. */
+/**
+ * Reads a file as bytes through the host's path policy (paths.ts): a regular file of at most
+ * MAX_KERNEL_SIZE bytes, its size checked before reading; a FIFO or a device is refused, never
+ * waited on. Throws an Error with a one-line message naming the path and what is wrong.
+ */
 export function readInputFile(path: string, what = 'a kernel'): Uint8Array {
   try {
-    return new Uint8Array(readFileSync(path));
+    return readResolved(HOST_FILES.hostPath(path), what, MAX_KERNEL_SIZE);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `cannot read '${path}': no such file` : code === 'EISDIR' ? `'${path}' is a directory, not ${what}` : `cannot read '${path}': ${(err as Error).message}`);
+    if (!(err instanceof LabError)) throw err;
+    if (err.code === 'not-found') throw new Error(`cannot read '${path}': no such file`);
+    if (/ is a folder/.test(err.message)) throw new Error(`'${path}' is a directory, not ${what}`);
+    throw new Error(err.message);
   }
 }
 

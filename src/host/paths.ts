@@ -72,7 +72,9 @@ export class PathPolicy {
    * there too (from a symlink's own folder, a check could look at a different file than the open).
    */
   backing(image: ResolvedPath, name: string): ResolvedPath {
-    const label = `${image.name}: its backing file ${printable(name)}`;
+    // An absolute name outside the workspace is not repeated: the message would carry a host path.
+    const shown = this.root !== undefined && isAbsolute(name) ? (this.contains(name) ? this.display(name) : null) : printable(name);
+    const label = `${image.name}: its backing file${shown === null ? ', an absolute path,' : ` ${shown}`}`;
     if (name.length === 0) throw new LabError('bad-request', `${image.name}: the backing file name is empty`);
     if (name.includes('\0')) throw new LabError('bad-request', `${image.name}: the backing file name contains a NUL byte`);
     const full = isAbsolute(name) ? name : resolve(dirname(image.real), name);
@@ -296,7 +298,7 @@ export function readKernel(p: ResolvedPath, maxSize = MAX_KERNEL_SIZE): Uint8Arr
   try {
     bytes = readResolved(p, 'a kernel', maxSize);
   } catch (err) {
-    if (err instanceof LabError) throw new LabError(err.code, `could not load kernel ${err.message}`);
+    if (err instanceof LabError) throw new LabError(err.code, `could not load kernel: ${err.message}`);
     throw err;
   }
   if (bytes.length === 0) throw new LabError('bad-request', `could not load kernel '${short(p.name)}': the file is empty`);

@@ -1,13 +1,15 @@
 // `vmlab vms A.vm.json B.vm.json ...`: several guests at once in one VMM, consoles to the terminal
 // with a name prefix (or to files), then each VM's end state and statistics.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { modeledCycles } from '../../engine/vmm/stats';
 import { VM_MODES, type Vm } from '../../engine/vmm/vm';
 import { Vmm } from '../../engine/vmm/vmm';
+import { LabError } from '../../host/errors';
+import { HOST_FILES, readResolved } from '../../host/paths';
 import { closeDisks, openDisks, parseDiskSpec, type DiskSpec } from '../disk-option';
 import { loadKernelFile } from '../kernel-input';
 import { parseCount, parseCpu, parseSeconds, parseSize } from '../options';
@@ -74,13 +76,23 @@ export function registerVms(program: Command): void {
     });
 }
 
+/** Largest `*.vm.json` file read (the size is checked before reading). */
+const MAX_VM_FILE_SIZE = 1024 * 1024;
+
 /** Reads and checks one VM file; errors name the file and the field. */
 export function readVmFile(path: string): VmFile {
+  let text: string;
+  try {
+    text = new TextDecoder().decode(readResolved(HOST_FILES.hostPath(path), 'a VM configuration', MAX_VM_FILE_SIZE));
+  } catch (err) {
+    if (err instanceof LabError) throw new Error(err.code === 'not-found' ? `${path}: no such file` : err.message);
+    throw err;
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid JSON (${(err as Error).message})`}`);
+    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
   }
   const parsed = VM_FILE_SCHEMA.safeParse(raw);
   if (!parsed.success) {
@@ -110,7 +122,7 @@ function runVms(files: string[], opts: VmsOptions): number {
       consoles.set(c.vm.name, out);
       let disks;
       try {
-        disks = openDisks(vmFileDisks(c.vm), dirname(c.file));
+        disks = openDisks(vmFileDisks(c.vm), dirname(c.file), `VM '${c.vm.name}'`);
       } catch (err) {
         throw new Error(`${c.file}: ${(err as Error).message}`);
       }
