@@ -2,7 +2,8 @@
 // confined to the renderer folder, and the LabApi over the WebSocket with errors as frames.
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { connect as tcpConnect } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -50,6 +51,21 @@ describe('HTTP', () => {
   it('listens on 127.0.0.1 and prints a URL with the token', () => {
     expect(server.url).toBe(`http://127.0.0.1:${server.port}/?token=${server.token}`);
     expect(server.token.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it('is bound to 127.0.0.1 alone: other addresses of the machine, even 127.0.0.2 and ::1 on the loopback, are refused', async () => {
+    const external = Object.values(networkInterfaces()).flat().filter((a) => a && !a.internal && a.family === 'IPv4');
+    const others = ['127.0.0.2', '::1', ...external.map((a) => a!.address)];
+    for (const host of others) {
+      const code = await new Promise<string>((resolve) => {
+        const s = tcpConnect({ host, port: server.port }, () => {
+          s.destroy();
+          resolve('connected');
+        });
+        s.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      });
+      expect(code, host).toMatch(/^(ECONNREFUSED|EADDRNOTAVAIL|ENETUNREACH|EHOSTUNREACH)$/);
+    }
   });
 
   it('refuses pages without the token, or with a wrong one', async () => {
