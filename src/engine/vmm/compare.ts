@@ -1,6 +1,9 @@
 // The compare view's engine side (issue #7): one kernel, the same inputs, run bare and in every VMM
 // mode; instructions, exits, modeled cycles and wall time side by side, each relative to bare.
-// Runs are deterministic, so every figure but wall time is the same on every machine.
+// Runs are deterministic, so every figure but wall time is the same on every machine. Wall time is
+// the guest's execution alone, measured alike in every mode: each mode first runs the kernel
+// untimed for a few steps (so the host has compiled the engine's code for that mode), then the
+// timed run; every mode interprets the guest (jit off) unless the CPU options turn the translator on.
 
 import type { CpuFeatures } from '../cpu/hart';
 import { Machine, StopReason } from '../machine/machine';
@@ -28,6 +31,8 @@ export interface CompareOptions {
   costs?: CostModel;
   /** Wall clock in milliseconds (default Date.now). */
   now?: () => number;
+  /** Steps of the untimed warm-up run before each mode's timed run (default WARM_UP_STEPS, 0: none). */
+  warmUpSteps?: number;
 }
 
 /** One mode's figures. */
@@ -43,6 +48,8 @@ export interface CompareRow {
   /** Modeled cycles by event kind. */
   readonly breakdown: Record<string, number>;
   readonly wallMs: number;
+  /** Guest blocks the translator compiled (0 unless the CPU options turn jit on; never in emulate mode). */
+  readonly translatedBlocks: number;
   /** The console output, to check that the guest did the same thing in every mode. */
   readonly output: string;
   /** Each figure divided by bare's (1 for bare itself; null without a bare row or when bare's is 0). */
@@ -53,11 +60,13 @@ export interface CompareRow {
 
 const DEFAULT_MEM = 128 * 1024 * 1024;
 const CHUNK = 1_000_000;
+/** Default steps of each mode's untimed warm-up run. */
+export const WARM_UP_STEPS = 200_000;
 
 /** Runs `kernel` in each mode and returns one row per mode. */
 export function compareModes(kernel: Uint8Array, options: CompareOptions = {}): CompareRow[] {
   const modes = options.modes ?? COMPARE_MODES;
-  const raw = modes.map((mode) => (mode === 'bare' ? runBare(kernel, options) : runVm(kernel, mode, options)));
+  const raw = modes.map((mode) => runMode(kernel, mode, options));
   const bare = raw.find((r) => r.mode === 'bare');
   const ratio = (v: number, b: number | undefined): number | null => (b === undefined || b === 0 ? null : v / b);
   return raw.map((r) => ({
@@ -73,6 +82,21 @@ export function compareModes(kernel: Uint8Array, options: CompareOptions = {}): 
 
 type RawRow = Omit<CompareRow, 'relative' | 'sameOutput'>;
 
+/**
+ * One mode's row: an untimed warm-up run of the same kernel (without disks, whose contents each
+ * mode must find unchanged), then the run whose figures count.
+ */
+function runMode(kernel: Uint8Array, mode: CompareMode, options: CompareOptions): RawRow {
+  const warm = Math.min(options.warmUpSteps ?? WARM_UP_STEPS, options.maxSteps ?? Infinity);
+  if (warm > 0) {
+    const { disks: _disks, ...rest } = options as CompareOptions & { disks?: unknown };
+    const o: CompareOptions = { ...rest, maxSteps: warm };
+    if (mode === 'bare') runBare(kernel, o);
+    else runVm(kernel, mode, o);
+  }
+  return mode === 'bare' ? runBare(kernel, options) : runVm(kernel, mode, options);
+}
+
 function latin1(bytes: number[]): string {
   let s = '';
   for (const b of bytes) s += String.fromCharCode(b);
@@ -82,7 +106,7 @@ function latin1(bytes: number[]): string {
 function runBare(kernel: Uint8Array, o: CompareOptions): RawRow {
   const out: number[] = [];
   const now = o.now ?? Date.now;
-  const m = new Machine({ ramSize: o.memSize ?? DEFAULT_MEM, cpu: o.cpu, onUart: (b) => out.push(b) });
+  const m = new Machine({ ramSize: o.memSize ?? DEFAULT_MEM, cpu: { ...o.cpu, jit: o.cpu?.jit ?? false }, onUart: (b) => out.push(b) });
   m.loadKernel(kernel);
   if (o.input) m.sendInput(o.input);
   const t0 = now();
@@ -100,6 +124,7 @@ function runBare(kernel: Uint8Array, o: CompareOptions): RawRow {
     modeledCycles: instructions * costs.nativeInstruction,
     breakdown: { instructions: instructions * costs.nativeInstruction },
     wallMs,
+    translatedBlocks: m.hart.code?.stats.translations ?? 0,
     output: latin1(out),
   };
 }
@@ -107,7 +132,7 @@ function runBare(kernel: Uint8Array, o: CompareOptions): RawRow {
 function runVm(kernel: Uint8Array, mode: VmMode, o: CompareOptions): RawRow {
   const out: number[] = [];
   const memSize = o.memSize ?? DEFAULT_MEM;
-  const vmm = new Vmm({ hostRamSize: memSize + 64 * 1024 * 1024 });
+  const vmm = new Vmm({ jit: o.cpu?.jit ?? false, hostRamSize: memSize + 64 * 1024 * 1024 });
   const vm = vmm.createVm({ name: mode, mode, kernel, memSize, cpu: o.cpu, onUart: (b) => out.push(b) });
   if (o.input) vm.sendInput(o.input);
   const now = o.now ?? Date.now;
@@ -125,6 +150,7 @@ function runVm(kernel: Uint8Array, mode: VmMode, o: CompareOptions): RawRow {
     modeledCycles: cycles.total,
     breakdown: cycles.breakdown,
     wallMs,
+    translatedBlocks: vmm.hart.code?.stats.translations ?? 0,
     output: latin1(out),
   };
   return vm.crashReason === undefined ? row : { ...row, crashReason: vm.crashReason };
