@@ -8,7 +8,7 @@ import { createQcow2, Qcow2Disk } from '../engine/disk/qcow2';
 import { RawDisk } from '../engine/disk/raw';
 import { DiskError, MemoryByteStore } from '../engine/disk/types';
 import { FileByteStore, openDisk, probeFormat, resolveDiskPath, type DiskFormat, type DiskPath } from './disk-files';
-import { openResolved } from './paths';
+import { openResolved, type ResolvedPath } from './paths';
 
 /** Options for createDisk. */
 export interface CreateDiskOptions {
@@ -79,9 +79,12 @@ export interface DiskInfo {
 /** Describes a disk image without locking it. */
 export function diskInfo(path: DiskPath): DiskInfo {
   const p = resolveDiskPath(path);
+  return named(p.name, () => describe(p, typeof path === 'string' ? path : p.name));
+}
+
+function describe(p: ResolvedPath, filename: string): DiskInfo {
   const format = probeFormat(p);
   const { diskSize, fileSize } = fileSizes(p);
-  const filename = typeof path === 'string' ? path : p.name;
   if (format === 'raw') {
     const disk = new RawDisk(FileByteStore.open(p, { readOnly: true }));
     const info: DiskInfo = { filename, format, virtualSize: disk.size, diskSize, fileSize, allocatedBytes: disk.size };
@@ -147,17 +150,29 @@ function isZero(bytes: Uint8Array): boolean {
 /** The result of checking an image file: the qcow2 check, or undefined for a raw image (nothing to check). */
 export function checkDisk(path: DiskPath): Qcow2CheckResult | undefined {
   const p = resolveDiskPath(path);
-  if (probeFormat(p) === 'raw') return undefined;
-  const store = FileByteStore.open(p, { readOnly: true });
+  return named(p.name, () => {
+    if (probeFormat(p) === 'raw') return undefined;
+    const store = FileByteStore.open(p, { readOnly: true });
+    try {
+      return checkQcow2(store);
+    } finally {
+      store.close();
+    }
+  });
+}
+
+/** Runs `op`; a DiskError that does not name the image yet gets its name in front. */
+function named<T>(name: string, op: () => T): T {
   try {
-    return checkQcow2(store);
-  } finally {
-    store.close();
+    return op();
+  } catch (err) {
+    if (err instanceof DiskError && !err.message.startsWith(name)) throw new DiskError(err.code, `${name}: ${err.message}`);
+    throw err;
   }
 }
 
 /** The file's length and the bytes it takes on the host file system (allocated blocks). */
-function fileSizes(p: ReturnType<typeof resolveDiskPath>): { diskSize: number; fileSize: number } {
+function fileSizes(p: ResolvedPath): { diskSize: number; fileSize: number } {
   const { fd, size } = openResolved(p, { what: 'a disk image' });
   try {
     return { diskSize: fstatSync(fd).blocks * 512, fileSize: size };
@@ -167,7 +182,7 @@ function fileSizes(p: ReturnType<typeof resolveDiskPath>): { diskSize: number; f
 }
 
 /** Where a backing file name leads, for display: relative names against the image's real folder, as openDisk opens them. */
-function fullBacking(image: ReturnType<typeof resolveDiskPath>, name: string): string {
+function fullBacking(image: ResolvedPath, name: string): string {
   return isAbsolute(name) ? name : resolve(dirname(image.real), name);
 }
 

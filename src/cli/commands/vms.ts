@@ -9,6 +9,7 @@ import { modeledCycles } from '../../engine/vmm/stats';
 import { VM_MODES, type Vm } from '../../engine/vmm/vm';
 import { Vmm } from '../../engine/vmm/vmm';
 import { LabError } from '../../host/errors';
+import { jsonSyntaxProblem } from '../../host/json-error';
 import { HOST_FILES, readResolved } from '../../host/paths';
 import { closeDisks, openDisks, parseDiskSpec, type DiskSpec } from '../disk-option';
 import { loadKernelFile } from '../kernel-input';
@@ -92,7 +93,7 @@ export function readVmFile(path: string): VmFile {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
+    throw new Error(`${path}: not valid JSON (${jsonSyntaxProblem(err, text)})`);
   }
   const parsed = VM_FILE_SCHEMA.safeParse(raw);
   if (!parsed.success) {

@@ -193,6 +193,8 @@ export class Board {
    */
   private loadFile(what: string, bytes: Uint8Array, rawAt: number, regions: BootRegion[]): { start: number; end: number; image?: ElfImage } {
     const ramEnd = MEMORY_MAP.ram.base + this.options.ramSize;
+    // QEMU refuses an empty -kernel ("could not load kernel"); loaded raw, it would run zeros for ever.
+    if (bytes.length === 0) throw new Error(`could not load the ${what}: the file is empty`);
     if (isElf(bytes)) {
       const image = parseElf(bytes);
       let start = Infinity;
