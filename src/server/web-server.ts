@@ -5,6 +5,8 @@
 // request target answers 400, a frame that breaks RFC 6455 closes that socket with the code `ws`
 // picks (1002 protocol error, 1007 bad UTF-8, 1009 too big), and every socket, stream and promise
 // here has its error handled, so no 'error' event or rejection can end the process and its VMs.
+// A client that stops reading loses console output past MAX_BACKLOG and is cut off past MAX_UNREAD,
+// so its queue cannot grow without end.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -31,6 +33,8 @@ export interface WebServerOptions {
   token?: string;
   /** Console backlog per client before output is skipped; default MAX_BACKLOG. */
   maxBacklog?: number;
+  /** Unread bytes per client before it is cut off; default MAX_UNREAD. */
+  maxUnread?: number;
 }
 
 /** A running web server. */
@@ -47,6 +51,8 @@ const COOKIE = 'vmlab_token';
 export const MAX_FRAME = 96 << 20;
 /** Console output a slow client may have queued before more is skipped (bytes). */
 export const MAX_BACKLOG = 8 << 20;
+/** Replies and events a client may leave unread before it is cut off (bytes): above the largest reply. */
+export const MAX_UNREAD = 128 << 20;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -169,7 +175,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     const text = encodeFrame({ t: 'event', event, payload });
     for (const [ws, skipped] of clients) {
       if (event !== 'vm.console') {
-        ws.send(text);
+        deliver(ws, text);
         continue;
       }
       const { id, data } = payload as LabEvents['vm.console'];
@@ -179,6 +185,13 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       ws.send(text);
     }
   });
+
+  /** Sends `text`, or cuts the client off when it leaves more than MAX_UNREAD unread: its queue would grow without end. */
+  function deliver(ws: WebSocket, text: string): void {
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > (options.maxUnread ?? MAX_UNREAD)) return void ws.terminate();
+    ws.send(text);
+  }
 
   http.on('upgrade', (req, socket, head) => {
     // Node hands the socket over without an error listener: a reset during the refusal or the
@@ -211,7 +224,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     try {
       frame = decodeFrame(text);
     } catch {
-      return ws.close(1007, 'malformed JSON');
+      return ws.close(1007, 'malformed frame: not JSON, or $bytes not base64');
     }
     const f = frame as { t?: unknown; id?: unknown; method?: unknown; params?: unknown };
     if (f === null || typeof f !== 'object' || f.t !== 'call' || typeof f.id !== 'number' || !Number.isSafeInteger(f.id)) {
@@ -225,7 +238,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     } catch (err) {
       reply = { t: 'error', id, error: toErrorInfo(err) };
     }
-    if (ws.readyState === ws.OPEN) ws.send(encodeFrame(reply));
+    deliver(ws, encodeFrame(reply));
   }
 
   await new Promise<void>((resolve, reject) => {

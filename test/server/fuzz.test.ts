@@ -27,6 +27,8 @@ const PROBE_EVERY = 100;
 const PARALLEL = 6;
 /** How long a raw case may leave its socket open before the fuzzer drops it. */
 const RAW_WAIT_MS = 250;
+/** Time one fuzzer may take. */
+const TIMEOUT_MS = LONG ? 3_600_000 : 600_000;
 /** Growth allowed between the warmed-up server and the server after every case. */
 const HEAP_GROWTH = 24 << 20;
 const RSS_GROWTH = 160 << 20;
@@ -218,7 +220,7 @@ describe('web mode under a protocol fuzzer', () => {
     console.log(`raw frames: ${outcomes.total()} cases: ${outcomes.text()}; ${growth(warm, end)}`);
     expect(outcomes.total()).toBe(RAW_CASES);
     expectBounded(warm, end);
-  });
+  }, TIMEOUT_MS);
 });
 
 // ---- LabApi messages ----
@@ -390,7 +392,7 @@ describe('web mode under a LabApi fuzzer', () => {
     console.log(`LabApi messages: ${outcomes.total()} cases: ${outcomes.text()}; ${growth(warm, end)}`);
     expect(outcomes.total()).toBe(API_CASES);
     expectBounded(warm, end);
-  });
+  }, TIMEOUT_MS);
 });
 
 const mib = (n: number): string => (n / (1 << 20)).toFixed(1);

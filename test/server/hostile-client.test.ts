@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeFrame } from '../../src/shared/wire';
 import { closePayload, encodeRawFrame, handshake, RawSocket, rawRequest, type RawFrame } from './raw-ws';
 import { ApiClient, goodHeaders, startServerProcess, type ServerProcess } from './server-process';
 import { startVictim, VICTIM_KERNEL, VICTIM_SOURCE, type Victim } from './victim';
@@ -127,6 +128,25 @@ describe('HTTP requests whose target is not a URL', () => {
     expect(await rawRequest(server.port, upgrade)).toBe('HTTP/1.1 400 Bad Request');
     const badPercent = handshake(server.port, '/api?token=%', goodHeaders(server));
     expect(await rawRequest(server.port, badPercent)).toMatch(/^HTTP\/1.1 (101|401)/);
+    await serverServesOn();
+  });
+});
+
+describe('a client that does not read its replies', () => {
+  it('is cut off once more than 128 MiB wait for it, and the server serves on', async () => {
+    writeFileSync(join(server.workspace, 'big.txt'), 'x'.repeat(4 << 20));
+    const raw = await RawSocket.open(server.port, goodHeaders(server));
+    raw.pause();
+    const calls = 60;
+    for (let id = 1; id <= calls; id++) {
+      await raw.write(frame({ opcode: 1, payload: text(encodeFrame({ t: 'call', id, method: 'fs.read', params: { path: 'big.txt' } })) }));
+    }
+    // The server reads and answers every call meanwhile (60 x 4 MiB); then the client reads again.
+    await new Promise((r) => setTimeout(r, 8_000));
+    raw.resume();
+    const out = await raw.finish(30_000);
+    expect(out.ended, 'the server cut the connection').toBe(true);
+    expect(out.texts.length).toBeLessThan(calls);
     await serverServesOn();
   });
 });

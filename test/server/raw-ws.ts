@@ -77,7 +77,9 @@ export function handshake(port: number, path: string, headers: Record<string, st
 
 /** A raw WebSocket connection after a successful handshake. */
 export class RawSocket {
-  private buf = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private have = 0;
+  private need = 2;
   private readonly outcome: RawOutcome = { ended: false, texts: [], pongs: 0 };
   private readonly done: Promise<void>;
 
@@ -131,30 +133,49 @@ export class RawSocket {
     return result;
   }
 
+  /** Stops reading: what the server sends waits in its queues. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  /** Reads again. */
+  resume(): void {
+    this.socket.resume();
+  }
+
   private take(d: Buffer): void {
-    this.buf = Buffer.concat([this.buf, d]);
+    this.chunks.push(d);
+    this.have += d.length;
+    // Joined only once a whole frame is there, so a long reply is not copied chunk by chunk.
+    if (this.have < this.need) return;
+    let buf = Buffer.concat(this.chunks);
     for (;;) {
-      if (this.buf.length < 2) return;
-      const opcode = this.buf[0] & 15;
-      let len = this.buf[1] & 0x7f;
-      let at = 2;
-      if (len === 126) {
-        if (this.buf.length < 4) return;
-        len = this.buf.readUInt16BE(2);
-        at = 4;
-      } else if (len === 127) {
-        if (this.buf.length < 10) return;
-        len = Number(this.buf.readBigUInt64BE(2));
-        at = 10;
+      const need = frameLength(buf);
+      if (need === undefined || buf.length < need) {
+        this.chunks = [buf];
+        this.have = buf.length;
+        this.need = need ?? buf.length + 1;
+        return;
       }
-      if (this.buf.length < at + len) return;
-      const payload = this.buf.subarray(at, at + len);
+      const opcode = buf[0] & 15;
+      const len = buf[1] & 0x7f;
+      const at = len === 126 ? 4 : len === 127 ? 10 : 2;
+      const payload = buf.subarray(at, need);
       if (opcode === 1) this.outcome.texts.push(payload.toString());
-      else if (opcode === 8) this.outcome.closeCode = len >= 2 ? payload.readUInt16BE(0) : 1005;
+      else if (opcode === 8) this.outcome.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
       else if (opcode === 10) this.outcome.pongs++;
-      this.buf = this.buf.subarray(at + len);
+      buf = buf.subarray(need);
     }
   }
+}
+
+/** Bytes of the (unmasked, server) frame at the start of `buf`, header included; undefined until its header is there. */
+function frameLength(buf: Buffer): number | undefined {
+  if (buf.length < 2) return undefined;
+  const len = buf[1] & 0x7f;
+  if (len < 126) return 2 + len;
+  if (len === 126) return buf.length < 4 ? undefined : 4 + buf.readUInt16BE(2);
+  return buf.length < 10 ? undefined : 10 + Number(buf.readBigUInt64BE(2));
 }
 
 /** Sends one raw HTTP request; resolves with the status line of the answer ('' when none came). */
