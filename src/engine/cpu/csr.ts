@@ -110,6 +110,14 @@ for (let n = 0; n < 16; n++) {
   defs.push({ name: `pmpaddr${n}`, num: Csr.PMPADDR0 + n, pred: pmpPred, read: (h) => h.pmp.readAddr(n), write: (h, v) => h.pmpWrite(() => h.pmp.writeAddr(n, v)) });
 }
 
+// Debug triggers (Debug Specification 0.13 §5.2; QEMU 7.2 target/riscv/debug.c; triggers.ts).
+defs.push(
+  { name: 'tselect', num: 0x7a0, pred: any, read: (h) => h.triggers.select, write: (h, v) => h.triggers.writeSelect(v) },
+  { name: 'tdata1', num: 0x7a1, pred: any, read: (h) => h.triggers.tdata1[h.triggers.select], write: (h, v) => { if (h.triggers.writeData1(v)) h.triggersChanged(); } },
+  { name: 'tdata2', num: 0x7a2, pred: any, read: (h) => h.triggers.tdata2[h.triggers.select], write: (h, v) => { if (h.triggers.writeData2(v)) h.triggersChanged(); } },
+  { name: 'tdata3', num: 0x7a3, pred: any, read: () => 0, write: () => {} },
+);
+
 /** Every CSR, in table order. */
 export const CSRS: readonly CsrDef[] = defs;
 

@@ -8,6 +8,7 @@ import type { TimeSource } from '../devices/irq';
 import { CSR_BY_NUM, legalMstatus } from './csr';
 import { IRQ_PRIORITY, Mstatus } from './csr-defs';
 import { Pmp, PmpPerm } from './pmp';
+import { TriggerAccess, Triggers } from './triggers';
 import { CodeCache } from './jit';
 import { mulDiv } from './muldiv';
 
@@ -61,6 +62,8 @@ export class Hart implements PteMemory {
   readonly misa: number;
   readonly tlb = new Tlb();
   readonly pmp = new Pmp();
+  /** Debug triggers (tselect, tdata1..3), as QEMU 7.2's. */
+  readonly triggers = new Triggers();
 
   mstatus = 0;
   medeleg = 0;
@@ -158,6 +161,7 @@ export class Hart implements PteMemory {
     this.reservation = -1;
     this.waiting = false;
     this.pmp.reset();
+    this.triggers.reset();
     this.trapCounts.fill(0);
     this.tlb.flushAll();
     this.code?.flush();
@@ -222,6 +226,12 @@ export class Hart implements PteMemory {
   pmpWrite(write: () => void): void {
     write();
     this.tlb.flushAll();
+  }
+
+  /** A trigger now watches other addresses: drop the TLB entries and translated code that skip the checks. */
+  triggersChanged(): void {
+    this.tlb.flushAll();
+    this.code?.flush();
   }
 
   /** Legal value of an xepc register: bit 0 clear, bit 1 clear too without C. */
@@ -471,8 +481,9 @@ export class Hart implements PteMemory {
         const isCode = this.code !== undefined && this.code.codeChunks[ramOff >>> 12] !== 0;
         const canW = (perms & PmpPerm.W) !== 0 && (bare || ((pte & Pte.D) !== 0 && leafAllows(pte, Access.STORE, c)));
         const canX = (perms & PmpPerm.X) !== 0 && (bare || leafAllows(pte, Access.FETCH, c));
-        // Only the context that walked may use the entry: fetch and data contexts can differ.
-        if (tag === this.fetchTag || tag === this.dataTag) {
+        // Only the context that walked may use the entry: fetch and data contexts can differ. A page a
+        // trigger watches gets no entry, so its accesses keep reaching the slow path's trigger check.
+        if ((tag === this.fetchTag || tag === this.dataTag) && !(this.triggers.armed && this.triggers.watchesPage(va >>> 12))) {
           this.tlb.fill(va, ctx, ramOff, canR && tag === this.dataTag, canW && tag === this.dataTag, canX && tag === this.fetchTag,
             pte, level, (this.satp >>> 22) & 0x1ff, Math.floor(pagePa / 4096), isCode);
         }
@@ -488,6 +499,7 @@ export class Hart implements PteMemory {
 
   /** Loads `size` bytes at virtual `va` by the slow path (any alignment); sets `fault` on failure. */
   loadSlow(va: number, size: number): number {
+    if (this.triggers.armed && this.triggerHit(va, size, TriggerAccess.LOAD)) return 0;
     if ((va & 0xfff) + size > 4096) {
       let v = 0;
       for (let i = 0; i < size; i++) {
@@ -509,6 +521,7 @@ export class Hart implements PteMemory {
 
   /** Stores by the slow path; sets `fault` on failure. A store clears any LR reservation on it. */
   storeSlow(va: number, size: number, value: number): void {
+    if (this.triggers.armed && this.triggerHit(va, size, TriggerAccess.STORE)) return;
     const code = this.code;
     if (code !== undefined) {
       // A page holding translated code: the TLB still knows the translation (code-write tag).
@@ -548,11 +561,23 @@ export class Hart implements PteMemory {
     if (touched !== this.bus.deviceAccesses) this.sliceEnd = 0;
   }
 
+  /** Sets a breakpoint fault when an armed trigger watches this access (triggers.ts). */
+  private triggerHit(va: number, size: number, kind: TriggerAccess): boolean {
+    const priv = ((kind === TriggerAccess.EXECUTE ? this.fetchTag : this.dataTag) >>> 20) & 3;
+    const at = this.triggers.hit(va, size, kind, priv);
+    if (at < 0) return false;
+    // QEMU 7.2 reports tval 0 for a trigger's breakpoint (its watchpoint_hit is not set on this path).
+    this.fault = Cause.BREAKPOINT;
+    this.faultVa = 0;
+    return true;
+  }
+
   /** The virtual address the last fault reports as tval (the first byte that faulted). */
   faultVa = 0;
 
   /** Fetches the instruction bits at `pc` by the slow path (ROM, page crossing); sets `fault`. */
   fetchSlow(pc: number): number {
+    if (this.triggers.armed && this.triggerHit(pc, 2, TriggerAccess.EXECUTE)) return 0;
     const lo = this.fetchHalf(pc);
     if (this.fault) return 0;
     if ((lo & 3) !== 3) return lo;
