@@ -5,12 +5,13 @@ import { registerAsm } from './commands/asm';
 import { registerCompare } from './commands/compare';
 import { registerDisk } from './commands/disk';
 import { registerObjdump } from './commands/objdump';
-import { registerRun } from './commands/run';
+import { forgetStatsFile, registerRun } from './commands/run';
 import { registerServe } from './commands/serve';
 import { registerVms } from './commands/vms';
+import { EXIT_BAD_INPUT, ReportedError, watchStdout } from './errors';
 
-/** Exit code for bad input (usage, unreadable or malformed files). */
-export const EXIT_BAD_INPUT = 2;
+export { EXIT_BAD_INPUT } from './errors';
+
 
 /** Builds the command tree. */
 export function buildProgram(): Command {
@@ -32,6 +33,8 @@ export function buildProgram(): Command {
 /** Runs the CLI with `argv` (without node and script); resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  watchStdout();
+  forgetStatsFile(argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -39,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
     }
+    if (err instanceof ReportedError) return err.exitCode;
     process.stderr.write(`vmlab: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT_BAD_INPUT;
   }

@@ -50,7 +50,7 @@ describe('vmlab run', () => {
   it('stops at --max-insns with exit code 124 and says so on stderr', () => {
     const r = vmlab(['run', hello, '--max-insns', '50']);
     expect(r.code).toBe(124);
-    expect(r.stderr).toMatch(/stopped after \d+ instructions \(instruction budget\)/);
+    expect(r.stderr).toMatch(/^vmlab: stopped by --max-insns 50 after 50 steps/m);
   });
 
   it('prints statistics as JSON with --stats json', () => {

@@ -4,7 +4,10 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { checkDisk, convertDisk, createDisk, diskInfo, humanSize, type DiskInfo } from '../../host/disk-tools';
 import type { DiskFormat } from '../../host/disk-files';
 import { DiskError } from '../../engine/disk/types';
-import { parseSize } from '../options';
+import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MAX_DISK_SIZE } from '../../host/disk-schema';
+import { formatSize, parseSize } from '../options';
 
 /** `vmlab disk check` exit code: the check found corruptions (as qemu-img check). */
 export const EXIT_CHECK_CORRUPT = 2;
@@ -14,6 +17,21 @@ export const EXIT_CHECK_LEAKS = 3;
 export const EXIT_CHECK_INCOMPLETE = 1;
 /** `vmlab disk check` exit code: the format has nothing to check (raw; as qemu-img check). */
 export const EXIT_CHECK_UNSUPPORTED = 63;
+
+/** A disk size for `create`: a size (K, M, G, T suffixes) no larger than vmlab's disks go. */
+function parseDiskSize(text: string): number {
+  const bytes = parseSize(text);
+  if (bytes > MAX_DISK_SIZE) throw new InvalidArgumentError(`${text} is larger than vmlab's largest disk, ${formatSize(MAX_DISK_SIZE)}`);
+  if (bytes === 0) throw new InvalidArgumentError('a disk needs at least one sector (512 bytes)');
+  return bytes;
+}
+
+/** Refuses an output file whose folder is missing, in words (not the lock file's ENOENT). */
+function checkOutputFolder(file: string): void {
+  const folder = dirname(file);
+  if (!existsSync(folder)) throw new Error(`cannot create '${file}': the folder '${folder}' does not exist`);
+  if (!statSync(folder).isDirectory()) throw new Error(`cannot create '${file}': '${folder}' is not a folder`);
+}
 
 function parseFormat(text: string): DiskFormat {
   if (text === 'raw' || text === 'qcow2') return text;
@@ -28,11 +46,12 @@ export function registerDisk(program: Command): void {
     .command('create')
     .description('create a disk image of SIZE bytes (64M, 1G, 512K or a byte count); SIZE defaults to the backing file\'s')
     .argument('<file>', 'image file to create (an existing file is overwritten)')
-    .argument('[size]', 'virtual size, rounded up to 512 bytes', parseSize)
+    .argument('[size]', `virtual size (K, M, G, T), rounded up to 512 bytes; at most ${formatSize(MAX_DISK_SIZE)}`, parseDiskSize)
     .option('--format <format>', 'raw or qcow2', parseFormat, 'qcow2')
     .option('--backing <file>', 'backing file for a copy-on-write qcow2 overlay (relative to the new image\'s folder)')
     .option('--cluster-size <n>', 'qcow2 cluster size, a power of two from 512 to 2M (default 64K)', parseSize)
     .action((file: string, size: number | undefined, opts: { format: DiskFormat; backing?: string; clusterSize?: number }) => {
+      checkOutputFolder(file);
       withFile(file, () => createDisk(file, size, opts));
       const info = diskInfo(file);
       const backing = info.backingFile === undefined ? '' : ` backing_file=${info.backingFile} backing_fmt=${info.backingFormat}`;
@@ -57,6 +76,7 @@ export function registerDisk(program: Command): void {
     .argument('<output>', 'image to create (overwritten)')
     .option('-O, --output-format <format>', 'raw or qcow2', parseFormat, 'qcow2')
     .action((input: string, output: string, opts: { outputFormat: DiskFormat }) => {
+      checkOutputFolder(output);
       withFile(input, () => convertDisk(input, output, opts.outputFormat));
     });
 

@@ -1,14 +1,16 @@
 // `vmlab run`: boot a kernel headless with the UART on stdin/stdout; exit with the guest's code.
 
-import { openSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { loadKernelFile } from '../kernel-input';
+import { loadKernelFile, rawKernelNotes } from '../kernel-input';
+import { ConsoleEscape, ESCAPE_HELP } from '../console-escape';
+import { isStdoutClosed } from '../errors';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { Machine, StopReason } from '../../engine/machine/machine';
-import { parseCount, parseCpu, parseSeconds, parseSize } from '../options';
+import { parseCount, parseCpu, parseSeconds, parseSize, ramSizeProblem } from '../options';
 import type { CpuFeatures } from '../../engine/cpu/hart';
-import { DEFAULT_RAM_SIZE } from '../../engine/machine/memory-map';
+import { DEFAULT_RAM_SIZE, MEMORY_MAP, VMM_RESERVE } from '../../engine/machine/memory-map';
 import { modeledCycles } from '../../engine/vmm/stats';
 import { VM_MODES, type Vm, type VmMode } from '../../engine/vmm/vm';
 import { Vmm } from '../../engine/vmm/vmm';
@@ -22,6 +24,12 @@ export const EXIT_TIMEOUT = 124;
 export const EXIT_IDLE = 125;
 /** Exit code when the VMM declared the guest crashed (a VM mode only). */
 export const EXIT_CRASHED = 126;
+/** Exit code when the user quits with Ctrl-A x (as a shell reports an interrupted command). */
+export const EXIT_QUIT = 130;
+/** Exit code when stdout's reader went away (as a shell reports a command ended by SIGPIPE). */
+export const EXIT_OUTPUT_CLOSED = 141;
+/** The largest exit status: a guest's code above it (the test finisher takes 16 bits) reads as it. */
+export const MAX_EXIT_STATUS = 255;
 
 /** Where `vmlab run` runs the kernel: alone on the machine, or in a VM of one of the VMM's modes. */
 export type RunMode = 'bare' | VmMode;
@@ -93,6 +101,8 @@ export function registerRun(program: Command): void {
     .option('--disk <spec>', 'attach a virtio-blk disk: FILE[,format=raw|qcow2][,readonly][,legacy=on|off][,serial=ID][,slot=N|bus=virtio-mmio-bus.N] (repeatable)', collectDisk)
     .action(async (kernel: string, opts: RunOptions) => {
       if (opts.stats !== undefined && opts.stats !== 'json') throw new Error(`--stats takes 'json', got '${opts.stats}'`);
+      const memProblem = opts.mem === undefined ? undefined : ramSizeProblem(opts.mem, '--mem', opts.mode !== undefined && opts.mode !== 'bare');
+      if (memProblem !== undefined) throw new Error(memProblem);
       process.exitCode = await runKernel(kernel, opts);
     });
 }
@@ -102,13 +112,55 @@ function parseMode(text: string): RunMode {
   throw new InvalidArgumentError(`expected one of bare, ${VM_MODES.join(', ')}; got '${text}'`);
 }
 
+/**
+ * Removes the `--stats-file` of a `run` command line before anything else happens: after the run
+ * the file exists exactly when the guest ran, so a grading script can tell vmlab's refusal of its
+ * input (no file) from a guest that exited with the same code (README, "Exit codes").
+ */
+export function forgetStatsFile(argv: readonly string[]): void {
+  if (argv[0] !== 'run') return;
+  for (let i = 1; i < argv.length; i++) {
+    const file = argv[i] === '--stats-file' ? argv[i + 1] : argv[i].startsWith('--stats-file=') ? argv[i].slice('--stats-file='.length) : undefined;
+    if (file === undefined || file === '') continue;
+    try {
+      unlinkSync(file);
+    } catch {
+      // Not there (or not a file): nothing stale to mislead a script.
+    }
+  }
+}
+
+/** Opens an output file the user named, or throws one line naming the option and what is wrong. */
+function openOutput(option: string, path: string): number {
+  try {
+    return openSync(path, 'w');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+    throw new Error(`${option} ${path}: cannot write the file: ${why}`);
+  }
+}
+
+/** True when stdout and stderr are the same file or terminal (vmlab's lines then follow the guest's). */
+function stderrFollowsStdout(): boolean {
+  try {
+    const out = fstatSync(1);
+    const err = fstatSync(2);
+    return out.dev === err.dev && out.ino === err.ino;
+  } catch {
+    return false;
+  }
+}
+
 async function runKernel(path: string, opts: RunOptions): Promise<number> {
   const bytes = loadKernelFile(path);
   const boot = readBootFiles(opts);
   let pending: number[] = [];
+  let lastByte = 0x0a;
   const flush = (): void => {
     if (pending.length > 0) {
-      process.stdout.write(Buffer.from(pending));
+      lastByte = pending[pending.length - 1];
+      if (!isStdoutClosed()) process.stdout.write(Buffer.from(pending));
       pending = [];
     }
   };
@@ -117,6 +169,9 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
     if (pending.length >= 4096) flush();
   };
   if (opts.mode !== 'bare' && opts.trace) throw new Error('--trace works with --mode bare only');
+  const statsFile = opts.statsFile === undefined ? undefined : openOutput('--stats-file', opts.statsFile);
+  if (statsFile !== undefined) closeSync(statsFile);
+  const trace = opts.trace ? openOutput('--trace', opts.trace) : undefined;
   let target: Target;
   let machine: Machine | undefined;
   const disks = openDisks(opts.disk ?? []);
@@ -145,33 +200,45 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
   } catch (err) {
     for (const sig of signals) process.off(sig, onSignal);
     closeDisks(disks);
+    if (trace !== undefined) closeSync(trace);
     throw new Error(`${path}: ${(err as Error).message}`);
   }
+  if (boot.firmware === undefined) for (const note of rawKernelNotes(path, bytes, MEMORY_MAP.ram.base)) process.stderr.write(`vmlab: ${note}\n`);
 
   let inputClosed = false;
+  let quit = false;
   const stdin = process.stdin;
-  const onData = (chunk: Buffer): void => target.sendInput(new Uint8Array(chunk));
+  // An interactive run gets QEMU's console escape: Ctrl-A x quits, Ctrl-A h helps.
+  const escape = new ConsoleEscape({
+    input: (b) => target.sendInput(b),
+    quit: () => { quit = true; },
+    help: () => process.stderr.write(ESCAPE_HELP),
+    flush: () => { target.flushDisks(); },
+  });
+  const onData = (chunk: Buffer): void => {
+    if (stdin.isTTY) escape.feed(new Uint8Array(chunk));
+    else target.sendInput(new Uint8Array(chunk));
+  };
   const onEnd = (): void => { inputClosed = true; };
   stdin.on('data', onData);
   stdin.on('end', onEnd);
   stdin.on('error', onEnd);
   if (stdin.isTTY) stdin.setRawMode(true);
 
-  const trace = opts.trace ? openSync(opts.trace, 'w') : undefined;
   const started = performance.now();
   const deadline = opts.timeout ? started + opts.timeout * 1000 : Infinity;
   let remaining = opts.maxInsns ?? Infinity;
   let reason: StopReason = StopReason.BUDGET;
   try {
     while (true) {
-      if (signal !== undefined) { reason = StopReason.STOPPED; break; }
+      if (signal !== undefined || quit || isStdoutClosed()) { reason = StopReason.STOPPED; break; }
       const chunk = Math.min(remaining, trace === undefined ? 4_000_000 : 1);
       if (chunk <= 0) { reason = StopReason.BUDGET; break; }
       const before = target.steps;
       reason = trace !== undefined && machine ? traceStep(machine, trace) : target.run(chunk);
       remaining -= target.steps - before;
       flush();
-      if (reason === StopReason.EXIT || reason === CRASHED) break;
+      if (reason === StopReason.EXIT || reason === CRASHED || isStdoutClosed()) break;
       if (performance.now() >= deadline) { reason = StopReason.BUDGET; break; }
       if (reason === StopReason.IDLE) {
         if (inputClosed || stdin.destroyed) break;
@@ -195,24 +262,57 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
     stdin.unref?.();
   }
   const wall = (performance.now() - started) / 1000;
-  const stats = target.stats(reason, wall);
-  if (opts.stats === 'json') process.stderr.write(JSON.stringify(stats) + '\n');
-  if (opts.statsFile) writeSync(openSync(opts.statsFile, 'w'), JSON.stringify(stats, null, 2) + '\n');
-  if (reason === StopReason.EXIT) return target.exitCode ?? 0;
+  const outputClosed = isStdoutClosed() && reason !== StopReason.EXIT && reason !== CRASHED;
+  const end = reason === StopReason.EXIT ? 'exit' : signal !== undefined ? 'signal' : quit ? 'quit' : outputClosed ? 'output-closed' : STOP_NAMES[reason] ?? String(reason);
+  const stats = { ...target.stats(reason, wall), stopReason: end };
+  // vmlab's own last words start on a line of their own, not glued to the guest's last line.
+  let newLine = lastByte !== 0x0a && stderrFollowsStdout();
+  const line = (text: string): void => {
+    process.stderr.write((newLine ? '\n' : '') + text + '\n');
+    newLine = false;
+  };
+  const say = (text: string): void => line(`vmlab: ${text}`);
+  if (opts.stats === 'json') line(JSON.stringify(stats));
+  if (opts.statsFile) {
+    const fd = openOutput('--stats-file', opts.statsFile);
+    writeSync(fd, JSON.stringify(stats, null, 2) + '\n');
+    closeSync(fd);
+  }
+  if (reason === StopReason.EXIT) return Math.min(target.exitCode ?? 0, MAX_EXIT_STATUS);
   if (signal !== undefined) {
-    process.stderr.write(`vmlab: stopped by ${signal} after ${target.instret} instructions; disks flushed and closed\n`);
+    say(`stopped by ${signal} after ${count(target.instret)} instructions; disks flushed and closed`);
     return 128 + (osConstants.signals[signal] ?? 0);
   }
+  if (quit) {
+    say(`quit (Ctrl-A x) after ${count(target.instret)} instructions; disks flushed and closed`);
+    return EXIT_QUIT;
+  }
+  if (outputClosed) return EXIT_OUTPUT_CLOSED;
   if (reason === CRASHED) {
-    process.stderr.write(`vmlab: the guest crashed: ${target.crashReason}\n`);
+    say(`the guest crashed: ${target.crashReason}`);
     return EXIT_CRASHED;
   }
   if (reason === StopReason.IDLE) {
-    process.stderr.write('vmlab: the guest waits for an interrupt (WFI) and nothing is left to wake it\n');
+    say('the guest waits for an interrupt (WFI) and nothing is left to wake it');
     return EXIT_IDLE;
   }
-  process.stderr.write(`vmlab: stopped after ${target.instret} instructions (${opts.timeout && performance.now() >= deadline ? 'timeout' : 'instruction budget'})\n`);
+  if (opts.timeout && performance.now() >= deadline) {
+    say(`stopped by --timeout ${opts.timeout} after ${count(target.instret)} instructions`);
+  } else {
+    say(`stopped by --max-insns ${opts.maxInsns} after ${count(target.steps)} steps${budgetDetail(target)}`);
+  }
   return EXIT_TIMEOUT;
+}
+
+const count = (v: number): string => v.toLocaleString('en-US');
+
+/**
+ * The budget counts steps (instructions, traps taken, and time a hart sleeps in WFI, 10 steps a
+ * tick of mtime), so a guest that waits on its timer retires far fewer instructions than the budget.
+ */
+function budgetDetail(target: Target): string {
+  if (target.steps === target.instret) return '';
+  return ` (${count(target.instret)} instructions retired; the other ${count(target.steps - target.instret)} steps were traps taken and time waited in WFI, which the budget counts too)`;
 }
 
 /** The run loop's own stop reason for a crashed VM. */
@@ -235,7 +335,7 @@ function machineTarget(machine: Machine): Target {
 
 function vmTarget(mode: VmMode, kernel: Uint8Array, opts: RunOptions, onUart: (b: number) => void, disks: DiskAttachment[], boot: BootFiles): Target {
   const memSize = opts.mem ?? DEFAULT_RAM_SIZE;
-  const vmm = new Vmm({ hostRamSize: memSize + 64 * 1024 * 1024, jit: opts.jit !== false });
+  const vmm = new Vmm({ hostRamSize: memSize + VMM_RESERVE, jit: opts.jit !== false });
   const vm = vmm.createVm({ name: 'guest', mode, kernel, memSize, cpu: opts.cpu, onUart, disks, ...boot });
   return {
     run(chunk) {

@@ -13,7 +13,15 @@ import { jsonSyntaxProblem } from '../../host/json-error';
 import { HOST_FILES, readResolved } from '../../host/paths';
 import { closeDisks, openDisks, parseDiskSpec, type DiskSpec } from '../disk-option';
 import { loadKernelFile } from '../kernel-input';
-import { parseCount, parseCpu, parseSeconds, parseSize } from '../options';
+import { readBootFiles } from '../boot-option';
+import { formatSize, maxRamSize, parseCount, parseCpu, parseSeconds, parseSize, ramSizeProblem } from '../options';
+import { VMM_RESERVE } from '../../engine/machine/memory-map';
+
+/** A page or frame number: a number, or a hex string as the app and the docs write them (`"a1"`, `"0xc0"`). */
+const pageNumber = z.union([
+  z.number().int().nonnegative(),
+  z.string().regex(/^(0x)?[0-9a-f]{1,6}$/i, 'a page number in hex such as "a1" or "0xa1", or a number').transform((t) => parseInt(t.replace(/^0x/i, ''), 16)),
+]);
 
 /** The `*.vm.json` format: one VM. Paths are relative to the file. */
 export const VM_FILE_SCHEMA = z.object({
@@ -23,10 +31,14 @@ export const VM_FILE_SCHEMA = z.object({
   memory: z.string().optional(),
   placement: z.union([
     z.enum(['contiguous', 'scattered']),
-    z.object({ explicit: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])), rest: z.enum(['contiguous', 'scattered']).optional() }),
+    z.object({ explicit: z.array(z.tuple([pageNumber, pageNumber])), rest: z.enum(['contiguous', 'scattered']).optional() }).strict(),
   ]).optional(),
   cpu: z.string().optional(),
   input: z.string().optional(),
+  /** Firmware file or 'none', initrd file and kernel command line, as run's --bios, --initrd, --append. */
+  bios: z.string().min(1).optional(),
+  initrd: z.string().min(1).optional(),
+  append: z.string().optional(),
   /** virtio-blk disks, disk n in slot 7 - n: `"FILE[,format=..][,readonly][,legacy=on|off]"` or an object. */
   disks: z.array(z.union([
     z.string().min(1),
@@ -95,12 +107,41 @@ export function readVmFile(path: string): VmFile {
   } catch (err) {
     throw new Error(`${path}: not valid JSON (${jsonSyntaxProblem(err, text)})`);
   }
-  const parsed = VM_FILE_SCHEMA.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`${path}: ${issue.path.join('.') || 'the file'}: ${issue.message}`);
+  const parsed = VM_FILE_SCHEMA.safeParse(raw, { reportInput: true });
+  if (!parsed.success) throw new Error(`${path}: ${describeIssue(parsed.error.issues[0])}`);
+  const memory = parsed.data.memory;
+  if (memory !== undefined) {
+    let bytes: number;
+    try {
+      bytes = parseSize(memory);
+    } catch {
+      throw new Error(`${path}: memory: expected a size like "16M" or "1G", got ${JSON.stringify(memory)}`);
+    }
+    const problem = ramSizeProblem(bytes, 'memory', true);
+    if (problem !== undefined) throw new Error(`${path}: ${problem}`);
   }
   return parsed.data;
+}
+
+/** One schema problem in words: which field, what it should be, what it is. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const field = issue.path.length > 0 ? issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`)).join('') : '';
+  const where = field === '' ? 'the file' : `"${field}"`;
+  const got = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v));
+  switch (issue.code) {
+    case 'invalid_type':
+      if (issue.input === undefined) return field === '' ? 'the file must hold a JSON object' : `the field ${where} is missing (expected ${issue.expected})`;
+      return `${where}: expected ${issue.expected}, got ${got(issue.input)}`;
+    case 'unrecognized_keys':
+      return `${field === '' ? '' : `${where}: `}unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    case 'invalid_value':
+      return `${where}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${got(issue.input)}`;
+    case 'invalid_union':
+      if (issue.path[0] === 'placement') return `${where}: expected "contiguous", "scattered" or { "explicit": [[page, frame], ...], "rest": "scattered" } (pages and frames as numbers or hex strings), got ${got(issue.input)}`;
+      return `${where}: ${issue.path[0] === 'disks' ? 'expected the --disk text or { "file": ... }' : 'not one of the accepted forms'}, got ${got(issue.input)}`;
+    default:
+      return `${where}: ${issue.message}`;
+  }
 }
 
 function runVms(files: string[], opts: VmsOptions): number {
@@ -111,7 +152,15 @@ function runVms(files: string[], opts: VmsOptions): number {
     names.add(c.vm.name);
   }
   const sizes = configs.map((c) => (c.vm.memory ? parseSize(c.vm.memory) : 16 * 1024 * 1024));
-  const vmm = new Vmm({ hostRamSize: opts.hostMem ?? sizes.reduce((a, b) => a + b, 0) + 64 * 1024 * 1024, quantum: opts.quantum });
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (opts.hostMem === undefined && total > maxRamSize(true)) {
+    throw new Error(`the VMs' memory adds up to ${formatSize(total)}, more than fits: host RAM at 0x80000000 ends at 0xffffffff, and the VMM keeps ${formatSize(VMM_RESERVE)} of it, so together they can have at most ${formatSize(maxRamSize(true))}`);
+  }
+  if (opts.hostMem !== undefined) {
+    const problem = ramSizeProblem(opts.hostMem, '--host-mem', false);
+    if (problem !== undefined) throw new Error(problem);
+  }
+  const vmm = new Vmm({ hostRamSize: opts.hostMem ?? total + VMM_RESERVE, quantum: opts.quantum });
   const consoles = new Map<string, number[]>();
   if (opts.consoleDir) mkdirSync(opts.consoleDir, { recursive: true });
   const opened: ReturnType<typeof openDisks>[] = [];
@@ -119,6 +168,12 @@ function runVms(files: string[], opts: VmsOptions): number {
   try {
     vms = configs.map((c, i) => {
       const kernel = loadKernelFile(resolve(dirname(c.file), c.vm.kernel));
+      let boot;
+      try {
+        boot = readBootFiles(c.vm, (p) => resolve(dirname(c.file), p));
+      } catch (err) {
+        throw new Error(`${c.file}: ${(err as Error).message}`);
+      }
       const out: number[] = [];
       consoles.set(c.vm.name, out);
       let disks;
@@ -133,6 +188,7 @@ function runVms(files: string[], opts: VmsOptions): number {
         cpu: c.vm.cpu ? parseCpu(c.vm.cpu) : undefined,
         onUart: (b) => out.push(b),
         disks,
+        ...boot,
       });
       if (c.vm.input) vm.sendInput(new TextEncoder().encode(c.vm.input));
       return vm;
@@ -174,6 +230,8 @@ function flushPrefixed(consoles: Map<string, number[]>, pending: Map<string, str
   }
 }
 
+const count = (v: number): string => Math.round(v).toLocaleString('en-US');
+
 function report(vms: Vm[], json: boolean): void {
   const rows = vms.map((vm) => ({
     name: vm.name,
@@ -193,6 +251,6 @@ function report(vms: Vm[], json: boolean): void {
   }
   for (const r of rows) {
     const end = r.state === 'halted' ? `exit ${r.exitCode}` : r.state === 'crashed' ? `crashed: ${r.crashReason}` : r.state;
-    process.stderr.write(`${r.name} (${r.mode}): ${end}; ${r.instructions} instructions, ${r.exits} exits, ${r.modeledCycles} modeled cycles\n`);
+    process.stderr.write(`${r.name} (${r.mode}): ${end}; ${count(r.instructions)} instructions, ${count(r.exits)} exits, ${count(r.modeledCycles)} modeled cycles\n`);
   }
 }

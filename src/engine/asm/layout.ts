@@ -143,6 +143,8 @@ function alignUp(x: number, a: number): number {
 /** Final values of symbols, with equ expressions evaluated after placement. */
 export class Resolver {
   private readonly pcrelHi = new Map<number, number>();
+  /** Addresses of auipc instructions whose %pcrel_hi operand failed (and was reported). */
+  private readonly pcrelHiFailed = new Set<number>();
 
   constructor(private readonly a: Assembler) {}
 
@@ -170,6 +172,8 @@ export class Resolver {
       return evaluate(e, (n) => this.value(n), (fn, inner) => this.reloc(fn, inner, loc, pc));
     } catch (err) {
       if (!(err instanceof EvalError)) throw err;
+      // An empty message: the failure was reported where it happened (an operand, its %pcrel_hi).
+      if (err.symbol === undefined && err.message === '') return undefined;
       const at = { ...loc, col: err.col, len: Math.max(1, err.len) };
       if (err.symbol !== undefined) {
         const s = this.a.symbols.get(err.symbol);
@@ -186,6 +190,7 @@ export class Resolver {
     const v = this.eval(inner, loc, pc);
     if (v === undefined) throw new EvalError('', inner.col, 0);
     const x = this.apply(fn, Number(BigInt.asIntN(32, v)), pc);
+    if (x === undefined && this.pcrelHiFailed.has(Number(BigInt.asUintN(32, v)))) throw new EvalError('', inner.col, 0);
     if (x === undefined) throw new EvalError('%pcrel_lo must name the label of an auipc with %pcrel_hi', inner.col, 1);
     return BigInt(x);
   }
@@ -203,6 +208,11 @@ export class Resolver {
     return ((d & 0xfff) ^ 0x800) - 0x800;
   }
 
+  /** Whether the auipc at `address` has a %pcrel_hi that failed to evaluate (already reported). */
+  pcrelHiFailedAt(address: number): boolean {
+    return this.pcrelHiFailed.has(address >>> 0);
+  }
+
   /** Records the target of every %pcrel_hi so %pcrel_lo can find it by the auipc's address. */
   collectPcrelHi(): void {
     for (const s of this.a.sections) {
@@ -211,6 +221,7 @@ export class Resolver {
         const pc = s.address + s.offsets[i];
         const v = this.eval(it.fix.expr, it.loc, pc);
         if (v !== undefined) this.pcrelHi.set(pc >>> 0, Number(BigInt.asUintN(32, v)));
+        else this.pcrelHiFailed.add(pc >>> 0);
       });
     }
   }
@@ -256,7 +267,8 @@ export function emit(a: Assembler, r: Resolver): { bytes: Map<Section, Uint8Arra
           if (v === undefined) break;
           const x = r.apply(it.fix.fn, Number(BigInt.asIntN(32, v)), pc);
           if (x === undefined) {
-            a.error(it.loc, '%pcrel_lo must name the label of an auipc with %pcrel_hi');
+            // Its auipc's %pcrel_hi failed and was reported there; one error is enough.
+            if (!r.pcrelHiFailedAt(Number(BigInt.asUintN(32, v)))) a.error(it.loc, '%pcrel_lo must name the label of an auipc with %pcrel_hi');
             break;
           }
           if (it.fix.fn === 'branch' || it.fix.fn === 'abs') {
