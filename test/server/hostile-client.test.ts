@@ -106,6 +106,29 @@ describe('malformed WebSocket frames from a client with the token', () => {
   });
 });
 
+describe('malformed WebSocket handshakes with the token', () => {
+  it('are refused with 400 (an extension offer is ignored), and the server serves on', async () => {
+    const key = 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+    const head = (): string => `GET /api HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nOrigin: http://127.0.0.1:${server.port}\r\nCookie: vmlab_token=${server.token}\r\n`;
+    const refused = /^HTTP\/1.1 (400|426)/;
+    const variants: [string, string, RegExp][] = [
+      ['no key', 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n', refused],
+      ['a key that is not 16 bytes', 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: abc\r\nSec-WebSocket-Version: 13\r\n', refused],
+      ['version 99', `Upgrade: websocket\r\nConnection: Upgrade\r\n${key}Sec-WebSocket-Version: 99\r\n`, refused],
+      ['no version', `Upgrade: websocket\r\nConnection: Upgrade\r\n${key}`, refused],
+      ['Upgrade: h2c', `Upgrade: h2c\r\nConnection: Upgrade\r\n${key}Sec-WebSocket-Version: 13\r\n`, refused],
+      ['a broken subprotocol list', `Upgrade: websocket\r\nConnection: Upgrade\r\n${key}Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: a,,b, ,\r\n`, refused],
+      // The server offers no extension, so an offer, broken or not, is ignored (RFC 6455 section 9.1).
+      ['a broken extension offer', `Upgrade: websocket\r\nConnection: Upgrade\r\n${key}Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=99;;\r\n`, /^HTTP\/1.1 101/],
+    ];
+    for (const [name, headers, expected] of variants) {
+      const status = await rawRequest(server.port, `${head()}${headers}\r\n`);
+      expect(status, name).toMatch(expected);
+    }
+    await serverServesOn();
+  });
+});
+
 describe('HTTP requests whose target is not a URL', () => {
   const cookie = (): string => `vmlab_token=${server.token}`;
   const request = (target: string, extra = ''): string =>
