@@ -1,11 +1,20 @@
 // `vmlab compare`: one kernel bare and in every VMM mode, with instructions, exits, modeled cycles
 // and wall time relative to bare (the compare view of the app, as text or JSON for grading).
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import type { DiskAttachment } from '../../engine/machine/board';
+import { createDisk } from '../../host/disk-tools';
+import { closeDisks, collectDisk, openDisks, type DiskSpec } from '../disk-option';
+import { rawKernelNotes } from '../kernel-input';
+import { MEMORY_MAP } from '../../engine/machine/memory-map';
 import type { CpuFeatures } from '../../engine/cpu/hart';
 import { COMPARE_MODES, compareModes, type CompareMode, type CompareRow } from '../../engine/vmm/compare';
 import { loadKernelFile } from '../kernel-input';
-import { parseCount, parseCpu, parseSize } from '../options';
+import { readBootFiles } from '../boot-option';
+import { parseCount, parseCpu, parseSize, ramSizeProblem } from '../options';
 
 interface CompareCliOptions {
   mem?: number;
@@ -14,7 +23,14 @@ interface CompareCliOptions {
   modes?: CompareMode[];
   input?: string;
   json?: boolean;
+  bios?: string;
+  initrd?: string;
+  append?: string;
+  disk?: DiskSpec[];
 }
+
+/** Exit code of `compare` when a mode's output or exit code is not bare's. */
+export const EXIT_DIFFERS = 1;
 
 /** Registers `vmlab compare`. */
 export function registerCompare(program: Command): void {
@@ -28,17 +44,68 @@ export function registerCompare(program: Command): void {
     .option('--modes <list>', `comma-separated subset of ${COMPARE_MODES.join(',')}`, parseModes)
     .option('--input <text>', 'bytes typed into the guest console before it starts (\\n for newline)')
     .option('--json', 'print the rows as JSON')
+    .option('--bios <file>', "firmware at the start of RAM (ELF or raw), or 'none' (default), as run takes it", 'none')
+    .option('--initrd <file>', 'initial ramdisk, as run takes it')
+    .option('--append <args>', 'kernel command line (/chosen/bootargs)')
+    .option('--disk <spec>', 'attach a virtio-blk disk as run does (repeatable); every mode starts from the image as it is, which stays unchanged', collectDisk)
     .action((kernel: string, opts: CompareCliOptions) => {
-      const rows = compareModes(loadKernelFile(kernel), {
-        memSize: opts.mem, cpu: opts.cpu, maxSteps: opts.maxInsns, modes: opts.modes,
-        input: opts.input === undefined ? undefined : new TextEncoder().encode(opts.input.replace(/\\n/g, '\n')),
-      });
+      const memProblem = opts.mem === undefined ? undefined : ramSizeProblem(opts.mem, '--mem', (opts.modes ?? COMPARE_MODES).some((m) => m !== 'bare'));
+      if (memProblem !== undefined) throw new Error(memProblem);
+      const bytes = loadKernelFile(kernel);
+      for (const note of rawKernelNotes(kernel, bytes, MEMORY_MAP.ram.base)) process.stderr.write(`vmlab: ${note}\n`);
+      const overlays = new DiskOverlays(opts.disk ?? []);
+      let rows: CompareRow[];
+      try {
+        rows = compareModes(bytes, {
+          memSize: opts.mem, cpu: opts.cpu, boot: readBootFiles(opts), maxSteps: opts.maxInsns, modes: opts.modes,
+          input: opts.input === undefined ? undefined : new TextEncoder().encode(opts.input.replace(/\\n/g, '\n')),
+          disks: opts.disk === undefined ? undefined : (mode) => overlays.open(mode),
+        });
+      } finally {
+        overlays.dispose();
+      }
       if (opts.json) {
         process.stdout.write(JSON.stringify(rows.map(({ output, ...rest }) => ({ ...rest, outputBytes: output.length })), null, 2) + '\n');
       } else {
         process.stdout.write(formatTable(rows) + '\n');
       }
+      const bare = rows.find((r) => r.mode === 'bare');
+      if (rows.some((r) => !r.sameOutput || (bare !== undefined && r.exitCode !== bare.exitCode))) process.exitCode = EXIT_DIFFERS;
     });
+}
+
+/**
+ * Each mode's disks: a fresh qcow2 overlay on every image (in a temporary folder), so every mode
+ * boots the same disk contents and the user's image is only read, as QEMU's -snapshot does.
+ */
+class DiskOverlays {
+  private readonly dir: string | undefined;
+  private readonly open_: DiskAttachment[][] = [];
+
+  constructor(private readonly specs: readonly DiskSpec[]) {
+    this.dir = specs.length > 0 ? mkdtempSync(join(tmpdir(), 'vmlab-compare-')) : undefined;
+    // Opening the images once checks them (and names a bad one) before any mode runs.
+    if (specs.length > 0) closeDisks(openDisks(specs.map((s) => ({ ...s, readOnly: true }))));
+  }
+
+  /** Opens one overlay per image for `mode`. */
+  open(mode: string): DiskAttachment[] {
+    const specs = this.specs.map((s, i) => {
+      if (s.readOnly) return s;
+      const overlay = join(this.dir!, `${mode}-${i}.qcow2`);
+      createDisk(overlay, undefined, { format: 'qcow2', backing: resolve(s.path) });
+      return { ...s, path: overlay, format: 'qcow2' as const };
+    });
+    const disks = openDisks(specs);
+    this.open_.push(disks);
+    return disks;
+  }
+
+  /** Closes every overlay and removes the temporary folder. */
+  dispose(): void {
+    for (const disks of this.open_) closeDisks(disks);
+    if (this.dir !== undefined) rmSync(this.dir, { recursive: true, force: true });
+  }
 }
 
 function parseModes(text: string): CompareMode[] {

@@ -6,7 +6,9 @@
 // timed run; every mode interprets the guest (jit off) unless the CPU options turn the translator on.
 
 import type { CpuFeatures } from '../cpu/hart';
+import type { DiskAttachment } from '../machine/board';
 import { Machine, StopReason } from '../machine/machine';
+import { VMM_RESERVE } from '../machine/memory-map';
 import { modeledCycles, DEFAULT_COSTS, type CostModel } from './stats';
 import { VM_MODES, type VmMode } from './vm';
 import { Vmm } from './vmm';
@@ -22,6 +24,8 @@ export interface CompareOptions {
   /** Guest RAM in bytes (default 128 MiB, as `vmlab run`). */
   memSize?: number;
   cpu?: Partial<CpuFeatures>;
+  /** Firmware, initrd and command line of every run (QEMU's -bios, -initrd, -append). */
+  boot?: { firmware?: Uint8Array; initrd?: Uint8Array; bootargs?: string };
   /** Step budget of each run (default 200 million). */
   maxSteps?: number;
   /** Bytes queued for the guest's UART before it starts. */
@@ -33,6 +37,11 @@ export interface CompareOptions {
   now?: () => number;
   /** Steps of the untimed warm-up run before each mode's timed run (default WARM_UP_STEPS, 0: none). */
   warmUpSteps?: number;
+  /**
+   * The disks of one run, called once per mode so that every mode starts from the same disk
+   * contents (the caller gives each run fresh overlays and closes them).
+   */
+  disks?: (mode: CompareMode) => readonly DiskAttachment[];
 }
 
 /** One mode's figures. */
@@ -106,7 +115,7 @@ function latin1(bytes: number[]): string {
 function runBare(kernel: Uint8Array, o: CompareOptions): RawRow {
   const out: number[] = [];
   const now = o.now ?? Date.now;
-  const m = new Machine({ ramSize: o.memSize ?? DEFAULT_MEM, cpu: { ...o.cpu, jit: o.cpu?.jit ?? false }, onUart: (b) => out.push(b) });
+  const m = new Machine({ ramSize: o.memSize ?? DEFAULT_MEM, cpu: { ...o.cpu, jit: o.cpu?.jit ?? false }, ...o.boot, onUart: (b) => out.push(b), disks: o.disks?.('bare') });
   m.loadKernel(kernel);
   if (o.input) m.sendInput(o.input);
   const t0 = now();
@@ -132,8 +141,8 @@ function runBare(kernel: Uint8Array, o: CompareOptions): RawRow {
 function runVm(kernel: Uint8Array, mode: VmMode, o: CompareOptions): RawRow {
   const out: number[] = [];
   const memSize = o.memSize ?? DEFAULT_MEM;
-  const vmm = new Vmm({ jit: o.cpu?.jit ?? false, hostRamSize: memSize + 64 * 1024 * 1024 });
-  const vm = vmm.createVm({ name: mode, mode, kernel, memSize, cpu: o.cpu, onUart: (b) => out.push(b) });
+  const vmm = new Vmm({ jit: o.cpu?.jit ?? false, hostRamSize: memSize + VMM_RESERVE });
+  const vm = vmm.createVm({ name: mode, mode, kernel, memSize, cpu: o.cpu, ...o.boot, onUart: (b) => out.push(b), disks: o.disks?.(mode) });
   if (o.input) vm.sendInput(o.input);
   const now = o.now ?? Date.now;
   const t0 = now();

@@ -1,0 +1,48 @@
+// `vmlab compare` as a grading script sees it: exit code 1 when a mode's console output differs
+// from bare's, and `--disk`, with which every mode boots the same disk contents.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../support/build';
+
+const VMLAB = join(REPO_ROOT, 'bin', 'vmlab.mjs');
+const LABS = join(REPO_ROOT, 'labs');
+const dir = mkdtempSync(join(tmpdir(), 'vmlab-cli-compare-'));
+const TRAPS = join(LABS, 'traps', 'traps.S');
+
+function vmlab(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [VMLAB, ...args], { cwd: dir, encoding: 'latin1', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('compare', () => {
+  it('refuses a memory size no VM can have, in one line', () => {
+    const r = vmlab(['compare', TRAPS, '--mem', '3G']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^vmlab: --mem 3G is too large for a VM: .*the most is 1984M\n$/);
+  });
+
+  it('exits 1 when a mode\'s output differs from bare\'s (the sensitive lab in trap mode)', () => {
+    const r = vmlab(['compare', join(LABS, 'sensitive', 'sensitive.S'), '--cpu', 'rv32,xsensitive=on']);
+    expect(r.stdout).toMatch(/^trap .*DIFFERS$/m);
+    expect(r.code).toBe(1);
+    const same = vmlab(['compare', TRAPS]);
+    expect(same.stdout).not.toMatch(/DIFFERS/);
+    expect(same.code).toBe(0);
+  });
+
+  it('runs every mode on the same disk contents with --disk and leaves the image as it was', () => {
+    expect(vmlab(['disk', 'create', 'cmp.img', '1M', '--format', 'raw']).code).toBe(0);
+    const before = readFileSync(join(dir, 'cmp.img'));
+    const r = vmlab(['compare', join(LABS, 'disk', 'disk.S'), '--disk', 'cmp.img', '--json']);
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout) as { mode: string; exitCode: number; sameOutput: boolean }[];
+    expect(rows.map((x) => [x.mode, x.exitCode, x.sameOutput])).toEqual([['bare', 0, true], ['emulate', 0, true], ['trap', 0, true]]);
+    expect(readFileSync(join(dir, 'cmp.img')).equals(before)).toBe(true);
+    // Each mode saw a fresh disk: the bare run's output is the first boot's.
+    const bare = vmlab(['run', join(LABS, 'disk', 'disk.S'), '--disk', 'cmp.img']);
+    expect(bare.stdout).toBe(readFileSync(join(LABS, 'disk', 'expected-output.txt'), 'latin1'));
+  });
+});
