@@ -75,5 +75,5 @@ export async function newVm(page: Page, kernel: string, mode: string, name: stri
   if (placement !== undefined) await form.locator('select[name="placement"]').selectOption(placement);
   await form.locator('input[name="name"]').fill(name);
   await form.getByRole('button', { name: 'Create' }).click();
-  await expect(vmRow(page, name)).toBeVisible();
+  await expect(vmRow(page, name)).toBeVisible({ timeout: 20_000 });
 }

@@ -54,7 +54,7 @@ interface MachineEntry {
   readonly name: string;
   readonly memSize: number;
   readonly placement?: VmPlacement;
-  /** Workspace path of the source the program was built from (the editor's file for its machine). */
+  /** The source file whose debugging session (F5) this machine is. */
   readonly source?: string;
   /** A bare machine's own worker; VMs live in the service's VMM worker. */
   readonly host?: MachineHost;
@@ -398,9 +398,8 @@ export class LabService {
     const bytes = await this.kernelBytes(config.kernel);
     const boot = this.bootImages(config);
     const id = `m${this.nextId++}`;
-    const source = config.source ?? (/\.s$/i.test(config.kernel) ? config.kernel : undefined);
     const entry: MachineEntry = {
-      id, kernel: config.kernel, mode, name, memSize, placement, source,
+      id, kernel: config.kernel, mode, name, memSize, placement, source: config.source,
       host: mode === 'bare' ? await this.startBare(id) : undefined,
       last: { state: 'paused', pc: 0, priv: 3, instret: 0, mips: 0 },
       console: new ConsoleLog(),

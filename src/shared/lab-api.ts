@@ -111,7 +111,7 @@ export interface MachineConfig {
   cpu?: CpuOptions;
   /** VMs only: virtio-blk disks, disk n in virtio-mmio slot 7 - n. */
   disks?: DiskAttachmentConfig[];
-  /** Workspace path of the source the kernel was built from (default: the kernel when it is `.S`). */
+  /** Workspace path of the source the editor runs in this machine (F5's debugging session of that file). */
   source?: string;
   /** Firmware at the start of RAM, a workspace path, or 'none' (the default), as QEMU's -bios. */
   bios?: string;
@@ -132,7 +132,7 @@ export interface MachineStatus {
   readonly memSize: number;
   /** VMs only. */
   readonly placement?: VmPlacement;
-  /** Workspace path of the source the program was built from, when known (the editor's file for it). */
+  /** The source file whose debugging session (F5) this machine is, as given to vm.create. */
   readonly source?: string;
   readonly state: MachineState;
   /** VMs only: the VMM's own state of the VM. */

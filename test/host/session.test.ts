@@ -60,8 +60,10 @@ describe('a page that attaches late', () => {
       if (event === 'vm.console') chunks.push(payload as LabEvents['vm.console']);
     });
     const vm = (await lab.call('vm.create', { kernel: 'hello/hello.S', mode: 'trap' })) as MachineStatus;
-    const bare = (await lab.call('vm.create', { kernel: 'hello/hello.S', name: 'bare-hello' })) as MachineStatus;
-    expect(vm.source).toBe('hello/hello.S');
+    const bare = (await lab.call('vm.create', { kernel: 'hello/hello.elf', name: 'bare-hello', source: 'hello/hello.S' })) as MachineStatus;
+    expect(vm.source).toBeUndefined();
+    expect(bare.source).toBe('hello/hello.S');
+    expect((await list(lab)).find((s) => s.id === bare.id)?.source).toBe('hello/hello.S');
     for (const m of [vm, bare]) await lab.call('vm.run', { id: m.id });
     await lab.call('vm.input', { id: vm.id, data: new TextEncoder().encode('xyz') });
     await until('both greetings and the echo', () => {

@@ -47,6 +47,8 @@ export class MachineView {
   sink: ((data: Uint8Array) => void) | undefined;
   /** Bytes of the console's whole output this page has shown (the offset the next chunk should have). */
   private received = 0;
+  /** Whether F5 started it for its source (F5 replaces it; a machine from the New VM form it leaves alone). */
+  launched = false;
   /** While the host's scrollback is on its way, live chunks wait here (then those it covers are dropped). */
   private waiting: { data: Uint8Array; offset: number }[] | undefined;
 
@@ -211,7 +213,9 @@ export class LabState {
     const views: MachineView[] = [];
     for (const s of await this.lab.call('vm.list', {})) {
       if (this.machine(s.id)) continue;
-      const view = new MachineView(s, s.source, [], []);
+      // The host names the source of F5's machines; a VM from the form is tied to its kernel's source.
+      const view = new MachineView(s, s.source ?? (/\.s$/i.test(s.kernel) ? s.kernel : undefined), [], []);
+      view.launched = s.source !== undefined;
       view.awaitScrollback();
       this.machines.push(view);
       views.push(view);
@@ -437,10 +441,11 @@ export class LabState {
       const first = built.diagnostics.find((d) => d.severity === 'error');
       throw new Error(`${doc.path} does not assemble${first ? `: line ${first.line}: ${first.message}` : ''}`);
     }
-    const old = this.machines.find((m) => m.source === doc.path);
+    const old = this.machines.find((m) => m.source === doc.path && m.launched);
     if (old) await this.lab.call('vm.destroy', { id: old.status.id });
     const status = await this.lab.call('vm.create', { kernel: built.elfPath, mode, source: doc.path, ...(Object.keys(cpu).length > 0 ? { cpu } : {}) });
     const view = new MachineView(status, doc.path, built.lineMap, built.symbols);
+    view.launched = true;
     this.machines.push(view);
     this.currentId = status.id;
     rememberSelection(status.name);
