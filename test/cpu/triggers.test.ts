@@ -1,6 +1,6 @@
 // Debug triggers against QEMU 7.2 with its default debug=on (test/guests/cpu/triggers.S): tselect and
 // tdata1 legalisation, breakpoints on execute, load and store with their cause, epc and tval, in M-
-// and S-mode, bare and in emulate mode. (The corpus compares with QEMU_CPU, which turns debug off.)
+// and S-mode, bare and in every VMM mode. (The corpus compares with QEMU_CPU, which turns debug off.)
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -32,10 +32,10 @@ describe('debug triggers', () => {
     expect({ output: v.output.toString('latin1'), exitCode: v.exitCode }).toEqual(qemu);
   });
 
-  it('emulate: the same output as QEMU', () => {
+  it.each(['emulate', 'trap'] as const)('%s: the same output as QEMU', (mode) => {
     const out: number[] = [];
     const vmm = new Vmm({ hostRamSize: 64 << 20 });
-    const vm = vmm.createVm({ name: 'triggers', mode: 'emulate', kernel: new Uint8Array(readFileSync(elf)), onUart: (b) => out.push(b) });
+    const vm = vmm.createVm({ name: 'triggers', mode, kernel: new Uint8Array(readFileSync(elf)), onUart: (b) => out.push(b) });
     for (let i = 0; i < 20 && vmm.active; i++) vmm.run(1_000_000);
     expect({ output: Buffer.from(out).toString('latin1'), exitCode: vm.exitCode ?? null }).toEqual(qemu);
   });

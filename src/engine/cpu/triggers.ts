@@ -11,8 +11,8 @@
 // store trigger when an access overlaps [tdata2, tdata2 + size) (size 0: 4 bytes), in a privilege mode
 // whose bit is set. The hart raises a breakpoint exception (cause 3) with tval 0, as QEMU 7.2 reports
 // it (the specification would allow the address). In trap mode the trigger CSRs are the virtual
-// hart's and read and write as here, but do not fire yet: the physical hart runs the guest without
-// them. To keep the fast paths free of checks, the hart keeps no TLB
+// hart's; the VMM mirrors them onto the physical hart for the guest's current privilege (`mirror`).
+// To keep the fast paths free of checks, the hart keeps no TLB
 // entry for a page a trigger watches (so no translated block runs there either) and drops its TLB and
 // translated code whenever the triggers change, so every access to a watched page reaches the slow
 // path, where `hit` is asked (test/cpu/triggers.test.ts).
@@ -111,6 +111,23 @@ export class Triggers {
       if (start < end && at < start + size) return Math.max(start, at);
     }
     return -1;
+  }
+
+  /**
+   * Trap mode: the physical hart runs the guest in U-mode, so it takes the guest's triggers with the
+   * U bit standing for the guest's current privilege `priv`. Returns true when anything changed.
+   */
+  mirror(guest: Triggers, priv: number): boolean {
+    let changed = false;
+    for (let i = 0; i < TRIGGER_COUNT; i++) {
+      const ctl = guest.tdata1[i];
+      const next = ((ctl & ~(MODE_U | MODE_S | MODE_M)) | ((ctl & modeBit(priv)) !== 0 ? MODE_U : 0)) >>> 0;
+      if (next !== this.tdata1[i] || guest.tdata2[i] !== this.tdata2[i]) changed = true;
+      this.tdata1[i] = next;
+      this.tdata2[i] = guest.tdata2[i];
+    }
+    this.update();
+    return changed;
   }
 
   private update(): void {

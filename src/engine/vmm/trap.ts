@@ -217,6 +217,10 @@ export class TrapVcpu implements TrapHook {
     this.p.priv = Priv.U;
     this.p.contextChanged();
     this.p.sliceEnd = 0;
+    // The guest's debug triggers watch on the physical hart at the guest's current privilege.
+    const vt = this.vh.triggers;
+    const pt = this.p.triggers;
+    if ((vt.armed || pt.armed) && pt.mirror(vt, this.vh.priv)) this.p.triggersChanged();
   }
 
   /** Key of the shadow for the guest's current context. */
