@@ -86,6 +86,7 @@ export class LabService {
       const disks = specs.map((d) => ({
         path: d.path, readOnly: d.readOnly, legacy: d.legacy,
         ...(d.format === undefined ? {} : { format: d.format }), ...(d.serial === undefined ? {} : { serial: d.serial }),
+        ...(d.slot === undefined ? {} : { slot: d.slot }),
       }));
       const { disks: _old, ...rest } = e.stored;
       e.stored = disks.length > 0 ? { ...rest, disks } : rest;

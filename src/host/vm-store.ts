@@ -50,6 +50,7 @@ const FILE_SCHEMA = z.object({
     readonly: z.boolean().optional(),
     legacy: z.boolean().optional(),
     serial: z.string().max(20).optional(),
+    slot: z.number().int().min(0).max(7).optional(),
   }).strict()).max(8).optional(),
 }).strict();
 
@@ -175,6 +176,7 @@ function toFile(c: StoredVmConfig): VmFile {
       if (d.readOnly !== undefined) disk.readonly = d.readOnly;
       if (d.legacy !== undefined) disk.legacy = d.legacy;
       if (d.serial !== undefined) disk.serial = d.serial;
+      if (d.slot !== undefined) disk.slot = d.slot;
       return disk;
     });
   }
@@ -191,6 +193,7 @@ function fromFile(f: VmFile): StoredVmConfig {
     if (d.readonly !== undefined) disk.readOnly = d.readonly;
     if (d.legacy !== undefined) disk.legacy = d.legacy;
     if (d.serial !== undefined) disk.serial = d.serial;
+    if (d.slot !== undefined) disk.slot = d.slot;
     return disk;
   });
   return {

@@ -149,6 +149,25 @@ describe('a restart of the app', () => {
     expect(((await third.call('fs.list', {})) as { path: string }[]).some((f) => f.path.startsWith('.vmlab'))).toBe(false);
   });
 
+  it('keeps a VM\'s disks as created and as attached later, slots and read-only included', async () => {
+    const root = workspace();
+    const first = await service(root);
+    await first.call('disk.create', { path: 'a.img', format: 'raw', size: 1 << 20 });
+    await first.call('disk.create', { path: 'b.qcow2', format: 'qcow2', size: 1 << 20 });
+    const vm = (await first.call('vm.create', { kernel: 'hello/hello.S', mode: 'trap', disks: [{ path: 'a.img', slot: 3, readOnly: true }] })) as MachineStatus;
+    await first.call('vm.attachDisk', { id: vm.id, disk: { path: 'b.qcow2', serial: 'data' } });
+    const before = (await first.call('vm.disks', { id: vm.id })) as { path: string; slot: number; readOnly: boolean }[];
+    await first.dispose();
+    expect(readVmFile(join(root, '.vmlab', 'hello.vm.json')).disks).toEqual([
+      { file: '../a.img', readonly: true, legacy: true, slot: 3 },
+      { file: '../b.qcow2', readonly: false, legacy: true, serial: 'data' },
+    ]);
+    const second = await service(root);
+    const [again] = await list(second);
+    const after = (await second.call('vm.disks', { id: again.id })) as typeof before;
+    expect(after.map((d) => [d.path, d.slot, d.readOnly])).toEqual(before.map((d) => [d.path, d.slot, d.readOnly]));
+  });
+
   it('names a stored VM it cannot recreate and restores the others', async () => {
     const root = workspace();
     const first = await service(root);
