@@ -6,6 +6,7 @@ import type { Hart } from './hart';
 import {
   Csr, MEDELEG_WRITABLE, MIDELEG_WRITABLE, MIE_WRITABLE, MIP_SW_WRITABLE, Mstatus, MSTATUS_WRITABLE, SSTATUS_MASK,
 } from './csr-defs';
+import { TINFO } from './triggers';
 
 /** Access predicate: returns 0 when allowed, else the exception cause (illegal instruction). */
 export type CsrPredicate = (h: Hart, num: number) => number;
@@ -116,6 +117,7 @@ defs.push(
   { name: 'tdata1', num: 0x7a1, pred: any, read: (h) => h.triggers.tdata1[h.triggers.select], write: (h, v) => { if (h.triggers.writeData1(v)) h.triggersChanged(); } },
   { name: 'tdata2', num: 0x7a2, pred: any, read: (h) => h.triggers.tdata2[h.triggers.select], write: (h, v) => { if (h.triggers.writeData2(v)) h.triggersChanged(); } },
   { name: 'tdata3', num: 0x7a3, pred: any, read: () => 0, write: () => {} },
+  { name: 'tinfo', num: 0x7a4, pred: any, read: () => TINFO, write: () => {} },
 );
 
 /** Every CSR, in table order. */

@@ -1,15 +1,17 @@
 // Debug triggers (RISC-V Debug Specification 0.13, §5 "Sdtrig") as QEMU 7.2's rv32 CPU offers them
-// (target/riscv/debug.c, debug=true by default): two triggers, both type 2 (mcontrol, address match),
-// reached through tselect/tdata1/tdata2/tdata3 in M-mode. tselect ignores values past the last
-// trigger. A tdata1 write of type 2 keeps only what QEMU implements: the size (sizelo), the M/S/U
-// mode bits and execute/store/load; dmode, action, match, chain, timing, select and hit read 0, so
-// the action is always a breakpoint exception. A tdata1 write of another type leaves the register as
-// it was (QEMU 7.2 also accepts type 6, mcontrol6; vmlab does not have it). tdata3 reads 0.
+// (target/riscv/debug.c, debug=true by default): two triggers, type 2 (mcontrol) or 6 (mcontrol6),
+// both address match, reached through tselect/tdata1/tdata2/tdata3 and tinfo (types 2 and 6) in
+// M-mode; they start as type 2 with nothing enabled. tselect ignores values past the last trigger.
+// A tdata1 write keeps only what QEMU implements: the size (type 2 sizelo; type 6 size when QEMU
+// knows it), the mode bits (type 6 also VU/VS) and execute/store/load; dmode, action, match, chain,
+// timing, select and hit read 0, so the action is always a breakpoint exception. A tdata1 write of
+// another type leaves the register as it was. tdata3 reads 0.
 //
 // An armed trigger (a mode bit and an access bit set) fires before the access, as QEMU's
 // BP_STOP_BEFORE_ACCESS: an execute trigger when the hart fetches the instruction at tdata2, a load or
-// store trigger when an access overlaps [tdata2, tdata2 + size) (size 0: 4 bytes), in a privilege mode
-// whose bit is set. The hart raises a breakpoint exception (cause 3) with tval 0, as QEMU 7.2 reports
+// store trigger when an access overlaps [tdata2, tdata2 + n) in a privilege mode whose bit is set,
+// where n is what QEMU hands its watchpoint: the size field's value itself (so sizelo 3, "4 bytes",
+// watches 3), 4 for type 2 size 0 and 8 for type 6 size 0. The hart raises a breakpoint exception (cause 3) with tval 0, as QEMU 7.2 reports
 // it (the specification would allow the address). In trap mode the trigger CSRs are the virtual
 // hart's; the VMM mirrors them onto the physical hart for the guest's current privilege (`mirror`).
 // To keep the fast paths free of checks, the hart keeps no TLB
@@ -22,6 +24,10 @@ export const TRIGGER_COUNT = 2;
 
 const TYPE_SHIFT = 28;
 const TYPE_MCONTROL = 2;
+const TYPE_MCONTROL6 = 6;
+const MODE_VU = 1 << 23;
+const MODE_VS = 1 << 24;
+const SIZE6 = 15 << 16;
 const LOAD = 1 << 0;
 const STORE = 1 << 1;
 const EXECUTE = 1 << 2;
@@ -29,9 +35,13 @@ const MODE_U = 1 << 3;
 const MODE_S = 1 << 4;
 const MODE_M = 1 << 6;
 const SIZELO = 3 << 16;
-const KEPT = SIZELO | MODE_U | MODE_S | MODE_M | EXECUTE | STORE | LOAD;
-/** Bytes a load/store trigger watches, by sizelo (0: any access size, QEMU watches 4 bytes). */
-const WATCH_BYTES = [4, 1, 2, 4];
+const MODES = MODE_U | MODE_S | MODE_M;
+const KINDS = EXECUTE | STORE | LOAD;
+/** type 6 size encodings QEMU accepts (0, 1, 2, 4 and 8 bytes); others are written as 0. */
+const SIZE6_KNOWN = 0b101111;
+
+/** tinfo: the trigger types each trigger can take. */
+export const TINFO = (1 << TYPE_MCONTROL) | (1 << TYPE_MCONTROL6);
 
 /** What the hart asks a trigger about. */
 export const enum TriggerAccess {
@@ -67,8 +77,16 @@ export class Triggers {
 
   /** tdata1 write; returns true when what the triggers watch changed. */
   writeData1(v: number): boolean {
-    if (v >>> TYPE_SHIFT !== TYPE_MCONTROL) return false;
-    const next = ((TYPE_MCONTROL << TYPE_SHIFT) | (v & KEPT)) >>> 0;
+    const type = v >>> TYPE_SHIFT;
+    let next: number;
+    if (type === TYPE_MCONTROL) {
+      next = ((TYPE_MCONTROL << TYPE_SHIFT) | (v & (SIZELO | MODES | KINDS))) >>> 0;
+    } else if (type === TYPE_MCONTROL6) {
+      const size = (SIZE6_KNOWN >>> ((v & SIZE6) >>> 16)) & 1 ? v & SIZE6 : 0;
+      next = ((TYPE_MCONTROL6 << TYPE_SHIFT) | size | (v & (MODE_VU | MODE_VS | MODES | KINDS))) >>> 0;
+    } else {
+      return false;
+    }
     if (next === this.tdata1[this.select]) return false;
     this.tdata1[this.select] = next;
     this.update();
@@ -87,7 +105,7 @@ export class Triggers {
     for (let i = 0; i < TRIGGER_COUNT; i++) {
       if (!enabled(this.tdata1[i])) continue;
       const first = this.tdata2[i];
-      const last = (first + WATCH_BYTES[(this.tdata1[i] & SIZELO) >>> 16] - 1) >>> 0;
+      const last = (first + watchBytes(this.tdata1[i]) - 1) >>> 0;
       if (first >>> 12 === vpn >>> 0 || last >>> 12 === vpn >>> 0) return true;
     }
     return false;
@@ -107,7 +125,7 @@ export class Triggers {
         if (at === start) return start;
         continue;
       }
-      const end = at + WATCH_BYTES[(ctl & SIZELO) >>> 16];
+      const end = at + watchBytes(ctl);
       if (start < end && at < start + size) return Math.max(start, at);
     }
     return -1;
@@ -121,7 +139,7 @@ export class Triggers {
     let changed = false;
     for (let i = 0; i < TRIGGER_COUNT; i++) {
       const ctl = guest.tdata1[i];
-      const next = ((ctl & ~(MODE_U | MODE_S | MODE_M)) | ((ctl & modeBit(priv)) !== 0 ? MODE_U : 0)) >>> 0;
+      const next = ((ctl & ~(MODES | MODE_VU | MODE_VS)) | ((ctl & modeBit(priv)) !== 0 ? MODE_U : 0)) >>> 0;
       if (next !== this.tdata1[i] || guest.tdata2[i] !== this.tdata2[i]) changed = true;
       this.tdata1[i] = next;
       this.tdata2[i] = guest.tdata2[i];
@@ -137,7 +155,14 @@ export class Triggers {
 }
 
 function enabled(ctl: number): boolean {
-  return (ctl & (MODE_U | MODE_S | MODE_M)) !== 0 && (ctl & (LOAD | STORE | EXECUTE)) !== 0;
+  return (ctl & (MODES | MODE_VU | MODE_VS)) !== 0 && (ctl & KINDS) !== 0;
+}
+
+/** The bytes QEMU's watchpoint for a load/store trigger covers (see the header). */
+function watchBytes(ctl: number): number {
+  const size = ctl >>> TYPE_SHIFT === TYPE_MCONTROL ? (ctl & SIZELO) >>> 16 : (ctl & SIZE6) >>> 16;
+  if (size !== 0) return size;
+  return ctl >>> TYPE_SHIFT === TYPE_MCONTROL ? 4 : 8;
 }
 
 function modeBit(priv: number): number {

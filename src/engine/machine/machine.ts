@@ -52,7 +52,7 @@ export interface MachineOptions {
   initrd?: Uint8Array;
   /** The physical address space to build on (a VM's guest-physical space); default: new RAM. */
   bus?: BoardBus;
-  /** virtio-blk disks; disk n answers in virtio-mmio slot 7 - n, as on QEMU. */
+  /** virtio-blk disks, each in its slot (disk-slots.ts: explicit, else QEMU's order from slot 7 down). */
   disks?: readonly DiskAttachment[];
 }
 

@@ -38,7 +38,7 @@ export interface VmConfig {
   firmware?: Uint8Array;
   /** Initial ramdisk (QEMU's -initrd). */
   initrd?: Uint8Array;
-  /** virtio-blk disks, as on the bare machine (disk n in slot 7 - n); DMA reaches only the VM's RAM. */
+  /** virtio-blk disks, placed as on the bare machine (disk-slots.ts); DMA reaches only the VM's RAM. */
   disks?: readonly DiskAttachment[];
 }
 

@@ -106,6 +106,40 @@ exec_here:
   csrw tselect, zero
   csrw tdata1, t0
 
+  PUTS "-- sizes and type 6\n"
+  PCSR "tinfo", tinfo
+  la s1, data
+  csrw tdata2, s1
+  li t0, TYPE2 | T_M | T_LOAD | (3 << 16)
+  csrw tdata1, t0
+  PCSR "tdata1 sizelo 3", tdata1
+  lbu s0, 2(s1)
+  lbu s0, 3(s1)
+  li t0, 0x6fffffff
+  csrw tdata1, t0
+  PCSR "tdata1 type 6 all bits", tdata1
+  li t0, 0x60040000 | T_M | T_LOAD
+  csrw tdata1, t0
+  PCSR "tdata1 type 6 size 4", tdata1
+  li t0, 0x60000000 | T_M | T_LOAD
+  csrw tdata1, t0
+  lbu s0, 7(s1)
+  lbu s0, 8(s1)
+  PR "type 6 size 0, s0", s0
+  li t0, 0x60030000 | T_M | T_STORE
+  csrw tdata1, t0
+  sb zero, 2(s1)
+  sb zero, 3(s1)
+  li t0, 0x60000000 | T_M | T_EXEC
+  csrw tdata1, t0
+  la t0, exec_fn
+  csrw tdata2, t0
+  li s0, 0
+  call exec_fn
+  PR "type 6 exec, s0", s0
+  li t0, TYPE2
+  csrw tdata1, t0
+
   PUTS "-- execute, S\n"
   la t0, s_here
   csrw tdata2, t0
