@@ -49,6 +49,9 @@ export const enum Priv {
 
 const PAGE_FAULT_OF = [Cause.INSN_PAGE, Cause.LOAD_PAGE, Cause.STORE_PAGE];
 const ACCESS_FAULT_OF = [Cause.INSN_ACCESS, Cause.LOAD_ACCESS, Cause.STORE_ACCESS];
+
+/** The encoding of mret, the tval of the illegal-instruction trap QEMU 7.2 raises at it. */
+const MRET_BITS = 0x30200073;
 const PMP_BIT_OF = [PmpPerm.X, PmpPerm.R, PmpPerm.W];
 
 /** The hart. Fields are public for the interpreter and inspectors; change them through methods. */
@@ -364,9 +367,12 @@ export class Hart implements PteMemory {
   /** mret (§3.3.2): returns `true` when done, `false` when it raised an exception. */
   mret(): boolean {
     const mpp = (this.mstatus & Mstatus.MPP) >>> Mstatus.MPP_SHIFT;
-    // QEMU 7.2 (op_helper.c helper_mret): with PMP and no rule at all, leaving M-mode faults.
+    // QEMU 7.2 (op_helper.c helper_mret): with PMP and no rule at all, an mret that leaves M-mode
+    // is an illegal instruction (tval: its bits). The spec would let it return and fault the fetch
+    // (instruction access fault at mepc); QEMU 8 raises that access fault at the mret. The labs'
+    // reference is QEMU 7.2 (docs/machine.md).
     if (this.features.pmp && this.pmp.activeRules === 0 && mpp !== Priv.M) {
-      this.raise(Cause.INSN_ACCESS, 0);
+      this.raise(Cause.ILLEGAL, MRET_BITS);
       return false;
     }
     let s = this.mstatus & ~(Mstatus.MIE | Mstatus.MPP);
