@@ -13,7 +13,7 @@ import {
   DISK_EXTENSIONS, type DiskAttachmentConfig, type DiskImageInfo, type DiskMethods, type LabParams, type LabResult, type MachineMode,
 } from '../shared/lab-api';
 import { openDisk, type DiskFormat } from './disk-files';
-import { convertDisk, createDisk, diskInfo } from './disk-tools';
+import { convertDisk, createDisk, diskInfo, imageFileSize } from './disk-tools';
 import { LabError } from './errors';
 import type { ResolvedPath } from './paths';
 import type { DiskOpenSpec } from './vm-disks';
@@ -154,7 +154,7 @@ export class DiskService {
     try {
       const info = diskInfo(full);
       const out: DiskImageInfo = {
-        path, format: info.format, virtualSize: info.virtualSize, fileSize: info.fileSize, diskSize: info.diskSize,
+        path, format: info.format, virtualSize: info.virtualSize, fileSize: imageFileSize(full), diskSize: info.diskSize,
         allocatedBytes: info.allocatedBytes, attachedTo,
       };
       return {

@@ -61,8 +61,6 @@ export interface DiskInfo {
   virtualSize: number;
   /** Bytes the image file takes on the host file system (allocated blocks). */
   diskSize: number;
-  /** The image file's length in bytes. */
-  fileSize: number;
   /** qcow2 cluster size in bytes. */
   clusterSize?: number;
   /** qcow2 version (2 or 3). */
@@ -84,10 +82,10 @@ export function diskInfo(path: DiskPath): DiskInfo {
 
 function describe(p: ResolvedPath, filename: string): DiskInfo {
   const format = probeFormat(p);
-  const { diskSize, fileSize } = fileSizes(p);
+  const diskSize = allocatedOnHost(p);
   if (format === 'raw') {
     const disk = new RawDisk(FileByteStore.open(p, { readOnly: true }));
-    const info: DiskInfo = { filename, format, virtualSize: disk.size, diskSize, fileSize, allocatedBytes: disk.size };
+    const info: DiskInfo = { filename, format, virtualSize: disk.size, diskSize, allocatedBytes: disk.size };
     disk.close();
     return info;
   }
@@ -100,7 +98,6 @@ function describe(p: ResolvedPath, filename: string): DiskInfo {
       format,
       virtualSize: disk.size,
       diskSize,
-      fileSize,
       clusterSize: disk.clusterSize,
       version: h.version,
       backingFile: h.backingFile,
@@ -171,14 +168,21 @@ function named<T>(name: string, op: () => T): T {
   }
 }
 
-/** The file's length and the bytes it takes on the host file system (allocated blocks). */
-function fileSizes(p: ResolvedPath): { diskSize: number; fileSize: number } {
-  const { fd, size } = openResolved(p, { what: 'a disk image' });
+/** The bytes an image file takes on the host file system (allocated blocks). */
+function allocatedOnHost(p: ResolvedPath): number {
+  const { fd } = openResolved(p, { what: 'a disk image' });
   try {
-    return { diskSize: fstatSync(fd).blocks * 512, fileSize: size };
+    return fstatSync(fd).blocks * 512;
   } finally {
     closeSync(fd);
   }
+}
+
+/** An image file's length in bytes (a regular file, opened through the path policy). */
+export function imageFileSize(path: DiskPath): number {
+  const { fd, size } = openResolved(resolveDiskPath(path), { what: 'a disk image' });
+  closeSync(fd);
+  return size;
 }
 
 /** Where a backing file name leads, for display: relative names against the image's real folder, as openDisk opens them. */
