@@ -8,6 +8,7 @@ import { compareModes, type CompareMode, type CompareRow } from '../engine/vmm/c
 import type { CompareConfig, CompareResult, CompareRowInfo } from '../shared/inspect-api';
 import type { CpuOptions } from '../shared/lab-api';
 import { LabError } from './errors';
+import type { BootImages } from './worker-protocol';
 
 /** Default guest RAM of a comparison (as a VM's). */
 export const COMPARE_MEM = 16 << 20;
@@ -24,6 +25,8 @@ export interface CompareJob {
   input?: string;
   modes: CompareMode[];
   cpu?: CpuOptions;
+  /** Firmware, initrd and command line of every run. */
+  boot?: BootImages;
 }
 
 /** What the compare worker answers. */
@@ -36,6 +39,7 @@ export function runCompareJob(job: CompareJob): CompareRowInfo[] {
     maxSteps: job.maxSteps,
     modes: job.modes,
     cpu: job.cpu,
+    boot: job.boot,
     input: job.input === undefined ? undefined : new TextEncoder().encode(job.input),
     now: () => performance.now(),
   });
@@ -79,7 +83,7 @@ export class CompareHost {
   constructor(private readonly workerPath: () => Promise<string>) {}
 
   /** Runs `config` on the kernel's bytes; rejects with 'bad-state' while another comparison runs. */
-  async run(kernel: Uint8Array, config: CompareConfig): Promise<CompareResult> {
+  async run(kernel: Uint8Array, config: CompareConfig, boot: BootImages = {}): Promise<CompareResult> {
     if (this.running) throw new LabError('bad-state', 'a comparison is running already: wait for it or cancel it');
     const job: CompareJob = {
       kernel,
@@ -89,6 +93,7 @@ export class CompareHost {
     };
     if (config.input !== undefined) job.input = config.input;
     if (config.cpu !== undefined) job.cpu = config.cpu;
+    if (Object.keys(boot).length > 0) job.boot = boot;
     const path = await this.workerPath();
     if (this.running) throw new LabError('bad-state', 'a comparison is running already: wait for it or cancel it');
     const worker = new Worker(path, { workerData: { kind: 'compare' } });

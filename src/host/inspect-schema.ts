@@ -46,6 +46,9 @@ export const INSPECT_SCHEMAS: { [M in keyof InspectMethods]: z.ZodType<InspectMe
     input: z.string().max(1 << 16).optional(),
     modes: z.array(mode).min(1).max(3).refine((m) => new Set(m).size === m.length, 'each mode at most once').optional(),
     cpu: cpu.optional(),
+    bios: path.optional(),
+    initrd: path.optional(),
+    append: z.string().max(4096).optional(),
   }),
   'compare.cancel': z.strictObject({}),
 };

@@ -9,6 +9,7 @@ import type { MachineHost } from './machine-host';
 import { StatsTicker } from './stats-ticker';
 import type { InspectReplies, InspectRequest } from './vm-inspect';
 import type { VmmHost } from './vmm-host';
+import type { BootImages } from './worker-protocol';
 
 /** What the inspectors need of the lab service. */
 export interface InspectServiceContext {
@@ -17,6 +18,8 @@ export interface InspectServiceContext {
   vmm(): VmmHost;
   /** A workspace kernel's bytes (.S assembled first). */
   kernelBytes(path: string): Promise<Uint8Array>;
+  /** The firmware and initrd a request names, read from the workspace, and its command line. */
+  bootImages(config: { bios?: string; initrd?: string; append?: string }): BootImages;
   workerPath(): Promise<string>;
   statsTick(id: string, t: number, stats: VmStatsInfo): void;
 }
@@ -45,7 +48,7 @@ export class InspectService {
     'vm.tablePage': async ({ id, table, index }) => this.ask(id, index === undefined ? { what: 'tablePage', table } : { what: 'tablePage', table, index }),
     'vm.walk': async ({ id, address, access, priv }) => this.ask(id, priv === undefined ? { what: 'walk', address, access: access ?? 'load' } : { what: 'walk', address, access: access ?? 'load', priv }),
     'vm.tlb': async ({ id }) => this.ask(id, { what: 'tlb' }),
-    'compare.run': async (config) => this.compare.run(await this.ctx.kernelBytes(config.kernel), config),
+    'compare.run': async (config) => this.compare.run(await this.ctx.kernelBytes(config.kernel), config, this.ctx.bootImages(config)),
     'compare.cancel': async () => {
       await this.compare.cancel();
       return {};

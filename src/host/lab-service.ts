@@ -102,6 +102,7 @@ export class LabService {
     machine: (id) => this.machine(id),
     vmm: () => this.vmmHost(),
     kernelBytes: (path) => this.kernelBytes(path),
+    bootImages: (config) => this.bootImages(config),
     workerPath: async () => this.options.workerPath ?? (await ensureWorkerBuilt()),
     statsTick: (id, t, stats) => this.emit('vm.statsTick', { id, t, stats }),
   });
@@ -445,7 +446,7 @@ export class LabService {
   }
 
   /** The firmware and initrd a configuration names, read from the workspace, and its command line. */
-  private bootImages(config: MachineConfig): BootImages {
+  private bootImages(config: Pick<MachineConfig, 'bios' | 'initrd' | 'append'>): BootImages {
     const read = (option: string, p: string, what: string): Uint8Array => {
       try {
         return readResolved(this.workspace.resolvePath(p), what, MAX_FILE_SIZE);

@@ -178,6 +178,12 @@ export interface CompareConfig {
   /** Default: bare, emulate, trap. */
   modes?: MachineMode[];
   cpu?: CpuOptions;
+  /** Firmware (workspace path) or 'none', as vm.create's bios. */
+  bios?: string;
+  /** Workspace path of an initial ramdisk, as vm.create's initrd. */
+  initrd?: string;
+  /** Kernel command line, as vm.create's append. */
+  append?: string;
 }
 
 /** One mode's figures of a comparison. */
