@@ -2,10 +2,9 @@
 // and in trap mode (one row per mode with the same output, charts drawn), a long comparison
 // cancelled; a trap-mode VM of the traps lab whose statistics show the 8 system calls reflected
 // into its kernel; the TLB of a paused emulate-mode VM. Its picture of the compare view is
-// docs/screenshots/compare.png.
+// docs/screenshots/compare.png (written with VMLAB_SCREENSHOTS=1; a test artifact otherwise).
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { fileURLToPath } from 'node:url';
-import { newVm, openApp, removeVm, shot, vmRow } from './support';
+import { docShot, newVm, openApp, removeVm, shot, vmRow } from './support';
 
 /** Whether a chart's canvas has anything drawn on it (some pixel not fully transparent). */
 const drawn = (chart: Locator): Promise<boolean> => chart.locator('canvas').evaluate((c: HTMLCanvasElement) => {
@@ -72,7 +71,7 @@ test('compare view, statistics of a trap-mode VM, and the TLB of a paused VM', a
   // The README's picture: a taller window, so the table and every chart fit.
   await page.setViewportSize({ width: 1440, height: 1240 });
   await expectChart(page, 'compare-cost');
-  await page.screenshot({ path: fileURLToPath(new URL('../docs/screenshots/compare.png', import.meta.url)) });
+  await docShot(page, info, 'compare');
   await page.setViewportSize({ width: 1440, height: 900 });
 
   // A trap-mode VM of the traps lab: its statistics count the 8 system calls, each an exit and a

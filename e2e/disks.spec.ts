@@ -2,10 +2,9 @@
 // (trap mode) with that image through the New VM form, the boot count in its console, the count in
 // the block view's sector 0 (read through the device while the VM is halted), a second boot that
 // counts on, Save as, an overlay, Detach, and the image attached again read-only. Its picture of the
-// view is docs/screenshots/disks.png.
+// view is docs/screenshots/disks.png (written with VMLAB_SCREENSHOTS=1; a test artifact otherwise).
 import { expect, test, type Page } from '@playwright/test';
-import { fileURLToPath } from 'node:url';
-import { consoleText, openApp, removeVm, shot, vmRow } from './support';
+import { docShot, consoleText, openApp, removeVm, shot, vmRow } from './support';
 
 const image = (page: Page, path: string) => page.locator(`tr[data-disk-image="${path}"]`);
 /** Bytes `from`..`from + n` of the block view, as shown. */
@@ -125,7 +124,7 @@ test('disk manager: create an image, boot the disk lab on it twice, read the cou
   await page.locator('[data-console-tab="counter"] button').click();
   await expect(page.locator('[data-byte="4"]')).toHaveText('02');
   await shot(page, info, '04-disks');
-  await page.screenshot({ path: fileURLToPath(new URL('../docs/screenshots/disks.png', import.meta.url)) });
+  await docShot(page, info, 'disks');
   await page.setViewportSize({ width: 1440, height: 900 });
 
   // Detach (the VM has halted): its disk list empties and the image is free again.

@@ -3,11 +3,9 @@
 // Page tables view shows the lecture's three tables (guest 0x01 → 0xA2, 0x02 → 0xA3; pmap 0xA1 →
 // 0xC0, 0xA2 → 0xC1, 0xA3 → 0xC4; shadow 0x01 → 0xC1, 0x02 → 0xC4), translates 0x1000, 0x2000 and
 // 0x3000 step by step, and a click on the result opens host memory where the guest's store landed.
-import { fileURLToPath } from 'node:url';
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { firstMemoryRow, openApp, removeMachines, removeVm, shot, vmRow } from './support';
+import { docShot, firstMemoryRow, openApp, removeMachines, removeVm, shot, vmRow } from './support';
 
-const README_SHOT = fileURLToPath(new URL('../docs/screenshots/page-tables.png', import.meta.url));
 
 const column = (page: Page, id: string): Locator => page.locator(`[data-column="${id}"]`);
 /** The level-0 entry of a column whose input page is `input` (hex, as shown). */
@@ -89,7 +87,7 @@ test('page-table inspector: the lecture\'s three tables, translations step by st
   await expect(entry(page, 'shadow', '01')).toHaveClass(/on-path/);
   await expect(entry(page, 'pmap', 'a2')).toHaveClass(/on-path/);
   await page.evaluate(() => document.querySelector('[data-view="page-tables"]')?.closest('.view-pane')?.scrollTo(0, 0));
-  await page.screenshot({ path: README_SHOT });
+  await docShot(page, info, 'page-tables');
   await shot(page, info, '02-translate-0x1000');
 
   steps = await translate(page, '0x2000', 'store');

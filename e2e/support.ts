@@ -1,5 +1,6 @@
 // Helpers the end-to-end specs share: opening the app with page errors collected, screenshots kept
 // as test artifacts, the visible console's text, and the VM manager's rows and New VM form.
+import { fileURLToPath } from 'node:url';
 import { expect, type Locator, type Page, type TestInfo } from '@playwright/test';
 
 /** Opens the app (web mode, from global-setup's URL); returns the page errors and console errors seen from then on. */
@@ -26,6 +27,18 @@ export async function removeMachines(page: Page): Promise<void> {
     for (const m of machines) await app.lab.call('vm.destroy', { id: m.id });
   });
   await expect(page.locator('tr[data-vm]')).toHaveCount(0);
+}
+
+/**
+ * A picture for the project's docs: saved as a test artifact (under test-results/) on every run, and
+ * into docs/screenshots/NAME.png only when VMLAB_SCREENSHOTS=1 asks to refresh the docs, so a plain
+ * `npm test` leaves the tracked files alone.
+ */
+export async function docShot(page: Page, info: TestInfo, name: string): Promise<void> {
+  await shot(page, info, `docs-${name}`);
+  if (process.env.VMLAB_SCREENSHOTS === '1') {
+    await page.screenshot({ path: fileURLToPath(new URL(`../docs/screenshots/${name}.png`, import.meta.url)) });
+  }
 }
 
 /** Saves a screenshot as a test artifact. */
