@@ -100,10 +100,19 @@ export function execute(h: Hart, limit: number): void {
           continue;
         }
       } else {
+        // At HOT_THRESHOLD entries a block is installed if the memo knows its code; a new function
+        // is built at HOT_THRESHOLD << shift (the page's backoff).
         const hi = (off >>> 1) & HOT_MASK;
-        if (++hot![hi] >= HOT_THRESHOLD << shift![off >>> 12]) {
-          hot![hi] = 0;
-          if (code.translate(h, off, pc)) continue;
+        const heat = ++hot![hi];
+        if (heat >= HOT_THRESHOLD) {
+          const ready = heat >= HOT_THRESHOLD << shift![off >>> 12];
+          if (ready || heat === HOT_THRESHOLD) {
+            if (ready) hot![hi] = 0;
+            if (code.translate(h, off, pc, ready)) {
+              hot![hi] = 0;
+              continue;
+            }
+          }
         }
       }
     }
@@ -467,10 +476,20 @@ function atomic(h: Hart, id: number, rd: number, rs1: number, rs2: number, npc: 
     h.pc = npc;
     return SLOW_RETIRED;
   }
-  const pa = h.translate(a, 4, Access.STORE);
+  // The TLB first: a writable RAM page (or one holding translated code) needs no walk.
+  const vp = a >>> 12;
+  const ti = vp & TLB_MASK;
+  const tlb = h.tlb;
+  const tag = vp | h.dataTag;
+  let ramOff = -1;
+  if (tlb.tagW[ti] === tag || tlb.tagC[ti] === tag) {
+    ramOff = (a + tlb.off[ti]) | 0;
+    tlb.hits++;
+  }
+  const pa = ramOff >= 0 ? 0 : h.translate(a, 4, Access.STORE);
   if (pa < 0) return faulted(h);
-  const old = h.bus.load(pa, 4) | 0;
-  if (!h.bus.ok) {
+  const old = ramOff >= 0 ? h.bus.ram32[ramOff >> 2] : h.bus.load(pa, 4) | 0;
+  if (ramOff < 0 && !h.bus.ok) {
     h.fault = Cause.STORE_ACCESS;
     return faulted(h);
   }
@@ -487,8 +506,14 @@ function atomic(h: Hart, id: number, rd: number, rs1: number, rs2: number, npc: 
     case Op.AMOMINU_W: v = old >>> 0 < b >>> 0 ? old : b; break;
     default: v = old >>> 0 > b >>> 0 ? old : b; break;
   }
-  h.noteStore(pa, 4);
-  h.bus.store(pa, 4, v);
+  if (ramOff >= 0) {
+    const code = h.code;
+    if (code !== undefined && code.codeChunks[ramOff >>> 12] !== 0 && code.written(ramOff, 4, h.stepsNow())) h.codeWritten = true;
+    h.bus.ram32[ramOff >> 2] = v;
+  } else {
+    h.noteStore(pa, 4);
+    h.bus.store(pa, 4, v);
+  }
   x[rd] = old;
   h.pc = npc;
   return SLOW_RETIRED;

@@ -203,14 +203,17 @@ export class CodeCache {
 
   /**
    * Translates the block at RAM offset `off` (virtual `pc`) if it has enough instructions; returns
-   * whether one was installed.
+   * whether one was installed. Without `build`, only a function the memo holds is installed.
    */
-  translate(h: Hart, off: number, pc: number): boolean {
+  translate(h: Hart, off: number, pc: number, build = true): boolean {
     const t0 = this.clock === undefined ? 0 : this.clock();
     const page = off >>> 12;
     const scan = scanBlock(h, off, pc);
-    if (scan === undefined) return false;
-    let fn = this.memo.get(scan.key);
+    let fn = scan === undefined ? undefined : this.memo.get(scan.key);
+    if (scan === undefined || (fn === undefined && !build)) {
+      if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
+      return false;
+    }
     if (fn === undefined) {
       fn = buildBlock(scan);
       if (this.memo.size >= MEMO_LIMIT) this.memo = new Map();
@@ -286,7 +289,7 @@ function scanBlock(h: Hart, off: number, pc: number): Scanned | undefined {
     if (id < 0) id = decodeSlow(w, id);
     if (!simple(id, h.features.m)) break;
     const next = (vpc + size) | 0;
-    const code = emit(id, w, k, vpc, next, hasC);
+    const code = emit(id, w, k, vpc, next, hasC, pc);
     if (code === undefined) break;
     lines.push(code.text);
     ended = code.ends;
@@ -297,6 +300,14 @@ function scanBlock(h: Hart, off: number, pc: number): Scanned | undefined {
   if (k < 2 && !ended) return undefined;
   if (!ended) lines.push(`h.pc = ${vpc}; return ${k};`);
   let body = lines.join('\n');
+  // A block whose last instruction jumps back to its start loops inside the function while the
+  // slice has room for one more pass (chaining without a round trip through the dispatcher); tot
+  // counts the instructions of the passes done, n0 and s0 move on with them.
+  if (body.includes('__LOOP__')) {
+    body = body.replace(/return (-?\d+);/g, (_m, v: string) => (Number(v) < 0 ? `return ${v} - tot;` : `return ${v} + tot;`));
+    body = body.replace('__LOOP__', `{ tot += ${k}; n0 += ${k}; s0 += ${k}; if (s0 + ${k} <= h.sliceEnd) continue; h.pc = ${pc}; return tot; }`);
+    body = `let tot = 0;\nfor (;;) {\n${body}\n}`;
+  }
   // TLB hits of the block's loads and stores are counted in a local and added at every exit.
   if (body.includes('hh++')) body = 'let hh = 0;\n' + body.replace(/return /g, 'h.tlb.hits += hh; return ');
   return { key: body, length: k, bytes: cur - off };
@@ -321,7 +332,7 @@ function afterSlowStore(k: number, next: number): string {
   return `if (h.fault !== 0) { h.raiseFault(); return ${-1 - k}; } if (h.sliceEnd <= s0 + ${k + 1} || h.codeWritten) { h.codeWritten = false; h.pc = ${next}; return ${k + 1}; }`;
 }
 
-function emit(id: number, w: number, k: number, pc: number, next: number, hasC: boolean): { text: string; ends: boolean } | undefined {
+function emit(id: number, w: number, k: number, pc: number, next: number, hasC: boolean, start: number): { text: string; ends: boolean } | undefined {
   const rd = (w >>> 7) & 31;
   const rs1 = (w >>> 15) & 31;
   const rs2 = (w >>> 20) & 31;
@@ -359,6 +370,7 @@ function emit(id: number, w: number, k: number, pc: number, next: number, hasC: 
     case Op.JAL: {
       const t = (pc + (((w >> 31) << 20) | (w & 0xff000) | ((w >>> 9) & 0x800) | ((w >>> 20) & 0x7fe))) | 0;
       if (!hasC && (t & 2) !== 0) return undefined;
+      if (t === start && rd === 0) return { text: '__LOOP__', ends: true };
       return { text: `${rd === 0 ? '' : `x[${rd}] = ${next};`} h.pc = ${t}; return ${k + 1};`, ends: true };
     }
     case Op.JALR: {
@@ -370,6 +382,7 @@ function emit(id: number, w: number, k: number, pc: number, next: number, hasC: 
       if (!hasC && (t & 2) !== 0) return undefined;
       const cond = { [Op.BEQ]: `${a} === ${b}`, [Op.BNE]: `${a} !== ${b}`, [Op.BLT]: `${a} < ${b}`, [Op.BGE]: `${a} >= ${b}`,
         [Op.BLTU]: `${a} >>> 0 < ${b} >>> 0`, [Op.BGEU]: `${a} >>> 0 >= ${b} >>> 0` }[id];
+      if (t === start) return { text: `if (${cond}) __LOOP__ h.pc = ${next}; return ${k + 1};`, ends: true };
       return { text: `h.pc = (${cond}) ? ${t} : ${next}; return ${k + 1};`, ends: true };
     }
     case Op.LW: case Op.LH: case Op.LHU: case Op.LB: case Op.LBU: {

@@ -1,0 +1,129 @@
+// OS-pattern benchmark (`npx tsx bench/os.ts [workload...] [--runs N] [--xv6 DIR]`, part of `npm run
+// bench`): the project's own kernels that stress what real operating systems do to an emulator
+// (bench/os/*.S: exec'ing programs into reused frames, code and data in one page, a boot-time page
+// fill, a timer-driven scheduler), plus xv6-rv32's boot and `stressfs` when --xv6 names a built
+// xv6-rv32 tree (kernel/kernel and fs.img; never part of the repository). Each workload runs with
+// the block translator and with --no-jit, alternately, N times; MIPS are per CPU second of the best
+// run (the host is shared). Prints both, their ratio, flags any workload where the translator is the
+// slower one (and exits 1), and the translator's counters (see docs/speed.md).
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { buildAsm, listGuests } from '../test/support/build';
+
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(BENCH_DIR, '..');
+const HARNESS = join(ROOT, 'dist', 'bench-harness.mjs');
+
+/** One workload: a kernel and how to run it. */
+interface Workload {
+  name: string;
+  kernel: string;
+  args: string[];
+  /** A disk image copied afresh for every run. */
+  disk?: string;
+}
+
+/** What bench/harness.ts prints. */
+interface Result {
+  reason: string;
+  exitCode: number | null;
+  instret: number;
+  cpuSeconds: number;
+  wallSeconds: number;
+  mips: number;
+  outputTail: string;
+  jit: Record<string, number> | null;
+  tlb: { hits: number; misses: number; flushes: number };
+}
+
+function runHarness(w: Workload, jit: boolean): Promise<Result> {
+  const dir = mkdtempSync(join(tmpdir(), 'vmlab-bench-os-'));
+  const args = [HARNESS, w.kernel, ...w.args, ...(jit ? [] : ['--no-jit'])];
+  if (w.disk !== undefined) {
+    const copy = join(dir, 'disk.img');
+    copyFileSync(w.disk, copy);
+    args.push('--disk', copy);
+  }
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, args, { maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
+      rmSync(dir, { recursive: true, force: true });
+      try {
+        const r = JSON.parse(stdout.trim().split('\n').pop()!) as Result;
+        if (r.reason !== 'exit' && r.reason !== 'reached') throw new Error(`stopped: ${r.reason}`);
+        if (r.reason === 'exit' && r.exitCode !== 0) throw new Error(`exit code ${r.exitCode}`);
+        resolve(r);
+      } catch (e) {
+        reject(new Error(`${w.name}${jit ? '' : ' --no-jit'} failed: ${(e as Error).message}\n${stderr}${error ? `\n${error.message}` : ''}`));
+      }
+    });
+  });
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
+  const rule = '|' + widths.map((w, i) => (i === 0 ? ':' : '-') + '-'.repeat(w) + (i === 0 ? '-' : ':')).join('|') + '|';
+  return [line(head), rule, ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  let runs = 3;
+  let xv6: string | undefined = process.env.VMLAB_XV6;
+  const wanted: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--runs') runs = Number(argv[++i]);
+    else if (argv[i] === '--xv6') xv6 = argv[++i];
+    else wanted.push(argv[i]);
+  }
+  await build({
+    entryPoints: [join(BENCH_DIR, 'harness.ts')], outfile: HARNESS, bundle: true, platform: 'node', format: 'esm',
+    target: 'node20', packages: 'external', logLevel: 'warning',
+  });
+  const workloads: Workload[] = [];
+  for (const src of listGuests(join(BENCH_DIR, 'os'), '.S')) workloads.push({ name: basename(src, '.S'), kernel: await buildAsm(src), args: [] });
+  if (xv6 !== undefined) {
+    const kernel = join(xv6, 'kernel', 'kernel');
+    const disk = join(xv6, 'fs.img');
+    workloads.push({ name: 'xv6-boot', kernel, disk, args: ['--until', '$ '] });
+    workloads.push({ name: 'xv6-stressfs', kernel, disk, args: ['--until', '$ ', '--then', 'stressfs\n', '--until2', '$ '] });
+  }
+  const chosen = workloads.filter((w) => wanted.length === 0 || wanted.includes(w.name));
+  const rows: string[][] = [];
+  const counters: string[][] = [];
+  let inverted = false;
+  for (const w of chosen) {
+    process.stderr.write(`running ${w.name}...\n`);
+    let best: Result | undefined;
+    let bestInterp: Result | undefined;
+    for (let r = 0; r < runs; r++) {
+      const t = await runHarness(w, true);
+      const i = await runHarness(w, false);
+      if (t.instret !== i.instret || t.outputTail !== i.outputTail) throw new Error(`${w.name}: the translator and the interpreter differ (${t.instret} vs ${i.instret} instructions)`);
+      if (best === undefined || t.cpuSeconds < best.cpuSeconds) best = t;
+      if (bestInterp === undefined || i.cpuSeconds < bestInterp.cpuSeconds) bestInterp = i;
+    }
+    const ratio = bestInterp!.cpuSeconds / best!.cpuSeconds;
+    if (ratio < 1) inverted = true;
+    rows.push([w.name, best!.instret.toLocaleString('en-US'), best!.cpuSeconds.toFixed(2), best!.mips.toFixed(0), bestInterp!.cpuSeconds.toFixed(2),
+      bestInterp!.mips.toFixed(0), ratio.toFixed(2) + 'x', ratio < 1 ? 'INVERSION' : 'ok']);
+    const j = best!.jit!;
+    const perM = (v: number): string => (v / (best!.instret / 1e6)).toFixed(1);
+    counters.push([w.name, String(j.translations), String(j.retranslations), String(j.memoHits), String(j.invalidations), String(j.backoffs),
+      perM(j.codePageStores), ((j.blockInsns / best!.instret) * 100).toFixed(0) + '%', (j.blockInsns / Math.max(1, j.blockRuns)).toFixed(1),
+      j.translateMs.toFixed(0)]);
+  }
+  console.log(table(['workload', 'guest insns', 'translator cpu s', 'translator MIPS', 'interpreter cpu s', 'interpreter MIPS', 'speed-up', 'check'], rows));
+  console.log('');
+  console.log(table(['workload', 'translations', 'retranslations', 'memo hits', 'blocks dropped', 'backoffs', 'code-page stores / M insns',
+    'insns in blocks', 'insns / block run', 'translate ms'], counters));
+  console.log(`\nbest of ${runs} runs each, CPU seconds of the run (user + system, all threads); translator and interpreter alternate.`);
+  if (inverted) console.log('INVERSION: the translator was slower than the interpreter on a workload above.');
+  return inverted ? 1 : 0;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,92 @@
+// The translator where code and data share pages: a store into the running block's own later
+// instruction must be seen by that very pass (the block leaves after the store), stores beside
+// translated code leave it translated, and a page whose code keeps changing is retranslated from
+// the content memo. The interpreter is the reference; the sums are also computed by hand.
+import { describe, expect, test } from 'vitest';
+import { assemble } from '../../src/engine/asm/index';
+import { Machine, StopReason } from '../../src/engine/machine/machine';
+
+const ADDI_A0_1 = 0x00150513;
+const ADDI_A0_100 = 0x06450513;
+
+// Each pass stores, into the instruction right after the store (same block), addi a0, a0, 100 when
+// s0 is odd and addi a0, a0, 1 when it is even, then executes it.
+const SELF_PATCH = `
+  .option norvc
+  .globl _start
+_start:
+  li    s0, 200
+  li    a0, 0
+  la    s1, patch
+  li    s2, ${ADDI_A0_1}
+  li    s3, ${ADDI_A0_100}
+  xor   s4, s2, s3
+loop:
+  andi  t0, s0, 1
+  sub   t0, zero, t0
+  and   t1, s4, t0
+  xor   t1, t1, s2
+  sw    t1, 0(s1)
+patch:
+  addi  a0, a0, 1
+  addi  s0, s0, -1
+  bnez  s0, loop
+  li    t0, 0x100000
+  li    t1, 0x5555
+  sw    t1, 0(t0)
+1: j 1b
+`;
+
+// A hot loop whose counter sits in the same 128-byte chunk, right after its code.
+const NEIGHBOUR = `
+  .globl _start
+_start:
+  li    s0, 5000
+  la    t1, count
+loop:
+  lw    t0, 0(t1)
+  add   t0, t0, s0
+  sw    t0, 0(t1)
+  addi  s0, s0, -1
+  bnez  s0, loop
+  lw    a0, 0(t1)
+  li    t0, 0x100000
+  li    t1, 0x5555
+  sw    t1, 0(t0)
+1: j 1b
+count: .word 0
+`;
+
+function run(source: string, jit: boolean): { a0: number; instret: number; steps: number; m: Machine } {
+  const r = assemble(source, { file: 'code-pages.S' });
+  if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+  const m = new Machine({ cpu: { jit } });
+  m.loadKernel(r.elf);
+  expect(m.run(10_000_000)).toBe(StopReason.EXIT);
+  return { a0: m.hart.x[10], instret: m.hart.instret, steps: m.clockSteps, m };
+}
+
+describe('translated code in pages that are written', () => {
+  test('a store into the running block\'s next instruction takes effect in the same pass', () => {
+    const interp = run(SELF_PATCH, false);
+    const jit = run(SELF_PATCH, true);
+    // 100 odd values of s0 add 100, 100 even ones add 1.
+    expect(interp.a0).toBe(100 * 100 + 100 * 1);
+    expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
+    const stats = jit.m.hart.code!.stats;
+    expect(stats.translations).toBeGreaterThan(0);
+    expect(stats.invalidations).toBeGreaterThan(0);
+  });
+
+  test('stores beside translated code keep it translated', () => {
+    const interp = run(NEIGHBOUR, false);
+    const jit = run(NEIGHBOUR, true);
+    expect(interp.a0).toBe((5000 * 5001) / 2);
+    expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
+    const stats = jit.m.hart.code!.stats;
+    expect(stats.invalidations).toBe(0);
+    expect(stats.codePageStores).toBeGreaterThan(4000);
+    // The loop ran translated (it loops inside its block), not in the interpreter.
+    expect(stats.blockInsns).toBeGreaterThan(20000);
+  });
+});
