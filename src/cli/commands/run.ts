@@ -17,6 +17,8 @@ import { Vmm } from '../../engine/vmm/vmm';
 import type { DiskAttachment } from '../../engine/machine/board';
 import { closeDisks, collectDisk, openDisks, type DiskSpec } from '../disk-option';
 import { readBootFiles, type BootFiles } from '../boot-option';
+import { parsePlacement } from '../../shared/placement';
+import type { VmPlacement } from '../../shared/lab-api';
 
 /** Exit code when the budget or the timeout ends a run (as coreutils' timeout). */
 export const EXIT_TIMEOUT = 124;
@@ -49,6 +51,9 @@ interface RunOptions {
   bios?: string;
   initrd?: string;
   append?: string;
+  place?: string;
+  /** --place, read against the VM's pages. */
+  placement?: VmPlacement;
 }
 
 /** What the run loop drives: the bare machine or one VM of a VMM. */
@@ -99,10 +104,19 @@ export function registerRun(program: Command): void {
     .option('--initrd <file>', 'initial ramdisk, placed as QEMU places it and announced in /chosen')
     .option('--append <args>', 'kernel command line (/chosen/bootargs)')
     .option('--disk <spec>', 'attach a virtio-blk disk: FILE[,format=raw|qcow2][,readonly][,legacy=on|off][,serial=ID][,slot=N|bus=virtio-mmio-bus.N] (repeatable)', collectDisk)
+    .option('--place <placement>', 'a VM\'s guest pages in host frames: contiguous (default), scattered, or page:frame pairs in hex, e.g. a1:c0,a2:c1,a3:c4')
     .action(async (kernel: string, opts: RunOptions) => {
       if (opts.stats !== undefined && opts.stats !== 'json') throw new Error(`--stats takes 'json', got '${opts.stats}'`);
       const memProblem = opts.mem === undefined ? undefined : ramSizeProblem(opts.mem, '--mem', opts.mode !== undefined && opts.mode !== 'bare');
       if (memProblem !== undefined) throw new Error(memProblem);
+      if (opts.place !== undefined) {
+        if ((opts.mode ?? 'bare') === 'bare') throw new Error('--place: only a VM (--mode emulate or trap) places its pages in host frames');
+        try {
+          opts.placement = parsePlacement(opts.place, (opts.mem ?? DEFAULT_RAM_SIZE) / 4096);
+        } catch (err) {
+          throw new Error(`--place ${opts.place}: ${(err as Error).message}`);
+        }
+      }
       process.exitCode = await runKernel(kernel, opts);
     });
 }
@@ -336,7 +350,7 @@ function machineTarget(machine: Machine): Target {
 function vmTarget(mode: VmMode, kernel: Uint8Array, opts: RunOptions, onUart: (b: number) => void, disks: DiskAttachment[], boot: BootFiles): Target {
   const memSize = opts.mem ?? DEFAULT_RAM_SIZE;
   const vmm = new Vmm({ hostRamSize: memSize + VMM_RESERVE, jit: opts.jit !== false });
-  const vm = vmm.createVm({ name: 'guest', mode, kernel, memSize, cpu: opts.cpu, onUart, disks, ...boot });
+  const vm = vmm.createVm({ name: 'guest', mode, kernel, memSize, cpu: opts.cpu, onUart, disks, placement: opts.placement, ...boot });
   return {
     run(chunk) {
       vmm.runVm(vm, chunk);

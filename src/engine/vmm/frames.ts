@@ -54,7 +54,7 @@ export class FrameAllocator {
 
   /** Takes one specific frame; throws when it is taken or out of range. */
   take(i: number, owner: number): number {
-    if (i < 0 || i >= this.count) throw new OutOfFrames(`host frame ${i} does not exist (host RAM has ${this.count} frames)`);
+    if (i < 0 || i >= this.count) throw new OutOfFrames(`host frame 0x${i.toString(16)} does not exist (host RAM has ${this.count} frames, 0x0-0x${(this.count - 1).toString(16)})`);
     if (this.owner[i] !== FREE) throw new FrameTaken(i, this.owner[i]);
     this.owner[i] = owner;
     this.freeCount--;

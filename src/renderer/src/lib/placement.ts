@@ -1,31 +1,4 @@
-// The New VM form's explicit placement: `page:frame` pairs in hex (`a1:c0 a2:c1 a3:c4`), guest
-// pages counted from the start of guest RAM and host frames from the start of host RAM, as the
-// lecture writes them. The host checks the frames against host RAM again.
+// The New VM form's explicit placement text: the shared reader (src/shared/placement.ts), which
+// `vmlab run --place` uses too.
 
-/** A parsed placement: the pairs, or what is wrong with the text, in words. */
-export type ExplicitPlacementText = { readonly pairs: [number, number][] } | { readonly error: string };
-
-/**
- * Parses `page:frame` pairs in hex (an optional 0x each), separated by spaces or commas, for a VM
- * of `pages` guest pages: every page inside the VM, no page or frame twice, at least one pair.
- */
-export function parseExplicitPlacement(text: string, pages: number): ExplicitPlacementText {
-  const items = text.split(/[\s,]+/).filter((t) => t !== '');
-  if (items.length === 0) return { error: 'give page:frame pairs in hex, e.g. a1:c0 a2:c1 a3:c4' };
-  const pairs: [number, number][] = [];
-  const pagesSeen = new Set<number>();
-  const framesSeen = new Set<number>();
-  for (const item of items) {
-    const m = /^(?:0x)?([0-9a-f]{1,6}):(?:0x)?([0-9a-f]{1,6})$/i.exec(item);
-    if (!m) return { error: `'${item}' is not page:frame in hex (e.g. a1:c0)` };
-    const page = parseInt(m[1], 16);
-    const frame = parseInt(m[2], 16);
-    if (page >= pages) return { error: `guest page 0x${m[1]} is outside the VM's ${pages} pages (0x0-0x${(pages - 1).toString(16)})` };
-    if (pagesSeen.has(page)) return { error: `guest page 0x${page.toString(16)} is placed twice` };
-    if (framesSeen.has(frame)) return { error: `host frame 0x${frame.toString(16)} is used twice` };
-    pagesSeen.add(page);
-    framesSeen.add(frame);
-    pairs.push([page, frame]);
-  }
-  return { pairs };
-}
+export { parseExplicitPlacement, type ExplicitPlacementText } from '../../../shared/placement';
