@@ -135,5 +135,13 @@ test('breakpoints, step over and run to cursor in a trap-mode VM started with F5
   await page.keyboard.press('F5');
   await expect(status(page, 'state')).toContainText(/exited|halted/, { timeout: 20_000 });
   await expect.poll(async () => (await consoleText(page)).trimEnd()).toBe(expected('traps', 'expected-output.txt'));
+
+  // Its statistics say what they count in trap mode (issue #14, item 14).
+  await page.locator('[data-view-tab="statistics"]').click();
+  const label = (key: string) => page.locator(`[data-stat="${key}"] .stat-label`);
+  await expect(label('tlb.hits')).toHaveAttribute('title', /physical hart's TLB served .*while this VM held the hart/);
+  await expect(label('tlb.misses')).toHaveAttribute('title', /walks of the guest's own page table the VMM made in software/);
+  await expect(label('shadow.fills')).toHaveAttribute('title', /shadow page-table entries built/);
+  await expect(label('exits.exception8')).toHaveAttribute('title', /traps of the guest on the physical hart that came to the VMM/);
   expect(errors).toEqual([]);
 });
