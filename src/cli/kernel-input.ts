@@ -1,7 +1,6 @@
 // Kernel files as the CLI takes them: assembly sources (.S/.s) go through the engine's assembler with
 // `.include`/`.incbin` read from disk; anything else is read as an ELF or raw image.
 
-import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { LabError } from '../host/errors';
 import { HOST_FILES, MAX_KERNEL_SIZE, readResolved } from '../host/paths';
@@ -18,11 +17,14 @@ export interface AssembleFileOptions {
   readonly includeDirs?: readonly string[];
 }
 
-/** A SourceReader over the host file system: undefined for anything that is not a readable file. */
+/**
+ * A SourceReader over the host file system, through the host's path policy: undefined for anything
+ * that is not a readable regular file (a FIFO is never waited on) of at most MAX_KERNEL_SIZE bytes.
+ */
 export const DISK_READER: SourceReader = {
   read(path: string): Uint8Array | undefined {
     try {
-      return statSync(path).isFile() ? new Uint8Array(readFileSync(path)) : undefined;
+      return readResolved(HOST_FILES.hostPath(path), 'an included file', MAX_KERNEL_SIZE);
     } catch {
       return undefined;
     }
