@@ -95,13 +95,19 @@ const defs: CsrDef[] = [
   { name: 'mconfigptr', num: Csr.MCONFIGPTR, pred: any, read: () => 0 },
 ];
 
-// Hardware performance counters 3..31 and their events: present, reading zero (QEMU without PMU events).
+/** Hardware performance counters of QEMU 7.2's rv32 (its pmu-num default): mhpmcounter3..18. */
+const HPM_COUNTERS = 16;
+const illegal: CsrPredicate = () => ILLEGAL;
+// As QEMU 7.2: mhpmcounter3..18 (and high halves) hold what is written and count nothing (no
+// event is supported), 19..31 are illegal, as are hpmcounter19..31; mhpmevent3..31 hold what is
+// written. OpenSBI counts the counters at boot by writing them ("MHPM Info: 16", Zihpm).
 for (let n = 3; n < 32; n++) {
-  defs.push({ name: `mhpmcounter${n}`, num: 0xb00 + n, pred: any, read: () => 0, write: () => {} });
-  defs.push({ name: `mhpmcounter${n}h`, num: 0xb80 + n, pred: any, read: () => 0, write: () => {} });
-  defs.push({ name: `mhpmevent${n}`, num: 0x320 + n, pred: any, read: () => 0, write: () => {} });
-  defs.push({ name: `hpmcounter${n}`, num: 0xc00 + n, pred: counterPred, read: () => 0 });
-  defs.push({ name: `hpmcounter${n}h`, num: 0xc80 + n, pred: counterPred, read: () => 0 });
+  const present = n < 3 + HPM_COUNTERS;
+  defs.push({ name: `mhpmcounter${n}`, num: 0xb00 + n, pred: present ? any : illegal, read: (h) => h.mhpmcounter[n], write: (h, v) => { h.mhpmcounter[n] = v; } });
+  defs.push({ name: `mhpmcounter${n}h`, num: 0xb80 + n, pred: present ? any : illegal, read: (h) => h.mhpmcounterh[n], write: (h, v) => { h.mhpmcounterh[n] = v; } });
+  defs.push({ name: `mhpmevent${n}`, num: 0x320 + n, pred: any, read: (h) => h.mhpmevent[n], write: (h, v) => { h.mhpmevent[n] = v; } });
+  defs.push({ name: `hpmcounter${n}`, num: 0xc00 + n, pred: present ? counterPred : illegal, read: (h) => h.mhpmcounter[n] });
+  defs.push({ name: `hpmcounter${n}h`, num: 0xc80 + n, pred: present ? counterPred : illegal, read: (h) => h.mhpmcounterh[n] });
 }
 // Physical memory protection (§3.7).
 for (let n = 0; n < 4; n++) {

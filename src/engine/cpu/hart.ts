@@ -83,6 +83,11 @@ export class Hart implements PteMemory {
   mtval = 0;
   mcounteren = 0;
   mcountinhibit = 0;
+  /** mhpmcounter3..18 and mhpmcounter3h..18h by counter number (QEMU 7.2's 16 counters): they hold what is written. */
+  readonly mhpmcounter = new Uint32Array(32);
+  readonly mhpmcounterh = new Uint32Array(32);
+  /** mhpmevent3..31 by number, as written. */
+  readonly mhpmevent = new Uint32Array(32);
   menvcfg = 0;
   stvec = 0;
   sscratch = 0;
@@ -158,6 +163,9 @@ export class Hart implements PteMemory {
     this.priv = Priv.M;
     this.mstatus = this.medeleg = this.mideleg = this.mie = this.mipSw = this.mipHw = 0;
     this.mtvec = this.mscratch = this.mepc = this.mcause = this.mtval = 0;
+    this.mhpmcounter.fill(0);
+    this.mhpmcounterh.fill(0);
+    this.mhpmevent.fill(0);
     this.mcounteren = this.mcountinhibit = this.menvcfg = 0;
     this.stvec = this.sscratch = this.sepc = this.scause = this.stval = this.scounteren = this.senvcfg = this.satp = 0;
     this.instret = this.steps = this.sliceDone = this.sliceSteps = this.cycleOffset = this.instretOffset = 0;
@@ -634,4 +642,3 @@ export class Hart implements PteMemory {
     return PAGE_FAULT_OF[access];
   }
 }
-
