@@ -251,6 +251,7 @@ describe('malformed requests', () => {
     ['vm.create', { kernel: 'disk/disk.S', mode: 'bare', disks: [{ path: 'scratch.img' }] }, /disks attach to VMs/],
     ['vm.attachDisk', { id: 'm1', disk: { path: 'scratch.img', serial: 'é' } }, /serial/],
     ['vm.attachDisk', { id: 'm1', disk: { path: 'scratch.img', readOnly: 'yes' } }, /readOnly/],
+    ['vm.attachDisk', { id: 'm1', disk: { path: 'scratch.img', slot: 8 } }, /slot/],
     ['vm.detachDisk', { id: 'm1', index: 8 }, /index/],
     ['vm.readSector', { id: 'm1', index: 0, sector: -1 }, /sector/],
     ['vm.readSector', { id: 'm1', index: 0, sector: 0.5 }, /sector/],
@@ -360,6 +361,17 @@ describe('a VM with a disk', () => {
     expect(((await lab.call('vm.detachDisk', { id: counter.id, index: 1 })) as AttachedDiskInfo[]).map((d) => d.path)).toEqual(['boot.img']);
     expect((await listed('second.img'))!.attachedTo).toEqual([]);
     expect(await boot(counter.id)).toContain('boot 3\n');
+  });
+
+  it('attaches a disk in the slot asked for (QEMU bus=virtio-mmio-bus.N); a taken slot is a bad request', async () => {
+    const disks = (await lab.call('vm.attachDisk', { id: counter.id, disk: { path: 'second.img', slot: 0 } })) as AttachedDiskInfo[];
+    expect(disks.map((d) => [d.path, d.slot, d.address])).toEqual([['boot.img', 7, 0x10008000], ['second.img', 0, 0x10001000]]);
+    expect(await boot(counter.id)).toContain('virtio-blk at 0x10001000');
+    expect(((await lab.call('vm.detachDisk', { id: counter.id, index: 1 })) as AttachedDiskInfo[]).map((d) => d.path)).toEqual(['boot.img']);
+    await expect(lab.call('vm.attachDisk', { id: counter.id, disk: { path: 'second.img', slot: 7 } }))
+      .rejects.toMatchObject({ code: 'bad-request', message: 'disks: disk 1: virtio-mmio slot 7 is taken by an earlier disk' });
+    expect((await vmDisks(counter.id)).map((d) => d.path)).toEqual(['boot.img']);
+    expect(bootCount(fileBytes('boot.img', 0, 512))).toBe(3);
   });
 
   it('refuses a second writer of an image; read-only is allowed', async () => {
