@@ -132,7 +132,11 @@ export class VmmSession {
     this.vmm.removeVm(vm);
     this.slots.delete(key);
     const error = closeDisks(s.disks.filter((d) => !kept.has(d.device)));
-    this.report(this.build(key, s.made!, next));
+    const rebuilt = this.build(key, s.made!, next);
+    // The debugger's breakpoints belong to the VM, not to its board.
+    rebuilt.breakpoints = s.breakpoints;
+    this.syncBreakpoints(rebuilt);
+    this.report(rebuilt);
     if (error !== undefined) throw new Error(`the VM has its new disks, but closing the old one failed: ${error}`);
     return this.disks(key);
   }

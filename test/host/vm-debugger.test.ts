@@ -84,6 +84,16 @@ describe.each(['emulate', 'trap'] as const)('the debugger on a %s VM', (mode) =>
     expect(out()).toBe(readFileSync(join(REPO_ROOT, 'labs', 'traps', 'expected-output.txt'), 'latin1'));
   });
 
+  it('keeps its breakpoints when new disks rebuild its board', () => {
+    const { s, settle } = vmmSession();
+    s.create('v', 'traps', mode, 16 << 20, 'contiguous', traps.elf!, undefined);
+    s.setBreakpoints('v', [symbol('s_trap')]);
+    s.setDisks('v', []);
+    s.run('v');
+    settle();
+    expect([s.status('v').reason, s.status('v').pc]).toEqual(['breakpoint', symbol('s_trap')]);
+  });
+
   it('refuses to step over or run to while the VM runs', () => {
     const { s } = vmmSession();
     s.create('v', 'traps', mode, 16 << 20, 'contiguous', traps.elf!, undefined);
