@@ -209,10 +209,12 @@ describe('web mode under a protocol fuzzer', () => {
     const outcomes = tally();
     const warm = await server.memory();
     await runAll(cases, PARALLEL, async (c, index) => {
-      const raw = await RawSocket.open(server.port, goodHeaders(server));
+      const what = `raw case ${index} (${c.kind}, seed ${SEED}): ${Buffer.from(c.bytes.subarray(0, 64)).toString('hex')}`;
+      const raw = await RawSocket.open(server.port, goodHeaders(server)).catch((err: Error) => {
+        throw new Error(`connecting after ${index} cases: ${server.exited() ?? err.message}`);
+      });
       await raw.write(c.bytes);
       const out = await raw.finish(RAW_WAIT_MS);
-      const what = `raw case ${index} (${c.kind}, seed ${SEED}): ${Buffer.from(c.bytes.subarray(0, 64)).toString('hex')}`;
       if (out.closeCode !== undefined) expect(allowedCloseCodes(c).has(out.closeCode), `${what}: close code ${out.closeCode}`).toBe(true);
       for (const t of out.texts) {
         const f = decodeFrame(t) as { t?: string; error?: { message: string } };
