@@ -15,11 +15,11 @@ import { openDisk } from '../../src/host/disk-files';
 import { checkDisk, diskInfo } from '../../src/host/disk-tools';
 import { LabError } from '../../src/host/errors';
 import { requireTool } from '../support/tools';
-import { applyMutations, FUZZ_LONG, INTERNAL_MESSAGE, mutationsArb, type Region } from '../support/mutate';
+import { applyMutations, fuzzRuns, INTERNAL_MESSAGE, mutationsArb, type Region } from '../support/mutate';
 import { pattern, qemuImgOk, scratch } from './support';
 
 const dir = scratch('fuzz');
-const RUNS = FUZZ_LONG ? 20_000 : 150;
+const RUNS = fuzzRuns(150);
 /** Longest time one case may take: a hang or a huge allocation shows as a slow case. */
 const CASE_MS = 2_000;
 const counts = new Map<string, { cases: number; refused: number; opened: number }>();
@@ -183,7 +183,7 @@ describe('damaged qcow2 images', () => {
       // The mutations reach both sides: some images are refused, some still open.
       expect(tally.refused).toBeGreaterThan(0);
       expect(tally.opened).toBeGreaterThan(0);
-    }, FUZZ_LONG ? 3_600_000 : 120_000);
+    }, RUNS > 500 ? 3_600_000 : 120_000);
   });
 
   it('every cut of the first 4 KiB of an image is reported, as truncated where the header is cut', () => {

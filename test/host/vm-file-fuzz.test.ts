@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readVmFile } from '../../src/cli/commands/vms';
-import { FUZZ_LONG, INTERNAL_MESSAGE } from '../support/mutate';
+import { fuzzRuns, INTERNAL_MESSAGE } from '../support/mutate';
 
-const RUNS = FUZZ_LONG ? 20_000 : 150;
+const RUNS = fuzzRuns(150);
 const dir = mkdtempSync(join(tmpdir(), 'vmlab-vmfile-fuzz-'));
 const path = join(dir, 'fuzz.vm.json');
 const counts = new Map<string, { cases: number; refused: number; read: number }>();
@@ -62,7 +62,7 @@ function run(name: string, arb: fc.Arbitrary<string | Uint8Array>, seed: number)
   expect(tally.refused).toBeGreaterThan(0);
 }
 
-describe('damaged VM files', () => {
+describe('damaged VM files', { timeout: RUNS > 500 ? 3_600_000 : 120_000 }, () => {
   it('text edits of a valid file', () => {
     run('text edits', fc.array(edit, { minLength: 1, maxLength: 4 }).map((edits) => {
       let t = TEXT;

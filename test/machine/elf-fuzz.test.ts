@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ElfError } from '../../src/engine/machine/elf';
 import { Machine } from '../../src/engine/machine/machine';
 import { ASM_DIR, buildAsm, buildAsmGnu } from '../support/build';
-import { applyMutations, FUZZ_LONG, INTERNAL_MESSAGE, mutationsArb, type Region } from '../support/mutate';
+import { applyMutations, fuzzRuns, INTERNAL_MESSAGE, mutationsArb, type Region } from '../support/mutate';
 
-const RUNS = FUZZ_LONG ? 20_000 : 150;
+const RUNS = fuzzRuns(150);
 const RAM_SIZE = 1 << 20;
 const STEPS = 20_000;
 const CASE_MS = 2_000;
@@ -84,7 +84,7 @@ describe('damaged ELF kernels', () => {
       );
       expect(tally.refused).toBeGreaterThan(0);
       expect(tally.ran).toBeGreaterThan(0);
-    }, FUZZ_LONG ? 3_600_000 : 120_000);
+    }, RUNS > 500 ? 3_600_000 : 120_000);
   }
 });
 
@@ -112,7 +112,7 @@ describe('raw kernel images', () => {
     );
     expect(tally.refused).toBeGreaterThan(0);
     expect(tally.ran).toBeGreaterThan(0);
-  }, FUZZ_LONG ? 3_600_000 : 120_000);
+  }, RUNS > 500 ? 3_600_000 : 120_000);
 
   it('an empty kernel is refused as QEMU refuses it, not run for ever', () => {
     expect(() => new Machine({ ramSize: RAM_SIZE }).loadKernel(new Uint8Array(0))).toThrow(/^could not load the kernel: the file is empty$/);

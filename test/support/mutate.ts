@@ -7,6 +7,12 @@ import fc from 'fast-check';
 /** Whether the long runs were asked for (npm run test:fuzz:inputs). */
 export const FUZZ_LONG = process.env.VMLAB_FUZZ_LONG === '1';
 
+/** Cases per input: `short` in npm test, 20,000 in the long run, or VMLAB_FUZZ_RUNS when set. */
+export function fuzzRuns(short: number): number {
+  const asked = Number(process.env.VMLAB_FUZZ_RUNS);
+  return Number.isSafeInteger(asked) && asked > 0 ? asked : FUZZ_LONG ? 20_000 : short;
+}
+
 /** A byte range of the file worth aiming at, such as a header or a table. */
 export interface Region {
   readonly name: string;
