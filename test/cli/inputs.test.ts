@@ -14,6 +14,7 @@ const VMLAB = join(REPO_ROOT, 'bin', 'vmlab.mjs');
 const LABS = join(REPO_ROOT, 'labs');
 const dir = mkdtempSync(join(tmpdir(), 'vmlab-cli-inputs-'));
 const TRAPS = join(LABS, 'traps', 'traps.S');
+writeFileSync(join(dir, 'ok.vm.json'), JSON.stringify({ name: 'ok', kernel: TRAPS, mode: 'trap' }));
 
 function vmlab(args: string[], input = ''): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [VMLAB, ...args], { cwd: dir, input, encoding: 'latin1', timeout: 120_000 });
@@ -75,6 +76,9 @@ describe('one clear line for bad input', () => {
     [['disk', 'info', '/nonexistent/x.img'], /^vmlab: .*\/nonexistent\/x.img.* (does not exist|no such file)/m],
     [['disk', 'create', 'big.img', '100T'], /100T is larger than vmlab's largest disk, 64G/],
     [['disk', 'create', '/nonexistent/dir/x.img', '1M'], /^vmlab: cannot create '\/nonexistent\/dir\/x.img': the folder '\/nonexistent\/dir' does not exist$/m],
+    [['asm', TRAPS, '-o', '/nonexistent/dir/x.elf'], /^vmlab: cannot write '\/nonexistent\/dir\/x.elf': its folder does not exist$/m],
+    [['vms', 'ok.vm.json', '--console-dir', '/proc/nonexistent/logs'], /^vmlab: --console-dir \/proc\/nonexistent\/logs: the folder '\/proc\/nonexistent' does not exist$/m],
+    [['vms', 'ok.vm.json', '--host-mem', '5G'], /^vmlab: --host-mem 5G is too large: .*the most is 2G$/m],
   ])('%j', (args, message) => {
     expectOneLine(vmlab(args), message);
   });

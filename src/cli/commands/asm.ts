@@ -40,7 +40,9 @@ export function registerAsm(program: Command): void {
       try {
         writeFileSync(opts.output, r.elf);
       } catch (err) {
-        throw new Error(`cannot write '${opts.output}': ${(err as Error).message}`);
+        const code = (err as NodeJS.ErrnoException).code;
+        const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+        throw new Error(`cannot write '${opts.output}': ${why}`);
       }
     });
 }

@@ -1,7 +1,7 @@
 // `vmlab vms A.vm.json B.vm.json ...`: several guests at once in one VMM, consoles to the terminal
 // with a name prefix (or to files), then each VM's end state and statistics.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -162,7 +162,7 @@ function runVms(files: string[], opts: VmsOptions): number {
   }
   const vmm = new Vmm({ hostRamSize: opts.hostMem ?? total + VMM_RESERVE, quantum: opts.quantum });
   const consoles = new Map<string, number[]>();
-  if (opts.consoleDir) mkdirSync(opts.consoleDir, { recursive: true });
+  if (opts.consoleDir) makeConsoleDir(opts.consoleDir);
   const opened: ReturnType<typeof openDisks>[] = [];
   let vms: Vm[];
   try {
@@ -217,6 +217,22 @@ function runVms(files: string[], opts: VmsOptions): number {
   }
   report(vms, opts.stats === 'json');
   return vms.every((vm) => vm.state === 'halted' && vm.exitCode === 0) ? 0 : 1;
+}
+
+/** Creates the --console-dir folder (its parent must exist), or throws one line saying why not. */
+function makeConsoleDir(dir: string): void {
+  const parent = dirname(resolve(dir));
+  if (!existsSync(parent) || !statSync(parent).isDirectory()) throw new Error(`--console-dir ${dir}: the folder '${parent}' does not exist`);
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new Error(`--console-dir ${dir}: it is a file, not a folder`);
+    return;
+  }
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`--console-dir ${dir}: cannot create the folder: ${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message}`);
+  }
 }
 
 /** Writes complete console lines as `[name] line`, keeping unfinished lines for later. */
