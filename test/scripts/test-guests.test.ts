@@ -13,8 +13,8 @@ const work = mkdtempSync(join(tmpdir(), 'vmlab-test-guests-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /**
- * A bare program that writes (code << 1) | 1 to tohost, as riscv-tests' RVTEST_PASS/FAIL do. Built
- * with GNU as: QEMU's HTIF wants the symbols' sizes, and vmlab's assembler ignores `.size`.
+ * A bare program that writes (code << 1) | 1 to tohost, as riscv-tests' RVTEST_PASS/FAIL do; built with
+ * GNU as, as the real riscv-tests are (QEMU's HTIF wants the symbols' sizes from `.size`).
  */
 function htifExit(code: number): string {
   return `

@@ -5,7 +5,7 @@ import { Assembler } from './assembler';
 import { layout, place, Resolver, emit, checkUndefined, type OutputSection } from './layout';
 import { buildDwarf } from './dwarf';
 import { writeElf, riscvAttributes, SHT, SHF, SHN_ABS, type ElfSectionIn, type ElfSymbolIn } from './elf-writer';
-import { displayName } from './expr';
+import { displayName, evaluate, type Expr } from './expr';
 import { DEFAULT_BASE, type AssembleOptions, type AssembleResult, type LineMapEntry, type SymbolEntry } from './types';
 import type { Section } from './state';
 
@@ -95,7 +95,20 @@ function buildElf(a: Assembler, outs: OutputSection[], bytes: Map<Section, Uint8
     const v = r.value(s.name);
     if (v === undefined) continue;
     const section = s.kind === 'label' ? indexOf.get(s.section!.outName) ?? SHN_ABS : SHN_ABS;
-    syms.push({ name: displayName(s.name), value: Number(BigInt.asUintN(32, v)), section, global: s.global });
+    const size = s.size === undefined ? undefined : sizeOf(s.size, r);
+    syms.push({
+      name: displayName(s.name), value: Number(BigInt.asUintN(32, v)), section, global: s.global,
+      size: size === undefined ? 0 : Number(BigInt.asUintN(32, size)), type: s.elfType ?? 0,
+    });
   }
   return writeElf(elfSections, syms, entry, 1);
+}
+
+/** A `.size` expression's value after layout; 0 when it cannot be evaluated (GNU then errors; checkUndefined names the symbol). */
+function sizeOf(e: Expr, r: Resolver): bigint {
+  try {
+    return evaluate(e, (n) => r.value(n));
+  } catch {
+    return 0n;
+  }
 }

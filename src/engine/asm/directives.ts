@@ -311,7 +311,32 @@ function comm(local: boolean): Handler {
   };
 }
 
-const IGNORED = ['.type', '.size', '.file', '.loc', '.ident', '.attribute', '.hidden', '.protected', '.internal', '.func', '.endfunc', '.globaltype', '.variant_cc', '.loc_mark_labels', '.addrsig', '.addrsig_sym'];
+/** ELF symbol types by the names `.type` takes (GNU as: @x, %x, "x", STT_X). */
+const SYMBOL_TYPES: Record<string, number> = { notype: 0, object: 1, function: 2, tls_object: 6, common: 5, gnu_indirect_function: 10, gnu_unique_object: 10 };
+
+/** `.size SYM, EXPR`: the symbol's st_size, evaluated after layout (so `. - SYM` works). */
+function size(a: Assembler, cur: Cursor, at: Loc): void {
+  const name = cur.ident();
+  if (!name) return a.error(at, '.size needs a symbol name');
+  if (!cur.eat(',')) return a.error({ ...at, col: cur.column(), len: 1 }, "expected ',' after the symbol name in .size");
+  const list = exprList(a, cur, at);
+  if (!list || list.length !== 1) return void (list && a.error(at, '.size takes one expression'));
+  a.sym(name).size = list[0];
+  a.noteUses(list[0], at);
+}
+
+/** `.type SYM, @function` (also %function, "function", STT_FUNC, and object, notype, ...). */
+function symbolType(a: Assembler, cur: Cursor, at: Loc): void {
+  const name = cur.ident();
+  if (!name) return a.error(at, '.type needs a symbol name');
+  if (!cur.eat(',')) return a.error({ ...at, col: cur.column(), len: 1 }, "expected ',' after the symbol name in .type");
+  const word = cur.rest().trim().replace(/^[@%]|^"|"$/g, '').toLowerCase().replace(/^stt_/, '');
+  const type = SYMBOL_TYPES[word];
+  if (type === undefined) return a.error(at, `unknown symbol type '${cur.rest().trim()}' (known: @function, @object, @notype, ...)`);
+  a.sym(name).elfType = type;
+}
+
+const IGNORED = ['.file', '.loc', '.ident', '.attribute', '.hidden', '.protected', '.internal', '.func', '.endfunc', '.globaltype', '.variant_cc', '.loc_mark_labels', '.addrsig', '.addrsig_sym'];
 
 const HANDLERS = new Map<string, Handler>([
   ['.text', (a) => a.switchSection('.text')],
@@ -327,6 +352,7 @@ const HANDLERS = new Map<string, Handler>([
   ['.weak', (a, cur, at, n) => symbolsList(a, cur, at, (s) => { a.sym(s).global = true; }, n)],
   ['.local', (a, cur, at, n) => symbolsList(a, cur, at, (s) => { a.sym(s).global = false; }, n)],
   ['.equ', set], ['.set', set], ['.equiv', set],
+  ['.size', size], ['.type', symbolType],
   ['.byte', data(1)], ['.half', data(2)], ['.short', data(2)], ['.2byte', data(2)], ['.hword', data(2)],
   ['.word', data(4)], ['.long', data(4)], ['.int', data(4)], ['.4byte', data(4)],
   ['.quad', data(8)], ['.dword', data(8)], ['.8byte', data(8)],

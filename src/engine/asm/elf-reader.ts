@@ -16,6 +16,8 @@ export interface ElfSection {
 export interface ElfSymbol {
   readonly name: string;
   readonly value: number;
+  /** st_size. */
+  readonly size: number;
   readonly shndx: number;
   readonly bind: number;
   readonly type: number;
@@ -64,7 +66,7 @@ export function readElf(bytes: Uint8Array): ElfFile | undefined {
     for (let at = s.offset + 16; at + 16 <= s.offset + s.size; at += 16) {
       const info = bytes[at + 12];
       symbols.push({
-        name: str ? cstr(bytes, str.offset + v.getUint32(at, true)) : '', value: v.getUint32(at + 4, true),
+        name: str ? cstr(bytes, str.offset + v.getUint32(at, true)) : '', value: v.getUint32(at + 4, true), size: v.getUint32(at + 8, true),
         shndx: v.getUint16(at + 14, true), bind: info >> 4, type: info & 15,
       });
     }

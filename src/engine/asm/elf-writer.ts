@@ -25,6 +25,10 @@ export interface ElfSymbolIn {
   readonly value: number;
   readonly section: number;
   readonly global: boolean;
+  /** st_size (`.size`); default 0. */
+  readonly size?: number;
+  /** ELF symbol type (`.type`); default STT_NOTYPE. */
+  readonly type?: number;
 }
 
 /** Section header types and flags used by the writer. */
@@ -64,8 +68,8 @@ export function writeElf(sections: readonly ElfSectionIn[], symbols: readonly El
   for (const s of ordered) {
     sym.u32(strtab.add(s.name));
     sym.u32(s.value);
-    sym.u32(0);
-    sym.u8((s.global ? 1 : 0) << 4);
+    sym.u32(s.size ?? 0);
+    sym.u8(((s.global ? 1 : 0) << 4) | (s.type ?? 0));
     sym.u8(0);
     sym.u16(s.section);
   }

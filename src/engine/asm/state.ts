@@ -76,6 +76,10 @@ export interface Sym {
   useLoc?: Loc;
   /** Set while evaluating, to catch `.equ a, b` / `.equ b, a` cycles. */
   busy?: boolean;
+  /** `.size` expression, evaluated after layout (ELF st_size). */
+  size?: Expr;
+  /** `.type`: ELF symbol type (STT_FUNC 2, STT_OBJECT 1, ...). */
+  elfType?: number;
 }
 
 /** A source file known to the assembler (index = position in `files`). */
