@@ -10,7 +10,7 @@ import { TLB_MASK } from '../mmu/tlb';
 import { CsrOp, Priv, type Hart } from './hart';
 import { Mstatus } from './csr-defs';
 import { mulDiv } from './muldiv';
-import { HOT_MASK, HOT_THRESHOLD } from './jit';
+import { HOT_MASK, HOT_THRESHOLD, TranslateResult } from './jit';
 
 /**
  * Runs the hart for at most `limit` steps (retired instructions plus traps taken) or until
@@ -73,8 +73,20 @@ export function execute(h: Hart, limit: number): void {
       h.atBreakpoint = true;
       break;
     }
+    // A new fetch page: the TLB's fetch entry, when it has one, spares the walk of fetchSlow.
+    let inPage = ((pc - fbase) >>> 0) < flimit;
+    if (!inPage) {
+      const vpn = pc >>> 12;
+      const ti = vpn & TLB_MASK;
+      if (tagX[ti] === (vpn | ftag)) {
+        fbase = vpn << 12;
+        foff = toff[ti];
+        flimit = 0xffe;
+        inPage = (pc & 0xfff) < 0xffe;
+      }
+    }
     // ---- translated blocks ----
-    if (entry && code !== undefined && ((pc - fbase) >>> 0) < flimit) {
+    if (entry && code !== undefined && inPage) {
       const off = (pc + foff) | 0;
       const pg = pages![off >>> 12];
       const bi = (off & 0xfff) >>> 1;
@@ -108,10 +120,13 @@ export function execute(h: Hart, limit: number): void {
           const ready = heat >= HOT_THRESHOLD << shift![off >>> 12];
           if (ready || heat === HOT_THRESHOLD) {
             if (ready) hot![hi] = 0;
-            if (code.translate(h, off, pc, ready)) {
+            const t = code.translate(h, off, pc, ready);
+            if (t === TranslateResult.INSTALLED) {
               hot![hi] = 0;
               continue;
             }
+            // Too short to translate (a CSR or system instruction follows): look again much later.
+            if (t === TranslateResult.UNTRANSLATABLE) hot![hi] = -HOT_THRESHOLD * 64;
           }
         }
       }
@@ -120,7 +135,7 @@ export function execute(h: Hart, limit: number): void {
     steps++;
     // ---- fetch ----
     let raw: number;
-    if (((pc - fbase) >>> 0) < flimit) {
+    if (inPage) {
       const hw = ((pc + foff) | 0) >> 1;
       raw = r16[hw];
       if ((raw & 3) === 3) raw |= r16[hw + 1] << 16;

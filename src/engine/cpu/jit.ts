@@ -35,6 +35,15 @@ const MAX_BACKOFF = 10;
 /** Translated functions remembered by content (pc and instruction bits) before the memo restarts. */
 const MEMO_LIMIT = 8192;
 
+/** What CodeCache.translate did. */
+export const enum TranslateResult {
+  INSTALLED = 0,
+  /** The memo does not know the block and building was not asked for (a backed-off page). */
+  NOT_YET = 1,
+  /** Too short to be a block: fewer than two instructions before one that needs the hart. */
+  UNTRANSLATABLE = 2,
+}
+
 /** The blocks of one RAM page, indexed by halfword offset within the page. */
 export class PageBlocks {
   readonly fn: (BlockFn | undefined)[] = new Array<BlockFn | undefined>(2048).fill(undefined);
@@ -203,16 +212,16 @@ export class CodeCache {
 
   /**
    * Translates the block at RAM offset `off` (virtual `pc`) if it has enough instructions; returns
-   * whether one was installed. Without `build`, only a function the memo holds is installed.
+   * what it did. Without `build`, only a function the memo holds is installed.
    */
-  translate(h: Hart, off: number, pc: number, build = true): boolean {
+  translate(h: Hart, off: number, pc: number, build = true): TranslateResult {
     const t0 = this.clock === undefined ? 0 : this.clock();
     const page = off >>> 12;
     const scan = scanBlock(h, off, pc);
     let fn = scan === undefined ? undefined : this.memo.get(scan.key);
     if (scan === undefined || (fn === undefined && !build)) {
       if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
-      return false;
+      return scan === undefined ? TranslateResult.UNTRANSLATABLE : TranslateResult.NOT_YET;
     }
     if (fn === undefined) {
       fn = buildBlock(scan);
@@ -236,7 +245,7 @@ export class CodeCache {
     this.codeChunks[page] = (bits | chunkBits(off & 0xfff, scan.bytes)) >>> 0;
     if (bits === 0) h.codePageAdded(page);
     if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
-    return true;
+    return TranslateResult.INSTALLED;
   }
 }
 
