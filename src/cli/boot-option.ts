@@ -1,7 +1,9 @@
 // The boot options of `run`, `compare` and `.vm.json` as QEMU spells them: `--bios FILE|none`,
 // `--initrd FILE`, `--append ARGS` (placement in src/engine/machine/boot.ts).
 
-import { readInputFile } from './kernel-input';
+import { firmwareEnd, kernelStartAddress } from '../engine/machine/boot';
+import { MEMORY_MAP } from '../engine/machine/memory-map';
+import { isAssemblySource, loadKernelFile, readInputFile } from './kernel-input';
 
 /** Boot options as given on the command line or in a `.vm.json`. */
 export interface BootSpec {
@@ -25,11 +27,21 @@ export function readBootFiles(spec: BootSpec, resolvePath: (p: string) => string
   const out: BootFiles = {};
   if (spec.bios !== undefined && spec.bios !== 'none') {
     if (spec.bios === '') throw new Error("--bios takes 'none' or a firmware file, got ''");
-    out.firmware = readFile('--bios', resolvePath(spec.bios), 'a firmware image');
+    const path = resolvePath(spec.bios);
+    out.firmware = isAssemblySource(path) ? loadKernelFile(path) : readFile('--bios', path, 'a firmware image');
   }
   if (spec.initrd !== undefined) out.initrd = readFile('--initrd', resolvePath(spec.initrd), 'an initrd');
   if (spec.append !== undefined) out.bootargs = spec.append;
   return out;
+}
+
+/**
+ * The kernel file as `run` boots it: a `.S` source behind a firmware is assembled at the address
+ * QEMU loads a kernel there (the firmware's end rounded up to 4 MiB), else at the start of RAM.
+ */
+export function loadKernelFor(path: string, boot: BootFiles): Uint8Array {
+  const base = boot.firmware === undefined ? undefined : kernelStartAddress(firmwareEnd(boot.firmware, MEMORY_MAP.ram.base));
+  return loadKernelFile(path, [], base);
 }
 
 function readFile(option: string, path: string, what: string): Uint8Array {

@@ -73,13 +73,13 @@ export function reportDiagnostics(diagnostics: readonly Diagnostic[]): number {
  * The bytes `vmlab run` boots: .S/.s files are assembled (diagnostics go to stderr; on failure the
  * Error's message is the first error line), anything else is read as an ELF or raw image.
  */
-export function loadKernelFile(path: string, includeDirs: string[] = []): Uint8Array {
+export function loadKernelFile(path: string, includeDirs: string[] = [], base?: number): Uint8Array {
   if (!isAssemblySource(path)) {
     const bytes = readInputFile(path);
     if (bytes.length === 0) throw new Error(`'${path}' is empty: there is no kernel to load`);
     return bytes;
   }
-  const r = assembleFile(path, { includeDirs });
+  const r = assembleFile(path, { includeDirs, base });
   const errors = reportDiagnostics(r.diagnostics);
   if (errors > 0) throw new ReportedError();
   if (!r.elf) throw new Error(`${path}: the assembler produced no output`);

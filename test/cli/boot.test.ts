@@ -42,6 +42,13 @@ describe('vmlab run --bios --initrd --append', () => {
     });
   }
 
+  it('assembles a .S firmware at the start of RAM and a .S kernel behind it where QEMU puts it', () => {
+    const r = vmlab(['run', join(GUEST_DIR, 'boot', 'sbi-payload.S'), '--bios', join(GUEST_DIR, 'boot', 'mini-sbi.S'), '--initrd', initrd, '--append', 'console=hvc0']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(reference);
+    expect(r.code).toBe(0);
+  });
+
   it('refuses unreadable and misplaced boot files in one line, exit 2', () => {
     const missing = vmlab(['run', kernel, '--bios', join(dir, 'nope.bin')]);
     expect(missing.code).toBe(2);

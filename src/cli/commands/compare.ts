@@ -12,8 +12,7 @@ import { rawKernelNotes } from '../kernel-input';
 import { MEMORY_MAP } from '../../engine/machine/memory-map';
 import type { CpuFeatures } from '../../engine/cpu/hart';
 import { COMPARE_MODES, compareModes, type CompareMode, type CompareRow } from '../../engine/vmm/compare';
-import { loadKernelFile } from '../kernel-input';
-import { readBootFiles } from '../boot-option';
+import { loadKernelFor, readBootFiles } from '../boot-option';
 import { parseCount, parseCpu, parseSize, ramSizeProblem } from '../options';
 
 interface CompareCliOptions {
@@ -51,13 +50,14 @@ export function registerCompare(program: Command): void {
     .action((kernel: string, opts: CompareCliOptions) => {
       const memProblem = opts.mem === undefined ? undefined : ramSizeProblem(opts.mem, '--mem', (opts.modes ?? COMPARE_MODES).some((m) => m !== 'bare'));
       if (memProblem !== undefined) throw new Error(memProblem);
-      const bytes = loadKernelFile(kernel);
+      const boot = readBootFiles(opts);
+      const bytes = loadKernelFor(kernel, boot);
       for (const note of rawKernelNotes(kernel, bytes, MEMORY_MAP.ram.base)) process.stderr.write(`vmlab: ${note}\n`);
       const overlays = new DiskOverlays(opts.disk ?? []);
       let rows: CompareRow[];
       try {
         rows = compareModes(bytes, {
-          memSize: opts.mem, cpu: opts.cpu, boot: readBootFiles(opts), maxSteps: opts.maxInsns, modes: opts.modes,
+          memSize: opts.mem, cpu: opts.cpu, boot, maxSteps: opts.maxInsns, modes: opts.modes,
           input: opts.input === undefined ? undefined : new TextEncoder().encode(opts.input.replace(/\\n/g, '\n')),
           disks: opts.disk === undefined ? undefined : (mode) => overlays.open(mode),
         });

@@ -2,7 +2,7 @@
 
 import { closeSync, fstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { loadKernelFile, rawKernelNotes } from '../kernel-input';
+import { rawKernelNotes } from '../kernel-input';
 import { ConsoleEscape, ESCAPE_HELP } from '../console-escape';
 import { isStdoutClosed } from '../errors';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
@@ -16,7 +16,7 @@ import { VM_MODES, type Vm, type VmMode } from '../../engine/vmm/vm';
 import { Vmm } from '../../engine/vmm/vmm';
 import type { DiskAttachment } from '../../engine/machine/board';
 import { closeDisks, collectDisk, openDisks, type DiskSpec } from '../disk-option';
-import { readBootFiles, type BootFiles } from '../boot-option';
+import { loadKernelFor, readBootFiles, type BootFiles } from '../boot-option';
 import { parsePlacement } from '../../shared/placement';
 import type { VmPlacement } from '../../shared/lab-api';
 
@@ -167,8 +167,8 @@ function stderrFollowsStdout(): boolean {
 }
 
 async function runKernel(path: string, opts: RunOptions): Promise<number> {
-  const bytes = loadKernelFile(path);
   const boot = readBootFiles(opts);
+  const bytes = loadKernelFor(path, boot);
   let pending: number[] = [];
   let lastByte = 0x0a;
   const flush = (): void => {

@@ -12,8 +12,7 @@ import { LabError } from '../../host/errors';
 import { jsonSyntaxProblem } from '../../host/json-error';
 import { HOST_FILES, readResolved } from '../../host/paths';
 import { closeDisks, openDisks, parseDiskSpec, type DiskSpec } from '../disk-option';
-import { loadKernelFile } from '../kernel-input';
-import { readBootFiles } from '../boot-option';
+import { loadKernelFor, readBootFiles } from '../boot-option';
 import { formatSize, maxRamSize, parseCount, parseCpu, parseSeconds, parseSize, ramSizeProblem } from '../options';
 import { VMM_RESERVE } from '../../engine/machine/memory-map';
 
@@ -167,13 +166,13 @@ function runVms(files: string[], opts: VmsOptions): number {
   let vms: Vm[];
   try {
     vms = configs.map((c, i) => {
-      const kernel = loadKernelFile(resolve(dirname(c.file), c.vm.kernel));
       let boot;
       try {
         boot = readBootFiles(c.vm, (p) => resolve(dirname(c.file), p));
       } catch (err) {
         throw new Error(`${c.file}: ${(err as Error).message}`);
       }
+      const kernel = loadKernelFor(resolve(dirname(c.file), c.vm.kernel), boot);
       const out: number[] = [];
       consoles.set(c.vm.name, out);
       let disks;

@@ -16,10 +16,20 @@
 // running (its bss included), and refuses a layout where RAM, the initrd or the DTB cannot hold it.
 // QEMU checks none of this and fails later inside the guest.
 
+import { isElf, parseElf } from './elf';
+
 /** The address QEMU 7.2's riscv_calc_kernel_start_addr gives on rv32: the firmware's end rounded up to 4 MiB. */
 export function kernelStartAddress(firmwareEnd: number): number {
   const align = 4 * 1024 * 1024;
   return Math.ceil(firmwareEnd / align) * align;
+}
+
+/** The end of a firmware image loaded at `ramBase` (an ELF: its highest loaded byte, bss included). */
+export function firmwareEnd(bytes: Uint8Array, ramBase: number): number {
+  if (!isElf(bytes)) return ramBase + bytes.length;
+  let end = ramBase;
+  for (const seg of parseElf(bytes).segments) end = Math.max(end, seg.paddr + Math.max(seg.memsz, seg.data.length));
+  return end;
 }
 
 /** Where QEMU 7.2's riscv_load_initrd puts the initrd: kernel + min(RAM / 2, 128 MiB). */
