@@ -389,6 +389,8 @@ describe('web mode under a LabApi fuzzer', () => {
         expect(ERROR_CODES, what).toContain(reply.error.code);
         expect(reply.error.message, what).toMatch(/^[^\n]+$/);
         expect(reply.error.message, what).not.toMatch(/\n\s+at |node:internal|\bat [^ ]+ \(/);
+        // Files are named as the workspace names them, never by their host path.
+        expect(reply.error.message, what).not.toContain(server.workspace);
       }
       outcomes.add(reply.error ? `error ${reply.error.code}` : 'result');
       await tidy();
