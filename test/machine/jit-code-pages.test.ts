@@ -85,7 +85,9 @@ describe('translated code in pages that are written', () => {
     expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
     const stats = jit.m.hart.code!.stats;
     expect(stats.invalidations).toBe(0);
-    expect(stats.codePageStores).toBeGreaterThan(4000);
+    // The counter's 16-byte line holds no translated code: its stores stay in the block, none
+    // takes the hart's slow path.
+    expect(stats.codePageStores).toBe(0);
     // The loop ran translated (it loops inside its block), not in the interpreter.
     expect(stats.blockInsns).toBeGreaterThan(20000);
   });

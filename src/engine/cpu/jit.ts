@@ -94,6 +94,8 @@ export class CodeCache {
   readonly pages: (PageBlocks | undefined)[];
   /** Per RAM page: bit i set when chunk i (128 bytes) holds translated code. */
   readonly codeChunks: Uint32Array;
+  /** Per 512 bytes of RAM (index: offset >>> 9): bit i set when its 16-byte line i holds translated code. */
+  readonly codeLines: Uint32Array;
   /** Heat of block starts, indexed by RAM halfword offset (collisions only share heat). */
   readonly hot = new Int32Array(1 << HOT_BITS);
   /** Per RAM page: threshold shift (backoff) and the step of its last invalidation. */
@@ -108,6 +110,7 @@ export class CodeCache {
     const pages = Math.ceil(ramSize / 4096);
     this.pages = new Array<PageBlocks | undefined>(pages).fill(undefined);
     this.codeChunks = new Uint32Array(pages);
+    this.codeLines = new Uint32Array(pages * 8);
     this.shift = new Uint8Array(pages);
     this.lastInvalidation = new Float64Array(pages).fill(-Infinity);
   }
@@ -122,6 +125,7 @@ export class CodeCache {
     this.pages.fill(undefined);
     this.hot.fill(0);
     this.codeChunks.fill(0);
+    this.codeLines.fill(0);
     this.shift.fill(0);
     this.lastInvalidation.fill(-Infinity);
   }
@@ -175,6 +179,7 @@ export class CodeCache {
       pg.starts.length = 0;
     }
     this.codeChunks[page] = 0;
+    this.codeLines.fill(0, page * 8, page * 8 + 8);
     this.shift[page] = 0;
     this.lastInvalidation[page] = -Infinity;
   }
@@ -185,6 +190,7 @@ export class CodeCache {
     const pg = this.pages[page];
     if (pg === undefined || pg.starts.length === 0) {
       this.codeChunks[page] = 0;
+      this.codeLines.fill(0, page * 8, page * 8 + 8);
       return;
     }
     const n = pg.starts.length;
@@ -193,10 +199,19 @@ export class CodeCache {
     this.dropped(page, pg, n, now);
   }
 
+  /** Marks the 16-byte lines of `bytes` bytes of code at RAM offset `off` (within one page). */
+  private markLines(off: number, bytes: number): void {
+    for (let l = off >>> 4; l <= (off + bytes - 1) >>> 4; l++) this.codeLines[l >>> 5] |= 1 << (l & 31);
+  }
+
   private dropped(page: number, pg: PageBlocks, n: number, now: number): void {
     this.stats.invalidations += n;
     let bits = 0;
-    for (const i of pg.starts) bits |= chunkBits(i << 1, pg.bytes[i]);
+    this.codeLines.fill(0, page * 8, page * 8 + 8);
+    for (const i of pg.starts) {
+      bits |= chunkBits(i << 1, pg.bytes[i]);
+      this.markLines((page << 12) + (i << 1), pg.bytes[i]);
+    }
     this.codeChunks[page] = bits >>> 0;
     // Code overwritten soon after the last overwrite: wait longer before translating it again.
     if (now - this.lastInvalidation[page] < BACKOFF_WINDOW) {
@@ -243,6 +258,7 @@ export class CodeCache {
     this.stats.translations++;
     const bits = this.codeChunks[page];
     this.codeChunks[page] = (bits | chunkBits(off & 0xfff, scan.bytes)) >>> 0;
+    this.markLines(off, scan.bytes);
     if (bits === 0) h.codePageAdded(page);
     if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
     return TranslateResult.INSTALLED;
@@ -319,6 +335,7 @@ function scanBlock(h: Hart, off: number, pc: number): Scanned | undefined {
   }
   // TLB hits of the block's loads and stores are counted in a local and added at every exit.
   if (body.includes('hh++')) body = 'let hh = 0;\n' + body.replace(/return /g, 'h.tlb.hits += hh; return ');
+  if (body.includes('tagC[')) body = 'const tagC = h.tlb.tagC, cc = h.code.codeLines;\n' + body;
   return { key: body, length: k, bytes: cur - off };
 }
 
@@ -412,9 +429,13 @@ ${write}`,
       const immS = ((w >> 25) << 5) | ((w >>> 7) & 31);
       const fast = size === 4 ? `r32[((a + toff[ti]) | 0) >> 2] = ${b};` : size === 2 ? `r16[((a + toff[ti]) | 0) >> 1] = ${b};` : `r8[(a + toff[ti]) | 0] = ${b};`;
       const align = size === 1 ? '' : `(a & ${size - 1}) === 0 && `;
+      // A page holding code (code-write tag): the store stays here unless its 16-byte line holds code.
+      const beside = size === 4 ? `r32[v >> 2] = ${b};` : size === 2 ? `r16[v >> 1] = ${b};` : `r8[v] = ${b};`;
       return {
         text: `a = (${a} + ${immS}) | 0; vp = a >>> 12; ti = vp & 1023;
-if (${align}tagW[ti] === (vp | dtag)) { hh++; ${fast} } else { ${sync(k, pc)} h.storeSlow(a, ${size}, ${b}); ${afterSlowStore(k, next)} }`,
+if (${align}tagW[ti] === (vp | dtag)) { hh++; ${fast} }
+else if (${align}tagC[ti] === (vp | dtag) && ((cc[(v = (a + toff[ti]) | 0) >>> 9] >>> ((v >>> 4) & 31)) & 1) === 0) { hh++; ${beside} }
+else { ${sync(k, pc)} h.storeSlow(a, ${size}, ${b}); ${afterSlowStore(k, next)} }`,
         ends: false,
       };
     }
