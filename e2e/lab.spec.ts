@@ -96,6 +96,10 @@ test('edit, run, talk to, pause, step and inspect the hello guest', async ({ pag
   await page.reload();
   await expect(page.locator('.app.ready')).toBeVisible();
   await page.locator('[data-path="hello/hello.S"]').click();
+  // The paused machine is back after the reload, so the editor shows its pc's line: go to the top.
+  await expect(page.locator('.view-overlays .pc-line')).toHaveCount(1);
+  await page.locator('.monaco-editor .view-lines').click();
+  await page.keyboard.press('Control+Home');
   await expect(page.locator('.monaco-editor .view-lines')).toContainText('# edited in the e2e test');
   await shot(page, info, '06-reloaded');
   expect(errors).toEqual([]);

@@ -10,7 +10,7 @@ import { DEFAULT_VM_MEM } from '../engine/vmm/vm';
 import {
   BARE_SPACES, VM_SPACES,
   type AddressSpace, type AssembleResult, type IsaInfo, type LabEventName, type LabEvents, type LabMethod, type LabParams,
-  type LabResult, type MachineConfig, type MachineMode, type MachineStatus, type VmPlacement,
+  type LabResult, type MachineConfig, type MachineMode, type MachineStatus, type ProgramInfo, type VmPlacement,
 } from '../shared/lab-api';
 import { EngineAssembler, type AssemblerBackend } from './assembler';
 import { ConsoleLog } from './console-log';
@@ -63,6 +63,8 @@ interface MachineEntry {
   readonly console: ConsoleLog;
   /** VMs: what the workspace stores of it (`.vmlab/NAME.vm.json`). */
   stored?: StoredVmConfig;
+  /** The line map and symbols of the build it runs, when the service made that build. */
+  program?: ProgramInfo;
 }
 
 type Handlers = { [M in LabMethod]: (p: LabParams<M>) => Promise<LabResult<M>> };
@@ -94,6 +96,8 @@ export class LabService {
     },
   });
   private readonly store = new VmStore(() => this.workspace);
+  /** The line map and symbols of the last build of each ELF this service wrote, by workspace path. */
+  private readonly builds = new Map<string, ProgramInfo>();
   private saveTimer: ReturnType<typeof setInterval> | undefined;
   private saving: Promise<void> = Promise.resolve();
   /** Stored VMs that could not be recreated at the last start, one line each. */
@@ -303,6 +307,7 @@ export class LabService {
       return {};
     },
     'vm.consoleLog': async ({ id }) => this.machine(id).console.snapshot(),
+    'vm.program': async ({ id }) => this.machine(id).program ?? { lineMap: [], symbols: [] },
     'vm.input': async ({ id, data }) => {
       const e = this.machine(id);
       await (e.host ? e.host.send({ op: 'input', data }) : this.vmmHost().send({ op: 'input', key: id, data }));
@@ -398,6 +403,7 @@ export class LabService {
     // Disks first: a refused disk must not leave a freshly assembled kernel behind.
     const disks = await this.disks.specs(config.disks ?? []);
     const bytes = await this.kernelBytes(config.kernel);
+    const program = this.builds.get(config.kernel.replace(/\.s$/i, '.elf'));
     const boot = this.bootImages(config);
     const id = `m${this.nextId++}`;
     const entry: MachineEntry = {
@@ -405,6 +411,7 @@ export class LabService {
       host: mode === 'bare' ? await this.startBare(id) : undefined,
       last: { state: 'paused', pc: 0, priv: 3, instret: 0, mips: 0 },
       console: new ConsoleLog(),
+      program,
     };
     this.machines.set(id, entry);
     try {
@@ -516,6 +523,7 @@ export class LabService {
     const elfPath = path.replace(/\.s$/i, '.elf');
     const existed = await this.workspace.exists(elfPath);
     await this.workspace.write(elfPath, out.elf);
+    this.builds.set(elfPath, { lineMap: result.lineMap, symbols: result.symbols });
     if (!existed) this.emit('fs.changed', {});
     return { result: { ...result, elfPath }, elf: out.elf };
   }

@@ -9,4 +9,5 @@ const id = z.string().min(1).max(64);
 /** The schema of each session request's parameters. */
 export const SESSION_SCHEMAS: { [M in keyof SessionMethods]: z.ZodType<SessionMethods[M][0]> } = {
   'vm.consoleLog': z.strictObject({ id }),
+  'vm.program': z.strictObject({ id }),
 };

@@ -13,11 +13,22 @@ export interface ConsoleLogInfo {
   readonly end: number;
 }
 
+/** The line map and symbols of the program a machine runs, as its build made them (empty when unknown). */
+export interface ProgramInfo {
+  readonly lineMap: { readonly address: number; readonly file: string; readonly line: number }[];
+  readonly symbols: { readonly name: string; readonly address: number }[];
+}
+
 /** The session's requests: method name → [params, result]. */
 export interface SessionMethods {
   /** A machine's console as the host kept it, for a page that (re)attaches. */
   'vm.consoleLog': [{ id: string }, ConsoleLogInfo];
+  /**
+   * The line map and symbols of the build a machine was made from (a `.S` kernel, or the ELF of an
+   * asm.build): right even when the source was edited since.
+   */
+  'vm.program': [{ id: string }, ProgramInfo];
 }
 
 /** The session's method names. */
-export const SESSION_METHODS: readonly (keyof SessionMethods)[] = ['vm.consoleLog'];
+export const SESSION_METHODS: readonly (keyof SessionMethods)[] = ['vm.consoleLog', 'vm.program'];

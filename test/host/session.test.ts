@@ -83,6 +83,24 @@ describe('a page that attaches late', () => {
     }
   });
 
+  it('gives the line map of the build a machine runs, also after its source changed', async () => {
+    const lab = await service(workspace());
+    const built = (await lab.call('asm.build', { path: 'hello/hello.S' })) as { lineMap: unknown[]; symbols: unknown[] };
+    const bare = (await lab.call('vm.create', { kernel: 'hello/hello.elf', source: 'hello/hello.S' })) as MachineStatus;
+    const vm = (await lab.call('vm.create', { kernel: 'traps/traps.S', mode: 'emulate' })) as MachineStatus;
+    expect(await lab.call('vm.program', { id: bare.id })).toEqual({ lineMap: built.lineMap, symbols: built.symbols });
+    const traps = (await lab.call('vm.program', { id: vm.id })) as { lineMap: { line: number }[]; symbols: { name: string }[] };
+    expect(traps.symbols.map((s) => s.name)).toContain('_start');
+    // A line added at the top and a new build: the running machine keeps its own line map.
+    const text = ((await lab.call('fs.read', { path: 'hello/hello.S' })) as { text: string }).text;
+    await lab.call('fs.write', { path: 'hello/hello.S', text: `# a new first line\n${text}` });
+    const rebuilt = (await lab.call('asm.build', { path: 'hello/hello.S' })) as { lineMap: { line: number }[] };
+    expect(rebuilt.lineMap[0].line).toBe(built.lineMap.length > 0 ? (built.lineMap[0] as { line: number }).line + 1 : 1);
+    expect(await lab.call('vm.program', { id: bare.id })).toEqual({ lineMap: built.lineMap, symbols: built.symbols });
+    await expect(lab.call('vm.program', { id: bare.id, more: 1 })).rejects.toMatchObject({ code: 'bad-request' });
+    await expect(lab.call('vm.program', { id: 'm99' })).rejects.toMatchObject({ code: 'not-found' });
+  });
+
   it('refuses malformed requests', async () => {
     const lab = await service(workspace());
     await expect(lab.call('vm.consoleLog', { id: 'm9' })).rejects.toMatchObject({ code: 'not-found' });

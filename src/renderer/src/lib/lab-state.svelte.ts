@@ -223,19 +223,22 @@ export class LabState {
     await Promise.all(views.map(async (view) => {
       const log = await this.lab.call('vm.consoleLog', { id: view.status.id }).catch(() => ({ data: new Uint8Array(0), end: 0 }));
       view.scrollback(log);
-      await this.loadLineMap(view);
     }));
+    // The line maps follow; the page is usable before they arrive.
+    void Promise.all(views.map((view) => this.loadLineMap(view)));
     const remembered = this.machines.find((m) => m.status.name === storedSelection());
     this.currentId ??= (remembered ?? this.machines[0])?.status.id;
     await this.refreshRegisters();
   }
 
-  /** Reads the line map and symbols of the source a machine was built from (for breakpoints and the pc's line). */
+  /**
+   * Reads the line map and symbols of the build a machine runs (for breakpoints and the pc's line),
+   * as the host kept them: right even when the source was edited after the build.
+   */
   private async loadLineMap(view: MachineView): Promise<void> {
-    if (!view.source || !/\.s$/i.test(view.source)) return;
-    const text = await this.lab.call('fs.read', { path: view.source }).catch(() => undefined);
-    const r = text && (await this.lab.call('asm.check', { path: view.source, text: text.text }).catch(() => undefined));
-    if (!r?.ok) return;
+    if (!view.source) return;
+    const r = await this.lab.call('vm.program', { id: view.status.id }).catch(() => undefined);
+    if (!r || r.lineMap.length === 0) return;
     view.lineMap = r.lineMap;
     view.symbols = r.symbols;
   }
