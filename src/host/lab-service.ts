@@ -427,6 +427,8 @@ export class LabService {
       entry.stored = {
         name, kernel: config.kernel, mode, memSize, placement: placement!,
         ...(config.cpu ? { cpu: config.cpu } : {}), ...(config.disks?.length ? { disks: config.disks } : {}),
+        ...(config.bios !== undefined ? { bios: config.bios } : {}), ...(config.initrd !== undefined ? { initrd: config.initrd } : {}),
+        ...(config.append !== undefined ? { append: config.append } : {}),
       };
       if (!how.restoring) await this.storeConfig(entry);
     }

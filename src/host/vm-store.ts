@@ -25,6 +25,10 @@ export interface StoredVmConfig {
   readonly placement: VmPlacement;
   readonly cpu?: CpuOptions;
   readonly disks?: MachineConfig['disks'];
+  /** Firmware (workspace path) or 'none', initrd and command line, as vm.create took them. */
+  readonly bios?: string;
+  readonly initrd?: string;
+  readonly append?: string;
 }
 
 /** A VM read back from the workspace, with the console it had. */
@@ -44,6 +48,9 @@ const FILE_SCHEMA = z.object({
     z.object({ explicit: z.array(pair).max(1 << 16), rest: z.enum(['contiguous', 'scattered']).optional() }).strict(),
   ]).optional(),
   cpu: z.string().max(200).optional(),
+  bios: z.string().min(1).max(4096).optional(),
+  initrd: z.string().min(1).max(4096).optional(),
+  append: z.string().max(4096).optional(),
   disks: z.array(z.object({
     file: z.string().min(1).max(4096),
     format: z.enum(['raw', 'qcow2']).optional(),
@@ -169,6 +176,9 @@ function toFile(c: StoredVmConfig): VmFile {
     const { jit: _jit, ...features } = c.cpu;
     if (Object.keys(features).length > 0) file.cpu = formatCpuSpec(features);
   }
+  if (c.bios !== undefined) file.bios = c.bios === 'none' ? 'none' : fromWorkspace(c.bios);
+  if (c.initrd !== undefined) file.initrd = fromWorkspace(c.initrd);
+  if (c.append !== undefined) file.append = c.append;
   if (c.disks?.length) {
     file.disks = c.disks.map((d) => {
       const disk: NonNullable<VmFile['disks']>[number] = { file: fromWorkspace(d.path) };
@@ -204,5 +214,8 @@ function fromFile(f: VmFile): StoredVmConfig {
     placement: f.placement ?? 'contiguous',
     ...(cpu ? { cpu } : {}),
     ...(disks?.length ? { disks } : {}),
+    ...(f.bios !== undefined ? { bios: f.bios === 'none' ? 'none' : toWorkspace(f.bios, 'firmware') } : {}),
+    ...(f.initrd !== undefined ? { initrd: toWorkspace(f.initrd, 'initrd') } : {}),
+    ...(f.append !== undefined ? { append: f.append } : {}),
   };
 }

@@ -1,7 +1,7 @@
 // vm.create with a firmware, an initrd and a command line (QEMU's -bios, -initrd, -append) through
 // the lab service and its workers: the project's own SBI firmware (test/guests/boot/mini-sbi.S)
 // boots the S-mode kernel that uses only SBI (sbi-payload.S) on a bare machine and in each VM mode.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,11 +12,12 @@ import { GUEST_DIR } from '../support/build';
 import { recordEvents, until } from '../support/lab';
 
 let lab: LabService;
+let root: string;
 const consoleText = new Map<string, string>();
 const latest = new Map<string, MachineStatus>();
 
 beforeAll(async () => {
-  const root = mkdtempSync(join(tmpdir(), 'vmlab-vm-boot-'));
+  root = mkdtempSync(join(tmpdir(), 'vmlab-vm-boot-'));
   for (const [name, base] of [['mini-sbi', 0x8000_0000], ['sbi-payload', 0x8040_0000]] as const) {
     const r = assembleFile(join(GUEST_DIR, 'boot', `${name}.S`), { base });
     writeFileSync(join(root, `${name}.elf`), r.elf!);
@@ -50,5 +51,31 @@ describe('vm.create with bios, initrd and append', () => {
     await expect(create({ kernel: 'sbi-payload.elf', bios: 'mini-sbi.elf', initrd: 'missing.img' })).rejects.toThrow(/^initrd: .*missing\.img/);
     await expect(create({ kernel: 'sbi-payload.elf', append: 'x'.repeat(5000) })).rejects.toMatchObject({ code: 'bad-request' });
     expect(await lab.call('vm.list', {})).toEqual([]);
+  });
+});
+
+describe('a VM with boot options kept in the workspace', () => {
+  it('stores bios, initrd and append in its .vm.json and comes back with them at the next start', async () => {
+    const ws = mkdtempSync(join(tmpdir(), 'vmlab-vm-boot-store-'));
+    for (const f of ['mini-sbi.elf', 'sbi-payload.elf', 'initrd.img']) cpSync(join(root, f), join(ws, f));
+    const first = await LabService.create({ workspace: ws });
+    await first.call('vm.create', { kernel: 'sbi-payload.elf', bios: 'mini-sbi.elf', initrd: 'initrd.img', append: 'console=hvc0', mode: 'trap', memSize: 64 << 20, name: 'kept' });
+    await first.dispose();
+    expect(JSON.parse(readFileSync(join(ws, '.vmlab', 'kept.vm.json'), 'utf8'))).toMatchObject({
+      kernel: '../sbi-payload.elf', bios: '../mini-sbi.elf', initrd: '../initrd.img', append: 'console=hvc0',
+    });
+    const second = await LabService.create({ workspace: ws });
+    try {
+      const text = new Map<string, string>();
+      const states = new Map<string, MachineStatus>();
+      recordEvents(second, { consoleText: text, latest: states });
+      const [vm] = (await second.call('vm.list', {})) as MachineStatus[];
+      expect(vm.name).toBe('kept');
+      await second.call('vm.run', { id: vm.id });
+      await until('the restored VM to exit', () => states.get(vm.id)?.state === 'exited');
+      expect(text.get(vm.id)).toContain('payload: shutdown through SRST\n');
+    } finally {
+      await second.dispose();
+    }
   });
 });
