@@ -95,7 +95,7 @@ describe('vmlab run --disk', () => {
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code).toBe(130);
-    expect(stderr).toMatch(/stopped by SIGINT after \d+ instructions; disks flushed and closed/);
+    expect(stderr).toMatch(/^vmlab: stopped by SIGINT after [\d,]+ instructions; disks flushed and closed$/m);
     expect(existsSync(`${img}.lock`)).toBe(false);
   }, 30_000);
 
