@@ -108,6 +108,13 @@ test('breakpoints, step over and run to cursor in a trap-mode VM started with F5
   await expect(status(page, 'state')).toContainText('paused');
   await expect(page.locator('[data-reg="pc"]')).toHaveText(handler!);
 
+  // A reload shows the same breakpoint, and the host still has that one only.
+  await page.reload();
+  await expect(page.locator('.app.ready')).toBeVisible({ timeout: 30_000 });
+  await page.locator('[data-path="traps/traps.S"]').click();
+  await expect(page.locator('.monaco-editor .bp-glyph')).toHaveCount(1);
+  await expect(page.locator('[data-reg="pc"]')).toHaveText(handler!);
+
   // Run to cursor: a line further on in the handler.
   const saveLine = trapLine + 2;
   await gotoLine(page, saveLine);

@@ -142,6 +142,22 @@ function loadRunConfig(): RunConfig {
   }
 }
 
+/** Where the editor's breakpoints are kept, so a reload shows (and the host keeps) the same ones. */
+const BREAKPOINTS_KEY = 'vmlab.breakpoints';
+
+function loadBreakpoints(): Record<string, number[]> {
+  try {
+    const saved = JSON.parse(localStorage.getItem(BREAKPOINTS_KEY) ?? '{}') as Record<string, unknown>;
+    const out: Record<string, number[]> = {};
+    for (const [path, lines] of Object.entries(saved)) {
+      if (Array.isArray(lines)) out[path] = lines.filter((l): l is number => Number.isInteger(l) && l > 0);
+    }
+    return out;
+  } catch {
+    return {};
+  }
+}
+
 /** The whole app state. */
 export class LabState {
   /** What the center pane shows. */
@@ -155,7 +171,7 @@ export class LabState {
   registers = $state<RegisterSnapshot | undefined>();
   previousRegisters = $state<RegisterSnapshot | undefined>();
   /** Breakpoint lines per source path. */
-  breakpoints = $state<Record<string, number[]>>({});
+  breakpoints = $state<Record<string, number[]>>(loadBreakpoints());
   message = $state('');
   /** F5's run configuration (saved in localStorage whenever it changes). */
   runConfig = $state<RunConfig>(loadRunConfig());
@@ -228,6 +244,8 @@ export class LabState {
     void Promise.all(views.map((view) => this.loadLineMap(view)));
     const remembered = this.machines.find((m) => m.status.name === storedSelection());
     this.currentId ??= (remembered ?? this.machines[0])?.status.id;
+    // The host keeps a machine's breakpoints across a reload: make them the ones the editor shows.
+    await this.pushBreakpoints();
     await this.refreshRegisters();
   }
 
@@ -396,6 +414,7 @@ export class LabState {
     const lines = this.breakpoints[path] ?? [];
     const adding = !lines.includes(line);
     this.breakpoints[path] = adding ? [...lines, line].sort((a, b) => a - b) : lines.filter((l) => l !== line);
+    localStorage.setItem(BREAKPOINTS_KEY, JSON.stringify(this.breakpoints));
     await this.pushBreakpoints();
     if (adding) this.notify(this.breakpointNote(path, line));
   }
@@ -413,7 +432,8 @@ export class LabState {
     for (const m of this.machines) {
       if (!m.source) continue;
       const addresses = (this.breakpoints[m.source] ?? []).map((l) => m.addressOf(l)).filter((a): a is number => a !== undefined);
-      await this.lab.call('vm.setBreakpoints', { id: m.status.id, addresses });
+      // A machine that cannot take them (gone meanwhile) must not stop the others from getting theirs.
+      await this.lab.call('vm.setBreakpoints', { id: m.status.id, addresses }).catch(() => undefined);
     }
   }
 
