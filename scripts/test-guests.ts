@@ -133,7 +133,7 @@ function linuxSteps(): Step[] {
     { expect: /login: $|[#$] $/, timeout: 1800 },
     { send: 'root\n', expect: prompt, timeout: 300 },
     { send: 'uname -sm\n', expect: /Linux riscv32[\s\S]*[#$] $/, timeout: 120 },
-    { send: 'echo hello vmlab | cat | wc -c\n', expect: /\n\s*13\s*\n[\s\S]*[#$] $/, timeout: 120 },
+    { send: 'echo hello vmlab | cat | wc -c\n', expect: /\n\s*12\s*\n[\s\S]*[#$] $/, timeout: 120 },
     { send: 'ls /\n', expect: /bin[\s\S]*[#$] $/, timeout: 120 },
     { send: 'poweroff\n', expect: /reboot: Power down|Power down/, timeout: 300 },
   ];
