@@ -92,7 +92,7 @@ export function execute(h: Hart, limit: number): void {
       const bi = (off & 0xfff) >>> 1;
       const fn = pg === undefined ? undefined : pg.fn[bi];
       if (fn !== undefined && pg!.pc[bi] === pc) {
-        if (steps + pg!.len[bi] <= end && (bpList === undefined || !breakpointIn(bpList, pc, pg!.bytes[bi]))) {
+        if (steps + pg!.len[bi] <= end && (bpList === undefined || !breakpointIn(bpList, pc - (off & 0xfff) + pg!.first[bi], pg!.bytes[bi]))) {
           const r = fn(h, x, r8, r16, r32, tagR, tagW, toff, dtag, n, steps);
           end = h.sliceEnd;
           pc = h.pc;

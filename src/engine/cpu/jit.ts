@@ -51,7 +51,9 @@ export class PageBlocks {
   readonly pc = new Int32Array(2048);
   /** Instructions in each block. */
   readonly len = new Int32Array(2048);
-  /** Bytes of guest code each block covers (breakpoints inside it send execution to the interpreter). */
+  /** Page offset of the lowest byte of each block's code (below its start when it follows a jump back). */
+  readonly first = new Int32Array(2048);
+  /** Bytes from `first` that span each block's code (breakpoints inside send execution to the interpreter). */
   readonly bytes = new Int32Array(2048);
   /** Halfword offsets of the live blocks. */
   readonly starts: number[] = [];
@@ -153,7 +155,7 @@ export class CodeCache {
     let dropped = 0;
     for (let j = starts.length - 1; j >= 0; j--) {
       const i = starts[j];
-      const b = i << 1;
+      const b = pg.first[i];
       if (b < hi && b + pg.bytes[i] > lo) {
         pg.fn[i] = undefined;
         starts[j] = starts[starts.length - 1];
@@ -209,8 +211,8 @@ export class CodeCache {
     let bits = 0;
     this.codeLines.fill(0, page * 8, page * 8 + 8);
     for (const i of pg.starts) {
-      bits |= chunkBits(i << 1, pg.bytes[i]);
-      this.markLines((page << 12) + (i << 1), pg.bytes[i]);
+      bits |= chunkBits(pg.first[i], pg.bytes[i]);
+      this.markLines((page << 12) + pg.first[i], pg.bytes[i]);
     }
     this.codeChunks[page] = bits >>> 0;
     // Code overwritten soon after the last overwrite: wait longer before translating it again.
@@ -252,13 +254,14 @@ export class CodeCache {
     pg.fn[i] = fn;
     pg.pc[i] = pc;
     pg.len[i] = scan.length;
+    pg.first[i] = scan.first;
     pg.bytes[i] = scan.bytes;
     if (pg.seen[i] !== 0) this.stats.retranslations++;
     pg.seen[i] = 1;
     this.stats.translations++;
     const bits = this.codeChunks[page];
-    this.codeChunks[page] = (bits | chunkBits(off & 0xfff, scan.bytes)) >>> 0;
-    this.markLines(off, scan.bytes);
+    this.codeChunks[page] = (bits | chunkBits(scan.first, scan.bytes)) >>> 0;
+    this.markLines((page << 12) + scan.first, scan.bytes);
     if (bits === 0) h.codePageAdded(page);
     if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
     return TranslateResult.INSTALLED;
@@ -278,6 +281,8 @@ const R = (r: number): string => (r === 0 ? '0' : `x[${r}]`);
 interface Scanned {
   key: string;
   length: number;
+  /** Page offset of the lowest code byte, and the bytes from there past the highest. */
+  first: number;
   bytes: number;
 }
 
@@ -287,6 +292,9 @@ function simple(id: number, hasM: boolean): boolean {
   return (id >= Op.LUI && id <= Op.AND) || id === Op.FENCE || id === Op.FENCE_TSO || id === Op.PAUSE;
 }
 
+/** Scratch for scanBlock's known register values. */
+const KNOWN = new Int32Array(32);
+
 function scanBlock(h: Hart, off: number, pc: number): Scanned | undefined {
   const r16 = h.bus.ram16;
   const hasC = h.features.c;
@@ -295,6 +303,12 @@ function scanBlock(h: Hart, off: number, pc: number): Scanned | undefined {
   let cur = off;
   let vpc = pc;
   let ended = false;
+  let lo = off & 0xfff;
+  let hi = lo;
+  // Registers holding a value known at translation time (set by auipc or lui in this block), so
+  // that auipc + jalr (a far call) has a known target too: bit r of knownMask, value in known[r].
+  let knownMask = 0;
+  const known = KNOWN;
   while (k < MAX_BLOCK && !ended) {
     const inPage = cur & 0xfff;
     if (inPage > 0xffe) break;
@@ -314,6 +328,31 @@ function scanBlock(h: Hart, off: number, pc: number): Scanned | undefined {
     if (id < 0) id = decodeSlow(w, id);
     if (!simple(id, h.features.m)) break;
     const next = (vpc + size) | 0;
+    lo = Math.min(lo, cur & 0xfff);
+    hi = Math.max(hi, (cur & 0xfff) + size);
+    const rd = (w >>> 7) & 31;
+    const rs1 = (w >>> 15) & 31;
+    let target = -1;
+    if (id === Op.JAL) target = (vpc + (((w >> 31) << 20) | (w & 0xff000) | ((w >>> 9) & 0x800) | ((w >>> 20) & 0x7fe))) | 0;
+    else if (id === Op.JALR && ((knownMask >>> rs1) & 1) !== 0) target = ((known[rs1] + (w >> 20)) & ~1) | 0;
+    if (target !== -1 && target !== pc && target >>> 12 === vpc >>> 12 && (hasC || (target & 2) === 0) && k + 1 < MAX_BLOCK) {
+      // A direct jump or call within the virtual page: the block goes on at its target.
+      if (rd !== 0) lines.push(`x[${rd}] = ${next};`);
+      knownMask &= ~(1 << rd);
+      k++;
+      cur = cur - (cur & 0xfff) + (target & 0xfff);
+      vpc = target;
+      continue;
+    }
+    const writesRd = !(id >= Op.BEQ && id <= Op.BGEU) && !(id >= Op.SB && id <= Op.SW) && id !== Op.FENCE && id !== Op.FENCE_TSO && id !== Op.PAUSE;
+    if (writesRd && rd !== 0) {
+      if (id === Op.AUIPC || id === Op.LUI) {
+        known[rd] = id === Op.LUI ? w & 0xfffff000 : (vpc + (w & 0xfffff000)) | 0;
+        knownMask |= 1 << rd;
+      } else {
+        knownMask &= ~(1 << rd);
+      }
+    }
     const code = emit(id, w, k, vpc, next, hasC, pc);
     if (code === undefined) break;
     lines.push(code.text);
@@ -336,7 +375,7 @@ function scanBlock(h: Hart, off: number, pc: number): Scanned | undefined {
   // TLB hits of the block's loads and stores are counted in a local and added at every exit.
   if (body.includes('hh++')) body = 'let hh = 0;\n' + body.replace(/return /g, 'h.tlb.hits += hh; return ');
   if (body.includes('tagC[')) body = 'const tagC = h.tlb.tagC, cc = h.code.codeLines;\n' + body;
-  return { key: body, length: k, bytes: cur - off };
+  return { key: body, length: k, first: lo, bytes: hi - lo };
 }
 
 function buildBlock(scan: Scanned): BlockFn {
