@@ -10,7 +10,7 @@ import { closeSync, constants, fsyncSync, ftruncateSync, openSync, readFileSync,
 import { Qcow2Disk } from '../engine/disk/qcow2';
 import { RawDisk } from '../engine/disk/raw';
 import { DiskError, type BlockDevice, type ByteStore } from '../engine/disk/types';
-import { HOST_FILES, openResolved, type ResolvedPath } from './paths';
+import { checkRegular, HOST_FILES, openResolved, type ResolvedPath } from './paths';
 
 /** A file to open: a host path as the command line names it, or a path the policy resolved. */
 export type DiskPath = string | ResolvedPath;
@@ -52,6 +52,8 @@ export class FileByteStore implements ByteStore {
   static open(path: DiskPath, opts: FileStoreOptions = {}): FileByteStore {
     const p = resolveDiskPath(path);
     const readOnly = !opts.create && opts.readOnly === true;
+    // A FIFO or a device gets no lock file beside it (/dev/null.lock): refused first.
+    checkRegular(p, { what: 'a disk image', create: opts.create });
     const lockPath = (opts.lock ?? !readOnly) ? acquireLock(p, opts.owner) : undefined;
     try {
       const { fd, size } = openResolved(p, { what: 'a disk image', write: !readOnly, create: opts.create });

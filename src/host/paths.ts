@@ -234,15 +234,7 @@ const NONBLOCK = constants.O_NONBLOCK ?? 0;
 /** Opens a resolved path as a regular file; anything else is refused before it could block. */
 export function openResolved(p: ResolvedPath, opts: OpenOptions): OpenedFile {
   const label = `'${short(p.name)}'`;
-  if (!opts.create) {
-    let st: Stats;
-    try {
-      st = lstatSync(p.real);
-    } catch (err) {
-      throw pathError(err, label, p.real);
-    }
-    requireRegular(st, label, opts.what);
-  }
+  checkRegular(p, opts);
   const access = opts.create ? constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC : opts.write ? constants.O_RDWR : constants.O_RDONLY;
   let fd: number;
   try {
@@ -265,6 +257,22 @@ export function openResolved(p: ResolvedPath, opts: OpenOptions): OpenedFile {
     closeSync(fd);
     throw err;
   }
+}
+
+/**
+ * Refuses a path that is there but is not a regular file (and, unless it is to be created, one that
+ * is missing), before anything opens it or takes a lock beside it.
+ */
+export function checkRegular(p: ResolvedPath, opts: Pick<OpenOptions, 'what' | 'create'>): void {
+  const label = `'${short(p.name)}'`;
+  let st: Stats;
+  try {
+    st = lstatSync(p.real);
+  } catch (err) {
+    if (opts.create && (err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw pathError(err, label, p.real);
+  }
+  requireRegular(st, label, opts.what);
 }
 
 /** Reads a whole regular file (at most `maxSize` bytes, checked before reading). */
