@@ -205,6 +205,24 @@ describe('damaged qcow2 images', () => {
     expect(() => openDisk(path, { readOnly: true })).toThrow(/^\S*cut\.qcow2: qcow2: the file is 104 bytes, shorter than its 112-byte header \(truncated image\)$/);
   });
 
+  it('a metadata cluster whose refcount was zeroed is never handed out for new data (found by this fuzzer)', () => {
+    for (const clusterBits of [9, 16]) {
+      const base = ownImage('zeroed refcount', clusterBits);
+      const bytes = base.bytes.slice();
+      const v = new DataView(bytes.buffer);
+      // Refcount block 0's first entry: the refcount of cluster 0, the header.
+      const block = Number(v.getBigUint64(Number(v.getBigUint64(48))) & ~0x1ffn);
+      v.setUint16(block, 0);
+      const path = join(dir, `zeroed-${clusterBits}.qcow2`);
+      writeFileSync(path, bytes);
+      const disk = openDisk(path);
+      // Guest cluster 64 KiB * 40 has no L2 entry yet: the write allocates a data cluster (and an L2 table).
+      expect(() => disk.write(40 * 65536, pattern(512, 5))).toThrow(/cluster 0 holds image metadata but its refcount is 0/);
+      disk.close();
+      expect(readFileSync(path).subarray(0, 4)).toEqual(Buffer.from([0x51, 0x46, 0x49, 0xfb]));
+    }
+  });
+
   it('a NUL byte in the backing file name is reported as such', () => {
     const base = ownImage('nul', 16, { file: 'base.raw', format: 'raw' });
     const name = base.regions.find((r) => r.name === 'backing file name')!;

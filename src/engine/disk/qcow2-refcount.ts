@@ -123,6 +123,7 @@ export class Refcounts {
       const start = this.findFree(n);
       const missing = this.firstMissingBlock(start, n);
       if (missing < 0) {
+        for (let c = start; c < start + n; c++) this.requireUnused(c);
         for (let c = start; c < start + n; c++) this.set(c, 1);
         this.end = Math.max(this.end, start + n);
         return start;
@@ -168,6 +169,17 @@ export class Refcounts {
     this.dirtyBlocks.add(off);
   }
 
+  /**
+   * A cluster with refcount 0 that holds the header, a table or a refcount block means damaged
+   * refcounts: handing it out would overwrite metadata, so the write fails instead (QEMU's overlap
+   * check does the same and marks the image corrupt).
+   */
+  private requireUnused(c: number): void {
+    if (this.metadata.has(c)) {
+      throw corrupt(`cluster ${c} holds image metadata but its refcount is 0 (damaged refcounts; qemu-img check -r all repairs them)`);
+    }
+  }
+
   private findFree(n: number): number {
     let run = 0;
     let firstFree = -1;
@@ -201,6 +213,7 @@ export class Refcounts {
     // Every cluster in a missing block's range has refcount 0; the block takes the range's first cluster
     // and so describes itself.
     const c = t * this.g.refblockEntries;
+    this.requireUnused(c);
     const off = c * this.g.clusterSize;
     const block = this.newBlock();
     setRefcount(block.bytes, block.view, this.order, 0, 1);
