@@ -3,7 +3,8 @@
 // Runs are deterministic, so every figure but wall time is the same on every machine. Wall time is
 // the guest's execution alone, measured alike in every mode: each mode first runs the kernel
 // untimed for a few steps (so the host has compiled the engine's code for that mode), then the
-// timed run; every mode interprets the guest (jit off) unless the CPU options turn the translator on.
+// timed run (a short one is the fastest of three); every mode interprets the guest (jit off) unless
+// the CPU options turn the translator on.
 
 import type { CpuFeatures } from '../cpu/hart';
 import type { DiskAttachment } from '../machine/board';
@@ -71,6 +72,9 @@ const DEFAULT_MEM = 128 * 1024 * 1024;
 const CHUNK = 1_000_000;
 /** Default steps of each mode's untimed warm-up run. */
 export const WARM_UP_STEPS = 200_000;
+/** A timed run shorter than this (ms) is repeated, up to SHORT_RUN_TRIES runs, and the fastest counts. */
+export const SHORT_RUN_MS = 200;
+export const SHORT_RUN_TRIES = 3;
 
 /** Runs `kernel` in each mode and returns one row per mode. */
 export function compareModes(kernel: Uint8Array, options: CompareOptions = {}): CompareRow[] {
@@ -93,7 +97,7 @@ type RawRow = Omit<CompareRow, 'relative' | 'sameOutput'>;
 
 /**
  * One mode's row: an untimed warm-up run of the same kernel (without disks, whose contents each
- * mode must find unchanged), then the run whose figures count.
+ * mode must find unchanged), then the run whose figures count (the fastest of a few when short).
  */
 function runMode(kernel: Uint8Array, mode: CompareMode, options: CompareOptions): RawRow {
   const warm = Math.min(options.warmUpSteps ?? WARM_UP_STEPS, options.maxSteps ?? Infinity);
@@ -103,7 +107,15 @@ function runMode(kernel: Uint8Array, mode: CompareMode, options: CompareOptions)
     if (mode === 'bare') runBare(kernel, o);
     else runVm(kernel, mode, o);
   }
-  return mode === 'bare' ? runBare(kernel, options) : runVm(kernel, mode, options);
+  const timed = (): RawRow => (mode === 'bare' ? runBare(kernel, options) : runVm(kernel, mode, options));
+  let best = timed();
+  // A short run is at the mercy of the host (a garbage collection, RAM touched the first time):
+  // the fastest of a few identical runs, when the disks allow a second boot from the same image.
+  for (let i = 1; i < SHORT_RUN_TRIES && best.wallMs < SHORT_RUN_MS && options.disks === undefined; i++) {
+    const again = timed();
+    if (again.wallMs < best.wallMs) best = again;
+  }
+  return best;
 }
 
 function latin1(bytes: number[]): string {
