@@ -96,7 +96,7 @@ export class CodeCache {
   readonly pages: (PageBlocks | undefined)[];
   /** Per RAM page: bit i set when chunk i (128 bytes) holds translated code. */
   readonly codeChunks: Uint32Array;
-  /** Per 512 bytes of RAM (index: offset >>> 9): bit i set when its 16-byte line i holds translated code. */
+  /** Per 128 bytes of RAM (index: offset >>> 7): bit i set when its word i holds translated code. */
   readonly codeLines: Uint32Array;
   /** Heat of block starts, indexed by RAM halfword offset (collisions only share heat). */
   readonly hot = new Int32Array(1 << HOT_BITS);
@@ -112,7 +112,7 @@ export class CodeCache {
     const pages = Math.ceil(ramSize / 4096);
     this.pages = new Array<PageBlocks | undefined>(pages).fill(undefined);
     this.codeChunks = new Uint32Array(pages);
-    this.codeLines = new Uint32Array(pages * 8);
+    this.codeLines = new Uint32Array(pages * 32);
     this.shift = new Uint8Array(pages);
     this.lastInvalidation = new Float64Array(pages).fill(-Infinity);
   }
@@ -181,7 +181,7 @@ export class CodeCache {
       pg.starts.length = 0;
     }
     this.codeChunks[page] = 0;
-    this.codeLines.fill(0, page * 8, page * 8 + 8);
+    this.codeLines.fill(0, page * 32, page * 32 + 32);
     this.shift[page] = 0;
     this.lastInvalidation[page] = -Infinity;
   }
@@ -192,7 +192,7 @@ export class CodeCache {
     const pg = this.pages[page];
     if (pg === undefined || pg.starts.length === 0) {
       this.codeChunks[page] = 0;
-      this.codeLines.fill(0, page * 8, page * 8 + 8);
+      this.codeLines.fill(0, page * 32, page * 32 + 32);
       return;
     }
     const n = pg.starts.length;
@@ -201,15 +201,15 @@ export class CodeCache {
     this.dropped(page, pg, n, now);
   }
 
-  /** Marks the 16-byte lines of `bytes` bytes of code at RAM offset `off` (within one page). */
+  /** Marks the words of `bytes` bytes of code at RAM offset `off` (within one page). */
   private markLines(off: number, bytes: number): void {
-    for (let l = off >>> 4; l <= (off + bytes - 1) >>> 4; l++) this.codeLines[l >>> 5] |= 1 << (l & 31);
+    for (let l = off >>> 2; l <= (off + bytes - 1) >>> 2; l++) this.codeLines[l >>> 5] |= 1 << (l & 31);
   }
 
   private dropped(page: number, pg: PageBlocks, n: number, now: number): void {
     this.stats.invalidations += n;
     let bits = 0;
-    this.codeLines.fill(0, page * 8, page * 8 + 8);
+    this.codeLines.fill(0, page * 32, page * 32 + 32);
     for (const i of pg.starts) {
       bits |= chunkBits(pg.first[i], pg.bytes[i]);
       this.markLines((page << 12) + pg.first[i], pg.bytes[i]);
@@ -468,12 +468,12 @@ ${write}`,
       const immS = ((w >> 25) << 5) | ((w >>> 7) & 31);
       const fast = size === 4 ? `r32[((a + toff[ti]) | 0) >> 2] = ${b};` : size === 2 ? `r16[((a + toff[ti]) | 0) >> 1] = ${b};` : `r8[(a + toff[ti]) | 0] = ${b};`;
       const align = size === 1 ? '' : `(a & ${size - 1}) === 0 && `;
-      // A page holding code (code-write tag): the store stays here unless its 16-byte line holds code.
+      // A page holding code (code-write tag): the store stays here unless its word holds code.
       const beside = size === 4 ? `r32[v >> 2] = ${b};` : size === 2 ? `r16[v >> 1] = ${b};` : `r8[v] = ${b};`;
       return {
         text: `a = (${a} + ${immS}) | 0; vp = a >>> 12; ti = vp & 1023;
 if (${align}tagW[ti] === (vp | dtag)) { hh++; ${fast} }
-else if (${align}tagC[ti] === (vp | dtag) && ((cc[(v = (a + toff[ti]) | 0) >>> 9] >>> ((v >>> 4) & 31)) & 1) === 0) { hh++; ${beside} }
+else if (${align}tagC[ti] === (vp | dtag) && ((cc[(v = (a + toff[ti]) | 0) >>> 7] >>> ((v >>> 2) & 31)) & 1) === 0) { hh++; ${beside} }
 else { ${sync(k, pc)} h.storeSlow(a, ${size}, ${b}); ${afterSlowStore(k, next)} }`,
         ends: false,
       };
