@@ -1,11 +1,13 @@
 // Block translator: hot straight-line runs of guest code become JavaScript functions (as v86 does),
 // so the interpreter's fetch/decode/dispatch is paid once per block instead of once per
-// instruction. Blocks end at the first control transfer or at an instruction that needs the hart's
-// slow path (CSRs, system, atomics), and never cross a page. They are kept per physical RAM page,
-// indexed by their start within the page and checked against the virtual pc (blocks embed pcs), so
-// hot code never evicts other hot code. A page holding translated code loses its TLB write tag (the
-// TLB keeps a code-write tag instead): stores to it take the hart's slow path, which drops exactly
-// the blocks whose bytes the store overwrites (self-modifying code, a page reused for other code).
+// instruction. Blocks end at the first control transfer (but go on through a direct jump or call
+// within the page, and loop inside the function when they jump back to their start) or at an
+// instruction that needs the hart's slow path (CSRs, system, atomics), and never cross a page.
+// They are kept per physical RAM page, indexed by their start within the page and checked against
+// the virtual pc (blocks embed pcs), so hot code never evicts other hot code. A page holding translated code loses its TLB write tag (the
+// TLB keeps a code-write tag instead): stores to a word holding translated code take the hart's
+// slow path, which drops exactly the blocks whose bytes the store overwrites (self-modifying code, a
+// page reused for other code); stores beside the code stay fast.
 // Translating costs far more than interpreting a block a few times (V8 first runs a new function in
 // its own interpreter), so a start is translated only after HOT_THRESHOLD entries, a page whose
 // code keeps being overwritten waits longer each time (backoff), and a block whose bytes and pc were
