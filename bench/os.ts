@@ -46,7 +46,8 @@ function runHarness(w: Workload, jit: boolean): Promise<Result> {
   if (w.disk !== undefined) {
     const copy = join(dir, 'disk.img');
     copyFileSync(w.disk, copy);
-    args.push('--disk', copy);
+    // xv6 finds its disk in virtio-mmio slot 0 (QEMU's bus=virtio-mmio-bus.0 in its Makefile).
+    args.push('--disk', `${copy},slot=0`);
   }
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
@@ -89,8 +90,9 @@ async function main(): Promise<number> {
   if (xv6 !== undefined) {
     const kernel = join(xv6, 'kernel', 'kernel');
     const disk = join(xv6, 'fs.img');
-    workloads.push({ name: 'xv6-boot', kernel, disk, args: ['--until', '$ '] });
-    workloads.push({ name: 'xv6-stressfs', kernel, disk, args: ['--until', '$ ', '--then', 'stressfs\n', '--until2', '$ '] });
+    const budget = ['--max-steps', String(4e9)];
+    workloads.push({ name: 'xv6-boot', kernel, disk, args: ['--until', '$ ', ...budget] });
+    workloads.push({ name: 'xv6-stressfs', kernel, disk, args: ['--until', '$ ', '--then', 'stressfs\n', '--until2', '$ ', ...budget] });
   }
   const chosen = workloads.filter((w) => wanted.length === 0 || wanted.includes(w.name));
   const rows: string[][] = [];
