@@ -132,7 +132,7 @@ describe('compare.run', () => {
     [{ kernel: 'traps/traps.S', colour: 'red' }, 'bad-request', /colour/],
     [{ kernel: '../traps.S' }, 'outside-workspace', /outside the workspace/],
     [{ kernel: '/etc/passwd' }, 'outside-workspace', /not a path inside the workspace/],
-    [{ kernel: 'outside.S' }, 'outside-workspace', /leads outside the workspace/],
+    [{ kernel: 'outside.S' }, 'outside-workspace', /'outside\.S' lies outside the workspace/],
     [{ kernel: 'missing.S' }, 'not-found', /missing\.S/],
   ])('refuses %j', async (params, code, message) => {
     if (params.kernel === 'outside.S') {

@@ -252,7 +252,7 @@ const VALID: [string, Record<string, unknown>][] = [
   ['vm.readSector', { id: OWN, index: 0, sector: 0 }], ['vm.pageTables', { id: OWN }], ['vm.tablePage', { id: OWN, table: 'pmap', index: 0 }],
   ['vm.walk', { id: OWN, address: RAM, access: 'load', priv: 1 }], ['vm.tlb', { id: OWN }],
   ['compare.run', { kernel: 'halt.S', maxSteps: 10_000, modes: ['bare', 'trap'] }], ['compare.cancel', {}],
-  ['vm.consoleLog', { id: OWN }],
+  ['vm.consoleLog', { id: OWN }], ['vm.program', { id: OWN }],
 ];
 
 /** Values that sit on a boundary of some schema, or are of the wrong kind. */
