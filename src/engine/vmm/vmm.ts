@@ -96,6 +96,9 @@ export class Vmm {
     // The image was written into the VM's frames behind the physical hart's back.
     this.releaseCode(vm);
     this.vcpus.get(vm)?.shadows.destroy();
+    // The shadow's frames go back to the allocator, and a later shadow root may land on the same
+    // frame (the same satp, so writeSatp keeps the TLB): no entry derived from this one may survive.
+    this.hart.tlb.flushAll();
   }
 
   /**
@@ -132,6 +135,9 @@ export class Vmm {
     this.turn = this.vms.length === 0 ? 0 : this.turn % this.vms.length;
     // The frames go to the next VM: no block translated from this VM's code may run there.
     this.releaseCode(vm);
+    // Its shadow roots and frames go to the next VM, whose root may have the same satp: drop every
+    // cached translation (the fetch fast path reads the TLB's entries without a walk).
+    this.hart.tlb.flushAll();
     this.frames.freeAll(vm.id);
     vm.pmap.release();
     this.romAccesses.delete(vm);
