@@ -91,7 +91,7 @@ for (const size of SIZES) {
     await page.locator('[data-view-tab="page-tables"]').click();
     await expect(page.locator('[data-column="shadow"] .pt-row').first()).toBeVisible();
     for (let i = 0; i < 12; i++) {
-      const expand = page.locator('.pt-toggle button[aria-expanded="false"]').first();
+      const expand = page.locator('.pt-toggle button[aria-expanded="false"]:visible').first();
       if ((await expand.count()) === 0) break;
       await expand.click();
     }
