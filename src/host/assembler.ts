@@ -1,4 +1,4 @@
-// Assembling workspace sources: the engine's own assembler (src/engine/asm, DESIGN 6), with
+// Assembling workspace sources: the engine's own assembler (src/engine/asm, README.md, Assemble and disassemble), with
 // `.include`/`.incbin` reading through the workspace's confinement. GNU binutils (Debian:
 // binutils-riscv64-unknown-elf) implements the same contract as a second backend, which the tests
 // use as a reference.

@@ -1,4 +1,4 @@
-// Disk images as host files (DESIGN 5): a synchronous node:fs ByteStore, a writer lock next to the image,
+// Disk images as host files (docs/disks.md): a synchronous node:fs ByteStore, a writer lock next to the image,
 // and openDisk(), which probes the format and opens raw or qcow2 images with their backing chains.
 // Every file is named and opened through the path policy (paths.ts): an image's backing files are
 // resolved by the policy the image was resolved by, from the image's real folder, so in the lab a chain

@@ -1,4 +1,4 @@
-// Schemas of the disk manager's requests (DESIGN 7: every request is validated before it runs),
+// Schemas of the disk manager's requests (docs/app.md: every request is validated before it runs),
 // merged into schema.ts's table. Paths are checked for confinement by the service (Workspace).
 
 import { z } from 'zod';

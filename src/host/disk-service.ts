@@ -1,4 +1,4 @@
-// The disk manager's side of the lab service (DESIGN 5 and 7): images in the workspace described,
+// The disk manager's side of the lab service (docs/disks.md, docs/app.md): images in the workspace described,
 // created and converted with the same code as `vmlab disk info|create|convert` (disk-tools.ts), and
 // the disks of each VM, which the VMM worker opens, locks, flushes and closes (vm-disks.ts). Every
 // path is confined to the workspace by the workspace's path policy (paths.ts), backing files included:

@@ -1,4 +1,4 @@
-// Schemas of the inspector and compare requests (DESIGN 7: every request is validated before it
+// Schemas of the inspector and compare requests (docs/app.md: every request is validated before it
 // runs), merged into schema.ts's table.
 
 import { z } from 'zod';

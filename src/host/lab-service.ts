@@ -1,6 +1,6 @@
 // The lab service: the host side of the LabApi, transport-free. It owns the workspace, the
 // assembler, one worker per bare machine and one worker for the VMM, which holds every VM (one
-// physical machine, one host RAM: DESIGN 4); Electron's main process and the web server each bind
+// physical machine, one host RAM: docs/vmm.md); Electron's main process and the web server each bind
 // it to their channel. Every request is validated (schema.ts) before anything runs.
 
 import { INSTRUCTIONS } from '../engine/isa/table';

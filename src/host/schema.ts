@@ -1,4 +1,4 @@
-// Schemas for every LabApi request (DESIGN 7: every request is validated before it runs). zod
+// Schemas for every LabApi request (docs/app.md: every request is validated before it runs). zod
 // gives typed parsing and readable messages; the mapped type below makes the compiler check that
 // each schema accepts exactly the shared parameter type.
 

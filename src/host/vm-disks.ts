@@ -1,4 +1,4 @@
-// The disks of the VMs in the VMM worker (DESIGN 5): the worker opens each image through
+// The disks of the VMs in the VMM worker (docs/disks.md): the worker opens each image through
 // disk-files.ts (node:fs, a writable image locked against other writers), hands the BlockDevices to
 // the VM's board, and flushes and closes them when the VM goes or its disk list changes. The block
 // view reads a sector through the same BlockDevice the guest's virtio-blk device uses, so a qcow2

@@ -1,4 +1,4 @@
-// The one VMM of the lab (DESIGN 4): one physical machine, one host RAM, every VM in emulate or
+// The one VMM of the lab (docs/vmm.md): one physical machine, one host RAM, every VM in emulate or
 // trap mode, scheduled round robin in time-boxed slices. Per-VM commands (run, pause, step, reset,
 // stop, input) act on one VM while the others keep running; inspection reads a VM's virtual hart
 // and its memory in three address spaces. Transport-free so tests can drive it directly;

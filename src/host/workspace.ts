@@ -1,4 +1,4 @@
-// The workspace folder (DESIGN 7: files are reached only inside the workspace the user opened).
+// The workspace folder (docs/app.md: files are reached only inside the workspace the user opened).
 // Every path arrives relative, with '/' separators, and goes through the path policy (paths.ts) before
 // any file system call: '..' parts, absolute paths and symbolic links whose target lies outside the
 // folder are refused, and each operation then uses the names the policy resolved.

@@ -1,5 +1,5 @@
 // The Electron main process: one window on the built renderer (served from the app:// scheme),
-// hardened as DESIGN 7 asks, the lab service bound to ipcMain, menus and the native folder dialog.
+// hardened as docs/app.md describes, the lab service bound to ipcMain, menus and the native folder dialog.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -47,7 +47,7 @@ function serveRenderer(): void {
   });
 }
 
-/** Refuses navigation, new windows, webviews and permission requests (DESIGN 7). */
+/** Refuses navigation, new windows, webviews and permission requests (docs/app.md). */
 function harden(contents: WebContents): void {
   contents.on('will-navigate', (e, url) => {
     if (!url.startsWith(`${APP_ORIGIN}/`)) e.preventDefault();

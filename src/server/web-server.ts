@@ -1,4 +1,4 @@
-// Web mode (DESIGN 7): the built renderer and the LabApi over a WebSocket, on 127.0.0.1 only.
+// Web mode (docs/app.md): the built renderer and the LabApi over a WebSocket, on 127.0.0.1 only.
 // Access needs the per-launch token (given once in the URL, then kept in a SameSite=Strict cookie),
 // a Host header naming this server (no DNS rebinding) and, for the WebSocket, a matching Origin.
 // Whatever a client sends, with or without the token, only its own request or socket ends: a bad

@@ -1,4 +1,4 @@
-// The disk manager's part of the LabApi (DESIGN 5 and 7): disk images in the workspace (list, create,
+// The disk manager's part of the LabApi (docs/disks.md, docs/app.md): disk images in the workspace (list, create,
 // convert), disks attached to VMs (at creation, attach, detach) and the block view (one sector as the
 // guest sees it). Merged into LabMethods by lab-api.ts.
 

@@ -1,4 +1,4 @@
-// The LabApi (DESIGN 7): the one typed interface between the renderer and the host. Requests are
+// The LabApi (docs/app.md): the one typed interface between the renderer and the host. Requests are
 // `call(method, params)` with a typed result; events are `on(name, listener)`. The same shape runs
 // over Electron IPC (preload) and over a WebSocket (web mode). Bulk bytes travel as Uint8Array.
 
@@ -81,7 +81,7 @@ export interface IsaInfo {
 /** Where a machine is in its life. */
 export type MachineState = 'paused' | 'running' | 'idle' | 'exited' | 'error';
 
-/** How a machine runs its kernel: alone on the machine, or in a VM of the VMM (DESIGN 4). */
+/** How a machine runs its kernel: alone on the machine, or in a VM of the VMM (docs/vmm.md). */
 export type MachineMode = 'bare' | 'emulate' | 'trap';
 
 /** Every mode, in the order the VM manager offers them. */
@@ -199,7 +199,7 @@ export interface AddressLocation {
   readonly note?: string;
 }
 
-/** A VM's statistics (DESIGN 4) and its modeled cycles. */
+/** A VM's statistics (docs/vmm.md) and its modeled cycles. */
 export interface VmStatsInfo {
   readonly instructions: number;
   readonly retired: { readonly user: number; readonly supervisor: number; readonly machine: number };

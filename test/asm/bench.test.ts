@@ -9,7 +9,7 @@ import { compareWithGnu } from './compare';
 describe('the assembler benchmark program', () => {
   it('assembles 20,000 generated lines to the bytes GNU as produces', () => {
     const source = benchmarkSource(20000);
-    // `.rodata` alone is vmlab's shorthand (DESIGN 6); GNU as spells it `.section .rodata`.
+    // `.rodata` alone is vmlab's shorthand (README.md, Assemble and disassemble); GNU as spells it `.section .rodata`.
     const c = compareWithGnu(source, source.replace(/^\.rodata$/m, '.section .rodata'));
     expect(c.report).toBe('');
     expect(c.ok).toBe(true);

@@ -1,4 +1,4 @@
-// GNU binutils as the oracle (DESIGN 8): assemble and link a source exactly as vmlab lays it out
+// GNU binutils as the oracle (README.md, Install and test): assemble and link a source exactly as vmlab lays it out
 // (.text, .rodata, .data, .bss from the base), and read back sections, symbols and objdump text.
 // A missing tool fails the test naming the Debian package.
 

@@ -163,7 +163,7 @@ describe('misaligned accesses', () => {
   });
 });
 
-describe('Xsensitive (DESIGN 3)', () => {
+describe('Xsensitive (docs/reference.md)', () => {
   const xs = { features: { xsensitive: true } };
 
   it('is illegal when the extension is off', () => {

@@ -1,4 +1,4 @@
-// Crash safety (DESIGN 5): a child process writes to a qcow2 image with periodic flushes and is killed
+// Crash safety (docs/disks.md): a child process writes to a qcow2 image with periodic flushes and is killed
 // with SIGKILL at random moments, again and again on the same image. After each kill the image passes
 // checkQcow2 and `qemu-img check` with no corruption (leaked clusters are allowed: qemu-img exit 3), and
 // every sector as of the last acknowledged flush reads back; sectors written after it hold their old

@@ -1,4 +1,4 @@
-// The writer lock (DESIGN 5): an image open for writing refuses a second writer with DiskError 'locked',
+// The writer lock (docs/disks.md): an image open for writing refuses a second writer with DiskError 'locked',
 // lets readers in, takes over a lock whose process is gone, and disappears when the writer closes.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 // Host tools the reference tests depend on. A missing tool is a test failure that names the Debian
-// package to install (DESIGN 8), never a silent skip.
+// package to install (README.md, Install and test), never a silent skip.
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 

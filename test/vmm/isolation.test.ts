@@ -1,4 +1,4 @@
-// Fault isolation (DESIGN 4): hostile guests in trap mode — wild stores over the whole address
+// Fault isolation (docs/vmm.md): hostile guests in trap mode — wild stores over the whole address
 // space, random instruction words, a trap storm — never escape their frames, never stop the VMM,
 // and leave a well-behaved neighbour exactly as it runs alone.
 import { createHash } from 'node:crypto';

@@ -1,5 +1,5 @@
 // Every guest program of the machine corpus gives the same console output and exit code bare, in
-// emulate mode and in trap mode (DESIGN 4: an unmodified kernel that runs bare runs in every mode).
+// emulate mode and in trap mode (docs/vmm.md: an unmodified kernel that runs bare runs in every mode).
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';

@@ -1,4 +1,4 @@
-// Public API of the assembler and disassembler (DESIGN 6).
+// Public API of the assembler and disassembler (README.md, Assemble and disassemble).
 
 export { assemble, ARCH_ATTRIBUTE } from './assemble';
 export { DEFAULT_BASE } from './types';

@@ -1,4 +1,4 @@
-// Shapes shared by the assembler, its callers and the disassembler (DESIGN 6). They mirror the
+// Shapes shared by the assembler, its callers and the disassembler (README.md, Assemble and disassemble). They mirror the
 // LabApi types structurally; the engine imports nothing outside itself.
 
 /** A problem found in the source: 1-based line and column, length in characters. */
@@ -62,5 +62,5 @@ export interface AssembleResult {
   readonly entry: number;
 }
 
-/** Default link address: the start of RAM in the virt machine (DESIGN 2). */
+/** Default link address: the start of RAM in the virt machine (docs/machine.md). */
 export const DEFAULT_BASE = 0x80000000;

@@ -19,7 +19,7 @@ import { Chain, SplitVirtqueue, VirtqueueError, VIRTQUEUE_MAX_SIZE } from './vir
 export const VIRTIO_MMIO_WINDOW = 0x200;
 /** MagicValue: "virt" little-endian. */
 export const VIRTIO_MMIO_MAGIC = 0x74726976;
-/** VendorID: "QEMU" (DESIGN 2: real drivers check it). */
+/** VendorID: "QEMU" (docs/machine.md: real drivers check it). */
 export const VIRTIO_MMIO_VENDOR = 0x554d4551;
 
 /** Register offsets (§4.2.2, §4.2.4). */

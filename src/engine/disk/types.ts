@@ -1,4 +1,4 @@
-// The two small interfaces every disk goes through (DESIGN 5; TinyEMU's split of transport, device and
+// The two small interfaces every disk goes through (docs/disks.md; TinyEMU's split of transport, device and
 // host backend). A ByteStore is the host's file (node:fs in src/host, memory in tests); a BlockDevice is
 // a disk format (raw, qcow2) over byte stores, as the virtio-blk device sees it. Both are synchronous:
 // the engine completes a guest request inside the MMIO write that submitted it, so a run stays

@@ -1,4 +1,4 @@
-// The virt board around one hart: devices at DESIGN 2's addresses, the boot ROM, the device tree and
+// The virt board around one hart: devices at the addresses of docs/machine.md, the boot ROM, the device tree and
 // the kernel image. The bare machine builds one over host RAM; every VM builds one over its own
 // guest-physical space, so a kernel boots the same way bare and in each VM.
 

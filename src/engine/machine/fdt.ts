@@ -24,7 +24,7 @@ export interface FdtOptions {
   initrd?: { start: number; end: number };
 }
 
-/** Default riscv,isa string: the RV32IMAC + Zicsr + Zifencei machine of DESIGN 2. */
+/** Default riscv,isa string: the RV32IMAC + Zicsr + Zifencei machine of docs/machine.md. */
 export const DEFAULT_ISA = 'rv32imac_zicsr_zifencei';
 
 const FDT_MAGIC = 0xd00dfeed;

@@ -1,4 +1,4 @@
-// The bare "physical" machine of DESIGN 2: hart, bus, devices, boot ROM, device tree, and the run
+// The bare "physical" machine of docs/machine.md: hart, bus, devices, boot ROM, device tree, and the run
 // loop with deterministic time. Booting follows `qemu-system-riscv32 -machine virt -bios B -kernel K
 // -initrd I -append A` (boot.ts): the ROM at 0x1000 loads a0 = hartid, a1 = DTB address, a2 = the
 // fw_dynamic info and jumps to the firmware, or to the kernel without one.

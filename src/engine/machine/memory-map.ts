@@ -1,4 +1,4 @@
-// The physical memory map of DESIGN 2, compatible with QEMU's rv32 `virt` machine.
+// The physical memory map of docs/machine.md, compatible with QEMU's rv32 `virt` machine.
 
 /** Base addresses and sizes of the virt machine's regions. */
 export const MEMORY_MAP = {

@@ -1,4 +1,4 @@
-// The disk manager's state (DESIGN 5 and 7): the workspace's disk images, kept fresh on fs.changed
+// The disk manager's state (docs/disks.md, docs/app.md): the workspace's disk images, kept fresh on fs.changed
 // and whenever a machine changes state (a guest's writes grow a qcow2 file, a new VM attaches an
 // image), and the requests of the Disks view and the New VM form. One instance per LabState, so the
 // view keeps its place when its tab is left and shown again.
