@@ -325,7 +325,7 @@ export class LayerInspector {
 
 const hex = (v: number): string => (v >>> 0).toString(16).padStart(8, '0');
 
-/** Words for a shadow context key of trap.ts ('bare1', 'S:<satp>:<sum|mxr>', 'U:<satp>:<mxr>', 'mprv<p>:...'). */
+/** Words for a shadow context key of trap/trap-vcpu.ts ('bare1', 'S:<satp>:<sum|mxr>', 'U:<satp>:<mxr>', 'mprv<p>:...'). */
 export function shadowLabel(key: string): string {
   const [ctx, satp, bits] = key.split(':');
   const flags = Number(bits ?? 0);

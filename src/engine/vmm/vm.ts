@@ -1,6 +1,7 @@
 // A virtual machine: its own guest-physical space (pmap onto its own host frames), its own virt
 // board (UART, CLINT, PLIC, test finisher, ROM, device tree) and a virtual hart holding its
-// architectural state. How the guest's instructions run depends on the mode (emulate.ts, trap.ts).
+// architectural state. How the guest's instructions run depends on the mode: the vCPU of its technique
+// (vcpu.ts; emulate/, trap/).
 
 import type { CpuFeatures } from '../cpu/hart';
 import type { DiskAttachment } from '../machine/board';

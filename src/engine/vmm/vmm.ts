@@ -1,17 +1,21 @@
 // The VMM: one physical machine (a hart over host RAM), a frame allocator over that RAM, and the
-// VMs it hosts, scheduled round robin in quanta of steps. In emulate mode a VM's own virtual hart
-// interprets its guest; in trap mode the guest runs on the physical hart, deprivileged, and every
-// trap comes back to the VM's TrapVcpu. Each VM has its own clock (its own steps), so timing and
-// output of a guest do not depend on what else runs.
+// VMs it hosts, scheduled round robin in quanta of steps. Each VM runs through the vCPU of its
+// technique (vcpu.ts; one folder per technique): in emulate mode a VM's own virtual hart interprets
+// its guest; in trap mode the guest runs on the physical hart, deprivileged, and every trap comes
+// back to the VM's TrapVcpu. Each VM has its own clock (its own steps), so timing and output of a
+// guest do not depend on what else runs.
 
 import { Hart } from '../cpu/hart';
-import { execute } from '../cpu/interp';
 import { Bus } from '../machine/bus';
 import { StopReason } from '../machine/machine';
 import { MEMORY_MAP } from '../machine/memory-map';
+import { EmulateVcpu } from './emulate/emulate-vcpu';
 import { FrameAllocator } from './frames';
-import { TrapVcpu } from './trap';
+import { TrapVcpu } from './trap/trap-vcpu';
+import type { Vcpu } from './vcpu';
 import { Vm, type VmConfig } from './vm';
+
+export { WALK_REFERENCES_PER_MISS } from './emulate/emulate-vcpu';
 
 /** How the VMM is built. */
 export interface VmmOptions {
@@ -25,12 +29,6 @@ export interface VmmOptions {
   jit?: boolean;
 }
 
-/**
- * Memory references of a software two-stage walk in emulate mode: two guest levels, each guest PTE
- * address and the final address translated through the two-level pmap (privileged spec §8.5).
- */
-export const WALK_REFERENCES_PER_MISS = 2 + 3 * 2;
-
 /** Default host RAM. */
 export const DEFAULT_HOST_RAM = 1024 * 1024 * 1024;
 
@@ -42,9 +40,7 @@ export class Vmm {
   readonly frames: FrameAllocator;
   readonly vms: Vm[] = [];
   readonly quantum: number;
-  private readonly vcpus = new Map<Vm, TrapVcpu>();
-  /** Device accesses each emulate-mode VM's boot ROM made (its fetches and loads), left out of its statistics. */
-  private readonly romAccesses = new Map<Vm, number>();
+  private readonly vcpus = new Map<Vm, Vcpu>();
   private nextId = 2;
   private loaded: Vm | undefined;
   private turn = 0;
@@ -70,23 +66,33 @@ export class Vmm {
       throw err;
     }
     this.vms.push(vm);
-    if (vm.mode === 'trap') {
-      const vcpu = new TrapVcpu(vm, this);
-      this.vcpus.set(vm, vcpu);
-      // A disk's DMA lands in the VM's frames behind the physical hart's back: drop translated code
-      // there, and shadows when it rewrites one of the guest's page-table pages.
-      const code = this.hart.code;
-      vm.machine.board.dma.onWrite = (gpa, off, length) => {
-        if (code !== undefined && code.codeChunks[off >>> 12] !== 0) code.invalidatePage(off);
-        vcpu.dmaWritten(gpa, length);
-      };
-    }
+    const vcpu = this.createVcpu(vm);
+    this.vcpus.set(vm, vcpu);
+    // A disk's DMA lands in the VM's frames behind the technique's back (translated code, shadows
+    // derived from a page-table page it rewrites).
+    vm.machine.board.dma.onWrite = (gpa, off, length) => vcpu.dmaWritten(gpa, off, length);
     return vm;
   }
 
-  /** The trap-mode vCPU of a VM (its shadows, for inspectors and tests). */
-  trapVcpu(vm: Vm): TrapVcpu | undefined {
+  /** The vCPU of a VM's technique. */
+  private createVcpu(vm: Vm): Vcpu {
+    switch (vm.mode) {
+      case 'emulate':
+        return new EmulateVcpu(vm);
+      case 'trap':
+        return new TrapVcpu(vm, this);
+    }
+  }
+
+  /** A VM's vCPU. */
+  vcpu(vm: Vm): Vcpu | undefined {
     return this.vcpus.get(vm);
+  }
+
+  /** The vCPU of a VM whose technique keeps shadow tables (its shadows, for inspectors and tests). */
+  trapVcpu(vm: Vm): TrapVcpu | undefined {
+    const vcpu = this.vcpus.get(vm);
+    return vcpu instanceof TrapVcpu ? vcpu : undefined;
   }
 
   /** Reboots a VM: fresh kernel image, empty shadows. */
@@ -95,7 +101,7 @@ export class Vmm {
     vm.reset();
     // The image was written into the VM's frames behind the physical hart's back.
     this.releaseCode(vm);
-    this.vcpus.get(vm)?.shadows.destroy();
+    this.vcpus.get(vm)?.reset();
     // The shadow's frames go back to the allocator, and a later shadow root may land on the same
     // frame (the same satp, so writeSatp keeps the TLB): no entry derived from this one may survive.
     this.hart.tlb.flushAll();
@@ -113,7 +119,7 @@ export class Vmm {
     this.hart.code?.flush();
     this.hart.tlb.flushAll();
     vm.resetStats();
-    this.romAccesses.delete(vm);
+    this.vcpus.get(vm)?.restart();
   }
 
   /** Drops the physical hart's translated code in every frame of a VM. */
@@ -129,7 +135,7 @@ export class Vmm {
     if (i < 0) return;
     if (this.loaded === vm) this.unload();
     vm.stop();
-    this.vcpus.get(vm)?.shadows.destroy();
+    this.vcpus.get(vm)?.destroy();
     this.vcpus.delete(vm);
     this.vms.splice(i, 1);
     this.turn = this.vms.length === 0 ? 0 : this.turn % this.vms.length;
@@ -140,7 +146,6 @@ export class Vmm {
     this.hart.tlb.flushAll();
     this.frames.freeAll(vm.id);
     vm.pmap.release();
-    this.romAccesses.delete(vm);
   }
 
   /** Whether any VM can still make progress. */
@@ -173,7 +178,7 @@ export class Vmm {
   setBreakpoints(vm: Vm, addresses: Iterable<number>): void {
     vm.breakpoints.clear();
     for (const a of addresses) vm.breakpoints.add(a >>> 0);
-    if (vm.mode === 'emulate') copySet(vm.breakpoints, vm.vhart.breakpoints);
+    if (this.vcpus.get(vm)?.onHart !== true) copySet(vm.breakpoints, vm.vhart.breakpoints);
     else if (this.loaded === vm) copySet(vm.breakpoints, this.hart.breakpoints);
   }
 
@@ -181,7 +186,20 @@ export class Vmm {
   runVm(vm: Vm, budget: number): number {
     if (!vm.runnable) return 0;
     const t0 = Date.now();
-    const used = vm.mode === 'emulate' ? this.runEmulated(vm, budget) : this.runTrapped(vm, budget);
+    const vcpu = this.vcpus.get(vm)!;
+    const m = vm.machine;
+    // Counted before the switch: loading a VM that has not booted runs its boot ROM on the virtual hart.
+    const before = m.clockSteps;
+    const retiredBefore = m.hart.instret;
+    if (vcpu.onHart && this.loaded !== vm) {
+      this.unload();
+      vcpu.switchIn();
+      this.loaded = vm;
+      copySet(vm.breakpoints, this.hart.breakpoints);
+    }
+    const reason = vcpu.run(budget - (m.clockSteps - before));
+    const used = m.clockSteps - before;
+    this.settle(vm, reason, used, m.hart.instret - retiredBefore);
     vm.stats.wallMs += Date.now() - t0;
     return used;
   }
@@ -197,108 +215,8 @@ export class Vmm {
     return this.vms[0];
   }
 
-  private runEmulated(vm: Vm, budget: number): number {
-    const m = vm.machine;
-    const before = m.clockSteps;
-    const retiredBefore = m.hart.instret;
-    // The boot ROM (the reset vector) is the machine's boot, not the guest: as trap mode runs it
-    // outside the statistics (TrapVcpu.bootThroughRom), its fetches and loads are no device accesses.
-    let reason: StopReason = StopReason.BUDGET;
-    let rom = this.romAccesses.get(vm) ?? 0;
-    while (reason === StopReason.BUDGET && m.clockSteps - before < budget && inBootRom(m.hart.pcU)) {
-      const accesses = vm.bus.deviceAccesses;
-      reason = m.run(1);
-      rom += vm.bus.deviceAccesses - accesses;
-    }
-    this.romAccesses.set(vm, rom);
-    const left = budget - (m.clockSteps - before);
-    // Machine.run passes a breakpoint at the pc it starts from; only a resume may do that.
-    if (reason === StopReason.BUDGET && left > 0 && m.hart.breakpoints.has(m.hart.pcU) && m.hart.pcU !== vm.resumePc) reason = StopReason.BREAKPOINT;
-    if (reason === StopReason.BUDGET && left > 0) reason = m.run(left);
-    if (m.clockSteps !== before) vm.resumePc = -1;
-    const used = m.clockSteps - before;
-    vm.stats.retired[m.hart.priv] += m.hart.instret - retiredBefore;
-    vm.stats.emulate('interpreted', m.hart.instret - retiredBefore);
-    vm.stats.tlbHits = m.hart.tlb.hits;
-    vm.stats.tlbMisses = m.hart.tlb.misses;
-    vm.stats.walkReferences = m.hart.tlb.misses * WALK_REFERENCES_PER_MISS;
-    vm.stats.deviceAccesses = vm.bus.deviceAccesses - rom;
-    this.settle(vm, reason, used, m.hart.instret - retiredBefore);
-    return used;
-  }
-
-  private runTrapped(vm: Vm, budget: number): number {
-    const vcpu = this.vcpus.get(vm)!;
-    const m = vm.machine;
-    const vh = m.hart;
-    const p = this.hart;
-    // Counted before the switch: loading a VM that has not booted runs its boot ROM on the virtual hart.
-    const before = m.clockSteps;
-    const retiredBefore = vh.instret;
-    if (this.loaded !== vm) {
-      this.unload();
-      vcpu.switchIn();
-      this.loaded = vm;
-      copySet(vm.breakpoints, p.breakpoints);
-    }
-    const hitsBefore = p.tlb.hits;
-    const missesBefore = p.tlb.misses;
-    let reason: StopReason = StopReason.BUDGET;
-    let remaining = budget - (m.clockSteps - before);
-    while (remaining > 0 && vm.runnable) {
-      if (m.exitCode !== undefined) {
-        reason = StopReason.EXIT;
-        break;
-      }
-      m.clint.update();
-      m.board.htif?.poll();
-      if (vh.waiting) {
-        if (vh.wakeupPending()) {
-          vh.waiting = false;
-        } else {
-          const idle = m.skipIdle(remaining);
-          if (idle === 0) {
-            reason = StopReason.IDLE;
-            break;
-          }
-          remaining -= idle;
-          continue;
-        }
-      }
-      vcpu.injectInterrupts();
-      const slice = Math.max(1, Math.min(remaining, m.stepsUntilDeadline()));
-      p.sliceDone = 0;
-      p.sliceSteps = 0;
-      p.bpSkip = vm.resumePc;
-      execute(p, slice);
-      if (p.sliceDone > 0) vm.resumePc = -1;
-      vcpu.syncClock();
-      // The guest's clock advances by what it executed; the physical counters keep the total.
-      vh.instret += p.sliceDone;
-      vh.steps += p.sliceSteps - vcpu.hiddenSteps;
-      vcpu.hiddenSteps = 0;
-      vh.sliceDone = 0;
-      vh.sliceSteps = 0;
-      p.instret += p.sliceDone;
-      p.steps += p.sliceSteps;
-      remaining -= Math.max(1, p.sliceSteps);
-      p.sliceDone = 0;
-      p.sliceSteps = 0;
-      if (p.atBreakpoint) {
-        reason = StopReason.BREAKPOINT;
-        break;
-      }
-    }
-    const used = m.clockSteps - before;
-    vcpu.account();
-    vm.stats.tlbHits += p.tlb.hits - hitsBefore;
-    vm.stats.hartTlbMisses += p.tlb.misses - missesBefore;
-    this.settle(vm, reason, used, vh.instret - retiredBefore);
-    return used;
-  }
-
   /**
-   * Saves the loaded trap-mode VM's registers back into its virtual hart. Inspectors call it between
+   * Saves the VM loaded on the physical hart back into its virtual hart. Inspectors call it between
    * runs so that every VM's state is in its virtual hart; the next run loads the VM again.
    */
   unload(): void {
@@ -327,9 +245,4 @@ export class Vmm {
 function copySet(from: ReadonlySet<number>, to: Set<number>): void {
   to.clear();
   for (const a of from) to.add(a);
-}
-
-/** Whether `pc` lies in the boot ROM. */
-function inBootRom(pc: number): boolean {
-  return pc >= MEMORY_MAP.bootRom.base && pc < MEMORY_MAP.bootRom.base + MEMORY_MAP.bootRom.size;
 }

@@ -4,15 +4,17 @@
 // are reflected through the virtual trap CSRs, page faults fill shadows or emulate device and
 // page-table accesses. Handlers leave the physical hart as the guest must continue.
 
-import { CsrOp, Priv, type Hart, type TrapHook } from '../cpu/hart';
-import { execute } from '../cpu/interp';
-import { Mstatus } from '../cpu/csr-defs';
-import { decodeAny, decodeWord, EXPAND_C } from '../isa/decode';
-import { Op } from '../isa/opcodes';
-import { Access, Cause, leafAllows, Pte, walkSv32, WalkResult, type PteMemory, type WalkContext } from '../mmu/walk';
-import { shadowKeyFor, ShadowSet, type Shadow } from './shadow';
-import type { Vm } from './vm';
-import type { Vmm } from './vmm';
+import { CsrOp, Priv, type Hart } from '../../cpu/hart';
+import { execute } from '../../cpu/interp';
+import { Mstatus } from '../../cpu/csr-defs';
+import { decodeAny, decodeWord, EXPAND_C } from '../../isa/decode';
+import { Op } from '../../isa/opcodes';
+import { StopReason } from '../../machine/machine';
+import { Access, Cause, leafAllows, Pte, walkSv32, WalkResult, type PteMemory, type WalkContext } from '../../mmu/walk';
+import { shadowKeyFor, ShadowSet, type Shadow } from '../shadow';
+import type { ExitHandler, Vcpu } from '../vcpu';
+import type { Vm } from '../vm';
+import type { Vmm } from '../vmm';
 
 /** Exits in a row without a retired instruction after which a guest counts as crashed. */
 export const TRAP_STORM_LIMIT = 10_000;
@@ -39,7 +41,8 @@ const ACCESS_FAULT = [Cause.INSN_ACCESS, Cause.LOAD_ACCESS, Cause.STORE_ACCESS];
 const PAGE_FAULT = [Cause.INSN_PAGE, Cause.LOAD_PAGE, Cause.STORE_PAGE];
 
 /** The trap-mode vCPU of one VM. */
-export class TrapVcpu implements TrapHook {
+export class TrapVcpu implements Vcpu, ExitHandler {
+  readonly onHart = true;
   readonly shadows: ShadowSet;
   private current: Shadow | undefined;
   private readonly ptes: GuestPtes;
@@ -135,13 +138,98 @@ export class TrapVcpu implements TrapHook {
     this.vm.stats.retired[priv]++;
   }
 
-  /** A device wrote guest RAM (DMA, within one page): a page-table page changed, so shadows go. */
-  dmaWritten(gpa: number, length: number): void {
+  /**
+   * A device wrote guest RAM (DMA, within one page) behind the physical hart's back: translated code
+   * there goes, and when a page-table page changed, the shadows go too.
+   */
+  dmaWritten(gpa: number, hostOffset: number, length: number): void {
+    const code = this.p.code;
+    if (code !== undefined && code.codeChunks[hostOffset >>> 12] !== 0) code.invalidatePage(hostOffset);
     if (length > 0 && this.shadows.tablePages.has(Math.floor(gpa / 4096))) {
       this.shadows.flush();
       this.p.tlb.flushAll();
       this.p.sliceEnd = 0;
     }
+  }
+
+  /** The guest was rebooted: its shadows describe the old guest tables. */
+  reset(): void {
+    this.shadows.destroy();
+  }
+
+  /** The user's reset: nothing is counted outside the VM's statistics. */
+  restart(): void {}
+
+  /** The VM is removed: the shadows' frames go back to the allocator. */
+  destroy(): void {
+    this.shadows.destroy();
+  }
+
+  /**
+   * Runs the loaded guest on the physical hart in slices up to the next virtual timer deadline,
+   * injecting virtual interrupts between them; every trap of a slice comes to `trap`.
+   */
+  run(budget: number): StopReason {
+    const m = this.vm.machine;
+    const vh = m.hart;
+    const p = this.p;
+    const hitsBefore = p.tlb.hits;
+    const missesBefore = p.tlb.misses;
+    let reason: StopReason = StopReason.BUDGET;
+    let remaining = budget;
+    while (remaining > 0 && this.vm.runnable) {
+      if (m.exitCode !== undefined) {
+        reason = StopReason.EXIT;
+        break;
+      }
+      m.clint.update();
+      m.board.htif?.poll();
+      if (vh.waiting) {
+        if (vh.wakeupPending()) {
+          vh.waiting = false;
+        } else {
+          const idle = m.skipIdle(remaining);
+          if (idle === 0) {
+            reason = StopReason.IDLE;
+            break;
+          }
+          remaining -= idle;
+          continue;
+        }
+      }
+      this.injectInterrupts();
+      const slice = Math.max(1, Math.min(remaining, m.stepsUntilDeadline()));
+      p.sliceDone = 0;
+      p.sliceSteps = 0;
+      p.bpSkip = this.vm.resumePc;
+      this.runSlice(slice);
+      if (p.sliceDone > 0) this.vm.resumePc = -1;
+      this.syncClock();
+      // The guest's clock advances by what it executed; the physical counters keep the total.
+      vh.instret += p.sliceDone;
+      vh.steps += p.sliceSteps - this.hiddenSteps;
+      this.hiddenSteps = 0;
+      vh.sliceDone = 0;
+      vh.sliceSteps = 0;
+      p.instret += p.sliceDone;
+      p.steps += p.sliceSteps;
+      remaining -= Math.max(1, p.sliceSteps);
+      p.sliceDone = 0;
+      p.sliceSteps = 0;
+      if (p.atBreakpoint) {
+        reason = StopReason.BREAKPOINT;
+        break;
+      }
+    }
+    this.account();
+    this.vm.stats.tlbHits += p.tlb.hits - hitsBefore;
+    this.vm.stats.hartTlbMisses += p.tlb.misses - missesBefore;
+    return reason;
+  }
+
+  /** Runs one slice of at most `slice` steps on the physical hart (the guest runs natively). */
+  protected runSlice(slice: number): void {
+    execute(this.p, slice);
   }
 
   /** Injects a pending virtual interrupt, if the guest's virtual state lets one in. */
