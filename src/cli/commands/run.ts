@@ -19,6 +19,8 @@ import { closeDisks, collectDisk, openDisks, type DiskSpec } from '../disk-optio
 import { loadKernelFor, readBootFiles, type BootFiles } from '../boot-option';
 import { parsePlacement } from '../../shared/placement';
 import type { VmPlacement } from '../../shared/lab-api';
+import { machineDebugTarget, vmDebugTarget, type DebugTarget } from '../../host/gdb/debug-target';
+import { startGdbServer, type GdbServer } from '../../host/gdb/gdb-server';
 
 /** Exit code when the budget or the timeout ends a run (as coreutils' timeout). */
 export const EXIT_TIMEOUT = 124;
@@ -54,6 +56,8 @@ interface RunOptions {
   place?: string;
   /** --place, read against the VM's pages. */
   placement?: VmPlacement;
+  gdb?: number;
+  gdbWait?: boolean;
 }
 
 /** What the run loop drives: the bare machine or one VM of a VMM. */
@@ -67,6 +71,8 @@ interface Target {
   stats(reason: StopReason, wallSeconds: number): object;
   /** Makes the guest's disk writes durable (the run ends or is interrupted). */
   flushDisks(): string | undefined;
+  /** The machine or VM as a debugger drives it. */
+  debug(): DebugTarget;
 }
 
 /** Statistics printed by --stats json. */
@@ -105,6 +111,8 @@ export function registerRun(program: Command): void {
     .option('--append <args>', 'kernel command line (/chosen/bootargs)')
     .option('--disk <spec>', 'attach a virtio-blk disk: FILE[,format=raw|qcow2][,readonly][,legacy=on|off][,serial=ID][,slot=N|bus=virtio-mmio-bus.N] (repeatable)', collectDisk)
     .option('--place <placement>', 'a VM\'s guest pages in host frames: contiguous (default), scattered, or page:frame pairs in hex, e.g. a1:c0,a2:c1,a3:c4')
+    .option('--gdb <port>', 'GDB remote stub on 127.0.0.1:PORT (0: any free port), as QEMU\'s -gdb tcp::PORT', parsePort)
+    .option('--gdb-wait', 'with --gdb: hold the guest before its first instruction until gdb continues it (QEMU\'s -S)')
     .action(async (kernel: string, opts: RunOptions) => {
       if (opts.stats !== undefined && opts.stats !== 'json') throw new Error(`--stats takes 'json', got '${opts.stats}'`);
       const memProblem = opts.mem === undefined ? undefined : ramSizeProblem(opts.mem, '--mem', opts.mode !== undefined && opts.mode !== 'bare');
@@ -117,8 +125,15 @@ export function registerRun(program: Command): void {
           throw new Error(`--place ${opts.place}: ${(err as Error).message}`);
         }
       }
+      if (opts.gdbWait && opts.gdb === undefined) throw new Error('--gdb-wait needs --gdb PORT');
+      if (opts.gdb !== undefined && opts.trace) throw new Error('--trace and --gdb cannot be used together');
       process.exitCode = await runKernel(kernel, opts);
     });
+}
+
+function parsePort(text: string): number {
+  if (/^\d{1,5}$/.test(text) && Number(text) <= 65535) return Number(text);
+  throw new InvalidArgumentError(`expected a TCP port number (0 to 65535), got '${text}'`);
 }
 
 function parseMode(text: string): RunMode {
@@ -218,6 +233,18 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
     throw new Error(`${path}: ${(err as Error).message}`);
   }
   if (boot.firmware === undefined) for (const note of rawKernelNotes(path, bytes, MEMORY_MAP.ram.base)) process.stderr.write(`vmlab: ${note}\n`);
+  let gdb: GdbServer | undefined;
+  if (opts.gdb !== undefined) {
+    try {
+      gdb = await startGdbServer(target.debug(), opts.gdb, { waitForDebugger: opts.gdbWait === true });
+    } catch (err) {
+      for (const sig of signals) process.off(sig, onSignal);
+      closeDisks(disks);
+      throw err;
+    }
+    process.stderr.write(`vmlab: gdb stub on 127.0.0.1:${gdb.port}${opts.gdbWait ? ', waiting for gdb' : ''}\n`);
+  }
+  let killed = false;
 
   let inputClosed = false;
   let quit = false;
@@ -249,7 +276,17 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
       const chunk = Math.min(remaining, trace === undefined ? 4_000_000 : 1);
       if (chunk <= 0) { reason = StopReason.BUDGET; break; }
       const before = target.steps;
-      reason = trace !== undefined && machine ? traceStep(machine, trace) : target.run(chunk);
+      if (gdb !== undefined) {
+        const r = await gdb.stub.run(chunk);
+        if (r === 'killed') {
+          killed = true;
+          reason = StopReason.STOPPED;
+          break;
+        }
+        reason = r;
+      } else {
+        reason = trace !== undefined && machine ? traceStep(machine, trace) : target.run(chunk);
+      }
       remaining -= target.steps - before;
       flush();
       if (reason === StopReason.EXIT || reason === CRASHED || isStdoutClosed()) break;
@@ -264,6 +301,10 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
   } finally {
     for (const sig of signals) process.off(sig, onSignal);
     flush();
+    if (gdb !== undefined) {
+      gdb.stub.finish();
+      await gdb.close();
+    }
     // Closing flushes every image (fsync) and releases its writer lock.
     target.flushDisks();
     const diskError = closeDisks(disks);
@@ -277,7 +318,7 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
   }
   const wall = (performance.now() - started) / 1000;
   const outputClosed = isStdoutClosed() && reason !== StopReason.EXIT && reason !== CRASHED;
-  const end = reason === StopReason.EXIT ? 'exit' : signal !== undefined ? 'signal' : quit ? 'quit' : outputClosed ? 'output-closed' : STOP_NAMES[reason] ?? String(reason);
+  const end = reason === StopReason.EXIT ? 'exit' : signal !== undefined ? 'signal' : quit ? 'quit' : killed ? 'killed' : outputClosed ? 'output-closed' : STOP_NAMES[reason] ?? String(reason);
   const stats = { ...target.stats(reason, wall), stopReason: end };
   // vmlab's own last words start on a line of their own, not glued to the guest's last line.
   let newLine = lastByte !== 0x0a && stderrFollowsStdout();
@@ -299,6 +340,10 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
   }
   if (quit) {
     say(`quit (Ctrl-A x) after ${count(target.instret)} instructions; disks flushed and closed`);
+    return EXIT_QUIT;
+  }
+  if (killed) {
+    say(`killed by the debugger after ${count(target.instret)} instructions; disks flushed and closed`);
     return EXIT_QUIT;
   }
   if (outputClosed) return EXIT_OUTPUT_CLOSED;
@@ -344,6 +389,7 @@ function machineTarget(machine: Machine): Target {
     sendInput: (bytes) => machine.sendInput(bytes),
     stats: (reason, wall) => collectStats(machine, reason, wall),
     flushDisks: () => machine.flushDisks(),
+    debug: () => machineDebugTarget(machine),
   };
 }
 
@@ -366,6 +412,7 @@ function vmTarget(mode: VmMode, kernel: Uint8Array, opts: RunOptions, onUart: (b
     sendInput: (bytes) => vm.sendInput(bytes),
     stats: (reason, wallSeconds) => vmStats(vm, reason, wallSeconds),
     flushDisks: () => vm.machine.flushDisks(),
+    debug: () => vmDebugTarget(vmm, vm),
   };
 }
 
