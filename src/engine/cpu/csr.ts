@@ -7,6 +7,8 @@ import {
   Csr, MEDELEG_WRITABLE, MIDELEG_WRITABLE, MIE_WRITABLE, MIP_SW_WRITABLE, Mstatus, MSTATUS_WRITABLE, SSTATUS_MASK,
 } from './csr-defs';
 import { TINFO } from './triggers';
+import { H_CSRS, readSieH, readSipH, writeSieH, writeSipH } from './hext-csrs';
+import { HS_INTS, MEDELEG_H_EXTRA, MIE_WRITABLE_H, MIP_WRITABLE_H } from './hext';
 
 /** Access predicate: returns 0 when allowed, else the exception cause (illegal instruction). */
 export type CsrPredicate = (h: Hart, num: number) => number;
@@ -22,14 +24,19 @@ export interface CsrDef {
 }
 
 const ILLEGAL = 2;
+const VIRTUAL = 22;
 const any: CsrPredicate = () => 0;
 const pmpPred: CsrPredicate = (h) => (h.features.pmp ? 0 : ILLEGAL);
 const satpPred: CsrPredicate = (h) => (h.priv === 1 && (h.mstatus & Mstatus.TVM) !== 0 ? ILLEGAL : 0);
 
-/** Counter CSRs below M-mode are gated by mcounteren and, in U-mode, scounteren (§3.1.11). */
+/**
+ * Counter CSRs below M-mode are gated by mcounteren and, in U-mode, scounteren (§3.1.11); with V=1
+ * also by hcounteren and, in VU-mode, scounteren, as virtual-instruction exceptions (§8.2.6).
+ */
 const counterPred: CsrPredicate = (h, num) => {
   const bit = 1 << (num & 0x1f);
   if (h.priv < 3 && (h.mcounteren & bit) === 0) return ILLEGAL;
+  if (h.hx.virt && ((h.hx.hcounteren & bit) === 0 || (h.priv < 1 && (h.scounteren & bit) === 0))) return VIRTUAL;
   if (h.priv < 1 && (h.scounteren & bit) === 0) return ILLEGAL;
   return 0;
 };
@@ -49,7 +56,7 @@ function with64(old: number, value: number, high: boolean): number {
 const defs: CsrDef[] = [
   // Supervisor (§4.1)
   { name: 'sstatus', num: Csr.SSTATUS, pred: any, read: (h) => h.readMstatus() & SSTATUS_MASK, write: (h, v) => h.writeMstatus((h.mstatus & ~SSTATUS_MASK) | (v & SSTATUS_MASK)) },
-  { name: 'sie', num: Csr.SIE, pred: any, read: (h) => h.mie & h.mideleg, write: (h, v) => h.setMie((h.mie & ~h.mideleg) | (v & h.mideleg)) },
+  { name: 'sie', num: Csr.SIE, pred: any, read: (h) => (h.features.h ? readSieH(h) : h.mie & h.mideleg), write: (h, v) => (h.features.h ? writeSieH(h, v) : h.setMie((h.mie & ~h.mideleg) | (v & h.mideleg))) },
   { name: 'stvec', num: Csr.STVEC, pred: any, read: (h) => h.stvec, write: (h, v) => { if ((v & 3) < 2) h.stvec = v >>> 0; } },
   { name: 'scounteren', num: Csr.SCOUNTEREN, pred: any, read: (h) => h.scounteren, write: (h, v) => { h.scounteren = v >>> 0; } },
   { name: 'senvcfg', num: Csr.SENVCFG, pred: any, read: (h) => h.senvcfg, write: (h, v) => { h.senvcfg = v & 1; } },
@@ -57,35 +64,36 @@ const defs: CsrDef[] = [
   { name: 'sepc', num: Csr.SEPC, pred: any, read: (h) => h.sepc, write: (h, v) => { h.sepc = h.legalEpc(v); } },
   { name: 'scause', num: Csr.SCAUSE, pred: any, read: (h) => h.scause, write: (h, v) => { h.scause = v >>> 0; } },
   { name: 'stval', num: Csr.STVAL, pred: any, read: (h) => h.stval, write: (h, v) => { h.stval = v >>> 0; } },
-  { name: 'sip', num: Csr.SIP, pred: any, read: (h) => h.readMip() & h.mideleg, write: (h, v) => h.setMipSw((h.mipSw & ~(h.mideleg & 2)) | (v & h.mideleg & 2)) },
+  { name: 'sip', num: Csr.SIP, pred: any, read: (h) => (h.features.h ? readSipH(h) : h.readMip() & h.mideleg), write: (h, v) => (h.features.h ? writeSipH(h, v) : h.setMipSw((h.mipSw & ~(h.mideleg & 2)) | (v & h.mideleg & 2))) },
   { name: 'satp', num: Csr.SATP, pred: satpPred, read: (h) => h.satp, write: (h, v) => h.writeSatp(v) },
   // Machine (§3.1)
   { name: 'mstatus', num: Csr.MSTATUS, pred: any, read: (h) => h.readMstatus(), write: (h, v) => h.writeMstatus(v) },
   { name: 'misa', num: Csr.MISA, pred: any, read: (h) => h.misa, write: () => {} },
-  { name: 'medeleg', num: Csr.MEDELEG, pred: any, read: (h) => h.medeleg, write: (h, v) => { h.medeleg = v & MEDELEG_WRITABLE; } },
-  { name: 'mideleg', num: Csr.MIDELEG, pred: any, read: (h) => h.mideleg, write: (h, v) => { h.mideleg = v & MIDELEG_WRITABLE; h.interruptsChanged(); } },
-  { name: 'mie', num: Csr.MIE, pred: any, read: (h) => h.mie, write: (h, v) => h.setMie(v & MIE_WRITABLE) },
+  { name: 'medeleg', num: Csr.MEDELEG, pred: any, read: (h) => h.medeleg, write: (h, v) => { h.medeleg = v & (h.features.h ? MEDELEG_WRITABLE | MEDELEG_H_EXTRA : MEDELEG_WRITABLE); } },
+  { name: 'mideleg', num: Csr.MIDELEG, pred: any, read: (h) => h.mideleg, write: (h, v) => { h.mideleg = h.features.h ? (v & MIDELEG_WRITABLE) | HS_INTS : v & MIDELEG_WRITABLE; h.interruptsChanged(); } },
+  { name: 'mie', num: Csr.MIE, pred: any, read: (h) => h.mie, write: (h, v) => h.setMie(v & (h.features.h ? MIE_WRITABLE_H : MIE_WRITABLE)) },
   { name: 'mtvec', num: Csr.MTVEC, pred: any, read: (h) => h.mtvec, write: (h, v) => { if ((v & 3) < 2) h.mtvec = v >>> 0; } },
   { name: 'mcounteren', num: Csr.MCOUNTEREN, pred: any, read: (h) => h.mcounteren, write: (h, v) => { h.mcounteren = v >>> 0; } },
   { name: 'menvcfg', num: Csr.MENVCFG, pred: any, read: (h) => h.menvcfg, write: (h, v) => { h.menvcfg = v & 1; } },
-  { name: 'mstatush', num: Csr.MSTATUSH, pred: any, read: () => 0, write: () => {} },
+  // mstatush: with H, GVA (bit 6) and MPV (bit 7).
+  { name: 'mstatush', num: Csr.MSTATUSH, pred: any, read: (h) => (h.hx.gva ? 0x40 : 0) | (h.hx.mpv ? 0x80 : 0), write: (h, v) => { if (h.features.h) { h.hx.gva = (v & 0x40) !== 0; h.hx.mpv = (v & 0x80) !== 0; h.contextChanged(); } } },
   { name: 'menvcfgh', num: Csr.MENVCFGH, pred: any, read: () => 0, write: () => {} },
   { name: 'mcountinhibit', num: Csr.MCOUNTINHIBIT, pred: any, read: (h) => h.mcountinhibit, write: (h, v) => { h.mcountinhibit = (v & ~2) >>> 0; } },
   { name: 'mscratch', num: Csr.MSCRATCH, pred: any, read: (h) => h.mscratch, write: (h, v) => { h.mscratch = v >>> 0; } },
   { name: 'mepc', num: Csr.MEPC, pred: any, read: (h) => h.mepc, write: (h, v) => { h.mepc = h.legalEpc(v); } },
   { name: 'mcause', num: Csr.MCAUSE, pred: any, read: (h) => h.mcause, write: (h, v) => { h.mcause = v >>> 0; } },
   { name: 'mtval', num: Csr.MTVAL, pred: any, read: (h) => h.mtval, write: (h, v) => { h.mtval = v >>> 0; } },
-  { name: 'mip', num: Csr.MIP, pred: any, read: (h) => h.readMip(), write: (h, v) => h.setMipSw(v & MIP_SW_WRITABLE) },
+  { name: 'mip', num: Csr.MIP, pred: any, read: (h) => h.readMip(), write: (h, v) => h.setMipSw(h.features.h ? (h.mipSw & ~MIP_WRITABLE_H) | (v & MIP_WRITABLE_H) : v & MIP_SW_WRITABLE) },
   // Counters (§3.1.10, unprivileged ch. 10)
   { name: 'mcycle', num: Csr.MCYCLE, pred: any, read: (h) => lo32(h.cycle()), write: (h, v) => h.setCycle(with64(h.cycle(), v, false)) },
   { name: 'minstret', num: Csr.MINSTRET, pred: any, read: (h) => lo32(h.instretNow()), write: (h, v) => h.setInstret(with64(h.instretNow(), v, false)) },
   { name: 'mcycleh', num: Csr.MCYCLEH, pred: any, read: (h) => hi32(h.cycle()), write: (h, v) => h.setCycle(with64(h.cycle(), v, true)) },
   { name: 'minstreth', num: Csr.MINSTRETH, pred: any, read: (h) => hi32(h.instretNow()), write: (h, v) => h.setInstret(with64(h.instretNow(), v, true)) },
   { name: 'cycle', num: Csr.CYCLE, pred: counterPred, read: (h) => lo32(h.cycle()) },
-  { name: 'time', num: Csr.TIME, pred: counterPred, read: (h) => lo32(h.time.now()) },
+  { name: 'time', num: Csr.TIME, pred: counterPred, read: (h) => lo32(h.time.now() + (h.hx.virt ? h.hx.htimedelta : 0)) },
   { name: 'instret', num: Csr.INSTRET, pred: counterPred, read: (h) => lo32(h.instretNow()) },
   { name: 'cycleh', num: Csr.CYCLEH, pred: counterPred, read: (h) => hi32(h.cycle()) },
-  { name: 'timeh', num: Csr.TIMEH, pred: counterPred, read: (h) => hi32(h.time.now()) },
+  { name: 'timeh', num: Csr.TIMEH, pred: counterPred, read: (h) => hi32(h.time.now() + (h.hx.virt ? h.hx.htimedelta : 0)) },
   { name: 'instreth', num: Csr.INSTRETH, pred: counterPred, read: (h) => hi32(h.instretNow()) },
   // Identification (§3.1.1-3.1.5)
   { name: 'mvendorid', num: Csr.MVENDORID, pred: any, read: () => 0 },
@@ -125,6 +133,9 @@ defs.push(
   { name: 'tdata3', num: 0x7a3, pred: any, read: () => 0, write: () => {} },
   { name: 'tinfo', num: 0x7a4, pred: any, read: () => TINFO, write: () => {} },
 );
+
+// The H extension (hext-csrs.ts).
+defs.push(...H_CSRS);
 
 /** Every CSR, in table order. */
 export const CSRS: readonly CsrDef[] = defs;

@@ -2,7 +2,7 @@
 // path. The interpreter loop lives in interp.ts. Privileged spec 20211203 ch. 3 and 4.
 
 import { Access, Cause, leafAllows, Pte, walkSv32, WalkResult, type PteMemory, type WalkContext } from '../mmu/walk';
-import { CTX_BARE, Tlb, TLB_MASK } from '../mmu/tlb';
+import { CTX_BARE, CTX_VIRT, Tlb, TLB_MASK } from '../mmu/tlb';
 import { writeRam, type PhysicalBus } from '../machine/bus';
 import type { TimeSource } from '../devices/irq';
 import { CSR_BY_NUM, legalMstatus } from './csr';
@@ -11,6 +11,7 @@ import { Pmp, PmpPerm } from './pmp';
 import { TriggerAccess, Triggers } from './triggers';
 import { CodeCache } from './jit';
 import { mulDiv } from './muldiv';
+import { contextChangedH, csrAccessH, enterTrapH, HState, mretH, pendingInterruptH, translateVirtual } from './hext';
 
 /** CPU features selectable like QEMU's `-cpu rv32,pmp=false,h=true,...`. */
 export interface CpuFeatures {
@@ -24,13 +25,19 @@ export interface CpuFeatures {
   jit?: boolean;
 }
 
-/** Defaults: what QEMU's rv32 CPU offers (less F/D; H arrives with the VMM issue). */
+/** Defaults: what QEMU's rv32 CPU offers less F/D; H (hext.ts) only when asked for, as `h=on`. */
 export const DEFAULT_FEATURES: Readonly<CpuFeatures> = { pmp: true, h: false, c: true, a: true, m: true, xsensitive: false };
 
 /** Receiver of the exceptions of a hart that runs guests (the VMM). */
 export interface TrapHook {
   /** Handles exception `cause` raised at hart.pc with trap value `tval`. */
   trap(cause: number, tval: number): void;
+}
+
+/** M-mode firmware provided by the engine (`--bios sbi`): answers ecalls from S-mode. */
+export interface EcallFirmware {
+  /** Handles an ecall the hart raised in S-mode at hart.pc; leaves pc and registers as the caller continues. */
+  ecallFromS(): void;
 }
 
 /** What a CSR instruction does with its source operand. */
@@ -67,6 +74,8 @@ export class Hart implements PteMemory {
   readonly pmp = new Pmp();
   /** Debug triggers (tselect, tdata1..3), as QEMU 7.2's. */
   readonly triggers = new Triggers();
+  /** The H extension's state (used only with the `h` feature). */
+  readonly hx: HState = new HState(this);
 
   mstatus = 0;
   medeleg = 0;
@@ -174,6 +183,7 @@ export class Hart implements PteMemory {
     this.pmp.reset();
     this.triggers.reset();
     this.trapCounts.fill(0);
+    this.hx.reset();
     this.tlb.flushAll();
     this.code?.flush();
     this.contextChanged();
@@ -284,6 +294,10 @@ export class Hart implements PteMemory {
 
   /** Recomputes TLB context tags after a change of privilege, mstatus or satp. */
   contextChanged(): void {
+    if (this.features.h) {
+      contextChangedH(this);
+      return;
+    }
     const translating = (this.satp >>> 31) === 1;
     const fetchCtx = this.priv === Priv.M || !translating ? this.priv | CTX_BARE : this.priv;
     let dataPriv = this.priv;
@@ -295,6 +309,7 @@ export class Hart implements PteMemory {
 
   /** The highest-priority interrupt that would be taken now, or -1 (§3.1.6.1, §3.1.9). */
   pendingInterrupt(): number {
+    if (this.features.h) return pendingInterruptH(this);
     const pending = (this.mipSw | this.mipHw) & this.mie;
     if (pending === 0) return -1;
     const mEnabled = this.priv < Priv.M || (this.mstatus & Mstatus.MIE) !== 0;
@@ -321,6 +336,7 @@ export class Hart implements PteMemory {
   raise(cause: number, tval: number): void {
     this.trapCounts[cause & 31]++;
     if (this.trapHook !== undefined) this.trapHook.trap(cause >>> 0, tval >>> 0);
+    else if (cause === Cause.ECALL_S && this.firmware !== undefined) this.firmware.ecallFromS();
     else this.enterTrap(cause >>> 0, tval, false);
   }
 
@@ -338,7 +354,14 @@ export class Hart implements PteMemory {
    */
   trapHook: TrapHook | undefined = undefined;
 
+  /** When set, ecalls from S-mode go to this firmware instead of to M-mode code at mtvec. */
+  firmware: EcallFirmware | undefined = undefined;
+
   private enterTrap(cause: number, tval: number, interrupt: boolean): void {
+    if (this.features.h) {
+      enterTrapH(this, cause, tval, interrupt);
+      return;
+    }
     this.reservation = -1;
     const deleg = interrupt ? this.mideleg : this.medeleg;
     const epc = this.pc >>> 0;
@@ -389,6 +412,7 @@ export class Hart implements PteMemory {
     if (mpp !== Priv.M) s &= ~Mstatus.MPRV;
     this.mstatus = s >>> 0;
     this.priv = mpp;
+    if (this.features.h) mretH(this, this.hx.mpv);
     this.pc = this.mepc | 0;
     this.contextChanged();
     this.interruptsChanged();
@@ -418,6 +442,7 @@ export class Hart implements PteMemory {
   csrAccess(num: number, op: CsrOp, src: number, write: boolean): number {
     this.fault = 0;
     const def = CSR_BY_NUM[num];
+    if (this.features.h) return csrAccessH(this, def, num, op, src, write);
     if (!def || ((num >>> 8) & 3) > this.priv || (write && (num >>> 10) === 3) || def.pred(this, num) !== 0) {
       this.fault = Cause.ILLEGAL;
       return 0;
@@ -446,6 +471,11 @@ export class Hart implements PteMemory {
     this.ok = this.bus.ok;
   }
 
+  /** PMP permission bits (PmpPerm) of `size` bytes at `pa` for privilege `priv`; all without PMP. */
+  pmpBits(pa: number, size: number, priv: number): number {
+    return this.features.pmp ? this.pmp.permissions(pa, size, priv) : PmpPerm.ALL;
+  }
+
   private pmpAllows(pa: number, size: number, access: Access, priv: number): boolean {
     if (!this.features.pmp) return true;
     return (this.pmp.permissions(pa, size, priv) & PMP_BIT_OF[access]) !== 0;
@@ -460,6 +490,7 @@ export class Hart implements PteMemory {
     this.faultVa = va | 0;
     const tag = access === Access.FETCH ? this.fetchTag : this.dataTag;
     const ctx = tag >>> 20;
+    if ((ctx & CTX_VIRT) !== 0) return translateVirtual(this, va, size, access, tag);
     const priv = ctx & 3;
     va >>>= 0;
     let pa = va;

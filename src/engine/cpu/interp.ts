@@ -27,13 +27,12 @@ export function execute(h: Hart, limit: number): void {
   const tagW = tlb.tagW;
   const tagX = tlb.tagX;
   const toff = tlb.off;
-  const DEC = DECODE_BUCKET;
-  const F7 = DECODE_FUNCT7;
   const EXP = EXPAND_C;
   const hasC = h.features.c;
   const hasM = h.features.m;
   const hasA = h.features.a;
   const hasXs = h.features.xsensitive;
+  const dc = decodeCache(hasC);
 
   let pc = h.pc;
   let n = h.sliceDone;
@@ -133,19 +132,21 @@ export function execute(h: Hart, limit: number): void {
     }
     entry = false;
     steps++;
-    // ---- fetch ----
-    let raw: number;
+    // ---- fetch and decode ----
+    // The decoded form comes from the decode cache when its slot still holds the same bits.
+    let ci = DC_SCRATCH;
     if (inPage) {
       const hw = ((pc + foff) | 0) >> 1;
-      raw = r16[hw];
-      if ((raw & 3) === 3) raw |= r16[hw + 1] << 16;
+      const raw = r16[hw] | (r16[hw + 1] << 16);
+      ci = (hw & DC_MASK) << 2;
+      if (dc[ci] !== raw) predecode(dc, ci, raw, hasC);
     } else {
       const vpn = pc >>> 12;
       const ti = vpn & TLB_MASK;
       h.pc = pc;
       h.sliceDone = n;
       h.sliceSteps = steps;
-      raw = h.fetchSlow(pc);
+      const raw = h.fetchSlow(pc);
       end = h.sliceEnd;
       if (h.fault !== 0) {
         h.raiseFault();
@@ -164,77 +165,80 @@ export function execute(h: Hart, limit: number): void {
       } else {
         flimit = 0;
       }
+      predecode(dc, ci, raw, hasC);
     }
-    // ---- decode ----
-    let w = raw;
-    let npc = (pc + 4) | 0;
-    if ((raw & 3) !== 3) {
-      raw &= 0xffff;
-      w = hasC ? EXP[raw] : 0;
-      npc = (pc + 2) | 0;
-    }
-    let id = DEC[(w & 0x7f) | ((w >>> 5) & 0x380)];
-    if (id < 0) id = id > -17 ? F7[(-1 - id) * 128 + (w >>> 25)] : decodeSlow(w, id);
-    const rd = (w >>> 7) & 31;
-    const rs1 = (w >>> 15) & 31;
-    const rs2 = (w >>> 20) & 31;
+    const info = dc[ci + 1];
+    const imm = dc[ci + 2];
+    const id = info & 0xff;
+    const rd = (info >>> 8) & 31;
+    const rs1 = (info >>> 13) & 31;
+    const rs2 = (info >>> 18) & 31;
+    let npc = (pc + 2 + ((info >>> 22) & 2)) | 0;
 
     // ---- execute ----
     switch (id) {
-      case Op.LUI: x[rd] = w & 0xfffff000; break;
-      case Op.AUIPC: x[rd] = (pc + (w & 0xfffff000)) | 0; break;
+      case Op.LUI: x[rd] = imm; break;
+      case Op.AUIPC: x[rd] = (pc + imm) | 0; break;
       case Op.JAL: {
-        const t = (pc + (((w >> 31) << 20) | (w & 0xff000) | ((w >>> 9) & 0x800) | ((w >>> 20) & 0x7fe))) | 0;
+        const t = (pc + imm) | 0;
         if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
         x[rd] = npc;
         npc = t;
+        entry = true;
         break;
       }
       case Op.JALR: {
-        const t = ((x[rs1] + (w >> 20)) & ~1) | 0;
+        const t = ((x[rs1] + imm) & ~1) | 0;
         if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
         x[rd] = npc;
         npc = t;
+        entry = true;
         break;
       }
       case Op.BEQ:
+        entry = true;
         if (x[rs1] === x[rs2]) {
-          npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+          npc = (pc + imm) | 0;
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
         }
         break;
       case Op.BNE:
+        entry = true;
         if (x[rs1] !== x[rs2]) {
-          npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+          npc = (pc + imm) | 0;
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
         }
         break;
       case Op.BLT:
+        entry = true;
         if (x[rs1] < x[rs2]) {
-          npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+          npc = (pc + imm) | 0;
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
         }
         break;
       case Op.BGE:
+        entry = true;
         if (x[rs1] >= x[rs2]) {
-          npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+          npc = (pc + imm) | 0;
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
         }
         break;
       case Op.BLTU:
+        entry = true;
         if (x[rs1] >>> 0 < x[rs2] >>> 0) {
-          npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+          npc = (pc + imm) | 0;
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
         }
         break;
       case Op.BGEU:
+        entry = true;
         if (x[rs1] >>> 0 >= x[rs2] >>> 0) {
-          npc = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+          npc = (pc + imm) | 0;
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
         }
         break;
       case Op.LW: {
-        const a = (x[rs1] + (w >> 20)) | 0;
+        const a = (x[rs1] + imm) | 0;
         const vp = a >>> 12;
         const ti = vp & TLB_MASK;
         if ((a & 3) === 0 && tagR[ti] === (vp | dtag)) {
@@ -250,7 +254,7 @@ export function execute(h: Hart, limit: number): void {
         break;
       }
       case Op.LH: case Op.LHU: {
-        const a = (x[rs1] + (w >> 20)) | 0;
+        const a = (x[rs1] + imm) | 0;
         const vp = a >>> 12;
         const ti = vp & TLB_MASK;
         let v: number;
@@ -267,7 +271,7 @@ export function execute(h: Hart, limit: number): void {
         break;
       }
       case Op.LB: case Op.LBU: {
-        const a = (x[rs1] + (w >> 20)) | 0;
+        const a = (x[rs1] + imm) | 0;
         const vp = a >>> 12;
         const ti = vp & TLB_MASK;
         let v: number;
@@ -283,31 +287,57 @@ export function execute(h: Hart, limit: number): void {
         x[rd] = id === Op.LB ? (v << 24) >> 24 : v & 0xff;
         break;
       }
-      case Op.SW: case Op.SH: case Op.SB: {
-        const a = (x[rs1] + (((w >> 25) << 5) | ((w >>> 7) & 31))) | 0;
+      case Op.SW: {
+        const a = (x[rs1] + imm) | 0;
         const vp = a >>> 12;
         const ti = vp & TLB_MASK;
-        const size = id === Op.SW ? 4 : id === Op.SH ? 2 : 1;
-        if ((a & (size - 1)) === 0 && tagW[ti] === (vp | dtag)) {
+        if ((a & 3) === 0 && tagW[ti] === (vp | dtag)) {
           hits++;
-          const off = (a + toff[ti]) | 0;
-          if (size === 4) r32[off >> 2] = x[rs2];
-          else if (size === 2) r16[off >> 1] = x[rs2];
-          else r8[off] = x[rs2];
+          r32[((a + toff[ti]) | 0) >> 2] = x[rs2];
         } else {
           h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
-          h.storeSlow(a, size, x[rs2]);
+          h.storeSlow(a, 4, x[rs2]);
           end = h.sliceEnd;
           if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
         }
         break;
       }
-      case Op.ADDI: x[rd] = (x[rs1] + (w >> 20)) | 0; break;
-      case Op.SLTI: x[rd] = x[rs1] < w >> 20 ? 1 : 0; break;
-      case Op.SLTIU: x[rd] = x[rs1] >>> 0 < (w >> 20) >>> 0 ? 1 : 0; break;
-      case Op.XORI: x[rd] = x[rs1] ^ (w >> 20); break;
-      case Op.ORI: x[rd] = x[rs1] | (w >> 20); break;
-      case Op.ANDI: x[rd] = x[rs1] & (w >> 20); break;
+      case Op.SH: {
+        const a = (x[rs1] + imm) | 0;
+        const vp = a >>> 12;
+        const ti = vp & TLB_MASK;
+        if ((a & 1) === 0 && tagW[ti] === (vp | dtag)) {
+          hits++;
+          r16[((a + toff[ti]) | 0) >> 1] = x[rs2];
+        } else {
+          h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
+          h.storeSlow(a, 2, x[rs2]);
+          end = h.sliceEnd;
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+        }
+        break;
+      }
+      case Op.SB: {
+        const a = (x[rs1] + imm) | 0;
+        const vp = a >>> 12;
+        const ti = vp & TLB_MASK;
+        if (tagW[ti] === (vp | dtag)) {
+          hits++;
+          r8[(a + toff[ti]) | 0] = x[rs2];
+        } else {
+          h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
+          h.storeSlow(a, 1, x[rs2]);
+          end = h.sliceEnd;
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+        }
+        break;
+      }
+      case Op.ADDI: x[rd] = (x[rs1] + imm) | 0; break;
+      case Op.SLTI: x[rd] = x[rs1] < imm ? 1 : 0; break;
+      case Op.SLTIU: x[rd] = x[rs1] >>> 0 < imm >>> 0 ? 1 : 0; break;
+      case Op.XORI: x[rd] = x[rs1] ^ imm; break;
+      case Op.ORI: x[rd] = x[rs1] | imm; break;
+      case Op.ANDI: x[rd] = x[rs1] & imm; break;
       case Op.SLLI: x[rd] = x[rs1] << rs2; break;
       case Op.SRLI: x[rd] = x[rs1] >>> rs2; break;
       case Op.SRAI: x[rd] = x[rs1] >> rs2; break;
@@ -322,10 +352,14 @@ export function execute(h: Hart, limit: number): void {
       case Op.OR: x[rd] = x[rs1] | x[rs2]; break;
       case Op.AND: x[rd] = x[rs1] & x[rs2]; break;
       case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: case Op.FENCE_I: break;
-      case Op.MUL: case Op.MULH: case Op.MULHSU: case Op.MULHU:
+      case Op.MUL:
+        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, rawBits(dc, ci, info)); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+        x[rd] = Math.imul(x[rs1], x[rs2]);
+        break;
+      case Op.MULH: case Op.MULHSU: case Op.MULHU:
       case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU: {
-        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, raw); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
-        x[rd] = id === Op.MUL ? Math.imul(x[rs1], x[rs2]) : mulDiv(id, x[rs1], x[rs2]);
+        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, rawBits(dc, ci, info)); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+        x[rd] = mulDiv(id, x[rs1], x[rs2]);
         break;
       }
       default: {
@@ -334,6 +368,8 @@ export function execute(h: Hart, limit: number): void {
         h.pc = pc;
         h.sliceDone = n;
         h.sliceSteps = steps;
+        const raw = rawBits(dc, ci, info);
+        const w = (raw & 3) !== 3 ? (hasC ? EXP[raw] : 0) : raw;
         const r = slowInstruction(h, id, w, raw, rd, rs1, rs2, npc, hasA, hasXs);
         if (r === SLOW_RETIRED) n++;
         end = h.sliceEnd;
@@ -349,8 +385,6 @@ export function execute(h: Hart, limit: number): void {
     x[0] = 0;
     pc = npc;
     n++;
-    // Jumps and branches (taken or not) end blocks: the next pc may start one.
-    entry = id >= Op.JAL && id <= Op.BGEU;
   }
   h.pc = pc;
   h.sliceDone = n;
@@ -360,6 +394,60 @@ export function execute(h: Hart, limit: number): void {
     code.stats.blockRuns += blockRuns;
     code.stats.blockInsns += blockInsns;
   }
+}
+
+// ---- the decode cache ----
+// Decoded instructions, direct-mapped by RAM halfword offset, four int32 per slot: the 32 bits at
+// the slot's pc when it was decoded (a compressed instruction's slot holds the next halfword too),
+// then the Op id and register fields (id | rd << 8 | rs1 << 13 | rs2 << 18 | length 4 << 21),
+// then the immediate (for branches and jumps the offset from pc). A slot is used only while its
+// bits equal the bits in memory, so stores, DMA and reloads need no invalidation: the cache is
+// exact by construction and slots may be shared by any harts and buses. The decoding depends on the
+// C extension only, so there is one cache with C and one without.
+const DC_BITS = 16;
+const DC_MASK = (1 << DC_BITS) - 1;
+/** The slot for instructions fetched by the slow path (ROM, a page crossing): decoded every time. */
+const DC_SCRATCH = (DC_MASK + 1) << 2;
+let dcWithC: Int32Array | undefined;
+let dcWithoutC: Int32Array | undefined;
+
+function decodeCache(hasC: boolean): Int32Array {
+  if (hasC) return (dcWithC ??= newDecodeCache(true));
+  return (dcWithoutC ??= newDecodeCache(false));
+}
+
+function newDecodeCache(hasC: boolean): Int32Array {
+  const dc = new Int32Array(DC_SCRATCH + 4);
+  // Every slot starts as the decoding of the bits 0 (a reserved compressed encoding: illegal).
+  predecode(dc, 0, 0, hasC);
+  for (let i = 4; i < dc.length; i += 4) dc.copyWithin(i, 0, 4);
+  return dc;
+}
+
+/** Decodes the instruction at the start of `raw` into slot `ci` of `dc`. */
+function predecode(dc: Int32Array, ci: number, raw: number, hasC: boolean): void {
+  let w = raw;
+  let len = 4;
+  if ((raw & 3) !== 3) {
+    w = hasC ? EXPAND_C[raw & 0xffff] : 0;
+    len = 2;
+  }
+  let id = DECODE_BUCKET[(w & 0x7f) | ((w >>> 5) & 0x380)];
+  if (id < 0) id = id > -17 ? DECODE_FUNCT7[(-1 - id) * 128 + (w >>> 25)] : decodeSlow(w, id);
+  let imm: number;
+  if (id === Op.LUI || id === Op.AUIPC) imm = w & 0xfffff000;
+  else if (id === Op.JAL) imm = ((w >> 31) << 20) | (w & 0xff000) | ((w >>> 9) & 0x800) | ((w >>> 20) & 0x7fe);
+  else if (id >= Op.BEQ && id <= Op.BGEU) imm = ((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e);
+  else if (id >= Op.SB && id <= Op.SW) imm = ((w >> 25) << 5) | ((w >>> 7) & 31);
+  else imm = w >> 20;
+  dc[ci] = raw;
+  dc[ci + 1] = id | (((w >>> 7) & 31) << 8) | (((w >>> 15) & 31) << 13) | (((w >>> 20) & 31) << 18) | (len === 4 ? 1 << 23 : 0);
+  dc[ci + 2] = imm;
+}
+
+/** The instruction bits of a decoded slot (16 of them for a compressed instruction). */
+function rawBits(dc: Int32Array, ci: number, info: number): number {
+  return (info & (1 << 23)) !== 0 ? dc[ci] : dc[ci] & 0xffff;
 }
 
 /** Whether a breakpoint lies in the `bytes` bytes of code starting at `pc`. */

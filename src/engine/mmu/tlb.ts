@@ -10,6 +10,11 @@ export const TLB_MASK = TLB_SIZE - 1;
 
 /** Context code for an untranslated (bare) access, OR-ed with the privilege. */
 export const CTX_BARE = 4;
+/**
+ * Context bit of a guest access under the H extension (V=1): such entries hold the combined
+ * two-stage translation and carry the VMID in context bits 4..10. No sfence.vma keeps them.
+ */
+export const CTX_VIRT = 8;
 
 /** Number of flushes the TLB remembers for the inspector. */
 export const FLUSH_HISTORY = 32;
@@ -110,6 +115,10 @@ export class Tlb {
     for (let i = 0; i < TLB_SIZE; i++) {
       const tag = this.tagOf(i);
       if (tag === -1 || ((tag >>> 20) & CTX_BARE) !== 0) continue;
+      if (((tag >>> 20) & CTX_VIRT) !== 0) {
+        this.tagR[i] = this.tagW[i] = this.tagX[i] = this.tagC[i] = -1;
+        continue;
+      }
       if (asid !== undefined && (this.pte[i] & 0x20) !== 0) continue;
       if (asid !== undefined && this.asid[i] !== asid) continue;
       if (vpn !== -1) {
