@@ -1,13 +1,16 @@
-// The boot options of `run`, `compare` and `.vm.json` as QEMU spells them: `--bios FILE|none`,
+// The boot options of `run`, `compare` and `.vm.json` as QEMU spells them: `--bios FILE|none|sbi`,
 // `--initrd FILE`, `--append ARGS` (placement in src/engine/machine/boot.ts).
 
-import { firmwareEnd, kernelStartAddress } from '../engine/machine/boot';
+import { firmwareEnd, kernelStartAddress, SBI_KERNEL_ADDRESS } from '../engine/machine/boot';
 import { MEMORY_MAP } from '../engine/machine/memory-map';
 import { isAssemblySource, loadKernelFile, readInputFile } from './kernel-input';
 
 /** Boot options as given on the command line or in a `.vm.json`. */
 export interface BootSpec {
-  /** `none` (the default) or a firmware file (ELF or raw), like QEMU's -bios. */
+  /**
+   * `none` (the default), a firmware file (ELF or raw), like QEMU's -bios, or `sbi`: the engine
+   * answers the kernel's SBI calls, as QEMU's `-bios default` gives it OpenSBI.
+   */
   bios?: string;
   /** An initial ramdisk file, like QEMU's -initrd. */
   initrd?: string;
@@ -18,6 +21,8 @@ export interface BootSpec {
 /** The files of a boot, read. */
 export interface BootFiles {
   firmware?: Uint8Array;
+  /** `--bios sbi`. */
+  sbi?: boolean;
   initrd?: Uint8Array;
   bootargs?: string;
 }
@@ -25,8 +30,10 @@ export interface BootFiles {
 /** Reads the files a BootSpec names (paths resolved by `resolvePath`); errors name the option and the file. */
 export function readBootFiles(spec: BootSpec, resolvePath: (p: string) => string = (p) => p): BootFiles {
   const out: BootFiles = {};
-  if (spec.bios !== undefined && spec.bios !== 'none') {
-    if (spec.bios === '') throw new Error("--bios takes 'none' or a firmware file, got ''");
+  if (spec.bios === 'sbi') {
+    out.sbi = true;
+  } else if (spec.bios !== undefined && spec.bios !== 'none') {
+    if (spec.bios === '') throw new Error("--bios takes 'none', 'sbi' or a firmware file, got ''");
     const path = resolvePath(spec.bios);
     out.firmware = isAssemblySource(path) ? loadKernelFile(path) : readFile('--bios', path, 'a firmware image');
   }
@@ -37,10 +44,11 @@ export function readBootFiles(spec: BootSpec, resolvePath: (p: string) => string
 
 /**
  * The kernel file as `run` boots it: a `.S` source behind a firmware is assembled at the address
- * QEMU loads a kernel there (the firmware's end rounded up to 4 MiB), else at the start of RAM.
+ * QEMU loads a kernel there (the firmware's end rounded up to 4 MiB; 0x80400000 under `--bios sbi`),
+ * else at the start of RAM.
  */
 export function loadKernelFor(path: string, boot: BootFiles): Uint8Array {
-  const base = boot.firmware === undefined ? undefined : kernelStartAddress(firmwareEnd(boot.firmware, MEMORY_MAP.ram.base));
+  const base = boot.sbi ? SBI_KERNEL_ADDRESS : boot.firmware === undefined ? undefined : kernelStartAddress(firmwareEnd(boot.firmware, MEMORY_MAP.ram.base));
   return loadKernelFile(path, [], base);
 }
 

@@ -17,7 +17,7 @@ import { VIRTIO_MMIO_WINDOW, VirtioMmio } from '../devices/virtio-mmio';
 import { Rom, type Device, type PhysicalBus, type Region } from './bus';
 import { assignDiskSlots } from './disk-slots';
 import { ElfError, isElf, parseElf, type ElfImage } from './elf';
-import { checkOverlaps, fdtLoadAddress, initrdStartAddress, kernelStartAddress, parseImageHeader, resetVector, type BootRegion } from './boot';
+import { checkOverlaps, fdtLoadAddress, initrdStartAddress, kernelStartAddress, parseImageHeader, resetVector, SBI_KERNEL_ADDRESS, type BootRegion } from './boot';
 import { generateFdt } from './fdt';
 import { IRQ, MEMORY_MAP } from './memory-map';
 
@@ -53,6 +53,12 @@ export interface BoardOptions {
   firmware?: Uint8Array;
   /** Initial ramdisk (QEMU's -initrd), placed and announced in /chosen as QEMU does. */
   initrd?: Uint8Array;
+  /**
+   * `--bios sbi`: no firmware in RAM; the engine answers the kernel's SBI calls (sbi.ts). The kernel
+   * goes where QEMU puts it behind OpenSBI and the CLINT's timer line drives STIP, as OpenSBI turns
+   * its machine timer interrupt into the supervisor's.
+   */
+  sbi?: boolean;
   /** Called when the guest ends through the test finisher or HTIF. */
   onExit: (code: number) => void;
   /** Called when the guest asks the test finisher for a reset. */
@@ -99,7 +105,8 @@ export class Board {
 
   constructor(private readonly bus: BoardBus, private readonly hart: Hart, time: TimeSource, private readonly options: BoardOptions) {
     this.plic = new Plic([new HartLine(hart, Irq.MEI), new HartLine(hart, Irq.SEI)]);
-    this.clint = new Clint(time, new HartLine(hart, Irq.MSI), new HartLine(hart, Irq.MTI));
+    if (options.sbi && options.firmware !== undefined) throw new Error("--bios takes 'sbi' or a firmware file, not both");
+    this.clint = new Clint(time, new HartLine(hart, Irq.MSI), new HartLine(hart, options.sbi ? Irq.STI : Irq.MTI));
     this.uart = new Uart16550(this.plic.irqLine(IRQ.uart0), options.onUart);
     this.finisher = new TestFinisher(options.onExit, options.onReset);
     bus.map(MEMORY_MAP.bootRom.base, MEMORY_MAP.bootRom.size, new Rom(this.rom));
@@ -153,6 +160,8 @@ export class Board {
     if (this.options.firmware !== undefined) {
       const fw = this.loadFile('firmware', this.options.firmware, ramBase, regions);
       kernelStart = kernelStartAddress(fw.end);
+    } else if (this.options.sbi) {
+      kernelStart = SBI_KERNEL_ADDRESS;
     }
     const k = this.loadFile('kernel', kernel, kernelStart, regions);
     if (k.image !== undefined) {
@@ -162,7 +171,8 @@ export class Board {
     }
     this.kernelEntry = k.start;
     // QEMU jumps to the start of RAM; without firmware vmlab starts an ELF at its entry (docs/machine.md).
-    this.entry = this.options.firmware !== undefined ? ramBase : (k.image?.entry ?? kernelStart);
+    // Under `--bios sbi` the kernel starts where a firmware would enter it: its load base (next_addr).
+    this.entry = this.options.firmware !== undefined ? ramBase : this.options.sbi ? k.start : (k.image?.entry ?? kernelStart);
     let initrd: { start: number; end: number } | undefined;
     if (this.options.initrd !== undefined) {
       const start = initrdStartAddress(this.kernelEntry, this.options.ramSize);

@@ -18,6 +18,12 @@
 
 import { isElf, parseElf } from './elf';
 
+/**
+ * Where `--bios sbi` loads a raw kernel (an ELF goes by its addresses): where QEMU puts it behind
+ * OpenSBI on rv32, whose firmware (under 4 MiB) ends below it.
+ */
+export const SBI_KERNEL_ADDRESS = 0x8040_0000;
+
 /** The address QEMU 7.2's riscv_calc_kernel_start_addr gives on rv32: the firmware's end rounded up to 4 MiB. */
 export function kernelStartAddress(firmwareEnd: number): number {
   const align = 4 * 1024 * 1024;

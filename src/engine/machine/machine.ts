@@ -13,6 +13,7 @@ import { Board, type BoardBus, type DiskAttachment } from './board';
 import { Bus } from './bus';
 import type { ElfImage } from './elf';
 import { DEFAULT_RAM_SIZE, MEMORY_MAP, TIMEBASE_HZ } from './memory-map';
+import { Sbi } from './sbi';
 
 /** Why `run` returned. */
 export const enum StopReason {
@@ -50,6 +51,8 @@ export interface MachineOptions {
   firmware?: Uint8Array;
   /** Initial ramdisk (QEMU's -initrd), announced in /chosen. */
   initrd?: Uint8Array;
+  /** `--bios sbi`: the kernel starts in S-mode and the machine answers its SBI calls (sbi.ts). */
+  sbi?: boolean;
   /** The physical address space to build on (a VM's guest-physical space); default: new RAM. */
   bus?: BoardBus;
   /** virtio-blk disks, each in its slot (disk-slots.ts: explicit, else QEMU's order from slot 7 down). */
@@ -74,6 +77,13 @@ export class Machine {
   private readonly stepsPerTick: number;
   private readonly options: MachineOptions;
   private kernel: Uint8Array | undefined;
+  /** The SBI the machine answers under `--bios sbi` (the VMM counts its calls and adds its own extension). */
+  readonly sbi: Sbi | undefined;
+  /**
+   * Called after an SBI remote fence reached this hart, for whoever caches translations of it (the
+   * VMM's shadows); the hart's own TLB is already flushed.
+   */
+  onSbiFence: ((kind: 'i' | 'vma') => void) | undefined;
 
   constructor(options: MachineOptions = {}) {
     Machine.warmUp();
@@ -99,6 +109,7 @@ export class Machine {
       bootargs: options.bootargs,
       firmware: options.firmware,
       initrd: options.initrd,
+      sbi: options.sbi,
       disks: options.disks,
       onExit: (code) => this.finish(code),
       onReset: () => {
@@ -106,6 +117,38 @@ export class Machine {
         this.hart.sliceEnd = 0;
       },
     });
+    if (options.sbi) {
+      const hart = this.hart;
+      const sbi = new Sbi({
+        bus: this.bus,
+        uart: this.board.uart,
+        clint: this.board.clint,
+        hart,
+        shutdown: () => this.finish(0),
+        reboot: () => {
+          this.resetRequested = true;
+          hart.sliceEnd = 0;
+        },
+        fence: (kind) => {
+          // fence.i needs nothing: stores into code already drop its translations.
+          if (kind === 'vma') hart.tlb.flushAll();
+          this.onSbiFence?.(kind);
+        },
+        loadWord: (va) => {
+          const v = hart.loadSlow(va, 4);
+          if (hart.fault === 0) return v;
+          hart.raiseFault();
+          return undefined;
+        },
+      });
+      this.sbi = sbi;
+      hart.firmware = {
+        ecallFromS: () => {
+          if (sbi.call(hart.x)) hart.pc = (hart.pc + 4) | 0;
+          hart.sliceEnd = 0;
+        },
+      };
+    }
     // DMA writes bypass the hart's stores: drop translated code on the pages they touch.
     const code = this.hart.code;
     if (code !== undefined) {
@@ -192,6 +235,8 @@ export class Machine {
     }
     this.hart.reset(MEMORY_MAP.bootRom.base);
     this.board.resetDevices();
+    // No ROM and no firmware run: the hart starts as OpenSBI leaves it for the kernel.
+    this.sbi?.boot(this.board.entry, this.board.fdtAddress);
     this.exitCode = undefined;
     this.idleSteps = 0;
     this.stopRequested = false;

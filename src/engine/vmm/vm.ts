@@ -14,10 +14,10 @@ import { Pmap } from './pmap';
 import { VmStats } from './stats';
 
 /** The techniques of DESIGN 4 this VMM implements. */
-export type VmMode = 'emulate' | 'trap';
+export type VmMode = 'emulate' | 'trap' | 'bt';
 
 /** All modes, in the order the compare view shows them. */
-export const VM_MODES: readonly VmMode[] = ['emulate', 'trap'];
+export const VM_MODES: readonly VmMode[] = ['emulate', 'trap', 'bt'];
 
 /** Lifecycle of a VM. */
 export type VmState = 'running' | 'paused' | 'waiting' | 'halted' | 'crashed' | 'stopped';
@@ -37,6 +37,8 @@ export interface VmConfig {
   bootargs?: string;
   /** Firmware at the start of guest RAM (QEMU's -bios FILE); it starts in virtual M-mode. */
   firmware?: Uint8Array;
+  /** `--bios sbi`: the kernel starts in virtual S-mode and the VMM answers its SBI calls. */
+  sbi?: boolean;
   /** Initial ramdisk (QEMU's -initrd). */
   initrd?: Uint8Array;
   /** virtio-blk disks, placed as on the bare machine (disk-slots.ts); DMA reaches only the VM's RAM. */
@@ -84,10 +86,13 @@ export class Vm {
         onUart: config.onUart,
         bootargs: config.bootargs,
         firmware: config.firmware,
+        sbi: config.sbi,
         initrd: config.initrd,
         disks: config.disks,
       });
       this.machine.loadKernel(this.kernel);
+      const stats = this.stats;
+      if (this.machine.sbi !== undefined) this.machine.sbi.onCall = (name) => { stats.hypercalls[name] = (stats.hypercalls[name] ?? 0) + 1; };
     } catch (err) {
       // Full host RAM, a bad placement or kernel: the pmap's own table frames go back (the caller
       // frees the guest frames, which belong to the VM's owner id).

@@ -54,16 +54,39 @@ export class TrapVcpu implements Vcpu, ExitHandler {
   hiddenSteps = 0;
   private lastInstret = -1;
 
-  constructor(private readonly vm: Vm, private readonly vmm: Vmm) {
+  constructor(protected readonly vm: Vm, protected readonly vmm: Vmm) {
     this.shadows = new ShadowSet(vmm.host, vmm.frames, vm.id, vm.stats);
     this.ptes = new GuestPtes(vm);
+    // An SBI remote sfence.vma reaches the shadows and the physical TLB that caches them.
+    vm.machine.onSbiFence = (kind) => {
+      if (kind !== 'vma') return;
+      this.shadows.flush();
+      this.p.tlb.flushAll();
+    };
   }
 
-  private get p(): Hart {
+  /**
+   * An ecall from the guest's virtual S-mode under `--bios sbi`: the VMM answers it with the SBI the
+   * bare machine uses (machine/sbi.ts), on the registers the physical hart holds; a legacy call's bad
+   * pointer delivers a page fault to the guest instead.
+   */
+  private sbiCall(): void {
+    const p = this.p;
+    this.vh.pc = p.pc;
+    if (this.vm.machine.sbi!.call(p.x)) {
+      p.pc = (p.pc + 4) | 0;
+    } else {
+      p.pc = this.vh.pc;
+      this.applyContext();
+    }
+    p.sliceEnd = 0;
+  }
+
+  protected get p(): Hart {
     return this.vmm.hart;
   }
 
-  private get vh(): Hart {
+  protected get vh(): Hart {
     return this.vm.vhart;
   }
 
@@ -133,7 +156,7 @@ export class TrapVcpu implements Vcpu, ExitHandler {
   }
 
   /** An instruction the VMM emulated retires for the guest (at `priv`, default the current one). */
-  private retireEmulated(priv = this.vh.priv): void {
+  protected retireEmulated(priv = this.vh.priv): void {
     this.vh.instret++;
     this.vm.stats.retired[priv]++;
   }
@@ -263,7 +286,8 @@ export class TrapVcpu implements Vcpu, ExitHandler {
         this.emulate(tval);
         break;
       case Cause.ECALL_U:
-        this.reflect(Cause.ECALL_U + this.vh.priv, 0);
+        if (this.vh.priv === Priv.S && this.vm.machine.sbi !== undefined) this.sbiCall();
+        else this.reflect(Cause.ECALL_U + this.vh.priv, 0);
         break;
       case Cause.INSN_PAGE:
       case Cause.LOAD_PAGE:
@@ -281,13 +305,13 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     }
   }
 
-  private crash(reason: string): void {
+  protected crash(reason: string): void {
     this.vm.crash(reason);
     this.p.sliceEnd = 0;
   }
 
   /** Reflects an exception into the guest through its virtual trap CSRs. */
-  private reflect(cause: number, tval: number): void {
+  protected reflect(cause: number, tval: number): void {
     this.vh.pc = this.p.pc;
     this.vh.raise(cause, tval);
     this.p.pc = this.vh.pc;
@@ -329,7 +353,7 @@ export class TrapVcpu implements Vcpu, ExitHandler {
 
   // ---- privileged instructions --------------------------------------------------------
 
-  private emulate(bits: number): void {
+  protected emulate(bits: number): void {
     const p = this.p;
     const vh = this.vh;
     const d = decodeAny(bits);
@@ -454,6 +478,8 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     const gpn = Math.floor(gpa / 4096);
     const tablePage = this.shadows.tablePages.has(gpn);
     if (access === Access.STORE && tablePage) return this.tableWrite(va, gpa);
+    const codePage = this.writeProtectsCode(gpn);
+    if (access === Access.STORE && codePage) return this.codeWrite(va, gpa);
     let perms: number;
     if (paged) {
       const pte = this.walkOut.pte;
@@ -469,7 +495,7 @@ export class TrapVcpu implements Vcpu, ExitHandler {
       const allowed = page < 0 ? pmpPerms : page;
       perms &= (allowed & 1 ? Pte.R : 0) | (allowed & 2 ? Pte.W : 0) | (allowed & 4 ? Pte.X : 0);
     }
-    if (tablePage) perms &= ~Pte.W;
+    if (tablePage || codePage) perms &= ~Pte.W;
     if ((perms & [Pte.X, Pte.R, Pte.W][access]) === 0) return this.reflect(PAGE_FAULT[access], va);
     this.shadows.install(this.current!, va, hpa - (hpa % 4096), perms);
     // The guest never sees this fault: its instruction runs again, so the attempt is no step of its clock.
@@ -530,12 +556,44 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     p.sliceEnd = 0;
   }
 
+  /**
+   * Whether shadows map guest page `gpn` read-only because the VMM translated code in it (bt): a
+   * guest store to it then comes to `codeWrite`. Trap mode translates no guest code.
+   */
+  protected writeProtectsCode(gpn: number): boolean {
+    void gpn;
+    return false;
+  }
+
+  /** A guest store to a page whose code the VMM translated (see writeProtectsCode). */
+  protected codeWrite(va: number, gpa: number): void {
+    void va;
+    void gpa;
+  }
+
   /** A guest store to one of its own page-table pages: emulate it, then drop stale shadows. */
   private tableWrite(va: number, gpa: number): void {
     const p = this.p;
     this.vm.stats.writeProtectFaults++;
+    const size = this.emulateStore(va, gpa);
+    if (size === undefined) return;
+    // A PTE changed: no shadow may keep a translation derived from the old value. The reverse map
+    // names the shadow entries that came from it; a page of unknown role empties every shadow.
+    if (this.shadows.syncTableWrite(gpa, size)) this.vm.stats.shadowSyncs++;
+    else this.shadows.flush();
+    p.tlb.flushAll();
+    this.applyContext();
+  }
+
+  /**
+   * Emulates the guest's store (or AMO, SC) at pc that faulted on write-protected guest-physical
+   * `gpa` through the guest-physical space; the instruction retires and pc moves on. Returns the
+   * bytes stored, or undefined when a fault was reflected instead.
+   */
+  protected emulateStore(va: number, gpa: number): number | undefined {
+    const p = this.p;
     const bits = this.fetchInstruction();
-    if (bits === undefined) return;
+    if (bits === undefined) return undefined;
     const length = (bits & 3) === 3 ? 4 : 2;
     const w = length === 2 ? EXPAND_C[bits & 0xffff] : bits;
     const op = decodeWord(w >>> 0);
@@ -557,16 +615,12 @@ export class TrapVcpu implements Vcpu, ExitHandler {
       if (rd !== 0) p.x[rd] = op === Op.SC_W ? 0 : old;
       p.reservation = -1;
     } else {
-      return this.reflect(Cause.STORE_ACCESS, va);
+      this.reflect(Cause.STORE_ACCESS, va);
+      return undefined;
     }
-    this.vm.stats.emulate('page-table-store');
+    this.vm.stats.emulate(this.shadows.tablePages.has(Math.floor(gpa / 4096)) ? 'page-table-store' : 'code-page-store');
     this.retireEmulated();
-    // A PTE changed: no shadow may keep a translation derived from the old value. The reverse map
-    // names the shadow entries that came from it; a page of unknown role empties every shadow.
-    if (this.shadows.syncTableWrite(gpa, size)) this.vm.stats.shadowSyncs++;
-    else this.shadows.flush();
-    p.tlb.flushAll();
     p.pc = (p.pc + length) | 0;
-    this.applyContext();
+    return size;
   }
 }
