@@ -4,51 +4,19 @@
 // consoles. On the way: the lecture's explicit placement after two ordinary VMs, a refused frame
 // named in the New VM form, the status bar without internal ids or doubled states, and removing a VM
 // only after the user confirms.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect as baseExpect, test, type Page } from '@playwright/test';
+import { startServer, stopServer } from './server';
 import { consoleText, newVm, openApp, removeVm, shot, vmRow } from './support';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // Web mode restarts and a page rebuilding itself take their time on a loaded machine.
 const expect = baseExpect.configure({ timeout: 20_000 });
 test.setTimeout(240_000);
 const status = (page: Page, what: string) => page.locator(`[data-status="${what}"]`);
 const tab = (page: Page, name: string) => page.locator(`[data-console-tab="${name}"] button`);
 const count = (text: string, part: string): number => text.split(part).length - 1;
-
-/** Web mode as `npm run web` starts it, on `workspace`; resolves with its URL once it listens. */
-async function startServer(workspace: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'src/server/main.ts', '--workspace', workspace, '--no-open'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`web mode did not start: ${out}`)), 120_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`web mode exited with ${code}: ${out}`)));
-  });
-  return { url, child };
-}
-
-/** Stops web mode as Ctrl+C does (it writes the consoles to the workspace on the way out). */
-async function stopServer(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 test('a reload keeps consoles, the selected machine and its registers, and F5 finds the file\'s machine', async ({ page }, info) => {
   const errors = await openApp(page);
