@@ -1,5 +1,5 @@
 // Every guest program of the machine corpus gives the same console output and exit code bare, in
-// emulate mode and in trap mode (docs/vmm.md: an unmodified kernel that runs bare runs in every mode).
+// emulate, trap and bt mode (docs/vmm.md: an unmodified kernel that runs bare runs in every mode).
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -25,7 +25,7 @@ beforeAll(async () => {
   await mapLimit(programs, 4, async (p) => elves.set(p, await buildGuest(p)));
 }, 600_000);
 
-describe.each(['emulate', 'trap'] as const)('%s mode against bare', (mode) => {
+describe.each(['emulate', 'trap', 'bt'] as const)('%s mode against bare', (mode) => {
   test.each(programs.map((p) => [basename(p), p]))('%s', (_name, path) => {
     const input = declaredInput(readFileSync(path, 'latin1'));
     const bare = runVmlab(elves.get(path)!, { input });

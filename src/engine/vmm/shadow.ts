@@ -133,6 +133,30 @@ export class ShadowSet {
     return true;
   }
 
+  /**
+   * Takes write permission away from every shadow entry that maps host frame address `hpa` (a page
+   * whose code the VMM translated, bt); returns how many entries lost it.
+   */
+  writeProtect(hpa: number): number {
+    const ppn = Math.floor(hpa / 4096);
+    const ram32 = this.host.ram32;
+    let n = 0;
+    for (const s of this.shadows.values()) {
+      for (const l0 of s.l0.values()) {
+        const base = this.host.ramOffset(this.frames.address(l0), 4096) >> 2;
+        for (let i = 0; i < 1024; i++) {
+          const pte = ram32[base + i];
+          if ((pte & Pte.W) !== 0 && pte >>> 10 === ppn) {
+            ram32[base + i] = pte & ~Pte.W;
+            n++;
+          }
+        }
+      }
+    }
+    if (n > 0) this.stats.shadowSyncs++;
+    return n;
+  }
+
   /** Empties every shadow but keeps their roots (sfence.vma for all, a table page written). */
   flush(): void {
     for (const s of this.shadows.values()) {

@@ -26,7 +26,11 @@ export class VmStats {
   translatedBlocks = 0;
   translationHits = 0;
   translationInvalidations = 0;
+  /** bt: calls of the VMM's emulation routines from translated code, in total and by kind. */
   callouts = 0;
+  readonly calloutKinds: Record<string, number> = {};
+  /** bt: jumps from one translated block straight into the next, without a cache lookup. */
+  chainedJumps = 0;
   readonly hypercalls: Record<string, number> = {};
   deviceAccesses = 0;
   /** Host wall time spent running this VM, in milliseconds. */
@@ -36,10 +40,10 @@ export class VmStats {
   clear(): void {
     this.retired.fill(0);
     this.exits.fill(0);
-    for (const record of [this.emulated, this.reflected, this.hypercalls]) for (const k of Object.keys(record)) delete record[k];
+    for (const record of [this.emulated, this.reflected, this.hypercalls, this.calloutKinds]) for (const k of Object.keys(record)) delete record[k];
     this.shadowFills = this.shadowSyncs = this.shadowFlushes = this.writeProtectFaults = 0;
     this.tlbHits = this.tlbMisses = this.hartTlbMisses = this.walkReferences = 0;
-    this.translatedBlocks = this.translationHits = this.translationInvalidations = this.callouts = 0;
+    this.translatedBlocks = this.translationHits = this.translationInvalidations = this.callouts = this.chainedJumps = 0;
     this.deviceAccesses = 0;
     this.wallMs = 0;
   }
@@ -81,7 +85,10 @@ export class VmStats {
       reflected: { ...this.reflected },
       shadow: { fills: this.shadowFills, syncs: this.shadowSyncs, flushes: this.shadowFlushes, writeProtectFaults: this.writeProtectFaults },
       tlb: { hits: this.tlbHits, misses: this.tlbMisses, walkReferences: this.walkReferences },
-      translation: { blocks: this.translatedBlocks, hits: this.translationHits, invalidations: this.translationInvalidations, callouts: this.callouts },
+      translation: {
+        blocks: this.translatedBlocks, hits: this.translationHits, invalidations: this.translationInvalidations, callouts: this.callouts,
+        calloutKinds: { ...this.calloutKinds }, chainedJumps: this.chainedJumps,
+      },
       hypercalls: { ...this.hypercalls },
       deviceAccesses: this.deviceAccesses,
       wallMs: this.wallMs,

@@ -9,6 +9,7 @@ import { Hart } from '../cpu/hart';
 import { Bus } from '../machine/bus';
 import { StopReason } from '../machine/machine';
 import { MEMORY_MAP } from '../machine/memory-map';
+import { BtVcpu } from './bt/bt-vcpu';
 import { EmulateVcpu } from './emulate/emulate-vcpu';
 import { FrameAllocator } from './frames';
 import { TrapVcpu } from './trap/trap-vcpu';
@@ -81,6 +82,8 @@ export class Vmm {
         return new EmulateVcpu(vm);
       case 'trap':
         return new TrapVcpu(vm, this);
+      case 'bt':
+        return new BtVcpu(vm, this);
     }
   }
 

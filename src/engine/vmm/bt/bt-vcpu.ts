@@ -1,0 +1,322 @@
+// Binary translation: while the guest runs in virtual S- or M-mode, the VMM runs none of its code
+// natively. It translates the guest kernel block by block (translate.ts) into a translation cache
+// keyed by guest-physical address and virtual privilege (cache.ts) and runs the translations on the
+// physical hart's registers, over the shadow tables of trap mode. Sensitive instructions in them
+// are callouts into the emulation routines trap mode runs after an exit, with no trap, so the
+// Xsensitive instructions that do not trap behave as bare. Blocks that end in a plain control
+// transfer are chained to the block they continued at. A guest page holding translated code is
+// write-protected in the shadows; a guest store to it faults, is emulated, and drops the blocks it
+// overwrote. Guest user code runs directly on the physical hart as in trap mode.
+
+import { Priv } from '../../cpu/hart';
+import { execute } from '../../cpu/interp';
+import { Mstatus } from '../../cpu/csr-defs';
+import { TLB_MASK } from '../../mmu/tlb';
+import { Access, Cause } from '../../mmu/walk';
+import { TrapVcpu } from '../trap/trap-vcpu';
+import type { Vm } from '../vm';
+import type { Vmm } from '../vmm';
+import { BtBlock, TranslationCache } from './cache';
+import { buildBlock, Callout, CALLOUT_NAMES, calloutOf, readInsn, scanBlock, type BtBlockFn, type BtFeatures, type Callouts } from './translate';
+import { DECODE_BUCKET, decodeSlow } from '../../isa/decode';
+
+/** The function of a block of no instructions (its first one runs outside translated code). */
+const EMPTY: BtBlockFn = () => 0;
+
+/** The bt-mode vCPU of one VM. */
+export class BtVcpu extends TrapVcpu implements Callouts {
+  readonly cache = new TranslationCache();
+  /** Bumped whenever the guest's context or the shadows change: chains are valid within one generation. */
+  private gen = 0;
+  /** Guest page number of each host RAM page of this VM (-1: not the VM's). */
+  private readonly guestPage: Int32Array;
+  private readonly features: BtFeatures;
+  /** One-instruction translations of block starts, used where a whole block does not fit (slice end, breakpoint). */
+  private readonly singles = new Map<BtBlock, BtBlock>();
+
+  constructor(vm: Vm, vmm: Vmm) {
+    super(vm, vmm);
+    this.guestPage = new Int32Array(Math.ceil(vmm.host.ramSize / 4096)).fill(-1);
+    for (const { gpa, hpa } of vm.pmap.entries()) this.guestPage[Math.floor((hpa - vmm.host.ramBase) / 4096)] = Math.floor(gpa / 4096);
+    const f = vm.vhart.features;
+    this.features = { c: f.c, m: f.m, a: f.a, xsensitive: f.xsensitive };
+  }
+
+  /** The guest's clock now (for the invalidation history). */
+  private get clock(): number {
+    return this.vh.steps + this.p.sliceSteps;
+  }
+
+  override applyContext(): void {
+    super.applyContext();
+    this.gen++;
+  }
+
+  override dmaWritten(gpa: number, hostOffset: number, length: number): void {
+    super.dmaWritten(gpa, hostOffset, length);
+    const n = this.cache.invalidate(gpa, length, 'dma', this.clock);
+    this.vm.stats.translationInvalidations += n;
+    this.gen++;
+  }
+
+  override reset(): void {
+    super.reset();
+    this.dropAll();
+  }
+
+  override destroy(): void {
+    super.destroy();
+    this.dropAll();
+  }
+
+  private dropAll(): void {
+    this.cache.clear(this.clock);
+    this.singles.clear();
+    this.gen++;
+  }
+
+  protected override writeProtectsCode(gpn: number): boolean {
+    return this.cache.holdsCode(gpn);
+  }
+
+  /** A guest store to a page holding translated code: emulate it, drop the blocks it overwrote. */
+  protected override codeWrite(va: number, gpa: number): void {
+    this.vm.stats.writeProtectFaults++;
+    const size = this.emulateStore(va, gpa);
+    if (size === undefined) return;
+    this.vm.stats.translationInvalidations += this.cache.invalidate(gpa, size, 'store', this.clock);
+    this.gen++;
+  }
+
+  protected override runSlice(slice: number): void {
+    if (this.vh.priv === Priv.U) execute(this.p, slice);
+    else this.runTranslated(slice);
+  }
+
+  /** Runs translated guest-kernel code until the slice ends or the guest leaves its kernel. */
+  private runTranslated(limit: number): void {
+    const p = this.p;
+    const vh = this.vh;
+    const stats = this.vm.stats;
+    const x = p.x;
+    const bus = p.bus;
+    const r8 = bus.ram;
+    const r16 = bus.ram16;
+    const r32 = bus.ram32;
+    const tlb = p.tlb;
+    const tagR = tlb.tagR;
+    const tagW = tlb.tagW;
+    const tagX = tlb.tagX;
+    const toff = tlb.off;
+    const bps = p.breakpoints.size > 0 ? p.breakpoints : undefined;
+    const firstDone = p.sliceDone;
+    p.sliceEnd = limit;
+    p.atBreakpoint = false;
+    // The block that ran last when it left through a plain control transfer (chaining).
+    let prev: BtBlock | undefined;
+    while (p.sliceSteps < p.sliceEnd && vh.priv !== Priv.U) {
+      const pc = p.pc;
+      if (bps !== undefined && bps.has(pc >>> 0) && !(p.sliceDone === firstDone && pc >>> 0 === p.bpSkip)) {
+        p.atBreakpoint = true;
+        break;
+      }
+      let blk: BtBlock;
+      if (prev !== undefined && prev.chainPc === pc && prev.chainGen === this.gen && prev.chain!.valid) {
+        blk = prev.chain!;
+        stats.chainedJumps++;
+      } else {
+        const vpn = pc >>> 12;
+        const ti = vpn & TLB_MASK;
+        let off: number;
+        if (tagX[ti] === (vpn | p.fetchTag)) {
+          off = (pc + toff[ti]) | 0;
+        } else {
+          const pa = p.translate(pc, 2, Access.FETCH);
+          off = pa < 0 ? -1 : bus.ramOffset(pa, 2);
+          if (off < 0) {
+            // The fetch faults as the hart's would: a shadow fill (hidden) or a guest trap.
+            if (p.fault === 0) p.fault = Cause.INSN_ACCESS;
+            p.sliceSteps++;
+            p.raiseFault();
+            prev = undefined;
+            continue;
+          }
+        }
+        const gpa = this.guestPage[off >>> 12] * 4096 + (off & 0xfff);
+        const found = this.cache.get(gpa, vh.priv);
+        if (found !== undefined && found.pc === pc) {
+          blk = found;
+          stats.translationHits++;
+        } else {
+          blk = this.translateBlock(off, gpa, pc, vh.priv);
+        }
+        if (prev !== undefined) {
+          prev.chainPc = pc;
+          prev.chain = blk;
+          prev.chainGen = this.gen;
+        }
+      }
+      blk.hits++;
+      if (blk.length === 0) {
+        this.stepOutside(pc);
+        prev = undefined;
+        continue;
+      }
+      let run = blk;
+      if (p.sliceSteps + blk.length > p.sliceEnd || (bps !== undefined && breakpointIn(bps, pc, blk.bytes))) run = this.single(blk);
+      const n0 = p.sliceDone;
+      const s0 = p.sliceSteps;
+      const gen = this.gen;
+      const r = run.fn(p, x, r8, r16, r32, tagR, tagW, toff, p.dataTag, n0, s0, this);
+      if (r >= 0) {
+        p.sliceDone = n0 + r;
+        p.sliceSteps = s0 + r;
+        prev = gen === this.gen && run === blk ? blk : undefined;
+      } else {
+        p.sliceDone = n0 - 1 - r;
+        p.sliceSteps = s0 - r;
+        prev = undefined;
+      }
+    }
+  }
+
+  /** Translates the block at RAM offset `off` (guest-physical `gpa`, virtual `pc`) for `priv`. */
+  private translateBlock(off: number, gpa: number, pc: number, priv: number): BtBlock {
+    const r16 = this.p.bus.ram16;
+    const scan = scanBlock(r16, off, pc, this.features);
+    // A block of no instructions still covers its first instruction, so a store there drops it.
+    const bytes = scan.length > 0 ? scan.bytes : (r16[off >> 1] & 3) === 3 ? 4 : 2;
+    const blk = new BtBlock(pc, gpa, priv, scan.length > 0 ? buildBlock(scan) : EMPTY, scan.length, Math.min(bytes, 4096 - (gpa & 0xfff)), scan.source, scan.insns);
+    this.vm.stats.translatedBlocks++;
+    if (this.cache.put(blk)) {
+      // The page holds translated code from now on: no shadow may map it writable.
+      if (this.shadows.writeProtect(this.p.bus.ramBase + (off & ~0xfff)) > 0) this.p.tlb.flushAll();
+    }
+    return blk;
+  }
+
+  /** The one-instruction translation of a block's start. */
+  private single(blk: BtBlock): BtBlock {
+    if (blk.length === 1) return blk;
+    let one = this.singles.get(blk);
+    if (one === undefined) {
+      if (this.singles.size > 4096) this.singles.clear();
+      const scan = scanBlock(this.p.bus.ram16, this.hostOffsetOf(blk), blk.pc, this.features, 1);
+      one = new BtBlock(blk.pc, blk.gpa, blk.priv, buildBlock(scan), scan.length, scan.bytes, scan.source, scan.insns);
+      this.singles.set(blk, one);
+    }
+    return one;
+  }
+
+  /** Host RAM offset of a block's first byte (the VM's pmap). */
+  private hostOffsetOf(blk: BtBlock): number {
+    return this.vm.pmap.lookup(blk.gpa) - this.p.bus.ramBase;
+  }
+
+  /**
+   * Runs the instruction at pc that no block holds (an atomic, or a 4-byte instruction across the
+   * end of a page): a sensitive one through its callout, any other natively on the physical hart.
+   */
+  private stepOutside(pc: number): void {
+    const p = this.p;
+    const raw = p.fetchSlow(pc);
+    if (p.fault !== 0) {
+      p.sliceSteps++;
+      p.raiseFault();
+      return;
+    }
+    const insn = readInsn(new Uint16Array([raw & 0xffff, raw >>> 16]), 0, 0, this.features.c)!;
+    let id = DECODE_BUCKET[(insn.w & 0x7f) | ((insn.w >>> 5) & 0x380)];
+    if (id < 0) id = decodeSlow(insn.w, id);
+    const kind = calloutOf(id, this.features);
+    if (kind >= 0) {
+      p.sliceSteps++;
+      this.callout(kind, insn.raw);
+      return;
+    }
+    const end = p.sliceEnd;
+    const one = p.sliceSteps + 1;
+    execute(p, one);
+    if (p.sliceEnd === one) p.sliceEnd = end;
+  }
+
+  /**
+   * An ecall from virtual S-mode under `--bios sbi`: the VMM answers it with the SBI the bare
+   * machine uses, as trap mode does after the exit (a legacy call's bad pointer delivers a page
+   * fault to the guest instead).
+   */
+  private sbiCallout(): void {
+    const p = this.p;
+    this.vh.pc = p.pc;
+    if (this.vm.machine.sbi!.call(p.x)) {
+      p.pc = (p.pc + 4) | 0;
+    } else {
+      p.pc = this.vh.pc;
+      this.applyContext();
+    }
+    p.sliceEnd = 0;
+  }
+
+  /**
+   * Callouts: translated code calls the VMM's emulation routine of a sensitive instruction at pc
+   * directly (h.pc, sliceDone and sliceSteps are synced; the instruction's step is counted).
+   */
+  callout(kind: number, bits: number): void {
+    const p = this.p;
+    const vh = this.vh;
+    const stats = this.vm.stats;
+    this.syncClock();
+    this.account();
+    stats.callouts++;
+    const name = CALLOUT_NAMES[kind];
+    stats.calloutKinds[name] = (stats.calloutKinds[name] ?? 0) + 1;
+    const rd = (bits >>> 7) & 31;
+    const rs1 = (bits >>> 15) & 31;
+    switch (kind) {
+      case Callout.ECALL:
+        if (vh.priv === Priv.S && this.vm.machine.sbi !== undefined) this.sbiCallout();
+        else this.reflect(Cause.ECALL_U + vh.priv, 0);
+        return;
+      case Callout.EBREAK:
+        this.reflect(Cause.BREAKPOINT, 0);
+        return;
+      case Callout.RDPRIV:
+        if (rd !== 0) p.x[rd] = vh.priv;
+        p.pc = (p.pc + 4) | 0;
+        this.retireEmulated();
+        stats.emulate('rdpriv');
+        return;
+      case Callout.SETSIE:
+        // As bare: sstatus.SIE follows rs1 in S- and M-mode (the guest runs no user code here).
+        vh.writeMstatus((vh.mstatus & ~Mstatus.SIE) | ((p.x[rs1] & 1) << 1));
+        p.pc = (p.pc + 4) | 0;
+        this.retireEmulated();
+        stats.emulate('setsie');
+        this.applyContext();
+        return;
+      case Callout.TOUSER: {
+        const target = p.x[rs1] & ~1;
+        this.retireEmulated();
+        vh.priv = Priv.U;
+        vh.contextChanged();
+        vh.interruptsChanged();
+        p.pc = target;
+        stats.emulate('touser');
+        this.applyContext();
+        return;
+      }
+      default:
+        // CSR accesses, xRET, WFI, SFENCE.VMA and illegal instructions: trap mode's routines.
+        this.emulate(bits);
+    }
+  }
+}
+
+/** Whether a breakpoint lies in the `bytes` bytes of code at `pc` other than at pc itself. */
+function breakpointIn(bps: ReadonlySet<number>, pc: number, bytes: number): boolean {
+  for (const b of bps) {
+    const d = (b - pc) >>> 0;
+    if (d > 0 && d < bytes) return true;
+  }
+  return false;
+}

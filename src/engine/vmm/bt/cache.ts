@@ -1,0 +1,148 @@
+// The bt translation cache: translated blocks keyed by guest-physical address and the virtual
+// privilege they were translated for, the guest pages that hold translated code (the VMM
+// write-protects them), and the history of invalidations for the translation-cache view.
+
+import type { BtBlockFn, GuestInsn } from './translate';
+
+/** One translated block. */
+export class BtBlock {
+  /** Whether the block may still run (a write to its code, DMA or a reset drops it). */
+  valid = true;
+  /** Times the dispatcher found it in the cache (a chained jump into it counts too). */
+  hits = 0;
+  /** Chaining: the pc the block last continued at, the block there, and the context it was valid in. */
+  chainPc = -1;
+  chain: BtBlock | undefined = undefined;
+  chainGen = -1;
+
+  constructor(
+    /** Guest-virtual pc of its first instruction. */
+    readonly pc: number,
+    /** Guest-physical address of its first instruction. */
+    readonly gpa: number,
+    /** Virtual privilege it was translated for (1 = S, 3 = M). */
+    readonly priv: number,
+    readonly fn: BtBlockFn,
+    /** Instructions (a callout counts). */
+    readonly length: number,
+    /** Bytes of guest code from gpa. */
+    readonly bytes: number,
+    /** The generated function body. */
+    readonly source: string,
+    readonly insns: readonly GuestInsn[],
+  ) {}
+}
+
+/** Why translations were dropped. */
+export type InvalidationCause = 'store' | 'dma' | 'reset';
+
+/** One invalidation, for the translation-cache view. */
+export interface Invalidation {
+  /** The guest's clock (its steps) when it happened. */
+  step: number;
+  /** Guest-physical address and length of the write. */
+  gpa: number;
+  length: number;
+  cause: InvalidationCause;
+  /** Guest-physical start addresses of the blocks dropped. */
+  blocks: number[];
+}
+
+/** Invalidations kept for the view. */
+export const INVALIDATION_HISTORY = 32;
+
+/** Cache key of a block start. */
+function keyOf(gpa: number, priv: number): number {
+  return gpa * 4 + priv;
+}
+
+/** Translated blocks of one VM. */
+export class TranslationCache {
+  private readonly blocks = new Map<number, BtBlock>();
+  /** Live blocks by guest-physical page. */
+  private readonly pages = new Map<number, BtBlock[]>();
+  private readonly history: Invalidation[] = [];
+
+  /** The block translated at `gpa` for `priv`, if it is live. */
+  get(gpa: number, priv: number): BtBlock | undefined {
+    return this.blocks.get(keyOf(gpa, priv));
+  }
+
+  /** Adds a block (replacing one at the same key); returns whether its page held no code before. */
+  put(block: BtBlock): boolean {
+    const key = keyOf(block.gpa, block.priv);
+    const old = this.blocks.get(key);
+    const gpn = Math.floor(block.gpa / 4096);
+    let list = this.pages.get(gpn);
+    const fresh = list === undefined || list.length === 0;
+    if (list === undefined) this.pages.set(gpn, (list = []));
+    if (old !== undefined) {
+      old.valid = false;
+      const i = list.indexOf(old);
+      if (i >= 0) list.splice(i, 1);
+    }
+    this.blocks.set(key, block);
+    list.push(block);
+    return fresh;
+  }
+
+  /** Whether guest page `gpn` holds translated code. */
+  holdsCode(gpn: number): boolean {
+    const list = this.pages.get(gpn);
+    return list !== undefined && list.length > 0;
+  }
+
+  /**
+   * Drops the blocks whose code overlaps `length` bytes at `gpa` (within one page); returns how
+   * many. Every invalidation that dropped a block is remembered with the guest's `step`.
+   */
+  invalidate(gpa: number, length: number, cause: InvalidationCause, step: number): number {
+    const gpn = Math.floor(gpa / 4096);
+    const list = this.pages.get(gpn);
+    if (list === undefined || list.length === 0) return 0;
+    const dropped: number[] = [];
+    for (let j = list.length - 1; j >= 0; j--) {
+      const b = list[j];
+      if (b.gpa < gpa + length && b.gpa + b.bytes > gpa) {
+        b.valid = false;
+        this.blocks.delete(keyOf(b.gpa, b.priv));
+        list[j] = list[list.length - 1];
+        list.pop();
+        dropped.push(b.gpa);
+      }
+    }
+    if (dropped.length > 0) {
+      this.history.push({ step, gpa, length, cause, blocks: dropped.sort((p, q) => p - q) });
+      if (this.history.length > INVALIDATION_HISTORY) this.history.shift();
+    }
+    return dropped.length;
+  }
+
+  /** Drops every block (the guest was rebooted); returns how many. */
+  clear(step: number): number {
+    const n = this.blocks.size;
+    for (const b of this.blocks.values()) b.valid = false;
+    this.blocks.clear();
+    this.pages.clear();
+    if (n > 0) {
+      this.history.push({ step, gpa: 0, length: 0, cause: 'reset', blocks: [] });
+      if (this.history.length > INVALIDATION_HISTORY) this.history.shift();
+    }
+    return n;
+  }
+
+  /** The live blocks, by guest-physical address. */
+  entries(): BtBlock[] {
+    return [...this.blocks.values()].sort((p, q) => p.gpa - q.gpa || p.priv - q.priv);
+  }
+
+  /** The last invalidations, oldest first. */
+  invalidations(): readonly Invalidation[] {
+    return this.history;
+  }
+
+  /** Live blocks. */
+  get size(): number {
+    return this.blocks.size;
+  }
+}

@@ -1,0 +1,249 @@
+// The bt translator: one block of guest-kernel code (up to a control transfer, a sensitive
+// instruction or the end of its page) becomes a JavaScript function. Innocuous instructions become
+// straight-line code on the physical hart's registers, with loads and stores through its TLB (the
+// shadow tables) and the hart's slow path behind it, as the hart's own translator does
+// (src/engine/cpu/jit.ts); sensitive ones (CSR accesses, xRET, WFI, SFENCE.VMA, ECALL, EBREAK and
+// the Xsensitive rdpriv, setsie, touser) become a call of the VMM's emulation routine (a callout)
+// that ends the block. A block returns the instructions it retired, or -1 - retired when it left
+// through a trap or a callout (which is one step of the guest's clock, as the instruction is bare).
+
+import { DECODE_BUCKET, decodeSlow, EXPAND_C } from '../../isa/decode';
+import { Op } from '../../isa/opcodes';
+import type { Hart } from '../../cpu/hart';
+
+/** What the VMM offers translated code: the emulation routines of sensitive instructions. */
+export interface Callouts {
+  /** Emulates the sensitive instruction `bits` of kind `kind` at h.pc (a Callout value). */
+  callout(kind: number, bits: number): void;
+}
+
+/** A translated block function. */
+export type BtBlockFn = (
+  h: Hart, x: Int32Array, r8: Uint8Array, r16: Uint16Array, r32: Int32Array,
+  tagR: Int32Array, tagW: Int32Array, toff: Int32Array, dtag: number, n0: number, s0: number, c: Callouts,
+) => number;
+
+/** Kinds of callout (index into CALLOUT_NAMES). */
+export const enum Callout {
+  CSR = 0, MRET, SRET, WFI, SFENCE_VMA, ECALL, EBREAK, RDPRIV, SETSIE, TOUSER, ILLEGAL,
+}
+
+/** Names of the callout kinds, as the statistics show them. */
+export const CALLOUT_NAMES = ['csr', 'mret', 'sret', 'wfi', 'sfence.vma', 'ecall', 'ebreak', 'rdpriv', 'setsie', 'touser', 'illegal'] as const;
+
+/** Longest block, in instructions. */
+export const MAX_BLOCK = 64;
+
+/** One guest instruction of a block, for the translation-cache view. */
+export interface GuestInsn {
+  pc: number;
+  bits: number;
+  /** The JavaScript it became (empty for a nop). */
+  code: string;
+  /** The callout it became, or -1. */
+  callout: number;
+}
+
+/** A scanned block before it is built into a function. */
+export interface ScannedBlock {
+  /** The function body. */
+  source: string;
+  /** Instructions in the block (a callout counts). */
+  length: number;
+  /** Bytes of guest code from the block's start. */
+  bytes: number;
+  insns: GuestInsn[];
+}
+
+/** CPU features the translation depends on. */
+export interface BtFeatures {
+  c: boolean;
+  m: boolean;
+  a: boolean;
+  xsensitive: boolean;
+}
+
+/** The callout kind of instruction `id`, or -1 when it is no sensitive instruction. */
+export function calloutOf(id: number, f: BtFeatures): number {
+  switch (id) {
+    case Op.CSRRW: case Op.CSRRS: case Op.CSRRC: case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI: return Callout.CSR;
+    case Op.MRET: return Callout.MRET;
+    case Op.SRET: return Callout.SRET;
+    case Op.WFI: return Callout.WFI;
+    case Op.SFENCE_VMA: return Callout.SFENCE_VMA;
+    case Op.ECALL: return Callout.ECALL;
+    case Op.EBREAK: return Callout.EBREAK;
+    case Op.RDPRIV: return f.xsensitive ? Callout.RDPRIV : Callout.ILLEGAL;
+    case Op.SETSIE: return f.xsensitive ? Callout.SETSIE : Callout.ILLEGAL;
+    case Op.TOUSER: return f.xsensitive ? Callout.TOUSER : Callout.ILLEGAL;
+    default:
+      if (id >= Op.MUL && id <= Op.REMU) return f.m ? -1 : Callout.ILLEGAL;
+      if (id >= Op.LR_W && id <= Op.AMOMAXU_W) return f.a ? -1 : Callout.ILLEGAL;
+      if ((id >= Op.LUI && id <= Op.AND) || id === Op.FENCE || id === Op.FENCE_TSO || id === Op.PAUSE || id === Op.FENCE_I) return -1;
+      return Callout.ILLEGAL;
+  }
+}
+
+/** Decodes a 32-bit (expanded) instruction word. */
+function decode(w: number): number {
+  const id = DECODE_BUCKET[(w & 0x7f) | ((w >>> 5) & 0x380)];
+  return id < 0 ? decodeSlow(w, id) : id;
+}
+
+/**
+ * Reads the guest instruction at RAM halfword `hw` (page offset `inPage`): its raw bits, the 32-bit
+ * word it stands for and its size; undefined when a 4-byte instruction crosses the page end.
+ */
+export function readInsn(r16: Uint16Array, hw: number, inPage: number, hasC: boolean): { raw: number; w: number; size: number } | undefined {
+  const lo = r16[hw];
+  if ((lo & 3) === 3) {
+    if (inPage >= 0xffe) return undefined;
+    const raw = (lo | (r16[hw + 1] << 16)) | 0;
+    return { raw, w: raw, size: 4 };
+  }
+  // A 16-bit encoding without C is illegal: its expansion 0 decodes as illegal.
+  return { raw: lo, w: hasC ? EXPAND_C[lo] : 0, size: 2 };
+}
+
+const R = (r: number): string => (r === 0 ? '0' : `x[${r}]`);
+
+/** Code that syncs the hart before a slow call or callout of instruction k at `pc`. */
+function sync(k: number, pc: number): string {
+  return `h.pc = ${pc}; h.sliceDone = n0 + ${k}; h.sliceSteps = s0 + ${k + 1};`;
+}
+
+/**
+ * Scans the block at RAM offset `off` (guest-virtual `pc`, privilege-independent code) of at most
+ * `max` instructions. A block of length 0 means the first instruction cannot be translated here
+ * (an atomic, or a 4-byte instruction across the page end): the caller runs it by other means.
+ */
+export function scanBlock(r16: Uint16Array, off: number, pc: number, f: BtFeatures, max = MAX_BLOCK): ScannedBlock {
+  const lines: string[] = ['let a = 0, v = 0, vp = 0, ti = 0, hh = 0;'];
+  const insns: GuestInsn[] = [];
+  let k = 0;
+  let cur = off;
+  let vpc = pc;
+  let ended = false;
+  while (k < max && !ended) {
+    const inPage = cur & 0xfff;
+    if (k > 0 && inPage === 0) break;
+    const insn = readInsn(r16, cur >> 1, inPage, f.c);
+    if (insn === undefined) break;
+    const { raw, w, size } = insn;
+    const id = decode(w);
+    const next = (vpc + size) | 0;
+    const kind = calloutOf(id, f);
+    let text: string;
+    if (kind >= 0) {
+      text = `${sync(k, vpc)} h.tlb.hits += hh; c.callout(${kind}, ${raw}); return ${-1 - k};`;
+      ended = true;
+    } else if (id >= Op.LR_W && id <= Op.AMOMAXU_W) {
+      break;
+    } else {
+      const code = emit(id, w, k, vpc, next, f.c);
+      if (code === undefined) break;
+      text = code.text;
+      ended = code.ends;
+    }
+    lines.push(text);
+    insns.push({ pc: vpc, bits: raw >>> 0, code: text, callout: kind });
+    k++;
+    cur += size;
+    vpc = next;
+  }
+  if (!ended) lines.push(`h.pc = ${vpc}; h.tlb.hits += hh; return ${k};`);
+  return { source: lines.join('\n'), length: k, bytes: (vpc - pc) | 0, insns };
+}
+
+/** Builds a scanned block into its function. */
+export function buildBlock(scan: ScannedBlock): BtBlockFn {
+  return new Function('h', 'x', 'r8', 'r16', 'r32', 'tagR', 'tagW', 'toff', 'dtag', 'n0', 's0', 'c', scan.source) as BtBlockFn;
+}
+
+/** After a slow access: trap, or leave the block when the slice was cut short. */
+function afterSlow(k: number, next: number, write: string): string {
+  return `if (h.fault !== 0) { h.tlb.hits += hh; h.raiseFault(); return ${-1 - k}; } if (h.sliceEnd <= s0 + ${k + 1}) { ${write} h.pc = ${next}; h.tlb.hits += hh; return ${k + 1}; }`;
+}
+
+function emit(id: number, w: number, k: number, pc: number, next: number, hasC: boolean): { text: string; ends: boolean } | undefined {
+  const rd = (w >>> 7) & 31;
+  const rs1 = (w >>> 15) & 31;
+  const rs2 = (w >>> 20) & 31;
+  const immI = w >> 20;
+  const set = (expr: string): { text: string; ends: boolean } => ({ text: rd === 0 ? '' : `x[${rd}] = ${expr};`, ends: false });
+  const a = R(rs1);
+  const b = R(rs2);
+  const leave = (pcExpr: string): string => `h.pc = ${pcExpr}; h.tlb.hits += hh; return ${k + 1};`;
+  switch (id) {
+    case Op.LUI: return set(String(w & 0xfffff000));
+    case Op.AUIPC: return set(String((pc + (w & 0xfffff000)) | 0));
+    case Op.ADDI: return set(`(${a} + ${immI}) | 0`);
+    case Op.SLTI: return set(`${a} < ${immI} ? 1 : 0`);
+    case Op.SLTIU: return set(`${a} >>> 0 < ${immI >>> 0} ? 1 : 0`);
+    case Op.XORI: return set(`${a} ^ ${immI}`);
+    case Op.ORI: return set(`${a} | ${immI}`);
+    case Op.ANDI: return set(`${a} & ${immI}`);
+    case Op.SLLI: return set(`${a} << ${rs2}`);
+    case Op.SRLI: return set(`(${a} >>> ${rs2}) | 0`);
+    case Op.SRAI: return set(`${a} >> ${rs2}`);
+    case Op.ADD: return set(`(${a} + ${b}) | 0`);
+    case Op.SUB: return set(`(${a} - ${b}) | 0`);
+    case Op.SLL: return set(`${a} << (${b} & 31)`);
+    case Op.SLT: return set(`${a} < ${b} ? 1 : 0`);
+    case Op.SLTU: return set(`${a} >>> 0 < ${b} >>> 0 ? 1 : 0`);
+    case Op.XOR: return set(`${a} ^ ${b}`);
+    case Op.SRL: return set(`(${a} >>> (${b} & 31)) | 0`);
+    case Op.SRA: return set(`${a} >> (${b} & 31)`);
+    case Op.OR: return set(`${a} | ${b}`);
+    case Op.AND: return set(`${a} & ${b}`);
+    case Op.MUL: return set(`Math.imul(${a}, ${b})`);
+    case Op.MULH: case Op.MULHSU: case Op.MULHU:
+    case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU:
+      return set(`h.mulDiv(${id}, ${a}, ${b})`);
+    // Stores into translated code fault (the VMM write-protects it), so fence.i has nothing to do.
+    case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: case Op.FENCE_I: return { text: '', ends: false };
+    case Op.JAL: {
+      const t = (pc + (((w >> 31) << 20) | (w & 0xff000) | ((w >>> 9) & 0x800) | ((w >>> 20) & 0x7fe))) | 0;
+      if (!hasC && (t & 2) !== 0) return { text: `${sync(k, pc)} h.tlb.hits += hh; h.raise(0, ${t}); return ${-1 - k};`, ends: true };
+      return { text: `${rd === 0 ? '' : `x[${rd}] = ${next};`} ${leave(String(t))}`, ends: true };
+    }
+    case Op.JALR: {
+      const check = hasC ? '' : `if ((v & 2) !== 0) { ${sync(k, pc)} h.tlb.hits += hh; h.raise(0, v); return ${-1 - k}; }`;
+      return { text: `v = ((${a} + ${immI}) & ~1) | 0; ${check} ${rd === 0 ? '' : `x[${rd}] = ${next};`} ${leave('v')}`, ends: true };
+    }
+    case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU: {
+      const t = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
+      const cond = { [Op.BEQ]: `${a} === ${b}`, [Op.BNE]: `${a} !== ${b}`, [Op.BLT]: `${a} < ${b}`, [Op.BGE]: `${a} >= ${b}`,
+        [Op.BLTU]: `${a} >>> 0 < ${b} >>> 0`, [Op.BGEU]: `${a} >>> 0 >= ${b} >>> 0` }[id];
+      if (!hasC && (t & 2) !== 0) return { text: `if (${cond}) { ${sync(k, pc)} h.tlb.hits += hh; h.raise(0, ${t}); return ${-1 - k}; } ${leave(String(next))}`, ends: true };
+      return { text: `${leave(`(${cond}) ? ${t} : ${next}`)}`, ends: true };
+    }
+    case Op.LW: case Op.LH: case Op.LHU: case Op.LB: case Op.LBU: {
+      const size = id === Op.LW ? 4 : id === Op.LB || id === Op.LBU ? 1 : 2;
+      const fast = size === 4 ? 'r32[((a + toff[ti]) | 0) >> 2]' : size === 2 ? 'r16[((a + toff[ti]) | 0) >> 1]' : 'r8[(a + toff[ti]) | 0]';
+      const align = size === 1 ? '' : `(a & ${size - 1}) === 0 && `;
+      const ext = id === Op.LH ? '(v << 16) >> 16' : id === Op.LB ? '(v << 24) >> 24' : size === 4 ? 'v | 0' : 'v';
+      const write = rd === 0 ? '' : `x[${rd}] = ${ext};`;
+      return {
+        text: `a = (${a} + ${immI}) | 0; vp = a >>> 12; ti = vp & 1023;
+if (${align}tagR[ti] === (vp | dtag)) { hh++; v = ${fast}; } else { ${sync(k, pc)} v = h.loadSlow(a, ${size}); ${afterSlow(k, next, write)} }
+${write}`,
+        ends: false,
+      };
+    }
+    case Op.SW: case Op.SH: case Op.SB: {
+      const size = id === Op.SW ? 4 : id === Op.SH ? 2 : 1;
+      const immS = ((w >> 25) << 5) | ((w >>> 7) & 31);
+      const fast = size === 4 ? `r32[((a + toff[ti]) | 0) >> 2] = ${b};` : size === 2 ? `r16[((a + toff[ti]) | 0) >> 1] = ${b};` : `r8[(a + toff[ti]) | 0] = ${b};`;
+      const align = size === 1 ? '' : `(a & ${size - 1}) === 0 && `;
+      return {
+        text: `a = (${a} + ${immS}) | 0; vp = a >>> 12; ti = vp & 1023;
+if (${align}tagW[ti] === (vp | dtag)) { hh++; ${fast} }
+else { ${sync(k, pc)} h.storeSlow(a, ${size}, ${b}); h.codeWritten = false; ${afterSlow(k, next, '')} }`,
+        ends: false,
+      };
+    }
+    default:
+      return undefined;
+  }
+}
