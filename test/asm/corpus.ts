@@ -133,7 +133,7 @@ const PSEUDO_TEMPLATES = [
   'call fn', 'call t0, fn', 'tail fn', 'jump fn, t1', 'la a0, msg', 'lla a1, msg', 'la s0, fn', 'la a0, msg+4', 'lla t0, data_word',
   'lb a0, msg', 'lbu a1, msg', 'lh a2, data_half', 'lhu a3, data_half', 'lw a4, data_word', 'sb a0, data_word, t0', 'sh a1, data_half, t1', 'sw a2, data_word, t2',
   'csrr a0, mstatus', 'csrr t0, 0x7c0', 'csrr a0, satp', 'csrw mtvec, a0', 'csrs mie, t0', 'csrc mip, t1', 'csrwi mstatus, 8', 'csrsi sstatus, 2', 'csrci sie, 31',
-  'csrw mscratch, 5', 'csrs sip, 1', 'csrc mstatus, 0', 'csrrw a0, mscratch, 3', 'csrrs a0, mstatus, 8', 'csrrc a0, mstatus, 31',
+  'csrw mscratch, 5', 'csrs sip, 1', 'csrc mstatus, 0', 'csrr a0, mtinst', 'csrw mtval2, a1', 'csrrw a0, mscratch, 3', 'csrrs a0, mstatus, 8', 'csrrc a0, mstatus, 31',
   'rdcycle a0', 'rdtime a1', 'rdinstret a2', 'rdcycleh a3', 'rdtimeh a4', 'rdinstreth a5',
   'fence', 'fence rw, rw', 'fence iorw, iorw', 'fence r, w', 'fence.i', 'fence.tso', 'pause', 'sfence.vma', 'sfence.vma a0', 'sfence.vma a0, a1', 'sfence.vma zero, a1',
   'hfence.vvma', 'hfence.vvma a0', 'hfence.gvma a0, a1', 'ecall', 'ebreak', 'scall', 'sbreak', 'unimp', 'mret', 'sret', 'wfi',

@@ -70,7 +70,7 @@ const defs: CsrDef[] = [
   { name: 'mstatus', num: Csr.MSTATUS, pred: any, read: (h) => h.readMstatus(), write: (h, v) => h.writeMstatus(v) },
   { name: 'misa', num: Csr.MISA, pred: any, read: (h) => h.misa, write: () => {} },
   { name: 'medeleg', num: Csr.MEDELEG, pred: any, read: (h) => h.medeleg, write: (h, v) => { h.medeleg = v & (h.features.h ? MEDELEG_WRITABLE | MEDELEG_H_EXTRA : MEDELEG_WRITABLE); } },
-  { name: 'mideleg', num: Csr.MIDELEG, pred: any, read: (h) => h.mideleg, write: (h, v) => { h.mideleg = h.features.h ? (v & MIDELEG_WRITABLE) | HS_INTS : v & MIDELEG_WRITABLE; h.interruptsChanged(); } },
+  { name: 'mideleg', num: Csr.MIDELEG, pred: any, read: (h) => h.mideleg, write: (h, v) => { h.mideleg = h.features.h ? (v & MIP_WRITABLE_H) | HS_INTS : v & MIDELEG_WRITABLE; h.interruptsChanged(); } },
   { name: 'mie', num: Csr.MIE, pred: any, read: (h) => h.mie, write: (h, v) => h.setMie(v & (h.features.h ? MIE_WRITABLE_H : MIE_WRITABLE)) },
   { name: 'mtvec', num: Csr.MTVEC, pred: any, read: (h) => h.mtvec, write: (h, v) => { if ((v & 3) < 2) h.mtvec = v >>> 0; } },
   { name: 'mcounteren', num: Csr.MCOUNTEREN, pred: any, read: (h) => h.mcounteren, write: (h, v) => { h.mcounteren = v >>> 0; } },

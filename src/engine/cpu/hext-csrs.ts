@@ -31,25 +31,29 @@ function readVsie(h: Hart): number {
 function writeVsie(h: Hart, v: number): void {
   setMieBits(h, h.hx.hideleg & VS_INTS, v << 1);
 }
-/** vsip: as vsie; only VSSIP is writable. */
+/** vsip: only VSSIP, readable and writable when hideleg delegates it (QEMU 7.2 masks the read too). */
 function readVsip(h: Hart): number {
-  return (mip(h) & h.hx.hideleg & VS_INTS) >>> 1;
+  return (mip(h) & h.hx.hideleg & 0x4) >>> 1;
 }
 function writeVsip(h: Hart, v: number): void {
   setMipBits(h, h.hx.hideleg & 0x4, v << 1);
 }
 
-/** sie with H: vsie while V=1, else the S-level enables mideleg delegates. */
+/**
+ * sie with H: vsie while V=1, else the S-level enables mideleg delegates. QEMU 7.2 masks the vsie
+ * value with mideleg's S-level bits too, so a VS guest reads its enables only where M delegated the
+ * same S-level interrupt (the writes take effect all the same).
+ */
 export function readSieH(h: Hart): number {
-  return h.hx.virt ? readVsie(h) : h.mie & h.mideleg & S_INTS;
+  return (h.hx.virt ? readVsie(h) : h.mie) & h.mideleg & S_INTS;
 }
 export function writeSieH(h: Hart, v: number): void {
   if (h.hx.virt) writeVsie(h, v);
   else setMieBits(h, h.mideleg & S_INTS, v);
 }
-/** sip with H: vsip while V=1, else the delegated S-level pending bits (SSIP writable). */
+/** sip with H: vsip while V=1, else the delegated S-level pending bits (SSIP writable); masked as sie. */
 export function readSipH(h: Hart): number {
-  return h.hx.virt ? readVsip(h) : mip(h) & h.mideleg & S_INTS;
+  return (h.hx.virt ? readVsip(h) : mip(h)) & h.mideleg & S_INTS;
 }
 export function writeSipH(h: Hart, v: number): void {
   if (h.hx.virt) writeVsip(h, v);
@@ -79,7 +83,8 @@ export const H_CSRS: readonly CsrDef[] = [
   { name: 'htval', num: 0x643, pred: hmode, read: (h) => h.hx.htval, write: (h, v) => { h.hx.htval = v >>> 0; } },
   { name: 'hip', num: 0x644, pred: hmode, read: (h) => mip(h) & HS_INTS, write: (h, v) => setMipBits(h, 0x4, v) },
   { name: 'hvip', num: 0x645, pred: hmode, read: (h) => mip(h) & VS_INTS, write: (h, v) => setMipBits(h, VS_INTS, v) },
-  { name: 'htinst', num: 0x64a, pred: hmode, read: (h) => h.hx.htinst, write: (h, v) => { h.hx.htinst = v >>> 0; } },
+  // htinst reads 0 and ignores writes, as in QEMU 7.2 (which never reports transformed instructions).
+  { name: 'htinst', num: 0x64a, pred: hmode, read: () => 0, write: () => {} },
   { name: 'hgatp', num: 0x680, pred: hmode, read: (h) => h.hx.hgatp, write: (h, v) => writeHgatp(h, v) },
   { name: 'hgeip', num: 0xe12, pred: hmode, read: () => 0 },
   // Virtual supervisor (§8.2.11-8.2.18): the background copies, read and written from HS or M.

@@ -28,16 +28,16 @@ export const enum Hstatus {
   VTSR = 1 << 22,
 }
 
-/** Interrupt bit groups (QEMU's S_MODE_INTERRUPTS, VS_MODE_INTERRUPTS, HS_MODE_INTERRUPTS). */
-export const S_INTS = 0x222;
+/** Interrupt bit groups (QEMU's S_MODE_INTERRUPTS with LCOFI, VS_MODE_INTERRUPTS, HS_MODE_INTERRUPTS). */
+export const S_INTS = 0x2222;
 export const VS_INTS = 0x444;
 export const HS_INTS = 0x1444;
-/** mie bits with H (M, S, VS and SGEI). */
-export const MIE_WRITABLE_H = 0x1eee;
-/** mip bits M-mode software may write with H (S and VS levels). */
-export const MIP_WRITABLE_H = 0x666;
-/** Guest-page faults and virtual-instruction: delegable from M with H. */
-export const MEDELEG_H_EXTRA = 0xf00000;
+/** mie bits with H as QEMU 7.2 keeps them (M, S, VS, SGEI and LCOFI). */
+export const MIE_WRITABLE_H = 0x3eee;
+/** mip and mideleg bits M-mode software may write with H (S and VS levels, LCOFI). */
+export const MIP_WRITABLE_H = 0x2666;
+/** With H, ecalls from VS and M, guest-page faults and virtual-instruction are delegable too (QEMU 7.2). */
+export const MEDELEG_H_EXTRA = 0xf00c00;
 /** hedeleg: what may reach VS-mode (no ecalls from S/VS/M, no guest-page or virtual-instruction faults). */
 export const HEDELEG_WRITABLE = 0xb1ff;
 
@@ -258,6 +258,7 @@ export function enterTrapH(h: Hart, cause: number, tval: number, interrupt: bool
     h.pc = vectorOf(h.mtvec, cause, interrupt);
   }
   x.twoStage = false;
+  x.faultGpa = 0;
   h.contextChanged();
 }
 
@@ -279,6 +280,7 @@ export function mretH(h: Hart, mpv: boolean): void {
 /** sret with H (QEMU 7.2's helper_sret); the caller checked priv >= S and mstatus.TSR. */
 function sretH(h: Hart): void {
   const x = h.hx;
+  const target = h.sepc | 0;
   const spp = (h.mstatus & Mstatus.SPP) !== 0 ? PRIV_S : PRIV_U;
   let s = h.mstatus & ~(Mstatus.SIE | Mstatus.SPP);
   if (h.mstatus & Mstatus.SPIE) s |= Mstatus.SIE;
@@ -294,7 +296,7 @@ function sretH(h: Hart): void {
     }
   }
   h.priv = spp;
-  h.pc = h.sepc | 0;
+  h.pc = target;
   h.contextChanged();
   h.interruptsChanged();
 }
@@ -433,7 +435,15 @@ function hyperAccess(h: Hart, va: number, size: number, store: boolean, value: n
   const priv = (hx.hstatus & Hstatus.SPVP) !== 0 ? PRIV_S : PRIV_U;
   const access = store ? Access.STORE : Access.LOAD;
   const r = hx.walker.translate(va, size, access, hx.vsatp, hx.hgatp, priv, true, (hx.vsstatus & Mstatus.MXR) !== 0, hx.hsMxr(h), lx);
-  if (r.fault !== 0) return fault(h, r.fault, va, r.htval);
+  if (r.fault !== 0) {
+    // QEMU 7.2 picks page versus access fault by the running satp (here the hypervisor's): with it
+    // bare, a VS-stage fault of HLV/HSV is an access fault.
+    let cause = r.fault;
+    if ((h.satp >>> 31) === 0 && (cause === Cause.INSN_PAGE || cause === Cause.LOAD_PAGE || cause === Cause.STORE_PAGE)) {
+      cause = cause === Cause.STORE_PAGE ? Cause.STORE_ACCESS : Cause.LOAD_ACCESS;
+    }
+    return fault(h, cause, va, r.htval);
+  }
   if (store) {
     h.noteStore(r.pa, size);
     h.bus.store(r.pa, size, value);

@@ -89,6 +89,7 @@ export const EXTRA_CSR_NAMES: readonly (readonly [number, string])[] = [
   [0x310, 'mstatush'], [0x30a, 'menvcfg'], [0x31a, 'menvcfgh'], [0x10a, 'senvcfg'], [0xf15, 'mconfigptr'],
   [0x747, 'mseccfg'], [0x757, 'mseccfgh'], [0x143, 'sbadaddr'], [0x343, 'mbadaddr'], [0x180, 'sptbr'],
   [0x043, 'ubadaddr'], [0x7b2, 'dscratch'], [0x320, 'mucounteren'],
+  [0x34a, 'mtinst'], [0x34b, 'mtval2'],
   ...Array.from({ length: 12 }, (_, i) => [0x3a4 + i, `pmpcfg${i + 4}`] as const),
   ...Array.from({ length: 48 }, (_, i) => [0x3c0 + i, `pmpaddr${i + 16}`] as const),
 ];

@@ -90,7 +90,6 @@ export class Machine {
     this.options = options;
     this.ramSize = options.bus?.ramSize ?? options.ramSize ?? DEFAULT_RAM_SIZE;
     this.stepsPerTick = options.stepsPerTick ?? DEFAULT_STEPS_PER_TICK;
-    if (options.cpu?.h) throw new Error('the H extension is not available yet: run with h=false');
     this.bus = options.bus ?? new Bus(MEMORY_MAP.ram.base, this.ramSize);
     this.hart = new Hart(this.bus, options.cpu);
     let time: TimeSource;
