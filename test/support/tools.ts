@@ -11,6 +11,7 @@ export const TOOL_PACKAGES = {
   'riscv64-unknown-elf-objdump': 'binutils-riscv64-unknown-elf',
   'riscv64-unknown-elf-objcopy': 'binutils-riscv64-unknown-elf',
   'riscv64-unknown-elf-gcc': 'gcc-riscv64-unknown-elf',
+  'gdb-multiarch': 'gdb-multiarch',
 } as const;
 
 /** Name of a tool listed in TOOL_PACKAGES. */

@@ -57,6 +57,7 @@ export class GdbStub {
   private readonly hwBreaks = new Set<number>();
   private watches: Watchpoint[] = [];
   private noAck = false;
+  private multiprocess = false;
   private connected = false;
   /** The guest is held for the debugger. */
   private halted: boolean;
@@ -78,6 +79,7 @@ export class GdbStub {
   connect(): void {
     this.connected = true;
     this.noAck = false;
+    this.multiprocess = false;
     this.halted = true;
     this.stepping = false;
   }
@@ -123,7 +125,7 @@ export class GdbStub {
     const t = this.target;
     if (this.interruptRequested) {
       this.interruptRequested = false;
-      this.stop(`T${hex2(SIGINT)}thread:1;`);
+      this.stop(`T${hex2(SIGINT)}thread:${this.threadId()};`);
       return StopReason.STOPPED;
     }
     if (this.stepping) {
@@ -135,7 +137,7 @@ export class GdbStub {
       }
       const r = this.stepOnce();
       if (r === StopReason.EXIT || r === STOP_CRASHED) return this.ended(r);
-      this.stop(`T${hex2(SIGTRAP)}thread:1;`);
+      this.stop(`T${hex2(SIGTRAP)}thread:${this.threadId()};`);
       return r;
     }
     if (this.watches.length > 0) {
@@ -184,7 +186,7 @@ export class GdbStub {
   private stopAtBreakpoint(): void {
     this.target.sync();
     const pc = this.target.hart.pcU;
-    this.stop(`T${hex2(SIGTRAP)}${this.swBreaks.has(pc) ? 'swbreak' : 'hwbreak'}:;thread:1;`);
+    this.stop(`T${hex2(SIGTRAP)}${this.swBreaks.has(pc) ? 'swbreak' : 'hwbreak'}:;thread:${this.threadId()};`);
   }
 
   private atBreakpoint(): boolean {
@@ -210,6 +212,11 @@ export class GdbStub {
     }
     t.sync();
     return r === StopReason.BREAKPOINT ? StopReason.BUDGET : r;
+  }
+
+  /** The one thread's id as gdb expects it (QEMU's spelling). */
+  private threadId(): string {
+    return this.multiprocess ? 'p01.01' : '01';
   }
 
   private reply(data: string): void {
@@ -242,7 +249,7 @@ export class GdbStub {
     const t = this.target;
     switch (p[0]) {
       case '?':
-        return `T${hex2(SIGTRAP)}thread:1;`;
+        return `T${hex2(SIGTRAP)}thread:${this.threadId()};`;
       case 'g':
         t.sync();
         return this.allRegisters();
@@ -304,7 +311,9 @@ export class GdbStub {
 
   private handleQuery(p: string): string {
     if (p.startsWith('qSupported')) {
-      return `PacketSize=${MAX_PACKET.toString(16)};qXfer:features:read+;swbreak+;hwbreak+;vContSupported+;QStartNoAckMode+`;
+      // As QEMU: with gdb's multiprocess extension, threads are named p1.1 (one process, one hart).
+      this.multiprocess = /[:;]multiprocess\+/.test(p);
+      return `PacketSize=${MAX_PACKET.toString(16)};qXfer:features:read+;swbreak+;hwbreak+;vContSupported+;QStartNoAckMode+${this.multiprocess ? ';multiprocess+' : ''}`;
     }
     if (p === 'QStartNoAckMode') return 'OK';
     if (p.startsWith('qXfer:features:read:')) {
@@ -320,8 +329,8 @@ export class GdbStub {
       return (offset + length >= doc.length ? 'l' : 'm') + escapeBinary(part);
     }
     if (p === 'qAttached' || p.startsWith('qAttached:')) return '1';
-    if (p === 'qC') return 'QC1';
-    if (p === 'qfThreadInfo') return 'm1';
+    if (p === 'qC') return `QC${this.threadId()}`;
+    if (p === 'qfThreadInfo') return `m${this.threadId()}`;
     if (p === 'qsThreadInfo') return 'l';
     if (p.startsWith('qSymbol')) return 'OK';
     return '';
@@ -463,7 +472,7 @@ export class GdbStub {
   }
 
   private watchReply(w: { watch: Watchpoint; addr: number }): string {
-    return `T${hex2(SIGTRAP)}${w.watch.kind}:${w.addr.toString(16)};thread:1;`;
+    return `T${hex2(SIGTRAP)}${w.watch.kind}:${w.addr.toString(16)};thread:${this.threadId()};`;
   }
 
   /** The watchpoint the instruction at pc is about to touch, with the first watched address it touches. */

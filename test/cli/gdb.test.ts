@@ -1,0 +1,198 @@
+// `vmlab run --gdb`: real gdb-multiarch drives the stub in batch mode; its transcript (registers,
+// memory through the guest's page tables, a breakpoint hit, a watchpoint hit, CSRs, stepping) must
+// equal the transcript of the same gdb script against QEMU's gdbstub, bare and in every VM mode,
+// and stepping lands where vmlab's own commit log says.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { GUEST_DIR, REPO_ROOT, buildGuest } from '../support/build';
+import { QEMU_CPU } from '../support/qemu';
+import { tool } from '../support/tools';
+
+const VMLAB = join(REPO_ROOT, 'bin', 'vmlab.mjs');
+const dir = mkdtempSync(join(tmpdir(), 'vmlab-gdb-'));
+let elf = '';
+
+beforeAll(async () => {
+  tool('gdb-multiarch');
+  tool('qemu-system-riscv32');
+  elf = await buildGuest(join(GUEST_DIR, 'debug', 'gdb-target.S'));
+}, 120_000);
+
+/** A TCP port nobody listens on now. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether something listens on 127.0.0.1:port (probed by binding it, so no connection reaches QEMU). */
+async function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(true));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)));
+  });
+}
+
+interface Started {
+  proc: ChildProcess;
+  port: number;
+  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+function collect(proc: ChildProcess): Started['done'] {
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.on('data', (d: Buffer) => { stdout += d.toString('latin1'); });
+  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString('latin1'); });
+  return new Promise((resolve) => proc.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** Starts `vmlab run ELF --gdb 0 --gdb-wait ...` and reads the port it announces. */
+async function startVmlab(args: string[]): Promise<Started> {
+  const proc = spawn(process.execPath, [VMLAB, 'run', elf, '--gdb', '0', '--gdb-wait', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const done = collect(proc);
+  const port = await new Promise<number>((resolve, reject) => {
+    let text = '';
+    proc.stderr!.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      const m = /gdb stub on 127\.0\.0\.1:(\d+)/.exec(text);
+      if (m) resolve(Number(m[1]));
+    });
+    proc.on('close', () => reject(new Error(`vmlab ended before listening: ${text}`)));
+  });
+  return { proc, port, done };
+}
+
+async function startQemu(): Promise<Started> {
+  const port = await freePort();
+  const proc = spawn(tool('qemu-system-riscv32'), ['-machine', 'virt', '-bios', 'none', '-nographic', '-cpu', QEMU_CPU,
+    '-kernel', elf, '-gdb', `tcp:127.0.0.1:${port}`, '-S'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const done = collect(proc);
+  // QEMU listens once it has built the machine: wait until the port is bound (nothing else may bind it).
+  for (let i = 0; i < 200 && !(await portTaken(port)); i++) await new Promise((r) => setTimeout(r, 50));
+  return { proc, port, done };
+}
+
+/** Runs gdb-multiarch in batch mode with `commands` against 127.0.0.1:port; returns its transcript. */
+function gdb(port: number, commands: string[]): string {
+  const script = join(dir, `script-${port}.gdb`);
+  writeFileSync(script, ['set architecture riscv:rv32', `file ${elf}`, 'set confirm off', `target remote 127.0.0.1:${port}`, ...commands].join('\n') + '\n');
+  const r = spawnSync(tool('gdb-multiarch'), ['-batch', '-nx', '-x', script], { encoding: 'latin1', timeout: 60_000 });
+  return r.stdout + r.stderr;
+}
+
+const SESSION = [
+  'info registers pc',
+  'x/2i $pc',
+  'break after_loop',
+  'continue',
+  'p $s0',
+  'x/2wx &counter',
+  'watch *(int*)&watched',
+  'continue',
+  'p/x *(int*)&watched',
+  'p $pc',
+  'delete',
+  'hbreak in_s_paged',
+  'continue',
+  'x/wx 0x40000000',
+  'p $priv',
+  'p/x $satp',
+  'p/x $mstatus',
+  'p/x $mepc',
+  'stepi 5',
+  'p $pc',
+  'info registers',
+  'detach',
+];
+
+describe('vmlab run --gdb', () => {
+  it('answers gdb as QEMU\'s gdbstub does (bare machine)', async () => {
+    const q = await startQemu();
+    const expected = gdb(q.port, SESSION);
+    const qemuRun = await q.done;
+    const v = await startVmlab([]);
+    const got = gdb(v.port, SESSION);
+    const run = await v.done;
+    expect(expected).toContain('Hardware watchpoint 2');
+    expect(expected).toContain('0x40000000:\t0xcafef00d');
+    expect(got).toBe(expected);
+    expect(run.stdout).toBe(qemuRun.stdout.replace(/\r\n/g, '\n'));
+    expect(run.code).toBe(0);
+  }, 120_000);
+
+  for (const mode of ['emulate', 'trap']) {
+    it(`answers the same in a VM (--mode ${mode})`, async () => {
+      const bare = await startVmlab([]);
+      const expected = gdb(bare.port, SESSION);
+      await bare.done;
+      const v = await startVmlab(['--mode', mode]);
+      const got = gdb(v.port, SESSION);
+      const run = await v.done;
+      expect(got).toBe(expected);
+      expect(run.stdout).toBe('value=cafef00d\ncounter=0000000a\n');
+      expect(run.code).toBe(0);
+    }, 120_000);
+  }
+
+  it('steps exactly as many instructions as it is asked, landing where the commit log says', async () => {
+    const trace = join(dir, 'trace.log');
+    const t = spawnSync(process.execPath, [VMLAB, 'run', elf, '--trace', trace], { encoding: 'latin1', timeout: 60_000 });
+    expect(t.status).toBe(0);
+    const lines = readFileSync(trace, 'latin1').split('\n');
+    const steps = 137;
+    const regs = new Array<number>(32).fill(0);
+    for (const line of lines.slice(0, steps)) {
+      for (const m of line.matchAll(/ x(\d+) 0x([0-9a-f]{8})/g)) regs[Number(m[1])] = parseInt(m[2], 16);
+    }
+    const nextPc = parseInt(/ (0x[0-9a-f]{8}) \(/.exec(lines[steps])![1], 16);
+    const v = await startVmlab([]);
+    const out = gdb(v.port, [`stepi ${steps}`, 'info registers', 'kill']);
+    await v.done;
+    const reported = new Map<string, number>();
+    for (const m of out.matchAll(/^(\w+)\s+0x([0-9a-f]+)\s/gm)) reported.set(m[1], parseInt(m[2], 16));
+    expect(reported.get('pc')).toBe(nextPc);
+    const names = ['zero', 'ra', 'sp', 'gp', 'tp', 't0', 't1', 't2', 'fp', 's1', 'a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7',
+      's2', 's3', 's4', 's5', 's6', 's7', 's8', 's9', 's10', 's11', 't3', 't4', 't5', 't6'];
+    for (let r = 1; r < 32; r++) expect(reported.get(names[r]), names[r]).toBe(regs[r] >>> 0);
+  }, 120_000);
+
+  it('ends the run when gdb kills it, and says so', async () => {
+    const v = await startVmlab([]);
+    gdb(v.port, ['break after_loop', 'continue', 'kill']);
+    const run = await v.done;
+    expect(run.code).toBe(130);
+    expect(run.stderr).toMatch(/^vmlab: killed by the debugger after \d+ instructions/m);
+    expect(run.stdout).toBe('');
+  }, 60_000);
+
+  it('refuses a bad port, --gdb-wait alone and --gdb with --trace in one line each', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--gdb', 'abc'], /--gdb.*expected a TCP port number \(0 to 65535\), got 'abc'/],
+      [['--gdb', '70000'], /expected a TCP port number/],
+      [['--gdb-wait'], /--gdb-wait needs --gdb PORT/],
+      [['--gdb', '0', '--trace', join(dir, 't.log')], /--trace and --gdb cannot be used together/],
+    ];
+    for (const [args, message] of cases) {
+      const r = spawnSync(process.execPath, [VMLAB, 'run', elf, ...args], { encoding: 'latin1', timeout: 30_000 });
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+    const holder = createServer();
+    const port = await new Promise<number>((resolve) => holder.listen(0, '127.0.0.1', () => resolve((holder.address() as { port: number }).port)));
+    const r = spawnSync(process.execPath, [VMLAB, 'run', elf, '--gdb', String(port)], { encoding: 'latin1', timeout: 30_000 });
+    holder.close();
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(`vmlab: --gdb ${port}: the port is in use`);
+  }, 60_000);
+});
