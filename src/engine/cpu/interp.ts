@@ -11,6 +11,7 @@ import { CsrOp, Priv, type Hart } from './hart';
 import { Mstatus } from './csr-defs';
 import { mulDiv } from './muldiv';
 import { HOT_MASK, HOT_THRESHOLD, TranslateResult } from './jit';
+import { hInstruction, NOT_H } from './hext';
 
 /**
  * Runs the hart for at most `limit` steps (retired instructions plus traps taken) or until
@@ -28,15 +29,17 @@ export function execute(h: Hart, limit: number): void {
   const tagX = tlb.tagX;
   const toff = tlb.off;
   const EXP = EXPAND_C;
-  const hasC = h.features.c;
-  const hasM = h.features.m;
-  const hasA = h.features.a;
-  const hasXs = h.features.xsensitive;
+  const hasC = h.features.c === true;
+  const hasM = h.features.m === true;
+  const hasA = h.features.a === true;
+  const hasXs = h.features.xsensitive === true;
   const dc = decodeCache(hasC);
 
   let pc = h.pc;
-  let n = h.sliceDone;
   let steps = h.sliceSteps;
+  // Instructions retired are steps + nOff at the top of the loop (steps less the traps taken), so
+  // only steps is counted per instruction; every trap lowers nOff.
+  let nOff = h.sliceDone - steps;
   let dtag = h.dataTag;
   let ftag = h.fetchTag;
   // The fetch page: its virtual base and RAM offset, valid for pc offsets below flimit (0: none).
@@ -64,11 +67,11 @@ export function execute(h: Hart, limit: number): void {
   // Translated blocks run and the instructions they retired, added to code.stats on the way out.
   let blockRuns = 0;
   let blockInsns = 0;
-  const firstDone = n;
+  const firstDone = h.sliceDone;
   h.atBreakpoint = false;
 
   while (steps < end) {
-    if (bps !== undefined && bps.has(pc >>> 0) && !(n === firstDone && pc >>> 0 === h.bpSkip)) {
+    if (bps !== undefined && bps.has(pc >>> 0) && !(steps + nOff === firstDone && pc >>> 0 === h.bpSkip)) {
       h.atBreakpoint = true;
       break;
     }
@@ -92,17 +95,16 @@ export function execute(h: Hart, limit: number): void {
       const fn = pg === undefined ? undefined : pg.fn[bi];
       if (fn !== undefined && pg!.pc[bi] === pc) {
         if (steps + pg!.len[bi] <= end && (bpList === undefined || !breakpointIn(bpList, pc - (off & 0xfff) + pg!.first[bi], pg!.bytes[bi]))) {
-          const r = fn(h, x, r8, r16, r32, tagR, tagW, toff, dtag, n, steps);
+          const r = fn(h, x, r8, r16, r32, tagR, tagW, toff, dtag, steps + nOff, steps);
           end = h.sliceEnd;
           pc = h.pc;
           blockRuns++;
           if (r >= 0) {
-            n += r;
             steps += r;
             blockInsns += r;
           } else {
-            n += -1 - r;
             steps -= r;
+            nOff--;
             blockInsns += -1 - r;
             dtag = h.dataTag;
             ftag = h.fetchTag;
@@ -134,17 +136,17 @@ export function execute(h: Hart, limit: number): void {
     steps++;
     // ---- fetch and decode ----
     // The decoded form comes from the decode cache when its slot still holds the same bits.
-    let ci = DC_SCRATCH;
+    let ci = Dc.SCRATCH;
     if (inPage) {
       const hw = ((pc + foff) | 0) >> 1;
       const raw = r16[hw] | (r16[hw + 1] << 16);
-      ci = (hw & DC_MASK) << 2;
+      ci = (hw & Dc.MASK) << 2;
       if (dc[ci] !== raw) predecode(dc, ci, raw, hasC);
     } else {
       const vpn = pc >>> 12;
       const ti = vpn & TLB_MASK;
       h.pc = pc;
-      h.sliceDone = n;
+      h.sliceDone = steps - 1 + nOff;
       h.sliceSteps = steps;
       const raw = h.fetchSlow(pc);
       end = h.sliceEnd;
@@ -156,6 +158,7 @@ export function execute(h: Hart, limit: number): void {
         ftag = h.fetchTag;
         flimit = 0;
         entry = true;
+        nOff--;
         continue;
       }
       if (tagX[ti] === (vpn | ftag)) {
@@ -181,7 +184,7 @@ export function execute(h: Hart, limit: number): void {
       case Op.AUIPC: x[rd] = (pc + imm) | 0; break;
       case Op.JAL: {
         const t = (pc + imm) | 0;
-        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         x[rd] = npc;
         npc = t;
         entry = true;
@@ -189,7 +192,7 @@ export function execute(h: Hart, limit: number): void {
       }
       case Op.JALR: {
         const t = ((x[rs1] + imm) & ~1) | 0;
-        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         x[rd] = npc;
         npc = t;
         entry = true;
@@ -199,42 +202,42 @@ export function execute(h: Hart, limit: number): void {
         entry = true;
         if (x[rs1] === x[rs2]) {
           npc = (pc + imm) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
         }
         break;
       case Op.BNE:
         entry = true;
         if (x[rs1] !== x[rs2]) {
           npc = (pc + imm) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
         }
         break;
       case Op.BLT:
         entry = true;
         if (x[rs1] < x[rs2]) {
           npc = (pc + imm) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
         }
         break;
       case Op.BGE:
         entry = true;
         if (x[rs1] >= x[rs2]) {
           npc = (pc + imm) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
         }
         break;
       case Op.BLTU:
         entry = true;
         if (x[rs1] >>> 0 < x[rs2] >>> 0) {
           npc = (pc + imm) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
         }
         break;
       case Op.BGEU:
         entry = true;
         if (x[rs1] >>> 0 >= x[rs2] >>> 0) {
           npc = (pc + imm) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
         }
         break;
       case Op.LW: {
@@ -245,10 +248,10 @@ export function execute(h: Hart, limit: number): void {
           hits++;
           x[rd] = r32[((a + toff[ti]) | 0) >> 2];
         } else {
-          h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
+          h.pc = pc; h.sliceDone = steps - 1 + nOff; h.sliceSteps = steps;
           const v = h.loadSlow(a, 4);
           end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
           x[rd] = v;
         }
         break;
@@ -262,10 +265,10 @@ export function execute(h: Hart, limit: number): void {
           hits++;
           v = r16[((a + toff[ti]) | 0) >> 1];
         } else {
-          h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
+          h.pc = pc; h.sliceDone = steps - 1 + nOff; h.sliceSteps = steps;
           v = h.loadSlow(a, 2);
           end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         }
         x[rd] = id === Op.LH ? (v << 16) >> 16 : v & 0xffff;
         break;
@@ -279,10 +282,10 @@ export function execute(h: Hart, limit: number): void {
           hits++;
           v = r8[(a + toff[ti]) | 0];
         } else {
-          h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
+          h.pc = pc; h.sliceDone = steps - 1 + nOff; h.sliceSteps = steps;
           v = h.loadSlow(a, 1);
           end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         }
         x[rd] = id === Op.LB ? (v << 24) >> 24 : v & 0xff;
         break;
@@ -295,10 +298,10 @@ export function execute(h: Hart, limit: number): void {
           hits++;
           r32[((a + toff[ti]) | 0) >> 2] = x[rs2];
         } else {
-          h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
+          h.pc = pc; h.sliceDone = steps - 1 + nOff; h.sliceSteps = steps;
           h.storeSlow(a, 4, x[rs2]);
           end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         }
         break;
       }
@@ -310,10 +313,10 @@ export function execute(h: Hart, limit: number): void {
           hits++;
           r16[((a + toff[ti]) | 0) >> 1] = x[rs2];
         } else {
-          h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
+          h.pc = pc; h.sliceDone = steps - 1 + nOff; h.sliceSteps = steps;
           h.storeSlow(a, 2, x[rs2]);
           end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         }
         break;
       }
@@ -325,10 +328,10 @@ export function execute(h: Hart, limit: number): void {
           hits++;
           r8[(a + toff[ti]) | 0] = x[rs2];
         } else {
-          h.pc = pc; h.sliceDone = n; h.sliceSteps = steps;
+          h.pc = pc; h.sliceDone = steps - 1 + nOff; h.sliceSteps = steps;
           h.storeSlow(a, 1, x[rs2]);
           end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         }
         break;
       }
@@ -353,12 +356,12 @@ export function execute(h: Hart, limit: number): void {
       case Op.AND: x[rd] = x[rs1] & x[rs2]; break;
       case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: case Op.FENCE_I: break;
       case Op.MUL:
-        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, rawBits(dc, ci, info)); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, rawBits(dc, ci, info)); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         x[rd] = Math.imul(x[rs1], x[rs2]);
         break;
       case Op.MULH: case Op.MULHSU: case Op.MULHU:
       case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU: {
-        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, rawBits(dc, ci, info)); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; continue; }
+        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, rawBits(dc, ci, info)); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         x[rd] = mulDiv(id, x[rs1], x[rs2]);
         break;
       }
@@ -366,12 +369,12 @@ export function execute(h: Hart, limit: number): void {
         // Rare instructions: system, CSR, atomics, Xsensitive, illegal. They may trap or change
         // the translation context, so they run with the hart's state in sync.
         h.pc = pc;
-        h.sliceDone = n;
+        h.sliceDone = steps - 1 + nOff;
         h.sliceSteps = steps;
         const raw = rawBits(dc, ci, info);
         const w = (raw & 3) !== 3 ? (hasC ? EXP[raw] : 0) : raw;
         const r = slowInstruction(h, id, w, raw, rd, rs1, rs2, npc, hasA, hasXs);
-        if (r === SLOW_RETIRED) n++;
+        if (r !== SLOW_RETIRED) nOff--;
         end = h.sliceEnd;
         x[0] = 0;
         pc = h.pc;
@@ -384,10 +387,9 @@ export function execute(h: Hart, limit: number): void {
     }
     x[0] = 0;
     pc = npc;
-    n++;
   }
   h.pc = pc;
-  h.sliceDone = n;
+  h.sliceDone = steps + nOff;
   h.sliceSteps = steps;
   tlb.hits += hits;
   if (code !== undefined) {
@@ -404,10 +406,13 @@ export function execute(h: Hart, limit: number): void {
 // bits equal the bits in memory, so stores, DMA and reloads need no invalidation: the cache is
 // exact by construction and slots may be shared by any harts and buses. The decoding depends on the
 // C extension only, so there is one cache with C and one without.
-const DC_BITS = 16;
-const DC_MASK = (1 << DC_BITS) - 1;
-/** The slot for instructions fetched by the slow path (ROM, a page crossing): decoded every time. */
-const DC_SCRATCH = (DC_MASK + 1) << 2;
+// A const enum, so that the hot loop sees literals.
+const enum Dc {
+  /** Slot index mask: 2^16 slots (128 KiB of code). */
+  MASK = 0xffff,
+  /** The slot for instructions fetched by the slow path (ROM, a page crossing): decoded every time. */
+  SCRATCH = 0x40000,
+}
 let dcWithC: Int32Array | undefined;
 let dcWithoutC: Int32Array | undefined;
 
@@ -417,7 +422,7 @@ function decodeCache(hasC: boolean): Int32Array {
 }
 
 function newDecodeCache(hasC: boolean): Int32Array {
-  const dc = new Int32Array(DC_SCRATCH + 4);
+  const dc = new Int32Array(Dc.SCRATCH + 4);
   // Every slot starts as the decoding of the bits 0 (a reserved compressed encoding: illegal).
   predecode(dc, 0, 0, hasC);
   for (let i = 4; i < dc.length; i += 4) dc.copyWithin(i, 0, 4);
@@ -468,6 +473,11 @@ function illegal(h: Hart, raw: number): number {
 function slowInstruction(h: Hart, id: number, w: number, raw: number, rd: number, rs1: number, rs2: number, npc: number, hasA: boolean, hasXs: boolean): number {
   const x = h.x;
   const priv = h.priv;
+  if (h.features.h) {
+    // The H extension: V changes these instructions and adds its own (hext.ts).
+    const r = hInstruction(h, id, w, raw, rd, rs1, rs2, npc);
+    if (r !== NOT_H) return r;
+  }
   switch (id) {
     case Op.ECALL:
       h.raise(Cause.ECALL_U + priv, 0);

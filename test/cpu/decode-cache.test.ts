@@ -1,0 +1,131 @@
+// The interpreter's decode cache (cpu/interp.ts) keeps decoded instructions by RAM halfword and uses
+// a slot only while memory still holds the bits it decoded. These programs change what is at an
+// address in every way the cache could miss: a store that turns a compressed pair into one 32-bit
+// instruction and back, code 128 KiB apart (the same slot), another machine with other code at the
+// same address, and a hart without C running compressed code after one with C. Results are
+// computed by hand; the translator must agree with the interpreter on every count.
+import { describe, expect, test } from 'vitest';
+import { assemble } from '../../src/engine/asm/index';
+import { Machine, StopReason } from '../../src/engine/machine/machine';
+import type { CpuFeatures } from '../../src/engine/cpu/hart';
+
+const EXIT = `
+  li    t0, 0x100000
+  li    t1, 0x5555
+  sw    t1, 0(t0)
+1: j 1b
+`;
+
+const ADDI_A0_100 = 0x06450513;
+/** c.addi a0, 1 then c.nop, as one little-endian word. */
+const C_ADDI_A0_1_C_NOP = 0x00010505;
+
+// Ten passes; odd ones store addi a0, a0, 100 (one 32-bit instruction) at `patch`, even ones
+// c.addi a0, 1 and c.nop (two compressed ones) at the same address, then run it.
+const RESHAPE = `
+  .option norvc
+  .globl _start
+_start:
+  li    s0, 10
+  li    a0, 0
+  la    s1, patch
+  li    s2, ${ADDI_A0_100}
+  li    s3, ${C_ADDI_A0_1_C_NOP}
+loop:
+  andi  t0, s0, 1
+  beqz  t0, 1f
+  sw    s2, 0(s1)
+  j     patch
+1:
+  sw    s3, 0(s1)
+patch:
+  nop
+  addi  s0, s0, -1
+  bnez  s0, loop
+${EXIT}
+`;
+
+// f1 and f2 lie 128 KiB apart, so their instructions share decode-cache slots.
+const ALIAS = `
+  .option norvc
+  .globl _start
+_start:
+  li    s0, 10
+  li    a0, 0
+loop:
+  call  f1
+  call  f2
+  addi  s0, s0, -1
+  bnez  s0, loop
+${EXIT}
+  .balign 4
+f1:
+  addi  a0, a0, 1
+  ret
+  .skip 0x20000 - 8
+f2:
+  addi  a0, a0, 1000
+  ret
+`;
+
+function load(source: string, cpu: Partial<CpuFeatures>): Machine {
+  const r = assemble(source, { file: 'decode-cache.S' });
+  if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+  const m = new Machine({ cpu });
+  m.loadKernel(r.elf);
+  return m;
+}
+
+/** Steps through the boot ROM to the kernel's first instruction (RAM starts at 0x80000000). */
+function toKernel(m: Machine): void {
+  for (let i = 0; i < 100 && m.hart.pcU < 0x80000000; i++) m.step();
+  expect(m.hart.pcU).toBe(0x80000000);
+}
+
+function run(source: string, jit: boolean): { a0: number; instret: number; steps: number } {
+  const m = load(source, { jit });
+  expect(m.run(10_000_000)).toBe(StopReason.EXIT);
+  return { a0: m.hart.x[10], instret: m.hart.instret, steps: m.clockSteps };
+}
+
+describe('the interpreter decode cache', () => {
+  test('a store that turns a compressed pair into a 32-bit instruction and back takes effect each time', () => {
+    const interp = run(RESHAPE, false);
+    // Five odd passes add 100, five even ones add 1 (and run one more instruction, the c.nop).
+    expect(interp.a0).toBe(5 * 100 + 5 * 1);
+    const jit = run(RESHAPE, true);
+    expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
+  });
+
+  test('code 128 KiB apart, in the same slots, runs as itself', () => {
+    const interp = run(ALIAS, false);
+    expect(interp.a0).toBe(10 * 1001);
+    const jit = run(ALIAS, true);
+    expect([jit.a0, jit.instret]).toEqual([interp.a0, interp.instret]);
+  });
+
+  test('another machine with other code at the same address runs its own code', () => {
+    const one = run(RESHAPE.replace('  nop\n', '  addi a0, a0, 3\n').replace(/  sw    s[23], 0\(s1\)\n/g, '  nop\n'), false);
+    const two = run(RESHAPE.replace('  nop\n', '  addi a0, a0, 7\n').replace(/  sw    s[23], 0\(s1\)\n/g, '  nop\n'), false);
+    expect([one.a0, two.a0]).toEqual([30, 70]);
+  });
+
+  test('a hart without C raises an illegal instruction at compressed code another hart has run', () => {
+    const source = `
+  .option rvc
+  .globl _start
+_start:
+  li    a0, 5
+  li    a1, 6
+${EXIT}`;
+    const withC = load(source, { jit: false, c: true });
+    toKernel(withC);
+    withC.step();
+    expect(withC.hart.x[10]).toBe(5);
+    const withoutC = load(source, { jit: false, c: false });
+    toKernel(withoutC);
+    withoutC.step();
+    // c.li a0, 5 is 0x4515; the trap leaves mtval at its bits and the pc at mtvec (0).
+    expect([withoutC.hart.x[10], withoutC.hart.mcause, withoutC.hart.mtval, withoutC.hart.pcU]).toEqual([0, 2, 0x4515, 0]);
+  });
+});
