@@ -1,6 +1,6 @@
 // The bundled labs (issue 5, item 8): each guest prints exactly its expected-output.txt bare, in
-// emulate mode and in trap mode, and on qemu-system-riscv32 where QEMU can run it. `sensitive`
-// differs in trap mode as its README documents; `scribble` dies at a write predicted here from its
+// emulate, trap and bt mode, and on qemu-system-riscv32 where QEMU can run it. `sensitive`
+// differs in trap mode as its README documents (and is right again in bt); `scribble` dies at a write predicted here from its
 // own generator, independently of any run.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { tool } from '../support/tools';
 
 const LABS_DIR = join(REPO_ROOT, 'labs');
 const MiB = 1024 * 1024;
-const VM_MODES: VmMode[] = ['emulate', 'trap'];
+const VM_MODES: VmMode[] = ['emulate', 'trap', 'bt'];
 
 /** How one lab is run. */
 interface LabSpec {
@@ -122,6 +122,16 @@ describe('sensitive', () => {
   });
   test('emulate mode prints the same and halts', () => {
     expect(runVm(builds.get('sensitive')!.elf, 'emulate', spec)).toEqual({ output: labFile('sensitive', 'expected-output.txt'), exitCode: 0, state: 'halted', reason: undefined });
+  });
+  test('bt mode prints expected-output.txt too: the translated kernel calls the VMM for rdpriv, setsie and touser', () => {
+    const vmm = new Vmm({ hostRamSize: 256 * MiB });
+    const out: number[] = [];
+    const vm = vmm.createVm({ name: 'sensitive', mode: 'bt', kernel: builds.get('sensitive')!.elf, memSize: spec.mem, cpu: { xsensitive: true }, onUart: (b) => out.push(b) });
+    for (let i = 0; i < 100 && vmm.active; i++) vmm.run(1_000_000);
+    expect({ output: Buffer.from(out).toString('latin1'), exitCode: vm.exitCode, state: vm.state }).toEqual({ output: labFile('sensitive', 'expected-output.txt'), exitCode: 0, state: 'halted' });
+    // Each Xsensitive instruction the kernel executes is one callout of its kind, never an exit.
+    expect([vm.stats.calloutKinds.rdpriv, vm.stats.calloutKinds.setsie, vm.stats.calloutKinds.touser]).toEqual([1, 2, 1]);
+    expect(vm.stats.exits[2]).toBe(1); // the user program's csrr sstatus, which traps as bare
   });
   test('trap mode prints expected-output-trap.txt: rdpriv, setsie and touser misbehave unnoticed', () => {
     const bare = labFile('sensitive', 'expected-output.txt').split('\n');
