@@ -25,7 +25,7 @@ beforeAll(async () => {
   await mapLimit(programs, 4, async (p) => elves.set(p, await buildGuest(p)));
 }, 600_000);
 
-describe.each(['emulate', 'trap', 'bt'] as const)('%s mode against bare', (mode) => {
+describe.each(['emulate', 'trap', 'bt', 'hw'] as const)('%s mode against bare', (mode) => {
   test.each(programs.map((p) => [basename(p), p]))('%s', (_name, path) => {
     const input = declaredInput(readFileSync(path, 'latin1'));
     const bare = runVmlab(elves.get(path)!, { input });

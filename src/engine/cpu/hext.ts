@@ -13,7 +13,8 @@ import { TwoStage, type HostPteMemory } from '../mmu/two-stage';
 import { Op } from '../isa/opcodes';
 import { Mstatus } from './csr-defs';
 import type { CsrDef } from './csr';
-import { PmpPerm } from './pmp';
+import { PmpPerm, type Pmp } from './pmp';
+import { GUEST_PAGE_FAULT_OF } from '../mmu/two-stage';
 import type { Hart } from './hart';
 
 /** hstatus bits (§8.2.1). */
@@ -93,6 +94,12 @@ export class HState {
   /** The last fault came from a two-stage access (sets GVA when the trap goes to HS or M). */
   twoStage = false;
   readonly walker: TwoStage;
+  /**
+   * An extra G-stage permission filter over guest-physical addresses: hw mode's image of a guest's
+   * own PMP (a hypervisor would narrow its G-stage leaves the same way). Accesses it denies are
+   * guest-page faults, so the hypervisor sees them; undefined: no filter.
+   */
+  guestPmp: Pmp | undefined = undefined;
 
   constructor(host: HostPteMemory) {
     this.walker = new TwoStage(host);
@@ -144,6 +151,8 @@ export class HState {
 }
 
 // ---- context, interrupts, traps --------------------------------------------------------------
+
+const PMP_BIT_OF = [PmpPerm.X, PmpPerm.R, PmpPerm.W];
 
 /** TLB contexts with H: V=1 accesses use priv | CTX_VIRT | VMID << 4, never bare. */
 export function contextChangedH(h: Hart): void {
@@ -484,10 +493,20 @@ export function translateVirtual(h: Hart, va: number, size: number, access: Acce
     return -1;
   }
   const pa = r.pa;
+  const gp = hx.guestPmp;
+  if (gp !== undefined && (gp.permissions(r.gpa, size, priv) & PMP_BIT_OF[access]) === 0) {
+    fault(h, GUEST_PAGE_FAULT_OF[access], va, Math.floor(r.gpa / 4));
+    return -1;
+  }
   const pagePa = pa - (pa % 4096);
   const ramOff = h.bus.ramOffset(pagePa, 4096);
   if (ramOff >= 0 && (tag === h.fetchTag || tag === h.dataTag) && !(h.triggers.armed && h.triggers.watchesPage(va >>> 12))) {
-    const perms = h.features.pmp ? h.pmp.pagePermissions(pagePa, priv) : PmpPerm.ALL;
+    let perms = h.features.pmp ? h.pmp.pagePermissions(pagePa, priv) : PmpPerm.ALL;
+    if (gp !== undefined && perms >= 0) {
+      const gpaPage = r.gpa - (r.gpa % 4096);
+      const g = gp.pagePermissions(gpaPage, priv);
+      perms = g < 0 ? -1 : perms & g;
+    }
     if (perms >= 0) {
       const bits = hx.walker.allowed();
       const isCode = h.code !== undefined && h.code.codeChunks[ramOff >>> 12] !== 0;

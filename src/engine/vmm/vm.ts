@@ -14,10 +14,10 @@ import { Pmap } from './pmap';
 import { VmStats } from './stats';
 
 /** The techniques of DESIGN 4 this VMM implements. */
-export type VmMode = 'emulate' | 'trap' | 'bt';
+export type VmMode = 'emulate' | 'trap' | 'bt' | 'hw';
 
 /** All modes, in the order the compare view shows them. */
-export const VM_MODES: readonly VmMode[] = ['emulate', 'trap', 'bt'];
+export const VM_MODES: readonly VmMode[] = ['emulate', 'trap', 'bt', 'hw'];
 
 /** Lifecycle of a VM. */
 export type VmState = 'running' | 'paused' | 'waiting' | 'halted' | 'crashed' | 'stopped';

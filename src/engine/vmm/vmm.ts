@@ -11,6 +11,7 @@ import { StopReason } from '../machine/machine';
 import { MEMORY_MAP } from '../machine/memory-map';
 import { BtVcpu } from './bt/bt-vcpu';
 import { EmulateVcpu } from './emulate/emulate-vcpu';
+import { HwVcpu } from './hw/hw-vcpu';
 import { FrameAllocator } from './frames';
 import { TrapVcpu } from './trap/trap-vcpu';
 import type { Vcpu } from './vcpu';
@@ -52,6 +53,30 @@ export class Vmm {
     this.hart = new Hart(this.host, { pmp: false, jit: options.jit ?? true });
     this.frames = new FrameAllocator(MEMORY_MAP.ram.base, size / 4096, options.seed ?? 1);
     this.quantum = options.quantum ?? 100_000;
+    this.jit = options.jit ?? true;
+  }
+
+  private hwHartOf: Hart | undefined;
+  private readonly vmidOwner = new Map<number, number>();
+  private readonly jit: boolean;
+
+  /**
+   * The H-capable physical hart hw-mode guests run on (VS/VU over the VM's pmap in hgatp), made when
+   * the first hw VM runs. Its TLB keeps each VM's translations apart by VMID.
+   */
+  get hwHart(): Hart {
+    if (this.hwHartOf === undefined) {
+      this.hwHartOf = new Hart(this.host, { pmp: false, h: true, jit: this.jit });
+      this.hwHartOf.priv = 1;
+    }
+    return this.hwHartOf;
+  }
+
+  /** A hw VM takes VMID `vmid`: when another VM used it last, that VM's translations go. */
+  claimVmid(vmid: number, vmId: number): void {
+    const owner = this.vmidOwner.get(vmid);
+    if (owner !== undefined && owner !== vmId) this.hwHart.tlb.flushTranslated(undefined, undefined);
+    this.vmidOwner.set(vmid, vmId);
   }
 
   /** Creates a VM and boots its kernel (it starts running at the next `run`). */
@@ -84,6 +109,8 @@ export class Vmm {
         return new TrapVcpu(vm, this);
       case 'bt':
         return new BtVcpu(vm, this);
+      case 'hw':
+        return new HwVcpu(vm, this);
     }
   }
 
