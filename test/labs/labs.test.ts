@@ -1,5 +1,5 @@
 // The bundled labs (issue 5, item 8): each guest prints exactly its expected-output.txt bare, in
-// emulate, trap and bt mode, and on qemu-system-riscv32 where QEMU can run it. `sensitive`
+// emulate, trap, bt and hw mode, and on qemu-system-riscv32 where QEMU can run it. `sensitive`
 // differs in trap mode as its README documents (and is right again in bt); `scribble` dies at a write predicted here from its
 // own generator, independently of any run.
 import { execFileSync } from 'node:child_process';
@@ -20,7 +20,7 @@ import { tool } from '../support/tools';
 
 const LABS_DIR = join(REPO_ROOT, 'labs');
 const MiB = 1024 * 1024;
-const VM_MODES: VmMode[] = ['emulate', 'trap', 'bt'];
+const VM_MODES: VmMode[] = ['emulate', 'trap', 'bt', 'hw'];
 
 /** How one lab is run. */
 interface LabSpec {
@@ -132,6 +132,19 @@ describe('sensitive', () => {
     // Each Xsensitive instruction the kernel executes is one callout of its kind, never an exit.
     expect([vm.stats.calloutKinds.rdpriv, vm.stats.calloutKinds.setsie, vm.stats.calloutKinds.touser]).toEqual([1, 2, 1]);
     expect(vm.stats.exits[2]).toBe(1); // the user program's csrr sstatus, which traps as bare
+  });
+  test('hw mode prints expected-output.txt with no exit for rdpriv, setsie and touser: they act on the VS state in hardware', () => {
+    const vmm = new Vmm({ hostRamSize: 256 * MiB });
+    const out: number[] = [];
+    const vm = vmm.createVm({ name: 'sensitive', mode: 'hw', kernel: builds.get('sensitive')!.elf, memSize: spec.mem, cpu: { xsensitive: true }, onUart: (b) => out.push(b) });
+    for (let i = 0; i < 100 && vmm.active; i++) vmm.run(1_000_000);
+    expect({ output: Buffer.from(out).toString('latin1'), exitCode: vm.exitCode, state: vm.state }).toEqual({ output: labFile('sensitive', 'expected-output.txt'), exitCode: 0, state: 'halted' });
+    // No virtual-instruction or illegal-instruction exit: the only exits are device accesses (guest-page faults) and ecalls.
+    const exitCauses = [...vm.stats.exits.keys()].filter((c) => vm.stats.exits[c] > 0);
+    expect(exitCauses.every((c) => c === 10 || c === 21 || c === 23), `exit causes ${exitCauses.join(', ')}`).toBe(true);
+    expect(vm.stats.exits[22]).toBe(0);
+    // The user program's csrr sstatus traps as bare, straight to the guest kernel (it delegated illegal instructions).
+    expect(vm.stats.exits[2]).toBe(0);
   });
   test('trap mode prints expected-output-trap.txt: rdpriv, setsie and touser misbehave unnoticed', () => {
     const bare = labFile('sensitive', 'expected-output.txt').split('\n');
