@@ -7,6 +7,7 @@ import { registerDisk } from './commands/disk';
 import { registerObjdump } from './commands/objdump';
 import { forgetStatsFile, registerRun } from './commands/run';
 import { registerServe } from './commands/serve';
+import { registerSnapshot } from './commands/snapshot';
 import { registerVms } from './commands/vms';
 import { EXIT_BAD_INPUT, ReportedError, watchStdout } from './errors';
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerVms(program);
   registerCompare(program);
   registerDisk(program);
+  registerSnapshot(program);
   return program;
 }
 

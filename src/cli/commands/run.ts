@@ -21,6 +21,9 @@ import { parsePlacement } from '../../shared/placement';
 import type { VmPlacement } from '../../shared/lab-api';
 import { machineDebugTarget, vmDebugTarget, type DebugTarget } from '../../host/gdb/debug-target';
 import { startGdbServer, type GdbServer } from '../../host/gdb/gdb-server';
+import { loadMachine, loadRam, loadVm, ramPages, saveMachine, saveVm, type MachineState, type VmState } from '../../engine/snapshot/machine-state';
+import { fileDigest, readSnapshotFile, writeSnapshotFile, type Snapshot, type SnapshotDisk } from '../../host/snapshot-file';
+import { basename, resolve as resolvePath } from 'node:path';
 
 /** Exit code when the budget or the timeout ends a run (as coreutils' timeout). */
 export const EXIT_TIMEOUT = 124;
@@ -32,6 +35,8 @@ export const EXIT_CRASHED = 126;
 export const EXIT_QUIT = 130;
 /** Exit code when stdout's reader went away (as a shell reports a command ended by SIGPIPE). */
 export const EXIT_OUTPUT_CLOSED = 141;
+/** Exit code when --save-snapshot could not write its file at the end of the run. */
+export const EXIT_SNAPSHOT_FAILED = 1;
 /** The largest exit status: a guest's code above it (the test finisher takes 16 bits) reads as it. */
 export const MAX_EXIT_STATUS = 255;
 
@@ -58,6 +63,16 @@ interface RunOptions {
   placement?: VmPlacement;
   gdb?: number;
   gdbWait?: boolean;
+  snapshot?: string;
+  saveSnapshot?: string;
+}
+
+/** The state a run saves into a snapshot file. */
+interface SavedState {
+  machine?: MachineState;
+  vm?: VmState;
+  ram: Iterable<{ index: number; bytes: Uint8Array }>;
+  summary: { steps: number; instret: number; pc: number; priv: number; state: string };
 }
 
 /** What the run loop drives: the bare machine or one VM of a VMM. */
@@ -73,6 +88,10 @@ interface Target {
   flushDisks(): string | undefined;
   /** The machine or VM as a debugger drives it. */
   debug(): DebugTarget;
+  /** The whole state, for a snapshot (between runs). */
+  save(): SavedState;
+  /** Continues from a snapshot's state (the target was built from the snapshot's configuration). */
+  restore(snapshot: Snapshot): void;
 }
 
 /** Statistics printed by --stats json. */
@@ -95,7 +114,7 @@ export function registerRun(program: Command): void {
   program
     .command('run')
     .description('boot a kernel (ELF, raw image or .S source) on the virt machine; the UART is stdin/stdout')
-    .argument('<kernel>', 'ELF32 RISC-V executable, raw image, or assembly source (.S) to assemble first')
+    .argument('[kernel]', 'ELF32 RISC-V executable, raw image, or assembly source (.S) to assemble first (not with --snapshot)')
     .option('--mem <size>', 'RAM size, e.g. 128M', parseSize)
     .option('--cpu <model>', 'CPU model and features, e.g. rv32,pmp=false,xsensitive=on', parseCpu)
     .option('--max-insns <n>', 'stop after N steps (instructions and traps); exit code 124', parseCount)
@@ -105,15 +124,38 @@ export function registerRun(program: Command): void {
     .option('--stats-file <file>', 'write the JSON statistics to FILE')
     .option('--realtime', 'derive mtime from the host clock instead of executed instructions')
     .option('--no-jit', 'interpret every instruction (no block translation)')
-    .option('--mode <mode>', 'bare (default), or run in a VM of the VMM: emulate | trap', parseMode, 'bare')
-    .option('--bios <file>', "firmware at the start of RAM (ELF or raw), or 'none' (default): the kernel then follows at QEMU's address", 'none')
+    .option('--mode <mode>', `bare (default), or run in a VM of the VMM: ${VM_MODES.join(' | ')}`, parseMode)
+    .option('--bios <file>', "firmware at the start of RAM (ELF or raw), or 'none' (default): the kernel then follows at QEMU's address")
     .option('--initrd <file>', 'initial ramdisk, placed as QEMU places it and announced in /chosen')
     .option('--append <args>', 'kernel command line (/chosen/bootargs)')
     .option('--disk <spec>', 'attach a virtio-blk disk: FILE[,format=raw|qcow2][,readonly][,legacy=on|off][,serial=ID][,slot=N|bus=virtio-mmio-bus.N] (repeatable)', collectDisk)
     .option('--place <placement>', 'a VM\'s guest pages in host frames: contiguous (default), scattered, or page:frame pairs in hex, e.g. a1:c0,a2:c1,a3:c4')
     .option('--gdb <port>', 'GDB remote stub on 127.0.0.1:PORT (0: any free port), as QEMU\'s -gdb tcp::PORT', parsePort)
     .option('--gdb-wait', 'with --gdb: hold the guest before its first instruction until gdb continues it (QEMU\'s -S)')
-    .action(async (kernel: string, opts: RunOptions) => {
+    .option('--save-snapshot <file>', 'save the whole machine or VM state to FILE where the run stops')
+    .option('--snapshot <file>', 'continue from a snapshot file (the kernel, memory, CPU, boot files, disks and mode are its own)')
+    .action(async (kernel: string | undefined, opts: RunOptions) => {
+      let snapshot: Snapshot | undefined;
+      if (opts.snapshot !== undefined) {
+        if (kernel !== undefined) throw new Error(`--snapshot ${opts.snapshot}: the kernel comes from the snapshot; give no KERNEL`);
+        const given: [string, unknown][] = [['--mem', opts.mem], ['--cpu', opts.cpu], ['--bios', opts.bios], ['--initrd', opts.initrd],
+          ['--append', opts.append], ['--disk', opts.disk], ['--place', opts.place], ['--realtime', opts.realtime]];
+        for (const [flag, value] of given) if (value !== undefined) throw new Error(`--snapshot ${opts.snapshot}: ${flag} comes from the snapshot; leave it out`);
+        snapshot = readSnapshotFile(opts.snapshot);
+        const c = snapshot.header.config;
+        if (opts.mode !== undefined && opts.mode !== c.mode) {
+          throw new Error(`--snapshot ${opts.snapshot}: the snapshot was taken in mode ${c.mode}; it continues in that mode only (leave out --mode ${opts.mode})`);
+        }
+        opts.mode = c.mode as RunMode;
+        opts.mem = c.ramSize;
+        opts.cpu = c.cpu;
+        opts.place = c.place;
+        opts.disk = snapshot.header.disks.map((d) => ({ path: d.path, format: d.format, readOnly: d.readOnly, legacy: d.legacy, serial: d.serial, slot: d.slot }));
+      } else if (kernel === undefined) {
+        throw new Error("missing required argument 'kernel' (or --snapshot FILE)");
+      }
+      opts.mode ??= 'bare';
+      if (opts.saveSnapshot !== undefined) checkWritable('--save-snapshot', opts.saveSnapshot);
       if (opts.stats !== undefined && opts.stats !== 'json') throw new Error(`--stats takes 'json', got '${opts.stats}'`);
       const memProblem = opts.mem === undefined ? undefined : ramSizeProblem(opts.mem, '--mem', opts.mode !== undefined && opts.mode !== 'bare');
       if (memProblem !== undefined) throw new Error(memProblem);
@@ -127,7 +169,7 @@ export function registerRun(program: Command): void {
       }
       if (opts.gdbWait && opts.gdb === undefined) throw new Error('--gdb-wait needs --gdb PORT');
       if (opts.gdb !== undefined && opts.trace) throw new Error('--trace and --gdb cannot be used together');
-      process.exitCode = await runKernel(kernel, opts);
+      process.exitCode = await runKernel(kernel ?? opts.snapshot!, opts, snapshot);
     });
 }
 
@@ -181,9 +223,36 @@ function stderrFollowsStdout(): boolean {
   }
 }
 
-async function runKernel(path: string, opts: RunOptions): Promise<number> {
-  const boot = readBootFiles(opts);
-  const bytes = loadKernelFor(path, boot);
+/** Fails early, in one line, when FILE cannot be written (the run would otherwise be lost at its end). */
+function checkWritable(option: string, path: string): void {
+  const probe = `${resolvePath(path)}.tmp-${process.pid}`;
+  closeSync(openOutput(option, probe));
+  unlinkSync(probe);
+}
+
+/** Checks that every disk is the image the snapshot was taken with (size and SHA-256). */
+function checkSnapshotDisks(file: string, disks: readonly SnapshotDisk[]): void {
+  for (const d of disks) {
+    let now: { size: number; sha256: string };
+    try {
+      now = fileDigest(d.path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new Error(`--snapshot ${file}: disk ${d.path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    }
+    if (now.size !== d.size || now.sha256 !== d.sha256) {
+      throw new Error(`--snapshot ${file}: disk ${d.path} changed since the snapshot was taken (${now.size !== d.size ? `size ${now.size}, was ${d.size}` : 'its SHA-256 differs'}); restore it from the image as it was then`);
+    }
+  }
+}
+
+async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot): Promise<number> {
+  const boot: BootFiles = snapshot === undefined ? readBootFiles(opts) : {
+    firmware: snapshot.firmware, initrd: snapshot.initrd, bootargs: snapshot.header.config.bootargs, sbi: snapshot.header.config.sbi,
+  };
+  const bytes = snapshot === undefined ? loadKernelFor(path, boot) : snapshot.kernel;
+  if (snapshot !== undefined) checkSnapshotDisks(opts.snapshot!, snapshot.header.disks);
+  if (opts.place !== undefined && opts.placement === undefined) opts.placement = parsePlacement(opts.place, (opts.mem ?? DEFAULT_RAM_SIZE) / 4096);
   let pending: number[] = [];
   let lastByte = 0x0a;
   const flush = (): void => {
@@ -226,13 +295,20 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
     } else {
       target = vmTarget(opts.mode, bytes, opts, onUart, disks, boot);
     }
+    if (snapshot !== undefined) {
+      try {
+        target.restore(snapshot);
+      } catch (err) {
+        throw new Error(`the snapshot does not fit this vmlab: ${(err as Error).message}`);
+      }
+    }
   } catch (err) {
     for (const sig of signals) process.off(sig, onSignal);
     closeDisks(disks);
     if (trace !== undefined) closeSync(trace);
     throw new Error(`${path}: ${(err as Error).message}`);
   }
-  if (boot.firmware === undefined) for (const note of rawKernelNotes(path, bytes, MEMORY_MAP.ram.base)) process.stderr.write(`vmlab: ${note}\n`);
+  if (boot.firmware === undefined && snapshot === undefined) for (const note of rawKernelNotes(path, bytes, MEMORY_MAP.ram.base)) process.stderr.write(`vmlab: ${note}\n`);
   let gdb: GdbServer | undefined;
   if (opts.gdb !== undefined) {
     try {
@@ -245,6 +321,7 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
     process.stderr.write(`vmlab: gdb stub on 127.0.0.1:${gdb.port}${opts.gdbWait ? ', waiting for gdb' : ''}\n`);
   }
   let killed = false;
+  let saveError: string | undefined;
 
   let inputClosed = false;
   let quit = false;
@@ -307,6 +384,13 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
     }
     // Closing flushes every image (fsync) and releases its writer lock.
     target.flushDisks();
+    if (opts.saveSnapshot !== undefined) {
+      try {
+        saveSnapshot(opts.saveSnapshot, target, opts, snapshot?.header.config.kernelName ?? basename(path), bytes, boot, disks);
+      } catch (err) {
+        saveError = (err as Error).message;
+      }
+    }
     const diskError = closeDisks(disks);
     if (diskError !== undefined) process.stderr.write(`vmlab: ${diskError}\n`);
     if (trace !== undefined) closeSync(trace);
@@ -328,11 +412,13 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
   };
   const say = (text: string): void => line(`vmlab: ${text}`);
   if (opts.stats === 'json') line(JSON.stringify(stats));
+  if (saveError !== undefined) say(saveError);
   if (opts.statsFile) {
     const fd = openOutput('--stats-file', opts.statsFile);
     writeSync(fd, JSON.stringify(stats, null, 2) + '\n');
     closeSync(fd);
   }
+  if (saveError !== undefined) return EXIT_SNAPSHOT_FAILED;
   if (reason === StopReason.EXIT) return Math.min(target.exitCode ?? 0, MAX_EXIT_STATUS);
   if (signal !== undefined) {
     say(`stopped by ${signal} after ${count(target.instret)} instructions; disks flushed and closed`);
@@ -365,6 +451,33 @@ async function runKernel(path: string, opts: RunOptions): Promise<number> {
 
 const count = (v: number): string => v.toLocaleString('en-US');
 
+/** Writes the run's state to a snapshot file (after the disks were flushed, so their digests hold). */
+function saveSnapshot(file: string, target: Target, opts: RunOptions, kernelName: string, kernel: Uint8Array, boot: BootFiles, disks: readonly DiskAttachment[]): void {
+  const state = target.save();
+  const specs = opts.disk ?? [];
+  const snapDisks: SnapshotDisk[] = disks.map((d, i) => {
+    const path = resolvePath(specs[i].path);
+    return {
+      path, format: d.device.format as 'raw' | 'qcow2', readOnly: d.device.readOnly, legacy: d.legacy ?? true, serial: d.serial,
+      slot: d.slot ?? specs[i].slot ?? 0, ...fileDigest(path),
+    };
+  });
+  writeSnapshotFile(file, {
+    header: {
+      created: new Date().toISOString(),
+      config: { mode: opts.mode ?? 'bare', ramSize: opts.mem ?? DEFAULT_RAM_SIZE, cpu: opts.cpu ?? {}, bootargs: boot.bootargs, sbi: boot.sbi, place: opts.place, kernelName },
+      disks: snapDisks,
+      summary: state.summary,
+      machine: state.machine,
+      vm: state.vm,
+    },
+    kernel,
+    firmware: boot.firmware,
+    initrd: boot.initrd,
+    ram: state.ram,
+  });
+}
+
 /**
  * The budget counts steps (instructions, traps taken, and time a hart sleeps in WFI, 10 steps a
  * tick of mtime), so a guest that waits on its timer retires far fewer instructions than the budget.
@@ -390,6 +503,15 @@ function machineTarget(machine: Machine): Target {
     stats: (reason, wall) => collectStats(machine, reason, wall),
     flushDisks: () => machine.flushDisks(),
     debug: () => machineDebugTarget(machine),
+    save: () => ({
+      machine: saveMachine(machine),
+      ram: ramPages(machine.bus),
+      summary: { steps: machine.clockSteps, instret: machine.hart.instret, pc: machine.hart.pc, priv: machine.hart.priv, state: machine.exitCode === undefined ? 'running' : `exited (${machine.exitCode})` },
+    }),
+    restore(snapshot) {
+      loadRam(machine.bus, snapshot.ram);
+      loadMachine(machine, snapshot.header.machine!);
+    },
   };
 }
 
@@ -413,6 +535,15 @@ function vmTarget(mode: VmMode, kernel: Uint8Array, opts: RunOptions, onUart: (b
     stats: (reason, wallSeconds) => vmStats(vm, reason, wallSeconds),
     flushDisks: () => vm.machine.flushDisks(),
     debug: () => vmDebugTarget(vmm, vm),
+    save() {
+      const state = saveVm(vmm, vm);
+      const h = vm.vhart;
+      return { vm: state, ram: ramPages(vm.bus), summary: { steps: vm.machine.clockSteps, instret: h.instret, pc: h.pc, priv: h.priv, state: vm.state } };
+    },
+    restore(snapshot) {
+      loadRam(vm.bus, snapshot.ram);
+      loadVm(vmm, vm, snapshot.header.vm!);
+    },
   };
 }
 

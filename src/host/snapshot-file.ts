@@ -1,0 +1,267 @@
+// Snapshot files: a machine's or a VM's whole state in one versioned file, written to a temporary
+// name beside the target, fsynced and renamed, so a crash leaves the old file or the new one.
+//
+// Layout (little-endian):
+//   "VMLABSNP"                  8 bytes, magic
+//   version                     u32, FORMAT_VERSION
+//   header length               u32
+//   header                      JSON (SnapshotHeader), UTF-8
+//   blobs                       the kernel, firmware and initrd images, then RAM pages (4 KiB each,
+//                               in the order `ramPages` lists), where the header's `blobs` says
+//   SHA-256                     32 bytes over everything before it
+// Reading checks magic, version, lengths and the checksum before anything is parsed, and says in one
+// line what is wrong with a file that fails.
+
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import type { CpuFeatures } from '../engine/cpu/hart';
+import type { MachineState, VmState } from '../engine/snapshot/machine-state';
+import { STATE_VERSION } from '../engine/snapshot/machine-state';
+
+/** The file format's version; a file of another version is refused. */
+export const FORMAT_VERSION = 1;
+const MAGIC = 'VMLABSNP';
+const PREFIX = 16;
+const DIGEST = 32;
+
+/** A disk a snapshot was taken with: where it is and what it held then. */
+export interface SnapshotDisk {
+  /** Absolute path of the image when the snapshot was taken. */
+  path: string;
+  format: 'raw' | 'qcow2';
+  readOnly: boolean;
+  legacy: boolean;
+  serial?: string;
+  slot: number;
+  /** Size in bytes and SHA-256 of the image file when the snapshot was taken (after its flush). */
+  size: number;
+  sha256: string;
+}
+
+/** What the machine was built from, so it can be built again. */
+export interface SnapshotConfig {
+  mode: string;
+  ramSize: number;
+  cpu: Partial<CpuFeatures>;
+  bootargs?: string;
+  sbi?: boolean;
+  /** A VM's placement of its pages in host frames, as the run was given it. */
+  place?: string;
+  /** The kernel's file name, for `snapshot info`. */
+  kernelName: string;
+}
+
+/** Where a blob lies in the file, after the header. */
+interface BlobRef {
+  offset: number;
+  length: number;
+}
+
+/** The JSON header of a snapshot file. */
+export interface SnapshotHeader {
+  format: 'vmlab-snapshot';
+  stateVersion: number;
+  created: string;
+  config: SnapshotConfig;
+  disks: SnapshotDisk[];
+  /** Where the run stood, for `snapshot info`. */
+  summary: { steps: number; instret: number; pc: number; priv: number; state: string };
+  /** The bare machine's state, or a VM's. */
+  machine?: MachineState;
+  vm?: VmState;
+  ramPages: number[];
+  blobs: { kernel: BlobRef; firmware?: BlobRef; initrd?: BlobRef; ram: BlobRef };
+}
+
+/** A snapshot in memory. */
+export interface Snapshot {
+  header: SnapshotHeader;
+  kernel: Uint8Array;
+  firmware?: Uint8Array;
+  initrd?: Uint8Array;
+  /** RAM page index → its 4096 bytes. */
+  ram: Map<number, Uint8Array>;
+}
+
+/** What a snapshot is made from; the header's blob table is filled in by `writeSnapshotFile`. */
+export type SnapshotParts = Omit<Snapshot, 'header' | 'ram'> & {
+  header: Omit<SnapshotHeader, 'blobs' | 'ramPages' | 'format' | 'stateVersion'>;
+  ram: Iterable<{ index: number; bytes: Uint8Array }>;
+};
+
+/** Writes a snapshot file: to a temporary name beside `path`, fsynced, then renamed over it. */
+export function writeSnapshotFile(path: string, parts: SnapshotParts): void {
+  const ramPages: number[] = [];
+  const ramChunks: Uint8Array[] = [];
+  for (const page of parts.ram) {
+    ramPages.push(page.index);
+    ramChunks.push(page.bytes.slice());
+  }
+  const blobs: SnapshotHeader['blobs'] = { kernel: { offset: 0, length: 0 }, ram: { offset: 0, length: 0 } };
+  let at = 0;
+  const place = (bytes: Uint8Array): BlobRef => {
+    const ref = { offset: at, length: bytes.length };
+    at += bytes.length;
+    return ref;
+  };
+  blobs.kernel = place(parts.kernel);
+  if (parts.firmware !== undefined) blobs.firmware = place(parts.firmware);
+  if (parts.initrd !== undefined) blobs.initrd = place(parts.initrd);
+  blobs.ram = { offset: at, length: ramChunks.length * 4096 };
+  const header: SnapshotHeader = { format: 'vmlab-snapshot', stateVersion: STATE_VERSION, ...parts.header, ramPages, blobs };
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const prefix = Buffer.alloc(PREFIX);
+  prefix.write(MAGIC, 0, 'latin1');
+  prefix.writeUInt32LE(FORMAT_VERSION, 8);
+  prefix.writeUInt32LE(json.length, 12);
+  const chunks: Uint8Array[] = [prefix, json, parts.kernel];
+  if (parts.firmware !== undefined) chunks.push(parts.firmware);
+  if (parts.initrd !== undefined) chunks.push(parts.initrd);
+  chunks.push(...ramChunks);
+  const hash = createHash('sha256');
+  for (const c of chunks) hash.update(c);
+  chunks.push(hash.digest());
+
+  const target = resolve(path);
+  const tmp = `${target}.tmp-${process.pid}`;
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'w');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+    throw new Error(`--save-snapshot ${path}: cannot write the file: ${why}`);
+  }
+  try {
+    for (const c of chunks) writeAll(fd, c);
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, target);
+  } catch (err) {
+    try { closeSync(fd); } catch { /* closed already */ }
+    try { unlinkSync(tmp); } catch { /* not there */ }
+    throw new Error(`--save-snapshot ${path}: cannot write the file: ${(err as Error).message}`);
+  }
+  // The rename itself is durable once the folder is synced.
+  try {
+    const dirFd = openSync(dirname(target), 'r');
+    fsyncSync(dirFd);
+    closeSync(dirFd);
+  } catch {
+    // Some file systems refuse to sync a folder; the file itself is synced.
+  }
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+}
+
+/** Reads and checks a snapshot file; throws one line naming the file and what is wrong with it. */
+export function readSnapshotFile(path: string): Snapshot {
+  const fail = (why: string): never => {
+    throw new Error(`snapshot ${path}: ${why}`);
+  };
+  let data: Buffer;
+  try {
+    data = readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return fail(code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (err as Error).message);
+  }
+  if (data.length < PREFIX || data.toString('latin1', 0, 8) !== MAGIC) return fail('not a vmlab snapshot (no VMLABSNP signature)');
+  const version = data.readUInt32LE(8);
+  if (version !== FORMAT_VERSION) return fail(`snapshot format version ${version}; this vmlab reads version ${FORMAT_VERSION}`);
+  const headerLength = data.readUInt32LE(12);
+  if (PREFIX + headerLength + DIGEST > data.length) return fail(`truncated: ${data.length} bytes, the header alone needs ${PREFIX + headerLength + DIGEST}`);
+  const body = data.subarray(0, data.length - DIGEST);
+  const digest = createHash('sha256').update(body).digest();
+  if (!digest.equals(data.subarray(data.length - DIGEST))) return fail('checksum mismatch: the file is damaged or truncated');
+  let header: SnapshotHeader;
+  try {
+    header = JSON.parse(data.toString('utf8', PREFIX, PREFIX + headerLength)) as SnapshotHeader;
+  } catch {
+    return fail('the header is not valid JSON');
+  }
+  if (typeof header !== 'object' || header === null || header.format !== 'vmlab-snapshot') return fail('the header is not a vmlab snapshot header');
+  if (header.stateVersion !== STATE_VERSION) return fail(`machine state version ${header.stateVersion}; this vmlab reads version ${STATE_VERSION}`);
+  const blobStart = PREFIX + headerLength;
+  const blobEnd = body.length;
+  const blob = (name: string, ref: BlobRef | undefined): Uint8Array | undefined => {
+    if (ref === undefined) return undefined;
+    if (typeof ref !== 'object' || !Number.isSafeInteger(ref.offset) || !Number.isSafeInteger(ref.length) || ref.offset < 0 || ref.length < 0 ||
+      blobStart + ref.offset + ref.length > blobEnd) {
+      return fail(`the ${name} lies outside the file`);
+    }
+    return new Uint8Array(data.buffer, data.byteOffset + blobStart + ref.offset, ref.length);
+  };
+  const blobs = header.blobs;
+  if (typeof blobs !== 'object' || blobs === null) return fail('the header has no blob table');
+  const kernel = blob('kernel', blobs.kernel);
+  if (kernel === undefined) return fail('the header names no kernel');
+  const ramBytes = blob('RAM', blobs.ram);
+  if (ramBytes === undefined) return fail('the header names no RAM');
+  const pages = header.ramPages;
+  if (!Array.isArray(pages) || pages.length * 4096 !== ramBytes.length) return fail('the RAM page list does not match the RAM it holds');
+  const ram = new Map<number, Uint8Array>();
+  pages.forEach((index, i) => {
+    if (!Number.isSafeInteger(index) || ram.has(index)) fail(`RAM page ${String(index)} is listed twice or is no page number`);
+    ram.set(index, ramBytes.subarray(i * 4096, (i + 1) * 4096));
+  });
+  const config = header.config;
+  if (typeof config !== 'object' || config === null || typeof config.mode !== 'string' || !Number.isSafeInteger(config.ramSize)) {
+    return fail('the header has no machine configuration');
+  }
+  if (!Array.isArray(header.disks)) return fail('the header has no disk list');
+  if ((config.mode === 'bare') !== (header.machine !== undefined) || (config.mode !== 'bare') !== (header.vm !== undefined)) {
+    return fail(`the header holds no state for mode ${config.mode}`);
+  }
+  return { header, kernel, firmware: blob('firmware', blobs.firmware), initrd: blob('initrd', blobs.initrd), ram };
+}
+
+/** Size and SHA-256 of a file, read in chunks. */
+export function fileDigest(path: string): { size: number; sha256: string } {
+  const fd = openSync(path, 'r');
+  try {
+    const hash = createHash('sha256');
+    const buf = Buffer.alloc(1 << 20);
+    let size = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      hash.update(buf.subarray(0, n));
+      size += n;
+    }
+    return { size, sha256: hash.digest('hex') };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Text for `vmlab snapshot info`. */
+export function describeSnapshot(path: string, s: Snapshot): string {
+  const h = s.header;
+  const c = h.config;
+  const mib = (n: number): string => `${(n / (1024 * 1024)).toFixed(n % (1024 * 1024) === 0 ? 0 : 1)} MiB`;
+  const lines = [
+    `file: ${basename(path)}`,
+    `format: vmlab snapshot version ${FORMAT_VERSION}, machine state version ${h.stateVersion}`,
+    `created: ${h.created}`,
+    `mode: ${c.mode}`,
+    `kernel: ${c.kernelName} (${s.kernel.length} bytes)`,
+    `memory: ${mib(c.ramSize)}, ${h.ramPages.length} pages saved (${h.ramPages.length * 4} KiB; pages of zeros are left out)`,
+    `cpu: ${Object.entries(c.cpu).map(([k, v]) => `${k}=${v ? 'on' : 'off'}`).join(',') || 'defaults'}`,
+  ];
+  if (s.firmware !== undefined) lines.push(`firmware: ${s.firmware.length} bytes`);
+  if (c.sbi) lines.push('firmware: sbi (the engine answers SBI calls)');
+  if (s.initrd !== undefined) lines.push(`initrd: ${s.initrd.length} bytes`);
+  if (c.bootargs !== undefined) lines.push(`append: ${c.bootargs}`);
+  if (c.place !== undefined) lines.push(`place: ${c.place}`);
+  lines.push(`state: ${h.summary.state}, pc 0x${(h.summary.pc >>> 0).toString(16).padStart(8, '0')}, privilege ${'USHM'[h.summary.priv] ?? h.summary.priv}`);
+  lines.push(`progress: ${h.summary.instret.toLocaleString('en-US')} instructions, ${h.summary.steps.toLocaleString('en-US')} steps`);
+  for (const d of h.disks) {
+    lines.push(`disk: slot ${d.slot}: ${d.path} (${d.format}${d.readOnly ? ', read-only' : ''}, ${d.size} bytes, sha256 ${d.sha256.slice(0, 16)}...)`);
+  }
+  return lines.join('\n') + '\n';
+}
