@@ -84,10 +84,13 @@ export interface SbiPlatform {
 /** An extra extension (the VMM's para-virtual one), answered after the standard ones. */
 export interface SbiExtension {
   readonly eid: number;
-  /** Whether function `fid` exists (for the statistics' names). */
+  /** The statistics' name of function `fid`. */
   name(fid: number): string;
-  /** Handles function `fid` with the registers in `x`: writes x[10] (error) and x[11] (value). */
-  call(fid: number, x: Int32Array): void;
+  /**
+   * Handles function `fid` with the registers in `x`: writes x[10] (error) and x[11] (value) and
+   * returns true, or returns false when it moved the caller elsewhere itself (the hart's pc).
+   */
+  call(fid: number, x: Int32Array): boolean;
 }
 
 const A0 = 10;
@@ -214,8 +217,7 @@ export class Sbi {
         break;
       default:
         if (this.extension !== undefined && eid === this.extension.eid) {
-          this.extension.call(fid, x);
-          return true;
+          return this.extension.call(fid, x);
         }
         err = SbiError.NOT_SUPPORTED;
     }

@@ -31,7 +31,12 @@ export class VmStats {
   readonly calloutKinds: Record<string, number> = {};
   /** bt: jumps from one translated block straight into the next, without a cache lookup. */
   chainedJumps = 0;
+  /** SBI and pv hypercalls by function (`sbi.<extension>.<function>`, `pv.<function>`). */
   readonly hypercalls: Record<string, number> = {};
+  /** pv: hypercalls the VMM refused (and guest stores to table pages, csrw satp), changing nothing. */
+  pvRefused = 0;
+  /** pv: page-table entries written through mmu_update batches. */
+  pvPteUpdates = 0;
   deviceAccesses = 0;
   /** Host wall time spent running this VM, in milliseconds. */
   wallMs = 0;
@@ -44,6 +49,7 @@ export class VmStats {
     this.shadowFills = this.shadowSyncs = this.shadowFlushes = this.writeProtectFaults = 0;
     this.tlbHits = this.tlbMisses = this.hartTlbMisses = this.walkReferences = 0;
     this.translatedBlocks = this.translationHits = this.translationInvalidations = this.callouts = this.chainedJumps = 0;
+    this.pvRefused = this.pvPteUpdates = 0;
     this.deviceAccesses = 0;
     this.wallMs = 0;
   }
@@ -90,6 +96,7 @@ export class VmStats {
         calloutKinds: { ...this.calloutKinds }, chainedJumps: this.chainedJumps,
       },
       hypercalls: { ...this.hypercalls },
+      pv: { refused: this.pvRefused, pteUpdates: this.pvPteUpdates },
       deviceAccesses: this.deviceAccesses,
       wallMs: this.wallMs,
     };

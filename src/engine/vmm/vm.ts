@@ -14,10 +14,13 @@ import { Pmap } from './pmap';
 import { VmStats } from './stats';
 
 /** The techniques of DESIGN 4 this VMM implements. */
-export type VmMode = 'emulate' | 'trap' | 'bt' | 'hw';
+export type VmMode = 'emulate' | 'trap' | 'bt' | 'pv' | 'hw';
 
-/** All modes, in the order the compare view shows them. */
+/** The modes an unmodified kernel runs in (all but pv), in the order the compare view shows them. */
 export const VM_MODES: readonly VmMode[] = ['emulate', 'trap', 'bt', 'hw'];
+
+/** Every mode a VM can run in: those of VM_MODES and `pv`, which needs a kernel written for it. */
+export const ALL_VM_MODES: readonly VmMode[] = ['emulate', 'trap', 'bt', 'pv', 'hw'];
 
 /** Lifecycle of a VM. */
 export type VmState = 'running' | 'paused' | 'waiting' | 'halted' | 'crashed' | 'stopped';
@@ -76,6 +79,7 @@ export class Vm {
     this.memSize = config.memSize ?? DEFAULT_VM_MEM;
     if (this.memSize % 4096 !== 0 || this.memSize <= 0) throw new Error(`VM ${this.name}: memory size must be a positive multiple of 4 KiB`);
     this.kernel = config.kernel;
+    if (config.mode === 'pv' && config.firmware !== undefined) throw new Error(`VM ${this.name}: a pv kernel boots with the VMM's SBI (--bios sbi), not a firmware file`);
     this.pmap = new Pmap(host, frames, MEMORY_MAP.ram.base, this.memSize);
     try {
       placeFrames(this.pmap, frames, id, config.placement ?? 'contiguous');
@@ -86,7 +90,8 @@ export class Vm {
         onUart: config.onUart,
         bootargs: config.bootargs,
         firmware: config.firmware,
-        sbi: config.sbi,
+        // A pv kernel is written for the VMM's SBI: it always boots as under `--bios sbi`.
+        sbi: config.sbi || config.mode === 'pv',
         initrd: config.initrd,
         disks: config.disks,
       });

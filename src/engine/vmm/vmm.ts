@@ -13,6 +13,7 @@ import { BtVcpu } from './bt/bt-vcpu';
 import { EmulateVcpu } from './emulate/emulate-vcpu';
 import { HwVcpu } from './hw/hw-vcpu';
 import { FrameAllocator } from './frames';
+import { PvVcpu } from './pv/pv-vcpu';
 import { TrapVcpu } from './trap/trap-vcpu';
 import type { Vcpu } from './vcpu';
 import { Vm, type VmConfig } from './vm';
@@ -109,6 +110,8 @@ export class Vmm {
         return new TrapVcpu(vm, this);
       case 'bt':
         return new BtVcpu(vm, this);
+      case 'pv':
+        return new PvVcpu(vm, this);
       case 'hw':
         return new HwVcpu(vm, this);
     }

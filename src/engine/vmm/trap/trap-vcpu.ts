@@ -572,14 +572,15 @@ export class TrapVcpu implements Vcpu, ExitHandler {
   }
 
   /** A guest store to one of its own page-table pages: emulate it, then drop stale shadows. */
-  private tableWrite(va: number, gpa: number): void {
+  protected tableWrite(va: number, gpa: number): void {
     const p = this.p;
     this.vm.stats.writeProtectFaults++;
     const size = this.emulateStore(va, gpa);
     if (size === undefined) return;
     // A PTE changed: no shadow may keep a translation derived from the old value. The reverse map
     // names the shadow entries that came from it; a page of unknown role empties every shadow.
-    if (this.shadows.syncTableWrite(gpa, size)) this.vm.stats.shadowSyncs++;
+    if (this.shadows.tableStoreFloods(Math.floor(gpa / 4096))) this.shadows.flush();
+    else if (this.shadows.syncTableWrite(gpa, size)) this.vm.stats.shadowSyncs++;
     else this.shadows.flush();
     p.tlb.flushAll();
     this.applyContext();
