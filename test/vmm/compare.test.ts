@@ -23,19 +23,26 @@ const traps = (() => {
 })();
 
 describe('compareModes', () => {
-  it('runs the traps lab bare, in emulate, trap and bt mode with the same output and instruction count', () => {
+  it('runs the traps lab bare, in emulate, trap, bt and hw mode with the same output and instruction count', () => {
     const rows = compareModes(traps);
     expect(rows.map((r) => [r.mode, r.end, r.exitCode, r.sameOutput])).toEqual([
-      ['bare', 'exit', 0, true], ['emulate', 'exit', 0, true], ['trap', 'exit', 0, true], ['bt', 'exit', 0, true],
+      ['bare', 'exit', 0, true], ['emulate', 'exit', 0, true], ['trap', 'exit', 0, true], ['bt', 'exit', 0, true], ['hw', 'exit', 0, true],
     ]);
     for (const r of rows) expect(r.output).toBe(EXPECTED);
     const bare = rows[0];
-    expect(rows.map((r) => r.instructions)).toEqual([bare.instructions, bare.instructions, bare.instructions, bare.instructions]);
-    expect(rows.map((r) => r.relative.instructions)).toEqual([1, 1, 1, 1]);
+    expect(rows.map((r) => r.instructions)).toEqual([bare.instructions, bare.instructions, bare.instructions, bare.instructions, bare.instructions]);
+    expect(rows.map((r) => r.relative.instructions)).toEqual([1, 1, 1, 1, 1]);
     // trap and bt exit (bt on the user's system calls and device accesses, never on a sensitive
     // instruction of the kernel); every VMM mode costs more modeled cycles than bare.
-    expect(rows.map((r) => r.exits > 0)).toEqual([false, false, true, true]);
+    expect(rows.map((r) => r.exits > 0)).toEqual([false, false, true, true, true]);
     expect(rows[3].exits).toBeLessThan(rows[2].exits);
+    // hw exits less than bt (see the hand count below).
+    expect(rows[4].exits).toBeLessThan(rows[3].exits);
+    // The kernel runs without paging: a TLB miss walks the G-stage (two levels, one when a device's
+    // walk stops at the root); Sv32 over Sv32x4 would read at most 6. Bare walks nothing of the VMM's.
+    expect(rows[4].walkRefsPerMiss!).toBeGreaterThan(1);
+    expect(rows[4].walkRefsPerMiss!).toBeLessThanOrEqual(2);
+    expect(rows[0].walkRefsPerMiss).toBeNull();
     for (const r of rows.slice(1)) expect(r.relative.modeledCycles!).toBeGreaterThan(1);
     // The breakdown adds up to the total.
     for (const r of rows) expect(Object.values(r.breakdown).reduce((a, b) => a + b, 0)).toBe(r.modeledCycles);
@@ -50,11 +57,11 @@ describe('compareModes', () => {
     // The budget covers the boot ROM too, which trap mode runs on the virtual hart before loading the VM.
     for (const maxSteps of [5000, 1_234_567]) {
       const rows = compareModes(spin, { maxSteps, memSize: 16 << 20 });
-      expect(rows.map((r) => [r.mode, r.end, r.instructions])).toEqual([['bare', 'budget', maxSteps], ['emulate', 'budget', maxSteps], ['trap', 'budget', maxSteps], ['bt', 'budget', maxSteps]]);
+      expect(rows.map((r) => [r.mode, r.end, r.instructions])).toEqual([['bare', 'budget', maxSteps], ['emulate', 'budget', maxSteps], ['trap', 'budget', maxSteps], ['bt', 'budget', maxSteps], ['hw', 'budget', maxSteps]]);
       expect(rows[2].breakdown.instructions).toBe(maxSteps);
       expect(rows[3].breakdown.instructions).toBe(maxSteps);
       // spin touches no device: no VMM mode counts a device access.
-      expect(rows.slice(1).map((r) => r.breakdown.devices)).toEqual([0, 0, 0]);
+      expect(rows.slice(1).map((r) => r.breakdown.devices)).toEqual([0, 0, 0, 0]);
     }
   });
 
@@ -75,6 +82,31 @@ describe('compareModes', () => {
   });
 });
 
+describe('hw mode statistics', () => {
+  it('counts what a student can count by hand in the traps lab (hw mode)', () => {
+    const vmm = new Vmm({ hostRamSize: 512 << 20 });
+    const vm = vmm.createVm({ name: 'traps', mode: 'hw', kernel: traps, memSize: 128 << 20, onUart: () => undefined });
+    while (vm.runnable) vmm.runVm(vm, 1_000_000);
+    expect(vm.state).toBe('halted');
+    const s = vm.stats;
+    // System calls go from VU to the guest kernel in hardware (it delegated them), and the kernel's
+    // sret and CSR accesses run in VS-mode: nothing is reflected or emulated but devices and M-mode.
+    expect(s.exits[8]).toBe(0);
+    expect(s.reflected).toEqual({});
+    expect(Object.keys(s.emulated).sort()).toEqual(['mmio-load', 'mmio-store', 'virtual-m']);
+    // Every exit is a device access from S- or U-mode, a guest-page fault on the UART's page: one load
+    // of LSR and one store to THR per byte the kernel prints (M-mode's are interpreted, no exit).
+    const exits = [...s.exits.entries()].filter(([, n]) => n > 0).map(([cause]) => cause);
+    expect(exits).toEqual([21, 23]);
+    expect([s.exits[21], s.exits[23]]).toEqual([s.emulated['mmio-load'], s.emulated['mmio-store']]);
+    // Retired instructions by privilege are exact: the same as trap mode counts them.
+    const trap = vmm.createVm({ name: 'traps-trap', mode: 'trap', kernel: traps, memSize: 128 << 20, onUart: () => undefined });
+    while (trap.runnable) vmm.runVm(trap, 1_000_000);
+    expect(s.retired).toEqual(trap.stats.retired);
+    expect(s.deviceAccesses).toBe(trap.stats.deviceAccesses);
+  });
+});
+
 describe('vmlab compare', () => {
   const vmlab = (args: string[]): { code: number | null; stdout: string; stderr: string } => {
     const r = spawnSync(process.execPath, [VMLAB, ...args], { encoding: 'latin1', timeout: 120_000 });
@@ -86,7 +118,7 @@ describe('vmlab compare', () => {
     expect(text.code).toBe(0);
     const lines = text.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^mode +end +exit +instructions/);
-    expect(lines.slice(1).map((l) => l.split(/ +/).slice(0, 3))).toEqual([['bare', 'exit', '0'], ['emulate', 'exit', '0'], ['trap', 'exit', '0'], ['bt', 'exit', '0']]);
+    expect(lines.slice(1).map((l) => l.split(/ +/).slice(0, 3))).toEqual([['bare', 'exit', '0'], ['emulate', 'exit', '0'], ['trap', 'exit', '0'], ['bt', 'exit', '0'], ['hw', 'exit', '0']]);
     const json = vmlab(['compare', TRAPS, '--json', '--modes', 'bare,trap']);
     expect(json.code).toBe(0);
     const rows = JSON.parse(json.stdout) as { mode: string; instructions: number; exits: number; modeledCycles: number; outputBytes: number }[];

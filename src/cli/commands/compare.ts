@@ -120,14 +120,14 @@ const x = (v: number | null): string => (v === null ? '-' : `${v.toFixed(2)}x`);
 
 /** The rows as an aligned text table, with a note on outputs that differ from bare. */
 export function formatTable(rows: readonly CompareRow[]): string {
-  const head = ['mode', 'end', 'exit', 'instructions', 'vs bare', 'exits', 'exits/M', 'modeled cycles', 'vs bare', 'wall ms', 'vs bare', 'output'];
+  const head = ['mode', 'end', 'exit', 'instructions', 'vs bare', 'exits', 'exits/M', 'walk refs/miss', 'modeled cycles', 'vs bare', 'wall ms', 'vs bare', 'output'];
   const body = rows.map((r) => [
     r.mode, r.end, r.exitCode === null ? '-' : String(r.exitCode), n(r.instructions), x(r.relative.instructions), n(r.exits),
-    r.instructions > 0 ? (r.exits / r.instructions * 1e6).toFixed(1) : '-', n(r.modeledCycles), x(r.relative.modeledCycles),
-    r.wallMs.toFixed(0), x(r.relative.wallMs), r.sameOutput ? 'same' : 'DIFFERS',
+    r.instructions > 0 ? (r.exits / r.instructions * 1e6).toFixed(1) : '-', r.walkRefsPerMiss === null ? '-' : r.walkRefsPerMiss.toFixed(2),
+    n(r.modeledCycles), x(r.relative.modeledCycles), r.wallMs.toFixed(0), x(r.relative.wallMs), r.sameOutput ? 'same' : 'DIFFERS',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 || i === 11 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 || i === 12 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
   const notes = rows.filter((r) => r.crashReason !== undefined).map((r) => `${r.mode}: crashed: ${r.crashReason}`);
   if (rows.some((r) => !r.sameOutput)) notes.push('DIFFERS: the console output is not the same as bare (see the lab README for expected differences).');
   return [line(head), ...body.map(line), ...notes].join('\n');

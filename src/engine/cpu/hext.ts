@@ -269,6 +269,8 @@ export function enterTrapH(h: Hart, cause: number, tval: number, interrupt: bool
   x.twoStage = false;
   x.faultGpa = 0;
   h.contextChanged();
+  // Leave the interpreter loop: the privilege (and V) changed, which the hw VMM counts by slice.
+  h.sliceEnd = 0;
 }
 
 function vectorOf(tvec: number, cause: number, interrupt: boolean): number {

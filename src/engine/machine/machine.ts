@@ -280,8 +280,10 @@ export class Machine {
 
   /**
    * Runs at most `budget` steps (retired instructions plus traps taken). Returns why it stopped.
+   * With `whilePriv`, it also returns (BUDGET) once the hart has left that privilege level (hw mode
+   * interprets only a guest's virtual M-mode).
    */
-  run(budget: number): StopReason {
+  run(budget: number, whilePriv?: number): StopReason {
     const h = this.hart;
     let remaining = budget;
     // The instruction at the pc where this run starts may execute even if it has a breakpoint.
@@ -324,6 +326,7 @@ export class Machine {
       h.sliceDone = 0;
       h.sliceSteps = 0;
       if (h.atBreakpoint) return StopReason.BREAKPOINT;
+      if (whilePriv !== undefined && h.priv !== whilePriv) return StopReason.BUDGET;
     }
   }
 

@@ -58,6 +58,11 @@ export interface CompareRow {
   /** Modeled cycles by event kind. */
   readonly breakdown: Record<string, number>;
   readonly wallMs: number;
+  /**
+   * Memory references per TLB miss of the guest's translation: emulate's software two-stage walk,
+   * trap's guest-table walks, hw's hardware two-stage walks (null for bare, or without misses).
+   */
+  readonly walkRefsPerMiss: number | null;
   /** Guest blocks the translator compiled (0 unless the CPU options turn jit on; never in emulate mode). */
   readonly translatedBlocks: number;
   /** The console output, to check that the guest did the same thing in every mode. */
@@ -144,6 +149,7 @@ function runBare(kernel: Uint8Array, o: CompareOptions): RawRow {
     exits: 0,
     modeledCycles: instructions * costs.nativeInstruction,
     breakdown: { instructions: instructions * costs.nativeInstruction },
+    walkRefsPerMiss: null,
     wallMs,
     translatedBlocks: m.hart.code?.stats.translations ?? 0,
     output: latin1(out),
@@ -170,8 +176,9 @@ function runVm(kernel: Uint8Array, mode: VmMode, o: CompareOptions): RawRow {
     exits: vm.stats.exitCount,
     modeledCycles: cycles.total,
     breakdown: cycles.breakdown,
+    walkRefsPerMiss: vm.stats.tlbMisses > 0 ? vm.stats.walkReferences / vm.stats.tlbMisses : null,
     wallMs,
-    translatedBlocks: vmm.hart.code?.stats.translations ?? 0,
+    translatedBlocks: (mode === 'hw' ? vmm.hwHart : vmm.hart).code?.stats.translations ?? 0,
     output: latin1(out),
   };
   return vm.crashReason === undefined ? row : { ...row, crashReason: vm.crashReason };

@@ -25,7 +25,7 @@ import type { Vmm } from '../vmm';
 /** Exits in a row without a retired instruction after which a guest counts as crashed. */
 const EXIT_STORM_LIMIT = 10_000;
 /** Steps of virtual M-mode interpreted between checks whether the guest left it. */
-const VIRTUAL_M_CHUNK = 256;
+const VIRTUAL_M_CHUNK = 65536;
 /** The mstatus bits of the running S level (vsstatus while V=1). */
 const S_STATUS = (Mstatus.MXR | Mstatus.SUM | Mstatus.SPP | Mstatus.SPIE | Mstatus.SIE) >>> 0;
 /** The guest's S-level interrupt bits (SSI, STI, SEI). */
@@ -75,18 +75,23 @@ export class HwVcpu implements Vcpu, ExitHandler {
         reason = StopReason.EXIT;
         break;
       }
-      if (vh.priv === Priv.M || vh.waiting || inBootRom(vh.pcU)) {
-        // Virtual M-mode, a wait for an interrupt or the boot ROM: the virtual hart interprets (the
-        // VMM emulates the machine level on top of the hardware).
+      if (vh.priv === Priv.M || inBootRom(vh.pcU)) {
+        // Virtual M-mode or the boot ROM: the virtual hart interprets (the VMM emulates the machine
+        // level on top of the hardware) until the guest leaves M-mode.
         copySet(vm.breakpoints, vh.breakpoints);
+        const rom = inBootRom(vh.pcU);
         const before = m.clockSteps;
         const retired = vh.instret;
-        const priv = vh.priv;
-        const r = m.run(Math.min(remaining, VIRTUAL_M_CHUNK));
+        const accesses = vm.bus.deviceAccesses;
+        const r = rom ? m.run(1) : m.run(Math.min(remaining, VIRTUAL_M_CHUNK), Priv.M);
         const used = m.clockSteps - before;
         if (used > 0) vm.resumePc = -1;
-        stats.retired[priv] += vh.instret - retired;
-        stats.emulate(priv === Priv.M ? 'virtual-m' : 'interpreted', vh.instret - retired);
+        stats.retired[Priv.M] += vh.instret - retired;
+        // The boot ROM is the machine's boot, not the guest (as in the other modes).
+        if (!rom) {
+          stats.emulate('virtual-m', vh.instret - retired);
+          stats.deviceAccesses += vm.bus.deviceAccesses - accesses;
+        }
         remaining -= Math.max(1, used);
         if (r !== StopReason.BUDGET) {
           reason = r;
@@ -96,6 +101,20 @@ export class HwVcpu implements Vcpu, ExitHandler {
       }
       m.clint.update();
       m.board.htif?.poll();
+      if (vh.waiting) {
+        // WFI (emulated at its exit): sleep to the next timer deadline, as the other modes do.
+        if (vh.wakeupPending()) {
+          vh.waiting = false;
+        } else {
+          const idle = m.skipIdle(remaining);
+          if (idle === 0) {
+            reason = StopReason.IDLE;
+            break;
+          }
+          remaining -= idle;
+          continue;
+        }
+      }
       // A pending virtual interrupt enters the guest through its own trap logic.
       const irq = vh.pendingInterrupt();
       if (irq >= 0) {
