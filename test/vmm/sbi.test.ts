@@ -53,7 +53,7 @@ describe('--bios sbi gives what OpenSBI 1.4 gives on QEMU', () => {
       expect(r.out).toBe(k.expected);
       expect(r.exit).toBe(0);
     });
-    for (const mode of ['emulate', 'trap', 'bt'] as const) {
+    for (const mode of ['emulate', 'trap', 'bt', 'hw'] as const) {
       it(`${k.name}: ${mode} (the VMM answers, counted as hypercalls)`, () => {
         const r = runVm(k.elf, mode);
         expect(r.vm.crashReason).toBeUndefined();
