@@ -21,6 +21,9 @@ export function shadowKeyFor(priv: number, satp: number, mstatus: number): strin
   return `U:${satp >>> 0}:${mstatus & Mstatus.MXR}`;
 }
 
+/** Stores in a row to one table page, with no walk through it, after which it is no longer taken for a table. */
+export const FLOOD_STORES = 64;
+
 /** One shadow table tree. */
 export interface Shadow {
   readonly key: string;
@@ -39,6 +42,9 @@ export class ShadowSet {
   private readonly roots = new Set<number>();
   /** For each guest level-0 table page: the root indices (VA bits 31:22) through which walks reached it. */
   private readonly l0Users = new Map<number, Set<number>>();
+  /** The table page the latest guest stores went to with no walk through it since, and how many. */
+  private floodPage = -1;
+  private floodStores = 0;
 
   constructor(private readonly host: Bus, private readonly frames: FrameAllocator, private readonly owner: number, private readonly stats: VmStats) {}
 
@@ -106,6 +112,7 @@ export class ShadowSet {
 
   /** Records a walk: root table page `rootGpn`, and the level-0 table page it reached through `vpn1` (-1: none). */
   noteWalk(rootGpn: number, vpn1: number, l0Gpn: number): void {
+    if (rootGpn === this.floodPage || l0Gpn === this.floodPage) this.floodPage = -1;
     this.roots.add(rootGpn);
     if (l0Gpn < 0) return;
     let users = this.l0Users.get(l0Gpn);
@@ -130,6 +137,27 @@ export class ShadowSet {
       if (root) this.invalidateRange(i);
       if (users !== undefined) for (const vpn1 of users) this.dropPage(((vpn1 << 22) | (i << 12)) >>> 0);
     }
+    return true;
+  }
+
+  /**
+   * Counts a trapped guest store to table page `gpn`. A page written FLOOD_STORES times in a row with
+   * no walk through it in between is taken for a page the guest stopped using as a table (freed and
+   * now filled, as xv6's kfree does with memset, a byte at a time): it is forgotten as a table page and
+   * true returned, so the caller empties every shadow. Shadows then map it writable again, and a later
+   * walk through it makes it a table page again (noteTablePage), as KVM does on write flooding.
+   * Without this, every page that once held a table costs a VM exit per store for the VM's lifetime.
+   */
+  tableStoreFloods(gpn: number): boolean {
+    if (gpn !== this.floodPage) {
+      this.floodPage = gpn;
+      this.floodStores = 0;
+    }
+    if (++this.floodStores < FLOOD_STORES) return false;
+    this.floodPage = -1;
+    this.tablePages.delete(gpn);
+    this.roots.delete(gpn);
+    this.l0Users.delete(gpn);
     return true;
   }
 
@@ -177,6 +205,7 @@ export class ShadowSet {
     this.tablePages.clear();
     this.roots.clear();
     this.l0Users.clear();
+    this.floodPage = -1;
   }
 
   /**
