@@ -8,7 +8,7 @@ export type CpuFeatureName = 'pmp' | 'h' | 'c' | 'a' | 'm' | 'xsensitive';
 /** Every feature, in the order help texts list them, with what it is. */
 export const CPU_FEATURES: readonly { readonly name: CpuFeatureName; readonly title: string }[] = [
   { name: 'pmp', title: 'physical memory protection (on by default)' },
-  { name: 'h', title: 'the H letter in misa (the hypervisor extension comes with the VMM)' },
+  { name: 'h', title: 'the hypervisor extension as QEMU 7.2 has it: HS, VS and VU modes, two-stage translation (off by default)' },
   { name: 'c', title: 'compressed instructions (on by default)' },
   { name: 'a', title: 'atomic instructions (on by default)' },
   { name: 'm', title: 'multiply and divide (on by default)' },

@@ -75,21 +75,24 @@ export class HwVcpu implements Vcpu, ExitHandler {
         reason = StopReason.EXIT;
         break;
       }
-      if (vh.priv === Priv.M || inBootRom(vh.pcU)) {
-        // Virtual M-mode or the boot ROM: the virtual hart interprets (the VMM emulates the machine
-        // level on top of the hardware) until the guest leaves M-mode.
+      // Virtual M-mode, the boot ROM, and S-mode under the guest's mstatus.TVM (the hardware's VTVM
+      // does not trap satp accesses, as in QEMU 7.2): the virtual hart interprets (the VMM emulates
+      // that level on top of the hardware) until the guest leaves it.
+      const tvm = vh.priv === Priv.S && (vh.mstatus & Mstatus.TVM) !== 0;
+      if (vh.priv === Priv.M || tvm || inBootRom(vh.pcU)) {
         copySet(vm.breakpoints, vh.breakpoints);
         const rom = inBootRom(vh.pcU);
+        const priv = vh.priv;
         const before = m.clockSteps;
         const retired = vh.instret;
         const accesses = vm.bus.deviceAccesses;
-        const r = rom ? m.run(1) : m.run(Math.min(remaining, VIRTUAL_M_CHUNK), Priv.M);
+        const r = rom ? m.run(1) : m.run(Math.min(remaining, VIRTUAL_M_CHUNK), priv);
         const used = m.clockSteps - before;
         if (used > 0) vm.resumePc = -1;
-        stats.retired[Priv.M] += vh.instret - retired;
+        stats.retired[priv] += vh.instret - retired;
         // The boot ROM is the machine's boot, not the guest (as in the other modes).
         if (!rom) {
-          stats.emulate('virtual-m', vh.instret - retired);
+          stats.emulate(priv === Priv.M ? 'virtual-m' : 'interpreted', vh.instret - retired);
           stats.deviceAccesses += vm.bus.deviceAccesses - accesses;
         }
         remaining -= Math.max(1, used);
@@ -188,6 +191,7 @@ export class HwVcpu implements Vcpu, ExitHandler {
     hx.hcounteren = 0;
     hx.hstatus = Hstatus.SPV | Hstatus.VTW | ((vh.mstatus & Mstatus.TSR) !== 0 ? Hstatus.VTSR : 0) |
       ((vh.mstatus & Mstatus.TVM) !== 0 ? Hstatus.VTVM : 0);
+    // (A guest in S-mode under TVM is interpreted; VTVM still covers its U-mode's sfence.vma.)
     hx.hgatp = (this.vm.pmap.hgatp | (this.vmid << 22)) >>> 0;
     p.features.xsensitive = vh.features.xsensitive;
     p.features.c = vh.features.c;
