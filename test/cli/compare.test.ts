@@ -45,4 +45,23 @@ describe('compare', () => {
     const bare = vmlab(['run', join(LABS, 'disk', 'disk.S'), '--disk', 'cmp.img']);
     expect(bare.stdout).toBe(readFileSync(join(LABS, 'disk', 'expected-output.txt'), 'latin1'));
   });
+
+  it('compares several kernels side by side: a kernel column, figures relative to the first kernel\'s bare run, exit 1 when an output differs', () => {
+    const paging = join(LABS, 'paging', 'paging.S');
+    const r = vmlab(['compare', TRAPS, paging, '--modes', 'bare,trap', '--json']);
+    expect(r.code).toBe(1);
+    const rows = JSON.parse(r.stdout) as { kernel: string; mode: string; instructions: number; traps: number; relative: { instructions: number }; sameOutput: boolean }[];
+    expect(rows.map((x) => [x.kernel, x.mode, x.sameOutput])).toEqual([[TRAPS, 'bare', true], [TRAPS, 'trap', true], [paging, 'bare', false], [paging, 'trap', false]]);
+    expect(rows[2].relative.instructions).toBe(rows[2].instructions / rows[0].instructions);
+    // The guest's traps are the kernel's own: the same bare and in a VM.
+    expect(rows[1].traps).toBe(rows[0].traps);
+    expect(rows[3].traps).toBe(rows[2].traps);
+    expect(rows[0].traps).toBeGreaterThan(0);
+    const text = vmlab(['compare', TRAPS, TRAPS, '--modes', 'bare,emulate']);
+    expect(text.code).toBe(0);
+    const lines = text.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^kernel +mode +end +exit +instructions +vs ref +traps +exits/);
+    expect(lines.slice(1, 5).map((l) => l.split(/ +/).slice(1, 2)[0])).toEqual(['bare', 'emulate', 'bare', 'emulate']);
+    expect(lines.at(-1)).toBe(`vs ref: relative to the first row (${TRAPS} bare); output: the same as its output or not.`);
+  });
 });

@@ -11,7 +11,7 @@ import { closeDisks, collectDisk, openDisks, type DiskSpec } from '../disk-optio
 import { rawKernelNotes } from '../kernel-input';
 import { MEMORY_MAP } from '../../engine/machine/memory-map';
 import type { CpuFeatures } from '../../engine/cpu/hart';
-import { COMPARE_MODES, compareModes, type CompareMode, type CompareRow } from '../../engine/vmm/compare';
+import { COMPARE_MODES, compareKernels, compareModes, type CompareMode, type CompareRow, type KernelCompareRow } from '../../engine/vmm/compare';
 import { loadKernelFor, readBootFiles } from '../boot-option';
 import { parseCount, parseCpu, parseSize, ramSizeProblem } from '../options';
 
@@ -35,8 +35,8 @@ export const EXIT_DIFFERS = 1;
 export function registerCompare(program: Command): void {
   program
     .command('compare')
-    .description('run a kernel bare and in every VMM mode; print instructions, exits, modeled cycles and wall time relative to bare')
-    .argument('<kernel>', 'ELF32 RISC-V executable, raw image, or assembly source (.S)')
+    .description('run a kernel bare and in every VMM mode; print instructions, traps, exits, modeled cycles and wall time relative to bare (several kernels: relative to the first kernel\'s bare run)')
+    .argument('<kernel...>', 'ELF32 RISC-V executable, raw image, or assembly source (.S); several are compared with the first')
     .option('--mem <size>', 'guest RAM size, e.g. 128M', parseSize)
     .option('--cpu <model>', 'CPU model and features, e.g. rv32,xsensitive=on', parseCpu)
     .option('--max-insns <n>', 'step budget of each run (default 200000000)', parseCount)
@@ -47,20 +47,24 @@ export function registerCompare(program: Command): void {
     .option('--initrd <file>', 'initial ramdisk, as run takes it')
     .option('--append <args>', 'kernel command line (/chosen/bootargs)')
     .option('--disk <spec>', 'attach a virtio-blk disk as run does (repeatable); every mode starts from the image as it is, which stays unchanged', collectDisk)
-    .action((kernel: string, opts: CompareCliOptions) => {
+    .action((kernels: string[], opts: CompareCliOptions) => {
       const memProblem = opts.mem === undefined ? undefined : ramSizeProblem(opts.mem, '--mem', (opts.modes ?? COMPARE_MODES).some((m) => m !== 'bare'));
       if (memProblem !== undefined) throw new Error(memProblem);
       const boot = readBootFiles(opts);
-      const bytes = loadKernelFor(kernel, boot);
-      for (const note of rawKernelNotes(kernel, bytes, MEMORY_MAP.ram.base)) process.stderr.write(`vmlab: ${note}\n`);
+      const loaded = kernels.map((kernel) => {
+        const bytes = loadKernelFor(kernel, boot);
+        for (const note of rawKernelNotes(kernel, bytes, MEMORY_MAP.ram.base)) process.stderr.write(`vmlab: ${note}\n`);
+        return { name: kernel, bytes };
+      });
       const overlays = new DiskOverlays(opts.disk ?? []);
-      let rows: CompareRow[];
+      let rows: (CompareRow | KernelCompareRow)[];
       try {
-        rows = compareModes(bytes, {
+        const options = {
           memSize: opts.mem, cpu: opts.cpu, boot, maxSteps: opts.maxInsns, modes: opts.modes,
           input: opts.input === undefined ? undefined : new TextEncoder().encode(opts.input.replace(/\\n/g, '\n')),
-          disks: opts.disk === undefined ? undefined : (mode) => overlays.open(mode),
-        });
+          disks: opts.disk === undefined ? undefined : () => overlays.open(),
+        };
+        rows = loaded.length === 1 ? compareModes(loaded[0].bytes, options) : compareKernels(loaded, options);
       } finally {
         overlays.dispose();
       }
@@ -69,8 +73,8 @@ export function registerCompare(program: Command): void {
       } else {
         process.stdout.write(formatTable(rows) + '\n');
       }
-      const bare = rows.find((r) => r.mode === 'bare');
-      if (rows.some((r) => !r.sameOutput || (bare !== undefined && r.exitCode !== bare.exitCode))) process.exitCode = EXIT_DIFFERS;
+      const ref = loaded.length === 1 ? rows.find((r) => r.mode === 'bare') : rows[0];
+      if (rows.some((r) => !r.sameOutput || (ref !== undefined && r.exitCode !== ref.exitCode))) process.exitCode = EXIT_DIFFERS;
     });
 }
 
@@ -81,6 +85,7 @@ export function registerCompare(program: Command): void {
 class DiskOverlays {
   private readonly dir: string | undefined;
   private readonly open_: DiskAttachment[][] = [];
+  private runs = 0;
 
   constructor(private readonly specs: readonly DiskSpec[]) {
     this.dir = specs.length > 0 ? mkdtempSync(join(tmpdir(), 'vmlab-compare-')) : undefined;
@@ -88,11 +93,12 @@ class DiskOverlays {
     if (specs.length > 0) closeDisks(openDisks(specs.map((s) => ({ ...s, readOnly: true }))));
   }
 
-  /** Opens one overlay per image for `mode`. */
-  open(mode: string): DiskAttachment[] {
+  /** Opens one fresh overlay per image for the next run. */
+  open(): DiskAttachment[] {
+    const run = this.runs++;
     const specs = this.specs.map((s, i) => {
       if (s.readOnly) return s;
-      const overlay = join(this.dir!, `${mode}-${i}.qcow2`);
+      const overlay = join(this.dir!, `run${run}-${i}.qcow2`);
       createDisk(overlay, undefined, { format: 'qcow2', backing: resolve(s.path) });
       return { ...s, path: overlay, format: 'qcow2' as const };
     });
@@ -118,17 +124,26 @@ function parseModes(text: string): CompareMode[] {
 const n = (v: number): string => Math.round(v).toLocaleString('en-US');
 const x = (v: number | null): string => (v === null ? '-' : `${v.toFixed(2)}x`);
 
-/** The rows as an aligned text table, with a note on outputs that differ from bare. */
-export function formatTable(rows: readonly CompareRow[]): string {
-  const head = ['mode', 'end', 'exit', 'instructions', 'vs bare', 'exits', 'exits/M', 'walk refs/miss', 'modeled cycles', 'vs bare', 'wall ms', 'vs bare', 'output'];
+/** The rows as an aligned text table, with a note on outputs that differ from bare (or from the first kernel's first row). */
+export function formatTable(rows: readonly (CompareRow | KernelCompareRow)[]): string {
+  const several = rows.some((r) => 'kernel' in r);
+  const vs = several ? 'vs ref' : 'vs bare';
+  const head = ['mode', 'end', 'exit', 'instructions', vs, 'traps', 'exits', 'exits/M', 'walk refs/miss', 'modeled cycles', vs, 'wall ms', vs, 'output'];
   const body = rows.map((r) => [
-    r.mode, r.end, r.exitCode === null ? '-' : String(r.exitCode), n(r.instructions), x(r.relative.instructions), n(r.exits),
+    r.mode, r.end, r.exitCode === null ? '-' : String(r.exitCode), n(r.instructions), x(r.relative.instructions), n(r.traps), n(r.exits),
     r.instructions > 0 ? (r.exits / r.instructions * 1e6).toFixed(1) : '-', r.walkRefsPerMiss === null ? '-' : r.walkRefsPerMiss.toFixed(2),
     n(r.modeledCycles), x(r.relative.modeledCycles), r.wallMs.toFixed(0), x(r.relative.wallMs), r.sameOutput ? 'same' : 'DIFFERS',
   ]);
+  if (several) {
+    head.unshift('kernel');
+    rows.forEach((r, i) => body[i].unshift('kernel' in r ? r.kernel : ''));
+  }
+  const left = several ? 3 : 2;
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 || i === 12 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
-  const notes = rows.filter((r) => r.crashReason !== undefined).map((r) => `${r.mode}: crashed: ${r.crashReason}`);
-  if (rows.some((r) => !r.sameOutput)) notes.push('DIFFERS: the console output is not the same as bare (see the lab README for expected differences).');
+  const line = (cells: string[]): string => cells.map((c, i) => (i < left || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  const notes = rows.filter((r) => r.crashReason !== undefined).map((r) => `${'kernel' in r ? `${r.kernel} ` : ''}${r.mode}: crashed: ${r.crashReason}`);
+  const first = rows[0];
+  if (several && first !== undefined) notes.push(`vs ref: relative to the first row (${'kernel' in first ? first.kernel : ''} ${first.mode}); output: the same as its output or not.`);
+  if (rows.some((r) => !r.sameOutput)) notes.push(`DIFFERS: the console output is not the same as ${several ? "the first row's" : "bare's"} (see the lab README for expected differences).`);
   return [line(head), ...body.map(line), ...notes].join('\n');
 }

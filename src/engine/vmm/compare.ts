@@ -53,6 +53,8 @@ export interface CompareRow {
   readonly exitCode: number | null;
   readonly crashReason?: string;
   readonly instructions: number;
+  /** Traps the guest took (exceptions and interrupts entering its own handlers), alike in every mode. */
+  readonly traps: number;
   readonly exits: number;
   readonly modeledCycles: number;
   /** Modeled cycles by event kind. */
@@ -95,6 +97,29 @@ export function compareModes(kernel: Uint8Array, options: CompareOptions = {}): 
       wallMs: ratio(r.wallMs, bare?.wallMs),
     },
     sameOutput: bare === undefined || r.output === bare.output,
+  }));
+}
+
+/** A row of a comparison of several kernels: the kernel's name beside one mode's figures. */
+export interface KernelCompareRow extends CompareRow {
+  readonly kernel: string;
+}
+
+/**
+ * Runs several kernels (for example a monolithic kernel and a microkernel with the same services)
+ * with the same options, each in every mode. Every row's relative figures and sameOutput refer to
+ * the first row: the first kernel's run in the first mode (bare, unless `modes` says otherwise),
+ * so the kernels are compared with one another as well as mode by mode.
+ */
+export function compareKernels(kernels: readonly { name: string; bytes: Uint8Array }[], options: CompareOptions = {}): KernelCompareRow[] {
+  const rows = kernels.flatMap((k) => compareModes(k.bytes, options).map((r) => ({ ...r, kernel: k.name })));
+  const ref = rows[0];
+  if (ref === undefined) return [];
+  const ratio = (v: number, b: number): number | null => (b === 0 ? null : v / b);
+  return rows.map((r) => ({
+    ...r,
+    relative: { instructions: ratio(r.instructions, ref.instructions), modeledCycles: ratio(r.modeledCycles, ref.modeledCycles), wallMs: ratio(r.wallMs, ref.wallMs) },
+    sameOutput: r.output === ref.output,
   }));
 }
 
@@ -146,6 +171,7 @@ function runBare(kernel: Uint8Array, o: CompareOptions): RawRow {
     end: reason === StopReason.EXIT ? 'exit' : reason === StopReason.IDLE ? 'idle' : 'budget',
     exitCode: reason === StopReason.EXIT ? (m.exitCode ?? null) : null,
     instructions,
+    traps: m.hart.steps - m.hart.instret,
     exits: 0,
     modeledCycles: instructions * costs.nativeInstruction,
     breakdown: { instructions: instructions * costs.nativeInstruction },
@@ -173,6 +199,8 @@ function runVm(kernel: Uint8Array, mode: VmMode, o: CompareOptions): RawRow {
     end,
     exitCode: vm.state === 'halted' ? (vm.exitCode ?? null) : null,
     instructions: vm.stats.instructions,
+    // The VM's virtual hart takes every guest trap in every mode (a step that retires nothing).
+    traps: vm.machine.hart.steps - vm.machine.hart.instret,
     exits: vm.stats.exitCount,
     modeledCycles: cycles.total,
     breakdown: cycles.breakdown,
