@@ -7,6 +7,20 @@ import { C_ID, DECODE_BUCKET, DECODE_FUNCT7, decodeSlow, EXPAND_C } from '../isa
 import { Op } from '../isa/opcodes';
 import { Access, Cause } from '../mmu/walk';
 import { TLB_MASK } from '../mmu/tlb';
+
+// Constants the hot loop uses, as a const enum so that it sees literals (module constants are loads
+// and checks in V8's optimized code).
+const enum Lit {
+  /** TLB_MASK (checked below). */
+  TLB = 1023,
+  /**
+   * Unsigned comparisons compare the int32 values with the sign bit flipped: `>>> 0` would give
+   * values above 2^31 that V8 meets only once the guest has such a value, and then it drops the
+   * optimized loop ("lost precision").
+   */
+  SIGN = -0x80000000,
+}
+if ((TLB_MASK as number) !== Lit.TLB) throw new Error('interp.ts: Lit.TLB must equal TLB_MASK');
 import { CsrOp, Priv, type Hart } from './hart';
 import { Mstatus } from './csr-defs';
 import { mulDiv } from './muldiv';
@@ -79,7 +93,7 @@ export function execute(h: Hart, limit: number): void {
     let inPage = ((pc - fbase) >>> 0) < flimit;
     if (!inPage) {
       const vpn = pc >>> 12;
-      const ti = vpn & TLB_MASK;
+      const ti = vpn & Lit.TLB;
       if (tagX[ti] === (vpn | ftag)) {
         fbase = vpn << 12;
         foff = toff[ti];
@@ -144,7 +158,7 @@ export function execute(h: Hart, limit: number): void {
       if (dc[ci] !== raw) predecode(dc, ci, raw, hasC);
     } else {
       const vpn = pc >>> 12;
-      const ti = vpn & TLB_MASK;
+      const ti = vpn & Lit.TLB;
       h.pc = pc;
       h.sliceDone = steps - 1 + nOff;
       h.sliceSteps = steps;
@@ -228,14 +242,14 @@ export function execute(h: Hart, limit: number): void {
         break;
       case Op.BLTU:
         entry = true;
-        if (x[rs1] >>> 0 < x[rs2] >>> 0) {
+        if ((x[rs1] ^ Lit.SIGN) < (x[rs2] ^ Lit.SIGN)) {
           npc = (pc + imm) | 0;
           if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
         }
         break;
       case Op.BGEU:
         entry = true;
-        if (x[rs1] >>> 0 >= x[rs2] >>> 0) {
+        if ((x[rs1] ^ Lit.SIGN) >= (x[rs2] ^ Lit.SIGN)) {
           npc = (pc + imm) | 0;
           if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
         }
@@ -243,7 +257,7 @@ export function execute(h: Hart, limit: number): void {
       case Op.LW: {
         const a = (x[rs1] + imm) | 0;
         const vp = a >>> 12;
-        const ti = vp & TLB_MASK;
+        const ti = vp & Lit.TLB;
         if ((a & 3) === 0 && tagR[ti] === (vp | dtag)) {
           hits++;
           x[rd] = r32[((a + toff[ti]) | 0) >> 2];
@@ -259,7 +273,7 @@ export function execute(h: Hart, limit: number): void {
       case Op.LH: case Op.LHU: {
         const a = (x[rs1] + imm) | 0;
         const vp = a >>> 12;
-        const ti = vp & TLB_MASK;
+        const ti = vp & Lit.TLB;
         let v: number;
         if ((a & 1) === 0 && tagR[ti] === (vp | dtag)) {
           hits++;
@@ -276,7 +290,7 @@ export function execute(h: Hart, limit: number): void {
       case Op.LB: case Op.LBU: {
         const a = (x[rs1] + imm) | 0;
         const vp = a >>> 12;
-        const ti = vp & TLB_MASK;
+        const ti = vp & Lit.TLB;
         let v: number;
         if (tagR[ti] === (vp | dtag)) {
           hits++;
@@ -293,7 +307,7 @@ export function execute(h: Hart, limit: number): void {
       case Op.SW: {
         const a = (x[rs1] + imm) | 0;
         const vp = a >>> 12;
-        const ti = vp & TLB_MASK;
+        const ti = vp & Lit.TLB;
         if ((a & 3) === 0 && tagW[ti] === (vp | dtag)) {
           hits++;
           r32[((a + toff[ti]) | 0) >> 2] = x[rs2];
@@ -308,7 +322,7 @@ export function execute(h: Hart, limit: number): void {
       case Op.SH: {
         const a = (x[rs1] + imm) | 0;
         const vp = a >>> 12;
-        const ti = vp & TLB_MASK;
+        const ti = vp & Lit.TLB;
         if ((a & 1) === 0 && tagW[ti] === (vp | dtag)) {
           hits++;
           r16[((a + toff[ti]) | 0) >> 1] = x[rs2];
@@ -323,7 +337,7 @@ export function execute(h: Hart, limit: number): void {
       case Op.SB: {
         const a = (x[rs1] + imm) | 0;
         const vp = a >>> 12;
-        const ti = vp & TLB_MASK;
+        const ti = vp & Lit.TLB;
         if (tagW[ti] === (vp | dtag)) {
           hits++;
           r8[(a + toff[ti]) | 0] = x[rs2];
@@ -337,7 +351,7 @@ export function execute(h: Hart, limit: number): void {
       }
       case Op.ADDI: x[rd] = (x[rs1] + imm) | 0; break;
       case Op.SLTI: x[rd] = x[rs1] < imm ? 1 : 0; break;
-      case Op.SLTIU: x[rd] = x[rs1] >>> 0 < imm >>> 0 ? 1 : 0; break;
+      case Op.SLTIU: x[rd] = (x[rs1] ^ Lit.SIGN) < (imm ^ Lit.SIGN) ? 1 : 0; break;
       case Op.XORI: x[rd] = x[rs1] ^ imm; break;
       case Op.ORI: x[rd] = x[rs1] | imm; break;
       case Op.ANDI: x[rd] = x[rs1] & imm; break;
@@ -348,7 +362,7 @@ export function execute(h: Hart, limit: number): void {
       case Op.SUB: x[rd] = (x[rs1] - x[rs2]) | 0; break;
       case Op.SLL: x[rd] = x[rs1] << (x[rs2] & 31); break;
       case Op.SLT: x[rd] = x[rs1] < x[rs2] ? 1 : 0; break;
-      case Op.SLTU: x[rd] = x[rs1] >>> 0 < x[rs2] >>> 0 ? 1 : 0; break;
+      case Op.SLTU: x[rd] = (x[rs1] ^ Lit.SIGN) < (x[rs2] ^ Lit.SIGN) ? 1 : 0; break;
       case Op.XOR: x[rd] = x[rs1] ^ x[rs2]; break;
       case Op.SRL: x[rd] = x[rs1] >>> (x[rs2] & 31); break;
       case Op.SRA: x[rd] = x[rs1] >> (x[rs2] & 31); break;
@@ -591,7 +605,7 @@ function atomic(h: Hart, id: number, rd: number, rs1: number, rs2: number, npc: 
   }
   // The TLB first: a writable RAM page (or one holding translated code) needs no walk.
   const vp = a >>> 12;
-  const ti = vp & TLB_MASK;
+  const ti = vp & Lit.TLB;
   const tlb = h.tlb;
   const tag = vp | h.dataTag;
   let ramOff = -1;

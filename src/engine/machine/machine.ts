@@ -4,6 +4,7 @@
 // fw_dynamic info and jumps to the firmware, or to the kernel without one.
 
 import { execute } from '../cpu/interp';
+import { warmUpInterpreter } from '../cpu/warmup';
 import { Hart, type CpuFeatures } from '../cpu/hart';
 import type { Clint } from '../devices/clint';
 import type { TimeSource } from '../devices/irq';
@@ -169,6 +170,7 @@ export class Machine {
     Machine.warmedUp = true;
     const hart = new Hart(new Bus(MEMORY_MAP.ram.base, 4096), { jit: false });
     execute(hart, 0);
+    warmUpInterpreter();
   }
 
   private finish(code: number): void {
