@@ -82,8 +82,17 @@ function program(): number[] {
   return p;
 }
 
+/** What the warm-up ran (for its test): steps and traps on both harts, blocks translated. */
+export interface WarmUpSummary {
+  steps: number;
+  ecalls: number;
+  accessFaults: number;
+  translations: number;
+}
+
 /** Runs the warm-up program on a hart with and one without the block translator. */
-export function warmUpInterpreter(): void {
+export function warmUpInterpreter(): WarmUpSummary {
+  const summary: WarmUpSummary = { steps: 0, ecalls: 0, accessFaults: 0, translations: 0 };
   const code = program();
   const handler = (code.length - 4) * 4;
   for (const jit of [true, false]) {
@@ -106,5 +115,10 @@ export function warmUpInterpreter(): void {
       execute(hart, 5000);
       steps += hart.sliceSteps;
     }
+    summary.steps += steps;
+    summary.ecalls += hart.trapCounts[11];
+    summary.accessFaults += hart.trapCounts[5];
+    summary.translations += hart.code?.stats.translations ?? 0;
   }
+  return summary;
 }
