@@ -12,11 +12,12 @@ import { parseCount, parseCpu, parseSeconds, parseSize, ramSizeProblem } from '.
 import type { CpuFeatures } from '../../engine/cpu/hart';
 import { DEFAULT_RAM_SIZE, MEMORY_MAP, VMM_RESERVE } from '../../engine/machine/memory-map';
 import { modeledCycles } from '../../engine/vmm/stats';
-import { VM_MODES, type Vm, type VmMode } from '../../engine/vmm/vm';
+import { ALL_VM_MODES, type Vm, type VmMode } from '../../engine/vmm/vm';
 import { Vmm } from '../../engine/vmm/vmm';
 import type { DiskAttachment } from '../../engine/machine/board';
 import { closeDisks, collectDisk, openDisks, type DiskSpec } from '../disk-option';
 import { loadKernelFor, readBootFiles, type BootFiles } from '../boot-option';
+import { SBI_KERNEL_ADDRESS } from '../../engine/machine/boot';
 import { parsePlacement } from '../../shared/placement';
 import type { VmPlacement } from '../../shared/lab-api';
 import { machineDebugTarget, vmDebugTarget, type DebugTarget } from '../../host/gdb/debug-target';
@@ -124,8 +125,8 @@ export function registerRun(program: Command): void {
     .option('--stats-file <file>', 'write the JSON statistics to FILE')
     .option('--realtime', 'derive mtime from the host clock instead of executed instructions')
     .option('--no-jit', 'interpret every instruction (no block translation)')
-    .option('--mode <mode>', `bare (default), or run in a VM of the VMM: ${VM_MODES.join(' | ')}`, parseMode)
-    .option('--bios <file>', "firmware at the start of RAM (ELF or raw), or 'none' (default): the kernel then follows at QEMU's address")
+    .option('--mode <mode>', `bare (default), or run in a VM of the VMM: ${ALL_VM_MODES.join(' | ')} (pv needs a kernel written for it)`, parseMode)
+    .option('--bios <file>', "firmware at the start of RAM (ELF or raw), 'none' (default), or 'sbi': the kernel starts in S-mode at QEMU's kernel address and vmlab answers its SBI calls (as QEMU's -bios default with OpenSBI)")
     .option('--initrd <file>', 'initial ramdisk, placed as QEMU places it and announced in /chosen')
     .option('--append <args>', 'kernel command line (/chosen/bootargs)')
     .option('--disk <spec>', 'attach a virtio-blk disk: FILE[,format=raw|qcow2][,readonly][,legacy=on|off][,serial=ID][,slot=N|bus=virtio-mmio-bus.N] (repeatable)', collectDisk)
@@ -179,8 +180,8 @@ function parsePort(text: string): number {
 }
 
 function parseMode(text: string): RunMode {
-  if (text === 'bare' || (VM_MODES as readonly string[]).includes(text)) return text as RunMode;
-  throw new InvalidArgumentError(`expected one of bare, ${VM_MODES.join(', ')}; got '${text}'`);
+  if (text === 'bare' || (ALL_VM_MODES as readonly string[]).includes(text)) return text as RunMode;
+  throw new InvalidArgumentError(`expected one of bare, ${ALL_VM_MODES.join(', ')}; got '${text}'`);
 }
 
 /**
@@ -250,6 +251,8 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot): P
   const boot: BootFiles = snapshot === undefined ? readBootFiles(opts) : {
     firmware: snapshot.firmware, initrd: snapshot.initrd, bootargs: snapshot.header.config.bootargs, sbi: snapshot.header.config.sbi,
   };
+  // A pv kernel is written for the VMM's SBI: it boots as under --bios sbi.
+  if (opts.mode === 'pv' && boot.firmware === undefined) boot.sbi = true;
   const bytes = snapshot === undefined ? loadKernelFor(path, boot) : snapshot.kernel;
   if (snapshot !== undefined) checkSnapshotDisks(opts.snapshot!, snapshot.header.disks);
   if (opts.place !== undefined && opts.placement === undefined) opts.placement = parsePlacement(opts.place, (opts.mem ?? DEFAULT_RAM_SIZE) / 4096);
@@ -308,7 +311,8 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot): P
     if (trace !== undefined) closeSync(trace);
     throw new Error(`${path}: ${(err as Error).message}`);
   }
-  if (boot.firmware === undefined && snapshot === undefined) for (const note of rawKernelNotes(path, bytes, MEMORY_MAP.ram.base)) process.stderr.write(`vmlab: ${note}\n`);
+  const pvBoot = boot.sbi === true || opts.mode === 'pv';
+  if (boot.firmware === undefined && snapshot === undefined) for (const note of rawKernelNotes(path, bytes, pvBoot ? SBI_KERNEL_ADDRESS : MEMORY_MAP.ram.base)) process.stderr.write(`vmlab: ${note}\n`);
   let gdb: GdbServer | undefined;
   if (opts.gdb !== undefined) {
     try {

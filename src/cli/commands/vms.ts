@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { modeledCycles } from '../../engine/vmm/stats';
-import { VM_MODES, type Vm } from '../../engine/vmm/vm';
+import { ALL_VM_MODES, type Vm } from '../../engine/vmm/vm';
 import { Vmm } from '../../engine/vmm/vmm';
 import { LabError } from '../../host/errors';
 import { jsonSyntaxProblem } from '../../host/json-error';
@@ -26,7 +26,7 @@ const pageNumber = z.union([
 export const VM_FILE_SCHEMA = z.object({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'a name of 1-32 letters, digits, _ . -'),
   kernel: z.string().min(1),
-  mode: z.enum(VM_MODES as [string, ...string[]]),
+  mode: z.enum(ALL_VM_MODES as [string, ...string[]]),
   memory: z.string().optional(),
   placement: z.union([
     z.enum(['contiguous', 'scattered']),
@@ -34,7 +34,7 @@ export const VM_FILE_SCHEMA = z.object({
   ]).optional(),
   cpu: z.string().optional(),
   input: z.string().optional(),
-  /** Firmware file or 'none', initrd file and kernel command line, as run's --bios, --initrd, --append. */
+  /** Firmware file, 'none' or 'sbi', initrd file and kernel command line, as run's --bios, --initrd, --append. */
   bios: z.string().min(1).optional(),
   initrd: z.string().min(1).optional(),
   append: z.string().optional(),
@@ -172,6 +172,7 @@ function runVms(files: string[], opts: VmsOptions): number {
       } catch (err) {
         throw new Error(`${c.file}: ${(err as Error).message}`);
       }
+      if (c.vm.mode === 'pv' && boot.firmware === undefined) boot.sbi = true;
       const kernel = loadKernelFor(resolve(dirname(c.file), c.vm.kernel), boot);
       const out: number[] = [];
       consoles.set(c.vm.name, out);
