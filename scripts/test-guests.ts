@@ -4,19 +4,13 @@
 // seconds per guest and mode. Exit code 0 when every vmlab run passed, 1 otherwise, 2 for bad usage.
 // Nothing here fetches or builds a guest: DIR holds what the user built.
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { Machine, StopReason } from '../src/engine/machine/machine';
 import { Vmm } from '../src/engine/vmm/vmm';
 import type { VmMode } from '../src/engine/vmm/vm';
-
-/** Where vmlab runs a guest: alone on the machine, or in a VM of the VMM. */
-type Mode = 'bare' | VmMode;
-const ALL_MODES: readonly Mode[] = ['bare', 'emulate', 'trap'];
-const REPO = resolve(import.meta.dirname, '..');
-const VMLAB = join(REPO, 'bin', 'vmlab.mjs');
+import { ALL_MODES, consoleGuests, runOnce, type ConsoleGuest, type Mode } from './guests-lib';
 
 /** One row of the report. */
 interface Row {
@@ -28,154 +22,12 @@ interface Row {
   detail?: string;
 }
 
-/** One step of a console script: wait for `expect`, then type `send`. */
-interface Step {
-  send?: string;
-  expect: RegExp;
-  /** Seconds this step may take. */
-  timeout: number;
-}
-
-/** A guest booted as a whole system and driven on its console. */
-interface ConsoleGuest {
-  name: string;
-  /** vmlab run arguments (without --mode); files already copied where the run may write them. */
-  vmlab: (work: string) => string[];
-  /** qemu-system-riscv32 arguments. */
-  qemu: (work: string) => string[];
-  steps: Step[];
-  /** Files to copy into the run's scratch folder first (disk images the guest writes). */
-  scratch: string[];
-}
-
-// ---- console guests through the CLI and QEMU, expect-style ----
-
-/** Spawns `cmd`, walks `steps` on its stdout, and reports where it stopped. */
-function drive(cmd: string, args: string[], steps: readonly Step[]): Promise<{ ok: boolean; seconds: number; detail: string }> {
-  return new Promise((done) => {
-    const start = performance.now();
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let index = -1;
-    let seen = 0;
-    let timer: NodeJS.Timeout | undefined;
-    let finished = false;
-    const finish = (ok: boolean, detail: string): void => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      done({ ok, seconds: (performance.now() - start) / 1000, detail });
-    };
-    const next = (): void => {
-      index++;
-      if (index === steps.length) return finish(true, '');
-      const s = steps[index];
-      clearTimeout(timer);
-      timer = setTimeout(() => finish(false, `timed out after ${s.timeout} s waiting for ${s.expect} (last output: ${JSON.stringify(out.slice(-160))})`), s.timeout * 1000);
-      if (s.send !== undefined) child.stdin.write(s.send);
-      check();
-    };
-    const check = (): void => {
-      const s = steps[index];
-      if (!s) return;
-      const m = s.expect.exec(out.slice(seen));
-      if (m) {
-        seen += m.index + m[0].length;
-        next();
-      }
-    };
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString('latin1');
-      check();
-    });
-    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
-    child.stdin.on('error', () => undefined);
-    child.on('error', (e) => finish(false, e.message));
-    child.on('close', (code) => {
-      const lines = err.trim().split('\n');
-      const why = lines.find((l) => /error/i.test(l)) ?? lines.pop() ?? '';
-      finish(false, `exited with ${code} at step ${index + 1}: ${why.slice(0, 200)}`);
-    });
-    next();
-  });
-}
-
-function xv6(dir: string, usertests: boolean): ConsoleGuest | undefined {
-  const kernel = join(dir, 'xv6', 'kernel');
-  const fs = join(dir, 'xv6', 'fs.img');
-  if (!existsSync(kernel) || !existsSync(fs)) return undefined;
-  const prompt = /\n\$ $/;
-  const steps: Step[] = [
-    { expect: prompt, timeout: 600 },
-    { send: 'ls\n', expect: /README[\s\S]*usertests[\s\S]*\n\$ $/, timeout: 120 },
-    { send: 'echo hello vmlab\n', expect: /\nhello vmlab\n\$ $/, timeout: 60 },
-    // A pipeline: sh forks one child per stage, each execs its program.
-    { send: 'cat README | grep xv6 | wc\n', expect: /\n\d+ \d+ \d+ ?\n\$ $/, timeout: 120 },
-    { send: 'mkdir dir; echo written > dir/f; cat dir/f; rm dir/f\n', expect: /\nwritten\n\$ $/, timeout: 120 },
-    ...(usertests ? [{ send: 'usertests\n', expect: /ALL TESTS PASSED\n\$ $/, timeout: 3600 }] : []),
-  ];
-  return {
-    name: usertests ? 'xv6 (usertests)' : 'xv6',
-    scratch: [fs],
-    vmlab: (w) => [kernel, '--mem', '128M', '--disk', `${join(w, 'fs.img')},format=raw,slot=0`],
-    qemu: (w) => ['-machine', 'virt', '-bios', 'none', '-m', '128M', '-smp', '1', '-nographic', '-monitor', 'none', '-serial', 'stdio',
-      '-kernel', kernel, '-drive', `file=${join(w, 'fs.img')},if=none,format=raw,id=x0`, '-device', 'virtio-blk-device,drive=x0,bus=virtio-mmio-bus.0'],
-    steps,
-  };
-}
-
-/** A shell script for a Linux console: log in if asked, a few commands that fork and exec, poweroff. */
-function linuxSteps(): Step[] {
-  const prompt = /[#$] $/;
-  return [
-    { expect: /login: $|[#$] $/, timeout: 1800 },
-    { send: 'root\n', expect: prompt, timeout: 300 },
-    { send: 'uname -sm\n', expect: /Linux riscv32[\s\S]*[#$] $/, timeout: 120 },
-    { send: 'echo hello vmlab | cat | wc -c\n', expect: /\n\s*12\s*\n[\s\S]*[#$] $/, timeout: 120 },
-    { send: 'ls /\n', expect: /bin[\s\S]*[#$] $/, timeout: 120 },
-    { send: 'poweroff\n', expect: /reboot: Power down|Power down/, timeout: 300 },
-  ];
-}
-
-/** DIR/NAME/{fw_jump.bin,Image,rootfs.cpio,cmdline}: firmware, kernel, initramfs and command line as QEMU takes them. */
-function linux(dir: string, name: string): ConsoleGuest | undefined {
-  const base = join(dir, name);
-  const image = join(base, 'Image');
-  if (!existsSync(image)) return undefined;
-  const bios = ['fw_jump.bin', 'fw_dynamic.bin', 'fw_jump.elf', 'fw_dynamic.elf'].map((f) => join(base, f)).find(existsSync);
-  const initrd = ['rootfs.cpio', 'rootfs.cpio.gz', 'initrd'].map((f) => join(base, f)).find(existsSync);
-  const cmdlineFile = join(base, 'cmdline');
-  const cmdline = existsSync(cmdlineFile) ? readFileSync(cmdlineFile, 'utf8').trim() : undefined;
-  const common = (flag: (f: string) => string): string[] => [
-    ...(bios ? [flag('bios'), bios] : [flag('bios'), 'none']),
-    ...(initrd ? [flag('initrd'), initrd] : []),
-    ...(cmdline !== undefined ? [flag('append'), cmdline] : []),
-  ];
-  return {
-    name,
-    scratch: [],
-    vmlab: () => [image, '--mem', '256M', ...common((f) => `--${f}`)],
-    qemu: () => ['-machine', 'virt', '-m', '256M', '-smp', '1', '-nographic', '-monitor', 'none', '-serial', 'stdio', '-kernel', image, ...common((f) => `-${f}`)],
-    steps: linuxSteps(),
-  };
-}
-
 async function runConsoleGuest(g: ConsoleGuest, modes: readonly Mode[], qemu: boolean): Promise<Row[]> {
   const rows: Row[] = [];
   const targets: (Mode | 'qemu')[] = [...(qemu ? ['qemu' as const] : []), ...modes];
   for (const target of targets) {
-    const work = mkdtempSync(join(tmpdir(), 'vmlab-guests-'));
-    try {
-      for (const f of g.scratch) copyFileSync(f, join(work, f.split('/').pop()!));
-      const r = target === 'qemu'
-        ? await drive('qemu-system-riscv32', g.qemu(work), g.steps)
-        : await drive(process.execPath, [VMLAB, 'run', ...g.vmlab(work), '--mode', target], g.steps);
-      rows.push({ guest: g.name, mode: target, ok: r.ok, result: r.ok ? 'pass' : 'FAIL', seconds: r.seconds, detail: r.detail || undefined });
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+    const r = await runOnce(g, target);
+    rows.push({ guest: g.name, mode: target, ok: r.ok, result: r.ok ? 'pass' : 'FAIL', seconds: r.seconds, detail: r.detail || undefined });
     report(rows[rows.length - 1]);
   }
   return rows;
@@ -201,7 +53,7 @@ function runTest(kernel: Uint8Array, mode: Mode): number | string {
     return reason === StopReason.EXIT ? (m.exitCode ?? -1) : `stopped (reason ${reason})`;
   }
   const vmm = new Vmm({ hostRamSize: 64 << 20 });
-  const vm = vmm.createVm({ name: 't', mode, kernel, memSize: 32 << 20 });
+  const vm = vmm.createVm({ name: 't', mode: mode as VmMode, kernel, memSize: 32 << 20 });
   for (let i = 0; i < TEST_STEPS / 1_000_000 && vmm.active; i++) vmm.run(1_000_000);
   if (vm.state === 'halted') return vm.exitCode ?? -1;
   return vm.state === 'crashed' ? `crashed: ${vm.crashReason}` : vm.state;
@@ -300,12 +152,7 @@ async function main(): Promise<number> {
   const rows: Row[] = [];
   const tests = want('riscv-tests') ? riscvTests(dir) : [];
   if (tests.length) rows.push(...(await runRiscvTests(tests, modes, opts.qemu)));
-  const consoleGuests = [
-    want('xv6') ? xv6(dir, opts.usertests === true) : undefined,
-    want('linux') ? linux(dir, 'linux') : undefined,
-    want('linux-nommu') ? linux(dir, 'linux-nommu') : undefined,
-  ].filter((g): g is ConsoleGuest => g !== undefined);
-  for (const g of consoleGuests) rows.push(...(await runConsoleGuest(g, modes, opts.qemu)));
+  for (const g of consoleGuests(dir, want, opts.usertests === true)) rows.push(...(await runConsoleGuest(g, modes, opts.qemu)));
   if (rows.length === 0) {
     process.stderr.write(`error: ${dir} holds none of the guests described in docs/guests.md\n`);
     return 2;
