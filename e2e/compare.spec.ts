@@ -1,7 +1,7 @@
-// The compare, statistics and TLB views in web mode: a comparison of the traps lab bare, in emulate
-// and in trap mode (one row per mode with the same output, charts drawn), a long comparison
+// The compare, statistics and TLB views in web mode: a comparison of the traps lab bare, in emulate,
+// trap and bt mode (one row per mode with the same output, charts drawn), a long comparison
 // cancelled; a trap-mode VM of the traps lab whose statistics show the 8 system calls reflected
-// into its kernel; the TLB of a paused emulate-mode VM. Its picture of the compare view is
+// into its kernel, and a bt-mode one whose kernel returns from them through callouts; the TLB of a paused emulate-mode VM. Its picture of the compare view is
 // docs/screenshots/compare.png (written with VMLAB_SCREENSHOTS=1; a test artifact otherwise).
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { docShot, newVm, openApp, removeVm, shot, vmRow } from './support';
@@ -22,6 +22,9 @@ async function expectChart(page: Page, name: string): Promise<void> {
   await expect.poll(() => drawn(chart)).toBe(true);
 }
 
+// Four comparisons and four VMs: more than the default time on a loaded machine.
+test.setTimeout(180_000);
+
 test('compare view, statistics of a trap-mode VM, and the TLB of a paused VM', async ({ page }, info) => {
   const errors = await openApp(page);
 
@@ -38,7 +41,7 @@ test('compare view, statistics of a trap-mode VM, and the TLB of a paused VM', a
   await form.locator('select[name="kernel"]').selectOption('spin.S');
   await form.locator('select[name="maxSteps"]').selectOption(String(500_000_000));
   await page.locator('[data-action="compare-run"]').click();
-  await expect(page.locator('[data-compare-running]')).toContainText('running spin.S in bare, emulate, trap');
+  await expect(page.locator('[data-compare-running]')).toContainText('running spin.S in bare, emulate, trap, bt');
   await expect(page.locator('[data-action="compare-run"]')).toBeDisabled();
   await page.locator('[data-action="compare-cancel"]').click();
   await expect(page.locator('[data-compare-error]')).toHaveText('compare: cancelled');
@@ -50,17 +53,17 @@ test('compare view, statistics of a trap-mode VM, and the TLB of a paused VM', a
   await form.locator('select[name="maxSteps"]').selectOption(String(20_000_000));
   await page.locator('[data-action="compare-run"]').click();
   const rows = page.locator('[data-compare-row]');
-  await expect(rows).toHaveCount(3, { timeout: 60_000 });
-  for (const [i, mode] of ['bare', 'emulate', 'trap'].entries()) {
+  await expect(rows).toHaveCount(4, { timeout: 60_000 });
+  for (const [i, mode] of ['bare', 'emulate', 'trap', 'bt'].entries()) {
     await expect(rows.nth(i)).toHaveAttribute('data-compare-row', mode);
     await expect(rows.nth(i).locator('td').nth(1)).toHaveText('exit');
     await expect(rows.nth(i).locator('td').nth(2)).toHaveText('0');
     await expect(rows.nth(i).locator('[data-same-output]')).toHaveText('✓ same');
   }
-  // The same instructions everywhere (1.00× bare); trap mode exits, bare does not; both VMM modes
+  // The same instructions everywhere (1.00× bare); trap mode exits, bare does not; the VMM modes
   // cost more modeled cycles than bare.
   const figure = (i: number, name: string) => rows.nth(i).locator(`[data-figure="${name}"]`);
-  for (let i = 0; i < 3; i++) await expect(figure(i, 'instructions').locator('[data-relative]')).toHaveText('1.00×');
+  for (let i = 0; i < 4; i++) await expect(figure(i, 'instructions').locator('[data-relative]')).toHaveText('1.00×');
   await expect(figure(0, 'exits')).toHaveText('0 –');
   await expect(figure(2, 'exits')).not.toHaveText(/^0 /);
   await expect(figure(0, 'modeledCycles').locator('[data-relative]')).toHaveText('1.00×');
@@ -98,6 +101,18 @@ test('compare view, statistics of a trap-mode VM, and the TLB of a paused VM', a
   for (const series of ['instructions', 'exits', 'shadow', 'tlbMisses']) await expectChart(page, `rate-${series}`);
   await shot(page, info, '02-statistics-running');
   await removeVm(page, 'spin-vm');
+
+  // The same lab in bt: the system calls still exit (user code runs directly), but the kernel's
+  // sret and CSR accesses are callouts of its translated code.
+  await newVm(page, 'traps/traps.S', 'bt', 'traps-bt');
+  await expect(vmRow(page, 'traps-bt').locator('[data-vm-state]')).toHaveText('halted', { timeout: 30_000 });
+  await vmRow(page, 'traps-bt').click();
+  await expect(page.locator('[data-view="statistics"] select[aria-label="VM"] option:checked')).toHaveText('traps-bt (bt)');
+  await expect(stat('exits.exception8')).toHaveText('8');
+  await expect(stat('translation.callouts.sret')).toHaveText('8');
+  await expect(stat('exits.exception2')).toHaveCount(0);
+  await expect(stat('translation.blocks')).not.toHaveText('0');
+  await removeVm(page, 'traps-bt');
   await expect(vmRow(page, 'spin-vm')).toHaveCount(0);
 
   // An emulate-mode VM of hello, paused while it waits for input: its virtual hart's TLB.

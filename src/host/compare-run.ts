@@ -4,7 +4,7 @@
 // cancel terminates the worker.
 
 import { Worker } from 'node:worker_threads';
-import { compareModes, type CompareMode, type CompareRow } from '../engine/vmm/compare';
+import { COMPARE_MODES, compareModes, type CompareMode, type CompareRow } from '../engine/vmm/compare';
 import type { CompareConfig, CompareResult, CompareRowInfo } from '../shared/inspect-api';
 import type { CpuOptions } from '../shared/lab-api';
 import { LabError } from './errors';
@@ -89,7 +89,7 @@ export class CompareHost {
       kernel,
       memSize: config.memSize ?? COMPARE_MEM,
       maxSteps: config.maxSteps ?? COMPARE_STEPS,
-      modes: (config.modes ?? ['bare', 'emulate', 'trap']) as CompareMode[],
+      modes: (config.modes ?? [...COMPARE_MODES]) as CompareMode[],
     };
     if (config.input !== undefined) job.input = config.input;
     if (config.cpu !== undefined) job.cpu = config.cpu;

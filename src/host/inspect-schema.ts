@@ -7,7 +7,7 @@ import type { InspectMethods } from '../shared/inspect-api';
 const id = z.string().min(1).max(64);
 const path = z.string().min(1).max(4096);
 const address = z.number().int().min(0).max(0xffffffff);
-const mode = z.enum(['bare', 'emulate', 'trap']);
+const mode = z.enum(['bare', 'emulate', 'trap', 'bt']);
 
 /** CPU features of vm.create and compare.run (the names of CPU_FEATURES, and jit). */
 export const cpu = z.strictObject({
@@ -44,7 +44,7 @@ export const INSPECT_SCHEMAS: { [M in keyof InspectMethods]: z.ZodType<InspectMe
     memSize: z.number().int().min(1 << 20).max(256 << 20).multipleOf(4096).optional(),
     maxSteps: z.number().int().min(1000).max(MAX_COMPARE_STEPS).optional(),
     input: z.string().max(1 << 16).optional(),
-    modes: z.array(mode).min(1).max(3).refine((m) => new Set(m).size === m.length, 'each mode at most once').optional(),
+    modes: z.array(mode).min(1).max(mode.options.length).refine((m) => new Set(m).size === m.length, 'each mode at most once').optional(),
     cpu: cpu.optional(),
     bios: path.optional(),
     initrd: path.optional(),

@@ -416,7 +416,7 @@ export class LabService {
     this.machines.set(id, entry);
     try {
       if (entry.host) entry.last = await entry.host.send({ op: 'load', kernel: bytes, ramSize: config.memSize, cpu: config.cpu, boot });
-      else entry.last = await (await this.startVmm()).send({ op: 'create', key: id, name, mode: mode as 'emulate' | 'trap', memSize, placement: placement!, kernel: bytes, cpu: config.cpu, disks, boot });
+      else entry.last = await (await this.startVmm()).send({ op: 'create', key: id, name, mode: mode as 'emulate' | 'trap' | 'bt', memSize, placement: placement!, kernel: bytes, cpu: config.cpu, disks, boot });
     } catch (err) {
       this.machines.delete(id);
       await entry.host?.terminate();

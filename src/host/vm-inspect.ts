@@ -101,7 +101,7 @@ function hardwareText(t: Target, tables: TableInfo[]): string {
       : 'emulate: guest paging is off; the VMM maps guest-physical through the pmap in software';
   }
   const active = tables.find((x) => x.kind === 'shadow' && x.active);
-  return active ? `trap: the physical hart walks ${active.label} (guest page tables are never walked by hardware)` : 'trap: no shadow yet (the VM has not run)';
+  return active ? `${t.mode}: the physical hart walks ${active.label} (guest page tables are never walked by hardware)` : `${t.mode}: no shadow yet (the VM has not run)`;
 }
 
 function pageTables(t: Target): PageTablesInfo {
@@ -178,7 +178,7 @@ function walk(t: Target, address: number, access: AccessKind, priv: number | und
 
 /** The TLB that caches a VM's translations: its virtual hart's (emulate) or the physical hart's (trap). */
 function vmTlb(vmm: Vmm, vm: Vm): TlbInfo {
-  if (vm.mode !== 'trap') {
+  if (vmm.trapVcpu(vm) === undefined) {
     return tlbInfo(vm.vhart.tlb, 'virtual hart', 'emulate: the VMM\'s software TLB of this VM\'s virtual hart, guest-virtual page → guest-physical page (the pmap is applied after it)', true);
   }
   const set = vmm.trapVcpu(vm)?.shadows;

@@ -435,6 +435,7 @@ export function statsInfo(stats: VmStats, interpreted: boolean): VmStatsInfo {
     reflected: j.reflected,
     shadow: j.shadow,
     tlb: j.tlb,
+    translation: j.translation,
     hypercalls: j.hypercalls,
     deviceAccesses: j.deviceAccesses,
     wallMs: j.wallMs,

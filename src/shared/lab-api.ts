@@ -82,10 +82,10 @@ export interface IsaInfo {
 export type MachineState = 'paused' | 'running' | 'idle' | 'exited' | 'error';
 
 /** How a machine runs its kernel: alone on the machine, or in a VM of the VMM (docs/vmm.md). */
-export type MachineMode = 'bare' | 'emulate' | 'trap';
+export type MachineMode = 'bare' | 'emulate' | 'trap' | 'bt';
 
 /** Every mode, in the order the VM manager offers them. */
-export const MACHINE_MODES: readonly MachineMode[] = ['bare', 'emulate', 'trap'];
+export const MACHINE_MODES: readonly MachineMode[] = ['bare', 'emulate', 'trap', 'bt'];
 
 /** A VM's own lifecycle state, as the VMM keeps it. */
 export type VmState = 'running' | 'paused' | 'waiting' | 'halted' | 'crashed' | 'stopped';
@@ -211,6 +211,11 @@ export interface VmStatsInfo {
   readonly shadow: { readonly fills: number; readonly syncs: number; readonly flushes: number; readonly writeProtectFaults: number };
   /** TLB hits (loads and stores served without a walk or an exit), misses (walks) and walk references. */
   readonly tlb: { readonly hits: number; readonly misses: number; readonly walkReferences: number };
+  /** bt: blocks translated, translation-cache hits, blocks invalidated, callouts (in total and by kind), chained jumps. */
+  readonly translation: {
+    readonly blocks: number; readonly hits: number; readonly invalidations: number; readonly callouts: number;
+    readonly calloutKinds: Record<string, number>; readonly chainedJumps: number;
+  };
   /** Hypercalls by function (pv mode). */
   readonly hypercalls: Record<string, number>;
   readonly deviceAccesses: number;

@@ -8,6 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMPARE_MODES } from '../../src/engine/vmm/compare';
 import { LabService } from '../../src/host/lab-service';
 import { unpackTlbEntries, type CompareResult, type TlbEntryInfo, type TlbInfo, type WalkInfo } from '../../src/shared/inspect-api';
 import type { LabEvents, MachineStatus, TranslationInfo, VmStatsInfo } from '../../src/shared/lab-api';
@@ -47,15 +48,15 @@ const entries = (info: TlbInfo): TlbEntryInfo[] => unpackTlbEntries(info.entries
 let result: CompareResult;
 
 describe('compare.run', () => {
-  it('runs the traps lab bare, in emulate and in trap mode with the same output and exit code', async () => {
-    result = await compare({ kernel: 'traps/traps.S' });
+  it('runs the traps lab bare, in emulate, trap and bt mode with the same output and exit code', async () => {
+    result = await compare({ kernel: 'traps/traps.S', modes: ['bare', 'emulate', 'trap', 'bt'] });
     expect([result.kernel, result.memSize, result.maxSteps]).toEqual(['traps/traps.S', 16 << 20, 20_000_000]);
     expect(result.rows.map((r) => [r.mode, r.end, r.exitCode, r.sameOutput])).toEqual([
-      ['bare', 'exit', 0, true], ['emulate', 'exit', 0, true], ['trap', 'exit', 0, true],
+      ['bare', 'exit', 0, true], ['emulate', 'exit', 0, true], ['trap', 'exit', 0, true], ['bt', 'exit', 0, true],
     ]);
     for (const r of result.rows) expect(r.output).toBe(EXPECTED);
-    const [bare, emulate, trap] = result.rows;
-    expect([emulate.instructions, trap.instructions]).toEqual([bare.instructions, bare.instructions]);
+    const [bare, emulate, trap, bt] = result.rows;
+    expect([emulate.instructions, trap.instructions, bt.instructions]).toEqual([bare.instructions, bare.instructions, bare.instructions]);
     // Bare and emulate never leave the guest; trap mode exits on every privileged instruction, MMIO
     // access and system call: at least the hand-counted sret per system call and the UART accesses.
     expect([bare.exits, emulate.exits]).toEqual([0, 0]);
@@ -66,6 +67,11 @@ describe('compare.run', () => {
     expect(trap.breakdown.reflection).toBe(SYSCALLS * 300);
     expect(trap.breakdown.devices).toBe((2 * EXPECTED.length + 1) * 4000);
     expect(trap.breakdown.pageWalks).toBe(0);
+    // bt exits on the system calls, device accesses and shadow fills, never on the kernel's sret,
+    // which are callouts: fewer exits than trap mode.
+    expect(bt.exits).toBeGreaterThanOrEqual(SYSCALLS + 2 * EXPECTED.length + 1);
+    expect(bt.exits).toBeLessThan(trap.exits - SYSCALLS);
+    expect([bt.breakdown.reflection, bt.breakdown.devices]).toEqual([trap.breakdown.reflection, trap.breakdown.devices]);
     for (const r of result.rows) expect(Object.values(r.breakdown).reduce((a, b) => a + b, 0)).toBe(r.modeledCycles);
   }, 120_000);
 
@@ -78,12 +84,12 @@ describe('compare.run', () => {
       // Bare makes no exits, so nothing is relative to its 0.
       expect(r.relative.exits).toBeNull();
     }
-    expect(result.rows.map((r) => r.relative.instructions)).toEqual([1, 1, 1]);
+    expect(result.rows.map((r) => r.relative.instructions)).toEqual([1, 1, 1, 1]);
     for (const r of result.rows.slice(1)) expect(r.relative.modeledCycles!).toBeGreaterThan(1);
   });
 
   it('gives the same instructions, exits and modeled cycles as `vmlab compare --json` on the same kernel', () => {
-    const cli = spawnSync(process.execPath, [VMLAB, 'compare', join(root, 'traps', 'traps.S'), '--json', '--mem', '16M', '--max-insns', '20000000'], { encoding: 'latin1', timeout: 120_000 });
+    const cli = spawnSync(process.execPath, [VMLAB, 'compare', join(root, 'traps', 'traps.S'), '--json', '--mem', '16M', '--max-insns', '20000000', '--modes', 'bare,emulate,trap,bt'], { encoding: 'latin1', timeout: 120_000 });
     expect([cli.status, cli.stderr]).toEqual([0, '']);
     const rows = JSON.parse(cli.stdout) as { mode: string; end: string; exitCode: number | null; instructions: number; exits: number; modeledCycles: number; breakdown: Record<string, number>; outputBytes: number }[];
     expect(rows.map((r) => [r.mode, r.end, r.exitCode, r.instructions, r.exits, r.modeledCycles, r.breakdown, r.outputBytes])).toEqual(
@@ -95,7 +101,7 @@ describe('compare.run', () => {
     const greeting = 'Hello from vmlab! Type something and I will echo it.\r\n';
     // hello echoes what it was given, then sleeps in wfi with nothing left to wake it: idle.
     expect(r.rows.map((row) => [row.mode, row.end, row.exitCode, row.output, row.sameOutput])).toEqual(
-      ['bare', 'emulate', 'trap'].map((mode) => [mode, 'idle', null, `${greeting}vmlab\n`, true]));
+      COMPARE_MODES.map((mode) => [mode, 'idle', null, `${greeting}vmlab\n`, true]));
   }, 60_000);
 
   it('runs only the modes asked for and reports a run that did not finish', async () => {

@@ -32,7 +32,7 @@ afterAll(() => lab.dispose());
 const create = (params: Record<string, unknown>): Promise<MachineStatus> => lab.call('vm.create', params) as Promise<MachineStatus>;
 
 describe('vm.create with bios, initrd and append', () => {
-  for (const mode of ['bare', 'emulate', 'trap'] as const) {
+  for (const mode of ['bare', 'emulate', 'trap', 'bt'] as const) {
     it(`${mode}: the firmware starts the kernel, which shuts the machine down through SBI (exit 0)`, async () => {
       const m = await create({ kernel: 'sbi-payload.elf', bios: 'mini-sbi.elf', initrd: 'initrd.img', append: 'console=hvc0', mode, memSize: 64 << 20, name: `sbi-${mode}` });
       await lab.call('vm.run', { id: m.id });

@@ -36,7 +36,7 @@ function bareSession(): { b: MachineSession; settle: () => void } {
   return { b, settle };
 }
 
-describe.each(['emulate', 'trap'] as const)('the debugger on a %s VM', (mode) => {
+describe.each(['emulate', 'trap', 'bt'] as const)('the debugger on a %s VM', (mode) => {
   it('runs to an address, steps over a call and stops at breakpoints with the registers of a bare machine', () => {
     const { s, settle, out } = vmmSession();
     const { b, settle: bareSettle } = bareSession();

@@ -8,7 +8,9 @@ import type { MachineMode } from '../../../shared/lab-api';
 export type StatKey =
   | 'instructions' | 'retired' | 'interpreted' | 'exits' | 'emulated' | 'reflected'
   | 'shadow.fills' | 'shadow.syncs' | 'shadow.flushes' | 'shadow.writeProtectFaults'
-  | 'tlb.hits' | 'tlb.misses' | 'tlb.walkReferences' | 'hypercalls' | 'deviceAccesses' | 'modeledCycles' | 'wallMs';
+  | 'tlb.hits' | 'tlb.misses' | 'tlb.walkReferences'
+  | 'translation.blocks' | 'translation.hits' | 'translation.invalidations' | 'translation.callouts' | 'translation.chainedJumps'
+  | 'hypercalls' | 'deviceAccesses' | 'modeledCycles' | 'wallMs';
 
 const COMMON: Record<StatKey, string> = {
   instructions: 'Guest instructions retired, by the privilege the guest believes it runs in (its virtual privilege). The boot ROM before the kernel is not counted.',
@@ -24,6 +26,11 @@ const COMMON: Record<StatKey, string> = {
   'tlb.hits': '',
   'tlb.misses': '',
   'tlb.walkReferences': '',
+  'translation.blocks': 'bt: blocks of guest-kernel code the VMM translated into host code (up to a control transfer, a sensitive instruction or the end of the page).',
+  'translation.hits': 'bt: times the VMM found the block at the guest\'s pc in its translation cache (by guest-physical address and virtual privilege) instead of translating it.',
+  'translation.invalidations': 'bt: translated blocks dropped because the guest (or a disk\'s DMA) wrote over their code; pages holding translated code are write-protected so the VMM sees every such store.',
+  'translation.callouts': 'bt: sensitive instructions of the translated kernel (CSR accesses, xRET, WFI, SFENCE.VMA, ecall, rdpriv, setsie, touser) that became calls of the VMM\'s emulation routines: no trap, no exit.',
+  'translation.chainedJumps': 'bt: jumps from one translated block straight into the next without looking the cache up.',
   hypercalls: 'Calls of the guest into the VMM by the hypercall ABI (para-virtualized guests), by function.',
   deviceAccesses: 'Guest loads and stores to devices (UART, CLINT, PLIC, test finisher, virtio), each emulated by the VMM; the boot ROM\'s reads are the machine\'s, not the guest\'s.',
   modeledCycles: 'Each event above times its cost in the cost model of docs/vmm.md, summed: deterministic, the figure to compare the techniques with.',
@@ -45,6 +52,6 @@ const TLB: Record<'emulate' | 'trap', Record<'tlb.hits' | 'tlb.misses' | 'tlb.wa
 
 /** The explanation of counter `key` for a VM of `mode` (bare machines keep no VM statistics). */
 export function statHelp(key: StatKey, mode: MachineMode): string {
-  if (key.startsWith('tlb.')) return TLB[mode === 'trap' ? 'trap' : 'emulate'][key as keyof (typeof TLB)['trap']];
+  if (key.startsWith('tlb.')) return TLB[mode === 'trap' || mode === 'bt' ? 'trap' : 'emulate'][key as keyof (typeof TLB)['trap']];
   return COMMON[key];
 }

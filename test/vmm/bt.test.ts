@@ -1,0 +1,213 @@
+// bt mode (docs/vmm.md): the VMM translates the guest kernel block by block, sensitive instructions
+// become callouts, translated pages are write-protected so self-modifying code and DMA drop stale
+// blocks; the guest sees exactly what it sees bare (output, instruction counts).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { assemble } from '../../src/engine/asm/index';
+import { Machine } from '../../src/engine/machine/machine';
+import { scanBlock } from '../../src/engine/vmm/bt/translate';
+import { BtVcpu } from '../../src/engine/vmm/bt/bt-vcpu';
+import type { Vm, VmMode } from '../../src/engine/vmm/vm';
+import { Vmm } from '../../src/engine/vmm/vmm';
+import { REPO_ROOT } from '../support/build';
+
+const MiB = 1024 * 1024;
+
+function asm(source: string, file = 'guest.S'): Uint8Array {
+  const r = assemble(source, { file });
+  if (!r.elf) throw new Error(r.diagnostics.map((d) => `${d.line}: ${d.message}`).join('\n'));
+  return r.elf;
+}
+
+/** Runs `elf` bare to its end; returns console output, exit code and instructions retired. */
+function bare(elf: Uint8Array, cpu = {}): { output: string; exitCode: number | undefined; instret: number } {
+  const out: number[] = [];
+  const m = new Machine({ ramSize: 16 * MiB, cpu, onUart: (b) => out.push(b) });
+  m.loadKernel(elf);
+  for (let i = 0; i < 100 && m.exitCode === undefined; i++) m.run(1_000_000);
+  return { output: Buffer.from(out).toString('latin1'), exitCode: m.exitCode, instret: m.hart.instret };
+}
+
+/** Creates a VM of `elf` in `mode` (not yet run). */
+function vmOf(elf: Uint8Array, mode: VmMode, cpu = {}): { vmm: Vmm; vm: Vm; out: number[] } {
+  const vmm = new Vmm({ hostRamSize: 64 * MiB });
+  const out: number[] = [];
+  const vm = vmm.createVm({ name: 'g', mode, kernel: elf, memSize: 16 * MiB, cpu, onUart: (b) => out.push(b) });
+  return { vmm, vm, out };
+}
+
+function runToEnd(elf: Uint8Array, mode: VmMode, cpu = {}): { output: string; exitCode: number | undefined; vm: Vm } {
+  const { vmm, vm, out } = vmOf(elf, mode, cpu);
+  for (let i = 0; i < 100 && vmm.active; i++) vmm.run(1_000_000);
+  return { output: Buffer.from(out).toString('latin1'), exitCode: vm.exitCode, vm };
+}
+
+const UART_AND_EXIT = `
+.equ UART, 0x10000000
+.equ FINISHER, 0x100000
+.macro PUTDIGIT reg
+  addi t6, \\reg, '0'
+  li t5, UART
+  sb t6, 0(t5)
+.endm
+.macro EXIT
+  li t5, FINISHER
+  li t6, 0x5555
+  sw t6, 0(t5)
+1: j 1b
+.endm
+`;
+
+// A kernel (M-mode) that rewrites the first instruction of a routine it already ran, once without
+// fence.i and once with it: `li a0, 1` becomes `li a0, 2`, then `li a0, 3`.
+const SMC = `${UART_AND_EXIT}
+.option norvc
+.globl _start
+_start:
+  call f
+  PUTDIGIT a0
+  la t0, f
+  li t1, 0x00200513
+  sw t1, 0(t0)
+  call f
+  PUTDIGIT a0
+  li t1, 0x00300513
+  sw t1, 0(t0)
+  fence.i
+  call f
+  PUTDIGIT a0
+  EXIT
+.balign 4
+f:
+  li a0, 1
+  ret
+`;
+
+describe('bt: self-modifying kernel code', () => {
+  test('a rewritten routine runs its new code with and without fence.i, as bare', () => {
+    const elf = asm(SMC);
+    const b = bare(elf);
+    expect(b.output).toBe('123');
+    for (const mode of ['trap', 'bt'] as const) {
+      const r = runToEnd(elf, mode);
+      expect({ output: r.output, exitCode: r.exitCode, instructions: r.vm.stats.instructions }).toEqual({ output: b.output, exitCode: b.exitCode, instructions: b.instret });
+    }
+    const { vm } = runToEnd(elf, 'bt');
+    // Both stores hit the page holding translated code: each faults, is emulated, and drops f's block.
+    expect(vm.stats.emulated['code-page-store']).toBe(2);
+    expect(vm.stats.translationInvalidations).toBe(2);
+    expect(vm.stats.writeProtectFaults).toBe(2);
+  });
+
+  test('the invalidation history names the blocks each store dropped', () => {
+    const elf = asm(SMC);
+    const { vmm, vm } = vmOf(elf, 'bt');
+    for (let i = 0; i < 10 && vmm.active; i++) vmm.run(1_000_000);
+    const cache = (vmm.vcpu(vm) as BtVcpu).cache;
+    const inv = cache.invalidations();
+    expect(inv.map((x) => [x.cause, x.length, x.blocks.length])).toEqual([['store', 4, 1], ['store', 4, 1]]);
+    expect(inv[0].gpa).toBe(inv[1].gpa);
+    expect(inv[0].blocks).toEqual([inv[0].gpa]);
+  });
+});
+
+describe('bt: DMA into translated code', () => {
+  // The kernel runs f, then waits for the host to set `flag` (as a disk's DMA would complete), then
+  // runs f again: the DMA that rewrote f must drop its translation.
+  const WAIT = `${UART_AND_EXIT}
+.option norvc
+.globl _start
+_start:
+  call f
+  PUTDIGIT a0
+  la t0, flag
+1:
+  lw t1, 0(t0)
+  beqz t1, 1b
+  call f
+  PUTDIGIT a0
+  EXIT
+.balign 4
+f:
+  li a0, 1
+  ret
+.balign 4
+flag:
+  .word 0
+`;
+
+  test('a device write into a translated page drops its blocks; the kernel runs the new code', () => {
+    const elf = asm(WAIT);
+    const r = assemble(WAIT, { file: 'wait.S' });
+    const sym = (n: string) => r.symbols.find((s) => s.name === n)!.address;
+    const { vmm, vm, out } = vmOf(elf, 'bt');
+    for (let i = 0; i < 20 && out.length === 0; i++) vmm.run(10_000);
+    vmm.run(10_000);
+    expect(Buffer.from(out).toString('latin1')).toBe('1');
+    const dma = vm.machine.board.dma;
+    expect(dma.write(sym('f'), new Uint8Array([0x13, 0x05, 0x70, 0x00]))).toBe(true); // li a0, 7
+    expect(dma.store(sym('flag'), 4, 1)).toBe(true);
+    for (let i = 0; i < 20 && vmm.active; i++) vmm.run(100_000);
+    expect({ output: Buffer.from(out).toString('latin1'), exitCode: vm.exitCode }).toEqual({ output: '17', exitCode: 0 });
+    const cache = (vmm.vcpu(vm) as BtVcpu).cache;
+    // The write into f dropped f's block; the flag beside it dropped none.
+    expect(cache.invalidations().filter((x) => x.cause === 'dma').map((x) => x.blocks)).toEqual([[sym('f')]]);
+  });
+});
+
+describe('bt: callouts instead of exits', () => {
+  const traps = asm(readFileSync(join(REPO_ROOT, 'labs', 'traps', 'traps.S'), 'latin1'), 'traps.S');
+
+  test('the traps lab: the same instructions by privilege as trap mode; its kernel\'s sensitive instructions are callouts, not exits', () => {
+    const trap = runToEnd(traps, 'trap').vm.stats;
+    const bt = runToEnd(traps, 'bt').vm.stats;
+    expect(bt.retired).toEqual(trap.retired);
+    // Trap mode exits on every privileged instruction of the kernel (illegal instruction, cause 2);
+    // bt never does: each is a callout of its kind.
+    expect(trap.exits[2]).toBeGreaterThan(0);
+    expect(bt.exits[2]).toBe(0);
+    expect(bt.calloutKinds.sret).toBe(trap.emulated.sret);
+    expect(bt.calloutKinds.mret).toBe(trap.emulated.mret);
+    expect(bt.calloutKinds.csr).toBe(trap.emulated.csr);
+    expect(bt.callouts).toBe(Object.values(bt.calloutKinds).reduce((a, b) => a + b, 0));
+    // The user's system calls still exit (user code runs directly) and are reflected alike.
+    expect(bt.exits[8]).toBe(trap.exits[8]);
+    expect(bt.reflected).toEqual(trap.reflected);
+    // Blocks were translated once each and found again in the cache; chained jumps skipped lookups.
+    expect(bt.translatedBlocks).toBeGreaterThan(0);
+    expect(bt.translationHits + bt.chainedJumps).toBeGreaterThan(bt.translatedBlocks);
+    expect(bt.chainedJumps).toBeGreaterThan(0);
+  });
+
+  test('a reset by the user starts the translation cache cold and counts the same again', () => {
+    const { vmm, vm } = vmOf(traps, 'bt');
+    for (let i = 0; i < 100 && vmm.active; i++) vmm.run(1_000_000);
+    const first = JSON.stringify({ ...vm.stats.toJSON(), wallMs: 0 });
+    vmm.restartVm(vm);
+    expect((vmm.vcpu(vm) as BtVcpu).cache.size).toBe(0);
+    for (let i = 0; i < 100 && vmm.active; i++) vmm.run(1_000_000);
+    expect(JSON.stringify({ ...vm.stats.toJSON(), wallMs: 0 })).toBe(first);
+  });
+});
+
+describe('bt: translation', () => {
+  test('a block with a CSR access ends at its callout; golden text', () => {
+    // addi a0, a0, 1 ; csrr t0, sstatus ; addi a0, a0, 2
+    const words = [0x00150513, 0x100022f3, 0x00250513];
+    const r16 = new Uint16Array(words.flatMap((w) => [w & 0xffff, w >>> 16]));
+    const scan = scanBlock(r16, 0, 0x80000000 | 0, { c: true, m: true, a: true, xsensitive: true });
+    expect(scan.length).toBe(2);
+    expect(scan.insns.map((i) => i.callout)).toEqual([-1, 0]);
+    expect(scan.source).toBe(readFileSync(join(__dirname, 'golden', 'bt-csr-block.js'), 'latin1'));
+  });
+
+  test('Xsensitive instructions become their callouts; without the extension, illegal-instruction callouts', () => {
+    // rdpriv a0 ; setsie a1 ; touser a2 (each ends its block)
+    for (const [w, on, off] of [[0x0000050b, 7, 10], [0x0005900b, 8, 10], [0x0006200b, 9, 10]]) {
+      const r16 = new Uint16Array([w & 0xffff, w >>> 16]);
+      expect(scanBlock(r16, 0, 0, { c: true, m: true, a: true, xsensitive: true }).insns[0].callout).toBe(on);
+      expect(scanBlock(r16, 0, 0, { c: true, m: true, a: true, xsensitive: false }).insns[0].callout).toBe(off);
+    }
+  });
+});
