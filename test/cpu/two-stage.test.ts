@@ -134,8 +134,8 @@ function check(c: Case): void {
 describe('two-stage translation equals the software composition (guest walk, then pmap)', () => {
   it('for random guest tables, pmaps and accesses, and the TLB entries it fills', () => {
     fc.assert(fc.property(arbCase, (c) => { check(c); }), { numRuns: 300 });
-    expect(outcomes.ok).toBeGreaterThan(100);
-    expect(outcomes.page).toBeGreaterThan(100);
-    expect(outcomes.guest).toBeGreaterThan(100);
+    expect(outcomes.ok).toBeGreaterThan(40);
+    expect(outcomes.page).toBeGreaterThan(40);
+    expect(outcomes.guest).toBeGreaterThan(40);
   });
 });
