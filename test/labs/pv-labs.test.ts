@@ -1,0 +1,43 @@
+// The para-virtual labs (labs/*/…-pv.S): each, run in pv mode, prints what its unmodified kernel
+// prints bare (the lab's expected output), and calls the VMM where the unmodified kernel executed
+// an instruction that does not trap; the unmodified kernel does not run in pv mode.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { assembleFile, formatDiagnostic } from '../../src/cli/kernel-input';
+import { SBI_KERNEL_ADDRESS } from '../../src/engine/machine/boot';
+import { Vmm } from '../../src/engine/vmm/vmm';
+import { REPO_ROOT } from '../support/build';
+
+const LABS_DIR = join(REPO_ROOT, 'labs');
+
+function build(file: string, base?: number): Uint8Array {
+  const r = assembleFile(join(LABS_DIR, file), base === undefined ? {} : { base });
+  const errors = r.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0 || !r.elf) throw new Error(errors.map(formatDiagnostic).join('\n'));
+  return r.elf;
+}
+
+function runPv(kernel: Uint8Array, xsensitive: boolean) {
+  const out: number[] = [];
+  const vmm = new Vmm({ hostRamSize: 512 << 20 });
+  const vm = vmm.createVm({ name: 'pv', mode: 'pv', kernel, memSize: 128 << 20, cpu: { xsensitive }, onUart: (b) => out.push(b) });
+  for (let i = 0; i < 50 && vm.state === 'running'; i++) vmm.run(1_000_000);
+  return { vm, output: Buffer.from(out).toString('latin1') };
+}
+
+describe('sensitive-pv.S', () => {
+  it('prints sensitive.S\'s bare output in pv mode, with set_irq and return_to_user for setsie and touser', () => {
+    const { vm, output } = runPv(build('sensitive/sensitive-pv.S', SBI_KERNEL_ADDRESS), true);
+    expect(vm.crashReason).toBeUndefined();
+    expect(output).toBe(readFileSync(join(LABS_DIR, 'sensitive', 'expected-output.txt'), 'latin1'));
+    expect(vm.exitCode).toBe(0);
+    expect(vm.stats.hypercalls).toEqual({ 'pv.set_irq': 2, 'pv.return_to_user': 1 });
+    expect(vm.stats.pvRefused).toBe(0);
+  });
+
+  it('the unmodified sensitive.S crashes in pv mode: its M-mode boot has no M-mode to run in', () => {
+    const { vm } = runPv(build('sensitive/sensitive.S'), true);
+    expect(vm.state).toBe('crashed');
+  });
+});
