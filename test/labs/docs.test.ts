@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/build';
 
-const LABS = readdirSync(join(REPO_ROOT, 'labs')).map((l) => join('labs', l, 'README.md'));
+const LABS = ['labs/README.md', ...readdirSync(join(REPO_ROOT, 'labs'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join('labs', e.name, 'README.md'))];
 const DOCS = ['README.md', 'SECURITY.md', ...readdirSync(join(REPO_ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join('docs', f)), ...LABS];
 const read = (file: string): string => readFileSync(join(REPO_ROOT, file), 'utf8');
 
