@@ -242,6 +242,13 @@ describe('the cost of a bug: the scribble switch', () => {
     expect(micro).toMatch(/\nkernel: the file server faulted: mcause 0x00000007, .*\nkernel: restarting it; its client gets -9\nthe file server died on a read: open notes.txt again\nopen notes.txt: fd 0\n10 reads of 4 bytes: 1 failed, checksum 0x[0-9a-f]{8}\n/);
   });
 
+  test.each([['mono', 6, 'expected-scribble-panic.txt', 3], ['mono', 15, 'expected-scribble-corrupt.txt', 0], ['micro', 15, 'expected-scribble-micro.txt', 0]] as const)('QEMU: %s with scribble=%i prints %s', async (k, seed, file, exitCode) => {
+    const img = join(tmp, `qemu-scribble-${k}-${seed}.img`);
+    writeFileSync(img, new Uint8Array(DISK_BYTES));
+    const q = await runQemu(elves.get(k)!.path, { memMiB: MEM / MiB, timeoutMs: 30_000, extraArgs: ['-append', `scribble=${seed}`, '-drive', `file=${img},if=none,format=raw,id=d`, '-device', 'virtio-blk-device,drive=d'] });
+    expect({ output: q.output.toString('latin1'), exitCode: q.exitCode, timedOut: q.timedOut }).toEqual({ output: expected(file), exitCode, timedOut: false });
+  });
+
   test('the monolithic kernel in a VM beside healthy VMs crashes only its own (the lab\'s vms/*.vm.json)', () => {
     const files = ['mono-scribble', 'mono', 'micro'].map((n) => readVmFile(join(LAB, 'vms', `${n}.vm.json`)));
     expect(files.map((f) => [f.name, f.kernel, f.append ?? ''])).toEqual([['mono-scribble', '../mono.S', 'scribble=6'], ['mono', '../mono.S', ''], ['micro', '../micro.S', '']]);
