@@ -211,3 +211,32 @@ describe('bt: translation', () => {
     }
   });
 });
+
+describe('bt: hostile guests', () => {
+  test('a kernel rewriting its own code in a loop neither stalls the VMM nor changes a neighbour', () => {
+    // Every store lands on the loop's own translated code: each one faults, is emulated, and drops
+    // the block, which is translated again at the next jump.
+    const thrash = asm(`
+.globl _start
+_start:
+  la t0, loop
+loop:
+  lw t1, 0(t0)
+  sw t1, 0(t0)
+  j loop
+`, 'thrash.S');
+    const traps = asm(readFileSync(join(REPO_ROOT, 'labs', 'traps', 'traps.S'), 'latin1'), 'traps.S');
+    const alone = runToEnd(traps, 'bt');
+    const vmm = new Vmm({ hostRamSize: 64 * MiB, quantum: 20_000 });
+    const out: number[] = [];
+    const good = vmm.createVm({ name: 'good', mode: 'bt', kernel: traps, memSize: 16 * MiB, onUart: (b) => out.push(b) });
+    const bad = vmm.createVm({ name: 'bad', mode: 'bt', kernel: thrash, memSize: 16 * MiB });
+    for (let i = 0; i < 200 && good.runnable; i++) vmm.run(40_000);
+    expect({ output: Buffer.from(out).toString('latin1'), state: good.state, instructions: good.stats.instructions })
+      .toEqual({ output: alone.output, state: 'halted', instructions: alone.vm.stats.instructions });
+    // The thrashing guest kept running, one store (and one invalidation) per pass of its loop.
+    expect(bad.state).toBe('running');
+    expect(bad.stats.translationInvalidations).toBeGreaterThan(1000);
+    expect(bad.stats.emulated['code-page-store']).toBe(bad.stats.translationInvalidations);
+  });
+});

@@ -1,4 +1,4 @@
-// Fault isolation (docs/vmm.md): hostile guests in trap, emulate and hw mode — wild stores over the whole address
+// Fault isolation (docs/vmm.md): hostile guests in trap, bt, emulate and hw mode — wild stores over the whole address
 // space, random instruction words, a trap storm — never escape their frames, never stop the VMM,
 // and leave a well-behaved neighbour exactly as it runs alone.
 import { createHash } from 'node:crypto';
@@ -111,7 +111,7 @@ function runGood(neighbours: { name: string; kernel: Uint8Array; mem?: number }[
   return { output: Buffer.from(out).toString('latin1'), hash: ramHash(vmm, good), vmm, vms: [good, ...vms] };
 }
 
-describe.each(['trap', 'emulate', 'hw'] as const)('isolation in %s mode', (mode) => {
+describe.each(['trap', 'bt', 'emulate', 'hw'] as const)('isolation in %s mode', (mode) => {
   it('keeps a guest beside wild stores, random instructions, a trap storm and the scribble lab as it runs alone', () => {
     const solo = runGood([], mode);
     const hostile = [

@@ -17,11 +17,28 @@ import { TrapVcpu } from '../trap/trap-vcpu';
 import type { Vm } from '../vm';
 import type { Vmm } from '../vmm';
 import { BtBlock, TranslationCache } from './cache';
-import { buildBlock, Callout, CALLOUT_NAMES, calloutOf, readInsn, scanBlock, type BtBlockFn, type BtFeatures, type Callouts } from './translate';
+import { buildBlock, Callout, CALLOUT_NAMES, calloutOf, readInsn, scanBlock, type BtBlockFn, type BtFeatures, type Callouts, type ScannedBlock } from './translate';
 import { DECODE_BUCKET, decodeSlow } from '../../isa/decode';
 
 /** The function of a block of no instructions (its first one runs outside translated code). */
 const EMPTY: BtBlockFn = () => 0;
+
+/**
+ * Functions by their source, shared by every bt VM: code translated again after a store (a guest
+ * rewriting its own code in a loop) or the same code in another VM costs no new function.
+ */
+const MEMO = new Map<string, BtBlockFn>();
+const MEMO_LIMIT = 8192;
+
+function functionOf(scan: ScannedBlock): BtBlockFn {
+  let fn = MEMO.get(scan.source);
+  if (fn === undefined) {
+    if (MEMO.size >= MEMO_LIMIT) MEMO.clear();
+    fn = buildBlock(scan);
+    MEMO.set(scan.source, fn);
+  }
+  return fn;
+}
 
 /** The bt-mode vCPU of one VM. */
 export class BtVcpu extends TrapVcpu implements Callouts {
@@ -186,7 +203,7 @@ export class BtVcpu extends TrapVcpu implements Callouts {
     const scan = scanBlock(r16, off, pc, this.features);
     // A block of no instructions still covers its first instruction, so a store there drops it.
     const bytes = scan.length > 0 ? scan.bytes : (r16[off >> 1] & 3) === 3 ? 4 : 2;
-    const blk = new BtBlock(pc, gpa, priv, scan.length > 0 ? buildBlock(scan) : EMPTY, scan.length, Math.min(bytes, 4096 - (gpa & 0xfff)), scan.source, scan.insns);
+    const blk = new BtBlock(pc, gpa, priv, scan.length > 0 ? functionOf(scan) : EMPTY, scan.length, Math.min(bytes, 4096 - (gpa & 0xfff)), scan.source, scan.insns);
     this.vm.stats.translatedBlocks++;
     if (this.cache.put(blk)) {
       // The page holds translated code from now on: no shadow may map it writable.
@@ -202,7 +219,7 @@ export class BtVcpu extends TrapVcpu implements Callouts {
     if (one === undefined) {
       if (this.singles.size > 4096) this.singles.clear();
       const scan = scanBlock(this.p.bus.ram16, this.hostOffsetOf(blk), blk.pc, this.features, 1);
-      one = new BtBlock(blk.pc, blk.gpa, blk.priv, buildBlock(scan), scan.length, scan.bytes, scan.source, scan.insns);
+      one = new BtBlock(blk.pc, blk.gpa, blk.priv, functionOf(scan), scan.length, scan.bytes, scan.source, scan.insns);
       this.singles.set(blk, one);
     }
     return one;
