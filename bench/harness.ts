@@ -3,9 +3,10 @@
 // block translator, until it exits, prints a given string, or reaches a step budget; then prints one
 // JSON line with the wall and CPU time (MIPS are per CPU second: the host is shared), instruction counts, the translator's counters and the TLB's.
 // Usage: node harness.mjs KERNEL [--no-jit] [--until TEXT] [--then INPUT --until2 TEXT]
-//        [--max-steps N] [--disk FILE]
+//        [--max-steps N] [--disk FILE] [--bios FILE] [--initrd FILE] [--append ARGS] [--mem BYTES]
 import { Machine, StopReason } from '../src/engine/machine/machine';
 import { closeDisks, openDisks, parseDiskSpec } from '../src/cli/disk-option';
+import { loadKernelFor, readBootFiles, type BootSpec } from '../src/cli/boot-option';
 import { readFileSync } from 'node:fs';
 
 interface Args {
@@ -16,10 +17,12 @@ interface Args {
   until2: string | undefined;
   maxSteps: number;
   disk: string | undefined;
+  boot: BootSpec;
+  mem: number | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { kernel: '', jit: true, until: undefined, then: undefined, until2: undefined, maxSteps: 20e9, disk: undefined };
+  const a: Args = { kernel: '', jit: true, until: undefined, then: undefined, until2: undefined, maxSteps: 20e9, disk: undefined, boot: {}, mem: undefined };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
     if (v === '--no-jit') a.jit = false;
@@ -28,6 +31,10 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--until2') a.until2 = argv[++i];
     else if (v === '--max-steps') a.maxSteps = Number(argv[++i]);
     else if (v === '--disk') a.disk = argv[++i];
+    else if (v === '--bios') a.boot.bios = argv[++i];
+    else if (v === '--initrd') a.boot.initrd = argv[++i];
+    else if (v === '--append') a.boot.append = argv[++i];
+    else if (v === '--mem') a.mem = Number(argv[++i]);
     else a.kernel = v;
   }
   return a;
@@ -37,13 +44,14 @@ const args = parseArgs(process.argv.slice(2));
 const disks = args.disk === undefined ? [] : openDisks([parseDiskSpec(args.disk)]);
 let output = '';
 let waitFor = args.until;
-const m = new Machine({ cpu: { jit: args.jit }, onUart: (b) => {
+const boot = readBootFiles(args.boot);
+const m = new Machine({ ramSize: args.mem, ...boot, cpu: { jit: args.jit }, onUart: (b) => {
   output += String.fromCharCode(b);
   if (waitFor !== undefined && output.endsWith(waitFor)) m.requestStop();
 }, disks });
 // Wall milliseconds (cheap to read; on a busy host they include time other processes had the CPU).
 if (m.hart.code !== undefined) m.hart.code.clock = () => performance.now();
-m.loadKernel(new Uint8Array(readFileSync(args.kernel)));
+m.loadKernel(boot.firmware === undefined ? new Uint8Array(readFileSync(args.kernel)) : loadKernelFor(args.kernel, boot));
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 let phase1Seconds = 0;

@@ -1,13 +1,15 @@
-// OS-pattern benchmark (`npx tsx bench/os.ts [workload...] [--runs N] [--xv6 DIR]`, part of `npm run
-// bench`): the project's own kernels that stress what real operating systems do to an emulator
-// (bench/os/*.S: exec'ing programs into reused frames, code and data in one page, a boot-time page
-// fill, a timer-driven scheduler), plus xv6-rv32's boot and `stressfs` when --xv6 names a built
-// xv6-rv32 tree (kernel/kernel and fs.img; never part of the repository). Each workload runs with
+// OS-pattern benchmark (`npx tsx bench/os.ts [workload...] [--runs N] [--xv6 DIR] [--guests DIR]`,
+// part of `npm run bench`): the project's own kernels that stress what real operating systems do to
+// an emulator (bench/os/*.S: exec'ing programs into reused frames, code and data in one page, a
+// boot-time page fill, a timer-driven scheduler, a wide body of lukewarm code), plus xv6-rv32's boot
+// and `stressfs` when --xv6 names a built xv6-rv32 tree (kernel/kernel and fs.img), and Linux's boot
+// to its shell and poweroff when --guests (or VMLAB_GUESTS) names a guests folder holding linux/
+// (docs/guests.md; never part of the repository). Each workload runs with
 // the block translator and with --no-jit, alternately, N times; MIPS are per CPU second of the best
 // run (the host is shared). Prints both, their ratio, flags any workload where the translator is the
 // slower one (and exits 1), and the translator's counters (see docs/speed.md).
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +27,20 @@ interface Workload {
   args: string[];
   /** A disk image copied afresh for every run. */
   disk?: string;
+  /** Working directory of the run (the kernel and files are named relative to it). */
+  cwd?: string;
+}
+
+/** Linux from a guests folder (docs/guests.md: linux/Image, a firmware, rootfs.cpio, cmdline), booted to its shell and powered off. */
+function linuxWorkload(guests: string): Workload | undefined {
+  const dir = join(guests, 'linux');
+  if (!existsSync(join(dir, 'Image'))) return undefined;
+  const firmware = ['fw_jump.bin', 'fw_dynamic.bin', 'fw_jump.elf', 'fw_dynamic.elf'].find((f) => existsSync(join(dir, f)));
+  const args = ['--mem', String(256 << 20), '--until', '# ', '--then', 'poweroff\n', '--until2', 'Power down', '--max-steps', String(4e9)];
+  if (firmware !== undefined) args.push('--bios', firmware);
+  if (existsSync(join(dir, 'rootfs.cpio'))) args.push('--initrd', 'rootfs.cpio');
+  if (existsSync(join(dir, 'cmdline'))) args.push('--append', readFileSync(join(dir, 'cmdline'), 'utf8').trim());
+  return { name: 'linux-boot', kernel: 'Image', args, cwd: dir };
 }
 
 /** What bench/harness.ts prints. */
@@ -50,7 +66,7 @@ function runHarness(w: Workload, jit: boolean): Promise<Result> {
     args.push('--disk', `${copy},slot=0`);
   }
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, args, { maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
+    execFile(process.execPath, args, { maxBuffer: 1 << 24, cwd: w.cwd }, (error, stdout, stderr) => {
       rmSync(dir, { recursive: true, force: true });
       try {
         const r = JSON.parse(stdout.trim().split('\n').pop()!) as Result;
@@ -75,10 +91,12 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   let runs = 3;
   let xv6: string | undefined = process.env.VMLAB_XV6;
+  let guests: string | undefined = process.env.VMLAB_GUESTS;
   const wanted: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--runs') runs = Number(argv[++i]);
     else if (argv[i] === '--xv6') xv6 = argv[++i];
+    else if (argv[i] === '--guests') guests = argv[++i];
     else wanted.push(argv[i]);
   }
   await build({
@@ -93,6 +111,10 @@ async function main(): Promise<number> {
     const budget = ['--max-steps', String(4e9)];
     workloads.push({ name: 'xv6-boot', kernel, disk, args: ['--until', '$ ', ...budget] });
     workloads.push({ name: 'xv6-stressfs', kernel, disk, args: ['--until', '$ ', '--then', 'stressfs\n', '--until2', '$ ', ...budget] });
+  }
+  if (guests !== undefined) {
+    const linux = linuxWorkload(guests);
+    if (linux !== undefined) workloads.push(linux);
   }
   const chosen = workloads.filter((w) => wanted.length === 0 || wanted.includes(w.name));
   const rows: string[][] = [];

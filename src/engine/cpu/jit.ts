@@ -30,6 +30,26 @@ export const HOT_MASK = (1 << HOT_BITS) - 1;
 /** Entries of a block start (in the interpreter) before it is translated. */
 export const HOT_THRESHOLD = 64;
 const MAX_BLOCK = 48;
+/**
+ * Instructions retired from a start (its entries times its block's length) before a function is
+ * built for it. Building costs far more than interpreting a block: V8 parses the source, runs the
+ * new function in its own interpreter, then compiles it with its optimizing compiler (milliseconds
+ * for a block with memory accesses), so a start must retire about this many instructions to pay
+ * that back. A kernel's boot path runs thousands of lukewarm blocks a few hundred times each;
+ * translating them all made Linux boot slower than interpreting it (docs/speed.md).
+ */
+export const BUILD_BUDGET = 1 << 19;
+/**
+ * Defaults of new code caches. The test suite sets buildBudget to 0 (test/setup.ts), so that the
+ * tests comparing the translator with the interpreter build every block entered HOT_THRESHOLD times.
+ */
+export const jitDefaults = { buildBudget: BUILD_BUDGET };
+/** Most entries of a start between two looks at its credit. */
+const MAX_WAIT = 4096;
+/** Content keys whose credit is kept before the table restarts. */
+const CREDIT_LIMIT = 1 << 16;
+/** Shortest block worth a function call (a block that loops back to its start always is). */
+const MIN_BLOCK = 3;
 /** Steps within which a second invalidation of a page doubles its translation threshold. */
 const BACKOFF_WINDOW = 2_000_000;
 /** Largest threshold shift of a page (its threshold at most HOT_THRESHOLD << this). */
@@ -85,6 +105,8 @@ export class JitStats {
   blockInsns = 0;
   /** Milliseconds spent building blocks, when a clock is given. */
   translateMs = 0;
+  /** Times a hot start was left interpreted: too few instructions retired from it yet (BUILD_BUDGET). */
+  deferred = 0;
 
   /** Plain copy for JSON. */
   toJSON(): Record<string, number> {
@@ -102,11 +124,21 @@ export class CodeCache {
   readonly codeLines: Uint32Array;
   /** Heat of block starts, indexed by RAM halfword offset (collisions only share heat). */
   readonly hot = new Int32Array(1 << HOT_BITS);
+  /**
+   * Instructions retired so far from blocks not built yet, by content key (start pc and instruction
+   * bits): a program exec'd into other frames each time adds up to one figure.
+   */
+  private credit = new Map<string, number>();
+  /** Entries of each start until the translator is called again (same index as hot; 0: first call). */
+  private readonly waiting = new Int32Array(1 << HOT_BITS);
   /** Per RAM page: threshold shift (backoff) and the step of its last invalidation. */
   readonly shift: Uint8Array;
   private readonly lastInvalidation: Float64Array;
+  /** Built functions by start pc and instruction bits (the source is a function of both). */
   private memo = new Map<string, BlockFn>();
   readonly stats = new JitStats();
+  /** Instructions a start must retire before a function is built for it (0: at HOT_THRESHOLD entries). */
+  buildBudget = jitDefaults.buildBudget;
   /** Milliseconds clock for stats.translateMs (injected; the engine reads no host clock itself). */
   clock: (() => number) | undefined = undefined;
 
@@ -128,6 +160,8 @@ export class CodeCache {
   flush(): void {
     this.pages.fill(undefined);
     this.hot.fill(0);
+    this.credit.clear();
+    this.waiting.fill(0);
     this.codeChunks.fill(0);
     this.codeLines.fill(0);
     this.shift.fill(0);
@@ -236,19 +270,44 @@ export class CodeCache {
   translate(h: Hart, off: number, pc: number, build = true): TranslateResult {
     const t0 = this.clock === undefined ? 0 : this.clock();
     const page = off >>> 12;
-    const scan = scanBlock(h, off, pc);
+    const hi = (off >>> 1) & HOT_MASK;
+    // A cheap scan (decode only) finds the block's extent and its memo key.
+    const scan = scanBlock(h, off, pc, false);
     let fn = scan === undefined ? undefined : this.memo.get(scan.key);
-    if (scan === undefined || (fn === undefined && !build)) {
-      if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
-      return scan === undefined ? TranslateResult.UNTRANSLATABLE : TranslateResult.NOT_YET;
-    }
-    if (fn === undefined) {
-      fn = buildBlock(scan);
-      if (this.memo.size >= MEMO_LIMIT) this.memo = new Map();
-      this.memo.set(scan.key, fn);
+    let result = TranslateResult.INSTALLED;
+    if (scan === undefined) {
+      result = TranslateResult.UNTRANSLATABLE;
+    } else if (fn === undefined) {
+      // Since the last call the start was entered `waiting` times (HOT_THRESHOLD << shift the first time).
+      const step = HOT_THRESHOLD << this.shift[page];
+      const entries = this.waiting[hi] !== 0 ? this.waiting[hi] : step;
+      const credit = (this.credit.get(scan.key) ?? 0) + (build ? entries * scan.length : 0);
+      if (!build || credit < this.buildBudget) {
+        result = TranslateResult.NOT_YET;
+        if (build) {
+          // Come back (the interpreter calls again HOT_THRESHOLD << shift entries after the count
+          // passes HOT_THRESHOLD) once the budget is retired, or sooner to notice other frames' share.
+          const need = Math.min(MAX_WAIT, Math.ceil((this.buildBudget - credit) / scan.length));
+          this.hot[hi] = HOT_THRESHOLD - need;
+          this.waiting[hi] = need + step - HOT_THRESHOLD;
+          if (this.credit.size >= CREDIT_LIMIT) this.credit = new Map();
+          this.credit.set(scan.key, credit);
+          this.stats.deferred++;
+        }
+      } else {
+        fn = buildBlock(scanBlock(h, off, pc, true)!.source);
+        if (this.memo.size >= MEMO_LIMIT) this.memo = new Map();
+        this.memo.set(scan.key, fn);
+      }
     } else {
       this.stats.memoHits++;
     }
+    if (result !== TranslateResult.INSTALLED || scan === undefined || fn === undefined) {
+      if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
+      return result;
+    }
+    this.credit.delete(scan.key);
+    this.waiting[hi] = 0;
     let pg = this.pages[page];
     if (pg === undefined) pg = this.pages[page] = new PageBlocks();
     const i = (off & 0xfff) >>> 1;
@@ -279,9 +338,11 @@ function chunkBits(lo: number, bytes: number): number {
 
 const R = (r: number): string => (r === 0 ? '0' : `x[${r}]`);
 
-/** A scanned block: its JavaScript body (also its content key), instructions and bytes. */
+/** A scanned block: its content key, JavaScript body (when asked for), instructions and bytes. */
 interface Scanned {
+  /** Start pc and instruction bits in order (the body is a function of them). */
   key: string;
+  source: string;
   length: number;
   /** Page offset of the lowest code byte, and the bytes from there past the highest. */
   first: number;
@@ -297,10 +358,20 @@ function simple(id: number, hasM: boolean): boolean {
 /** Scratch for scanBlock's known register values. */
 const KNOWN = new Int32Array(32);
 
-function scanBlock(h: Hart, off: number, pc: number): Scanned | undefined {
+/** Halfwords of the block's instructions, for its memo key (scratch). */
+const BITS: number[] = [];
+
+/**
+ * Scans the block at RAM offset `off` (virtual `pc`): its extent and memo key, and its JavaScript
+ * body when `withCode`; undefined when too short to be worth a block.
+ */
+function scanBlock(h: Hart, off: number, pc: number, withCode: boolean): Scanned | undefined {
   const r16 = h.bus.ram16;
   const hasC = h.features.c;
   const lines: string[] = ['let a = 0, v = 0, vp = 0, ti = 0;'];
+  const bits = BITS;
+  bits.length = 0;
+  let loops = false;
   let k = 0;
   let cur = off;
   let vpc = pc;
@@ -329,6 +400,7 @@ function scanBlock(h: Hart, off: number, pc: number): Scanned | undefined {
     let id = DECODE_BUCKET[(w & 0x7f) | ((w >>> 5) & 0x380)];
     if (id < 0) id = decodeSlow(w, id);
     if (!simple(id, h.features.m)) break;
+    if (!hasC && misalignedTarget(id, w, vpc)) break;
     const next = (vpc + size) | 0;
     lo = Math.min(lo, cur & 0xfff);
     hi = Math.max(hi, (cur & 0xfff) + size);
@@ -339,7 +411,8 @@ function scanBlock(h: Hart, off: number, pc: number): Scanned | undefined {
     else if (id === Op.JALR && ((knownMask >>> rs1) & 1) !== 0) target = ((known[rs1] + (w >> 20)) & ~1) | 0;
     if (target !== -1 && target !== pc && target >>> 12 === vpc >>> 12 && (hasC || (target & 2) === 0) && k + 1 < MAX_BLOCK) {
       // A direct jump or call within the virtual page: the block goes on at its target.
-      if (rd !== 0) lines.push(`x[${rd}] = ${next};`);
+      bits.push(raw & 0xffff, raw >>> 16);
+      if (withCode && rd !== 0) lines.push(`x[${rd}] = ${next};`);
       knownMask &= ~(1 << rd);
       k++;
       cur = cur - (cur & 0xfff) + (target & 0xfff);
@@ -355,15 +428,17 @@ function scanBlock(h: Hart, off: number, pc: number): Scanned | undefined {
         knownMask &= ~(1 << rd);
       }
     }
-    const code = emit(id, w, k, vpc, next, hasC, pc);
-    if (code === undefined) break;
-    lines.push(code.text);
-    ended = code.ends;
+    bits.push(raw & 0xffff, raw >>> 16);
+    ended = id === Op.JAL || id === Op.JALR || (id >= Op.BEQ && id <= Op.BGEU);
+    if (ended && id !== Op.JALR && (id !== Op.JAL || rd === 0) && controlTarget(id, w, vpc) === pc) loops = true;
+    if (withCode) lines.push(emit(id, w, k, vpc, next, hasC, pc).text);
     k++;
     cur += size;
     vpc = next;
   }
-  if (k < 2 && !ended) return undefined;
+  if (k < MIN_BLOCK && !loops) return undefined;
+  const key = `${pc}:${String.fromCharCode(...bits)}`;
+  if (!withCode) return { key, source: '', length: k, first: lo, bytes: hi - lo };
   if (!ended) lines.push(`h.pc = ${vpc}; return ${k};`);
   let body = lines.join('\n');
   // A block whose last instruction jumps back to its start loops inside the function while the
@@ -377,11 +452,23 @@ function scanBlock(h: Hart, off: number, pc: number): Scanned | undefined {
   // TLB hits of the block's loads and stores are counted in a local and added at every exit.
   if (body.includes('hh++')) body = 'let hh = 0;\n' + body.replace(/return /g, 'h.tlb.hits += hh; return ');
   if (body.includes('tagC[')) body = 'const tagC = h.tlb.tagC, cc = h.code.codeLines;\n' + body;
-  return { key: body, length: k, first: lo, bytes: hi - lo };
+  return { key, source: body, length: k, first: lo, bytes: hi - lo };
 }
 
-function buildBlock(scan: Scanned): BlockFn {
-  return new Function('h', 'x', 'r8', 'r16', 'r32', 'tagR', 'tagW', 'toff', 'dtag', 'n0', 's0', scan.key) as BlockFn;
+/** Target of a jal or conditional branch at `pc`. */
+function controlTarget(id: number, w: number, pc: number): number {
+  if (id === Op.JAL) return (pc + (((w >> 31) << 20) | (w & 0xff000) | ((w >>> 9) & 0x800) | ((w >>> 20) & 0x7fe))) | 0;
+  return (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
+}
+
+/** Whether a jal or branch at `pc` targets a pc that is not 4-byte aligned (a trap without C). */
+function misalignedTarget(id: number, w: number, pc: number): boolean {
+  if (id !== Op.JAL && !(id >= Op.BEQ && id <= Op.BGEU)) return false;
+  return (controlTarget(id, w, pc) & 2) !== 0;
+}
+
+function buildBlock(source: string): BlockFn {
+  return new Function('h', 'x', 'r8', 'r16', 'r32', 'tagR', 'tagW', 'toff', 'dtag', 'n0', 's0', source) as BlockFn;
 }
 
 /** Code that syncs the hart before a slow call for instruction k at `pc`. */
@@ -399,7 +486,8 @@ function afterSlowStore(k: number, next: number): string {
   return `if (h.fault !== 0) { h.raiseFault(); return ${-1 - k}; } if (h.sliceEnd <= s0 + ${k + 1} || h.codeWritten) { h.codeWritten = false; h.pc = ${next}; return ${k + 1}; }`;
 }
 
-function emit(id: number, w: number, k: number, pc: number, next: number, hasC: boolean, start: number): { text: string; ends: boolean } | undefined {
+/** JavaScript for instruction `id` (bits `w`, number k of the block, at `pc`); misaligned targets were excluded by the scan. */
+function emit(id: number, w: number, k: number, pc: number, next: number, hasC: boolean, start: number): { text: string; ends: boolean } {
   const rd = (w >>> 7) & 31;
   const rs1 = (w >>> 15) & 31;
   const rs2 = (w >>> 20) & 31;
@@ -436,7 +524,6 @@ function emit(id: number, w: number, k: number, pc: number, next: number, hasC: 
     case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: return { text: '', ends: false };
     case Op.JAL: {
       const t = (pc + (((w >> 31) << 20) | (w & 0xff000) | ((w >>> 9) & 0x800) | ((w >>> 20) & 0x7fe))) | 0;
-      if (!hasC && (t & 2) !== 0) return undefined;
       if (t === start && rd === 0) return { text: '__LOOP__', ends: true };
       return { text: `${rd === 0 ? '' : `x[${rd}] = ${next};`} h.pc = ${t}; return ${k + 1};`, ends: true };
     }
@@ -446,7 +533,6 @@ function emit(id: number, w: number, k: number, pc: number, next: number, hasC: 
     }
     case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU: {
       const t = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-      if (!hasC && (t & 2) !== 0) return undefined;
       const cond = { [Op.BEQ]: `${a} === ${b}`, [Op.BNE]: `${a} !== ${b}`, [Op.BLT]: `${a} < ${b}`, [Op.BGE]: `${a} >= ${b}`,
         [Op.BLTU]: `${a} >>> 0 < ${b} >>> 0`, [Op.BGEU]: `${a} >>> 0 >= ${b} >>> 0` }[id];
       if (t === start) return { text: `if (${cond}) __LOOP__ h.pc = ${next}; return ${k + 1};`, ends: true };
@@ -481,6 +567,6 @@ else { ${sync(k, pc)} h.storeSlow(a, ${size}, ${b}); ${afterSlowStore(k, next)} 
       };
     }
     default:
-      return undefined;
+      throw new Error(`instruction ${id} cannot be translated`);
   }
 }

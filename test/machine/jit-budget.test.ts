@@ -1,0 +1,115 @@
+// The block translator builds a function for a start only once the start has retired
+// BUILD_BUDGET instructions (cpu/jit.ts): building costs as much as interpreting a block many
+// thousand times, and a kernel's boot (Linux) runs thousands of distinct blocks a few hundred times
+// each. Translating every block entered 64 times made such a boot slower than the interpreter
+// (docs/speed.md). These programs run with the production budget (test/setup.ts lowers it for the
+// other tests) and must give the interpreter's results.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { assemble } from '../../src/engine/asm/index';
+import { Machine, StopReason } from '../../src/engine/machine/machine';
+import { BUILD_BUDGET, jitDefaults } from '../../src/engine/cpu/jit';
+
+const EXIT = `
+  li    t0, 0x100000
+  li    t1, 0x5555
+  sw    t1, 0(t0)
+1: j 1b
+`;
+
+// 512 routines of eight instructions with a branch in the middle, run one after the other 200
+// times: every block is entered 200 times (past HOT_THRESHOLD) and retires far less than the budget.
+const WIDE = `
+  .globl _start
+_start:
+  li    s0, 200
+  li    a0, 1
+  la    s1, global
+loop:
+  call  units
+  addi  s0, s0, -1
+  bnez  s0, loop
+${EXIT}
+units:
+  .rept 512
+  lw    t1, 0(s1)
+  xor   t1, t1, a0
+  slli  t2, t1, 3
+  add   a0, a0, t2
+  andi  t3, a0, 4
+  beqz  t3, 2f
+  addi  a0, a0, 7
+2:
+  sw    t1, 0(s1)
+  .endr
+  ret
+  .data
+global: .word 0
+`;
+
+// One hot loop of eight instructions run 300,000 times (2.4 million instructions).
+const HOT = `
+  .globl _start
+_start:
+  li    s0, 300000
+  li    a0, 1
+loop:
+  xor   t1, a0, s0
+  slli  t2, t1, 3
+  add   a0, a0, t2
+  srli  t3, a0, 5
+  xor   a0, a0, t3
+  addi  a0, a0, 1
+  addi  s0, s0, -1
+  bnez  s0, loop
+${EXIT}
+`;
+
+interface Outcome {
+  a0: number;
+  instret: number;
+  steps: number;
+  translations: number;
+  deferred: number;
+  blockInsns: number;
+}
+
+function run(source: string, jit: boolean): Outcome {
+  const r = assemble(source, { file: 'jit-budget.S' });
+  if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+  const m = new Machine({ cpu: { jit } });
+  m.loadKernel(r.elf);
+  expect(m.run(50_000_000)).toBe(StopReason.EXIT);
+  const s = m.hart.code?.stats;
+  return { a0: m.hart.x[10], instret: m.hart.instret, steps: m.clockSteps, translations: s?.translations ?? 0, deferred: s?.deferred ?? 0, blockInsns: s?.blockInsns ?? 0 };
+}
+
+describe('the translator waits until a start has retired its build budget', () => {
+  let saved = 0;
+  beforeAll(() => {
+    saved = jitDefaults.buildBudget;
+    jitDefaults.buildBudget = BUILD_BUDGET;
+  });
+  afterAll(() => {
+    jitDefaults.buildBudget = saved;
+  });
+
+  test('code run a few hundred times stays interpreted', () => {
+    const interp = run(WIDE, false);
+    const jit = run(WIDE, true);
+    expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
+    expect(interp.instret).toBeGreaterThan(200 * 512 * 7);
+    // Every routine's blocks became hot (entered HOT_THRESHOLD times) and were left interpreted.
+    expect(jit.deferred).toBeGreaterThanOrEqual(512);
+    expect(jit.translations).toBe(0);
+  });
+
+  test('a loop is built once it has retired the budget, and runs translated from then on', () => {
+    const interp = run(HOT, false);
+    const jit = run(HOT, true);
+    expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
+    expect(jit.translations).toBe(1);
+    // The loop's first BUILD_BUDGET instructions or so were interpreted, the rest ran in its block.
+    expect(jit.blockInsns).toBeGreaterThan(interp.instret - BUILD_BUDGET - 4096 * 8);
+    expect(jit.blockInsns).toBeLessThan(interp.instret - BUILD_BUDGET + 64 * 8);
+  });
+});

@@ -1,0 +1,7 @@
+// Runs before every test file (vitest.config.ts): the block translator builds every block entered
+// HOT_THRESHOLD times instead of waiting for a start to retire BUILD_BUDGET instructions, so that
+// the tests comparing it with the interpreter (co-simulation, the corpus, QEMU comparisons) run
+// translated code even in short programs. test/machine/jit-budget.test.ts checks the budget itself.
+import { jitDefaults } from '../src/engine/cpu/jit';
+
+jitDefaults.buildBudget = 0;
