@@ -36,6 +36,8 @@ export const EXIT_CRASHED = 126;
 export const EXIT_QUIT = 130;
 /** Exit code when stdout's reader went away (as a shell reports a command ended by SIGPIPE). */
 export const EXIT_OUTPUT_CLOSED = 141;
+/** Steps the run loop hands the machine at a time. */
+const RUN_CHUNK = 4_000_000;
 /** Exit code when --save-snapshot could not write its file at the end of the run. */
 export const EXIT_SNAPSHOT_FAILED = 1;
 /** The largest exit status: a guest's code above it (the test finisher takes 16 bits) reads as it. */
@@ -354,7 +356,9 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot): P
   try {
     while (true) {
       if (signal !== undefined || quit || isStdoutClosed()) { reason = StopReason.STOPPED; break; }
-      const chunk = Math.min(remaining, trace === undefined ? 4_000_000 : 1);
+      // Chunks end at multiples of RUN_CHUNK steps of the guest's clock, so a run continued from a
+      // snapshot meets the same chunk ends as one never cut (the VMM judges a guest stuck per chunk).
+      const chunk = Math.min(remaining, trace === undefined ? RUN_CHUNK - (target.steps % RUN_CHUNK) : 1);
       if (chunk <= 0) { reason = StopReason.BUDGET; break; }
       const before = target.steps;
       if (gdb !== undefined) {
