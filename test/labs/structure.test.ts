@@ -19,7 +19,7 @@ import { VM_MODES, type VmMode } from '../../src/engine/vmm/vm';
 import { Vmm } from '../../src/engine/vmm/vmm';
 import { REPO_ROOT } from '../support/build';
 import { runQemu } from '../support/qemu';
-import { tool } from '../support/tools';
+import { requireTool, tool } from '../support/tools';
 
 const LAB = join(REPO_ROOT, 'labs', 'structure');
 const KERNELS = ['mono', 'micro'] as const;
@@ -91,7 +91,7 @@ describe('the same user program on both kernels', () => {
     boot(k, ours);
     const mine = join(tmp, `vmlab-${k}.img`);
     writeFileSync(mine, ours);
-    expect(execFileSync(tool('qemu-img'), ['compare', '-f', 'raw', '-F', 'raw', img, mine], { encoding: 'utf8' })).toMatch(/Images are identical/);
+    expect(execFileSync(requireTool('qemu-img', 'qemu-utils'), ['compare', '-f', 'raw', '-F', 'raw', img, mine], { encoding: 'utf8' })).toMatch(/Images are identical/);
     expect(Array.from(ours.subarray(0, 4))).toEqual([0x56, 0x4d, 0x46, 0x53]); // "VMFS"
   });
 
