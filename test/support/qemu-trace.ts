@@ -11,8 +11,11 @@ import { tool } from './tools';
 /** The CSRs QEMU 7.2 prints for rv32 in its -d cpu dump, in its spelling. */
 export const LOGGED_CSRS = ['mstatus', 'mip', 'mie', 'mideleg', 'medeleg', 'mtvec', 'stvec', 'mepc', 'sepc', 'mcause', 'scause', 'mtval', 'stval', 'mscratch', 'sscratch', 'satp'] as const;
 
+/** The H extension's CSRs QEMU 7.2 adds to the dump when the CPU has H (`h=true`). */
+export const H_LOGGED_CSRS = ['mstatush', 'hstatus', 'vsstatus', 'hideleg', 'hedeleg', 'vstvec', 'vsepc', 'vscause', 'htval', 'mtval2'] as const;
+
 /** Name of a logged CSR. */
-export type LoggedCsr = (typeof LOGGED_CSRS)[number];
+export type LoggedCsr = (typeof LOGGED_CSRS)[number] | (typeof H_LOGGED_CSRS)[number];
 
 /** The architectural state before one instruction. */
 export interface CpuState {
@@ -29,7 +32,7 @@ export interface QemuTrace {
   truncated: boolean;
 }
 
-const CSR_SET = new Set<string>(LOGGED_CSRS);
+const CSR_SET = new Set<string>([...LOGGED_CSRS, ...H_LOGGED_CSRS]);
 
 /** Incremental parser for the text of a -d cpu log. */
 export class CpuLogParser {
