@@ -200,6 +200,7 @@ export function execute(h: Hart, limit: number): void {
         const t = (pc + imm) | 0;
         if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         x[rd] = npc;
+        x[0] = 0;
         npc = t;
         entry = true;
         break;
@@ -208,6 +209,7 @@ export function execute(h: Hart, limit: number): void {
         const t = ((x[rs1] + imm) & ~1) | 0;
         if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         x[rd] = npc;
+        x[0] = 0;
         npc = t;
         entry = true;
         break;
@@ -261,12 +263,14 @@ export function execute(h: Hart, limit: number): void {
         if ((a & 3) === 0 && tagR[ti] === (vp | dtag)) {
           hits++;
           x[rd] = r32[((a + toff[ti]) | 0) >> 2];
+          x[0] = 0;
         } else {
           h.pc = pc; h.sliceDone = steps - 1 + nOff; h.sliceSteps = steps;
           const v = h.loadSlow(a, 4);
           end = h.sliceEnd;
           if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
           x[rd] = v;
+          x[0] = 0;
         }
         break;
       }
@@ -285,6 +289,7 @@ export function execute(h: Hart, limit: number): void {
           if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         }
         x[rd] = id === Op.LH ? (v << 16) >> 16 : v & 0xffff;
+        x[0] = 0;
         break;
       }
       case Op.LB: case Op.LBU: {
@@ -302,6 +307,7 @@ export function execute(h: Hart, limit: number): void {
           if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         }
         x[rd] = id === Op.LB ? (v << 24) >> 24 : v & 0xff;
+        x[0] = 0;
         break;
       }
       case Op.SW: {
@@ -372,11 +378,13 @@ export function execute(h: Hart, limit: number): void {
       case Op.MUL:
         if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, rawBits(dc, ci, info)); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         x[rd] = Math.imul(x[rs1], x[rs2]);
+        x[0] = 0;
         break;
       case Op.MULH: case Op.MULHSU: case Op.MULHU:
       case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU: {
         if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, rawBits(dc, ci, info)); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         x[rd] = mulDiv(id, x[rs1], x[rs2]);
+        x[0] = 0;
         break;
       }
       default: {
@@ -399,7 +407,6 @@ export function execute(h: Hart, limit: number): void {
         continue;
       }
     }
-    x[0] = 0;
     pc = npc;
   }
   h.pc = pc;
@@ -459,6 +466,9 @@ function predecode(dc: Int32Array, ci: number, raw: number, hasC: boolean): void
   else if (id >= Op.BEQ && id <= Op.BGEU) imm = ((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e);
   else if (id >= Op.SB && id <= Op.SW) imm = ((w >> 25) << 5) | ((w >>> 7) & 31);
   else imm = w >> 20;
+  // An instruction whose only effect is writing x0 is a no-op (nop, hints), so the loop never
+  // writes x0 for it; the cases that may still write x0 (jumps, loads, M) zero it again.
+  if (((w >>> 7) & 31) === 0 && (id === Op.LUI || id === Op.AUIPC || (id >= Op.ADDI && id <= Op.AND))) id = Op.FENCE;
   dc[ci] = raw;
   dc[ci + 1] = id | (((w >>> 7) & 31) << 8) | (((w >>> 15) & 31) << 13) | (((w >>> 20) & 31) << 18) | (len === 4 ? 1 << 23 : 0);
   dc[ci + 2] = imm;
