@@ -11,7 +11,7 @@ import { closeDisks, collectDisk, openDisks, type DiskSpec } from '../disk-optio
 import { rawKernelNotes } from '../kernel-input';
 import { MEMORY_MAP } from '../../engine/machine/memory-map';
 import type { CpuFeatures } from '../../engine/cpu/hart';
-import { COMPARE_MODES, compareKernels, compareModes, type CompareMode, type CompareRow, type KernelCompareRow } from '../../engine/vmm/compare';
+import { COMPARE_MODES, COMPARE_MODES_PV, compareKernels, compareModes, type CompareMode, type CompareRow, type KernelCompareRow } from '../../engine/vmm/compare';
 import { loadKernelFor, readBootFiles } from '../boot-option';
 import { parseCount, parseCpu, parseSize, ramSizeProblem } from '../options';
 
@@ -26,6 +26,7 @@ interface CompareCliOptions {
   initrd?: string;
   append?: string;
   disk?: DiskSpec[];
+  pv?: string;
 }
 
 /** Exit code of `compare` when a mode's output or exit code is not bare's. */
@@ -40,16 +41,18 @@ export function registerCompare(program: Command): void {
     .option('--mem <size>', 'guest RAM size, e.g. 128M', parseSize)
     .option('--cpu <model>', 'CPU model and features, e.g. rv32,xsensitive=on', parseCpu)
     .option('--max-insns <n>', 'step budget of each run (default 200000000)', parseCount)
-    .option('--modes <list>', `comma-separated subset of ${COMPARE_MODES.join(',')}`, parseModes)
+    .option('--modes <list>', `comma-separated subset of ${COMPARE_MODES_PV.join(',')} (pv with --pv)`, parseModes)
+    .option('--pv <kernel>', 'the workload written for pv mode (ELF, raw or .S), run in a pv column beside the others')
     .option('--input <text>', 'bytes typed into the guest console before it starts (\\n for newline)')
     .option('--json', 'print the rows as JSON')
-    .option('--bios <file>', "firmware at the start of RAM (ELF or raw), or 'none' (default), as run takes it", 'none')
+    .option('--bios <file>', "firmware at the start of RAM (ELF or raw), 'none' (default) or 'sbi', as run takes it", 'none')
     .option('--initrd <file>', 'initial ramdisk, as run takes it')
     .option('--append <args>', 'kernel command line (/chosen/bootargs)')
     .option('--disk <spec>', 'attach a virtio-blk disk as run does (repeatable); every mode starts from the image as it is, which stays unchanged', collectDisk)
     .action((kernels: string[], opts: CompareCliOptions) => {
       const memProblem = opts.mem === undefined ? undefined : ramSizeProblem(opts.mem, '--mem', (opts.modes ?? COMPARE_MODES).some((m) => m !== 'bare'));
       if (memProblem !== undefined) throw new Error(memProblem);
+      if (opts.pv !== undefined && kernels.length > 1) throw new Error('--pv compares one kernel with its para-virtual version: give one kernel');
       const boot = readBootFiles(opts);
       const loaded = kernels.map((kernel) => {
         const bytes = loadKernelFor(kernel, boot);
@@ -63,6 +66,7 @@ export function registerCompare(program: Command): void {
           memSize: opts.mem, cpu: opts.cpu, boot, maxSteps: opts.maxInsns, modes: opts.modes,
           input: opts.input === undefined ? undefined : new TextEncoder().encode(opts.input.replace(/\\n/g, '\n')),
           disks: opts.disk === undefined ? undefined : () => overlays.open(),
+          pvKernel: opts.pv === undefined ? undefined : loadKernelFor(opts.pv, { sbi: true }),
         };
         rows = loaded.length === 1 ? compareModes(loaded[0].bytes, options) : compareKernels(loaded, options);
       } finally {
@@ -116,8 +120,8 @@ class DiskOverlays {
 
 function parseModes(text: string): CompareMode[] {
   const modes = text.split(',').map((m) => m.trim()).filter(Boolean);
-  const bad = modes.filter((m) => !(COMPARE_MODES as readonly string[]).includes(m));
-  if (bad.length > 0 || modes.length === 0) throw new InvalidArgumentError(`expected modes from ${COMPARE_MODES.join(', ')}; got '${text}'`);
+  const bad = modes.filter((m) => !(COMPARE_MODES_PV as readonly string[]).includes(m));
+  if (bad.length > 0 || modes.length === 0) throw new InvalidArgumentError(`expected modes from ${COMPARE_MODES_PV.join(', ')}; got '${text}'`);
   return modes as CompareMode[];
 }
 

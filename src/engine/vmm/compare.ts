@@ -11,14 +11,17 @@ import type { DiskAttachment } from '../machine/board';
 import { Machine, StopReason } from '../machine/machine';
 import { VMM_RESERVE } from '../machine/memory-map';
 import { modeledCycles, DEFAULT_COSTS, type CostModel } from './stats';
-import { VM_MODES, type VmMode } from './vm';
+import { ALL_VM_MODES, VM_MODES, type VmMode } from './vm';
 import { Vmm } from './vmm';
 
 /** A column of the comparison: the bare machine or a VMM mode. */
 export type CompareMode = 'bare' | VmMode;
 
-/** Every mode the comparison runs, bare first. */
+/** Every mode the comparison runs on one kernel, bare first (pv needs a kernel of its own: `pvKernel`). */
 export const COMPARE_MODES: readonly CompareMode[] = ['bare', ...VM_MODES];
+
+/** The modes with pv, in the technique table's order, when a para-virtual kernel is given. */
+export const COMPARE_MODES_PV: readonly CompareMode[] = ['bare', ...ALL_VM_MODES];
 
 /** How the kernel is run. */
 export interface CompareOptions {
@@ -26,7 +29,12 @@ export interface CompareOptions {
   memSize?: number;
   cpu?: Partial<CpuFeatures>;
   /** Firmware, initrd and command line of every run (QEMU's -bios, -initrd, -append). */
-  boot?: { firmware?: Uint8Array; initrd?: Uint8Array; bootargs?: string };
+  boot?: { firmware?: Uint8Array; sbi?: boolean; initrd?: Uint8Array; bootargs?: string };
+  /**
+   * The same workload written para-virtually (docs/reference.md), run in the pv column; its output
+   * is compared with the kernel's bare output like every other mode's.
+   */
+  pvKernel?: Uint8Array;
   /** Step budget of each run (default 200 million). */
   maxSteps?: number;
   /** Bytes queued for the guest's UART before it starts. */
@@ -85,8 +93,9 @@ export const SHORT_RUN_TRIES = 3;
 
 /** Runs `kernel` in each mode and returns one row per mode. */
 export function compareModes(kernel: Uint8Array, options: CompareOptions = {}): CompareRow[] {
-  const modes = options.modes ?? COMPARE_MODES;
-  const raw = modes.map((mode) => runMode(kernel, mode, options));
+  const modes = options.modes ?? (options.pvKernel !== undefined ? COMPARE_MODES_PV : COMPARE_MODES);
+  if (modes.includes('pv') && options.pvKernel === undefined) throw new Error('the pv column needs a kernel written for pv (the para-virtual version of the workload)');
+  const raw = modes.map((mode) => (mode === 'pv' ? runMode(options.pvKernel!, mode, { ...options, boot: { ...options.boot, firmware: undefined, sbi: true } }) : runMode(kernel, mode, options)));
   const bare = raw.find((r) => r.mode === 'bare');
   const ratio = (v: number, b: number | undefined): number | null => (b === undefined || b === 0 ? null : v / b);
   return raw.map((r) => ({
