@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { assemble } from '../../src/engine/asm/index';
 import { Machine, StopReason } from '../../src/engine/machine/machine';
 import { BUILD_BUDGET, jitDefaults } from '../../src/engine/cpu/jit';
+import { warmUpInterpreter } from '../../src/engine/cpu/warmup';
 
 const EXIT = `
   li    t0, 0x100000
@@ -111,5 +112,10 @@ describe('the translator waits until a start has retired its build budget', () =
     // The loop's first BUILD_BUDGET instructions or so were interpreted, the rest ran in its block.
     expect(jit.blockInsns).toBeGreaterThan(interp.instret - BUILD_BUDGET - 4096 * 8);
     expect(jit.blockInsns).toBeLessThan(interp.instret - BUILD_BUDGET + 64 * 8);
+  });
+
+  test("the interpreter's warm-up still runs translated blocks", () => {
+    // It is there so that V8 compiles the block path of execute before a guest runs.
+    expect(warmUpInterpreter().translations).toBeGreaterThan(3);
   });
 });
