@@ -9,6 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Access } from '../../src/engine/mmu/walk';
+import { LayerInspector } from '../../src/engine/vmm/inspect';
 import { Vmm } from '../../src/engine/vmm/vmm';
 
 const GUEST_RAM = 0x80000000;
@@ -137,5 +138,33 @@ describe('two-stage translation equals the software composition (guest walk, the
     expect(outcomes.ok).toBeGreaterThan(40);
     expect(outcomes.page).toBeGreaterThan(40);
     expect(outcomes.guest).toBeGreaterThan(40);
+  });
+});
+
+describe('what the inspectors see of a hw guest', () => {
+  it('TLB entries of guest accesses carry V and the VMID; the guest table and the pmap are both active tables', () => {
+    const vmm = new Vmm({ hostRamSize: 8 << 20, jit: false });
+    const vm = vmm.createVm({ name: 'g', mode: 'hw', kernel: new Uint8Array([0x73, 0x00, 0x50, 0x10]), memSize: GUEST_PAGES * 4096, cpu: { pmp: false } });
+    // A guest table at guest page 1 mapping VA 0x40000000 (megapage) onto guest RAM.
+    vm.bus.store(GUEST_RAM + 4096 + 4 * 0x100, 4, ((GUEST_RAM >>> 12) << 10) | 0xcf);
+    const p = vmm.hwHart;
+    p.hx.hgatp = (vm.pmap.hgatp | (9 << 22)) >>> 0;
+    p.hx.virt = true;
+    p.priv = 1;
+    p.satp = (0x80000000 | ((GUEST_RAM + 4096) >>> 12)) >>> 0;
+    p.contextChanged();
+    p.tlb.flushAll();
+    expect(p.translate(0x40000010, 4, Access.LOAD)).toBe(vm.pmap.lookup(GUEST_RAM + 0x10));
+    const entry = p.tlb.entries().find((e) => e.vpn === 0x40000);
+    expect(entry).toMatchObject({ virt: true, vmid: 9, priv: 1, bare: false, read: true });
+    // The VMID is part of the tag: the same guest address under another VMID misses.
+    p.hx.hgatp = (vm.pmap.hgatp | (10 << 22)) >>> 0;
+    p.contextChanged();
+    const vpn = 0x40000;
+    expect(p.tlb.tagR[vpn & 1023]).not.toBe(vpn | p.dataTag);
+    vm.vhart.satp = p.satp;
+    vm.vhart.priv = 1;
+    const tables = LayerInspector.forVm(vmm, vm).tables();
+    expect(tables.map((t) => [t.kind, t.active])).toEqual([['guest', true], ['pmap', true]]);
   });
 });

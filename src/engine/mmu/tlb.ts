@@ -41,6 +41,9 @@ export interface TlbEntry {
   readonly pte: number;
   readonly level: number;
   readonly ppn: number;
+  /** A guest access under the H extension (V=1): the combined two-stage translation, and its VMID. */
+  readonly virt: boolean;
+  readonly vmid: number;
   /** Which accesses hit without a walk. */
   readonly read: boolean;
   readonly write: boolean;
@@ -141,6 +144,7 @@ export class Tlb {
       out.push({
         slot: i, vpn: tag & 0xfffff, priv: ctx & 3, bare: (ctx & CTX_BARE) !== 0, asid: this.asid[i],
         pte: this.pte[i] >>> 0, level: this.level[i], ppn: this.ppn[i] >>> 0,
+        virt: (ctx & CTX_VIRT) !== 0, vmid: (ctx & CTX_VIRT) !== 0 ? (ctx >>> 4) & 0x7f : 0,
         read: this.tagR[i] === tag, write: this.tagW[i] === tag, exec: this.tagX[i] === tag,
       });
     }

@@ -166,7 +166,11 @@ export class LayerInspector {
     return new LayerInspector(undefined, undefined, hart, hart.bus);
   }
 
-  /** The tables of this VM: guest table (when paging is on), pmap, and every shadow (trap mode). */
+  /**
+   * The tables of this VM: guest table (when paging is on), pmap, and every shadow (trap mode). In
+   * emulate mode the VMM walks the guest table and the pmap in software, in hw mode the hardware
+   * walks both (vsatp and hgatp): both are active there.
+   */
   tables(): TableInfo[] {
     const h = this.hart;
     const out: TableInfo[] = [];
@@ -175,8 +179,8 @@ export class LayerInspector {
       if (paged) out.push({ kind: 'machine', key: 'machine', label: `page table (satp 0x${hex(h.satp)})`, active: h.priv !== 3, root: (h.satp & 0x3fffff) * 4096, rootBits: 10, tableSpace: 'guest-physical', from: 'guest-virtual', to: 'guest-physical' });
       return out;
     }
-    if (paged) out.push({ kind: 'guest', key: 'guest', label: `guest page table (satp 0x${hex(h.satp)})`, active: this.vm.mode === 'emulate' && h.priv !== 3, root: (h.satp & 0x3fffff) * 4096, rootBits: 10, tableSpace: 'guest-physical', from: 'guest-virtual', to: 'guest-physical' });
-    out.push({ kind: 'pmap', key: 'pmap', label: 'pmap (Sv32x4, guest-physical to host-physical)', active: this.vm.mode === 'emulate', root: this.vm.pmap.rootAddress, rootBits: 12, tableSpace: 'host-physical', from: 'guest-physical', to: 'host-physical' });
+    if (paged) out.push({ kind: 'guest', key: 'guest', label: `guest page table (satp 0x${hex(h.satp)})`, active: (this.vm.mode === 'emulate' || this.vm.mode === 'hw') && h.priv !== 3, root: (h.satp & 0x3fffff) * 4096, rootBits: 10, tableSpace: 'guest-physical', from: 'guest-virtual', to: 'guest-physical' });
+    out.push({ kind: 'pmap', key: 'pmap', label: 'pmap (Sv32x4, guest-physical to host-physical)', active: this.vm.mode === 'emulate' || this.vm.mode === 'hw', root: this.vm.pmap.rootAddress, rootBits: 12, tableSpace: 'host-physical', from: 'guest-physical', to: 'host-physical' });
     const vcpu = this.vmm?.trapVcpu(this.vm);
     if (vcpu) {
       const current = vcpu.currentKey();
