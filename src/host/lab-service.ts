@@ -5,6 +5,7 @@
 
 import { INSTRUCTIONS } from '../engine/isa/table';
 import { CSRS } from '../engine/cpu/csr';
+import { SBI_KERNEL_ADDRESS } from '../engine/machine/boot';
 import { DEFAULT_RAM_SIZE } from '../engine/machine/memory-map';
 import { DEFAULT_VM_MEM } from '../engine/vmm/vm';
 import {
@@ -402,9 +403,11 @@ export class LabService {
     const name = this.nameFor(config);
     // Disks first: a refused disk must not leave a freshly assembled kernel behind.
     const disks = await this.disks.specs(config.disks ?? []);
-    const bytes = await this.kernelBytes(config.kernel);
+    // A pv kernel and one under bios 'sbi' start where QEMU puts a kernel behind OpenSBI.
+    const sbi = config.bios === 'sbi' || (mode === 'pv' && (config.bios ?? 'none') === 'none');
+    const bytes = await this.kernelBytes(config.kernel, sbi ? SBI_KERNEL_ADDRESS : undefined);
     const program = this.builds.get(config.kernel.replace(/\.s$/i, '.elf'));
-    const boot = this.bootImages(config);
+    const boot = { ...this.bootImages(config), ...(sbi ? { sbi } : {}) };
     const id = `m${this.nextId++}`;
     const entry: MachineEntry = {
       id, kernel: config.kernel, mode, name, memSize, placement, source: config.source,
@@ -416,7 +419,7 @@ export class LabService {
     this.machines.set(id, entry);
     try {
       if (entry.host) entry.last = await entry.host.send({ op: 'load', kernel: bytes, ramSize: config.memSize, cpu: config.cpu, boot });
-      else entry.last = await (await this.startVmm()).send({ op: 'create', key: id, name, mode: mode as 'emulate' | 'trap' | 'bt', memSize, placement: placement!, kernel: bytes, cpu: config.cpu, disks, boot });
+      else entry.last = await (await this.startVmm()).send({ op: 'create', key: id, name, mode: mode as 'emulate' | 'trap' | 'bt' | 'pv', memSize, placement: placement!, kernel: bytes, cpu: config.cpu, disks, boot });
     } catch (err) {
       this.machines.delete(id);
       await entry.host?.terminate();
@@ -464,16 +467,16 @@ export class LabService {
       }
     };
     return {
-      ...(config.bios !== undefined && config.bios !== 'none' ? { firmware: read('bios', config.bios, 'a firmware image') } : {}),
+      ...(config.bios === 'sbi' ? { sbi: true } : config.bios !== undefined && config.bios !== 'none' ? { firmware: read('bios', config.bios, 'a firmware image') } : {}),
       ...(config.initrd !== undefined ? { initrd: read('initrd', config.initrd, 'an initrd') } : {}),
       ...(config.append !== undefined ? { bootargs: config.append } : {}),
     };
   }
 
   /** The kernel image: `.S` sources are assembled first (errors name the first problem). */
-  private async kernelBytes(kernel: string): Promise<Uint8Array> {
+  private async kernelBytes(kernel: string, base?: number): Promise<Uint8Array> {
     if (!/\.s$/i.test(kernel)) return readKernel(this.workspace.resolvePath(kernel), MAX_FILE_SIZE);
-    const built = await this.build(kernel);
+    const built = await this.build(kernel, base);
     if (built.elf) return built.elf;
     const first = built.result.diagnostics.find((d) => d.severity === 'error');
     throw new LabError('bad-request', `${kernel} does not assemble${first ? `: line ${first.line}: ${first.message}` : ''}`);
@@ -516,10 +519,10 @@ export class LabService {
   }
 
   /** Assembles a saved source into `<name>.elf` beside it. */
-  private async build(path: string): Promise<{ result: AssembleResult; elf?: Uint8Array }> {
+  private async build(path: string, base?: number): Promise<{ result: AssembleResult; elf?: Uint8Array }> {
     if (!/\.s$/i.test(path)) throw new LabError('bad-request', `'${path}' is not an assembly source (.S or .s)`);
     const text = await this.workspace.readText(path);
-    const out = await this.assembler.assemble(text, { file: path });
+    const out = await this.assembler.assemble(text, base === undefined ? { file: path } : { file: path, base });
     const result = toResult(out);
     if (!out.elf) return { result };
     const elfPath = path.replace(/\.s$/i, '.elf');

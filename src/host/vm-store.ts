@@ -41,7 +41,7 @@ const pair = z.tuple([z.number().int().min(0).max(0xfffff), z.number().int().min
 const FILE_SCHEMA = z.object({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/),
   kernel: z.string().min(1).max(4096),
-  mode: z.enum(['emulate', 'trap', 'bt']),
+  mode: z.enum(['emulate', 'trap', 'bt', 'pv']),
   memory: z.string().regex(/^\d+[KM]$/),
   placement: z.union([
     z.enum(['contiguous', 'scattered']),
@@ -176,7 +176,7 @@ function toFile(c: StoredVmConfig): VmFile {
     const { jit: _jit, ...features } = c.cpu;
     if (Object.keys(features).length > 0) file.cpu = formatCpuSpec(features);
   }
-  if (c.bios !== undefined) file.bios = c.bios === 'none' ? 'none' : fromWorkspace(c.bios);
+  if (c.bios !== undefined) file.bios = c.bios === 'none' || c.bios === 'sbi' ? c.bios : fromWorkspace(c.bios);
   if (c.initrd !== undefined) file.initrd = fromWorkspace(c.initrd);
   if (c.append !== undefined) file.append = c.append;
   if (c.disks?.length) {
@@ -214,7 +214,7 @@ function fromFile(f: VmFile): StoredVmConfig {
     placement: f.placement ?? 'contiguous',
     ...(cpu ? { cpu } : {}),
     ...(disks?.length ? { disks } : {}),
-    ...(f.bios !== undefined ? { bios: f.bios === 'none' ? 'none' : toWorkspace(f.bios, 'firmware') } : {}),
+    ...(f.bios !== undefined ? { bios: f.bios === 'none' || f.bios === 'sbi' ? f.bios : toWorkspace(f.bios, 'firmware') } : {}),
     ...(f.initrd !== undefined ? { initrd: toWorkspace(f.initrd, 'initrd') } : {}),
     ...(f.append !== undefined ? { append: f.append } : {}),
   };

@@ -7,6 +7,8 @@ import type { AddressLocation, AddressSpace, CpuOptions, DisasmLine, MachineStat
 /** What a boot loads besides the kernel (vm.create's bios, initrd and append, read). */
 export interface BootImages {
   firmware?: Uint8Array;
+  /** bios 'sbi': the engine answers the kernel's SBI calls. */
+  sbi?: boolean;
   initrd?: Uint8Array;
   bootargs?: string;
 }

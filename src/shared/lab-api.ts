@@ -82,10 +82,10 @@ export interface IsaInfo {
 export type MachineState = 'paused' | 'running' | 'idle' | 'exited' | 'error';
 
 /** How a machine runs its kernel: alone on the machine, or in a VM of the VMM (docs/vmm.md). */
-export type MachineMode = 'bare' | 'emulate' | 'trap' | 'bt';
+export type MachineMode = 'bare' | 'emulate' | 'trap' | 'bt' | 'pv';
 
 /** Every mode, in the order the VM manager offers them. */
-export const MACHINE_MODES: readonly MachineMode[] = ['bare', 'emulate', 'trap', 'bt'];
+export const MACHINE_MODES: readonly MachineMode[] = ['bare', 'emulate', 'trap', 'bt', 'pv'];
 
 /** A VM's own lifecycle state, as the VMM keeps it. */
 export type VmState = 'running' | 'paused' | 'waiting' | 'halted' | 'crashed' | 'stopped';
@@ -113,7 +113,10 @@ export interface MachineConfig {
   disks?: DiskAttachmentConfig[];
   /** Workspace path of the source the editor runs in this machine (F5's debugging session of that file). */
   source?: string;
-  /** Firmware at the start of RAM, a workspace path, or 'none' (the default), as QEMU's -bios. */
+  /**
+   * Firmware at the start of RAM, a workspace path, or 'none' (the default), as QEMU's -bios; 'sbi':
+   * the kernel starts in S-mode and vmlab answers its SBI calls (QEMU's -bios default).
+   */
   bios?: string;
   /** Workspace path of an initial ramdisk, as QEMU's -initrd. */
   initrd?: string;

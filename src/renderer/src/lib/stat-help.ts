@@ -52,6 +52,6 @@ const TLB: Record<'emulate' | 'trap', Record<'tlb.hits' | 'tlb.misses' | 'tlb.wa
 
 /** The explanation of counter `key` for a VM of `mode` (bare machines keep no VM statistics). */
 export function statHelp(key: StatKey, mode: MachineMode): string {
-  if (key.startsWith('tlb.')) return TLB[mode === 'trap' || mode === 'bt' ? 'trap' : 'emulate'][key as keyof (typeof TLB)['trap']];
+  if (key.startsWith('tlb.')) return TLB[mode === 'trap' || mode === 'bt' || mode === 'pv' ? 'trap' : 'emulate'][key as keyof (typeof TLB)['trap']];
   return COMMON[key];
 }

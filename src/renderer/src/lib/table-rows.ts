@@ -41,7 +41,7 @@ export function columnsOf(info: PageTablesInfo, shadowKey?: string): Column[] {
   if (guest) out.push({ id: 'guest', kind: 'table', table: guest, title: 'Guest page table', note: 'guest-virtual → guest-physical: the guest kernel\'s own (satp)', toSpace: 'guest-physical' });
   const pmap = info.tables.find((t) => t.kind === 'pmap');
   if (pmap) out.push({ id: 'pmap', kind: 'table', table: pmap, title: 'pmap', note: 'guest-physical → host-physical: the VMM\'s map (Sv32x4, 16 KiB root)', toSpace: 'host-physical' });
-  if (info.mode === 'trap' || info.mode === 'bt') {
+  if (info.mode === 'trap' || info.mode === 'bt' || info.mode === 'pv') {
     const shadow = info.tables.find((t) => t.kind === 'shadow' && t.key === shadowKey) ?? defaultShadow(info);
     if (shadow) out.push({ id: 'shadow', kind: 'table', table: shadow, title: 'Shadow table', note: 'guest-virtual → host-physical: built by the VMM, walked by the hart', toSpace: 'host-physical' });
   } else if (guest && pmap) {

@@ -147,7 +147,7 @@ export function explainWalk(w: WalkInfo, m: WalkMachine): WalkLine[] {
   if (vm && w.paged) {
     line('note', `${refs} memory references for this translation${m.mode === 'emulate' ? ': the VMM makes them in software on every TLB miss of the virtual hart' : ''}.`);
   }
-  if (m.mode === 'trap' || m.mode === 'bt') lines.push(...shadowLines(w, m));
+  if (m.mode === 'trap' || m.mode === 'bt' || m.mode === 'pv') lines.push(...shadowLines(w, m));
   lines.splice(1, 0, { kind: 'summary', depth: 0, segs: summary(w, m) });
   return lines;
 }
