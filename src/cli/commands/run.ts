@@ -95,6 +95,8 @@ interface Target {
   save(): SavedState;
   /** Continues from a snapshot's state (the target was built from the snapshot's configuration). */
   restore(snapshot: Snapshot): void;
+  /** The virtio-mmio slot of each disk, in --disk order. */
+  readonly diskSlots: readonly number[];
 }
 
 /** Statistics printed by --stats json. */
@@ -158,7 +160,10 @@ export function registerRun(program: Command): void {
         throw new Error("missing required argument 'kernel' (or --snapshot FILE)");
       }
       opts.mode ??= 'bare';
-      if (opts.saveSnapshot !== undefined) checkWritable('--save-snapshot', opts.saveSnapshot);
+      if (opts.saveSnapshot !== undefined) {
+        if (opts.realtime) throw new Error('--save-snapshot: a --realtime run depends on the host clock and cannot be continued exactly; leave out --realtime');
+        checkWritable('--save-snapshot', opts.saveSnapshot);
+      }
       if (opts.stats !== undefined && opts.stats !== 'json') throw new Error(`--stats takes 'json', got '${opts.stats}'`);
       const memProblem = opts.mem === undefined ? undefined : ramSizeProblem(opts.mem, '--mem', opts.mode !== undefined && opts.mode !== 'bare');
       if (memProblem !== undefined) throw new Error(memProblem);
@@ -467,7 +472,7 @@ function saveSnapshot(file: string, target: Target, opts: RunOptions, kernelName
     const path = resolvePath(specs[i].path);
     return {
       path, format: d.device.format as 'raw' | 'qcow2', readOnly: d.device.readOnly, legacy: d.legacy ?? true, serial: d.serial,
-      slot: d.slot ?? specs[i].slot ?? 0, ...fileDigest(path),
+      slot: target.diskSlots[i], ...fileDigest(path),
     };
   });
   writeSnapshotFile(file, {
@@ -511,6 +516,7 @@ function machineTarget(machine: Machine): Target {
     stats: (reason, wall) => collectStats(machine, reason, wall),
     flushDisks: () => machine.flushDisks(),
     debug: () => machineDebugTarget(machine),
+    diskSlots: machine.board.diskSlots,
     save: () => ({
       machine: saveMachine(machine),
       ram: ramPages(machine.bus),
@@ -543,6 +549,7 @@ function vmTarget(mode: VmMode, kernel: Uint8Array, opts: RunOptions, onUart: (b
     stats: (reason, wallSeconds) => vmStats(vm, reason, wallSeconds),
     flushDisks: () => vm.machine.flushDisks(),
     debug: () => vmDebugTarget(vmm, vm),
+    diskSlots: vm.machine.board.diskSlots,
     save() {
       const state = saveVm(vmm, vm);
       const h = vm.vhart;
