@@ -147,13 +147,16 @@ export interface ModeledCycles {
 export function modeledCycles(stats: VmStats, interpreted: boolean, costs: CostModel = DEFAULT_COSTS): ModeledCycles {
   // Interpreted instructions are charged as instructions; the ROM is part of the machine's boot.
   let emulated = 0;
-  for (const [kind, v] of Object.entries(stats.emulated)) if (kind !== 'interpreted' && kind !== 'boot-rom') emulated += v;
+  // hw interprets the guest's virtual M-mode: those instructions cost as interpreted ones.
+  for (const [kind, v] of Object.entries(stats.emulated)) if (kind !== 'interpreted' && kind !== 'boot-rom' && kind !== 'virtual-m') emulated += v;
+  const virtualM = interpreted ? 0 : (stats.emulated['virtual-m'] ?? 0);
   let reflected = 0;
   for (const v of Object.values(stats.reflected)) reflected += v;
   let hypercalls = 0;
   for (const v of Object.values(stats.hypercalls)) hypercalls += v;
   const breakdown: Record<string, number> = {
-    instructions: stats.instructions * (interpreted ? costs.interpretedInstruction : costs.nativeInstruction),
+    instructions: stats.instructions * (interpreted ? costs.interpretedInstruction : costs.nativeInstruction) +
+      virtualM * (costs.interpretedInstruction - costs.nativeInstruction),
     exits: stats.exitCount * costs.exit,
     emulation: emulated * costs.emulatedInstruction,
     reflection: reflected * costs.reflectedTrap,
