@@ -26,6 +26,17 @@ function runPv(kernel: Uint8Array, xsensitive: boolean) {
   return { vm, output: Buffer.from(out).toString('latin1') };
 }
 
+describe('traps-pv.S', () => {
+  it('prints traps.S\'s bare output but its M-mode boot in pv mode, entering the user program by return_to_user', () => {
+    const { vm, output } = runPv(build('traps/traps-pv.S', SBI_KERNEL_ADDRESS), false);
+    const bare = readFileSync(join(LABS_DIR, 'traps', 'expected-output.txt'), 'latin1');
+    expect(vm.crashReason).toBeUndefined();
+    expect(output).toBe(bare.split('\n').filter((l) => !l.startsWith('[M] ')).join('\n'));
+    expect(vm.exitCode).toBe(0);
+    expect(vm.stats.hypercalls).toEqual({ 'pv.return_to_user': 1 });
+  });
+});
+
 describe('sensitive-pv.S', () => {
   it('prints sensitive.S\'s bare output in pv mode, with set_irq and return_to_user for setsie and touser', () => {
     const { vm, output } = runPv(build('sensitive/sensitive-pv.S', SBI_KERNEL_ADDRESS), true);
