@@ -2,9 +2,11 @@
 // part of `npm run bench`): the project's own kernels that stress what real operating systems do to
 // an emulator (bench/os/*.S: exec'ing programs into reused frames, code and data in one page, a
 // boot-time page fill, a timer-driven scheduler, a wide body of lukewarm code), plus xv6-rv32's boot
-// and `stressfs` when --xv6 names a built xv6-rv32 tree (kernel/kernel and fs.img), and Linux's boot
-// to its shell and poweroff when --guests (or VMLAB_GUESTS) names a guests folder holding linux/
-// (docs/guests.md; never part of the repository). Each workload runs with
+// and `stressfs` when --xv6 names a built xv6-rv32 tree (kernel/kernel and fs.img), and CoreMark
+// (M-mode and Sv32) and Linux's boot to its shell and poweroff when --guests (or VMLAB_GUESTS) names
+// a guests folder holding coremark/ or linux/ (docs/guests.md; never part of the repository). The
+// bare-metal programs (the project's kernels and CoreMark) also run on qemu-system-riscv32 in the
+// same run, and the table gives QEMU's CPU seconds and its ratio to the translator's. Each workload runs with
 // the block translator and with --no-jit, alternately, N times; MIPS are per CPU second of the best
 // run (the host is shared). Prints both, their ratio, flags any workload where the translator is the
 // slower one (and exits 1), and the translator's counters (see docs/speed.md).
@@ -15,6 +17,8 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { buildAsm, listGuests } from '../test/support/build';
+import { qemuArgs } from '../test/support/qemu';
+import { requireTool, tool } from '../test/support/tools';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH_DIR, '..');
@@ -29,6 +33,44 @@ interface Workload {
   disk?: string;
   /** Working directory of the run (the kernel and files are named relative to it). */
   cwd?: string;
+  /** Also run on QEMU (`-bios none -kernel`): a bare-metal program that ends through the test finisher. */
+  qemu?: boolean;
+}
+
+/** QEMU's CPU seconds (user + system, all threads, measured by /usr/bin/time) and output of one run. */
+interface QemuRun {
+  cpuSeconds: number;
+  output: string;
+}
+
+function runQemuTimed(w: Workload): Promise<QemuRun> {
+  const time = requireTool('time', 'time');
+  const dir = mkdtempSync(join(tmpdir(), 'vmlab-bench-qemu-'));
+  const usage = join(dir, 'usage');
+  const args = ['-f', '%U %S', '-o', usage, tool('qemu-system-riscv32'), ...qemuArgs(w.kernel)];
+  return new Promise((resolve, reject) => {
+    execFile(time, args, { maxBuffer: 1 << 24, timeout: 300_000, killSignal: 'SIGKILL' }, (error, stdout) => {
+      try {
+        if (error) throw new Error(error.message);
+        const [user, system] = readFileSync(usage, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+        resolve({ cpuSeconds: user + system, output: stdout });
+      } catch (e) {
+        reject(new Error(`${w.name} on QEMU failed: ${(e as Error).message}`));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+/** CoreMark builds in a guests folder (docs/guests.md: coremark/coremark.elf, coremark/coremark-sv32.elf). */
+function coremarkWorkloads(guests: string): Workload[] {
+  const out: Workload[] = [];
+  for (const name of ['coremark', 'coremark-sv32']) {
+    const kernel = join(guests, 'coremark', `${name}.elf`);
+    if (existsSync(kernel)) out.push({ name, kernel, args: [], qemu: true });
+  }
+  return out;
 }
 
 /** Linux from a guests folder (docs/guests.md: linux/Image, a firmware, rootfs.cpio, cmdline), booted to its shell and powered off. */
@@ -104,7 +146,7 @@ async function main(): Promise<number> {
     target: 'node20', packages: 'external', logLevel: 'warning',
   });
   const workloads: Workload[] = [];
-  for (const src of listGuests(join(BENCH_DIR, 'os'), '.S')) workloads.push({ name: basename(src, '.S'), kernel: await buildAsm(src), args: [] });
+  for (const src of listGuests(join(BENCH_DIR, 'os'), '.S')) workloads.push({ name: basename(src, '.S'), kernel: await buildAsm(src), args: [], qemu: true });
   if (xv6 !== undefined) {
     const kernel = join(xv6, 'kernel', 'kernel');
     const disk = join(xv6, 'fs.img');
@@ -113,6 +155,7 @@ async function main(): Promise<number> {
     workloads.push({ name: 'xv6-stressfs', kernel, disk, args: ['--until', '$ ', '--then', 'stressfs\n', '--until2', '$ ', ...budget] });
   }
   if (guests !== undefined) {
+    workloads.push(...coremarkWorkloads(guests));
     const linux = linuxWorkload(guests);
     if (linux !== undefined) workloads.push(linux);
   }
@@ -131,21 +174,35 @@ async function main(): Promise<number> {
       if (best === undefined || t.cpuSeconds < best.cpuSeconds) best = t;
       if (bestInterp === undefined || i.cpuSeconds < bestInterp.cpuSeconds) bestInterp = i;
     }
+    let qemu = '';
+    let qemuRatio = '';
+    if (w.qemu === true) {
+      let bestQemu: QemuRun | undefined;
+      for (let r = 0; r < runs; r++) {
+        const q = await runQemuTimed(w);
+        if (!q.output.endsWith(best!.outputTail.slice(-120))) throw new Error(`${w.name}: QEMU printed other output than vmlab (ends ${JSON.stringify(q.output.slice(-80))})`);
+        if (bestQemu === undefined || q.cpuSeconds < bestQemu.cpuSeconds) bestQemu = q;
+      }
+      qemu = `${bestQemu!.cpuSeconds.toFixed(2)} (${(best!.instret / Math.max(bestQemu!.cpuSeconds, 1e-3) / 1e6).toFixed(0)})`;
+      qemuRatio = (best!.cpuSeconds / Math.max(bestQemu!.cpuSeconds, 1e-3)).toFixed(1) + 'x';
+    }
     const ratio = bestInterp!.cpuSeconds / best!.cpuSeconds;
     if (ratio < 1) inverted = true;
     rows.push([w.name, best!.instret.toLocaleString('en-US'), best!.cpuSeconds.toFixed(2), best!.mips.toFixed(0), bestInterp!.cpuSeconds.toFixed(2),
-      bestInterp!.mips.toFixed(0), ratio.toFixed(2) + 'x', ratio < 1 ? 'INVERSION' : 'ok']);
+      bestInterp!.mips.toFixed(0), ratio.toFixed(2) + 'x', ratio < 1 ? 'INVERSION' : 'ok', qemu, qemuRatio]);
     const j = best!.jit!;
     const perM = (v: number): string => (v / (best!.instret / 1e6)).toFixed(1);
     counters.push([w.name, String(j.translations), String(j.retranslations), String(j.memoHits), String(j.invalidations), String(j.backoffs),
       perM(j.codePageStores), ((j.blockInsns / best!.instret) * 100).toFixed(0) + '%', (j.blockInsns / Math.max(1, j.blockRuns)).toFixed(1),
       j.translateMs.toFixed(0)]);
   }
-  console.log(table(['workload', 'guest insns', 'translator cpu s', 'translator MIPS', 'interpreter cpu s', 'interpreter MIPS', 'speed-up', 'check'], rows));
+  console.log(table(['workload', 'guest insns', 'translator cpu s', 'translator MIPS', 'interpreter cpu s', 'interpreter MIPS', 'speed-up', 'check',
+    'qemu cpu s (MIPS)', 'translator / qemu'], rows));
   console.log('');
   console.log(table(['workload', 'translations', 'retranslations', 'memo hits', 'blocks dropped', 'backoffs', 'code-page stores / M insns',
     'insns in blocks', 'insns / block run', 'translate ms'], counters));
   console.log(`\nbest of ${runs} runs each, CPU seconds of the run (user + system, all threads); translator and interpreter alternate.`);
+  console.log("QEMU: qemu-system-riscv32 -machine virt -bios none -kernel, CPU seconds of the whole process (start-up included); its MIPS count vmlab's instructions.");
   if (inverted) console.log('INVERSION: the translator was slower than the interpreter on a workload above.');
   return inverted ? 1 : 0;
 }
