@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assembleFile, formatDiagnostic } from '../../src/cli/kernel-input';
+import { assemble } from '../../src/engine/asm/index';
 import { SBI_KERNEL_ADDRESS } from '../../src/engine/machine/boot';
 import { Vmm } from '../../src/engine/vmm/vmm';
 import { REPO_ROOT } from '../support/build';
@@ -15,6 +16,12 @@ function build(file: string, base?: number): Uint8Array {
   const r = assembleFile(join(LABS_DIR, file), base === undefined ? {} : { base });
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0 || !r.elf) throw new Error(errors.map(formatDiagnostic).join('\n'));
+  return r.elf;
+}
+
+function assembleSource(text: string): Uint8Array {
+  const r = assemble(text, { file: 'paging-pv.S', base: SBI_KERNEL_ADDRESS });
+  if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
   return r.elf;
 }
 
@@ -34,6 +41,27 @@ describe('traps-pv.S', () => {
     expect(output).toBe(bare.split('\n').filter((l) => !l.startsWith('[M] ')).join('\n'));
     expect(vm.exitCode).toBe(0);
     expect(vm.stats.hypercalls).toEqual({ 'pv.return_to_user': 1 });
+  });
+});
+
+describe('paging-pv.S', () => {
+  it('builds the lecture\'s mapping, installs it with set_root and prints expected-output-pv.txt', () => {
+    const { vm, output } = runPv(build('paging/paging-pv.S', SBI_KERNEL_ADDRESS), false);
+    expect(vm.crashReason).toBeUndefined();
+    expect(output).toBe(readFileSync(join(LABS_DIR, 'paging', 'expected-output-pv.txt'), 'latin1'));
+    expect(vm.exitCode).toBe(0);
+    expect(vm.stats.hypercalls).toEqual({ 'pv.set_root': 2 });
+    expect(vm.stats.writeProtectFaults).toBe(0);
+    // Its [S] lines about the mapping and the accesses are the unmodified kernel's bare lines.
+    const bare = readFileSync(join(LABS_DIR, 'paging', 'expected-output.txt'), 'latin1').split('\n');
+    for (const line of bare.filter((l) => /^\[S\] (wrote|read|loading|trap|paging on)|leaf\[/.test(l))) expect(output).toContain(line);
+  });
+
+  it('set_root refuses the unmodified mapping (the tables\' megapage writable) and nothing is translated', () => {
+    const src = readFileSync(join(LABS_DIR, 'paging', 'paging-pv.S'), 'latin1').replace('| RAM_RO          # root[0x200]', '| CODE            # root[0x200]');
+    const r = assembleSource(src);
+    const { vm } = runPv(r, false);
+    expect(vm.stats.pvRefused).toBe(1);
   });
 });
 
