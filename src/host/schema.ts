@@ -44,7 +44,7 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
   'asm.build': z.strictObject({ path }),
   'vm.create': z.strictObject({
     kernel: path,
-    mode: z.enum(['bare', 'emulate', 'trap', 'bt', 'pv']).optional(),
+    mode: z.enum(['bare', 'emulate', 'trap', 'bt', 'pv', 'hw']).optional(),
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'a name of 1-32 letters, digits, _ . -').optional(),
     memSize: z.number().int().min(1 << 20).max(1 << 30).multipleOf(4096).optional(),
     placement: placement.optional(),

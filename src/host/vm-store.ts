@@ -41,7 +41,7 @@ const pair = z.tuple([z.number().int().min(0).max(0xfffff), z.number().int().min
 const FILE_SCHEMA = z.object({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/),
   kernel: z.string().min(1).max(4096),
-  mode: z.enum(['emulate', 'trap', 'bt', 'pv']),
+  mode: z.enum(['emulate', 'trap', 'bt', 'pv', 'hw']),
   memory: z.string().regex(/^\d+[KM]$/),
   placement: z.union([
     z.enum(['contiguous', 'scattered']),

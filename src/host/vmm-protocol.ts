@@ -12,7 +12,7 @@ import type { InspectReplies, InspectRequest } from './vm-inspect';
 import type { BootImages, WorkerStatus } from './worker-protocol';
 
 /** The two VMM modes this worker runs. */
-export type VmmMode = 'emulate' | 'trap' | 'bt' | 'pv';
+export type VmmMode = 'emulate' | 'trap' | 'bt' | 'pv' | 'hw';
 
 /** A command to the VMM worker; each gets exactly one reply with the same seq. */
 export type VmmCommand =

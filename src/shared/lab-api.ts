@@ -82,10 +82,10 @@ export interface IsaInfo {
 export type MachineState = 'paused' | 'running' | 'idle' | 'exited' | 'error';
 
 /** How a machine runs its kernel: alone on the machine, or in a VM of the VMM (docs/vmm.md). */
-export type MachineMode = 'bare' | 'emulate' | 'trap' | 'bt' | 'pv';
+export type MachineMode = 'bare' | 'emulate' | 'trap' | 'bt' | 'pv' | 'hw';
 
 /** Every mode, in the order the VM manager offers them. */
-export const MACHINE_MODES: readonly MachineMode[] = ['bare', 'emulate', 'trap', 'bt', 'pv'];
+export const MACHINE_MODES: readonly MachineMode[] = ['bare', 'emulate', 'trap', 'bt', 'pv', 'hw'];
 
 /** A VM's own lifecycle state, as the VMM keeps it. */
 export type VmState = 'running' | 'paused' | 'waiting' | 'halted' | 'crashed' | 'stopped';

@@ -130,7 +130,7 @@ describe('vmlab run --gdb', () => {
     expect(run.code).toBe(0);
   }, 120_000);
 
-  for (const mode of ['emulate', 'trap']) {
+  for (const mode of ['emulate', 'trap', 'bt', 'hw']) {
     it(`answers the same in a VM (--mode ${mode})`, async () => {
       const bare = await startVmlab([]);
       const expected = gdb(bare.port, SESSION);
