@@ -4,10 +4,15 @@
 // cancel terminates the worker.
 
 import { Worker } from 'node:worker_threads';
-import { COMPARE_MODES, compareModes, type CompareMode, type CompareRow } from '../engine/vmm/compare';
+import { RawDisk } from '../engine/disk/raw';
+import { MemoryByteStore } from '../engine/disk/types';
+import { COMPARE_MODES, compareKernels, compareModes, type CompareMode, type CompareRow } from '../engine/vmm/compare';
 import type { CompareConfig, CompareResult, CompareRowInfo } from '../shared/inspect-api';
 import type { CpuOptions } from '../shared/lab-api';
+import { openDisk } from './disk-files';
 import { LabError } from './errors';
+import { PathPolicy } from './paths';
+import type { DiskOpenSpec } from './vm-disks';
 import type { BootImages } from './worker-protocol';
 
 /** Default guest RAM of a comparison (as a VM's). */
@@ -16,10 +21,15 @@ export const COMPARE_MEM = 16 << 20;
 export const COMPARE_STEPS = 20_000_000;
 /** Console output kept per row. */
 const MAX_OUTPUT = 16 << 10;
+/** Largest disk a comparison copies into memory for its runs. */
+export const MAX_COMPARE_DISK = 64 << 20;
 
 /** What the service sends the compare worker. */
 export interface CompareJob {
-  kernel: Uint8Array;
+  /** The kernels: one, or several compared with the first. */
+  kernels: { name: string; bytes: Uint8Array }[];
+  /** Disks of every run (opened read-only; each run gets a fresh copy in memory). */
+  disks?: DiskOpenSpec[];
   memSize: number;
   maxSteps: number;
   input?: string;
@@ -34,7 +44,8 @@ export type CompareReply = { ok: true; rows: CompareRowInfo[] } | { ok: false; m
 
 /** Runs a comparison and shapes its rows for the API (runs in the compare worker). */
 export function runCompareJob(job: CompareJob): CompareRowInfo[] {
-  const rows = compareModes(job.kernel, {
+  const images = (job.disks ?? []).map(diskImage);
+  const options = {
     memSize: job.memSize,
     maxSteps: job.maxSteps,
     modes: job.modes,
@@ -42,18 +53,40 @@ export function runCompareJob(job: CompareJob): CompareRowInfo[] {
     boot: job.boot,
     input: job.input === undefined ? undefined : new TextEncoder().encode(job.input),
     now: () => performance.now(),
-  });
-  const bare = rows.find((r) => r.mode === 'bare');
-  return rows.map((r) => rowInfo(r, bare));
+    disks: images.length === 0 ? undefined : () => images.map((d) => ({ device: new RawDisk(new MemoryByteStore(d.bytes)), legacy: d.spec.legacy, serial: d.spec.serial, slot: d.spec.slot })),
+  };
+  const [first] = job.kernels;
+  if (job.kernels.length === 1) {
+    const rows = compareModes(first.bytes, options);
+    const bare = rows.find((r) => r.mode === 'bare');
+    return rows.map((r) => rowInfo(first.name, r, bare));
+  }
+  const rows = compareKernels(job.kernels, options);
+  return rows.map((r) => rowInfo(r.kernel, r, rows[0]));
 }
 
-function rowInfo(r: CompareRow, bare: CompareRow | undefined): CompareRowInfo {
-  const exits = bare === undefined || bare.exits === 0 ? null : r.exits / bare.exits;
+/** What a guest reads from the image (its backing chain included), for the runs' in-memory copies. */
+function diskImage(spec: DiskOpenSpec): { spec: DiskOpenSpec; bytes: Uint8Array } {
+  const device = openDisk(new PathPolicy(spec.root).adopt(spec.file, spec.path), { format: spec.format, readOnly: true });
+  try {
+    if (device.size > MAX_COMPARE_DISK) throw new Error(`disk ${spec.path}: a comparison copies at most ${MAX_COMPARE_DISK >>> 20} MiB of disk into memory, the image has ${device.size} bytes`);
+    const bytes = new Uint8Array(device.size);
+    device.read(0, bytes);
+    return { spec, bytes };
+  } finally {
+    device.close();
+  }
+}
+
+function rowInfo(kernel: string, r: CompareRow, ref: CompareRow | undefined): CompareRowInfo {
+  const exits = ref === undefined || ref.exits === 0 ? null : r.exits / ref.exits;
   const row: CompareRowInfo = {
+    kernel,
     mode: r.mode as CompareRowInfo['mode'],
     end: r.end,
     exitCode: r.exitCode,
     instructions: r.instructions,
+    traps: r.traps,
     exits: r.exits,
     modeledCycles: r.modeledCycles,
     breakdown: r.breakdown,
@@ -83,16 +116,17 @@ export class CompareHost {
   constructor(private readonly workerPath: () => Promise<string>) {}
 
   /** Runs `config` on the kernel's bytes; rejects with 'bad-state' while another comparison runs. */
-  async run(kernel: Uint8Array, config: CompareConfig, boot: BootImages = {}): Promise<CompareResult> {
+  async run(kernels: { name: string; bytes: Uint8Array }[], config: CompareConfig, boot: BootImages = {}, disks: DiskOpenSpec[] = []): Promise<CompareResult> {
     if (this.running) throw new LabError('bad-state', 'a comparison is running already: wait for it or cancel it');
     const job: CompareJob = {
-      kernel,
+      kernels,
       memSize: config.memSize ?? COMPARE_MEM,
       maxSteps: config.maxSteps ?? COMPARE_STEPS,
       modes: (config.modes ?? [...COMPARE_MODES]) as CompareMode[],
     };
     if (config.input !== undefined) job.input = config.input;
     if (config.cpu !== undefined) job.cpu = config.cpu;
+    if (disks.length > 0) job.disks = disks;
     if (Object.keys(boot).length > 0) job.boot = boot;
     const path = await this.workerPath();
     if (this.running) throw new LabError('bad-state', 'a comparison is running already: wait for it or cancel it');

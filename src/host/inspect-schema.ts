@@ -3,6 +3,7 @@
 
 import { z } from 'zod';
 import type { InspectMethods } from '../shared/inspect-api';
+import { vmDisks } from './disk-schema';
 
 const id = z.string().min(1).max(64);
 const path = z.string().min(1).max(4096);
@@ -41,6 +42,8 @@ export const INSPECT_SCHEMAS: { [M in keyof InspectMethods]: z.ZodType<InspectMe
   'vm.tlb': z.strictObject({ id }),
   'compare.run': z.strictObject({
     kernel: path,
+    kernels: z.array(path).max(3).optional(),
+    disks: vmDisks.optional(),
     memSize: z.number().int().min(1 << 20).max(256 << 20).multipleOf(4096).optional(),
     maxSteps: z.number().int().min(1000).max(MAX_COMPARE_STEPS).optional(),
     input: z.string().max(1 << 16).optional(),

@@ -9,6 +9,8 @@ import type { MachineHost } from './machine-host';
 import { StatsTicker } from './stats-ticker';
 import type { InspectReplies, InspectRequest } from './vm-inspect';
 import type { VmmHost } from './vmm-host';
+import type { DiskAttachmentConfig } from '../shared/disk-api';
+import type { DiskOpenSpec } from './vm-disks';
 import type { BootImages } from './worker-protocol';
 
 /** What the inspectors need of the lab service. */
@@ -18,6 +20,8 @@ export interface InspectServiceContext {
   vmm(): VmmHost;
   /** A workspace kernel's bytes (.S assembled first). */
   kernelBytes(path: string): Promise<Uint8Array>;
+  /** The disks a request names, resolved and checked as vm.create's. */
+  diskSpecs(disks: readonly DiskAttachmentConfig[]): Promise<DiskOpenSpec[]>;
   /** The firmware and initrd a request names, read from the workspace, and its command line. */
   bootImages(config: { bios?: string; initrd?: string; append?: string }): BootImages;
   workerPath(): Promise<string>;
@@ -48,7 +52,12 @@ export class InspectService {
     'vm.tablePage': async ({ id, table, index }) => this.ask(id, index === undefined ? { what: 'tablePage', table } : { what: 'tablePage', table, index }),
     'vm.walk': async ({ id, address, access, priv }) => this.ask(id, priv === undefined ? { what: 'walk', address, access: access ?? 'load' } : { what: 'walk', address, access: access ?? 'load', priv }),
     'vm.tlb': async ({ id }) => this.ask(id, { what: 'tlb' }),
-    'compare.run': async (config) => this.compare.run(await this.ctx.kernelBytes(config.kernel), config, this.ctx.bootImages(config)),
+    'compare.run': async (config) => {
+      const kernels: { name: string; bytes: Uint8Array }[] = [];
+      for (const name of [config.kernel, ...(config.kernels ?? [])]) kernels.push({ name, bytes: await this.ctx.kernelBytes(name) });
+      const disks = await this.ctx.diskSpecs(config.disks ?? []);
+      return this.compare.run(kernels, config, this.ctx.bootImages(config), disks.map((d) => ({ ...d, readOnly: true })));
+    },
     'compare.cancel': async () => {
       await this.compare.cancel();
       return {};

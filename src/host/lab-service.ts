@@ -107,6 +107,7 @@ export class LabService {
     machine: (id) => this.machine(id),
     vmm: () => this.vmmHost(),
     kernelBytes: (path) => this.kernelBytes(path),
+    diskSpecs: (disks) => this.disks.specs(disks),
     bootImages: (config) => this.bootImages(config),
     workerPath: async () => this.options.workerPath ?? (await ensureWorkerBuilt()),
     statsTick: (id, t, stats) => this.emit('vm.statsTick', { id, t, stats }),

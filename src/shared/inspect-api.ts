@@ -4,6 +4,7 @@
 // (table entries, TLB slots) travel as packed little-endian Uint32 words in a Uint8Array, so they
 // cross the API as bytes instead of as thousands of JSON objects.
 
+import type { DiskAttachmentConfig } from './disk-api';
 import type { AddressSpace, CpuOptions, MachineMode, VmStatsInfo } from './lab-api';
 
 /** Which table: the guest's (GVA → GPA), the pmap (GPA → HPA), a trap-mode shadow (GVA → HPA), or a bare machine's (VA → PA). */
@@ -169,6 +170,10 @@ export interface TlbInfo {
 export interface CompareConfig {
   /** Workspace path of the kernel (.S is assembled first, or an ELF / raw image). */
   kernel: string;
+  /** More kernels run with the same options after it; every row is then relative to the first kernel's first row. */
+  kernels?: string[];
+  /** Disks of every run, as vm.create's; each run boots a fresh in-memory copy of each image, which stays unchanged. */
+  disks?: DiskAttachmentConfig[];
   /** Guest RAM in bytes (default 16 MiB). */
   memSize?: number;
   /** Step budget of each run (default 20 million). */
@@ -188,20 +193,24 @@ export interface CompareConfig {
 
 /** One mode's figures of a comparison. */
 export interface CompareRowInfo {
+  /** The kernel of this row (CompareConfig.kernel or one of its kernels). */
+  readonly kernel: string;
   readonly mode: MachineMode;
   /** How the run ended: 'exit', 'budget', 'idle' or 'crashed'. */
   readonly end: string;
   readonly exitCode: number | null;
   readonly crashReason?: string;
   readonly instructions: number;
+  /** Traps the guest took (the same in every mode: they are the kernel's own). */
+  readonly traps: number;
   readonly exits: number;
   readonly modeledCycles: number;
   /** Modeled cycles by event kind. */
   readonly breakdown: Record<string, number>;
   readonly wallMs: number;
-  /** Each figure divided by bare's (null without a bare row or when bare's is 0). */
+  /** Each figure divided by bare's, or with several kernels by the first row's (null without it or when it is 0). */
   readonly relative: { readonly instructions: number | null; readonly exits: number | null; readonly modeledCycles: number | null; readonly wallMs: number | null };
-  /** Whether the console output equals bare's, and the output (at most 16 KiB). */
+  /** Whether the console output equals bare's (several kernels: the first row's), and the output (at most 16 KiB). */
   readonly sameOutput: boolean;
   readonly output: string;
 }
