@@ -8,6 +8,10 @@ import { assembleFile, formatDiagnostic } from '../../src/cli/kernel-input';
 import { assemble } from '../../src/engine/asm/index';
 import { SBI_KERNEL_ADDRESS } from '../../src/engine/machine/boot';
 import { Vmm } from '../../src/engine/vmm/vmm';
+import { RawDisk } from '../../src/engine/disk/raw';
+import { MemoryByteStore } from '../../src/engine/disk/types';
+import type { DiskAttachment } from '../../src/engine/machine/board';
+import { Machine, StopReason } from '../../src/engine/machine/machine';
 import { REPO_ROOT } from '../support/build';
 
 const LABS_DIR = join(REPO_ROOT, 'labs');
@@ -25,10 +29,10 @@ function assembleSource(text: string): Uint8Array {
   return r.elf;
 }
 
-function runPv(kernel: Uint8Array, xsensitive: boolean) {
+function runPv(kernel: Uint8Array, xsensitive: boolean, disks: DiskAttachment[] = []) {
   const out: number[] = [];
   const vmm = new Vmm({ hostRamSize: 512 << 20 });
-  const vm = vmm.createVm({ name: 'pv', mode: 'pv', kernel, memSize: 128 << 20, cpu: { xsensitive }, onUart: (b) => out.push(b) });
+  const vm = vmm.createVm({ name: 'pv', mode: 'pv', kernel, memSize: 128 << 20, cpu: { xsensitive }, disks, onUart: (b) => out.push(b) });
   for (let i = 0; i < 50 && vm.state === 'running'; i++) vmm.run(1_000_000);
   return { vm, output: Buffer.from(out).toString('latin1') };
 }
@@ -62,6 +66,29 @@ describe('paging-pv.S', () => {
     const r = assembleSource(src);
     const { vm } = runPv(r, false);
     expect(vm.stats.pvRefused).toBe(1);
+  });
+});
+
+describe('disk-pv.S', () => {
+  it('counts its boots in sector 0 through blk_rw, in the format disk.S keeps, and needs a disk', () => {
+    const store = new MemoryByteStore(1 << 20);
+    const pv = build('disk/disk-pv.S', SBI_KERNEL_ADDRESS);
+    for (const n of [1, 2]) {
+      const { vm, output } = runPv(pv, false, [{ device: new RawDisk(store) }]);
+      expect(output).toBe(`disk through blk_rw (no virtqueue)\nboot ${n}\n`);
+      expect(vm.exitCode).toBe(0);
+      expect(vm.stats.hypercalls).toEqual({ 'pv.blk_rw': 2 });
+    }
+    // The unmodified kernel, bare with its virtio driver, finds the count the pv kernel left.
+    let out = '';
+    const m = new Machine({ disks: [{ device: new RawDisk(store) }], onUart: (b) => { out += String.fromCharCode(b); } });
+    m.loadKernel(build('disk/disk.S'));
+    let reason = StopReason.BUDGET;
+    for (let i = 0; i < 20 && reason !== StopReason.EXIT; i++) reason = m.run(1_000_000);
+    expect(out).toMatch(/\nboot 3\n$/);
+    const none = runPv(pv, false);
+    expect(none.output).toBe('disk through blk_rw (no virtqueue)\ndisk request failed\n');
+    expect(none.vm.exitCode).toBe(2);
   });
 });
 
