@@ -34,7 +34,7 @@ function usage(message: string): number {
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
-  let dir = process.env.VMLAB_GUESTS;
+  let dir = process.env.VMLAB_GUESTS || undefined;
   let runs = 1;
   let only: string[] | undefined;
   let modes: Mode[] = [...ALL_MODES];
