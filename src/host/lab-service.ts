@@ -420,7 +420,7 @@ export class LabService {
     this.machines.set(id, entry);
     try {
       if (entry.host) entry.last = await entry.host.send({ op: 'load', kernel: bytes, ramSize: config.memSize, cpu: config.cpu, boot });
-      else entry.last = await (await this.startVmm()).send({ op: 'create', key: id, name, mode: mode as 'emulate' | 'trap' | 'bt' | 'pv', memSize, placement: placement!, kernel: bytes, cpu: config.cpu, disks, boot });
+      else entry.last = await (await this.startVmm()).send({ op: 'create', key: id, name, mode: mode as 'emulate' | 'trap' | 'bt' | 'pv' | 'hw', memSize, placement: placement!, kernel: bytes, cpu: config.cpu, disks, boot });
     } catch (err) {
       this.machines.delete(id);
       await entry.host?.terminate();
