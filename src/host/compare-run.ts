@@ -37,6 +37,8 @@ export interface CompareJob {
   cpu?: CpuOptions;
   /** Firmware, initrd and command line of every run. */
   boot?: BootImages;
+  /** The kernel written for pv, run in the pv row. */
+  pvKernel?: Uint8Array;
 }
 
 /** What the compare worker answers. */
@@ -51,6 +53,7 @@ export function runCompareJob(job: CompareJob): CompareRowInfo[] {
     modes: job.modes,
     cpu: job.cpu,
     boot: job.boot,
+    pvKernel: job.pvKernel,
     input: job.input === undefined ? undefined : new TextEncoder().encode(job.input),
     now: () => performance.now(),
     disks: images.length === 0 ? undefined : () => images.map((d) => ({ device: new RawDisk(new MemoryByteStore(d.bytes)), legacy: d.spec.legacy, serial: d.spec.serial, slot: d.spec.slot })),
@@ -116,7 +119,7 @@ export class CompareHost {
   constructor(private readonly workerPath: () => Promise<string>) {}
 
   /** Runs `config` on the kernel's bytes; rejects with 'bad-state' while another comparison runs. */
-  async run(kernels: { name: string; bytes: Uint8Array }[], config: CompareConfig, boot: BootImages = {}, disks: DiskOpenSpec[] = []): Promise<CompareResult> {
+  async run(kernels: { name: string; bytes: Uint8Array }[], config: CompareConfig, boot: BootImages = {}, disks: DiskOpenSpec[] = [], pvKernel?: Uint8Array): Promise<CompareResult> {
     if (this.running) throw new LabError('bad-state', 'a comparison is running already: wait for it or cancel it');
     const job: CompareJob = {
       kernels,
@@ -128,6 +131,10 @@ export class CompareHost {
     if (config.cpu !== undefined) job.cpu = config.cpu;
     if (disks.length > 0) job.disks = disks;
     if (Object.keys(boot).length > 0) job.boot = boot;
+    if (pvKernel !== undefined) job.pvKernel = pvKernel;
+    if (job.modes.includes('pv') && (pvKernel === undefined || kernels.length > 1)) {
+      throw new LabError('bad-request', 'the pv row needs the kernel written for pv (pvKernel), and one kernel to compare it with');
+    }
     const path = await this.workerPath();
     if (this.running) throw new LabError('bad-state', 'a comparison is running already: wait for it or cancel it');
     const worker = new Worker(path, { workerData: { kind: 'compare' } });

@@ -8,7 +8,7 @@ import { vmDisks } from './disk-schema';
 const id = z.string().min(1).max(64);
 const path = z.string().min(1).max(4096);
 const address = z.number().int().min(0).max(0xffffffff);
-const mode = z.enum(['bare', 'emulate', 'trap', 'bt', 'hw']);
+const mode = z.enum(['bare', 'emulate', 'trap', 'bt', 'pv', 'hw']);
 
 /** CPU features of vm.create and compare.run (the names of CPU_FEATURES, and jit). */
 export const cpu = z.strictObject({
@@ -52,6 +52,7 @@ export const INSPECT_SCHEMAS: { [M in keyof InspectMethods]: z.ZodType<InspectMe
     bios: path.optional(),
     initrd: path.optional(),
     append: z.string().max(4096).optional(),
+    pvKernel: path.optional(),
   }),
   'compare.cancel': z.strictObject({}),
 };

@@ -3,6 +3,7 @@
 // ticks are published while VMs run; compare runs go to a worker of their own. LabService merges
 // `handlers` into its table, after schema.ts has validated each request.
 
+import { SBI_KERNEL_ADDRESS } from '../engine/machine/boot';
 import type { InspectMethods, LabParams, LabResult, MachineState, VmStatsInfo } from '../shared/lab-api';
 import { CompareHost } from './compare-run';
 import type { MachineHost } from './machine-host';
@@ -19,7 +20,8 @@ export interface InspectServiceContext {
   machine(id: string): { readonly host?: MachineHost; readonly name: string };
   vmm(): VmmHost;
   /** A workspace kernel's bytes (.S assembled first). */
-  kernelBytes(path: string): Promise<Uint8Array>;
+  /** A kernel's bytes; a .S source is assembled at `base` (default the start of RAM). */
+  kernelBytes(path: string, base?: number): Promise<Uint8Array>;
   /** The disks a request names, resolved and checked as vm.create's. */
   diskSpecs(disks: readonly DiskAttachmentConfig[]): Promise<DiskOpenSpec[]>;
   /** The firmware and initrd a request names, read from the workspace, and its command line. */
@@ -56,7 +58,8 @@ export class InspectService {
       const kernels: { name: string; bytes: Uint8Array }[] = [];
       for (const name of [config.kernel, ...(config.kernels ?? [])]) kernels.push({ name, bytes: await this.ctx.kernelBytes(name) });
       const disks = await this.ctx.diskSpecs(config.disks ?? []);
-      return this.compare.run(kernels, config, this.ctx.bootImages(config), disks.map((d) => ({ ...d, readOnly: true })));
+      const pv = config.pvKernel === undefined ? undefined : await this.ctx.kernelBytes(config.pvKernel, SBI_KERNEL_ADDRESS);
+      return this.compare.run(kernels, config, this.ctx.bootImages(config), disks.map((d) => ({ ...d, readOnly: true })), pv);
     },
     'compare.cancel': async () => {
       await this.compare.cancel();

@@ -106,7 +106,7 @@ export class LabService {
   private readonly inspect = new InspectService({
     machine: (id) => this.machine(id),
     vmm: () => this.vmmHost(),
-    kernelBytes: (path) => this.kernelBytes(path),
+    kernelBytes: (path, base) => this.kernelBytes(path, base),
     diskSpecs: (disks) => this.disks.specs(disks),
     bootImages: (config) => this.bootImages(config),
     workerPath: async () => this.options.workerPath ?? (await ensureWorkerBuilt()),

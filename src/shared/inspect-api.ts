@@ -183,12 +183,14 @@ export interface CompareConfig {
   /** Default: bare, emulate, trap. */
   modes?: MachineMode[];
   cpu?: CpuOptions;
-  /** Firmware (workspace path) or 'none', as vm.create's bios. */
+  /** Firmware (workspace path), 'none' or 'sbi', as vm.create's bios. */
   bios?: string;
   /** Workspace path of an initial ramdisk, as vm.create's initrd. */
   initrd?: string;
   /** Kernel command line, as vm.create's append. */
   append?: string;
+  /** Workspace path of the kernel written for pv mode, run in the pv row (needed when modes has pv). */
+  pvKernel?: string;
 }
 
 /** One mode's figures of a comparison. */
