@@ -2,8 +2,8 @@
 // the workloads of bench/workloads (a system-call loop, an address-space loop like forkwait, a
 // device-I/O loop and a kernel compute loop: small guest kernels of this project) and the
 // compute-bound C programs of bench/programs, each bare and in every VMM mode through
-// `vmlab run --mode`; prints wall time, guest MIPS, exits and callouts per million instructions and
-// modeled cycles, and checks that every mode printed what bare printed.
+// `vmlab run --mode`; prints wall time, guest MIPS, exits and callouts per million instructions, walk
+// references per TLB miss and modeled cycles, and checks that every mode printed what bare printed.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH_DIR, '..');
 const CRT0 = join(BENCH_DIR, 'programs', 'lib', 'crt0-sv32.S');
 const WORKLOADS = join(BENCH_DIR, 'workloads');
-const MODES = ['bare', 'emulate', 'trap', 'bt'] as const;
+const MODES = ['bare', 'emulate', 'trap', 'bt', 'hw'] as const;
 
 /** The fields of `vmlab run --stats-file` this runner reads. */
 interface Stats {
@@ -25,7 +25,7 @@ interface Stats {
   exitCode: number | null;
   exitsPerMillion?: number;
   modeledCycles?: number;
-  vmm?: { translation: { callouts: number } };
+  vmm?: { translation: { callouts: number }; tlb: { misses: number; walkReferences: number } };
 }
 
 function run(elf: string, mode: string): Promise<{ stats: Stats; output: string }> {
@@ -51,7 +51,7 @@ async function main(): Promise<number> {
   const wanted = process.argv.slice(2);
   const name = (p: string): string => basename(p).replace(/\.[cS]$/, '');
   const programs = [...listGuests(WORKLOADS, '.S'), ...listGuests(join(BENCH_DIR, 'programs'), '.c')].filter((p) => wanted.length === 0 || wanted.includes(name(p)));
-  const head = ['program', 'mode', 'guest insns', 'wall s', 'MIPS', 'vs bare', 'exits / M insns', 'callouts / M insns', 'modeled cycles', 'cycles / insn', 'vs bare'];
+  const head = ['program', 'mode', 'guest insns', 'wall s', 'MIPS', 'vs bare', 'exits / M insns', 'callouts / M insns', 'walk refs / miss', 'modeled cycles', 'cycles / insn', 'vs bare'];
   const rows: string[][] = [];
   let same = true;
   for (const program of programs) {
@@ -73,10 +73,14 @@ async function main(): Promise<number> {
       const cycles = stats.modeledCycles ?? stats.instret;
       if (mode === 'bare') bareCycles = cycles;
       const callouts = stats.vmm?.translation.callouts ?? 0;
+      // Memory references per TLB miss of the guest's translation (emulate's software two-stage walk,
+      // trap's and bt's guest walks, hw's hardware two-stage walks); none bare.
+      const tlb = stats.vmm?.tlb;
+      const refsPerMiss = tlb !== undefined && tlb.misses > 0 ? (tlb.walkReferences / tlb.misses).toFixed(2) : '-';
       rows.push([
         name(program), mode, stats.instret.toLocaleString('en-US'), stats.wallSeconds.toFixed(2), stats.mips.toFixed(mode === 'bare' || stats.mips >= 10 ? 0 : 1),
         (stats.wallSeconds / bareSeconds).toFixed(2) + 'x', (stats.exitsPerMillion ?? 0).toFixed(0), (callouts / stats.instret * 1e6).toFixed(0),
-        cycles.toLocaleString('en-US'), (cycles / stats.instret).toFixed(2), (cycles / bareCycles).toFixed(1) + 'x',
+        refsPerMiss, cycles.toLocaleString('en-US'), (cycles / stats.instret).toFixed(2), (cycles / bareCycles).toFixed(1) + 'x',
       ]);
     }
   }
