@@ -240,3 +240,46 @@ loop:
     expect(bad.stats.emulated['code-page-store']).toBe(bad.stats.translationInvalidations);
   });
 });
+
+describe('bt: debug triggers', () => {
+  // An execute trigger (mcontrol: M-mode, execute) on `target` raises a breakpoint exception before
+  // target's first instruction; the handler prints B, disarms the trigger and returns to target.
+  const TRIGGER = `${UART_AND_EXIT}
+.globl _start
+_start:
+  la t0, handler
+  csrw mtvec, t0
+  csrw tselect, zero
+  la t0, target
+  csrw tdata2, t0
+  li t0, 0x20000044
+  csrw tdata1, t0
+  call target
+  li t0, 0x10000000
+  li t1, 'D'
+  sb t1, 0(t0)
+  EXIT
+target:
+  li t0, 0x10000000
+  li t1, 'T'
+  sb t1, 0(t0)
+  ret
+.balign 4
+handler:
+  csrr t2, mcause
+  addi t2, t2, '0'
+  li t0, 0x10000000
+  sb t2, 0(t0)
+  li t0, 0x20000040
+  csrw tdata1, t0
+  mret
+`;
+
+  test('an execute trigger in translated kernel code fires before the instruction, as bare', () => {
+    const elf = asm(TRIGGER, 'trigger.S');
+    const b = bare(elf);
+    expect(b.output).toBe('3TD');
+    const r = runToEnd(elf, 'bt');
+    expect({ output: r.output, exitCode: r.exitCode, instructions: r.vm.stats.instructions }).toEqual({ output: b.output, exitCode: b.exitCode, instructions: b.instret });
+  });
+});

@@ -127,6 +127,9 @@ export class BtVcpu extends TrapVcpu implements Callouts {
     const toff = tlb.off;
     const bps = p.breakpoints.size > 0 ? p.breakpoints : undefined;
     const firstDone = p.sliceDone;
+    // Debug triggers the guest armed (mirrored on the physical hart): every instruction's fetch is
+    // checked against them, so blocks run one instruction at a time and are not chained.
+    const watch = p.triggers.armed;
     p.sliceEnd = limit;
     p.atBreakpoint = false;
     // The block that ran last when it left through a plain control transfer (chaining).
@@ -136,6 +139,15 @@ export class BtVcpu extends TrapVcpu implements Callouts {
       if (bps !== undefined && bps.has(pc >>> 0) && !(p.sliceDone === firstDone && pc >>> 0 === p.bpSkip)) {
         p.atBreakpoint = true;
         break;
+      }
+      if (watch) {
+        prev = undefined;
+        p.fetchSlow(pc);
+        if (p.fault !== 0) {
+          p.sliceSteps++;
+          p.raiseFault();
+          continue;
+        }
       }
       let blk: BtBlock;
       if (prev !== undefined && prev.chainPc === pc && prev.chainGen === this.gen && prev.chain!.valid) {
@@ -180,7 +192,7 @@ export class BtVcpu extends TrapVcpu implements Callouts {
         continue;
       }
       let run = blk;
-      if (p.sliceSteps + blk.length > p.sliceEnd || (bps !== undefined && breakpointIn(bps, pc, blk.bytes))) run = this.single(blk);
+      if (watch || p.sliceSteps + blk.length > p.sliceEnd || (bps !== undefined && breakpointIn(bps, pc, blk.bytes))) run = this.single(blk);
       const n0 = p.sliceDone;
       const s0 = p.sliceSteps;
       const gen = this.gen;
