@@ -236,7 +236,9 @@ export class HwVcpu implements Vcpu, ExitHandler {
     const vh = this.vh;
     const stats = this.vm.stats;
     stats.exits[cause & 31]++;
-    const instret = p.instretNow();
+    // Progress is what the guest retired at every level: instructions of its virtual M-mode, which
+    // the VMM interprets between exits, count too (an exit loop through a handler is no storm).
+    const instret = vh.instret + p.sliceDone;
     this.stormCount = instret === this.lastInstret ? this.stormCount + 1 : 0;
     this.lastInstret = instret;
     // The guest's clock up to the exit (the faulting attempt is a step, as in trap mode).
