@@ -437,6 +437,7 @@ export function statsInfo(stats: VmStats, interpreted: boolean): VmStatsInfo {
     tlb: j.tlb,
     translation: j.translation,
     hypercalls: j.hypercalls,
+    pv: j.pv,
     deviceAccesses: j.deviceAccesses,
     wallMs: j.wallMs,
     modeledCycles: cycles.total,

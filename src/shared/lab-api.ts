@@ -219,8 +219,10 @@ export interface VmStatsInfo {
     readonly blocks: number; readonly hits: number; readonly invalidations: number; readonly callouts: number;
     readonly calloutKinds: Record<string, number>; readonly chainedJumps: number;
   };
-  /** Hypercalls by function (pv mode). */
+  /** Hypercalls by function: the SBI's (`sbi.<extension>.<function>`) and pv mode's (`pv.<function>`). */
   readonly hypercalls: Record<string, number>;
+  /** pv: hypercalls refused (and refused stores to table pages), PTE updates applied by mmu_update. */
+  readonly pv: { readonly refused: number; readonly pteUpdates: number };
   readonly deviceAccesses: number;
   readonly wallMs: number;
   /** Modeled cycles with the default cost model (docs/vmm.md), in total and by event kind. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabService } from '../../src/host/lab-service';
 import type { CompareResult } from '../../src/shared/inspect-api';
-import type { MachineStatus } from '../../src/shared/lab-api';
+import type { MachineStatus, VmStatsInfo } from '../../src/shared/lab-api';
 import { GUEST_DIR, REPO_ROOT } from '../support/build';
 import { recordEvents, until } from '../support/lab';
 
@@ -29,12 +29,13 @@ afterAll(() => lab.dispose());
 
 const create = (params: Record<string, unknown>): Promise<MachineStatus> => lab.call('vm.create', params) as Promise<MachineStatus>;
 
-async function runToExit(params: Record<string, unknown>): Promise<string> {
+async function runToExit(params: Record<string, unknown>, check?: (stats: VmStatsInfo) => void): Promise<string> {
   const m = await create(params);
   await lab.call('vm.run', { id: m.id });
   await until(`${String(params.name)} to exit`, () => latest.get(m.id)?.state === 'exited');
   expect(latest.get(m.id)?.exitCode).toBe(0);
   const text = consoleText.get(m.id) ?? '';
+  if (check) check(await lab.call('vm.stats', { id: m.id }) as VmStatsInfo);
   await lab.call('vm.destroy', { id: m.id });
   return text;
 }
@@ -48,7 +49,10 @@ describe('bios sbi and pv in the app', () => {
   }
 
   it('mode pv: the sensitive lab\'s pv kernel prints the lab\'s expected output', async () => {
-    const text = await runToExit({ kernel: 'sensitive-pv.S', mode: 'pv', cpu: { xsensitive: true }, memSize: 64 << 20, name: 'pv' });
+    const text = await runToExit({ kernel: 'sensitive-pv.S', mode: 'pv', cpu: { xsensitive: true }, memSize: 64 << 20, name: 'pv' }, (stats) => {
+      expect(stats.hypercalls).toEqual({ 'pv.set_irq': 2, 'pv.return_to_user': 1 });
+      expect(stats.pv).toEqual({ refused: 0, pteUpdates: 0 });
+    });
     expect(text).toBe(readFileSync(join(REPO_ROOT, 'labs', 'sensitive', 'expected-output.txt'), 'latin1'));
   });
 

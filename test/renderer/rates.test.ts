@@ -6,7 +6,7 @@ import { RATE_SERIES, ratePoints } from '../../src/renderer/src/lib/rates';
 const stats = (instructions: number, exitCount: number, fills = 0, misses = 0): VmStatsInfo => ({
   instructions, retired: { user: 0, supervisor: instructions, machine: 0 }, exitCount, exits: {}, emulated: {}, reflected: {},
   shadow: { fills, syncs: 0, flushes: 0, writeProtectFaults: 1 }, tlb: { hits: 0, misses, walkReferences: 0 },
-  translation: { blocks: 0, hits: 0, invalidations: 0, callouts: 0, calloutKinds: {}, chainedJumps: 0 }, hypercalls: {},
+  translation: { blocks: 0, hits: 0, invalidations: 0, callouts: 0, calloutKinds: {}, chainedJumps: 0 }, hypercalls: {}, pv: { refused: 0, pteUpdates: 0 },
   deviceAccesses: 0, wallMs: 0, modeledCycles: 0, cycleBreakdown: {},
 });
 

@@ -10,7 +10,7 @@ export type StatKey =
   | 'shadow.fills' | 'shadow.syncs' | 'shadow.flushes' | 'shadow.writeProtectFaults'
   | 'tlb.hits' | 'tlb.misses' | 'tlb.walkReferences'
   | 'translation.blocks' | 'translation.hits' | 'translation.invalidations' | 'translation.callouts' | 'translation.chainedJumps'
-  | 'hypercalls' | 'deviceAccesses' | 'modeledCycles' | 'wallMs';
+  | 'hypercalls' | 'pv.refused' | 'pv.pteUpdates' | 'deviceAccesses' | 'modeledCycles' | 'wallMs';
 
 const COMMON: Record<StatKey, string> = {
   instructions: 'Guest instructions retired, by the privilege the guest believes it runs in (its virtual privilege). The boot ROM before the kernel is not counted.',
@@ -31,7 +31,9 @@ const COMMON: Record<StatKey, string> = {
   'translation.invalidations': 'bt: translated blocks dropped because the guest (or a disk\'s DMA) wrote over their code; pages holding translated code are write-protected so the VMM sees every such store.',
   'translation.callouts': 'bt: sensitive instructions of the translated kernel (CSR accesses, xRET, WFI, SFENCE.VMA, ecall, rdpriv, setsie, touser) that became calls of the VMM\'s emulation routines: no trap, no exit.',
   'translation.chainedJumps': 'bt: jumps from one translated block straight into the next without looking the cache up.',
-  hypercalls: 'Calls of the guest into the VMM by the hypercall ABI (para-virtualized guests), by function.',
+  hypercalls: 'Calls of the guest into the VMM by the hypercall ABI, by function: the SBI\'s (sbi.*, a kernel booted with the built-in SBI) and pv mode\'s own (pv.*).',
+  'pv.refused': 'pv: hypercalls the VMM refused because they broke a rule (a foreign frame, a writable page-table page, a malformed entry, a transfer beyond the disk, ...), and guest stores to its page-table pages; a refusal changes nothing.',
+  'pv.pteUpdates': 'pv: page-table entries written through mmu_update batches, each validated by the VMM; there are no write-protection faults in pv.',
   deviceAccesses: 'Guest loads and stores to devices (UART, CLINT, PLIC, test finisher, virtio), each emulated by the VMM; the boot ROM\'s reads are the machine\'s, not the guest\'s.',
   modeledCycles: 'Each event above times its cost in the cost model of docs/vmm.md, summed: deterministic, the figure to compare the techniques with.',
   wallMs: 'Host time spent running this VM (its slices of the round robin, the VMM\'s work for it included). It varies with the host and its load.',
