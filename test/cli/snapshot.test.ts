@@ -21,18 +21,19 @@ interface Run {
   stdout: string;
   stderr: string;
   instret?: number;
+  steps?: number;
 }
 
 function vmlab(args: string[]): Run {
   const stats = join(dir, `stats-${Math.random().toString(36).slice(2)}.json`);
   const r = spawnSync(process.execPath, [VMLAB, ...args, ...(args[0] === 'run' ? ['--stats-file', stats] : [])], { encoding: 'latin1', timeout: 120_000, input: '' });
-  let instret: number | undefined;
+  let counts: { instret?: number; steps?: number } = {};
   try {
-    instret = (JSON.parse(readFileSync(stats, 'utf8')) as { instret: number }).instret;
+    counts = JSON.parse(readFileSync(stats, 'utf8')) as { instret: number; steps: number };
   } catch {
-    instret = undefined;
+    counts = {};
   }
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, instret };
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, instret: counts.instret, steps: counts.steps };
 }
 
 /** Runs `args` cut after each of `cuts` steps (counted from the start) and continued from snapshots. */
@@ -64,6 +65,22 @@ describe('vmlab run --save-snapshot / --snapshot', () => {
       expect(cut.instret).toBe(whole.instret);
     }, 120_000);
   }
+
+  it('continues a snapshot in another mode: the same output and steps (the VM counts only what it ran)', () => {
+    for (const [from, to] of [['bare', 'trap'], ['trap', 'bare'], ['emulate', 'hw']]) {
+      const whole = vmlab(['run', TRAPS, '--mode', from]);
+      const snap = join(dir, `cross-${from}-${to}.snap`);
+      const first = vmlab(['run', TRAPS, '--mode', from, '--max-insns', '4000', '--save-snapshot', snap]);
+      expect(first.code).toBe(124);
+      const stats = join(dir, `cross-${from}-${to}.json`);
+      const r = spawnSync(process.execPath, [VMLAB, 'run', '--snapshot', snap, '--mode', to, '--stats-file', stats], { encoding: 'latin1', timeout: 120_000, input: '' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(first.stdout + r.stdout, `${from} -> ${to}`).toBe(whole.stdout);
+      const s = JSON.parse(readFileSync(stats, 'utf8')) as { steps: number; instret: number; mode?: string };
+      expect(s.steps, `${from} -> ${to}`).toBe(whole.steps);
+      if (to === 'bare') expect(s.instret).toBe(whole.instret);
+    }
+  }, 300_000);
 
   it('continues through a chain of snapshots', () => {
     const args = ['run', TRAPS];
@@ -148,7 +165,7 @@ describe('vmlab run --save-snapshot / --snapshot', () => {
     const conflicts: [string[], string][] = [
       [['run', TRAPS, '--snapshot', snap], `vmlab: --snapshot ${snap}: the kernel comes from the snapshot; give no KERNEL`],
       [['run', '--snapshot', snap, '--mem', '64M'], `vmlab: --snapshot ${snap}: --mem comes from the snapshot; leave it out`],
-      [['run', '--snapshot', snap, '--mode', 'trap'], `vmlab: --snapshot ${snap}: the snapshot was taken in mode bare; it continues in that mode only (leave out --mode trap)`],
+      [['run', '--snapshot', snap, '--mode', 'pv'], `vmlab: --snapshot ${snap}: a pv kernel runs only in pv mode; the snapshot was taken in mode bare`],
       [['run'], "vmlab: missing required argument 'kernel' (or --snapshot FILE)"],
       [['run', TRAPS, '--save-snapshot', join(dir, 'no', 'such', 'dir.snap')], `vmlab: --save-snapshot ${join(dir, 'no', 'such', 'dir.snap')}: cannot write the file: its folder does not exist`],
     ];

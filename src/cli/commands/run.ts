@@ -22,7 +22,7 @@ import { parsePlacement } from '../../shared/placement';
 import type { VmPlacement } from '../../shared/lab-api';
 import { machineDebugTarget, vmDebugTarget, type DebugTarget } from '../../host/gdb/debug-target';
 import { startGdbServer, type GdbServer } from '../../host/gdb/gdb-server';
-import { loadMachine, loadRam, loadVm, ramPages, saveMachine, saveVm, type MachineState, type VmState } from '../../engine/snapshot/machine-state';
+import { loadMachine, loadRam, loadVm, loadVmMachine, ramPages, saveMachine, saveVm, type MachineState, type VmState } from '../../engine/snapshot/machine-state';
 import { fileDigest, readSnapshotFile, writeSnapshotFile, type Snapshot, type SnapshotDisk } from '../../host/snapshot-file';
 import { basename, resolve as resolvePath } from 'node:path';
 
@@ -148,10 +148,10 @@ export function registerRun(program: Command): void {
         for (const [flag, value] of given) if (value !== undefined) throw new Error(`--snapshot ${opts.snapshot}: ${flag} comes from the snapshot; leave it out`);
         snapshot = readSnapshotFile(opts.snapshot);
         const c = snapshot.header.config;
-        if (opts.mode !== undefined && opts.mode !== c.mode) {
-          throw new Error(`--snapshot ${opts.snapshot}: the snapshot was taken in mode ${c.mode}; it continues in that mode only (leave out --mode ${opts.mode})`);
+        if (opts.mode !== undefined && opts.mode !== c.mode && (opts.mode === 'pv' || c.mode === 'pv')) {
+          throw new Error(`--snapshot ${opts.snapshot}: a pv kernel runs only in pv mode; the snapshot was taken in mode ${c.mode}`);
         }
-        opts.mode = c.mode as RunMode;
+        opts.mode ??= c.mode as RunMode;
         opts.mem = c.ramSize;
         opts.cpu = c.cpu;
         opts.place = c.place;
@@ -524,7 +524,8 @@ function machineTarget(machine: Machine): Target {
     }),
     restore(snapshot) {
       loadRam(machine.bus, snapshot.ram);
-      loadMachine(machine, snapshot.header.machine!);
+      // A VM's snapshot continues on the bare machine from its virtual machine's state.
+      loadMachine(machine, snapshot.header.machine ?? snapshot.header.vm!.machine);
     },
   };
 }
@@ -557,7 +558,11 @@ function vmTarget(mode: VmMode, kernel: Uint8Array, opts: RunOptions, onUart: (b
     },
     restore(snapshot) {
       loadRam(vm.bus, snapshot.ram);
-      loadVm(vmm, vm, snapshot.header.vm!);
+      const h = snapshot.header;
+      // Taken bare or in another mode: the machine's state moves into the VM; the VM's own
+      // counters and its vCPU start afresh in this mode.
+      if (h.vm !== undefined && h.config.mode === mode) loadVm(vmm, vm, h.vm);
+      else loadVmMachine(vmm, vm, h.machine ?? h.vm!.machine);
     },
   };
 }

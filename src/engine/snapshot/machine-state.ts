@@ -84,6 +84,21 @@ export function loadVm(vmm: Vmm, vm: Vm, state: VmState): void {
   vmm.hart.tlb.flushAll();
 }
 
+/**
+ * Restores only the machine of a VM (its virtual hart and devices) from a machine's state, as a
+ * snapshot taken bare or in another mode continues in this VM; the VM's statistics and its vCPU
+ * start afresh.
+ */
+export function loadVmMachine(vmm: Vmm, vm: Vm, state: MachineState): void {
+  vmm.unload();
+  vmm.vcpu(vm)?.reset();
+  loadMachine(vm.machine, state);
+  vm.resumePc = -1;
+  vm.atBreakpoint = false;
+  vmm.hart.code?.flush();
+  vmm.hart.tlb.flushAll();
+}
+
 /** The 4 KiB pages of RAM that are not all zero, by page index from the start of RAM. */
 export function* ramPages(bus: PhysicalBus): Generator<{ index: number; bytes: Uint8Array }> {
   const pages = Math.floor(bus.ramSize / 4096);
