@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAsm } from './commands/asm';
 import { registerCompare } from './commands/compare';
 import { registerDisk } from './commands/disk';
+import { registerGrade } from './commands/grade';
 import { registerObjdump } from './commands/objdump';
 import { forgetStatsFile, registerRun } from './commands/run';
 import { registerServe } from './commands/serve';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerCompare(program);
   registerDisk(program);
   registerSnapshot(program);
+  registerGrade(program);
   return program;
 }
 

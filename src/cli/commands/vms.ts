@@ -123,7 +123,7 @@ export function readVmFile(path: string): VmFile {
 }
 
 /** One schema problem in words: which field, what it should be, what it is. */
-function describeIssue(issue: z.core.$ZodIssue): string {
+export function describeIssue(issue: z.core.$ZodIssue): string {
   const field = issue.path.length > 0 ? issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`)).join('') : '';
   const where = field === '' ? 'the file' : `"${field}"`;
   const got = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v));
