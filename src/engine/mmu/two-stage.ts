@@ -2,8 +2,9 @@
 // walks the guest's Sv32 table (vsatp) over guest-physical addresses, and every guest-physical
 // address it produces, its own PTE addresses included, goes through the G-stage (hgatp, Sv32x4:
 // a 16 KiB root indexed by guest-physical bits 33:22, leaves checked as U-mode accesses). One walk of
-// Sv32 over Sv32x4 reads at most 2 x 2 + 2 = 6 PTEs here (2 VS PTEs, each with a 2-level G walk, and
-// the final 2-level G walk), 12 with the G-stage's own A/D writes. Faults follow QEMU 7.2's
+// Sv32 over Sv32x4 reads at most 8 PTEs here (2 VS PTEs, each located by a 2-level G walk, and the
+// final 2-level G walk), 12 references with the A/D writes of its four leaves (the VS leaf and the
+// three G leaves). Faults follow QEMU 7.2's
 // target/riscv/cpu_helper.c (docs/machine.md): a G-stage failure while reading a VS PTE is a load
 // guest-page fault (21) whatever the access, with htval = that PTE's guest-physical address >> 2; a
 // PMP failure of the final access under two-stage translation is a guest-page fault too.
@@ -46,6 +47,26 @@ export class TwoStageStats {
   refs = 0;
 }
 
+/** Which part of a two-stage walk the next memory references belong to (TwoStageTrace.part). */
+export const enum WalkPart {
+  /** A VS-stage PTE at a guest-physical address. */
+  VS_PTE = 0,
+  /** The G-stage walk that locates a VS PTE's guest-physical address in host memory. */
+  G_FOR_PTE = 1,
+  /** The G-stage walk of the VS-stage's result (the final guest-physical address). */
+  G_FINAL = 2,
+}
+
+/**
+ * Sees every memory reference of a two-stage walk, for the page-table inspector's recorder: `part`
+ * names what the references that follow are for (with the guest-physical address concerned), `ref`
+ * is one PTE read or A/D write in host-physical memory. Unset on the hart (no cost in its walks).
+ */
+export interface TwoStageTrace {
+  part(part: WalkPart, gpa: number): void;
+  ref(pa: number, value: number, write: boolean): void;
+}
+
 /** The G-stage seen from the VS-stage walk: PTE addresses are guest-physical and translated first. */
 class GuestPteMemory implements PteMemory {
   ok = true;
@@ -58,6 +79,7 @@ class GuestPteMemory implements PteMemory {
   private lastPa = 0;
   private readonly out = new WalkResult();
   private readonly ctx: WalkContext = { priv: 0, sum: false, mxr: false, updateAD: true };
+  trace: TwoStageTrace | undefined = undefined;
 
   constructor(private readonly host: CountingMemory) {}
 
@@ -74,6 +96,7 @@ class GuestPteMemory implements PteMemory {
     let pa = gpa;
     if ((this.hgatp >>> 31) !== 0) {
       this.ctx.mxr = this.mxr;
+      this.trace?.part(WalkPart.G_FOR_PTE, gpa);
       const r = walkSv32(this.out, this.host, this.hgatp & 0x3fffff, gpa, Access.LOAD, this.ctx, 12);
       if (r.fault !== 0) {
         this.gFault = true;
@@ -93,6 +116,7 @@ class GuestPteMemory implements PteMemory {
       this.ok = false;
       return 0;
     }
+    this.trace?.part(WalkPart.VS_PTE, gpa);
     const v = this.host.readPte(pa);
     this.ok = this.host.ok;
     return v;
@@ -104,6 +128,7 @@ class GuestPteMemory implements PteMemory {
       this.ok = false;
       return;
     }
+    this.trace?.part(WalkPart.VS_PTE, gpa);
     this.host.writePte(pa, value);
     this.ok = this.host.ok;
   }
@@ -112,15 +137,18 @@ class GuestPteMemory implements PteMemory {
 /** The host memory, counting references. */
 class CountingMemory implements PteMemory {
   ok = true;
+  trace: TwoStageTrace | undefined = undefined;
   constructor(private readonly host: HostPteMemory, private readonly stats: TwoStageStats) {}
   readPte(pa: number): number {
     this.stats.refs++;
     const v = this.host.readPte(pa);
     this.ok = this.host.ok;
+    this.trace?.ref(pa, v, false);
     return v;
   }
   writePte(pa: number, value: number): void {
     this.stats.refs++;
+    this.trace?.ref(pa, value, true);
     this.host.writePte(pa, value);
     this.ok = this.host.ok;
   }
@@ -141,6 +169,12 @@ export class TwoStage {
   constructor(private readonly host: HostPteMemory) {
     this.counting = new CountingMemory(host, this.stats);
     this.guest = new GuestPteMemory(this.counting);
+  }
+
+  /** Sets (or clears) the observer of every memory reference of the walks that follow. */
+  setTrace(trace: TwoStageTrace | undefined): void {
+    this.counting.trace = trace;
+    this.guest.trace = trace;
   }
 
   /**
@@ -191,6 +225,7 @@ export class TwoStage {
       c.priv = 0;
       c.sum = false;
       c.mxr = hsMxr;
+      this.guest.trace?.part(WalkPart.G_FINAL, gpa);
       const r = walkSv32(this.gOut, this.counting, hgatp & 0x3fffff, gpa, walkAccess, c, 12);
       if (r.fault !== 0) {
         out.fault = GUEST_PAGE_FAULT_OF[access];

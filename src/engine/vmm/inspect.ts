@@ -9,6 +9,7 @@ import type { Hart } from '../cpu/hart';
 import type { PhysicalBus } from '../machine/bus';
 import { MEMORY_MAP } from '../machine/memory-map';
 import { Access, Pte, walkSv32, WalkResult, type PteMemory, type WalkContext } from '../mmu/walk';
+import { GUEST_PAGE_FAULT_OF, TwoStage, WalkPart, type HostPteMemory, type TwoStageTrace } from '../mmu/two-stage';
 import { shadowKeyFor } from './shadow';
 import type { Vm } from './vm';
 import type { Vmm } from './vmm';
@@ -99,6 +100,98 @@ export interface LayeredTranslation {
   readonly steps: WalkStep[];
   /** In trap mode: the walk of the shadow the hardware uses for the walk's context, if the VMM has built it. */
   readonly shadow: ShadowWalk | undefined;
+  /**
+   * In hw mode (guest below M): every memory reference of the hart's two-stage walk, in order, as
+   * the hardware makes them on a TLB miss (up to 12 for Sv32 over Sv32x4: 8 PTE reads and 4 A/D writes).
+   */
+  readonly references: WalkReference[] | undefined;
+}
+
+/** One memory reference of the hardware's two-dimensional walk (hw mode). */
+export interface WalkReference {
+  /** The table the PTE belongs to: the guest's (VS-stage) or the pmap (G-stage). */
+  readonly stage: 'guest' | 'pmap';
+  /** What it is for: a guest PTE, the pmap walk that locates a guest PTE, or the pmap walk of the final guest-physical address. */
+  readonly purpose: 'guest-pte' | 'pmap-for-pte' | 'pmap-final';
+  readonly level: number;
+  /** The address being translated, in `inputSpace` (guest-virtual for a guest PTE, guest-physical for a pmap PTE). */
+  readonly input: number;
+  readonly inputSpace: Space;
+  /** The PTE's address in its table's space (guest-physical for a guest PTE, host-physical for a pmap PTE). */
+  readonly pteAddress: number;
+  readonly pteSpace: Space;
+  /** Where the reference goes in host-physical memory. */
+  readonly hostAddress: number;
+  /** The PTE read, or the PTE an A/D update writes. */
+  readonly value: number;
+  readonly write: boolean;
+}
+
+/** The hardware walk's outcome and its references (LayerInspector.hardwareWalk). */
+export interface HardwareWalk {
+  readonly references: WalkReference[];
+  readonly fault: number;
+  readonly guestPhysical: number | undefined;
+  readonly hostPhysical: number | undefined;
+}
+
+/**
+ * Host memory for a recording walk: reads host RAM without side effects, keeps A/D writes in an
+ * overlay (so a later read in the same walk sees them, as on the hart), and logs every reference.
+ */
+class RecordingMemory implements HostPteMemory, TwoStageTrace {
+  ok = true;
+  readonly refs: WalkReference[] = [];
+  private readonly overlay = new Map<number, number>();
+  private part_ = WalkPart.VS_PTE;
+  private gpa = 0;
+  private gLevel = 1;
+  private vsLevel = 2;
+  private lastLevel = 0;
+  private lastVsGpa = -1;
+
+  constructor(private readonly host: SpaceReader, private readonly pmp: (pa: number, size: number, priv: number) => number, private readonly va: number) {}
+
+  readPte(pa: number): number {
+    const v = this.overlay.get(pa) ?? this.host.readPte(pa);
+    this.ok = this.overlay.has(pa) || this.host.ok;
+    return v;
+  }
+  writePte(pa: number, value: number): void {
+    this.host.readPte(pa);
+    this.ok = this.host.ok;
+    if (this.ok) this.overlay.set(pa, value >>> 0);
+  }
+  pmpBits(pa: number, size: number, priv: number): number {
+    return this.pmp(pa, size, priv);
+  }
+
+  part(part: WalkPart, gpa: number): void {
+    if (part !== WalkPart.VS_PTE) this.gLevel = 1;
+    this.part_ = part;
+    this.gpa = gpa >>> 0;
+  }
+  ref(pa: number, value: number, write: boolean): void {
+    const vs = this.part_ === WalkPart.VS_PTE;
+    let level: number;
+    if (write) level = this.lastLevel;
+    else if (vs) level = this.gpa === this.lastVsGpa ? this.lastLevel : --this.vsLevel;
+    else level = this.gLevel--;
+    this.lastLevel = level;
+    if (vs) this.lastVsGpa = this.gpa;
+    this.refs.push({
+      stage: vs ? 'guest' : 'pmap',
+      purpose: vs ? 'guest-pte' : this.part_ === WalkPart.G_FOR_PTE ? 'pmap-for-pte' : 'pmap-final',
+      level,
+      input: vs ? this.va : this.gpa,
+      inputSpace: vs ? 'guest-virtual' : 'guest-physical',
+      pteAddress: vs ? this.gpa : pa >>> 0,
+      pteSpace: vs ? 'guest-physical' : 'host-physical',
+      hostAddress: pa >>> 0,
+      value: value >>> 0,
+      write,
+    });
+  }
 }
 
 /** The walk of one shadow table, as the physical hart does it (in U-mode, on the guest's behalf). */
@@ -292,7 +385,48 @@ export class LayerInspector {
       if (hpa === undefined) device = this.deviceAt(gpa);
     }
     const shadowKey = priv === undefined ? this.currentShadowKey() : shadowKeyFor(priv, h.satp, h.mstatus);
-    return { va, access, priv: p, paged, guestPhysical: gpa, hostPhysical: hpa, fault, faultStage, device, steps, shadow: this.shadowWalk(shadowKey, va, access) };
+    let references: WalkReference[] | undefined;
+    if (this.vm?.mode === 'hw' && p !== 3) {
+      // The hardware's two-stage walk decides the outcome in hw mode (a G-stage failure is a guest-page fault).
+      const hw = this.hardwareWalk(va, access, p);
+      references = hw.references;
+      // A guest-page fault on a device's guest-physical address is the exit the VMM emulates the access at.
+      if (hw.fault !== 0 && device === undefined) {
+        fault = hw.fault;
+        faultStage = hw.fault >= 20 ? 'pmap' : 'guest';
+        gpa = hw.guestPhysical;
+        hpa = undefined;
+      }
+    }
+    return { va, access, priv: p, paged, guestPhysical: gpa, hostPhysical: hpa, fault, faultStage, device, steps, shadow: this.shadowWalk(shadowKey, va, access), references };
+  }
+
+  /**
+   * hw mode: the physical hart's two-stage walk of `va` for this VM at guest privilege `priv` (0 or
+   * 1), recorded reference by reference: the hart's own translator (TwoStage) with the roots and
+   * status bits the hart uses for this guest (vsatp = the guest's satp, hgatp = the pmap with the
+   * VM's VMID), over host memory read without side effects. Then the guest's PMP, as the hart checks it.
+   */
+  hardwareWalk(va: number, access: Access, priv: number): HardwareWalk {
+    const vm = this.vm;
+    const vmm = this.vmm;
+    if (!vm || !vmm || vm.mode !== 'hw') throw new Error('hardwareWalk: only a VM in hw mode has a hardware two-stage walk');
+    const h = this.hart;
+    const p = vmm.hwHart;
+    const mem = new RecordingMemory(this.hostSpace, (pa, size, pr) => p.pmpBits(pa, size, pr), va >>> 0);
+    const walker = new TwoStage(mem);
+    walker.setTrace(mem);
+    const hgatp = (vm.pmap.hgatp | ((vm.id & 0x7f) << 22)) >>> 0;
+    const r = walker.translate(va, 4, access, h.satp, hgatp, priv, (h.mstatus & (1 << 18)) !== 0, (h.mstatus & (1 << 19)) !== 0, p.hx.hsMxr(p));
+    let fault = r.fault;
+    if (fault === 0 && h.features.pmp && (h.pmp.permissions(r.gpa, 4, priv) & [4, 1, 2][access]) === 0) fault = GUEST_PAGE_FAULT_OF[access];
+    return {
+      references: mem.refs,
+      fault,
+      // The VS-stage finished when the walk got to the final G-stage (or had no references at all).
+      guestPhysical: fault === 0 || mem.refs.length === 0 || mem.refs[mem.refs.length - 1].purpose === 'pmap-final' ? r.gpa >>> 0 : undefined,
+      hostPhysical: fault === 0 ? r.pa : undefined,
+    };
   }
 
   /** The G-stage walk of guest-physical `gpa` through the pmap table in host RAM. */
