@@ -106,6 +106,21 @@ describe('grade: broken copies', () => {
     })));
   }, 300_000);
 
+  it('instruction bounds hold or fail with the count seen (the count from a run of its own, as vmlab compare reports it)', () => {
+    const compared = JSON.parse(vmlab(['compare', join(LABS, 'traps', 'traps.S'), '--modes', 'bare', '--json']).stdout) as { instructions: number }[];
+    const n = compared[0].instructions;
+    expect(n).toBeGreaterThan(100);
+    const withBounds = (bounds: object): string => brokenCopy('traps', 'checks.json', () => JSON.stringify({
+      lab: 'traps', checks: [{ name: 'few instructions', source: 'traps.S', expect: { exitCode: 0, instructions: bounds } }],
+    }));
+    const exact = gradeJson(withBounds({ atLeast: n, atMost: n }));
+    expect(exact.report.checks).toEqual([{ name: 'few instructions', pass: true, evidence: `ended with exit code 0; ${n.toLocaleString('en-US')} instructions` }]);
+    expect(exact.code).toBe(0);
+    const tight = gradeJson(withBounds({ atMost: n - 1 }));
+    expect(tight.report.checks).toEqual([{ name: 'few instructions', pass: false, evidence: `${n.toLocaleString('en-US')} instructions, expected at most ${(n - 1).toLocaleString('en-US')}` }]);
+    expect(tight.code).toBe(1);
+  }, 300_000);
+
   it('a source that does not assemble fails its checks with the assembler\'s first error', () => {
     const copy = brokenCopy('hello', 'hello.S', (s) => s.replace(/\n\s+wfi\s/, '\n        wfi x1 '));
     const line = readFileSync(join(copy, 'hello.S'), 'latin1').split('\n').findIndex((l) => l.includes('wfi x1')) + 1;
