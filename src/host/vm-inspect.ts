@@ -6,11 +6,11 @@
 
 import type { Hart } from '../engine/cpu/hart';
 import { Access } from '../engine/mmu/walk';
-import type { Tlb } from '../engine/mmu/tlb';
+import type { Tlb, TlbEntry } from '../engine/mmu/tlb';
 import { LayerInspector, type TableInfo, type WalkStep, type Space } from '../engine/vmm/inspect';
 import type { Vm } from '../engine/vmm/vm';
 import type { Vmm } from '../engine/vmm/vmm';
-import type { AccessKind, PageTableInfo, PageTablesInfo, TablePageInfo, TlbInfo, WalkInfo, WalkStepInfo } from '../shared/inspect-api';
+import type { AccessKind, PageTableInfo, PageTablesInfo, TablePageInfo, TlbInfo, WalkInfo, WalkReferenceInfo, WalkStepInfo } from '../shared/inspect-api';
 import type { AddressSpace, MachineMode } from '../shared/lab-api';
 
 /** An inspector request the service forwards to the worker that owns the machine. */
@@ -100,6 +100,11 @@ function hardwareText(t: Target, tables: TableInfo[]): string {
       ? 'emulate: on a TLB miss the VMM walks the guest table in software, each guest PTE through the pmap, then the pmap for the result'
       : 'emulate: guest paging is off; the VMM maps guest-physical through the pmap in software';
   }
+  if (t.mode === 'hw') {
+    return h.priv === 3
+      ? 'hw: the guest is in its virtual M-mode, which the VMM interprets (no translation)'
+      : 'hw: on a TLB miss the physical hart walks both tables itself, the guest table (vsatp) with each guest PTE through the pmap (hgatp), then the pmap for the result: the two-dimensional walk, up to 12 memory references';
+  }
   const active = tables.find((x) => x.kind === 'shadow' && x.active);
   return active ? `${t.mode}: the physical hart walks ${active.label} (guest page tables are never walked by hardware)` : `${t.mode}: no shadow yet (the VM has not run)`;
 }
@@ -173,11 +178,25 @@ function walk(t: Target, address: number, access: AccessKind, priv: number | und
     if (r.shadow.hostPhysical !== undefined) sh.hostPhysical = r.shadow.hostPhysical >>> 0;
     out.shadow = sh;
   }
+  if (r.references) {
+    out.references = r.references.map((x): WalkReferenceInfo => ({
+      stage: x.stage, purpose: x.purpose, level: x.level, input: x.input >>> 0, inputSpace: spaceOf(t, x.inputSpace),
+      pteAddress: x.pteAddress >>> 0, pteSpace: spaceOf(t, x.pteSpace), hostAddress: x.hostAddress >>> 0, value: x.value >>> 0, write: x.write,
+    }));
+  }
   return out;
 }
 
 /** The TLB that caches a VM's translations: its virtual hart's (emulate) or the physical hart's (trap). */
 function vmTlb(vmm: Vmm, vm: Vm): TlbInfo {
+  if (vm.mode === 'hw') {
+    const vmid = vm.id & 0x7f;
+    const tlb = vmm.hwHart.tlb;
+    const mine = tlb.entries().some((e) => e.virt && e.vmid === vmid);
+    const note = `hw: the physical hart's TLB, guest-virtual page → host frame: each entry caches a whole two-stage translation (guest table, then pmap), tagged with this VM's VMID ${vmid}, so other VMs' entries may stay in it alongside`;
+    return tlbInfo(tlb, 'physical hart', `${note}. Hits and misses are this VM's own (counted while it ran); flushes are the hart's`, true,
+      { hits: vm.stats.tlbHits, misses: vm.stats.hartTlbMisses }, (e) => e.virt && e.vmid === vmid, mine);
+  }
   if (vmm.trapVcpu(vm) === undefined) {
     return tlbInfo(vm.vhart.tlb, 'virtual hart', 'emulate: the VMM\'s software TLB of this VM\'s virtual hart, guest-virtual page → guest-physical page (the pmap is applied after it)', true);
   }
@@ -191,18 +210,20 @@ function vmTlb(vmm: Vmm, vm: Vm): TlbInfo {
   return tlbInfo(vmm.hart.tlb, 'physical hart', `${note}. Hits and misses are this VM's own (counted while it ran); flushes are the hart's`, mine !== undefined, counters);
 }
 
-function tlbInfo(tlb: Tlb, source: TlbInfo['source'], note: string, holdsThisVm: boolean, counters: { hits: number; misses: number } = tlb): TlbInfo {
+function tlbInfo(tlb: Tlb, source: TlbInfo['source'], note: string, holdsThisVm: boolean, counters: { hits: number; misses: number } = tlb,
+  keep: (e: TlbEntry) => boolean = () => true, holds = holdsThisVm): TlbInfo {
   const words: number[] = [];
   if (holdsThisVm) {
     for (const e of tlb.entries()) {
-      const ctx = e.priv | (e.bare ? 4 : 0) | (e.read ? 8 : 0) | (e.write ? 16 : 0) | (e.exec ? 32 : 0);
+      if (!keep(e)) continue;
+      const ctx = e.priv | (e.bare ? 4 : 0) | (e.read ? 8 : 0) | (e.write ? 16 : 0) | (e.exec ? 32 : 0) | (e.virt ? 64 : 0) | (e.vmid << 7);
       words.push(e.slot, e.vpn, ctx, e.asid, e.pte, e.level, e.ppn);
     }
   }
   return {
     source,
     note,
-    holdsThisVm,
+    holdsThisVm: holds,
     hits: counters.hits,
     misses: counters.misses,
     flushes: tlb.flushes,

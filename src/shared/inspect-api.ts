@@ -101,6 +101,30 @@ export interface WalkInfo {
    * hart does in one go; absent while the VMM has not built that shadow. `table` is its key.
    */
   readonly shadow?: { readonly table: string; readonly label: string; readonly hostPhysical?: number; readonly fault: number; readonly steps: WalkStepInfo[] };
+  /**
+   * hw mode (guest below M): every memory reference of the physical hart's two-stage walk on a TLB
+   * miss, in order (up to 12 for Sv32 over Sv32x4: 8 PTE reads and 4 A/D writes).
+   */
+  readonly references?: WalkReferenceInfo[];
+}
+
+/** One memory reference of the hardware's two-dimensional walk (hw mode). */
+export interface WalkReferenceInfo {
+  /** The guest's table (VS-stage) or the pmap (G-stage). */
+  readonly stage: 'guest' | 'pmap';
+  /** A guest PTE, the pmap walk that locates a guest PTE, or the pmap walk of the final guest-physical address. */
+  readonly purpose: 'guest-pte' | 'pmap-for-pte' | 'pmap-final';
+  readonly level: number;
+  /** The address being translated, in its space (guest-virtual for a guest PTE, guest-physical for a pmap PTE). */
+  readonly input: number;
+  readonly inputSpace: AddressSpace;
+  /** The PTE's address in its table's space (guest-physical or host-physical), and in host-physical memory. */
+  readonly pteAddress: number;
+  readonly pteSpace: AddressSpace;
+  readonly hostAddress: number;
+  /** The PTE read, or the PTE an A/D update writes. */
+  readonly value: number;
+  readonly write: boolean;
 }
 
 /** Words per TLB entry in TlbInfo.entries. */
@@ -128,6 +152,9 @@ export interface TlbEntryInfo {
   readonly pte: number;
   readonly level: number;
   readonly ppn: number;
+  /** A combined two-stage translation of a guest (hw mode: guest-virtual page → host frame), and its VMID. */
+  readonly virt: boolean;
+  readonly vmid: number;
 }
 
 /** TlbInfo.entries unpacked: one entry per valid slot. */
@@ -139,7 +166,7 @@ export function unpackTlbEntries(bytes: Uint8Array): TlbEntryInfo[] {
     const ctx = word(2);
     out.push({
       slot: word(0), vpn: word(1), priv: ctx & 3, bare: (ctx & 4) !== 0, read: (ctx & 8) !== 0, write: (ctx & 16) !== 0, exec: (ctx & 32) !== 0,
-      asid: word(3), pte: word(4), level: word(5), ppn: word(6),
+      asid: word(3), pte: word(4), level: word(5), ppn: word(6), virt: (ctx & 64) !== 0, vmid: (ctx >>> 7) & 0x7f,
     });
   }
   return out;
@@ -147,7 +174,7 @@ export function unpackTlbEntries(bytes: Uint8Array): TlbEntryInfo[] {
 
 /** A TLB's contents and counters. */
 export interface TlbInfo {
-  /** Which TLB: a VM's virtual hart (emulate), the physical hart (trap), or a bare machine's hart. */
+  /** Which TLB: a VM's virtual hart (emulate), the physical hart (trap; hw: the H-capable hart), or a bare machine's hart. */
   readonly source: 'virtual hart' | 'physical hart' | 'machine';
   /** What the entries mean for this VM (e.g. whether the physical TLB holds its translations now). */
   readonly note: string;
@@ -159,7 +186,8 @@ export interface TlbInfo {
   readonly size: number;
   /**
    * Valid slots, TLB_ENTRY_WORDS little-endian Uint32 each: slot, vpn, context (priv | bare << 2 |
-   * read << 3 | write << 4 | exec << 5), asid, pte, level, ppn. Empty when they are another VM's.
+   * read << 3 | write << 4 | exec << 5 | virt << 6 | vmid << 7), asid, pte, level, ppn. Empty when
+   * they are another VM's.
    */
   readonly entries: Uint8Array;
   /** The last flushes, oldest first. */

@@ -19,7 +19,7 @@ import type {
   AccessKind, AssembleResult, LabEvents, MachineStatus, MemoryBlock, PageTableInfo, PageTablesInfo, TablePageInfo,
   TranslationInfo, WalkInfo,
 } from '../../src/shared/lab-api';
-import { unpackTableEntries } from '../../src/shared/inspect-api';
+import { unpackTableEntries, unpackTlbEntries, type TlbInfo } from '../../src/shared/inspect-api';
 import { REPO_ROOT } from '../support/build';
 import { recordEvents, until as waitUntil } from '../support/lab';
 
@@ -95,7 +95,7 @@ async function ranToEnd(mode: 'bare' | 'emulate' | 'trap', name: string): Promis
 }
 
 /** Steps a fresh VM of the paging lab until it has stored through the virtual addresses (S-mode, paging on). */
-async function steppedToS(mode: 'emulate' | 'trap', name: string): Promise<MachineStatus> {
+async function steppedToS(mode: 'emulate' | 'trap' | 'hw', name: string): Promise<MachineStatus> {
   const vm = await call<MachineStatus>('vm.create', { kernel: 'paging/paging.S', mode, name, placement: LECTURE });
   made.push(vm.id);
   for (let i = 0; i < 2000 && !(consoleText.get(vm.id) ?? '').includes(PAUSE_AT); i++) await call('vm.step', { id: vm.id, count: 200 });
@@ -318,6 +318,46 @@ describe('walks agree with the MMU on the same guest state (S-mode, paging on)',
       if (mode === 'trap') expect(unmapped.shadow?.fault).toBe(LOAD_PAGE_FAULT);
     });
   }
+
+  it('hw: vm.walk carries the hart\'s two-dimensional walk, and vm.tlb its combined entries with the VM\'s VMID', async () => {
+    const vm = await steppedToS('hw', 'stepped-hw');
+    const oracle = engineOutcomes('hw', CASES);
+    const info = await pageTables(vm.id);
+    expect(info.tables.filter((t) => t.active).map((t) => t.kind)).toEqual(['guest', 'pmap']);
+    expect(info.hardware).toMatch(/^hw: on a TLB miss the physical hart walks both tables itself/);
+    for (const [k, [va, access]] of CASES.entries()) {
+      const w = await walk(vm.id, va, access);
+      expect({ va, access, fault: w.fault, gpa: w.guestPhysical }).toEqual({ va, access, fault: oracle[k].fault, gpa: oracle[k].pa });
+      expect(w.references?.length).toBeGreaterThan(0);
+    }
+    const mapped = await walk(vm.id, 0x1000);
+    expect(mapped.hostPhysical).toBe(info.hostRamBase + 0xc1 * 4096);
+    const reads = mapped.references!.filter((r) => !r.write);
+    expect(reads.map((r) => `${r.purpose}@${r.level}`)).toEqual([
+      'pmap-for-pte@1', 'pmap-for-pte@0', 'guest-pte@1', 'pmap-for-pte@1', 'pmap-for-pte@0', 'guest-pte@0', 'pmap-final@1', 'pmap-final@0',
+    ]);
+    // The hart reads the same PTEs as the software composition: the guest's, each located through the pmap, then the pmap's.
+    const guestSteps = mapped.steps.filter((s) => s.stage === 'guest');
+    expect(reads.filter((r) => r.purpose === 'guest-pte').map((r) => [r.level, r.input, r.inputSpace, r.pteAddress, r.pteSpace, r.hostAddress, r.value]))
+      .toEqual(guestSteps.map((s) => [s.level, 0x1000, 'guest-virtual', s.pteAddress, 'guest-physical', s.pteHostAddress, s.pte]));
+    expect(reads.filter((r) => r.purpose === 'pmap-for-pte').map((r) => [r.input, r.pteAddress, r.value]))
+      .toEqual(guestSteps.flatMap((s) => s.nested.map((n) => [s.pteAddress, n.pteAddress, n.pte])));
+    expect(reads.filter((r) => r.purpose === 'pmap-final').map((r) => [r.input, r.inputSpace, r.pteAddress, r.pteSpace, r.value]))
+      .toEqual(mapped.steps.filter((s) => s.stage === 'pmap').map((s) => [mapped.guestPhysical, 'guest-physical', s.pteAddress, 'host-physical', s.pte]));
+
+    const tlb = await call<TlbInfo>('vm.tlb', { id: vm.id });
+    expect(tlb.source).toBe('physical hart');
+    const slots = unpackTlbEntries(tlb.entries);
+    expect(slots.length).toBeGreaterThan(0);
+    expect(slots.every((e) => e.virt)).toBe(true);
+    expect(new Set(slots.map((e) => e.vmid)).size).toBe(1);
+    // Each entry caches the whole two-stage translation: guest-virtual page → the host frame the walk reaches.
+    expect(slots.some((x) => !x.bare)).toBe(true);
+    for (const e of slots.filter((x) => !x.bare).slice(0, 16)) {
+      const w = await walk(vm.id, e.vpn * 4096, e.exec ? 'fetch' : 'load', e.priv as 0 | 1);
+      expect([e.vpn, w.fault, Math.floor(w.hostPhysical! / 4096)]).toEqual([e.vpn, 0, e.ppn]);
+    }
+  });
 
   it('bare: vm.walk against vm.translate, virtual reads and the engine\'s hart', async () => {
     const built = await call<AssembleResult>('asm.build', { path: 'paging/paging.S' });

@@ -45,7 +45,9 @@ export function columnsOf(info: PageTablesInfo, shadowKey?: string): Column[] {
     const shadow = info.tables.find((t) => t.kind === 'shadow' && t.key === shadowKey) ?? defaultShadow(info);
     if (shadow) out.push({ id: 'shadow', kind: 'table', table: shadow, title: 'Shadow table', note: 'guest-virtual → host-physical: built by the VMM, walked by the hart', toSpace: 'host-physical' });
   } else if (guest && pmap) {
-    out.push({ id: 'combined', kind: 'combined', table: guest, title: 'Combined (software walk)', note: 'guest-virtual → host-physical: guest table, then pmap, walked by the VMM', toSpace: 'host-physical' });
+    out.push(info.mode === 'hw'
+      ? { id: 'combined', kind: 'combined', table: guest, title: 'Combined (hardware walk)', note: 'guest-virtual → host-physical: guest table, then pmap, walked by the hart itself (vsatp over hgatp)', toSpace: 'host-physical' }
+      : { id: 'combined', kind: 'combined', table: guest, title: 'Combined (software walk)', note: 'guest-virtual → host-physical: guest table, then pmap, walked by the VMM', toSpace: 'host-physical' });
   }
   return out;
 }

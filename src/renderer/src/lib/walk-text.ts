@@ -3,7 +3,7 @@
 // mode, and the result or the fault in words a student can follow (privileged spec §10.3.2, the
 // Sv32 walk; §8.5 for the two-stage walk). Addresses are segments the view turns into links.
 
-import type { AddressSpace, MachineMode, WalkInfo, WalkStepInfo } from '../../../shared/lab-api';
+import type { AddressSpace, MachineMode, WalkInfo, WalkReferenceInfo, WalkStepInfo } from '../../../shared/lab-api';
 import { faultName, flagLetters, pageHex, pteKind, pteTarget, ramPage } from './pte';
 
 /**
@@ -14,7 +14,8 @@ export type Seg = string | { readonly address: number; readonly space: AddressSp
 
 /** One line of an explanation; `depth` 1 is a nested pmap walk inside a guest step. */
 export interface WalkLine {
-  readonly kind: 'head' | 'summary' | 'step' | 'nested' | 'result' | 'fault' | 'note';
+  /** 'ref': one memory reference of the hardware's two-dimensional walk (hw mode), numbered apart from the steps. */
+  readonly kind: 'head' | 'summary' | 'step' | 'nested' | 'result' | 'fault' | 'note' | 'ref';
   readonly depth: number;
   readonly segs: Seg[];
 }
@@ -144,10 +145,11 @@ export function explainWalk(w: WalkInfo, m: WalkMachine): WalkLine[] {
         : ' is not RAM: the access would raise an access fault');
     }
   }
-  if (vm && w.paged) {
+  if (vm && w.paged && m.mode !== 'hw') {
     line('note', `${refs} memory references for this translation${m.mode === 'emulate' ? ': the VMM makes them in software on every TLB miss of the virtual hart' : ''}.`);
   }
   if (m.mode === 'trap' || m.mode === 'bt' || m.mode === 'pv') lines.push(...shadowLines(w, m));
+  if (m.mode === 'hw' && w.references) lines.push(...hardwareLines(w, w.references, m));
   lines.splice(1, 0, { kind: 'summary', depth: 0, segs: summary(w, m) });
   return lines;
 }
@@ -190,5 +192,33 @@ function shadowLines(w: WalkInfo, m: WalkMachine): WalkLine[] {
   } else {
     line('note', `the shadow has no entry for this page yet: the hart raises a ${faultName(sh.fault)} that goes to the VMM, which walks the guest table and the pmap as above, fills the shadow entry and retries. The guest never sees this fault.`);
   }
+  return lines;
+}
+
+const PURPOSE: Record<WalkReferenceInfo['purpose'], string> = {
+  'guest-pte': 'guest table (VS-stage)',
+  'pmap-for-pte': 'pmap (G-stage) locating the guest PTE',
+  'pmap-final': 'pmap (G-stage) of the final address',
+};
+
+/**
+ * hw mode: the two-dimensional walk the physical hart makes on a TLB miss (privileged spec §8.5),
+ * reference by reference: each guest PTE's guest-physical address goes through the pmap first,
+ * then the PTE is read; the final guest-physical address goes through the pmap last; A/D updates
+ * are writes of their own.
+ */
+function hardwareLines(w: WalkInfo, refs: WalkReferenceInfo[], m: WalkMachine): WalkLine[] {
+  const lines: WalkLine[] = [];
+  const line = (kind: WalkLine['kind'], ...segs: Seg[]): void => void lines.push({ kind, depth: 0, segs });
+  line('head', 'what the hardware walks: the two-dimensional walk (vsatp over hgatp)');
+  for (const r of refs) {
+    const table = r.stage === 'guest' ? `guest level ${r.level}` : `pmap level ${r.level}`;
+    const what: Seg[] = [`${PURPOSE[r.purpose]}, ${table} for `, at(r.input, r.inputSpace), ': entry at ', at(r.pteAddress, r.pteSpace, r.stage === 'pmap')];
+    if (r.pteSpace !== 'host-physical') what.push(' = ', at(r.hostAddress, 'host-physical'));
+    if (r.write) line('ref', ...what, ` ← writes ${hex(r.value)} ${flagLetters(r.value)} (the A/D update)`);
+    else line('ref', ...what, ' ', ...pteSegs(r.value, r.level, r.stage === 'guest' ? 'guest-physical' : 'host-physical', r.stage === 'guest' ? m.guestRamBase : m.hostRamBase, r.stage === 'guest' ? 'guest-physical' : 'host-physical', r.stage === 'pmap'));
+  }
+  const writes = refs.filter((r) => r.write).length;
+  line('note', `${refs.length} memory references by the hart (${refs.length - writes} PTE reads, ${writes} A/D writes; at most 12 for Sv32 over Sv32x4), with no exit to the VMM${w.fault >= 20 ? ' until the guest-page fault' : ''}; the TLB then caches the combined translation under the VM's VMID.`);
   return lines;
 }
