@@ -38,7 +38,7 @@ const MAX_BLOCK = 48;
  * that back. A kernel's boot path runs thousands of lukewarm blocks a few hundred times each;
  * translating them all made Linux boot slower than interpreting it (docs/speed.md).
  */
-export const BUILD_BUDGET = 1 << 19;
+export const BUILD_BUDGET = 1 << 17;
 /**
  * Defaults of new code caches. The test suite sets buildBudget to 0 (test/setup.ts), so that the
  * tests comparing the translator with the interpreter build every block entered HOT_THRESHOLD times.
