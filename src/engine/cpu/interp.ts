@@ -599,9 +599,11 @@ function atomic(h: Hart, id: number, rd: number, rs1: number, rs2: number, npc: 
       h.pc = npc;
       return SLOW_RETIRED;
     }
-    h.reservation = -1;
     const pa = h.translate(a, 4, Access.STORE);
+    // A faulting SC leaves the reservation to the trap: the hart's own trap entry ends it, and a
+    // VMM that emulates the SC (a write-protected page) checks it.
     if (pa < 0) return faulted(h);
+    h.reservation = -1;
     const cur = h.bus.load(pa, 4) | 0;
     if (cur === h.reservedValue) {
       h.noteStore(pa, 4);

@@ -604,17 +604,23 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     const size = op === Op.SW ? 4 : op === Op.SH ? 2 : op === Op.SB ? 1 : 4;
     if (op === Op.SW || op === Op.SH || op === Op.SB) {
       bus.store(gpa, size, p.x[rs2]);
-    } else if (op >= Op.SC_W && op <= Op.AMOMAXU_W) {
+    } else if (op === Op.SC_W) {
+      // As the hart's own SC (cpu/interp.ts): the reservation must be at this address and the word
+      // must still hold the value LR read; either way the reservation ends.
+      const ok = p.reservation === (va | 0) && (bus.load(gpa, 4) | 0) === p.reservedValue;
+      p.reservation = -1;
+      if (ok) bus.store(gpa, 4, p.x[rs2]);
+      if (rd !== 0) p.x[rd] = ok ? 0 : 1;
+    } else if (op > Op.SC_W && op <= Op.AMOMAXU_W) {
       const old = bus.load(gpa, 4) | 0;
       const b = p.x[rs2];
       const values: Record<number, number> = {
-        [Op.SC_W]: b, [Op.AMOSWAP_W]: b, [Op.AMOADD_W]: (old + b) | 0, [Op.AMOXOR_W]: old ^ b, [Op.AMOAND_W]: old & b,
+        [Op.AMOSWAP_W]: b, [Op.AMOADD_W]: (old + b) | 0, [Op.AMOXOR_W]: old ^ b, [Op.AMOAND_W]: old & b,
         [Op.AMOOR_W]: old | b, [Op.AMOMIN_W]: Math.min(old, b), [Op.AMOMAX_W]: Math.max(old, b),
         [Op.AMOMINU_W]: (old >>> 0) < (b >>> 0) ? old : b, [Op.AMOMAXU_W]: (old >>> 0) > (b >>> 0) ? old : b,
       };
       bus.store(gpa, 4, values[op]);
-      if (rd !== 0) p.x[rd] = op === Op.SC_W ? 0 : old;
-      p.reservation = -1;
+      if (rd !== 0) p.x[rd] = old;
     } else {
       this.reflect(Cause.STORE_ACCESS, va);
       return undefined;
