@@ -70,7 +70,7 @@ describe('vmlab compare and vmlab vms with boot options', () => {
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.stdout) as { mode: string; exitCode: number; sameOutput: boolean; outputBytes: number }[];
     expect(rows.map((row) => [row.mode, row.exitCode, row.sameOutput, row.outputBytes])).toEqual(
-      ['bare', 'emulate', 'trap'].map((mode) => [mode, 0, true, reference.length]));
+      ['bare', 'emulate', 'trap', 'bt', 'hw'].map((mode) => [mode, 0, true, reference.length]));
   });
 
   it('vms: bios, initrd and append in a .vm.json, relative to the file', () => {

@@ -144,7 +144,7 @@ describe('*.vm.json fields', () => {
     [{ name: 'a', kernel: paging, mode: 'trap', memory: 'lots' }, /^vmlab: m.vm.json: memory: expected a size like "16M" or "1G", got "lots"$/m],
     [{ name: 'a', kernel: paging, mode: 'trap', memory: '4G' }, /^vmlab: m.vm.json: memory 4G is too large for a VM: .*the most is 1984M$/m],
     [{ name: 'a', mode: 'trap' }, /^vmlab: m.vm.json: the field "kernel" is missing \(expected string\)$/m],
-    [{ name: 'a', kernel: paging, mode: 'fast' }, /^vmlab: m.vm.json: "mode": expected one of "emulate", "trap", got "fast"$/m],
+    [{ name: 'a', kernel: paging, mode: 'fast' }, /^vmlab: m.vm.json: "mode": expected one of "emulate", "trap", "bt", "pv", "hw", got "fast"$/m],
     [{ name: 'a', kernel: paging, mode: 'trap', placement: { explicit: [['zz', 'c0']] } }, /^vmlab: m.vm.json: "placement": expected "contiguous", "scattered" or/m],
   ])('%j', (body, message) => {
     expectOneLine(vmlab(['vms', write('m.vm.json', body)]), message);
