@@ -35,6 +35,14 @@ describe('the documents', () => {
     expect(read(file)).not.toMatch(/\.\.\/shared|DESIGN(\.md| \d| section|'s)/);
   });
 
+  it('no source, test or lab file cites a document outside the repository', () => {
+    const files = spawnSync('git', ['ls-files', 'src', 'test', 'bench', 'scripts', 'e2e', 'labs', '.ci'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.split('\n');
+    const offenders = files.filter((f) => f !== '' && f !== 'test/labs/docs.test.ts' && !f.endsWith('.png'))
+      .filter((f) => /shared\/(DESIGN|STYLE)|DESIGN(\.md| \d| section|'s)/.test(read(f)));
+    expect(files.length).toBeGreaterThan(100);
+    expect(offenders).toEqual([]);
+  });
+
   // Every mode of the VMM is built (emulate, trap, bt, pv, hw): a document that still calls one
   // "not built yet" or "planned" is stale.
   it.each(DOCS)('%s calls no built mode unbuilt', (file) => {

@@ -168,7 +168,7 @@ export function registerRun(program: Command): void {
       const memProblem = opts.mem === undefined ? undefined : ramSizeProblem(opts.mem, '--mem', opts.mode !== undefined && opts.mode !== 'bare');
       if (memProblem !== undefined) throw new Error(memProblem);
       if (opts.place !== undefined) {
-        if ((opts.mode ?? 'bare') === 'bare') throw new Error('--place: only a VM (--mode emulate or trap) places its pages in host frames');
+        if ((opts.mode ?? 'bare') === 'bare') throw new Error('--place: only a VM (--mode emulate, trap, bt, pv or hw) places its pages in host frames');
         try {
           opts.placement = parsePlacement(opts.place, (opts.mem ?? DEFAULT_RAM_SIZE) / 4096);
         } catch (err) {

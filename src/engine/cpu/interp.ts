@@ -551,7 +551,7 @@ function slowInstruction(h: Hart, id: number, w: number, raw: number, rd: number
       return SLOW_RETIRED;
     case Op.SETSIE:
       if (!hasXs) return illegal(h, raw);
-      // DESIGN 3: like x86 POPF, silently ignored below S-mode.
+      // docs/reference.md: like x86 POPF, silently ignored below S-mode.
       if (priv >= Priv.S) h.writeMstatus((h.mstatus & ~Mstatus.SIE) | ((x[rs1] & 1) << 1));
       h.pc = npc;
       return SLOW_RETIRED;

@@ -26,7 +26,7 @@ export const enum Op {
   // H extension (executed once the hart has H; decoded always)
   HFENCE_VVMA, HFENCE_GVMA,
   HLV_B, HLV_BU, HLV_H, HLV_HU, HLVX_HU, HLV_W, HLVX_WU, HSV_B, HSV_H, HSV_W,
-  // Xsensitive (DESIGN 3)
+  // Xsensitive (docs/reference.md)
   RDPRIV, SETSIE, TOUSER,
   // C (RV32), each expanding to a base instruction
   C_ADDI4SPN, C_LW, C_SW, C_NOP, C_ADDI, C_JAL, C_LI, C_ADDI16SP, C_LUI,

@@ -1,7 +1,7 @@
 // The instruction table: the one source of truth for encodings, names and operands. The decoder
 // (decode.ts), the compressed-instruction expander, the assembler and the disassembler are all
 // derived from it. Encodings: RISC-V unprivileged ISA 20191213 ch. 24 (RV32I/M/A/Zicsr/Zifencei),
-// ch. 16 (C), privileged spec 20211203 ch. 3.3/4.2 and ch. 8 (H), and DESIGN 3 (Xsensitive).
+// ch. 16 (C), privileged spec 20211203 ch. 3.3/4.2 and ch. 8 (H), and docs/reference.md (Xsensitive).
 
 import { Op } from './opcodes';
 import type { FieldName } from './fields';

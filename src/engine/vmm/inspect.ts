@@ -1,4 +1,4 @@
-// The page-table inspector's engine side (DESIGN 7, issue #7): the three layers of addressing of a VM
+// The page-table inspector's engine side (docs/app.md, issue #7): the three layers of addressing of a VM
 // (guest-virtual → guest-physical → host-physical), the tables that map them read one table page at
 // a time (so a large table expands lazily), and a step-by-step translation that reports every PTE
 // read in every address space, including the two-dimensional walk (each guest PTE address itself

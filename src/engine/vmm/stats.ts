@@ -1,4 +1,4 @@
-// Per-VM statistics (DESIGN 4), always on: plain counters bumped on the VMM's slow paths, never in
+// Per-VM statistics (docs/vmm.md), always on: plain counters bumped on the VMM's slow paths, never in
 // the guest's hot loop. The cost model turns them into modeled cycles so the techniques can be
 // compared on one deterministic scale; the defaults and their sources are in docs/vmm.md.
 

@@ -13,7 +13,7 @@ import { GuestBus } from './guest-bus';
 import { Pmap } from './pmap';
 import { VmStats } from './stats';
 
-/** The techniques of DESIGN 4 this VMM implements. */
+/** The techniques of docs/vmm.md this VMM implements. */
 export type VmMode = 'emulate' | 'trap' | 'bt' | 'pv' | 'hw';
 
 /** The modes an unmodified kernel runs in (all but pv), in the order the compare view shows them. */
