@@ -39,7 +39,7 @@ describe('compare', () => {
     const r = vmlab(['compare', join(LABS, 'disk', 'disk.S'), '--disk', 'cmp.img', '--json']);
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.stdout) as { mode: string; exitCode: number; sameOutput: boolean }[];
-    expect(rows.map((x) => [x.mode, x.exitCode, x.sameOutput])).toEqual([['bare', 0, true], ['emulate', 0, true], ['trap', 0, true]]);
+    expect(rows.map((x) => [x.mode, x.exitCode, x.sameOutput])).toEqual(['bare', 'emulate', 'trap', 'bt', 'hw'].map((mode) => [mode, 0, true]));
     expect(readFileSync(join(dir, 'cmp.img')).equals(before)).toBe(true);
     // Each mode saw a fresh disk: the bare run's output is the first boot's.
     const bare = vmlab(['run', join(LABS, 'disk', 'disk.S'), '--disk', 'cmp.img']);

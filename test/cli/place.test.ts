@@ -28,7 +28,7 @@ describe('vmlab run --place', () => {
   });
 
   it.each([
-    [['--place', 'a1:c0'], /^vmlab: --place: only a VM \(--mode emulate or trap\) places its pages in host frames\n$/],
+    [['--place', 'a1:c0'], /^vmlab: --place: only a VM \(--mode emulate, trap, bt, pv or hw\) places its pages in host frames\n$/],
     [['--mode', 'trap', '--place', 'here'], /^vmlab: --place here: expected contiguous, scattered or page:frame pairs in hex \(a1:c0,a2:c1,a3:c4\): 'here' is not page:frame in hex/],
     [['--mode', 'trap', '--place', 'a1:c0,a2:c0'], /host frame 0xc0 is used twice/],
     [['--mode', 'trap', '--mem', '1M', '--place', '100:1'], /guest page 0x100 is outside the VM's 256 pages/],

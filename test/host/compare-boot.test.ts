@@ -27,7 +27,7 @@ describe('compare.run with bios, initrd and append', () => {
   it('boots the firmware and its kernel in every mode, exit 0 and bare\'s output', async () => {
     const r = await lab.call('compare.run', { kernel: 'sbi-payload.elf', bios: 'mini-sbi.elf', initrd: 'initrd.img', append: 'console=hvc0', memSize: 64 << 20 }) as CompareResult;
     expect(r.rows.map((row) => [row.mode, row.end, row.exitCode, row.sameOutput])).toEqual([
-      ['bare', 'exit', 0, true], ['emulate', 'exit', 0, true], ['trap', 'exit', 0, true],
+      ['bare', 'exit', 0, true], ['emulate', 'exit', 0, true], ['trap', 'exit', 0, true], ['bt', 'exit', 0, true], ['hw', 'exit', 0, true],
     ]);
     expect(r.rows[0].output).toContain('payload: shutdown through SRST\n');
   });

@@ -130,7 +130,7 @@ describe('compare.run', () => {
   it.each([
     [{ kernel: 'traps/traps.S', modes: ['bare', 'trap', 'bare'] }, 'bad-request', /each mode at most once/],
     [{ kernel: 'traps/traps.S', modes: [] }, 'bad-request', /modes/],
-    [{ kernel: 'traps/traps.S', modes: ['hw'] }, 'bad-request', /modes/],
+    [{ kernel: 'traps/traps.S', modes: ['fast'] }, 'bad-request', /modes/],
     [{ kernel: 'traps/traps.S', maxSteps: 10 }, 'bad-request', /maxSteps/],
     [{ kernel: 'traps/traps.S', maxSteps: 500_000_001 }, 'bad-request', /maxSteps/],
     [{ kernel: 'traps/traps.S', maxSteps: 1.5e6 + 0.5 }, 'bad-request', /maxSteps/],

@@ -30,7 +30,7 @@ const status = async (id: string): Promise<MachineStatus> => (await list()).find
 
 describe('malformed VM requests', () => {
   it.each([
-    [{ kernel: 'hello/hello.S', mode: 'hw' }, /mode/],
+    [{ kernel: 'hello/hello.S', mode: 'fast' }, /mode/],
     [{ kernel: 'hello/hello.S', mode: 'trap', placement: 'random' }, /placement/],
     [{ kernel: 'hello/hello.S', mode: 'trap', placement: { explicit: [[0, -1]] } }, /placement/],
     [{ kernel: 'hello/hello.S', mode: 'trap', placement: { explicit: [[5000, 9]] } }, /guest page 0x1388 is outside/],

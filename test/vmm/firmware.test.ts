@@ -57,7 +57,7 @@ describe('an S-mode kernel that uses only SBI, under a firmware in M-mode', () =
     expect(Buffer.from(out).toString('latin1')).toBe(reference);
   });
 
-  for (const mode of ['emulate', 'trap', 'hw'] as const) {
+  for (const mode of ['emulate', 'trap', 'bt', 'hw'] as const) {
     it(`${mode}: the firmware in virtual M-mode, the kernel in virtual S-mode, the same output, exit 0`, () => {
       const vmm = new Vmm({ hostRamSize: 256 << 20 });
       const out: number[] = [];
