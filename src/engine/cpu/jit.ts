@@ -338,6 +338,47 @@ function chunkBits(lo: number, bytes: number): number {
 
 const R = (r: number): string => (r === 0 ? '0' : `x[${r}]`);
 
+/**
+ * The JavaScript expression of an instruction that only computes rd from registers and constants
+ * (x[] holds the registers, h the hart), or undefined for every other instruction. The block
+ * translator and bt's translator both emit these the same way.
+ */
+export function aluExpr(id: number, w: number, pc: number): string | undefined {
+  const rs1 = (w >>> 15) & 31;
+  const rs2 = (w >>> 20) & 31;
+  const immI = w >> 20;
+  const a = R(rs1);
+  const b = R(rs2);
+  switch (id) {
+    case Op.LUI: return String(w & 0xfffff000);
+    case Op.AUIPC: return String((pc + (w & 0xfffff000)) | 0);
+    case Op.ADDI: return `(${a} + ${immI}) | 0`;
+    case Op.SLTI: return `${a} < ${immI} ? 1 : 0`;
+    case Op.SLTIU: return `${a} >>> 0 < ${immI >>> 0} ? 1 : 0`;
+    case Op.XORI: return `${a} ^ ${immI}`;
+    case Op.ORI: return `${a} | ${immI}`;
+    case Op.ANDI: return `${a} & ${immI}`;
+    case Op.SLLI: return `${a} << ${rs2}`;
+    case Op.SRLI: return `(${a} >>> ${rs2}) | 0`;
+    case Op.SRAI: return `${a} >> ${rs2}`;
+    case Op.ADD: return `(${a} + ${b}) | 0`;
+    case Op.SUB: return `(${a} - ${b}) | 0`;
+    case Op.SLL: return `${a} << (${b} & 31)`;
+    case Op.SLT: return `${a} < ${b} ? 1 : 0`;
+    case Op.SLTU: return `${a} >>> 0 < ${b} >>> 0 ? 1 : 0`;
+    case Op.XOR: return `${a} ^ ${b}`;
+    case Op.SRL: return `(${a} >>> (${b} & 31)) | 0`;
+    case Op.SRA: return `${a} >> (${b} & 31)`;
+    case Op.OR: return `${a} | ${b}`;
+    case Op.AND: return `${a} & ${b}`;
+    case Op.MUL: return `Math.imul(${a}, ${b})`;
+    case Op.MULH: case Op.MULHSU: case Op.MULHU:
+    case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU:
+      return `h.mulDiv(${id}, ${a}, ${b})`;
+    default: return undefined;
+  }
+}
+
 /** A scanned block: its content key, JavaScript body (when asked for), instructions and bytes. */
 interface Scanned {
   /** Start pc and instruction bits in order (the body is a function of them). */
@@ -495,32 +536,9 @@ function emit(id: number, w: number, k: number, pc: number, next: number, hasC: 
   const set = (expr: string): { text: string; ends: boolean } => ({ text: rd === 0 ? '' : `x[${rd}] = ${expr};`, ends: false });
   const a = R(rs1);
   const b = R(rs2);
+  const alu = aluExpr(id, w, pc);
+  if (alu !== undefined) return set(alu);
   switch (id) {
-    case Op.LUI: return set(String(w & 0xfffff000));
-    case Op.AUIPC: return set(String((pc + (w & 0xfffff000)) | 0));
-    case Op.ADDI: return set(`(${a} + ${immI}) | 0`);
-    case Op.SLTI: return set(`${a} < ${immI} ? 1 : 0`);
-    case Op.SLTIU: return set(`${a} >>> 0 < ${immI >>> 0} ? 1 : 0`);
-    case Op.XORI: return set(`${a} ^ ${immI}`);
-    case Op.ORI: return set(`${a} | ${immI}`);
-    case Op.ANDI: return set(`${a} & ${immI}`);
-    case Op.SLLI: return set(`${a} << ${rs2}`);
-    case Op.SRLI: return set(`(${a} >>> ${rs2}) | 0`);
-    case Op.SRAI: return set(`${a} >> ${rs2}`);
-    case Op.ADD: return set(`(${a} + ${b}) | 0`);
-    case Op.SUB: return set(`(${a} - ${b}) | 0`);
-    case Op.SLL: return set(`${a} << (${b} & 31)`);
-    case Op.SLT: return set(`${a} < ${b} ? 1 : 0`);
-    case Op.SLTU: return set(`${a} >>> 0 < ${b} >>> 0 ? 1 : 0`);
-    case Op.XOR: return set(`${a} ^ ${b}`);
-    case Op.SRL: return set(`(${a} >>> (${b} & 31)) | 0`);
-    case Op.SRA: return set(`${a} >> (${b} & 31)`);
-    case Op.OR: return set(`${a} | ${b}`);
-    case Op.AND: return set(`${a} & ${b}`);
-    case Op.MUL: return set(`Math.imul(${a}, ${b})`);
-    case Op.MULH: case Op.MULHSU: case Op.MULHU:
-    case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU:
-      return set(`h.mulDiv(${id}, ${a}, ${b})`);
     case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: return { text: '', ends: false };
     case Op.JAL: {
       const t = (pc + (((w >> 31) << 20) | (w & 0xff000) | ((w >>> 9) & 0x800) | ((w >>> 20) & 0x7fe))) | 0;

@@ -10,6 +10,7 @@
 import { DECODE_BUCKET, decodeSlow, EXPAND_C } from '../../isa/decode';
 import { Op } from '../../isa/opcodes';
 import type { Hart } from '../../cpu/hart';
+import { aluExpr } from '../../cpu/jit';
 
 /** What the VMM offers translated code: the emulation routines of sensitive instructions. */
 export interface Callouts {
@@ -174,32 +175,9 @@ function emit(id: number, w: number, k: number, pc: number, next: number, hasC: 
   const a = R(rs1);
   const b = R(rs2);
   const leave = (pcExpr: string): string => `h.pc = ${pcExpr}; h.tlb.hits += hh; return ${k + 1};`;
+  const alu = aluExpr(id, w, pc);
+  if (alu !== undefined) return set(alu);
   switch (id) {
-    case Op.LUI: return set(String(w & 0xfffff000));
-    case Op.AUIPC: return set(String((pc + (w & 0xfffff000)) | 0));
-    case Op.ADDI: return set(`(${a} + ${immI}) | 0`);
-    case Op.SLTI: return set(`${a} < ${immI} ? 1 : 0`);
-    case Op.SLTIU: return set(`${a} >>> 0 < ${immI >>> 0} ? 1 : 0`);
-    case Op.XORI: return set(`${a} ^ ${immI}`);
-    case Op.ORI: return set(`${a} | ${immI}`);
-    case Op.ANDI: return set(`${a} & ${immI}`);
-    case Op.SLLI: return set(`${a} << ${rs2}`);
-    case Op.SRLI: return set(`(${a} >>> ${rs2}) | 0`);
-    case Op.SRAI: return set(`${a} >> ${rs2}`);
-    case Op.ADD: return set(`(${a} + ${b}) | 0`);
-    case Op.SUB: return set(`(${a} - ${b}) | 0`);
-    case Op.SLL: return set(`${a} << (${b} & 31)`);
-    case Op.SLT: return set(`${a} < ${b} ? 1 : 0`);
-    case Op.SLTU: return set(`${a} >>> 0 < ${b} >>> 0 ? 1 : 0`);
-    case Op.XOR: return set(`${a} ^ ${b}`);
-    case Op.SRL: return set(`(${a} >>> (${b} & 31)) | 0`);
-    case Op.SRA: return set(`${a} >> (${b} & 31)`);
-    case Op.OR: return set(`${a} | ${b}`);
-    case Op.AND: return set(`${a} & ${b}`);
-    case Op.MUL: return set(`Math.imul(${a}, ${b})`);
-    case Op.MULH: case Op.MULHSU: case Op.MULHU:
-    case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU:
-      return set(`h.mulDiv(${id}, ${a}, ${b})`);
     // Stores into translated code fault (the VMM write-protects it), so fence.i has nothing to do.
     case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: case Op.FENCE_I: return { text: '', ends: false };
     case Op.JAL: {
