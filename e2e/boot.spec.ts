@@ -44,8 +44,9 @@ test('New VM form and compare view with Firmware, Initrd and Command line', asyn
   await cmp.locator('input[name="append"]').fill('console=hvc0');
   await page.locator('[data-action="compare-run"]').click();
   const rows = page.locator('[data-compare-row]');
-  await expect(rows).toHaveCount(3, { timeout: 60_000 });
-  for (const i of [0, 1, 2]) {
+  // bare and every mode that runs an unmodified guest: emulate, trap, bt, hw
+  await expect(rows).toHaveCount(5, { timeout: 60_000 });
+  for (const i of [0, 1, 2, 3, 4]) {
     await expect(rows.nth(i).locator('td').nth(1)).toHaveText('exit');
     await expect(rows.nth(i).locator('td').nth(2)).toHaveText('0');
     await expect(rows.nth(i).locator('[data-same-output]')).toHaveText('✓ same');
