@@ -8,8 +8,8 @@
 // tval)` (the hart's trap hook); in `emulate` the VMM is the interpreter, so there are none. Every
 // vCPU counts its exits in the VM's statistics (`VmStats.exits`, by cause).
 
-import type { TrapHook } from '../cpu/hart';
-import type { StopReason } from '../machine/machine';
+import type { Hart, TrapHook } from '../cpu/hart';
+import type { Machine, StopReason } from '../machine/machine';
 
 /** A technique's handler of exits: every exception of the physical hart while its guest runs there. */
 export type ExitHandler = TrapHook;
@@ -39,4 +39,20 @@ export interface Vcpu {
   restart(): void;
   /** The VM is removed: give back what the technique took (shadow frames). */
   destroy(): void;
+}
+
+/**
+ * A guest waiting in WFI (emulated at its exit) in a technique that runs it on the physical hart:
+ * a pending interrupt wakes it (0 is returned and the guest runs on); otherwise its clock sleeps to
+ * the next timer deadline within `remaining` steps, and the steps slept are returned. -1: nothing can
+ * wake it (the VM is idle).
+ */
+export function sleepInWfi(m: Machine, vh: Hart, remaining: number): number {
+  if (!vh.waiting) return 0;
+  if (vh.wakeupPending()) {
+    vh.waiting = false;
+    return 0;
+  }
+  const idle = m.skipIdle(remaining);
+  return idle === 0 ? -1 : idle;
 }

@@ -270,23 +270,6 @@ export class BtVcpu extends TrapVcpu implements Callouts {
   }
 
   /**
-   * An ecall from virtual S-mode under `--bios sbi`: the VMM answers it with the SBI the bare
-   * machine uses, as trap mode does after the exit (a legacy call's bad pointer delivers a page
-   * fault to the guest instead).
-   */
-  private sbiCallout(): void {
-    const p = this.p;
-    this.vh.pc = p.pc;
-    if (this.vm.machine.sbi!.call(p.x)) {
-      p.pc = (p.pc + 4) | 0;
-    } else {
-      p.pc = this.vh.pc;
-      this.applyContext();
-    }
-    p.sliceEnd = 0;
-  }
-
-  /**
    * Callouts: translated code calls the VMM's emulation routine of a sensitive instruction at pc
    * directly (h.pc, sliceDone and sliceSteps are synced; the instruction's step is counted).
    */
@@ -303,7 +286,7 @@ export class BtVcpu extends TrapVcpu implements Callouts {
     const rs1 = (bits >>> 15) & 31;
     switch (kind) {
       case Callout.ECALL:
-        if (vh.priv === Priv.S && this.vm.machine.sbi !== undefined) this.sbiCallout();
+        if (vh.priv === Priv.S && this.vm.machine.sbi !== undefined) this.sbiCall();
         else this.reflect(Cause.ECALL_U + vh.priv, 0);
         return;
       case Callout.EBREAK:

@@ -18,7 +18,7 @@ import { Op } from '../../isa/opcodes';
 import { StopReason } from '../../machine/machine';
 import { MEMORY_MAP } from '../../machine/memory-map';
 import { Access, Cause } from '../../mmu/walk';
-import type { ExitHandler, Vcpu } from '../vcpu';
+import { sleepInWfi, type ExitHandler, type Vcpu } from '../vcpu';
 import type { Vm } from '../vm';
 import type { Vmm } from '../vmm';
 
@@ -41,6 +41,8 @@ export class HwVcpu implements Vcpu, ExitHandler {
   /** Two-stage walks and their memory references before this VM's run, to count its share. */
   private walksMark = 0;
   private refsMark = 0;
+  /** Faults of the dirty log in this slice: the guest never sees them, so they are no steps of its clock. */
+  private hiddenSteps = 0;
 
   constructor(private readonly vm: Vm, private readonly vmm: Vmm) {}
 
@@ -104,19 +106,14 @@ export class HwVcpu implements Vcpu, ExitHandler {
       }
       m.clint.update();
       m.board.htif?.poll();
-      if (vh.waiting) {
-        // WFI (emulated at its exit): sleep to the next timer deadline, as the other modes do.
-        if (vh.wakeupPending()) {
-          vh.waiting = false;
-        } else {
-          const idle = m.skipIdle(remaining);
-          if (idle === 0) {
-            reason = StopReason.IDLE;
-            break;
-          }
-          remaining -= idle;
-          continue;
-        }
+      const slept = sleepInWfi(m, vh, remaining);
+      if (slept < 0) {
+        reason = StopReason.IDLE;
+        break;
+      }
+      if (slept > 0) {
+        remaining -= slept;
+        continue;
       }
       // A pending virtual interrupt enters the guest through its own trap logic.
       const irq = vh.pendingInterrupt();
@@ -138,7 +135,8 @@ export class HwVcpu implements Vcpu, ExitHandler {
       // Retired instructions count at the privilege the slice started in (exits end slices at changes the VMM sees).
       stats.retired[priv] += p.sliceDone;
       vh.instret += p.sliceDone;
-      vh.steps += p.sliceSteps;
+      vh.steps += p.sliceSteps - this.hiddenSteps;
+      this.hiddenSteps = 0;
       p.instret += p.sliceDone;
       p.steps += p.sliceSteps;
       remaining -= Math.max(1, p.sliceSteps);
@@ -193,6 +191,7 @@ export class HwVcpu implements Vcpu, ExitHandler {
       ((vh.mstatus & Mstatus.TVM) !== 0 ? Hstatus.VTVM : 0);
     // (A guest in S-mode under TVM is interpreted; VTVM still covers its U-mode's sfence.vma.)
     hx.hgatp = (this.vm.pmap.hgatp | (this.vmid << 22)) >>> 0;
+    hx.walker.logPteWrites(this.vm.bus.writeLog, this.vmm.host.ramBase);
     p.features.xsensitive = vh.features.xsensitive;
     p.features.c = vh.features.c;
     p.features.m = vh.features.m;
@@ -236,6 +235,7 @@ export class HwVcpu implements Vcpu, ExitHandler {
     const vh = this.vh;
     const stats = this.vm.stats;
     stats.exits[cause & 31]++;
+    if (cause === Cause.STORE_GUEST_PAGE && this.logWrite(p.hx.faultGpa * 4 + (tval & 3))) return;
     // Progress is what the guest retired at every level: instructions of its virtual M-mode, which
     // the VMM interprets between exits, count too (an exit loop through a handler is no storm).
     const instret = vh.instret + p.sliceDone;
@@ -243,7 +243,7 @@ export class HwVcpu implements Vcpu, ExitHandler {
     this.lastInstret = instret;
     // The guest's clock up to the exit (the faulting attempt is a step, as in trap mode).
     vh.sliceDone = p.sliceDone;
-    vh.sliceSteps = p.sliceSteps;
+    vh.sliceSteps = p.sliceSteps - this.hiddenSteps;
     const gpa = p.hx.faultGpa * 4 + (tval & 3);
     this.save();
     if (this.stormCount > EXIT_STORM_LIMIT) {
@@ -276,6 +276,21 @@ export class HwVcpu implements Vcpu, ExitHandler {
     if (vh.priv !== Priv.M && !vh.waiting && this.vm.runnable && this.vm.machine.exitCode === undefined) this.load();
     // The loop re-reads the hart: end the slice so the VMM looks at interrupts, timers and modes.
     p.sliceEnd = 0;
+  }
+
+  /**
+   * Dirty logging (docs/migration.md): a store guest-page fault on guest RAM whose G-stage leaf the
+   * log write-protected. The page is logged and gets W back, the hart's TLB is fenced, and the store
+   * runs again; the fault is no step of the guest's clock. False: the fault is the guest's own.
+   */
+  private logWrite(gpa: number): boolean {
+    const vm = this.vm;
+    const log = vm.bus.writeLog;
+    if (log === undefined || !vm.pmap.allowWrite(gpa)) return false;
+    log[(vm.pmap.lookup(gpa) - this.vmm.host.ramBase) >>> 12] = 1;
+    this.p.tlb.flushAll();
+    this.hiddenSteps++;
+    return true;
   }
 
   /** Reflects an exception into the guest through its virtual trap logic (to its S- or M-mode). */

@@ -12,7 +12,7 @@ import { Op } from '../../isa/opcodes';
 import { StopReason } from '../../machine/machine';
 import { Access, Cause, leafAllows, Pte, walkSv32, WalkResult, type PteMemory, type WalkContext } from '../../mmu/walk';
 import { shadowKeyFor, ShadowSet, type Shadow } from '../shadow';
-import type { ExitHandler, Vcpu } from '../vcpu';
+import { sleepInWfi, type ExitHandler, type Vcpu } from '../vcpu';
 import type { Vm } from '../vm';
 import type { Vmm } from '../vmm';
 
@@ -70,7 +70,7 @@ export class TrapVcpu implements Vcpu, ExitHandler {
    * bare machine uses (machine/sbi.ts), on the registers the physical hart holds; a legacy call's bad
    * pointer delivers a page fault to the guest instead.
    */
-  private sbiCall(): void {
+  protected sbiCall(): void {
     const p = this.p;
     this.vh.pc = p.pc;
     if (this.vm.machine.sbi!.call(p.x)) {
@@ -207,18 +207,14 @@ export class TrapVcpu implements Vcpu, ExitHandler {
       }
       m.clint.update();
       m.board.htif?.poll();
-      if (vh.waiting) {
-        if (vh.wakeupPending()) {
-          vh.waiting = false;
-        } else {
-          const idle = m.skipIdle(remaining);
-          if (idle === 0) {
-            reason = StopReason.IDLE;
-            break;
-          }
-          remaining -= idle;
-          continue;
-        }
+      const slept = sleepInWfi(m, vh, remaining);
+      if (slept < 0) {
+        reason = StopReason.IDLE;
+        break;
+      }
+      if (slept > 0) {
+        remaining -= slept;
+        continue;
       }
       this.injectInterrupts();
       const slice = Math.max(1, Math.min(remaining, m.stepsUntilDeadline()));
@@ -497,6 +493,14 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     }
     if (tablePage || codePage) perms &= ~Pte.W;
     if ((perms & [Pte.X, Pte.R, Pte.W][access]) === 0) return this.reflect(PAGE_FAULT[access], va);
+    // Dirty logging (docs/migration.md): a page not written since the log was read is mapped
+    // read-only; the store that faults on it is logged and maps it writable.
+    const log = this.vm.bus.writeLog;
+    if (log !== undefined && (perms & Pte.W) !== 0) {
+      const page = (hpa - this.vmm.host.ramBase) >>> 12;
+      if (access === Access.STORE) log[page] = 1;
+      else if (log[page] === 0) perms &= ~Pte.W;
+    }
     this.shadows.install(this.current!, va, hpa - (hpa % 4096), perms);
     // The guest never sees this fault: its instruction runs again, so the attempt is no step of its clock.
     this.hiddenSteps++;
