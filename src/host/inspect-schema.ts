@@ -40,6 +40,8 @@ export const INSPECT_SCHEMAS: { [M in keyof InspectMethods]: z.ZodType<InspectMe
     priv: z.union([z.literal(0), z.literal(1), z.literal(3)]).optional(),
   }),
   'vm.tlb': z.strictObject({ id }),
+  'vm.translations': z.strictObject({ id }),
+  'vm.translationBlock': z.strictObject({ id, gpa: address, priv: z.union([z.literal(1), z.literal(3)]) }),
   'compare.run': z.strictObject({
     kernel: path,
     kernels: z.array(path).max(3).optional(),

@@ -1,7 +1,7 @@
-// The lab service's inspector requests (issue #7): page tables, the layered walk and the TLB are
-// forwarded to the worker that owns the machine (a bare machine's own, or the VMM's); statistics
-// ticks are published while VMs run; compare runs go to a worker of their own. LabService merges
-// `handlers` into its table, after schema.ts has validated each request.
+// The lab service's inspector requests (issue #7): page tables, the layered walk, the TLB and a bt
+// VM's translation cache are forwarded to the worker that owns the machine (a bare machine's own,
+// or the VMM's); statistics ticks are published while VMs run; compare runs go to a worker of
+// their own. LabService merges `handlers` into its table, after schema.ts has validated each request.
 
 import { SBI_KERNEL_ADDRESS } from '../engine/machine/boot';
 import type { InspectMethods, LabParams, LabResult, MachineState, VmStatsInfo } from '../shared/lab-api';
@@ -54,6 +54,8 @@ export class InspectService {
     'vm.tablePage': async ({ id, table, index }) => this.ask(id, index === undefined ? { what: 'tablePage', table } : { what: 'tablePage', table, index }),
     'vm.walk': async ({ id, address, access, priv }) => this.ask(id, priv === undefined ? { what: 'walk', address, access: access ?? 'load' } : { what: 'walk', address, access: access ?? 'load', priv }),
     'vm.tlb': async ({ id }) => this.ask(id, { what: 'tlb' }),
+    'vm.translations': async ({ id }) => this.ask(id, { what: 'translations' }),
+    'vm.translationBlock': async ({ id, gpa, priv }) => this.ask(id, { what: 'translationBlock', gpa, priv }),
     'compare.run': async (config) => {
       const kernels: { name: string; bytes: Uint8Array }[] = [];
       for (const name of [config.kernel, ...(config.kernels ?? [])]) kernels.push({ name, bytes: await this.ctx.kernelBytes(name) });

@@ -1,8 +1,9 @@
 // The inspectors of issue #7 on one machine, for the worker that owns it: page tables a page at a
-// time, the two-dimensional translation of one address, and the TLB. Built on the engine's
-// LayerInspector (src/engine/vmm/inspect.ts), with the API's spaces and packed bytes. A table page
-// is named by its table and the root entry that points to it, never by an address, so a request
-// can reach only pages of that machine's own tables (another VM's frames stay out of reach).
+// time, the two-dimensional translation of one address, the TLB, and a bt VM's translation cache.
+// Built on the engine's LayerInspector (src/engine/vmm/inspect.ts), with the API's spaces and packed
+// bytes. A table page is named by its table and the root entry that points to it, never by an
+// address, so a request can reach only pages of that machine's own tables (another VM's frames stay
+// out of reach).
 
 import type { Hart } from '../engine/cpu/hart';
 import { Access } from '../engine/mmu/walk';
@@ -10,7 +11,11 @@ import type { Tlb, TlbEntry } from '../engine/mmu/tlb';
 import { LayerInspector, type TableInfo, type WalkStep, type Space } from '../engine/vmm/inspect';
 import type { Vm } from '../engine/vmm/vm';
 import type { Vmm } from '../engine/vmm/vmm';
-import type { AccessKind, PageTableInfo, PageTablesInfo, TablePageInfo, TlbInfo, WalkInfo, WalkReferenceInfo, WalkStepInfo } from '../shared/inspect-api';
+import type { BtVcpu } from '../engine/vmm/bt/bt-vcpu';
+import type {
+  AccessKind, PageTableInfo, PageTablesInfo, TablePageInfo, TlbInfo, TranslatedBlockDetail, TranslationsInfo, WalkInfo, WalkReferenceInfo, WalkStepInfo,
+} from '../shared/inspect-api';
+import { btVcpuOf, translatedBlock, translationsInfo } from './vm-translations';
 import type { AddressSpace, MachineMode } from '../shared/lab-api';
 
 /** An inspector request the service forwards to the worker that owns the machine. */
@@ -18,7 +23,9 @@ export type InspectRequest =
   | { what: 'pageTables' }
   | { what: 'tablePage'; table: string; index?: number }
   | { what: 'walk'; address: number; access: AccessKind; priv?: number }
-  | { what: 'tlb' };
+  | { what: 'tlb' }
+  | { what: 'translations' }
+  | { what: 'translationBlock'; gpa: number; priv: number };
 
 /** The reply to each inspector request. */
 export interface InspectReplies {
@@ -26,6 +33,8 @@ export interface InspectReplies {
   tablePage: TablePageInfo;
   walk: WalkInfo;
   tlb: TlbInfo;
+  translations: TranslationsInfo;
+  translationBlock: TranslatedBlockDetail;
 }
 
 /** An inspector request for a machine that has no such table, entry or state (a bad request). */
@@ -42,6 +51,8 @@ interface Target {
   readonly guestRamBase: number;
   readonly hostRamBase: number;
   readonly tlb: () => TlbInfo;
+  /** A bt-mode VM's translation cache (undefined for other machines). */
+  readonly bt?: { readonly vcpu: BtVcpu; readonly step: number };
 }
 
 /** Answers an inspector request on a VM of `vmm`. */
@@ -53,6 +64,7 @@ export function inspectVm(vmm: Vmm, vm: Vm, req: InspectRequest): InspectReplies
     guestRamBase: vm.pmap.guestRamBase,
     hostRamBase: vmm.frames.base,
     tlb: () => vmTlb(vmm, vm),
+    bt: btOf(vmm, vm),
   }, req);
 }
 
@@ -75,7 +87,23 @@ function answer(t: Target, req: InspectRequest): InspectReplies[InspectRequest['
     case 'tablePage': return tablePage(t, req.table, req.index);
     case 'walk': return walk(t, req.address, req.access, req.priv);
     case 'tlb': return t.tlb();
+    case 'translations': return translationsInfo(btOrThrow(t).vcpu, btOrThrow(t).step);
+    case 'translationBlock': {
+      const b = translatedBlock(btOrThrow(t).vcpu, req.gpa, req.priv);
+      if (b === undefined) throw new InspectError(`gpa: no translated block at guest-physical 0x${(req.gpa >>> 0).toString(16)} for virtual ${req.priv === 3 ? 'M' : 'S'}-mode (see vm.translations)`);
+      return b;
+    }
   }
+}
+
+function btOf(vmm: Vmm, vm: Vm): Target['bt'] {
+  const vcpu = btVcpuOf(vmm, vm);
+  return vcpu === undefined ? undefined : { vcpu, step: vm.machine.clockSteps };
+}
+
+function btOrThrow(t: Target): NonNullable<Target['bt']> {
+  if (t.bt === undefined) throw new InspectError(`id: only a bt-mode VM has a translation cache (this machine is ${t.mode === 'bare' ? 'bare' : `a ${t.mode}-mode VM`})`);
+  return t.bt;
 }
 
 /** A bare machine's spaces are physical and virtual; the engine names them as a VM's guest spaces. */

@@ -1,8 +1,9 @@
 // The inspector part of the LabApi (issue #7, "Seeing virtualization"): the page tables of a machine
 // in their layers (guest table, pmap, shadows), one table page at a time; the two-dimensional
-// translation of one address; the TLB; statistics ticks; and the compare view's runs. Large lists
-// (table entries, TLB slots) travel as packed little-endian Uint32 words in a Uint8Array, so they
-// cross the API as bytes instead of as thousands of JSON objects.
+// translation of one address; the TLB; a bt-mode VM's translation cache; statistics ticks; and the
+// compare view's runs. Large lists (table entries, TLB slots, translated blocks) travel as packed
+// little-endian Uint32 words in a Uint8Array, so they cross the API as bytes instead of as thousands
+// of JSON objects.
 
 import type { DiskAttachmentConfig } from './disk-api';
 import type { AddressSpace, CpuOptions, MachineMode, VmStatsInfo } from './lab-api';
@@ -194,6 +195,94 @@ export interface TlbInfo {
   readonly flushHistory: { readonly seq: number; readonly kind: 'all' | 'translated'; readonly va?: number; readonly asid?: number }[];
 }
 
+/** Words per translated block in TranslationsInfo.blocks. */
+export const BT_BLOCK_WORDS = 8;
+
+/** One translated block of a bt-mode VM, unpacked from TranslationsInfo.blocks. */
+export interface TranslatedBlockInfo {
+  /** Guest-physical address of its first instruction (with `priv`, the cache's key). */
+  readonly gpa: number;
+  /** Guest-virtual pc it was translated at. */
+  readonly pc: number;
+  /** Virtual privilege it was translated for (1 S, 3 M). */
+  readonly priv: number;
+  /** Guest instructions (a callout counts) and bytes of guest code. */
+  readonly length: number;
+  readonly bytes: number;
+  /** Times the dispatcher ran it: right after its translation, found by a lookup, or through a chained jump. */
+  readonly hits: number;
+  /** The callout that ends it (an index into TranslationsInfo.calloutNames), or -1. */
+  readonly callout: number;
+  /** Guest-physical address of the block it is chained to (it jumped there last, without a lookup), or -1. */
+  readonly chain: number;
+}
+
+/** TranslationsInfo.blocks unpacked. */
+export function unpackTranslatedBlocks(bytes: Uint8Array): TranslatedBlockInfo[] {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: TranslatedBlockInfo[] = [];
+  for (let o = 0; o + BT_BLOCK_WORDS * 4 <= bytes.byteLength; o += BT_BLOCK_WORDS * 4) {
+    const word = (i: number): number => v.getUint32(o + i * 4, true);
+    out.push({
+      gpa: word(0), pc: word(1), priv: word(2), length: word(3), bytes: word(4), hits: word(5),
+      callout: word(6) === 0xffffffff ? -1 : word(6), chain: word(7) === 0xffffffff ? -1 : word(7),
+    });
+  }
+  return out;
+}
+
+/** One invalidation of translated code: which write dropped which blocks, and when. */
+export interface InvalidationInfo {
+  /** The guest's clock (its steps: instructions and traps) when it happened. */
+  readonly step: number;
+  /** A guest store into translated code, a device's DMA, or a reboot (which drops every block). */
+  readonly cause: 'store' | 'dma' | 'reset';
+  /** Guest-physical address and length of the write (0 for a reset). */
+  readonly gpa: number;
+  readonly length: number;
+  /** Guest-physical addresses of the blocks dropped (empty for a reset: all of them). */
+  readonly blocks: number[];
+}
+
+/** A bt-mode VM's translation cache. */
+export interface TranslationsInfo {
+  /** The guest's clock now, in steps (to place the invalidations). */
+  readonly step: number;
+  /**
+   * Live blocks in guest-physical order, BT_BLOCK_WORDS little-endian Uint32 each: gpa, pc, priv,
+   * length, bytes, hits, callout (0xffffffff: none), chain (0xffffffff: none).
+   */
+  readonly blocks: Uint8Array;
+  /** Names of the callout kinds, as the statistics count them. */
+  readonly calloutNames: string[];
+  /** The last invalidations, oldest first. */
+  readonly invalidations: InvalidationInfo[];
+  /** How many invalidations the history can hold. */
+  readonly historySize: number;
+  /** Guest-physical pages that hold translated code (the VMM write-protects them). */
+  readonly codePages: number[];
+}
+
+/** One guest instruction of a translated block beside the JavaScript it became. */
+export interface TranslatedInsnInfo {
+  readonly pc: number;
+  /** Its encoding, in hex (4 digits for a compressed instruction). */
+  readonly hex: string;
+  /** The instruction, as the disassembler prints it. */
+  readonly text: string;
+  /** The generated code (empty for an instruction that needs none, such as fence.i). */
+  readonly code: string;
+  /** The callout it became (a name of TranslationsInfo.calloutNames), if it is sensitive. */
+  readonly callout?: string;
+}
+
+/** One translated block with its guest instructions and its generated function. */
+export interface TranslatedBlockDetail extends TranslatedBlockInfo {
+  readonly insns: TranslatedInsnInfo[];
+  /** The whole generated function body. */
+  readonly source: string;
+}
+
 /** Parameters of compare.run. */
 export interface CompareConfig {
   /** Workspace path of the kernel (.S is assembled first, or an ELF / raw image). */
@@ -263,6 +352,10 @@ export interface InspectMethods {
   'vm.walk': [{ id: string; address: number; access?: AccessKind; priv?: 0 | 1 | 3 }, WalkInfo];
   /** The TLB the machine's translations are cached in, with counters and flush history. */
   'vm.tlb': [{ id: string }, TlbInfo];
+  /** A bt-mode VM's translation cache: its live blocks, and the last invalidations. */
+  'vm.translations': [{ id: string }, TranslationsInfo];
+  /** One translated block (the cache's key: guest-physical address and virtual privilege) with its guest and generated code. */
+  'vm.translationBlock': [{ id: string; gpa: number; priv: 1 | 3 }, TranslatedBlockDetail];
   /** Runs a workspace kernel bare and in each VMM mode (in a worker of its own). */
   'compare.run': [CompareConfig, CompareResult];
   /** Stops a comparison that is running (it then fails with 'cancelled'). */
@@ -270,7 +363,7 @@ export interface InspectMethods {
 }
 
 /** Every inspector method name. */
-export const INSPECT_METHODS: readonly (keyof InspectMethods)[] = ['vm.pageTables', 'vm.tablePage', 'vm.walk', 'vm.tlb', 'compare.run', 'compare.cancel'];
+export const INSPECT_METHODS: readonly (keyof InspectMethods)[] = ['vm.pageTables', 'vm.tablePage', 'vm.walk', 'vm.tlb', 'vm.translations', 'vm.translationBlock', 'compare.run', 'compare.cancel'];
 
 /** The inspector events. */
 export interface InspectEvents {
