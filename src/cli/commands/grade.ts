@@ -11,11 +11,10 @@ import { MemoryByteStore } from '../../engine/disk/types';
 import { SBI_KERNEL_ADDRESS } from '../../engine/machine/boot';
 import { compareModes, COMPARE_MODES_PV, type CompareMode, type CompareRow } from '../../engine/vmm/compare';
 import { LabError } from '../../host/errors';
-import { jsonSyntaxProblem } from '../../host/json-error';
 import { HOST_FILES, readResolved } from '../../host/paths';
 import { assembleFile, formatDiagnostic } from '../kernel-input';
 import { parseCpu, parseSize, ramSizeProblem } from '../options';
-import { describeIssue } from './vms';
+import { parseJsonFile } from './vms';
 
 /** Exit code of `grade` when a check fails (bad input stays 2, as everywhere in vmlab). */
 export const EXIT_CHECK_FAILED = 1;
@@ -30,32 +29,20 @@ export const DEFAULT_GRADE_STEPS = 50_000_000;
 /** A file name inside the lab directory (no folders, so a checks file cannot reach outside it). */
 const labFile = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a file name in the lab directory (letters, digits, _ . -)').refine((s) => s !== '.' && s !== '..', 'a file name, not . or ..');
 
-const size = z.string().refine((s) => {
-  try {
-    parseSize(s);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'a size like "16M" or "64K"');
+/** A string the given parser accepts (its own error is replaced by `what`). */
+const accepted = (parse: (s: string) => unknown, what: string) =>
+  z.string().refine((s) => {
+    try {
+      parse(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, what);
 
-const cpu = z.string().refine((s) => {
-  try {
-    parseCpu(s);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'a CPU model as --cpu takes it, e.g. "rv32,xsensitive=on"');
-
-const regex = z.string().refine((s) => {
-  try {
-    new RegExp(s, 'm');
-    return true;
-  } catch {
-    return false;
-  }
-}, 'a valid regular expression');
+const size = accepted(parseSize, 'a size like "16M" or "64K"');
+const cpu = accepted(parseCpu, 'a CPU model as --cpu takes it, e.g. "rv32,xsensitive=on"');
+const regex = accepted((s) => new RegExp(s, 'm'), 'a valid regular expression');
 
 const EXPECT_SCHEMA = z.object({
   /** The whole console output must equal this file of the lab directory. */
@@ -171,22 +158,15 @@ export function readChecks(labDir: string): ChecksFile {
   }
   if (!present) throw new Error(`${labDir}: no ${CHECKS_FILE} in it, so there is nothing to grade (is it a lab directory?)`);
   const text = readLabText(path, 'a checks file');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${path}: not valid JSON (${jsonSyntaxProblem(err, text)})`);
-  }
-  const parsed = CHECKS_SCHEMA.safeParse(raw, { reportInput: true });
-  if (!parsed.success) throw new Error(`${path}: ${describeIssue(parsed.error.issues[0])}`);
-  parsed.data.checks.forEach((c, i) => {
+  const data = parseJsonFile(path, text, CHECKS_SCHEMA);
+  data.checks.forEach((c, i) => {
     if (c.mem !== undefined) {
       const problem = ramSizeProblem(parseSize(c.mem), `checks[${i}].mem`, c.modes.some((m) => m !== 'bare'));
       if (problem !== undefined) throw new Error(`${path}: ${problem}`);
     }
     if (c.expect.dropLines !== undefined && c.expect.output === undefined) throw new Error(`${path}: "checks[${i}].expect.dropLines" needs "output"`);
   });
-  return parsed.data;
+  return data;
 }
 
 /** Runs every check of the lab in LABDIR. Bad input (no lab, a malformed checks file, a missing expected file) throws. */

@@ -100,15 +100,8 @@ export function readVmFile(path: string): VmFile {
     if (err instanceof LabError) throw new Error(err.code === 'not-found' ? `${path}: no such file` : err.message);
     throw err;
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${path}: not valid JSON (${jsonSyntaxProblem(err, text)})`);
-  }
-  const parsed = VM_FILE_SCHEMA.safeParse(raw, { reportInput: true });
-  if (!parsed.success) throw new Error(`${path}: ${describeIssue(parsed.error.issues[0])}`);
-  const memory = parsed.data.memory;
+  const data = parseJsonFile(path, text, VM_FILE_SCHEMA);
+  const memory = data.memory;
   if (memory !== undefined) {
     let bytes: number;
     try {
@@ -119,6 +112,19 @@ export function readVmFile(path: string): VmFile {
     const problem = ramSizeProblem(bytes, 'memory', true);
     if (problem !== undefined) throw new Error(`${path}: ${problem}`);
   }
+  return data;
+}
+
+/** The JSON text of a configuration file checked against its schema; errors name the file and the field. */
+export function parseJsonFile<T>(path: string, text: string, schema: z.ZodType<T>): T {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${path}: not valid JSON (${jsonSyntaxProblem(err, text)})`);
+  }
+  const parsed = schema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) throw new Error(`${path}: ${describeIssue(parsed.error.issues[0])}`);
   return parsed.data;
 }
 
