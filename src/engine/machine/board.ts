@@ -136,12 +136,13 @@ export class Board {
   }
 
   /**
-   * The riscv,isa string for the device tree, as QEMU 7.2 spells it for its rv32 without F/D/H and
-   * the bit-manipulation set. Zihintpause is there: its `pause` is a FENCE encoding, a no-op here.
+   * The riscv,isa string for the device tree, as QEMU 7.2 spells it for its rv32 without F/D and the
+   * bit-manipulation set: single letters in QEMU's order (I M A C H), then Zicsr, Zifencei and
+   * Zihintpause (its `pause` is a FENCE encoding, a no-op here).
    */
   isaString(): string {
     const f = this.hart.features;
-    return `rv32i${f.m ? 'm' : ''}${f.a ? 'a' : ''}${f.c ? 'c' : ''}_zicsr_zifencei_zihintpause`;
+    return `rv32i${f.m ? 'm' : ''}${f.a ? 'a' : ''}${f.c ? 'c' : ''}${f.h ? 'h' : ''}_zicsr_zifencei_zihintpause`;
   }
 
   /**
