@@ -28,6 +28,8 @@ export interface Step {
 /** A guest booted as a whole system and driven on its console. */
 export interface ConsoleGuest {
   name: string;
+  /** The test results in what the guest printed, compared run by run with QEMU's (xv6's usertests). */
+  results?: (output: string) => TestResults | undefined;
   /** vmlab run arguments (without --mode), given the run's scratch folder. */
   vmlab: (work: string) => string[];
   /** qemu-system-riscv32 arguments, given the run's scratch folder. */
@@ -129,7 +131,74 @@ const XV6_SCRIPT: Step[] = [
   { send: 'mkdir dir; echo written > dir/f; cat dir/f; rm dir/f\n', expect: /\nwritten\n\$ $/, timeout: 120 },
 ];
 
-/** DIR/xv6/{kernel,fs.img}; with `usertests`, xv6's usertests after the script, until ALL TESTS PASSED. */
+// ---- test results in a console transcript, compared with QEMU's ----
+
+/** A test suite's results as a guest printed them: each test's name and lines, and its end line. */
+export interface TestResults {
+  tests: { name: string; lines: string[] }[];
+  /** The suite's last line (`ALL TESTS PASSED`, `SOME TESTS FAILED`), absent when the output stops before it. */
+  end?: string;
+}
+
+/** A line with the numbers that differ from run to run of the same image replaced by N: process ids. */
+export function normaliseLine(line: string): string {
+  return line.replace(/\bpid([= ])\d+/g, 'pid$1N');
+}
+
+const USERTESTS_END = /^(ALL TESTS PASSED|SOME TESTS FAILED)$/;
+
+/**
+ * xv6's usertests in a console transcript, from its last `usertests starting`: a test begins at a
+ * line `test NAME: ` and holds every line until the next (the kernel's messages about the test's
+ * processes included), pids normalised; undefined when the transcript never started usertests.
+ */
+export function usertestsResults(output: string): TestResults | undefined {
+  const start = output.lastIndexOf('usertests starting\n');
+  if (start < 0) return undefined;
+  const results: TestResults = { tests: [] };
+  for (const raw of output.slice(start).replace(/\r/g, '').split('\n').slice(1)) {
+    const line = normaliseLine(raw);
+    const test = /^test ([^:\s]+): ?(.*)$/.exec(line);
+    if (USERTESTS_END.test(line)) {
+      results.end = line;
+      break;
+    }
+    if (test) results.tests.push({ name: test[1], lines: [test[2]] });
+    else if (results.tests.length) results.tests[results.tests.length - 1].lines.push(line);
+  }
+  // The output after the last newline is a line still being printed: drop a trailing empty one.
+  const last = results.tests[results.tests.length - 1];
+  if (!results.end && last && last.lines.length > 1 && last.lines[last.lines.length - 1] === '') last.lines.pop();
+  return results;
+}
+
+/**
+ * The first place where `run`'s results differ from the reference's (QEMU's run of the same image),
+ * as one sentence naming the test and both lines; undefined when they agree test by test, line by
+ * line, to the same end line.
+ */
+export function firstDifference(reference: TestResults, run: TestResults, who = 'vmlab'): string | undefined {
+  const quote = (l: string | undefined): string => (l === undefined ? '(nothing)' : JSON.stringify(l));
+  const n = Math.max(reference.tests.length, run.tests.length);
+  for (let i = 0; i < n; i++) {
+    const r = reference.tests[i];
+    const v = run.tests[i];
+    if (!v) return `${who} ${run.end ? `ended with ${quote(run.end)}` : 'stopped'} where QEMU ran test ${r.name}`;
+    if (!r) return `${who} ran test ${v.name} after QEMU's last test (QEMU: ${quote(reference.end)})`;
+    if (r.name !== v.name) return `QEMU ran test ${r.name}, ${who} test ${v.name}`;
+    for (let k = 0; k < Math.max(r.lines.length, v.lines.length); k++) {
+      if (r.lines[k] === v.lines[k]) continue;
+      const where = k === 0 ? `test ${r.name}` : `test ${r.name}, line ${k + 1}`;
+      const cut = !run.end && i === run.tests.length - 1 && k >= v.lines.length - 1 && (v.lines[k] === undefined || (r.lines[k] ?? '').startsWith(v.lines[k]));
+      if (cut) return `${who} stopped in ${where}: QEMU went on with ${quote(r.lines[k])}`;
+      return `${where}: QEMU printed ${quote(r.lines[k])}, ${who} ${quote(v.lines[k])}`;
+    }
+  }
+  if (reference.end !== run.end) return `after test ${reference.tests[n - 1]?.name ?? '(none)'}: QEMU printed ${quote(reference.end)}, ${who} ${quote(run.end)}`;
+  return undefined;
+}
+
+/** DIR/xv6/{kernel,fs.img}; with `usertests`, xv6's usertests after the script, until its end line. */
 export function xv6(dir: string, usertests: boolean): ConsoleGuest | undefined {
   const kernel = join(dir, 'xv6', 'kernel');
   const fs = join(dir, 'xv6', 'fs.img');
@@ -137,10 +206,11 @@ export function xv6(dir: string, usertests: boolean): ConsoleGuest | undefined {
   const steps: Step[] = [
     { expect: /\n\$ $/, timeout: 600 },
     ...XV6_SCRIPT,
-    ...(usertests ? [{ send: 'usertests\n', expect: /ALL TESTS PASSED\n\$ $/, timeout: 7200 }] : []),
+    ...(usertests ? [{ send: 'usertests\n', expect: /(ALL TESTS PASSED|SOME TESTS FAILED)\n\$ $/, timeout: 7200 }] : []),
   ];
   return {
     name: usertests ? 'xv6 (usertests)' : 'xv6',
+    ...(usertests ? { results: usertestsResults } : {}),
     scratch: [fs],
     shellStep: 0,
     vmlab: (w) => [kernel, '--mem', '128M', '--disk', `${join(w, 'fs.img')},format=raw,slot=0`],

@@ -4,13 +4,13 @@
 // seconds per guest and mode. Exit code 0 when every vmlab run passed, 1 otherwise, 2 for bad usage.
 // Nothing here fetches or builds a guest: DIR holds what the user built.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { Machine, StopReason } from '../src/engine/machine/machine';
 import { Vmm } from '../src/engine/vmm/vmm';
 import type { VmMode } from '../src/engine/vmm/vm';
-import { ALL_MODES, consoleGuests, runOnce, type ConsoleGuest, type Mode } from './guests-lib';
+import { ALL_MODES, consoleGuests, firstDifference, runOnce, usertestsResults, type ConsoleGuest, type Mode, type TestResults } from './guests-lib';
 
 /** One row of the report. */
 interface Row {
@@ -22,13 +22,41 @@ interface Row {
   detail?: string;
 }
 
-async function runConsoleGuest(g: ConsoleGuest, modes: readonly Mode[], qemu: boolean): Promise<Row[]> {
+/** Where the reference results of a guest with test results come from. */
+interface Reference {
+  /** Run QEMU in this invocation. */
+  qemu: boolean;
+  /** The results in a transcript of QEMU's run saved earlier (--usertests-reference), used instead of a QEMU run. */
+  saved?: TestResults;
+  /** Folder to write each run's console output to (--logs). */
+  logs?: string;
+}
+
+async function runConsoleGuest(g: ConsoleGuest, modes: readonly Mode[], ref: Reference): Promise<Row[]> {
   const rows: Row[] = [];
-  const targets: (Mode | 'qemu')[] = [...(qemu ? ['qemu' as const] : []), ...modes];
+  const targets: (Mode | 'qemu')[] = [...(ref.qemu ? ['qemu' as const] : []), ...modes];
+  let reference = ref.saved;
+  let noReference = 'not compared with QEMU (--no-qemu)';
   for (const target of targets) {
     const r = await runOnce(g, target);
-    rows.push({ guest: g.name, mode: target, ok: r.ok, result: r.ok ? 'pass' : 'FAIL', seconds: r.seconds, detail: r.detail || undefined });
-    report(rows[rows.length - 1]);
+    if (ref.logs) writeFileSync(join(ref.logs, `${g.name.replace(/\W+/g, '-').replace(/-$/, '')}-${target}.log`), r.output, 'latin1');
+    const row: Row = { guest: g.name, mode: target, ok: r.ok, result: r.ok ? 'pass' : 'FAIL', seconds: r.seconds, detail: r.detail || undefined };
+    const results = g.results?.(r.output);
+    if (g.results && target === 'qemu' && !reference) {
+      if (results?.end) reference = results;
+      else noReference = "QEMU's run did not finish them";
+    } else if (g.results) {
+      // The guest's own verdict and, test by test, the same lines as QEMU's run of the same image.
+      const diff = reference ? firstDifference(reference, results ?? { tests: [] }) : undefined;
+      const verdict = results?.end !== undefined && results.end !== 'ALL TESTS PASSED' ? results.end : undefined;
+      if (diff || verdict) {
+        row.ok = false;
+        row.result = 'FAIL';
+      }
+      row.detail = [diff ? `first difference from QEMU: ${diff}` : reference ? '' : noReference, verdict ?? '', r.ok ? '' : r.detail].filter(Boolean).join('; ') || undefined;
+    }
+    rows.push(row);
+    report(row);
   }
   return rows;
 }
@@ -120,9 +148,15 @@ function table(rows: readonly Row[]): string {
   return lines.join('\n');
 }
 
+/** Why `pv` is not among the modes: every guest here is unmodified. */
+const PV_NOTE = "pv is not run: it boots only kernels written for the VMM's hypercalls, and every guest here is unmodified";
+
 function modesOption(text: string): Mode[] {
   const modes = text.split(',').map((m) => m.trim());
-  for (const m of modes) if (!ALL_MODES.includes(m as Mode)) throw new InvalidArgumentError(`unknown mode '${m}' (modes: ${ALL_MODES.join(', ')})`);
+  for (const m of modes) {
+    if (m === 'pv') throw new InvalidArgumentError(`${PV_NOTE} (modes: ${ALL_MODES.join(', ')})`);
+    if (!ALL_MODES.includes(m as Mode)) throw new InvalidArgumentError(`unknown mode '${m}' (modes: ${ALL_MODES.join(', ')})`);
+  }
   return modes as Mode[];
 }
 
@@ -133,7 +167,9 @@ async function main(): Promise<number> {
     .option('--modes <list>', `vmlab modes to run (default ${ALL_MODES.join(',')})`, modesOption)
     .option('--only <guests>', 'comma-separated: xv6, riscv-tests, linux, linux-nommu')
     .option('--no-qemu', 'skip the QEMU reference runs')
-    .option('--usertests', "also run xv6's usertests (long)")
+    .option('--usertests', "also run xv6's usertests (long) and compare each test's lines with QEMU's run")
+    .option('--usertests-reference <file>', "compare usertests with this saved transcript of QEMU's run instead of running QEMU")
+    .option('--logs <dir>', "write each run's console output to DIR/GUEST-MODE.log")
     .exitOverride();
   try {
     program.parse(process.argv);
@@ -141,24 +177,39 @@ async function main(): Promise<number> {
     return (err as { exitCode?: number }).exitCode === 0 ? 0 : 2;
   }
   const dir = resolve(program.args[0]);
-  const opts = program.opts<{ modes?: Mode[]; only?: string; qemu: boolean; usertests?: boolean }>();
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    process.stderr.write(`error: ${dir} is not a folder\n`);
-    return 2;
+  const opts = program.opts<{ modes?: Mode[]; only?: string; qemu: boolean; usertests?: boolean; usertestsReference?: string; logs?: string }>();
+  for (const [what, path] of [['', dir], ['--logs ', opts.logs]] as const) {
+    if (path !== undefined && (!existsSync(path) || !statSync(path).isDirectory())) {
+      process.stderr.write(`error: ${what}${resolve(path)} is not a folder\n`);
+      return 2;
+    }
+  }
+  const ref: Reference = { qemu: opts.qemu && opts.usertestsReference === undefined, logs: opts.logs };
+  if (opts.usertestsReference !== undefined) {
+    if (!opts.usertests) return usageLine('--usertests-reference needs --usertests');
+    if (!existsSync(opts.usertestsReference) || !statSync(opts.usertestsReference).isFile()) return usageLine(`--usertests-reference ${resolve(opts.usertestsReference)} is not a file`);
+    ref.saved = usertestsResults(readFileSync(opts.usertestsReference, 'latin1'));
+    if (!ref.saved?.end) return usageLine(`--usertests-reference ${resolve(opts.usertestsReference)} holds no complete run of usertests (from "usertests starting" to "ALL TESTS PASSED" or "SOME TESTS FAILED")`);
   }
   const modes = opts.modes ?? [...ALL_MODES];
   const only = opts.only?.split(',').map((s) => s.trim());
   const want = (g: string): boolean => !only || only.includes(g);
+  process.stderr.write(`${PV_NOTE}\n`);
   const rows: Row[] = [];
   const tests = want('riscv-tests') ? riscvTests(dir) : [];
   if (tests.length) rows.push(...(await runRiscvTests(tests, modes, opts.qemu)));
-  for (const g of consoleGuests(dir, want, opts.usertests === true)) rows.push(...(await runConsoleGuest(g, modes, opts.qemu)));
+  for (const g of consoleGuests(dir, want, opts.usertests === true)) rows.push(...(await runConsoleGuest(g, modes, g.results ? ref : { ...ref, qemu: opts.qemu })));
   if (rows.length === 0) {
     process.stderr.write(`error: ${dir} holds none of the guests described in docs/guests.md\n`);
     return 2;
   }
   process.stdout.write(`${table(rows)}\n`);
   return rows.every((r) => r.ok || r.mode === 'qemu') ? 0 : 1;
+}
+
+function usageLine(message: string): number {
+  process.stderr.write(`error: ${message}\n`);
+  return 2;
 }
 
 process.exitCode = await main();
