@@ -194,15 +194,13 @@ async function main(): Promise<number> {
   const modes = opts.modes ?? [...ALL_MODES];
   const only = opts.only?.split(',').map((s) => s.trim());
   const want = (g: string): boolean => !only || only.includes(g);
-  process.stderr.write(`${PV_NOTE}\n`);
   const rows: Row[] = [];
   const tests = want('riscv-tests') ? riscvTests(dir) : [];
+  const guests = consoleGuests(dir, want, opts.usertests === true);
+  if (tests.length === 0 && guests.length === 0) return usageLine(`${dir} holds none of the guests described in docs/guests.md`);
+  process.stderr.write(`${PV_NOTE}\n`);
   if (tests.length) rows.push(...(await runRiscvTests(tests, modes, opts.qemu)));
-  for (const g of consoleGuests(dir, want, opts.usertests === true)) rows.push(...(await runConsoleGuest(g, modes, g.results ? ref : { ...ref, qemu: opts.qemu })));
-  if (rows.length === 0) {
-    process.stderr.write(`error: ${dir} holds none of the guests described in docs/guests.md\n`);
-    return 2;
-  }
+  for (const g of guests) rows.push(...(await runConsoleGuest(g, modes, g.results ? ref : { ...ref, qemu: opts.qemu })));
   process.stdout.write(`${table(rows)}\n`);
   return rows.every((r) => r.ok || r.mode === 'qemu') ? 0 : 1;
 }
