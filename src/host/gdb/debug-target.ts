@@ -11,12 +11,14 @@ import { MEMORY_MAP } from '../../engine/machine/memory-map';
 import { Access } from '../../engine/mmu/walk';
 import type { Vm } from '../../engine/vmm/vm';
 import type { Vmm } from '../../engine/vmm/vmm';
+import { loadMachine, loadVm, saveMachine, saveVm, type MachineState, type VmState } from '../../engine/snapshot/machine-state';
+import type { Rewindable } from '../replay/checkpoints';
 
 /** Stop reason of a VM the VMM declared crashed (beside the machine's own reasons). */
 export const STOP_CRASHED = 100 as StopReason;
 
-/** A machine or VM as the debugger drives it. */
-export interface DebugTarget {
+/** A machine or VM as the debugger drives it (and rewinds it, for reverse execution). */
+export interface DebugTarget extends Rewindable {
   /** The hart with the guest's current state (registers, CSRs, privilege); read it after `sync`. */
   readonly hart: Hart;
   /** Brings the guest's state into `hart` (a trap-mode VM's registers live on the physical hart while it runs). */
@@ -51,6 +53,9 @@ export function machineDebugTarget(machine: Machine): DebugTarget {
       machine.hart.tlb.flushAll();
     },
     writePhysical: (pa, data) => writeRamBytes(machine.hart, machine.hart, pa, data),
+    ramBus: machine.bus,
+    saveState: () => saveMachine(machine),
+    loadState: (state) => loadMachine(machine, state as MachineState),
   };
 }
 
@@ -84,6 +89,9 @@ export function vmDebugTarget(vmm: Vmm, vm: Vm): DebugTarget {
     },
     // A VM's RAM lives in host frames the physical hart may have translated code for.
     writePhysical: (pa, data) => writeRamBytes(vm.vhart, vmm.hart, pa, data),
+    ramBus: vm.bus,
+    saveState: () => saveVm(vmm, vm),
+    loadState: (state) => loadVm(vmm, vm, state as VmState),
   };
 }
 

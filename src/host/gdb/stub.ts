@@ -10,6 +10,12 @@
 // reports the stop in front of that instruction, as a RISC-V trigger fires before the access and as
 // gdb expects of this architecture (its watchpoints are "non-steppable": gdb itself steps over the
 // access with the watchpoint removed, then compares the old and new values).
+//
+// Reverse execution (`bs`, `bc`: gdb's reverse-stepi and reverse-continue) rewinds the guest to the
+// nearest in-memory checkpoint before the wanted step and replays forward, delivering the console
+// input the guest had received at the same steps (replay/checkpoints.ts, replay/input-timeline.ts).
+// Checkpoints are taken while the debugger runs the guest forward; a debugger write to registers or
+// memory starts history afresh, since the past no longer leads to the present.
 
 import { CSR_BY_NUM } from '../../engine/cpu/csr';
 import { EXPAND_C } from '../../engine/isa/decode';
@@ -21,6 +27,8 @@ import {
   escapeBinary, frame, fromHex, MAX_PACKET, PacketReader, parseHex32, toHex, unescapeBinary, word32Hex,
 } from './packets';
 import { CSR_BASE_REGNUM, debugCsrs, PC_REGNUM, PRIV_REGNUM, targetDocument } from './target-xml';
+import { CheckpointStore, DEFAULT_CHECKPOINT_LIMITS, type Checkpoint, type CheckpointLimits } from '../replay/checkpoints';
+import type { InputTimeline } from '../replay/input-timeline';
 
 /** Signal numbers gdb knows (gdb/signals.def). */
 const SIGINT = 2;
@@ -48,6 +56,10 @@ export interface GdbStubOptions {
   send: (text: string) => void;
   /** Hold the guest before its first instruction until gdb continues it (QEMU's -S). */
   waitForDebugger?: boolean;
+  /** The run's console input, replayed when reverse execution rewinds the guest. */
+  timeline?: InputTimeline;
+  /** Checkpoint spacing and memory bounds for reverse execution. */
+  checkpoints?: CheckpointLimits;
 }
 
 /** The protocol state of one debugged target. */
@@ -65,9 +77,12 @@ export class GdbStub {
   private interruptRequested = false;
   private killed = false;
   private wake: (() => void) | undefined;
+  /** Checkpoints of the debugged run, for reverse execution. */
+  readonly history: CheckpointStore;
 
   constructor(private readonly target: DebugTarget, private readonly options: GdbStubOptions) {
     this.halted = options.waitForDebugger === true;
+    this.history = new CheckpointStore(target, options.checkpoints ?? DEFAULT_CHECKPOINT_LIMITS);
   }
 
   /** Whether a debugger is attached. */
@@ -88,6 +103,7 @@ export class GdbStub {
   disconnect(): void {
     this.connected = false;
     this.clearDebugState();
+    this.history.clear();
     this.halted = false;
     this.resumeWaiter();
   }
@@ -123,6 +139,8 @@ export class GdbStub {
     while (this.halted && !this.killed) await new Promise<void>((resolve) => { this.wake = resolve; });
     if (this.killed) return 'killed';
     const t = this.target;
+    if (this.timeline !== undefined) budget = Math.min(budget, this.timeline.due());
+    if (this.connected) this.history.maybeTake(this.timeline?.next ?? 0);
     if (this.interruptRequested) {
       this.interruptRequested = false;
       this.stop(`T${hex2(SIGINT)}thread:${this.threadId()};`);
@@ -277,6 +295,7 @@ export class GdbStub {
           t.sync();
           t.hart.pc = addr | 0;
           t.stateChanged();
+          this.historyChanged();
         }
         return this.resume(p[0] === 's');
       case 'C':
@@ -284,11 +303,16 @@ export class GdbStub {
         return this.resume(p[0] === 'S');
       case 'v':
         return this.handleV(p);
+      case 'b':
+        if (p === 'bs') return this.reverseStep();
+        if (p === 'bc') return this.reverseContinue();
+        return '';
       case 'Z':
       case 'z':
         return this.breakpointPacket(p);
       case 'D':
         this.clearDebugState();
+        this.history.clear();
         this.halted = false;
         this.connected = false;
         this.resumeWaiter();
@@ -313,7 +337,7 @@ export class GdbStub {
     if (p.startsWith('qSupported')) {
       // As QEMU: with gdb's multiprocess extension, threads are named p1.1 (one process, one hart).
       this.multiprocess = /[:;]multiprocess\+/.test(p);
-      return `PacketSize=${MAX_PACKET.toString(16)};qXfer:features:read+;swbreak+;hwbreak+;vContSupported+;QStartNoAckMode+${this.multiprocess ? ';multiprocess+' : ''}`;
+      return `PacketSize=${MAX_PACKET.toString(16)};qXfer:features:read+;swbreak+;hwbreak+;vContSupported+;QStartNoAckMode+;ReverseStep+;ReverseContinue+${this.multiprocess ? ';multiprocess+' : ''}`;
     }
     if (p === 'QStartNoAckMode') return 'OK';
     if (p.startsWith('qXfer:features:read:')) {
@@ -355,6 +379,134 @@ export class GdbStub {
     return '';
   }
 
+  // ---- reverse execution ------------------------------------------------------------------
+
+  private get timeline(): InputTimeline | undefined {
+    return this.options.timeline;
+  }
+
+  /** The debugger changed the guest: the recorded past no longer leads here, so history starts anew. */
+  private historyChanged(): void {
+    this.history.clear();
+    this.timeline?.rebase();
+  }
+
+  /** Puts the guest back to a checkpoint, with the console input it had received then. */
+  private rewind(cp: Checkpoint): void {
+    this.history.restore(cp);
+    if (this.timeline !== undefined) this.timeline.next = cp.inputs;
+  }
+
+  /** The stop reply at the start of recorded history (gdb: "no more reverse-execution history"). */
+  private historyBegins(): string {
+    this.target.sync();
+    return `T${hex2(SIGTRAP)}replaylog:begin;thread:${this.threadId()};`;
+  }
+
+  /**
+   * Replays forward to step `goal` (breakpoints do not stop it; each one met is passed to `onBreak`
+   * with the guest standing in front of it). Returns whether the guest got there.
+   */
+  private replayTo(goal: number, onBreak?: () => void): boolean {
+    const t = this.target;
+    while (t.steps < goal) {
+      const before = t.steps;
+      let limit = Infinity;
+      if (this.timeline !== undefined) {
+        limit = this.timeline.due();
+        this.timeline.quiet = true;
+      }
+      const r = t.run(Math.min(goal - t.steps, limit));
+      if (r === StopReason.BREAKPOINT) {
+        if (t.steps < goal) onBreak?.();
+        continue;
+      }
+      if (r !== StopReason.BUDGET && r !== StopReason.IDLE) break;
+      if (t.steps === before) break;
+    }
+    t.sync();
+    return t.steps === goal;
+  }
+
+  /** Replays one guest step at a time to step `goal`, visiting each position (watchpoints need this). */
+  private replayStepwise(goal: number, visit?: () => void): boolean {
+    const t = this.target;
+    while (t.steps < goal) {
+      visit?.();
+      if (this.timeline !== undefined) {
+        this.timeline.due();
+        this.timeline.quiet = true;
+      }
+      const before = t.steps;
+      const r = this.stepOnce();
+      if (t.steps === before || (r !== StopReason.BUDGET && r !== StopReason.IDLE)) break;
+    }
+    return t.steps === goal;
+  }
+
+  /** `bs`: back to the position one guest step before this one. */
+  private reverseStep(): string {
+    const t = this.target;
+    t.sync();
+    this.timeline?.note();
+    const now = t.steps;
+    const cp = this.history.atOrBefore(now - 1);
+    if (cp === undefined) return this.historyBegins();
+    this.rewind(cp);
+    if (!this.replayTo(now - 1)) {
+      // The step before `now` is not on the way of a plain run (the hart slept in WFI): find the
+      // last position single steps reach before `now`, and go there.
+      this.rewind(cp);
+      let previous = t.steps;
+      this.replayStepwise(now, () => { previous = t.steps; });
+      this.rewind(cp);
+      this.replayStepwise(previous);
+    }
+    t.sync();
+    return `T${hex2(SIGTRAP)}thread:${this.threadId()};`;
+  }
+
+  /** `bc`: back to the latest breakpoint or watchpoint hit before this position, else to where history begins. */
+  private reverseContinue(): string {
+    const t = this.target;
+    t.sync();
+    this.timeline?.note();
+    let end = t.steps;
+    const breaks = new Set([...this.swBreaks, ...this.hwBreaks]);
+    t.setBreakpoints(breaks);
+    for (let cp = this.history.atOrBefore(end - 1); cp !== undefined; cp = this.history.before(cp)) {
+      this.rewind(cp);
+      let hit: { steps: number; reply: string } | undefined;
+      const look = (): void => {
+        t.sync();
+        const watch = this.watchedAccess();
+        if (watch !== undefined) hit = { steps: t.steps, reply: this.watchReply(watch) };
+        else if (breaks.has(t.hart.pcU)) hit = { steps: t.steps, reply: this.breakReply() };
+      };
+      if (this.watches.length > 0) this.replayStepwise(end, look);
+      else {
+        look();
+        this.replayTo(end, look);
+      }
+      if (hit !== undefined) {
+        this.rewind(cp);
+        if (this.watches.length > 0) this.replayStepwise(hit.steps);
+        else this.replayTo(hit.steps);
+        t.sync();
+        return hit.reply;
+      }
+      end = cp.steps;
+    }
+    const first = this.history.list[0];
+    if (first !== undefined) this.rewind(first);
+    return this.historyBegins();
+  }
+
+  private breakReply(): string {
+    const pc = this.target.hart.pcU;
+    return `T${hex2(SIGTRAP)}${this.swBreaks.has(pc) ? 'swbreak' : 'hwbreak'}:;thread:${this.threadId()};`;
+  }
+
   // ---- registers --------------------------------------------------------------------------
 
   private allRegisters(): string {
@@ -373,6 +525,7 @@ export class GdbStub {
     for (let i = 1; i < 32; i++) h.x[i] = word(i);
     h.pc = word(32);
     this.target.stateChanged();
+    this.historyChanged();
     return 'OK';
   }
 
@@ -408,6 +561,7 @@ export class GdbStub {
       def.write(h, v >>> 0);
     }
     this.target.stateChanged();
+    this.historyChanged();
     return 'OK';
   }
 
@@ -443,6 +597,7 @@ export class GdbStub {
       pas.push(pa);
     }
     for (let i = 0; i < len; i++) this.target.writePhysical(pas[i], data.subarray(i, i + 1));
+    if (len > 0) this.historyChanged();
     return 'OK';
   }
 

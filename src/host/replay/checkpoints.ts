@@ -1,0 +1,167 @@
+// In-memory checkpoints of a debugged run, for reverse execution: the guest is rewound to the
+// nearest checkpoint before the wanted step and replayed forward (docs/replay.md). A checkpoint is the
+// machine's or VM's state without RAM (as a snapshot holds it) plus its RAM page by page; a page equal
+// to the same page of the checkpoint before it is shared, not copied, so a checkpoint costs the pages
+// the guest wrote since the previous one. Memory is bounded: past `maxBytes` of page copies or
+// `maxCount` checkpoints, the checkpoint whose removal leaves the smallest gap goes (never the
+// first, which is where history starts), so the spacing grows evenly and a replay stays short.
+
+import type { PhysicalBus } from '../../engine/machine/bus';
+
+/** What checkpoints need of a machine or VM. */
+export interface Rewindable {
+  /** The guest's clock (steps). */
+  readonly steps: number;
+  /** The guest's RAM. */
+  readonly ramBus: PhysicalBus;
+  /** The state without RAM (a snapshot's machine or VM state). */
+  saveState(): unknown;
+  /** Puts back a state `saveState` returned (after RAM was put back). */
+  loadState(state: unknown): void;
+}
+
+/** One point the guest can be rewound to. */
+export interface Checkpoint {
+  readonly steps: number;
+  /** How many console-input events the guest had received (InputTimeline.next). */
+  readonly inputs: number;
+  readonly state: unknown;
+  /** RAM page by page; undefined for a page of zeros. */
+  readonly pages: readonly (Uint8Array | undefined)[];
+}
+
+/** How many checkpoints and how many bytes of page copies to keep. */
+export interface CheckpointLimits {
+  /** Steps between checkpoints while the guest runs forward. */
+  interval: number;
+  /** Bytes of RAM page copies kept in all (pages shared between checkpoints count once). */
+  maxBytes: number;
+  /** Checkpoints kept. */
+  maxCount: number;
+}
+
+/** Default limits: a checkpoint every 2,000,000 steps, at most 256 MiB of pages and 64 checkpoints. */
+export const DEFAULT_CHECKPOINT_LIMITS: CheckpointLimits = { interval: 2_000_000, maxBytes: 256 * 1024 * 1024, maxCount: 64 };
+
+const PAGE = 4096;
+
+/** The checkpoints of one debugged run, in order of steps. */
+export class CheckpointStore {
+  /** The checkpoints, oldest first. */
+  readonly list: Checkpoint[] = [];
+  /** Bytes of page copies held now. */
+  bytes = 0;
+  /** Checkpoints taken and dropped (for docs/tests: the thinning works). */
+  taken = 0;
+  dropped = 0;
+  private readonly refs = new Map<Uint8Array, number>();
+
+  constructor(private readonly target: Rewindable, readonly limits: CheckpointLimits = DEFAULT_CHECKPOINT_LIMITS) {}
+
+  /** Takes a checkpoint when none lies within `interval` steps before the guest's clock. */
+  maybeTake(inputs: number): void {
+    const before = this.atOrBefore(this.target.steps);
+    if (before === undefined || this.target.steps - before.steps >= this.limits.interval) this.take(inputs);
+  }
+
+  /** Takes a checkpoint at the guest's clock (replacing one at the same step). */
+  take(inputs: number): Checkpoint {
+    const steps = this.target.steps;
+    let at = this.list.findIndex((c) => c.steps >= steps);
+    if (at < 0) at = this.list.length;
+    if (at < this.list.length && this.list[at].steps === steps) this.drop(at);
+    const prev = at > 0 ? this.list[at - 1].pages : undefined;
+    const bus = this.target.ramBus;
+    const count = Math.floor(bus.ramSize / PAGE);
+    const pages: (Uint8Array | undefined)[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const off = bus.ramOffset(bus.ramBase + i * PAGE, PAGE);
+      if (off < 0) continue;
+      const now = bus.ram.subarray(off, off + PAGE);
+      const old = prev?.[i];
+      if (old !== undefined && Buffer.from(now.buffer, now.byteOffset, PAGE).equals(old)) {
+        pages[i] = this.ref(old);
+      } else if (!isZero(bus.ram32, off >>> 2)) {
+        const copy = now.slice();
+        this.bytes += PAGE;
+        pages[i] = this.ref(copy);
+      }
+    }
+    const cp: Checkpoint = { steps, inputs, state: this.target.saveState(), pages };
+    this.list.splice(at, 0, cp);
+    this.taken++;
+    this.thin();
+    return cp;
+  }
+
+  /** The latest checkpoint at or before `steps`. */
+  atOrBefore(steps: number): Checkpoint | undefined {
+    for (let i = this.list.length - 1; i >= 0; i--) if (this.list[i].steps <= steps) return this.list[i];
+    return undefined;
+  }
+
+  /** The latest checkpoint before `cp` (undefined for the first). */
+  before(cp: Checkpoint): Checkpoint | undefined {
+    const i = this.list.indexOf(cp);
+    return i > 0 ? this.list[i - 1] : undefined;
+  }
+
+  /** Puts the guest back to `cp`: RAM, then the rest of its state. */
+  restore(cp: Checkpoint): void {
+    const bus = this.target.ramBus;
+    const count = Math.floor(bus.ramSize / PAGE);
+    for (let i = 0; i < count; i++) {
+      const off = bus.ramOffset(bus.ramBase + i * PAGE, PAGE);
+      if (off < 0) continue;
+      const saved = cp.pages[i];
+      if (saved !== undefined) bus.ram.set(saved, off);
+      else if (!isZero(bus.ram32, off >>> 2)) bus.ram.fill(0, off, off + PAGE);
+    }
+    this.target.loadState(cp.state);
+  }
+
+  /** Forgets every checkpoint (the debugger changed the guest: history before now no longer leads here). */
+  clear(): void {
+    while (this.list.length > 0) this.drop(this.list.length - 1);
+  }
+
+  private ref(page: Uint8Array): Uint8Array {
+    this.refs.set(page, (this.refs.get(page) ?? 0) + 1);
+    return page;
+  }
+
+  private drop(index: number): void {
+    const [cp] = this.list.splice(index, 1);
+    for (const page of cp.pages) {
+      if (page === undefined) continue;
+      const n = this.refs.get(page)! - 1;
+      if (n > 0) this.refs.set(page, n);
+      else {
+        this.refs.delete(page);
+        this.bytes -= PAGE;
+      }
+    }
+    this.dropped++;
+  }
+
+  /** Keeps within the limits: drops the inner checkpoint whose neighbours are closest. */
+  private thin(): void {
+    while ((this.bytes > this.limits.maxBytes || this.list.length > this.limits.maxCount) && this.list.length > 2) {
+      let best = 1;
+      let gap = Infinity;
+      for (let i = 1; i < this.list.length - 1; i++) {
+        const g = this.list[i + 1].steps - this.list[i - 1].steps;
+        if (g < gap) {
+          gap = g;
+          best = i;
+        }
+      }
+      this.drop(best);
+    }
+  }
+}
+
+function isZero(words: Int32Array, from: number): boolean {
+  for (let k = 0; k < PAGE / 4; k++) if (words[from + k] !== 0) return false;
+  return true;
+}

@@ -1,0 +1,207 @@
+// Recording files (`vmlab run --record FILE`): where a run started, the console input it received
+// on the guest's clock, and how it ended, so `vmlab run --replay FILE` reproduces it exactly and
+// checks that it did (docs/replay.md).
+//
+// Layout (little-endian):
+//   "VMLABREC"        8 bytes, magic
+//   version           u32, RECORD_VERSION
+//   header length     u32
+//   header            JSON (RecordHeader), UTF-8
+//   start state       the bytes of a snapshot file (host/snapshot-file.ts) of the run's first step
+//   SHA-256           32 bytes over everything before it
+// Reading checks magic, version, lengths and the checksum before anything is parsed, and refuses a
+// file that fails in one line naming it and what is wrong.
+
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { MachineState, VmState } from '../../engine/snapshot/machine-state';
+import { readSnapshotFile, writeSnapshotFile, type Snapshot, type SnapshotParts } from '../snapshot-file';
+import type { InputEvent } from './input-timeline';
+
+/** The recording format's version; a file of another version is refused. */
+export const RECORD_VERSION = 1;
+const MAGIC = 'VMLABREC';
+const PREFIX = 16;
+const DIGEST = 32;
+
+/** How a recorded run ended: what a replay must reproduce. */
+export interface RecordEnd {
+  /** The guest's clock (steps) at the end. */
+  steps: number;
+  /** Instructions retired (the guest's; a VM's count in a VM mode). */
+  instret: number;
+  /** Why the run stopped (exit, budget, quit, signal, idle, crashed, ...). */
+  stopReason: string;
+  /** vmlab's exit status. */
+  exitStatus: number;
+  /** Console output: its length and SHA-256. */
+  outputBytes: number;
+  outputSha256: string;
+  /** SHA-256 of the guest's architectural state and RAM at the end (`stateDigest`). */
+  stateSha256: string;
+}
+
+/** The JSON header of a recording. */
+export interface RecordHeader {
+  format: 'vmlab-record';
+  created: string;
+  /** What the recorded run started from: `reset`, or the snapshot file it continued. */
+  startedFrom: string;
+  mode: string;
+  /** Console input: steps and base64 bytes. */
+  inputs: { at: number; data: string }[];
+  end: RecordEnd;
+  /** Bytes of the start state after the header. */
+  startLength: number;
+}
+
+/** A recording in memory. */
+export interface Recording {
+  header: RecordHeader;
+  /** The run's first state. */
+  start: Snapshot;
+  /** Console input, decoded. */
+  inputs: InputEvent[];
+}
+
+/** The state `stateDigest` covers: a machine's or VM's saved state and its RAM. */
+export interface DigestState {
+  machine?: MachineState;
+  vm?: VmState;
+  ram: Iterable<{ index: number; bytes: Uint8Array }>;
+}
+
+/**
+ * SHA-256 over the guest's machine state (hart, CSRs, devices, clock) and its non-zero RAM pages.
+ * A VM contributes its virtual machine and its run state, not the VMM's statistics or vCPU counters,
+ * which count caches (TLB fills, translations) a replay rebuilds differently.
+ */
+export function stateDigest(s: DigestState): string {
+  const hash = createHash('sha256');
+  const machine = s.machine ?? s.vm?.machine;
+  hash.update(JSON.stringify({ machine, vmState: s.vm?.vm.state ?? null }));
+  for (const page of s.ram) {
+    const index = Buffer.alloc(4);
+    index.writeUInt32LE(page.index);
+    hash.update(index);
+    hash.update(page.bytes);
+  }
+  return hash.digest('hex');
+}
+
+/** Bytes of a snapshot as its file holds them (written beside `near`, read back, removed). */
+export function snapshotBytes(near: string, parts: SnapshotParts): Buffer {
+  const tmp = `${resolve(near)}.start-${process.pid}`;
+  try {
+    writeSnapshotFile(tmp, parts);
+    return readFileSync(tmp);
+  } catch (err) {
+    throw new Error(`--record ${near}: cannot save the start state beside it: ${(err as Error).message.replace(/^.*cannot write the file: /, '')}`);
+  } finally {
+    try { unlinkSync(tmp); } catch { /* not written */ }
+  }
+}
+
+/** Writes a recording: to a temporary name beside `path`, fsynced, then renamed over it. */
+export function writeRecordFile(path: string, header: Omit<RecordHeader, 'format' | 'startLength'>, start: Uint8Array): void {
+  const full: RecordHeader = { format: 'vmlab-record', ...header, startLength: start.length };
+  const json = Buffer.from(JSON.stringify(full), 'utf8');
+  const prefix = Buffer.alloc(PREFIX);
+  prefix.write(MAGIC, 0, 'latin1');
+  prefix.writeUInt32LE(RECORD_VERSION, 8);
+  prefix.writeUInt32LE(json.length, 12);
+  const hash = createHash('sha256').update(prefix).update(json).update(start).digest();
+  const target = resolve(path);
+  const tmp = `${target}.tmp-${process.pid}`;
+  try {
+    const fd = openSync(tmp, 'w');
+    try {
+      for (const c of [prefix, json, start, hash]) {
+        let done = 0;
+        while (done < c.length) done += writeSync(fd, c, done, c.length - done);
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, target);
+  } catch (err) {
+    try { unlinkSync(tmp); } catch { /* not there */ }
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+    throw new Error(`--record ${path}: cannot write the file: ${why}`);
+  }
+  try {
+    const dirFd = openSync(dirname(target), 'r');
+    fsyncSync(dirFd);
+    closeSync(dirFd);
+  } catch {
+    // Some file systems refuse to sync a folder; the file itself is synced.
+  }
+}
+
+/** Reads and checks a recording; throws one line naming the file and what is wrong with it. */
+export function readRecordFile(path: string): Recording {
+  const fail = (why: string): never => {
+    throw new Error(`--replay ${path}: ${why}`);
+  };
+  let data: Buffer;
+  try {
+    data = readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return fail(code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (err as Error).message);
+  }
+  if (data.length < PREFIX || data.toString('latin1', 0, 8) !== MAGIC) return fail('not a vmlab recording (no VMLABREC signature)');
+  const version = data.readUInt32LE(8);
+  if (version !== RECORD_VERSION) return fail(`recording format version ${version}; this vmlab reads version ${RECORD_VERSION}`);
+  const headerLength = data.readUInt32LE(12);
+  if (PREFIX + headerLength + DIGEST > data.length) return fail(`truncated: ${data.length} bytes, the header alone needs ${PREFIX + headerLength + DIGEST}`);
+  const body = data.subarray(0, data.length - DIGEST);
+  if (!createHash('sha256').update(body).digest().equals(data.subarray(data.length - DIGEST))) {
+    return fail('checksum mismatch: the file is damaged or truncated');
+  }
+  let header: RecordHeader;
+  try {
+    header = JSON.parse(data.toString('utf8', PREFIX, PREFIX + headerLength)) as RecordHeader;
+  } catch {
+    return fail('the header is not valid JSON');
+  }
+  if (typeof header !== 'object' || header === null || header.format !== 'vmlab-record') return fail('the header is not a vmlab recording header');
+  const e = header.end;
+  if (typeof e !== 'object' || e === null || !Number.isSafeInteger(e.steps) || !Number.isSafeInteger(e.instret) || !Number.isSafeInteger(e.exitStatus) ||
+    typeof e.outputSha256 !== 'string' || typeof e.stateSha256 !== 'string') {
+    return fail('the header does not say how the run ended');
+  }
+  if (!Array.isArray(header.inputs)) return fail('the header has no input list');
+  const inputs: InputEvent[] = [];
+  let last = 0;
+  for (const [i, ev] of header.inputs.entries()) {
+    if (typeof ev !== 'object' || ev === null || !Number.isSafeInteger(ev.at) || ev.at < last || ev.at > e.steps || typeof ev.data !== 'string' ||
+      !/^[A-Za-z0-9+/]*={0,2}$/.test(ev.data)) {
+      return fail(`input ${i + 1} is malformed (its step is out of order or past the end, or its bytes are not base64)`);
+    }
+    last = ev.at;
+    inputs.push({ at: ev.at, bytes: new Uint8Array(Buffer.from(ev.data, 'base64')) });
+  }
+  const startAt = PREFIX + headerLength;
+  if (!Number.isSafeInteger(header.startLength) || startAt + header.startLength !== body.length) return fail('the start state does not fill the rest of the file');
+  const tmp = join(tmpdir(), `vmlab-replay-${process.pid}-${Date.now()}.snap`);
+  let start: Snapshot;
+  try {
+    writeFileSync(tmp, body.subarray(startAt));
+    start = readSnapshotFile(tmp);
+  } catch (err) {
+    return fail(`its start state: ${(err as Error).message.replace(/^snapshot [^:]*: /, '')}`);
+  } finally {
+    try { unlinkSync(tmp); } catch { /* not written */ }
+  }
+  return { header, start, inputs };
+}
+
+/** Base64 of bytes, for the header's input list. */
+export function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
+}
