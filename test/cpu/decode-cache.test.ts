@@ -2,7 +2,8 @@
 // a slot only while memory still holds the bits it decoded. These programs change what is at an
 // address in every way the cache could miss: a store that turns a compressed pair into one 32-bit
 // instruction and back, code 128 KiB apart (the same slot), another machine with other code at the
-// same address, and a hart without C running compressed code after one with C. Results are
+// same address, a hart without C running compressed code after one with C, and a store into an
+// instruction the interpreter's inner loop has already checked in the same run. Results are
 // computed by hand; the translator must agree with the interpreter on every count.
 import { describe, expect, test } from 'vitest';
 import { assemble } from '../../src/engine/asm/index';
@@ -68,6 +69,30 @@ f2:
   ret
 `;
 
+// Four passes over `patch`; after the second, a store rewrites it to addi a0, a0, 100. The
+// interpreter's inner loop runs the passes without leaving (no slow path between them), so the
+// slot of `patch` has been checked against memory in this run before the store: the store must
+// make the loop check it again.
+const REWRITE_IN_RUN = `
+  .option norvc
+  .globl _start
+_start:
+  li    s0, 4
+  li    a0, 0
+  la    s1, patch
+  li    s2, ${ADDI_A0_100}
+  li    t0, 2
+loop:
+patch:
+  addi  a0, a0, 1
+  addi  s0, s0, -1
+  bne   s0, t0, 1f
+  sw    s2, 0(s1)
+1:
+  bnez  s0, loop
+${EXIT}
+`;
+
 function load(source: string, cpu: Partial<CpuFeatures>): Machine {
   const r = assemble(source, { file: 'decode-cache.S' });
   if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
@@ -94,6 +119,13 @@ describe('the interpreter decode cache', () => {
     // Five odd passes add 100, five even ones add 1 (and run one more instruction, the c.nop).
     expect(interp.a0).toBe(5 * 100 + 5 * 1);
     const jit = run(RESHAPE, true);
+    expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
+  });
+
+  test('a store into an instruction the running loop has already run takes effect at the next pass', () => {
+    const interp = run(REWRITE_IN_RUN, false);
+    expect(interp.a0).toBe(1 + 1 + 100 + 100);
+    const jit = run(REWRITE_IN_RUN, true);
     expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
   });
 

@@ -48,6 +48,8 @@ export function execute(h: Hart, limit: number): void {
   const hasA = h.features.a === true;
   const hasXs = h.features.xsensitive === true;
   const dc = decodeCache(hasC);
+  // A jump or branch target with bit 1 set is misaligned without C.
+  const tmask = hasC ? 0 : 2;
 
   let pc = h.pc;
   let steps = h.sliceSteps;
@@ -76,6 +78,7 @@ export function execute(h: Hart, limit: number): void {
   const pages = code?.pages;
   const hot = code?.hot;
   const shift = code?.shift;
+  const blocks = code !== undefined;
   // Whether pc may start a block: after a control transfer, a trap, a slow instruction or a block.
   let entry = true;
   // Translated blocks run and the instructions they retired, added to code.stats on the way out.
@@ -84,7 +87,7 @@ export function execute(h: Hart, limit: number): void {
   const firstDone = h.sliceDone;
   h.atBreakpoint = false;
 
-  while (steps < end) {
+  outer: while (steps < end) {
     if (bps !== undefined && bps.has(pc >>> 0) && !(steps + nOff === firstDone && pc >>> 0 === h.bpSkip)) {
       h.atBreakpoint = true;
       break;
@@ -147,6 +150,198 @@ export function execute(h: Hart, limit: number): void {
       }
     }
     entry = false;
+    // ---- the fast run ----
+    // Instructions in the current fetch page run in this inner loop while no breakpoint is set. It
+    // holds only fast paths and calls nothing, so V8 keeps the typed arrays' backing stores and
+    // lengths in registers across it. An instruction it cannot finish on a fast path (a decode-cache
+    // miss, a TLB miss, a misaligned target, a rare instruction) leaves it before changing anything,
+    // and the general path below runs that instruction. With the translator on, every jump and
+    // branch goes back to the top, where a block may start.
+    if (inPage && bpList === undefined) {
+      if (dcStamp > Dc.STAMP_LIMIT) resetStamps();
+      let stamp = ++dcStamp;
+      // RAM offset of the fetch page: a store there may overwrite the run's instructions.
+      const fram = (fbase + foff) | 0;
+      run: for (;;) {
+        if (steps >= end || ((pc - fbase) >>> 0) >= flimit) continue outer;
+        const hw = ((pc + foff) | 0) >> 1;
+        const ri = (hw & Dc.MASK) << 2;
+        if (dc[ri + 3] !== stamp) {
+          if (dc[ri] !== (r16[hw] | (r16[hw + 1] << 16))) break;
+          dc[ri + 3] = stamp;
+        }
+        const info = dc[ri + 1];
+        const imm = dc[ri + 2];
+        const rd = (info >>> 8) & 31;
+        const rs1 = (info >>> 13) & 31;
+        const rs2 = (info >>> 18) & 31;
+        let npc = (pc + 2 + ((info >>> 22) & 2)) | 0;
+        switch (info & 0xff) {
+          case Op.ADDI: x[rd] = (x[rs1] + imm) | 0; break;
+          case Op.LW: {
+            const a = (x[rs1] + imm) | 0;
+            const vp = a >>> 12;
+            const ti = vp & Lit.TLB;
+            if ((a & 3) !== 0 || tagR[ti] !== (vp | dtag)) break run;
+            hits++;
+            x[rd] = r32[((a + toff[ti]) | 0) >> 2];
+            x[0] = 0;
+            break;
+          }
+          case Op.SW: {
+            const a = (x[rs1] + imm) | 0;
+            const vp = a >>> 12;
+            const ti = vp & Lit.TLB;
+            if ((a & 3) !== 0 || tagW[ti] !== (vp | dtag)) break run;
+            hits++;
+            const o = (a + toff[ti]) | 0;
+            if (((o ^ fram) >>> 12) === 0) stamp = ++dcStamp;
+            r32[o >> 2] = x[rs2];
+            break;
+          }
+          case Op.ADD: x[rd] = (x[rs1] + x[rs2]) | 0; break;
+          case Op.LUI: x[rd] = imm; break;
+          case Op.AUIPC: x[rd] = (pc + imm) | 0; break;
+          case Op.JAL: {
+            const t = (pc + imm) | 0;
+            if ((t & tmask) !== 0) break run;
+            x[rd] = npc;
+            x[0] = 0;
+            npc = t;
+            if (blocks) { pc = npc; steps++; entry = true; continue outer; }
+            break;
+          }
+          case Op.JALR: {
+            const t = ((x[rs1] + imm) & ~1) | 0;
+            if ((t & tmask) !== 0) break run;
+            x[rd] = npc;
+            x[0] = 0;
+            npc = t;
+            if (blocks) { pc = npc; steps++; entry = true; continue outer; }
+            break;
+          }
+          case Op.BEQ:
+            if (x[rs1] === x[rs2]) {
+              const t = (pc + imm) | 0;
+              if ((t & tmask) !== 0) break run;
+              npc = t;
+            }
+            if (blocks) { pc = npc; steps++; entry = true; continue outer; }
+            break;
+          case Op.BNE:
+            if (x[rs1] !== x[rs2]) {
+              const t = (pc + imm) | 0;
+              if ((t & tmask) !== 0) break run;
+              npc = t;
+            }
+            if (blocks) { pc = npc; steps++; entry = true; continue outer; }
+            break;
+          case Op.BLT:
+            if (x[rs1] < x[rs2]) {
+              const t = (pc + imm) | 0;
+              if ((t & tmask) !== 0) break run;
+              npc = t;
+            }
+            if (blocks) { pc = npc; steps++; entry = true; continue outer; }
+            break;
+          case Op.BGE:
+            if (x[rs1] >= x[rs2]) {
+              const t = (pc + imm) | 0;
+              if ((t & tmask) !== 0) break run;
+              npc = t;
+            }
+            if (blocks) { pc = npc; steps++; entry = true; continue outer; }
+            break;
+          case Op.BLTU:
+            if ((x[rs1] ^ Lit.SIGN) < (x[rs2] ^ Lit.SIGN)) {
+              const t = (pc + imm) | 0;
+              if ((t & tmask) !== 0) break run;
+              npc = t;
+            }
+            if (blocks) { pc = npc; steps++; entry = true; continue outer; }
+            break;
+          case Op.BGEU:
+            if ((x[rs1] ^ Lit.SIGN) >= (x[rs2] ^ Lit.SIGN)) {
+              const t = (pc + imm) | 0;
+              if ((t & tmask) !== 0) break run;
+              npc = t;
+            }
+            if (blocks) { pc = npc; steps++; entry = true; continue outer; }
+            break;
+          case Op.LH: case Op.LHU: {
+            const a = (x[rs1] + imm) | 0;
+            const vp = a >>> 12;
+            const ti = vp & Lit.TLB;
+            if ((a & 1) !== 0 || tagR[ti] !== (vp | dtag)) break run;
+            hits++;
+            const v = r16[((a + toff[ti]) | 0) >> 1];
+            x[rd] = (info & 0xff) === Op.LH ? (v << 16) >> 16 : v;
+            x[0] = 0;
+            break;
+          }
+          case Op.LB: case Op.LBU: {
+            const a = (x[rs1] + imm) | 0;
+            const vp = a >>> 12;
+            const ti = vp & Lit.TLB;
+            if (tagR[ti] !== (vp | dtag)) break run;
+            hits++;
+            const v = r8[(a + toff[ti]) | 0];
+            x[rd] = (info & 0xff) === Op.LB ? (v << 24) >> 24 : v;
+            x[0] = 0;
+            break;
+          }
+          case Op.SH: {
+            const a = (x[rs1] + imm) | 0;
+            const vp = a >>> 12;
+            const ti = vp & Lit.TLB;
+            if ((a & 1) !== 0 || tagW[ti] !== (vp | dtag)) break run;
+            hits++;
+            const o = (a + toff[ti]) | 0;
+            if (((o ^ fram) >>> 12) === 0) stamp = ++dcStamp;
+            r16[o >> 1] = x[rs2];
+            break;
+          }
+          case Op.SB: {
+            const a = (x[rs1] + imm) | 0;
+            const vp = a >>> 12;
+            const ti = vp & Lit.TLB;
+            if (tagW[ti] !== (vp | dtag)) break run;
+            hits++;
+            const o = (a + toff[ti]) | 0;
+            if (((o ^ fram) >>> 12) === 0) stamp = ++dcStamp;
+            r8[o] = x[rs2];
+            break;
+          }
+          case Op.SLTI: x[rd] = x[rs1] < imm ? 1 : 0; break;
+          case Op.SLTIU: x[rd] = (x[rs1] ^ Lit.SIGN) < (imm ^ Lit.SIGN) ? 1 : 0; break;
+          case Op.XORI: x[rd] = x[rs1] ^ imm; break;
+          case Op.ORI: x[rd] = x[rs1] | imm; break;
+          case Op.ANDI: x[rd] = x[rs1] & imm; break;
+          case Op.SLLI: x[rd] = x[rs1] << rs2; break;
+          case Op.SRLI: x[rd] = x[rs1] >>> rs2; break;
+          case Op.SRAI: x[rd] = x[rs1] >> rs2; break;
+          case Op.SUB: x[rd] = (x[rs1] - x[rs2]) | 0; break;
+          case Op.SLL: x[rd] = x[rs1] << (x[rs2] & 31); break;
+          case Op.SLT: x[rd] = x[rs1] < x[rs2] ? 1 : 0; break;
+          case Op.SLTU: x[rd] = (x[rs1] ^ Lit.SIGN) < (x[rs2] ^ Lit.SIGN) ? 1 : 0; break;
+          case Op.XOR: x[rd] = x[rs1] ^ x[rs2]; break;
+          case Op.SRL: x[rd] = x[rs1] >>> (x[rs2] & 31); break;
+          case Op.SRA: x[rd] = x[rs1] >> (x[rs2] & 31); break;
+          case Op.OR: x[rd] = x[rs1] | x[rs2]; break;
+          case Op.AND: x[rd] = x[rs1] & x[rs2]; break;
+          case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: case Op.FENCE_I: break;
+          case Op.MUL:
+            if (!hasM) break run;
+            x[rd] = Math.imul(x[rs1], x[rs2]);
+            x[0] = 0;
+            break;
+          default:
+            break run;
+        }
+        steps++;
+        pc = npc;
+      }
+    }
     steps++;
     // ---- fetch and decode ----
     // The decoded form comes from the decode cache when its slot still holds the same bits.
@@ -433,9 +628,25 @@ const enum Dc {
   MASK = 0xffff,
   /** The slot for instructions fetched by the slow path (ROM, a page crossing): decoded every time. */
   SCRATCH = 0x40000,
+  /** Stamps are renewed below this, leaving room for the stores of one run. */
+  STAMP_LIMIT = 0x40000000,
 }
 let dcWithC: Int32Array | undefined;
 let dcWithoutC: Int32Array | undefined;
+/**
+ * The last run stamp handed out. A run of the inner loop takes a new one and writes it into the
+ * fourth int of every slot it has compared with memory; until the run ends, or stores into its fetch
+ * page (which takes another stamp), a slot holding the run's stamp needs no compare: nothing else
+ * writes memory while the loop calls nothing.
+ */
+let dcStamp = 0;
+
+function resetStamps(): void {
+  for (const dc of [dcWithC, dcWithoutC]) {
+    if (dc !== undefined) for (let i = 3; i < dc.length; i += 4) dc[i] = 0;
+  }
+  dcStamp = 0;
+}
 
 function decodeCache(hasC: boolean): Int32Array {
   if (hasC) return (dcWithC ??= newDecodeCache(true));
