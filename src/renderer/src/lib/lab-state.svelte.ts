@@ -108,13 +108,14 @@ export class MachineView {
 }
 
 /** What the center pane shows: the editor, or one of the inspector views. */
-export type CenterView = 'editor' | 'page-tables' | 'tlb' | 'statistics' | 'compare' | 'disks';
+export type CenterView = 'editor' | 'page-tables' | 'tlb' | 'translations' | 'statistics' | 'compare' | 'disks';
 
 /** The center views in the order of their tabs, with their titles. */
 export const CENTER_VIEWS: readonly { readonly id: CenterView; readonly title: string }[] = [
   { id: 'editor', title: 'Editor' },
   { id: 'page-tables', title: 'Page tables' },
   { id: 'tlb', title: 'TLB' },
+  { id: 'translations', title: 'Translations' },
   { id: 'statistics', title: 'Statistics' },
   { id: 'compare', title: 'Compare' },
   { id: 'disks', title: 'Disks' },
