@@ -23,8 +23,12 @@ import type { VmPlacement } from '../../shared/lab-api';
 import { machineDebugTarget, vmDebugTarget, type DebugTarget } from '../../host/gdb/debug-target';
 import { startGdbServer, type GdbServer } from '../../host/gdb/gdb-server';
 import { loadMachine, loadRam, loadVm, loadVmMachine, ramPages, saveMachine, saveVm, type MachineState, type VmState } from '../../engine/snapshot/machine-state';
-import { fileDigest, readSnapshotFile, writeSnapshotFile, type Snapshot, type SnapshotDisk } from '../../host/snapshot-file';
+import { checkSnapshotDisks, fileDigest, readSnapshotFile, writeSnapshotFile, type Snapshot, type SnapshotDisk, type SnapshotParts } from '../../host/snapshot-file';
 import { basename, resolve as resolvePath } from 'node:path';
+import { InputTimeline } from '../../host/replay/input-timeline';
+import { DEFAULT_CHECKPOINT_LIMITS } from '../../host/replay/checkpoints';
+import { snapshotBytes, stateDigest } from '../../host/replay/record-file';
+import { RunJournal } from '../record-replay';
 
 /** Exit code when the budget or the timeout ends a run (as coreutils' timeout). */
 export const EXIT_TIMEOUT = 124;
@@ -38,7 +42,9 @@ export const EXIT_QUIT = 130;
 export const EXIT_OUTPUT_CLOSED = 141;
 /** Steps the run loop hands the machine at a time. */
 const RUN_CHUNK = 4_000_000;
-/** Exit code when --save-snapshot could not write its file at the end of the run. */
+/** Exit code when a replay does not end as its recording did. */
+export const EXIT_REPLAY_DIVERGED = 1;
+/** Exit code when --save-snapshot (or --record) could not write its file at the end of the run. */
 export const EXIT_SNAPSHOT_FAILED = 1;
 /** The largest exit status: a guest's code above it (the test finisher takes 16 bits) reads as it. */
 export const MAX_EXIT_STATUS = 255;
@@ -68,6 +74,10 @@ interface RunOptions {
   gdbWait?: boolean;
   snapshot?: string;
   saveSnapshot?: string;
+  record?: string;
+  replay?: string;
+  checkpointInterval?: number;
+  checkpointMem?: number;
 }
 
 /** The state a run saves into a snapshot file. */
@@ -139,14 +149,38 @@ export function registerRun(program: Command): void {
     .option('--gdb-wait', 'with --gdb: hold the guest before its first instruction until gdb continues it (QEMU\'s -S)')
     .option('--save-snapshot <file>', 'save the whole machine or VM state to FILE where the run stops')
     .option('--snapshot <file>', 'continue from a snapshot file (the kernel, memory, CPU, boot files, disks and mode are its own)')
+    .option('--record <file>', 'record the run (its start state and the console input on the guest\'s clock) to FILE, for --replay')
+    .option('--replay <file>', 'replay a recorded run exactly and check that its output, instruction count and end state are the recording\'s')
+    .option('--checkpoint-interval <steps>', `with --gdb: steps between the checkpoints reverse execution rewinds to (default ${DEFAULT_CHECKPOINT_LIMITS.interval})`, parseCount)
+    .option('--checkpoint-mem <size>', 'with --gdb: memory the checkpoints may hold, e.g. 256M (default)', parseSize)
     .action(async (kernel: string | undefined, opts: RunOptions) => {
       let snapshot: Snapshot | undefined;
-      if (opts.snapshot !== undefined) {
-        if (kernel !== undefined) throw new Error(`--snapshot ${opts.snapshot}: the kernel comes from the snapshot; give no KERNEL`);
+      let journal: RunJournal | undefined;
+      if (opts.replay !== undefined) {
+        if (opts.snapshot !== undefined) throw new Error(`--replay ${opts.replay}: a recording holds its start state; leave out --snapshot`);
+        for (const [flag, value] of [['--record', opts.record], ['--max-insns', opts.maxInsns], ['--timeout', opts.timeout], ['--mode', opts.mode]] as const) {
+          if (value !== undefined) throw new Error(`--replay ${opts.replay}: the replay ends and runs as the recording did; leave out ${flag}`);
+        }
+      }
+      if (opts.record !== undefined) {
+        if (opts.gdb !== undefined) throw new Error('--record: a debugger\'s changes to registers and memory are not recorded; leave out --gdb (replay the recording under --gdb instead)');
+        if (opts.realtime) throw new Error('--record: a --realtime run depends on the host clock and cannot be replayed exactly; leave out --realtime');
+        checkWritable('--record', opts.record);
+      }
+      if ((opts.checkpointInterval !== undefined || opts.checkpointMem !== undefined) && opts.gdb === undefined) {
+        throw new Error('--checkpoint-interval and --checkpoint-mem need --gdb PORT');
+      }
+      const from = opts.snapshot ?? opts.replay;
+      const fromFlag = opts.snapshot !== undefined ? '--snapshot' : '--replay';
+      if (from !== undefined) {
+        if (kernel !== undefined) throw new Error(`${fromFlag} ${from}: the kernel comes from the ${fromFlag === '--snapshot' ? 'snapshot' : 'recording'}; give no KERNEL`);
         const given: [string, unknown][] = [['--mem', opts.mem], ['--cpu', opts.cpu], ['--bios', opts.bios], ['--initrd', opts.initrd],
           ['--append', opts.append], ['--disk', opts.disk], ['--place', opts.place], ['--realtime', opts.realtime]];
-        for (const [flag, value] of given) if (value !== undefined) throw new Error(`--snapshot ${opts.snapshot}: ${flag} comes from the snapshot; leave it out`);
-        snapshot = readSnapshotFile(opts.snapshot);
+        for (const [flag, value] of given) if (value !== undefined) throw new Error(`${fromFlag} ${from}: ${flag} comes from the ${fromFlag === '--snapshot' ? 'snapshot' : 'recording'}; leave it out`);
+        if (opts.replay !== undefined) {
+          journal = RunJournal.replay(opts.replay);
+          snapshot = journal.recording!.start;
+        } else snapshot = readSnapshotFile(from);
         const c = snapshot.header.config;
         if (opts.mode !== undefined && opts.mode !== c.mode && (opts.mode === 'pv' || c.mode === 'pv')) {
           throw new Error(`--snapshot ${opts.snapshot}: a pv kernel runs only in pv mode; the snapshot was taken in mode ${c.mode}`);
@@ -157,8 +191,9 @@ export function registerRun(program: Command): void {
         opts.place = c.place;
         opts.disk = snapshot.header.disks.map((d) => ({ path: d.path, format: d.format, readOnly: d.readOnly, legacy: d.legacy, serial: d.serial, slot: d.slot }));
       } else if (kernel === undefined) {
-        throw new Error("missing required argument 'kernel' (or --snapshot FILE)");
+        throw new Error("missing required argument 'kernel' (or --snapshot FILE, or --replay FILE)");
       }
+      if (opts.record !== undefined) journal = RunJournal.record(opts.record);
       opts.mode ??= 'bare';
       if (opts.saveSnapshot !== undefined) {
         if (opts.realtime) throw new Error('--save-snapshot: a --realtime run depends on the host clock and cannot be continued exactly; leave out --realtime');
@@ -177,7 +212,7 @@ export function registerRun(program: Command): void {
       }
       if (opts.gdbWait && opts.gdb === undefined) throw new Error('--gdb-wait needs --gdb PORT');
       if (opts.gdb !== undefined && opts.trace) throw new Error('--trace and --gdb cannot be used together');
-      process.exitCode = await runKernel(kernel ?? opts.snapshot!, opts, snapshot);
+      process.exitCode = await runKernel(kernel ?? from!, opts, snapshot, journal);
     });
 }
 
@@ -238,41 +273,29 @@ function checkWritable(option: string, path: string): void {
   unlinkSync(probe);
 }
 
-/** Checks that every disk is the image the snapshot was taken with (size and SHA-256). */
-function checkSnapshotDisks(file: string, disks: readonly SnapshotDisk[]): void {
-  for (const d of disks) {
-    let now: { size: number; sha256: string };
-    try {
-      now = fileDigest(d.path);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(`--snapshot ${file}: disk ${d.path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-    }
-    if (now.size !== d.size || now.sha256 !== d.sha256) {
-      throw new Error(`--snapshot ${file}: disk ${d.path} changed since the snapshot was taken (${now.size !== d.size ? `size ${now.size}, was ${d.size}` : 'its SHA-256 differs'}); restore it from the image as it was then`);
-    }
-  }
-}
-
-async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot): Promise<number> {
+async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, journal?: RunJournal): Promise<number> {
   const boot: BootFiles = snapshot === undefined ? readBootFiles(opts) : {
     firmware: snapshot.firmware, initrd: snapshot.initrd, bootargs: snapshot.header.config.bootargs, sbi: snapshot.header.config.sbi,
   };
   // A pv kernel is written for the VMM's SBI: it boots as under --bios sbi.
   if (opts.mode === 'pv' && boot.firmware === undefined) boot.sbi = true;
   const bytes = snapshot === undefined ? loadKernelFor(path, boot) : snapshot.kernel;
-  if (snapshot !== undefined) checkSnapshotDisks(opts.snapshot!, snapshot.header.disks);
+  if (snapshot !== undefined) checkSnapshotDisks(opts.snapshot !== undefined ? `--snapshot ${opts.snapshot}` : `--replay ${opts.replay!}`, snapshot.header.disks);
   if (opts.place !== undefined && opts.placement === undefined) opts.placement = parsePlacement(opts.place, (opts.mem ?? DEFAULT_RAM_SIZE) / 4096);
   let pending: number[] = [];
   let lastByte = 0x0a;
+  // Console input on the guest's clock (recorded, replayed, or replayed again after a debugger rewinds).
+  let timeline: InputTimeline | undefined;
   const flush = (): void => {
     if (pending.length > 0) {
+      journal?.noteOutput(pending);
       lastByte = pending[pending.length - 1];
       if (!isStdoutClosed()) process.stdout.write(Buffer.from(pending));
       pending = [];
     }
   };
   const onUart = (b: number): void => {
+    if (timeline?.quiet) return;
     pending.push(b);
     if (pending.length >= 4096) flush();
   };
@@ -320,10 +343,31 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot): P
   }
   const pvBoot = boot.sbi === true || opts.mode === 'pv';
   if (boot.firmware === undefined && snapshot === undefined) for (const note of rawKernelNotes(path, bytes, pvBoot ? SBI_KERNEL_ADDRESS : MEMORY_MAP.ram.base)) process.stderr.write(`vmlab: ${note}\n`);
+  const replaying = journal?.kind === 'replay';
+  timeline = new InputTimeline((b) => target.sendInput(b), () => target.steps, replaying ? journal!.recording!.inputs.slice() : [], !replaying);
+  let recordStart: Uint8Array | undefined;
+  if (journal?.kind === 'record') {
+    try {
+      target.flushDisks();
+      recordStart = snapshotBytes(opts.record!, snapshotParts(target, opts, snapshot?.header.config.kernelName ?? basename(path), bytes, boot, disks));
+    } catch (err) {
+      for (const sig of signals) process.off(sig, onSignal);
+      closeDisks(disks);
+      throw err;
+    }
+  }
   let gdb: GdbServer | undefined;
   if (opts.gdb !== undefined) {
     try {
-      gdb = await startGdbServer(target.debug(), opts.gdb, { waitForDebugger: opts.gdbWait === true });
+      gdb = await startGdbServer(target.debug(), opts.gdb, {
+        waitForDebugger: opts.gdbWait === true,
+        timeline,
+        checkpoints: {
+          ...DEFAULT_CHECKPOINT_LIMITS,
+          interval: opts.checkpointInterval ?? DEFAULT_CHECKPOINT_LIMITS.interval,
+          maxBytes: opts.checkpointMem ?? DEFAULT_CHECKPOINT_LIMITS.maxBytes,
+        },
+      });
     } catch (err) {
       for (const sig of signals) process.off(sig, onSignal);
       closeDisks(disks);
@@ -333,37 +377,42 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot): P
   }
   let killed = false;
   let saveError: string | undefined;
+  let endState = '';
 
   let inputClosed = false;
   let quit = false;
   const stdin = process.stdin;
   // An interactive run gets QEMU's console escape: Ctrl-A x quits, Ctrl-A h helps.
   const escape = new ConsoleEscape({
-    input: (b) => target.sendInput(b),
+    input: (b) => timeline!.input(b),
     quit: () => { quit = true; },
     help: () => process.stderr.write(ESCAPE_HELP),
     flush: () => { target.flushDisks(); },
   });
   const onData = (chunk: Buffer): void => {
     if (stdin.isTTY) escape.feed(new Uint8Array(chunk));
-    else target.sendInput(new Uint8Array(chunk));
+    else timeline!.input(new Uint8Array(chunk));
   };
   const onEnd = (): void => { inputClosed = true; };
-  stdin.on('data', onData);
-  stdin.on('end', onEnd);
-  stdin.on('error', onEnd);
-  if (stdin.isTTY) stdin.setRawMode(true);
+  // A replay takes its input from the recording; the keyboard only quits it (Ctrl-A x).
+  if (!replaying || stdin.isTTY) {
+    stdin.on('data', onData);
+    stdin.on('end', onEnd);
+    stdin.on('error', onEnd);
+    if (stdin.isTTY) stdin.setRawMode(true);
+  }
 
   const started = performance.now();
   const deadline = opts.timeout ? started + opts.timeout * 1000 : Infinity;
-  let remaining = opts.maxInsns ?? Infinity;
+  let remaining = replaying ? journal!.recording!.header.end.steps - target.steps : opts.maxInsns ?? Infinity;
   let reason: StopReason = StopReason.BUDGET;
   try {
     while (true) {
       if (signal !== undefined || quit || isStdoutClosed()) { reason = StopReason.STOPPED; break; }
       // Chunks end at multiples of RUN_CHUNK steps of the guest's clock, so a run continued from a
       // snapshot meets the same chunk ends as one never cut (the VMM judges a guest stuck per chunk).
-      const chunk = Math.min(remaining, trace === undefined ? RUN_CHUNK - (target.steps % RUN_CHUNK) : 1);
+      // Input is delivered at the step the recording says (between chunks, as the keyboard's is).
+      const chunk = Math.min(remaining, trace === undefined ? RUN_CHUNK - (target.steps % RUN_CHUNK) : 1, gdb === undefined ? timeline.due() : Infinity);
       if (chunk <= 0) { reason = StopReason.BUDGET; break; }
       const before = target.steps;
       if (gdb !== undefined) {
@@ -382,7 +431,7 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot): P
       if (reason === StopReason.EXIT || reason === CRASHED || isStdoutClosed()) break;
       if (performance.now() >= deadline) { reason = StopReason.BUDGET; break; }
       if (reason === StopReason.IDLE) {
-        if (inputClosed || stdin.destroyed) break;
+        if (replaying ? timeline.pending === 0 || target.steps === before : inputClosed || stdin.destroyed) break;
         await new Promise((r) => setTimeout(r, 5));
       } else {
         await yieldToEvents();
@@ -397,6 +446,7 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot): P
     }
     // Closing flushes every image (fsync) and releases its writer lock.
     target.flushDisks();
+    if (journal !== undefined) endState = stateDigest(target.save());
     if (opts.saveSnapshot !== undefined) {
       try {
         saveSnapshot(opts.saveSnapshot, target, opts, snapshot?.header.config.kernelName ?? basename(path), bytes, boot, disks);
@@ -432,40 +482,70 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot): P
     closeSync(fd);
   }
   if (saveError !== undefined) return EXIT_SNAPSHOT_FAILED;
-  if (reason === StopReason.EXIT) return Math.min(target.exitCode ?? 0, MAX_EXIT_STATUS);
-  if (signal !== undefined) {
-    say(`stopped by ${signal} after ${count(target.instret)} instructions; disks flushed and closed`);
-    return 128 + (osConstants.signals[signal] ?? 0);
+  if (replaying && signal === undefined && !quit && !killed) {
+    const diverged = journal!.divergence({ steps: target.steps, instret: target.instret, stateSha256: endState });
+    if (diverged !== undefined) {
+      say(`--replay ${opts.replay}: the run diverged from the recording: ${diverged}`);
+      return EXIT_REPLAY_DIVERGED;
+    }
+    say(`replay of ${opts.replay}: ${count(target.steps)} steps, ${count(target.instret)} instructions, console output and end state as recorded`);
+    return journal!.recording!.header.end.exitStatus;
   }
-  if (quit) {
-    say(`quit (Ctrl-A x) after ${count(target.instret)} instructions; disks flushed and closed`);
-    return EXIT_QUIT;
+  const status = endStatus();
+  if (journal?.kind === 'record') {
+    try {
+      journal.writeRecording(opts.snapshot ?? 'reset', opts.mode ?? 'bare', recordStart!, timeline, {
+        steps: target.steps, instret: target.instret, stopReason: end, exitStatus: status, stateSha256: endState,
+      });
+    } catch (err) {
+      say((err as Error).message);
+      return EXIT_SNAPSHOT_FAILED;
+    }
   }
-  if (killed) {
-    say(`killed by the debugger after ${count(target.instret)} instructions; disks flushed and closed`);
-    return EXIT_QUIT;
+  return status;
+
+  /** vmlab's exit status for how the run ended, saying why when the guest did not end it. */
+  function endStatus(): number {
+    if (reason === StopReason.EXIT) return Math.min(target.exitCode ?? 0, MAX_EXIT_STATUS);
+    if (signal !== undefined) {
+      say(`stopped by ${signal} after ${count(target.instret)} instructions; disks flushed and closed`);
+      return 128 + (osConstants.signals[signal] ?? 0);
+    }
+    if (quit) {
+      say(`quit (Ctrl-A x) after ${count(target.instret)} instructions; disks flushed and closed`);
+      return EXIT_QUIT;
+    }
+    if (killed) {
+      say(`killed by the debugger after ${count(target.instret)} instructions; disks flushed and closed`);
+      return EXIT_QUIT;
+    }
+    if (outputClosed) return EXIT_OUTPUT_CLOSED;
+    if (reason === CRASHED) {
+      say(`the guest crashed: ${target.crashReason}`);
+      return EXIT_CRASHED;
+    }
+    if (reason === StopReason.IDLE) {
+      say('the guest waits for an interrupt (WFI) and nothing is left to wake it');
+      return EXIT_IDLE;
+    }
+    if (opts.timeout && performance.now() >= deadline) {
+      say(`stopped by --timeout ${opts.timeout} after ${count(target.instret)} instructions`);
+    } else {
+      say(`stopped by --max-insns ${opts.maxInsns} after ${count(target.steps)} steps${budgetDetail(target)}`);
+    }
+    return EXIT_TIMEOUT;
   }
-  if (outputClosed) return EXIT_OUTPUT_CLOSED;
-  if (reason === CRASHED) {
-    say(`the guest crashed: ${target.crashReason}`);
-    return EXIT_CRASHED;
-  }
-  if (reason === StopReason.IDLE) {
-    say('the guest waits for an interrupt (WFI) and nothing is left to wake it');
-    return EXIT_IDLE;
-  }
-  if (opts.timeout && performance.now() >= deadline) {
-    say(`stopped by --timeout ${opts.timeout} after ${count(target.instret)} instructions`);
-  } else {
-    say(`stopped by --max-insns ${opts.maxInsns} after ${count(target.steps)} steps${budgetDetail(target)}`);
-  }
-  return EXIT_TIMEOUT;
 }
 
 const count = (v: number): string => v.toLocaleString('en-US');
 
 /** Writes the run's state to a snapshot file (after the disks were flushed, so their digests hold). */
 function saveSnapshot(file: string, target: Target, opts: RunOptions, kernelName: string, kernel: Uint8Array, boot: BootFiles, disks: readonly DiskAttachment[]): void {
+  writeSnapshotFile(file, snapshotParts(target, opts, kernelName, kernel, boot, disks));
+}
+
+/** The run's state as a snapshot holds it. */
+function snapshotParts(target: Target, opts: RunOptions, kernelName: string, kernel: Uint8Array, boot: BootFiles, disks: readonly DiskAttachment[]): SnapshotParts {
   const state = target.save();
   const specs = opts.disk ?? [];
   const snapDisks: SnapshotDisk[] = disks.map((d, i) => {
@@ -475,7 +555,7 @@ function saveSnapshot(file: string, target: Target, opts: RunOptions, kernelName
       slot: target.diskSlots[i], ...fileDigest(path),
     };
   });
-  writeSnapshotFile(file, {
+  return {
     header: {
       created: new Date().toISOString(),
       config: { mode: opts.mode ?? 'bare', ramSize: opts.mem ?? DEFAULT_RAM_SIZE, cpu: opts.cpu ?? {}, bootargs: boot.bootargs, sbi: boot.sbi, place: opts.place, kernelName },
@@ -488,7 +568,7 @@ function saveSnapshot(file: string, target: Target, opts: RunOptions, kernelName
     firmware: boot.firmware,
     initrd: boot.initrd,
     ram: state.ram,
-  });
+  };
 }
 
 /**
