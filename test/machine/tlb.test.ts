@@ -1,8 +1,13 @@
 // The TLB inspector's data: hit and miss counters equal hand-counted values with and without the
-// block translator, entries decode to the pages the program touched, and flushes are remembered.
+// block translator, entries decode to the pages the program touched, and flushes are remembered;
+// toggling sstatus.SUM and MXR flushes nothing (the bits are part of the entries' context).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assemble } from '../../src/engine/asm/index';
 import { Machine, StopReason } from '../../src/engine/machine/machine';
+import { ASM_DIR, buildAsm } from '../support/build';
 
 const ITERATIONS = 1000;
 /** M-mode, paging off: one lw and one sw per iteration on the same data page, then two sfences. */
@@ -64,4 +69,37 @@ describe('TLB counters and inspection', () => {
     expect(last.map((f) => [f.kind, f.va, f.asid])).toEqual([['translated', undefined, undefined], ['translated', 0x12345000, 7]]);
     expect(last[1].seq).toBe(last[0].seq + 1);
   });
+
+  // test/guests/asm/sv32-sum-mxr-toggle.S (compared with QEMU by the corpus test) sets or clears SUM 134
+  // times and MXR 6 times with the same pages in use; the same program without the toggles makes
+  // exactly as many flushes (reset, satp, sfence.vma).
+  for (const jit of [false, true]) {
+    it(`flushes nothing on SUM and MXR toggles, and entries filled under one setting do not serve the other (${jit ? 'translator' : 'interpreter'})`, async () => {
+      const source = readFileSync(join(ASM_DIR, 'sv32-sum-mxr-toggle.S'), 'latin1');
+      const untoggled = source.replace(/^  csr[sc] sstatus, t0$/gm, '  nop');
+      expect(untoggled.split('\n').filter((l) => l === '  nop').length).toBe(6);
+      const dir = mkdtempSync(join(tmpdir(), 'vmlab-tlb-sum-'));
+      try {
+        const variant = join(dir, 'untoggled.S');
+        writeFileSync(variant, untoggled);
+        const runElf = async (src: string): Promise<{ out: string; flushes: number }> => {
+          let out = '';
+          const m = new Machine({ cpu: { jit }, onUart: (b) => { out += String.fromCharCode(b); } });
+          m.loadKernel(new Uint8Array(readFileSync(await buildAsm(src))));
+          expect(m.run(10_000_000)).toBe(StopReason.EXIT);
+          return { out, flushes: m.hart.tlb.flushes };
+        };
+        const toggled = await runElf(join(ASM_DIR, 'sv32-sum-mxr-toggle.S'));
+        const plain = await runElf(variant);
+        // 64 quiet rounds: the U word (0x1111 plus the three rounds' increments) with SUM=1, a
+        // fault with SUM=0, the S word 0x2222.
+        expect(toggled.out).toContain(`quiet sum=${(64 * (0x1114 + 0x2222)).toString(16).padStart(8, '0')}\nquiet faults=00000040\n`);
+        expect(toggled.out.match(/sum=0 load u: M-trap cause=0000000d/g)?.length).toBe(3);
+        expect(toggled.out.match(/mxr=0 load xo: M-trap cause=0000000d/g)?.length).toBe(3);
+        expect(toggled.flushes).toBe(plain.flushes);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

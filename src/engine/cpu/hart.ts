@@ -2,7 +2,7 @@
 // path. The interpreter loop lives in interp.ts. Privileged spec 20211203 ch. 3 and 4.
 
 import { Access, Cause, leafAllows, Pte, walkSv32, WalkResult, type PteMemory, type WalkContext } from '../mmu/walk';
-import { CTX_BARE, CTX_VIRT, Tlb, TLB_MASK } from '../mmu/tlb';
+import { CTX_BARE, CTX_MXR, CTX_SUM, CTX_VIRT, Tlb, TLB_MASK } from '../mmu/tlb';
 import { writeRam, type PhysicalBus } from '../machine/bus';
 import type { TimeSource } from '../devices/irq';
 import { CSR_BY_NUM, legalMstatus } from './csr';
@@ -227,7 +227,9 @@ export class Hart implements PteMemory {
   writeMstatus(v: number): void {
     const old = this.mstatus;
     this.mstatus = legalMstatus(old, v);
-    if (((old ^ this.mstatus) & (Mstatus.SUM | Mstatus.MXR)) !== 0) this.tlb.flushAll();
+    // Without H, SUM and MXR are part of the data context (CTX_SUM, CTX_MXR); the H extension's
+    // contexts do not carry them, so they still flush.
+    if (this.features.h && ((old ^ this.mstatus) & (Mstatus.SUM | Mstatus.MXR)) !== 0) this.tlb.flushAll();
     this.contextChanged();
     this.interruptsChanged();
   }
@@ -302,7 +304,11 @@ export class Hart implements PteMemory {
     const fetchCtx = this.priv === Priv.M || !translating ? this.priv | CTX_BARE : this.priv;
     let dataPriv = this.priv;
     if (this.priv === Priv.M && (this.mstatus & Mstatus.MPRV) !== 0) dataPriv = (this.mstatus & Mstatus.MPP) >>> Mstatus.MPP_SHIFT;
-    const dataCtx = dataPriv === Priv.M || !translating ? dataPriv | CTX_BARE : dataPriv;
+    let dataCtx = dataPriv === Priv.M || !translating ? dataPriv | CTX_BARE : dataPriv;
+    if ((dataCtx & CTX_BARE) === 0) {
+      if (dataPriv === Priv.S && (this.mstatus & Mstatus.SUM) !== 0) dataCtx |= CTX_SUM;
+      if ((this.mstatus & Mstatus.MXR) !== 0) dataCtx |= CTX_MXR;
+    }
     this.fetchTag = fetchCtx << 20;
     this.dataTag = dataCtx << 20;
   }
@@ -525,7 +531,11 @@ export class Hart implements PteMemory {
         const c = this.walkCtx;
         const canR = (perms & PmpPerm.R) !== 0 && (bare || leafAllows(pte, Access.LOAD, c));
         const isCode = this.code !== undefined && this.code.codeChunks[ramOff >>> 12] !== 0;
-        const canW = (perms & PmpPerm.W) !== 0 && (bare || ((pte & Pte.D) !== 0 && leafAllows(pte, Access.STORE, c)));
+        // While RAM writes are logged, a page not yet written since the log was read gets no
+        // writable entry: its first store goes through the bus, which logs it.
+        const log = this.bus.writeLog;
+        const canW = (perms & PmpPerm.W) !== 0 && (bare || ((pte & Pte.D) !== 0 && leafAllows(pte, Access.STORE, c))) &&
+          (log === undefined || log[ramOff >>> 12] !== 0);
         const canX = (perms & PmpPerm.X) !== 0 && (bare || leafAllows(pte, Access.FETCH, c));
         // Only the context that walked may use the entry: fetch and data contexts can differ. A page a
         // trigger watches gets no entry, so its accesses keep reaching the slow path's trigger check.

@@ -15,6 +15,13 @@ export const CTX_BARE = 4;
  * two-stage translation and carry the VMID in context bits 4..10. No sfence.vma keeps them.
  */
 export const CTX_VIRT = 8;
+/**
+ * Context bits of a translated data access (not under V=1): mstatus.SUM for an S-mode access and
+ * mstatus.MXR. They key the entry as QEMU keys its TLB by MMU index, so toggling either (Linux does
+ * SUM around every user copy) needs no flush: entries filled under the other setting just miss.
+ */
+export const CTX_SUM = 16;
+export const CTX_MXR = 32;
 
 /** Number of flushes the TLB remembers for the inspector. */
 export const FLUSH_HISTORY = 32;
