@@ -115,7 +115,10 @@ describe('the translator waits until a start has retired its build budget', () =
   });
 
   test("the interpreter's warm-up still runs translated blocks", () => {
-    // It is there so that V8 compiles the block path of execute before a guest runs.
-    expect(warmUpInterpreter().translations).toBeGreaterThan(3);
+    // It is there so that V8 compiles the block path of execute before a guest runs. A translation
+    // is a region (every block of the page a start reaches by branches and direct jumps): the
+    // warm-up's straight code with its branches is one, the loop it returns to after its trap
+    // another.
+    expect(warmUpInterpreter().translations).toBeGreaterThanOrEqual(2);
   });
 });

@@ -77,6 +77,8 @@ export class PageBlocks {
   readonly first = new Int32Array(2048);
   /** Bytes from `first` that span each block's code (breakpoints inside send execution to the interpreter). */
   readonly bytes = new Int32Array(2048);
+  /** Words of the page holding each block's code (bit per word, 32 words of 32 bits). */
+  readonly words: (Uint32Array | undefined)[] = new Array<Uint32Array | undefined>(2048).fill(undefined);
   /** Halfword offsets of the live blocks. */
   readonly starts: number[] = [];
   /** Halfword offsets ever translated (statistics: retranslations). */
@@ -134,8 +136,11 @@ export class CodeCache {
   /** Per RAM page: threshold shift (backoff) and the step of its last invalidation. */
   readonly shift: Uint8Array;
   private readonly lastInvalidation: Float64Array;
-  /** Built functions by start pc and instruction bits (the source is a function of both). */
-  private memo = new Map<string, BlockFn>();
+  /**
+   * Built functions by their entry block's content key (start pc and instruction bits), with the
+   * key of their whole region (the source is a function of it).
+   */
+  private memo = new Map<string, { fn: BlockFn; key: string }>();
   readonly stats = new JitStats();
   /** Instructions a start must retire before a function is built for it (0: at HOT_THRESHOLD entries). */
   buildBudget = jitDefaults.buildBudget;
@@ -192,7 +197,7 @@ export class CodeCache {
     for (let j = starts.length - 1; j >= 0; j--) {
       const i = starts[j];
       const b = pg.first[i];
-      if (b < hi && b + pg.bytes[i] > lo) {
+      if (b < hi && b + pg.bytes[i] > lo && overlaps(pg.words[i]!, lo, hi)) {
         pg.fn[i] = undefined;
         starts[j] = starts[starts.length - 1];
         starts.pop();
@@ -237,19 +242,22 @@ export class CodeCache {
     this.dropped(page, pg, n, now);
   }
 
-  /** Marks the words of `bytes` bytes of code at RAM offset `off` (within one page). */
-  private markLines(off: number, bytes: number): void {
-    for (let l = off >>> 2; l <= (off + bytes - 1) >>> 2; l++) this.codeLines[l >>> 5] |= 1 << (l & 31);
+  /** Marks the code words of RAM page `page` given by `words`; returns the page's chunks they touch. */
+  private markWords(page: number, words: Uint32Array): number {
+    let bits = 0;
+    for (let c = 0; c < 32; c++) {
+      if (words[c] === 0) continue;
+      this.codeLines[page * 32 + c] |= words[c];
+      bits |= 1 << c;
+    }
+    return bits;
   }
 
   private dropped(page: number, pg: PageBlocks, n: number, now: number): void {
     this.stats.invalidations += n;
     let bits = 0;
     this.codeLines.fill(0, page * 32, page * 32 + 32);
-    for (const i of pg.starts) {
-      bits |= chunkBits(pg.first[i], pg.bytes[i]);
-      this.markLines((page << 12) + pg.first[i], pg.bytes[i]);
-    }
+    for (const i of pg.starts) bits |= this.markWords(page, pg.words[i]!);
     this.codeChunks[page] = bits >>> 0;
     // Code overwritten soon after the last overwrite: wait longer before translating it again.
     if (now - this.lastInvalidation[page] < BACKOFF_WINDOW) {
@@ -271,42 +279,55 @@ export class CodeCache {
     const t0 = this.clock === undefined ? 0 : this.clock();
     const page = off >>> 12;
     const hi = (off >>> 1) & HOT_MASK;
-    // A cheap scan (decode only) finds the block's extent and its memo key.
-    const scan = scanBlock(h, off, pc, false);
-    let fn = scan === undefined ? undefined : this.memo.get(scan.key);
+    // A cheap scan (decode only, the entry block alone) gives the start's content key.
+    const entry = scanEntry(h, off, pc);
+    let scan: Scanned | undefined;
+    let fn: BlockFn | undefined;
     let result = TranslateResult.INSTALLED;
-    if (scan === undefined) {
+    const known = entry === undefined ? undefined : this.memo.get(entry.key);
+    if (known !== undefined) {
+      // The memo knows the entry block: the whole region must match too.
+      scan = scanRegion(h, off, pc, false);
+      if (scan !== undefined && scan.key === known.key) {
+        fn = known.fn;
+        this.stats.memoHits++;
+      }
+    }
+    if (entry === undefined) {
       result = TranslateResult.UNTRANSLATABLE;
     } else if (fn === undefined) {
       // Since the last call the start was entered `waiting` times (HOT_THRESHOLD << shift the first time).
       const step = HOT_THRESHOLD << this.shift[page];
       const entries = this.waiting[hi] !== 0 ? this.waiting[hi] : step;
-      const credit = (this.credit.get(scan.key) ?? 0) + (build ? entries * scan.length : 0);
+      const credit = (this.credit.get(entry.key) ?? 0) + (build ? entries * entry.length : 0);
       if (!build || credit < this.buildBudget) {
         result = TranslateResult.NOT_YET;
         if (build) {
           // Come back (the interpreter calls again HOT_THRESHOLD << shift entries after the count
           // passes HOT_THRESHOLD) once the budget is retired, or sooner to notice other frames' share.
-          const need = Math.min(MAX_WAIT, Math.ceil((this.buildBudget - credit) / scan.length));
+          const need = Math.min(MAX_WAIT, Math.ceil((this.buildBudget - credit) / entry.length));
           this.hot[hi] = HOT_THRESHOLD - need;
           this.waiting[hi] = need + step - HOT_THRESHOLD;
           if (this.credit.size >= CREDIT_LIMIT) this.credit = new Map();
-          this.credit.set(scan.key, credit);
+          this.credit.set(entry.key, credit);
           this.stats.deferred++;
         }
       } else {
-        fn = buildBlock(scanBlock(h, off, pc, true)!.source);
-        if (this.memo.size >= MEMO_LIMIT) this.memo = new Map();
-        this.memo.set(scan.key, fn);
+        scan = scanRegion(h, off, pc, true);
+        if (scan === undefined) {
+          result = TranslateResult.UNTRANSLATABLE;
+        } else {
+          fn = buildBlock(scan.source);
+          if (this.memo.size >= MEMO_LIMIT) this.memo = new Map();
+          this.memo.set(entry.key, { fn, key: scan.key });
+        }
       }
-    } else {
-      this.stats.memoHits++;
     }
-    if (result !== TranslateResult.INSTALLED || scan === undefined || fn === undefined) {
+    if (result !== TranslateResult.INSTALLED || entry === undefined || scan === undefined || fn === undefined) {
       if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
       return result;
     }
-    this.credit.delete(scan.key);
+    this.credit.delete(entry.key);
     this.waiting[hi] = 0;
     let pg = this.pages[page];
     if (pg === undefined) pg = this.pages[page] = new PageBlocks();
@@ -317,23 +338,22 @@ export class CodeCache {
     pg.len[i] = scan.length;
     pg.first[i] = scan.first;
     pg.bytes[i] = scan.bytes;
+    pg.words[i] = scan.words;
     if (pg.seen[i] !== 0) this.stats.retranslations++;
     pg.seen[i] = 1;
     this.stats.translations++;
     const bits = this.codeChunks[page];
-    this.codeChunks[page] = (bits | chunkBits(scan.first, scan.bytes)) >>> 0;
-    this.markLines((page << 12) + scan.first, scan.bytes);
+    this.codeChunks[page] = (bits | this.markWords(page, scan.words)) >>> 0;
     if (bits === 0) h.codePageAdded(page);
     if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
     return TranslateResult.INSTALLED;
   }
 }
 
-/** Chunk bits (128 bytes each) covered by `bytes` bytes at page offset `lo`. */
-function chunkBits(lo: number, bytes: number): number {
-  let bits = 0;
-  for (let c = lo >>> 7; c <= ((lo + bytes - 1) >>> 7); c++) bits |= 1 << c;
-  return bits;
+/** Whether bytes [lo, hi) of a page touch a word set in `words` (bit per word of the page). */
+function overlaps(words: Uint32Array, lo: number, hi: number): boolean {
+  for (let l = lo >>> 2; l <= (hi - 1) >>> 2; l++) if (((words[l >>> 5] >>> (l & 31)) & 1) !== 0) return true;
+  return false;
 }
 
 const R = (r: number): string => (r === 0 ? '0' : `x[${r}]`);
@@ -343,12 +363,12 @@ const R = (r: number): string => (r === 0 ? '0' : `x[${r}]`);
  * (x[] holds the registers, h the hart), or undefined for every other instruction. The block
  * translator and bt's translator both emit these the same way.
  */
-export function aluExpr(id: number, w: number, pc: number): string | undefined {
+export function aluExpr(id: number, w: number, pc: number, reg: (r: number) => string = R): string | undefined {
   const rs1 = (w >>> 15) & 31;
   const rs2 = (w >>> 20) & 31;
   const immI = w >> 20;
-  const a = R(rs1);
-  const b = R(rs2);
+  const a = reg(rs1);
+  const b = reg(rs2);
   switch (id) {
     case Op.LUI: return String(w & 0xfffff000);
     case Op.AUIPC: return String((pc + (w & 0xfffff000)) | 0);
@@ -379,15 +399,18 @@ export function aluExpr(id: number, w: number, pc: number): string | undefined {
   }
 }
 
-/** A scanned block: its content key, JavaScript body (when asked for), instructions and bytes. */
+/** A scanned region: its content key, JavaScript body (when asked for), extent and code words. */
 interface Scanned {
-  /** Start pc and instruction bits in order (the body is a function of them). */
+  /** Start pc and instruction bits in scan order (the body is a function of them). */
   key: string;
   source: string;
+  /** Instructions of the entry block (the dispatcher runs the region only when they fit the slice). */
   length: number;
   /** Page offset of the lowest code byte, and the bytes from there past the highest. */
   first: number;
   bytes: number;
+  /** Bit per word of the page (32 words of 32 bits) holding code of the region. */
+  words: Uint32Array;
 }
 
 /** Instructions a block may contain (everything else ends the block before it). */
@@ -396,36 +419,57 @@ function simple(id: number, hasM: boolean): boolean {
   return (id >= Op.LUI && id <= Op.AND) || id === Op.FENCE || id === Op.FENCE_TSO || id === Op.PAUSE;
 }
 
-/** Scratch for scanBlock's known register values. */
+/** Most instructions of a region (all its blocks), and most blocks. */
+const MAX_REGION = 384;
+const MAX_REGION_BLOCKS = 48;
+
+/** How a block of a region ends. */
+const enum End {
+  /** Falls through to `next` (an instruction the hart must run, the page's end, MAX_BLOCK). */
+  FALL = 0,
+  BRANCH = 1,
+  /** jal, or jalr whose target is known at translation time (auipc/lui earlier in the block). */
+  JUMP = 2,
+  /** jalr on a register. */
+  JALR = 3,
+}
+
+/** One straight-line block of a region. */
+interface RBlock {
+  pc: number;
+  /** Instruction ids, bits and pcs. */
+  ids: number[];
+  ws: number[];
+  pcs: number[];
+  end: End;
+  /** Branch or jump target (BRANCH, JUMP), and the pc after the last instruction. */
+  target: number;
+  next: number;
+}
+
+/** Scratch for scanOne's known register values. */
 const KNOWN = new Int32Array(32);
 
-/** Halfwords of the block's instructions, for its memo key (scratch). */
-const BITS: number[] = [];
-
 /**
- * Scans the block at RAM offset `off` (virtual `pc`): its extent and memo key, and its JavaScript
- * body when `withCode`; undefined when too short to be worth a block.
+ * Scans one block at virtual `pc` of the page at RAM offset `pageOff`: up to MAX_BLOCK instructions
+ * to the first control transfer or instruction the hart must run. Adds its halfwords to `bits`.
  */
-function scanBlock(h: Hart, off: number, pc: number, withCode: boolean): Scanned | undefined {
+function scanOne(h: Hart, pageOff: number, pc: number, bits: number[], words: Uint32Array, span: number[]): RBlock {
   const r16 = h.bus.ram16;
   const hasC = h.features.c;
-  const lines: string[] = ['let a = 0, v = 0, vp = 0, ti = 0;'];
-  const bits = BITS;
-  bits.length = 0;
-  let loops = false;
-  let k = 0;
-  let cur = off;
+  const hasM = h.features.m;
+  const b: RBlock = { pc, ids: [], ws: [], pcs: [], end: End.FALL, target: 0, next: pc };
   let vpc = pc;
-  let ended = false;
-  let lo = off & 0xfff;
-  let hi = lo;
   // Registers holding a value known at translation time (set by auipc or lui in this block), so
   // that auipc + jalr (a far call) has a known target too: bit r of knownMask, value in known[r].
   let knownMask = 0;
   const known = KNOWN;
-  while (k < MAX_BLOCK && !ended) {
-    const inPage = cur & 0xfff;
+  while (b.ids.length < MAX_BLOCK) {
+    // Blocks never cross the page's end (the next page may map anywhere, or nowhere).
+    if (vpc >>> 12 !== pc >>> 12) break;
+    const inPage = vpc & 0xfff;
     if (inPage > 0xffe) break;
+    const cur = pageOff + inPage;
     let raw = r16[cur >> 1];
     let size = 4;
     let w: number;
@@ -440,60 +484,225 @@ function scanBlock(h: Hart, off: number, pc: number, withCode: boolean): Scanned
     }
     let id = DECODE_BUCKET[(w & 0x7f) | ((w >>> 5) & 0x380)];
     if (id < 0) id = decodeSlow(w, id);
-    if (!simple(id, h.features.m)) break;
+    if (!simple(id, hasM)) break;
     if (!hasC && misalignedTarget(id, w, vpc)) break;
     const next = (vpc + size) | 0;
-    lo = Math.min(lo, cur & 0xfff);
-    hi = Math.max(hi, (cur & 0xfff) + size);
+    bits.push(raw & 0xffff, raw >>> 16);
+    span[0] = Math.min(span[0], inPage);
+    span[1] = Math.max(span[1], inPage + size);
+    for (let l = inPage >>> 2; l <= (inPage + size - 1) >>> 2; l++) words[l >>> 5] |= 1 << (l & 31);
+    b.ids.push(id);
+    b.ws.push(w);
+    b.pcs.push(vpc);
+    vpc = next;
+    b.next = next;
     const rd = (w >>> 7) & 31;
     const rs1 = (w >>> 15) & 31;
-    let target = -1;
-    if (id === Op.JAL) target = (vpc + (((w >> 31) << 20) | (w & 0xff000) | ((w >>> 9) & 0x800) | ((w >>> 20) & 0x7fe))) | 0;
-    else if (id === Op.JALR && ((knownMask >>> rs1) & 1) !== 0) target = ((known[rs1] + (w >> 20)) & ~1) | 0;
-    if (target !== -1 && target !== pc && target >>> 12 === vpc >>> 12 && (hasC || (target & 2) === 0) && k + 1 < MAX_BLOCK) {
-      // A direct jump or call within the virtual page: the block goes on at its target.
-      bits.push(raw & 0xffff, raw >>> 16);
-      if (withCode && rd !== 0) lines.push(`x[${rd}] = ${next};`);
-      knownMask &= ~(1 << rd);
-      k++;
-      cur = cur - (cur & 0xfff) + (target & 0xfff);
-      vpc = target;
-      continue;
+    if (id === Op.JAL) {
+      b.end = End.JUMP;
+      b.target = controlTarget(id, w, b.pcs[b.pcs.length - 1]);
+      break;
     }
-    const writesRd = !(id >= Op.BEQ && id <= Op.BGEU) && !(id >= Op.SB && id <= Op.SW) && id !== Op.FENCE && id !== Op.FENCE_TSO && id !== Op.PAUSE;
+    if (id === Op.JALR) {
+      const t = ((known[rs1] + (w >> 20)) & ~1) | 0;
+      b.end = ((knownMask >>> rs1) & 1) !== 0 && (hasC || (t & 2) === 0) ? End.JUMP : End.JALR;
+      b.target = t;
+      break;
+    }
+    if (id >= Op.BEQ && id <= Op.BGEU) {
+      b.end = End.BRANCH;
+      b.target = controlTarget(id, w, b.pcs[b.pcs.length - 1]);
+      break;
+    }
+    const writesRd = !(id >= Op.SB && id <= Op.SW) && id !== Op.FENCE && id !== Op.FENCE_TSO && id !== Op.PAUSE;
     if (writesRd && rd !== 0) {
       if (id === Op.AUIPC || id === Op.LUI) {
-        known[rd] = id === Op.LUI ? w & 0xfffff000 : (vpc + (w & 0xfffff000)) | 0;
+        known[rd] = id === Op.LUI ? w & 0xfffff000 : (b.pcs[b.pcs.length - 1] + (w & 0xfffff000)) | 0;
         knownMask |= 1 << rd;
       } else {
         knownMask &= ~(1 << rd);
       }
     }
-    bits.push(raw & 0xffff, raw >>> 16);
-    ended = id === Op.JAL || id === Op.JALR || (id >= Op.BEQ && id <= Op.BGEU);
-    if (ended && id !== Op.JALR && (id !== Op.JAL || rd === 0) && controlTarget(id, w, vpc) === pc) loops = true;
-    if (withCode) lines.push(emit(id, w, k, vpc, next, hasC, pc).text);
-    k++;
-    cur += size;
-    vpc = next;
   }
-  if (k < MIN_BLOCK && !loops) return undefined;
+  return b;
+}
+
+/**
+ * The entry block at RAM offset `off` (virtual `pc`): its content key (start pc and instruction
+ * bits) and length, or undefined when no region can start there (no instruction, or a block too
+ * short to be worth a call that branches nowhere within its page).
+ */
+function scanEntry(h: Hart, off: number, pc: number): { key: string; length: number } | undefined {
+  const bits = BITS;
+  bits.length = 0;
+  const b = scanOne(h, off - (off & 0xfff), pc, bits, SCRATCH_WORDS, [0, 0]);
+  const n = b.ids.length;
+  if (n === 0) return undefined;
+  const inPage = (t: number): boolean => t >>> 12 === pc >>> 12;
+  const goes = (b.end === End.BRANCH && (inPage(b.target) || inPage(b.next))) || (b.end === End.JUMP && inPage(b.target));
+  if (n < MIN_BLOCK && !goes) return undefined;
+  return { key: `${pc}:${String.fromCharCode(...bits)}`, length: n };
+}
+
+/** Code words of scanEntry's block (unused). */
+const SCRATCH_WORDS = new Uint32Array(32);
+
+/** Halfwords of the region's instructions, for its memo key (scratch). */
+const BITS: number[] = [];
+
+/**
+ * Scans the region at RAM offset `off` (virtual `pc`): the block starting there and every block
+ * of the same page that it reaches by a branch or a direct jump, breadth first, up to MAX_REGION
+ * instructions. Its function runs the blocks in a loop with a switch on the block's pc, so branches
+ * and jumps between them (loops, if/else, calls within the page) never return to the dispatcher;
+ * registers live in locals, written back when the function leaves or calls the hart. Undefined
+ * when too short to be worth a call.
+ */
+function scanRegion(h: Hart, off: number, pc: number, withCode: boolean): Scanned | undefined {
+  const pageOff = off - (off & 0xfff);
+  const vpage = pc >>> 12;
+  const hasC = h.features.c;
+  const bits = BITS;
+  bits.length = 0;
+  const words = new Uint32Array(32);
+  const span = [off & 0xfff, off & 0xfff];
+  const blocks: RBlock[] = [scanOne(h, pageOff, pc, bits, words, span)];
+  if (blocks[0].ids.length === 0) return undefined;
+  // Block index by pc; -1: not in the region (its pc is left to the dispatcher).
+  const index = new Map<number, number>([[pc, 0]]);
+  let total = blocks[0].ids.length;
+  let internal = false;
+  const inRegion = (t: number): boolean => {
+    if (t >>> 12 !== vpage || (!hasC && (t & 2) !== 0)) return false;
+    let i = index.get(t);
+    if (i === undefined) {
+      i = -1;
+      if (blocks.length < MAX_REGION_BLOCKS && total + MAX_BLOCK <= MAX_REGION) {
+        const mark = bits.length;
+        const b = scanOne(h, pageOff, t, bits, words, span);
+        if (b.ids.length > 0) {
+          i = blocks.length;
+          blocks.push(b);
+          total += b.ids.length;
+        } else {
+          bits.length = mark;
+        }
+      }
+      index.set(t, i);
+    }
+    if (i >= 0) internal = true;
+    return i >= 0;
+  };
+  for (let j = 0; j < blocks.length; j++) {
+    const b = blocks[j];
+    if (b.end === End.BRANCH) {
+      inRegion(b.target);
+      inRegion(b.next);
+    } else if (b.end === End.JUMP) {
+      inRegion(b.target);
+    } else if (b.end === End.FALL && b.ids.length === MAX_BLOCK) {
+      inRegion(b.next);
+    }
+  }
+  if (total < MIN_BLOCK && !internal) return undefined;
   const key = `${pc}:${String.fromCharCode(...bits)}`;
-  if (!withCode) return { key, source: '', length: k, first: lo, bytes: hi - lo };
-  if (!ended) lines.push(`h.pc = ${vpc}; return ${k};`);
-  let body = lines.join('\n');
-  // A block whose last instruction jumps back to its start loops inside the function while the
-  // slice has room for one more pass (chaining without a round trip through the dispatcher); tot
-  // counts the instructions of the passes done, n0 and s0 move on with them.
-  if (body.includes('__LOOP__')) {
-    body = body.replace(/return (-?\d+);/g, (_m, v: string) => (Number(v) < 0 ? `return ${v} - tot;` : `return ${v} + tot;`));
-    body = body.replace('__LOOP__', `{ tot += ${k}; n0 += ${k}; s0 += ${k}; if (s0 + ${k} <= h.sliceEnd) continue; h.pc = ${pc}; return tot; }`);
-    body = `let tot = 0;\nfor (;;) {\n${body}\n}`;
+  const result: Scanned = { key, source: '', length: blocks[0].ids.length, first: span[0], bytes: span[1] - span[0], words };
+  if (withCode) result.source = regionSource(h, blocks, index, internal);
+  return result;
+}
+
+/** Local holding guest register r within a region. */
+const L = (r: number): string => (r === 0 ? '0' : `g${r}`);
+
+/** JavaScript of a region's blocks (see scanRegion). */
+function regionSource(h: Hart, blocks: RBlock[], index: Map<number, number>, internal: boolean): string {
+  const hasC = h.features.c;
+  // Registers the region writes (written back when it leaves or calls the hart); every register
+  // it names lives in a local.
+  let written = 0;
+  for (const b of blocks) {
+    for (let k = 0; k < b.ids.length; k++) {
+      const rd = (b.ws[k] >>> 7) & 31;
+      if (writesRd(b.ids[k]) && rd !== 0) written |= 1 << rd;
+    }
   }
-  // TLB hits of the block's loads and stores are counted in a local and added at every exit.
-  if (body.includes('hh++')) body = 'let hh = 0;\n' + body.replace(/return /g, 'h.tlb.hits += hh; return ');
-  if (body.includes('tagC[')) body = 'const tagC = h.tlb.tagC, cc = h.code.codeLines;\n' + body;
-  return { key, source: body, length: k, first: lo, bytes: hi - lo };
+  const wb: string[] = [];
+  for (let r = 1; r < 32; r++) if (((written >>> r) & 1) !== 0) wb.push(`x[${r}] = g${r};`);
+  const writeBack = wb.join(' ');
+  const body: string[] = [];
+  const lenOf = (t: number): number => blocks[index.get(t)!].ids.length;
+  // Leaving for pc `t` after the block's `k` instructions: on to another block of the region while
+  // the slice has room for it, or back to the dispatcher.
+  const goTo = (t: number, k: number): string => {
+    const i = index.get(t);
+    const count = `tot += ${k};`;
+    if (i === undefined || i < 0) return `${count} h.pc = ${t}; break out;`;
+    return `${count} if (s0 + tot + ${lenOf(t)} > end) { h.pc = ${t}; break out; } bpc = ${t}; continue;`;
+  };
+  for (const b of blocks) {
+    const lines: string[] = [];
+    const n = b.ids.length;
+    for (let k = 0; k < n; k++) {
+      const id = b.ids[k];
+      const w = b.ws[k];
+      const ipc = b.pcs[k];
+      const next = k + 1 < n ? b.pcs[k + 1] : b.next;
+      const last = k === n - 1;
+      if (last && b.end !== End.FALL) {
+        const rd = (w >>> 7) & 31;
+        const link = rd === 0 ? '' : `g${rd} = ${next};`;
+        if (b.end === End.BRANCH) {
+          const cond = branchCond(id, w);
+          lines.push(`if (${cond}) { ${goTo(b.target, n)} } else { ${goTo(b.next, n)} }`);
+        } else if (b.end === End.JUMP) {
+          lines.push(`${link} ${goTo(b.target, n)}`);
+        } else {
+          const rs1 = (w >>> 15) & 31;
+          const check = hasC ? '' : `if ((v & 2) !== 0) { h.pc = ${ipc}; tot += ${k}; tk = 2; break out; }`;
+          lines.push(`v = ((${L(rs1)} + ${w >> 20}) & ~1) | 0; ${check} ${link} tot += ${n}; h.pc = v; break out;`);
+        }
+        continue;
+      }
+      lines.push(emitInsn(id, w, k, ipc, next));
+    }
+    if (b.end === End.FALL) lines.push(goTo(b.next, n));
+    body.push(internal ? `case ${b.pc}: {\n${lines.join('\n')}\n}` : lines.join('\n'));
+  }
+  const src = body.join('\n');
+  let used = written;
+  for (const m of src.matchAll(/\bg(\d+)\b/g)) used |= 1 << Number(m[1]);
+  const decl: string[] = [];
+  for (let r = 1; r < 32; r++) if (((used >>> r) & 1) !== 0) decl.push(`g${r} = x[${r}]`);
+  const head = [
+    'let a = 0, v = 0, vp = 0, ti = 0, hh = 0, tot = 0, tk = 0, end = h.sliceEnd;',
+    decl.length > 0 ? `let ${decl.join(', ')};` : '',
+    src.includes('tagC[') ? 'const tagC = h.tlb.tagC, cc = h.code.codeLines;' : '',
+    internal ? `let bpc = ${blocks[0].pc};` : '',
+  ];
+  const loop = internal ? `out: for (;;) {\nswitch (bpc) {\n${src}\n}\n}` : `out: {\n${src}\n}`;
+  // One exit: registers written back, then the trap (tk 1: the slow access's fault, 2: a jump to
+  // a misaligned target in v) after `tot` instructions, or the instructions retired.
+  const trap = 'if (tk !== 0) { if (tk === 1) h.raiseFault(); else h.raise(0, v); return -1 - tot; }';
+  return `${head.join('\n')}\n${loop}\n${writeBack}\nh.tlb.hits += hh;\n${trap}\nreturn tot;`;
+}
+
+/** Whether instruction `id` writes its rd field. */
+function writesRd(id: number): boolean {
+  return !(id >= Op.BEQ && id <= Op.BGEU) && !(id >= Op.SB && id <= Op.SW) && id !== Op.FENCE && id !== Op.FENCE_TSO && id !== Op.PAUSE;
+}
+
+/** Condition of a conditional branch on the region's locals. */
+function branchCond(id: number, w: number): string {
+  const a = L((w >>> 15) & 31);
+  const b = L((w >>> 20) & 31);
+  switch (id) {
+    case Op.BEQ: return `${a} === ${b}`;
+    case Op.BNE: return `${a} !== ${b}`;
+    case Op.BLT: return `${a} < ${b}`;
+    case Op.BGE: return `${a} >= ${b}`;
+    case Op.BLTU: return `(${a} ^ -0x80000000) < (${b} ^ -0x80000000)`;
+    default: return `(${a} ^ -0x80000000) >= (${b} ^ -0x80000000)`;
+  }
 }
 
 /** Target of a jal or conditional branch at `pc`. */
@@ -512,62 +721,45 @@ function buildBlock(source: string): BlockFn {
   return new Function('h', 'x', 'r8', 'r16', 'r32', 'tagR', 'tagW', 'toff', 'dtag', 'n0', 's0', source) as BlockFn;
 }
 
-/** Code that syncs the hart before a slow call for instruction k at `pc`. */
+/**
+ * Code that syncs the hart before a slow call for instruction k at `pc` (registers stay in locals:
+ * the slow paths read none; a trap writes them back before the hart takes it).
+ */
 function sync(k: number, pc: number): string {
-  return `h.pc = ${pc}; h.sliceDone = n0 + ${k}; h.sliceSteps = s0 + ${k + 1};`;
+  return `h.pc = ${pc}; h.sliceDone = n0 + tot + ${k}; h.sliceSteps = s0 + tot + ${k + 1};`;
 }
 
-/** After a slow access: trap, or leave the block when the slice was cut short (device access). */
-function afterSlow(k: number, next: number): string {
-  return `if (h.fault !== 0) { h.raiseFault(); return ${-1 - k}; } if (h.sliceEnd <= s0 + ${k + 1}) { __WRITE__ h.pc = ${next}; return ${k + 1}; }`;
+/** A trap from the slow call of instruction k: leave, and take it once registers are written back. */
+function trapped(k: number): string {
+  return `if (h.fault !== 0) { tot += ${k}; tk = 1; break out; }`;
 }
 
-/** After a slow store: also leave the block when the store overwrote translated code (maybe this block's). */
-function afterSlowStore(k: number, next: number): string {
-  return `if (h.fault !== 0) { h.raiseFault(); return ${-1 - k}; } if (h.sliceEnd <= s0 + ${k + 1} || h.codeWritten) { h.codeWritten = false; h.pc = ${next}; return ${k + 1}; }`;
-}
-
-/** JavaScript for instruction `id` (bits `w`, number k of the block, at `pc`); misaligned targets were excluded by the scan. */
-function emit(id: number, w: number, k: number, pc: number, next: number, hasC: boolean, start: number): { text: string; ends: boolean } {
+/**
+ * JavaScript for the non-control instruction `id` (bits `w`, number k of its block, at `pc`) on
+ * the region's locals.
+ */
+function emitInsn(id: number, w: number, k: number, pc: number, next: number): string {
   const rd = (w >>> 7) & 31;
   const rs1 = (w >>> 15) & 31;
   const rs2 = (w >>> 20) & 31;
   const immI = w >> 20;
-  const set = (expr: string): { text: string; ends: boolean } => ({ text: rd === 0 ? '' : `x[${rd}] = ${expr};`, ends: false });
-  const a = R(rs1);
-  const b = R(rs2);
-  const alu = aluExpr(id, w, pc);
-  if (alu !== undefined) return set(alu);
+  const a = L(rs1);
+  const b = L(rs2);
+  const alu = aluExpr(id, w, pc, L);
+  if (alu !== undefined) return rd === 0 ? '' : `g${rd} = ${alu};`;
+  // After a slow access: trap, or leave when the slice was cut short (a device access).
+  const leave = `tot += ${k + 1}; h.pc = ${next}; break out;`;
   switch (id) {
-    case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: return { text: '', ends: false };
-    case Op.JAL: {
-      const t = (pc + (((w >> 31) << 20) | (w & 0xff000) | ((w >>> 9) & 0x800) | ((w >>> 20) & 0x7fe))) | 0;
-      if (t === start && rd === 0) return { text: '__LOOP__', ends: true };
-      return { text: `${rd === 0 ? '' : `x[${rd}] = ${next};`} h.pc = ${t}; return ${k + 1};`, ends: true };
-    }
-    case Op.JALR: {
-      const check = hasC ? '' : `if ((v & 2) !== 0) { h.pc = ${pc}; h.raise(0, v); return ${-1 - k}; }`;
-      return { text: `v = ((${a} + ${immI}) & ~1) | 0; ${check} ${rd === 0 ? '' : `x[${rd}] = ${next};`} h.pc = v; return ${k + 1};`, ends: true };
-    }
-    case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU: {
-      const t = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
-      const cond = { [Op.BEQ]: `${a} === ${b}`, [Op.BNE]: `${a} !== ${b}`, [Op.BLT]: `${a} < ${b}`, [Op.BGE]: `${a} >= ${b}`,
-        [Op.BLTU]: `${a} >>> 0 < ${b} >>> 0`, [Op.BGEU]: `${a} >>> 0 >= ${b} >>> 0` }[id];
-      if (t === start) return { text: `if (${cond}) __LOOP__ h.pc = ${next}; return ${k + 1};`, ends: true };
-      return { text: `h.pc = (${cond}) ? ${t} : ${next}; return ${k + 1};`, ends: true };
-    }
+    case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: return '';
     case Op.LW: case Op.LH: case Op.LHU: case Op.LB: case Op.LBU: {
       const size = id === Op.LW ? 4 : id === Op.LB || id === Op.LBU ? 1 : 2;
       const fast = size === 4 ? 'r32[((a + toff[ti]) | 0) >> 2]' : size === 2 ? 'r16[((a + toff[ti]) | 0) >> 1]' : 'r8[(a + toff[ti]) | 0]';
       const align = size === 1 ? '' : `(a & ${size - 1}) === 0 && `;
       const ext = id === Op.LH ? '(v << 16) >> 16' : id === Op.LB ? '(v << 24) >> 24' : size === 4 ? 'v | 0' : 'v';
-      const write = rd === 0 ? '' : `x[${rd}] = ${ext};`;
-      return {
-        text: `a = (${a} + ${immI}) | 0; vp = a >>> 12; ti = vp & 1023;
-if (${align}tagR[ti] === (vp | dtag)) { hh++; v = ${fast}; } else { ${sync(k, pc)} v = h.loadSlow(a, ${size}); ${afterSlow(k, next).replace('__WRITE__', write)} }
-${write}`,
-        ends: false,
-      };
+      const write = rd === 0 ? '' : `g${rd} = ${ext};`;
+      return `a = (${a} + ${immI}) | 0; vp = a >>> 12; ti = vp & 1023;
+if (${align}tagR[ti] === (vp | dtag)) { hh++; v = ${fast}; } else { ${sync(k, pc)} v = h.loadSlow(a, ${size}); ${trapped(k)} end = h.sliceEnd; if (end <= s0 + tot + ${k + 1}) { ${write} ${leave} } }
+${write}`;
     }
     case Op.SW: case Op.SH: case Op.SB: {
       const size = id === Op.SW ? 4 : id === Op.SH ? 2 : 1;
@@ -576,13 +768,10 @@ ${write}`,
       const align = size === 1 ? '' : `(a & ${size - 1}) === 0 && `;
       // A page holding code (code-write tag): the store stays here unless its word holds code.
       const beside = size === 4 ? `r32[v >> 2] = ${b};` : size === 2 ? `r16[v >> 1] = ${b};` : `r8[v] = ${b};`;
-      return {
-        text: `a = (${a} + ${immS}) | 0; vp = a >>> 12; ti = vp & 1023;
+      return `a = (${a} + ${immS}) | 0; vp = a >>> 12; ti = vp & 1023;
 if (${align}tagW[ti] === (vp | dtag)) { hh++; ${fast} }
 else if (${align}tagC[ti] === (vp | dtag) && ((cc[(v = (a + toff[ti]) | 0) >>> 7] >>> ((v >>> 2) & 31)) & 1) === 0) { hh++; ${beside} }
-else { ${sync(k, pc)} h.storeSlow(a, ${size}, ${b}); ${afterSlowStore(k, next)} }`,
-        ends: false,
-      };
+else { ${sync(k, pc)} h.storeSlow(a, ${size}, ${b}); ${trapped(k)} end = h.sliceEnd; if (end <= s0 + tot + ${k + 1} || h.codeWritten) { h.codeWritten = false; ${leave} } }`;
     }
     default:
       throw new Error(`instruction ${id} cannot be translated`);
