@@ -26,6 +26,7 @@ import { STATE_DIR, VmStore, type StoredVmConfig } from './vm-store';
 import { LAB_HOST_RAM } from './vmm-session';
 import type { VmWorkerStatus } from './vmm-protocol';
 import { ensureWorkerBuilt } from './worker-build';
+import { SnapshotService, type RestorePlan } from './snapshot-service';
 import type { BootImages, WorkerStatus } from './worker-protocol';
 import { MAX_FILE_SIZE, Workspace } from './workspace';
 
@@ -111,6 +112,14 @@ export class LabService {
     bootImages: (config) => this.bootImages(config),
     workerPath: async () => this.options.workerPath ?? (await ensureWorkerBuilt()),
     statsTick: (id, t, stats) => this.emit('vm.statsTick', { id, t, stats }),
+  });
+
+  private readonly snapshots = new SnapshotService({
+    workspace: () => this.workspace,
+    machine: (id) => this.machine(id),
+    vmm: () => this.vmmHost(),
+    changed: () => this.emit('fs.changed', {}),
+    restore: (plan) => this.restoredMachine(plan),
   });
 
   private constructor(private workspace: Workspace, private readonly options: LabServiceOptions) {
@@ -347,6 +356,7 @@ export class LabService {
     },
     ...this.disks.handlers,
     ...this.inspect.handlers,
+    ...this.snapshots.handlers,
     'vm.stats': async ({ id }) => {
       const e = this.machine(id);
       if (e.host) throw new LabError('bad-request', `vm.stats: '${e.name}' is a bare machine; the VMM keeps statistics for VMs (mode emulate or trap)`);
@@ -439,20 +449,52 @@ export class LabService {
     return this.publicStatus(entry);
   }
 
+  /**
+   * A machine made from a snapshot (snapshot-service.ts), paused where the snapshot was taken. It is
+   * not stored for the next start: it lives until removed or vmlab ends, and its snapshot restores it again.
+   */
+  private async restoredMachine(plan: RestorePlan): Promise<MachineStatus> {
+    if (this.machines.size >= MAX_MACHINES) throw new LabError('bad-state', `at most ${MAX_MACHINES} machines at once: destroy one first`);
+    const { mode, snapshot } = plan;
+    const name = this.nameFor({ kernel: plan.kernel, name: plan.name }, `${snapshot.header.config.name ?? 'vm'}-restored`);
+    const disks = await this.disks.specs(plan.disks);
+    const cpu = snapshot.header.config.cpu;
+    const id = `m${this.nextId++}`;
+    const entry: MachineEntry = {
+      id, kernel: plan.kernel, mode, name, memSize: plan.memSize, placement: plan.placement,
+      host: mode === 'bare' ? await this.startBare(id) : undefined,
+      last: { state: 'paused', pc: 0, priv: 3, instret: 0, mips: 0 },
+      console: new ConsoleLog(),
+      program: this.builds.get(plan.kernel.replace(/\.s$/i, '.elf')),
+    };
+    this.machines.set(id, entry);
+    try {
+      if (entry.host) entry.last = await entry.host.send({ op: 'restore', snapshot, cpu, boot: plan.boot });
+      else entry.last = await (await this.startVmm()).send({ op: 'restore', key: id, name, mode: mode as 'emulate' | 'trap' | 'bt' | 'pv' | 'hw', placement: plan.placement!, snapshot, cpu, disks, boot: plan.boot });
+    } catch (err) {
+      this.machines.delete(id);
+      await entry.host?.terminate();
+      throw err instanceof LabError ? new LabError(err.code, `snapshot ${plan.path}: ${err.message}`) : err;
+    }
+    this.disks.created(id, name, disks);
+    this.consoleNote(entry, `restored from ${plan.path}: ${snapshot.header.summary.instret.toLocaleString('en-US')} instructions in, ${mode}; the output before the snapshot is not in it`);
+    return this.publicStatus(entry);
+  }
+
   /** Writes a VM's configuration to the workspace; a failure is told in its console, the VM lives on. */
   private async storeConfig(e: MachineEntry): Promise<void> {
     if (!e.stored) return;
     await this.store.save(e.stored).catch((err: unknown) => this.consoleNote(e, `cannot keep this VM in ${STATE_DIR}/ for the next start: ${(err as Error).message}`));
   }
 
-  /** The requested name (unique), or the kernel's file name made unique. */
-  private nameFor(config: MachineConfig): string {
+  /** The requested name (unique), or `fallback` (default the kernel's file name) made unique. */
+  private nameFor(config: Pick<MachineConfig, 'kernel' | 'name'>, fallback?: string): string {
     const taken = new Set([...this.machines.values()].map((e) => e.name));
     if (config.name !== undefined) {
       if (taken.has(config.name)) throw new LabError('bad-request', `name: a machine named '${config.name}' exists already`);
       return config.name;
     }
-    const base = (config.kernel.split('/').pop() ?? 'vm').replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 28) || 'vm';
+    const base = (fallback ?? (config.kernel.split('/').pop() ?? 'vm').replace(/\.[^.]*$/, '')).replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 28) || 'vm';
     let name = base;
     for (let k = 2; taken.has(name); k++) name = `${base}-${k}`;
     return name;

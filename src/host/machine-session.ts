@@ -9,6 +9,10 @@ import type { AddressLocation, AddressSpace, CpuOptions, DisasmLine, MachineStat
 import { callReturnAddress, disassembleBlock } from './disasm-lines';
 import type { BootImages, WorkerStatus } from './worker-protocol';
 import { inspectMachine, type InspectReplies, type InspectRequest } from './vm-inspect';
+import { DEFAULT_RAM_SIZE } from '../engine/machine/memory-map';
+import type { SnapshotEntry } from '../shared/snapshot-api';
+import type { Snapshot } from './snapshot-file';
+import { restoreMachine, saveMachineSnapshot, type BuiltFrom, type SnapshotTarget } from './snapshot-state';
 
 /** How long one run slice may hold the thread before messages get a turn (ms). */
 export const SLICE_MS = 10;
@@ -26,6 +30,8 @@ export interface SessionSink {
 /** A machine under the debugger's control. */
 export class MachineSession {
   private machine: Machine | undefined;
+  /** What the machine was built from, for a snapshot. */
+  private built: BuiltFrom | undefined;
   private state: MachineState = 'paused';
   private reason: string | undefined = 'not started';
   private userBreakpoints = new Set<number>();
@@ -45,8 +51,21 @@ export class MachineSession {
     const machine = new Machine({ ramSize, cpu, onUart: (b) => this.pushUart(b), ...boot });
     machine.loadKernel(kernel);
     this.machine = machine;
+    this.built = { kernel, ramSize: ramSize ?? DEFAULT_RAM_SIZE, cpu, boot };
     this.syncBreakpoints();
     return this.setState('paused', 'loaded');
+  }
+
+  /** Writes the machine's whole state to a snapshot file; the machine goes on as it was. */
+  saveSnapshot(target: SnapshotTarget): SnapshotEntry {
+    return saveMachineSnapshot(this.m, this.built!, target, this.state);
+  }
+
+  /** Builds the machine from a snapshot's configuration and continues from its state, paused. */
+  restore(snapshot: Snapshot, cpu: CpuOptions | undefined, boot: BootImages): WorkerStatus {
+    this.load(snapshot.kernel, snapshot.header.config.ramSize, cpu, boot);
+    restoreMachine(this.m, snapshot);
+    return this.setState('paused', 'restored');
   }
 
   private get m(): Machine {

@@ -10,6 +10,7 @@ import { OutOfFrames } from '../engine/vmm/frames';
 import { MachineSession } from './machine-session';
 import { LabError } from './errors';
 import { InspectError } from './vm-inspect';
+import { SnapshotError } from '../engine/snapshot/fields';
 import { VmmSession } from './vmm-session';
 import type { VmmMessage, VmmRequest } from './vmm-protocol';
 import type { WorkerMessage, WorkerRequest } from './worker-protocol';
@@ -49,6 +50,8 @@ function machineWorker(): (req: WorkerRequest) => unknown {
       case 'disassemble': return session.disassemble(req.address, req.count);
       case 'inspect': return session.inspect(req.request);
       case 'status': return session.status();
+      case 'saveSnapshot': return session.saveSnapshot(req.target);
+      case 'restore': return session.restore(req.snapshot, req.cpu, req.boot);
     }
   };
 }
@@ -88,6 +91,8 @@ function vmmWorker(): (req: VmmRequest) => unknown {
       case 'readSector': return session.readSector(req.key, req.index, req.sector);
       case 'closeDisks': return session.closeAllDisks() ?? null;
       case 'inspect': return session.inspect(req.key, req.request);
+      case 'saveSnapshot': return session.saveSnapshot(req.key, req.target);
+      case 'restore': return session.restore(req.key, req.name, req.mode, req.placement, req.snapshot, req.cpu, req.disks, req.boot);
     }
   };
 }
@@ -103,7 +108,7 @@ if (kind === 'compare') {
     try {
       post({ t: 'reply', seq: req.seq, ok: true, value: dispatch(req) });
     } catch (err) {
-      const code = err instanceof LabError ? err.code : err instanceof ElfError || err instanceof OutOfFrames || err instanceof InspectError ? 'bad-request' : 'bad-state';
+      const code = err instanceof LabError ? err.code : err instanceof ElfError || err instanceof OutOfFrames || err instanceof InspectError || err instanceof SnapshotError ? 'bad-request' : 'bad-state';
       post({ t: 'reply', seq: req.seq, ok: false, error: { code, message: err instanceof Error ? err.message : String(err) } });
     }
   });

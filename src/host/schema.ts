@@ -3,7 +3,7 @@
 // each schema accepts exactly the shared parameter type.
 
 import { z } from 'zod';
-import type { LabMethod, LabParams } from '../shared/lab-api';
+import { SNAPSHOT_EXTENSION, type LabMethod, type LabParams } from '../shared/lab-api';
 import { DISK_SCHEMAS, vmDisks } from './disk-schema';
 import { LabError } from './errors';
 import { SESSION_SCHEMAS } from './session-schema';
@@ -79,6 +79,13 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
   'vm.locate': z.strictObject({ id, address, space }),
   'vm.disassemble': z.strictObject({ id, address, count: z.number().int().min(1).max(256) }),
   'vm.stats': vm,
+  'snapshot.list': none,
+  'snapshot.save': z.strictObject({ id, name: z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/, 'a file name of 1-64 letters, digits, _ . - (not starting with .)').optional() }),
+  'snapshot.restore': z.strictObject({
+    path: path.refine((p) => p.toLowerCase().endsWith(SNAPSHOT_EXTENSION), `a snapshot's name ends in ${SNAPSHOT_EXTENSION}`),
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'a name of 1-32 letters, digits, _ . -').optional(),
+    mode: z.enum(['bare', 'emulate', 'trap', 'bt', 'pv', 'hw']).optional(),
+  }),
   ...DISK_SCHEMAS,
   ...INSPECT_SCHEMAS,
   ...SESSION_SCHEMAS,

@@ -48,8 +48,10 @@ export interface SnapshotConfig {
   sbi?: boolean;
   /** A VM's placement of its pages in host frames, as the run was given it. */
   place?: string;
-  /** The kernel's file name, for `snapshot info`. */
+  /** The kernel's file name, for `snapshot info` (the app: its workspace path). */
   kernelName: string;
+  /** The app's name of the machine or VM the snapshot was taken of. */
+  name?: string;
 }
 
 /** Where a blob lies in the file, after the header. */
@@ -90,8 +92,11 @@ export type SnapshotParts = Omit<Snapshot, 'header' | 'ram'> & {
   ram: Iterable<{ index: number; bytes: Uint8Array }>;
 };
 
-/** Writes a snapshot file: to a temporary name beside `path`, fsynced, then renamed over it. */
-export function writeSnapshotFile(path: string, parts: SnapshotParts): void {
+/**
+ * Writes a snapshot file: to a temporary name beside `path`, fsynced, then renamed over it. A
+ * failure throws one line starting with `label` (what the user named the file by).
+ */
+export function writeSnapshotFile(path: string, parts: SnapshotParts, label = `--save-snapshot ${path}`): void {
   const ramPages: number[] = [];
   const ramChunks: Uint8Array[] = [];
   for (const page of parts.ram) {
@@ -131,7 +136,7 @@ export function writeSnapshotFile(path: string, parts: SnapshotParts): void {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
-    throw new Error(`--save-snapshot ${path}: cannot write the file: ${why}`);
+    throw new Error(`${label}: cannot write the file: ${why}`);
   }
   try {
     for (const c of chunks) writeAll(fd, c);
@@ -141,7 +146,7 @@ export function writeSnapshotFile(path: string, parts: SnapshotParts): void {
   } catch (err) {
     try { closeSync(fd); } catch { /* closed already */ }
     try { unlinkSync(tmp); } catch { /* not there */ }
-    throw new Error(`--save-snapshot ${path}: cannot write the file: ${(err as Error).message}`);
+    throw new Error(`${label}: cannot write the file: ${(err as Error).message}`);
   }
   // The rename itself is durable once the folder is synced.
   try {
@@ -158,10 +163,13 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
 }
 
-/** Reads and checks a snapshot file; throws one line naming the file and what is wrong with it. */
-export function readSnapshotFile(path: string): Snapshot {
+/**
+ * Reads and checks a snapshot file; throws one line naming the file (as `label`, default its path)
+ * and what is wrong with it.
+ */
+export function readSnapshotFile(path: string, label = path): Snapshot {
   const fail = (why: string): never => {
-    throw new Error(`snapshot ${path}: ${why}`);
+    throw new Error(`snapshot ${label}: ${why}`);
   };
   let data: Buffer;
   try {
@@ -218,6 +226,25 @@ export function readSnapshotFile(path: string): Snapshot {
     return fail(`the header holds no state for mode ${config.mode}`);
   }
   return { header, kernel, firmware: blob('firmware', blobs.firmware), initrd: blob('initrd', blobs.initrd), ram };
+}
+
+/**
+ * Checks that every disk is the image the snapshot was taken with (size and SHA-256); throws one
+ * line starting with `label` otherwise. `pathOf` maps a recorded path to the file to check.
+ */
+export function checkSnapshotDisks(label: string, disks: readonly SnapshotDisk[], pathOf: (d: SnapshotDisk) => string = (d) => d.path): void {
+  for (const d of disks) {
+    let now: { size: number; sha256: string };
+    try {
+      now = fileDigest(pathOf(d));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new Error(`${label}: disk ${d.path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    }
+    if (now.size !== d.size || now.sha256 !== d.sha256) {
+      throw new Error(`${label}: disk ${d.path} changed since the snapshot was taken (${now.size !== d.size ? `size ${now.size}, was ${d.size}` : 'its SHA-256 differs'}); restore it from the image as it was then`);
+    }
+  }
 }
 
 /** Size and SHA-256 of a file, read in chunks. */

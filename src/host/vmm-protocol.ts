@@ -10,6 +10,9 @@ import type { AttachedDiskInfo, SectorBlock } from '../shared/disk-api';
 import type { DiskOpenSpec } from './vm-disks';
 import type { InspectReplies, InspectRequest } from './vm-inspect';
 import type { BootImages, WorkerStatus } from './worker-protocol';
+import type { Snapshot } from './snapshot-file';
+import type { SnapshotTarget } from './snapshot-state';
+import type { SnapshotEntry } from '../shared/snapshot-api';
 
 /** The two VMM modes this worker runs. */
 export type VmmMode = 'emulate' | 'trap' | 'bt' | 'pv' | 'hw';
@@ -32,7 +35,9 @@ export type VmmCommand =
   | { op: 'setDisks'; key: string; disks: DiskOpenSpec[] }
   | { op: 'readSector'; key: string; index: number; sector: number }
   | { op: 'closeDisks' }
-  | { op: 'inspect'; key: string; request: InspectRequest };
+  | { op: 'inspect'; key: string; request: InspectRequest }
+  | { op: 'saveSnapshot'; key: string; target: SnapshotTarget }
+  | { op: 'restore'; key: string; name: string; mode: VmmMode; placement: VmPlacement; snapshot: Snapshot; cpu?: CpuOptions; disks: DiskOpenSpec[]; boot: BootImages };
 
 /** A command with its sequence number. */
 export type VmmRequest = VmmCommand & { seq: number };
@@ -70,6 +75,8 @@ export interface VmmReplies {
   /** The first error closing a disk, if any. */
   closeDisks: string | null;
   inspect: InspectReplies[InspectRequest['what']];
+  saveSnapshot: SnapshotEntry;
+  restore: VmWorkerStatus;
 }
 
 /** A message from the VMM worker. */

@@ -20,6 +20,9 @@ import { locateVm, readVmMemory, reversePmap, writeVmMemory, type InspectedVm } 
 import { inspectVm, type InspectReplies, type InspectRequest } from './vm-inspect';
 import { attachments, closeDisks, describeDisks, openVmDisks, readSector, type DiskOpenSpec, type OpenedDisk } from './vm-disks';
 import type { VmmMode, VmWorkerStatus } from './vmm-protocol';
+import type { SnapshotEntry } from '../shared/snapshot-api';
+import type { Snapshot } from './snapshot-file';
+import { restoreVm, saveVmSnapshot, type SnapshotTarget } from './snapshot-state';
 import type { BootImages } from './worker-protocol';
 
 /** Host RAM of the lab's VMM (committed only where VMs use it). */
@@ -82,6 +85,36 @@ export class VmmSession {
       closeDisks(opened);
       throw this.namedHolder(err);
     }
+  }
+
+  /**
+   * Writes a VM's whole state to a snapshot file, between two run slices (a running VM runs on).
+   * Its disks are flushed first so the digests the file records hold.
+   */
+  saveSnapshot(key: string, target: SnapshotTarget): SnapshotEntry {
+    const s = this.slot(key);
+    const made = s.made!;
+    const built = { kernel: made.kernel, ramSize: s.vm.memSize, cpu: made.cpu, boot: { firmware: made.firmware, initrd: made.initrd, bootargs: made.bootargs, sbi: made.sbi } };
+    return saveVmSnapshot(this.vmm, s.vm, built, s.disks, target);
+  }
+
+  /**
+   * Creates a VM from a snapshot's configuration (in `mode`) and lays the snapshot's state over
+   * it: paused where the snapshot was taken. A snapshot that does not fit leaves no VM behind.
+   */
+  restore(key: string, name: string, mode: VmmMode, placement: VmPlacement, snapshot: Snapshot, cpu: CpuOptions | undefined, disks: readonly DiskOpenSpec[], boot: BootImages): VmWorkerStatus {
+    this.create(key, name, mode, snapshot.header.config.ramSize, placement, snapshot.kernel, cpu, disks, boot);
+    const s = this.slot(key);
+    try {
+      restoreVm(this.vmm, s.vm, snapshot);
+    } catch (err) {
+      this.destroy(key);
+      throw err;
+    }
+    // A snapshot of a running guest restores paused; one of a guest that ended keeps its end.
+    if (s.vm.state === 'running' || s.vm.state === 'waiting') s.vm.pause();
+    s.pausedFor = 'restored';
+    return this.report(s);
   }
 
   /** A frame another VM holds, named by that VM: the user can remove it, or pick another frame. */

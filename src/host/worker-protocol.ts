@@ -2,6 +2,9 @@
 // guest running flat out never blocks the process that serves the UI).
 
 import type { InspectReplies, InspectRequest } from './vm-inspect';
+import type { Snapshot } from './snapshot-file';
+import type { SnapshotTarget } from './snapshot-state';
+import type { SnapshotEntry } from '../shared/snapshot-api';
 import type { AddressLocation, AddressSpace, CpuOptions, DisasmLine, MachineState, MemoryBlock, RegisterSnapshot, TranslationInfo } from '../shared/lab-api';
 
 /** What a boot loads besides the kernel (vm.create's bios, initrd and append, read). */
@@ -31,7 +34,9 @@ export type WorkerCommand =
   | { op: 'locate'; address: number; space: AddressSpace }
   | { op: 'disassemble'; address: number; count: number }
   | { op: 'inspect'; request: InspectRequest }
-  | { op: 'status' };
+  | { op: 'status' }
+  | { op: 'saveSnapshot'; target: SnapshotTarget }
+  | { op: 'restore'; snapshot: Snapshot; cpu?: CpuOptions; boot: BootImages };
 
 /** A command with its sequence number. */
 export type WorkerRequest = WorkerCommand & { seq: number };
@@ -66,6 +71,8 @@ export interface WorkerReplies {
   disassemble: DisasmLine[];
   inspect: InspectReplies[InspectRequest['what']];
   status: WorkerStatus;
+  saveSnapshot: SnapshotEntry;
+  restore: WorkerStatus;
 }
 
 /** A message from the worker. */

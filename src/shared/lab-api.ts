@@ -6,11 +6,13 @@ import type { CpuFeatureSet } from './cpu-options';
 import { DISK_METHODS, type DiskAttachmentConfig, type DiskMethods } from './disk-api';
 import { INSPECT_EVENTS, INSPECT_METHODS, type InspectEvents, type InspectMethods } from './inspect-api';
 import { SESSION_METHODS, type SessionMethods } from './session-api';
+import { SNAPSHOT_METHODS, type SnapshotMethods } from './snapshot-api';
 
 export * from './cpu-options';
 export * from './disk-api';
 export * from './inspect-api';
 export * from './session-api';
+export * from './snapshot-api';
 
 /** An entry of the workspace tree; `path` is relative to the workspace root, with '/' separators. */
 export interface FileEntry {
@@ -263,7 +265,7 @@ export interface DisasmLine {
 }
 
 /** Every request: method name → [params, result]. */
-export interface LabMethods extends DiskMethods, InspectMethods, SessionMethods {
+export interface LabMethods extends DiskMethods, InspectMethods, SessionMethods, SnapshotMethods {
   'workspace.info': [Record<string, never>, WorkspaceInfo];
   'fs.list': [Record<string, never>, FileEntry[]];
   'fs.read': [{ path: string }, { text: string }];
@@ -304,6 +306,11 @@ export interface LabMethods extends DiskMethods, InspectMethods, SessionMethods 
   'vm.disassemble': [{ id: string; address: number; count: number }, DisasmLine[]];
   /** A VM's statistics and modeled cycles. */
   'vm.stats': [{ id: string }, VmStatsInfo];
+  /**
+   * Makes a new machine, paused, from a snapshot file of the workspace (docs/snapshots.md): in the
+   * mode it was taken in, or `mode` (bare and the VM modes but pv continue in one another; pv only in pv).
+   */
+  'snapshot.restore': [{ path: string; name?: string; mode?: MachineMode }, MachineStatus];
 }
 
 /** A request name. */
@@ -353,7 +360,7 @@ export const LAB_METHODS: readonly LabMethod[] = [
   'asm.check', 'asm.build', 'vm.create', 'vm.list', 'vm.run', 'vm.pause', 'vm.step', 'vm.stepOver', 'vm.runTo',
   'vm.reset', 'vm.stop', 'vm.destroy', 'vm.input', 'vm.setBreakpoints', 'vm.registers', 'vm.readMemory', 'vm.writeMemory',
   'vm.translate', 'vm.locate', 'vm.disassemble', 'vm.stats',
-  ...DISK_METHODS, ...INSPECT_METHODS, ...SESSION_METHODS,
+  ...DISK_METHODS, ...INSPECT_METHODS, ...SESSION_METHODS, ...SNAPSHOT_METHODS,
 ];
 
 /** Every event name. */
