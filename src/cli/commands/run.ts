@@ -23,7 +23,7 @@ import type { VmPlacement } from '../../shared/lab-api';
 import { machineDebugTarget, vmDebugTarget, type DebugTarget } from '../../host/gdb/debug-target';
 import { startGdbServer, type GdbServer } from '../../host/gdb/gdb-server';
 import { loadMachine, loadRam, loadVm, loadVmMachine, ramPages, saveMachine, saveVm, type MachineState, type VmState } from '../../engine/snapshot/machine-state';
-import { fileDigest, readSnapshotFile, writeSnapshotFile, type Snapshot, type SnapshotDisk, type SnapshotParts } from '../../host/snapshot-file';
+import { checkSnapshotDisks, fileDigest, readSnapshotFile, writeSnapshotFile, type Snapshot, type SnapshotDisk, type SnapshotParts } from '../../host/snapshot-file';
 import { basename, resolve as resolvePath } from 'node:path';
 import { InputTimeline } from '../../host/replay/input-timeline';
 import { DEFAULT_CHECKPOINT_LIMITS } from '../../host/replay/checkpoints';
@@ -273,22 +273,6 @@ function checkWritable(option: string, path: string): void {
   unlinkSync(probe);
 }
 
-/** Checks that every disk is the image the snapshot was taken with (size and SHA-256). */
-function checkSnapshotDisks(file: string, disks: readonly SnapshotDisk[]): void {
-  for (const d of disks) {
-    let now: { size: number; sha256: string };
-    try {
-      now = fileDigest(d.path);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(`--snapshot ${file}: disk ${d.path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-    }
-    if (now.size !== d.size || now.sha256 !== d.sha256) {
-      throw new Error(`--snapshot ${file}: disk ${d.path} changed since the snapshot was taken (${now.size !== d.size ? `size ${now.size}, was ${d.size}` : 'its SHA-256 differs'}); restore it from the image as it was then`);
-    }
-  }
-}
-
 async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, journal?: RunJournal): Promise<number> {
   const boot: BootFiles = snapshot === undefined ? readBootFiles(opts) : {
     firmware: snapshot.firmware, initrd: snapshot.initrd, bootargs: snapshot.header.config.bootargs, sbi: snapshot.header.config.sbi,
@@ -296,7 +280,7 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
   // A pv kernel is written for the VMM's SBI: it boots as under --bios sbi.
   if (opts.mode === 'pv' && boot.firmware === undefined) boot.sbi = true;
   const bytes = snapshot === undefined ? loadKernelFor(path, boot) : snapshot.kernel;
-  if (snapshot !== undefined) checkSnapshotDisks(opts.snapshot ?? opts.replay!, snapshot.header.disks);
+  if (snapshot !== undefined) checkSnapshotDisks(opts.snapshot !== undefined ? `--snapshot ${opts.snapshot}` : `--replay ${opts.replay!}`, snapshot.header.disks);
   if (opts.place !== undefined && opts.placement === undefined) opts.placement = parsePlacement(opts.place, (opts.mem ?? DEFAULT_RAM_SIZE) / 4096);
   let pending: number[] = [];
   let lastByte = 0x0a;
