@@ -531,7 +531,11 @@ export class Hart implements PteMemory {
         const c = this.walkCtx;
         const canR = (perms & PmpPerm.R) !== 0 && (bare || leafAllows(pte, Access.LOAD, c));
         const isCode = this.code !== undefined && this.code.codeChunks[ramOff >>> 12] !== 0;
-        const canW = (perms & PmpPerm.W) !== 0 && (bare || ((pte & Pte.D) !== 0 && leafAllows(pte, Access.STORE, c)));
+        // While RAM writes are logged, a page not yet written since the log was read gets no
+        // writable entry: its first store goes through the bus, which logs it.
+        const log = this.bus.writeLog;
+        const canW = (perms & PmpPerm.W) !== 0 && (bare || ((pte & Pte.D) !== 0 && leafAllows(pte, Access.STORE, c))) &&
+          (log === undefined || log[ramOff >>> 12] !== 0);
         const canX = (perms & PmpPerm.X) !== 0 && (bare || leafAllows(pte, Access.FETCH, c));
         // Only the context that walked may use the entry: fetch and data contexts can differ. A page a
         // trigger watches gets no entry, so its accesses keep reaching the slow path's trigger check.

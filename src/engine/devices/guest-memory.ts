@@ -68,6 +68,7 @@ export class GuestMemory {
       if (off < 0) return false;
       if (n === data.length) ram.set(data, off);
       else ram.set(data.subarray(start + done, start + done + n), off);
+      if (this.bus.writeLog !== undefined) this.bus.writeLog[off >>> 12] = 1;
       this.onWrite?.(at, off, n);
       done += n;
     }
@@ -80,6 +81,7 @@ export class GuestMemory {
     const off = this.bus.ramOffset(pa, 1);
     if (off < 0) return false;
     this.bus.ram[off] = value;
+    if (this.bus.writeLog !== undefined) this.bus.writeLog[off >>> 12] = 1;
     this.onWrite?.(pa, off, 1);
     return true;
   }

@@ -39,6 +39,13 @@ export interface PhysicalBus {
    * touched yet is left alone, so the host commits memory as the guest touches it, not up front.
    */
   clearRam(): void;
+  /**
+   * Dirty log of RAM writes while a machine or VM migrates (docs/migration.md): one byte per 4 KiB
+   * page of the RAM buffer (index: buffer offset >>> 12), set by every store that reaches RAM through
+   * the bus or a device; a hart fills no writable TLB entry for a page still clear, so its first
+   * store there takes the slow path here. Undefined: no log.
+   */
+  writeLog: Uint8Array | undefined;
   load(pa: number, size: number): number;
   store(pa: number, size: number, value: number): void;
 }
@@ -55,6 +62,7 @@ export class Bus implements PhysicalBus {
   ok = true;
   /** Count of device accesses, for statistics. */
   deviceAccesses = 0;
+  writeLog: Uint8Array | undefined = undefined;
   /** False while RAM is as allocated (all zero, no page committed by the host). */
   private ramUsed = false;
 
@@ -124,6 +132,7 @@ export class Bus implements PhysicalBus {
     if (off >= 0) {
       this.ok = true;
       writeRam(this.ram, off, size, value);
+      if (this.writeLog !== undefined) this.writeLog[off >>> 12] = 1;
       return;
     }
     const region = this.regionAt(pa);

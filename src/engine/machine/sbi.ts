@@ -317,7 +317,9 @@ export class Sbi {
     while (n < count) {
       const c = this.getc();
       if (c < 0) break;
-      bus.ram[bus.ramOffset(lo + n, 1)] = c;
+      const off = bus.ramOffset(lo + n, 1);
+      bus.ram[off] = c;
+      if (bus.writeLog !== undefined) bus.writeLog[off >>> 12] = 1;
       n++;
     }
     return [SbiError.SUCCESS, n];

@@ -80,6 +80,9 @@ class GuestPteMemory implements PteMemory {
   private readonly out = new WalkResult();
   private readonly ctx: WalkContext = { priv: 0, sum: false, mxr: false, updateAD: true };
   trace: TwoStageTrace | undefined = undefined;
+  /** Dirty log of A/D updates (TwoStage.logPteWrites), indexed by host page from `logBase`. */
+  writeLog: Uint8Array | undefined = undefined;
+  logBase = 0;
 
   constructor(private readonly host: CountingMemory) {}
 
@@ -131,6 +134,7 @@ class GuestPteMemory implements PteMemory {
     this.trace?.part(WalkPart.VS_PTE, gpa);
     this.host.writePte(pa, value);
     this.ok = this.host.ok;
+    if (this.writeLog !== undefined && this.ok) this.writeLog[(pa - this.logBase) >>> 12] = 1;
   }
 }
 
@@ -169,6 +173,17 @@ export class TwoStage {
   constructor(private readonly host: HostPteMemory) {
     this.counting = new CountingMemory(host, this.stats);
     this.guest = new GuestPteMemory(this.counting);
+  }
+
+  /**
+   * Logs the pages of the VS-stage A/D updates that follow in `log` (one byte per host page from
+   * host address `base`), or stops with undefined. The hart translates a VS PTE's address as a
+   * load (as QEMU 7.2), so these writes pass a write-protected G-stage: a VMM logging dirty pages
+   * through the G-stage learns of them here, as x86's EPT sets its dirty flag for A/D updates.
+   */
+  logPteWrites(log: Uint8Array | undefined, base: number): void {
+    this.guest.writeLog = log;
+    this.guest.logBase = base;
   }
 
   /** Sets (or clears) the observer of every memory reference of the walks that follow. */

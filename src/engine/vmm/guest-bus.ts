@@ -15,6 +15,8 @@ export class GuestBus implements PhysicalBus {
   readonly ramSize: number;
   ok = true;
   deviceAccesses = 0;
+  /** The dirty log (PhysicalBus.writeLog), indexed by host RAM page. */
+  writeLog: Uint8Array | undefined = undefined;
   private readonly regions: Region[] = [];
   /** False until the first clearRam: the guest's frames then hold only what earlier owners left. */
   private ramUsed = false;
@@ -80,6 +82,7 @@ export class GuestBus implements PhysicalBus {
     if (off >= 0) {
       this.ok = true;
       writeRam(this.ram, off, size, value);
+      if (this.writeLog !== undefined) this.writeLog[off >>> 12] = 1;
       return;
     }
     if (this.isRam(pa)) {
@@ -110,8 +113,12 @@ export class GuestBus implements PhysicalBus {
         return 0;
       }
       const off = hpa - this.host.ramBase;
-      if (write) this.ram[off] = value >>> (8 * i);
-      else v |= this.ram[off] << (8 * i);
+      if (write) {
+        this.ram[off] = value >>> (8 * i);
+        if (this.writeLog !== undefined) this.writeLog[off >>> 12] = 1;
+      } else {
+        v |= this.ram[off] << (8 * i);
+      }
     }
     this.ok = true;
     return v >>> 0;

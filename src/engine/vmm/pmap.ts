@@ -8,6 +8,7 @@ import { Access, walkSv32, WalkResult, type PteMemory } from '../mmu/walk';
 import { VMM_OWNER, type FrameAllocator } from './frames';
 
 const LEAF_FLAGS = 0xdf; // V R W X U A D (G-stage leaves must have U; A/D preset)
+const PTE_W = 4;
 
 /** Reads PTEs straight from host RAM (the VMM's own view, no PMP). */
 export class HostPtes implements PteMemory {
@@ -88,6 +89,35 @@ export class Pmap {
       if (frame >= 0) out.push({ gpa: this.guestRamBase + page * 4096, hpa: this.frames.address(frame) });
     });
     return out;
+  }
+
+  /**
+   * Clears W in every leaf (dirty logging in hw mode, docs/migration.md): the guest's next store to
+   * each page is a store guest-page fault the VMM answers with `allowWrite`. The caller fences the
+   * hart's TLB (HFENCE.GVMA).
+   */
+  writeProtectAll(): void {
+    for (let page = 0; page < this.frameOf.length; page++) {
+      if (this.frameOf[page] < 0) continue;
+      const at = this.leafAddress(this.guestRamBase + page * 4096);
+      this.ptes.writePte(at, this.ptes.readPte(at) & ~PTE_W);
+    }
+  }
+
+  /** Gives guest RAM page `gpa` its W bit back; false when it is no RAM page or had W already. */
+  allowWrite(gpa: number): boolean {
+    if (this.lookup(gpa) < 0) return false;
+    const at = this.leafAddress(gpa);
+    const pte = this.ptes.readPte(at);
+    if ((pte & PTE_W) !== 0) return false;
+    this.ptes.writePte(at, pte | PTE_W);
+    return true;
+  }
+
+  /** Host address of the level-0 entry of mapped guest page `gpa`. */
+  private leafAddress(gpa: number): number {
+    const root = this.ptes.readPte(this.rootAddress + (Math.floor(gpa / 4194304) & 0xfff) * 4) >>> 0;
+    return (root >>> 10) * 4096 + ((gpa >>> 12) & 0x3ff) * 4;
   }
 
   /** Frees the table's own frames (the root and its level-0 tables); the pmap is unusable after. */

@@ -185,6 +185,20 @@ export class ShadowSet {
     return n;
   }
 
+  /**
+   * Takes write permission away from every shadow entry (dirty logging, docs/migration.md): the
+   * guest's next store to each page faults to the VMM, which logs the page and maps it writable.
+   */
+  writeProtectAll(): void {
+    const ram32 = this.host.ram32;
+    for (const s of this.shadows.values()) {
+      for (const l0 of s.l0.values()) {
+        const base = this.host.ramOffset(this.frames.address(l0), 4096) >> 2;
+        for (let i = 0; i < 1024; i++) ram32[base + i] &= ~Pte.W;
+      }
+    }
+  }
+
   /** Empties every shadow but keeps their roots (sfence.vma for all, a table page written). */
   flush(): void {
     for (const s of this.shadows.values()) {
