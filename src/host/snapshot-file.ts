@@ -93,10 +93,10 @@ export type SnapshotParts = Omit<Snapshot, 'header' | 'ram'> & {
 };
 
 /**
- * Writes a snapshot file: to a temporary name beside `path`, fsynced, then renamed over it. A
- * failure throws one line starting with `label` (what the user named the file by).
+ * A snapshot as the bytes of its file (the chunks in order, the SHA-256 last): what a file holds and
+ * what a migration sends (docs/migration.md).
  */
-export function writeSnapshotFile(path: string, parts: SnapshotParts, label = `--save-snapshot ${path}`): void {
+export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
   const ramPages: number[] = [];
   const ramChunks: Uint8Array[] = [];
   for (const page of parts.ram) {
@@ -127,7 +127,15 @@ export function writeSnapshotFile(path: string, parts: SnapshotParts, label = `-
   const hash = createHash('sha256');
   for (const c of chunks) hash.update(c);
   chunks.push(hash.digest());
+  return chunks;
+}
 
+/**
+ * Writes a snapshot file: to a temporary name beside `path`, fsynced, then renamed over it. A
+ * failure throws one line starting with `label` (what the user named the file by).
+ */
+export function writeSnapshotFile(path: string, parts: SnapshotParts, label = `--save-snapshot ${path}`): void {
+  const chunks = encodeSnapshot(parts);
   const target = resolve(path);
   const tmp = `${target}.tmp-${process.pid}`;
   let fd: number;
@@ -178,6 +186,14 @@ export function readSnapshotFile(path: string, label = path): Snapshot {
     const code = (err as NodeJS.ErrnoException).code;
     return fail(code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (err as Error).message);
   }
+  return decodeSnapshot(data, label);
+}
+
+/** Checks and reads a snapshot's bytes; throws one line naming it (`label`) and what is wrong. */
+export function decodeSnapshot(data: Buffer, label: string): Snapshot {
+  const fail = (why: string): never => {
+    throw new Error(`snapshot ${label}: ${why}`);
+  };
   if (data.length < PREFIX || data.toString('latin1', 0, 8) !== MAGIC) return fail('not a vmlab snapshot (no VMLABSNP signature)');
   const version = data.readUInt32LE(8);
   if (version !== FORMAT_VERSION) return fail(`snapshot format version ${version}; this vmlab reads version ${FORMAT_VERSION}`);
