@@ -1,6 +1,8 @@
 // A disk read that overwrites code the block translator has already translated (a loader): the
-// guest must run the new code, on the bare machine and in a trap-mode VM (where the physical hart's
-// translations cover the VM's frames). The DMA happens from the test's driver while the guest spins.
+// guest must run the new code, on the bare machine, in a trap-mode VM (where the physical hart's
+// translations cover the VM's frames) and in a bt-mode VM (where the VMM's own translation cache
+// holds f: the device's write drops f's block). The DMA happens from the test's driver while the
+// guest spins.
 import { describe, expect, it } from 'vitest';
 import { assemble } from '../../src/engine/asm/index';
 import { RawDisk } from '../../src/engine/disk/raw';
@@ -8,6 +10,7 @@ import { MemoryByteStore } from '../../src/engine/disk/types';
 import type { PhysicalBus } from '../../src/engine/machine/bus';
 import { Machine, StopReason } from '../../src/engine/machine/machine';
 import { MEMORY_MAP } from '../../src/engine/machine/memory-map';
+import { BtVcpu } from '../../src/engine/vmm/bt/bt-vcpu';
 import { Vmm } from '../../src/engine/vmm/vmm';
 import { TestVirtioDriver } from '../support/virtio-driver';
 
@@ -114,5 +117,23 @@ describe('DMA over translated code', () => {
     vmm.run(200_000);
     expect(vm.state).toBe('halted');
     expect(vm.exitCode).toBe(2);
+  });
+
+  it('bt-mode VM: the disk\'s write into f drops f\'s translated block', () => {
+    const { elf, f, go, ready } = build();
+    const vmm = new Vmm({ hostRamSize: 16 << 20 });
+    const vm = vmm.createVm({ name: 'loader', mode: 'bt', kernel: elf, memSize: 4 << 20, disks: [{ device: diskWithNewF() }], placement: 'scattered' });
+    for (let i = 0; i < 100 && vm.bus.load(ready, 4) === 0; i++) vmm.run(1000);
+    expect(vm.bus.load(ready, 4)).toBe(1);
+    const cache = (vmm.vcpu(vm) as BtVcpu).cache;
+    expect(cache.get(f, 3)?.hits).toBe(100);
+    loadNewF(vm.bus, f, go);
+    // The 512 bytes from f on cover f's block only: the caller's blocks on the same page stay.
+    expect(cache.invalidations().map((x) => [x.cause, x.gpa, x.length, x.blocks])).toEqual([['dma', f, 512, [f]]]);
+    expect(cache.get(f, 3)).toBeUndefined();
+    vmm.run(200_000);
+    expect(vm.state).toBe('halted');
+    expect(vm.exitCode).toBe(2);
+    expect(vm.stats.translationInvalidations).toBe(1);
   });
 });
