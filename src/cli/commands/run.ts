@@ -269,7 +269,12 @@ function stderrFollowsStdout(): boolean {
 /** Fails early, in one line, when FILE cannot be written (the run would otherwise be lost at its end). */
 function checkWritable(option: string, path: string): void {
   const probe = `${resolvePath(path)}.tmp-${process.pid}`;
-  closeSync(openOutput(option, probe));
+  try {
+    closeSync(openOutput(option, probe));
+  } catch (err) {
+    // Name the file the user gave, not the probe beside it.
+    throw new Error((err as Error).message.replace(`${option} ${probe}`, `${option} ${path}`));
+  }
   unlinkSync(probe);
 }
 
