@@ -288,6 +288,22 @@ export class LabState {
     this.notify(`${status.name}: created (${status.mode})`);
   }
 
+  /**
+   * Shows a machine the host made without this page asking vm.create (a snapshot's restore): its
+   * console from the host's log, its line map when its kernel is a source of the workspace.
+   */
+  async adopt(status: MachineStatus): Promise<void> {
+    if (this.machine(status.id)) return;
+    const view = new MachineView(status, /\.s$/i.test(status.kernel) ? status.kernel : undefined, [], []);
+    view.awaitScrollback();
+    this.machines.push(view);
+    const log = await this.lab.call('vm.consoleLog', { id: status.id }).catch(() => ({ data: new Uint8Array(0), end: 0 }));
+    view.scrollback(log);
+    await this.loadLineMap(view);
+    await this.pushBreakpoints();
+    this.select(status.id);
+  }
+
   /** A VM manager button on machine `id`. */
   async control(id: string, op: 'run' | 'pause' | 'stop' | 'reset' | 'destroy'): Promise<void> {
     if (op === 'run') await this.lab.call('vm.run', { id });
