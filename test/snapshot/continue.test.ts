@@ -1,10 +1,12 @@
 // A run cut at step N, saved, restored into a machine or VM built afresh, and continued, prints the
-// same console output and retires the same instructions as the run that was never cut: every lab,
-// bare and in every VMM mode, at many cut points. The state goes through JSON as in a snapshot file.
-import { readFileSync } from 'node:fs';
+// same console output and retires the same instructions as the run that was never cut: every lab of
+// labs/ (each of its kernels), bare and in every VMM mode, its -pv kernels in pv mode, at several cut
+// points. The state goes through JSON as in a snapshot file.
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { assemble } from '../../src/engine/asm/index';
+import { assembleFile } from '../../src/cli/kernel-input';
+import { SBI_KERNEL_ADDRESS } from '../../src/engine/machine/boot';
 import { RawDisk } from '../../src/engine/disk/raw';
 import { MemoryByteStore } from '../../src/engine/disk/types';
 import { Machine, StopReason } from '../../src/engine/machine/machine';
@@ -15,14 +17,24 @@ import { Vmm } from '../../src/engine/vmm/vmm';
 import { REPO_ROOT } from '../support/build';
 
 const MiB = 1024 * 1024;
-/** Each lab with its RAM and the step at which the comparison ends (scribble never ends by itself). */
-const LABS: Record<string, { mem: number; xsensitive: boolean; disk?: boolean; horizon: number }> = {
-  hello: { mem: 16 * MiB, xsensitive: false, horizon: 20_000_000 },
-  traps: { mem: 32 * MiB, xsensitive: false, horizon: 20_000_000 },
-  paging: { mem: 32 * MiB, xsensitive: false, horizon: 20_000_000 },
-  scribble: { mem: 16 * MiB, xsensitive: false, horizon: 2_000_000 },
-  sensitive: { mem: 32 * MiB, xsensitive: true, horizon: 20_000_000 },
-  disk: { mem: 32 * MiB, xsensitive: false, disk: true, horizon: 20_000_000 },
+/**
+ * Each lab's programs (every lab of labs/) with RAM, disk and the step at which the comparison ends
+ * (scribble never ends by itself); a `-pv` kernel runs only in pv mode, the others bare and in the
+ * VM modes that run an unmodified kernel.
+ */
+const LABS: Record<string, { source: string; mem: number; xsensitive: boolean; disk?: number; horizon: number; pv?: boolean }> = {
+  hello: { source: 'hello/hello.S', mem: 16 * MiB, xsensitive: false, horizon: 20_000_000 },
+  traps: { source: 'traps/traps.S', mem: 32 * MiB, xsensitive: false, horizon: 20_000_000 },
+  paging: { source: 'paging/paging.S', mem: 32 * MiB, xsensitive: false, horizon: 20_000_000 },
+  scribble: { source: 'scribble/scribble.S', mem: 16 * MiB, xsensitive: false, horizon: 2_000_000 },
+  sensitive: { source: 'sensitive/sensitive.S', mem: 32 * MiB, xsensitive: true, horizon: 20_000_000 },
+  disk: { source: 'disk/disk.S', mem: 32 * MiB, xsensitive: false, disk: MiB, horizon: 20_000_000 },
+  'structure-mono': { source: 'structure/mono.S', mem: 16 * MiB, xsensitive: false, disk: 64 * 1024, horizon: 20_000_000 },
+  'structure-micro': { source: 'structure/micro.S', mem: 16 * MiB, xsensitive: false, disk: 64 * 1024, horizon: 20_000_000 },
+  'traps-pv': { source: 'traps/traps-pv.S', mem: 32 * MiB, xsensitive: false, horizon: 20_000_000, pv: true },
+  'paging-pv': { source: 'paging/paging-pv.S', mem: 32 * MiB, xsensitive: false, horizon: 20_000_000, pv: true },
+  'sensitive-pv': { source: 'sensitive/sensitive-pv.S', mem: 32 * MiB, xsensitive: true, horizon: 20_000_000, pv: true },
+  'disk-pv': { source: 'disk/disk-pv.S', mem: 32 * MiB, xsensitive: false, disk: MiB, horizon: 20_000_000, pv: true },
 };
 /**
  * Runs go in chunks that end at multiples of this many steps of the guest's clock, so a cut run
@@ -33,10 +45,18 @@ const MODES: ('bare' | VmMode)[] = ['bare', ...VM_MODES];
 const elves = new Map<string, Uint8Array>();
 
 beforeAll(() => {
-  for (const lab of Object.keys(LABS)) {
-    const asm = assemble(readFileSync(join(REPO_ROOT, 'labs', lab, `${lab}.S`), 'latin1'), { file: `${lab}.S` });
-    if (!asm.elf) throw new Error(`${lab}.S does not assemble`);
+  for (const [lab, spec] of Object.entries(LABS)) {
+    const asm = assembleFile(join(REPO_ROOT, 'labs', spec.source), spec.pv ? { base: SBI_KERNEL_ADDRESS } : {});
+    if (!asm.elf) throw new Error(`${spec.source} does not assemble`);
     elves.set(lab, asm.elf);
+  }
+});
+
+test('every lab of labs/ is here, each of its kernels', () => {
+  const labs = readdirSync(join(REPO_ROOT, 'labs'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  for (const lab of labs) expect(Object.values(LABS).some((s) => s.source.startsWith(`${lab}/`)), lab).toBe(true);
+  for (const pvSource of labs.flatMap((lab) => readdirSync(join(REPO_ROOT, 'labs', lab)).filter((f) => f.endsWith('-pv.S')).map((f) => `${lab}/${f}`))) {
+    expect(Object.values(LABS).some((s) => s.source === pvSource), pvSource).toBe(true);
   }
 });
 
@@ -53,10 +73,10 @@ interface Runner {
   end(): string;
 }
 
-function diskStore(from?: MemoryByteStore): MemoryByteStore {
-  const store = new MemoryByteStore(new Uint8Array(MiB));
+function diskStore(size: number, from?: MemoryByteStore): MemoryByteStore {
+  const store = new MemoryByteStore(new Uint8Array(size));
   if (from !== undefined) {
-    const bytes = new Uint8Array(MiB);
+    const bytes = new Uint8Array(size);
     from.read(0, bytes);
     store.write(0, bytes);
   }
@@ -67,7 +87,7 @@ function diskStore(from?: MemoryByteStore): MemoryByteStore {
 function build(lab: string, mode: 'bare' | VmMode, diskFrom?: MemoryByteStore): Runner {
   const spec = LABS[lab];
   const output: number[] = [];
-  const disk = spec.disk ? diskStore(diskFrom) : undefined;
+  const disk = spec.disk ? diskStore(spec.disk, diskFrom) : undefined;
   const disks = disk ? [{ device: new RawDisk(disk), slot: 0 }] : [];
   const encode = (state: unknown, ram: Iterable<{ index: number; bytes: Uint8Array }>): string =>
     JSON.stringify({ state, ram: [...ram].map((p) => [p.index, Buffer.from(p.bytes).toString('base64')]) });
@@ -122,13 +142,13 @@ function build(lab: string, mode: 'bare' | VmMode, diskFrom?: MemoryByteStore): 
 }
 
 describe.each(Object.keys(LABS))('%s', (lab) => {
-  test.each(MODES)('%s: cut anywhere, restored and continued, equals the uncut run', (mode) => {
+  test.each(LABS[lab].pv ? ['pv' as const] : MODES)('%s: cut anywhere, restored and continued, equals the uncut run', (mode) => {
     const horizon = LABS[lab].horizon;
     const whole = build(lab, mode);
     whole.runTo(horizon);
     const disk = (r: Runner): string | undefined => {
       if (r.disk === undefined) return undefined;
-      const bytes = new Uint8Array(MiB);
+      const bytes = new Uint8Array(LABS[lab].disk!);
       r.disk.read(0, bytes);
       return Buffer.from(bytes).toString('base64');
     };
