@@ -8,6 +8,7 @@ import { assemble } from '../../src/engine/asm/index';
 import { Machine } from '../../src/engine/machine/machine';
 import { scanBlock } from '../../src/engine/vmm/bt/translate';
 import { BtVcpu } from '../../src/engine/vmm/bt/bt-vcpu';
+import { DEFAULT_COSTS, modeledCycles } from '../../src/engine/vmm/stats';
 import type { Vm, VmMode } from '../../src/engine/vmm/vm';
 import { Vmm } from '../../src/engine/vmm/vmm';
 import { REPO_ROOT } from '../support/build';
@@ -180,6 +181,31 @@ describe('bt: callouts instead of exits', () => {
     expect(bt.chainedJumps).toBeGreaterThan(0);
   });
 
+  test('the traps lab by hand: each exit trap mode takes for a kernel instruction is one callout in bt; the cost model charges them as docs/vmm.md cites', () => {
+    const trap = runToEnd(traps, 'trap').vm.stats;
+    const bt = runToEnd(traps, 'bt').vm.stats;
+    // The kernel's 59 privileged instructions (50 CSR accesses, 8 sret, 1 mret) exit in trap mode
+    // as illegal instructions; in bt they are callouts. bt adds one exit per kernel store into a
+    // page holding translated code (its data shares pages with its code): write-protected, emulated.
+    expect(bt.calloutKinds).toEqual({ csr: 50, sret: 8, mret: 1 });
+    expect(trap.exits[2]).toBe(59);
+    expect(bt.exits[2]).toBe(0);
+    const codeStores = bt.emulated['code-page-store'];
+    expect(codeStores).toBeGreaterThan(0);
+    expect(bt.exits[15] - trap.exits[15]).toBe(codeStores);
+    expect(bt.exitCount).toBe(trap.exitCount - 59 + codeStores);
+    expect(bt.writeProtectFaults - trap.writeProtectFaults).toBe(codeStores);
+    // 1,000 cycles per exit (Adams & Agesen 2006) against 40 per callout and 3,000 per translated block.
+    const t = modeledCycles(trap, false);
+    const b = modeledCycles(bt, false);
+    expect(DEFAULT_COSTS).toMatchObject({ exit: 1000, callout: 40, translatedBlock: 3000, emulatedInstruction: 200 });
+    expect(b.breakdown.translation).toBe(bt.translatedBlocks * 3000 + 59 * 40);
+    expect(t.breakdown.translation).toBe(0);
+    expect(b.breakdown.exits - t.breakdown.exits).toBe((codeStores - 59) * 1000);
+    // A callout runs trap mode's emulation routine, counted alike; the code-page stores are emulated too.
+    expect(b.breakdown.emulation - t.breakdown.emulation).toBe(codeStores * 200);
+  });
+
   test('a reset by the user starts the translation cache cold and counts the same again', () => {
     const { vmm, vm } = vmOf(traps, 'bt');
     for (let i = 0; i < 100 && vmm.active; i++) vmm.run(1_000_000);
@@ -200,6 +226,30 @@ describe('bt: translation', () => {
     expect(scan.length).toBe(2);
     expect(scan.insns.map((i) => i.callout)).toEqual([-1, 0]);
     expect(scan.source).toBe(readFileSync(join(__dirname, 'golden', 'bt-csr-block.js'), 'latin1'));
+  });
+
+  // Guest code as GNU as 2.40 encodes it (riscv64-unknown-elf-as -march=rv32imac_zicsr_zifencei;
+  // rdpriv and setsie are the Xsensitive encodings of docs/reference.md), [word, size] at `pc`.
+  const GOLDEN: { name: string; pc: number; code: [number, number][]; length: number; callouts: number[] }[] = [
+    // lw a0, 8(sp); addi a0, a0, 1; sw a0, 8(sp); sret; addi a0, a0, 1 (after the callout: not in the block)
+    { name: 'load-store-sret', pc: 0x80001000, code: [[0x00812503, 4], [0x00150513, 4], [0x00a12423, 4], [0x10200073, 4], [0x00150513, 4]], length: 4, callouts: [-1, -1, -1, 2] },
+    // slli t0, t1, 3; add t0, t0, t2; bnez t0, .-8 (a branch ends the block, no callout)
+    { name: 'branch', pc: 0x80001014, code: [[0x00331293, 4], [0x007282b3, 4], [0xfe029ce3, 4]], length: 3, callouts: [-1, -1, -1] },
+    // rdpriv a0; setsie a1 (each ends its block)
+    { name: 'rdpriv', pc: 0x80001000, code: [[0x0000050b, 4], [0x0005900b, 4]], length: 1, callouts: [7] },
+    // fence.i (no code: stores into translated code fault); sfence.vma; nop
+    { name: 'fence-i-sfence', pc: 0x80001020, code: [[0x0000100f, 4], [0x12000073, 4], [0x00000013, 4]], length: 2, callouts: [-1, 4] },
+    // c.li a0, 1; c.lw a1, 0(a0); c.ebreak (the callout gets the 16-bit encoding)
+    { name: 'compressed-ebreak', pc: 0x8000102c, code: [[0x4505, 2], [0x410c, 2], [0x9002, 2]], length: 3, callouts: [-1, -1, 6] },
+  ];
+
+  test.each(GOLDEN.map((g) => [g.name, g] as const))('golden text of a block: %s', (name, g) => {
+    const r16 = new Uint16Array(g.code.flatMap(([w, size]) => (size === 4 ? [w & 0xffff, w >>> 16] : [w])));
+    const scan = scanBlock(r16, 0, g.pc | 0, { c: true, m: true, a: true, xsensitive: true });
+    expect(scan.length).toBe(g.length);
+    expect(scan.insns.map((i) => i.callout)).toEqual(g.callouts);
+    expect(scan.insns.map((i) => i.pc >>> 0)).toEqual(g.code.slice(0, g.length).map((_c, k) => g.pc + g.code.slice(0, k).reduce((a, [, size]) => a + size, 0)));
+    expect(scan.source).toBe(readFileSync(join(__dirname, 'golden', `bt-${name}.js`), 'latin1'));
   });
 
   test('Xsensitive instructions become their callouts; without the extension, illegal-instruction callouts', () => {

@@ -1,0 +1,2 @@
+let a = 0, v = 0, vp = 0, ti = 0, hh = 0;
+h.pc = -2147479552; h.sliceDone = n0 + 0; h.sliceSteps = s0 + 1; h.tlb.hits += hh; c.callout(7, 1291); return -1;
