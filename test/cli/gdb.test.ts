@@ -1,7 +1,8 @@
 // `vmlab run --gdb`: real gdb-multiarch drives the stub in batch mode; its transcript (registers,
 // memory through the guest's page tables, a breakpoint hit, a watchpoint hit, CSRs, stepping) must
 // equal the transcript of the same gdb script against QEMU's gdbstub, bare and in every VM mode,
-// and stepping lands where vmlab's own commit log says.
+// and stepping lands where vmlab's own commit log says. A pv kernel (QEMU cannot run one) stops at
+// breakpoints and steps with the registers the engine's own run of the same VM has there.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -11,6 +12,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { GUEST_DIR, REPO_ROOT, buildGuest } from '../support/build';
 import { QEMU_CPU } from '../support/qemu';
 import { tool } from '../support/tools';
+import { assembleFile } from '../../src/cli/kernel-input';
+import { SBI_KERNEL_ADDRESS } from '../../src/engine/machine/boot';
+import { DEFAULT_RAM_SIZE, VMM_RESERVE } from '../../src/engine/machine/memory-map';
+import type { Vm } from '../../src/engine/vmm/vm';
+import { Vmm } from '../../src/engine/vmm/vmm';
 
 const VMLAB = join(REPO_ROOT, 'bin', 'vmlab.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'vmlab-gdb-'));
@@ -57,8 +63,8 @@ function collect(proc: ChildProcess): Started['done'] {
 }
 
 /** Starts `vmlab run ELF --gdb 0 --gdb-wait ...` and reads the port it announces. */
-async function startVmlab(args: string[]): Promise<Started> {
-  const proc = spawn(process.execPath, [VMLAB, 'run', elf, '--gdb', '0', '--gdb-wait', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function startVmlab(args: string[], kernel = elf): Promise<Started> {
+  const proc = spawn(process.execPath, [VMLAB, 'run', kernel, '--gdb', '0', '--gdb-wait', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const done = collect(proc);
   const port = await new Promise<number>((resolve, reject) => {
     let text = '';
@@ -83,9 +89,9 @@ async function startQemu(): Promise<Started> {
 }
 
 /** Runs gdb-multiarch in batch mode with `commands` against 127.0.0.1:port; returns its transcript. */
-function gdb(port: number, commands: string[]): string {
+function gdb(port: number, commands: string[], symbols = elf): string {
   const script = join(dir, `script-${port}.gdb`);
-  writeFileSync(script, ['set architecture riscv:rv32', `file ${elf}`, 'set confirm off', `target remote 127.0.0.1:${port}`, ...commands].join('\n') + '\n');
+  writeFileSync(script, ['set architecture riscv:rv32', `file ${symbols}`, 'set confirm off', `target remote 127.0.0.1:${port}`, ...commands].join('\n') + '\n');
   const r = spawnSync(tool('gdb-multiarch'), ['-batch', '-nx', '-x', script], { encoding: 'latin1', timeout: 60_000 });
   return r.stdout + r.stderr;
 }
@@ -144,6 +150,59 @@ describe('vmlab run --gdb', () => {
     }, 120_000);
   }
 
+  it('stops a pv kernel at breakpoints in its S and U code and steps it, with the registers of the engine\'s own run', async () => {
+    const pvElf = join(dir, 'traps-pv.elf');
+    const built = assembleFile(join(REPO_ROOT, 'labs', 'traps', 'traps-pv.S'), { base: SBI_KERNEL_ADDRESS });
+    writeFileSync(pvElf, built.elf!);
+    const symbol = (name: string): number => built.symbols.find((x) => x.name === name)!.address >>> 0;
+    /** The VM as `vmlab run --mode pv` builds it, run by the engine alone. */
+    const engineVm = (): { vmm: Vmm; vm: Vm } => {
+      const vmm = new Vmm({ hostRamSize: DEFAULT_RAM_SIZE + VMM_RESERVE });
+      const vm = vmm.createVm({ name: 'guest', mode: 'pv', kernel: built.elf!, memSize: DEFAULT_RAM_SIZE, sbi: true });
+      return { vmm, vm };
+    };
+    /** The engine's registers where the guest's clock reaches `steps` (no breakpoint, no debugger). */
+    const at = (steps: number): number[] => {
+      const { vmm, vm } = engineVm();
+      while (vm.machine.clockSteps < steps && vm.state === 'running') vmm.runVm(vm, steps - vm.machine.clockSteps);
+      vmm.unload();
+      return [...Array.from(vm.vhart.x.subarray(1), (v) => v >>> 0), vm.vhart.pcU];
+    };
+    /** The guest's clock when it first reaches `pc`. */
+    const stepsTo = (pc: number): number => {
+      const { vmm, vm } = engineVm();
+      vmm.setBreakpoints(vm, [pc]);
+      while (!vm.atBreakpoint && vm.state === 'running') vmm.runVm(vm, 100_000);
+      return vm.machine.clockSteps;
+    };
+    // gdb's `info registers` leaves out x0; the rest and the pc are compared.
+    const names = ['ra', 'sp', 'gp', 'tp', 't0', 't1', 't2', 'fp', 's1', 'a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7',
+      's2', 's3', 's4', 's5', 's6', 's7', 's8', 's9', 's10', 's11', 't3', 't4', 't5', 't6', 'pc'];
+    const registers = (block: string): number[] => names.map((n) => {
+      const m = new RegExp(`^${n}\\s+0x([0-9a-f]+)\\s`, 'm').exec(block);
+      return m ? parseInt(m[1], 16) : -1;
+    });
+    const v = await startVmlab(['--mode', 'pv'], pvElf);
+    const out = gdb(v.port, ['break s_trap', 'break user_main', 'continue', 'p $priv', 'info registers', 'echo ==user==\\n', 'continue', 'p $priv',
+      'info registers', 'echo ==stepped==\\n', 'stepi 5', 'info registers', 'delete', 'continue'], pvElf);
+    const run = await v.done;
+    const [first, user, stepped] = out.split(/==(?:user|stepped)==/);
+    expect(out).toContain(`Breakpoint 2 at 0x${symbol('user_main').toString(16)}: file`);
+    expect(out).toContain('Breakpoint 2, user_main () at');
+    expect(out).toContain('Breakpoint 1, s_trap () at');
+    // user_main runs in U before the first ecall reaches s_trap in S.
+    expect(first).toMatch(/\$1 = 0\n/);
+    expect(user).toMatch(/\$2 = 1\n/);
+    const toUser = stepsTo(symbol('user_main'));
+    const toTrap = stepsTo(symbol('s_trap'));
+    expect(toUser).toBeLessThan(toTrap);
+    expect(registers(first)).toEqual(at(toUser));
+    expect(registers(user)).toEqual(at(toTrap));
+    expect(registers(stepped)).toEqual(at(toTrap + 5));
+    expect(run.stdout).toBe(readFileSync(join(REPO_ROOT, 'labs', 'traps', 'expected-output.txt'), 'latin1').replace(/^\[M\] .*\n/gm, ''));
+    expect(run.code).toBe(0);
+  }, 120_000);
+
   it('steps exactly as many instructions as it is asked, landing where the commit log says', async () => {
     const trace = join(dir, 'trace.log');
     const t = spawnSync(process.execPath, [VMLAB, 'run', elf, '--trace', trace], { encoding: 'latin1', timeout: 60_000 });
@@ -161,7 +220,8 @@ describe('vmlab run --gdb', () => {
     const reported = new Map<string, number>();
     for (const m of out.matchAll(/^(\w+)\s+0x([0-9a-f]+)\s/gm)) reported.set(m[1], parseInt(m[2], 16));
     expect(reported.get('pc')).toBe(nextPc);
-    const names = ['zero', 'ra', 'sp', 'gp', 'tp', 't0', 't1', 't2', 'fp', 's1', 'a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7',
+    // gdb's `info registers` leaves out x0; the rest and the pc are compared.
+    const names = ['ra', 'sp', 'gp', 'tp', 't0', 't1', 't2', 'fp', 's1', 'a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7',
       's2', 's3', 's4', 's5', 's6', 's7', 's8', 's9', 's10', 's11', 't3', 't4', 't5', 't6'];
     for (let r = 1; r < 32; r++) expect(reported.get(names[r]), names[r]).toBe(regs[r] >>> 0);
   }, 120_000);
