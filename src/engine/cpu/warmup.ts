@@ -6,7 +6,8 @@
 // program that takes every common path of the loop runs on a hart of its own: each fast-path
 // instruction, loads and stores through the TLB and the slow path, taken and not-taken branches,
 // jumps, a CSR instruction, an ecall and an access fault with their trap handler and mret, and, on a
-// second hart, translated blocks.
+// second hart, translated blocks; the first half with a breakpoint set, so that the loop's general path
+// (which every instruction takes then) gets its type feedback as well as its inner loop.
 
 import { MEMORY_MAP } from '../machine/memory-map';
 import { Bus } from '../machine/bus';
@@ -69,6 +70,11 @@ function program(): number[] {
     [Op.SB, Op.SH, Op.SW].forEach((op, k) => p.push(word(op, { rs1: 15 + k, rs2: rd, imm_s: 4 * i })));
     // Branches to the next instruction, so taken or not the program goes on.
     for (const op of [Op.BEQ, Op.BNE, Op.BLT, Op.BGE, Op.BLTU, Op.BGEU]) p.push(word(op, { rs1: 5, rs2: 6 + (i & 1), imm_b: 4 }));
+    // And each one both taken and not, on registers the program never writes (x10 holds an address
+    // at 0x80000000 or above: negative as a signed value).
+    for (const op of [Op.BEQ, Op.BNE, Op.BLT, Op.BGE, Op.BLTU, Op.BGEU]) {
+      for (const [rs1, rs2] of [[0, 10], [10, 0], [10, 10]]) p.push(word(op, { rs1, rs2, imm_b: 4 }));
+    }
     p.push(word(Op.JAL, { rd: 9, imm_j: 4 }), word(Op.AUIPC, { rd: 9, imm_u: 0 }), word(Op.JALR, { rd: 0, rs1: 9, imm_i: 8 }));
     p.push(word(Op.FENCE, { pred: 15, succ: 15 }));
   }
@@ -108,15 +114,21 @@ export function warmUpInterpreter(): WarmUpSummary {
     for (let r = 10; r <= 17; r++) hart.x[r] = base + 4096 * (r - 8);
     hart.x[6] = -77;
     hart.x[7] = 5;
-    // Slices end at every mret (interrupts may have changed), twice a pass.
+    // Slices end at every mret (interrupts may have changed), twice a pass. The first half runs
+    // with a breakpoint where the program never goes: then every instruction takes the loop's
+    // general path (as after a decode-cache miss, or while stepping) instead of its inner loop, so
+    // both have their type feedback.
     let steps = 0;
+    hart.breakpoints.add(base + RAM_BYTES - 4);
     for (let i = 0; i < 10_000 && steps < WARM_STEPS; i++) {
+      if (steps >= WARM_STEPS / 2) hart.breakpoints.clear();
       hart.sliceDone = 0;
       hart.sliceSteps = 0;
       hart.tlb.flushAll();
       execute(hart, 5000);
       steps += hart.sliceSteps;
     }
+    hart.breakpoints.clear();
     summary.steps += steps;
     summary.ecalls += hart.trapCounts[11];
     summary.accessFaults += hart.trapCounts[5];
