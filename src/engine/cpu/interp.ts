@@ -24,8 +24,22 @@ if ((TLB_MASK as number) !== Lit.TLB) throw new Error('interp.ts: Lit.TLB must e
 import { CsrOp, Priv, type Hart } from './hart';
 import { Mstatus } from './csr-defs';
 import { mulDiv } from './muldiv';
-import { HOT_MASK, HOT_THRESHOLD, TranslateResult } from './jit';
+import { HOT_MASK, HOT_THRESHOLD, TranslateResult, type PageBlocks } from './jit';
 import { hInstruction, NOT_H } from './hext';
+
+/**
+ * Whether the fast run's jump to RAM offset `off` (in its fetch page) must go back to the top of
+ * the loop: a block starts there, or the start turns hot with this entry (the top counts it and
+ * calls the translator). Otherwise the entry is counted here and the run goes on.
+ */
+function mustLeaveRun(pages: (PageBlocks | undefined)[], hot: Int32Array, off: number): boolean {
+  const pg = pages[off >>> 12];
+  if (pg !== undefined && pg.fn[(off & 0xfff) >>> 1] !== undefined) return true;
+  const hi = (off >>> 1) & HOT_MASK;
+  if (hot[hi] + 1 >= HOT_THRESHOLD) return true;
+  hot[hi]++;
+  return false;
+}
 
 /**
  * Runs the hart for at most `limit` steps (retired instructions plus traps taken) or until
@@ -155,8 +169,8 @@ export function execute(h: Hart, limit: number): void {
     // holds only fast paths and calls nothing, so V8 keeps the typed arrays' backing stores and
     // lengths in registers across it. An instruction it cannot finish on a fast path (a decode-cache
     // miss, a TLB miss, a misaligned target, a rare instruction) leaves it before changing anything,
-    // and the general path below runs that instruction. With the translator on, every jump and
-    // branch goes back to the top, where a block may start.
+    // and the general path below runs that instruction. With the translator on, a jump or branch
+    // goes back to the top only where a block starts or a start turns hot (mustLeaveRun).
     if (inPage && bpList === undefined) {
       if (dcStamp > Dc.STAMP_LIMIT) resetStamps();
       let stamp = ++dcStamp;
@@ -208,7 +222,7 @@ export function execute(h: Hart, limit: number): void {
             x[rd] = npc;
             x[0] = 0;
             npc = t;
-            if (blocks) { pc = npc; steps++; entry = true; continue outer; }
+            if (blocks) { pc = npc; steps++; if (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(pages!, hot!, (npc + foff) | 0)) { entry = true; continue outer; } continue; }
             break;
           }
           case Op.JALR: {
@@ -217,7 +231,7 @@ export function execute(h: Hart, limit: number): void {
             x[rd] = npc;
             x[0] = 0;
             npc = t;
-            if (blocks) { pc = npc; steps++; entry = true; continue outer; }
+            if (blocks) { pc = npc; steps++; if (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(pages!, hot!, (npc + foff) | 0)) { entry = true; continue outer; } continue; }
             break;
           }
           case Op.BEQ:
@@ -226,7 +240,7 @@ export function execute(h: Hart, limit: number): void {
               if ((t & tmask) !== 0) break run;
               npc = t;
             }
-            if (blocks) { pc = npc; steps++; entry = true; continue outer; }
+            if (blocks) { pc = npc; steps++; if (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(pages!, hot!, (npc + foff) | 0)) { entry = true; continue outer; } continue; }
             break;
           case Op.BNE:
             if (x[rs1] !== x[rs2]) {
@@ -234,7 +248,7 @@ export function execute(h: Hart, limit: number): void {
               if ((t & tmask) !== 0) break run;
               npc = t;
             }
-            if (blocks) { pc = npc; steps++; entry = true; continue outer; }
+            if (blocks) { pc = npc; steps++; if (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(pages!, hot!, (npc + foff) | 0)) { entry = true; continue outer; } continue; }
             break;
           case Op.BLT:
             if (x[rs1] < x[rs2]) {
@@ -242,7 +256,7 @@ export function execute(h: Hart, limit: number): void {
               if ((t & tmask) !== 0) break run;
               npc = t;
             }
-            if (blocks) { pc = npc; steps++; entry = true; continue outer; }
+            if (blocks) { pc = npc; steps++; if (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(pages!, hot!, (npc + foff) | 0)) { entry = true; continue outer; } continue; }
             break;
           case Op.BGE:
             if (x[rs1] >= x[rs2]) {
@@ -250,7 +264,7 @@ export function execute(h: Hart, limit: number): void {
               if ((t & tmask) !== 0) break run;
               npc = t;
             }
-            if (blocks) { pc = npc; steps++; entry = true; continue outer; }
+            if (blocks) { pc = npc; steps++; if (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(pages!, hot!, (npc + foff) | 0)) { entry = true; continue outer; } continue; }
             break;
           case Op.BLTU:
             if ((x[rs1] ^ Lit.SIGN) < (x[rs2] ^ Lit.SIGN)) {
@@ -258,7 +272,7 @@ export function execute(h: Hart, limit: number): void {
               if ((t & tmask) !== 0) break run;
               npc = t;
             }
-            if (blocks) { pc = npc; steps++; entry = true; continue outer; }
+            if (blocks) { pc = npc; steps++; if (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(pages!, hot!, (npc + foff) | 0)) { entry = true; continue outer; } continue; }
             break;
           case Op.BGEU:
             if ((x[rs1] ^ Lit.SIGN) >= (x[rs2] ^ Lit.SIGN)) {
@@ -266,7 +280,7 @@ export function execute(h: Hart, limit: number): void {
               if ((t & tmask) !== 0) break run;
               npc = t;
             }
-            if (blocks) { pc = npc; steps++; entry = true; continue outer; }
+            if (blocks) { pc = npc; steps++; if (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(pages!, hot!, (npc + foff) | 0)) { entry = true; continue outer; } continue; }
             break;
           case Op.LH: case Op.LHU: {
             const a = (x[rs1] + imm) | 0;
