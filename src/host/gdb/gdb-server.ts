@@ -14,8 +14,11 @@ export interface GdbServer {
   close(): Promise<void>;
 }
 
-/** Listens for gdb on 127.0.0.1:`port` (0: any free port); rejects with one line when the port is taken. */
-export async function startGdbServer(target: DebugTarget, port: number, options: Omit<GdbStubOptions, 'send'>): Promise<GdbServer> {
+/**
+ * Listens for gdb on 127.0.0.1:`port` (0: any free port); rejects with one line when the port is
+ * taken. `connection` hears a debugger arrive (after the stub stopped the guest for it) and leave.
+ */
+export async function startGdbServer(target: DebugTarget, port: number, options: Omit<GdbStubOptions, 'send'>, connection?: (attached: boolean) => void): Promise<GdbServer> {
   let client: Socket | undefined;
   const stub = new GdbStub(target, {
     ...options,
@@ -31,11 +34,13 @@ export async function startGdbServer(target: DebugTarget, port: number, options:
     client = socket;
     socket.setNoDelay(true);
     stub.connect();
+    connection?.(true);
     socket.on('data', (chunk: Buffer) => stub.receive(new Uint8Array(chunk)));
     const gone = (): void => {
       if (client !== socket) return;
       client = undefined;
       stub.disconnect();
+      connection?.(false);
     };
     socket.on('close', gone);
     socket.on('error', gone);

@@ -90,6 +90,11 @@ export class GdbStub {
     return this.connected;
   }
 
+  /** Whether the debugger holds the guest (stopped at its request, until it continues or steps it). */
+  get held(): boolean {
+    return this.halted;
+  }
+
   /** A debugger connected: the guest stops for it, as QEMU stops the VM on a gdb connection. */
   connect(): void {
     this.connected = true;
