@@ -80,17 +80,21 @@ test('bt: the translation cache of a lab, callouts marked, and the invalidations
   await expect(vmRow(page, 'bt-smc').locator('[data-vm-state]')).toHaveText('halted', { timeout: 30_000 });
   await vmRow(page, 'bt-smc').click();
   const image = assemble(smc, { file: 'self-modify.S' });
-  const f = hex32(image.symbols.find((s) => s.name === 'f')!.address);
+  const sym = (n: string): string => hex32(image.symbols.find((s) => s.name === n)!.address);
+  const f = sym('f');
   const history = view.locator('[data-bt-invalidation]');
   await expect(history).toHaveCount(2);
-  for (let k = 0; k < 2; k++) {
-    await expect(history.nth(k)).toContainText('guest store');
-    await expect(history.nth(k).locator('td').nth(2)).toHaveText(`${f} (4 B)`);
-    await expect(history.nth(k).locator('td').nth(3)).toHaveText(f);
+  // Newest first: the second store, then the first.
+  for (const [k, store] of [[0, 'store2'], [1, 'store1']] as const) {
+    await expect(history.nth(k).locator('td').nth(2)).toHaveText(`guest store at pc ${sym(store)}`);
+    await expect(history.nth(k).locator('td').nth(3)).toHaveText(`${f} (4 B)`);
+    await expect(history.nth(k).locator('td').nth(4)).toHaveText(f);
   }
   // The newer store happened later in the guest's clock (listed first).
   const steps = (await history.locator('td:first-child').allTextContents()).map((t) => Number(t.replace(/,/g, '')));
   expect(steps[0]).toBeGreaterThan(steps[1]);
+  // This kernel takes no trap: its clock counts instructions only.
+  expect((await history.locator('td:nth-child(2)').allTextContents()).map((t) => Number(t.replace(/,/g, '')))).toEqual(steps);
   // Following the dropped block's address shows f, translated again from its last code.
   await history.first().locator('button.link').click();
   await expect(view.locator('[data-bt-filter]')).toHaveValue(f);

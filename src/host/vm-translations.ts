@@ -44,7 +44,9 @@ export function translationsInfo(bt: BtVcpu, step: number): TranslationsInfo {
     step,
     blocks: new Uint8Array(words.buffer),
     calloutNames: [...CALLOUT_NAMES],
-    invalidations: bt.cache.invalidations().map((x) => ({ step: x.step, cause: x.cause, gpa: x.gpa >>> 0, length: x.length, blocks: x.blocks.map((g) => g >>> 0) })),
+    invalidations: bt.cache.invalidations().map((x) => ({
+      step: x.step, instret: x.instret, ...(x.pc !== -1 && { pc: x.pc >>> 0 }), cause: x.cause, gpa: x.gpa >>> 0, length: x.length, blocks: x.blocks.map((g) => g >>> 0),
+    })),
     historySize: INVALIDATION_HISTORY,
     codePages: [...pages].sort((p, q) => p - q),
   };

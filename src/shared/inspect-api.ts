@@ -233,8 +233,11 @@ export function unpackTranslatedBlocks(bytes: Uint8Array): TranslatedBlockInfo[]
 
 /** One invalidation of translated code: which write dropped which blocks, and when. */
 export interface InvalidationInfo {
-  /** The guest's clock (its steps: instructions and traps) when it happened. */
+  /** The guest's clock (its steps: instructions and traps) when it happened, and the instructions it had retired. */
   readonly step: number;
+  readonly instret: number;
+  /** Guest-virtual pc of the store that wrote the code (absent for DMA and reset). */
+  readonly pc?: number;
   /** A guest store into translated code, a device's DMA, or a reboot (which drops every block). */
   readonly cause: 'store' | 'dma' | 'reset';
   /** Guest-physical address and length of the write (0 for a reset). */

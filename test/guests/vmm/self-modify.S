@@ -22,12 +22,14 @@ _start:
   bnez s3, 1b
   la t0, f
   li t1, 0x00200513          # li a0, 2
+store1:
   sw t1, 0(t0)
   call f
   addi t6, a0, '0'
   sb t6, 0(s1)
   csrr s2, mscratch
   li t1, 0x00300513          # li a0, 3
+store2:
   sw t1, 0(t0)
   fence.i
   call f

@@ -64,6 +64,11 @@ export class BtVcpu extends TrapVcpu implements Callouts {
     return this.vh.steps + this.p.sliceSteps;
   }
 
+  /** Instructions the guest has retired now (for the invalidation history). */
+  private get retired(): number {
+    return this.vh.instret + this.p.sliceDone;
+  }
+
   override applyContext(): void {
     super.applyContext();
     this.gen++;
@@ -71,7 +76,7 @@ export class BtVcpu extends TrapVcpu implements Callouts {
 
   override dmaWritten(gpa: number, hostOffset: number, length: number): void {
     super.dmaWritten(gpa, hostOffset, length);
-    const n = this.cache.invalidate(gpa, length, 'dma', this.clock);
+    const n = this.cache.invalidate(gpa, length, 'dma', this.clock, this.retired);
     this.vm.stats.translationInvalidations += n;
     this.gen++;
   }
@@ -87,7 +92,7 @@ export class BtVcpu extends TrapVcpu implements Callouts {
   }
 
   private dropAll(): void {
-    this.cache.clear(this.clock);
+    this.cache.clear(this.clock, this.retired);
     this.singles.clear();
     this.gen++;
   }
@@ -99,9 +104,10 @@ export class BtVcpu extends TrapVcpu implements Callouts {
   /** A guest store to a page holding translated code: emulate it, drop the blocks it overwrote. */
   protected override codeWrite(va: number, gpa: number): void {
     this.vm.stats.writeProtectFaults++;
+    const pc = this.p.pc;
     const size = this.emulateStore(va, gpa);
     if (size === undefined) return;
-    this.vm.stats.translationInvalidations += this.cache.invalidate(gpa, size, 'store', this.clock);
+    this.vm.stats.translationInvalidations += this.cache.invalidate(gpa, size, 'store', this.clock, this.retired, pc);
     this.gen++;
   }
 

@@ -38,8 +38,11 @@ export type InvalidationCause = 'store' | 'dma' | 'reset';
 
 /** One invalidation, for the translation-cache view. */
 export interface Invalidation {
-  /** The guest's clock (its steps) when it happened. */
+  /** The guest's clock (its steps) when it happened, and the instructions it had retired. */
   step: number;
+  instret: number;
+  /** Guest-virtual pc of the store that wrote the code (-1 for DMA and reset). */
+  pc: number;
   /** Guest-physical address and length of the write. */
   gpa: number;
   length: number;
@@ -94,9 +97,10 @@ export class TranslationCache {
 
   /**
    * Drops the blocks whose code overlaps `length` bytes at `gpa` (within one page); returns how
-   * many. Every invalidation that dropped a block is remembered with the guest's `step`.
+   * many. Every invalidation that dropped a block is remembered with the guest's `step` and
+   * `instret` and, for a guest store, the store's `pc`.
    */
-  invalidate(gpa: number, length: number, cause: InvalidationCause, step: number): number {
+  invalidate(gpa: number, length: number, cause: InvalidationCause, step: number, instret: number, pc = -1): number {
     const gpn = Math.floor(gpa / 4096);
     const list = this.pages.get(gpn);
     if (list === undefined || list.length === 0) return 0;
@@ -112,20 +116,20 @@ export class TranslationCache {
       }
     }
     if (dropped.length > 0) {
-      this.history.push({ step, gpa, length, cause, blocks: dropped.sort((p, q) => p - q) });
+      this.history.push({ step, instret, pc, gpa, length, cause, blocks: dropped.sort((p, q) => p - q) });
       if (this.history.length > INVALIDATION_HISTORY) this.history.shift();
     }
     return dropped.length;
   }
 
   /** Drops every block (the guest was rebooted); returns how many. */
-  clear(step: number): number {
+  clear(step: number, instret: number): number {
     const n = this.blocks.size;
     for (const b of this.blocks.values()) b.valid = false;
     this.blocks.clear();
     this.pages.clear();
     if (n > 0) {
-      this.history.push({ step, gpa: 0, length: 0, cause: 'reset', blocks: [] });
+      this.history.push({ step, instret, pc: -1, gpa: 0, length: 0, cause: 'reset', blocks: [] });
       if (this.history.length > INVALIDATION_HISTORY) this.history.shift();
     }
     return n;
