@@ -357,6 +357,12 @@ export class LabService {
     ...this.disks.handlers,
     ...this.inspect.handlers,
     ...this.snapshots.handlers,
+    'vm.gdb': async ({ id, enabled, port }) => {
+      const e = this.machine(id);
+      if (e.host) throw new LabError('bad-request', `vm.gdb: '${e.name}' is a bare machine; the app's gdb switch is on VMs (vmlab run --gdb serves the bare machine)`);
+      e.last = await this.vmmHost().send({ op: 'gdb', key: id, enabled, port: port ?? 0 });
+      return this.publicStatus(e);
+    },
     'vm.stats': async ({ id }) => {
       const e = this.machine(id);
       if (e.host) throw new LabError('bad-request', `vm.stats: '${e.name}' is a bare machine; the VMM keeps statistics for VMs (mode emulate or trap)`);

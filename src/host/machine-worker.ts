@@ -92,6 +92,7 @@ function vmmWorker(): (req: VmmRequest) => unknown {
       case 'closeDisks': return session.closeAllDisks() ?? null;
       case 'inspect': return session.inspect(req.key, req.request);
       case 'saveSnapshot': return session.saveSnapshot(req.key, req.target);
+      case 'gdb': return session.gdb(req.key, req.enabled, req.port);
       case 'restore': return session.restore(req.key, req.name, req.mode, req.placement, req.snapshot, req.cpu, req.disks, req.boot);
     }
   };
@@ -104,9 +105,10 @@ if (kind === 'compare') {
   port.once('message', compareWorker((reply) => port.postMessage(reply)));
 } else {
   const dispatch = (kind === 'vmm' ? vmmWorker() : machineWorker()) as (req: { seq: number }) => unknown;
-  port.on('message', (req: { seq: number }) => {
+  // A command may answer later (the gdb switch waits for its port): its reply goes when it settles.
+  port.on('message', async (req: { seq: number }) => {
     try {
-      post({ t: 'reply', seq: req.seq, ok: true, value: dispatch(req) });
+      post({ t: 'reply', seq: req.seq, ok: true, value: await dispatch(req) });
     } catch (err) {
       const code = err instanceof LabError ? err.code : err instanceof ElfError || err instanceof OutOfFrames || err instanceof InspectError || err instanceof SnapshotError ? 'bad-request' : 'bad-state';
       post({ t: 'reply', seq: req.seq, ok: false, error: { code, message: err instanceof Error ? err.message : String(err) } });

@@ -80,6 +80,7 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
   'vm.disassemble': z.strictObject({ id, address, count: z.number().int().min(1).max(256) }),
   'vm.stats': vm,
   'snapshot.list': none,
+  'vm.gdb': z.strictObject({ id, enabled: z.boolean(), port: z.number().int().min(0).max(65535).optional() }),
   'snapshot.save': z.strictObject({ id, name: z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/, 'a file name of 1-64 letters, digits, _ . - (not starting with .)').optional() }),
   'snapshot.restore': z.strictObject({
     path: path.refine((p) => p.toLowerCase().endsWith(SNAPSHOT_EXTENSION), `a snapshot's name ends in ${SNAPSHOT_EXTENSION}`),

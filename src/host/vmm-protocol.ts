@@ -37,6 +37,7 @@ export type VmmCommand =
   | { op: 'closeDisks' }
   | { op: 'inspect'; key: string; request: InspectRequest }
   | { op: 'saveSnapshot'; key: string; target: SnapshotTarget }
+  | { op: 'gdb'; key: string; enabled: boolean; port: number }
   | { op: 'restore'; key: string; name: string; mode: VmmMode; placement: VmPlacement; snapshot: Snapshot; cpu?: CpuOptions; disks: DiskOpenSpec[]; boot: BootImages };
 
 /** A command with its sequence number. */
@@ -77,6 +78,7 @@ export interface VmmReplies {
   inspect: InspectReplies[InspectRequest['what']];
   saveSnapshot: SnapshotEntry;
   restore: VmWorkerStatus;
+  gdb: VmWorkerStatus;
 }
 
 /** A message from the VMM worker. */

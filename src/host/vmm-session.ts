@@ -23,6 +23,8 @@ import type { VmmMode, VmWorkerStatus } from './vmm-protocol';
 import type { SnapshotEntry } from '../shared/snapshot-api';
 import type { Snapshot } from './snapshot-file';
 import { restoreVm, saveVmSnapshot, type SnapshotTarget } from './snapshot-state';
+import { AppGdb } from './gdb/app-gdb';
+import { vmDebugTarget } from './gdb/debug-target';
 import type { BootImages } from './worker-protocol';
 
 /** Host RAM of the lab's VMM (committed only where VMs use it). */
@@ -46,8 +48,10 @@ class Slot implements InspectedVm {
   /** The debugger's breakpoints, and the temporary one of run-to and step over. */
   breakpoints = new Set<number>();
   temp: number | undefined;
-  /** Why the VM last paused, for the status bar ('breakpoint', 'reached', 'step', 'paused'). */
+  /** Why the VM last paused, for the status bar ('breakpoint', 'reached', 'step', 'paused', 'held by gdb'). */
   pausedFor = 'paused';
+  /** The VM's gdb stub, when its switch is on. */
+  gdb: AppGdb | undefined;
   constructor(readonly key: string, readonly vmm: Vmm, readonly vm: Vm, readonly frames: Map<number, number>) {
     this.reported = vm.state;
   }
@@ -210,6 +214,15 @@ export class VmmSession {
     if (vm.crashReason !== undefined) st.crashReason = vm.crashReason;
     const reason = vm.state === 'paused' ? s.pausedFor : reasonOf(vm);
     if (reason !== undefined) st.reason = reason;
+    if (s.gdb !== undefined) {
+      st.gdb = { port: s.gdb.port, attached: s.gdb.attached };
+      // gdb runs the guest itself (continue): the scheduler sees it paused, the user sees it run.
+      if (s.gdb.running && vm.state === 'paused') {
+        st.state = 'running';
+        st.vmState = 'running';
+        delete st.reason;
+      }
+    }
     return st;
   }
 
@@ -246,6 +259,7 @@ export class VmmSession {
   /** Runs a paused VM until its pc reaches `address` (its breakpoints and other stops still apply). */
   runTo(key: string, address: number): VmWorkerStatus {
     const s = this.requirePaused(key, 'run to an address');
+    this.notHeld(s, 'run to an address in');
     if (s.vm.state !== 'paused') return this.statusOf(s);
     s.temp = address >>> 0;
     this.syncBreakpoints(s);
@@ -255,6 +269,7 @@ export class VmmSession {
   /** Steps one instruction of a paused VM; a call (jal/jalr writing a link register) runs until it returns. */
   stepOver(key: string): VmWorkerStatus {
     const s = this.requirePaused(key, 'step');
+    this.notHeld(s, 'step');
     const next = callReturnAddress(s.vm.vhart.pcU, this.readMemory(key, s.vm.vhart.pcU, 4, 'guest-virtual'));
     return next === undefined ? this.step(key, 1) : this.runTo(key, next);
   }
@@ -268,6 +283,7 @@ export class VmmSession {
   /** Lets a paused VM run (the others are not touched). */
   run(key: string): VmWorkerStatus {
     const s = this.slot(key);
+    this.notHeld(s, 'run');
     if (s.vm.state === 'paused') {
       s.vm.resume();
       s.tickInstret = s.vm.vhart.instret;
@@ -281,6 +297,7 @@ export class VmmSession {
   /** Pauses one VM; the others run on. */
   pause(key: string): VmWorkerStatus {
     const s = this.slot(key);
+    this.notHeld(s, 'pause');
     s.pausedFor = 'paused';
     s.vm.pause();
     return this.report(s);
@@ -289,6 +306,7 @@ export class VmmSession {
   /** Executes `count` steps of a paused VM alone. */
   step(key: string, count: number): VmWorkerStatus {
     const s = this.slot(key);
+    this.notHeld(s, 'step');
     const vm = s.vm;
     if (vm.state === 'running' || vm.state === 'waiting') throw new Error(`cannot step VM ${vm.name} while it runs: pause it first`);
     if (vm.state !== 'paused') return this.statusOf(s);
@@ -310,6 +328,7 @@ export class VmmSession {
   /** Reboots a VM from its kernel, paused at the reset vector, with fresh statistics. */
   reset(key: string): VmWorkerStatus {
     const s = this.slot(key);
+    this.notHeld(s, 'reset');
     this.vmm.restartVm(s.vm);
     s.vm.pause();
     s.pausedFor = 'reset';
@@ -320,6 +339,7 @@ export class VmmSession {
   /** Powers a VM off for good (it stays inspectable). */
   stop(key: string): VmWorkerStatus {
     const s = this.slot(key);
+    this.notHeld(s, 'stop');
     s.vm.stop();
     return this.report(s);
   }
@@ -327,6 +347,8 @@ export class VmmSession {
   /** Removes a VM and gives its frames back; its disks are flushed and closed. */
   destroy(key: string): void {
     const s = this.slot(key);
+    void s.gdb?.close();
+    s.gdb = undefined;
     this.vmm.removeVm(s.vm);
     this.slots.delete(key);
     const error = closeDisks(s.disks);
@@ -393,6 +415,66 @@ export class VmmSession {
     if (s.out.length === 0) return;
     this.sink.uart(s.key, Uint8Array.from(s.out));
     s.out = [];
+  }
+
+  /**
+   * Turns a VM's gdb stub on (on 127.0.0.1:`port`, 0 for a free one) or off. While a debugger is
+   * attached it holds the VM: the VM is paused in the scheduler, gdb's continue and step run it,
+   * and the app's own run and step commands are refused until gdb detaches.
+   */
+  async gdb(key: string, enabled: boolean, port: number): Promise<VmWorkerStatus> {
+    const s = this.slot(key);
+    if (!enabled) {
+      const g = s.gdb;
+      s.gdb = undefined;
+      await g?.close();
+      this.syncBreakpoints(s);
+      return this.report(s);
+    }
+    if (s.gdb !== undefined) return this.report(s);
+    s.gdb = await AppGdb.start(vmDebugTarget(this.vmm, s.vm), port, {
+      attached: (on) => {
+        if (on) {
+          if (s.vm.state === 'running' || s.vm.state === 'waiting') s.vm.pause();
+          s.pausedFor = 'held by gdb';
+        } else {
+          // gdb's breakpoints go with it; the app's come back. Detach lets the guest run on, as QEMU's.
+          this.syncBreakpoints(s);
+          if (s.vm.state === 'paused' && s.pausedFor === 'held by gdb') {
+            s.pausedFor = 'paused';
+            s.vm.resume();
+            this.schedule();
+          }
+        }
+        this.flush(s);
+        s.reported = s.vm.state;
+        this.report(s);
+      },
+      changed: () => {
+        const after = s.vm.state as VmState;
+        if (after === 'running' || after === 'waiting') s.vm.pause();
+        this.vmm.unload();
+        if (s.vm.state === 'paused') s.pausedFor = 'held by gdb';
+        this.flush(s);
+        s.reported = s.vm.state;
+        this.report(s);
+      },
+      killed: () => {
+        s.vm.stop();
+        const g = s.gdb;
+        s.gdb = undefined;
+        void g?.close();
+        this.syncBreakpoints(s);
+        this.flush(s);
+        this.report(s);
+      },
+    });
+    return this.report(s);
+  }
+
+  /** Refuses the app's own run and step commands while gdb holds the VM. */
+  private notHeld(s: Slot, what: string): void {
+    if (s.gdb?.attached) throw new Error(`cannot ${what} VM ${s.vm.name}: gdb is attached to it (port ${s.gdb.port}); continue, step or detach in gdb, or turn its gdb switch off`);
   }
 
   /** The virtual hart's registers and CSRs (the VM's virtual M and S state). */

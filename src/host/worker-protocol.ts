@@ -50,6 +50,8 @@ export interface WorkerStatus {
   mips: number;
   exitCode?: number;
   reason?: string;
+  /** The machine's gdb stub, when its switch is on. */
+  gdb?: { port: number; attached: boolean };
 }
 
 /** What each command's reply carries. */

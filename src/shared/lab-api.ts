@@ -152,6 +152,8 @@ export interface MachineStatus {
   readonly exitCode?: number;
   /** Why it stopped or failed, for the status bar. */
   readonly reason?: string;
+  /** VMs: the gdb stub on 127.0.0.1:`port` while its switch is on, and whether a debugger is attached. */
+  readonly gdb?: { readonly port: number; readonly attached: boolean };
 }
 
 /** CPU features, as `-cpu rv32,pmp=false,...` (cpu-options.ts parses and prints that string). */
@@ -311,6 +313,12 @@ export interface LabMethods extends DiskMethods, InspectMethods, SessionMethods,
    * mode it was taken in, or `mode` (bare and the VM modes but pv continue in one another; pv only in pv).
    */
   'snapshot.restore': [{ path: string; name?: string; mode?: MachineMode }, MachineStatus];
+  /**
+   * A VM's gdb switch: on, a GDB remote stub listens on 127.0.0.1:`port` (0 or none: a free port;
+   * docs/debugging.md); while a debugger is attached it holds the VM and the app's run and step are
+   * refused. Off closes it (an attached debugger is dropped).
+   */
+  'vm.gdb': [{ id: string; enabled: boolean; port?: number }, MachineStatus];
 }
 
 /** A request name. */
@@ -359,7 +367,7 @@ export const LAB_METHODS: readonly LabMethod[] = [
   'workspace.info', 'fs.list', 'fs.read', 'fs.write', 'fs.create', 'fs.rename', 'fs.delete', 'isa.info',
   'asm.check', 'asm.build', 'vm.create', 'vm.list', 'vm.run', 'vm.pause', 'vm.step', 'vm.stepOver', 'vm.runTo',
   'vm.reset', 'vm.stop', 'vm.destroy', 'vm.input', 'vm.setBreakpoints', 'vm.registers', 'vm.readMemory', 'vm.writeMemory',
-  'vm.translate', 'vm.locate', 'vm.disassemble', 'vm.stats',
+  'vm.translate', 'vm.locate', 'vm.disassemble', 'vm.stats', 'vm.gdb',
   ...DISK_METHODS, ...INSPECT_METHODS, ...SESSION_METHODS, ...SNAPSHOT_METHODS,
 ];
 
