@@ -77,12 +77,12 @@ export class CheckpointStore {
     for (let i = 0; i < count; i++) {
       const off = bus.ramOffset(bus.ramBase + i * PAGE, PAGE);
       if (off < 0) continue;
-      const now = bus.ram.subarray(off, off + PAGE);
+      const now = pageAt(bus.ram, off);
       const old = prev?.[i];
-      if (old !== undefined && Buffer.from(now.buffer, now.byteOffset, PAGE).equals(old)) {
+      if (old !== undefined && now.equals(old)) {
         pages[i] = this.ref(old);
-      } else if (!isZero(bus.ram32, off >>> 2)) {
-        const copy = now.slice();
+      } else if (!now.equals(ZERO_PAGE)) {
+        const copy = new Uint8Array(now);
         this.bytes += PAGE;
         pages[i] = this.ref(copy);
       }
@@ -114,8 +114,10 @@ export class CheckpointStore {
       const off = bus.ramOffset(bus.ramBase + i * PAGE, PAGE);
       if (off < 0) continue;
       const saved = cp.pages[i];
-      if (saved !== undefined) bus.ram.set(saved, off);
-      else if (!isZero(bus.ram32, off >>> 2)) bus.ram.fill(0, off, off + PAGE);
+      const now = pageAt(bus.ram, off);
+      // Compare first: most pages hold what they held, and writing RAM the guest never touched
+      // would make the host commit it.
+      if (!now.equals(saved ?? ZERO_PAGE)) bus.ram.set(saved ?? ZERO_PAGE, off);
     }
     this.target.loadState(cp.state);
   }
@@ -161,7 +163,9 @@ export class CheckpointStore {
   }
 }
 
-function isZero(words: Int32Array, from: number): boolean {
-  for (let k = 0; k < PAGE / 4; k++) if (words[from + k] !== 0) return false;
-  return true;
+const ZERO_PAGE = new Uint8Array(PAGE);
+
+/** One page of RAM as a Buffer (its `equals` is a native memcmp). */
+function pageAt(ram: Uint8Array, off: number): Buffer {
+  return Buffer.from(ram.buffer, ram.byteOffset + off, PAGE);
 }

@@ -80,7 +80,12 @@ export interface DigestState {
  */
 export function stateDigest(s: DigestState): string {
   const hash = createHash('sha256');
-  const machine = s.machine ?? s.vm?.machine;
+  const machine = JSON.parse(JSON.stringify(s.machine ?? s.vm?.machine ?? null)) as { board?: { clint?: Record<string, unknown> } } | null;
+  // The CLINT's last sample of its time source (mtime = sample + delta) is taken when a run call
+  // starts or the guest reads the timer, so it depends on where runs were cut; the guest-visible
+  // time is the step count and the delta, which stay in.
+  const clint = machine?.board?.clint;
+  if (clint !== undefined) for (const k of ['raw', 'mtimeLo', 'mtimeHi']) delete clint[k];
   hash.update(JSON.stringify({ machine, vmState: s.vm?.vm.state ?? null }));
   for (const page of s.ram) {
     const index = Buffer.alloc(4);
