@@ -30,7 +30,8 @@ const BOARD: FieldRules = {
   transient: ['image', 'entry', 'kernelEntry', 'regions', 'fdtAddress', 'fdt', 'diskSlots', 'rom'],
   children: { uart: {}, clint: {}, plic: {}, virtio: VIRTIO_MMIO, htif: {} },
 };
-const BUS: FieldRules = { transient: ['ram', 'ram16', 'ram32', 'ramBase', 'ramSize'] };
+// writeLog: a migration's dirty log, the sending process's own (dirty-log.ts).
+const BUS: FieldRules = { transient: ['ram', 'ram16', 'ram32', 'ramBase', 'ramSize', 'writeLog'] };
 const MACHINE: FieldRules = { transient: ['kernel', 'ramSize', 'stepsPerTick'], children: { bus: BUS, hart: HART, board: BOARD } };
 const VM: FieldRules = { transient: ['id', 'name', 'mode', 'memSize', 'kernel', 'resumePc', 'atBreakpoint'], children: { stats: {} } };
 /** A vCPU's own counters; its caches (shadows, translations and their indexes) are rebuilt. */
