@@ -1,20 +1,21 @@
 # dirty.S: a guest that writes memory at a known rate, for the migration lab. It owns a working
 # set of PAGES pages (PAGES * 4 KiB in .bss) and runs BURSTS bursts: each burst stores one word
 # into each of the next PER_BURST pages of the set (round robin), then computes for SPIN loop
-# iterations without a store. Every REPORT bursts it sums every word of the working set and
-# prints the burst number and the sum, so a page a migration forgot shows up as a wrong sum.
-# At the end it prints "done" and powers off through the test finisher (exit code 0).
+# iterations without a store. Every REPORT bursts it prints the burst number and the word it
+# stored last. At the end it sums every word of the working set and prints the sum, so a page a
+# migration forgot shows up as a wrong sum, then prints "done" and powers off through the test
+# finisher (exit code 0).
 #
-# Rate: a burst is PER_BURST stores to distinct pages and about 7 * PER_BURST + 2 * SPIN + 10
-# instructions, so the guest dirties PER_BURST pages every ~4,130 instructions (defaults), or
-# about 3,900 pages per million instructions; never more than PAGES distinct pages plus its stack.
+# Rate: a burst is PER_BURST stores to distinct pages in 15 * PER_BURST + 2 * SPIN + 8
+# instructions (4,248 with the defaults), so the guest dirties 16 pages every 4,248 instructions,
+# about 3,770 pages per million instructions, never more than PAGES distinct pages (and its stack).
 # It runs in M-mode with paging off, bare and in every VMM mode.
 
         .equ PAGES, 128             # the working set, in 4 KiB pages (at most 1024)
         .equ PER_BURST, 16          # pages written per burst
         .equ SPIN, 2000             # iterations of the store-free loop between bursts
-        .equ BURSTS, 400            # bursts in the run
-        .equ REPORT, 50             # a line every REPORT bursts
+        .equ BURSTS, 2000           # bursts in the run
+        .equ REPORT, 100            # a line every REPORT bursts
 
         .equ UART, 0x10000000       # ns16550a: THR at +0, LSR at +5
         .equ LSR_THRE, 0x20
@@ -53,9 +54,11 @@ burst:
         li      t5, REPORT
         remu    t5, s0, t5
         bnez    t5, 4f
+        mv      s5, t2
         call    report
 4:      li      t5, BURSTS
         bltu    s0, t5, burst
+        call    sum
         la      a0, done
         call    puts
         li      t0, FINISHER
@@ -63,8 +66,8 @@ burst:
         sw      t1, 0(t0)
 5:      j       5b
 
-# report: prints "burst NNNNNNNN sum XXXXXXXX" (both in hex) with the sum of every word of the
-# working set, each word rotated by its index so that moved words change the sum too.
+# report: prints "burst NNNNNNNN stored XXXXXXXX" (both in hex): the bursts done and the last
+# value stored (in s5).
 report:
         addi    sp, sp, -4
         sw      ra, 0(sp)
@@ -72,6 +75,21 @@ report:
         call    puts
         mv      a0, s0
         call    puthex
+        la      a0, stored_text
+        call    puts
+        mv      a0, s5
+        call    puthex
+        la      a0, newline
+        call    puts
+        lw      ra, 0(sp)
+        addi    sp, sp, 4
+        ret
+
+# sum: prints "sum XXXXXXXX", the sum of every word of the working set, the sum rotated left by
+# one before each word is added so that a word in the wrong place changes it too.
+sum:
+        addi    sp, sp, -4
+        sw      ra, 0(sp)
         la      a0, sum_text
         call    puts
         mv      t0, s2
@@ -144,8 +162,10 @@ banner:
         .asciz  "migration lab: writing the working set\n"
 burst_text:
         .asciz  "burst "
+stored_text:
+        .asciz  " stored "
 sum_text:
-        .asciz  " sum "
+        .asciz  "sum "
 newline:
         .asciz  "\n"
 done:

@@ -5,6 +5,7 @@ import { registerAsm } from './commands/asm';
 import { registerCompare } from './commands/compare';
 import { registerDisk } from './commands/disk';
 import { registerGrade } from './commands/grade';
+import { registerMigrate } from './commands/migrate';
 import { registerObjdump } from './commands/objdump';
 import { forgetStatsFile, registerRun } from './commands/run';
 import { registerServe } from './commands/serve';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerDisk(program);
   registerSnapshot(program);
   registerGrade(program);
+  registerMigrate(program);
   return program;
 }
 

@@ -1,0 +1,126 @@
+// One end of a migration connection: frames in order, with the first problem (a dropped
+// connection, a malformed frame, an ERROR from the peer) kept and reported once, in one line.
+
+import { connect, type Socket } from 'node:net';
+import { FrameReader, messageName, MessageType, parseJson, PeerError, type Frame } from './protocol';
+
+/** A migration connection. */
+export class Peer {
+  private readonly reader = new FrameReader();
+  private readonly queue: Frame[] = [];
+  private waiter: { resolve: (f: Frame) => void; reject: (e: Error) => void } | undefined;
+  /** The first problem; once set, every wait fails with it. */
+  error: Error | undefined;
+  /** Frames after the handshake (console bytes, the end) go here when set. */
+  onFrame: ((f: Frame) => void) | undefined;
+  /** Called once when the connection ends or breaks. */
+  onEnd: ((error: Error) => void) | undefined;
+
+  constructor(readonly socket: Socket, readonly name: string) {
+    socket.setNoDelay(true);
+    socket.on('data', (data: Buffer) => {
+      if (this.error !== undefined) return;
+      let frames: Frame[];
+      try {
+        frames = this.reader.push(data);
+      } catch (err) {
+        this.fail(new Error(`${name} sent ${(err as Error).message}`));
+        socket.destroy();
+        return;
+      }
+      for (const f of frames) this.deliver(f);
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new Error(`the connection to ${name} broke (${err.code ?? err.message})`)));
+    socket.on('close', () => this.fail(new Error(`${name} closed the connection`)));
+  }
+
+  /** Connects to a vmlab on 127.0.0.1:`port`. */
+  static connect(port: number, timeoutMs = 5000): Promise<Peer> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`no answer from 127.0.0.1:${port} within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve(new Peer(socket, `127.0.0.1:${port}`));
+      });
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(new Error(err.code === 'ECONNREFUSED' ? `nothing listens on 127.0.0.1:${port} (start \`vmlab host --port ${port}\` there)` : `cannot connect to 127.0.0.1:${port}: ${err.message}`));
+      });
+    });
+  }
+
+  private deliver(f: Frame): void {
+    if (this.onFrame !== undefined) {
+      this.onFrame(f);
+      return;
+    }
+    if (this.waiter !== undefined) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.resolve(f);
+    } else {
+      this.queue.push(f);
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.error !== undefined) return;
+    this.error = error;
+    this.waiter?.reject(error);
+    this.waiter = undefined;
+    this.onEnd?.(error);
+  }
+
+  /** The next frame; an ERROR frame from the peer rejects with its message. */
+  async next(): Promise<Frame> {
+    const queued = this.queue.shift();
+    const f = queued ?? await new Promise<Frame>((resolve, reject) => {
+      if (this.error !== undefined) reject(this.error);
+      else this.waiter = { resolve, reject };
+    });
+    if (f.type === MessageType.ERROR) {
+      const message = parseJson(f, PeerError).message;
+      const err = new Error(`${this.name} refused: ${message}`);
+      this.fail(err);
+      throw err;
+    }
+    return f;
+  }
+
+  /** The next frame, which must be of `type`. */
+  async expect(type: MessageType): Promise<Frame> {
+    const f = await this.next();
+    if (f.type !== type) {
+      const err = new Error(`${this.name} sent ${messageName(f.type)} where ${messageName(type)} belongs`);
+      this.fail(err);
+      this.socket.destroy();
+      throw err;
+    }
+    return f;
+  }
+
+  /** Sends bytes; false when they wait in the socket's buffer. */
+  send(bytes: Uint8Array): boolean {
+    if (this.error !== undefined || this.socket.destroyed) return false;
+    return this.socket.write(bytes);
+  }
+
+  /** Whether everything sent has left the process. */
+  get drained(): boolean {
+    return this.socket.writableLength === 0;
+  }
+
+  /** Ends the connection (after what was sent). */
+  close(): void {
+    this.socket.end();
+  }
+
+  /** Drops the connection at once. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
