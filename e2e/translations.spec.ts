@@ -1,8 +1,8 @@
 // The translation-cache view in web mode at 1280x720: a bt-mode VM of the traps lab, created in the
 // New VM form and run to its end, lists its translated blocks with their guest-physical address,
 // virtual privilege, hits and callouts (the same blocks the LabApi reports); the callout filter
-// keeps the blocks ending in sret; a block's guest instructions stand beside the JavaScript they
-// became with its callout marked. A bt VM of the project's self-modifying kernel
+// keeps the blocks ending in sret; a chained block names the block it jumps to; a block's guest
+// instructions stand beside the JavaScript they became with its callout marked. A bt VM of the project's self-modifying kernel
 // (test/guests/vmm/self-modify.S) shows the two stores into f in the invalidation history, each
 // dropping f's block, and f translated again from its new code. A trap-mode VM has no cache.
 import { readFileSync } from 'node:fs';
@@ -57,6 +57,28 @@ test('bt: the translation cache of a lab, callouts marked, and the invalidations
   await view.locator('[data-bt-callout-filter]').selectOption('all');
   await view.locator('[data-bt-filter]').fill(first!.split(':')[0]);
   await expect(rows).toHaveCount(1);
+  await view.locator('[data-bt-filter]').fill('');
+  await view.locator('[data-bt-callout-filter]').selectOption('sret');
+
+  // A chained block (read from the LabApi's packed words in the page): its row and its detail name
+  // the block it jumps to without a lookup, and the link shows that block.
+  const chained = await page.evaluate(async (vmId) => {
+    const app = (window as unknown as { __vmlabState: { lab: { call(m: string, p: unknown): Promise<unknown> } } }).__vmlabState;
+    const info = (await app.lab.call('vm.translations', { id: vmId })) as { blocks: Uint8Array };
+    const v = new DataView(info.blocks.buffer, info.blocks.byteOffset, info.blocks.byteLength);
+    for (let o = 0; o + 32 <= v.byteLength; o += 32) if (v.getUint32(o + 28, true) !== 0xffffffff) return [v.getUint32(o, true), v.getUint32(o + 8, true), v.getUint32(o + 28, true)];
+    return undefined;
+  }, id);
+  expect(chained).toBeDefined();
+  const [cGpa, cPriv, cTo] = chained!;
+  await view.locator('[data-bt-callout-filter]').selectOption('all');
+  await view.locator('[data-bt-filter]').fill(hex32(cGpa));
+  const chainedRow = view.locator(`[data-bt-block="${hex32(cGpa)}:${cPriv === 3 ? 'M' : 'S'}"]`);
+  await expect(chainedRow).toContainText(`→ ${hex32(cTo)}`);
+  await chainedRow.click();
+  await view.locator('[data-bt-detail] button.link').click();
+  await expect(view.locator('[data-bt-filter]')).toHaveValue(hex32(cTo));
+  await expect(view.locator(`[data-bt-block^="${hex32(cTo)}:"]`).first()).toBeVisible();
   await view.locator('[data-bt-filter]').fill('');
   await view.locator('[data-bt-callout-filter]').selectOption('sret');
 
