@@ -7,7 +7,7 @@
 // fails is shown as such and the exit code is 1.
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ALL_MODES, consoleGuests, runOnce, type ConsoleGuest, type DriveResult, type Mode } from '../scripts/guests-lib';
+import { ALL_MODES, PV_NOTE, consoleGuests, runOnce, type ConsoleGuest, type DriveResult, type Mode } from '../scripts/guests-lib';
 
 /** The best (fastest to the end) of `runs` runs, or the first failure. */
 async function best(g: ConsoleGuest, target: Mode | 'qemu', runs: number): Promise<DriveResult> {
@@ -47,6 +47,7 @@ async function main(): Promise<number> {
     else if (a === '--modes') {
       modes = (argv[++i] ?? '').split(',').map((s) => s.trim());
       const bad = modes.find((m) => !ALL_MODES.includes(m));
+      if (bad === 'pv') return usage(`${PV_NOTE} (modes: ${ALL_MODES.join(', ')})`);
       if (bad !== undefined) return usage(`unknown mode '${bad}' (modes: ${ALL_MODES.join(', ')})`);
     } else if (a.startsWith('-')) return usage(`unknown option '${a}'`);
     else dir = a;

@@ -12,6 +12,8 @@ import { VM_MODES } from '../src/engine/vmm/vm';
 export type Mode = string;
 /** Every mode the engine offers: bare and each VMM mode it lists, so a mode added later is run too. */
 export const ALL_MODES: readonly Mode[] = ['bare', ...VM_MODES];
+/** Why `pv` is not among the modes: every real guest is an unmodified kernel. */
+export const PV_NOTE = "pv is not run: it boots only kernels written for the VMM's hypercalls, and every guest here is unmodified";
 export const REPO = resolve(import.meta.dirname, '..');
 export const VMLAB = join(REPO, 'bin', 'vmlab.mjs');
 

@@ -10,7 +10,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { Machine, StopReason } from '../src/engine/machine/machine';
 import { Vmm } from '../src/engine/vmm/vmm';
 import type { VmMode } from '../src/engine/vmm/vm';
-import { ALL_MODES, consoleGuests, firstDifference, runOnce, usertestsResults, type ConsoleGuest, type Mode, type TestResults } from './guests-lib';
+import { ALL_MODES, PV_NOTE, consoleGuests, firstDifference, runOnce, usertestsResults, type ConsoleGuest, type Mode, type TestResults } from './guests-lib';
 
 /** One row of the report. */
 interface Row {
@@ -147,9 +147,6 @@ function table(rows: readonly Row[]): string {
   }
   return lines.join('\n');
 }
-
-/** Why `pv` is not among the modes: every guest here is unmodified. */
-const PV_NOTE = "pv is not run: it boots only kernels written for the VMM's hypercalls, and every guest here is unmodified";
 
 function modesOption(text: string): Mode[] {
   const modes = text.split(',').map((m) => m.trim());

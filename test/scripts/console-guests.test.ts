@@ -93,12 +93,14 @@ describe('console guests', () => {
     expect(usertestsResults('$ ls\n')).toBeUndefined();
   });
 
-  it('test:guests says plainly that pv does not run unmodified guests', () => {
+  it('test:guests and bench/guests.ts say plainly that pv does not run unmodified guests', () => {
+    const why = `pv is not run: it boots only kernels written for the VMM's hypercalls, and every guest here is unmodified (modes: ${MODES.join(', ')})`;
     const r = tsx('scripts/test-guests.ts', [join(work, 'dir'), '--modes', 'bare,pv']);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim().split('\n')).toEqual([
-      `error: option '--modes <list>' argument 'bare,pv' is invalid. pv is not run: it boots only kernels written for the VMM's hypercalls, and every guest here is unmodified (modes: ${MODES.join(', ')})`,
-    ]);
+    expect(r.stderr.trim().split('\n')).toEqual([`error: option '--modes <list>' argument 'bare,pv' is invalid. ${why}`]);
+    const b = tsx('bench/guests.ts', [join(work, 'dir'), '--modes', 'pv']);
+    expect(b.code).toBe(2);
+    expect(b.stderr.trim().split('\n')).toEqual([`error: ${why}`]);
   });
 
   it('bench/guests.ts prints seconds to the shell and for the script, and the ratio to QEMU, per mode', () => {
