@@ -38,6 +38,8 @@ function machineWorker(): (req: WorkerRequest) => unknown {
       case 'pause': return session.pause();
       case 'step': return session.step(req.count);
       case 'stepOver': return session.stepOver();
+      case 'reverseStep': return session.reverseStep();
+      case 'reverseContinue': return session.reverseContinue();
       case 'runTo': return session.runTo(req.address);
       case 'reset': return session.reset();
       case 'input': session.input(req.data); return null;
@@ -51,6 +53,7 @@ function machineWorker(): (req: WorkerRequest) => unknown {
       case 'inspect': return session.inspect(req.request);
       case 'status': return session.status();
       case 'saveSnapshot': return session.saveSnapshot(req.target);
+      case 'gdb': return session.gdb(req.enabled, req.port);
       case 'restore': return session.restore(req.snapshot, req.cpu, req.boot);
     }
   };

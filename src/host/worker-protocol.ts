@@ -23,6 +23,8 @@ export type WorkerCommand =
   | { op: 'pause' }
   | { op: 'step'; count: number }
   | { op: 'stepOver' }
+  | { op: 'reverseStep' }
+  | { op: 'reverseContinue' }
   | { op: 'runTo'; address: number }
   | { op: 'reset' }
   | { op: 'input'; data: Uint8Array }
@@ -36,6 +38,7 @@ export type WorkerCommand =
   | { op: 'inspect'; request: InspectRequest }
   | { op: 'status' }
   | { op: 'saveSnapshot'; target: SnapshotTarget }
+  | { op: 'gdb'; enabled: boolean; port: number }
   | { op: 'restore'; snapshot: Snapshot; cpu?: CpuOptions; boot: BootImages };
 
 /** A command with its sequence number. */
@@ -75,6 +78,7 @@ export interface WorkerReplies {
   status: WorkerStatus;
   saveSnapshot: SnapshotEntry;
   restore: WorkerStatus;
+  gdb: WorkerStatus;
 }
 
 /** A message from the worker. */

@@ -152,7 +152,7 @@ export interface MachineStatus {
   readonly exitCode?: number;
   /** Why it stopped or failed, for the status bar. */
   readonly reason?: string;
-  /** VMs: the gdb stub on 127.0.0.1:`port` while its switch is on, and whether a debugger is attached. */
+  /** The gdb stub on 127.0.0.1:`port` while its switch is on, and whether a debugger is attached. */
   readonly gdb?: { readonly port: number; readonly attached: boolean };
 }
 
@@ -288,6 +288,10 @@ export interface LabMethods extends DiskMethods, InspectMethods, SessionMethods,
   'vm.step': [{ id: string; count?: number }, MachineStatus];
   /** Steps one instruction, running a called function to its return. */
   'vm.stepOver': [{ id: string }, MachineStatus];
+  /** Goes back one step: rewinds to a checkpoint and replays to the step before (docs/replay.md). */
+  'vm.reverseStep': [{ id: string }, MachineStatus];
+  /** Goes back to the latest breakpoint hit before the current step, or to the start of history. */
+  'vm.reverseContinue': [{ id: string }, MachineStatus];
   /** Runs until the pc reaches `address` (or another stop). */
   'vm.runTo': [{ id: string; address: number }, MachineStatus];
   /** Reloads the kernel and returns to the reset state, paused. */
@@ -314,7 +318,7 @@ export interface LabMethods extends DiskMethods, InspectMethods, SessionMethods,
    */
   'snapshot.restore': [{ path: string; name?: string; mode?: MachineMode }, MachineStatus];
   /**
-   * A VM's gdb switch: on, a GDB remote stub listens on 127.0.0.1:`port` (0 or none: a free port;
+   * A machine's or VM's gdb switch: on, a GDB remote stub listens on 127.0.0.1:`port` (0 or none: a free port;
    * docs/debugging.md); while a debugger is attached it holds the VM and the app's run and step are
    * refused. Off closes it (an attached debugger is dropped).
    */
@@ -365,7 +369,7 @@ export interface LabApi {
 /** Every method name, for the preload's and server's allow-lists. */
 export const LAB_METHODS: readonly LabMethod[] = [
   'workspace.info', 'fs.list', 'fs.read', 'fs.write', 'fs.create', 'fs.rename', 'fs.delete', 'isa.info',
-  'asm.check', 'asm.build', 'vm.create', 'vm.list', 'vm.run', 'vm.pause', 'vm.step', 'vm.stepOver', 'vm.runTo',
+  'asm.check', 'asm.build', 'vm.create', 'vm.list', 'vm.run', 'vm.pause', 'vm.step', 'vm.stepOver', 'vm.reverseStep', 'vm.reverseContinue', 'vm.runTo',
   'vm.reset', 'vm.stop', 'vm.destroy', 'vm.input', 'vm.setBreakpoints', 'vm.registers', 'vm.readMemory', 'vm.writeMemory',
   'vm.translate', 'vm.locate', 'vm.disassemble', 'vm.stats', 'vm.gdb',
   ...DISK_METHODS, ...INSPECT_METHODS, ...SESSION_METHODS, ...SNAPSHOT_METHODS,
