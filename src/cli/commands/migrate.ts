@@ -134,15 +134,15 @@ function exitCodeOf(e: RunEnd): number {
 }
 
 /**
- * Runs `guest` until it ends, runs out of `maxInsns` steps, waits with its input closed, or `stop()`
- * says so (checked between chunks).
+ * Runs `guest` until it ends, runs out of `maxInsns` steps or waits with its input closed; with
+ * `stopAt`, returns undefined when the guest's clock reaches that step first.
  */
-async function drive(guest: MigrationGuest, out: ConsoleOut, maxInsns: number | undefined, inputClosed: () => boolean, stop: () => boolean = () => false): Promise<RunEnd | undefined> {
+async function drive(guest: MigrationGuest, out: ConsoleOut, maxInsns: number | undefined, inputClosed: () => boolean, stopAt = Infinity): Promise<RunEnd | undefined> {
   for (;;) {
-    if (stop()) return undefined;
-    const left = maxInsns === undefined ? CHUNK : Math.min(CHUNK, maxInsns - guest.steps);
-    if (left <= 0) return endOf(guest, 'budget');
-    guest.run(left);
+    const budget = maxInsns === undefined ? Infinity : maxInsns - guest.steps;
+    if (budget <= 0) return endOf(guest, 'budget');
+    if (guest.steps >= stopAt) return undefined;
+    guest.run(Math.min(CHUNK, budget, stopAt - guest.steps));
     out.flush();
     const state = guest.end;
     if (state === 'exit' || state === 'crashed') return endOf(guest, state);
@@ -212,7 +212,7 @@ async function migrateCommand(kernelPath: string, opts: MigrateOptions): Promise
   const stats: { migration?: MigrationFigures | { failed: string; rounds: MigrationRound[] }; run?: RunEnd } = {};
   try {
     const at = opts.at ?? 0;
-    let end = await drive(guest, out, opts.maxInsns, () => inputClosed, () => guest.steps >= at);
+    let end = await drive(guest, out, opts.maxInsns, () => inputClosed, at);
     if (end === undefined) {
       const live = !opts.stopAndCopy;
       const result = await migrateOut(guest, {

@@ -1,0 +1,228 @@
+// `vmlab migrate` and `vmlab host` as two real processes on 127.0.0.1 (docs/migration.md): a running
+// lab kernel moves live and stop-and-copy in every mode, and its console output, exit code and
+// instruction count equal a run that never moved. A connection dropped in the middle (by either
+// side) and hostile messages leave the source's VM running and the host listening, each with a
+// one-line reason.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../support/build';
+
+const VMLAB = join(REPO_ROOT, 'bin', 'vmlab.mjs');
+const DIRTY = join(REPO_ROOT, 'labs', 'migration', 'dirty.S');
+const PAGING = join(REPO_ROOT, 'labs', 'paging', 'paging.S');
+const dir = mkdtempSync(join(tmpdir(), 'vmlab-migrate-'));
+let nextPort = 41000 + Math.floor(Math.random() * 2000);
+
+interface Proc {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface Running {
+  done: Promise<Proc>;
+  /** The process's end, killing it when it has not ended within `ms` (a host still waiting for a VM). */
+  within(ms: number): Promise<Proc>;
+  /** Resolves when stderr has printed a line matching `re`. */
+  waitFor(re: RegExp): Promise<void>;
+}
+
+function start(args: string[], input = ''): Running {
+  const child = spawn(process.execPath, [VMLAB, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const watchers: { re: RegExp; resolve: () => void }[] = [];
+  child.stdout.setEncoding('latin1').on('data', (d: string) => { stdout += d; });
+  child.stderr.setEncoding('latin1').on('data', (d: string) => {
+    stderr += d;
+    for (const w of [...watchers]) if (w.re.test(stderr)) { watchers.splice(watchers.indexOf(w), 1); w.resolve(); }
+  });
+  child.stdin.end(input);
+  const done = new Promise<Proc>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 170_000);
+  void done.then(() => clearTimeout(timer));
+  return {
+    done,
+    within: (ms) => {
+      const t = setTimeout(() => child.kill('SIGKILL'), ms);
+      return done.finally(() => clearTimeout(t));
+    },
+    waitFor: (re) => new Promise<void>((resolve, reject) => {
+      if (re.test(stderr)) return resolve();
+      watchers.push({ re, resolve });
+      void done.then(() => reject(new Error(`exited before printing ${re}: ${stderr}`)));
+    }),
+  };
+}
+
+function reference(kernel: string, mode: string, mem: string): { stdout: string; code: number | null; instret: number } {
+  const stats = join(dir, `ref-${mode}-${Math.random().toString(36).slice(2)}.json`);
+  const r = spawnSync(process.execPath, [VMLAB, 'run', kernel, '--mode', mode, '--mem', mem, '--stats-file', stats], { encoding: 'latin1', timeout: 170_000, input: '' });
+  return { stdout: r.stdout, code: r.status, instret: (JSON.parse(readFileSync(stats, 'utf8')) as { instret: number }).instret };
+}
+
+async function host(extra: string[] = []): Promise<{ port: number; proc: Running; stats: string }> {
+  const port = nextPort++;
+  const stats = join(dir, `host-${port}.json`);
+  const proc = start(['host', '--port', String(port), '--once', '--stats-file', stats, ...extra]);
+  await proc.waitFor(/host listening on 127\.0\.0\.1:\d+/);
+  return { port, proc, stats };
+}
+
+interface Figures { live: boolean; rounds: { round: number; pages: number; final: boolean }[]; totalMs: number; downtimeMs: number }
+
+describe('vmlab migrate and vmlab host', () => {
+  const cases: [string, string, string, string[]][] = [
+    ['dirty.S', DIRTY, 'trap', ['--at', '3000000']],
+    ['dirty.S', DIRTY, 'bt', ['--at', '2000000']],
+    ['dirty.S', DIRTY, 'hw', ['--at', '3000000']],
+    ['dirty.S', DIRTY, 'emulate', ['--at', '1000000', '--stop-and-copy']],
+    ['dirty.S', DIRTY, 'bare', ['--at', '4000000', '--stop-and-copy']],
+    ['dirty.S', DIRTY, 'trap', ['--at', '5000000', '--stop-and-copy']],
+    ['dirty.S', DIRTY, 'emulate', ['--at', '2000000', '--threshold', '200']],
+    ['paging.S', PAGING, 'hw', ['--at', '6000', '--stop-and-copy']],
+  ];
+  for (const [name, kernel, mode, args] of cases) {
+    const live = !args.includes('--stop-and-copy');
+    it(`${name} in ${mode}, ${live ? 'live' : 'stop-and-copy'}: the output, exit code and instructions of a run that never moved`, async () => {
+      const mem = kernel === PAGING ? '32M' : '16M';
+      const ref = reference(kernel, mode, mem);
+      expect(ref.code).toBe(0);
+      const h = await host();
+      const stats = join(dir, `mig-${h.port}.json`);
+      const m = await start(['migrate', kernel, '--to', String(h.port), '--mode', mode, '--mem', mem, '--stats-file', stats, ...args]).done;
+      const hp = await h.proc.within(60_000);
+      expect(m.stderr).toMatch(/moved to 127\.0\.0\.1:\d+ \((live pre-copy|stop-and-copy)\)/);
+      expect(m.stdout).toBe(ref.stdout);
+      expect(m.code).toBe(0);
+      expect(hp.code).toBe(0);
+      // The host printed the console from the move on: the end of the same output.
+      expect(hp.stdout.length).toBeGreaterThan(0);
+      expect(ref.stdout.endsWith(hp.stdout)).toBe(true);
+      const hostEnd = JSON.parse(readFileSync(h.stats, 'utf8')) as { instret: number; end: string };
+      expect(hostEnd.end).toBe('exit');
+      expect(hostEnd.instret).toBe(ref.instret);
+      const f = (JSON.parse(readFileSync(stats, 'utf8')) as { migration: Figures; run: { instret: number } });
+      expect(f.run.instret).toBe(ref.instret);
+      expect(f.migration.live).toBe(live);
+      const rounds = f.migration.rounds;
+      expect(rounds[rounds.length - 1].final).toBe(true);
+      expect(rounds.every((r, i) => r.round === i + 1)).toBe(true);
+      if (live) {
+        expect(rounds.length).toBeGreaterThanOrEqual(2);
+        expect(rounds[0].pages).toBeGreaterThan(2);
+      } else {
+        expect(rounds).toHaveLength(1);
+      }
+      expect(f.migration.downtimeMs).toBeLessThanOrEqual(f.migration.totalMs);
+    }, 180_000);
+  }
+
+  it('live pre-copy of a working set larger than the threshold stops at --max-rounds, with the working set in every round', async () => {
+    const ref = reference(DIRTY, 'trap', '16M');
+    const h = await host();
+    const stats = join(dir, `mig-rounds-${h.port}.json`);
+    const m = await start(['migrate', DIRTY, '--to', String(h.port), '--mode', 'trap', '--mem', '16M', '--at', '500000', '--threshold', '8', '--max-rounds', '3', '--bandwidth', '8M', '--stats-file', stats]).done;
+    await h.proc.within(60_000);
+    expect(m.stdout).toBe(ref.stdout);
+    const rounds = (JSON.parse(readFileSync(stats, 'utf8')) as { migration: Figures }).migration.rounds;
+    expect(rounds).toHaveLength(4);
+    // At 8 MiB/s a round of ~128 pages lasts 64 ms: the guest writes its whole working set again.
+    for (const r of rounds.slice(1)) expect(r.pages).toBeGreaterThan(100);
+    expect(m.stderr).toMatch(/migration round 3: \d+ pages/);
+  }, 180_000);
+
+  it('a host that drops the connection in the middle leaves the VM running at the source, unchanged', async () => {
+    const ref = reference(DIRTY, 'trap', '16M');
+    const port = nextPort++;
+    let pages = 0;
+    const server = createServer((s: Socket) => {
+      s.on('data', (d: Buffer) => {
+        // HELLO first: answer READY (length 1+2, type 10, "{}"), then drop after some pages.
+        if (pages === 0) s.write(Buffer.from([3, 0, 0, 0, 10, 0x7b, 0x7d]));
+        pages += d.length;
+        if (pages > 100_000) s.destroy();
+      });
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    const stats = join(dir, `mig-drop-${port}.json`);
+    const m = await start(['migrate', DIRTY, '--to', String(port), '--mode', 'trap', '--mem', '16M', '--at', '3000000', '--stats-file', stats]).done;
+    server.close();
+    expect(m.stderr).toMatch(/vmlab: migration to 127\.0\.0\.1:\d+ failed: .*(closed the connection|broke).*; the VM runs on here/);
+    expect(m.stdout).toBe(ref.stdout);
+    expect(m.code).toBe(0);
+    expect((JSON.parse(readFileSync(stats, 'utf8')) as { run: { instret: number } }).run.instret).toBe(ref.instret);
+  }, 180_000);
+
+  it('a host that answers with garbage gets a clear error and the VM runs on at the source', async () => {
+    const ref = reference(DIRTY, 'emulate', '16M');
+    const port = nextPort++;
+    const server = createServer((s: Socket) => s.write(Buffer.from([5, 0, 0, 0, 99, 1, 2, 3, 4])));
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    const m = await start(['migrate', DIRTY, '--to', String(port), '--mode', 'emulate', '--mem', '16M', '--at', '1000000']).done;
+    server.close();
+    expect(m.stderr).toMatch(/migration to 127\.0\.0\.1:\d+ failed: 127\.0\.0\.1:\d+ sent unknown type 99 where READY belongs; the VM runs on here/);
+    expect(m.stdout).toBe(ref.stdout);
+    expect(m.code).toBe(0);
+  }, 180_000);
+
+  it('a source that drops the connection or sends hostile frames is refused in one line; the host then takes a good migration', async () => {
+    const ref = reference(DIRTY, 'trap', '16M');
+    const h = await host();
+    const send = (bytes: Buffer, then: 'drop' | 'wait'): Promise<string> => new Promise((resolve) => {
+      const s = connect({ host: '127.0.0.1', port: h.port }, () => {
+        s.write(bytes);
+        if (then === 'drop') setTimeout(() => s.destroy(), 200);
+      });
+      let got = '';
+      s.on('data', (d) => { got += d.toString('latin1'); });
+      s.on('close', () => resolve(got));
+      s.on('error', () => resolve(got));
+    });
+    const json = (type: number, v: object): Buffer => {
+      const body = Buffer.from(JSON.stringify(v));
+      const head = Buffer.alloc(5);
+      head.writeUInt32LE(body.length + 1, 0);
+      head.writeUInt8(type, 4);
+      return Buffer.concat([head, body]);
+    };
+    const hello = { protocol: 'vmlab-migration', version: 1, mode: 'trap', ramPages: 4096, live: true };
+    // A frame longer than any migration sends.
+    expect(await send(Buffer.from([0xff, 0xff, 0xff, 0xff, 1]), 'wait')).toBe('');
+    await h.proc.waitFor(/refused: 127\.0\.0\.1:\d+ sent a frame of 4294967295 bytes, more than the 67108864 a migration sends/);
+    // Another protocol version.
+    expect(await send(json(1, { ...hello, version: 7 }), 'wait')).toContain('migration protocol version 7; this vmlab speaks version 1');
+    // A page outside the VM.
+    const page = Buffer.alloc(4 + 4 + 4096);
+    page.writeUInt32LE(1, 0);
+    page.writeUInt32LE(5000, 4);
+    const pages = Buffer.concat([Buffer.from([(page.length + 1) & 0xff, (page.length + 1) >> 8, 0, 0, 2]), page]);
+    expect(await send(Buffer.concat([json(1, hello), pages]), 'wait')).toContain('a PAGES message names page 5000; the VM has 4096 pages');
+    // A state that is no snapshot.
+    expect(await send(Buffer.concat([json(1, hello), json(3, { not: 'a snapshot' })]), 'wait')).toContain('not a vmlab snapshot');
+    // Dropped after HELLO.
+    await send(json(1, hello), 'drop');
+    await h.proc.waitFor(/refused: 127\.0\.0\.1:\d+ closed the connection/);
+    // The host still takes a real migration.
+    const m = await start(['migrate', DIRTY, '--to', String(h.port), '--mode', 'trap', '--mem', '16M', '--at', '2000000']).done;
+    const hp = await h.proc.within(60_000);
+    expect(m.stdout).toBe(ref.stdout);
+    expect(m.code).toBe(0);
+    expect(hp.code).toBe(0);
+    expect(hp.stderr.match(/incoming migration from .* refused/g)).toHaveLength(5);
+  }, 180_000);
+
+  it('refuses a host that is not 127.0.0.1, and says when nothing listens', () => {
+    const far = spawnSync(process.execPath, [VMLAB, 'migrate', DIRTY, '--to', '10.0.0.1:4000'], { encoding: 'latin1', timeout: 60_000, input: '' });
+    expect(far.status).toBe(2);
+    expect(far.stderr).toBe('vmlab: --to 10.0.0.1:4000: a migration goes to 127.0.0.1 only\n');
+    const port = nextPort++;
+    const none = spawnSync(process.execPath, [VMLAB, 'migrate', DIRTY, '--to', String(port), '--mem', '16M'], { encoding: 'latin1', timeout: 120_000, input: '' });
+    expect(none.stderr).toContain(`migration to 127.0.0.1:${port} failed: nothing listens on 127.0.0.1:${port}`);
+    expect(none.status).toBe(0);
+  }, 180_000);
+});
