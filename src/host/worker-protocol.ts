@@ -23,8 +23,6 @@ export type WorkerCommand =
   | { op: 'pause' }
   | { op: 'step'; count: number }
   | { op: 'stepOver' }
-  | { op: 'reverseStep' }
-  | { op: 'reverseContinue' }
   | { op: 'runTo'; address: number }
   | { op: 'reset' }
   | { op: 'input'; data: Uint8Array }
