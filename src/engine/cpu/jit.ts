@@ -1,18 +1,22 @@
-// Block translator: hot straight-line runs of guest code become JavaScript functions (as v86 does),
-// so the interpreter's fetch/decode/dispatch is paid once per block instead of once per
-// instruction. Blocks end at the first control transfer (but go on through a direct jump or call
-// within the page, and loop inside the function when they jump back to their start) or at an
-// instruction that needs the hart's slow path (CSRs, system, atomics), and never cross a page.
-// They are kept per physical RAM page, indexed by their start within the page and checked against
-// the virtual pc (blocks embed pcs), so hot code never evicts other hot code. A page holding translated code loses its TLB write tag (the
-// TLB keeps a code-write tag instead): stores to a word holding translated code take the hart's
-// slow path, which drops exactly the blocks whose bytes the store overwrites (self-modifying code, a
-// page reused for other code); stores beside the code stay fast.
+// Block translator: hot guest code becomes JavaScript functions (as v86 does), so the
+// interpreter's fetch/decode/dispatch is paid once per block instead of once per instruction. A
+// function is a region: the block at a hot start and the blocks of the same page it reaches by
+// branches and direct jumps that the interpreter has entered, run in a loop with a switch on the
+// block's pc, so loops and calls within a page never return to the dispatcher; guest registers live
+// in locals and are written back when the function leaves. Blocks end at a control transfer, at the
+// page's end or at an instruction that needs the hart's slow path (CSRs, system, atomics).
+// Regions are kept per physical RAM page, indexed by their start within the page and checked
+// against the virtual pc (they embed pcs), so hot code never evicts other hot code. A page holding
+// translated code loses its TLB write tag (the TLB keeps a code-write tag instead): stores to a word
+// holding translated code take the hart's slow path, which drops exactly the regions whose code
+// the store overwrites (self-modifying code, a page reused for other code); stores beside the code
+// stay fast.
 // Translating costs far more than interpreting a block a few times (V8 first runs a new function in
-// its own interpreter), so a start is translated only after HOT_THRESHOLD entries, a page whose
-// code keeps being overwritten waits longer each time (backoff), and a block whose bytes and pc were
-// translated before reuses that function (a program exec'd again into other frames).
-// Blocks retire, trap and count steps exactly as the interpreter would; tests compare the two.
+// its own interpreter), so a start is translated only after HOT_THRESHOLD entries and BUILD_BUDGET
+// retired instructions, a page whose code keeps being overwritten waits longer each time (backoff),
+// and a region whose bytes and pc were translated before reuses that function (a program exec'd
+// again into other frames).
+// Regions retire, trap and count steps exactly as the interpreter would; tests compare the two.
 
 import { DECODE_BUCKET, decodeSlow, EXPAND_C } from '../isa/decode';
 import { Op } from '../isa/opcodes';
@@ -138,9 +142,9 @@ export class CodeCache {
   private readonly lastInvalidation: Float64Array;
   /**
    * Built functions by their entry block's content key (start pc and instruction bits), with the
-   * key of their whole region (the source is a function of it).
+   * key of their whole region (the source is a function of it) and its blocks' start pcs.
    */
-  private memo = new Map<string, { fn: BlockFn; key: string }>();
+  private memo = new Map<string, { fn: BlockFn; key: string; pcs: number[] }>();
   readonly stats = new JitStats();
   /** Instructions a start must retire before a function is built for it (0: at HOT_THRESHOLD entries). */
   buildBudget = jitDefaults.buildBudget;
@@ -287,7 +291,7 @@ export class CodeCache {
     const known = entry === undefined ? undefined : this.memo.get(entry.key);
     if (known !== undefined) {
       // The memo knows the entry block: the whole region must match too.
-      scan = scanRegion(h, off, pc, false);
+      scan = scanRegion(h, off, pc, false, known.pcs);
       if (scan !== undefined && scan.key === known.key) {
         fn = known.fn;
         this.stats.memoHits++;
@@ -319,7 +323,7 @@ export class CodeCache {
         } else {
           fn = buildBlock(scan.source);
           if (this.memo.size >= MEMO_LIMIT) this.memo = new Map();
-          this.memo.set(entry.key, { fn, key: scan.key });
+          this.memo.set(entry.key, { fn, key: scan.key, pcs: scan.pcs });
         }
       }
     }
@@ -411,6 +415,8 @@ interface Scanned {
   bytes: number;
   /** Bit per word of the page (32 words of 32 bits) holding code of the region. */
   words: Uint32Array;
+  /** Start pcs of the region's blocks. */
+  pcs: number[];
 }
 
 /** Instructions a block may contain (everything else ends the block before it). */
@@ -555,10 +561,11 @@ const BITS: number[] = [];
  * of the same page that it reaches by a branch or a direct jump, breadth first, up to MAX_REGION
  * instructions. Its function runs the blocks in a loop with a switch on the block's pc, so branches
  * and jumps between them (loops, if/else, calls within the page) never return to the dispatcher;
- * registers live in locals, written back when the function leaves or calls the hart. Undefined
- * when too short to be worth a call.
+ * registers live in locals, written back when the function leaves. With `only`, exactly the
+ * blocks starting at those pcs join (the memo checks a region built before). Undefined when too
+ * short to be worth a call.
  */
-function scanRegion(h: Hart, off: number, pc: number, withCode: boolean): Scanned | undefined {
+function scanRegion(h: Hart, off: number, pc: number, withCode: boolean, only?: readonly number[]): Scanned | undefined {
   const pageOff = off - (off & 0xfff);
   const vpage = pc >>> 12;
   const hasC = h.features.c;
@@ -572,12 +579,17 @@ function scanRegion(h: Hart, off: number, pc: number, withCode: boolean): Scanne
   const index = new Map<number, number>([[pc, 0]]);
   let total = blocks[0].ids.length;
   let internal = false;
-  const inRegion = (t: number): boolean => {
+  const hot = h.code!.hot;
+  // A block joins when the interpreter has entered it (its heat is counted at every block start it
+  // reaches) or it continues a block cut at MAX_BLOCK: code never run (error paths) stays out, and
+  // V8 compiles less.
+  const inRegion = (t: number, always: boolean): boolean => {
     if (t >>> 12 !== vpage || (!hasC && (t & 2) !== 0)) return false;
     let i = index.get(t);
     if (i === undefined) {
       i = -1;
-      if (blocks.length < MAX_REGION_BLOCKS && total + MAX_BLOCK <= MAX_REGION) {
+      const entered = only !== undefined ? only.includes(t) : always || hot[((pageOff + (t & 0xfff)) >>> 1) & HOT_MASK] !== 0;
+      if (entered && blocks.length < MAX_REGION_BLOCKS && total + MAX_BLOCK <= MAX_REGION) {
         const mark = bits.length;
         const b = scanOne(h, pageOff, t, bits, words, span);
         if (b.ids.length > 0) {
@@ -596,17 +608,17 @@ function scanRegion(h: Hart, off: number, pc: number, withCode: boolean): Scanne
   for (let j = 0; j < blocks.length; j++) {
     const b = blocks[j];
     if (b.end === End.BRANCH) {
-      inRegion(b.target);
-      inRegion(b.next);
+      inRegion(b.target, false);
+      inRegion(b.next, false);
     } else if (b.end === End.JUMP) {
-      inRegion(b.target);
+      inRegion(b.target, false);
     } else if (b.end === End.FALL && b.ids.length === MAX_BLOCK) {
-      inRegion(b.next);
+      inRegion(b.next, true);
     }
   }
   if (total < MIN_BLOCK && !internal) return undefined;
   const key = `${pc}:${String.fromCharCode(...bits)}`;
-  const result: Scanned = { key, source: '', length: blocks[0].ids.length, first: span[0], bytes: span[1] - span[0], words };
+  const result: Scanned = { key, source: '', length: blocks[0].ids.length, first: span[0], bytes: span[1] - span[0], words, pcs: blocks.map((b) => b.pc) };
   if (withCode) result.source = regionSource(h, blocks, index, internal);
   return result;
 }
