@@ -290,6 +290,8 @@ export class LabService {
       e.last = e.host ? await e.host.send({ op: 'step', count: count ?? 1 }) : await this.vmmHost().send({ op: 'step', key: id, count: count ?? 1 });
       return this.publicStatus(e);
     },
+    'vm.reverseStep': async ({ id }) => this.reverse(id, 'reverseStep'),
+    'vm.reverseContinue': async ({ id }) => this.reverse(id, 'reverseContinue'),
     'vm.stepOver': async ({ id }) => {
       const e = this.machine(id);
       e.last = e.host ? await e.host.send({ op: 'stepOver' }) : await this.vmmHost().send({ op: 'stepOver', key: id });
@@ -395,6 +397,16 @@ export class LabService {
     const e = this.machine(id);
     if (e.host) e.last = await e.host.send({ op: op === 'stop' ? 'pause' : op });
     else e.last = await this.vmmHost().send({ op, key: id });
+    return this.publicStatus(e);
+  }
+
+  /** Reverse step or continue (docs/replay.md): a bare machine's worker rewinds and replays it. */
+  private async reverse(id: string, op: 'reverseStep' | 'reverseContinue'): Promise<MachineStatus> {
+    const e = this.machine(id);
+    if (!e.host) {
+      throw new Error(`VM ${e.name}: reverse ${op === 'reverseStep' ? 'step' : 'continue'} in the app works on bare machines; for a VM, turn its gdb switch on and use gdb's reverse-stepi and reverse-continue`);
+    }
+    e.last = await e.host.send({ op });
     return this.publicStatus(e);
   }
 

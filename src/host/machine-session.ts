@@ -13,9 +13,14 @@ import { DEFAULT_RAM_SIZE } from '../engine/machine/memory-map';
 import type { SnapshotEntry } from '../shared/snapshot-api';
 import type { Snapshot } from './snapshot-file';
 import { restoreMachine, saveMachineSnapshot, type BuiltFrom, type SnapshotTarget } from './snapshot-state';
+import { InputTimeline } from './replay/input-timeline';
+import { Rewinder } from './replay/rewinder';
+import { DEFAULT_CHECKPOINT_LIMITS } from './replay/checkpoints';
 import { AppGdb } from './gdb/app-gdb';
 import { machineDebugTarget } from './gdb/debug-target';
 
+/** Steps between the app's checkpoints for reverse step and reverse continue (docs/replay.md). */
+export const APP_CHECKPOINT_INTERVAL = 20_000_000;
 /** How long one run slice may hold the thread before messages get a turn (ms). */
 export const SLICE_MS = 10;
 /** Interval of progress ticks while running (ms). */
@@ -47,6 +52,9 @@ export class MachineSession {
   private lastTick = 0;
   private tickInstret = 0;
   private mips = 0;
+  /** Console input on the guest's clock and checkpoints, for reverse step and reverse continue. */
+  private timeline: InputTimeline | undefined;
+  private rewinder: Rewinder | undefined;
 
   constructor(private readonly sink: SessionSink, private readonly now: () => number, private readonly defer: (fn: () => void) => void) {}
 
@@ -55,6 +63,8 @@ export class MachineSession {
     const machine = new Machine({ ramSize, cpu, onUart: (b) => this.pushUart(b), ...boot });
     machine.loadKernel(kernel);
     this.machine = machine;
+    this.timeline = new InputTimeline((b) => machine.sendInput(b), () => machine.clockSteps);
+    this.rewinder = new Rewinder(machineDebugTarget(machine), { ...DEFAULT_CHECKPOINT_LIMITS, interval: APP_CHECKPOINT_INTERVAL }, this.timeline);
     this.built = { kernel, ramSize: ramSize ?? DEFAULT_RAM_SIZE, cpu, boot };
     this.syncBreakpoints();
     return this.setState('paused', 'loaded');
@@ -69,6 +79,7 @@ export class MachineSession {
   restore(snapshot: Snapshot, cpu: CpuOptions | undefined, boot: BootImages): WorkerStatus {
     this.load(snapshot.kernel, snapshot.header.config.ramSize, cpu, boot);
     restoreMachine(this.m, snapshot);
+    this.rewinder?.changed();
     return this.setState('paused', 'restored');
   }
 
@@ -78,6 +89,8 @@ export class MachineSession {
   }
 
   private pushUart(byte: number): void {
+    // Output the guest repeats while it replays its past was shown already.
+    if (this.timeline?.quiet) return;
     if (this.outLen === this.out.length) {
       const bigger = new Uint8Array(this.out.length * 2);
       bigger.set(this.out);
@@ -209,7 +222,7 @@ export class MachineSession {
     try {
       while (true) {
         const start = this.now();
-        reason = m.run(this.budget);
+        reason = m.run(this.forward(this.budget));
         const took = this.now() - start;
         // Aim each call at about a quarter of the slice so the deadline check stays fine-grained.
         if (reason === StopReason.BUDGET) {
@@ -285,11 +298,41 @@ export class MachineSession {
     const m = this.m;
     if (this.state === 'exited' || this.state === 'error') return this.status();
     let reason: StopReason = StopReason.BUDGET;
-    for (let i = 0; i < count && reason === StopReason.BUDGET; i++) reason = m.step();
+    for (let i = 0; i < count && reason === StopReason.BUDGET; i++) {
+      this.forward(1);
+      reason = m.step();
+    }
     this.flushUart();
     if (reason === StopReason.EXIT) return this.setState('exited', `exited with code ${m.exitCode}`);
     const why = reason === StopReason.BREAKPOINT ? 'breakpoint' : reason === StopReason.IDLE ? 'waiting for input (wfi)' : 'step';
     return this.setState('paused', why);
+  }
+
+  /** Before running forward: a checkpoint when due, the input due now; returns `budget` cut at the next input. */
+  private forward(budget: number): number {
+    this.rewinder?.forward();
+    return Math.max(1, Math.min(budget, this.timeline?.due() ?? Infinity));
+  }
+
+  /** Goes back one step (docs/replay.md): rewinds to a checkpoint and replays to the step before. */
+  reverseStep(): WorkerStatus {
+    this.requirePaused('step back');
+    this.notHeld('step back');
+    const back = this.rewinder!.stepBack();
+    this.flushUart();
+    return this.setState('paused', back ? 'reverse step' : 'start of history');
+  }
+
+  /** Goes back to the latest breakpoint hit before this step, or to the start of history. */
+  reverseContinue(): WorkerStatus {
+    this.requirePaused('continue back');
+    this.notHeld('continue back');
+    const m = this.m;
+    this.clearTemp();
+    const hit = this.rewinder!.continueBack(this.userBreakpoints, false, () => (this.userBreakpoints.has(m.hart.pcU) ? true : undefined));
+    this.syncBreakpoints();
+    this.flushUart();
+    return this.setState('paused', hit ? 'breakpoint' : 'start of history');
   }
 
   /** Steps one instruction; a call (jal/jalr writing a link register) runs until it returns. */
@@ -320,6 +363,7 @@ export class MachineSession {
   reset(): WorkerStatus {
     this.notHeld('reset');
     this.m.reset(true);
+    this.rewinder?.changed();
     this.outLen = 0;
     this.clearTemp();
     return this.setState('paused', 'reset');
@@ -327,7 +371,8 @@ export class MachineSession {
 
   /** Queues UART input; an idle machine wakes and runs on. */
   input(data: Uint8Array): void {
-    this.m.sendInput(data);
+    if (this.timeline === undefined) throw new Error('no kernel loaded');
+    this.timeline.input(data);
     if (this.state === 'idle') {
       this.state = 'running';
       this.reason = undefined;
@@ -386,6 +431,7 @@ export class MachineSession {
   writeMemory(address: number, data: Uint8Array, space: AddressSpace): { written: number } {
     this.requirePaused('edit memory');
     const m = this.m;
+    this.rewinder?.changed();
     let written = 0;
     for (let i = 0; i < data.length; i++) {
       const va = (address + i) >>> 0;

@@ -38,6 +38,8 @@ function machineWorker(): (req: WorkerRequest) => unknown {
       case 'pause': return session.pause();
       case 'step': return session.step(req.count);
       case 'stepOver': return session.stepOver();
+      case 'reverseStep': return session.reverseStep();
+      case 'reverseContinue': return session.reverseContinue();
       case 'runTo': return session.runTo(req.address);
       case 'reset': return session.reset();
       case 'input': session.input(req.data); return null;

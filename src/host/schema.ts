@@ -66,6 +66,8 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
   'vm.pause': vm,
   'vm.step': z.strictObject({ id, count: z.number().int().min(1).max(1_000_000).optional() }),
   'vm.stepOver': vm,
+  'vm.reverseStep': vm,
+  'vm.reverseContinue': vm,
   'vm.runTo': z.strictObject({ id, address }),
   'vm.reset': vm,
   'vm.stop': vm,

@@ -23,6 +23,8 @@ export type WorkerCommand =
   | { op: 'pause' }
   | { op: 'step'; count: number }
   | { op: 'stepOver' }
+  | { op: 'reverseStep' }
+  | { op: 'reverseContinue' }
   | { op: 'runTo'; address: number }
   | { op: 'reset' }
   | { op: 'input'; data: Uint8Array }
@@ -62,6 +64,8 @@ export interface WorkerReplies {
   pause: WorkerStatus;
   step: WorkerStatus;
   stepOver: WorkerStatus;
+  reverseStep: WorkerStatus;
+  reverseContinue: WorkerStatus;
   runTo: WorkerStatus;
   reset: WorkerStatus;
   input: null;

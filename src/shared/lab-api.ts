@@ -288,6 +288,10 @@ export interface LabMethods extends DiskMethods, InspectMethods, SessionMethods,
   'vm.step': [{ id: string; count?: number }, MachineStatus];
   /** Steps one instruction, running a called function to its return. */
   'vm.stepOver': [{ id: string }, MachineStatus];
+  /** Goes back one step: rewinds to a checkpoint and replays to the step before (docs/replay.md). */
+  'vm.reverseStep': [{ id: string }, MachineStatus];
+  /** Goes back to the latest breakpoint hit before the current step, or to the start of history. */
+  'vm.reverseContinue': [{ id: string }, MachineStatus];
   /** Runs until the pc reaches `address` (or another stop). */
   'vm.runTo': [{ id: string; address: number }, MachineStatus];
   /** Reloads the kernel and returns to the reset state, paused. */
@@ -365,7 +369,7 @@ export interface LabApi {
 /** Every method name, for the preload's and server's allow-lists. */
 export const LAB_METHODS: readonly LabMethod[] = [
   'workspace.info', 'fs.list', 'fs.read', 'fs.write', 'fs.create', 'fs.rename', 'fs.delete', 'isa.info',
-  'asm.check', 'asm.build', 'vm.create', 'vm.list', 'vm.run', 'vm.pause', 'vm.step', 'vm.stepOver', 'vm.runTo',
+  'asm.check', 'asm.build', 'vm.create', 'vm.list', 'vm.run', 'vm.pause', 'vm.step', 'vm.stepOver', 'vm.reverseStep', 'vm.reverseContinue', 'vm.runTo',
   'vm.reset', 'vm.stop', 'vm.destroy', 'vm.input', 'vm.setBreakpoints', 'vm.registers', 'vm.readMemory', 'vm.writeMemory',
   'vm.translate', 'vm.locate', 'vm.disassemble', 'vm.stats', 'vm.gdb',
   ...DISK_METHODS, ...INSPECT_METHODS, ...SESSION_METHODS, ...SNAPSHOT_METHODS,

@@ -27,8 +27,9 @@ import {
   escapeBinary, frame, fromHex, MAX_PACKET, PacketReader, parseHex32, toHex, unescapeBinary, word32Hex,
 } from './packets';
 import { CSR_BASE_REGNUM, debugCsrs, PC_REGNUM, PRIV_REGNUM, targetDocument } from './target-xml';
-import { CheckpointStore, DEFAULT_CHECKPOINT_LIMITS, type Checkpoint, type CheckpointLimits } from '../replay/checkpoints';
+import type { CheckpointLimits } from '../replay/checkpoints';
 import type { InputTimeline } from '../replay/input-timeline';
+import { Rewinder, stepOnce } from '../replay/rewinder';
 
 /** Signal numbers gdb knows (gdb/signals.def). */
 const SIGINT = 2;
@@ -78,11 +79,11 @@ export class GdbStub {
   private killed = false;
   private wake: (() => void) | undefined;
   /** Checkpoints of the debugged run, for reverse execution. */
-  readonly history: CheckpointStore;
+  readonly rewinder: Rewinder;
 
   constructor(private readonly target: DebugTarget, private readonly options: GdbStubOptions) {
     this.halted = options.waitForDebugger === true;
-    this.history = new CheckpointStore(target, options.checkpoints ?? DEFAULT_CHECKPOINT_LIMITS);
+    this.rewinder = new Rewinder(target, options.checkpoints, options.timeline);
   }
 
   /** Whether a debugger is attached. */
@@ -108,7 +109,7 @@ export class GdbStub {
   disconnect(): void {
     this.connected = false;
     this.clearDebugState();
-    this.history.clear();
+    this.rewinder.history.clear();
     this.halted = false;
     this.resumeWaiter();
   }
@@ -145,7 +146,7 @@ export class GdbStub {
     if (this.killed) return 'killed';
     const t = this.target;
     if (this.timeline !== undefined) budget = Math.min(budget, this.timeline.due());
-    if (this.connected) this.history.maybeTake(this.timeline?.next ?? 0);
+    if (this.connected) this.rewinder.forward();
     if (this.interruptRequested) {
       this.interruptRequested = false;
       this.stop(`T${hex2(SIGINT)}thread:${this.threadId()};`);
@@ -226,15 +227,7 @@ export class GdbStub {
 
   /** One guest step (a VM's step may need a few VMM turns before its own clock moves). */
   private stepOnce(): StopReason {
-    const t = this.target;
-    const before = t.steps;
-    let r: StopReason = StopReason.BUDGET;
-    for (let i = 0; i < 16 && t.steps === before; i++) {
-      r = t.run(1);
-      if (r !== StopReason.BUDGET && r !== StopReason.BREAKPOINT) break;
-    }
-    t.sync();
-    return r === StopReason.BREAKPOINT ? StopReason.BUDGET : r;
+    return stepOnce(this.target);
   }
 
   /** The one thread's id as gdb expects it (QEMU's spelling). */
@@ -317,7 +310,7 @@ export class GdbStub {
         return this.breakpointPacket(p);
       case 'D':
         this.clearDebugState();
-        this.history.clear();
+        this.rewinder.history.clear();
         this.halted = false;
         this.connected = false;
         this.resumeWaiter();
@@ -392,119 +385,29 @@ export class GdbStub {
 
   /** The debugger changed the guest: the recorded past no longer leads here, so history starts anew. */
   private historyChanged(): void {
-    this.history.clear();
-    this.timeline?.rebase();
-  }
-
-  /** Puts the guest back to a checkpoint, with the console input it had received then. */
-  private rewind(cp: Checkpoint): void {
-    this.history.restore(cp);
-    if (this.timeline !== undefined) this.timeline.next = cp.inputs;
+    this.rewinder.changed();
   }
 
   /** The stop reply at the start of recorded history (gdb: "no more reverse-execution history"). */
   private historyBegins(): string {
-    this.target.sync();
     return `T${hex2(SIGTRAP)}replaylog:begin;thread:${this.threadId()};`;
-  }
-
-  /**
-   * Replays forward to step `goal` (breakpoints do not stop it; each one met is passed to `onBreak`
-   * with the guest standing in front of it). Returns whether the guest got there.
-   */
-  private replayTo(goal: number, onBreak?: () => void): boolean {
-    const t = this.target;
-    while (t.steps < goal) {
-      const before = t.steps;
-      let limit = Infinity;
-      if (this.timeline !== undefined) {
-        limit = this.timeline.due();
-        this.timeline.quiet = true;
-      }
-      const r = t.run(Math.min(goal - t.steps, limit));
-      if (r === StopReason.BREAKPOINT) {
-        if (t.steps < goal) onBreak?.();
-        continue;
-      }
-      if (r !== StopReason.BUDGET && r !== StopReason.IDLE) break;
-      if (t.steps === before) break;
-    }
-    t.sync();
-    return t.steps === goal;
-  }
-
-  /** Replays one guest step at a time to step `goal`, visiting each position (watchpoints need this). */
-  private replayStepwise(goal: number, visit?: () => void): boolean {
-    const t = this.target;
-    while (t.steps < goal) {
-      visit?.();
-      if (this.timeline !== undefined) {
-        this.timeline.due();
-        this.timeline.quiet = true;
-      }
-      const before = t.steps;
-      const r = this.stepOnce();
-      if (t.steps === before || (r !== StopReason.BUDGET && r !== StopReason.IDLE)) break;
-    }
-    return t.steps === goal;
   }
 
   /** `bs`: back to the position one guest step before this one. */
   private reverseStep(): string {
-    const t = this.target;
-    t.sync();
-    this.timeline?.note();
-    const now = t.steps;
-    const cp = this.history.atOrBefore(now - 1);
-    if (cp === undefined) return this.historyBegins();
-    this.rewind(cp);
-    if (!this.replayTo(now - 1)) {
-      // The step before `now` is not on the way of a plain run (the hart slept in WFI): find the
-      // last position single steps reach before `now`, and go there.
-      this.rewind(cp);
-      let previous = t.steps;
-      this.replayStepwise(now, () => { previous = t.steps; });
-      this.rewind(cp);
-      this.replayStepwise(previous);
-    }
-    t.sync();
+    if (!this.rewinder.stepBack()) return this.historyBegins();
     return `T${hex2(SIGTRAP)}thread:${this.threadId()};`;
   }
 
   /** `bc`: back to the latest breakpoint or watchpoint hit before this position, else to where history begins. */
   private reverseContinue(): string {
-    const t = this.target;
-    t.sync();
-    this.timeline?.note();
-    let end = t.steps;
     const breaks = new Set([...this.swBreaks, ...this.hwBreaks]);
-    t.setBreakpoints(breaks);
-    for (let cp = this.history.atOrBefore(end - 1); cp !== undefined; cp = this.history.before(cp)) {
-      this.rewind(cp);
-      let hit: { steps: number; reply: string } | undefined;
-      const look = (): void => {
-        t.sync();
-        const watch = this.watchedAccess();
-        if (watch !== undefined) hit = { steps: t.steps, reply: this.watchReply(watch) };
-        else if (breaks.has(t.hart.pcU)) hit = { steps: t.steps, reply: this.breakReply() };
-      };
-      if (this.watches.length > 0) this.replayStepwise(end, look);
-      else {
-        look();
-        this.replayTo(end, look);
-      }
-      if (hit !== undefined) {
-        this.rewind(cp);
-        if (this.watches.length > 0) this.replayStepwise(hit.steps);
-        else this.replayTo(hit.steps);
-        t.sync();
-        return hit.reply;
-      }
-      end = cp.steps;
-    }
-    const first = this.history.list[0];
-    if (first !== undefined) this.rewind(first);
-    return this.historyBegins();
+    const reply = this.rewinder.continueBack(breaks, this.watches.length > 0, () => {
+      const watch = this.watchedAccess();
+      if (watch !== undefined) return this.watchReply(watch);
+      return breaks.has(this.target.hart.pcU) ? this.breakReply() : undefined;
+    });
+    return reply ?? this.historyBegins();
   }
 
   private breakReply(): string {
