@@ -31,6 +31,7 @@ const LABS: Record<string, { source: string; mem: number; xsensitive: boolean; d
   disk: { source: 'disk/disk.S', mem: 32 * MiB, xsensitive: false, disk: MiB, horizon: 20_000_000 },
   'structure-mono': { source: 'structure/mono.S', mem: 16 * MiB, xsensitive: false, disk: 64 * 1024, horizon: 20_000_000 },
   'structure-micro': { source: 'structure/micro.S', mem: 16 * MiB, xsensitive: false, disk: 64 * 1024, horizon: 20_000_000 },
+  'migration': { source: 'migration/dirty.S', mem: 16 * MiB, xsensitive: false, horizon: 20_000_000 },
   'traps-pv': { source: 'traps/traps-pv.S', mem: 32 * MiB, xsensitive: false, horizon: 20_000_000, pv: true },
   'paging-pv': { source: 'paging/paging-pv.S', mem: 32 * MiB, xsensitive: false, horizon: 20_000_000, pv: true },
   'sensitive-pv': { source: 'sensitive/sensitive-pv.S', mem: 32 * MiB, xsensitive: true, horizon: 20_000_000, pv: true },
