@@ -535,6 +535,20 @@ export class LabState {
     await this.lab.call('vm.stepOver', { id: m.status.id });
   }
 
+  /** Back one instruction: the machine is rewound to a checkpoint and replayed (docs/replay.md). */
+  async reverseStep(): Promise<void> {
+    const m = this.current;
+    if (!m) return this.notify('start the machine first (F10 stops at _start)');
+    await this.lab.call('vm.reverseStep', { id: m.status.id });
+  }
+
+  /** Back to the previous breakpoint hit, or to the start of the machine's history. */
+  async reverseContinue(): Promise<void> {
+    const m = this.current;
+    if (!m) return this.notify('start the machine first (F10 stops at _start)');
+    await this.lab.call('vm.reverseContinue', { id: m.status.id });
+  }
+
   /** Runs to a line of the current machine's source. */
   async runToLine(line: number): Promise<void> {
     const m = this.current;
