@@ -4,7 +4,7 @@
 // side) and hostile messages leave the source's VM running and the host listening, each with a
 // one-line reason.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,6 +121,22 @@ describe('vmlab migrate and vmlab host', () => {
       expect(f.migration.downtimeMs).toBeLessThanOrEqual(f.migration.totalMs);
     }, 180_000);
   }
+
+  it('a VM with a disk moves: the host opens the same image once the source closed it, and the image ends as a run that never moved left it', async () => {
+    const DISK_LAB = join(REPO_ROOT, 'labs', 'disk', 'disk.S');
+    const images = ['ref', 'moved'].map((n) => join(dir, `disk-${n}.img`));
+    for (const img of images) writeFileSync(img, Buffer.alloc(1024 * 1024));
+    const ref = spawnSync(process.execPath, [VMLAB, 'run', DISK_LAB, '--mode', 'trap', '--mem', '32M', '--disk', images[0]], { encoding: 'latin1', timeout: 120_000, input: '' });
+    expect(ref.status).toBe(0);
+    const h = await host();
+    const m = await start(['migrate', DISK_LAB, '--to', String(h.port), '--mode', 'trap', '--mem', '32M', '--disk', images[1], '--at', '600', '--stop-and-copy']).done;
+    const hp = await h.proc.within(60_000);
+    expect(m.stderr).toMatch(/moved to 127\.0\.0\.1:\d+ \(stop-and-copy\)/);
+    expect(m.stdout).toBe(ref.stdout);
+    expect(hp.code).toBe(0);
+    expect(Buffer.compare(readFileSync(images[1]), readFileSync(images[0]))).toBe(0);
+    expect(readFileSync(images[1]).some((b) => b !== 0)).toBe(true);
+  }, 180_000);
 
   it('live pre-copy of a working set larger than the threshold stops at --max-rounds, with the working set in every round', async () => {
     const ref = reference(DIRTY, 'trap', '16M');
