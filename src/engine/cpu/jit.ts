@@ -1,7 +1,7 @@
 // Block translator: hot guest code becomes JavaScript functions (as v86 does), so the
 // interpreter's fetch/decode/dispatch is paid once per block instead of once per instruction. A
 // function is a region: the block at a hot start and the blocks of the same page it reaches by
-// branches and direct jumps that the interpreter has entered, run in a loop with a switch on the
+// branches and direct jumps, run in a loop with a switch on the
 // block's pc, so loops and calls within a page never return to the dispatcher; guest registers live
 // in locals and are written back when the function leaves. Blocks end at a control transfer, at the
 // page's end or at an instruction that needs the hart's slow path (CSRs, system, atomics).
@@ -579,17 +579,15 @@ function scanRegion(h: Hart, off: number, pc: number, withCode: boolean, only?: 
   const index = new Map<number, number>([[pc, 0]]);
   let total = blocks[0].ids.length;
   let internal = false;
-  const hot = h.code!.hot;
-  // A block joins when the interpreter has entered it (its heat is counted at every block start it
-  // reaches) or it continues a block cut at MAX_BLOCK: code never run (error paths) stays out, and
-  // V8 compiles less.
-  const inRegion = (t: number, always: boolean): boolean => {
+  // Every block reached joins (taking only the blocks whose start the interpreter had entered made
+  // exec's and mixed's regions two to three times shorter: a start's heat restarts when a region
+  // is installed there, and blocks run inside regions are never counted).
+  const inRegion = (t: number): boolean => {
     if (t >>> 12 !== vpage || (!hasC && (t & 2) !== 0)) return false;
     let i = index.get(t);
     if (i === undefined) {
       i = -1;
-      const entered = only !== undefined ? only.includes(t) : always || hot[((pageOff + (t & 0xfff)) >>> 1) & HOT_MASK] !== 0;
-      if (entered && blocks.length < MAX_REGION_BLOCKS && total + MAX_BLOCK <= MAX_REGION) {
+      if ((only === undefined || only.includes(t)) && blocks.length < MAX_REGION_BLOCKS && total + MAX_BLOCK <= MAX_REGION) {
         const mark = bits.length;
         const b = scanOne(h, pageOff, t, bits, words, span);
         if (b.ids.length > 0) {
@@ -608,12 +606,12 @@ function scanRegion(h: Hart, off: number, pc: number, withCode: boolean, only?: 
   for (let j = 0; j < blocks.length; j++) {
     const b = blocks[j];
     if (b.end === End.BRANCH) {
-      inRegion(b.target, false);
-      inRegion(b.next, false);
+      inRegion(b.target);
+      inRegion(b.next);
     } else if (b.end === End.JUMP) {
-      inRegion(b.target, false);
+      inRegion(b.target);
     } else if (b.end === End.FALL && b.ids.length === MAX_BLOCK) {
-      inRegion(b.next, true);
+      inRegion(b.next);
     }
   }
   if (total < MIN_BLOCK && !internal) return undefined;
