@@ -129,6 +129,16 @@ describe('the interpreter decode cache', () => {
     expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
   });
 
+  test('a halfword store into the upper half of an instruction the running loop has already run takes effect', () => {
+    // addi a0, a0, 1 and addi a0, a0, 100 differ only in their upper halfword.
+    const source = REWRITE_IN_RUN.replace(`li    s2, ${ADDI_A0_100}`, `li    s2, ${ADDI_A0_100 >>> 16}`).replace('sw    s2, 0(s1)', 'sh    s2, 2(s1)');
+    expect(source).not.toBe(REWRITE_IN_RUN);
+    const interp = run(source, false);
+    expect(interp.a0).toBe(1 + 1 + 100 + 100);
+    const jit = run(source, true);
+    expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
+  });
+
   test('code 128 KiB apart, in the same slots, runs as itself', () => {
     const interp = run(ALIAS, false);
     expect(interp.a0).toBe(10 * 1001);

@@ -166,14 +166,14 @@ export function execute(h: Hart, limit: number): void {
     entry = false;
     // ---- the fast run ----
     // Instructions in the current fetch page run in this inner loop while no breakpoint is set. It
-    // holds only fast paths and calls nothing, so V8 keeps the typed arrays' backing stores and
-    // lengths in registers across it. An instruction it cannot finish on a fast path (a decode-cache
+    // holds only fast paths and calls nothing but small helpers V8 inlines (unstamp, and
+    // mustLeaveRun with the translator on). An instruction it cannot finish on a fast path (a decode-cache
     // miss, a TLB miss, a misaligned target, a rare instruction) leaves it before changing anything,
     // and the general path below runs that instruction. With the translator on, a jump or branch
     // goes back to the top only where a block starts or a start turns hot (mustLeaveRun).
     if (inPage && bpList === undefined) {
       if (dcStamp > Dc.STAMP_LIMIT) resetStamps();
-      let stamp = ++dcStamp;
+      const stamp = ++dcStamp;
       // RAM offset of the fetch page: a store there may overwrite the run's instructions.
       const fram = (fbase + foff) | 0;
       run: for (;;) {
@@ -209,7 +209,7 @@ export function execute(h: Hart, limit: number): void {
             if ((a & 3) !== 0 || tagW[ti] !== (vp | dtag)) break run;
             hits++;
             const o = (a + toff[ti]) | 0;
-            if (((o ^ fram) >>> 12) === 0) stamp = ++dcStamp;
+            if (((o ^ fram) >>> 12) === 0) unstamp(dc, o);
             r32[o >> 2] = x[rs2];
             break;
           }
@@ -311,7 +311,7 @@ export function execute(h: Hart, limit: number): void {
             if ((a & 1) !== 0 || tagW[ti] !== (vp | dtag)) break run;
             hits++;
             const o = (a + toff[ti]) | 0;
-            if (((o ^ fram) >>> 12) === 0) stamp = ++dcStamp;
+            if (((o ^ fram) >>> 12) === 0) unstamp(dc, o);
             r16[o >> 1] = x[rs2];
             break;
           }
@@ -322,7 +322,7 @@ export function execute(h: Hart, limit: number): void {
             if (tagW[ti] !== (vp | dtag)) break run;
             hits++;
             const o = (a + toff[ti]) | 0;
-            if (((o ^ fram) >>> 12) === 0) stamp = ++dcStamp;
+            if (((o ^ fram) >>> 12) === 0) unstamp(dc, o);
             r8[o] = x[rs2];
             break;
           }
@@ -649,11 +649,22 @@ let dcWithC: Int32Array | undefined;
 let dcWithoutC: Int32Array | undefined;
 /**
  * The last run stamp handed out. A run of the inner loop takes a new one and writes it into the
- * fourth int of every slot it has compared with memory; until the run ends, or stores into its fetch
- * page (which takes another stamp), a slot holding the run's stamp needs no compare: nothing else
- * writes memory while the loop calls nothing.
+ * fourth int of every slot it has compared with memory; until the run ends, a slot holding the run's
+ * stamp needs no compare: nothing else writes memory while the loop calls nothing, and the run's own
+ * stores into its fetch page clear the stamps of the slots they overlap (unstamp).
  */
 let dcStamp = 0;
+
+/**
+ * A store of up to 4 aligned bytes at RAM offset `o` into the running fetch page: the slots whose
+ * bits it may overlap (the halfword before, its own, the next) must be compared with memory again.
+ */
+function unstamp(dc: Int32Array, o: number): void {
+  const hw = o >> 1;
+  dc[(((hw - 1) & Dc.MASK) << 2) + 3] = 0;
+  dc[((hw & Dc.MASK) << 2) + 3] = 0;
+  dc[(((hw + 1) & Dc.MASK) << 2) + 3] = 0;
+}
 
 function resetStamps(): void {
   for (const dc of [dcWithC, dcWithoutC]) {
