@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GUEST_DIR, REPO_ROOT, buildGuest } from '../support/build';
+import { assembleFile } from '../../src/cli/kernel-input';
+import { GUEST_DIR, LIB_DIR, REPO_ROOT, buildGuest } from '../support/build';
 import { tool } from '../support/tools';
 
 const VMLAB = join(REPO_ROOT, 'bin', 'vmlab.mjs');
@@ -90,8 +91,14 @@ const REGS = ['info registers', 'echo ===\\n'];
 describe('vmlab run --gdb: reverse execution', () => {
   for (const mode of ['bare', 'emulate', 'trap', 'bt', 'hw']) {
     it(`reverse-stepi lands where the commit log says (${mode})`, async () => {
+      // gdb steps by breakpoints at the next pc, and a VM stops at none in the boot ROM nor (hw) at
+      // the kernel's entry: the steps start from the first pass through the counting loop.
+      const asm = assembleFile(join(GUEST_DIR, 'debug', 'gdb-target.S'), { includeDirs: [LIB_DIR] });
+      const loop = asm.symbols.find((sym) => sym.name === 'count_loop')!.address;
+      const entry = log.pc.indexOf(loop);
+      expect(entry).toBeGreaterThan(0);
       const v = await startVmlab(['--mode', mode, '--checkpoint-interval', '16']);
-      const parts = gdb(v.port, ['stepi 137', ...REGS, 'reverse-stepi', ...REGS, 'reverse-stepi 40', ...REGS, 'stepi 10', ...REGS,
+      const parts = gdb(v.port, ['break count_loop', 'continue', 'delete', `stepi ${137 - entry}`, ...REGS, 'reverse-stepi', ...REGS, 'reverse-stepi 40', ...REGS, 'stepi 10', ...REGS,
         'reverse-stepi 200', ...REGS, 'delete', 'continue']);
       const run = await v.done;
       expectAt(parts[0], 137, 'stepi 137');
