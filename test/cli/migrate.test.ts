@@ -174,6 +174,20 @@ describe('vmlab migrate and vmlab host', () => {
     expect((JSON.parse(readFileSync(stats, 'utf8')) as { run: { instret: number } }).run.instret).toBe(ref.instret);
   }, 180_000);
 
+  it('a host that accepts and never answers fails the migration after 10 s; the VM runs on at the source', async () => {
+    const ref = reference(DIRTY, 'trap', '16M');
+    const port = nextPort++;
+    const sockets: Socket[] = [];
+    const server = createServer((s: Socket) => { sockets.push(s); });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    const m = await start(['migrate', DIRTY, '--to', String(port), '--mode', 'trap', '--mem', '16M', '--at', '1000000']).done;
+    for (const s of sockets) s.destroy();
+    server.close();
+    expect(m.stderr).toMatch(/migration to 127\.0\.0\.1:\d+ failed: 127\.0\.0\.1:\d+ sent nothing for 10 s; the VM runs on here/);
+    expect(m.stdout).toBe(ref.stdout);
+    expect(m.code).toBe(0);
+  }, 180_000);
+
   it('a host that answers with garbage gets a clear error and the VM runs on at the source', async () => {
     const ref = reference(DIRTY, 'emulate', '16M');
     const port = nextPort++;

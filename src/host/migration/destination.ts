@@ -16,6 +16,9 @@ export interface IncomingHandlers {
   resume(snapshot: Snapshot): void;
 }
 
+/** How long the source may stay silent between two frames. */
+const SOURCE_TIMEOUT_MS = 60_000;
+
 /** Modes a migration may carry. */
 const MODES = new Set(['bare', 'emulate', 'trap', 'bt', 'pv', 'hw']);
 
@@ -35,7 +38,8 @@ export async function receiveMigration(peer: Peer, handlers: IncomingHandlers): 
     const pages = new Map<number, Uint8Array>();
     let snapshot: Snapshot | undefined;
     while (snapshot === undefined) {
-      const f = await peer.next();
+      // A slow link's pre-copy round may keep the source quiet for a while.
+      const f = await peer.next(SOURCE_TIMEOUT_MS);
       if (f.type === MessageType.PAGES) {
         for (const p of readPages(f.payload, hello.ramPages)) pages.set(p.index, Uint8Array.from(p.bytes));
       } else if (f.type === MessageType.STATE) {

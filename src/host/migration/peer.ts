@@ -4,6 +4,9 @@
 import { connect, type Socket } from 'node:net';
 import { FrameReader, messageName, MessageType, parseJson, PeerError, type Frame } from './protocol';
 
+/** How long a peer may stay silent while an answer or the next frame is due. */
+export const PEER_TIMEOUT_MS = 10_000;
+
 /** A migration connection. */
 export class Peer {
   private readonly reader = new FrameReader();
@@ -75,12 +78,22 @@ export class Peer {
     this.onEnd?.(error);
   }
 
-  /** The next frame; an ERROR frame from the peer rejects with its message. */
-  async next(): Promise<Frame> {
+  /**
+   * The next frame; an ERROR frame from the peer rejects with its message, and so does a peer that
+   * sends nothing for `timeoutMs` (the connection is dropped then).
+   */
+  async next(timeoutMs = PEER_TIMEOUT_MS): Promise<Frame> {
     const queued = this.queue.shift();
     const f = queued ?? await new Promise<Frame>((resolve, reject) => {
-      if (this.error !== undefined) reject(this.error);
-      else this.waiter = { resolve, reject };
+      if (this.error !== undefined) return reject(this.error);
+      const timer = setTimeout(() => {
+        this.fail(new Error(`${this.name} sent nothing for ${timeoutMs / 1000} s`));
+        this.socket.destroy();
+      }, timeoutMs);
+      this.waiter = {
+        resolve: (v) => { clearTimeout(timer); resolve(v); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      };
     });
     if (f.type === MessageType.ERROR) {
       const message = parseJson(f, PeerError).message;
@@ -92,8 +105,8 @@ export class Peer {
   }
 
   /** The next frame, which must be of `type`. */
-  async expect(type: MessageType): Promise<Frame> {
-    const f = await this.next();
+  async expect(type: MessageType, timeoutMs = PEER_TIMEOUT_MS): Promise<Frame> {
+    const f = await this.next(timeoutMs);
     if (f.type !== type) {
       const err = new Error(`${this.name} sent ${messageName(f.type)} where ${messageName(type)} belongs`);
       this.fail(err);

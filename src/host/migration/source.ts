@@ -10,7 +10,7 @@
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import type { DirtyLog } from '../../engine/vmm/dirty-log';
 import { encodeSnapshot, type SnapshotParts } from '../snapshot-file';
-import { Peer } from './peer';
+import { Peer, PEER_TIMEOUT_MS } from './peer';
 import { frame, jsonFrame, MessageType, PAGES_PER_FRAME, pagesFrame, parseJson, PROTOCOL, PROTOCOL_VERSION, Resumed } from './protocol';
 
 /** What the source needs of the machine or VM it moves. */
@@ -127,7 +127,8 @@ export async function migrateOut(guest: MigratingGuest, opts: MigrationOptions, 
     guest.releaseDisks();
     released = true;
     peer.send(frame(MessageType.RELEASED));
-    const resumed = parseJson(await peer.expect(MessageType.RESUMED), Resumed);
+    // The host builds and restores the VM before it answers: give it longer.
+    const resumed = parseJson(await peer.expect(MessageType.RESUMED, 6 * PEER_TIMEOUT_MS), Resumed);
     const tEnd = now();
     const last = { round: rounds.length + 1, pages: pending.length, bytes, ms: ms(tEnd - t), final: true };
     rounds.push(last);
