@@ -188,6 +188,35 @@ describe('vmlab migrate and vmlab host', () => {
     expect(m.code).toBe(0);
   }, 180_000);
 
+  it('a host that drops the connection after the source closed its disks: the source continues from the state it sent, its disks reopened', async () => {
+    const DISK_LAB = join(REPO_ROOT, 'labs', 'disk', 'disk.S');
+    const images = ['ref2', 'back'].map((n) => join(dir, `disk-${n}.img`));
+    for (const img of images) writeFileSync(img, Buffer.alloc(1024 * 1024));
+    const ref = spawnSync(process.execPath, [VMLAB, 'run', DISK_LAB, '--mode', 'trap', '--mem', '32M', '--disk', images[0]], { encoding: 'latin1', timeout: 120_000, input: '' });
+    const port = nextPort++;
+    const server = createServer((s: Socket) => {
+      let buf = Buffer.alloc(0);
+      s.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 5 && buf.length >= 4 + buf.readUInt32LE(0)) {
+          const type = buf.readUInt8(4);
+          buf = buf.subarray(4 + buf.readUInt32LE(0));
+          // HELLO: READY; STATE: PREPARED; RELEASED: the host goes away.
+          if (type === 1) s.write(Buffer.from([3, 0, 0, 0, 10, 0x7b, 0x7d]));
+          if (type === 3) s.write(Buffer.from([3, 0, 0, 0, 11, 0x7b, 0x7d]));
+          if (type === 5) s.destroy();
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    const m = await start(['migrate', DISK_LAB, '--to', String(port), '--mode', 'trap', '--mem', '32M', '--disk', images[1], '--at', '600', '--stop-and-copy']).done;
+    server.close();
+    expect(m.stderr).toMatch(/migration to 127\.0\.0\.1:\d+ failed: .*; the VM runs on here/);
+    expect(m.stdout).toBe(ref.stdout);
+    expect(m.code).toBe(0);
+    expect(Buffer.compare(readFileSync(images[1]), readFileSync(images[0]))).toBe(0);
+  }, 180_000);
+
   it('a host that answers with garbage gets a clear error and the VM runs on at the source', async () => {
     const ref = reference(DIRTY, 'emulate', '16M');
     const port = nextPort++;

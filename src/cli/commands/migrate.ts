@@ -231,8 +231,11 @@ async function migrateCommand(kernelPath: string, opts: MigrateOptions): Promise
         stats.migration = { failed: result.error, rounds: result.rounds };
         say(`migration to 127.0.0.1:${port} failed: ${result.error}; the VM runs on here`);
         if (result.disksReleased) {
-          // The disks were closed for the host: continue from the state that was sent, reopened here.
-          guest = MigrationGuest.fromSnapshot(decodeSnapshot(Buffer.from(result.state!), 'of this run'), out.byte, opts.jit);
+          // The disks were closed for the host: continue from the state that was sent and this
+          // guest's RAM (the pages went apart), with the disks reopened here.
+          const state = decodeSnapshot(Buffer.from(result.state!), 'of this run');
+          state.ram = new Map(guest.usedPages().map((i) => [i, guest.page(i).slice()]));
+          guest = MigrationGuest.fromSnapshot(state, out.byte, opts.jit);
         }
         end = await drive(guest, out, opts.maxInsns, () => inputClosed);
       }
