@@ -2,6 +2,7 @@
 // lab service, server, the URL on stdout and a browser when one can be opened.
 
 import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LabService } from '../host/lab-service';
 import { seedWorkspace } from '../host/policy';
@@ -19,14 +20,26 @@ export interface WebModeOptions {
   open?: boolean;
 }
 
-/** Starts web mode; resolves once the server listens. */
+/** The text of `--port` as a port number of 127.0.0.1 (0: a free one); bad text is one line naming it. */
+export function parsePort(text: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(port <= 65535)) throw new Error(`--port ${text}: expected a TCP port number (0 to 65535)`);
+  return port;
+}
+
+/** Starts web mode; resolves once the server listens. Bad options are refused with a one-line Error. */
 export async function runWebMode(options: WebModeOptions = {}): Promise<{ server: WebServer; service: LabService }> {
   const root = projectRoot();
-  const folder = resolve(options.workspace ?? 'workspace');
+  const given = options.workspace ?? 'workspace';
+  const folder = resolve(given);
+  if (existsSync(folder) && !statSync(folder).isDirectory()) throw new Error(`workspace ${given}: not a folder`);
   seedWorkspace(folder, root);
   await ensureAppBuilt(root);
   const service = await LabService.create({ workspace: folder });
-  const server = await startWebServer({ service, staticDir: rendererDir(root), port: options.port });
+  const server = await startWebServer({ service, staticDir: rendererDir(root), port: options.port }).catch(async (err: unknown) => {
+    await service.dispose();
+    throw err;
+  });
   process.stdout.write(`vmlab web mode: ${server.url}\n(workspace ${service.root}; Ctrl+C to stop)\n`);
   for (const problem of service.restoreProblems) process.stderr.write(`vmlab: a stored VM was not recreated: ${problem}\n`);
   if (options.open !== false && !process.env.CI && (process.env.DISPLAY || process.env.WAYLAND_DISPLAY)) openBrowser(server.url);

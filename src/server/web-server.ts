@@ -242,7 +242,9 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   }
 
   await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
+    http.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE'
+      ? new Error(`port ${options.port} of 127.0.0.1 is in use; give another --port, or none for a free one`)
+      : err));
     http.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   // After listen, a server error (an accept that fails for want of file descriptors) is reported, not fatal.
