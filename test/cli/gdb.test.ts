@@ -220,8 +220,7 @@ describe('vmlab run --gdb', () => {
     const reported = new Map<string, number>();
     for (const m of out.matchAll(/^(\w+)\s+0x([0-9a-f]+)\s/gm)) reported.set(m[1], parseInt(m[2], 16));
     expect(reported.get('pc')).toBe(nextPc);
-    // gdb's `info registers` leaves out x0; the rest and the pc are compared.
-    const names = ['ra', 'sp', 'gp', 'tp', 't0', 't1', 't2', 'fp', 's1', 'a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7',
+    const names = ['zero', 'ra', 'sp', 'gp', 'tp', 't0', 't1', 't2', 'fp', 's1', 'a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7',
       's2', 's3', 's4', 's5', 's6', 's7', 's8', 's9', 's10', 's11', 't3', 't4', 't5', 't6'];
     for (let r = 1; r < 32; r++) expect(reported.get(names[r]), names[r]).toBe(regs[r] >>> 0);
   }, 120_000);
