@@ -240,7 +240,7 @@ const VALID: [string, Record<string, unknown>][] = [
   ['fs.create', { path: 'dir', kind: 'dir' }], ['fs.rename', { from: 'f.txt', to: 'g.txt' }], ['fs.delete', { path: 'g.txt' }],
   ['isa.info', {}], ['asm.check', { path: 'halt.S', text: HALT_SOURCE }], ['asm.build', { path: 'halt.S' }],
   ['vm.create', { kernel: 'halt.S', mode: 'trap', memSize: 1 << 20, placement: 'scattered', cpu: { pmp: false }, disks: [{ path: 'd.qcow2' }] }],
-  ['vm.list', {}], ['vm.run', { id: OWN }], ['vm.pause', { id: OWN }], ['vm.step', { id: OWN, count: 3 }], ['vm.stepOver', { id: OWN }],
+  ['vm.list', {}], ['vm.run', { id: OWN }], ['vm.pause', { id: OWN }], ['vm.step', { id: OWN, count: 3 }], ['vm.stepOver', { id: OWN }], ['vm.reverseStep', { id: OWN }], ['vm.reverseContinue', { id: OWN }],
   ['vm.runTo', { id: OWN, address: RAM + 8 }], ['vm.reset', { id: OWN }], ['vm.stop', { id: OWN }], ['vm.destroy', { id: OWN }],
   ['vm.input', { id: OWN, data: enc('abc') }], ['vm.setBreakpoints', { id: OWN, addresses: [RAM] }], ['vm.registers', { id: OWN }],
   ['vm.readMemory', { id: OWN, address: RAM, length: 64, space: 'guest-physical' }],
