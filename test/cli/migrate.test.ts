@@ -76,10 +76,12 @@ async function host(extra: string[] = []): Promise<{ port: number; proc: Running
 interface Figures { live: boolean; rounds: { round: number; pages: number; final: boolean }[]; totalMs: number; downtimeMs: number }
 
 describe('vmlab migrate and vmlab host', () => {
+  // Live cases converge after the first round (the working set is below --threshold 200), so the
+  // guest is still running when it moves however fast the machine; rounds are tested below.
   const cases: [string, string, string, string[]][] = [
-    ['dirty.S', DIRTY, 'trap', ['--at', '3000000']],
-    ['dirty.S', DIRTY, 'bt', ['--at', '2000000']],
-    ['dirty.S', DIRTY, 'hw', ['--at', '3000000']],
+    ['dirty.S', DIRTY, 'trap', ['--at', '3000000', '--threshold', '200']],
+    ['dirty.S', DIRTY, 'bt', ['--at', '2000000', '--threshold', '200']],
+    ['dirty.S', DIRTY, 'hw', ['--at', '3000000', '--threshold', '200']],
     ['dirty.S', DIRTY, 'emulate', ['--at', '1000000', '--stop-and-copy']],
     ['dirty.S', DIRTY, 'bare', ['--at', '4000000', '--stop-and-copy']],
     ['dirty.S', DIRTY, 'trap', ['--at', '5000000', '--stop-and-copy']],
@@ -142,13 +144,14 @@ describe('vmlab migrate and vmlab host', () => {
     const ref = reference(DIRTY, 'trap', '16M');
     const h = await host();
     const stats = join(dir, `mig-rounds-${h.port}.json`);
-    const m = await start(['migrate', DIRTY, '--to', String(h.port), '--mode', 'trap', '--mem', '16M', '--at', '500000', '--threshold', '8', '--max-rounds', '3', '--bandwidth', '8M', '--stats-file', stats]).done;
+    const m = await start(['migrate', DIRTY, '--to', String(h.port), '--mode', 'trap', '--mem', '16M', '--at', '500000', '--threshold', '8', '--max-rounds', '3', '--bandwidth', '64M', '--stats-file', stats]).done;
     await h.proc.within(60_000);
     expect(m.stdout).toBe(ref.stdout);
     const rounds = (JSON.parse(readFileSync(stats, 'utf8')) as { migration: Figures }).migration.rounds;
     expect(rounds).toHaveLength(4);
-    // At 8 MiB/s a round of ~128 pages lasts 64 ms: the guest writes its whole working set again.
-    for (const r of rounds.slice(1)) expect(r.pages).toBeGreaterThan(100);
+    // A round lets the guest run at least one chunk of 20,000 steps (more while 64 MiB/s carries its
+    // ~128 pages, 8 ms): at least 4 bursts of 16 pages each, never fewer than the threshold's 8.
+    for (const r of rounds.slice(1)) expect(r.pages).toBeGreaterThanOrEqual(64);
     expect(m.stderr).toMatch(/migration round 3: \d+ pages/);
   }, 180_000);
 
