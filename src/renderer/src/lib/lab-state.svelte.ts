@@ -38,6 +38,7 @@ export class Doc {
 
 /** Where the page remembers the machine it showed last (by name: ids change when the app restarts). */
 const SELECTED_KEY = 'vmlab.selectedMachine';
+const VIEW_KEY = 'vmlab.centerView';
 
 /** A machine and what the debugger knows of its program. */
 export class MachineView {
@@ -161,8 +162,19 @@ function loadBreakpoints(): Record<string, number[]> {
 
 /** The whole app state. */
 export class LabState {
-  /** What the center pane shows. */
-  view = $state<CenterView>('editor');
+  #view = $state<CenterView>(storedView());
+  /** What the center pane shows (remembered for the next load of the page). */
+  get view(): CenterView {
+    return this.#view;
+  }
+  set view(v: CenterView) {
+    this.#view = v;
+    try {
+      localStorage.setItem(VIEW_KEY, v);
+    } catch {
+      // Storage refused (a private window): the page starts in the editor.
+    }
+  }
   files = $state<FileEntry[]>([]);
   workspaceName = $state('');
   docs = $state<Doc[]>([]);
@@ -606,6 +618,16 @@ export class LabState {
     this.previousRegisters = this.registers;
     this.registers = regs;
     this.pauseCount++;
+  }
+}
+
+/** The center view the page showed last (localStorage; the editor when there is none or storage is refused). */
+function storedView(): CenterView {
+  try {
+    const v = localStorage.getItem(VIEW_KEY);
+    return CENTER_VIEWS.find((c) => c.id === v)?.id ?? 'editor';
+  } catch {
+    return 'editor';
   }
 }
 
