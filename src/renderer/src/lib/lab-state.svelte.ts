@@ -508,15 +508,17 @@ export class LabState {
     else await this.lab.call('vm.run', { id: status.id });
   }
 
-  /** F5: continue the current machine, or launch the active source. */
+  /**
+   * F5: continue the current machine, or launch the active source. A paused VM made from another
+   * kernel is continued only while the editor shows no assembly file: with one open, F5 runs that
+   * file (the VM's own ▶ in the VM manager continues it), as the README's "open a file, press F5" says
+   * even when a VM is selected (VMs come back paused after a restart).
+   */
   async runOrContinue(): Promise<void> {
     const m = this.current;
-    if (m?.isVm && m.status.state === 'paused') {
+    const otherSource = this.activePath !== undefined && /\.s$/i.test(this.activePath) && m?.source !== this.activePath;
+    if (m?.isVm && m.status.state === 'paused' && !otherSource) {
       await this.lab.call('vm.run', { id: m.status.id });
-      const path = this.activePath;
-      if (path && m.source !== path && (this.breakpoints[path]?.length ?? 0) > 0) {
-        this.notify(`${m.status.name} runs ${m.status.kernel}: the breakpoints in ${path} act only on machines started from it`);
-      }
       return;
     }
     if (m && m.source === this.activePath && m.status.state === 'paused') await this.lab.call('vm.run', { id: m.status.id });
