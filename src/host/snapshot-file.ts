@@ -245,6 +245,16 @@ export function decodeSnapshot(data: Buffer, label: string): Snapshot {
 }
 
 /**
+ * Why a snapshot taken in mode `from` cannot continue in mode `to` (undefined when it can): a pv
+ * kernel needs pv's hypercalls, and pv mode runs only kernels written for them.
+ */
+export function modeChangeProblem(from: string, to: string): string | undefined {
+  if (from === to || (from !== 'pv' && to !== 'pv')) return undefined;
+  if (from === 'pv') return `it was taken in pv mode and holds a pv kernel, which runs only in pv mode; it cannot continue in ${to}`;
+  return `it was taken in ${from} mode; pv mode runs only kernels written for its hypercalls, so it cannot continue in pv`;
+}
+
+/**
  * Checks that every disk is the image the snapshot was taken with (size and SHA-256); throws one
  * line starting with `label` otherwise. `pathOf` maps a recorded path to the file to check.
  */

@@ -11,7 +11,7 @@ import { parsePlacement } from '../shared/placement';
 import type { DiskAttachmentConfig } from '../shared/disk-api';
 import { LabError } from './errors';
 import type { MachineHost } from './machine-host';
-import { checkSnapshotDisks, readSnapshotFile, type Snapshot } from './snapshot-file';
+import { checkSnapshotDisks, modeChangeProblem, readSnapshotFile, type Snapshot } from './snapshot-file';
 import type { SnapshotTarget } from './snapshot-state';
 import type { VmmHost } from './vmm-host';
 import type { BootImages } from './worker-protocol';
@@ -148,9 +148,8 @@ export class SnapshotService {
     }
     const c = snapshot.header.config;
     const to = mode ?? (c.mode as MachineMode);
-    if (to !== c.mode && (to === 'pv' || c.mode === 'pv')) {
-      throw new LabError('bad-request', `snapshot ${path}: a pv kernel runs only in pv mode; the snapshot was taken in mode ${c.mode}, it cannot continue in ${to}`);
-    }
+    const modeProblem = modeChangeProblem(c.mode, to);
+    if (modeProblem !== undefined) throw new LabError('bad-request', `snapshot ${path}: ${modeProblem}`);
     if (to === 'bare' && snapshot.header.disks.length > 0) {
       throw new LabError('bad-request', `snapshot ${path}: it has disks, and the app attaches disks to VMs only; restore it in a VM mode`);
     }

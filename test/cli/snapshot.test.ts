@@ -165,7 +165,7 @@ describe('vmlab run --save-snapshot / --snapshot', () => {
     const conflicts: [string[], string][] = [
       [['run', TRAPS, '--snapshot', snap], `vmlab: --snapshot ${snap}: the kernel comes from the snapshot; give no KERNEL`],
       [['run', '--snapshot', snap, '--mem', '64M'], `vmlab: --snapshot ${snap}: --mem comes from the snapshot; leave it out`],
-      [['run', '--snapshot', snap, '--mode', 'pv'], `vmlab: --snapshot ${snap}: a pv kernel runs only in pv mode; the snapshot was taken in mode bare`],
+      [['run', '--snapshot', snap, '--mode', 'pv'], `vmlab: --snapshot ${snap}: it was taken in bare mode; pv mode runs only kernels written for its hypercalls, so it cannot continue in pv`],
       [['run'], "vmlab: missing required argument 'kernel' (or --snapshot FILE, or --replay FILE)"],
       [['run', TRAPS, '--save-snapshot', join(dir, 'no', 'such', 'dir.snap')], `vmlab: --save-snapshot ${join(dir, 'no', 'such', 'dir.snap')}: cannot write the file: its folder does not exist`],
     ];

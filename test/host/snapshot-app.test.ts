@@ -162,7 +162,7 @@ describe('refusals', () => {
 
   it('a pv snapshot continues only in pv; bad names, paths and ids are refused', async () => {
     await expect(call('snapshot.restore', { path: good.path, mode: 'trap' })).rejects.toMatchObject({
-      code: 'bad-request', message: `snapshot ${good.path}: a pv kernel runs only in pv mode; the snapshot was taken in mode pv, it cannot continue in trap`,
+      code: 'bad-request', message: `snapshot ${good.path}: it was taken in pv mode and holds a pv kernel, which runs only in pv mode; it cannot continue in trap`,
     });
     await expect(call('snapshot.restore', { path: 'snapshots/none.snap' })).rejects.toMatchObject({ code: 'bad-request', message: 'snapshot snapshots/none.snap: no such file' });
     await expect(call('snapshot.restore', { path: 'traps/traps.S' })).rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(/ends in \.snap/) });

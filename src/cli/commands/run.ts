@@ -23,7 +23,7 @@ import type { VmPlacement } from '../../shared/lab-api';
 import { machineDebugTarget, vmDebugTarget, type DebugTarget } from '../../host/gdb/debug-target';
 import { startGdbServer, type GdbServer } from '../../host/gdb/gdb-server';
 import { loadMachine, loadRam, loadVm, loadVmMachine, ramPages, saveMachine, saveVm, type MachineState, type VmState } from '../../engine/snapshot/machine-state';
-import { checkSnapshotDisks, fileDigest, readSnapshotFile, writeSnapshotFile, type Snapshot, type SnapshotDisk, type SnapshotParts } from '../../host/snapshot-file';
+import { checkSnapshotDisks, modeChangeProblem, fileDigest, readSnapshotFile, writeSnapshotFile, type Snapshot, type SnapshotDisk, type SnapshotParts } from '../../host/snapshot-file';
 import { basename, resolve as resolvePath } from 'node:path';
 import { InputTimeline } from '../../host/replay/input-timeline';
 import { DEFAULT_CHECKPOINT_LIMITS } from '../../host/replay/checkpoints';
@@ -182,9 +182,8 @@ export function registerRun(program: Command): void {
           snapshot = journal.recording!.start;
         } else snapshot = readSnapshotFile(from);
         const c = snapshot.header.config;
-        if (opts.mode !== undefined && opts.mode !== c.mode && (opts.mode === 'pv' || c.mode === 'pv')) {
-          throw new Error(`--snapshot ${opts.snapshot}: a pv kernel runs only in pv mode; the snapshot was taken in mode ${c.mode}`);
-        }
+        const modeProblem = opts.mode === undefined ? undefined : modeChangeProblem(c.mode, opts.mode);
+        if (modeProblem !== undefined) throw new Error(`${fromFlag} ${from}: ${modeProblem}`);
         opts.mode ??= c.mode as RunMode;
         opts.mem = c.ramSize;
         opts.cpu = c.cpu;
