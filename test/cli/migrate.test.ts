@@ -232,6 +232,18 @@ describe('vmlab migrate and vmlab host', () => {
     expect(m.code).toBe(0);
   }, 180_000);
 
+  it('a port where another server listens (an HTTP answer) is named as no vmlab host, and the VM runs on at the source', async () => {
+    const ref = reference(DIRTY, 'emulate', '16M');
+    const port = nextPort++;
+    const server = createServer((s: Socket) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')));
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    const m = await start(['migrate', DIRTY, '--to', String(port), '--mode', 'emulate', '--mem', '16M', '--at', '1000000']).done;
+    server.close();
+    expect(m.stderr).toMatch(new RegExp(`migration to 127\\.0\\.0\\.1:${port} failed: 127\\.0\\.0\\.1:${port} is not a vmlab host: what it sent is no migration frame \\(start \`vmlab host --port ${port}\` there\\); the VM runs on here`));
+    expect(m.stdout).toBe(ref.stdout);
+    expect(m.code).toBe(0);
+  }, 180_000);
+
   it('a source that drops the connection or sends hostile frames is refused in one line; the host then takes a good migration', async () => {
     const ref = reference(DIRTY, 'trap', '16M');
     const h = await host();

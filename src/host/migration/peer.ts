@@ -18,6 +18,8 @@ export class Peer {
   onFrame: ((f: Frame) => void) | undefined;
   /** Called once when the connection ends or breaks. */
   onEnd: ((error: Error) => void) | undefined;
+  /** Whether a whole frame has come from the peer yet. */
+  private framed = false;
 
   constructor(readonly socket: Socket, readonly name: string) {
     socket.setNoDelay(true);
@@ -27,10 +29,13 @@ export class Peer {
       try {
         frames = this.reader.push(data);
       } catch (err) {
-        this.fail(new Error(`${name} sent ${(err as Error).message}`));
+        // Bytes that are no frame before any frame came: another server listens there (a web-mode
+        // vmlab, say), not `vmlab host`.
+        this.fail(new Error(this.framed ? `${name} sent ${(err as Error).message}` : `${name} is not a vmlab host: what it sent is no migration frame (start \`vmlab host --port ${socket.remotePort}\` there)`));
         socket.destroy();
         return;
       }
+      if (frames.length > 0) this.framed = true;
       for (const f of frames) this.deliver(f);
     });
     socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new Error(`the connection to ${name} broke (${err.code ?? err.message})`)));
