@@ -254,6 +254,8 @@ const VALID: [string, Record<string, unknown>][] = [
   ['vm.translations', { id: OWN }], ['vm.translationBlock', { id: OWN, gpa: RAM, priv: 1 }],
   ['compare.run', { kernel: 'halt.S', maxSteps: 10_000, modes: ['bare', 'trap'] }], ['compare.cancel', {}],
   ['vm.consoleLog', { id: OWN }], ['vm.program', { id: OWN }],
+  ['vm.gdb', { id: OWN, enabled: false }], ['snapshot.list', {}], ['snapshot.save', { id: OWN, name: 'fz' }],
+  ['snapshot.restore', { path: 'snapshots/fz.snap', mode: 'trap' }],
 ];
 
 /** Values that sit on a boundary of some schema, or are of the wrong kind. */
