@@ -20,6 +20,8 @@ export class Peer {
   onEnd: ((error: Error) => void) | undefined;
   /** Whether a whole frame has come from the peer yet. */
   private framed = false;
+  /** Whether this side connected (to what should be a `vmlab host`) rather than accepted. */
+  private dialled = false;
 
   constructor(readonly socket: Socket, readonly name: string) {
     socket.setNoDelay(true);
@@ -31,7 +33,7 @@ export class Peer {
       } catch (err) {
         // Bytes that are no frame before any frame came: another server listens there (a web-mode
         // vmlab, say), not `vmlab host`.
-        this.fail(new Error(this.framed ? `${name} sent ${(err as Error).message}` : `${name} is not a vmlab host: what it sent is no migration frame (start \`vmlab host --port ${socket.remotePort}\` there)`));
+        this.fail(new Error(this.framed || !this.dialled ? `${name} sent ${(err as Error).message}` : `${name} is not a vmlab host: what it sent is no migration frame (start \`vmlab host --port ${socket.remotePort}\` there)`));
         socket.destroy();
         return;
       }
@@ -52,7 +54,9 @@ export class Peer {
       }, timeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
-        resolve(new Peer(socket, `127.0.0.1:${port}`));
+        const peer = new Peer(socket, `127.0.0.1:${port}`);
+        peer.dialled = true;
+        resolve(peer);
       });
       socket.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
