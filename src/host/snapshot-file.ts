@@ -194,6 +194,8 @@ export function decodeSnapshot(data: Buffer, label: string): Snapshot {
   const fail = (why: string): never => {
     throw new Error(`snapshot ${label}: ${why}`);
   };
+  // A recording (host/replay/record-file.ts) is the file users most often give here by mistake.
+  if (data.toString('latin1', 0, 8) === 'VMLABREC') return fail('a vmlab recording, not a snapshot: replay it with vmlab run --replay FILE');
   if (data.length < PREFIX || data.toString('latin1', 0, 8) !== MAGIC) return fail('not a vmlab snapshot (no VMLABSNP signature)');
   const version = data.readUInt32LE(8);
   if (version !== FORMAT_VERSION) return fail(`snapshot format version ${version}; this vmlab reads version ${FORMAT_VERSION}`);

@@ -153,6 +153,7 @@ describe('vmlab run --save-snapshot / --snapshot', () => {
       [bad('elf.snap', readFileSync(join(REPO_ROOT, 'labs', 'hello', 'hello.S'))), /not a vmlab snapshot/],
       [bad('v2.snap', version), /snapshot format version 2; this vmlab reads version 1$/],
       [join(dir, 'missing.snap'), /no such file$/],
+      [bad('run.rec', Buffer.concat([Buffer.from('VMLABREC'), Buffer.alloc(40)])), /a vmlab recording, not a snapshot: replay it with vmlab run --replay FILE$/],
     ];
     for (const [path, message] of cases) {
       for (const args of [['run', '--snapshot', path], ['snapshot', 'info', path]]) {
