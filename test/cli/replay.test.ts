@@ -141,6 +141,7 @@ describe('vmlab run --record / --replay', () => {
       ['empty.rec', Buffer.alloc(0), /not a vmlab recording \(no VMLABREC signature\)$/],
       ['elf.rec', readFileSync(elf), /not a vmlab recording \(no VMLABREC signature\)$/],
       ['version.rec', withVersion(good, 9), /recording format version 9; this vmlab reads version 1$/],
+      ['snapshot.rec', Buffer.concat([Buffer.from('VMLABSNP'), Buffer.alloc(40)]), /a vmlab snapshot, not a recording: continue it with vmlab run --snapshot FILE$/],
     ];
     for (const [name, bytes, message] of cases) {
       const path = join(dir, name);

@@ -159,6 +159,7 @@ export function readRecordFile(path: string): Recording {
     const code = (err as NodeJS.ErrnoException).code;
     return fail(code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (err as Error).message);
   }
+  if (data.toString('latin1', 0, 8) === 'VMLABSNP') return fail('a vmlab snapshot, not a recording: continue it with vmlab run --snapshot FILE');
   if (data.length < PREFIX || data.toString('latin1', 0, 8) !== MAGIC) return fail('not a vmlab recording (no VMLABREC signature)');
   const version = data.readUInt32LE(8);
   if (version !== RECORD_VERSION) return fail(`recording format version ${version}; this vmlab reads version ${RECORD_VERSION}`);
