@@ -57,6 +57,9 @@ test('bt: the translation cache of a lab, callouts marked, and the invalidations
   await view.locator('[data-bt-callout-filter]').selectOption('all');
   await view.locator('[data-bt-filter]').fill(first!.split(':')[0]);
   await expect(rows).toHaveCount(1);
+  // Text that is no address says so beside the box, and filters nothing.
+  await view.locator('[data-bt-filter]').fill('zzz');
+  await expect(view.locator('[data-bt-shown]')).toHaveText(/^not an address or range .*: ([\d,]+) of \1$/);
   await view.locator('[data-bt-filter]').fill('');
   await view.locator('[data-bt-callout-filter]').selectOption('sret');
 
