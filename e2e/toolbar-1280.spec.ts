@@ -1,6 +1,7 @@
-// The toolbar at the smallest supported window, 1280×720: every button's label on one line and
-// the run configuration inside the window; Step Back and Reverse are off for a VM (the app rewinds
-// bare machines; a VM goes back through gdb), with a tooltip saying so.
+// The toolbar at the smallest supported window, 1280×720: every button's label on one line, the run
+// configuration inside the window and the workspace pane's buttons on one line; Step Back and
+// Reverse are off for a VM (the app rewinds bare machines; a VM goes back through gdb), with a
+// tooltip saying so.
 import { expect, test } from '@playwright/test';
 import { newVm, openApp, vmRow } from './support';
 
@@ -20,6 +21,10 @@ test('toolbar at 1280×720: one line per button, nothing past the edge; reverse 
   expect(layout.wrapped).toEqual([]);
   expect(layout.overflow).toBeLessThanOrEqual(0);
   expect(layout.configRight).toBeLessThanOrEqual(layout.width);
+  // The workspace pane's title keeps its four buttons on one line beside the folder's name.
+  const tops = await page.locator('.tree .tree-actions button').evaluateAll((bs) => bs.map((b) => Math.round(b.getBoundingClientRect().top)));
+  expect(tops).toHaveLength(4);
+  expect(new Set(tops).size).toBe(1);
 
   await newVm(page, 'traps/traps.S', 'trap', 'rev');
   await vmRow(page, 'rev').locator('[data-vm-action="reset"]').click();
