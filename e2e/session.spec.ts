@@ -59,6 +59,8 @@ test('a reload keeps consoles, the selected machine and its registers, and F5 fi
   // F5 on the file continues its machine: no second one.
   await tab(page, launched).click();
   await page.locator('[data-path="hello/hello.S"]').click();
+  // After the reload the file is read from the host again: F5 acts on it once its editor tab is the active one.
+  await expect(page.locator('.tab.active[data-tab="hello/hello.S"]')).toBeVisible();
   await page.keyboard.press('F5');
   await expect(status(page, 'state')).toContainText(`${launched} `);
   await expect(status(page, 'state')).toContainText('waiting for input (wfi)');
