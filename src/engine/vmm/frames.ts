@@ -34,12 +34,18 @@ export class FrameAllocator {
   private readonly recycledFlags: Uint8Array;
   private seed: number;
   private freeCount: number;
+  /**
+   * No frame above this index is free: runs and single frames are searched from here down (a VMM
+   * that frees and takes shadow tables all the time scanned past every taken frame on each take).
+   */
+  private top: number;
 
   constructor(readonly base: number, readonly count: number, seed = 1) {
     this.owner = new Uint16Array(count);
     this.recycledFlags = new Uint8Array(count);
     this.seed = seed >>> 0 || 1;
     this.freeCount = count;
+    this.top = count - 1;
   }
 
   /** Host physical address of frame `i`. */
@@ -66,9 +72,10 @@ export class FrameAllocator {
    * first.
    */
   allocRun(n: number, owner: number, align = 1): number {
-    // Going down, `run` counts the free frames from i upwards.
+    // Going down, `run` counts the free frames from i upwards (none is free above `top`).
+    while (this.top >= 0 && this.owner[this.top] !== FREE) this.top--;
     let run = 0;
-    for (let i = this.count - 1; i >= 0; i--) {
+    for (let i = this.top; i >= 0; i--) {
       run = this.owner[i] === FREE ? run + 1 : 0;
       if (run >= n && i % align === 0) {
         for (let k = i; k < i + n; k++) this.take(k, owner);
@@ -110,6 +117,7 @@ export class FrameAllocator {
       this.owner[i] = FREE;
       this.recycledFlags[i] = 1;
       this.freeCount++;
+      if (i > this.top) this.top = i;
     }
   }
 
