@@ -30,9 +30,16 @@ export class EmulateVcpu implements Vcpu {
     // outside the statistics (TrapVcpu.bootThroughRom), its fetches and loads are no device accesses.
     let reason: StopReason = StopReason.BUDGET;
     let rom = this.romAccesses;
+    // Each run(1) passes a breakpoint at its own start: the loop stops in front of one itself.
     while (reason === StopReason.BUDGET && m.clockSteps - before < budget && inBootRom(m.hart.pcU)) {
+      if (m.hart.breakpoints.has(m.hart.pcU) && m.hart.pcU !== vm.resumePc) {
+        reason = StopReason.BREAKPOINT;
+        break;
+      }
       const accesses = vm.bus.deviceAccesses;
+      const steps = m.clockSteps;
       reason = m.run(1);
+      if (m.clockSteps !== steps) vm.resumePc = -1;
       rom += vm.bus.deviceAccesses - accesses;
     }
     this.romAccesses = rom;

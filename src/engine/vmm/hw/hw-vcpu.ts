@@ -88,6 +88,11 @@ export class HwVcpu implements Vcpu, ExitHandler {
         const before = m.clockSteps;
         const retired = vh.instret;
         const accesses = vm.bus.deviceAccesses;
+        // Machine.run passes a breakpoint at the pc it starts from; only a resume may do that.
+        if (vh.breakpoints.has(vh.pcU) && vh.pcU !== vm.resumePc) {
+          reason = StopReason.BREAKPOINT;
+          break;
+        }
         const r = rom ? m.run(1) : m.run(Math.min(remaining, VIRTUAL_M_CHUNK), priv);
         const used = m.clockSteps - before;
         if (used > 0) vm.resumePc = -1;

@@ -7,7 +7,7 @@
 import { CsrOp, Priv, type Hart } from '../../cpu/hart';
 import { execute } from '../../cpu/interp';
 import { Mstatus } from '../../cpu/csr-defs';
-import { decodeAny, decodeWord, EXPAND_C } from '../../isa/decode';
+import { C_ID, decodeWord, EXPAND_C } from '../../isa/decode';
 import { Op } from '../../isa/opcodes';
 import { StopReason } from '../../machine/machine';
 import { Access, Cause, leafAllows, Pte, walkSv32, WalkResult, type PteMemory, type WalkContext } from '../../mmu/walk';
@@ -39,6 +39,34 @@ class GuestPtes implements PteMemory {
 const ACCESS_OF_CAUSE: Record<number, Access> = { [Cause.INSN_PAGE]: Access.FETCH, [Cause.LOAD_PAGE]: Access.LOAD, [Cause.STORE_PAGE]: Access.STORE };
 const ACCESS_FAULT = [Cause.INSN_ACCESS, Cause.LOAD_ACCESS, Cause.STORE_ACCESS];
 const PAGE_FAULT = [Cause.INSN_PAGE, Cause.LOAD_PAGE, Cause.STORE_PAGE];
+/** PMP permission bit (X 4, R 1, W 2) and shadow PTE bit of each access (fetch, load, store). */
+const PMP_BIT = [4, 1, 2];
+const PTE_BIT = [Pte.X, Pte.R, Pte.W];
+/** The statistics' name of each reflected exception (no string is built per exit). */
+const EXCEPTION_NAME = Array.from({ length: 32 }, (_, i) => `exception${i}`);
+/** The mstatus bits a shadow context depends on (besides privilege and satp). */
+const CONTEXT_MSTATUS = Mstatus.SUM | Mstatus.MXR | Mstatus.MPRV | Mstatus.MPP;
+
+/**
+ * What the current shadow was chosen from (privilege, satp, the mstatus bits of CONTEXT_MSTATUS), so
+ * an exit that changed none of them finds its shadow without building its key. A class, not a plain
+ * record: a cache, never saved in a snapshot.
+ */
+class ContextInputs {
+  priv = -1;
+  satp = 0;
+  mstatus = 0;
+}
+
+/** Where a guest translation went (TrapVcpu.guestTranslate's result, one object per vCPU). */
+class GuestTranslation {
+  gpa = 0;
+  paged = false;
+  priv = 0;
+}
+
+/** The vCPU whose shadows a physical hart's TLB entries came from last. */
+const lastOnHart = new WeakMap<Hart, TrapVcpu>();
 
 /** The trap-mode vCPU of one VM. */
 export class TrapVcpu implements Vcpu, ExitHandler {
@@ -48,11 +76,15 @@ export class TrapVcpu implements Vcpu, ExitHandler {
   private readonly ptes: GuestPtes;
   private readonly walkOut = new WalkResult();
   private readonly ctx: WalkContext = { priv: 1, sum: false, mxr: false, updateAD: true };
+  private readonly inputs = new ContextInputs();
+  private readonly translation = new GuestTranslation();
   private retiredMark = 0;
   private stormCount = 0;
   /** Steps of the current physical slice spent on faults the guest never sees (shadow fills). */
   hiddenSteps = 0;
   private lastInstret = -1;
+  /** Loaded while still in the boot ROM: `run` interprets the ROM and loads the guest after it. */
+  private inRom = false;
 
   constructor(protected readonly vm: Vm, protected readonly vmm: Vmm) {
     this.shadows = new ShadowSet(vmm.host, vmm.frames, vm.id, vm.stats);
@@ -90,16 +122,27 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     return this.vm.vhart;
   }
 
-  /**
-   * Runs the guest's boot ROM on the virtual hart by interpretation: the ROM is a device, not RAM,
-   * so it cannot run on the physical hart. It leaves a0/a1/a2 set and pc at the kernel entry.
-   */
-  bootThroughRom(): void {
+  /** Whether the guest is still in the boot ROM (M-mode, no paging, a pc outside guest RAM). */
+  private inBootRom(): boolean {
     const vh = this.vh;
-    for (let i = 0; i < 64 && this.vm.pmap.lookup(vh.pcU) < 0; i++) {
+    return this.vm.pmap.lookup(vh.pcU) < 0 && vh.priv === Priv.M && vh.satp >>> 31 === 0;
+  }
+
+  /**
+   * Runs the guest's boot ROM on the virtual hart by interpretation, one instruction at a time for
+   * at most `budget` steps, stopping in front of a breakpoint (but the resumed pc): the ROM is a
+   * device, not RAM, so it cannot run on the physical hart. It leaves a0/a1/a2 set and pc at the
+   * kernel entry. Returns the steps it took, or -1 in front of a breakpoint.
+   */
+  bootThroughRom(budget: number): number {
+    const vh = this.vh;
+    const start = vh.steps;
+    for (let i = 0; i < 64 && vh.steps - start < budget && this.inBootRom(); i++) {
+      if (this.vm.breakpoints.has(vh.pcU) && vh.pcU !== this.vm.resumePc) return -1;
       vh.sliceDone = 0;
       vh.sliceSteps = 0;
       execute(vh, 1);
+      if (vh.sliceSteps > 0) this.vm.resumePc = -1;
       vh.instret += vh.sliceDone;
       vh.steps += vh.sliceSteps;
       this.vm.stats.retired[vh.priv] += vh.sliceDone;
@@ -107,13 +150,18 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     }
     vh.sliceDone = 0;
     vh.sliceSteps = 0;
+    return vh.steps - start;
   }
 
-  /** Loads the VM onto the physical hart. */
+  /** Loads the VM onto the physical hart (a VM still in its boot ROM is loaded once `run` leaves it). */
   switchIn(): void {
+    this.inRom = this.inBootRom();
+    if (!this.inRom) this.load();
+  }
+
+  private load(): void {
     const p = this.p;
     const vh = this.vh;
-    if (this.vm.pmap.lookup(vh.pcU) < 0 && vh.priv === Priv.M && vh.satp >>> 31 === 0) this.bootThroughRom();
     p.x.set(vh.x);
     p.pc = vh.pc;
     p.priv = Priv.U;
@@ -127,12 +175,19 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     p.breakpoints.clear();
     this.retiredMark = p.instretNow();
     this.current = undefined;
+    // The TLB may hold another VM's entries under the same address-space numbers (Hart.space).
+    if (lastOnHart.get(p) !== this) {
+      p.tlb.flushTranslated(undefined, undefined);
+      lastOnHart.set(p, this);
+    }
     this.applyContext();
   }
 
   /** Saves the guest's registers back into the virtual hart. */
   switchOut(): void {
     const p = this.p;
+    // Still in the ROM, the guest never went onto the physical hart: its state is the virtual hart's.
+    if (this.inRom) return;
     this.account();
     this.vh.x.set(p.x);
     this.vh.pc = p.pc;
@@ -200,6 +255,15 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     const missesBefore = p.tlb.misses;
     let reason: StopReason = StopReason.BUDGET;
     let remaining = budget;
+    if (this.inRom) {
+      const used = this.bootThroughRom(budget);
+      if (used < 0) return StopReason.BREAKPOINT;
+      remaining -= used;
+      if (this.inBootRom()) return m.exitCode !== undefined ? StopReason.EXIT : StopReason.BUDGET;
+      this.inRom = false;
+      this.load();
+      for (const a of this.vm.breakpoints) p.breakpoints.add(a);
+    }
     while (remaining > 0 && this.vm.runnable) {
       if (m.exitCode !== undefined) {
         reason = StopReason.EXIT;
@@ -311,16 +375,29 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     this.vh.pc = this.p.pc;
     this.vh.raise(cause, tval);
     this.p.pc = this.vh.pc;
-    this.vm.stats.reflect(`exception${cause}`);
+    this.vm.stats.reflect(EXCEPTION_NAME[cause & 31]);
     this.applyContext();
   }
 
   /** Points the physical hart at the shadow for the guest's current virtual context. */
   applyContext(): void {
-    const key = this.contextKey();
-    if (this.current === undefined || this.current.key !== key) {
-      this.current = this.shadows.get(key);
-      this.p.writeSatp(this.shadows.satpOf(this.current));
+    const vh = this.vh;
+    const inputs = this.inputs;
+    const mstatus = vh.mstatus & CONTEXT_MSTATUS;
+    if (this.current === undefined || vh.priv !== inputs.priv || vh.satp !== inputs.satp || mstatus !== inputs.mstatus) {
+      inputs.priv = vh.priv;
+      inputs.satp = vh.satp;
+      inputs.mstatus = mstatus;
+      const key = this.contextKey();
+      if (this.current === undefined || this.current.key !== key) {
+        this.current = this.shadows.get(key);
+        // Each shadow keeps its own address-space number on the physical hart, so the TLB entries
+        // of the others survive the switch (a guest's kernel and user shadows alternate at every
+        // system call); a number taken from another shadow drops that one's entries first.
+        const space = this.shadows.spaceOf(this.current);
+        if (this.shadows.reused) this.p.tlb.flushTranslated(undefined, undefined);
+        this.p.switchSpace(this.shadows.satpOf(this.current), space);
+      }
     }
     this.p.priv = Priv.U;
     this.p.contextChanged();
@@ -352,19 +429,23 @@ export class TrapVcpu implements Vcpu, ExitHandler {
   protected emulate(bits: number): void {
     const p = this.p;
     const vh = this.vh;
-    const d = decodeAny(bits);
-    if (d.def === undefined) return this.reflect(Cause.ILLEGAL, bits);
-    const w = d.size === 2 ? EXPAND_C[bits & 0xffff] : bits;
-    const id = d.size === 2 ? decodeWord(w >>> 0) : d.def.id;
+    // No compressed encoding expands to a privileged instruction: those reach `default` below.
+    const size = (bits & 3) === 3 ? 4 : 2;
+    if (size === 2 && C_ID[bits & 0xffff] === Op.ILLEGAL) return this.reflect(Cause.ILLEGAL, bits);
+    const w = size === 2 ? EXPAND_C[bits & 0xffff] : bits;
+    const id = decodeWord(w >>> 0);
     const rd = (w >>> 7) & 31;
     const rs1 = (w >>> 15) & 31;
-    const next = (p.pc + d.size) | 0;
+    const next = (p.pc + size) | 0;
     const stats = this.vm.stats;
     switch (id) {
       case Op.CSRRW: case Op.CSRRS: case Op.CSRRC: case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI: {
         const imm = id >= Op.CSRRWI;
         const src = imm ? rs1 : p.x[rs1];
         const kind = id === Op.CSRRW || id === Op.CSRRWI ? CsrOp.WRITE : id === Op.CSRRS || id === Op.CSRRSI ? CsrOp.SET : CsrOp.CLEAR;
+        const satp = vh.satp;
+        const mstatus = vh.mstatus;
+        const priv = vh.priv;
         const old = vh.csrAccess(w >>> 20, kind, src, kind === CsrOp.WRITE || rs1 !== 0);
         if (vh.fault !== 0) return this.reflect(Cause.ILLEGAL, bits);
         if (rd !== 0) p.x[rd] = old;
@@ -372,9 +453,14 @@ export class TrapVcpu implements Vcpu, ExitHandler {
         stats.emulate('csr');
         this.retireEmulated();
         const csr = w >>> 20;
-        if (csr >= 0x3a0 && csr <= 0x3bf && kind !== CsrOp.SET) this.shadows.flush();
-        else if (csr >= 0x3a0 && csr <= 0x3bf && src !== 0) this.shadows.flush();
-        this.applyContext();
+        const pmp = csr >= 0x3a0 && csr <= 0x3bf;
+        if (pmp && kind !== CsrOp.SET) this.shadows.flush();
+        else if (pmp && src !== 0) this.shadows.flush();
+        // The context is applied again (and the slice ended) only when the access changed what it
+        // depends on, or let an interrupt in: kernels read and clear sstatus.SIE around every lock
+        // (xv6's push_off and pop_off), and the guest then runs on in the same slice.
+        if (pmp || (csr >= 0x7a0 && csr <= 0x7af) || vh.satp !== satp || vh.priv !== priv || ((vh.mstatus ^ mstatus) & CONTEXT_MSTATUS) !== 0 ||
+          vh.pendingInterrupt() >= 0) this.applyContext();
         return;
       }
       case Op.MRET:
@@ -431,11 +517,17 @@ export class TrapVcpu implements Vcpu, ExitHandler {
    * Translates a guest-virtual address as the guest's MMU would (guest tables, A/D updates);
    * returns the guest-physical address and leaves the leaf PTE in walkOut, or -1 after reflecting.
    */
-  private guestTranslate(va: number, access: Access): { gpa: number; paged: boolean; priv: number } | undefined {
+  private guestTranslate(va: number, access: Access): GuestTranslation | undefined {
     const vh = this.vh;
     const priv = access === Access.FETCH ? vh.priv : this.dataPriv();
     const paged = priv !== Priv.M && vh.satp >>> 31 === 1;
-    if (!paged) return { gpa: va >>> 0, paged: false, priv };
+    const t = this.translation;
+    t.paged = paged;
+    t.priv = priv;
+    if (!paged) {
+      t.gpa = va >>> 0;
+      return t;
+    }
     const c = this.ctx;
     c.priv = priv;
     c.sum = (vh.mstatus & Mstatus.SUM) !== 0;
@@ -456,7 +548,8 @@ export class TrapVcpu implements Vcpu, ExitHandler {
       this.reflect(r.fault, va);
       return undefined;
     }
-    return { gpa: r.pa, paged: true, priv };
+    t.gpa = r.pa;
+    return t;
   }
 
   private pageFault(access: Access, va: number): void {
@@ -467,7 +560,7 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     let pmpPerms = 7;
     if (vh.features.pmp) {
       pmpPerms = vh.pmp.permissions(gpa, 1, priv);
-      if ((pmpPerms & [4, 1, 2][access]) === 0) return this.reflect(ACCESS_FAULT[access], va);
+      if ((pmpPerms & PMP_BIT[access]) === 0) return this.reflect(ACCESS_FAULT[access], va);
     }
     const hpa = this.vm.pmap.lookup(gpa);
     if (hpa < 0) return this.deviceAccess(access, va, gpa);
@@ -492,7 +585,7 @@ export class TrapVcpu implements Vcpu, ExitHandler {
       perms &= (allowed & 1 ? Pte.R : 0) | (allowed & 2 ? Pte.W : 0) | (allowed & 4 ? Pte.X : 0);
     }
     if (tablePage || codePage) perms &= ~Pte.W;
-    if ((perms & [Pte.X, Pte.R, Pte.W][access]) === 0) return this.reflect(PAGE_FAULT[access], va);
+    if ((perms & PTE_BIT[access]) === 0) return this.reflect(PAGE_FAULT[access], va);
     // Dirty logging (docs/migration.md): a page not written since the log was read is mapped
     // read-only; the store that faults on it is logged and maps it writable.
     const log = this.vm.bus.writeLog;
