@@ -2,7 +2,7 @@
 // path. The interpreter loop lives in interp.ts. Privileged spec 20211203 ch. 3 and 4.
 
 import { Access, Cause, leafAllows, Pte, walkSv32, WalkResult, type PteMemory, type WalkContext } from '../mmu/walk';
-import { CTX_BARE, CTX_MXR, CTX_SUM, CTX_VIRT, Tlb, TLB_MASK } from '../mmu/tlb';
+import { CTX_BARE, CTX_MXR, CTX_SPACE_SHIFT, CTX_SUM, CTX_VIRT, Tlb, TLB_MASK } from '../mmu/tlb';
 import { writeRam, type PhysicalBus } from '../machine/bus';
 import type { TimeSource } from '../devices/irq';
 import { CSR_BY_NUM, legalMstatus } from './csr';
@@ -245,6 +245,23 @@ export class Hart implements PteMemory {
     this.contextChanged();
   }
 
+  /**
+   * Address-space number (0 to 31) in the context of translated accesses, so TLB entries filled under
+   * one number never hit under another. 0 unless a VMM sets it: trap mode gives each shadow table its
+   * own and switches between them with `switchSpace`, keeping the entries of each (as ASIDs do).
+   */
+  space = 0;
+
+  /**
+   * Loads satp with address-space number `space` and keeps the TLB: the caller guarantees that every
+   * entry tagged with `space` was filled from this satp's tables (it flushes when it reuses a number).
+   */
+  switchSpace(satp: number, space: number): void {
+    this.satp = satp >>> 0;
+    this.space = space;
+    this.contextChanged();
+  }
+
   /** Runs a PMP register write and drops cached translations that depended on it. */
   pmpWrite(write: () => void): void {
     write();
@@ -301,14 +318,16 @@ export class Hart implements PteMemory {
       return;
     }
     const translating = (this.satp >>> 31) === 1;
-    const fetchCtx = this.priv === Priv.M || !translating ? this.priv | CTX_BARE : this.priv;
+    let fetchCtx = this.priv === Priv.M || !translating ? this.priv | CTX_BARE : this.priv;
     let dataPriv = this.priv;
     if (this.priv === Priv.M && (this.mstatus & Mstatus.MPRV) !== 0) dataPriv = (this.mstatus & Mstatus.MPP) >>> Mstatus.MPP_SHIFT;
     let dataCtx = dataPriv === Priv.M || !translating ? dataPriv | CTX_BARE : dataPriv;
     if ((dataCtx & CTX_BARE) === 0) {
       if (dataPriv === Priv.S && (this.mstatus & Mstatus.SUM) !== 0) dataCtx |= CTX_SUM;
       if ((this.mstatus & Mstatus.MXR) !== 0) dataCtx |= CTX_MXR;
+      dataCtx |= this.space << CTX_SPACE_SHIFT;
     }
+    if ((fetchCtx & CTX_BARE) === 0) fetchCtx |= this.space << CTX_SPACE_SHIFT;
     this.fetchTag = fetchCtx << 20;
     this.dataTag = dataCtx << 20;
   }
