@@ -291,6 +291,53 @@ loop:
   });
 });
 
+describe('bt: dispatch', () => {
+  // A fill loop of 4,000 iterations (a block branching back to its own start), then 1,000 rounds of
+  // a CSR read and a CSR write that change nothing the guest's context depends on.
+  const LOOPS = `${UART_AND_EXIT}
+.globl _start
+_start:
+  la t0, buf
+  li t1, 4000
+  li t2, 7
+1:
+  sb t2, 0(t0)
+  addi t0, t0, 1
+  addi t1, t1, -1
+  bnez t1, 1b
+  li t1, 1000
+2:
+  csrr t3, mstatus
+  csrw mscratch, t1
+  addi t1, t1, -1
+  bnez t1, 2b
+  la t0, buf
+  li t4, 3999
+  add t0, t0, t4
+  lbu a0, 0(t0)
+  PUTDIGIT a0
+  EXIT
+.balign 4096
+buf:
+  .space 4096
+`;
+
+  test('a block looping on itself runs in one dispatch; CSR callouts that change no context keep chaining', () => {
+    const elf = asm(LOOPS, 'loops.S');
+    const b = bare(elf);
+    expect(b.output).toBe('7');
+    const r = runToEnd(elf, 'bt');
+    const s = r.vm.stats;
+    expect({ output: r.output, exitCode: r.exitCode, instructions: s.instructions }).toEqual({ output: b.output, exitCode: b.exitCode, instructions: b.instret });
+    expect(s.calloutKinds.csr).toBe(2000);
+    // Three blocks a CSR round (csrr, csrw, the branch), all but the first round by chaining; the fill
+    // loop adds one dispatch (4,000 more when every iteration left through the dispatcher).
+    expect(s.translationHits).toBeLessThan(50);
+    expect(s.chainedJumps).toBeGreaterThanOrEqual(2990);
+    expect(s.translationHits + s.chainedJumps).toBeLessThan(3100);
+  });
+});
+
 describe('bt: debug triggers', () => {
   // An execute trigger (mcontrol: M-mode, execute) on `target` raises a breakpoint exception before
   // target's first instruction; the handler prints B, disarms the trigger and returns to target.

@@ -108,9 +108,23 @@ export function readInsn(r16: Uint16Array, hw: number, inPage: number, hasC: boo
 
 const R = (r: number): string => (r === 0 ? '0' : `x[${r}]`);
 
+/**
+ * Instruction k of the block as code: its index, or in a block that loops on itself the index plus
+ * `t`, the instructions of the iterations before.
+ */
+function at(k: number, loop: boolean): string {
+  return loop ? `t + ${k}` : String(k);
+}
+
 /** Code that syncs the hart before a slow call or callout of instruction k at `pc`. */
-function sync(k: number, pc: number): string {
-  return `h.pc = ${pc}; h.sliceDone = n0 + ${k}; h.sliceSteps = s0 + ${k + 1};`;
+function sync(k: number, pc: number, loop: boolean): string {
+  return `h.pc = ${pc}; h.sliceDone = n0 + ${at(k, loop)}; h.sliceSteps = s0 + ${at(k + 1, loop)};`;
+}
+
+/** The target of the conditional branch `w` at `pc`, or undefined when `id` is none. */
+function branchTarget(id: number, w: number, pc: number): number | undefined {
+  if (id < Op.BEQ || id > Op.BGEU) return undefined;
+  return (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
 }
 
 /**
@@ -119,7 +133,23 @@ function sync(k: number, pc: number): string {
  * (an atomic, or a 4-byte instruction across the page end): the caller runs it by other means.
  */
 export function scanBlock(r16: Uint16Array, off: number, pc: number, f: BtFeatures, max = MAX_BLOCK): ScannedBlock {
-  const lines: string[] = ['let a = 0, v = 0, vp = 0, ti = 0, hh = 0;'];
+  const scan = scan1(r16, off, pc, f, max, false);
+  // A block whose last instruction branches back to its start (a copy or fill loop) loops inside
+  // its function while the slice has room for another whole iteration and no breakpoint is set.
+  const last = scan.insns[scan.length - 1];
+  if (max > 1 && last !== undefined && last.callout < 0 && branchTarget(decode(wordOf(last.bits, f.c)), wordOf(last.bits, f.c), last.pc) === pc) {
+    return scan1(r16, off, pc, f, max, true);
+  }
+  return scan;
+}
+
+/** The 32-bit word an instruction's raw bits stand for. */
+function wordOf(raw: number, hasC: boolean): number {
+  return (raw & 3) === 3 ? raw | 0 : hasC ? EXPAND_C[raw & 0xffff] : 0;
+}
+
+function scan1(r16: Uint16Array, off: number, pc: number, f: BtFeatures, max: number, loop: boolean): ScannedBlock {
+  const lines: string[] = [loop ? 'let a = 0, v = 0, vp = 0, ti = 0, hh = 0, t = 0;\nfor (;;) {' : 'let a = 0, v = 0, vp = 0, ti = 0, hh = 0;'];
   const insns: GuestInsn[] = [];
   let k = 0;
   let cur = off;
@@ -136,12 +166,12 @@ export function scanBlock(r16: Uint16Array, off: number, pc: number, f: BtFeatur
     const kind = calloutOf(id, f);
     let text: string;
     if (kind >= 0) {
-      text = `${sync(k, vpc)} h.tlb.hits += hh; c.callout(${kind}, ${raw}); return ${-1 - k};`;
+      text = `${sync(k, vpc, loop)} h.tlb.hits += hh; c.callout(${kind}, ${raw}); return ${loop ? `-1 - t - ${k}` : -1 - k};`;
       ended = true;
     } else if (id >= Op.LR_W && id <= Op.AMOMAXU_W) {
       break;
     } else {
-      const code = emit(id, w, k, vpc, next, f.c);
+      const code = emit(id, w, k, vpc, next, f.c, loop ? pc : undefined);
       if (code === undefined) break;
       text = code.text;
       ended = code.ends;
@@ -152,7 +182,8 @@ export function scanBlock(r16: Uint16Array, off: number, pc: number, f: BtFeatur
     cur += size;
     vpc = next;
   }
-  if (!ended) lines.push(`h.pc = ${vpc}; h.tlb.hits += hh; return ${k};`);
+  if (!ended) lines.push(`h.pc = ${vpc}; h.tlb.hits += hh; return ${at(k, loop)};`);
+  if (loop) lines.push('}');
   return { source: lines.join('\n'), length: k, bytes: (vpc - pc) | 0, insns };
 }
 
@@ -162,11 +193,13 @@ export function buildBlock(scan: ScannedBlock): BtBlockFn {
 }
 
 /** After a slow access: trap, or leave the block when the slice was cut short. */
-function afterSlow(k: number, next: number, write: string): string {
-  return `if (h.fault !== 0) { h.tlb.hits += hh; h.raiseFault(); return ${-1 - k}; } if (h.sliceEnd <= s0 + ${k + 1}) { ${write} h.pc = ${next}; h.tlb.hits += hh; return ${k + 1}; }`;
+function afterSlow(k: number, next: number, write: string, loop: boolean): string {
+  return `if (h.fault !== 0) { h.tlb.hits += hh; h.raiseFault(); return ${loop ? `-1 - t - ${k}` : -1 - k}; } if (h.sliceEnd <= s0 + ${at(k + 1, loop)}) { ${write} h.pc = ${next}; h.tlb.hits += hh; return ${at(k + 1, loop)}; }`;
 }
 
-function emit(id: number, w: number, k: number, pc: number, next: number, hasC: boolean): { text: string; ends: boolean } | undefined {
+/** Instruction `id` (word `w`, index k at `pc`) as code; `loopPc` is the start of a block that loops on itself. */
+function emit(id: number, w: number, k: number, pc: number, next: number, hasC: boolean, loopPc?: number): { text: string; ends: boolean } | undefined {
+  const loop = loopPc !== undefined;
   const rd = (w >>> 7) & 31;
   const rs1 = (w >>> 15) & 31;
   const rs2 = (w >>> 20) & 31;
@@ -174,7 +207,8 @@ function emit(id: number, w: number, k: number, pc: number, next: number, hasC: 
   const set = (expr: string): { text: string; ends: boolean } => ({ text: rd === 0 ? '' : `x[${rd}] = ${expr};`, ends: false });
   const a = R(rs1);
   const b = R(rs2);
-  const leave = (pcExpr: string): string => `h.pc = ${pcExpr}; h.tlb.hits += hh; return ${k + 1};`;
+  const leave = (pcExpr: string): string => `h.pc = ${pcExpr}; h.tlb.hits += hh; return ${at(k + 1, loop)};`;
+  const trapOut = `return ${loop ? `-1 - t - ${k}` : -1 - k};`;
   const alu = aluExpr(id, w, pc);
   if (alu !== undefined) return set(alu);
   switch (id) {
@@ -182,18 +216,22 @@ function emit(id: number, w: number, k: number, pc: number, next: number, hasC: 
     case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: case Op.FENCE_I: return { text: '', ends: false };
     case Op.JAL: {
       const t = (pc + (((w >> 31) << 20) | (w & 0xff000) | ((w >>> 9) & 0x800) | ((w >>> 20) & 0x7fe))) | 0;
-      if (!hasC && (t & 2) !== 0) return { text: `${sync(k, pc)} h.tlb.hits += hh; h.raise(0, ${t}); return ${-1 - k};`, ends: true };
+      if (!hasC && (t & 2) !== 0) return { text: `${sync(k, pc, loop)} h.tlb.hits += hh; h.raise(0, ${t}); ${trapOut}`, ends: true };
       return { text: `${rd === 0 ? '' : `x[${rd}] = ${next};`} ${leave(String(t))}`, ends: true };
     }
     case Op.JALR: {
-      const check = hasC ? '' : `if ((v & 2) !== 0) { ${sync(k, pc)} h.tlb.hits += hh; h.raise(0, v); return ${-1 - k}; }`;
+      const check = hasC ? '' : `if ((v & 2) !== 0) { ${sync(k, pc, loop)} h.tlb.hits += hh; h.raise(0, v); ${trapOut} }`;
       return { text: `v = ((${a} + ${immI}) & ~1) | 0; ${check} ${rd === 0 ? '' : `x[${rd}] = ${next};`} ${leave('v')}`, ends: true };
     }
     case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU: {
       const t = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
       const cond = { [Op.BEQ]: `${a} === ${b}`, [Op.BNE]: `${a} !== ${b}`, [Op.BLT]: `${a} < ${b}`, [Op.BGE]: `${a} >= ${b}`,
         [Op.BLTU]: `${a} >>> 0 < ${b} >>> 0`, [Op.BGEU]: `${a} >>> 0 >= ${b} >>> 0` }[id];
-      if (!hasC && (t & 2) !== 0) return { text: `if (${cond}) { ${sync(k, pc)} h.tlb.hits += hh; h.raise(0, ${t}); return ${-1 - k}; } ${leave(String(next))}`, ends: true };
+      if (!hasC && (t & 2) !== 0) return { text: `if (${cond}) { ${sync(k, pc, loop)} h.tlb.hits += hh; h.raise(0, ${t}); ${trapOut} } ${leave(String(next))}`, ends: true };
+      if (t === loopPc) {
+        // Back to the start: another iteration when the slice has room for all of it.
+        return { text: `if (${cond}) { t += ${k + 1}; if (s0 + t + ${k + 1} <= h.sliceEnd && h.breakpoints.size === 0) continue; h.pc = ${t}; h.tlb.hits += hh; return t; } ${leave(String(next))}`, ends: true };
+      }
       return { text: `${leave(`(${cond}) ? ${t} : ${next}`)}`, ends: true };
     }
     case Op.LW: case Op.LH: case Op.LHU: case Op.LB: case Op.LBU: {
@@ -204,7 +242,7 @@ function emit(id: number, w: number, k: number, pc: number, next: number, hasC: 
       const write = rd === 0 ? '' : `x[${rd}] = ${ext};`;
       return {
         text: `a = (${a} + ${immI}) | 0; vp = a >>> 12; ti = vp & 1023;
-if (${align}tagR[ti] === (vp | dtag)) { hh++; v = ${fast}; } else { ${sync(k, pc)} v = h.loadSlow(a, ${size}); ${afterSlow(k, next, write)} }
+if (${align}tagR[ti] === (vp | dtag)) { hh++; v = ${fast}; } else { ${sync(k, pc, loop)} v = h.loadSlow(a, ${size}); ${afterSlow(k, next, write, loop)} }
 ${write}`,
         ends: false,
       };
@@ -217,7 +255,7 @@ ${write}`,
       return {
         text: `a = (${a} + ${immS}) | 0; vp = a >>> 12; ti = vp & 1023;
 if (${align}tagW[ti] === (vp | dtag)) { hh++; ${fast} }
-else { ${sync(k, pc)} h.storeSlow(a, ${size}, ${b}); h.codeWritten = false; ${afterSlow(k, next, '')} }`,
+else { ${sync(k, pc, loop)} h.storeSlow(a, ${size}, ${b}); h.codeWritten = false; ${afterSlow(k, next, '', loop)} }`,
         ends: false,
       };
     }
