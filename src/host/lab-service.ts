@@ -21,6 +21,7 @@ import { readKernel, readResolved } from './paths';
 import { InspectService } from './inspect-service';
 import { MachineHost } from './machine-host';
 import { validate } from './schema';
+import { parseLoopbackAddress } from './migration/protocol';
 import { VmmHost } from './vmm-host';
 import { STATE_DIR, VmStore, type StoredVmConfig } from './vm-store';
 import { LAB_HOST_RAM } from './vmm-session';
@@ -364,6 +365,29 @@ export class LabService {
       e.last = e.host ? await e.host.send({ op: 'gdb', enabled, port: port ?? 0 }) : await this.vmmHost().send({ op: 'gdb', key: id, enabled, port: port ?? 0 });
       return this.publicStatus(e);
     },
+    'vm.migrate': async ({ id, to, live, maxRounds, threshold, bandwidth }) => {
+      const e = this.machine(id);
+      let port: number;
+      try {
+        port = parseLoopbackAddress('to', to);
+      } catch (err) {
+        throw new LabError('bad-request', `vm.migrate: ${(err as Error).message}`);
+      }
+      if (e.host) throw new LabError('bad-request', `${e.name} is a bare machine: the app moves VMs (for a bare machine, vmlab migrate --mode bare)`);
+      const isLive = live ?? true;
+      if (!isLive && (maxRounds !== undefined || threshold !== undefined || bandwidth !== undefined)) {
+        throw new LabError('bad-request', 'vm.migrate: stop-and-copy sends everything in one stop: maxRounds, threshold and bandwidth belong to live pre-copy');
+      }
+      try {
+        return await this.vmmHost().send({
+          op: 'migrate', key: id,
+          options: { port, live: isLive, maxRounds: maxRounds ?? 30, threshold: threshold ?? 64, bandwidth: bandwidth ?? 32 * 1024 * 1024 },
+        });
+      } catch (err) {
+        // The worker's bad-state is a refusal of this VM or a failed move: both are the request's to report as they are.
+        throw err instanceof LabError && err.code === 'bad-state' ? new LabError('failed', err.message) : err;
+      }
+    },
     'vm.stats': async ({ id }) => {
       const e = this.machine(id);
       if (e.host) throw new LabError('bad-request', `vm.stats: '${e.name}' is a bare machine; the VMM keeps statistics for VMs (mode emulate or trap)`);
@@ -559,6 +583,9 @@ export class LabService {
     const vmm = new VmmHost(workerPath, {
       uart: (key, data) => this.consoleOut(key, data),
       status: (key, s) => this.update(key, s),
+      migration: (key, event) => {
+        if (this.machines.has(key)) this.emit('vm.migration', event);
+      },
       exit: (err) => {
         if (this.vmm !== vmm) return;
         for (const e of this.machines.values()) {

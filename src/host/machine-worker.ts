@@ -64,6 +64,7 @@ function vmmWorker(): (req: VmmRequest) => unknown {
     {
       uart: (key, data) => post({ t: 'uart', key, data }, [data.buffer as ArrayBuffer]),
       status: (key, status) => post({ t: 'status', key, status }),
+      migration: (key, event) => post({ t: 'migration', key, event }),
     },
     now,
     defer,
@@ -96,6 +97,7 @@ function vmmWorker(): (req: VmmRequest) => unknown {
       case 'inspect': return session.inspect(req.key, req.request);
       case 'saveSnapshot': return session.saveSnapshot(req.key, req.target);
       case 'gdb': return session.gdb(req.key, req.enabled, req.port);
+      case 'migrate': return session.migrate(req.key, req.options);
       case 'restore': return session.restore(req.key, req.name, req.mode, req.placement, req.snapshot, req.cpu, req.disks, req.boot);
     }
   };

@@ -9,7 +9,7 @@ import type { Vm } from '../engine/vmm/vm';
 import type { Vmm } from '../engine/vmm/vmm';
 import type { CpuOptions } from '../shared/lab-api';
 import type { SnapshotEntry } from '../shared/snapshot-api';
-import { fileDigest, writeSnapshotFile, type Snapshot, type SnapshotConfig, type SnapshotDisk } from './snapshot-file';
+import { fileDigest, writeSnapshotFile, type Snapshot, type SnapshotConfig, type SnapshotDisk, type SnapshotParts } from './snapshot-file';
 import type { OpenedDisk } from './vm-disks';
 import type { BootImages } from './worker-protocol';
 
@@ -34,7 +34,7 @@ export interface BuiltFrom {
   boot: BootImages;
 }
 
-function config(mode: string, built: BuiltFrom, target: SnapshotTarget): SnapshotConfig {
+function config(mode: string, built: BuiltFrom, target: Omit<SnapshotTarget, 'file'>): SnapshotConfig {
   const { jit: _jit, ...cpu } = built.cpu ?? {};
   return {
     mode, ramSize: built.ramSize, cpu, bootargs: built.boot.bootargs, sbi: built.boot.sbi, place: target.place,
@@ -42,7 +42,7 @@ function config(mode: string, built: BuiltFrom, target: SnapshotTarget): Snapsho
   };
 }
 
-function entry(target: SnapshotTarget, created: string, mode: string, summary: { steps: number; instret: number; pc: number; state: string }, disks: string[]): SnapshotEntry {
+function entry(target: Omit<SnapshotTarget, 'file'>, created: string, mode: string, summary: { steps: number; instret: number; pc: number; state: string }, disks: string[]): SnapshotEntry {
   return { path: target.path, created, mode, machine: target.name, kernel: target.kernel, instret: summary.instret, steps: summary.steps, pc: summary.pc >>> 0, state: summary.state, disks };
 }
 
@@ -58,11 +58,14 @@ export function saveMachineSnapshot(machine: Machine, built: BuiltFrom, target: 
   return entry(target, created, 'bare', summary, []);
 }
 
-/** Saves one VM of the VMM with its disks (flushed first, so their recorded digests hold). */
-export function saveVmSnapshot(vmm: Vmm, vm: Vm, built: BuiltFrom, disks: readonly OpenedDisk[], target: SnapshotTarget): SnapshotEntry {
+/**
+ * One VM's state as a snapshot holds it, its RAM left out (the caller adds it, or sends its pages
+ * apart as a migration does); its disks are flushed first, so their recorded digests hold.
+ */
+export function vmSnapshotParts(vmm: Vmm, vm: Vm, built: BuiltFrom, disks: readonly OpenedDisk[], target: Omit<SnapshotTarget, 'file'>, what: string): SnapshotParts {
   const created = new Date().toISOString();
   const flushError = vm.machine.flushDisks();
-  if (flushError !== undefined) throw new Error(`snapshot ${target.path}: ${flushError}`);
+  if (flushError !== undefined) throw new Error(`${what}: ${flushError}`);
   const state = saveVm(vmm, vm);
   const h = vm.vhart;
   const summary = { steps: vm.machine.clockSteps, instret: h.instret, pc: h.pc, priv: h.priv, state: vm.state };
@@ -71,10 +74,17 @@ export function saveVmSnapshot(vmm: Vmm, vm: Vm, built: BuiltFrom, disks: readon
     path: d.spec.file, format: d.device.format as 'raw' | 'qcow2', readOnly: d.spec.readOnly, legacy: d.spec.legacy, serial: d.spec.serial,
     slot: slots[i], ...fileDigest(d.spec.file),
   }));
-  writeSnapshotFile(target.file, {
+  return {
     header: { created, config: config(vm.mode, built, target), disks: snapDisks, summary, vm: state },
-    kernel: built.kernel, firmware: built.boot.firmware, initrd: built.boot.initrd, ram: ramPages(vm.bus),
-  }, `snapshot ${target.path}`);
+    kernel: built.kernel, firmware: built.boot.firmware, initrd: built.boot.initrd, ram: [],
+  };
+}
+
+/** Saves one VM of the VMM with its disks (flushed first, so their recorded digests hold). */
+export function saveVmSnapshot(vmm: Vmm, vm: Vm, built: BuiltFrom, disks: readonly OpenedDisk[], target: SnapshotTarget): SnapshotEntry {
+  const parts = vmSnapshotParts(vmm, vm, built, disks, target, `snapshot ${target.path}`);
+  writeSnapshotFile(target.file, { ...parts, ram: ramPages(vm.bus) }, `snapshot ${target.path}`);
+  const { created, summary } = parts.header;
   return entry(target, created, vm.mode, summary, disks.map((d) => d.spec.path));
 }
 

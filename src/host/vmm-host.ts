@@ -2,7 +2,7 @@
 // status streams by key.
 
 import { Worker } from 'node:worker_threads';
-import type { LabErrorCode } from '../shared/lab-api';
+import type { LabErrorCode, MigrationEvent } from '../shared/lab-api';
 import { LabError } from './errors';
 import type { VmmCommand, VmmMessage, VmmReplies, VmmRequest, VmWorkerStatus } from './vmm-protocol';
 
@@ -13,6 +13,8 @@ const WORKER_CODES: ReadonlySet<string> = new Set(['bad-request', 'not-found', '
 export interface VmmHostEvents {
   uart(key: string, data: Uint8Array): void;
   status(key: string, status: VmWorkerStatus): void;
+  /** A migration's progress. */
+  migration(key: string, event: MigrationEvent): void;
   /** The worker is gone (every VM with it). */
   exit(error?: Error): void;
 }
@@ -39,6 +41,7 @@ export class VmmHost {
   private onMessage(msg: VmmMessage): void {
     if (msg.t === 'uart') this.events.uart(msg.key, msg.data);
     else if (msg.t === 'status') this.events.status(msg.key, msg.status);
+    else if (msg.t === 'migration') this.events.migration(msg.key, msg.event);
     else {
       const p = this.pending.get(msg.seq);
       if (!p) return;

@@ -13,6 +13,8 @@ import type { BootImages, WorkerStatus } from './worker-protocol';
 import type { Snapshot } from './snapshot-file';
 import type { SnapshotTarget } from './snapshot-state';
 import type { SnapshotEntry } from '../shared/snapshot-api';
+import type { MigrationEvent, MigrationFiguresInfo, MigrationPlace } from '../shared/migration-api';
+import type { MigrationOptions } from './migration/source';
 
 /** The two VMM modes this worker runs. */
 export type VmmMode = 'emulate' | 'trap' | 'bt' | 'pv' | 'hw';
@@ -38,6 +40,7 @@ export type VmmCommand =
   | { op: 'inspect'; key: string; request: InspectRequest }
   | { op: 'saveSnapshot'; key: string; target: SnapshotTarget }
   | { op: 'gdb'; key: string; enabled: boolean; port: number }
+  | { op: 'migrate'; key: string; options: MigrationOptions }
   | { op: 'restore'; key: string; name: string; mode: VmmMode; placement: VmPlacement; snapshot: Snapshot; cpu?: CpuOptions; disks: DiskOpenSpec[]; boot: BootImages };
 
 /** A command with its sequence number. */
@@ -47,6 +50,7 @@ export type VmmRequest = VmmCommand & { seq: number };
 export interface VmWorkerStatus extends WorkerStatus {
   vmState: VmState;
   crashReason?: string;
+  migration?: MigrationPlace;
 }
 
 /** What each command's reply carries. */
@@ -79,6 +83,7 @@ export interface VmmReplies {
   saveSnapshot: SnapshotEntry;
   restore: VmWorkerStatus;
   gdb: VmWorkerStatus;
+  migrate: MigrationFiguresInfo;
 }
 
 /** A message from the VMM worker. */
@@ -86,4 +91,5 @@ export type VmmMessage =
   | { t: 'reply'; seq: number; ok: true; value: unknown }
   | { t: 'reply'; seq: number; ok: false; error: { code: string; message: string } }
   | { t: 'uart'; key: string; data: Uint8Array }
-  | { t: 'status'; key: string; status: VmWorkerStatus };
+  | { t: 'status'; key: string; status: VmWorkerStatus }
+  | { t: 'migration'; key: string; event: MigrationEvent };

@@ -26,6 +26,12 @@ import { restoreVm, saveVmSnapshot, type SnapshotTarget } from './snapshot-state
 import { AppGdb } from './gdb/app-gdb';
 import { vmDebugTarget } from './gdb/debug-target';
 import type { BootImages } from './worker-protocol';
+import type { MigrationEvent, MigrationFiguresInfo, MigrationPlace } from '../shared/migration-api';
+import { decodeSnapshot } from './snapshot-file';
+import { Peer } from './migration/peer';
+import { Exit, frame, MessageType, parseJson } from './migration/protocol';
+import { migrateOut, type MigrationOptions } from './migration/source';
+import { AppMigratingGuest, migrationProblem } from './vm-migration';
 
 /** Host RAM of the lab's VMM (committed only where VMs use it). */
 export const LAB_HOST_RAM = 1024 * 1024 * 1024;
@@ -34,6 +40,8 @@ export const LAB_HOST_RAM = 1024 * 1024 * 1024;
 export interface VmmSink {
   uart(key: string, data: Uint8Array): void;
   status(key: string, status: VmWorkerStatus): void;
+  /** A migration's progress (the key is the event's id). */
+  migration?(key: string, event: MigrationEvent): void;
 }
 
 /** One VM with its console buffer and progress counters. */
@@ -52,6 +60,10 @@ class Slot implements InspectedVm {
   pausedFor = 'paused';
   /** The VM's gdb stub, when its switch is on. */
   gdb: AppGdb | undefined;
+  /** Where the VM is moving or moved to; the migration under way; the connection its console comes back on. */
+  migration: MigrationPlace | undefined;
+  moving: AppMigratingGuest | undefined;
+  peer: Peer | undefined;
   constructor(readonly key: string, readonly vmm: Vmm, readonly vm: Vm, readonly frames: Map<number, number>) {
     this.reported = vm.state;
   }
@@ -97,6 +109,7 @@ export class VmmSession {
    */
   saveSnapshot(key: string, target: SnapshotTarget): SnapshotEntry {
     const s = this.slot(key);
+    this.notMoving(s, 'save a snapshot of');
     const made = s.made!;
     const built = { kernel: made.kernel, ramSize: s.vm.memSize, cpu: made.cpu, boot: { firmware: made.firmware, initrd: made.initrd, bootargs: made.bootargs, sbi: made.sbi } };
     return saveVmSnapshot(this.vmm, s.vm, built, s.disks, target);
@@ -159,6 +172,7 @@ export class VmmSession {
    */
   setDisks(key: string, specs: readonly DiskOpenSpec[]): AttachedDiskInfo[] {
     const s = this.slot(key);
+    this.notMoving(s, 'change the disks of');
     const vm = s.vm;
     const booted = vm.state === 'paused' && vm.vhart.instret !== 0;
     if (vm.state === 'running' || vm.state === 'waiting' || booted) {
@@ -187,7 +201,9 @@ export class VmmSession {
   closeAllDisks(): string | undefined {
     let first: string | undefined;
     for (const s of this.slots.values()) {
-      s.vm.stop();
+      // A VM that moved closed its disks for the host.
+      if (s.migration === undefined) s.vm.stop();
+      s.peer?.close();
       first ??= closeDisks(s.disks);
       s.disks = [];
     }
@@ -214,6 +230,17 @@ export class VmmSession {
     if (vm.crashReason !== undefined) st.crashReason = vm.crashReason;
     const reason = vm.state === 'paused' ? s.pausedFor : reasonOf(vm);
     if (reason !== undefined) st.reason = reason;
+    if (s.migration !== undefined) {
+      st.migration = s.migration;
+      if (s.moving !== undefined && s.moving.runState === 'running') {
+        st.state = 'running';
+        st.vmState = 'running';
+      } else if (s.moving === undefined) {
+        st.state = 'exited';
+        st.vmState = 'stopped';
+      }
+      st.reason = s.migration.phase === 'moving' ? `moving to ${s.migration.to}` : s.migration.end ?? `moved to ${s.migration.to}`;
+    }
     if (s.gdb !== undefined) {
       st.gdb = { port: s.gdb.port, attached: s.gdb.attached };
       // gdb runs the guest itself (continue): the scheduler sees it paused, the user sees it run.
@@ -347,6 +374,10 @@ export class VmmSession {
   /** Removes a VM and gives its frames back; its disks are flushed and closed. */
   destroy(key: string): void {
     const s = this.slot(key);
+    if (s.moving !== undefined) throw new Error(`cannot remove VM ${s.vm.name}: it is moving to ${s.migration!.to}`);
+    // A VM that moved runs on at the host; only its console stops coming back.
+    s.peer?.close();
+    s.peer = undefined;
     void s.gdb?.close();
     s.gdb = undefined;
     this.vmm.removeVm(s.vm);
@@ -358,6 +389,11 @@ export class VmmSession {
   /** Queues console input; a VM waiting for input runs on. */
   input(key: string, data: Uint8Array): void {
     const s = this.slot(key);
+    if (s.moving !== undefined) return s.moving.input(data);
+    if (s.peer !== undefined) {
+      s.peer.send(frame(MessageType.INPUT, data));
+      return;
+    }
     const waiting = s.vm.state === 'waiting';
     s.vm.sendInput(data);
     if (waiting) {
@@ -424,6 +460,7 @@ export class VmmSession {
    */
   async gdb(key: string, enabled: boolean, port: number): Promise<VmWorkerStatus> {
     const s = this.slot(key);
+    if (enabled) this.notMoving(s, 'debug');
     if (!enabled) {
       const g = s.gdb;
       s.gdb = undefined;
@@ -472,9 +509,107 @@ export class VmmSession {
     return this.report(s);
   }
 
-  /** Refuses the app's own run and step commands while gdb holds the VM. */
+  /** Refuses the app's own run and step commands while gdb holds the VM, or while it moves or after it moved. */
   private notHeld(s: Slot, what: string): void {
+    this.notMoving(s, what);
     if (s.gdb?.attached) throw new Error(`cannot ${what} VM ${s.vm.name}: gdb is attached to it (port ${s.gdb.port}); continue, step or detach in gdb, or turn its gdb switch off`);
+  }
+
+  private notMoving(s: Slot, what: string): void {
+    const m = s.migration;
+    if (m === undefined) return;
+    if (m.phase === 'moving') throw new Error(`cannot ${what} VM ${s.vm.name}: it is moving to ${m.to}`);
+    throw new Error(`cannot ${what} VM ${s.vm.name}: it moved to ${m.to} and runs there`);
+  }
+
+  /**
+   * Moves a running VM to the `vmlab host` on 127.0.0.1:`opts.port` (docs/migration.md, "In the
+   * app"); each round goes to the sink as it ends. Once the host runs it, the VM here is stopped
+   * and shows where it went, and the host's console output comes back to its console. A failure
+   * leaves it running here as it was (rebuilt from the state it sent if its disks were already
+   * closed) and throws the reason in one line.
+   */
+  async migrate(key: string, opts: MigrationOptions): Promise<MigrationFiguresInfo> {
+    const s = this.slot(key);
+    const to = `127.0.0.1:${opts.port}`;
+    this.notMoving(s, 'migrate');
+    if (s.gdb !== undefined) throw new Error(`cannot migrate VM ${s.vm.name} while its gdb switch is on (port ${s.gdb.port}): turn it off first`);
+    const problem = migrationProblem(s.vm, s.made);
+    if (problem !== undefined) throw new Error(problem);
+    const guest = new AppMigratingGuest(s);
+    s.moving = guest;
+    s.migration = { to, phase: 'moving' };
+    s.vm.pause();
+    this.vmm.setBreakpoints(s.vm, []);
+    this.report(s);
+    this.sink.migration?.(key, { id: key, kind: 'start', to, live: opts.live });
+    const result = await migrateOut(guest, opts, (round) => {
+      this.flush(s);
+      this.sink.migration?.(key, { id: key, kind: 'round', to, round });
+    });
+    s.moving = undefined;
+    this.flush(s);
+    if (result.ok) {
+      s.vm.state = 'stopped';
+      s.migration = { to, phase: 'moved' };
+      this.relay(s, result.peer);
+      this.report(s);
+      this.sink.migration?.(key, { id: key, kind: 'done', to, figures: result.figures });
+      return result.figures;
+    }
+    s.migration = undefined;
+    const error = `migration of VM ${s.vm.name} to ${to} failed: ${result.error}; the VM runs on here`;
+    let here = s;
+    if (result.disksReleased) {
+      // The images were closed for the host: the VM continues from the state it sent, with them opened again.
+      const snapshot = decodeSnapshot(Buffer.from(result.state!), `of VM ${s.vm.name}`);
+      snapshot.ram = guest.ramCopy();
+      const made = s.made!;
+      this.vmm.removeVm(s.vm);
+      this.slots.delete(key);
+      this.restore(key, made.name, made.mode as VmmMode, (made.placement ?? 'contiguous') as VmPlacement, snapshot, made.cpu, guest.openedDisks.map((d) => d.spec),
+        { firmware: made.firmware, initrd: made.initrd, bootargs: made.bootargs, sbi: made.sbi });
+      here = this.slot(key);
+      here.breakpoints = s.breakpoints;
+      here.vm.state = guest.runState;
+    } else {
+      s.vm.state = guest.runState;
+    }
+    this.syncBreakpoints(here);
+    here.tickInstret = here.vm.vhart.instret;
+    this.schedule();
+    this.report(here);
+    this.sink.migration?.(key, { id: key, kind: 'failed', to, error, rounds: result.ok ? [] : result.rounds });
+    throw new Error(error);
+  }
+
+  /** After the move: the host's console output to the VM's console, until its run there ends. */
+  private relay(s: Slot, peer: Peer): void {
+    s.peer = peer;
+    const to = s.migration!.to;
+    const end = (text: string): void => {
+      if (s.peer !== peer) return;
+      s.peer = undefined;
+      s.migration = { to, phase: 'ended', end: text };
+      if (this.slots.get(s.key) === s) this.report(s);
+    };
+    peer.onFrame = (f) => {
+      try {
+        if (f.type === MessageType.OUTPUT) {
+          if (this.slots.get(s.key) === s) this.sink.uart(s.key, Uint8Array.from(f.payload));
+        } else if (f.type === MessageType.EXIT) {
+          const e = parseJson(f, Exit);
+          end(e.end === 'exit' ? `exited with code ${e.exitCode} at ${to}` : `${e.message ?? e.end} at ${to}`);
+          peer.close();
+        } else {
+          throw new Error(`${peer.name} sent a message of type ${f.type} where console output belongs`);
+        }
+      } catch (err) {
+        end(`${(err as Error).message}; its console no longer comes back`);
+        peer.destroy();
+      }
+    };
+    peer.onEnd = (error) => end(`${error.message}; the VM runs on there, its console no longer comes back`);
   }
 
   /** The virtual hart's registers and CSRs (the VM's virtual M and S state). */
@@ -492,6 +627,7 @@ export class VmmSession {
   /** Writes bytes into a paused VM's RAM; returns how many landed. */
   writeMemory(key: string, address: number, data: Uint8Array, space: AddressSpace): { written: number } {
     const s = this.slot(key);
+    this.notMoving(s, 'edit the memory of');
     if (s.vm.state === 'running' || s.vm.state === 'waiting') throw new Error(`cannot edit the memory of VM ${s.vm.name} while it runs: pause it first`);
     return { written: writeVmMemory(s, address, data, space) };
   }

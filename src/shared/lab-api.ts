@@ -5,12 +5,14 @@
 import type { CpuFeatureSet } from './cpu-options';
 import { DISK_METHODS, type DiskAttachmentConfig, type DiskMethods } from './disk-api';
 import { INSPECT_EVENTS, INSPECT_METHODS, type InspectEvents, type InspectMethods } from './inspect-api';
+import { MIGRATION_EVENTS, MIGRATION_METHODS, type MigrationEvents, type MigrationMethods, type MigrationPlace } from './migration-api';
 import { SESSION_METHODS, type SessionMethods } from './session-api';
 import { SNAPSHOT_METHODS, type SnapshotMethods } from './snapshot-api';
 
 export * from './cpu-options';
 export * from './disk-api';
 export * from './inspect-api';
+export * from './migration-api';
 export * from './session-api';
 export * from './snapshot-api';
 
@@ -154,6 +156,8 @@ export interface MachineStatus {
   readonly reason?: string;
   /** The gdb stub on 127.0.0.1:`port` while its switch is on, and whether a debugger is attached. */
   readonly gdb?: { readonly port: number; readonly attached: boolean };
+  /** VMs only, while it moves to a `vmlab host` and after it moved there (docs/migration.md). */
+  readonly migration?: MigrationPlace;
 }
 
 /** CPU features, as `-cpu rv32,pmp=false,...` (cpu-options.ts parses and prints that string). */
@@ -267,7 +271,7 @@ export interface DisasmLine {
 }
 
 /** Every request: method name → [params, result]. */
-export interface LabMethods extends DiskMethods, InspectMethods, SessionMethods, SnapshotMethods {
+export interface LabMethods extends DiskMethods, InspectMethods, MigrationMethods, SessionMethods, SnapshotMethods {
   'workspace.info': [Record<string, never>, WorkspaceInfo];
   'fs.list': [Record<string, never>, FileEntry[]];
   'fs.read': [{ path: string }, { text: string }];
@@ -333,7 +337,7 @@ export type LabParams<M extends LabMethod> = LabMethods[M][0];
 export type LabResult<M extends LabMethod> = LabMethods[M][1];
 
 /** Every event: name → payload. */
-export interface LabEvents extends InspectEvents {
+export interface LabEvents extends InspectEvents, MigrationEvents {
   /** Bytes the guest wrote to its UART; `offset` counts the console's bytes before them (vm.consoleLog's `end`). */
   'vm.console': { id: string; data: Uint8Array; offset: number };
   /** A machine changed state, or a periodic progress tick while it runs. */
@@ -372,8 +376,8 @@ export const LAB_METHODS: readonly LabMethod[] = [
   'asm.check', 'asm.build', 'vm.create', 'vm.list', 'vm.run', 'vm.pause', 'vm.step', 'vm.stepOver', 'vm.reverseStep', 'vm.reverseContinue', 'vm.runTo',
   'vm.reset', 'vm.stop', 'vm.destroy', 'vm.input', 'vm.setBreakpoints', 'vm.registers', 'vm.readMemory', 'vm.writeMemory',
   'vm.translate', 'vm.locate', 'vm.disassemble', 'vm.stats', 'vm.gdb',
-  ...DISK_METHODS, ...INSPECT_METHODS, ...SESSION_METHODS, ...SNAPSHOT_METHODS,
+  ...DISK_METHODS, ...INSPECT_METHODS, ...MIGRATION_METHODS, ...SESSION_METHODS, ...SNAPSHOT_METHODS,
 ];
 
 /** Every event name. */
-export const LAB_EVENTS: readonly LabEventName[] = ['vm.console', 'vm.status', 'vm.destroyed', 'fs.changed', 'app.command', ...INSPECT_EVENTS];
+export const LAB_EVENTS: readonly LabEventName[] = ['vm.console', 'vm.status', 'vm.destroyed', 'fs.changed', 'app.command', ...INSPECT_EVENTS, ...MIGRATION_EVENTS];

@@ -256,6 +256,7 @@ const VALID: [string, Record<string, unknown>][] = [
   ['vm.consoleLog', { id: OWN }], ['vm.program', { id: OWN }],
   ['vm.gdb', { id: OWN, enabled: false }], ['snapshot.list', {}], ['snapshot.save', { id: OWN, name: 'fz' }],
   ['snapshot.restore', { path: 'snapshots/fz.snap', mode: 'trap' }],
+  ['vm.migrate', { id: OWN, to: '127.0.0.1:1', live: true }],
 ];
 
 /** Values that sit on a boundary of some schema, or are of the wrong kind. */

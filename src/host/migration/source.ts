@@ -9,6 +9,7 @@
 
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import type { DirtyLog } from '../../engine/vmm/dirty-log';
+import type { MigrationRoundInfo } from '../../shared/migration-api';
 import { encodeSnapshot, type SnapshotParts } from '../snapshot-file';
 import { Peer, PEER_TIMEOUT_MS } from './peer';
 import { frame, jsonFrame, MessageType, PAGES_PER_FRAME, pagesFrame, parseJson, PROTOCOL, PROTOCOL_VERSION, Resumed } from './protocol';
@@ -45,15 +46,8 @@ export interface MigrationOptions {
   chunk?: number;
 }
 
-/** One round of pages. */
-export interface MigrationRound {
-  round: number;
-  pages: number;
-  bytes: number;
-  ms: number;
-  /** The last round, sent with the guest stopped. */
-  final: boolean;
-}
+/** One round of pages (with the dirty pages it left for the next round). */
+export type MigrationRound = MigrationRoundInfo;
 
 /** The figures of a migration. */
 export interface MigrationFigures {
@@ -104,10 +98,11 @@ export async function migrateOut(guest: MigratingGuest, opts: MigrationOptions, 
           await yieldToEvents();
           if (peer.error !== undefined) throw peer.error;
         }
-        const r = { round, pages: pending.length, bytes, ms: ms(now() - t), final: false };
+        const sentPages = pending.length;
+        pending = log.take();
+        const r = { round, pages: sentPages, dirty: pending.length, bytes, ms: ms(now() - t), final: false };
         rounds.push(r);
         onRound(r);
-        pending = log.take();
         if (!running || pending.length <= opts.threshold || round >= opts.maxRounds) break;
       }
       tStop = now();
@@ -130,7 +125,7 @@ export async function migrateOut(guest: MigratingGuest, opts: MigrationOptions, 
     // The host builds and restores the VM before it answers: give it longer.
     const resumed = parseJson(await peer.expect(MessageType.RESUMED, 6 * PEER_TIMEOUT_MS), Resumed);
     const tEnd = now();
-    const last = { round: rounds.length + 1, pages: pending.length, bytes, ms: ms(tEnd - t), final: true };
+    const last = { round: rounds.length + 1, pages: pending.length, dirty: 0, bytes, ms: ms(tEnd - t), final: true };
     rounds.push(last);
     onRound(last);
     return {
