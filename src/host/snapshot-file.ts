@@ -1,7 +1,7 @@
 // Snapshot files: a machine's or a VM's whole state in one versioned file, written to a temporary
 // name beside the target, fsynced and renamed, so a crash leaves the old file or the new one.
 //
-// Layout (little-endian):
+// Layout (little-endian; the envelope is host/envelope-file.ts's):
 //   "VMLABSNP"                  8 bytes, magic
 //   version                     u32, FORMAT_VERSION
 //   header length               u32
@@ -13,17 +13,16 @@
 // line what is wrong with a file that fails.
 
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { CpuFeatures } from '../engine/cpu/hart';
 import type { MachineState, VmState } from '../engine/snapshot/machine-state';
 import { STATE_VERSION } from '../engine/snapshot/machine-state';
+import { decodeEnvelope, encodeEnvelope, readWholeFile, writeFileDurably, type EnvelopeKind } from './envelope-file';
 
 /** The file format's version; a file of another version is refused. */
 export const FORMAT_VERSION = 1;
-const MAGIC = 'VMLABSNP';
-const PREFIX = 16;
-const DIGEST = 32;
+const SNAPSHOT_FILE: EnvelopeKind = { magic: 'VMLABSNP', version: FORMAT_VERSION, noun: 'snapshot' };
 
 /** A disk a snapshot was taken with: where it is and what it held then. */
 export interface SnapshotDisk {
@@ -115,19 +114,11 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
   if (parts.initrd !== undefined) blobs.initrd = place(parts.initrd);
   blobs.ram = { offset: at, length: ramChunks.length * 4096 };
   const header: SnapshotHeader = { format: 'vmlab-snapshot', stateVersion: STATE_VERSION, ...parts.header, ramPages, blobs };
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
-  const prefix = Buffer.alloc(PREFIX);
-  prefix.write(MAGIC, 0, 'latin1');
-  prefix.writeUInt32LE(FORMAT_VERSION, 8);
-  prefix.writeUInt32LE(json.length, 12);
-  const chunks: Uint8Array[] = [prefix, json, parts.kernel];
-  if (parts.firmware !== undefined) chunks.push(parts.firmware);
-  if (parts.initrd !== undefined) chunks.push(parts.initrd);
-  chunks.push(...ramChunks);
-  const hash = createHash('sha256');
-  for (const c of chunks) hash.update(c);
-  chunks.push(hash.digest());
-  return chunks;
+  const body: Uint8Array[] = [parts.kernel];
+  if (parts.firmware !== undefined) body.push(parts.firmware);
+  if (parts.initrd !== undefined) body.push(parts.initrd);
+  body.push(...ramChunks);
+  return encodeEnvelope(SNAPSHOT_FILE, header, body);
 }
 
 /**
@@ -135,40 +126,7 @@ export function encodeSnapshot(parts: SnapshotParts): Uint8Array[] {
  * failure throws one line starting with `label` (what the user named the file by).
  */
 export function writeSnapshotFile(path: string, parts: SnapshotParts, label = `--save-snapshot ${path}`): void {
-  const chunks = encodeSnapshot(parts);
-  const target = resolve(path);
-  const tmp = `${target}.tmp-${process.pid}`;
-  let fd: number;
-  try {
-    fd = openSync(tmp, 'w');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
-    throw new Error(`${label}: cannot write the file: ${why}`);
-  }
-  try {
-    for (const c of chunks) writeAll(fd, c);
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, target);
-  } catch (err) {
-    try { closeSync(fd); } catch { /* closed already */ }
-    try { unlinkSync(tmp); } catch { /* not there */ }
-    throw new Error(`${label}: cannot write the file: ${(err as Error).message}`);
-  }
-  // The rename itself is durable once the folder is synced.
-  try {
-    const dirFd = openSync(dirname(target), 'r');
-    fsyncSync(dirFd);
-    closeSync(dirFd);
-  } catch {
-    // Some file systems refuse to sync a folder; the file itself is synced.
-  }
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let done = 0;
-  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+  writeFileDurably(path, encodeSnapshot(parts), label);
 }
 
 /**
@@ -176,17 +134,7 @@ function writeAll(fd: number, bytes: Uint8Array): void {
  * and what is wrong with it.
  */
 export function readSnapshotFile(path: string, label = path): Snapshot {
-  const fail = (why: string): never => {
-    throw new Error(`snapshot ${label}: ${why}`);
-  };
-  let data: Buffer;
-  try {
-    data = readFileSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return fail(code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (err as Error).message);
-  }
-  return decodeSnapshot(data, label);
+  return decodeSnapshot(readWholeFile(path, (why) => { throw new Error(`snapshot ${label}: ${why}`); }), label);
 }
 
 /** Checks and reads a snapshot's bytes; throws one line naming it (`label`) and what is wrong. */
@@ -195,25 +143,12 @@ export function decodeSnapshot(data: Buffer, label: string): Snapshot {
     throw new Error(`snapshot ${label}: ${why}`);
   };
   // A recording (host/replay/record-file.ts) is the file users most often give here by mistake.
-  if (data.toString('latin1', 0, 8) === 'VMLABREC') return fail('a vmlab recording, not a snapshot: replay it with vmlab run --replay FILE');
-  if (data.length < PREFIX || data.toString('latin1', 0, 8) !== MAGIC) return fail('not a vmlab snapshot (no VMLABSNP signature)');
-  const version = data.readUInt32LE(8);
-  if (version !== FORMAT_VERSION) return fail(`snapshot format version ${version}; this vmlab reads version ${FORMAT_VERSION}`);
-  const headerLength = data.readUInt32LE(12);
-  if (PREFIX + headerLength + DIGEST > data.length) return fail(`truncated: ${data.length} bytes, the header alone needs ${PREFIX + headerLength + DIGEST}`);
-  const body = data.subarray(0, data.length - DIGEST);
-  const digest = createHash('sha256').update(body).digest();
-  if (!digest.equals(data.subarray(data.length - DIGEST))) return fail('checksum mismatch: the file is damaged or truncated');
-  let header: SnapshotHeader;
-  try {
-    header = JSON.parse(data.toString('utf8', PREFIX, PREFIX + headerLength)) as SnapshotHeader;
-  } catch {
-    return fail('the header is not valid JSON');
-  }
+  const envelope = decodeEnvelope(data, SNAPSHOT_FILE, fail, { VMLABREC: 'a vmlab recording, not a snapshot: replay it with vmlab run --replay FILE' });
+  const header = envelope.header as SnapshotHeader;
   if (typeof header !== 'object' || header === null || header.format !== 'vmlab-snapshot') return fail('the header is not a vmlab snapshot header');
   if (header.stateVersion !== STATE_VERSION) return fail(`machine state version ${header.stateVersion}; this vmlab reads version ${STATE_VERSION}`);
-  const blobStart = PREFIX + headerLength;
-  const blobEnd = body.length;
+  const blobStart = envelope.body.byteOffset - data.byteOffset;
+  const blobEnd = blobStart + envelope.body.length;
   const blob = (name: string, ref: BlobRef | undefined): Uint8Array | undefined => {
     if (ref === undefined) return undefined;
     if (typeof ref !== 'object' || !Number.isSafeInteger(ref.offset) || !Number.isSafeInteger(ref.length) || ref.offset < 0 || ref.length < 0 ||

@@ -152,6 +152,7 @@ describe('vmlab run --save-snapshot / --snapshot', () => {
       [bad('empty.snap', new Uint8Array(0)), /not a vmlab snapshot \(no VMLABSNP signature\)$/],
       [bad('elf.snap', readFileSync(join(REPO_ROOT, 'labs', 'hello', 'hello.S'))), /not a vmlab snapshot/],
       [bad('v2.snap', version), /snapshot format version 2; this vmlab reads version 1$/],
+      [bad('text.snap', Buffer.from('VMLABSNP but then only text')), /damaged: the VMLABSNP signature is not followed by a format version$/],
       [join(dir, 'missing.snap'), /no such file$/],
       [bad('run.rec', Buffer.concat([Buffer.from('VMLABREC'), Buffer.alloc(40)])), /a vmlab recording, not a snapshot: replay it with vmlab run --replay FILE$/],
     ];

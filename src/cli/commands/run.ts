@@ -353,7 +353,7 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
   if (journal?.kind === 'record') {
     try {
       target.flushDisks();
-      recordStart = snapshotBytes(opts.record!, snapshotParts(target, opts, snapshot?.header.config.kernelName ?? basename(path), bytes, boot, disks));
+      recordStart = snapshotBytes(snapshotParts(target, opts, snapshot?.header.config.kernelName ?? basename(path), bytes, boot, disks));
     } catch (err) {
       for (const sig of signals) process.off(sig, onSignal);
       closeDisks(disks);

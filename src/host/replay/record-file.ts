@@ -2,7 +2,7 @@
 // on the guest's clock, and how it ended, so `vmlab run --replay FILE` reproduces it exactly and
 // checks that it did (docs/replay.md).
 //
-// Layout (little-endian):
+// Layout (little-endian; the envelope is host/envelope-file.ts's):
 //   "VMLABREC"        8 bytes, magic
 //   version           u32, RECORD_VERSION
 //   header length     u32
@@ -13,18 +13,14 @@
 // file that fails in one line naming it and what is wrong.
 
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
 import type { MachineState, VmState } from '../../engine/snapshot/machine-state';
-import { readSnapshotFile, writeSnapshotFile, type Snapshot, type SnapshotParts } from '../snapshot-file';
+import { decodeEnvelope, encodeEnvelope, readWholeFile, writeFileDurably, type EnvelopeKind } from '../envelope-file';
+import { decodeSnapshot, encodeSnapshot, type Snapshot, type SnapshotParts } from '../snapshot-file';
 import type { InputEvent } from './input-timeline';
 
 /** The recording format's version; a file of another version is refused. */
 export const RECORD_VERSION = 1;
-const MAGIC = 'VMLABREC';
-const PREFIX = 16;
-const DIGEST = 32;
+const RECORD_FILE: EnvelopeKind = { magic: 'VMLABREC', version: RECORD_VERSION, noun: 'recording' };
 
 /** How a recorded run ended: what a replay must reproduce. */
 export interface RecordEnd {
@@ -96,55 +92,15 @@ export function stateDigest(s: DigestState): string {
   return hash.digest('hex');
 }
 
-/** Bytes of a snapshot as its file holds them (written beside `near`, read back, removed). */
-export function snapshotBytes(near: string, parts: SnapshotParts): Buffer {
-  const tmp = `${resolve(near)}.start-${process.pid}`;
-  try {
-    writeSnapshotFile(tmp, parts);
-    return readFileSync(tmp);
-  } catch (err) {
-    throw new Error(`--record ${near}: cannot save the start state beside it: ${(err as Error).message.replace(/^.*cannot write the file: /, '')}`);
-  } finally {
-    try { unlinkSync(tmp); } catch { /* not written */ }
-  }
+/** Bytes of a snapshot as its file holds them. */
+export function snapshotBytes(parts: SnapshotParts): Buffer {
+  return Buffer.concat(encodeSnapshot(parts));
 }
 
 /** Writes a recording: to a temporary name beside `path`, fsynced, then renamed over it. */
 export function writeRecordFile(path: string, header: Omit<RecordHeader, 'format' | 'startLength'>, start: Uint8Array): void {
   const full: RecordHeader = { format: 'vmlab-record', ...header, startLength: start.length };
-  const json = Buffer.from(JSON.stringify(full), 'utf8');
-  const prefix = Buffer.alloc(PREFIX);
-  prefix.write(MAGIC, 0, 'latin1');
-  prefix.writeUInt32LE(RECORD_VERSION, 8);
-  prefix.writeUInt32LE(json.length, 12);
-  const hash = createHash('sha256').update(prefix).update(json).update(start).digest();
-  const target = resolve(path);
-  const tmp = `${target}.tmp-${process.pid}`;
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      for (const c of [prefix, json, start, hash]) {
-        let done = 0;
-        while (done < c.length) done += writeSync(fd, c, done, c.length - done);
-      }
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, target);
-  } catch (err) {
-    try { unlinkSync(tmp); } catch { /* not there */ }
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
-    throw new Error(`--record ${path}: cannot write the file: ${why}`);
-  }
-  try {
-    const dirFd = openSync(dirname(target), 'r');
-    fsyncSync(dirFd);
-    closeSync(dirFd);
-  } catch {
-    // Some file systems refuse to sync a folder; the file itself is synced.
-  }
+  writeFileDurably(path, encodeEnvelope(RECORD_FILE, full, [start]), `--record ${path}`);
 }
 
 /** Reads and checks a recording; throws one line naming the file and what is wrong with it. */
@@ -152,29 +108,10 @@ export function readRecordFile(path: string): Recording {
   const fail = (why: string): never => {
     throw new Error(`--replay ${path}: ${why}`);
   };
-  let data: Buffer;
-  try {
-    data = readFileSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return fail(code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (err as Error).message);
-  }
-  if (data.toString('latin1', 0, 8) === 'VMLABSNP') return fail('a vmlab snapshot, not a recording: continue it with vmlab run --snapshot FILE');
-  if (data.length < PREFIX || data.toString('latin1', 0, 8) !== MAGIC) return fail('not a vmlab recording (no VMLABREC signature)');
-  const version = data.readUInt32LE(8);
-  if (version !== RECORD_VERSION) return fail(`recording format version ${version}; this vmlab reads version ${RECORD_VERSION}`);
-  const headerLength = data.readUInt32LE(12);
-  if (PREFIX + headerLength + DIGEST > data.length) return fail(`truncated: ${data.length} bytes, the header alone needs ${PREFIX + headerLength + DIGEST}`);
-  const body = data.subarray(0, data.length - DIGEST);
-  if (!createHash('sha256').update(body).digest().equals(data.subarray(data.length - DIGEST))) {
-    return fail('checksum mismatch: the file is damaged or truncated');
-  }
-  let header: RecordHeader;
-  try {
-    header = JSON.parse(data.toString('utf8', PREFIX, PREFIX + headerLength)) as RecordHeader;
-  } catch {
-    return fail('the header is not valid JSON');
-  }
+  const envelope = decodeEnvelope(readWholeFile(path, fail), RECORD_FILE, fail, {
+    VMLABSNP: 'a vmlab snapshot, not a recording: continue it with vmlab run --snapshot FILE',
+  });
+  const header = envelope.header as RecordHeader;
   if (typeof header !== 'object' || header === null || header.format !== 'vmlab-record') return fail('the header is not a vmlab recording header');
   const e = header.end;
   if (typeof e !== 'object' || e === null || !Number.isSafeInteger(e.steps) || !Number.isSafeInteger(e.instret) || !Number.isSafeInteger(e.exitStatus) ||
@@ -192,17 +129,12 @@ export function readRecordFile(path: string): Recording {
     last = ev.at;
     inputs.push({ at: ev.at, bytes: new Uint8Array(Buffer.from(ev.data, 'base64')) });
   }
-  const startAt = PREFIX + headerLength;
-  if (!Number.isSafeInteger(header.startLength) || startAt + header.startLength !== body.length) return fail('the start state does not fill the rest of the file');
-  const tmp = join(tmpdir(), `vmlab-replay-${process.pid}-${Date.now()}.snap`);
+  if (!Number.isSafeInteger(header.startLength) || header.startLength !== envelope.body.length) return fail('the start state does not fill the rest of the file');
   let start: Snapshot;
   try {
-    writeFileSync(tmp, body.subarray(startAt));
-    start = readSnapshotFile(tmp);
+    start = decodeSnapshot(Buffer.from(envelope.body.buffer, envelope.body.byteOffset, envelope.body.length), 'start');
   } catch (err) {
     return fail(`its start state: ${(err as Error).message.replace(/^snapshot [^:]*: /, '')}`);
-  } finally {
-    try { unlinkSync(tmp); } catch { /* not written */ }
   }
   return { header, start, inputs };
 }
