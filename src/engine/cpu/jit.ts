@@ -113,6 +113,8 @@ export class JitStats {
   translateMs = 0;
   /** Times a hot start was left interpreted: too few instructions retired from it yet (BUILD_BUDGET). */
   deferred = 0;
+  /** Times a hot start's code was scanned (decoded to find its block and content key). */
+  scans = 0;
 
   /** Plain copy for JSON. */
   toJSON(): Record<string, number> {
@@ -135,6 +137,14 @@ export class CodeCache {
    * bits): a program exec'd into other frames each time adds up to one figure.
    */
   private credit = new Map<string, number>();
+  /**
+   * Start pcs the memo or the credit table may know (a superset): a start entered HOT_THRESHOLD
+   * times whose pc is not here cannot have a built function nor credit from other frames, so its
+   * first deferral needs no scan (a kernel's boot defers thousands of lukewarm starts once each).
+   */
+  private knownPcs = new Set<number>();
+  /** Whether anything was translated, deferred or dropped since the last flush (flush clears megabytes). */
+  private dirty = false;
   /** Entries of each start until the translator is called again (same index as hot; 0: first call). */
   private readonly waiting = new Int32Array(1 << HOT_BITS);
   /** Per RAM page: threshold shift (backoff) and the step of its last invalidation. */
@@ -167,9 +177,12 @@ export class CodeCache {
 
   /** Drops every block (after RAM was rewritten from outside: load, reset, restore). */
   flush(): void {
-    this.pages.fill(undefined);
     this.hot.fill(0);
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.pages.fill(undefined);
     this.credit.clear();
+    this.knownPcs.clear();
     this.waiting.fill(0);
     this.codeChunks.fill(0);
     this.codeLines.fill(0);
@@ -258,6 +271,7 @@ export class CodeCache {
   }
 
   private dropped(page: number, pg: PageBlocks, n: number, now: number): void {
+    this.dirty = true;
     this.stats.invalidations += n;
     let bits = 0;
     this.codeLines.fill(0, page * 32, page * 32 + 32);
@@ -283,8 +297,23 @@ export class CodeCache {
     const t0 = this.clock === undefined ? 0 : this.clock();
     const page = off >>> 12;
     const hi = (off >>> 1) & HOT_MASK;
+    this.dirty = true;
+    const step = HOT_THRESHOLD << this.shift[page];
+    if (this.waiting[hi] === 0 && !this.knownPcs.has(pc) && step * MAX_BLOCK < this.buildBudget) {
+      // The first call for a start nothing is known of: no function to reuse, and its entries so
+      // far cannot have retired the budget. Come back when they might have (blocks of MAX_BLOCK).
+      if (build) {
+        const need = Math.min(MAX_WAIT, Math.ceil((this.buildBudget - step * MAX_BLOCK) / MAX_BLOCK));
+        this.hot[hi] = HOT_THRESHOLD - need;
+        this.waiting[hi] = need + step - HOT_THRESHOLD + step;
+        this.stats.deferred++;
+      }
+      if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
+      return TranslateResult.NOT_YET;
+    }
     // A cheap scan (decode only, the entry block alone) gives the start's content key.
     const entry = scanEntry(h, off, pc);
+    this.stats.scans++;
     let scan: Scanned | undefined;
     let fn: BlockFn | undefined;
     let result = TranslateResult.INSTALLED;
@@ -301,7 +330,6 @@ export class CodeCache {
       result = TranslateResult.UNTRANSLATABLE;
     } else if (fn === undefined) {
       // Since the last call the start was entered `waiting` times (HOT_THRESHOLD << shift the first time).
-      const step = HOT_THRESHOLD << this.shift[page];
       const entries = this.waiting[hi] !== 0 ? this.waiting[hi] : step;
       const credit = (this.credit.get(entry.key) ?? 0) + (build ? entries * entry.length : 0);
       if (!build || credit < this.buildBudget) {
@@ -314,6 +342,7 @@ export class CodeCache {
           this.waiting[hi] = need + step - HOT_THRESHOLD;
           if (this.credit.size >= CREDIT_LIMIT) this.credit = new Map();
           this.credit.set(entry.key, credit);
+          this.knowPc(pc);
           this.stats.deferred++;
         }
       } else {
@@ -324,6 +353,7 @@ export class CodeCache {
           fn = buildBlock(scan.source);
           if (this.memo.size >= MEMO_LIMIT) this.memo = new Map();
           this.memo.set(entry.key, { fn, key: scan.key, pcs: scan.pcs });
+          this.knowPc(pc);
         }
       }
     }
@@ -351,6 +381,17 @@ export class CodeCache {
     if (bits === 0) h.codePageAdded(page);
     if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
     return TranslateResult.INSTALLED;
+  }
+
+  /** Notes that the memo or the credit table holds something for start `pc`. */
+  private knowPc(pc: number): void {
+    if (this.knownPcs.size >= MEMO_LIMIT + CREDIT_LIMIT) {
+      // Rebuilt from the tables, which restart on their own.
+      this.knownPcs = new Set<number>();
+      for (const m of this.memo.values()) this.knownPcs.add(m.pcs[0]);
+      for (const k of this.credit.keys()) this.knownPcs.add(Number(k.slice(0, k.indexOf(':'))));
+    }
+    this.knownPcs.add(pc);
   }
 }
 
