@@ -93,7 +93,7 @@ export class DiskState {
       path, format, ...(size !== undefined && { size }), ...(backing !== undefined && { backing }),
     });
     await this.refresh();
-    this.app.notify(`${info.path}: created (${info.format}, ${formatBytes(info.virtualSize)}${info.backingFile ? ` on ${info.backingFile}` : ''})`);
+    this.app.inform(`${info.path}: created (${info.format}, ${formatBytes(info.virtualSize)}${info.backingFile ? ` on ${info.backingFile}` : ''})`);
     return info;
   }
 
@@ -101,7 +101,7 @@ export class DiskState {
   async convert(from: string, to: string, format: DiskFormat): Promise<DiskImageInfo> {
     const info = await this.app.lab.call('disk.convert', { from, to, format });
     await this.refresh();
-    this.app.notify(`${from} saved as ${info.path} (${info.format})`);
+    this.app.inform(`${from} saved as ${info.path} (${info.format})`);
     return info;
   }
 
@@ -115,7 +115,7 @@ export class DiskState {
     const disks = await this.app.lab.call('vm.attachDisk', { id, disk });
     await this.refresh();
     const d = disks[disks.length - 1];
-    this.app.notify(`${this.name(id)}: ${d.path} attached as disk ${d.index} (${d.readOnly ? 'read-only' : 'read-write'}); the VM rebooted, paused`);
+    this.app.inform(`${this.name(id)}: ${d.path} attached as disk ${d.index} (${d.readOnly ? 'read-only' : 'read-write'}); the VM rebooted, paused`);
     return disks;
   }
 
@@ -124,7 +124,7 @@ export class DiskState {
     const path = (await this.attached(id))[index]?.path ?? `disk ${index}`;
     const disks = await this.app.lab.call('vm.detachDisk', { id, index });
     await this.refresh();
-    this.app.notify(`${this.name(id)}: ${path} detached; the VM rebooted, paused`);
+    this.app.inform(`${this.name(id)}: ${path} detached; the VM rebooted, paused`);
     return disks;
   }
 

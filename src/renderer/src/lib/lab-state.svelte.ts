@@ -12,6 +12,8 @@ import { StatsHistory } from './stats-history.svelte';
 
 /** Delay between the last keystroke and a diagnostics run (ms). */
 export const CHECK_DELAY = 350;
+/** How long a message saying what an action did stays in the status bar. */
+export const INFO_MESSAGE_MS = 20_000;
 
 /** An open file. */
 export class Doc {
@@ -186,6 +188,9 @@ export class LabState {
   /** Breakpoint lines per source path. */
   breakpoints = $state<Record<string, number[]>>(loadBreakpoints());
   message = $state('');
+  /** An `inform` message (it goes away by itself) or a problem (it stays until the next action or ×). */
+  messageKind = $state<'info' | 'problem'>('problem');
+  private messageTimer: ReturnType<typeof setTimeout> | undefined;
   /** F5's run configuration (saved in localStorage whenever it changes). */
   runConfig = $state<RunConfig>(loadRunConfig());
   /** Bumped after every pause so views re-read memory. */
@@ -278,7 +283,7 @@ export class LabState {
   select(id: string): void {
     if (this.currentId === id) return;
     this.currentId = id;
-    this.message = '';
+    this.dismissMessage();
     this.registers = this.previousRegisters = undefined;
     const name = this.machine(id)?.status.name;
     if (name !== undefined) rememberSelection(name);
@@ -339,14 +344,34 @@ export class LabState {
     this.files = await this.lab.call('fs.list', {});
   }
 
-  /** Shows a message in the status bar. */
+  /** Shows a problem in the status bar; it stays until the next action replaces it or the user dismisses it. */
   notify(text: string): void {
+    this.showMessage(text, 'problem');
+  }
+
+  /** Shows what an action did in the status bar; it goes away after INFO_MESSAGE_MS. */
+  inform(text: string): void {
+    this.showMessage(text, 'info');
+    this.messageTimer = setTimeout(() => this.dismissMessage(), INFO_MESSAGE_MS);
+  }
+
+  /** Clears the status bar's message. */
+  dismissMessage(): void {
+    clearTimeout(this.messageTimer);
+    this.messageTimer = undefined;
+    this.message = '';
+  }
+
+  private showMessage(text: string, kind: 'info' | 'problem'): void {
+    clearTimeout(this.messageTimer);
+    this.messageTimer = undefined;
     this.message = text;
+    this.messageKind = kind;
   }
 
   /** Runs an action, turning failures into a status-bar message (the last action's message goes first). */
   async attempt(action: () => Promise<void>): Promise<void> {
-    this.message = '';
+    this.dismissMessage();
     try {
       await action();
     } catch (err) {
