@@ -424,13 +424,13 @@ export class LabService {
     return this.publicStatus(e);
   }
 
-  /** Reverse step or continue (docs/replay.md): a bare machine's worker rewinds and replays it. */
+  /**
+   * Reverse step or continue (docs/replay.md): a bare machine's worker, or the VMM worker for one
+   * VM, rewinds it to a checkpoint and replays it.
+   */
   private async reverse(id: string, op: 'reverseStep' | 'reverseContinue'): Promise<MachineStatus> {
     const e = this.machine(id);
-    if (!e.host) {
-      throw new Error(`VM ${e.name}: reverse ${op === 'reverseStep' ? 'step' : 'continue'} in the app works on bare machines; for a VM, turn its gdb switch on and use gdb's reverse-stepi and reverse-continue`);
-    }
-    e.last = await e.host.send({ op });
+    e.last = e.host ? await e.host.send({ op }) : await this.vmmHost().send({ op, key: id });
     return this.publicStatus(e);
   }
 

@@ -76,6 +76,8 @@ function vmmWorker(): (req: VmmRequest) => unknown {
       case 'pause': return session.pause(req.key);
       case 'step': return session.step(req.key, req.count);
       case 'stepOver': return session.stepOver(req.key);
+      case 'reverseStep': return session.reverseStep(req.key);
+      case 'reverseContinue': return session.reverseContinue(req.key);
       case 'runTo': return session.runTo(req.key, req.address);
       case 'breakpoints': session.setBreakpoints(req.key, req.addresses); return null;
       case 'reset': return session.reset(req.key);

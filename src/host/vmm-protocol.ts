@@ -25,6 +25,8 @@ export type VmmCommand =
   | { op: 'run' | 'pause' | 'reset' | 'stop' | 'destroy' | 'registers' | 'stats' | 'status'; key: string }
   | { op: 'step'; key: string; count: number }
   | { op: 'stepOver'; key: string }
+  | { op: 'reverseStep'; key: string }
+  | { op: 'reverseContinue'; key: string }
   | { op: 'runTo'; key: string; address: number }
   | { op: 'breakpoints'; key: string; addresses: number[] }
   | { op: 'input'; key: string; data: Uint8Array }
@@ -66,6 +68,8 @@ export interface VmmReplies {
   status: VmWorkerStatus;
   step: VmWorkerStatus;
   stepOver: VmWorkerStatus;
+  reverseStep: VmWorkerStatus;
+  reverseContinue: VmWorkerStatus;
   runTo: VmWorkerStatus;
   breakpoints: null;
   input: null;

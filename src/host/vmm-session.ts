@@ -25,6 +25,7 @@ import type { Snapshot } from './snapshot-file';
 import { restoreVm, saveVmSnapshot, type SnapshotTarget } from './snapshot-state';
 import { AppGdb } from './gdb/app-gdb';
 import { vmDebugTarget } from './gdb/debug-target';
+import { VmHistory } from './vm-history';
 import type { BootImages } from './worker-protocol';
 import type { MigrationEvent, MigrationFiguresInfo, MigrationPlace } from '../shared/migration-api';
 import { decodeSnapshot } from './snapshot-file';
@@ -60,12 +61,20 @@ class Slot implements InspectedVm {
   pausedFor = 'paused';
   /** The VM's gdb stub, when its switch is on. */
   gdb: AppGdb | undefined;
+  /** Checkpoints and console input on the VM's clock, for reverse step and reverse continue. */
+  history: VmHistory;
   /** Where the VM is moving or moved to; the migration under way; the connection its console comes back on. */
   migration: MigrationPlace | undefined;
   moving: AppMigratingGuest | undefined;
   peer: Peer | undefined;
   constructor(readonly key: string, readonly vmm: Vmm, readonly vm: Vm, readonly frames: Map<number, number>) {
     this.reported = vm.state;
+    this.history = new VmHistory(vmm, vm);
+  }
+
+  /** A byte of console output; what the VM repeats while it replays its past was shown already. */
+  uart(byte: number): void {
+    if (!this.history.timeline.quiet) this.out.push(byte);
   }
 }
 
@@ -130,6 +139,7 @@ export class VmmSession {
     }
     // A snapshot of a running guest restores paused; one of a guest that ended keeps its end.
     if (s.vm.state === 'running' || s.vm.state === 'waiting') s.vm.pause();
+    s.history = new VmHistory(this.vmm, s.vm);
     s.pausedFor = 'restored';
     return this.report(s);
   }
@@ -144,7 +154,7 @@ export class VmmSession {
 
   private build(key: string, made: Omit<VmConfig, 'disks' | 'onUart'>, disks: OpenedDisk[]): Slot {
     const holder: { slot?: Slot } = {};
-    const vm = this.vmm.createVm({ ...made, disks: attachments(disks), onUart: (b) => holder.slot?.out.push(b) });
+    const vm = this.vmm.createVm({ ...made, disks: attachments(disks), onUart: (b) => holder.slot?.uart(b) });
     vm.pause();
     const slot = new Slot(key, this.vmm, vm, reversePmap(vm));
     slot.disks = disks;
@@ -312,6 +322,7 @@ export class VmmSession {
     const s = this.slot(key);
     this.notHeld(s, 'run');
     if (s.vm.state === 'paused') {
+      s.history.forward();
       s.vm.resume();
       s.tickInstret = s.vm.vhart.instret;
       s.mips = 0;
@@ -337,11 +348,19 @@ export class VmmSession {
     const vm = s.vm;
     if (vm.state === 'running' || vm.state === 'waiting') throw new Error(`cannot step VM ${vm.name} while it runs: pause it first`);
     if (vm.state !== 'paused') return this.statusOf(s);
+    s.history.forward();
     vm.resume();
     s.reported = vm.state;
     s.pausedFor = 'step';
     try {
-      this.vmm.runVm(vm, count);
+      // In the VM's past (after a reverse step) its console input comes back at the steps it came.
+      for (let left = count; left > 0;) {
+        const due = s.history.due();
+        if ((vm.state as VmState) !== 'running') break;
+        const used = this.vmm.runVm(vm, Math.min(left, Math.max(1, due)));
+        if (used === 0) break;
+        left -= used;
+      }
     } finally {
       // runVm changed the state behind the compiler's narrowing.
       const after = vm.state as VmState;
@@ -358,6 +377,7 @@ export class VmmSession {
     this.notHeld(s, 'reset');
     this.vmm.restartVm(s.vm);
     s.vm.pause();
+    s.history = new VmHistory(this.vmm, s.vm);
     s.pausedFor = 'reset';
     s.out = [];
     return this.report(s);
@@ -395,7 +415,8 @@ export class VmmSession {
       return;
     }
     const waiting = s.vm.state === 'waiting';
-    s.vm.sendInput(data);
+    // On the VM's clock: typed while it stands in its past, the bytes wait for the step where the past ends.
+    s.history.timeline.input(data);
     if (waiting) {
       this.report(s);
       this.schedule();
@@ -415,9 +436,11 @@ export class VmmSession {
   private slice(): void {
     const t0 = this.now();
     try {
-      while (this.vmm.active) {
+      while (true) {
+        const due = this.inputDue();
+        if (!this.vmm.active) break;
         const start = this.now();
-        const used = this.vmm.run(this.budget);
+        const used = this.vmm.run(Math.min(this.budget, due));
         const took = this.now() - start;
         if (used >= this.budget) {
           if (took < SLICE_MS / 8 && this.budget < 1 << 22) this.budget *= 2;
@@ -434,6 +457,7 @@ export class VmmSession {
     const t = this.now();
     const tick = t - this.lastTick >= TICK_MS;
     for (const s of this.slots.values()) {
+      if (s.vm.state === 'running' || s.vm.state === 'waiting') s.history.forward();
       this.flush(s);
       if (tick && s.vm.state === 'running') {
         s.mips = (s.vm.vhart.instret - s.tickInstret) / ((t - this.lastTick) * 1000);
@@ -445,6 +469,52 @@ export class VmmSession {
     }
     if (tick) this.lastTick = t;
     this.schedule();
+  }
+
+  /**
+   * Delivers the console input due now to each VM that runs or waits; returns the steps until the
+   * next is due or a VM's past ends (at least 1), so that no VM runs past either within a slice.
+   */
+  private inputDue(): number {
+    let limit = Infinity;
+    for (const s of this.slots.values()) if (s.vm.state === 'running' || s.vm.state === 'waiting') limit = Math.min(limit, s.history.due());
+    return Math.max(1, limit);
+  }
+
+  /**
+   * Goes back one step of a paused VM (docs/replay.md): it is rewound to its last checkpoint before
+   * and replayed alone to the step before; the other VMs are not touched.
+   */
+  reverseStep(key: string): VmWorkerStatus {
+    const s = this.reversible(key, 'step back');
+    const back = s.history.stepBack();
+    return this.afterReverse(s, back ? 'reverse step' : 'start of history');
+  }
+
+  /** Goes back to the VM's previous pass through one of its breakpoints, or to the start of its history. */
+  reverseContinue(key: string): VmWorkerStatus {
+    const s = this.reversible(key, 'continue back');
+    s.temp = undefined;
+    const hit = s.history.continueBack(s.breakpoints);
+    this.syncBreakpoints(s);
+    return this.afterReverse(s, hit ? 'breakpoint' : 'start of history');
+  }
+
+  private reversible(key: string, what: string): Slot {
+    const s = this.requirePaused(key, what);
+    this.notHeld(s, what);
+    return s;
+  }
+
+  /** A reverse request left the VM where it went back to: paused there, its past output not shown again. */
+  private afterReverse(s: Slot, why: string): VmWorkerStatus {
+    const after = s.vm.state as VmState;
+    if (after === 'running' || after === 'waiting') s.vm.pause();
+    this.vmm.unload();
+    s.pausedFor = s.vm.state === 'paused' ? why : s.pausedFor;
+    this.flush(s);
+    s.reported = s.vm.state;
+    return this.report(s);
   }
 
   private flush(s: Slot): void {
@@ -471,6 +541,8 @@ export class VmmSession {
     if (s.gdb !== undefined) return this.report(s);
     s.gdb = await AppGdb.start(vmDebugTarget(this.vmm, s.vm), port, {
       attached: (on) => {
+        // gdb may write registers and memory or rewind the VM itself: the app's history starts anew.
+        s.history.changed();
         if (on) {
           if (s.vm.state === 'running' || s.vm.state === 'waiting') s.vm.pause();
           s.pausedFor = 'held by gdb';
@@ -629,7 +701,9 @@ export class VmmSession {
     const s = this.slot(key);
     this.notMoving(s, 'edit the memory of');
     if (s.vm.state === 'running' || s.vm.state === 'waiting') throw new Error(`cannot edit the memory of VM ${s.vm.name} while it runs: pause it first`);
-    return { written: writeVmMemory(s, address, data, space) };
+    const written = writeVmMemory(s, address, data, space);
+    if (written > 0) s.history.changed();
+    return { written };
   }
 
   /** Translates a guest-virtual address through the guest's satp (to guest-physical). */
