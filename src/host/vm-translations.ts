@@ -1,5 +1,5 @@
 // The translation-cache inspector of a bt-mode VM (docs/vmm.md, bt): every live block with its
-// cache key (guest-physical address, virtual privilege), hits, the callout that ends it and the
+// cache key (guest-physical address, virtual privilege), hits, the last callout it holds and the
 // block it is chained to, packed as words; one block at a time with its guest instructions
 // disassembled beside the JavaScript each became; and the history of invalidations.
 
@@ -19,10 +19,13 @@ export function btVcpuOf(vmm: Vmm, vm: Vm): BtVcpu | undefined {
 
 const NONE = 0xffffffff;
 
-/** The callout ending a block, or -1. */
+/**
+ * The last callout a block holds, or -1: the one that ends it, or a CSR access or rdpriv it goes on
+ * after when the VMM says the guest's context stayed (those are the only callouts before its end).
+ */
 function calloutOf(b: BtBlock): number {
-  const last = b.insns[b.insns.length - 1];
-  return last !== undefined ? last.callout : -1;
+  for (let i = b.insns.length - 1; i >= 0; i--) if (b.insns[i].callout >= 0) return b.insns[i].callout;
+  return -1;
 }
 
 /** The live block a block is chained to, or undefined. */

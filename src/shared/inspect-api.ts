@@ -211,7 +211,7 @@ export interface TranslatedBlockInfo {
   readonly bytes: number;
   /** Times the dispatcher ran it: right after its translation, found by a lookup, or through a chained jump. */
   readonly hits: number;
-  /** The callout that ends it (an index into TranslationsInfo.calloutNames), or -1. */
+  /** The last callout it holds: the one that ends it, or a CSR access or rdpriv it goes on after (an index into TranslationsInfo.calloutNames), or -1. */
   readonly callout: number;
   /** Guest-physical address of the block it is chained to (it jumped there last, without a lookup), or -1. */
   readonly chain: number;

@@ -138,9 +138,9 @@ export function cosimulate(kernel: Uint8Array, mode: 'bt' | 'trap', options: Cos
   };
   if (vcpu instanceof BtVcpu) {
     const callout = vcpu.callout.bind(vcpu);
-    vcpu.callout = (kind: number, bits: number): void => {
+    vcpu.callout = (kind: number, bits: number): boolean => {
       compare(`callout ${CALLOUT_NAMES[kind]}`, here());
-      callout(kind, bits);
+      return callout(kind, bits);
     };
   }
   while (test.vmm.active && test.vm.machine.clockSteps < maxSteps) test.vmm.run(Math.min(1_000_000, maxSteps - test.vm.machine.clockSteps));

@@ -50,6 +50,8 @@ export class BtVcpu extends TrapVcpu implements Callouts {
   private readonly features: BtFeatures;
   /** One-instruction translations of block starts, used where a whole block does not fit (slice end, breakpoint). */
   private readonly singles = new Map<BtBlock, BtBlock>();
+  /** Callouts the running block went on after (the VMM retired those instructions itself). */
+  private continued = 0;
 
   constructor(vm: Vm, vmm: Vmm) {
     super(vm, vmm);
@@ -202,15 +204,16 @@ export class BtVcpu extends TrapVcpu implements Callouts {
       const n0 = p.sliceDone;
       const s0 = p.sliceSteps;
       const gen = this.gen;
+      this.continued = 0;
       const r = run.fn(p, x, r8, r16, r32, tagR, tagW, toff, p.dataTag, n0, s0, this);
       if (r >= 0) {
-        p.sliceDone = n0 + r;
+        p.sliceDone = n0 + r - this.continued;
         p.sliceSteps = s0 + r;
         prev = gen === this.gen && run === blk ? blk : undefined;
       } else {
         // A callout or a trap: the block chains to where the guest went on when its context
         // stayed (a CSR read, a shadow fill); a reflected trap or a new context bumped gen.
-        p.sliceDone = n0 - 1 - r;
+        p.sliceDone = n0 - 1 - r - this.continued;
         p.sliceSteps = s0 - r;
         prev = gen === this.gen && run === blk ? blk : undefined;
       }
@@ -281,7 +284,7 @@ export class BtVcpu extends TrapVcpu implements Callouts {
    * Callouts: translated code calls the VMM's emulation routine of a sensitive instruction at pc
    * directly (h.pc, sliceDone and sliceSteps are synced; the instruction's step is counted).
    */
-  callout(kind: number, bits: number): void {
+  callout(kind: number, bits: number): boolean {
     const p = this.p;
     const vh = this.vh;
     const stats = this.vm.stats;
@@ -296,16 +299,16 @@ export class BtVcpu extends TrapVcpu implements Callouts {
       case Callout.ECALL:
         if (vh.priv === Priv.S && this.vm.machine.sbi !== undefined) this.sbiCall();
         else this.reflect(Cause.ECALL_U + vh.priv, 0);
-        return;
+        return false;
       case Callout.EBREAK:
         this.reflect(Cause.BREAKPOINT, 0);
-        return;
+        return false;
       case Callout.RDPRIV:
         if (rd !== 0) p.x[rd] = vh.priv;
         p.pc = (p.pc + 4) | 0;
         this.retireEmulated();
         stats.emulate('rdpriv');
-        return;
+        return this.goOn();
       case Callout.SETSIE:
         // As bare: sstatus.SIE follows rs1 in S- and M-mode (the guest runs no user code here).
         vh.writeMstatus((vh.mstatus & ~Mstatus.SIE) | ((p.x[rs1] & 1) << 1));
@@ -313,7 +316,7 @@ export class BtVcpu extends TrapVcpu implements Callouts {
         this.retireEmulated();
         stats.emulate('setsie');
         this.applyContext();
-        return;
+        return false;
       case Callout.TOUSER: {
         const target = p.x[rs1] & ~1;
         this.retireEmulated();
@@ -323,16 +326,28 @@ export class BtVcpu extends TrapVcpu implements Callouts {
         p.pc = target;
         stats.emulate('touser');
         this.applyContext();
-        return;
+        return false;
       }
-      case Callout.CSR:
-        if (this.csrAccess(bits)) return;
-        this.emulate(bits);
-        return;
+      case Callout.CSR: {
+        const gen = this.gen;
+        if (!this.csrAccess(bits)) {
+          this.emulate(bits);
+          return false;
+        }
+        return gen === this.gen && this.goOn();
+      }
       default:
         // xRET, WFI, SFENCE.VMA and illegal instructions: trap mode's routines.
         this.emulate(bits);
+        return false;
     }
+  }
+
+  /** The block goes on after the callout when the slice has room (it always has, unless cut short). */
+  private goOn(): boolean {
+    if (this.p.sliceSteps >= this.p.sliceEnd) return false;
+    this.continued++;
+    return true;
   }
 
   /**

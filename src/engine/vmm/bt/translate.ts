@@ -4,8 +4,11 @@
 // shadow tables) and the hart's slow path behind it, as the hart's own translator does
 // (src/engine/cpu/jit.ts); sensitive ones (CSR accesses, xRET, WFI, SFENCE.VMA, ECALL, EBREAK and
 // the Xsensitive rdpriv, setsie, touser) become a call of the VMM's emulation routine (a callout)
-// that ends the block. A block returns the instructions it retired, or -1 - retired when it left
-// through a trap or a callout (which is one step of the guest's clock, as the instruction is bare).
+// that ends the block; after a CSR access or rdpriv the block goes on when the VMM answers that the
+// guest's context stayed. A block returns the steps it ran (its instructions, the callouts it went
+// on after among them), or -1 - steps when it left through a trap or a callout (which is one step of
+// the guest's clock, as the instruction is bare); the VMM takes the callouts it went on after off the
+// instructions the physical hart retired, as it counted them itself.
 
 import { DECODE_BUCKET, decodeSlow, EXPAND_C } from '../../isa/decode';
 import { Op } from '../../isa/opcodes';
@@ -14,8 +17,13 @@ import { aluExpr } from '../../cpu/jit';
 
 /** What the VMM offers translated code: the emulation routines of sensitive instructions. */
 export interface Callouts {
-  /** Emulates the sensitive instruction `bits` of kind `kind` at h.pc (a Callout value). */
-  callout(kind: number, bits: number): void;
+  /**
+   * Emulates the sensitive instruction `bits` of kind `kind` at h.pc (a Callout value). Returns
+   * true when the guest goes on at the next instruction in the same context (a CSR access or
+   * rdpriv that changed nothing translated code depends on), so the block may go on; the VMM then
+   * counts the instruction as one its block did not retire (`BtVcpu.continued`).
+   */
+  callout(kind: number, bits: number): boolean;
 }
 
 /** A translated block function. */
@@ -116,9 +124,13 @@ function at(k: number, loop: boolean): string {
   return loop ? `t + ${k}` : String(k);
 }
 
-/** Code that syncs the hart before a slow call or callout of instruction k at `pc`. */
-function sync(k: number, pc: number, loop: boolean): string {
-  return `h.pc = ${pc}; h.sliceDone = n0 + ${at(k, loop)}; h.sliceSteps = s0 + ${at(k + 1, loop)};`;
+/**
+ * Code that syncs the hart before a slow call or callout of instruction k at `pc`, after `e`
+ * callouts the block went on from (each a step of the guest's clock but no instruction the physical
+ * hart retired: the VMM counts it).
+ */
+function sync(k: number, pc: number, loop: boolean, e = 0): string {
+  return `h.pc = ${pc}; h.sliceDone = n0 + ${at(k - e, loop)}; h.sliceSteps = s0 + ${at(k + 1, loop)};`;
 }
 
 /** The target of the conditional branch `w` at `pc`, or undefined when `id` is none. */
@@ -137,7 +149,7 @@ export function scanBlock(r16: Uint16Array, off: number, pc: number, f: BtFeatur
   // A block whose last instruction branches back to its start (a copy or fill loop) loops inside
   // its function while the slice has room for another whole iteration and no breakpoint is set.
   const last = scan.insns[scan.length - 1];
-  if (max > 1 && last !== undefined && last.callout < 0 && branchTarget(decode(wordOf(last.bits, f.c)), wordOf(last.bits, f.c), last.pc) === pc) {
+  if (max > 1 && last !== undefined && scan.insns.every((i) => i.callout < 0) && branchTarget(decode(wordOf(last.bits, f.c)), wordOf(last.bits, f.c), last.pc) === pc) {
     return scan1(r16, off, pc, f, max, true);
   }
   return scan;
@@ -155,6 +167,8 @@ function scan1(r16: Uint16Array, off: number, pc: number, f: BtFeatures, max: nu
   let cur = off;
   let vpc = pc;
   let ended = false;
+  /** Callouts the block goes on after. */
+  let e = 0;
   while (k < max && !ended) {
     const inPage = cur & 0xfff;
     if (k > 0 && inPage === 0) break;
@@ -165,13 +179,18 @@ function scan1(r16: Uint16Array, off: number, pc: number, f: BtFeatures, max: nu
     const next = (vpc + size) | 0;
     const kind = calloutOf(id, f);
     let text: string;
-    if (kind >= 0) {
-      text = `${sync(k, vpc, loop)} h.tlb.hits += hh; c.callout(${kind}, ${raw}); return ${loop ? `-1 - t - ${k}` : -1 - k};`;
+    if (kind >= 0 && !loop && (kind === Callout.CSR || kind === Callout.RDPRIV)) {
+      // The block goes on after a CSR access or rdpriv that changed nothing the translation
+      // depends on (the VMM says so); else it leaves as after any callout.
+      text = `${sync(k, vpc, false, e)} h.tlb.hits += hh; hh = 0; if (!c.callout(${kind}, ${raw})) return ${-1 - k};`;
+      e++;
+    } else if (kind >= 0) {
+      text = `${sync(k, vpc, loop, e)} h.tlb.hits += hh; c.callout(${kind}, ${raw}); return ${loop ? `-1 - t - ${k}` : -1 - k};`;
       ended = true;
     } else if (id >= Op.LR_W && id <= Op.AMOMAXU_W) {
       break;
     } else {
-      const code = emit(id, w, k, vpc, next, f.c, loop ? pc : undefined);
+      const code = emit(id, w, k, vpc, next, f.c, e, loop ? pc : undefined);
       if (code === undefined) break;
       text = code.text;
       ended = code.ends;
@@ -198,7 +217,7 @@ function afterSlow(k: number, next: number, write: string, loop: boolean): strin
 }
 
 /** Instruction `id` (word `w`, index k at `pc`) as code; `loopPc` is the start of a block that loops on itself. */
-function emit(id: number, w: number, k: number, pc: number, next: number, hasC: boolean, loopPc?: number): { text: string; ends: boolean } | undefined {
+function emit(id: number, w: number, k: number, pc: number, next: number, hasC: boolean, e: number, loopPc?: number): { text: string; ends: boolean } | undefined {
   const loop = loopPc !== undefined;
   const rd = (w >>> 7) & 31;
   const rs1 = (w >>> 15) & 31;
@@ -216,18 +235,18 @@ function emit(id: number, w: number, k: number, pc: number, next: number, hasC: 
     case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: case Op.FENCE_I: return { text: '', ends: false };
     case Op.JAL: {
       const t = (pc + (((w >> 31) << 20) | (w & 0xff000) | ((w >>> 9) & 0x800) | ((w >>> 20) & 0x7fe))) | 0;
-      if (!hasC && (t & 2) !== 0) return { text: `${sync(k, pc, loop)} h.tlb.hits += hh; h.raise(0, ${t}); ${trapOut}`, ends: true };
+      if (!hasC && (t & 2) !== 0) return { text: `${sync(k, pc, loop, e)} h.tlb.hits += hh; h.raise(0, ${t}); ${trapOut}`, ends: true };
       return { text: `${rd === 0 ? '' : `x[${rd}] = ${next};`} ${leave(String(t))}`, ends: true };
     }
     case Op.JALR: {
-      const check = hasC ? '' : `if ((v & 2) !== 0) { ${sync(k, pc, loop)} h.tlb.hits += hh; h.raise(0, v); ${trapOut} }`;
+      const check = hasC ? '' : `if ((v & 2) !== 0) { ${sync(k, pc, loop, e)} h.tlb.hits += hh; h.raise(0, v); ${trapOut} }`;
       return { text: `v = ((${a} + ${immI}) & ~1) | 0; ${check} ${rd === 0 ? '' : `x[${rd}] = ${next};`} ${leave('v')}`, ends: true };
     }
     case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU: {
       const t = (pc + (((w >> 31) << 12) | ((w << 4) & 0x800) | ((w >>> 20) & 0x7e0) | ((w >>> 7) & 0x1e))) | 0;
       const cond = { [Op.BEQ]: `${a} === ${b}`, [Op.BNE]: `${a} !== ${b}`, [Op.BLT]: `${a} < ${b}`, [Op.BGE]: `${a} >= ${b}`,
         [Op.BLTU]: `${a} >>> 0 < ${b} >>> 0`, [Op.BGEU]: `${a} >>> 0 >= ${b} >>> 0` }[id];
-      if (!hasC && (t & 2) !== 0) return { text: `if (${cond}) { ${sync(k, pc, loop)} h.tlb.hits += hh; h.raise(0, ${t}); ${trapOut} } ${leave(String(next))}`, ends: true };
+      if (!hasC && (t & 2) !== 0) return { text: `if (${cond}) { ${sync(k, pc, loop, e)} h.tlb.hits += hh; h.raise(0, ${t}); ${trapOut} } ${leave(String(next))}`, ends: true };
       if (t === loopPc) {
         // Back to the start: another iteration when the slice has room for all of it.
         return { text: `if (${cond}) { t += ${k + 1}; if (s0 + t + ${k + 1} <= h.sliceEnd && h.breakpoints.size === 0) continue; h.pc = ${t}; h.tlb.hits += hh; return t; } ${leave(String(next))}`, ends: true };
@@ -242,7 +261,7 @@ function emit(id: number, w: number, k: number, pc: number, next: number, hasC: 
       const write = rd === 0 ? '' : `x[${rd}] = ${ext};`;
       return {
         text: `a = (${a} + ${immI}) | 0; vp = a >>> 12; ti = vp & 1023;
-if (${align}tagR[ti] === (vp | dtag)) { hh++; v = ${fast}; } else { ${sync(k, pc, loop)} v = h.loadSlow(a, ${size}); ${afterSlow(k, next, write, loop)} }
+if (${align}tagR[ti] === (vp | dtag)) { hh++; v = ${fast}; } else { ${sync(k, pc, loop, e)} v = h.loadSlow(a, ${size}); ${afterSlow(k, next, write, loop)} }
 ${write}`,
         ends: false,
       };
@@ -255,7 +274,7 @@ ${write}`,
       return {
         text: `a = (${a} + ${immS}) | 0; vp = a >>> 12; ti = vp & 1023;
 if (${align}tagW[ti] === (vp | dtag)) { hh++; ${fast} }
-else { ${sync(k, pc, loop)} h.storeSlow(a, ${size}, ${b}); h.codeWritten = false; ${afterSlow(k, next, '', loop)} }`,
+else { ${sync(k, pc, loop, e)} h.storeSlow(a, ${size}, ${b}); h.codeWritten = false; ${afterSlow(k, next, '', loop)} }`,
         ends: false,
       };
     }
