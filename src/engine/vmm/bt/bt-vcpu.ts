@@ -17,8 +17,8 @@ import { TrapVcpu } from '../trap/trap-vcpu';
 import type { Vm } from '../vm';
 import type { Vmm } from '../vmm';
 import { BtBlock, TranslationCache } from './cache';
-import { buildBlock, Callout, CALLOUT_NAMES, calloutOf, readInsn, scanBlock, type BtBlockFn, type BtFeatures, type Callouts, type ScannedBlock } from './translate';
-import { DECODE_BUCKET, decodeSlow } from '../../isa/decode';
+import { buildBlock, Callout, CALLOUT_NAMES, calloutOf, scanBlock, type BtBlockFn, type BtFeatures, type Callouts, type ScannedBlock } from './translate';
+import { DECODE_BUCKET, decodeSlow, EXPAND_C } from '../../isa/decode';
 
 /** The function of a block of no instructions (its first one runs outside translated code). */
 const EMPTY: BtBlockFn = () => 0;
@@ -52,6 +52,9 @@ export class BtVcpu extends TrapVcpu implements Callouts {
   private readonly singles = new Map<BtBlock, BtBlock>();
   /** Callouts the running block went on after (the VMM retired those instructions itself). */
   private continued = 0;
+  /** Callouts by kind, and CSR accesses emulated, not yet added to the VM's statistics (by name). */
+  private readonly calloutCounts = new Float64Array(CALLOUT_NAMES.length);
+  private csrEmulated = 0;
 
   constructor(vm: Vm, vmm: Vmm) {
     super(vm, vmm);
@@ -115,7 +118,24 @@ export class BtVcpu extends TrapVcpu implements Callouts {
 
   protected override runSlice(slice: number): void {
     if (this.vh.priv === Priv.U) execute(this.p, slice);
-    else this.runTranslated(slice);
+    else {
+      this.runTranslated(slice);
+      this.countCallouts();
+    }
+  }
+
+  /** Adds the callouts and CSR accesses counted in the slice to the VM's statistics. */
+  private countCallouts(): void {
+    const stats = this.vm.stats;
+    const counts = this.calloutCounts;
+    for (let k = 0; k < counts.length; k++) {
+      if (counts[k] === 0) continue;
+      const name = CALLOUT_NAMES[k];
+      stats.calloutKinds[name] = (stats.calloutKinds[name] ?? 0) + counts[k];
+      counts[k] = 0;
+    }
+    if (this.csrEmulated > 0) stats.emulate('csr', this.csrEmulated);
+    this.csrEmulated = 0;
   }
 
   /** Runs translated guest-kernel code until the slice ends or the guest leaves its kernel. */
@@ -265,13 +285,16 @@ export class BtVcpu extends TrapVcpu implements Callouts {
       p.raiseFault();
       return;
     }
-    const insn = readInsn(new Uint16Array([raw & 0xffff, raw >>> 16]), 0, 0, this.features.c)!;
-    let id = DECODE_BUCKET[(insn.w & 0x7f) | ((insn.w >>> 5) & 0x380)];
-    if (id < 0) id = decodeSlow(insn.w, id);
+    // The raw bits and the 32-bit word they stand for (a 16-bit encoding without C is illegal).
+    const lo = raw & 0xffff;
+    const bits = (lo & 3) === 3 ? raw | 0 : lo;
+    const w = (lo & 3) === 3 ? bits : this.features.c ? EXPAND_C[lo] : 0;
+    let id = DECODE_BUCKET[(w & 0x7f) | ((w >>> 5) & 0x380)];
+    if (id < 0) id = decodeSlow(w, id);
     const kind = calloutOf(id, this.features);
     if (kind >= 0) {
       p.sliceSteps++;
-      this.callout(kind, insn.raw);
+      this.callout(kind, bits);
       return;
     }
     const end = p.sliceEnd;
@@ -291,8 +314,7 @@ export class BtVcpu extends TrapVcpu implements Callouts {
     this.syncClock();
     this.account();
     stats.callouts++;
-    const name = CALLOUT_NAMES[kind];
-    stats.calloutKinds[name] = (stats.calloutKinds[name] ?? 0) + 1;
+    this.calloutCounts[kind]++;
     const rd = (bits >>> 7) & 31;
     const rs1 = (bits >>> 15) & 31;
     switch (kind) {
@@ -378,7 +400,7 @@ export class BtVcpu extends TrapVcpu implements Callouts {
     }
     if (rd !== 0) p.x[rd] = old;
     p.pc = (p.pc + 4) | 0;
-    this.vm.stats.emulate('csr');
+    this.csrEmulated++;
     this.retireEmulated();
     if (vh.satp !== satp || vh.priv !== priv || ((vh.mstatus ^ mstatus) & CONTEXT_BITS) !== 0 || vh.pendingInterrupt() >= 0) this.applyContext();
     return true;

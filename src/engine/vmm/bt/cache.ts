@@ -54,27 +54,33 @@ export interface Invalidation {
 /** Invalidations kept for the view. */
 export const INVALIDATION_HISTORY = 32;
 
-/** Cache key of a block start. */
-function keyOf(gpa: number, priv: number): number {
-  return gpa * 4 + priv;
+/**
+ * Cache key of a block start within its privilege's map: a small integer for every guest-physical
+ * address below 4 GiB (code is 2-byte aligned), so V8 hashes it without a heap number.
+ */
+function keyOf(gpa: number): number {
+  return gpa / 2 - 0x40000000;
 }
 
 /** Translated blocks of one VM. */
 export class TranslationCache {
-  private readonly blocks = new Map<number, BtBlock>();
+  /** Live blocks by virtual privilege (U, S, -, M), then by keyOf their address. */
+  private readonly blocks = [new Map<number, BtBlock>(), new Map<number, BtBlock>(), new Map<number, BtBlock>(), new Map<number, BtBlock>()];
+  private count = 0;
   /** Live blocks by guest-physical page. */
   private readonly pages = new Map<number, BtBlock[]>();
   private readonly history: Invalidation[] = [];
 
   /** The block translated at `gpa` for `priv`, if it is live. */
   get(gpa: number, priv: number): BtBlock | undefined {
-    return this.blocks.get(keyOf(gpa, priv));
+    return this.blocks[priv].get(keyOf(gpa));
   }
 
   /** Adds a block (replacing one at the same key); returns whether its page held no code before. */
   put(block: BtBlock): boolean {
-    const key = keyOf(block.gpa, block.priv);
-    const old = this.blocks.get(key);
+    const key = keyOf(block.gpa);
+    const map = this.blocks[block.priv];
+    const old = map.get(key);
     const gpn = Math.floor(block.gpa / 4096);
     let list = this.pages.get(gpn);
     const fresh = list === undefined || list.length === 0;
@@ -83,8 +89,10 @@ export class TranslationCache {
       old.valid = false;
       const i = list.indexOf(old);
       if (i >= 0) list.splice(i, 1);
+    } else {
+      this.count++;
     }
-    this.blocks.set(key, block);
+    map.set(key, block);
     list.push(block);
     return fresh;
   }
@@ -109,7 +117,8 @@ export class TranslationCache {
       const b = list[j];
       if (b.gpa < gpa + length && b.gpa + b.bytes > gpa) {
         b.valid = false;
-        this.blocks.delete(keyOf(b.gpa, b.priv));
+        this.blocks[b.priv].delete(keyOf(b.gpa));
+        this.count--;
         list[j] = list[list.length - 1];
         list.pop();
         dropped.push(b.gpa);
@@ -124,9 +133,12 @@ export class TranslationCache {
 
   /** Drops every block (the guest was rebooted); returns how many. */
   clear(step: number, instret: number): number {
-    const n = this.blocks.size;
-    for (const b of this.blocks.values()) b.valid = false;
-    this.blocks.clear();
+    const n = this.count;
+    for (const map of this.blocks) {
+      for (const b of map.values()) b.valid = false;
+      map.clear();
+    }
+    this.count = 0;
     this.pages.clear();
     if (n > 0) {
       this.history.push({ step, instret, pc: -1, gpa: 0, length: 0, cause: 'reset', blocks: [] });
@@ -137,7 +149,7 @@ export class TranslationCache {
 
   /** The live blocks, by guest-physical address. */
   entries(): BtBlock[] {
-    return [...this.blocks.values()].sort((p, q) => p.gpa - q.gpa || p.priv - q.priv);
+    return this.blocks.flatMap((map) => [...map.values()]).sort((p, q) => p.gpa - q.gpa || p.priv - q.priv);
   }
 
   /** The last invalidations, oldest first. */
@@ -147,6 +159,6 @@ export class TranslationCache {
 
   /** Live blocks. */
   get size(): number {
-    return this.blocks.size;
+    return this.count;
   }
 }
