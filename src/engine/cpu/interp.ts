@@ -190,170 +190,173 @@ export function execute(h: Hart, limit: number): void {
         const rs1 = (info >>> 13) & 31;
         const rs2 = (info >>> 18) & 31;
         let npc = (pc + 2 + ((info >>> 22) & 2)) | 0;
-        switch (info & 0xff) {
-          case Op.ADDI: x[rd] = (x[rs1] + imm) | 0; break;
-          case Op.LW: {
-            const a = (x[rs1] + imm) | 0;
-            const vp = a >>> 12;
-            const ti = vp & Lit.TLB;
-            if ((a & 3) !== 0 || tagR[ti] !== (vp | dtag)) break run;
-            hits++;
-            x[rd] = r32[((a + toff[ti]) | 0) >> 2];
-            x[0] = 0;
-            break;
-          }
-          case Op.SW: {
-            const a = (x[rs1] + imm) | 0;
-            const vp = a >>> 12;
-            const ti = vp & Lit.TLB;
-            if ((a & 3) !== 0 || tagW[ti] !== (vp | dtag)) break run;
-            hits++;
-            const o = (a + toff[ti]) | 0;
-            if (((o ^ fram) >>> 12) === 0) unstamp(dc, o);
-            r32[o >> 2] = x[rs2];
-            break;
-          }
-          case Op.ADD: x[rd] = (x[rs1] + x[rs2]) | 0; break;
-          case Op.LUI: x[rd] = imm; break;
-          case Op.AUIPC: x[rd] = (pc + imm) | 0; break;
-          case Op.JAL: {
-            const t = (pc + imm) | 0;
-            if ((t & tmask) !== 0) break run;
-            x[rd] = npc;
-            x[0] = 0;
-            npc = t;
-            if (blocks) { pc = npc; steps++; if (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(pages!, hot!, (npc + foff) | 0)) { entry = true; continue outer; } continue; }
-            break;
-          }
-          case Op.JALR: {
-            const t = ((x[rs1] + imm) & ~1) | 0;
-            if ((t & tmask) !== 0) break run;
-            x[rd] = npc;
-            x[0] = 0;
-            npc = t;
-            if (blocks) { pc = npc; steps++; if (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(pages!, hot!, (npc + foff) | 0)) { entry = true; continue outer; } continue; }
-            break;
-          }
-          case Op.BEQ:
-            if (x[rs1] === x[rs2]) {
+        // Jumps and branches leave this block for the jump tail below; everything else ends after it.
+        jump: {
+          switch (info & 0xff) {
+            case Op.ADDI: x[rd] = (x[rs1] + imm) | 0; break;
+            case Op.LW: {
+              const a = (x[rs1] + imm) | 0;
+              const vp = a >>> 12;
+              const ti = vp & Lit.TLB;
+              if ((a & 3) !== 0 || tagR[ti] !== (vp | dtag)) break run;
+              hits++;
+              x[rd] = r32[((a + toff[ti]) | 0) >> 2];
+              x[0] = 0;
+              break;
+            }
+            case Op.SW: {
+              const a = (x[rs1] + imm) | 0;
+              const vp = a >>> 12;
+              const ti = vp & Lit.TLB;
+              if ((a & 3) !== 0 || tagW[ti] !== (vp | dtag)) break run;
+              hits++;
+              const o = (a + toff[ti]) | 0;
+              if (((o ^ fram) >>> 12) === 0) unstamp(dc, o);
+              r32[o >> 2] = x[rs2];
+              break;
+            }
+            case Op.ADD: x[rd] = (x[rs1] + x[rs2]) | 0; break;
+            case Op.LUI: x[rd] = imm; break;
+            case Op.AUIPC: x[rd] = (pc + imm) | 0; break;
+            case Op.JAL: {
               const t = (pc + imm) | 0;
               if ((t & tmask) !== 0) break run;
+              x[rd] = npc;
+              x[0] = 0;
               npc = t;
+              break jump;
             }
-            if (blocks) { pc = npc; steps++; if (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(pages!, hot!, (npc + foff) | 0)) { entry = true; continue outer; } continue; }
-            break;
-          case Op.BNE:
-            if (x[rs1] !== x[rs2]) {
-              const t = (pc + imm) | 0;
+            case Op.JALR: {
+              const t = ((x[rs1] + imm) & ~1) | 0;
               if ((t & tmask) !== 0) break run;
+              x[rd] = npc;
+              x[0] = 0;
               npc = t;
+              break jump;
             }
-            if (blocks) { pc = npc; steps++; if (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(pages!, hot!, (npc + foff) | 0)) { entry = true; continue outer; } continue; }
-            break;
-          case Op.BLT:
-            if (x[rs1] < x[rs2]) {
-              const t = (pc + imm) | 0;
-              if ((t & tmask) !== 0) break run;
-              npc = t;
+            case Op.BEQ:
+              if (x[rs1] === x[rs2]) {
+                const t = (pc + imm) | 0;
+                if ((t & tmask) !== 0) break run;
+                npc = t;
+              }
+              break jump;
+            case Op.BNE:
+              if (x[rs1] !== x[rs2]) {
+                const t = (pc + imm) | 0;
+                if ((t & tmask) !== 0) break run;
+                npc = t;
+              }
+              break jump;
+            case Op.BLT:
+              if (x[rs1] < x[rs2]) {
+                const t = (pc + imm) | 0;
+                if ((t & tmask) !== 0) break run;
+                npc = t;
+              }
+              break jump;
+            case Op.BGE:
+              if (x[rs1] >= x[rs2]) {
+                const t = (pc + imm) | 0;
+                if ((t & tmask) !== 0) break run;
+                npc = t;
+              }
+              break jump;
+            case Op.BLTU:
+              if ((x[rs1] ^ Lit.SIGN) < (x[rs2] ^ Lit.SIGN)) {
+                const t = (pc + imm) | 0;
+                if ((t & tmask) !== 0) break run;
+                npc = t;
+              }
+              break jump;
+            case Op.BGEU:
+              if ((x[rs1] ^ Lit.SIGN) >= (x[rs2] ^ Lit.SIGN)) {
+                const t = (pc + imm) | 0;
+                if ((t & tmask) !== 0) break run;
+                npc = t;
+              }
+              break jump;
+            case Op.LH: case Op.LHU: {
+              const a = (x[rs1] + imm) | 0;
+              const vp = a >>> 12;
+              const ti = vp & Lit.TLB;
+              if ((a & 1) !== 0 || tagR[ti] !== (vp | dtag)) break run;
+              hits++;
+              const v = r16[((a + toff[ti]) | 0) >> 1];
+              x[rd] = (info & 0xff) === Op.LH ? (v << 16) >> 16 : v;
+              x[0] = 0;
+              break;
             }
-            if (blocks) { pc = npc; steps++; if (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(pages!, hot!, (npc + foff) | 0)) { entry = true; continue outer; } continue; }
-            break;
-          case Op.BGE:
-            if (x[rs1] >= x[rs2]) {
-              const t = (pc + imm) | 0;
-              if ((t & tmask) !== 0) break run;
-              npc = t;
+            case Op.LB: case Op.LBU: {
+              const a = (x[rs1] + imm) | 0;
+              const vp = a >>> 12;
+              const ti = vp & Lit.TLB;
+              if (tagR[ti] !== (vp | dtag)) break run;
+              hits++;
+              const v = r8[(a + toff[ti]) | 0];
+              x[rd] = (info & 0xff) === Op.LB ? (v << 24) >> 24 : v;
+              x[0] = 0;
+              break;
             }
-            if (blocks) { pc = npc; steps++; if (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(pages!, hot!, (npc + foff) | 0)) { entry = true; continue outer; } continue; }
-            break;
-          case Op.BLTU:
-            if ((x[rs1] ^ Lit.SIGN) < (x[rs2] ^ Lit.SIGN)) {
-              const t = (pc + imm) | 0;
-              if ((t & tmask) !== 0) break run;
-              npc = t;
+            case Op.SH: {
+              const a = (x[rs1] + imm) | 0;
+              const vp = a >>> 12;
+              const ti = vp & Lit.TLB;
+              if ((a & 1) !== 0 || tagW[ti] !== (vp | dtag)) break run;
+              hits++;
+              const o = (a + toff[ti]) | 0;
+              if (((o ^ fram) >>> 12) === 0) unstamp(dc, o);
+              r16[o >> 1] = x[rs2];
+              break;
             }
-            if (blocks) { pc = npc; steps++; if (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(pages!, hot!, (npc + foff) | 0)) { entry = true; continue outer; } continue; }
-            break;
-          case Op.BGEU:
-            if ((x[rs1] ^ Lit.SIGN) >= (x[rs2] ^ Lit.SIGN)) {
-              const t = (pc + imm) | 0;
-              if ((t & tmask) !== 0) break run;
-              npc = t;
+            case Op.SB: {
+              const a = (x[rs1] + imm) | 0;
+              const vp = a >>> 12;
+              const ti = vp & Lit.TLB;
+              if (tagW[ti] !== (vp | dtag)) break run;
+              hits++;
+              const o = (a + toff[ti]) | 0;
+              if (((o ^ fram) >>> 12) === 0) unstamp(dc, o);
+              r8[o] = x[rs2];
+              break;
             }
-            if (blocks) { pc = npc; steps++; if (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(pages!, hot!, (npc + foff) | 0)) { entry = true; continue outer; } continue; }
-            break;
-          case Op.LH: case Op.LHU: {
-            const a = (x[rs1] + imm) | 0;
-            const vp = a >>> 12;
-            const ti = vp & Lit.TLB;
-            if ((a & 1) !== 0 || tagR[ti] !== (vp | dtag)) break run;
-            hits++;
-            const v = r16[((a + toff[ti]) | 0) >> 1];
-            x[rd] = (info & 0xff) === Op.LH ? (v << 16) >> 16 : v;
-            x[0] = 0;
-            break;
+            case Op.SLTI: x[rd] = x[rs1] < imm ? 1 : 0; break;
+            case Op.SLTIU: x[rd] = (x[rs1] ^ Lit.SIGN) < (imm ^ Lit.SIGN) ? 1 : 0; break;
+            case Op.XORI: x[rd] = x[rs1] ^ imm; break;
+            case Op.ORI: x[rd] = x[rs1] | imm; break;
+            case Op.ANDI: x[rd] = x[rs1] & imm; break;
+            case Op.SLLI: x[rd] = x[rs1] << rs2; break;
+            case Op.SRLI: x[rd] = x[rs1] >>> rs2; break;
+            case Op.SRAI: x[rd] = x[rs1] >> rs2; break;
+            case Op.SUB: x[rd] = (x[rs1] - x[rs2]) | 0; break;
+            case Op.SLL: x[rd] = x[rs1] << (x[rs2] & 31); break;
+            case Op.SLT: x[rd] = x[rs1] < x[rs2] ? 1 : 0; break;
+            case Op.SLTU: x[rd] = (x[rs1] ^ Lit.SIGN) < (x[rs2] ^ Lit.SIGN) ? 1 : 0; break;
+            case Op.XOR: x[rd] = x[rs1] ^ x[rs2]; break;
+            case Op.SRL: x[rd] = x[rs1] >>> (x[rs2] & 31); break;
+            case Op.SRA: x[rd] = x[rs1] >> (x[rs2] & 31); break;
+            case Op.OR: x[rd] = x[rs1] | x[rs2]; break;
+            case Op.AND: x[rd] = x[rs1] & x[rs2]; break;
+            case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: case Op.FENCE_I: break;
+            case Op.MUL:
+              if (!hasM) break run;
+              x[rd] = Math.imul(x[rs1], x[rs2]);
+              x[0] = 0;
+              break;
+            default:
+              break run;
           }
-          case Op.LB: case Op.LBU: {
-            const a = (x[rs1] + imm) | 0;
-            const vp = a >>> 12;
-            const ti = vp & Lit.TLB;
-            if (tagR[ti] !== (vp | dtag)) break run;
-            hits++;
-            const v = r8[(a + toff[ti]) | 0];
-            x[rd] = (info & 0xff) === Op.LB ? (v << 24) >> 24 : v;
-            x[0] = 0;
-            break;
-          }
-          case Op.SH: {
-            const a = (x[rs1] + imm) | 0;
-            const vp = a >>> 12;
-            const ti = vp & Lit.TLB;
-            if ((a & 1) !== 0 || tagW[ti] !== (vp | dtag)) break run;
-            hits++;
-            const o = (a + toff[ti]) | 0;
-            if (((o ^ fram) >>> 12) === 0) unstamp(dc, o);
-            r16[o >> 1] = x[rs2];
-            break;
-          }
-          case Op.SB: {
-            const a = (x[rs1] + imm) | 0;
-            const vp = a >>> 12;
-            const ti = vp & Lit.TLB;
-            if (tagW[ti] !== (vp | dtag)) break run;
-            hits++;
-            const o = (a + toff[ti]) | 0;
-            if (((o ^ fram) >>> 12) === 0) unstamp(dc, o);
-            r8[o] = x[rs2];
-            break;
-          }
-          case Op.SLTI: x[rd] = x[rs1] < imm ? 1 : 0; break;
-          case Op.SLTIU: x[rd] = (x[rs1] ^ Lit.SIGN) < (imm ^ Lit.SIGN) ? 1 : 0; break;
-          case Op.XORI: x[rd] = x[rs1] ^ imm; break;
-          case Op.ORI: x[rd] = x[rs1] | imm; break;
-          case Op.ANDI: x[rd] = x[rs1] & imm; break;
-          case Op.SLLI: x[rd] = x[rs1] << rs2; break;
-          case Op.SRLI: x[rd] = x[rs1] >>> rs2; break;
-          case Op.SRAI: x[rd] = x[rs1] >> rs2; break;
-          case Op.SUB: x[rd] = (x[rs1] - x[rs2]) | 0; break;
-          case Op.SLL: x[rd] = x[rs1] << (x[rs2] & 31); break;
-          case Op.SLT: x[rd] = x[rs1] < x[rs2] ? 1 : 0; break;
-          case Op.SLTU: x[rd] = (x[rs1] ^ Lit.SIGN) < (x[rs2] ^ Lit.SIGN) ? 1 : 0; break;
-          case Op.XOR: x[rd] = x[rs1] ^ x[rs2]; break;
-          case Op.SRL: x[rd] = x[rs1] >>> (x[rs2] & 31); break;
-          case Op.SRA: x[rd] = x[rs1] >> (x[rs2] & 31); break;
-          case Op.OR: x[rd] = x[rs1] | x[rs2]; break;
-          case Op.AND: x[rd] = x[rs1] & x[rs2]; break;
-          case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: case Op.FENCE_I: break;
-          case Op.MUL:
-            if (!hasM) break run;
-            x[rd] = Math.imul(x[rs1], x[rs2]);
-            x[0] = 0;
-            break;
-          default:
-            break run;
+          steps++;
+          pc = npc;
+          continue;
         }
+        // The jump tail: with the translator on, the target may start a block or turn hot.
         steps++;
         pc = npc;
+        if (blocks && (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(pages!, hot!, (npc + foff) | 0))) {
+          entry = true;
+          continue outer;
+        }
       }
     }
     steps++;
