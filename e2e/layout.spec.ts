@@ -31,12 +31,17 @@ const consoleSize = (page: Page): Promise<{ cols: number; rows: number }> => pag
   return { cols: term.cols, rows: term.rows };
 });
 
-/** Memory rows wholly inside the memory pane, and whether every row's ASCII column is too. */
-const memoryRows = (page: Page): Promise<{ rows: number; asciiInside: boolean }> => page.evaluate(() => {
+/** Memory rows wholly inside the memory pane, and whether every row's ASCII column and the scroll bar are too. */
+const memoryRows = (page: Page): Promise<{ rows: number; asciiInside: boolean; scrollInside: boolean }> => page.evaluate(() => {
   const pane = document.querySelector('.memory-pane')!.getBoundingClientRect();
   const rows = [...document.querySelectorAll('.mem-row')].map((r) => r.getBoundingClientRect()).filter((r) => r.top >= pane.top && r.bottom <= pane.bottom + 0.5);
   const ascii = [...document.querySelectorAll('.mem-ascii')].map((a) => a.getBoundingClientRect());
-  return { rows: rows.length, asciiInside: ascii.length > 0 && ascii.every((a) => a.right <= pane.right && a.width > 0) };
+  const scroll = document.querySelector('.mem-scroll')?.getBoundingClientRect();
+  return {
+    rows: rows.length,
+    asciiInside: ascii.length > 0 && ascii.every((a) => a.right <= pane.right && a.width > 0),
+    scrollInside: scroll !== undefined && scroll.width > 0 && scroll.right <= pane.right + 0.5,
+  };
 });
 
 /** Whether the selected console tab lies wholly inside the tab strip. */
@@ -85,6 +90,7 @@ for (const size of SIZES) {
     await vmRow(page, 'lecture').click();
     await expect.poll(async () => (await memoryRows(page)).rows).toBeGreaterThanOrEqual(size.memRows);
     expect((await memoryRows(page)).asciiInside).toBe(true);
+    expect((await memoryRows(page)).scrollInside).toBe(true);
     await shot(page, info, `editor-${size.width}x${size.height}`);
 
     // Page tables: whole addresses in every column.
