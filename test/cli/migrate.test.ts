@@ -299,4 +299,16 @@ describe('vmlab migrate and vmlab host', () => {
     expect(none.stderr).toContain(`migration to 127.0.0.1:${port} failed: nothing listens on 127.0.0.1:${port}`);
     expect(none.status).toBe(0);
   }, 180_000);
+
+  it('says, as vmlab run does, when the kernel is a text file loaded as a raw image', () => {
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'this is no kernel\n');
+    const port = nextPort++;
+    const r = spawnSync(process.execPath, [VMLAB, 'migrate', text, '--to', String(port), '--max-insns', '1000'], { encoding: 'latin1', timeout: 60_000, input: '' });
+    const run = spawnSync(process.execPath, [VMLAB, 'run', text, '--max-insns', '1000'], { encoding: 'latin1', timeout: 60_000, input: '' });
+    const warning = `vmlab: warning: '${text}' looks like a text file, not RISC-V code (assemble a source with a .S or .s name, or vmlab asm)`;
+    expect(run.stderr.split('\n')).toContain(warning);
+    expect(r.stderr.split('\n')).toContain(warning);
+    expect(r.stderr.split('\n')).toContain(`vmlab: '${text}' is not an ELF file: loaded as a raw image of 18 bytes at 0x80000000, entry there`);
+  }, 120_000);
 });

@@ -9,7 +9,8 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { DEFAULT_RAM_SIZE } from '../../engine/machine/memory-map';
+import { SBI_KERNEL_ADDRESS } from '../../engine/machine/boot';
+import { DEFAULT_RAM_SIZE, MEMORY_MAP } from '../../engine/machine/memory-map';
 import { ALL_VM_MODES } from '../../engine/vmm/vm';
 import { receiveMigration } from '../../host/migration/destination';
 import { Peer } from '../../host/migration/peer';
@@ -20,6 +21,7 @@ import { parsePlacement } from '../../shared/placement';
 import { loadKernelFor, readBootFiles } from '../boot-option';
 import { collectDisk, type DiskSpec } from '../disk-option';
 import { isStdoutClosed } from '../errors';
+import { rawKernelNotes } from '../kernel-input';
 import { MigrationGuest, type GuestSpec } from '../migrate-guest';
 import { parseCount, parseCpu, parseSize, ramSizeProblem } from '../options';
 import type { CpuFeatures } from '../../engine/cpu/hart';
@@ -184,6 +186,7 @@ async function migrateCommand(kernelPath: string, opts: MigrateOptions): Promise
   const boot = readBootFiles(opts);
   if (mode === 'pv' && boot.firmware === undefined) boot.sbi = true;
   const kernel = loadKernelFor(kernelPath, boot);
+  if (boot.firmware === undefined) for (const note of rawKernelNotes(kernelPath, kernel, boot.sbi ? SBI_KERNEL_ADDRESS : MEMORY_MAP.ram.base)) process.stderr.write(`vmlab: ${note}\n`);
   const spec: GuestSpec = {
     mode, kernel, kernelName: kernelPath, mem, cpu: opts.cpu ?? {}, place: opts.place,
     placement: opts.place === undefined ? undefined : parsePlacement(opts.place, mem / 4096), boot, disks: opts.disk ?? [], jit: opts.jit,
