@@ -88,7 +88,7 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
     live: z.boolean().optional(),
     maxRounds: z.number().int().min(1).max(1000).optional(),
     threshold: z.number().int().min(0).max(1 << 20).optional(),
-    bandwidth: z.number().int().min(4096).max(1 << 40).optional(),
+    bandwidth: z.number().int().min(4096).max(2 ** 40).optional(),
   }),
   'vm.gdb': z.strictObject({ id, enabled: z.boolean(), port: z.number().int().min(0).max(65535).optional() }),
   'snapshot.save': z.strictObject({ id, name: z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/, 'a file name of 1-64 letters, digits, _ . - (not starting with .)').optional() }),

@@ -99,7 +99,7 @@ describe('vm.migrate to a real vmlab host', () => {
       await until('the first report', () => (consoleText.get(id) ?? '').includes('burst 00000064'), 60_000);
       const from = events.length;
       let answered = 0;
-      const figures = await lab.call('vm.migrate', { id, to: `127.0.0.1:${h.port}`, live }).finally(() => { answered = performance.now(); }) as MigrationFiguresInfo;
+      const figures = await lab.call('vm.migrate', live ? { id, to: `127.0.0.1:${h.port}`, live, bandwidth: 16 << 20 } : { id, to: `127.0.0.1:${h.port}`, live }).finally(() => { answered = performance.now(); }) as MigrationFiguresInfo;
       const mine = events.slice(from).filter((x) => x.e.id === id);
       expect(mine[0].e).toMatchObject({ kind: 'start', to: `127.0.0.1:${h.port}`, live });
       const rounds = mine.filter((x) => x.e.kind === 'round').map((x) => (x.e as Extract<MigrationEvent, { kind: 'round' }>).round);
@@ -143,6 +143,7 @@ describe('vm.migrate refusals and failures', () => {
       [{ id, to: '70000' }, /the port must be 1 to 65535/, 'bad-request'],
       [{ id, to: '4444', live: 'yes' }, /^vm\.migrate: live: /, 'bad-request'],
       [{ id, to: '4444', live: false, maxRounds: 3 }, /stop-and-copy sends everything in one stop/, 'bad-request'],
+      [{ id, to: '4444', bandwidth: 1000 }, /^vm\.migrate: bandwidth: /, 'bad-request'],
       [{ id: 'm999', to: '4444' }, /^no machine 'm999'/, 'not-found'],
     ];
     for (const [params, message, code] of bad) {
