@@ -2,10 +2,12 @@
 // the workloads of bench/workloads (a system-call loop, an address-space loop like forkwait, a
 // device-I/O loop and a kernel compute loop: small guest kernels of this project) and the
 // compute-bound C programs of bench/programs, each bare and in every VMM mode through
-// `vmlab run --mode`; prints wall time, guest MIPS, exits and callouts per million instructions, walk
-// references per TLB miss and modeled cycles, and checks that every mode printed what bare printed.
+// `vmlab run --mode`; prints wall time, guest MIPS, exits and callouts per million instructions and
+// per second, walk references per TLB miss and modeled cycles, and checks that every mode printed what
+// bare printed. The pv row of a workload runs its para-virtual twin (W-pv.S beside W.S), which must
+// print the same; workloads without a twin and the C programs have no pv row.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +17,7 @@ const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH_DIR, '..');
 const CRT0 = join(BENCH_DIR, 'programs', 'lib', 'crt0-sv32.S');
 const WORKLOADS = join(BENCH_DIR, 'workloads');
-const MODES = ['bare', 'emulate', 'trap', 'bt', 'hw'] as const;
+const MODES = ['bare', 'emulate', 'trap', 'bt', 'pv', 'hw'] as const;
 
 /** The fields of `vmlab run --stats-file` this runner reads. */
 interface Stats {
@@ -50,8 +52,10 @@ function run(elf: string, mode: string): Promise<{ stats: Stats; output: string 
 async function main(): Promise<number> {
   const wanted = process.argv.slice(2);
   const name = (p: string): string => basename(p).replace(/\.[cS]$/, '');
-  const programs = [...listGuests(WORKLOADS, '.S'), ...listGuests(join(BENCH_DIR, 'programs'), '.c')].filter((p) => wanted.length === 0 || wanted.includes(name(p)));
-  const head = ['program', 'mode', 'guest insns', 'wall s', 'MIPS', 'vs bare', 'exits / M insns', 'callouts / M insns', 'walk refs / miss', 'modeled cycles', 'cycles / insn', 'vs bare'];
+  // The para-virtual twins run only as the pv row of their workload.
+  const programs = [...listGuests(WORKLOADS, '.S').filter((p) => !p.endsWith('-pv.S')), ...listGuests(join(BENCH_DIR, 'programs'), '.c')]
+    .filter((p) => wanted.length === 0 || wanted.includes(name(p)));
+  const head = ['program', 'mode', 'guest insns', 'wall s', 'MIPS', 'vs bare', 'exits / M insns', 'exits / s', 'callouts / M insns', 'walk refs / miss', 'modeled cycles', 'cycles / insn', 'vs bare'];
   const rows: string[][] = [];
   let same = true;
   for (const program of programs) {
@@ -62,7 +66,9 @@ async function main(): Promise<number> {
     let bareCycles = 0;
     let bareOutput = '';
     for (const mode of MODES) {
-      const { stats, output } = await run(elf, mode);
+      const twin = program.replace(/\.S$/, '-pv.S');
+      if (mode === 'pv' && (!program.endsWith('.S') || !existsSync(twin))) continue;
+      const { stats, output } = await run(mode === 'pv' ? twin : elf, mode);
       if (mode === 'bare') {
         bareSeconds = stats.wallSeconds;
         bareOutput = output;
@@ -79,7 +85,8 @@ async function main(): Promise<number> {
       const refsPerMiss = tlb !== undefined && tlb.misses > 0 ? (tlb.walkReferences / tlb.misses).toFixed(2) : '-';
       rows.push([
         name(program), mode, stats.instret.toLocaleString('en-US'), stats.wallSeconds.toFixed(2), stats.mips.toFixed(mode === 'bare' || stats.mips >= 10 ? 0 : 1),
-        (stats.wallSeconds / bareSeconds).toFixed(2) + 'x', (stats.exitsPerMillion ?? 0).toFixed(0), (callouts / stats.instret * 1e6).toFixed(0),
+        (stats.wallSeconds / bareSeconds).toFixed(2) + 'x', (stats.exitsPerMillion ?? 0).toFixed(0),
+        Math.round((stats.exitsPerMillion ?? 0) * stats.mips).toLocaleString('en-US'), (callouts / stats.instret * 1e6).toFixed(0),
         refsPerMiss, cycles.toLocaleString('en-US'), (cycles / stats.instret).toFixed(2), (cycles / bareCycles).toFixed(1) + 'x',
       ]);
     }
