@@ -12,6 +12,12 @@ import { InputTimeline } from './replay/input-timeline';
 import { Rewinder } from './replay/rewinder';
 import { APP_CHECKPOINT_INTERVAL } from './machine-session';
 
+/**
+ * Bytes of RAM page copies one VM's checkpoints keep: a quarter of a bare machine's, as the one VMM
+ * worker holds every VM's history at once.
+ */
+export const VM_CHECKPOINT_BYTES = 64 * 1024 * 1024;
+
 /** One VM's past: checkpoints and the console input it received on its clock. */
 export class VmHistory {
   readonly timeline: InputTimeline;
@@ -19,7 +25,7 @@ export class VmHistory {
 
   constructor(vmm: Vmm, private readonly vm: Vm) {
     this.timeline = new InputTimeline((b) => vm.sendInput(b), () => vm.machine.clockSteps);
-    this.rewinder = new Rewinder(vmDebugTarget(vmm, vm), { ...DEFAULT_CHECKPOINT_LIMITS, interval: APP_CHECKPOINT_INTERVAL }, this.timeline);
+    this.rewinder = new Rewinder(vmDebugTarget(vmm, vm), { ...DEFAULT_CHECKPOINT_LIMITS, interval: APP_CHECKPOINT_INTERVAL, maxBytes: VM_CHECKPOINT_BYTES }, this.timeline);
   }
 
   /** Checkpoints taken so far and kept now (for tests and the docs' figures). */
