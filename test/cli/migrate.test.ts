@@ -27,19 +27,19 @@ interface Running {
   done: Promise<Proc>;
   /** The process's end, killing it when it has not ended within `ms` (a host still waiting for a VM). */
   within(ms: number): Promise<Proc>;
-  /** Resolves when stderr has printed a line matching `re`. */
-  waitFor(re: RegExp): Promise<void>;
+  /** Resolves, with stderr so far, when stderr has printed a line matching `re`. */
+  waitFor(re: RegExp): Promise<string>;
 }
 
 function start(args: string[], input = ''): Running {
   const child = spawn(process.execPath, [VMLAB, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  const watchers: { re: RegExp; resolve: () => void }[] = [];
+  const watchers: { re: RegExp; resolve: (stderr: string) => void }[] = [];
   child.stdout.setEncoding('latin1').on('data', (d: string) => { stdout += d; });
   child.stderr.setEncoding('latin1').on('data', (d: string) => {
     stderr += d;
-    for (const w of [...watchers]) if (w.re.test(stderr)) { watchers.splice(watchers.indexOf(w), 1); w.resolve(); }
+    for (const w of [...watchers]) if (w.re.test(stderr)) { watchers.splice(watchers.indexOf(w), 1); w.resolve(stderr); }
   });
   child.stdin.end(input);
   const done = new Promise<Proc>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
@@ -51,8 +51,8 @@ function start(args: string[], input = ''): Running {
       const t = setTimeout(() => child.kill('SIGKILL'), ms);
       return done.finally(() => clearTimeout(t));
     },
-    waitFor: (re) => new Promise<void>((resolve, reject) => {
-      if (re.test(stderr)) return resolve();
+    waitFor: (re) => new Promise<string>((resolve, reject) => {
+      if (re.test(stderr)) return resolve(stderr);
       watchers.push({ re, resolve });
       void done.then(() => reject(new Error(`exited before printing ${re}: ${stderr}`)));
     }),
@@ -65,11 +65,14 @@ function reference(kernel: string, mode: string, mem: string): { stdout: string;
   return { stdout: r.stdout, code: r.status, instret: (JSON.parse(readFileSync(stats, 'utf8')) as { instret: number }).instret };
 }
 
+/**
+ * A `vmlab host --once` on a port the system picks (`--port 0`), so that no other listener of a
+ * parallel test file can hold it; its port is read from the line it prints.
+ */
 async function host(extra: string[] = []): Promise<{ port: number; proc: Running; stats: string }> {
-  const port = nextPort++;
-  const stats = join(dir, `host-${port}.json`);
-  const proc = start(['host', '--port', String(port), '--once', '--stats-file', stats, ...extra]);
-  await proc.waitFor(/host listening on 127\.0\.0\.1:\d+/);
+  const stats = join(dir, `host-${Math.random().toString(36).slice(2)}.json`);
+  const proc = start(['host', '--port', '0', '--once', '--stats-file', stats, ...extra]);
+  const port = Number(/host listening on 127\.0\.0\.1:(\d+)/.exec(await proc.waitFor(/host listening on 127\.0\.0\.1:\d+/))![1]);
   return { port, proc, stats };
 }
 

@@ -6,7 +6,7 @@
 // stdout too) and sends the console back.
 
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { SBI_KERNEL_ADDRESS } from '../../engine/machine/boot';
@@ -96,7 +96,7 @@ export function registerMigrate(program: Command): void {
   program
     .command('host')
     .description('receive VMs that `vmlab migrate` moves here on 127.0.0.1:PORT, run each to its end and send its console back')
-    .requiredOption('--port <port>', 'TCP port on 127.0.0.1 (or 127.0.0.1:PORT)')
+    .requiredOption('--port <port>', 'TCP port on 127.0.0.1 (or 127.0.0.1:PORT); 0: any free port, printed when listening')
     .option('--once', 'exit after the first VM that arrived ended, with its exit code')
     .option('--max-insns <n>', 'stop a VM after N steps of its clock; exit code 124', parseCount)
     .option('--stats-file <file>', 'write how the last VM\'s run ended to FILE (JSON)')
@@ -306,7 +306,7 @@ function warmUp(jit: boolean): void {
 }
 
 async function hostCommand(opts: HostOptions): Promise<number> {
-  const port = parseLoopbackAddress('--port', opts.port);
+  let port = parseLoopbackAddress('--port', opts.port, true);
   warmUp(opts.jit);
   let busy = false;
   let finished: ((code: number) => void) | undefined;
@@ -331,6 +331,7 @@ async function hostCommand(opts: HostOptions): Promise<number> {
     server.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`--port ${opts.port}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}`)));
     server.listen(port, '127.0.0.1', () => resolve());
   });
+  port = (server.address() as AddressInfo).port;
   say(`host listening on 127.0.0.1:${port}`);
   return done;
 }

@@ -171,14 +171,18 @@ export class FrameReader {
   }
 }
 
-/** Checks that `host:port` or `port` names 127.0.0.1; returns the port or throws one line. */
-export function parseLoopbackAddress(option: string, text: string): number {
+/**
+ * Checks that `host:port` or `port` names 127.0.0.1; returns the port or throws one line. With
+ * `anyPort`, 0 is accepted too (a listener's: the system picks a free port).
+ */
+export function parseLoopbackAddress(option: string, text: string, anyPort = false): number {
   const m = /^(?:(127\.0\.0\.1|localhost):)?(\d{1,5})$/.exec(text);
   if (m === null) {
     if (/^[^:]+:\d+$/.test(text)) throw new Error(`${option} ${text}: a migration goes to 127.0.0.1 only`);
     throw new Error(`${option} ${text}: expected PORT or 127.0.0.1:PORT`);
   }
   const port = Number(m[2]);
-  if (port < 1 || port > 65535) throw new Error(`${option} ${text}: the port must be 1 to 65535`);
+  if (port === 0 && anyPort) return 0;
+  if (port < 1 || port > 65535) throw new Error(`${option} ${text}: the port must be 1 to 65535${anyPort ? ' (or 0: any free port)' : ''}`);
   return port;
 }
