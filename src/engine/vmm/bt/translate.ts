@@ -206,6 +206,35 @@ function scan1(r16: Uint16Array, off: number, pc: number, f: BtFeatures, max: nu
   return { source: lines.join('\n'), length: k, bytes: (vpc - pc) | 0, insns };
 }
 
+/**
+ * How many instructions from RAM offset `off` the VMM may run natively on the physical hart, as
+ * trap mode runs code, instead of translating them: up to the first sensitive instruction or atomic
+ * (not included), the first control transfer (included), the end of the page or `max`.
+ */
+export function coldLength(r16: Uint16Array, off: number, f: BtFeatures, max = MAX_BLOCK): number {
+  let k = 0;
+  let cur = off;
+  while (k < max) {
+    const inPage = cur & 0xfff;
+    if (k > 0 && inPage === 0) return k;
+    const lo = r16[cur >> 1];
+    let w: number;
+    if ((lo & 3) === 3) {
+      if (inPage >= 0xffe) return k;
+      w = (lo | (r16[(cur >> 1) + 1] << 16)) | 0;
+      cur += 4;
+    } else {
+      w = f.c ? EXPAND_C[lo] : 0;
+      cur += 2;
+    }
+    const id = decode(w);
+    if (calloutOf(id, f) >= 0 || (id >= Op.LR_W && id <= Op.AMOMAXU_W)) return k;
+    k++;
+    if (id === Op.JAL || id === Op.JALR || (id >= Op.BEQ && id <= Op.BGEU)) return k;
+  }
+  return k;
+}
+
 /** Builds a scanned block into its function. */
 export function buildBlock(scan: ScannedBlock): BtBlockFn {
   return new Function('h', 'x', 'r8', 'r16', 'r32', 'tagR', 'tagW', 'toff', 'dtag', 'n0', 's0', 'c', scan.source) as BtBlockFn;
