@@ -223,6 +223,46 @@ describe('vmlab migrate and vmlab host', () => {
     expect(Buffer.compare(readFileSync(images[1]), readFileSync(images[0]))).toBe(0);
   }, 180_000);
 
+  it('console output and the end that come in the same read as RESUMED reach the source (a loaded machine reads them together)', async () => {
+    const ref = reference(DIRTY, 'trap', '16M');
+    const port = nextPort++;
+    const frameOf = (type: number, payload: Buffer): Buffer => {
+      const head = Buffer.alloc(5);
+      head.writeUInt32LE(payload.length + 1, 0);
+      head.writeUInt8(type, 4);
+      return Buffer.concat([head, payload]);
+    };
+    const server = createServer((s: Socket) => {
+      let buf = Buffer.alloc(0);
+      s.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 5 && buf.length >= 4 + buf.readUInt32LE(0)) {
+          const type = buf.readUInt8(4);
+          buf = buf.subarray(4 + buf.readUInt32LE(0));
+          if (type === 1) s.write(frameOf(10, Buffer.from('{}')));
+          if (type === 3) s.write(frameOf(11, Buffer.from('{}')));
+          // RELEASED: RESUMED, console output and EXIT in one write, as a host that resumed a guest
+          // printing at once can put them on the wire before the source reads.
+          if (type === 5) {
+            s.write(Buffer.concat([
+              frameOf(12, Buffer.from('{"restoreMs":1}')),
+              frameOf(13, Buffer.from('moved along\n')),
+              frameOf(14, Buffer.from('{"end":"exit","exitCode":7,"instret":1,"steps":1}')),
+            ]));
+            setTimeout(() => s.end(), 2000);
+          }
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    const m = await start(['migrate', DIRTY, '--to', String(port), '--mode', 'trap', '--mem', '16M', '--at', '1000000', '--stop-and-copy']).done;
+    server.close();
+    expect(m.stderr).toMatch(/moved to 127\.0\.0\.1:\d+ \(stop-and-copy\)/);
+    expect(m.stdout.endsWith('moved along\n')).toBe(true);
+    expect(ref.stdout.startsWith(m.stdout.slice(0, -'moved along\n'.length))).toBe(true);
+    expect(m.code).toBe(7);
+  }, 180_000);
+
   it('a host that answers with garbage gets a clear error and the VM runs on at the source', async () => {
     const ref = reference(DIRTY, 'emulate', '16M');
     const port = nextPort++;

@@ -14,10 +14,8 @@ export class Peer {
   private waiter: { resolve: (f: Frame) => void; reject: (e: Error) => void } | undefined;
   /** The first problem; once set, every wait fails with it. */
   error: Error | undefined;
-  /** Frames after the handshake (console bytes, the end) go here when set. */
-  onFrame: ((f: Frame) => void) | undefined;
-  /** Called once when the connection ends or breaks. */
-  onEnd: ((error: Error) => void) | undefined;
+  private frameHandler: ((f: Frame) => void) | undefined;
+  private endHandler: ((error: Error) => void) | undefined;
   /** Whether a whole frame has come from the peer yet. */
   private framed = false;
   /** Whether this side connected (to what should be a `vmlab host`) rather than accepted. */
@@ -44,6 +42,31 @@ export class Peer {
     socket.on('close', () => this.fail(new Error(`${name} closed the connection`)));
   }
 
+  /** Frames after the handshake (console bytes, the end) go here when set. */
+  get onFrame(): ((f: Frame) => void) | undefined {
+    return this.frameHandler;
+  }
+
+  /**
+   * Frames that came before the handler was set go to it first: the peer's next frames may arrive in
+   * the same read as the answer the caller awaited (RESUMED, then console output and EXIT from a
+   * guest that prints at once), and they are queued while the caller's await resolves.
+   */
+  set onFrame(handler: ((f: Frame) => void) | undefined) {
+    this.frameHandler = handler;
+    while (handler !== undefined && this.frameHandler === handler && this.queue.length > 0) handler(this.queue.shift()!);
+  }
+
+  /** Called once when the connection ends or breaks (at once when it has already). */
+  get onEnd(): ((error: Error) => void) | undefined {
+    return this.endHandler;
+  }
+
+  set onEnd(handler: ((error: Error) => void) | undefined) {
+    this.endHandler = handler;
+    if (handler !== undefined && this.error !== undefined) handler(this.error);
+  }
+
   /** Connects to a vmlab on 127.0.0.1:`port`. */
   static connect(port: number, timeoutMs = 5000): Promise<Peer> {
     return new Promise((resolve, reject) => {
@@ -66,8 +89,8 @@ export class Peer {
   }
 
   private deliver(f: Frame): void {
-    if (this.onFrame !== undefined) {
-      this.onFrame(f);
+    if (this.frameHandler !== undefined) {
+      this.frameHandler(f);
       return;
     }
     if (this.waiter !== undefined) {
@@ -84,7 +107,7 @@ export class Peer {
     this.error = error;
     this.waiter?.reject(error);
     this.waiter = undefined;
-    this.onEnd?.(error);
+    this.endHandler?.(error);
   }
 
   /**
