@@ -65,6 +65,33 @@ loop:
 ${EXIT}
 `;
 
+// A loop in one page calling a routine of straight code in the next page 100,000 times: the
+// routine retires far more than the budget, but its region has no loop (each call runs each of its
+// blocks once), so it stays interpreted; the loop is built.
+const CALLS = `
+  .globl _start
+_start:
+  li    s0, 100000
+  li    a0, 1
+loop:
+  call  far
+  addi  s0, s0, -1
+  xor   a1, a1, a0
+  add   a2, a2, a1
+  slli  a3, a2, 1
+  bnez  s0, loop
+${EXIT}
+  .balign 4096
+far:
+  xor   t1, a0, s0
+  slli  t2, t1, 3
+  add   a0, a0, t2
+  srli  t3, a0, 5
+  xor   a0, a0, t3
+  addi  a0, a0, 1
+  ret
+`;
+
 interface Outcome {
   a0: number;
   instret: number;
@@ -72,6 +99,7 @@ interface Outcome {
   translations: number;
   deferred: number;
   scans: number;
+  loopless: number;
   blockInsns: number;
 }
 
@@ -82,7 +110,7 @@ function run(source: string, jit: boolean): Outcome {
   m.loadKernel(r.elf);
   expect(m.run(50_000_000)).toBe(StopReason.EXIT);
   const s = m.hart.code?.stats;
-  return { a0: m.hart.x[10], instret: m.hart.instret, steps: m.clockSteps, translations: s?.translations ?? 0, deferred: s?.deferred ?? 0, scans: s?.scans ?? 0, blockInsns: s?.blockInsns ?? 0 };
+  return { a0: m.hart.x[10], instret: m.hart.instret, steps: m.clockSteps, translations: s?.translations ?? 0, deferred: s?.deferred ?? 0, scans: s?.scans ?? 0, loopless: s?.loopless ?? 0, blockInsns: s?.blockInsns ?? 0 };
 }
 
 describe('the translator waits until a start has retired its build budget', () => {
@@ -116,6 +144,18 @@ describe('the translator waits until a start has retired its build budget', () =
     // The loop's first BUILD_BUDGET instructions or so were interpreted, the rest ran in its block.
     expect(jit.blockInsns).toBeGreaterThan(interp.instret - BUILD_BUDGET - 4096 * 8);
     expect(jit.blockInsns).toBeLessThan(interp.instret - BUILD_BUDGET + 64 * 8);
+  });
+
+  test('a hot routine without a loop stays interpreted, the loop calling it is built', () => {
+    const interp = run(CALLS, false);
+    const jit = run(CALLS, true);
+    expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
+    expect(jit.loopless).toBeGreaterThan(0);
+    expect(jit.translations).toBe(1);
+    // The loop's seven instructions (call is two) per pass ran in its region once the five after
+    // the call had retired the budget (its entries counted up to 4,096 at a time).
+    expect(jit.blockInsns).toBeGreaterThan(7 * (100000 - BUILD_BUDGET / 5 - 4096));
+    expect(jit.blockInsns).toBeLessThan(7 * 100000);
   });
 
   test("the interpreter's warm-up still runs translated blocks", () => {

@@ -115,6 +115,8 @@ export class JitStats {
   deferred = 0;
   /** Times a hot start's code was scanned (decoded to find its block and content key). */
   scans = 0;
+  /** Times a start that had retired its budget was left interpreted: its region holds no loop. */
+  loopless = 0;
 
   /** Plain copy for JSON. */
   toJSON(): Record<string, number> {
@@ -346,8 +348,16 @@ export class CodeCache {
           this.stats.deferred++;
         }
       } else {
-        scan = scanRegion(h, off, pc, true);
+        // A region without a loop runs each of its blocks once per call: with the budget on, it is
+        // left to the interpreter, which runs such code as fast (Linux's boot: 18 instructions per
+        // region run, 10 ns each, no faster than interpreted, after a build and V8 compiles that
+        // cost more than the boot gained; docs/speed.md).
+        const needLoop = this.buildBudget > 0;
+        scan = scanRegion(h, off, pc, true, undefined, needLoop);
         if (scan === undefined) {
+          result = TranslateResult.UNTRANSLATABLE;
+        } else if (needLoop && !scan.loops) {
+          this.stats.loopless++;
           result = TranslateResult.UNTRANSLATABLE;
         } else {
           fn = buildBlock(scan.source);
@@ -458,6 +468,8 @@ interface Scanned {
   words: Uint32Array;
   /** Start pcs of the region's blocks. */
   pcs: number[];
+  /** Whether a block of the region branches or jumps back to a block of the region at or before it. */
+  loops: boolean;
 }
 
 /** Instructions a block may contain (everything else ends the block before it). */
@@ -611,7 +623,7 @@ const BITS: number[] = [];
  * blocks starting at those pcs join (the memo checks a region built before). Undefined when too
  * short to be worth a call.
  */
-function scanRegion(h: Hart, off: number, pc: number, withCode: boolean, only?: readonly number[]): Scanned | undefined {
+function scanRegion(h: Hart, off: number, pc: number, withCode: boolean, only?: readonly number[], needLoop = false): Scanned | undefined {
   const pageOff = off - (off & 0xfff);
   const vpage = pc >>> 12;
   const hasC = h.features.c;
@@ -662,8 +674,14 @@ function scanRegion(h: Hart, off: number, pc: number, withCode: boolean, only?: 
   }
   if (total < MIN_BLOCK && !internal) return undefined;
   const key = `${pc}:${String.fromCharCode(...bits)}`;
-  const result: Scanned = { key, source: '', length: blocks[0].ids.length, first: span[0], bytes: span[1] - span[0], words, pcs: blocks.map((b) => b.pc) };
-  if (withCode) result.source = regionSource(h, blocks, index, internal);
+  let loops = false;
+  for (const b of blocks) {
+    if (b.end !== End.BRANCH && b.end !== End.JUMP) continue;
+    const i = index.get(b.target);
+    if (i !== undefined && i >= 0 && b.target <= b.pc) loops = true;
+  }
+  const result: Scanned = { key, source: '', length: blocks[0].ids.length, first: span[0], bytes: span[1] - span[0], words, pcs: blocks.map((b) => b.pc), loops };
+  if (withCode && (loops || !needLoop)) result.source = regionSource(h, blocks, index, internal);
   return result;
 }
 
