@@ -2,7 +2,7 @@
 // path. The interpreter loop lives in interp.ts. Privileged spec 20211203 ch. 3 and 4.
 
 import { Access, Cause, leafAllows, Pte, walkSv32, WalkResult, type PteMemory, type WalkContext } from '../mmu/walk';
-import { CTX_BARE, CTX_MXR, CTX_SPACE_SHIFT, CTX_SUM, CTX_VIRT, Tlb, TLB_MASK } from '../mmu/tlb';
+import { CTX_BARE, CTX_MXR, CTX_SUM, CTX_VIRT, Tlb, TLB_MASK } from '../mmu/tlb';
 import { writeRam, type PhysicalBus } from '../machine/bus';
 import type { TimeSource } from '../devices/irq';
 import { CSR_BY_NUM, legalMstatus } from './csr';
@@ -231,12 +231,7 @@ export class Hart implements PteMemory {
     // contexts do not carry them, so they still flush.
     if (this.features.h && ((old ^ this.mstatus) & (Mstatus.SUM | Mstatus.MXR)) !== 0) this.tlb.flushAll();
     this.contextChanged();
-    // Only a rise of MIE or SIE while an interrupt is pending can make one deliverable (a CSR write
-    // keeps the privilege; whatever pends one later ends the slice itself), so only that ends the
-    // slice. Kernels clear and set SIE around every spinlock (xv6's push_off and pop_off): ending the
-    // slice each time cost a trip through the run loop per lock and changed nothing.
-    // test/cpu/mstatus-slice.test.ts.
-    if ((~old & this.mstatus & (Mstatus.MIE | Mstatus.SIE)) !== 0 && ((this.mipSw | this.mipHw) & this.mie) !== 0) this.interruptsChanged();
+    this.interruptsChanged();
   }
 
   /**
@@ -247,23 +242,6 @@ export class Hart implements PteMemory {
   writeSatp(v: number): void {
     if (v >>> 0 !== this.satp) this.tlb.flushTranslated(undefined, undefined);
     this.satp = v >>> 0;
-    this.contextChanged();
-  }
-
-  /**
-   * Address-space number (0 to 31) in the context of translated accesses, so TLB entries filled under
-   * one number never hit under another. 0 unless a VMM sets it: trap mode gives each shadow table its
-   * own and switches between them with `switchSpace`, keeping the entries of each (as ASIDs do).
-   */
-  space = 0;
-
-  /**
-   * Loads satp with address-space number `space` and keeps the TLB: the caller guarantees that every
-   * entry tagged with `space` was filled from this satp's tables (it flushes when it reuses a number).
-   */
-  switchSpace(satp: number, space: number): void {
-    this.satp = satp >>> 0;
-    this.space = space;
     this.contextChanged();
   }
 
@@ -323,16 +301,14 @@ export class Hart implements PteMemory {
       return;
     }
     const translating = (this.satp >>> 31) === 1;
-    let fetchCtx = this.priv === Priv.M || !translating ? this.priv | CTX_BARE : this.priv;
+    const fetchCtx = this.priv === Priv.M || !translating ? this.priv | CTX_BARE : this.priv;
     let dataPriv = this.priv;
     if (this.priv === Priv.M && (this.mstatus & Mstatus.MPRV) !== 0) dataPriv = (this.mstatus & Mstatus.MPP) >>> Mstatus.MPP_SHIFT;
     let dataCtx = dataPriv === Priv.M || !translating ? dataPriv | CTX_BARE : dataPriv;
     if ((dataCtx & CTX_BARE) === 0) {
       if (dataPriv === Priv.S && (this.mstatus & Mstatus.SUM) !== 0) dataCtx |= CTX_SUM;
       if ((this.mstatus & Mstatus.MXR) !== 0) dataCtx |= CTX_MXR;
-      dataCtx |= this.space << CTX_SPACE_SHIFT;
     }
-    if ((fetchCtx & CTX_BARE) === 0) fetchCtx |= this.space << CTX_SPACE_SHIFT;
     this.fetchTag = fetchCtx << 20;
     this.dataTag = dataCtx << 20;
   }

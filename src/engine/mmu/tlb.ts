@@ -22,11 +22,6 @@ export const CTX_VIRT = 8;
  */
 export const CTX_SUM = 16;
 export const CTX_MXR = 32;
-/**
- * Position of the address-space number (`Hart.space`, 5 bits) in the context of a translated access
- * (not under V=1): a trap-mode VMM keeps one per shadow table, so switching shadows needs no flush.
- */
-export const CTX_SPACE_SHIFT = 6;
 
 /** Number of flushes the TLB remembers for the inspector. */
 export const FLUSH_HISTORY = 32;

@@ -20,7 +20,7 @@ import { loadFields, saveFields, SnapshotError, type FieldRules, type FieldState
 export const STATE_VERSION = 1;
 
 const HART: FieldRules = {
-  transient: ['features', 'hartId', 'misa', 'sliceDone', 'sliceSteps', 'sliceEnd', 'atBreakpoint', 'bpSkip', 'dataTag', 'fetchTag', 'space',
+  transient: ['features', 'hartId', 'misa', 'sliceDone', 'sliceSteps', 'sliceEnd', 'atBreakpoint', 'bpSkip', 'dataTag', 'fetchTag',
     'fault', 'faultVa', 'ok', 'codeWritten', 'walkCtx', 'trapHook', 'firmware'],
   children: { pmp: {}, triggers: {}, hx: {} },
 };

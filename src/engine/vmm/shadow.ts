@@ -31,15 +31,7 @@ export interface Shadow {
   readonly rootFrame: number;
   /** Level-0 tables by root index. */
   readonly l0: Map<number, number>;
-  /** The physical hart's address-space number while it holds one (1 to SPACES - 1), else 0. */
-  space: number;
 }
-
-/**
- * Address-space numbers of the physical hart (`Hart.space`): the TLB keeps the entries of that many
- * shadows apart, so the switches between a guest's kernel and user shadows drop no entry.
- */
-export const SPACES = 32;
 
 /** The shadows of one VM, and the guest pages known to hold its page tables. */
 export class ShadowSet {
@@ -53,9 +45,6 @@ export class ShadowSet {
   /** The table page the latest guest stores went to with no walk through it since, and how many. */
   private floodPage = -1;
   private floodStores = 0;
-  /** The shadow holding each address-space number (index 0 is never handed out). */
-  private readonly spaceOwner: (Shadow | undefined)[] = new Array<Shadow | undefined>(SPACES).fill(undefined);
-  private nextSpace = 1;
 
   constructor(private readonly host: Bus, private readonly frames: FrameAllocator, private readonly owner: number, private readonly stats: VmStats) {}
 
@@ -65,7 +54,7 @@ export class ShadowSet {
     if (!s) {
       const rootFrame = this.frames.alloc(this.owner);
       this.zero(rootFrame);
-      s = { key, rootFrame, l0: new Map(), space: 0 };
+      s = { key, rootFrame, l0: new Map() };
       this.shadows.set(key, s);
     }
     return s;
@@ -75,28 +64,6 @@ export class ShadowSet {
   satpOf(s: Shadow): number {
     return (0x80000000 | Math.floor(this.frames.address(s.rootFrame) / 4096)) >>> 0;
   }
-
-  /**
-   * The address-space number of shadow `s`, handed out round robin when it has none; `reused` is set
-   * when the number came from another shadow, whose entries the caller must drop from the TLB.
-   */
-  spaceOf(s: Shadow): number {
-    this.reused = false;
-    if (s.space !== 0) return s.space;
-    const n = this.nextSpace;
-    this.nextSpace = n === SPACES - 1 ? 1 : n + 1;
-    const old = this.spaceOwner[n];
-    if (old !== undefined) {
-      old.space = 0;
-      this.reused = true;
-    }
-    this.spaceOwner[n] = s;
-    s.space = n;
-    return n;
-  }
-
-  /** Whether the last `spaceOf` took its number from another shadow. */
-  reused = false;
 
   /** All shadows, for inspectors. */
   all(): Shadow[] {
@@ -252,8 +219,6 @@ export class ShadowSet {
       this.frames.free(s.rootFrame);
     }
     this.shadows.clear();
-    this.spaceOwner.fill(undefined);
-    this.nextSpace = 1;
     this.tablePages.clear();
     this.roots.clear();
     this.l0Users.clear();

@@ -1,11 +1,9 @@
 # A guest kernel with 40 address spaces (satp with ASIDs 1 to 40), each mapping the 31 pages from
 # REGION to a page of its own that holds a counter. It visits the first 8 spaces 100 times, then all
 # 40 spaces 4 times, each visit a csrw satp, a load through page i mod 31 of REGION (i: the space)
-# checked against the count it expects and a store of the next count. In trap mode every address
-# space is a shadow table with an address-space number of the physical hart (31 of them): the first
-# phase switches between shadows that keep their numbers, the second reuses numbers, and space i + 31
-# then loads through the page whose TLB entry space i filled under the number it takes over. Exits 0
-# (finisher 0x5555) when every load gave its space's count, else 1 (0x13333).
+# checked against the count it expects and a store of the next count, so a translation kept from
+# another space (a TLB entry or a shadow table of a VMM) gives a wrong count. Exits 0 (finisher
+# 0x5555) when every load gave its space's count, else 1 (0x13333).
   .option norvc
   .equ N, 40
   .equ TABLES, 0x80100000         # root i at TABLES + i * 0x2000, its level-0 table 0x1000 above

@@ -65,9 +65,6 @@ class GuestTranslation {
   priv = 0;
 }
 
-/** The vCPU whose shadows a physical hart's TLB entries came from last. */
-const lastOnHart = new WeakMap<Hart, TrapVcpu>();
-
 /** The trap-mode vCPU of one VM. */
 export class TrapVcpu implements Vcpu, ExitHandler {
   readonly onHart = true;
@@ -175,11 +172,6 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     p.breakpoints.clear();
     this.retiredMark = p.instretNow();
     this.current = undefined;
-    // The TLB may hold another VM's entries under the same address-space numbers (Hart.space).
-    if (lastOnHart.get(p) !== this) {
-      p.tlb.flushTranslated(undefined, undefined);
-      lastOnHart.set(p, this);
-    }
     this.applyContext();
   }
 
@@ -391,12 +383,7 @@ export class TrapVcpu implements Vcpu, ExitHandler {
       const key = this.contextKey();
       if (this.current === undefined || this.current.key !== key) {
         this.current = this.shadows.get(key);
-        // Each shadow keeps its own address-space number on the physical hart, so the TLB entries
-        // of the others survive the switch (a guest's kernel and user shadows alternate at every
-        // system call); a number taken from another shadow drops that one's entries first.
-        const space = this.shadows.spaceOf(this.current);
-        if (this.shadows.reused) this.p.tlb.flushTranslated(undefined, undefined);
-        this.p.switchSpace(this.shadows.satpOf(this.current), space);
+        this.p.writeSatp(this.shadows.satpOf(this.current));
       }
     }
     this.p.priv = Priv.U;
