@@ -2,9 +2,10 @@
 // the workloads of bench/workloads (a system-call loop, an address-space loop like forkwait, a
 // device-I/O loop and a kernel compute loop: small guest kernels of this project) and the
 // compute-bound C programs of bench/programs, each bare and in every VMM mode through
-// `vmlab run --mode`; prints wall time, guest MIPS, exits and callouts per million instructions and
-// per second, walk references per TLB miss and modeled cycles, and checks that every mode printed what
-// bare printed. The pv row of a workload runs its para-virtual twin (W-pv.S beside W.S), which must
+// `vmlab run --mode`; prints wall time, CPU time (user + system of the whole `vmlab run` process,
+// start-up included, by /usr/bin/time: the host may be shared), guest MIPS per wall and per CPU
+// second, exits and callouts per million instructions, exits per CPU second, walk references per TLB
+// miss and modeled cycles, and checks that every mode printed what bare printed. The pv row of a workload runs its para-virtual twin (W-pv.S beside W.S), which must
 // print the same; workloads without a twin and the C programs have no pv row.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildC, listGuests } from '../test/support/build';
+import { requireTool } from '../test/support/tools';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH_DIR, '..');
@@ -30,16 +32,18 @@ interface Stats {
   vmm?: { translation: { callouts: number }; tlb: { misses: number; walkReferences: number } };
 }
 
-function run(elf: string, mode: string): Promise<{ stats: Stats; output: string }> {
+function run(elf: string, mode: string): Promise<{ stats: Stats; output: string; cpuSeconds: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'vmlab-bench-modes-'));
   const file = join(dir, 'stats.json');
-  const args = [join(ROOT, 'bin', 'vmlab.mjs'), 'run', '--mode', mode, '--stats-file', file, elf];
+  const usage = join(dir, 'usage');
+  const args = ['-f', '%U %S', '-o', usage, process.execPath, join(ROOT, 'bin', 'vmlab.mjs'), 'run', '--mode', mode, '--stats-file', file, elf];
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, args, { maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+    execFile(requireTool('time', 'time'), args, { maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
       try {
         const stats = JSON.parse(readFileSync(file, 'utf8')) as Stats;
         if (stats.exitCode !== 0) throw new Error(`exit code ${stats.exitCode}`);
-        resolve({ stats, output: stdout });
+        const [user, system] = readFileSync(usage, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
+        resolve({ stats, output: stdout, cpuSeconds: user + system });
       } catch (e) {
         reject(new Error(`vmlab run --mode ${mode} ${elf} failed: ${(e as Error).message}\n${stderr}${error ? `\n${error.message}` : ''}`));
       } finally {
@@ -55,7 +59,7 @@ async function main(): Promise<number> {
   // The para-virtual twins run only as the pv row of their workload.
   const programs = [...listGuests(WORKLOADS, '.S').filter((p) => !p.endsWith('-pv.S')), ...listGuests(join(BENCH_DIR, 'programs'), '.c')]
     .filter((p) => wanted.length === 0 || wanted.includes(name(p)));
-  const head = ['program', 'mode', 'guest insns', 'wall s', 'MIPS', 'vs bare', 'exits / M insns', 'exits / s', 'callouts / M insns', 'walk refs / miss', 'modeled cycles', 'cycles / insn', 'vs bare'];
+  const head = ['program', 'mode', 'guest insns', 'wall s', 'MIPS', 'vs bare', 'cpu s', 'MIPS / cpu s', 'exits / M insns', 'exits / cpu s', 'callouts / M insns', 'walk refs / miss', 'modeled cycles', 'cycles / insn', 'vs bare'];
   const rows: string[][] = [];
   let same = true;
   for (const program of programs) {
@@ -68,7 +72,7 @@ async function main(): Promise<number> {
     for (const mode of MODES) {
       const twin = program.replace(/\.S$/, '-pv.S');
       if (mode === 'pv' && (!program.endsWith('.S') || !existsSync(twin))) continue;
-      const { stats, output } = await run(mode === 'pv' ? twin : elf, mode);
+      const { stats, output, cpuSeconds } = await run(mode === 'pv' ? twin : elf, mode);
       if (mode === 'bare') {
         bareSeconds = stats.wallSeconds;
         bareOutput = output;
@@ -85,8 +89,8 @@ async function main(): Promise<number> {
       const refsPerMiss = tlb !== undefined && tlb.misses > 0 ? (tlb.walkReferences / tlb.misses).toFixed(2) : '-';
       rows.push([
         name(program), mode, stats.instret.toLocaleString('en-US'), stats.wallSeconds.toFixed(2), stats.mips.toFixed(mode === 'bare' || stats.mips >= 10 ? 0 : 1),
-        (stats.wallSeconds / bareSeconds).toFixed(2) + 'x', (stats.exitsPerMillion ?? 0).toFixed(0),
-        Math.round((stats.exitsPerMillion ?? 0) * stats.mips).toLocaleString('en-US'), (callouts / stats.instret * 1e6).toFixed(0),
+        (stats.wallSeconds / bareSeconds).toFixed(2) + 'x', cpuSeconds.toFixed(2), (stats.instret / cpuSeconds / 1e6).toFixed(1), (stats.exitsPerMillion ?? 0).toFixed(0),
+        Math.round((stats.exitsPerMillion ?? 0) * stats.instret / 1e6 / cpuSeconds).toLocaleString('en-US'), (callouts / stats.instret * 1e6).toFixed(0),
         refsPerMiss, cycles.toLocaleString('en-US'), (cycles / stats.instret).toFixed(2), (cycles / bareCycles).toFixed(1) + 'x',
       ]);
     }
