@@ -231,7 +231,12 @@ export class Hart implements PteMemory {
     // contexts do not carry them, so they still flush.
     if (this.features.h && ((old ^ this.mstatus) & (Mstatus.SUM | Mstatus.MXR)) !== 0) this.tlb.flushAll();
     this.contextChanged();
-    this.interruptsChanged();
+    // Only a rise of MIE or SIE while an interrupt is pending can make one deliverable (a CSR write
+    // keeps the privilege; whatever pends one later ends the slice itself), so only that ends the
+    // slice. Kernels clear and set SIE around every spinlock (xv6's push_off and pop_off): ending the
+    // slice each time cost a trip through the run loop per lock and changed nothing.
+    // test/cpu/mstatus-slice.test.ts.
+    if ((~old & this.mstatus & (Mstatus.MIE | Mstatus.SIE)) !== 0 && ((this.mipSw | this.mipHw) & this.mie) !== 0) this.interruptsChanged();
   }
 
   /**
