@@ -194,13 +194,13 @@ async function main(): Promise<number> {
     const perM = (v: number): string => (v / (best!.instret / 1e6)).toFixed(1);
     counters.push([w.name, String(j.translations), String(j.retranslations), String(j.memoHits), String(j.invalidations), String(j.backoffs),
       perM(j.codePageStores), ((j.blockInsns / best!.instret) * 100).toFixed(0) + '%', (j.blockInsns / Math.max(1, j.blockRuns)).toFixed(1),
-      j.translateMs.toFixed(0)]);
+      j.translateMs.toFixed(0), String(j.scans ?? 0), String(j.loopless ?? 0)]);
   }
   console.log(table(['workload', 'guest insns', 'translator cpu s', 'translator MIPS', 'interpreter cpu s', 'interpreter MIPS', 'speed-up', 'check',
     'qemu cpu s (MIPS)', 'translator / qemu'], rows));
   console.log('');
   console.log(table(['workload', 'translations', 'retranslations', 'memo hits', 'blocks dropped', 'backoffs', 'code-page stores / M insns',
-    'insns in blocks', 'insns / block run', 'translate ms'], counters));
+    'insns in blocks', 'insns / block run', 'translate ms', 'scans', 'loopless'], counters));
   console.log(`\nbest of ${runs} runs each, CPU seconds of the run (user + system, all threads); translator and interpreter alternate.`);
   console.log("QEMU: qemu-system-riscv32 -machine virt -bios none -kernel, CPU seconds of the whole process (start-up included); its MIPS count vmlab's instructions.");
   if (inverted) console.log('INVERSION: the translator was slower than the interpreter on a workload above.');
