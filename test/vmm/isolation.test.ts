@@ -112,6 +112,19 @@ function runGood(neighbours: { name: string; kernel: Uint8Array; mem?: number }[
 }
 
 describe.each(['trap', 'bt', 'emulate', 'hw'] as const)('isolation in %s mode', (mode) => {
+  it('ends as crashed a guest stuck at an address that is neither RAM nor the boot ROM, with another VM running between its slices', () => {
+    // Slices shorter than the storm limit: the stuck guest is switched out and in again many times
+    // before 10,000 traps have passed (trap mode once took pc 0 in M-mode for the boot ROM at every
+    // switch-in, interpreted 64 steps per slice and never saw the storm).
+    const vmm = new Vmm({ hostRamSize: 64 << 20, quantum: 2_000 });
+    const storm = vmm.createVm({ name: 'storm', mode, kernel: gnuAssemble(TRAP_STORM), memSize: MEM });
+    const spin = vmm.createVm({ name: 'spin', mode, kernel: gnuAssemble('.globl _start\n_start:\n  j _start\n'), memSize: MEM });
+    for (let i = 0; i < 200 && storm.state === 'running'; i++) vmm.run(20_000);
+    expect(storm.state).toBe('crashed');
+    expect(storm.crashReason).toMatch(/trap|no instruction completed/);
+    expect(spin.state).toBe('running');
+  });
+
   it('keeps a guest beside wild stores, random instructions, a trap storm and the scribble lab as it runs alone', () => {
     const solo = runGood([], mode);
     const hostile = [

@@ -18,6 +18,11 @@ export const IRQ = {
   virtioBase: 1,
 } as const;
 
+/** Whether `pc` lies in the boot ROM (the reset vector's code, a device: never guest RAM). */
+export function inBootRom(pc: number): boolean {
+  return pc >= MEMORY_MAP.bootRom.base && pc < MEMORY_MAP.bootRom.base + MEMORY_MAP.bootRom.size;
+}
+
 /**
  * The largest RAM: it starts at 0x80000000 and physical addresses have 32 bits, so RAM ends at
  * 0xffffffff at the latest (2 GiB).

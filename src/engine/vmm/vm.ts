@@ -65,6 +65,12 @@ export class Vm {
   state: VmState = 'running';
   /** Why the VM crashed, in words a student can act on. */
   crashReason: string | undefined;
+  /**
+   * Steps the guest has run, over however many scheduler slices, since it last retired an
+   * instruction (not counting time waited in WFI): a guest stuck in a loop of traps is ended as
+   * crashed when this reaches STUCK_STEPS, however short the slices another VM leaves it.
+   */
+  stuckSteps = 0;
   /** Guest-virtual pcs the VM pauses in front of (set through Vmm.setBreakpoints). */
   readonly breakpoints = new Set<number>();
   /** The pc the VM resumes from: its breakpoint is passed once, as a debugger continues. -1: none. */
@@ -169,6 +175,7 @@ export class Vm {
     this.machine.reset(true);
     this.state = 'running';
     this.crashReason = undefined;
+    this.stuckSteps = 0;
     this.resumePc = -1;
     this.atBreakpoint = false;
   }

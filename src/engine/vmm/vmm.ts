@@ -35,6 +35,13 @@ export interface VmmOptions {
 /** Default host RAM. */
 export const DEFAULT_HOST_RAM = 1024 * 1024 * 1024;
 
+/**
+ * Steps without a retired instruction (outside WFI), over any number of slices, after which a VM
+ * counts as crashed. Ten times trap mode's storm limit (trap-vcpu.ts), so that within a slice trap
+ * and bt end a storm at their own exit as before, and every mode still ends one that slices cut up.
+ */
+export const STUCK_STEPS = 100_000;
+
 /** The hypervisor. */
 export class Vmm {
   readonly host: Bus;
@@ -267,8 +274,13 @@ export class Vmm {
       vm.state = 'paused';
       vm.atBreakpoint = true;
     }
-    if (vm.state === 'running' && retired === 0 && used >= 10_000 && !vm.vhart.waiting) {
-      vm.crash(`no instruction completed in ${used} steps: the guest is stuck in a loop of traps at pc 0x${vm.vhart.pcU.toString(16)}`);
+    if (vm.state !== 'running' || vm.vhart.waiting || retired > 0) {
+      vm.stuckSteps = 0;
+    } else {
+      vm.stuckSteps += used;
+      if (vm.stuckSteps >= STUCK_STEPS) {
+        vm.crash(`no instruction completed in ${vm.stuckSteps} steps: the guest is stuck in a loop of traps at pc 0x${vm.vhart.pcU.toString(16)}`);
+      }
     }
     if (vm.state !== 'running' && this.loaded === vm) this.unload();
   }

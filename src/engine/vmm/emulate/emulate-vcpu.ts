@@ -3,7 +3,7 @@
 // interpreter, so there are no exits.
 
 import { StopReason } from '../../machine/machine';
-import { MEMORY_MAP } from '../../machine/memory-map';
+import { inBootRom } from '../../machine/memory-map';
 import type { Vcpu } from '../vcpu';
 import type { Vm } from '../vm';
 
@@ -74,7 +74,3 @@ export class EmulateVcpu implements Vcpu {
   destroy(): void {}
 }
 
-/** Whether `pc` lies in the boot ROM. */
-function inBootRom(pc: number): boolean {
-  return pc >= MEMORY_MAP.bootRom.base && pc < MEMORY_MAP.bootRom.base + MEMORY_MAP.bootRom.size;
-}

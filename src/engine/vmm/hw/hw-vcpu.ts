@@ -16,7 +16,7 @@ import { MEDELEG_WRITABLE } from '../../cpu/csr-defs';
 import { decodeAny, decodeWord, EXPAND_C } from '../../isa/decode';
 import { Op } from '../../isa/opcodes';
 import { StopReason } from '../../machine/machine';
-import { MEMORY_MAP } from '../../machine/memory-map';
+import { inBootRom } from '../../machine/memory-map';
 import { Access, Cause } from '../../mmu/walk';
 import { sleepInWfi, type ExitHandler, type Vcpu } from '../vcpu';
 import type { Vm } from '../vm';
@@ -435,9 +435,6 @@ export class HwVcpu implements Vcpu, ExitHandler {
   }
 }
 
-function inBootRom(pc: number): boolean {
-  return pc >= MEMORY_MAP.bootRom.base && pc < MEMORY_MAP.bootRom.base + MEMORY_MAP.bootRom.size;
-}
 
 function copySet(from: ReadonlySet<number>, to: Set<number>): void {
   if (from.size === 0 && to.size === 0) return;

@@ -10,6 +10,7 @@ import { Mstatus } from '../../cpu/csr-defs';
 import { C_ID, decodeWord, EXPAND_C } from '../../isa/decode';
 import { Op } from '../../isa/opcodes';
 import { StopReason } from '../../machine/machine';
+import { inBootRom } from '../../machine/memory-map';
 import { Access, Cause, leafAllows, Pte, walkSv32, WalkResult, type PteMemory, type WalkContext } from '../../mmu/walk';
 import { shadowKeyFor, ShadowSet, type Shadow } from '../shadow';
 import { sleepInWfi, type ExitHandler, type Vcpu } from '../vcpu';
@@ -119,10 +120,14 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     return this.vm.vhart;
   }
 
-  /** Whether the guest is still in the boot ROM (M-mode, no paging, a pc outside guest RAM). */
+  /**
+   * Whether the guest is still in the boot ROM: M-mode, no paging, pc in the ROM. (A guest that
+   * jumped anywhere else outside its RAM runs on the physical hart and faults there, where a storm
+   * of such faults ends it as crashed.)
+   */
   private inBootRom(): boolean {
     const vh = this.vh;
-    return this.vm.pmap.lookup(vh.pcU) < 0 && vh.priv === Priv.M && vh.satp >>> 31 === 0;
+    return inBootRom(vh.pcU) && vh.priv === Priv.M && vh.satp >>> 31 === 0;
   }
 
   /**
