@@ -3,14 +3,14 @@
 // equal the transcript of the same gdb script against QEMU's gdbstub, bare and in every VM mode,
 // and stepping lands where vmlab's own commit log says. A pv kernel (QEMU cannot run one) stops at
 // breakpoints and steps with the registers the engine's own run of the same VM has there.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GUEST_DIR, REPO_ROOT, buildGuest } from '../support/build';
-import { QEMU_CPU } from '../support/qemu';
+import { runGdb, startQemuGdb, startVmlabGdb, type GdbTarget } from '../support/gdb-session';
 import { tool } from '../support/tools';
 import { assembleFile } from '../../src/cli/kernel-input';
 import { SBI_KERNEL_ADDRESS } from '../../src/engine/machine/boot';
@@ -28,73 +28,11 @@ beforeAll(async () => {
   elf = await buildGuest(join(GUEST_DIR, 'debug', 'gdb-target.S'));
 }, 120_000);
 
-/** A TCP port nobody listens on now. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** Starts `vmlab run KERNEL --gdb 0 --gdb-wait ...args`. */
+const startVmlab = (args: string[], kernel = elf): Promise<GdbTarget> => startVmlabGdb(kernel, args);
 
-/** Whether something listens on 127.0.0.1:port (probed by binding it, so no connection reaches QEMU). */
-async function portTaken(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(true));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)));
-  });
-}
-
-interface Started {
-  proc: ChildProcess;
-  port: number;
-  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
-}
-
-function collect(proc: ChildProcess): Started['done'] {
-  let stdout = '';
-  let stderr = '';
-  proc.stdout!.on('data', (d: Buffer) => { stdout += d.toString('latin1'); });
-  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString('latin1'); });
-  return new Promise((resolve) => proc.on('close', (code) => resolve({ code, stdout, stderr })));
-}
-
-/** Starts `vmlab run ELF --gdb 0 --gdb-wait ...` and reads the port it announces. */
-async function startVmlab(args: string[], kernel = elf): Promise<Started> {
-  const proc = spawn(process.execPath, [VMLAB, 'run', kernel, '--gdb', '0', '--gdb-wait', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const done = collect(proc);
-  const port = await new Promise<number>((resolve, reject) => {
-    let text = '';
-    proc.stderr!.on('data', (d: Buffer) => {
-      text += d.toString('latin1');
-      const m = /gdb stub on 127\.0\.0\.1:(\d+)/.exec(text);
-      if (m) resolve(Number(m[1]));
-    });
-    proc.on('close', () => reject(new Error(`vmlab ended before listening: ${text}`)));
-  });
-  return { proc, port, done };
-}
-
-async function startQemu(): Promise<Started> {
-  const port = await freePort();
-  const proc = spawn(tool('qemu-system-riscv32'), ['-machine', 'virt', '-bios', 'none', '-nographic', '-cpu', QEMU_CPU,
-    '-kernel', elf, '-gdb', `tcp:127.0.0.1:${port}`, '-S'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const done = collect(proc);
-  // QEMU listens once it has built the machine: wait until the port is bound (nothing else may bind it).
-  for (let i = 0; i < 200 && !(await portTaken(port)); i++) await new Promise((r) => setTimeout(r, 50));
-  return { proc, port, done };
-}
-
-/** Runs gdb-multiarch in batch mode with `commands` against 127.0.0.1:port; returns its transcript. */
-function gdb(port: number, commands: string[], symbols = elf): string {
-  const script = join(dir, `script-${port}.gdb`);
-  writeFileSync(script, ['set architecture riscv:rv32', `file ${symbols}`, 'set confirm off', `target remote 127.0.0.1:${port}`, ...commands].join('\n') + '\n');
-  const r = spawnSync(tool('gdb-multiarch'), ['-batch', '-nx', '-x', script], { encoding: 'latin1', timeout: 60_000 });
-  return r.stdout + r.stderr;
-}
+/** gdb-multiarch in batch mode with `commands` against 127.0.0.1:port; its transcript. */
+const gdb = (port: number, commands: string[], symbols = elf): string => runGdb(dir, port, commands, symbols);
 
 const SESSION = [
   'info registers pc',
@@ -123,7 +61,7 @@ const SESSION = [
 
 describe('vmlab run --gdb', () => {
   it('answers gdb as QEMU\'s gdbstub does (bare machine)', async () => {
-    const q = await startQemu();
+    const q = await startQemuGdb(elf);
     const expected = gdb(q.port, SESSION);
     const qemuRun = await q.done;
     const v = await startVmlab([]);
