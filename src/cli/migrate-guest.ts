@@ -124,6 +124,10 @@ export class MigrationGuest implements MigratingGuest {
   }
 
   run(steps: number): boolean {
+    // --max-insns holds while pre-copy rounds run the guest too: it stops at the step, and the rest
+    // of the migration moves it there.
+    steps = Math.min(steps, this.stepLimit - this.steps);
+    if (steps <= 0) return false;
     if (this.machine !== undefined) {
       this.lastStop = this.machine.run(steps);
     } else {
@@ -131,6 +135,9 @@ export class MigrationGuest implements MigratingGuest {
     }
     return this.end === 'running';
   }
+
+  /** The guest's clock stops here (`--max-insns`): `run` runs no step past it. */
+  stepLimit = Infinity;
 
   /** How the run stands now. */
   get end(): GuestEnd {

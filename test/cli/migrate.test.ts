@@ -343,6 +343,22 @@ describe('vmlab migrate and vmlab host', () => {
     expect(none.status).toBe(0);
   }, 180_000);
 
+  it('--max-insns holds during live pre-copy: the guest stops at that step while rounds go on, and moves there', async () => {
+    const budget = 400_000;
+    const stats = join(dir, `budget-ref-${Math.random().toString(36).slice(2)}.json`);
+    const ref = spawnSync(process.execPath, [VMLAB, 'run', DIRTY, '--mode', 'trap', '--mem', '16M', '--max-insns', String(budget), '--stats-file', stats], { encoding: 'latin1', timeout: 120_000, input: '' });
+    expect(ref.status).toBe(124);
+    const h = await host(['--max-insns', String(budget)]);
+    // At 1 MiB/s the first round alone lasts long enough for the guest to run far past its budget.
+    const m = await start(['migrate', DIRTY, '--to', String(h.port), '--mode', 'trap', '--mem', '16M', '--at', '100000', '--bandwidth', '1M', '--max-insns', String(budget)]).done;
+    await h.proc.within(60_000);
+    expect(m.stderr).toMatch(/moved to 127\.0\.0\.1:\d+ \(live pre-copy\)/);
+    expect(m.stdout).toBe(ref.stdout);
+    const end = JSON.parse(readFileSync(h.stats, 'utf8')) as { steps: number; instret: number; end: string };
+    const uncut = JSON.parse(readFileSync(stats, 'utf8')) as { instret: number };
+    expect(end).toMatchObject({ steps: budget, end: 'budget', instret: uncut.instret });
+  }, 180_000);
+
   it('says, as vmlab run does, when the kernel is a text file loaded as a raw image', () => {
     const text = join(dir, 'notes.txt');
     writeFileSync(text, 'this is no kernel\n');

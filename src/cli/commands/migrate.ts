@@ -215,6 +215,7 @@ async function migrateCommand(kernelPath: string, opts: MigrateOptions): Promise
   const stats: { migration?: MigrationFigures | { failed: string; rounds: MigrationRound[] }; run?: RunEnd } = {};
   try {
     const at = opts.at ?? 0;
+    if (opts.maxInsns !== undefined) guest.stepLimit = opts.maxInsns;
     let end = await drive(guest, out, opts.maxInsns, () => inputClosed, at);
     if (end === undefined) {
       const live = !opts.stopAndCopy;
