@@ -10,6 +10,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { Machine, StopReason } from '../src/engine/machine/machine';
 import { Vmm } from '../src/engine/vmm/vmm';
 import type { VmMode } from '../src/engine/vmm/vm';
+import { CONTINUITY_STEPS, checkContinuity } from './guests-continue';
 import { ALL_MODES, PV_NOTE, consoleGuests, firstDifference, runOnce, usertestsResults, type ConsoleGuest, type Mode, type TestResults } from './guests-lib';
 
 /** One row of the report. */
@@ -167,6 +168,7 @@ async function main(): Promise<number> {
     .option('--usertests', "also run xv6's usertests (long) and compare each test's lines with QEMU's run")
     .option('--usertests-reference <file>', "compare usertests with this saved transcript of QEMU's run instead of running QEMU")
     .option('--logs <dir>', "write each run's console output to DIR/GUEST-MODE.log")
+    .option('--continuity', 'also cut each console guest\'s boot with --save-snapshot and continue it, and move it to a vmlab host while it runs; both must print and retire what the uncut boot does')
     .exitOverride();
   try {
     program.parse(process.argv);
@@ -174,7 +176,7 @@ async function main(): Promise<number> {
     return (err as { exitCode?: number }).exitCode === 0 ? 0 : 2;
   }
   const dir = resolve(program.args[0]);
-  const opts = program.opts<{ modes?: Mode[]; only?: string; qemu: boolean; usertests?: boolean; usertestsReference?: string; logs?: string }>();
+  const opts = program.opts<{ modes?: Mode[]; only?: string; qemu: boolean; usertests?: boolean; usertestsReference?: string; logs?: string; continuity?: boolean }>();
   for (const [what, path] of [['', dir], ['--logs ', opts.logs]] as const) {
     if (path !== undefined && (!existsSync(path) || !statSync(path).isDirectory())) {
       process.stderr.write(`error: ${what}${resolve(path)} is not a folder\n`);
@@ -198,8 +200,22 @@ async function main(): Promise<number> {
   process.stderr.write(`${PV_NOTE}\n`);
   if (tests.length) rows.push(...(await runRiscvTests(tests, modes, opts.qemu)));
   for (const g of guests) rows.push(...(await runConsoleGuest(g, modes, g.results ? ref : { ...ref, qemu: opts.qemu })));
+  if (opts.continuity) for (const g of guests) rows.push(...(await runContinuity(g, modes)));
   process.stdout.write(`${table(rows)}\n`);
   return rows.every((r) => r.ok || r.mode === 'qemu') ? 0 : 1;
+}
+
+/** The --continuity rows of one guest: its boot cut and continued, and moved, in every mode. */
+async function runContinuity(g: ConsoleGuest, modes: readonly Mode[]): Promise<Row[]> {
+  const budget = CONTINUITY_STEPS[g.name.split(' ')[0]];
+  const rows: Row[] = [];
+  for (const mode of modes) {
+    const r = await checkContinuity(g, mode, budget);
+    const row: Row = { guest: `${g.name.split(' ')[0]} cut and moved`, mode, ok: r.problem === undefined, result: r.problem === undefined ? 'pass' : 'FAIL', seconds: r.seconds, detail: r.problem };
+    rows.push(row);
+    report(row);
+  }
+  return rows;
 }
 
 function usageLine(message: string): number {
