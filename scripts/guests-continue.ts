@@ -2,8 +2,8 @@
 // process, must print what the uncut boot prints and retire the same instructions. Each guest runs
 // BUDGET steps of its boot uncut; then it is cut at a third and at two thirds of them with
 // `--save-snapshot` and continued with `vmlab run --snapshot` to the same step; and it is moved
-// while it runs (`vmlab migrate`, live pre-copy, at half of them) to a `vmlab host` in another
-// process. The boot reads no console input, so the runs are deterministic and compare exactly.
+// while it runs (`vmlab migrate`: live pre-copy at half of them, stop-and-copy at two thirds) to a
+// `vmlab host` in another process. The boot reads no console input, so the runs are deterministic and compare exactly.
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,7 +57,7 @@ function outputDifference(want: string, got: string): string | undefined {
   return `the console differs from byte ${i}: ${JSON.stringify(want.slice(i, i + 40))} expected, ${JSON.stringify(got.slice(i, i + 40))} printed`;
 }
 
-/** Checks `g` in `mode`: cut and continued at two points, and moved live to another process. */
+/** Checks `g` in `mode`: cut and continued at two points, and moved to another process live and by stop-and-copy. */
 export async function checkContinuity(g: ConsoleGuest, mode: Mode, budget: number): Promise<ContinuityResult> {
   const t0 = Date.now();
   const work = mkdtempSync(join(tmpdir(), 'vmlab-continuity-'));
@@ -76,11 +76,14 @@ export async function checkContinuity(g: ConsoleGuest, mode: Mode, budget: numbe
       if (diff) return fail(`cut at ${cut}: ${diff}`);
       if (second.instret !== whole.instret) return fail(`cut at ${cut}: ${second.instret} instructions retired, the uncut run ${whole.instret}`);
     }
-    const moved = await migrateOnce([...inFolder(g, work, 'moved'), ...(mode === 'bare' ? ['--mode', 'bare'] : modeArgs)], Math.floor(budget / 2), budget, work);
-    if (typeof moved === 'string') return fail(`migration at ${Math.floor(budget / 2)}: ${moved}`);
-    const diff = outputDifference(whole.stdout, moved.stdout);
-    if (diff) return fail(`migration at ${Math.floor(budget / 2)}: ${diff}`);
-    if (moved.instret !== whole.instret) return fail(`migration at ${Math.floor(budget / 2)}: the host retired ${moved.instret} instructions in all, the uncut run ${whole.instret}`);
+    for (const [how, at, extra] of [['live', Math.floor(budget / 2), []], ['stop-and-copy', Math.floor((2 * budget) / 3), ['--stop-and-copy']]] as const) {
+      const what = `${how} migration at ${at}`;
+      const moved = await migrateOnce([...inFolder(g, work, `moved-${how}`), ...(mode === 'bare' ? ['--mode', 'bare'] : modeArgs), ...extra], at, budget, work);
+      if (typeof moved === 'string') return fail(`${what}: ${moved}`);
+      const diff = outputDifference(whole.stdout, moved.stdout);
+      if (diff) return fail(`${what}: ${diff}`);
+      if (moved.instret !== whole.instret) return fail(`${what}: the host retired ${moved.instret} instructions in all, the uncut run ${whole.instret}`);
+    }
     return { seconds: (Date.now() - t0) / 1000 };
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -89,7 +92,7 @@ export async function checkContinuity(g: ConsoleGuest, mode: Mode, budget: numbe
 
 /** `vmlab migrate ARGS --at AT` to a `vmlab host --once` started for it; the console and the host's instruction count, or why it failed. */
 async function migrateOnce(args: string[], at: number, budget: number, work: string): Promise<Run | string> {
-  const hostStats = join(work, 'host.json');
+  const hostStats = join(work, `host-${at}.json`);
   const host = spawn(process.execPath, [VMLAB, 'host', '--port', '0', '--once', '--max-insns', String(budget), '--stats-file', hostStats], { stdio: ['ignore', 'ignore', 'pipe'] });
   let hostErr = '';
   const hostDone = new Promise<number | null>((resolve) => host.on('close', resolve));
@@ -102,7 +105,7 @@ async function migrateOnce(args: string[], at: number, budget: number, work: str
     void hostDone.then(() => resolve(undefined));
   });
   if (port === undefined) return `vmlab host did not start: ${firstLine(hostErr)}`;
-  const source = vmlab(['migrate', ...args, '--to', String(port), '--at', String(at), '--max-insns', String(budget)], join(work, 'source.json'));
+  const source = vmlab(['migrate', ...args, '--to', String(port), '--at', String(at), '--max-insns', String(budget)], join(work, `source-${at}.json`));
   const timer = setTimeout(() => host.kill('SIGKILL'), 600_000);
   await hostDone;
   clearTimeout(timer);
