@@ -8,9 +8,43 @@ import { guestTable } from '../../src/engine/vmm/tables';
 import { VmmSession } from '../../src/host/vmm-session';
 import type { VmWorkerStatus } from '../../src/host/vmm-protocol';
 import { REPO_ROOT } from '../support/build';
+import { gnuAssemble } from '../support/gnu-as';
 
 const lab = (name: string): Uint8Array => loadKernelFile(join(REPO_ROOT, 'labs', name, `${name}.S`));
 const MiB = 1 << 20;
+
+/**
+ * A guest that never ends, whatever speed the host runs it at: it sleeps in wfi until its timer
+ * fires 10,000 ticks on, counts, and sleeps again. (The scribble lab, used before, crashes after
+ * about 1.6 M steps, which a fast host reached within the test's wall-clock slices.)
+ */
+const SLEEPER = gnuAssemble(`
+.globl _start
+_start:
+  la t0, on_timer
+  csrw mtvec, t0
+  li t0, 0x80
+  csrw mie, t0
+  csrsi mstatus, 8
+  li a0, 0x2004000
+  li a1, 0x200bff8
+sleep:
+  li t0, -1
+  sw t0, 4(a0)
+  lw t1, 0(a1)
+  li t2, 10000
+  add t1, t1, t2
+  sw t1, 0(a0)
+  sw zero, 4(a0)
+  wfi
+  addi s0, s0, 1
+  j sleep
+.align 4
+on_timer:
+  li t0, -1
+  sw t0, 4(a0)
+  mret
+`);
 
 /** A session whose slices run only when the test says so. */
 function session(): { s: VmmSession; pump: (n?: number) => void; out: Map<string, string>; status: Map<string, VmWorkerStatus> } {
@@ -129,9 +163,9 @@ describe('memory of a VM in three address spaces', () => {
 describe('per-VM control', () => {
   it('pausing one VM stops its clock while its neighbour runs on', () => {
     const { s, pump, status } = session();
-    // scribble keeps running (it writes, sleeps on its timer, writes more) for a while.
-    s.create('a', 'a', 'trap', 16 * MiB, 'contiguous', lab('scribble'), undefined);
-    s.create('b', 'b', 'emulate', 16 * MiB, 'scattered', lab('scribble'), undefined);
+    // Both run for ever, sleeping on their timers in between.
+    s.create('a', 'a', 'trap', 16 * MiB, 'contiguous', SLEEPER, undefined);
+    s.create('b', 'b', 'emulate', 16 * MiB, 'scattered', SLEEPER, undefined);
     s.run('a');
     s.run('b');
     pump(3);
@@ -143,7 +177,7 @@ describe('per-VM control', () => {
     expect(s.status('a').vmState).toBe('paused');
     expect(s.status('b').instret).toBeGreaterThan(b0);
     expect(status.get('a')!.state).toBe('paused');
-    // Enough steps to cover scribble's 1 ms sleep in wfi (10,000 ticks of 10 steps).
+    // Enough steps to cover a sleep in wfi (10,000 ticks of 10 steps).
     const stepped = s.step('a', 200_000);
     expect(stepped.instret).toBeGreaterThan(a0);
     expect(stepped.vmState).toBe('paused');
