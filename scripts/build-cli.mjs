@@ -1,6 +1,5 @@
 // Bundles src/cli/main.ts into dist/cli.mjs with esbuild. Bundling (not per-file transpiling) lets
 // esbuild inline the instruction ids (const enums) so the interpreter's switch compiles to a jump table.
-import { build } from 'esbuild';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -20,6 +19,8 @@ function newestSource(dir) {
 
 /** Builds dist/cli.mjs. */
 export async function buildCli() {
+  // Loaded only when a build is needed: importing esbuild costs every CLI start tens of milliseconds.
+  const { build } = await import('esbuild');
   await build({
     entryPoints: [join(root, 'src', 'cli', 'main.ts')],
     outfile: out,

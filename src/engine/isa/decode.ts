@@ -79,14 +79,30 @@ export const EXPAND_C = new Int32Array(65536);
 /** Compressed Op of each 16-bit encoding (ILLEGAL when reserved or not compressed). */
 export const C_ID = new Uint8Array(65536);
 
+/** One field of a compressed entry's expansion: where it goes and how its value is found. */
+interface ExpandStep {
+  readonly name: FieldName;
+  readonly arg: ExpandArg;
+}
+
+/** Each compressed entry's expansion steps, listed once (Object.entries per halfword cost start-up time). */
+const EXPAND_STEPS = new Map<InsnDef, readonly ExpandStep[]>();
+
+function expandSteps(def: InsnDef): readonly ExpandStep[] {
+  let steps = EXPAND_STEPS.get(def);
+  if (steps === undefined) {
+    steps = (Object.entries(def.expand!.args) as [FieldName, ExpandArg][]).map(([name, arg]) => ({ name, arg }));
+    EXPAND_STEPS.set(def, steps);
+  }
+  return steps;
+}
+
 /** Builds the base instruction word that a compressed entry expands to. */
 export function expandCompressed(def: InsnDef, half: number): number {
-  const exp = def.expand!;
-  const target = INSN_BY_ID[exp.op];
-  let word = target.match;
+  let word = INSN_BY_ID[def.expand!.op].match;
   const get = (name: FieldName): number => getField(half, name);
-  for (const [name, arg] of Object.entries(exp.args) as [FieldName, ExpandArg][]) {
-    const value = typeof arg === 'number' ? arg : typeof arg === 'function' ? arg(get) : get(arg);
+  for (const { name, arg } of expandSteps(def)) {
+    const value = typeof arg === 'number' ? arg : typeof arg === 'function' ? arg(get) : getField(half, arg);
     word |= putField(name, value);
   }
   return word | 0;
@@ -99,12 +115,24 @@ export function matchCompressed(half: number): InsnDef | undefined {
 
 const C_CANDIDATES = INSTRUCTIONS.filter((def) => def.size === 2).sort((a, b) => popcount(b.mask) - popcount(a.mask));
 
+/** Group of a halfword by its quadrant (bits 1:0) and funct3 (bits 15:13). */
+const cGroup = (h: number): number => ((h >>> 11) & 0x1c) | (h & 3);
+/** Bits every compressed entry fixes (quadrant and funct3). */
+const C_GROUP_BITS = 0xe003;
+
 function buildCompressedDecoder(): void {
+  // Candidates per group, most specific first as in C_CANDIDATES: every entry fixes its quadrant
+  // and funct3, so a halfword is matched against the few entries of its group only.
+  const groups: InsnDef[][] = [];
+  for (let g = 0; g < 32; g++) {
+    const h = ((g & 0x1c) << 11) | (g & 3);
+    groups.push(C_CANDIDATES.filter((def) => ((h ^ def.match) & def.mask & C_GROUP_BITS) === 0));
+  }
   for (let h = 0; h < 65536; h++) {
     if ((h & 3) === 3) continue;
     // A definition matches; a reserved encoding (nonzero violated) of a more specific entry must not
     // fall through to a less specific one (c.jr x0 is reserved, not c.mv).
-    const first = C_CANDIDATES.find((def) => ((h ^ def.match) & def.mask) === 0);
+    const first = groups[cGroup(h)].find((def) => ((h ^ def.match) & def.mask) === 0);
     if (!first || !satisfiesNonzero(first, h)) continue;
     EXPAND_C[h] = expandCompressed(first, h);
     C_ID[h] = first.id;
