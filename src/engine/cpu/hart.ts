@@ -151,8 +151,9 @@ export class Hart implements PteMemory {
   constructor(bus: PhysicalBus, features: Partial<CpuFeatures> = {}, hartId = 0) {
     this.bus = bus;
     this.hartId = hartId;
-    this.features = { ...DEFAULT_FEATURES, ...features };
-    const f = this.features;
+    const f = { ...DEFAULT_FEATURES, ...features };
+    // One object shape for every hart, whatever keys the caller gave: execute reads its flags.
+    this.features = { pmp: f.pmp, h: f.h, c: f.c, a: f.a, m: f.m, xsensitive: f.xsensitive, jit: f.jit };
     this.code = f.jit === false ? undefined : new CodeCache(bus.ramSize);
     const letter = (c: string): number => 1 << (c.charCodeAt(0) - 65);
     this.misa = ((1 << 30) | letter('I') | letter('S') | letter('U') | (f.m ? letter('M') : 0) | (f.a ? letter('A') : 0) |
