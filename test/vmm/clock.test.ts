@@ -1,7 +1,8 @@
 // A VM's clock counts only what its guest executes: faults the VMM handles behind the guest's back
 // (shadow fills in trap mode) are no steps of the guest's time, so timer interrupts land at the same
 // instruction as on the bare machine. The guest below counts loop iterations between timer ticks
-// while it touches many pages and flushes its TLB (so trap mode keeps refilling its shadows).
+// while it touches many pages and rewrites the root entry above them (so trap mode keeps refilling its
+// shadows).
 import { describe, expect, it } from 'vitest';
 import { assemble } from '../../src/engine/asm/index';
 import { Machine, StopReason } from '../../src/engine/machine/machine';
@@ -75,6 +76,10 @@ s_main:
   addi  s1, s1, 1
   addi  t2, t2, -1
   bnez  t2, 3b
+  # the same root entry written again, then a fence: trap mode drops the range's shadow entries
+  li    t0, ROOT
+  lw    t1, 0(t0)
+  sw    t1, 0(t0)
   sfence.vma
   j     2b
 

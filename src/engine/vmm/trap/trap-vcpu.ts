@@ -87,10 +87,10 @@ export class TrapVcpu implements Vcpu, ExitHandler {
   constructor(protected readonly vm: Vm, protected readonly vmm: Vmm) {
     this.shadows = new ShadowSet(vmm.host, vmm.frames, vm.id, vm.stats);
     this.ptes = new GuestPtes(vm);
-    // An SBI remote sfence.vma reaches the shadows and the physical TLB that caches them.
+    // An SBI remote sfence.vma reaches the physical TLB that caches the shadows; the shadows hold
+    // nothing stale (see the SFENCE.VMA case of emulate).
     vm.machine.onSbiFence = (kind) => {
       if (kind !== 'vma') return;
-      this.shadows.flush();
       this.p.tlb.flushAll();
     };
   }
@@ -221,7 +221,7 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     const code = this.p.code;
     if (code !== undefined && code.codeChunks[hostOffset >>> 12] !== 0) code.invalidatePage(hostOffset);
     if (length > 0 && this.shadows.tablePages.has(Math.floor(gpa / 4096))) {
-      this.shadows.flush();
+      if (!this.shadows.syncTableWrite(gpa, length)) this.shadows.flush();
       this.p.tlb.flushAll();
       this.p.sliceEnd = 0;
     }
@@ -483,8 +483,12 @@ export class TrapVcpu implements Vcpu, ExitHandler {
         return;
       case Op.SFENCE_VMA:
         if (vh.priv === Priv.U || (vh.priv === Priv.S && (vh.mstatus & Mstatus.TVM) !== 0)) return this.reflect(Cause.ILLEGAL, bits);
-        if (rs1 !== 0) this.shadows.invalidate(p.x[rs1]);
-        else this.shadows.flush();
+        // The shadows keep everything: every guest store to a page its walks used as a table exited
+        // and dropped the shadow entries derived from the entries it changed, DMA and debugger writes
+        // there too, and a page first used as a table was write-protected in every shadow. So no
+        // shadow entry differs from what the guest's tables give now, which is all a fence of any
+        // address or ASID must ensure (the spec lets a hart see a new PTE before the fence; trap mode
+        // sees it at once). Only the physical TLB, a cache of the shadows, is flushed as bare flushes its own.
         p.tlb.flushAll();
         p.pc = next;
         this.retireEmulated();
@@ -528,20 +532,26 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     const r = walkSv32(this.walkOut, this.ptes, vh.satp & 0x3fffff, va >>> 0, access, c);
     this.vm.stats.walkReferences += this.ptes.reads;
     this.vm.stats.tlbMisses++;
-    // The root and the level-0 table (when the walk reached it) are table pages from now on.
-    let added = this.shadows.noteTablePage(vh.satp & 0x3fffff);
-    if (r.fault === 0 && r.level === 0) added = this.shadows.noteTablePage(Math.floor(r.pteAddr / 4096)) || added;
-    this.shadows.noteWalk(vh.satp & 0x3fffff, va >>> 22, r.fault === 0 && r.level === 0 ? Math.floor(r.pteAddr / 4096) : -1);
-    if (added) {
-      this.shadows.flush();
-      this.p.tlb.flushAll();
-    }
+    // The root and the level-0 table (when the walk reached it) are table pages from now on: no
+    // shadow may map them writable.
+    const rootGpn = vh.satp & 0x3fffff;
+    const l0Gpn = r.fault === 0 && r.level === 0 ? Math.floor(r.pteAddr / 4096) : -1;
+    let changed = this.shadows.noteTablePage(rootGpn) && this.protectTablePage(rootGpn);
+    if (l0Gpn >= 0 && this.shadows.noteTablePage(l0Gpn)) changed = this.protectTablePage(l0Gpn) || changed;
+    this.shadows.noteWalk(rootGpn, va >>> 22, l0Gpn);
+    if (changed) this.p.tlb.flushAll();
     if (r.fault !== 0) {
       this.reflect(r.fault, va);
       return undefined;
     }
     t.gpa = r.pa;
     return t;
+  }
+
+  /** Takes write permission away from every shadow entry mapping guest page `gpn`; whether any had it. */
+  private protectTablePage(gpn: number): boolean {
+    const hpa = this.vm.pmap.lookup(gpn * 4096);
+    return hpa >= 0 && this.shadows.writeProtect(hpa) > 0;
   }
 
   private pageFault(access: Access, va: number): void {
@@ -586,7 +596,10 @@ export class TrapVcpu implements Vcpu, ExitHandler {
       if (access === Access.STORE) log[page] = 1;
       else if (log[page] === 0) perms &= ~Pte.W;
     }
+    const flushes = this.vm.stats.shadowFlushes;
     this.shadows.install(this.current!, va, hpa - (hpa % 4096), perms);
+    // At the level-0 limit the install emptied every shadow first.
+    if (this.vm.stats.shadowFlushes !== flushes) this.p.tlb.flushAll();
     // The guest never sees this fault: its instruction runs again, so the attempt is no step of its clock.
     this.hiddenSteps++;
   }
@@ -667,10 +680,12 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     const size = this.emulateStore(va, gpa);
     if (size === undefined) return;
     // A PTE changed: no shadow may keep a translation derived from the old value. The reverse map
-    // names the shadow entries that came from it; a page of unknown role empties every shadow.
-    if (this.shadows.tableStoreFloods(Math.floor(gpa / 4096))) this.shadows.flush();
-    else if (this.shadows.syncTableWrite(gpa, size)) this.vm.stats.shadowSyncs++;
-    else this.shadows.flush();
+    // names the shadow entries that came from it (a flooded page forgets all of them); a page of
+    // unknown role empties every shadow.
+    if (!this.shadows.tableStoreFloods(Math.floor(gpa / 4096))) {
+      if (this.shadows.syncTableWrite(gpa, size)) this.vm.stats.shadowSyncs++;
+      else this.shadows.flush();
+    }
     p.tlb.flushAll();
     this.applyContext();
   }
