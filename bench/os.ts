@@ -3,15 +3,16 @@
 // an emulator (bench/os/*.S: exec'ing programs into reused frames, code and data in one page, a
 // boot-time page fill, a timer-driven scheduler, a wide body of lukewarm code), plus xv6-rv32's boot
 // and `stressfs` when --xv6 names a built xv6-rv32 tree (kernel/kernel and fs.img), and CoreMark
-// (M-mode and Sv32) and Linux's boot to its shell and poweroff when --guests (or VMLAB_GUESTS) names
-// a guests folder holding coremark/ or linux/ (docs/guests.md; never part of the repository). The
+// (M-mode and Sv32), xv6's boot and `stressfs`, and Linux's boot to its shell and poweroff (with MMU
+// under OpenSBI, and nommu in M-mode) when --guests (or VMLAB_GUESTS) names a guests folder holding
+// coremark/, xv6/, linux/ or linux-nommu/ (docs/guests.md; never part of the repository). The
 // bare-metal programs (the project's kernels and CoreMark) also run on qemu-system-riscv32 in the
 // same run, and the table gives QEMU's CPU seconds and its ratio to the translator's. Each workload runs with
 // the block translator and with --no-jit, alternately, N times; MIPS are per CPU second of the best
 // run (the host is shared). Prints both, their ratio, flags any workload where the translator is the
 // slower one (and exits 1), and the translator's counters (see docs/speed.md).
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,16 +74,28 @@ function coremarkWorkloads(guests: string): Workload[] {
   return out;
 }
 
-/** Linux from a guests folder (docs/guests.md: linux/Image, a firmware, rootfs.cpio, cmdline), booted to its shell and powered off. */
-function linuxWorkload(guests: string): Workload | undefined {
-  const dir = join(guests, 'linux');
+/**
+ * Linux from a guests folder (docs/guests.md: NAME/Image, a firmware, rootfs.cpio, cmdline), booted to
+ * its shell and powered off: `linux` under OpenSBI, `linux-nommu` in M-mode without a firmware.
+ */
+function linuxWorkload(guests: string, name: string): Workload | undefined {
+  const dir = join(guests, name);
   if (!existsSync(join(dir, 'Image'))) return undefined;
   const firmware = ['fw_jump.bin', 'fw_dynamic.bin', 'fw_jump.elf', 'fw_dynamic.elf'].find((f) => existsSync(join(dir, f)));
   const args = ['--mem', String(256 << 20), '--until', '# ', '--then', 'poweroff\n', '--until2', 'Power down', '--max-steps', String(4e9)];
   if (firmware !== undefined) args.push('--bios', firmware);
   if (existsSync(join(dir, 'rootfs.cpio'))) args.push('--initrd', 'rootfs.cpio');
   if (existsSync(join(dir, 'cmdline'))) args.push('--append', readFileSync(join(dir, 'cmdline'), 'utf8').trim());
-  return { name: 'linux-boot', kernel: 'Image', args, cwd: dir };
+  return { name: `${name}-boot`, kernel: 'Image', args, cwd: dir };
+}
+
+/** xv6-rv32's boot to its shell, and its boot and `stressfs`, with a fresh copy of its file system each run. */
+function xv6Workloads(kernel: string, disk: string): Workload[] {
+  const budget = ['--max-steps', String(4e9)];
+  return [
+    { name: 'xv6-boot', kernel, disk, args: ['--until', '$ ', ...budget] },
+    { name: 'xv6-stressfs', kernel, disk, args: ['--until', '$ ', '--then', 'stressfs\n', '--until2', '$ ', ...budget] },
+  ];
 }
 
 /** What bench/harness.ts prints. */
@@ -148,16 +161,17 @@ async function main(): Promise<number> {
   const workloads: Workload[] = [];
   for (const src of listGuests(join(BENCH_DIR, 'os'), '.S')) workloads.push({ name: basename(src, '.S'), kernel: await buildAsm(src), args: [], qemu: true });
   if (xv6 !== undefined) {
-    const kernel = join(xv6, 'kernel', 'kernel');
-    const disk = join(xv6, 'fs.img');
-    const budget = ['--max-steps', String(4e9)];
-    workloads.push({ name: 'xv6-boot', kernel, disk, args: ['--until', '$ ', ...budget] });
-    workloads.push({ name: 'xv6-stressfs', kernel, disk, args: ['--until', '$ ', '--then', 'stressfs\n', '--until2', '$ ', ...budget] });
+    workloads.push(...xv6Workloads(join(xv6, 'kernel', 'kernel'), join(xv6, 'fs.img')));
+  } else if (guests !== undefined && existsSync(join(guests, 'xv6', 'fs.img')) && statSync(join(guests, 'xv6', 'kernel')).isFile()) {
+    // A guests folder's xv6/ holds the kernel and fs.img side by side (docs/guests.md).
+    workloads.push(...xv6Workloads(join(guests, 'xv6', 'kernel'), join(guests, 'xv6', 'fs.img')));
   }
   if (guests !== undefined) {
     workloads.push(...coremarkWorkloads(guests));
-    const linux = linuxWorkload(guests);
-    if (linux !== undefined) workloads.push(linux);
+    for (const name of ['linux', 'linux-nommu']) {
+      const linux = linuxWorkload(guests, name);
+      if (linux !== undefined) workloads.push(linux);
+    }
   }
   const chosen = workloads.filter((w) => wanted.length === 0 || wanted.includes(w.name));
   const rows: string[][] = [];
