@@ -241,6 +241,9 @@ describe('bt: translation', () => {
     { name: 'fence-i-sfence', pc: 0x80001020, code: [[0x0000100f, 4], [0x12000073, 4], [0x00000013, 4]], length: 2, callouts: [-1, 4] },
     // c.li a0, 1; c.lw a1, 0(a0); c.ebreak (the callout gets the 16-bit encoding)
     { name: 'compressed-ebreak', pc: 0x8000102c, code: [[0x4505, 2], [0x410c, 2], [0x9002, 2]], length: 3, callouts: [-1, -1, 6] },
+    // lr.w t0, (a0); sc.w t1, a1, (a0); amoswap.w.aq t1, t0, (s2); amoadd.w zero, a1, (a0);
+    // amomaxu.w a2, a2, (a0); c.ret (atomics are translated inline: the block ends at the ret)
+    { name: 'atomics', pc: 0x80001040, code: [[0x100522af, 4], [0x18b5232f, 4], [0x0c59232f, 4], [0x00b5202f, 4], [0xe0c5262f, 4], [0x8082, 2]], length: 6, callouts: [-1, -1, -1, -1, -1, -1] },
   ];
 
   test.each(GOLDEN.map((g) => [g.name, g] as const))('golden text of a block: %s', (name, g) => {

@@ -11,7 +11,7 @@
 import { CsrOp, Priv } from '../../cpu/hart';
 import { execute } from '../../cpu/interp';
 import { Mstatus } from '../../cpu/csr-defs';
-import { TLB_MASK } from '../../mmu/tlb';
+import { TLB_MASK, TLB_SIZE } from '../../mmu/tlb';
 import { Access, Cause } from '../../mmu/walk';
 import { TrapVcpu } from '../trap/trap-vcpu';
 import type { Vm } from '../vm';
@@ -72,6 +72,24 @@ export class BtVcpu extends TrapVcpu implements Callouts {
   private readonly heat = [new Map<number, number>(), new Map<number, number>(), new Map<number, number>(), new Map<number, number>()];
   /** Block starts run natively while cold (statistics for docs/speed.md; not a guest-visible count). */
   coldRuns = 0;
+  /**
+   * Inline stores to pages holding translated code (translate.ts, CODE_WRITE). Per physical TLB
+   * slot: the tag of a page that holds translated code and that the guest may write in its current
+   * context (the VMM saw one of its stores there go through the guest's tables and PMP), or -1; that
+   * page's RAM byte offset minus its virtual base; and a bit per word of the page that holds a
+   * block's code. Valid while the physical TLB was not flushed and the guest's context and the
+   * cache stayed (flushes, gen); any other change drops them all.
+   */
+  private readonly tagCW = new Int32Array(TLB_SIZE).fill(-1);
+  private readonly cwOff = new Int32Array(TLB_SIZE);
+  private readonly cw = new Uint32Array(TLB_SIZE * 32);
+  private cwLive = false;
+  private cwFlushes = -1;
+  private cwGen = -1;
+  /** Code of the physical hart's own translator, per RAM page (zeros without it). */
+  private hartCode: Uint32Array | undefined;
+  /** Code-page stores done inline (statistics for docs/speed.md; not a guest-visible count). */
+  inlineCodePageStores = 0;
 
   constructor(vm: Vm, vmm: Vmm) {
     super(vm, vmm);
@@ -114,6 +132,7 @@ export class BtVcpu extends TrapVcpu implements Callouts {
   }
 
   private dropAll(): void {
+    this.dropCodeWrites();
     this.cache.clear(this.clock, this.retired);
     this.singles.clear();
     this.translations = 0;
@@ -131,8 +150,49 @@ export class BtVcpu extends TrapVcpu implements Callouts {
     const pc = this.p.pc;
     const size = this.emulateStore(va, gpa);
     if (size === undefined) return;
-    this.vm.stats.translationInvalidations += this.cache.invalidate(gpa, size, 'store', this.clock, this.retired, pc);
-    this.gen++;
+    const n = this.cache.invalidate(gpa, size, 'store', this.clock, this.retired, pc);
+    this.vm.stats.translationInvalidations += n;
+    if (n > 0) this.gen++;
+    else this.allowCodeWrites(va, gpa);
+  }
+
+  /**
+   * The guest's store at `va` (guest-physical `gpa`) to a page holding translated code went through
+   * its tables (and PMP) and overwrote no code: translated stores to the rest of the page may be done
+   * inline from now on, while the context lasts (see tagCW). Not while the VMM logs dirty pages, a
+   * debug trigger is armed, MPRV moves data accesses to another privilege, or PMP splits the page.
+   */
+  private allowCodeWrites(va: number, gpa: number): void {
+    const p = this.p;
+    const vh = this.vh;
+    if (this.vm.bus.writeLog !== undefined || p.triggers.armed || vh.triggers.armed) return;
+    if (vh.priv === Priv.M && (vh.mstatus & Mstatus.MPRV) !== 0) return;
+    const base = gpa - (gpa % 4096);
+    if (vh.features.pmp) {
+      const perms = vh.pmp.pagePermissions(base, vh.priv);
+      if (perms < 0 || (perms & 2) === 0) return;
+    }
+    const hpa = this.vm.pmap.lookup(base);
+    if (hpa < 0) return;
+    if (this.cwFlushes !== p.tlb.flushes || this.cwGen !== this.gen) {
+      this.dropCodeWrites();
+      this.cwFlushes = p.tlb.flushes;
+      this.cwGen = this.gen;
+    }
+    const vpn = va >>> 12;
+    const ti = vpn & TLB_MASK;
+    this.tagCW[ti] = vpn | p.dataTag;
+    this.cwOff[ti] = (hpa - p.bus.ramBase - (vpn << 12)) | 0;
+    this.cw.fill(0, ti * 32, ti * 32 + 32);
+    this.cache.markCode(Math.floor(gpa / 4096), this.cw, ti * 32);
+    this.cwLive = true;
+  }
+
+  /** Drops every inline code-page store permission (tagCW). */
+  private dropCodeWrites(): void {
+    if (!this.cwLive) return;
+    this.tagCW.fill(-1);
+    this.cwLive = false;
   }
 
   protected override runSlice(slice: number): void {
@@ -177,6 +237,10 @@ export class BtVcpu extends TrapVcpu implements Callouts {
     // Debug triggers the guest armed (mirrored on the physical hart): every instruction's fetch is
     // checked against them, so blocks run one instruction at a time and are not chained.
     const watch = p.triggers.armed;
+    const tagCW = this.tagCW;
+    const cwOff = this.cwOff;
+    const cw = this.cw;
+    const cch = p.code !== undefined ? p.code.codeChunks : (this.hartCode ??= new Uint32Array(Math.ceil(p.bus.ramSize / 4096)));
     p.sliceEnd = limit;
     p.atBreakpoint = false;
     // The block that ran last when it left through a plain control transfer (chaining).
@@ -247,7 +311,8 @@ export class BtVcpu extends TrapVcpu implements Callouts {
       const s0 = p.sliceSteps;
       const gen = this.gen;
       this.continued = 0;
-      const r = run.fn(p, x, r8, r16, r32, tagR, tagW, toff, p.dataTag, n0, s0, this);
+      if (this.cwLive && (tlb.flushes !== this.cwFlushes || gen !== this.cwGen)) this.dropCodeWrites();
+      const r = run.fn(p, x, r8, r16, r32, tagR, tagW, toff, p.dataTag, n0, s0, this, tagCW, cwOff, cw, cch);
       if (r >= 0) {
         p.sliceDone = n0 + r - this.continued;
         p.sliceSteps = s0 + r;
@@ -296,6 +361,8 @@ export class BtVcpu extends TrapVcpu implements Callouts {
     const blk = new BtBlock(pc, gpa, priv, scan.length > 0 ? functionOf(scan) : EMPTY, scan.length, Math.min(bytes, 4096 - (gpa & 0xfff)), scan.source, scan.insns);
     this.vm.stats.translatedBlocks++;
     this.translations++;
+    // The page may have gained code words: inline code-page stores are allowed again one by one.
+    this.dropCodeWrites();
     if (this.cache.put(blk)) {
       // The page holds translated code from now on: no shadow may map it writable.
       if (this.shadows.writeProtect(this.p.bus.ramBase + (off & ~0xfff)) > 0) this.p.tlb.flushAll();
@@ -322,8 +389,7 @@ export class BtVcpu extends TrapVcpu implements Callouts {
   }
 
   /**
-   * Runs the instruction at pc that no block holds (an atomic, or a 4-byte instruction across the
-   * end of a page): a sensitive one through its callout, any other natively on the physical hart.
+   * Runs the instruction at pc that no block holds (a 4-byte instruction across the end of a page): a sensitive one through its callout, any other natively on the physical hart.
    */
   private stepOutside(pc: number): void {
     const p = this.p;
@@ -411,6 +477,24 @@ export class BtVcpu extends TrapVcpu implements Callouts {
         this.emulate(bits);
         return false;
     }
+  }
+
+  /**
+   * The slow path of a translated atomic: the physical hart runs the one instruction at pc, as trap
+   * mode runs it (a fault is an exit the VMM handles: a shadow fill, a store to a page holding
+   * translated code, a device, a trap reflected into the guest). See Callouts.atomic.
+   */
+  atomic(): number {
+    const p = this.p;
+    const gen = this.gen;
+    const done = p.sliceDone;
+    const end = p.sliceEnd;
+    const one = p.sliceSteps + 1;
+    execute(p, one);
+    if (p.sliceEnd === one) p.sliceEnd = end;
+    p.codeWritten = false;
+    if (p.sliceDone === done) return -1;
+    return gen === this.gen && p.sliceSteps < p.sliceEnd ? 0 : 1;
   }
 
   /** The block goes on after the callout when the slice has room (it always has, unless cut short). */

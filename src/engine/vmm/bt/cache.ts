@@ -104,6 +104,20 @@ export class TranslationCache {
   }
 
   /**
+   * Sets in `bits` (from index `at`: 32 words of 32 bits, a bit per 4-byte word of the page) the
+   * words of guest page `gpn` that hold a live block's code.
+   */
+  markCode(gpn: number, bits: Uint32Array, at: number): void {
+    const list = this.pages.get(gpn);
+    if (list === undefined) return;
+    for (const b of list) {
+      const first = (b.gpa & 0xfff) >>> 2;
+      const last = ((b.gpa & 0xfff) + Math.max(b.bytes, 1) - 1) >>> 2;
+      for (let w = first; w <= last && w < 1024; w++) bits[at + (w >>> 5)] |= 1 << (w & 31);
+    }
+  }
+
+  /**
    * Drops the blocks whose code overlaps `length` bytes at `gpa` (within one page); returns how
    * many. Every invalidation that dropped a block is remembered with the guest's `step` and
    * `instret` and, for a guest store, the store's `pc`.

@@ -5,7 +5,11 @@
 // (src/engine/cpu/jit.ts); sensitive ones (CSR accesses, xRET, WFI, SFENCE.VMA, ECALL, EBREAK and
 // the Xsensitive rdpriv, setsie, touser) become a call of the VMM's emulation routine (a callout)
 // that ends the block; after a CSR access or rdpriv the block goes on when the VMM answers that the
-// guest's context stayed. A block returns the steps it ran (its instructions, the callouts it went
+// guest's context stayed. Atomics (LR/SC and the AMOs) are translated inline with the same fast
+// paths, and take the physical hart's own path when those miss. A store, AMO or SC to a page that
+// holds translated code (write-protected in the shadows) is done inline when the VMM has seen the
+// guest may write that page (tagCW, per TLB slot) and the word holds no translated code (cw); else it
+// exits as before. A block returns the steps it ran (its instructions, the callouts it went
 // on after among them), or -1 - steps when it left through a trap or a callout (which is one step of
 // the guest's clock, as the instruction is bare); the VMM takes the callouts it went on after off the
 // instructions the physical hart retired, as it counted them itself.
@@ -24,12 +28,21 @@ export interface Callouts {
    * counts the instruction as one its block did not retire (`BtVcpu.continued`).
    */
   callout(kind: number, bits: number): boolean;
+  /**
+   * Runs the atomic at h.pc by the physical hart's own path (an access the block's fast paths do
+   * not take: misaligned, a TLB miss, a device, a word of translated code); h.pc, sliceDone and
+   * sliceSteps are synced before it (its step not yet counted). Returns 0 when it retired and the
+   * block may go on, 1 when it retired and the block must end (pc is the next instruction), -1 when
+   * it trapped (an exit the VMM handled, or a trap reflected into the guest).
+   */
+  atomic(): number;
 }
 
 /** A translated block function. */
 export type BtBlockFn = (
   h: Hart, x: Int32Array, r8: Uint8Array, r16: Uint16Array, r32: Int32Array,
   tagR: Int32Array, tagW: Int32Array, toff: Int32Array, dtag: number, n0: number, s0: number, c: Callouts,
+  tagCW: Int32Array, cwOff: Int32Array, cw: Uint32Array, cch: Uint32Array,
 ) => number;
 
 /** Kinds of callout (index into CALLOUT_NAMES). */
@@ -142,7 +155,7 @@ function branchTarget(id: number, w: number, pc: number): number | undefined {
 /**
  * Scans the block at RAM offset `off` (guest-virtual `pc`, privilege-independent code) of at most
  * `max` instructions. A block of length 0 means the first instruction cannot be translated here
- * (an atomic, or a 4-byte instruction across the page end): the caller runs it by other means.
+ * (a 4-byte instruction across the page end): the caller runs it by other means.
  */
 export function scanBlock(r16: Uint16Array, off: number, pc: number, f: BtFeatures, max = MAX_BLOCK): ScannedBlock {
   const scan = scan1(r16, off, pc, f, max, false);
@@ -161,7 +174,7 @@ function wordOf(raw: number, hasC: boolean): number {
 }
 
 function scan1(r16: Uint16Array, off: number, pc: number, f: BtFeatures, max: number, loop: boolean): ScannedBlock {
-  const lines: string[] = [loop ? 'let a = 0, v = 0, vp = 0, ti = 0, hh = 0, t = 0;\nfor (;;) {' : 'let a = 0, v = 0, vp = 0, ti = 0, hh = 0;'];
+  const lines: string[] = [loop ? 'let a = 0, v = 0, vp = 0, ti = 0, hh = 0, o = 0, t = 0;\nfor (;;) {' : 'let a = 0, v = 0, vp = 0, ti = 0, hh = 0, o = 0;'];
   const insns: GuestInsn[] = [];
   let k = 0;
   let cur = off;
@@ -187,8 +200,6 @@ function scan1(r16: Uint16Array, off: number, pc: number, f: BtFeatures, max: nu
     } else if (kind >= 0) {
       text = `${sync(k, vpc, loop, e)} h.tlb.hits += hh; c.callout(${kind}, ${raw}); return ${loop ? `-1 - t - ${k}` : -1 - k};`;
       ended = true;
-    } else if (id >= Op.LR_W && id <= Op.AMOMAXU_W) {
-      break;
     } else {
       const code = emit(id, w, k, vpc, next, f.c, e, loop ? pc : undefined);
       if (code === undefined) break;
@@ -208,8 +219,8 @@ function scan1(r16: Uint16Array, off: number, pc: number, f: BtFeatures, max: nu
 
 /**
  * How many instructions from RAM offset `off` the VMM may run natively on the physical hart, as
- * trap mode runs code, instead of translating them: up to the first sensitive instruction or atomic
- * (not included), the first control transfer (included), the end of the page or `max`.
+ * trap mode runs code, instead of translating them: up to the first sensitive instruction (not
+ * included), the first control transfer (included), the end of the page or `max`.
  */
 export function coldLength(r16: Uint16Array, off: number, f: BtFeatures, max = MAX_BLOCK): number {
   let k = 0;
@@ -228,7 +239,7 @@ export function coldLength(r16: Uint16Array, off: number, f: BtFeatures, max = M
       cur += 2;
     }
     const id = decode(w);
-    if (calloutOf(id, f) >= 0 || (id >= Op.LR_W && id <= Op.AMOMAXU_W)) return k;
+    if (calloutOf(id, f) >= 0) return k;
     k++;
     if (id === Op.JAL || id === Op.JALR || (id >= Op.BEQ && id <= Op.BGEU)) return k;
   }
@@ -237,7 +248,23 @@ export function coldLength(r16: Uint16Array, off: number, f: BtFeatures, max = M
 
 /** Builds a scanned block into its function. */
 export function buildBlock(scan: ScannedBlock): BtBlockFn {
-  return new Function('h', 'x', 'r8', 'r16', 'r32', 'tagR', 'tagW', 'toff', 'dtag', 'n0', 's0', 'c', scan.source) as BtBlockFn;
+  return new Function('h', 'x', 'r8', 'r16', 'r32', 'tagR', 'tagW', 'toff', 'dtag', 'n0', 's0', 'c', 'tagCW', 'cwOff', 'cw', 'cch', scan.source) as BtBlockFn;
+}
+
+/**
+ * The inline check of a store to a page holding translated code (its TLB slot `ti`, address `a`):
+ * the VMM has let the guest write the page (tagCW), the word holds no block's code (cw, a bit per
+ * word of the slot's page) and no code of the physical hart's own translator (cch, per RAM page);
+ * leaves the RAM byte offset in `o`.
+ */
+const CODE_WRITE = 'tagCW[ti] === (vp | dtag) && ((cw[(ti << 5) | ((a >>> 7) & 31)] >>> (a >>> 2)) & 1) === 0 && cch[(o = (a + cwOff[ti]) | 0) >>> 12] === 0';
+
+/**
+ * The slow path of atomic k at `pc`: the physical hart runs it (its step not yet counted); the
+ * block goes on when it retired in the same context, else it leaves.
+ */
+function slowAtomic(k: number, pc: number, loop: boolean, e: number): string {
+  return `h.pc = ${pc}; h.sliceDone = n0 + ${at(k - e, loop)}; h.sliceSteps = s0 + ${at(k, loop)}; h.tlb.hits += hh; hh = 0; o = c.atomic(); if (o !== 0) return o > 0 ? ${at(k + 1, loop)} : ${loop ? `-1 - t - ${k}` : -1 - k};`;
 }
 
 /** After a slow access: trap, or leave the block when the slice was cut short. */
@@ -300,10 +327,44 @@ ${write}`,
       const immS = ((w >> 25) << 5) | ((w >>> 7) & 31);
       const fast = size === 4 ? `r32[((a + toff[ti]) | 0) >> 2] = ${b};` : size === 2 ? `r16[((a + toff[ti]) | 0) >> 1] = ${b};` : `r8[(a + toff[ti]) | 0] = ${b};`;
       const align = size === 1 ? '' : `(a & ${size - 1}) === 0 && `;
+      const beside = size === 4 ? `r32[o >> 2] = ${b};` : size === 2 ? `r16[o >> 1] = ${b};` : `r8[o] = ${b};`;
       return {
         text: `a = (${a} + ${immS}) | 0; vp = a >>> 12; ti = vp & 1023;
 if (${align}tagW[ti] === (vp | dtag)) { hh++; ${fast} }
+else if (${align}${CODE_WRITE}) { hh++; ${beside} }
 else { ${sync(k, pc, loop, e)} h.storeSlow(a, ${size}, ${b}); h.codeWritten = false; ${afterSlow(k, next, '', loop)} }`,
+        ends: false,
+      };
+    }
+    case Op.LR_W: {
+      return {
+        text: `a = ${a}; vp = a >>> 12; ti = vp & 1023;
+if ((a & 3) === 0 && tagR[ti] === (vp | dtag)) { hh++; v = r32[((a + toff[ti]) | 0) >> 2]; h.reservation = a; h.reservedValue = v; ${rd === 0 ? '' : `x[${rd}] = v;`} }
+else { ${slowAtomic(k, pc, loop, e)} }`,
+        ends: false,
+      };
+    }
+    case Op.SC_W: {
+      // As the interpreter's SC: no reservation at this address fails it without an access.
+      return {
+        text: `a = ${a}; vp = a >>> 12; ti = vp & 1023;
+if ((a & 3) === 0 && h.reservation !== a) { h.reservation = -1; ${rd === 0 ? '' : `x[${rd}] = 1;`} }
+else if ((a & 3) === 0 && (tagW[ti] === (vp | dtag) ? (o = (a + toff[ti]) | 0) >= 0 : ${CODE_WRITE})) { hh++; h.reservation = -1; if (r32[o >> 2] === h.reservedValue) { r32[o >> 2] = ${b}; ${rd === 0 ? '' : `x[${rd}] = 0;`} } else { ${rd === 0 ? '' : `x[${rd}] = 1;`} } }
+else { ${slowAtomic(k, pc, loop, e)} }`,
+        ends: false,
+      };
+    }
+    case Op.AMOSWAP_W: case Op.AMOADD_W: case Op.AMOXOR_W: case Op.AMOAND_W: case Op.AMOOR_W:
+    case Op.AMOMIN_W: case Op.AMOMAX_W: case Op.AMOMINU_W: case Op.AMOMAXU_W: {
+      const value = {
+        [Op.AMOSWAP_W]: b, [Op.AMOADD_W]: `(v + ${b}) | 0`, [Op.AMOXOR_W]: `v ^ ${b}`, [Op.AMOAND_W]: `v & ${b}`, [Op.AMOOR_W]: `v | ${b}`,
+        [Op.AMOMIN_W]: `v < ${b} ? v : ${b}`, [Op.AMOMAX_W]: `v > ${b} ? v : ${b}`,
+        [Op.AMOMINU_W]: `v >>> 0 < ${b} >>> 0 ? v : ${b}`, [Op.AMOMAXU_W]: `v >>> 0 > ${b} >>> 0 ? v : ${b}`,
+      }[id];
+      return {
+        text: `a = ${a}; vp = a >>> 12; ti = vp & 1023;
+if ((a & 3) === 0 && (tagW[ti] === (vp | dtag) ? (o = (a + toff[ti]) | 0) >= 0 : ${CODE_WRITE})) { hh++; v = r32[o >> 2]; r32[o >> 2] = ${value}; ${rd === 0 ? '' : `x[${rd}] = v;`} }
+else { ${slowAtomic(k, pc, loop, e)} }`,
         ends: false,
       };
     }

@@ -617,8 +617,9 @@ export class TrapVcpu implements Vcpu, ExitHandler {
   }
 
   /**
-   * Decodes the faulting load/store at pc: its size in bytes, base op, register fields and length;
-   * null when it is no plain load or store; undefined when fetching it faulted (already reflected).
+   * Decodes the faulting load/store (or LR/SC, AMO) at pc: its size in bytes, base op, register
+   * fields and length; null when it is none of these; undefined when fetching it faulted (already
+   * reflected).
    */
   private memoryInstruction(): { op: number; size: number; rd: number; rs2: number; length: number } | null | undefined {
     const bits = this.fetchInstruction();
@@ -626,7 +627,7 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     const length = (bits & 3) === 3 ? 4 : 2;
     const w = length === 2 ? EXPAND_C[bits & 0xffff] : bits;
     const op = decodeWord(w >>> 0);
-    const size = op === Op.LW || op === Op.SW ? 4 : op === Op.LH || op === Op.LHU || op === Op.SH ? 2 : op === Op.LB || op === Op.LBU || op === Op.SB ? 1 : 0;
+    const size = op === Op.LW || op === Op.SW || (op >= Op.LR_W && op <= Op.AMOMAXU_W) ? 4 : op === Op.LH || op === Op.LHU || op === Op.SH ? 2 : op === Op.LB || op === Op.LBU || op === Op.SB ? 1 : 0;
     if (size === 0) return null;
     return { op, size, rd: (w >>> 7) & 31, rs2: (w >>> 20) & 31, length };
   }
@@ -639,7 +640,9 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     if (insn === null) return this.reflect(ACCESS_FAULT[access], va);
     const p = this.p;
     const bus = this.vm.bus;
-    if (access === Access.STORE) {
+    if (insn.op >= Op.LR_W && insn.op <= Op.AMOMAXU_W) {
+      if (!this.deviceAtomic(insn.op, insn.rd, insn.rs2, va, gpa)) return;
+    } else if (access === Access.STORE) {
       bus.store(gpa, insn.size, p.x[insn.rs2]);
       if (!bus.ok) return this.reflect(Cause.STORE_ACCESS, va);
       this.vm.stats.emulate('mmio-store');
@@ -656,6 +659,43 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     this.retireEmulated();
     // A device access may raise a virtual interrupt or move a timer: let the VMM look.
     p.sliceEnd = 0;
+  }
+
+  /**
+   * An LR/SC or AMO on a device, as the interpreter performs it (cpu/interp.ts, atomic): LR reads
+   * and reserves, SC (reached only with the reservation at `va`) stores when the word still holds
+   * the value LR read, an AMO reads, computes and writes. Returns false after reflecting a fault.
+   */
+  private deviceAtomic(op: number, rd: number, rs2: number, va: number, gpa: number): boolean {
+    const p = this.p;
+    const bus = this.vm.bus;
+    const old = bus.load(gpa, 4) | 0;
+    if (op === Op.LR_W) {
+      if (!bus.ok) {
+        this.reflect(Cause.LOAD_ACCESS, va);
+        return false;
+      }
+      p.reservation = va | 0;
+      p.reservedValue = old;
+      if (rd !== 0) p.x[rd] = old;
+      this.vm.stats.emulate('mmio-load');
+      return true;
+    }
+    if (op === Op.SC_W) {
+      p.reservation = -1;
+      const ok = old === p.reservedValue;
+      if (ok) bus.store(gpa, 4, p.x[rs2]);
+      if (rd !== 0) p.x[rd] = ok ? 0 : 1;
+    } else {
+      if (!bus.ok) {
+        this.reflect(Cause.STORE_ACCESS, va);
+        return false;
+      }
+      bus.store(gpa, 4, amoValue(op, old, p.x[rs2]));
+      if (rd !== 0) p.x[rd] = old;
+    }
+    this.vm.stats.emulate('mmio-store');
+    return true;
   }
 
   /**
@@ -733,5 +773,20 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     this.retireEmulated();
     p.pc = (p.pc + length) | 0;
     return size;
+  }
+}
+
+/** The value an AMO (other than LR/SC) writes over `old` with operand `b`. */
+function amoValue(op: number, old: number, b: number): number {
+  switch (op) {
+    case Op.AMOSWAP_W: return b;
+    case Op.AMOADD_W: return (old + b) | 0;
+    case Op.AMOXOR_W: return old ^ b;
+    case Op.AMOAND_W: return old & b;
+    case Op.AMOOR_W: return old | b;
+    case Op.AMOMIN_W: return old < b ? old : b;
+    case Op.AMOMAX_W: return old > b ? old : b;
+    case Op.AMOMINU_W: return old >>> 0 < b >>> 0 ? old : b;
+    default: return old >>> 0 > b >>> 0 ? old : b;
   }
 }
