@@ -24,7 +24,9 @@ export const DECODE_FUNCT7 = new Int16Array(128 * 16);
 const LINEAR: InsnDef[][] = [];
 
 function satisfiesNonzero(def: InsnDef, word: number): boolean {
-  for (const name of def.nonzero ?? []) if (getField(word, name) === 0) return false;
+  const names = def.nonzero;
+  if (names === undefined) return true;
+  for (let i = 0; i < names.length; i++) if (getField(word, names[i]) === 0) return false;
   return true;
 }
 
@@ -101,7 +103,9 @@ function expandSteps(def: InsnDef): readonly ExpandStep[] {
 export function expandCompressed(def: InsnDef, half: number): number {
   let word = INSN_BY_ID[def.expand!.op].match;
   const get = (name: FieldName): number => getField(half, name);
-  for (const { name, arg } of expandSteps(def)) {
+  const steps = expandSteps(def);
+  for (let i = 0; i < steps.length; i++) {
+    const { name, arg } = steps[i];
     const value = typeof arg === 'number' ? arg : typeof arg === 'function' ? arg(get) : getField(half, arg);
     word |= putField(name, value);
   }
@@ -132,8 +136,10 @@ function buildCompressedDecoder(): void {
     if ((h & 3) === 3) continue;
     // A definition matches; a reserved encoding (nonzero violated) of a more specific entry must not
     // fall through to a less specific one (c.jr x0 is reserved, not c.mv).
-    const first = groups[cGroup(h)].find((def) => ((h ^ def.match) & def.mask) === 0);
-    if (!first || !satisfiesNonzero(first, h)) continue;
+    const group = groups[cGroup(h)];
+    let first: InsnDef | undefined;
+    for (let i = 0; i < group.length && first === undefined; i++) if (((h ^ group[i].match) & group[i].mask) === 0) first = group[i];
+    if (first === undefined || !satisfiesNonzero(first, h)) continue;
     EXPAND_C[h] = expandCompressed(first, h);
     C_ID[h] = first.id;
   }

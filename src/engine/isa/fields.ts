@@ -73,9 +73,13 @@ export type FieldName = keyof typeof FIELDS;
 export function getField(word: number, name: FieldName): number {
   const spec: FieldSpec = FIELDS[name];
   let v = 0;
-  for (const [hi, lo, at] of spec.runs) {
-    const n = hi - lo + 1;
-    v |= ((word >>> at) & ((1 << n) - 1)) << lo;
+  // Indexed loops: the decoders' tables are built at start-up through here, before V8 optimizes
+  // anything, and a for-of over the runs left megabytes of iterator garbage.
+  const runs = spec.runs;
+  for (let i = 0; i < runs.length; i++) {
+    const run = runs[i];
+    const lo = run[1];
+    v |= ((word >>> run[2]) & ((1 << (run[0] - lo + 1)) - 1)) << lo;
   }
   if (spec.signed) {
     const sh = 32 - spec.width;
@@ -91,9 +95,11 @@ export function putField(name: FieldName, value: number): number {
   const spec: FieldSpec = FIELDS[name];
   const v = value - (spec.regBase ?? 0);
   let word = 0;
-  for (const [hi, lo, at] of spec.runs) {
-    const n = hi - lo + 1;
-    word |= ((v >>> lo) & ((1 << n) - 1)) << at;
+  const runs = spec.runs;
+  for (let i = 0; i < runs.length; i++) {
+    const run = runs[i];
+    const lo = run[1];
+    word |= ((v >>> lo) & ((1 << (run[0] - lo + 1)) - 1)) << run[2];
   }
   return word >>> 0;
 }
