@@ -17,7 +17,7 @@ import { Op } from '../isa/opcodes';
 import { INSN_BY_ID } from '../isa/table';
 import { Hart } from './hart';
 import { execute } from './interp';
-import { BUILD_BUDGET } from './jit';
+import { BUILD_BUDGET, HOT_THRESHOLD } from './jit';
 import { Cause } from '../mmu/walk';
 
 /** Steps of the warm-up program on each hart. */
@@ -91,6 +91,9 @@ function program(): number[] {
     }
     p.push(word(Op.JAL, { rd: 9, imm_j: 4 }), word(Op.AUIPC, { rd: 9, imm_u: 0 }), word(Op.JALR, { rd: 0, rs1: 9, imm_i: 8 }));
     p.push(word(Op.FENCE, { pred: 15, succ: 15 }));
+    // A store of each size into the program's own page, past its code (x21 points there): the
+    // inner loop's check of stores into the code it runs.
+    p.push(word([Op.SB, Op.SH, Op.SW][i], { rs1: 21, rs2: 5, imm_s: 4 * i }));
   }
   // A CSR instruction, an ecall, a load from an address where nothing is (access fault) and a call
   // to such an address above 2^31 (a fetch fault raised by the loop's slow fetch, its tval a large
@@ -132,8 +135,8 @@ export function warmUpInterpreter(): WarmUpSummary {
   const summary: WarmUpSummary = { steps: 0, ecalls: 0, accessFaults: 0, fetchFaults: 0, translations: 0, deferred: 0 };
   const code = program();
   const handler = (code.length - HANDLER_WORDS) * 4;
-  for (const kind of ['build', 'budget', 'interpret'] as const) {
-    const base = MEMORY_MAP.ram.base;
+  const base = MEMORY_MAP.ram.base;
+  const harts = (['build', 'budget', 'interpret'] as const).map((kind) => {
     const hart = new Hart(new Bus(base, RAM_BYTES), { jit: kind !== 'interpret', pmp: false });
     // One hart builds blocks at once (the production budget would leave this short program
     // interpreted), one has that budget even under the tests' setting (test/setup.ts).
@@ -144,31 +147,43 @@ export function warmUpInterpreter(): WarmUpSummary {
     hart.reset(base);
     // The program's page has backed off once: its starts are built at twice the entries.
     if (hart.code !== undefined && kind === 'budget') hart.code.shift[0] = 1;
+    // Starts already near their threshold (the threshold, and twice it on the backed-off page), so
+    // that the heat check's paths and the translator's calls run within the first passes.
+    const hot = hart.code?.hot;
+    if (hot !== undefined) for (let i = 0; i < hot.length; i++) hot[i] = (i & 2) === 0 ? HOT_THRESHOLD - 2 : 2 * HOT_THRESHOLD - 3;
     hart.mtvec = base + handler;
     for (let r = 10; r <= 17; r++) hart.x[r] = base + 4096 * (r - 8);
+    hart.x[21] = base + 4096 - 64;
     hart.x[6] = -77;
     hart.x[7] = 5;
-    // Slices end at every mret (interrupts may have changed), three times a pass. The first half runs
-    // with a breakpoint where the program never goes: then every instruction takes the loop's
-    // general path (as after a decode-cache miss, or while stepping) instead of its inner loop, so
-    // both have their type feedback.
-    let steps = 0;
-    hart.breakpoints.add(base + RAM_BYTES - 4);
-    for (let i = 0; i < 10_000 && steps < WARM_STEPS; i++) {
-      if (steps >= WARM_STEPS / 2) hart.breakpoints.clear();
+    return hart;
+  });
+  // Slices end at every mret (interrupts may have changed), three times a pass. The harts take
+  // turns slice by slice, and every other round runs with a breakpoint where the program never
+  // goes: then every instruction takes the loop's general path (as after a decode-cache miss, or
+  // while stepping) instead of its inner loop. So every path has run within the first rounds,
+  // before V8 first compiles execute (it compiles with the feedback it has then).
+  const steps = harts.map(() => 0);
+  for (let round = 0; round < 30_000 && steps.some((n) => n < WARM_STEPS); round++) {
+    harts.forEach((hart, k) => {
+      if (steps[k] >= WARM_STEPS) return;
+      if ((round & 1) === 0) hart.breakpoints.add(base + RAM_BYTES - 4);
+      else hart.breakpoints.clear();
       hart.sliceDone = 0;
       hart.sliceSteps = 0;
       hart.tlb.flushAll();
       execute(hart, 5000);
-      steps += hart.sliceSteps;
-    }
+      steps[k] += hart.sliceSteps;
+    });
+  }
+  harts.forEach((hart, k) => {
     hart.breakpoints.clear();
-    summary.steps += steps;
+    summary.steps += steps[k];
     summary.ecalls += hart.trapCounts[Cause.ECALL_M];
     summary.accessFaults += hart.trapCounts[Cause.LOAD_ACCESS];
     summary.fetchFaults += hart.trapCounts[Cause.INSN_ACCESS];
     summary.translations += hart.code?.stats.translations ?? 0;
     summary.deferred += hart.code?.stats.deferred ?? 0;
-  }
+  });
   return summary;
 }

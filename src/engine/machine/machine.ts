@@ -87,7 +87,6 @@ export class Machine {
   onSbiFence: ((kind: 'i' | 'vma') => void) | undefined;
 
   constructor(options: MachineOptions = {}) {
-    Machine.warmUp();
     this.options = options;
     this.ramSize = options.bus?.ramSize ?? options.ramSize ?? DEFAULT_RAM_SIZE;
     this.stepsPerTick = options.stepsPerTick ?? DEFAULT_STEPS_PER_TICK;
@@ -156,6 +155,9 @@ export class Machine {
         if (code.codeChunks[off >>> 12] !== 0) code.invalidatePage(off);
       };
     }
+    // After the hart and its board exist: their first objects settle the field types V8 records for
+    // the Hart's class, so the code the warm-up has V8 compile needs no recompile for them.
+    Machine.warmUp();
   }
 
   private static warmedUp = false;
