@@ -28,12 +28,11 @@ import { HOT_MASK, HOT_THRESHOLD, TranslateResult, type PageBlocks } from './jit
 import { hInstruction, NOT_H } from './hext';
 
 /**
- * Whether the fast run's jump to RAM offset `off` (in its fetch page) must go back to the top of
- * the loop: a block starts there, or the start turns hot with this entry (the top counts it and
- * calls the translator). Otherwise the entry is counted here and the run goes on.
+ * Whether the fast run's jump to RAM offset `off` (in its fetch page, whose blocks are `pg`) must go
+ * back to the top of the loop: a block starts there, or the start turns hot with this entry (the top
+ * counts it and calls the translator). Otherwise the entry is counted here and the run goes on.
  */
-function mustLeaveRun(pages: (PageBlocks | undefined)[], hot: Int32Array, off: number): boolean {
-  const pg = pages[off >>> 12];
+function mustLeaveRun(pg: PageBlocks | undefined, hot: Int32Array, off: number): boolean {
   if (pg !== undefined && pg.fn[(off & 0xfff) >>> 1] !== undefined) return true;
   const hi = (off >>> 1) & HOT_MASK;
   if (hot[hi] + 1 >= HOT_THRESHOLD) return true;
@@ -176,6 +175,9 @@ export function execute(h: Hart, limit: number): void {
       const stamp = ++dcStamp;
       // RAM offset of the fetch page: a store there may overwrite the run's instructions.
       const fram = (fbase + foff) | 0;
+      // The fetch page's blocks: none is installed or dropped while the run goes on (the translator
+      // runs at the top, and stores into a page holding blocks leave the run).
+      const fpg = pages === undefined ? undefined : pages[fram >>> 12];
       run: for (;;) {
         if (steps >= end || ((pc - fbase) >>> 0) >= flimit) continue outer;
         const hw = ((pc + foff) | 0) >> 1;
@@ -353,7 +355,7 @@ export function execute(h: Hart, limit: number): void {
         // The jump tail: with the translator on, the target may start a block or turn hot.
         steps++;
         pc = npc;
-        if (blocks && (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(pages!, hot!, (npc + foff) | 0))) {
+        if (blocks && (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(fpg, hot!, (npc + foff) | 0))) {
           entry = true;
           continue outer;
         }
