@@ -15,7 +15,6 @@
   .equ RES, 0x80202000
   .equ REGION, 0x40000000
   .equ HOLE, 0x03000000
-  .equ PLIC_PRIO1, 0x0c000004
   .equ PTE_V, 1
   .equ PTE_RWAD, 2 | 4 | 64 | 128
   .equ PTE_RAD, 2 | 64 | 128
@@ -57,7 +56,7 @@ _start:
   sw t0, 16(s0)
   li t0, 0x5a5a0001
   li t1, RO
-  sw t0, 0(t1)
+  sw t0, 4(t1)
   li t0, 0x80000000 | (ROOT >> 12)
   csrw satp, t0
   li t0, 3 << 11
@@ -157,8 +156,9 @@ smain:
   lw t1, 0(t0)
   sw t1, 0(s11)
   addi s11, s11, 4
-  # 5: a loop of AMOs over REGION's pages 0 to 4: RW, read-only, unmapped, hole, PLIC.
-  li t0, REGION
+  # 5: a loop of AMOs over word 1 of REGION's pages 0 to 4: RW, read-only, unmapped, hole, the
+  # PLIC (source 1's priority).
+  li t0, REGION + 4
   li t1, 5
   li t2, 7
 5:
@@ -170,9 +170,9 @@ smain:
   # 6: faulting atomics, one by one.
   li a1, DATA + 2
   li a2, REGION + 0x2000
-  li a3, REGION + 0x1000
-  li a4, REGION + 0x3000
-  li a5, REGION + 0x4000
+  li a3, REGION + 0x1004
+  li a4, REGION + 0x3004
+  li a5, REGION + 0x4004
   li t2, 9
   amoadd.w t3, t2, (a1)
   lr.w t3, (a1)
@@ -258,8 +258,17 @@ lrsc_add:
   bnez t1, 1b
   ret
 
+# putc(t3): writes t3 to the UART once its transmitter is empty (LSR.THRE).
+putc:
+  lbu t6, 5(t4)
+  andi t6, t6, 0x20
+  beqz t6, putc
+  sb t3, 0(t4)
+  ret
+
 # dump(s2, s3): prints s3 words from s2 in hex, one a line.
 dump:
+  mv s4, ra
   li t4, UART
 1:
   beqz s3, 3f
@@ -273,15 +282,16 @@ dump:
   blt t2, t6, 4f
   addi t3, t2, 'a' - 10
 4:
-  sb t3, 0(t4)
+  call putc
   addi t1, t1, -1
   bnez t1, 2b
   li t3, '\n'
-  sb t3, 0(t4)
+  call putc
   addi s2, s2, 4
   addi s3, s3, -1
   j 1b
 3:
+  mv ra, s4
   ret
 
   .balign 4
