@@ -597,6 +597,8 @@ export class Hart implements PteMemory {
       if (tlb.tagC[ti] === (vpn | this.dataTag) && (va & (size - 1)) === 0) {
         const off = (va + tlb.off[ti]) | 0;
         this.fault = 0;
+        // Served by the TLB, as the same store is when the page holds no code.
+        tlb.hits++;
         code.stats.codePageStores++;
         if (code.written(off, size, this.stepsNow())) this.codeWritten = true;
         // The page's last block is gone: stores to it are fast again.

@@ -713,9 +713,16 @@ function regionSource(h: Hart, blocks: RBlock[], index: Map<number, number>, int
     if (i === undefined || i < 0) return `${count} h.pc = ${t}; break out;`;
     return `${count} if (s0 + tot + ${lenOf(t)} > end) { h.pc = ${t}; break out; } bpc = ${t}; continue;`;
   };
+  // Per memory instruction of a self-looping block: the virtual page its last fast access went to
+  // (cpN, -1: none) and that page's RAM offset (coN), so later passes skip the TLB's tag check.
+  let caches = 0;
+  let selfLoops = false;
   for (const b of blocks) {
     const lines: string[] = [];
     const n = b.ids.length;
+    // A block whose branch goes back to its own start runs its passes in an inner loop: no switch
+    // dispatch, and one test of the slice per pass against a bound computed when it changes.
+    const self = b.end === End.BRANCH && b.target === b.pc && n > 1;
     for (let k = 0; k < n; k++) {
       const id = b.ids[k];
       const w = b.ws[k];
@@ -725,7 +732,10 @@ function regionSource(h: Hart, blocks: RBlock[], index: Map<number, number>, int
       if (last && b.end !== End.FALL) {
         const rd = (w >>> 7) & 31;
         const link = rd === 0 ? '' : `g${rd} = ${next};`;
-        if (b.end === End.BRANCH) {
+        if (self) {
+          const cond = branchCond(id, w);
+          lines.push(`tot += ${n}; if (!(${cond})) break; if (tot > lim) { h.pc = ${b.pc}; break out; }\n}\n${goTo(b.next, 0)}`);
+        } else if (b.end === End.BRANCH) {
           const cond = branchCond(id, w);
           lines.push(`if (${cond}) { ${goTo(b.target, n)} } else { ${goTo(b.next, n)} }`);
         } else if (b.end === End.JUMP) {
@@ -737,12 +747,21 @@ function regionSource(h: Hart, blocks: RBlock[], index: Map<number, number>, int
         }
         continue;
       }
-      lines.push(emitInsn(id, w, k, ipc, next));
+      const memory = (id >= Op.LB && id <= Op.LHU) || (id >= Op.SB && id <= Op.SW);
+      lines.push(emitInsn(id, w, k, ipc, next, self && memory ? caches++ : -1));
+    }
+    if (self) {
+      selfLoops = true;
+      // The bound: passes go on while s0 + tot + n <= end, i.e. tot <= lim (end only changes after a slow call).
+      const bound = `lim = end - s0 - ${n};`;
+      for (let j = 0; j < lines.length; j++) lines[j] = lines[j].replaceAll('end = h.sliceEnd;', `end = h.sliceEnd; ${bound}`);
+      lines.unshift(`${bound}\nfor (;;) {\n${bulkStore(b)}`);
     }
     if (b.end === End.FALL) lines.push(goTo(b.next, n));
     body.push(internal ? `case ${b.pc}: {\n${lines.join('\n')}\n}` : lines.join('\n'));
   }
-  const src = body.join('\n');
+  const reset = Array.from({ length: caches }, (_, c) => ` cp${c} = -1;`).join('');
+  const src = body.join('\n').replaceAll(RESET, reset);
   let used = written;
   for (const m of src.matchAll(/\bg(\d+)\b/g)) used |= 1 << Number(m[1]);
   const decl: string[] = [];
@@ -752,12 +771,51 @@ function regionSource(h: Hart, blocks: RBlock[], index: Map<number, number>, int
     decl.length > 0 ? `let ${decl.join(', ')};` : '',
     src.includes('tagC[') ? 'const tagC = h.tlb.tagC, cc = h.code.codeLines;' : '',
     internal ? `let bpc = ${blocks[0].pc};` : '',
+    selfLoops ? 'let lim = 0, bp = 0;' : '',
+    caches > 0 ? `let ${Array.from({ length: caches }, (_, c) => `cp${c} = -1, co${c} = 0`).join(', ')};` : '',
   ];
   const loop = internal ? `out: for (;;) {\nswitch (bpc) {\n${src}\n}\n}` : `out: {\n${src}\n}`;
   // One exit: registers written back, then the trap (tk 1: the slow access's fault, 2: a jump to
   // a misaligned target in v) after `tot` instructions, or the instructions retired.
   const trap = 'if (tk !== 0) { if (tk === 1) h.raiseFault(); else h.raise(0, v); return -1 - tot; }';
   return `${head.join('\n')}\n${loop}\n${writeBack}\nh.tlb.hits += hh;\n${trap}\nreturn tot;`;
+}
+
+/**
+ * A self-looping block that stores a register's value at consecutive addresses (`sb v, imm(p);
+ * addi p, p, size; bne p, e`, the byte loop of a C memset): code at the top of its loop that does
+ * all the passes but one up to the end of the store's page, the slice's bound and the pass whose
+ * branch leaves, at once (TypedArray.fill), when the page has a write tag; the last of those passes
+ * then runs as usual. Instructions, steps, TLB hits and the memory written are those of the passes
+ * run one by one; any other block gives ''.
+ */
+function bulkStore(b: RBlock): string {
+  if (b.ids.length !== 3) return '';
+  const [st, add, br] = b.ids;
+  const [ws, wa, wb] = b.ws;
+  if (!(st >= Op.SB && st <= Op.SW) || add !== Op.ADDI || br !== Op.BNE) return '';
+  const size = st === Op.SW ? 4 : st === Op.SH ? 2 : 1;
+  const shift = size === 4 ? 2 : size === 2 ? 1 : 0;
+  const p = (ws >>> 15) & 31;
+  const val = (ws >>> 20) & 31;
+  const imm = ((ws >> 25) << 5) | ((ws >>> 7) & 31);
+  const brA = (wb >>> 15) & 31;
+  const brB = (wb >>> 20) & 31;
+  const e = brA === p ? brB : brA;
+  if (p === 0 || val === p || ((wa >>> 7) & 31) !== p || ((wa >>> 15) & 31) !== p || wa >> 20 !== size) return '';
+  if ((brA !== p && brB !== p) || e === p) return '';
+  const arr = size === 4 ? 'r32' : size === 2 ? 'r16' : 'r8';
+  const n = b.ids.length;
+  const align = size === 1 ? '' : `(a & ${size - 1}) === 0 && `;
+  // Passes that may run: to the page's end; within the slice (each pass starts only when it fits);
+  // before the pass after which p equals e (when e - p is a positive multiple of the size below 2^31;
+  // otherwise that pass lies beyond the page's end).
+  return `a = (${L(p)} + ${imm}) | 0; vp = a >>> 12;
+if (${align}tagW[ti = vp & 1023] === (vp | dtag)) {
+bp = (4096 - (a & 4095)) >>> ${shift}; v = ((end - s0 - tot) / ${n}) | 0; if (v < bp) bp = v;
+v = (${L(e)} - ${L(p)}) | 0; if (v > 0 && (v & ${size - 1}) === 0 && (v >> ${shift}) < bp) bp = v >> ${shift};
+if (bp > 1) { bp--; v = ((a + toff[ti]) | 0) >> ${shift}; ${arr}.fill(${L(val)}, v, v + bp); ${L(p)} = (${L(p)} + (bp << ${shift})) | 0; tot += bp * ${n}; hh += bp; }
+}`;
 }
 
 /** Whether instruction `id` writes its rd field. */
@@ -800,8 +858,14 @@ function buildBlock(source: string): BlockFn {
  * the slow paths read none; a trap writes them back before the hart takes it).
  */
 function sync(k: number, pc: number): string {
-  return `h.pc = ${pc}; h.sliceDone = n0 + tot + ${k}; h.sliceSteps = s0 + tot + ${k + 1};`;
+  return `h.pc = ${pc}; h.sliceDone = n0 + tot + ${k}; h.sliceSteps = s0 + tot + ${k + 1};${RESET}`;
 }
+
+/**
+ * Placeholder in slow paths for forgetting every cached page (regionSource replaces it): a slow
+ * call may refill or flush the TLB, so a page's check is done afresh after one.
+ */
+const RESET = '/*reset*/';
 
 /** A trap from the slow call of instruction k: leave, and take it once registers are written back. */
 function trapped(k: number): string {
@@ -812,7 +876,7 @@ function trapped(k: number): string {
  * JavaScript for the non-control instruction `id` (bits `w`, number k of its block, at `pc`) on
  * the region's locals.
  */
-function emitInsn(id: number, w: number, k: number, pc: number, next: number): string {
+function emitInsn(id: number, w: number, k: number, pc: number, next: number, cache = -1): string {
   const rd = (w >>> 7) & 31;
   const rs1 = (w >>> 15) & 31;
   const rs2 = (w >>> 20) & 31;
@@ -827,25 +891,45 @@ function emitInsn(id: number, w: number, k: number, pc: number, next: number): s
     case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: return '';
     case Op.LW: case Op.LH: case Op.LHU: case Op.LB: case Op.LBU: {
       const size = id === Op.LW ? 4 : id === Op.LB || id === Op.LBU ? 1 : 2;
-      const fast = size === 4 ? 'r32[((a + toff[ti]) | 0) >> 2]' : size === 2 ? 'r16[((a + toff[ti]) | 0) >> 1]' : 'r8[(a + toff[ti]) | 0]';
+      const at = (o: string): string => (size === 4 ? `r32[((a + ${o}) | 0) >> 2]` : size === 2 ? `r16[((a + ${o}) | 0) >> 1]` : `r8[(a + ${o}) | 0]`);
       const align = size === 1 ? '' : `(a & ${size - 1}) === 0 && `;
       const ext = id === Op.LH ? '(v << 16) >> 16' : id === Op.LB ? '(v << 24) >> 24' : size === 4 ? 'v | 0' : 'v';
       const write = rd === 0 ? '' : `g${rd} = ${ext};`;
+      const slow = `${sync(k, pc)} v = h.loadSlow(a, ${size}); ${trapped(k)} end = h.sliceEnd; if (end <= s0 + tot + ${k + 1}) { ${write} ${leave} }`;
+      if (cache >= 0) {
+        // The page of this load's last fast access: later passes check it with one compare.
+        const cp = `cp${cache}`;
+        const co = `co${cache}`;
+        return `a = (${a} + ${immI}) | 0; vp = a >>> 12;
+if (${align}vp === ${cp}) { hh++; v = ${at(co)}; } else if (${align}tagR[ti = vp & 1023] === (vp | dtag)) { hh++; ${cp} = vp; ${co} = toff[ti]; v = ${at(co)}; } else { ${slow} }
+${write}`;
+      }
       return `a = (${a} + ${immI}) | 0; vp = a >>> 12; ti = vp & 1023;
-if (${align}tagR[ti] === (vp | dtag)) { hh++; v = ${fast}; } else { ${sync(k, pc)} v = h.loadSlow(a, ${size}); ${trapped(k)} end = h.sliceEnd; if (end <= s0 + tot + ${k + 1}) { ${write} ${leave} } }
+if (${align}tagR[ti] === (vp | dtag)) { hh++; v = ${at('toff[ti]')}; } else { ${slow} }
 ${write}`;
     }
     case Op.SW: case Op.SH: case Op.SB: {
       const size = id === Op.SW ? 4 : id === Op.SH ? 2 : 1;
       const immS = ((w >> 25) << 5) | ((w >>> 7) & 31);
-      const fast = size === 4 ? `r32[((a + toff[ti]) | 0) >> 2] = ${b};` : size === 2 ? `r16[((a + toff[ti]) | 0) >> 1] = ${b};` : `r8[(a + toff[ti]) | 0] = ${b};`;
+      const at = (o: string): string => (size === 4 ? `r32[((a + ${o}) | 0) >> 2] = ${b};` : size === 2 ? `r16[((a + ${o}) | 0) >> 1] = ${b};` : `r8[(a + ${o}) | 0] = ${b};`);
       const align = size === 1 ? '' : `(a & ${size - 1}) === 0 && `;
       // A page holding code (code-write tag): the store stays here unless its word holds code.
       const beside = size === 4 ? `r32[v >> 2] = ${b};` : size === 2 ? `r16[v >> 1] = ${b};` : `r8[v] = ${b};`;
-      return `a = (${a} + ${immS}) | 0; vp = a >>> 12; ti = vp & 1023;
-if (${align}tagW[ti] === (vp | dtag)) { hh++; ${fast} }
-else if (${align}tagC[ti] === (vp | dtag) && ((cc[(v = (a + toff[ti]) | 0) >>> 7] >>> ((v >>> 2) & 31)) & 1) === 0) { hh++; ${beside} }
+      const rest = `else if (${align}tagC[ti] === (vp | dtag) && ((cc[(v = (a + toff[ti]) | 0) >>> 7] >>> ((v >>> 2) & 31)) & 1) === 0) { hh++; ${beside} }
 else { ${sync(k, pc)} h.storeSlow(a, ${size}, ${b}); ${trapped(k)} end = h.sliceEnd; if (end <= s0 + tot + ${k + 1} || h.codeWritten) { h.codeWritten = false; ${leave} } }`;
+      if (cache >= 0) {
+        // The page of this store's last fast access (a write tag, so no code in it): later passes
+        // check it with one compare.
+        const cp = `cp${cache}`;
+        const co = `co${cache}`;
+        return `a = (${a} + ${immS}) | 0; vp = a >>> 12;
+if (${align}vp === ${cp}) { hh++; ${at(co)} }
+else if (${align}tagW[ti = vp & 1023] === (vp | dtag)) { hh++; ${cp} = vp; ${co} = toff[ti]; ${at(co)} }
+${rest}`;
+      }
+      return `a = (${a} + ${immS}) | 0; vp = a >>> 12; ti = vp & 1023;
+if (${align}tagW[ti] === (vp | dtag)) { hh++; ${at('toff[ti]')} }
+${rest}`;
     }
     default:
       throw new Error(`instruction ${id} cannot be translated`);
