@@ -110,4 +110,15 @@ describe('bt: atomics translated inline', () => {
     expect(bt.output()).toBe(trap.output());
     expect(s.exitCount).toBeLessThan(trap.vm.stats.exitCount);
   });
+
+  test('a code page that becomes a table page: its PTE stores exit again (the shadows follow them)', () => {
+    // test/guests/vmm/code-table-page.S: the second pass's PTE store came after a store beside code
+    // (inline from then on) and a walk that made the page a table; done inline it left the shadow's
+    // old mapping, and bt printed 1211.
+    const kernel = assembleFile(join(REPO_ROOT, 'test/guests/vmm/code-table-page.S')).elf!;
+    const r = cosimulate(kernel, 'bt', { memSize: 16 * MiB });
+    expect(r.firstDifference).toBeUndefined();
+    expect({ output: r.output, exitCode: r.exitCode }).toEqual({ output: '1212\n', exitCode: 0 });
+    expect(r.referenceOutput).toBe('1212\n');
+  });
 });

@@ -77,8 +77,10 @@ export class BtVcpu extends TrapVcpu implements Callouts {
    * slot: the tag of a page that holds translated code and that the guest may write in its current
    * context (the VMM saw one of its stores there go through the guest's tables and PMP), or -1; that
    * page's RAM byte offset minus its virtual base; and a bit per word of the page that holds a
-   * block's code. Valid while the physical TLB was not flushed and the guest's context and the
-   * cache stayed (flushes, gen); any other change drops them all.
+   * block's code. Valid while the physical TLB was not flushed, the guest's context and the cache
+   * stayed (flushes, gen) and the VMM walked no guest table (a walk may make a page a table page,
+   * whose stores must exit: if it held code its shadows were read-only already, so no flush tells);
+   * any other change drops them all.
    */
   private readonly tagCW = new Int32Array(TLB_SIZE).fill(-1);
   private readonly cwOff = new Int32Array(TLB_SIZE);
@@ -86,6 +88,7 @@ export class BtVcpu extends TrapVcpu implements Callouts {
   private cwLive = false;
   private cwFlushes = -1;
   private cwGen = -1;
+  private cwWalks = -1;
   /** Code of the physical hart's own translator, per RAM page (zeros without it). */
   private hartCode: Uint32Array | undefined;
   /** Code-page stores done inline (statistics for docs/speed.md; not a guest-visible count). */
@@ -174,10 +177,11 @@ export class BtVcpu extends TrapVcpu implements Callouts {
     }
     const hpa = this.vm.pmap.lookup(base);
     if (hpa < 0) return;
-    if (this.cwFlushes !== p.tlb.flushes || this.cwGen !== this.gen) {
+    if (this.cwFlushes !== p.tlb.flushes || this.cwGen !== this.gen || this.cwWalks !== this.vm.stats.tlbMisses) {
       this.dropCodeWrites();
       this.cwFlushes = p.tlb.flushes;
       this.cwGen = this.gen;
+      this.cwWalks = this.vm.stats.tlbMisses;
     }
     const vpn = va >>> 12;
     const ti = vpn & TLB_MASK;
@@ -311,7 +315,7 @@ export class BtVcpu extends TrapVcpu implements Callouts {
       const s0 = p.sliceSteps;
       const gen = this.gen;
       this.continued = 0;
-      if (this.cwLive && (tlb.flushes !== this.cwFlushes || gen !== this.cwGen)) this.dropCodeWrites();
+      if (this.cwLive && (tlb.flushes !== this.cwFlushes || gen !== this.cwGen || stats.tlbMisses !== this.cwWalks)) this.dropCodeWrites();
       const r = run.fn(p, x, r8, r16, r32, tagR, tagW, toff, p.dataTag, n0, s0, this, tagCW, cwOff, cw, cch);
       if (r >= 0) {
         p.sliceDone = n0 + r - this.continued;
