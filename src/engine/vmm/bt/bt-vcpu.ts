@@ -91,8 +91,6 @@ export class BtVcpu extends TrapVcpu implements Callouts {
   private cwWalks = -1;
   /** Code of the physical hart's own translator, per RAM page (zeros without it). */
   private hartCode: Uint32Array | undefined;
-  /** Code-page stores done inline (statistics for docs/speed.md; not a guest-visible count). */
-  inlineCodePageStores = 0;
 
   constructor(vm: Vm, vmm: Vmm) {
     super(vm, vmm);
