@@ -16,6 +16,8 @@
 // retired instructions, a page whose code keeps being overwritten waits longer each time (backoff),
 // and a region whose bytes and pc were translated before reuses that function (a program exec'd
 // again into other frames).
+// A block that branches back to its own start runs its passes in an inner loop of the region, and
+// a fill loop (a C memset's `sb; addi; bne`) does its passes up to its store's page end at once.
 // Regions retire, trap and count steps exactly as the interpreter would; tests compare the two.
 
 import { DECODE_BUCKET, decodeSlow, EXPAND_C } from '../isa/decode';
