@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { assemble } from '../../src/engine/asm/index';
 import { Machine, StopReason } from '../../src/engine/machine/machine';
+import { SHADOW_L0_LIMIT } from '../../src/engine/vmm/shadow';
 import { Vmm } from '../../src/engine/vmm/vmm';
 
 const PAGES = 32;
@@ -119,6 +120,89 @@ function kernel(rounds: number, fence: string, remap = false): Uint8Array {
   return r.elf;
 }
 
+/**
+ * A kernel whose root maps every 4 MiB range (but the finisher's and the UART's) as a megapage onto
+ * the first 4 MiB of RAM, and reads one word through each range `rounds` times, each round with
+ * sstatus.SUM toggled (another shadow): each shadow needs a level-0 table for every range, and two
+ * need more than a VM may hold.
+ */
+const WIDE = (rounds: number): string => `
+  .equ UART, 0x10000000
+  .equ FINISHER, 0x100000
+  .equ ROOT, 0x80100000
+  .globl _start
+_start:
+  li    t0, -1
+  csrw  pmpaddr0, t0
+  li    t0, 0x1f
+  csrw  pmpcfg0, t0
+  li    t0, ROOT
+  li    t1, (0x80000 << 10) | 0xcf
+  li    t2, 1024
+1:sw    t1, 0(t0)
+  addi  t0, t0, 4
+  addi  t2, t2, -1
+  bnez  t2, 1b
+  li    t0, ROOT
+  li    t1, 0xc7
+  sw    t1, 0(t0)
+  li    t0, ROOT + 0x40 * 4
+  li    t1, (0x10000 << 10) | 0xc7
+  sw    t1, 0(t0)
+  li    t0, 0x80000000 | (ROOT >> 12)
+  csrw  satp, t0
+  sfence.vma
+  li    t0, 3 << 11
+  csrc  mstatus, t0
+  li    t0, 1 << 11
+  csrs  mstatus, t0
+  la    t0, s_main
+  csrw  mepc, t0
+  mret
+
+s_main:
+  li    s2, ${rounds}
+  li    s3, 0
+2:li    s4, 1                  # range index
+3:li    t0, 0x40
+  beq   s4, t0, 4f
+  slli  t0, s4, 22
+  la    t1, marker
+  li    t2, 0x80000000
+  sub   t1, t1, t2
+  add   t0, t0, t1
+  lw    t1, 0(t0)
+  add   s3, s3, t1
+4:addi  s4, s4, 1
+  li    t0, 1024
+  bne   s4, t0, 3b
+  # the next round in another shadow context: sstatus.SUM toggled
+  li    t0, 1 << 18
+  csrr  t1, sstatus
+  xor   t1, t1, t0
+  csrw  sstatus, t1
+  addi  s2, s2, -1
+  bnez  s2, 2b
+  li    a1, UART
+  li    a3, 28
+5:srl   a0, s3, a3
+  andi  a0, a0, 15
+  addi  a0, a0, '0'
+  li    t0, '9'
+  ble   a0, t0, 6f
+  addi  a0, a0, 'a' - '9' - 1
+6:sb    a0, 0(a1)
+  addi  a3, a3, -4
+  bgez  a3, 5b
+  li    t0, FINISHER
+  li    t1, 0x5555
+  sw    t1, 0(t0)
+7:j     7b
+  .balign 4
+marker:
+  .word 3
+`;
+
 function bare(elf: Uint8Array): string {
   const out: number[] = [];
   const m = new Machine({ onUart: (b) => out.push(b) });
@@ -127,15 +211,16 @@ function bare(elf: Uint8Array): string {
   return Buffer.from(out).toString('latin1');
 }
 
-/** Runs the kernel in a VM; its output (checked against bare) and its shadow fills and flushes. */
-function inVm(elf: Uint8Array, mode: 'trap' | 'bt'): { fills: number; flushes: number; fences: number } {
+/** Runs the kernel in a VM; its output (checked against bare), shadow fills and flushes, level-0 shadow tables held at the end. */
+function inVm(elf: Uint8Array, mode: 'trap' | 'bt'): { fills: number; flushes: number; fences: number; l0Tables: number } {
   const out: number[] = [];
   const vmm = new Vmm({ hostRamSize: 256 << 20 });
   const vm = vmm.createVm({ name: mode, mode, kernel: elf, memSize: 64 << 20, onUart: (b) => out.push(b) });
   while (vm.runnable) vmm.runVm(vm, 1_000_000);
   expect({ state: vm.state, reason: vm.crashReason }).toEqual({ state: 'halted', reason: undefined });
   expect(Buffer.from(out).toString('latin1')).toBe(bare(elf));
-  return { fills: vm.stats.shadowFills, flushes: vm.stats.shadowFlushes, fences: vm.stats.emulated['sfence.vma'] ?? vm.stats.calloutKinds['sfence.vma'] ?? 0 };
+  const l0Tables = vmm.trapVcpu(vm)!.shadows.all().reduce((n, sh) => n + sh.l0.size, 0);
+  return { fills: vm.stats.shadowFills, flushes: vm.stats.shadowFlushes, fences: vm.stats.emulated['sfence.vma'] ?? vm.stats.calloutKinds['sfence.vma'] ?? 0, l0Tables };
 }
 
 const FENCES: Record<string, string> = {
@@ -160,6 +245,20 @@ describe('sfence.vma over shadow page tables', () => {
       const once = inVm(kernel(1, 'li t0, 0\n  sfence.vma t0, zero', true), mode);
       const many = inVm(kernel(41, 'li t0, 0\n  sfence.vma t0, zero', true), mode);
       expect(many.fills).toBe(once.fills + 40);
+    });
+
+    it(`${mode}: a guest touching every 4 MiB range holds at most SHADOW_L0_LIMIT level-0 shadow tables`, () => {
+      const elf = (rounds: number): Uint8Array => {
+        const r = assemble(WIDE(rounds), { file: 'wide.S' });
+        if (!r.elf) throw new Error(r.diagnostics.map((d) => `${d.line}: ${d.message}`).join('\n'));
+        return r.elf;
+      };
+      const once = inVm(elf(1), mode);
+      const twice = inVm(elf(2), mode);
+      // One pass fits (1,023 level-0 tables with the boot's); the second pass's shadow reaches the limit.
+      expect(once.l0Tables).toBeLessThanOrEqual(SHADOW_L0_LIMIT);
+      expect(twice.l0Tables).toBeLessThanOrEqual(SHADOW_L0_LIMIT);
+      expect(twice.flushes).toBeGreaterThan(once.flushes);
     });
   }
 });
