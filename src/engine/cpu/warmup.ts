@@ -11,7 +11,7 @@
 // its type feedback as well as its inner loop.
 
 import { MEMORY_MAP } from '../machine/memory-map';
-import { Bus } from '../machine/bus';
+import { Bus, Rom } from '../machine/bus';
 import { encode, type Fields } from '../isa/encode';
 import { Op } from '../isa/opcodes';
 import { INSN_BY_ID } from '../isa/table';
@@ -53,13 +53,36 @@ function widenFields(obj: object, names: readonly string[]): void {
   }
 }
 
-function widen(hart: Hart): void {
+/**
+ * Gives the numeric fields of `hart`, its TLB and its translator's counters the representation V8
+ * keeps for values past 2^31 and fractions, keeping their values. On a hart made before the warm-up
+ * (a machine's), it also moves the objects off the classes the warm-up's harts left behind, which
+ * compiled code would otherwise meet as a "wrong map" (Machine calls it after the warm-up).
+ */
+export function widen(hart: Hart): void {
   widenFields(hart, WIDE_FIELDS);
   widenFields(hart.tlb, ['hits', 'misses', 'flushes']);
   // The translator's counters: translateMs holds fractions once a clock is given (the CLI and the
   // bench give one), the others pass 2^31 in long runs.
   const stats = hart.code?.stats;
   if (stats !== undefined) widenFields(stats, Object.keys(stats).filter((k) => typeof (stats as unknown as Record<string, unknown>)[k] === 'number'));
+}
+
+/**
+ * Fields an embedder sets after construction (a machine's time source and firmware, a VMM's trap
+ * hook, the bench's clock): V8 takes a field written once as constant and drops the code that relied
+ * on it at the second write, so the warm-up's harts write them twice.
+ */
+function loosen(hart: Hart): void {
+  hart.time = { now: () => 1 };
+  hart.firmware = { ecallFromS: () => {} };
+  hart.firmware = undefined;
+  hart.trapHook = { trap: () => {} };
+  hart.trapHook = undefined;
+  if (hart.code !== undefined) {
+    hart.code.clock = () => 0;
+    hart.code.clock = undefined;
+  }
 }
 
 function word(op: Op, fields: Fields): number {
@@ -100,6 +123,10 @@ function program(): number[] {
   // unsigned value as a kernel's page faults have).
   p.push(word(Op.CSRRW, { rd: 5, rs1: 6, csr: MSCRATCH }), word(Op.ECALL, {}), word(Op.LW, { rd: 5, rs1: 0, imm_i: 16 }),
     word(Op.LUI, { rd: 20, imm_u: 0xfffff }), word(Op.JALR, { rd: 1, rs1: 20, imm_i: 16 }));
+  // A load, a store and a call into a device (a boot ROM holding `ret`): the slow paths' device
+  // accesses and the slow fetch from outside RAM, as every boot starts.
+  p.push(word(Op.LUI, { rd: 22, imm_u: MEMORY_MAP.bootRom.base >>> 12 }), word(Op.LW, { rd: 5, rs1: 22, imm_i: 0 }),
+    word(Op.SW, { rs1: 22, rs2: 5, imm_s: 4 }), word(Op.JALR, { rd: 1, rs1: 22, imm_i: 0 }));
   // Back to the start.
   p.push(word(Op.JAL, { rd: 0, imm_j: -4 * p.length }));
   // The trap handler (mtvec): return after the instruction that trapped, or to the caller (x1)
@@ -111,6 +138,9 @@ function program(): number[] {
     word(Op.CSRRW, { rd: 0, rs1: 1, csr: MEPC }), word(Op.MRET, {}));
   return p;
 }
+
+/** The warm-up's boot ROM: `ret`. */
+const RET = new Uint8Array(new Int32Array([word(Op.JALR, { rd: 0, rs1: 1, imm_i: 0 })]).buffer);
 
 /** Instructions of the trap handler at the end of the program. */
 const HANDLER_WORDS = 9;
@@ -137,11 +167,14 @@ export function warmUpInterpreter(): WarmUpSummary {
   const handler = (code.length - HANDLER_WORDS) * 4;
   const base = MEMORY_MAP.ram.base;
   const harts = (['build', 'budget', 'interpret'] as const).map((kind) => {
-    const hart = new Hart(new Bus(base, RAM_BYTES), { jit: kind !== 'interpret', pmp: false });
+    const bus = new Bus(base, RAM_BYTES);
+    bus.map(MEMORY_MAP.bootRom.base, 4096, new Rom(RET));
+    const hart = new Hart(bus, { jit: kind !== 'interpret', pmp: false });
     // One hart builds blocks at once (the production budget would leave this short program
     // interpreted), one has that budget even under the tests' setting (test/setup.ts).
     if (hart.code !== undefined) hart.code.buildBudget = kind === 'build' ? 0 : BUILD_BUDGET;
     widen(hart);
+    loosen(hart);
     const ram32 = hart.bus.ram32;
     for (let i = 0; i < code.length; i++) ram32[i] = code[i];
     hart.reset(base);

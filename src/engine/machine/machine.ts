@@ -4,7 +4,7 @@
 // fw_dynamic info and jumps to the firmware, or to the kernel without one.
 
 import { execute } from '../cpu/interp';
-import { warmUpInterpreter } from '../cpu/warmup';
+import { warmUpInterpreter, widen } from '../cpu/warmup';
 import { Hart, type CpuFeatures } from '../cpu/hart';
 import type { Clint } from '../devices/clint';
 import type { TimeSource } from '../devices/irq';
@@ -158,6 +158,7 @@ export class Machine {
     // After the hart and its board exist: their first objects settle the field types V8 records for
     // the Hart's class, so the code the warm-up has V8 compile needs no recompile for them.
     Machine.warmUp();
+    widen(this.hart);
   }
 
   private static warmedUp = false;
