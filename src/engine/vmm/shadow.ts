@@ -143,7 +143,7 @@ export class ShadowSet {
     return (pte & Pte.V) !== 0 && (pte & Pte.W) !== 0 && pte >>> 10 === ppn ? at : -1;
   }
 
-  /** Drops the entries for the page of `va` in every shadow (sfence.vma with an address). */
+  /** Drops the entries for the page of `va` in every shadow (pv's flush of one address). */
   invalidate(va: number): void {
     this.dropPage(va);
     this.stats.shadowSyncs++;
