@@ -43,6 +43,12 @@ export class HwVcpu implements Vcpu, ExitHandler {
   private refsMark = 0;
   /** Faults of the dirty log in this slice: the guest never sees them, so they are no steps of its clock. */
   private hiddenSteps = 0;
+  /**
+   * The virtual hart's TLB flush count when the guest last left the hardware: a flush since (an
+   * sfence.vma or satp write its virtual M-mode interpreted) must reach the physical hart's
+   * translations too, or the guest's S and U code keeps using entries its M-mode fenced away.
+   */
+  private vhFlushMark = -1;
 
   constructor(private readonly vm: Vm, private readonly vmm: Vmm) {}
 
@@ -177,7 +183,7 @@ export class HwVcpu implements Vcpu, ExitHandler {
     p.sepc = vh.sepc;
     p.scause = vh.scause;
     p.stval = vh.stval;
-    if (p.satp !== vh.satp) p.tlb.flushTranslated(undefined, undefined);
+    if (p.satp !== vh.satp || vh.tlb.flushes !== this.vhFlushMark) p.tlb.flushTranslated(undefined, undefined);
     p.satp = vh.satp;
     p.scounteren = vh.scounteren;
     // The guest's S-level interrupt enables and pending bits at their VS positions (reads of sie/sip).
@@ -230,6 +236,7 @@ export class HwVcpu implements Vcpu, ExitHandler {
     // The guest may have changed its tables and fenced on the hardware: the virtual hart's own TLB
     // (used when it interprets) must not keep older translations.
     vh.tlb.flushAll();
+    this.vhFlushMark = vh.tlb.flushes;
     vh.contextChanged();
     p.trapHook = undefined;
   }
