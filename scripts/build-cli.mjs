@@ -1,5 +1,7 @@
 // Bundles src/cli/main.ts into dist/cli.mjs with esbuild. Bundling (not per-file transpiling) lets
 // esbuild inline the instruction ids (const enums) so the interpreter's switch compiles to a jump table.
+// Code splitting puts each command's module (loaded by main.ts with import()) and the code commands
+// share in chunks under dist/cli-chunks/, so a start loads only what its command needs.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -23,7 +25,11 @@ export async function buildCli() {
   const { build } = await import('esbuild');
   await build({
     entryPoints: [join(root, 'src', 'cli', 'main.ts')],
-    outfile: out,
+    outdir: join(root, 'dist'),
+    entryNames: 'cli',
+    chunkNames: 'cli-chunks/[name]-[hash]',
+    splitting: true,
+    outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
     format: 'esm',

@@ -14,6 +14,7 @@ import type { CpuFeatures } from '../../engine/cpu/hart';
 import { COMPARE_MODES, COMPARE_MODES_PV, compareKernels, compareModes, type CompareMode, type CompareRow, type KernelCompareRow } from '../../engine/vmm/compare';
 import { loadKernelFor, readBootFiles } from '../boot-option';
 import { parseCount, parseCpu, parseSize, ramSizeProblem } from '../options';
+import { groupDigits } from '../digits';
 
 interface CompareCliOptions {
   mem?: number;
@@ -125,7 +126,7 @@ function parseModes(text: string): CompareMode[] {
   return modes as CompareMode[];
 }
 
-const n = (v: number): string => Math.round(v).toLocaleString('en-US');
+const n = (v: number): string => groupDigits(Math.round(v));
 const x = (v: number | null): string => (v === null ? '-' : `${v.toFixed(2)}x`);
 
 /** The rows as an aligned text table, with a note on outputs that differ from bare (or from the first kernel's first row). */

@@ -15,6 +15,7 @@ import { HOST_FILES, readResolved } from '../../host/paths';
 import { assembleFile, formatDiagnostic } from '../kernel-input';
 import { parseCpu, parseSize, ramSizeProblem } from '../options';
 import { parseJsonFile } from './vms';
+import { groupDigits } from '../digits';
 
 /** Exit code of `grade` when a check fails (bad input stays 2, as everywhere in vmlab). */
 export const EXIT_CHECK_FAILED = 1;
@@ -308,4 +309,4 @@ function judge(row: CompareRow, check: Check, expected: Map<string, string>): { 
   return { pass: true, evidence: ok.join('; ') };
 }
 
-const count = (v: number): string => v.toLocaleString('en-US');
+const count = groupDigits;

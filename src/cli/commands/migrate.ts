@@ -25,6 +25,7 @@ import { rawKernelNotes } from '../kernel-input';
 import { MigrationGuest, type GuestSpec } from '../migrate-guest';
 import { parseCount, parseCpu, parseSize, ramSizeProblem } from '../options';
 import type { CpuFeatures } from '../../engine/cpu/hart';
+import { groupDigits } from '../digits';
 
 /** Steps the guest runs between looks at the console and the connection. */
 const CHUNK = 200_000;
@@ -360,7 +361,7 @@ async function receiveOne(peer: Peer, opts: HostOptions): Promise<number | undef
     say(`incoming migration from ${peer.name} refused: ${(err as Error).message}`);
     return undefined;
   }
-  say(`a ${guest!.mode} VM arrived from ${peer.name} at ${guest!.steps.toLocaleString('en-US')} steps`);
+  say(`a ${guest!.mode} VM arrived from ${peer.name} at ${groupDigits(guest!.steps)} steps`);
   peer.onFrame = (f) => {
     if (f.type === MessageType.INPUT) {
       if (f.payload.length === 0) inputClosed = true;
@@ -385,7 +386,7 @@ async function receiveOne(peer: Peer, opts: HostOptions): Promise<number | undef
     source.send(jsonFrame(MessageType.EXIT, end));
     source.close();
   }
-  say(`the VM from ${peer.name} ended (${end.end}${end.exitCode !== null ? ` ${end.exitCode}` : ''}) after ${end.instret.toLocaleString('en-US')} instructions`);
+  say(`the VM from ${peer.name} ended (${end.end}${end.exitCode !== null ? ` ${end.exitCode}` : ''}) after ${groupDigits(end.instret)} instructions`);
   if (end.message !== undefined) say(end.message);
   writeJson(opts.statsFile, end);
   return exitCodeOf(end);

@@ -29,6 +29,7 @@ import { InputTimeline } from '../../host/replay/input-timeline';
 import { DEFAULT_CHECKPOINT_LIMITS } from '../../host/replay/checkpoints';
 import { snapshotBytes, stateDigest } from '../../host/replay/record-file';
 import { RunJournal } from '../record-replay';
+import { groupDigits } from '../digits';
 
 /** Exit code when the budget or the timeout ends a run (as coreutils' timeout). */
 export const EXIT_TIMEOUT = 124;
@@ -541,7 +542,7 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
   }
 }
 
-const count = (v: number): string => v.toLocaleString('en-US');
+const count = groupDigits;
 
 /** Writes the run's state to a snapshot file (after the disks were flushed, so their digests hold). */
 function saveSnapshot(file: string, target: Target, opts: RunOptions, kernelName: string, kernel: Uint8Array, boot: BootFiles, disks: readonly DiskAttachment[]): void {

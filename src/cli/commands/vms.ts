@@ -15,6 +15,7 @@ import { closeDisks, openDisks, parseDiskSpec, type DiskSpec } from '../disk-opt
 import { loadKernelFor, readBootFiles } from '../boot-option';
 import { formatSize, maxRamSize, parseCount, parseCpu, parseSeconds, parseSize, ramSizeProblem } from '../options';
 import { VMM_RESERVE } from '../../engine/machine/memory-map';
+import { groupDigits } from '../digits';
 
 /** A page or frame number: a number, or a hex string as the app and the docs write them (`"a1"`, `"0xc0"`). */
 const pageNumber = z.union([
@@ -252,7 +253,7 @@ function flushPrefixed(consoles: Map<string, number[]>, pending: Map<string, str
   }
 }
 
-const count = (v: number): string => Math.round(v).toLocaleString('en-US');
+const count = (v: number): string => groupDigits(Math.round(v));
 
 function report(vms: Vm[], json: boolean): void {
   const rows = vms.map((vm) => ({
