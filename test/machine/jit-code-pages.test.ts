@@ -57,6 +57,40 @@ loop:
 count: .word 0
 `;
 
+// A translated loop whose code the interpreter then patches (the stores follow a CSR instruction,
+// where no block starts, and run only twice, so they stay interpreted), and a counter beside that
+// code in the same page, which the interpreter stores to as well.
+const PATCH_FROM_INTERPRETER = `
+  .option norvc
+  .globl _start
+_start:
+  la    s1, patch
+  la    s3, count
+  li    s2, ${ADDI_A0_100}
+  li    s5, 2
+  li    a0, 0
+outer:
+  li    s0, 1000
+loop:
+  addi  s0, s0, -1
+patch:
+  addi  a0, a0, 1
+  bnez  s0, loop
+  csrr  t0, mscratch
+  lw    t1, 0(s3)
+  addi  t1, t1, 1
+  sw    t1, 0(s3)
+  sw    s2, 0(s1)
+  addi  s5, s5, -1
+  bnez  s5, outer
+  lw    a1, 0(s3)
+  li    t0, 0x100000
+  li    t1, 0x5555
+  sw    t1, 0(t0)
+1: j 1b
+count: .word 0
+`;
+
 function run(source: string, jit: boolean): { a0: number; instret: number; steps: number; m: Machine } {
   const r = assemble(source, { file: 'code-pages.S' });
   if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
@@ -90,5 +124,21 @@ describe('translated code in pages that are written', () => {
     expect(stats.codePageStores).toBe(0);
     // The loop ran translated (it loops inside its block), not in the interpreter.
     expect(stats.blockInsns).toBeGreaterThan(20000);
+  });
+
+  test('the interpreter stores beside translated code without the slow path, and into it through the slow path', () => {
+    const interp = run(PATCH_FROM_INTERPRETER, false);
+    const jit = run(PATCH_FROM_INTERPRETER, true);
+    // The first pass adds 1 a thousand times, the second (patched) 100.
+    expect(interp.a0).toBe(1000 + 100 * 1000);
+    expect(interp.m.hart.x[11]).toBe(2);
+    expect([jit.a0, jit.m.hart.x[11], jit.instret, jit.steps, jit.m.hart.tlb.hits]).toEqual(
+      [interp.a0, interp.m.hart.x[11], interp.instret, interp.steps, interp.m.hart.tlb.hits]);
+    const stats = jit.m.hart.code!.stats;
+    // Both patches dropped the loop's block (it was built again in the second pass)...
+    expect(stats.invalidatingStores).toBe(2);
+    // ...and only they took the hart's slow path: the counter's stores, beside the code in the
+    // same page, did not.
+    expect(stats.codePageStores).toBe(2);
   });
 });

@@ -55,6 +55,10 @@ export function execute(h: Hart, limit: number): void {
   const tagW = tlb.tagW;
   const tagX = tlb.tagX;
   const toff = tlb.off;
+  const tagC = tlb.tagC;
+  // Words of RAM holding translated code: a store to a page holding code (code-write tag) stays on
+  // the fast path unless its word holds code, as in a translated block.
+  const lines = h.code === undefined ? NO_LINES : h.code.codeLines;
   const EXP = EXPAND_C;
   const hasC = h.features.c === true;
   const hasM = h.features.m === true;
@@ -210,9 +214,9 @@ export function execute(h: Hart, limit: number): void {
               const a = (x[rs1] + imm) | 0;
               const vp = a >>> 12;
               const ti = vp & Lit.TLB;
-              if ((a & 3) !== 0 || tagW[ti] !== (vp | dtag)) break run;
-              hits++;
               const o = (a + toff[ti]) | 0;
+              if ((a & 3) !== 0 || (tagW[ti] !== (vp | dtag) && (tagC[ti] !== (vp | dtag) || holdsCode(lines, o)))) break run;
+              hits++;
               if (((o ^ fram) >>> 12) === 0) unstamp(dc, o);
               r32[o >> 2] = x[rs2];
               break;
@@ -304,9 +308,9 @@ export function execute(h: Hart, limit: number): void {
               const a = (x[rs1] + imm) | 0;
               const vp = a >>> 12;
               const ti = vp & Lit.TLB;
-              if ((a & 1) !== 0 || tagW[ti] !== (vp | dtag)) break run;
-              hits++;
               const o = (a + toff[ti]) | 0;
+              if ((a & 1) !== 0 || (tagW[ti] !== (vp | dtag) && (tagC[ti] !== (vp | dtag) || holdsCode(lines, o)))) break run;
+              hits++;
               if (((o ^ fram) >>> 12) === 0) unstamp(dc, o);
               r16[o >> 1] = x[rs2];
               break;
@@ -315,9 +319,9 @@ export function execute(h: Hart, limit: number): void {
               const a = (x[rs1] + imm) | 0;
               const vp = a >>> 12;
               const ti = vp & Lit.TLB;
-              if (tagW[ti] !== (vp | dtag)) break run;
-              hits++;
               const o = (a + toff[ti]) | 0;
+              if ((tagW[ti] !== (vp | dtag) && (tagC[ti] !== (vp | dtag) || holdsCode(lines, o)))) break run;
+              hits++;
               if (((o ^ fram) >>> 12) === 0) unstamp(dc, o);
               r8[o] = x[rs2];
               break;
@@ -528,7 +532,7 @@ export function execute(h: Hart, limit: number): void {
         const a = (x[rs1] + imm) | 0;
         const vp = a >>> 12;
         const ti = vp & Lit.TLB;
-        if ((a & 3) === 0 && tagW[ti] === (vp | dtag)) {
+        if ((a & 3) === 0 && (tagW[ti] === (vp | dtag) || (tagC[ti] === (vp | dtag) && !holdsCode(lines, (a + toff[ti]) | 0)))) {
           hits++;
           r32[((a + toff[ti]) | 0) >> 2] = x[rs2];
         } else {
@@ -543,7 +547,7 @@ export function execute(h: Hart, limit: number): void {
         const a = (x[rs1] + imm) | 0;
         const vp = a >>> 12;
         const ti = vp & Lit.TLB;
-        if ((a & 1) === 0 && tagW[ti] === (vp | dtag)) {
+        if ((a & 1) === 0 && (tagW[ti] === (vp | dtag) || (tagC[ti] === (vp | dtag) && !holdsCode(lines, (a + toff[ti]) | 0)))) {
           hits++;
           r16[((a + toff[ti]) | 0) >> 1] = x[rs2];
         } else {
@@ -558,7 +562,7 @@ export function execute(h: Hart, limit: number): void {
         const a = (x[rs1] + imm) | 0;
         const vp = a >>> 12;
         const ti = vp & Lit.TLB;
-        if (tagW[ti] === (vp | dtag)) {
+        if ((tagW[ti] === (vp | dtag) || (tagC[ti] === (vp | dtag) && !holdsCode(lines, (a + toff[ti]) | 0)))) {
           hits++;
           r8[(a + toff[ti]) | 0] = x[rs2];
         } else {
@@ -670,6 +674,14 @@ function unstamp(dc: Int32Array, o: number): void {
   dc[((hw & Dc.MASK) << 2) + 3] = 0;
   dc[(((hw + 1) & Dc.MASK) << 2) + 3] = 0;
 }
+
+/** Whether the word at RAM offset `o` holds translated code (CodeCache.codeLines). */
+function holdsCode(lines: Uint32Array, o: number): boolean {
+  return ((lines[o >>> 7] >>> ((o >>> 2) & 31)) & 1) !== 0;
+}
+
+/** codeLines of a hart without the translator (its TLB never has a code-write tag). */
+const NO_LINES = new Uint32Array(1);
 
 function resetStamps(): void {
   for (const dc of [dcWithC, dcWithoutC]) {
