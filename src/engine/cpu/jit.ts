@@ -488,6 +488,12 @@ function simple(id: number, hasM: boolean): boolean {
  */
 const MAX_REGION = 96;
 const MAX_REGION_BLOCKS = 6;
+/**
+ * Page caches of one self-looping block. Each of its slow calls forgets them all, so their code
+ * grows with the square of their number: Linux's unrolled copy loop (32 loads and stores) made a
+ * 43 KB region, and V8's compile of it cost more than the loop gained.
+ */
+const MAX_PAGE_CACHES = 8;
 
 /** How a block of a region ends. */
 const enum End {
@@ -715,8 +721,10 @@ function regionSource(h: Hart, blocks: RBlock[], index: Map<number, number>, int
     if (i === undefined || i < 0) return `${count} h.pc = ${t}; break out;`;
     return `${count} if (s0 + tot + ${lenOf(t)} > end) { h.pc = ${t}; break out; } bpc = ${t}; continue;`;
   };
-  // Per memory instruction of a self-looping block: the virtual page its last fast access went to
-  // (cpN, -1: none) and that page's RAM offset (coN), so later passes skip the TLB's tag check.
+  // Per memory instruction of a self-looping block (the first MAX_PAGE_CACHES of each): the virtual
+  // page its last fast access went to (cpN, -1: none) and that page's RAM offset (coN), so later
+  // passes skip the TLB's tag check. A block's caches are forgotten when its loop is entered and
+  // after each of its slow calls (they are read nowhere else).
   let caches = 0;
   let selfLoops = false;
   for (const b of blocks) {
@@ -725,6 +733,7 @@ function regionSource(h: Hart, blocks: RBlock[], index: Map<number, number>, int
     // A block whose branch goes back to its own start runs its passes in an inner loop: no switch
     // dispatch, and one test of the slice per pass against a bound computed when it changes.
     const self = b.end === End.BRANCH && b.target === b.pc && n > 1;
+    const firstCache = caches;
     for (let k = 0; k < n; k++) {
       const id = b.ids[k];
       const w = b.ws[k];
@@ -750,20 +759,22 @@ function regionSource(h: Hart, blocks: RBlock[], index: Map<number, number>, int
         continue;
       }
       const memory = (id >= Op.LB && id <= Op.LHU) || (id >= Op.SB && id <= Op.SW);
-      lines.push(emitInsn(id, w, k, ipc, next, self && memory ? caches++ : -1));
+      lines.push(emitInsn(id, w, k, ipc, next, self && memory && caches - firstCache < MAX_PAGE_CACHES ? caches++ : -1));
     }
+    let reset = '';
+    for (let c = firstCache; c < caches; c++) reset += ` cp${c} = -1;`;
+    for (let j = 0; j < lines.length; j++) lines[j] = lines[j].replaceAll(RESET, reset);
     if (self) {
       selfLoops = true;
       // The bound: passes go on while s0 + tot + n <= end, i.e. tot <= lim (end only changes after a slow call).
       const bound = `lim = end - s0 - ${n};`;
       for (let j = 0; j < lines.length; j++) lines[j] = lines[j].replaceAll('end = h.sliceEnd;', `end = h.sliceEnd; ${bound}`);
-      lines.unshift(`${bound}\nfor (;;) {\n${bulkStore(b)}`);
+      lines.unshift(`${bound}${reset}\nfor (;;) {\n${bulkStore(b)}`);
     }
     if (b.end === End.FALL) lines.push(goTo(b.next, n));
     body.push(internal ? `case ${b.pc}: {\n${lines.join('\n')}\n}` : lines.join('\n'));
   }
-  const reset = Array.from({ length: caches }, (_, c) => ` cp${c} = -1;`).join('');
-  const src = body.join('\n').replaceAll(RESET, reset);
+  const src = body.join('\n');
   let used = written;
   for (const m of src.matchAll(/\bg(\d+)\b/g)) used |= 1 << Number(m[1]);
   const decl: string[] = [];
@@ -864,8 +875,8 @@ function sync(k: number, pc: number): string {
 }
 
 /**
- * Placeholder in slow paths for forgetting every cached page (regionSource replaces it): a slow
- * call may refill or flush the TLB, so a page's check is done afresh after one.
+ * Placeholder in slow paths for forgetting the block's cached pages (regionSource replaces it): a
+ * slow call may refill or flush the TLB, so a page's check is done afresh after one.
  */
 const RESET = '/*reset*/';
 
