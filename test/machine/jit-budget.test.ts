@@ -92,6 +92,25 @@ far:
   ret
 `;
 
+// One loop of 40 loads and stores and its counter, run 100,000 times (4.2 million instructions):
+// its region's source is several times REGION_SOURCE_UNIT, so it must retire that many budgets first.
+const LARGE = `
+  .globl _start
+_start:
+  li    s0, 100000
+  la    s1, buf
+loop:
+  .rept 20
+  lw    t1, 0(s1)
+  sw    t1, 4(s1)
+  .endr
+  addi  s0, s0, -1
+  bnez  s0, loop
+${EXIT}
+  .data
+buf: .word 7, 0
+`;
+
 interface Outcome {
   a0: number;
   instret: number;
@@ -156,6 +175,17 @@ describe('the translator waits until a start has retired its build budget', () =
     // the call had retired the budget (its entries counted up to 4,096 at a time).
     expect(jit.blockInsns).toBeGreaterThan(7 * (100000 - BUILD_BUDGET / 5 - 4096));
     expect(jit.blockInsns).toBeLessThan(7 * 100000);
+  });
+
+  test('a large region waits for a larger budget (V8 compiles it longer), then runs translated', () => {
+    const interp = run(LARGE, false);
+    const jit = run(LARGE, true);
+    expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
+    expect(jit.translations).toBe(1);
+    // Interpreted until it had retired more than twice the budget (once was the rule for every size).
+    const waited = interp.instret - jit.blockInsns;
+    expect(waited).toBeGreaterThan(2 * BUILD_BUDGET);
+    expect(waited).toBeLessThan(16 * BUILD_BUDGET);
   });
 
   test("the interpreter's warm-up still runs translated blocks", () => {

@@ -52,6 +52,18 @@ export const BUILD_BUDGET = 1 << 17;
 export const jitDefaults = { buildBudget: BUILD_BUDGET };
 /** Most entries of a start between two looks at its credit. */
 const MAX_WAIT = 4096;
+/**
+ * Characters of region source per BUILD_BUDGET a start must retire before its region is built: V8's
+ * compile time grows with a function's size, and Linux's boot built regions of 25 to 43 KB that
+ * ran no faster than the interpreter (docs/speed.md).
+ */
+const REGION_SOURCE_UNIT = 4096;
+
+/** Multiple of the build budget a region of this source must retire first (at least 1). */
+function regionWeight(source: string): number {
+  return Math.max(1, source.length / REGION_SOURCE_UNIT);
+}
+
 /** Content keys whose credit is kept before the table restarts. */
 const CREDIT_LIMIT = 1 << 16;
 /** Shortest block worth a function call (a block that loops back to its start always is). */
@@ -141,6 +153,8 @@ export class CodeCache {
    * bits): a program exec'd into other frames each time adds up to one figure.
    */
   private credit = new Map<string, number>();
+  /** Budget multiples of starts whose region is large (regionWeight), by content key. */
+  private weight = new Map<string, number>();
   /**
    * Start pcs the memo or the credit table may know (a superset): a start entered HOT_THRESHOLD
    * times whose pc is not here cannot have a built function nor credit from other frames, so its
@@ -186,6 +200,7 @@ export class CodeCache {
     this.dirty = false;
     this.pages.fill(undefined);
     this.credit.clear();
+    this.weight.clear();
     this.knownPcs.clear();
     this.waiting.fill(0);
     this.codeChunks.fill(0);
@@ -336,19 +351,10 @@ export class CodeCache {
       // Since the last call the start was entered `waiting` times (HOT_THRESHOLD << shift the first time).
       const entries = this.waiting[hi] !== 0 ? this.waiting[hi] : step;
       const credit = (this.credit.get(entry.key) ?? 0) + (build ? entries * entry.length : 0);
-      if (!build || credit < this.buildBudget) {
+      const required = this.buildBudget * (this.weight.get(entry.key) ?? 1);
+      if (!build || credit < required) {
         result = TranslateResult.NOT_YET;
-        if (build) {
-          // Come back (the interpreter calls again HOT_THRESHOLD << shift entries after the count
-          // passes HOT_THRESHOLD) once the budget is retired, or sooner to notice other frames' share.
-          const need = Math.min(MAX_WAIT, Math.ceil((this.buildBudget - credit) / entry.length));
-          this.hot[hi] = HOT_THRESHOLD - need;
-          this.waiting[hi] = need + step - HOT_THRESHOLD;
-          if (this.credit.size >= CREDIT_LIMIT) this.credit = new Map();
-          this.credit.set(entry.key, credit);
-          this.knowPc(pc);
-          this.stats.deferred++;
-        }
+        if (build) this.defer(hi, step, pc, entry, credit, required);
       } else {
         // A region without a loop runs each of its blocks once per call: with the budget on, it is
         // left to the interpreter, which runs such code as fast (Linux's boot: 18 instructions per
@@ -361,6 +367,11 @@ export class CodeCache {
         } else if (needLoop && !scan.loops) {
           this.stats.loopless++;
           result = TranslateResult.UNTRANSLATABLE;
+        } else if (needLoop && credit < this.buildBudget * regionWeight(scan.source)) {
+          // A large region costs V8 more to compile: its start must retire a larger budget first.
+          this.weight.set(entry.key, regionWeight(scan.source));
+          this.defer(hi, step, pc, entry, credit, this.buildBudget * regionWeight(scan.source));
+          result = TranslateResult.NOT_YET;
         } else {
           fn = buildBlock(scan.source);
           if (this.memo.size >= MEMO_LIMIT) this.memo = new Map();
@@ -374,6 +385,7 @@ export class CodeCache {
       return result;
     }
     this.credit.delete(entry.key);
+    this.weight.delete(entry.key);
     this.waiting[hi] = 0;
     let pg = this.pages[page];
     if (pg === undefined) pg = this.pages[page] = new PageBlocks();
@@ -393,6 +405,24 @@ export class CodeCache {
     if (bits === 0) h.codePageAdded(page);
     if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
     return TranslateResult.INSTALLED;
+  }
+
+  /**
+   * Leaves a start interpreted for now, with `credit` instructions retired from it, and tells the
+   * interpreter to call again (HOT_THRESHOLD << shift entries after the count passes
+   * HOT_THRESHOLD) once `required` is retired, or sooner to notice other frames' share.
+   */
+  private defer(hi: number, step: number, pc: number, entry: { key: string; length: number }, credit: number, required: number): void {
+    const need = Math.min(MAX_WAIT, Math.ceil((required - credit) / entry.length));
+    this.hot[hi] = HOT_THRESHOLD - need;
+    this.waiting[hi] = need + step - HOT_THRESHOLD;
+    if (this.credit.size >= CREDIT_LIMIT) {
+      this.credit = new Map();
+      this.weight = new Map();
+    }
+    this.credit.set(entry.key, credit);
+    this.knowPc(pc);
+    this.stats.deferred++;
   }
 
   /** Notes that the memo or the credit table holds something for start `pc`. */
