@@ -130,13 +130,17 @@ high:   # from here on the pc, the stack and every address are in the 0xC0000000
         li      a7, EID_TIME
         li      a6, 0
         ecall
-        csrsi   sstatus, SSTATUS_SIE
+        # Wait with SIE clear, so the interrupt cannot come between the test of ticks and the wfi
+        # (taken there, it would leave the wfi sleeping for good); wfi wakes on the pending STIP
+        # all the same, and setting SIE takes it.
 3:      la      t0, ticks
         lw      t0, 0(t0)
         bnez    t0, 4f
         wfi
+        csrsi   sstatus, SSTATUS_SIE
+        csrci   sstatus, SSTATUS_SIE
         j       3b
-4:      csrci   sstatus, SSTATUS_SIE
+4:
         la      a0, s_tick
         call    puts
         csrr    a0, scause
