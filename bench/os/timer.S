@@ -3,6 +3,7 @@
 # raises a supervisor software interrupt; the S-mode handler acknowledges it, saves the running
 # process's registers, and switches to the other one. Sv32 is on. Prints both processes' results
 # and the tick count.
+# bench: compare last line
 .include "runtime.inc"
 
 .equ INTERVAL, 1000
