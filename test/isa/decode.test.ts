@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { C_ID, decodeWord, EXPAND_C } from '../../src/engine/isa/decode';
+import { C_ID, decodeWord, EXPAND_C, expandCompressed, matchCompressed } from '../../src/engine/isa/decode';
 import { FIELDS, fieldFits, getField, putField, type FieldName } from '../../src/engine/isa/fields';
 import { Op } from '../../src/engine/isa/opcodes';
 import { INSN_BY_ID, INSTRUCTIONS } from '../../src/engine/isa/table';
@@ -42,6 +42,20 @@ describe('instruction table', () => {
         }
       }
     }
+  });
+
+  it('builds the compressed tables as matching and expanding each halfword would', () => {
+    // decode.ts fills EXPAND_C and C_ID entry by entry from a few expansions each (it relies on
+    // every expansion copying bits); this is the definition, halfword by halfword.
+    let legal = 0;
+    for (let h = 0; h < 65536; h++) {
+      const def = (h & 3) === 3 ? undefined : matchCompressed(h);
+      const ok = def !== undefined && (def.nonzero ?? []).every((name) => getField(h, name) !== 0);
+      expect(EXPAND_C[h], hex(h)).toBe(ok ? expandCompressed(def, h) : 0);
+      expect(C_ID[h], hex(h)).toBe(ok ? def.id : Op.ILLEGAL);
+      if (ok) legal++;
+    }
+    expect(legal).toBeGreaterThan(25000);
   });
 
   it('round-trips every field through put and get', () => {
