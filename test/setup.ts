@@ -5,3 +5,7 @@
 import { jitDefaults } from '../src/engine/cpu/jit';
 
 jitDefaults.buildBudget = 0;
+
+// VMLAB_JIT_BACKEND=wasm runs every test with the translator's WebAssembly backend where a test
+// does not choose one (the jit-*.test.ts files run both).
+if (process.env.VMLAB_JIT_BACKEND === 'wasm' || process.env.VMLAB_JIT_BACKEND === 'js') jitDefaults.backend = process.env.VMLAB_JIT_BACKEND;

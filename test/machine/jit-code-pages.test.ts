@@ -5,6 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { assemble } from '../../src/engine/asm/index';
 import { Machine, StopReason } from '../../src/engine/machine/machine';
+import { forEachBackend } from '../support/jit-backends';
 
 const ADDI_A0_1 = 0x00150513;
 const ADDI_A0_100 = 0x06450513;
@@ -100,45 +101,47 @@ function run(source: string, jit: boolean): { a0: number; instret: number; steps
   return { a0: m.hart.x[10], instret: m.hart.instret, steps: m.clockSteps, m };
 }
 
-describe('translated code in pages that are written', () => {
-  test('a store into the running block\'s next instruction takes effect in the same pass', () => {
-    const interp = run(SELF_PATCH, false);
-    const jit = run(SELF_PATCH, true);
-    // 100 odd values of s0 add 100, 100 even ones add 1.
-    expect(interp.a0).toBe(100 * 100 + 100 * 1);
-    expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
-    const stats = jit.m.hart.code!.stats;
-    expect(stats.translations).toBeGreaterThan(0);
-    expect(stats.invalidations).toBeGreaterThan(0);
-  });
+forEachBackend(() => {
+  describe('translated code in pages that are written', () => {
+    test('a store into the running block\'s next instruction takes effect in the same pass', () => {
+      const interp = run(SELF_PATCH, false);
+      const jit = run(SELF_PATCH, true);
+      // 100 odd values of s0 add 100, 100 even ones add 1.
+      expect(interp.a0).toBe(100 * 100 + 100 * 1);
+      expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
+      const stats = jit.m.hart.code!.stats;
+      expect(stats.translations).toBeGreaterThan(0);
+      expect(stats.invalidations).toBeGreaterThan(0);
+    });
 
-  test('stores beside translated code keep it translated', () => {
-    const interp = run(NEIGHBOUR, false);
-    const jit = run(NEIGHBOUR, true);
-    expect(interp.a0).toBe((5000 * 5001) / 2);
-    expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
-    const stats = jit.m.hart.code!.stats;
-    expect(stats.invalidations).toBe(0);
-    // The counter's 16-byte line holds no translated code: its stores stay in the block, none
-    // takes the hart's slow path.
-    expect(stats.codePageStores).toBe(0);
-    // The loop ran translated (it loops inside its block), not in the interpreter.
-    expect(stats.blockInsns).toBeGreaterThan(20000);
-  });
+    test('stores beside translated code keep it translated', () => {
+      const interp = run(NEIGHBOUR, false);
+      const jit = run(NEIGHBOUR, true);
+      expect(interp.a0).toBe((5000 * 5001) / 2);
+      expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
+      const stats = jit.m.hart.code!.stats;
+      expect(stats.invalidations).toBe(0);
+      // The counter's 16-byte line holds no translated code: its stores stay in the block, none
+      // takes the hart's slow path.
+      expect(stats.codePageStores).toBe(0);
+      // The loop ran translated (it loops inside its block), not in the interpreter.
+      expect(stats.blockInsns).toBeGreaterThan(20000);
+    });
 
-  test('the interpreter stores beside translated code without the slow path, and into it through the slow path', () => {
-    const interp = run(PATCH_FROM_INTERPRETER, false);
-    const jit = run(PATCH_FROM_INTERPRETER, true);
-    // The first pass adds 1 a thousand times, the second (patched) 100.
-    expect(interp.a0).toBe(1000 + 100 * 1000);
-    expect(interp.m.hart.x[11]).toBe(2);
-    expect([jit.a0, jit.m.hart.x[11], jit.instret, jit.steps, jit.m.hart.tlb.hits]).toEqual(
-      [interp.a0, interp.m.hart.x[11], interp.instret, interp.steps, interp.m.hart.tlb.hits]);
-    const stats = jit.m.hart.code!.stats;
-    // Both patches dropped the loop's block (it was built again in the second pass)...
-    expect(stats.invalidatingStores).toBe(2);
-    // ...and only they took the hart's slow path: the counter's stores, beside the code in the
-    // same page, did not.
-    expect(stats.codePageStores).toBe(2);
+    test('the interpreter stores beside translated code without the slow path, and into it through the slow path', () => {
+      const interp = run(PATCH_FROM_INTERPRETER, false);
+      const jit = run(PATCH_FROM_INTERPRETER, true);
+      // The first pass adds 1 a thousand times, the second (patched) 100.
+      expect(interp.a0).toBe(1000 + 100 * 1000);
+      expect(interp.m.hart.x[11]).toBe(2);
+      expect([jit.a0, jit.m.hart.x[11], jit.instret, jit.steps, jit.m.hart.tlb.hits]).toEqual(
+        [interp.a0, interp.m.hart.x[11], interp.instret, interp.steps, interp.m.hart.tlb.hits]);
+      const stats = jit.m.hart.code!.stats;
+      // Both patches dropped the loop's block (it was built again in the second pass)...
+      expect(stats.invalidatingStores).toBe(2);
+      // ...and only they took the hart's slow path: the counter's stores, beside the code in the
+      // same page, did not.
+      expect(stats.codePageStores).toBe(2);
+    });
   });
 });

@@ -4,6 +4,7 @@
 import { describe, expect, test } from 'vitest';
 import { assemble } from '../../src/engine/asm/index';
 import { Machine, StopReason } from '../../src/engine/machine/machine';
+import { forEachBackend } from '../support/jit-backends';
 
 const EXIT = `
   li    t0, 0x100000
@@ -82,25 +83,27 @@ function run(source: string, jit: boolean, slice = 10_000_000): { a0: number; in
   return { a0: m.hart.x[10], instret: m.hart.instret, steps: m.clockSteps, m };
 }
 
-describe('translated regions', () => {
-  test('a block ends at its page\'s end and the code of the next page runs', () => {
-    const interp = run(PAGE_END, false);
-    expect(interp.a0).toBe(300 * (1 + 2 + 3 + 4));
-    const jit = run(PAGE_END, true);
-    expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
-    expect(jit.m.hart.code!.stats.blockInsns).toBeGreaterThan(interp.instret / 2);
-  });
-
-  test('a store into another block of the running region takes effect before that block runs', () => {
-    const interp = run(PATCH_OTHER_BLOCK, false);
-    // s0 = 4m + 3 and 4m + 2 store (the second wins: 100 when m is odd), 4m + 1 and 4m run the
-    // patch; s0 = 400 runs the first addi a0, a0, 1 and s0 = 0 is never a pass: 50 odd m of 1..99
-    // add 2 x 100, 49 even m add 2 x 1, m = 0 adds 1 once.
-    expect(interp.a0).toBe(100 * 100 + 100 * 1);
-    for (const slice of [10_000_000, 97, 13]) {
-      const jit = run(PATCH_OTHER_BLOCK, true, slice);
+forEachBackend(() => {
+  describe('translated regions', () => {
+    test('a block ends at its page\'s end and the code of the next page runs', () => {
+      const interp = run(PAGE_END, false);
+      expect(interp.a0).toBe(300 * (1 + 2 + 3 + 4));
+      const jit = run(PAGE_END, true);
       expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
-      expect(jit.m.hart.code!.stats.invalidations).toBeGreaterThan(0);
-    }
+      expect(jit.m.hart.code!.stats.blockInsns).toBeGreaterThan(interp.instret / 2);
+    });
+
+    test('a store into another block of the running region takes effect before that block runs', () => {
+      const interp = run(PATCH_OTHER_BLOCK, false);
+      // s0 = 4m + 3 and 4m + 2 store (the second wins: 100 when m is odd), 4m + 1 and 4m run the
+      // patch; s0 = 400 runs the first addi a0, a0, 1 and s0 = 0 is never a pass: 50 odd m of 1..99
+      // add 2 x 100, 49 even m add 2 x 1, m = 0 adds 1 once.
+      expect(interp.a0).toBe(100 * 100 + 100 * 1);
+      for (const slice of [10_000_000, 97, 13]) {
+        const jit = run(PATCH_OTHER_BLOCK, true, slice);
+        expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
+        expect(jit.m.hart.code!.stats.invalidations).toBeGreaterThan(0);
+      }
+    });
   });
 });

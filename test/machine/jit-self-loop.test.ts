@@ -9,6 +9,7 @@
 import { describe, expect, test } from 'vitest';
 import { assemble } from '../../src/engine/asm/index';
 import { Machine, StopReason } from '../../src/engine/machine/machine';
+import { forEachBackend } from '../support/jit-backends';
 
 const RAM = 0x80000000;
 
@@ -324,36 +325,38 @@ function same(source: string, slices: number[], ramSize?: number): Outcome {
   return interp;
 }
 
-describe('self-looping blocks', () => {
-  test('fills, a sum and a copy with a timer interrupting the loops', () => {
-    const out = same(FILLS, [10_000_000, 4099, 97]);
-    // Interrupts came, and some hit the fill loops.
-    expect(out.regs[26]).toBeGreaterThan(100);
-    expect(out.regs[24]).toBeGreaterThan(10);
-    // The sum by hand: buf[3 .. 3 + 3*4096+100) = 0x5a, then halfwords 0x7e3c over buf[2 .. 2 + 2*4096 - 4).
-    const bytes = new Uint8Array(4 * 4096);
-    bytes.fill(0x5a, 3, 3 + 3 * 4096 + 100);
-    const halves = new DataView(bytes.buffer);
-    for (let a = 2; a < 2 + 2 * 4096 - 4; a += 2) halves.setUint16(a, 0x7e3c, true);
-    expect(out.regs[10]).toBe(bytes.reduce((s, b) => s + b, 0));
-  });
+forEachBackend(() => {
+  describe('self-looping blocks', () => {
+    test('fills, a sum and a copy with a timer interrupting the loops', () => {
+      const out = same(FILLS, [10_000_000, 4099, 97]);
+      // Interrupts came, and some hit the fill loops.
+      expect(out.regs[26]).toBeGreaterThan(100);
+      expect(out.regs[24]).toBeGreaterThan(10);
+      // The sum by hand: buf[3 .. 3 + 3*4096+100) = 0x5a, then halfwords 0x7e3c over buf[2 .. 2 + 2*4096 - 4).
+      const bytes = new Uint8Array(4 * 4096);
+      bytes.fill(0x5a, 3, 3 + 3 * 4096 + 100);
+      const halves = new DataView(bytes.buffer);
+      for (let a = 2; a < 2 + 2 * 4096 - 4; a += 2) halves.setUint16(a, 0x7e3c, true);
+      expect(out.regs[10]).toBe(bytes.reduce((s, b) => s + b, 0));
+    });
 
-  test('a fill running off the end of RAM takes the access fault at the first byte past it', () => {
-    const out = same(OFF_THE_END, [10_000_000, 1000, 13], RAM_SIZE);
-    expect(out.regs.slice(10, 14).map((v) => v >>> 0)).toEqual([7, symbol(OFF_THE_END, 'fill'), RAM + RAM_SIZE, RAM + RAM_SIZE]);
-  });
+    test('a fill running off the end of RAM takes the access fault at the first byte past it', () => {
+      const out = same(OFF_THE_END, [10_000_000, 1000, 13], RAM_SIZE);
+      expect(out.regs.slice(10, 14).map((v) => v >>> 0)).toEqual([7, symbol(OFF_THE_END, 'fill'), RAM + RAM_SIZE, RAM + RAM_SIZE]);
+    });
 
-  test('a fill crossing into an unmapped page takes the store page fault there', () => {
-    const out = same(UNMAPPED, [10_000_000, 1000, 13]);
-    expect(out.regs.slice(10, 14).map((v) => v >>> 0)).toEqual([15, symbol(UNMAPPED, 'fill'), 0x80402000, 0x80402000]);
-  });
+    test('a fill crossing into an unmapped page takes the store page fault there', () => {
+      const out = same(UNMAPPED, [10_000_000, 1000, 13]);
+      expect(out.regs.slice(10, 14).map((v) => v >>> 0)).toEqual([15, symbol(UNMAPPED, 'fill'), 0x80402000, 0x80402000]);
+    });
 
-  test('a fill overwriting its own loop leaves it at the store and runs the new code', () => {
-    const out = same(OWN_CODE, [10_000_000, 4099, 97]);
-    expect(out.regs[9]).toBe(0);
-    // The downward fill stopped after overwriting its bne (a5 one word below it), the upward one
-    // counted on past its overwritten sw to its bound.
-    expect(out.regs[10] >>> 0).toBe(symbol(OWN_CODE, 'down') + 4);
-    expect(out.regs[12] >>> 0).toBe(symbol(OWN_CODE, 'up') + 400);
+    test('a fill overwriting its own loop leaves it at the store and runs the new code', () => {
+      const out = same(OWN_CODE, [10_000_000, 4099, 97]);
+      expect(out.regs[9]).toBe(0);
+      // The downward fill stopped after overwriting its bne (a5 one word below it), the upward one
+      // counted on past its overwritten sw to its bound.
+      expect(out.regs[10] >>> 0).toBe(symbol(OWN_CODE, 'down') + 4);
+      expect(out.regs[12] >>> 0).toBe(symbol(OWN_CODE, 'up') + 400);
+    });
   });
 });

@@ -9,7 +9,8 @@ import { CSR_BY_NUM, legalMstatus } from './csr';
 import { IRQ_PRIORITY, Mstatus } from './csr-defs';
 import { Pmp, PmpPerm } from './pmp';
 import { TriggerAccess, Triggers } from './triggers';
-import { CodeCache } from './jit';
+import { CodeCache, jitDefaults } from './jit';
+import { arenaViews, claimHartArena, hartArenaBytes, wasmAvailable, WasmRuntime, type JitBackend } from './jit-wasm';
 import { mulDiv } from './muldiv';
 import { contextChangedH, csrAccessH, enterTrapH, HState, mretH, pendingInterruptH, translateVirtual } from './hext';
 
@@ -21,8 +22,19 @@ export interface CpuFeatures {
   a: boolean;
   m: boolean;
   xsensitive: boolean;
-  /** Translate hot blocks to JavaScript (vmlab option, not an ISA feature). */
+  /** Translate hot blocks (vmlab option, not an ISA feature). */
   jit?: boolean;
+  /**
+   * What the translator generates: JavaScript functions, or WebAssembly (jit-wasm.ts; only on a bus
+   * made with a WebAssembly arena, see jitArenaBytes, else JavaScript). Default: jitDefaults.backend.
+   */
+  jitBackend?: JitBackend;
+}
+
+/** Bytes a bus for a hart with these features keeps after RAM for the WebAssembly backend (0: none). */
+export function jitArenaBytes(features: Partial<CpuFeatures> | undefined, ramSize: number): number {
+  if (features?.jit === false || (features?.jitBackend ?? jitDefaults.backend) !== 'wasm' || !wasmAvailable()) return 0;
+  return hartArenaBytes(ramSize);
 }
 
 /** Defaults: what QEMU's rv32 CPU offers less F/D; H (hext.ts) only when asked for, as `h=on`. */
@@ -63,14 +75,14 @@ const PMP_BIT_OF = [PmpPerm.X, PmpPerm.R, PmpPerm.W];
 
 /** The hart. Fields are public for the interpreter and inspectors; change them through methods. */
 export class Hart implements PteMemory {
-  readonly x = new Int32Array(32);
+  readonly x: Int32Array;
   /** Program counter as an int32 (use pcU for the unsigned value). */
   pc = 0;
   priv: number = Priv.M;
   readonly hartId: number;
   readonly features: CpuFeatures;
   readonly misa: number;
-  readonly tlb = new Tlb();
+  readonly tlb: Tlb;
   readonly pmp = new Pmp();
   /** Debug triggers (tselect, tdata1..3), as QEMU 7.2's. */
   readonly triggers = new Triggers();
@@ -153,8 +165,20 @@ export class Hart implements PteMemory {
     this.hartId = hartId;
     const f = { ...DEFAULT_FEATURES, ...features };
     // One object shape for every hart, whatever keys the caller gave: execute reads its flags.
-    this.features = { pmp: f.pmp, h: f.h, c: f.c, a: f.a, m: f.m, xsensitive: f.xsensitive, jit: f.jit };
-    this.code = f.jit === false ? undefined : new CodeCache(bus.ramSize);
+    this.features = { pmp: f.pmp, h: f.h, c: f.c, a: f.a, m: f.m, xsensitive: f.xsensitive, jit: f.jit, jitBackend: f.jitBackend };
+    // The WebAssembly backend: registers, TLB arrays and code lines in the bus's WebAssembly memory.
+    const at = f.jit === false || (f.jitBackend ?? jitDefaults.backend) !== 'wasm' ? -1 : claimHartArena(bus);
+    if (at < 0) {
+      this.x = new Int32Array(32);
+      this.tlb = new Tlb();
+      this.code = f.jit === false ? undefined : new CodeCache(bus.ramSize);
+    } else {
+      const buffer = bus.ram.buffer as ArrayBuffer;
+      const views = arenaViews(buffer, at, bus.ramSize);
+      this.x = views.x;
+      this.tlb = new Tlb(views.tlb);
+      this.code = new CodeCache(bus.ramSize, new WasmRuntime(this, buffer, bus.arena!.memory, at), views.lines);
+    }
     const letter = (c: string): number => 1 << (c.charCodeAt(0) - 65);
     this.misa = ((1 << 30) | letter('I') | letter('S') | letter('U') | (f.m ? letter('M') : 0) | (f.a ? letter('A') : 0) |
       (f.c ? letter('C') : 0) | (f.h ? letter('H') : 0) | (f.xsensitive ? letter('X') : 0)) >>> 0;

@@ -23,6 +23,7 @@
 import { DECODE_BUCKET, decodeSlow, EXPAND_C } from '../isa/decode';
 import { Op } from '../isa/opcodes';
 import type { Hart } from './hart';
+import type { JitBackend, WasmRuntime } from './jit-wasm';
 
 /** A translated block: returns instructions retired, or -1 - retired when it trapped. */
 export type BlockFn = (
@@ -49,7 +50,7 @@ export const BUILD_BUDGET = 1 << 17;
  * Defaults of new code caches. The test suite sets buildBudget to 0 (test/setup.ts), so that the
  * tests comparing the translator with the interpreter build every block entered HOT_THRESHOLD times.
  */
-export const jitDefaults = { buildBudget: BUILD_BUDGET };
+export const jitDefaults: { buildBudget: number; backend: JitBackend } = { buildBudget: BUILD_BUDGET, backend: 'js' };
 /** Most entries of a start between two looks at its credit. */
 const MAX_WAIT = 4096;
 /**
@@ -179,11 +180,16 @@ export class CodeCache {
   /** Milliseconds clock for stats.translateMs (injected; the engine reads no host clock itself). */
   clock: (() => number) | undefined = undefined;
 
-  constructor(ramSize: number) {
+  /** The WebAssembly backend's runtime, when regions are built as WebAssembly (jit-wasm.ts). */
+  readonly wasm: WasmRuntime | undefined;
+
+  /** With `lines`, codeLines is that view (the WebAssembly backend reads it in its memory). */
+  constructor(ramSize: number, wasm?: WasmRuntime, lines?: Uint32Array) {
     const pages = Math.ceil(ramSize / 4096);
+    this.wasm = wasm;
     this.pages = new Array<PageBlocks | undefined>(pages).fill(undefined);
     this.codeChunks = new Uint32Array(pages);
-    this.codeLines = new Uint32Array(pages * 32);
+    this.codeLines = lines ?? new Uint32Array(pages * 32);
     this.shift = new Uint8Array(pages);
     this.lastInvalidation = new Float64Array(pages).fill(-Infinity);
   }
@@ -367,13 +373,13 @@ export class CodeCache {
         } else if (needLoop && !scan.loops) {
           this.stats.loopless++;
           result = TranslateResult.UNTRANSLATABLE;
-        } else if (needLoop && credit < this.buildBudget * regionWeight(scan.source)) {
+        } else if (needLoop && this.wasm === undefined && credit < this.buildBudget * regionWeight(scan.source)) {
           // A large region costs V8 more to compile: its start must retire a larger budget first.
           this.weight.set(entry.key, regionWeight(scan.source));
           this.defer(hi, step, pc, entry, credit, this.buildBudget * regionWeight(scan.source));
           result = TranslateResult.NOT_YET;
         } else {
-          fn = buildBlock(scan.source);
+          fn = this.wasm !== undefined ? this.wasm.build(scan.blocks, scan.index) : buildBlock(scan.source);
           if (this.memo.size >= MEMO_LIMIT) this.memo = new Map();
           this.memo.set(entry.key, { fn, key: scan.key, pcs: scan.pcs });
           this.knowPc(pc);
@@ -502,6 +508,9 @@ interface Scanned {
   pcs: number[];
   /** Whether a block of the region branches or jumps back to a block of the region at or before it. */
   loops: boolean;
+  /** The blocks, and block index by pc (-1: not in the region). */
+  blocks: RBlock[];
+  index: Map<number, number>;
 }
 
 /** Instructions a block may contain (everything else ends the block before it). */
@@ -518,6 +527,11 @@ function simple(id: number, hasM: boolean): boolean {
  */
 const MAX_REGION = 96;
 const MAX_REGION_BLOCKS = 6;
+/**
+ * The same limits for WebAssembly regions (jit-wasm.ts), which V8 never deoptimizes: a path that
+ * first runs late costs nothing, so a region may take in more of its page.
+ */
+export const wasmRegion = { instructions: 384, blocks: 48 };
 /**
  * Page caches of one self-looping block. Each of its slow calls forgets them all, so their code
  * grows with the square of their number: Linux's unrolled copy loop (32 loads and stores) made a
@@ -673,6 +687,9 @@ function scanRegion(h: Hart, off: number, pc: number, withCode: boolean, only?: 
   if (blocks[0].ids.length === 0) return undefined;
   // Block index by pc; -1: not in the region (its pc is left to the dispatcher).
   const index = new Map<number, number>([[pc, 0]]);
+  const wasm = h.code?.wasm !== undefined;
+  const maxBlocks = wasm ? wasmRegion.blocks : MAX_REGION_BLOCKS;
+  const maxInsns = wasm ? wasmRegion.instructions : MAX_REGION;
   let total = blocks[0].ids.length;
   let internal = false;
   // Every block reached joins (taking only the blocks whose start the interpreter had entered made
@@ -683,7 +700,7 @@ function scanRegion(h: Hart, off: number, pc: number, withCode: boolean, only?: 
     let i = index.get(t);
     if (i === undefined) {
       i = -1;
-      if ((only === undefined || only.includes(t)) && blocks.length < MAX_REGION_BLOCKS && total + MAX_BLOCK <= MAX_REGION) {
+      if ((only === undefined || only.includes(t)) && blocks.length < maxBlocks && total + MAX_BLOCK <= maxInsns) {
         const mark = bits.length;
         const b = scanOne(h, pageOff, t, bits, words, span);
         if (b.ids.length > 0) {
@@ -718,8 +735,8 @@ function scanRegion(h: Hart, off: number, pc: number, withCode: boolean, only?: 
     const i = index.get(b.target);
     if (i !== undefined && i >= 0 && b.target <= b.pc) loops = true;
   }
-  const result: Scanned = { key, source: '', length: blocks[0].ids.length, first: span[0], bytes: span[1] - span[0], words, pcs: blocks.map((b) => b.pc), loops };
-  if (withCode && (loops || !needLoop)) result.source = regionSource(h, blocks, index, internal);
+  const result: Scanned = { key, source: '', length: blocks[0].ids.length, first: span[0], bytes: span[1] - span[0], words, pcs: blocks.map((b) => b.pc), loops, blocks, index };
+  if (withCode && (loops || !needLoop) && !wasm) result.source = regionSource(h, blocks, index, internal);
   return result;
 }
 

@@ -46,8 +46,40 @@ export interface PhysicalBus {
    * store there takes the slow path here. Undefined: no log.
    */
   writeLog: Uint8Array | undefined;
+  /**
+   * The WebAssembly memory holding RAM (at offset 0) and room after it for one hart's state that
+   * translated WebAssembly code reads (jit-wasm.ts), when the bus was made for that backend.
+   */
+  readonly arena?: WasmArena;
   load(pa: number, size: number): number;
   store(pa: number, size: number, value: number): void;
+}
+
+/** A WebAssembly.Memory as the engine sees it (the engine's types name no host API). */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+
+/** RAM in a WebAssembly memory, and the bytes after it that harts claim (HART_ARENA_BYTES each). */
+export interface WasmArena {
+  readonly memory: WasmMemory;
+  /** First byte not claimed yet, and the end of the memory. */
+  next: number;
+  readonly end: number;
+}
+
+/** Options of a Bus. */
+export interface BusOptions {
+  /**
+   * Bytes to keep after RAM in a WebAssembly memory holding both (0 or absent: RAM is a plain
+   * ArrayBuffer). Falls back to a plain buffer when the host has no WebAssembly or the memory would
+   * pass 4 GiB.
+   */
+  arenaBytes?: number;
+}
+
+interface WasmMemoryApi {
+  Memory: new (d: { initial: number; maximum: number }) => WasmMemory;
 }
 
 /** Physical memory: RAM and devices. Accesses report failure through `ok`, never by throwing. */
@@ -66,13 +98,27 @@ export class Bus implements PhysicalBus {
   /** False while RAM is as allocated (all zero, no page committed by the host). */
   private ramUsed = false;
 
-  constructor(ramBase: number, ramSize: number) {
+  readonly arena: WasmArena | undefined;
+
+  constructor(ramBase: number, ramSize: number, options: BusOptions = {}) {
     if (ramSize % 4096 !== 0 || ramSize <= 0) throw new RangeError(`RAM size must be a positive multiple of 4 KiB, got ${ramSize}`);
     if (ramBase + ramSize > 2 ** 32) throw new RangeError(`RAM of ${ramSize} bytes at 0x${ramBase.toString(16)} does not fit in 32-bit physical addresses`);
-    const buffer = new ArrayBuffer(ramSize);
-    this.ram = new Uint8Array(buffer);
-    this.ram16 = new Uint16Array(buffer);
-    this.ram32 = new Int32Array(buffer);
+    const arenaBytes = options.arenaBytes ?? 0;
+    const wasm = (globalThis as unknown as { WebAssembly?: WasmMemoryApi }).WebAssembly;
+    const pages = Math.ceil((ramSize + arenaBytes) / 65536);
+    let buffer: ArrayBuffer;
+    if (arenaBytes > 0 && wasm !== undefined && pages <= 65536) {
+      // Fixed size (initial = maximum): the memory never grows, so its buffer and views stay valid.
+      const memory = new wasm.Memory({ initial: pages, maximum: pages });
+      buffer = memory.buffer;
+      this.arena = { memory, next: ramSize, end: pages * 65536 };
+    } else {
+      buffer = new ArrayBuffer(ramSize);
+      this.arena = undefined;
+    }
+    this.ram = new Uint8Array(buffer, 0, ramSize);
+    this.ram16 = new Uint16Array(buffer, 0, ramSize >>> 1);
+    this.ram32 = new Int32Array(buffer, 0, ramSize >>> 2);
     this.ramBase = ramBase;
     this.ramSize = ramSize;
   }

@@ -5,7 +5,7 @@
 
 import { execute } from '../cpu/interp';
 import { warmUpInterpreter, widen } from '../cpu/warmup';
-import { Hart, type CpuFeatures } from '../cpu/hart';
+import { Hart, jitArenaBytes, type CpuFeatures } from '../cpu/hart';
 import type { Clint } from '../devices/clint';
 import type { TimeSource } from '../devices/irq';
 import type { Plic } from '../devices/plic';
@@ -90,7 +90,7 @@ export class Machine {
     this.options = options;
     this.ramSize = options.bus?.ramSize ?? options.ramSize ?? DEFAULT_RAM_SIZE;
     this.stepsPerTick = options.stepsPerTick ?? DEFAULT_STEPS_PER_TICK;
-    this.bus = options.bus ?? new Bus(MEMORY_MAP.ram.base, this.ramSize);
+    this.bus = options.bus ?? new Bus(MEMORY_MAP.ram.base, this.ramSize, { arenaBytes: jitArenaBytes(options.cpu, this.ramSize) });
     this.hart = new Hart(this.bus, options.cpu);
     let time: TimeSource;
     if (options.timeMode === 'realtime') {

@@ -60,18 +60,18 @@ export interface TlbEntry {
 /** A context-tagged TLB; tag = vpn | (ctx << 20). */
 export class Tlb {
   /** Tag allowing loads, or -1. */
-  readonly tagR = new Int32Array(TLB_SIZE).fill(-1);
+  readonly tagR: Int32Array;
   /** Tag allowing stores, or -1. */
-  readonly tagW = new Int32Array(TLB_SIZE).fill(-1);
+  readonly tagW: Int32Array;
   /** Tag allowing fetches, or -1. */
   readonly tagX = new Int32Array(TLB_SIZE).fill(-1);
   /**
    * Tag allowing stores to a page that holds translated code, or -1 (then tagW is -1): such stores
    * take the hart's slow path, which checks the code they overwrite but needs no walk.
    */
-  readonly tagC = new Int32Array(TLB_SIZE).fill(-1);
+  readonly tagC: Int32Array;
   /** RAM byte offset minus the virtual page base, modulo 2^32: ram offset = (va + off) | 0. */
-  readonly off = new Int32Array(TLB_SIZE);
+  readonly off: Int32Array;
   /** For inspection: the leaf PTE (0 for bare), its level, ASID, and the physical page number. */
   readonly pte = new Int32Array(TLB_SIZE);
   readonly level = new Uint8Array(TLB_SIZE);
@@ -93,6 +93,19 @@ export class Tlb {
   private virtFilled = false;
   /** The last FLUSH_HISTORY flushes, oldest first once full (a ring indexed by flushes). */
   private readonly history: TlbFlush[] = [];
+
+  /**
+   * With `shared`, tagR, tagW, tagC and off are views into it, TLB_SIZE entries each at that byte
+   * offset, in this order (translated WebAssembly code reads them there: jit-wasm.ts).
+   */
+  constructor(shared?: { buffer: ArrayBuffer; offset: number }) {
+    const view = (i: number): Int32Array =>
+      shared === undefined ? new Int32Array(TLB_SIZE) : new Int32Array(shared.buffer, shared.offset + i * TLB_SIZE * 4, TLB_SIZE);
+    this.tagR = view(0).fill(-1);
+    this.tagW = view(1).fill(-1);
+    this.tagC = view(2).fill(-1);
+    this.off = view(3);
+  }
 
   /** Installs a translation for the page of `va` in context `ctx`. */
   fill(va: number, ctx: number, ramOffset: number, canRead: boolean, canWrite: boolean, canExec: boolean, pte: number, level: number, asid: number, ppn: number, holdsCode = false): void {

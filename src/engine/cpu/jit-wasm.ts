@@ -1,0 +1,692 @@
+// The block translator's WebAssembly backend (`jitBackend: 'wasm'`): a region (jit.ts's scanRegion)
+// becomes one WebAssembly function instead of a JavaScript one, as v86 translates x86 code. V8
+// compiles WebAssembly quickly (Liftoff first, TurboFan for hot functions) and never deoptimizes it,
+// so a region's branches that never ran before cost nothing when they first run.
+//
+// The function reads guest RAM, the hart's registers, the TLB's tagR/tagW/tagC/off and the code
+// cache's codeLines where the JavaScript engine keeps them: the bus allocates RAM in a
+// WebAssembly.Memory with room after it (an arena), and the hart takes its registers, TLB arrays
+// and code lines there as views (hartArena). Registers live in locals, loaded on entry and written
+// back on exit; loads and stores take the TLB's fast path inline and call the hart's slow paths
+// through imported JavaScript functions, which sync pc, sliceDone and sliceSteps first exactly as
+// a JavaScript region does. The function returns the instructions retired and leaves its exit pc,
+// TLB hits, trap kind and trap value in a status area of the arena, which the BlockFn wrapper hands
+// to the hart. Retired instructions, steps, traps and TLB hits are those of the JavaScript regions.
+
+import { Op } from '../isa/opcodes';
+import type { PhysicalBus, WasmArena } from '../machine/bus';
+import type { BlockFn } from './jit';
+import type { Hart } from './hart';
+
+/** The host's WebAssembly API, as much as the translator uses (the engine's types name no host API). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  Table: new (d: { element: 'anyfunc'; initial: number }) => WasmTable;
+}
+
+interface WasmTable {
+  readonly length: number;
+  grow(n: number): number;
+}
+
+/** The host's WebAssembly, or undefined when it has none. */
+const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** Which code the block translator generates. */
+export type JitBackend = 'js' | 'wasm';
+
+// Layout of a hart's arena (byte offsets from its start).
+/** The 32 registers (Hart.x). */
+const X_AT = 0;
+/** Status words between a region and its wrapper or slow-path imports (STATUS_*). */
+const S_AT = 128;
+/** tagR, tagW, tagC and off, 1024 words each (Tlb). */
+const TLB_AT = 256;
+/** CodeCache.codeLines, one word per 128 bytes of RAM. */
+const LINES_AT = TLB_AT + 4 * 4096;
+
+// Status words (index into the status area's Int32Array).
+const enum St {
+  /** A slow call faulted (1) or not (0). */
+  FAULT = 0,
+  /** Steps left in the slice after a slow call (sliceEnd - s0, clamped to ROOM_MAX). */
+  ROOM = 1,
+  /** A slow store dropped translated code (Hart.codeWritten). */
+  CODE = 2,
+  /** At exit: the pc, TLB hits, trap kind (1: the slow access's fault, 2: a misaligned jump to V) and value. */
+  PC = 3,
+  HITS = 4,
+  TRAP = 5,
+  V = 6,
+}
+const ROOM_MAX = 1 << 30;
+
+/** Bytes of one hart's arena for RAM of `ramSize` bytes. */
+export function hartArenaBytes(ramSize: number): number {
+  return LINES_AT + Math.ceil(ramSize / 128) * 4;
+}
+
+/** Whether the host can run the WebAssembly backend. */
+export function wasmAvailable(): boolean {
+  return WA !== undefined;
+}
+
+/** Byte offset of a new hart's arena in `bus`'s WebAssembly memory, or -1 (no arena or no room left). */
+export function claimHartArena(bus: PhysicalBus): number {
+  const arena: WasmArena | undefined = bus.arena;
+  if (arena === undefined || WA === undefined) return -1;
+  const need = hartArenaBytes(bus.ramSize);
+  if (arena.next + need > arena.end) return -1;
+  const at = arena.next;
+  arena.next += need;
+  return at;
+}
+
+/** Views of a hart's arena at byte offset `at` of `buffer`. */
+export function arenaViews(buffer: ArrayBuffer, at: number, ramSize: number): { x: Int32Array; tlb: { buffer: ArrayBuffer; offset: number }; lines: Uint32Array } {
+  return {
+    x: new Int32Array(buffer, at + X_AT, 32),
+    tlb: { buffer, offset: at + TLB_AT },
+    lines: new Uint32Array(buffer, at + LINES_AT, Math.ceil(ramSize / 128)),
+  };
+}
+
+// ---- the encoder -------------------------------------------------------------------------------
+
+const enum W {
+  BLOCK = 0x02, LOOP = 0x03, IF = 0x04, ELSE = 0x05, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, BR_TABLE = 0x0e,
+  RETURN = 0x0f, CALL = 0x10, DROP = 0x1a, SELECT = 0x1b,
+  GET = 0x20, SET = 0x21, TEE = 0x22,
+  LOAD = 0x28, LOAD8_S = 0x2c, LOAD8_U = 0x2d, LOAD16_S = 0x2e, LOAD16_U = 0x2f,
+  STORE = 0x36, STORE8 = 0x3a, STORE16 = 0x3b,
+  CONST = 0x41,
+  EQZ = 0x45, EQ = 0x46, NE = 0x47, LT_S = 0x48, LT_U = 0x49, GT_S = 0x4a, GT_U = 0x4b, LE_S = 0x4c, LE_U = 0x4d, GE_S = 0x4e, GE_U = 0x4f,
+  ADD = 0x6a, SUB = 0x6b, MUL = 0x6c, DIV_S = 0x6d, DIV_U = 0x6e, REM_S = 0x6f, REM_U = 0x70,
+  AND = 0x71, OR = 0x72, XOR = 0x73, SHL = 0x74, SHR_S = 0x75, SHR_U = 0x76,
+  I64_MUL = 0x7e, I64_SHR_U = 0x88, WRAP = 0xa7, EXTEND_S = 0xac, EXTEND_U = 0xad,
+  EXT8_S = 0xc0, EXT16_S = 0xc1,
+  VOID = 0x40, I32 = 0x7f,
+}
+
+/** Bytes of a function body with structured-control bookkeeping (label depths). */
+class Code {
+  readonly b: number[] = [];
+  /** Open blocks, loops and ifs. */
+  depth = 0;
+
+  op(o: number): this {
+    this.b.push(o);
+    return this;
+  }
+  uleb(v: number): this {
+    v >>>= 0;
+    do {
+      let byte = v & 0x7f;
+      v >>>= 7;
+      if (v !== 0) byte |= 0x80;
+      this.b.push(byte);
+    } while (v !== 0);
+    return this;
+  }
+  sleb(v: number): this {
+    v |= 0;
+    for (;;) {
+      const byte = v & 0x7f;
+      v >>= 7;
+      if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) {
+        this.b.push(byte);
+        return this;
+      }
+      this.b.push(byte | 0x80);
+    }
+  }
+  const(v: number): this {
+    return this.op(W.CONST).sleb(v);
+  }
+  get(l: number): this {
+    return this.op(W.GET).uleb(l);
+  }
+  set(l: number): this {
+    return this.op(W.SET).uleb(l);
+  }
+  tee(l: number): this {
+    return this.op(W.TEE).uleb(l);
+  }
+  /** Opens a block, loop or if; returns its label (for br). */
+  open(kind: number, type: number = W.VOID): number {
+    this.b.push(kind, type);
+    return ++this.depth;
+  }
+  end(): this {
+    this.depth--;
+    return this.op(W.END);
+  }
+  br(label: number): this {
+    return this.op(W.BR).uleb(this.depth - label);
+  }
+  brIf(label: number): this {
+    return this.op(W.BR_IF).uleb(this.depth - label);
+  }
+  /** A memory access at the address on the stack plus the constant `offset`. */
+  mem(op: number, offset: number): this {
+    const align = op === W.LOAD || op === W.STORE ? 2 : op === W.LOAD16_S || op === W.LOAD16_U || op === W.STORE16 ? 1 : 0;
+    return this.op(op).uleb(align).uleb(offset);
+  }
+}
+
+function uleb(v: number): number[] {
+  const c = new Code();
+  c.uleb(v);
+  return c.b;
+}
+
+function sleb(v: number): number[] {
+  const c = new Code();
+  c.sleb(v);
+  return c.b;
+}
+
+function section(id: number, body: number[]): number[] {
+  return [id, ...uleb(body.length), ...body];
+}
+
+function vec(items: number[][]): number[] {
+  return [...uleb(items.length), ...items.flat()];
+}
+
+function name(s: string): number[] {
+  return [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
+}
+
+// ---- regions -----------------------------------------------------------------------------------
+
+/** One straight-line block of a region, as jit.ts scans it. */
+export interface WasmBlock {
+  pc: number;
+  ids: number[];
+  ws: number[];
+  pcs: number[];
+  /** 0 falls through to next, 1 branch, 2 direct jump, 3 jalr on a register (jit.ts End). */
+  end: number;
+  target: number;
+  next: number;
+}
+
+// Locals of a region's function: parameters dtag and room, then scratch, then g1..g31.
+const DTAG = 0;
+const ROOM = 1;
+const TOT = 2;
+const A = 3;
+const V = 4;
+const VP = 5;
+const TI = 6;
+const HH = 7;
+const TK = 8;
+const BI = 9;
+const EPC = 10;
+const G0 = 10;
+const LOCALS = G0 + 32;
+
+// Imported functions.
+const F_LOAD = 0;
+const F_STORE = 1;
+const F_REGION = 2;
+
+/** The per-hart half of the backend: status view, slow-path imports, and the module compiler. */
+export class WasmRuntime {
+  private readonly s: Int32Array;
+  private readonly xAt: number;
+  private readonly sAt: number;
+  private readonly tlbAt: number;
+  private readonly linesAt: number;
+  /** n0 and s0 of the running region (its slow-path imports need them). */
+  private n0 = 0;
+  private s0 = 0;
+  private readonly imports: object;
+  /**
+   * Every region function, by slot: the dispatcher calls them all through one exported function
+   * of a small module (call_indirect), so V8's call from JavaScript into WebAssembly stays
+   * monomorphic.
+   */
+  private readonly table: WasmTable;
+  private readonly call: (slot: number, dtag: number, room: number) => number;
+  private slots = 0;
+  /** WebAssembly bytes compiled so far (statistics). */
+  bytes = 0;
+
+  constructor(private readonly h: Hart, buffer: ArrayBuffer, memory: object, at: number) {
+    this.s = new Int32Array(buffer, at + S_AT, 32);
+    this.xAt = at + X_AT;
+    this.sAt = at + S_AT;
+    this.tlbAt = at + TLB_AT;
+    this.linesAt = at + LINES_AT;
+    const s = this.s;
+    const room = (): number => {
+      const r = h.sliceEnd - this.s0;
+      return r > ROOM_MAX ? ROOM_MAX : r < -ROOM_MAX ? -ROOM_MAX : r;
+    };
+    const load = (a: number, size: number, kt: number, pc: number): number => {
+      h.pc = pc;
+      h.sliceDone = this.n0 + kt;
+      h.sliceSteps = this.s0 + kt + 1;
+      const v = h.loadSlow(a, size);
+      s[St.FAULT] = h.fault !== 0 ? 1 : 0;
+      s[St.ROOM] = room();
+      return v | 0;
+    };
+    const store = (a: number, size: number, value: number, kt: number, pc: number): void => {
+      h.pc = pc;
+      h.sliceDone = this.n0 + kt;
+      h.sliceSteps = this.s0 + kt + 1;
+      h.storeSlow(a, size, value);
+      s[St.FAULT] = h.fault !== 0 ? 1 : 0;
+      s[St.ROOM] = room();
+      s[St.CODE] = h.codeWritten ? 1 : 0;
+      h.codeWritten = false;
+    };
+    this.table = new WA!.Table({ element: 'anyfunc', initial: 64 });
+    this.imports = { e: { m: memory, l: load, s: store, t: this.table } };
+    // The trampoline: (slot, dtag, room) -> table[slot](dtag, room).
+    const body = [0x00, W.GET, 1, W.GET, 2, W.GET, 0, 0x11, 0x00, 0x00, W.END];
+    const bytes = new Uint8Array([
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+      ...section(1, vec([[0x60, ...vec([[0x7f], [0x7f]]), ...vec([[0x7f]])], [0x60, ...vec([[0x7f], [0x7f], [0x7f]]), ...vec([[0x7f]])]])),
+      ...section(2, vec([[...name('e'), ...name('t'), 0x01, 0x70, 0x00, 0x00]])),
+      ...section(3, vec([[1]])),
+      ...section(7, vec([[...name('d'), 0x00, 0x00]])),
+      ...section(10, vec([[...uleb(body.length), ...body]])),
+    ]);
+    this.call = new WA!.Instance(new WA!.Module(bytes), this.imports).exports.d as (slot: number, dtag: number, room: number) => number;
+  }
+
+  /** Runs region function `f` for the dispatcher (the BlockFn contract). */
+  private run(slot: number, dtag: number, n0: number, s0: number): number {
+    const h = this.h;
+    this.n0 = n0;
+    this.s0 = s0;
+    const r = h.sliceEnd - s0;
+    const tot = this.call(slot, dtag, r > ROOM_MAX ? ROOM_MAX : r);
+    const s = this.s;
+    h.pc = s[St.PC];
+    h.tlb.hits += s[St.HITS];
+    const tk = s[St.TRAP];
+    if (tk === 0) return tot;
+    if (tk === 1) h.raiseFault();
+    else h.raise(0, s[St.V]);
+    return -1 - tot;
+  }
+
+  /** A BlockFn running the region of `blocks` (index: block by pc, -1 outside; see jit.ts). */
+  build(blocks: WasmBlock[], index: Map<number, number>): BlockFn {
+    const body = this.regionBody(blocks, index);
+    const i32 = 0x7f;
+    const types = vec([
+      [0x60, ...vec([[i32], [i32], [i32], [i32]]), ...vec([[i32]])],
+      [0x60, ...vec([[i32], [i32], [i32], [i32], [i32]]), 0],
+      [0x60, ...vec([[i32], [i32]]), ...vec([[i32]])],
+    ]);
+    const imports = vec([
+      [...name('e'), ...name('m'), 0x02, 0x00, 0x00],
+      [...name('e'), ...name('t'), 0x01, 0x70, 0x00, 0x00],
+      [...name('e'), ...name('l'), 0x00, F_LOAD],
+      [...name('e'), ...name('s'), 0x00, F_STORE],
+    ]);
+    const slot = this.slots++;
+    if (slot >= this.table.length) this.table.grow(this.table.length);
+    const fn = [...uleb(1), ...uleb(LOCALS - 2), i32, ...body];
+    const bytes = new Uint8Array([
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+      ...section(1, types),
+      ...section(2, imports),
+      ...section(3, vec([uleb(2)])),
+      ...section(9, vec([[0x00, W.CONST, ...sleb(slot), W.END, ...vec([uleb(F_REGION)])]])),
+      ...section(10, vec([[...uleb(fn.length), ...fn]])),
+    ]);
+    this.bytes += bytes.length;
+    new WA!.Instance(new WA!.Module(bytes), this.imports);
+    return (_h, _x, _r8, _r16, _r32, _tagR, _tagW, _toff, dtag, n0, s0) => this.run(slot, dtag, n0, s0);
+  }
+
+  /** The function body (locals excluded) of a region. */
+  private regionBody(blocks: WasmBlock[], index: Map<number, number>): number[] {
+    const c = new Code();
+    const g = (r: number): number => G0 + r;
+    // Registers the region names: loaded on entry; those it writes are written back on exit.
+    let used = 0;
+    let written = 0;
+    for (const b of blocks) {
+      for (let k = 0; k < b.ids.length; k++) {
+        const w = b.ws[k];
+        const id = b.ids[k];
+        used |= (1 << ((w >>> 15) & 31)) | (1 << ((w >>> 20) & 31));
+        const rd = (w >>> 7) & 31;
+        if (writesRd(id) && rd !== 0) written |= 1 << rd;
+      }
+    }
+    used = (used | written) & ~1;
+    for (let r = 1; r < 32; r++) {
+      if (((used >>> r) & 1) !== 0) c.const(0).mem(W.LOAD, this.xAt + 4 * r).set(g(r));
+    }
+    const out = c.open(W.BLOCK);
+    const top = c.open(W.LOOP);
+    const n = blocks.length;
+    const labels: number[] = [];
+    for (let i = n - 1; i >= 0; i--) labels[i] = c.open(W.BLOCK);
+    c.get(BI).op(W.BR_TABLE).uleb(n);
+    for (let i = 0; i < n; i++) c.uleb(c.depth - labels[i]);
+    c.uleb(c.depth - labels[n - 1]);
+    const lenOf = (t: number): number => blocks[index.get(t)!].ids.length;
+    /** Leaves the region with pc `pc` (a constant) after `tot` was updated. */
+    const exitTo = (pc: number): void => {
+      c.const(pc).set(EPC).br(out);
+    };
+    const addTot = (k: number): void => {
+      if (k !== 0) c.get(TOT).const(k).op(W.ADD).set(TOT);
+    };
+    // On to block `t` after the current block's k instructions, or back to the dispatcher.
+    const goTo = (t: number, k: number): void => {
+      addTot(k);
+      const i = index.get(t);
+      if (i === undefined || i < 0) {
+        exitTo(t);
+        return;
+      }
+      c.get(TOT).const(lenOf(t)).op(W.ADD).get(ROOM).op(W.GT_S);
+      c.open(W.IF);
+      exitTo(t);
+      c.end();
+      c.const(i).set(BI).br(top);
+    };
+    const reg = (r: number): void => {
+      if (r === 0) c.const(0);
+      else c.get(g(r));
+    };
+    for (let bi = 0; bi < n; bi++) {
+      c.end();
+      const b = blocks[bi];
+      const len = b.ids.length;
+      const self = b.end === 1 && b.target === b.pc && len > 1;
+      let selfOut = 0;
+      let selfTop = 0;
+      if (self) {
+        selfOut = c.open(W.BLOCK);
+        selfTop = c.open(W.LOOP);
+      }
+      for (let k = 0; k < len; k++) {
+        const id = b.ids[k];
+        const w = b.ws[k];
+        const ipc = b.pcs[k];
+        const next = k + 1 < len ? b.pcs[k + 1] : b.next;
+        const last = k === len - 1;
+        const rd = (w >>> 7) & 31;
+        const rs1 = (w >>> 15) & 31;
+        if (last && b.end !== 0) {
+          if (self) {
+            addTot(len);
+            this.cond(c, id, w, reg);
+            c.op(W.EQZ).brIf(selfOut);
+            // Another pass only while it fits the slice.
+            c.get(TOT).const(len).op(W.ADD).get(ROOM).op(W.GT_S);
+            c.open(W.IF);
+            exitTo(b.pc);
+            c.end();
+            c.br(selfTop);
+            c.end();
+            c.end();
+            goTo(b.next, 0);
+          } else if (b.end === 1) {
+            this.cond(c, id, w, reg);
+            c.open(W.IF);
+            goTo(b.target, len);
+            c.end();
+            goTo(b.next, len);
+          } else if (b.end === 2) {
+            if (rd !== 0) c.const(next).set(g(rd));
+            goTo(b.target, len);
+          } else {
+            reg(rs1);
+            c.const(w >> 20).op(W.ADD).const(~1).op(W.AND).set(V);
+            if (!this.h.features.c) {
+              c.get(V).const(2).op(W.AND);
+              c.open(W.IF);
+              addTot(k);
+              c.const(2).set(TK);
+              exitTo(ipc);
+              c.end();
+            }
+            if (rd !== 0) c.const(next).set(g(rd));
+            addTot(len);
+            c.get(V).set(EPC).br(out);
+          }
+          continue;
+        }
+        this.insn(c, id, w, k, ipc, next, out, reg, g);
+      }
+      if (b.end === 0) goTo(b.next, len);
+    }
+    c.end();
+    c.end();
+    // The exit: registers written back, then the status for the wrapper.
+    for (let r = 1; r < 32; r++) {
+      if (((written >>> r) & 1) !== 0) c.const(0).get(g(r)).mem(W.STORE, this.xAt + 4 * r);
+    }
+    const s = this.sAt;
+    c.const(0).get(EPC).mem(W.STORE, s + 4 * St.PC);
+    c.const(0).get(HH).mem(W.STORE, s + 4 * St.HITS);
+    c.const(0).get(TK).mem(W.STORE, s + 4 * St.TRAP);
+    c.const(0).get(V).mem(W.STORE, s + 4 * St.V);
+    c.get(TOT);
+    c.op(W.END);
+    return c.b;
+  }
+
+  /** Pushes the condition (0 or 1) of conditional branch `id`. */
+  private cond(c: Code, id: number, w: number, reg: (r: number) => void): void {
+    reg((w >>> 15) & 31);
+    reg((w >>> 20) & 31);
+    switch (id) {
+      case Op.BEQ: c.op(W.EQ); break;
+      case Op.BNE: c.op(W.NE); break;
+      case Op.BLT: c.op(W.LT_S); break;
+      case Op.BGE: c.op(W.GE_S); break;
+      case Op.BLTU: c.op(W.LT_U); break;
+      default: c.op(W.GE_U); break;
+    }
+  }
+
+  /** A non-control instruction (number k of its block, at `pc`) on the region's locals. */
+  private insn(c: Code, id: number, w: number, k: number, pc: number, next: number, out: number, reg: (r: number) => void, g: (r: number) => number): void {
+    const rd = (w >>> 7) & 31;
+    const rs1 = (w >>> 15) & 31;
+    const rs2 = (w >>> 20) & 31;
+    const immI = w >> 20;
+    if (id === Op.FENCE || id === Op.FENCE_TSO || id === Op.PAUSE) return;
+    const isLoad = id >= Op.LB && id <= Op.LHU;
+    const isStore = id >= Op.SB && id <= Op.SW;
+    if (!isLoad && !isStore) {
+      if (rd === 0) return;
+      if (!this.alu(c, id, w, pc, reg)) throw new Error(`instruction ${id} cannot be translated`);
+      c.set(g(rd));
+      return;
+    }
+    const s = this.sAt;
+    const tagR = this.tlbAt;
+    const tagW = this.tlbAt + 4096;
+    const tagC = this.tlbAt + 8192;
+    const toff = this.tlbAt + 12288;
+    const size = id === Op.LW || id === Op.SW ? 4 : id === Op.LB || id === Op.LBU || id === Op.SB ? 1 : 2;
+    const imm = isStore ? ((w >> 25) << 5) | ((w >>> 7) & 31) : immI;
+    // a = rs1 + imm; vp = a >>> 12; ti = (vp & 1023) * 4; on the stack: whether the access is aligned.
+    reg(rs1);
+    c.const(imm).op(W.ADD).tee(A).const(12).op(W.SHR_U).tee(VP).const(1023).op(W.AND).const(2).op(W.SHL).set(TI);
+    const aligned = (): void => {
+      if (size === 1) c.const(1);
+      else c.get(A).const(size - 1).op(W.AND).op(W.EQZ);
+    };
+    const tagIs = (base: number): void => {
+      c.get(TI).mem(W.LOAD, base).get(VP).get(DTAG).op(W.OR).op(W.EQ);
+    };
+    const hit = (): void => {
+      c.get(HH).const(1).op(W.ADD).set(HH);
+    };
+    /** After a slow call: leave on its fault, then re-read the slice's room. */
+    const afterSlow = (): void => {
+      c.const(0).mem(W.LOAD, s + 4 * St.FAULT);
+      c.open(W.IF);
+      if (k !== 0) c.get(TOT).const(k).op(W.ADD).set(TOT);
+      c.const(1).set(TK).const(pc).set(EPC).br(out);
+      c.end();
+      c.const(0).mem(W.LOAD, s + 4 * St.ROOM).set(ROOM);
+    };
+    const leaveIfCut = (extra: () => void, cond: () => void): void => {
+      cond();
+      c.open(W.IF);
+      extra();
+      c.get(TOT).const(k + 1).op(W.ADD).set(TOT).const(next).set(EPC).br(out);
+      c.end();
+    };
+    /** Pushes: the slice ends at or before this instruction's step (room <= tot + k + 1). */
+    const cut = (): void => {
+      c.get(ROOM).get(TOT).const(k + 1).op(W.ADD).op(W.LE_S);
+    };
+    if (isLoad) {
+      const op = id === Op.LW ? W.LOAD : id === Op.LH ? W.LOAD16_S : id === Op.LHU ? W.LOAD16_U : id === Op.LB ? W.LOAD8_S : W.LOAD8_U;
+      aligned();
+      tagIs(tagR);
+      c.op(W.AND);
+      c.open(W.IF);
+      hit();
+      c.get(A).get(TI).mem(W.LOAD, toff).op(W.ADD).mem(op, 0).set(V);
+      c.op(W.ELSE);
+      c.get(A).const(size).get(TOT).const(k).op(W.ADD).const(pc).op(W.CALL).uleb(F_LOAD);
+      if (id === Op.LH) c.op(W.EXT16_S);
+      else if (id === Op.LB) c.op(W.EXT8_S);
+      c.set(V);
+      afterSlow();
+      leaveIfCut(() => {
+        if (rd !== 0) c.get(V).set(g(rd));
+      }, cut);
+      c.end();
+      if (rd !== 0) c.get(V).set(g(rd));
+      return;
+    }
+    const st = size === 4 ? W.STORE : size === 2 ? W.STORE16 : W.STORE8;
+    const done = c.open(W.BLOCK);
+    const slow = c.open(W.BLOCK);
+    // A page with a write tag.
+    aligned();
+    tagIs(tagW);
+    c.op(W.AND);
+    c.open(W.IF);
+    hit();
+    c.get(A).get(TI).mem(W.LOAD, toff).op(W.ADD);
+    reg(rs2);
+    c.mem(st, 0).br(done);
+    c.end();
+    // A page holding code (code-write tag): the store stays here unless its word holds code.
+    aligned();
+    tagIs(tagC);
+    c.op(W.AND).op(W.EQZ).brIf(slow);
+    c.get(A).get(TI).mem(W.LOAD, toff).op(W.ADD).tee(V);
+    c.const(7).op(W.SHR_U).const(2).op(W.SHL).mem(W.LOAD, this.linesAt);
+    c.get(V).const(2).op(W.SHR_U).op(W.SHR_U).const(1).op(W.AND).brIf(slow);
+    hit();
+    c.get(V);
+    reg(rs2);
+    c.mem(st, 0).br(done);
+    c.end();
+    c.get(A).const(size);
+    reg(rs2);
+    c.get(TOT).const(k).op(W.ADD).const(pc).op(W.CALL).uleb(F_STORE);
+    afterSlow();
+    leaveIfCut(() => {}, () => {
+      cut();
+      c.const(0).mem(W.LOAD, s + 4 * St.CODE).op(W.OR);
+    });
+    c.end();
+  }
+
+  /** Pushes rd's value of an instruction that only computes from registers and constants; false for any other. */
+  private alu(c: Code, id: number, w: number, pc: number, reg: (r: number) => void): boolean {
+    const rs1 = (w >>> 15) & 31;
+    const rs2 = (w >>> 20) & 31;
+    const immI = w >> 20;
+    const ri = (op: number): void => {
+      reg(rs1);
+      c.const(immI).op(op);
+    };
+    const rr = (op: number): void => {
+      reg(rs1);
+      reg(rs2);
+      c.op(op);
+    };
+    const sh = (op: number): void => {
+      reg(rs1);
+      c.const(rs2).op(op);
+    };
+    switch (id) {
+      case Op.LUI: c.const(w & 0xfffff000); return true;
+      case Op.AUIPC: c.const((pc + (w & 0xfffff000)) | 0); return true;
+      case Op.ADDI: ri(W.ADD); return true;
+      case Op.SLTI: ri(W.LT_S); return true;
+      case Op.SLTIU: ri(W.LT_U); return true;
+      case Op.XORI: ri(W.XOR); return true;
+      case Op.ORI: ri(W.OR); return true;
+      case Op.ANDI: ri(W.AND); return true;
+      case Op.SLLI: sh(W.SHL); return true;
+      case Op.SRLI: sh(W.SHR_U); return true;
+      case Op.SRAI: sh(W.SHR_S); return true;
+      case Op.ADD: rr(W.ADD); return true;
+      case Op.SUB: rr(W.SUB); return true;
+      case Op.SLL: rr(W.SHL); return true;
+      case Op.SLT: rr(W.LT_S); return true;
+      case Op.SLTU: rr(W.LT_U); return true;
+      case Op.XOR: rr(W.XOR); return true;
+      case Op.SRL: rr(W.SHR_U); return true;
+      case Op.SRA: rr(W.SHR_S); return true;
+      case Op.OR: rr(W.OR); return true;
+      case Op.AND: rr(W.AND); return true;
+      case Op.MUL: rr(W.MUL); return true;
+      case Op.MULH: case Op.MULHSU: case Op.MULHU:
+        reg(rs1);
+        c.op(id === Op.MULHU ? W.EXTEND_U : W.EXTEND_S);
+        reg(rs2);
+        c.op(id === Op.MULH ? W.EXTEND_S : W.EXTEND_U);
+        c.op(W.I64_MUL).op(0x42).sleb(32).op(W.I64_SHR_U).op(W.WRAP);
+        return true;
+      case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU: {
+        // Division by zero gives -1 (quotients) or the dividend (remainders); the signed overflow
+        // (-2^31 / -1) gives -2^31 and remainder 0 (unprivileged spec §7.2).
+        const rem = id === Op.REM || id === Op.REMU;
+        reg(rs2);
+        c.op(W.EQZ);
+        c.open(W.IF, W.I32);
+        if (rem) reg(rs1);
+        else c.const(-1);
+        c.op(W.ELSE);
+        if (id === Op.DIV) {
+          reg(rs1);
+          c.const(-0x80000000).op(W.EQ);
+          reg(rs2);
+          c.const(-1).op(W.EQ).op(W.AND);
+          c.open(W.IF, W.I32);
+          reg(rs1);
+          c.op(W.ELSE);
+          rr(W.DIV_S);
+          c.end();
+        } else {
+          rr(id === Op.DIVU ? W.DIV_U : id === Op.REM ? W.REM_S : W.REM_U);
+        }
+        c.end();
+        return true;
+      }
+      default: return false;
+    }
+  }
+}
+
+/** Whether instruction `id` writes its rd field. */
+function writesRd(id: number): boolean {
+  return !(id >= Op.BEQ && id <= Op.BGEU) && !(id >= Op.SB && id <= Op.SW) && id !== Op.FENCE && id !== Op.FENCE_TSO && id !== Op.PAUSE;
+}
