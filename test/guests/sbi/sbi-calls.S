@@ -90,13 +90,17 @@ _start:
         li      a7, EID_TIME
         ecall
         call    result_quiet
-        csrsi   sstatus, SSTATUS_SIE
+        # Wait with SIE clear, so the interrupt cannot come between the test of ticks and the wfi
+        # (taken there, it would leave the wfi sleeping for good); wfi wakes on the pending STIP
+        # all the same, and setting SIE takes it.
 3:      la      t0, ticks
         lw      t0, 0(t0)
         bnez    t0, 4f
         wfi
+        csrsi   sstatus, SSTATUS_SIE
+        csrci   sstatus, SSTATUS_SIE
         j       3b
-4:      csrci   sstatus, SSTATUS_SIE
+4:
         la      a0, s_tick
         call    puts
         la      t0, last_cause
@@ -227,13 +231,15 @@ _start:
         add     a1, a1, t0
         li      a7, 0
         ecall
-        csrsi   sstatus, SSTATUS_SIE
+        # As above: wait with SIE clear.
 5:      la      t0, ticks
         lw      t0, 0(t0)
         bnez    t0, 6f
         wfi
+        csrsi   sstatus, SSTATUS_SIE
+        csrci   sstatus, SSTATUS_SIE
         j       5b
-6:      csrci   sstatus, SSTATUS_SIE
+6:
         la      a0, s_legacy_tick
         call    puts
 
