@@ -123,6 +123,16 @@ function program(): number[] {
   // unsigned value as a kernel's page faults have).
   p.push(word(Op.CSRRW, { rd: 5, rs1: 6, csr: MSCRATCH }), word(Op.ECALL, {}), word(Op.LW, { rd: 5, rs1: 0, imm_i: 16 }),
     word(Op.LUI, { rd: 20, imm_u: 0xfffff }), word(Op.JALR, { rd: 1, rs1: 20, imm_i: 16 }));
+  // Every other load and store faulting too: each size has its own slow path in the loop, and a
+  // guest takes them all (a VMM's shadow fills in trap mode, a kernel's demand paging).
+  for (const op of [Op.LB, Op.LH, Op.LBU, Op.LHU]) p.push(word(op, { rd: 5, rs1: 0, imm_i: 16 }));
+  for (const op of [Op.SB, Op.SH, Op.SW]) p.push(word(op, { rs1: 0, rs2: 5, imm_s: 16 }));
+  // A loop whose load faults on every pass: once translated, its block traps (the dispatcher's
+  // path for a block that trapped, as a VMM's shadow fills take it). Its start is 8-byte aligned,
+  // so that its heat starts near the threshold (below) and it is built within the first passes.
+  if (p.length % 2 === 0) p.push(word(Op.ADDI, { rd: 0, rs1: 0, imm_i: 0 }));
+  p.push(word(Op.ADDI, { rd: 23, rs1: 0, imm_i: FAULT_LOOP_PASSES }));
+  p.push(word(Op.ADDI, { rd: 23, rs1: 23, imm_i: -1 }), FAULT_LOOP_LOAD, word(Op.BNE, { rs1: 23, rs2: 0, imm_b: -8 }));
   // A load, a store and a call into a device (a boot ROM holding `ret`): the slow paths' device
   // accesses and the slow fetch from outside RAM, as every boot starts.
   p.push(word(Op.LUI, { rd: 22, imm_u: MEMORY_MAP.bootRom.base >>> 12 }), word(Op.LW, { rd: 5, rs1: 22, imm_i: 0 }),
@@ -145,13 +155,29 @@ const RET = new Uint8Array(new Int32Array([word(Op.JALR, { rd: 0, rs1: 1, imm_i:
 /** Instructions of the trap handler at the end of the program. */
 const HANDLER_WORDS = 9;
 
+/** Passes of the program's faulting loop, and its load (the only one into x24). */
+const FAULT_LOOP_PASSES = 3;
+const FAULT_LOOP_LOAD = word(Op.LW, { rd: 24, rs1: 0, imm_i: 16 });
+
+/**
+ * Traps in one pass of the program, each ending its slice at the handler's mret: the ecall, the
+ * fetch fault, eight faulting loads and stores, the faulting loop's passes. It must be odd: rounds
+ * alternate between the loop's general path and its inner loop slice by slice, so that each part
+ * of the program runs on both paths in alternate passes.
+ */
+export const TRAPS_PER_PASS = 10 + FAULT_LOOP_PASSES;
+
 /** What the warm-up ran (for its test): steps and traps on all harts, blocks translated. */
 export interface WarmUpSummary {
   steps: number;
   ecalls: number;
   accessFaults: number;
   fetchFaults: number;
+  /** Store access faults (the faulting stores of each size). */
+  storeFaults: number;
   translations: number;
+  /** Harts that translated the faulting loop (whose block then traps on each of its passes). */
+  faultLoopBuilt: number;
   /** Times the translator left a hot start interpreted (the production budget's deferrals). */
   deferred: number;
 }
@@ -162,7 +188,7 @@ export interface WarmUpSummary {
  * as a kernel's boot has them: the heat check's other paths), and without the translator.
  */
 export function warmUpInterpreter(): WarmUpSummary {
-  const summary: WarmUpSummary = { steps: 0, ecalls: 0, accessFaults: 0, fetchFaults: 0, translations: 0, deferred: 0 };
+  const summary: WarmUpSummary = { steps: 0, ecalls: 0, accessFaults: 0, fetchFaults: 0, storeFaults: 0, translations: 0, faultLoopBuilt: 0, deferred: 0 };
   const code = program();
   const handler = (code.length - HANDLER_WORDS) * 4;
   const base = MEMORY_MAP.ram.base;
@@ -191,7 +217,7 @@ export function warmUpInterpreter(): WarmUpSummary {
     hart.x[7] = 5;
     return hart;
   });
-  // Slices end at every mret (interrupts may have changed), three times a pass. The harts take
+  // Slices end at every mret (interrupts may have changed), TRAPS_PER_PASS times a pass. The harts take
   // turns slice by slice, and every other round runs with a breakpoint where the program never
   // goes: then every instruction takes the loop's general path (as after a decode-cache miss, or
   // while stepping) instead of its inner loop. So every path has run within the first rounds,
@@ -215,6 +241,9 @@ export function warmUpInterpreter(): WarmUpSummary {
     summary.ecalls += hart.trapCounts[Cause.ECALL_M];
     summary.accessFaults += hart.trapCounts[Cause.LOAD_ACCESS];
     summary.fetchFaults += hart.trapCounts[Cause.INSN_ACCESS];
+    summary.storeFaults += hart.trapCounts[Cause.STORE_ACCESS];
+    const loop = 4 * (code.indexOf(FAULT_LOOP_LOAD) - 1);
+    if (hart.code?.pages[0]?.fn[loop >>> 1] !== undefined) summary.faultLoopBuilt++;
     summary.translations += hart.code?.stats.translations ?? 0;
     summary.deferred += hart.code?.stats.deferred ?? 0;
   });
