@@ -334,15 +334,23 @@ export class WasmRuntime {
     ]);
     const slot = this.slots++;
     if (slot >= this.table.length) this.table.grow(this.table.length);
-    const fn = [...uleb(1), ...uleb(LOCALS - 2), i32, ...body];
-    const bytes = new Uint8Array([
+    const head = [
       0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
       ...section(1, types),
       ...section(2, imports),
       ...section(3, vec([uleb(2)])),
       ...section(9, vec([[0x00, W.CONST, ...sleb(slot), W.END, ...vec([uleb(F_REGION)])]])),
-      ...section(10, vec([[...uleb(fn.length), ...fn]])),
-    ]);
+    ];
+    // The code section: one function, its locals and body (copied once: bodies are large).
+    const locals = [...uleb(1), ...uleb(LOCALS - 2), i32];
+    const fnSize = locals.length + body.length;
+    const code = [...uleb(1), ...uleb(fnSize)];
+    const codeSize = code.length + fnSize;
+    const codeHead = [10, ...uleb(codeSize), ...code, ...locals];
+    const bytes = new Uint8Array(head.length + codeHead.length + body.length);
+    bytes.set(head);
+    bytes.set(codeHead, head.length);
+    bytes.set(body, head.length + codeHead.length);
     this.bytes += bytes.length;
     new WA!.Instance(new WA!.Module(bytes), this.imports);
     return (_h, _x, _r8, _r16, _r32, _tagR, _tagW, _toff, dtag, n0, s0) => this.run(slot, dtag, n0, s0);
@@ -402,6 +410,11 @@ export class WasmRuntime {
       if (r === 0) c.const(0);
       else c.get(g(r));
     };
+    // rd = the value `value` pushes.
+    const setReg = (rd: number, value: () => void): void => {
+      value();
+      c.set(g(rd));
+    };
     for (let bi = 0; bi < n; bi++) {
       c.end();
       const b = blocks[bi];
@@ -442,7 +455,7 @@ export class WasmRuntime {
             c.end();
             goTo(b.next, len);
           } else if (b.end === 2) {
-            if (rd !== 0) c.const(next).set(g(rd));
+            if (rd !== 0) setReg(rd, () => c.const(next));
             goTo(b.target, len);
           } else {
             reg(rs1);
@@ -455,13 +468,13 @@ export class WasmRuntime {
               exitTo(ipc);
               c.end();
             }
-            if (rd !== 0) c.const(next).set(g(rd));
+            if (rd !== 0) setReg(rd, () => c.const(next));
             addTot(len);
             c.get(V).set(EPC).br(out);
           }
           continue;
         }
-        this.insn(c, id, w, k, ipc, next, out, reg, g);
+        this.insn(c, id, w, k, ipc, next, out, reg, setReg);
       }
       if (b.end === 0) goTo(b.next, len);
     }
@@ -496,7 +509,7 @@ export class WasmRuntime {
   }
 
   /** A non-control instruction (number k of its block, at `pc`) on the region's locals. */
-  private insn(c: Code, id: number, w: number, k: number, pc: number, next: number, out: number, reg: (r: number) => void, g: (r: number) => number): void {
+  private insn(c: Code, id: number, w: number, k: number, pc: number, next: number, out: number, reg: (r: number) => void, setReg: (rd: number, value: () => void) => void): void {
     const rd = (w >>> 7) & 31;
     const rs1 = (w >>> 15) & 31;
     const rs2 = (w >>> 20) & 31;
@@ -506,8 +519,9 @@ export class WasmRuntime {
     const isStore = id >= Op.SB && id <= Op.SW;
     if (!isLoad && !isStore) {
       if (rd === 0) return;
-      if (!this.alu(c, id, w, pc, reg)) throw new Error(`instruction ${id} cannot be translated`);
-      c.set(g(rd));
+      setReg(rd, () => {
+        if (!this.alu(c, id, w, pc, reg)) throw new Error(`instruction ${id} cannot be translated`);
+      });
       return;
     }
     const s = this.sAt;
@@ -565,10 +579,10 @@ export class WasmRuntime {
       c.set(V);
       afterSlow();
       leaveIfCut(() => {
-        if (rd !== 0) c.get(V).set(g(rd));
+        if (rd !== 0) setReg(rd, () => c.get(V));
       }, cut);
       c.end();
-      if (rd !== 0) c.get(V).set(g(rd));
+      if (rd !== 0) setReg(rd, () => c.get(V));
       return;
     }
     const st = size === 4 ? W.STORE : size === 2 ? W.STORE16 : W.STORE8;
