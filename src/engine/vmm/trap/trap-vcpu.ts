@@ -13,6 +13,7 @@ import { StopReason } from '../../machine/machine';
 import { inBootRom } from '../../machine/memory-map';
 import { Access, Cause, leafAllows, Pte, walkSv32, WalkResult, type PteMemory, type WalkContext } from '../../mmu/walk';
 import { shadowKeyFor, ShadowSet, type Shadow } from '../shadow';
+import { BootRomRunner } from './boot-rom';
 import { sleepInWfi, type ExitHandler, type Vcpu } from '../vcpu';
 import type { Vm } from '../vm';
 import type { Vmm } from '../vmm';
@@ -83,10 +84,13 @@ export class TrapVcpu implements Vcpu, ExitHandler {
   private lastInstret = -1;
   /** Loaded while still in the boot ROM: `run` interprets the ROM and loads the guest after it. */
   private inRom = false;
+  /** Interprets the boot ROM for the virtual hart (boot-rom.ts; public for its tests). */
+  readonly romRunner: BootRomRunner;
 
   constructor(protected readonly vm: Vm, protected readonly vmm: Vmm) {
     this.shadows = new ShadowSet(vmm.host, vmm.frames, vm.id, vm.stats);
     this.ptes = new GuestPtes(vm);
+    this.romRunner = new BootRomRunner(vm);
     // An SBI remote sfence.vma reaches the physical TLB that caches the shadows; the shadows hold
     // nothing stale (see the SFENCE.VMA case of emulate).
     vm.machine.onSbiFence = (kind) => {
@@ -131,10 +135,11 @@ export class TrapVcpu implements Vcpu, ExitHandler {
   }
 
   /**
-   * Runs the guest's boot ROM on the virtual hart by interpretation, one instruction at a time for
-   * at most `budget` steps, stopping in front of a breakpoint (but the resumed pc): the ROM is a
-   * device, not RAM, so it cannot run on the physical hart. It leaves a0/a1/a2 set and pc at the
-   * kernel entry. Returns the steps it took, or -1 in front of a breakpoint.
+   * Runs the guest's boot ROM for the virtual hart by interpretation (boot-rom.ts), one
+   * instruction at a time for at most `budget` steps, stopping in front of a breakpoint (but the
+   * resumed pc): the ROM is a device, not RAM, so it cannot run on the physical hart. It leaves
+   * a0/a1/a2 set and pc at the kernel entry. Returns the steps it took, or -1 in front of a
+   * breakpoint.
    */
   bootThroughRom(budget: number): number {
     const vh = this.vh;
@@ -143,7 +148,7 @@ export class TrapVcpu implements Vcpu, ExitHandler {
       if (this.vm.breakpoints.has(vh.pcU) && vh.pcU !== this.vm.resumePc) return -1;
       vh.sliceDone = 0;
       vh.sliceSteps = 0;
-      execute(vh, 1);
+      this.romRunner.step();
       if (vh.sliceSteps > 0) this.vm.resumePc = -1;
       vh.instret += vh.sliceDone;
       vh.steps += vh.sliceSteps;
@@ -169,10 +174,14 @@ export class TrapVcpu implements Vcpu, ExitHandler {
     p.priv = Priv.U;
     p.mcounteren = 0;
     p.scounteren = 0;
-    p.features.xsensitive = vh.features.xsensitive;
-    p.features.c = vh.features.c;
-    p.features.m = vh.features.m;
-    p.features.a = vh.features.a;
+    // Written only when they differ: V8 takes a field no object ever changed as a constant in the
+    // interpreter's compiled code, and the first change throws that code away (docs/speed.md).
+    const pf = p.features;
+    const vf = vh.features;
+    if (pf.xsensitive !== vf.xsensitive) pf.xsensitive = vf.xsensitive;
+    if (pf.c !== vf.c) pf.c = vf.c;
+    if (pf.m !== vf.m) pf.m = vf.m;
+    if (pf.a !== vf.a) pf.a = vf.a;
     p.trapHook = this;
     p.breakpoints.clear();
     this.retiredMark = p.instretNow();
