@@ -226,7 +226,10 @@ const TK = 8;
 const BI = 9;
 const EPC = 10;
 const G0 = 10;
-const LOCALS = G0 + 32;
+/** Passes a fill loop does at once (bulkStore), and its store's index. */
+const BP = G0 + 32;
+const BI2 = BP + 1;
+const LOCALS = BI2 + 1;
 
 // Imported functions.
 const F_LOAD = 0;
@@ -425,6 +428,7 @@ export class WasmRuntime {
       if (self) {
         selfOut = c.open(W.BLOCK);
         selfTop = c.open(W.LOOP);
+        this.bulkStore(c, b, reg, g);
       }
       for (let k = 0; k < len; k++) {
         const id = b.ids[k];
@@ -492,6 +496,81 @@ export class WasmRuntime {
     c.get(TOT);
     c.op(W.END);
     return c.b;
+  }
+
+  /**
+   * A self-looping block that stores a register's value at consecutive addresses (`sb v, imm(p);
+   * addi p, p, size; bne p, e`, a C memset's byte loop): at the top of its loop, all the passes but
+   * one up to the end of the store's page, the slice's bound and the pass whose branch leaves, at
+   * once, when the page has a write tag, as the JavaScript region does (jit.ts bulkStore); the last
+   * of those passes then runs as usual. Emits nothing for any other block.
+   */
+  private bulkStore(c: Code, b: WasmBlock, reg: (r: number) => void, g: (r: number) => number): void {
+    if (b.ids.length !== 3) return;
+    const [st, add, br] = b.ids;
+    const [ws, wa, wb] = b.ws;
+    if (!(st >= Op.SB && st <= Op.SW) || add !== Op.ADDI || br !== Op.BNE) return;
+    const size = st === Op.SW ? 4 : st === Op.SH ? 2 : 1;
+    const shift = size === 4 ? 2 : size === 2 ? 1 : 0;
+    const p = (ws >>> 15) & 31;
+    const val = (ws >>> 20) & 31;
+    const imm = ((ws >> 25) << 5) | ((ws >>> 7) & 31);
+    const brA = (wb >>> 15) & 31;
+    const brB = (wb >>> 20) & 31;
+    const e = brA === p ? brB : brA;
+    if (p === 0 || val === p || ((wa >>> 7) & 31) !== p || ((wa >>> 15) & 31) !== p || wa >> 20 !== size) return;
+    if ((brA !== p && brB !== p) || e === p) return;
+    const n = b.ids.length;
+    const tagW = this.tlbAt + 4096;
+    const toff = this.tlbAt + 12288;
+    // a = p + imm; vp = a >>> 12; ti = (vp & 1023) * 4; a write tag and an aligned address.
+    reg(p);
+    c.const(imm).op(W.ADD).tee(A).const(12).op(W.SHR_U).tee(VP).const(1023).op(W.AND).const(2).op(W.SHL).tee(TI);
+    c.mem(W.LOAD, tagW).get(VP).get(DTAG).op(W.OR).op(W.EQ);
+    if (size > 1) c.get(A).const(size - 1).op(W.AND).op(W.EQZ).op(W.AND);
+    c.open(W.IF);
+    // Passes that may run: to the page's end; within the slice; before the pass after which p
+    // equals e (when e - p is a positive multiple of the size).
+    c.const(4096).get(A).const(4095).op(W.AND).op(W.SUB).const(shift).op(W.SHR_U).set(BP);
+    c.get(ROOM).get(TOT).op(W.SUB).const(n).op(W.DIV_S).tee(V).get(BP).op(W.LT_S);
+    c.open(W.IF);
+    c.get(V).set(BP);
+    c.end();
+    reg(e);
+    reg(p);
+    c.op(W.SUB).set(V);
+    c.get(V).const(0).op(W.GT_S);
+    c.get(V).const(size - 1).op(W.AND).op(W.EQZ).op(W.AND);
+    c.get(V).const(shift).op(W.SHR_S).get(BP).op(W.LT_S).op(W.AND);
+    c.open(W.IF);
+    c.get(V).const(shift).op(W.SHR_S).set(BP);
+    c.end();
+    c.get(BP).const(1).op(W.GT_S);
+    c.open(W.IF);
+    c.get(BP).const(1).op(W.SUB).set(BP);
+    // The RAM offset of the first store.
+    c.get(A).get(TI).mem(W.LOAD, toff).op(W.ADD).set(V);
+    if (size === 1) {
+      c.get(V);
+      reg(val);
+      c.get(BP).op(0xfc).uleb(11).op(0);
+    } else {
+      const st = size === 4 ? W.STORE : W.STORE16;
+      c.const(0).set(BI2);
+      const loop = c.open(W.LOOP);
+      c.get(V).get(BI2).const(shift).op(W.SHL).op(W.ADD);
+      reg(val);
+      c.mem(st, 0);
+      c.get(BI2).const(1).op(W.ADD).tee(BI2).get(BP).op(W.LT_S).brIf(loop);
+      c.end();
+    }
+    // p, the instructions and the TLB hits of those passes.
+    reg(p);
+    c.get(BP).const(shift).op(W.SHL).op(W.ADD).set(g(p));
+    c.get(TOT).get(BP).const(n).op(W.MUL).op(W.ADD).set(TOT);
+    c.get(HH).get(BP).op(W.ADD).set(HH);
+    c.end();
+    c.end();
   }
 
   /** Pushes the condition (0 or 1) of conditional branch `id`. */
