@@ -3,8 +3,9 @@
 // address in every way the cache could miss: a store that turns a compressed pair into one 32-bit
 // instruction and back, code 128 KiB apart (the same slot), another machine with other code at the
 // same address, a hart without C running compressed code after one with C, and a store into an
-// instruction the interpreter's inner loop has already checked in the same run. Results are
-// computed by hand; the translator must agree with the interpreter on every count.
+// instruction the interpreter's inner loop has already checked in the same run or, from another
+// page, in the same epoch. Results are computed by hand; the translator must agree with the
+// interpreter on every count.
 import { describe, expect, test } from 'vitest';
 import { assemble } from '../../src/engine/asm/index';
 import { Machine, StopReason } from '../../src/engine/machine/machine';
@@ -93,6 +94,42 @@ patch:
 ${EXIT}
 `;
 
+// Five passes over `patch` (addi a0, a0, 1), each calling `far` in the next page, which stores to a
+// word of patch's page; from the third pass on it also adds 1 to the immediate of the bits in s2 and
+// stores them over `patch`. The loop and far's stores run without a slow path (the first pass filled
+// the TLB), so one decode-cache epoch spans both pages: far's first store over `patch` runs on the
+// loop's general path (its first run misses the cache), the next ones in the inner loop, and each
+// must make `patch` be compared with memory again.
+const PATCH_FROM_PAGE = `
+  .option norvc
+  .globl _start
+_start:
+  li    s0, 5
+  li    a0, 0
+  la    s1, patch
+  la    s3, scratch
+  lw    s2, 0(s1)
+  li    t0, 3
+  li    t1, 0x100000
+loop:
+patch:
+  addi  a0, a0, 1
+  call  far
+  addi  s0, s0, -1
+  bnez  s0, loop
+${EXIT}
+scratch:
+  .word 0
+  .balign 4096
+far:
+  sw    s2, 0(s3)
+  blt   t0, s0, 1f
+  add   s2, s2, t1
+  sw    s2, 0(s1)
+1:
+  ret
+`;
+
 function load(source: string, cpu: Partial<CpuFeatures>): Machine {
   const r = assemble(source, { file: 'decode-cache.S' });
   if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
@@ -139,10 +176,29 @@ describe('the interpreter decode cache', () => {
     expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
   });
 
+  test('a store from another page into an instruction run earlier in the same epoch takes effect', () => {
+    const interp = run(PATCH_FROM_PAGE, false);
+    // addi a0, a0, 1 three times, then with the immediates 2 and 3.
+    expect(interp.a0).toBe(1 + 1 + 1 + 2 + 3);
+    const jit = run(PATCH_FROM_PAGE, true);
+    expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
+  });
+
   test('code 128 KiB apart, in the same slots, runs as itself', () => {
     const interp = run(ALIAS, false);
     expect(interp.a0).toBe(10 * 1001);
     const jit = run(ALIAS, true);
+    expect([jit.a0, jit.instret]).toEqual([interp.a0, interp.instret]);
+  });
+
+  test('code 128 KiB apart, run in turns within one epoch, runs as itself', () => {
+    // f1 twice, so that the inner loop stamps its slots (the second call finds them decoded), then
+    // f2 over the same slots on the loop's general path: the next f1 must not take f2's decoding.
+    const source = ALIAS.replace('  call  f1\n', '  call  f1\n  call  f1\n');
+    expect(source).not.toBe(ALIAS);
+    const interp = run(source, false);
+    expect(interp.a0).toBe(10 * 1002);
+    const jit = run(source, true);
     expect([jit.a0, jit.instret]).toEqual([interp.a0, interp.instret]);
   });
 

@@ -7,6 +7,7 @@ import { C_ID, DECODE_BUCKET, DECODE_FUNCT7, decodeSlow, EXPAND_C } from '../isa
 import { Op } from '../isa/opcodes';
 import { Access, Cause } from '../mmu/walk';
 import { TLB_MASK } from '../mmu/tlb';
+import { MAX_RAM_SIZE } from '../machine/memory-map';
 
 // Constants the hot loop uses, as a const enum so that it sees literals (module constants are loads
 // and checks in V8's optimized code).
@@ -103,6 +104,12 @@ export function execute(h: Hart, limit: number): void {
   let blockInsns = 0;
   const firstDone = h.sliceDone;
   h.atBreakpoint = false;
+  // The decode-cache epoch (see dcEpoch), 0 when none is current: every call out of the loop may
+  // have written RAM (a slow store, a page walk's A/D bits, a device, a VMM's trap hook, a
+  // translated block), so each sets it to 0 and the next run of the inner loop takes a new one.
+  let epoch = 0;
+  // Per RAM page, the last epoch whose runs stamped slots of the page (dcMarks).
+  const marks = dcMarks;
 
   outer: while (steps < end) {
     if (bps !== undefined && bps.has(pc >>> 0) && !(steps + nOff === firstDone && pc >>> 0 === h.bpSkip)) {
@@ -130,7 +137,7 @@ export function execute(h: Hart, limit: number): void {
       if (fn !== undefined && pg!.pc[bi] === pc) {
         if (steps + pg!.len[bi] <= end && (bpList === undefined || !breakpointIn(bpList, pc - (off & 0xfff) + pg!.first[bi], pg!.bytes[bi]))) {
           const r = fn(h, x, r8, r16, r32, tagR, tagW, toff, dtag, steps + nOff, steps);
-          end = h.sliceEnd;
+          end = h.sliceEnd; epoch = 0;
           pc = h.pc;
           blockRuns++;
           if (r >= 0) {
@@ -168,200 +175,231 @@ export function execute(h: Hart, limit: number): void {
     }
     entry = false;
     // ---- the fast run ----
-    // Instructions in the current fetch page run in this inner loop while no breakpoint is set. It
+    // Instructions in pages the TLB can fetch from run in this inner loop while no breakpoint is set. It
     // holds only fast paths and calls nothing but small helpers V8 inlines (unstamp, and
     // mustLeaveRun with the translator on). An instruction it cannot finish on a fast path (a decode-cache
     // miss, a TLB miss, a misaligned target, a rare instruction) leaves it before changing anything,
     // and the general path below runs that instruction. With the translator on, a jump or branch
     // goes back to the top only where a block starts or a start turns hot (mustLeaveRun).
     if (inPage && bpList === undefined) {
-      if (dcStamp > Dc.STAMP_LIMIT) resetStamps();
-      const stamp = ++dcStamp;
-      // RAM offset of the fetch page: a store there may overwrite the run's instructions.
-      const fram = (fbase + foff) | 0;
-      // The fetch page's blocks: none is installed or dropped while the run goes on (the translator
-      // runs at the top, and stores into a page holding blocks leave the run).
-      const fpg = pages === undefined ? undefined : pages[fram >>> 12];
+      if (epoch === 0) epoch = newEpoch();
+      // One pass of `run` per fetch page: a jump into another page (or running on into it) whose
+      // TLB fetch entry is there keeps the run going with that page (a kernel calls across pages
+      // every few dozen instructions); the page's values stay constant within the inner loop.
       run: for (;;) {
-        if (steps >= end || ((pc - fbase) >>> 0) >= flimit) continue outer;
-        const hw = ((pc + foff) | 0) >> 1;
-        const ri = (hw & Dc.MASK) << 2;
-        if (dc[ri + 3] !== stamp) {
-          if (dc[ri] !== (r16[hw] | (r16[hw + 1] << 16))) break;
-          dc[ri + 3] = stamp;
-        }
-        const info = dc[ri + 1];
-        const imm = dc[ri + 2];
-        const rd = (info >>> 8) & 31;
-        const rs1 = (info >>> 13) & 31;
-        const rs2 = (info >>> 18) & 31;
-        let npc = (pc + 2 + ((info >>> 22) & 2)) | 0;
-        // Jumps and branches leave this block for the jump tail below; everything else ends after it.
-        jump: {
-          switch (info & 0xff) {
-            case Op.ADDI: x[rd] = (x[rs1] + imm) | 0; break;
-            case Op.LW: {
-              const a = (x[rs1] + imm) | 0;
-              const vp = a >>> 12;
-              const ti = vp & Lit.TLB;
-              if ((a & 3) !== 0 || tagR[ti] !== (vp | dtag)) break run;
-              hits++;
-              x[rd] = r32[((a + toff[ti]) | 0) >> 2];
-              x[0] = 0;
-              break;
-            }
-            case Op.SW: {
-              const a = (x[rs1] + imm) | 0;
-              const vp = a >>> 12;
-              const ti = vp & Lit.TLB;
-              const o = (a + toff[ti]) | 0;
-              if ((a & 3) !== 0 || (tagW[ti] !== (vp | dtag) && (tagC[ti] !== (vp | dtag) || holdsCode(lines, o)))) break run;
-              hits++;
-              if (((o ^ fram) >>> 12) === 0) unstamp(dc, o);
-              r32[o >> 2] = x[rs2];
-              break;
-            }
-            case Op.ADD: x[rd] = (x[rs1] + x[rs2]) | 0; break;
-            case Op.LUI: x[rd] = imm; break;
-            case Op.AUIPC: x[rd] = (pc + imm) | 0; break;
-            case Op.JAL: {
-              const t = (pc + imm) | 0;
-              if ((t & tmask) !== 0) break run;
-              x[rd] = npc;
-              x[0] = 0;
-              npc = t;
-              break jump;
-            }
-            case Op.JALR: {
-              const t = ((x[rs1] + imm) & ~1) | 0;
-              if ((t & tmask) !== 0) break run;
-              x[rd] = npc;
-              x[0] = 0;
-              npc = t;
-              break jump;
-            }
-            case Op.BEQ:
-              if (x[rs1] === x[rs2]) {
-                const t = (pc + imm) | 0;
-                if ((t & tmask) !== 0) break run;
-                npc = t;
-              }
-              break jump;
-            case Op.BNE:
-              if (x[rs1] !== x[rs2]) {
-                const t = (pc + imm) | 0;
-                if ((t & tmask) !== 0) break run;
-                npc = t;
-              }
-              break jump;
-            case Op.BLT:
-              if (x[rs1] < x[rs2]) {
-                const t = (pc + imm) | 0;
-                if ((t & tmask) !== 0) break run;
-                npc = t;
-              }
-              break jump;
-            case Op.BGE:
-              if (x[rs1] >= x[rs2]) {
-                const t = (pc + imm) | 0;
-                if ((t & tmask) !== 0) break run;
-                npc = t;
-              }
-              break jump;
-            case Op.BLTU:
-              if ((x[rs1] ^ Lit.SIGN) < (x[rs2] ^ Lit.SIGN)) {
-                const t = (pc + imm) | 0;
-                if ((t & tmask) !== 0) break run;
-                npc = t;
-              }
-              break jump;
-            case Op.BGEU:
-              if ((x[rs1] ^ Lit.SIGN) >= (x[rs2] ^ Lit.SIGN)) {
-                const t = (pc + imm) | 0;
-                if ((t & tmask) !== 0) break run;
-                npc = t;
-              }
-              break jump;
-            case Op.LH: case Op.LHU: {
-              const a = (x[rs1] + imm) | 0;
-              const vp = a >>> 12;
-              const ti = vp & Lit.TLB;
-              if ((a & 1) !== 0 || tagR[ti] !== (vp | dtag)) break run;
-              hits++;
-              const v = r16[((a + toff[ti]) | 0) >> 1];
-              x[rd] = (info & 0xff) === Op.LH ? (v << 16) >> 16 : v;
-              x[0] = 0;
-              break;
-            }
-            case Op.LB: case Op.LBU: {
-              const a = (x[rs1] + imm) | 0;
-              const vp = a >>> 12;
-              const ti = vp & Lit.TLB;
-              if (tagR[ti] !== (vp | dtag)) break run;
-              hits++;
-              const v = r8[(a + toff[ti]) | 0];
-              x[rd] = (info & 0xff) === Op.LB ? (v << 24) >> 24 : v;
-              x[0] = 0;
-              break;
-            }
-            case Op.SH: {
-              const a = (x[rs1] + imm) | 0;
-              const vp = a >>> 12;
-              const ti = vp & Lit.TLB;
-              const o = (a + toff[ti]) | 0;
-              if ((a & 1) !== 0 || (tagW[ti] !== (vp | dtag) && (tagC[ti] !== (vp | dtag) || holdsCode(lines, o)))) break run;
-              hits++;
-              if (((o ^ fram) >>> 12) === 0) unstamp(dc, o);
-              r16[o >> 1] = x[rs2];
-              break;
-            }
-            case Op.SB: {
-              const a = (x[rs1] + imm) | 0;
-              const vp = a >>> 12;
-              const ti = vp & Lit.TLB;
-              const o = (a + toff[ti]) | 0;
-              if ((tagW[ti] !== (vp | dtag) && (tagC[ti] !== (vp | dtag) || holdsCode(lines, o)))) break run;
-              hits++;
-              if (((o ^ fram) >>> 12) === 0) unstamp(dc, o);
-              r8[o] = x[rs2];
-              break;
-            }
-            case Op.SLTI: x[rd] = x[rs1] < imm ? 1 : 0; break;
-            case Op.SLTIU: x[rd] = (x[rs1] ^ Lit.SIGN) < (imm ^ Lit.SIGN) ? 1 : 0; break;
-            case Op.XORI: x[rd] = x[rs1] ^ imm; break;
-            case Op.ORI: x[rd] = x[rs1] | imm; break;
-            case Op.ANDI: x[rd] = x[rs1] & imm; break;
-            case Op.SLLI: x[rd] = x[rs1] << rs2; break;
-            case Op.SRLI: x[rd] = x[rs1] >>> rs2; break;
-            case Op.SRAI: x[rd] = x[rs1] >> rs2; break;
-            case Op.SUB: x[rd] = (x[rs1] - x[rs2]) | 0; break;
-            case Op.SLL: x[rd] = x[rs1] << (x[rs2] & 31); break;
-            case Op.SLT: x[rd] = x[rs1] < x[rs2] ? 1 : 0; break;
-            case Op.SLTU: x[rd] = (x[rs1] ^ Lit.SIGN) < (x[rs2] ^ Lit.SIGN) ? 1 : 0; break;
-            case Op.XOR: x[rd] = x[rs1] ^ x[rs2]; break;
-            case Op.SRL: x[rd] = x[rs1] >>> (x[rs2] & 31); break;
-            case Op.SRA: x[rd] = x[rs1] >> (x[rs2] & 31); break;
-            case Op.OR: x[rd] = x[rs1] | x[rs2]; break;
-            case Op.AND: x[rd] = x[rs1] & x[rs2]; break;
-            case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: case Op.FENCE_I: break;
-            case Op.MUL:
-              if (!hasM) break run;
-              x[rd] = Math.imul(x[rs1], x[rs2]);
-              x[0] = 0;
-              break;
-            default:
-              break run;
+        // RAM offset of the fetch page; its slots are stamped with the epoch and the page's alias bits.
+        const fram = (fbase + foff) | 0;
+        const stamp = epoch | (fram >>> 17);
+        marks[fram >>> 12] = epoch;
+        // The fetch page's blocks: none is installed or dropped while the run goes on (the translator
+        // runs at the top, and stores into a page holding blocks leave the run).
+        const fpg = pages === undefined ? undefined : pages[fram >>> 12];
+        for (;;) {
+          if (steps >= end) continue outer;
+          if (((pc - fbase) >>> 0) >= flimit) {
+            const vpn = pc >>> 12;
+            const ti = vpn & Lit.TLB;
+            if (tagX[ti] !== (vpn | ftag) || (pc & 0xfff) >= 0xffe) continue outer;
+            fbase = vpn << 12;
+            foff = toff[ti];
+            continue run;
           }
+          const hw = ((pc + foff) | 0) >> 1;
+          const ri = (hw & Dc.MASK) << 2;
+          if (dc[ri + 3] !== stamp) {
+            if (dc[ri] !== (r16[hw] | (r16[hw + 1] << 16))) break run;
+            dc[ri + 3] = stamp;
+          }
+          const info = dc[ri + 1];
+          const imm = dc[ri + 2];
+          const rd = (info >>> 8) & 31;
+          const rs1 = (info >>> 13) & 31;
+          const rs2 = (info >>> 18) & 31;
+          let npc = (pc + 2 + ((info >>> 22) & 2)) | 0;
+          // Jumps and branches leave this block for the jump tail below; everything else ends after it.
+          jump: {
+            switch (info & 0xff) {
+              case Op.ADDI: x[rd] = (x[rs1] + imm) | 0; break;
+              case Op.LW: {
+                const a = (x[rs1] + imm) | 0;
+                const vp = a >>> 12;
+                const ti = vp & Lit.TLB;
+                if ((a & 3) !== 0 || tagR[ti] !== (vp | dtag)) break run;
+                hits++;
+                x[rd] = r32[((a + toff[ti]) | 0) >> 2];
+                x[0] = 0;
+                break;
+              }
+              case Op.SW: {
+                const a = (x[rs1] + imm) | 0;
+                const vp = a >>> 12;
+                const ti = vp & Lit.TLB;
+                const o = (a + toff[ti]) | 0;
+                if ((a & 3) !== 0 || (tagW[ti] !== (vp | dtag) && (tagC[ti] !== (vp | dtag) || holdsCode(lines, o)))) break run;
+                hits++;
+                if (marks[o >>> 12] === epoch) unstamp(dc, o);
+                r32[o >> 2] = x[rs2];
+                break;
+              }
+              case Op.ADD: x[rd] = (x[rs1] + x[rs2]) | 0; break;
+              case Op.LUI: x[rd] = imm; break;
+              case Op.AUIPC: x[rd] = (pc + imm) | 0; break;
+              case Op.JAL: {
+                const t = (pc + imm) | 0;
+                if ((t & tmask) !== 0) break run;
+                x[rd] = npc;
+                x[0] = 0;
+                npc = t;
+                break jump;
+              }
+              case Op.JALR: {
+                const t = ((x[rs1] + imm) & ~1) | 0;
+                if ((t & tmask) !== 0) break run;
+                x[rd] = npc;
+                x[0] = 0;
+                npc = t;
+                break jump;
+              }
+              case Op.BEQ:
+                if (x[rs1] === x[rs2]) {
+                  const t = (pc + imm) | 0;
+                  if ((t & tmask) !== 0) break run;
+                  npc = t;
+                }
+                break jump;
+              case Op.BNE:
+                if (x[rs1] !== x[rs2]) {
+                  const t = (pc + imm) | 0;
+                  if ((t & tmask) !== 0) break run;
+                  npc = t;
+                }
+                break jump;
+              case Op.BLT:
+                if (x[rs1] < x[rs2]) {
+                  const t = (pc + imm) | 0;
+                  if ((t & tmask) !== 0) break run;
+                  npc = t;
+                }
+                break jump;
+              case Op.BGE:
+                if (x[rs1] >= x[rs2]) {
+                  const t = (pc + imm) | 0;
+                  if ((t & tmask) !== 0) break run;
+                  npc = t;
+                }
+                break jump;
+              case Op.BLTU:
+                if ((x[rs1] ^ Lit.SIGN) < (x[rs2] ^ Lit.SIGN)) {
+                  const t = (pc + imm) | 0;
+                  if ((t & tmask) !== 0) break run;
+                  npc = t;
+                }
+                break jump;
+              case Op.BGEU:
+                if ((x[rs1] ^ Lit.SIGN) >= (x[rs2] ^ Lit.SIGN)) {
+                  const t = (pc + imm) | 0;
+                  if ((t & tmask) !== 0) break run;
+                  npc = t;
+                }
+                break jump;
+              case Op.LH: case Op.LHU: {
+                const a = (x[rs1] + imm) | 0;
+                const vp = a >>> 12;
+                const ti = vp & Lit.TLB;
+                if ((a & 1) !== 0 || tagR[ti] !== (vp | dtag)) break run;
+                hits++;
+                const v = r16[((a + toff[ti]) | 0) >> 1];
+                x[rd] = (info & 0xff) === Op.LH ? (v << 16) >> 16 : v;
+                x[0] = 0;
+                break;
+              }
+              case Op.LB: case Op.LBU: {
+                const a = (x[rs1] + imm) | 0;
+                const vp = a >>> 12;
+                const ti = vp & Lit.TLB;
+                if (tagR[ti] !== (vp | dtag)) break run;
+                hits++;
+                const v = r8[(a + toff[ti]) | 0];
+                x[rd] = (info & 0xff) === Op.LB ? (v << 24) >> 24 : v;
+                x[0] = 0;
+                break;
+              }
+              case Op.SH: {
+                const a = (x[rs1] + imm) | 0;
+                const vp = a >>> 12;
+                const ti = vp & Lit.TLB;
+                const o = (a + toff[ti]) | 0;
+                if ((a & 1) !== 0 || (tagW[ti] !== (vp | dtag) && (tagC[ti] !== (vp | dtag) || holdsCode(lines, o)))) break run;
+                hits++;
+                if (marks[o >>> 12] === epoch) unstamp(dc, o);
+                r16[o >> 1] = x[rs2];
+                break;
+              }
+              case Op.SB: {
+                const a = (x[rs1] + imm) | 0;
+                const vp = a >>> 12;
+                const ti = vp & Lit.TLB;
+                const o = (a + toff[ti]) | 0;
+                if ((tagW[ti] !== (vp | dtag) && (tagC[ti] !== (vp | dtag) || holdsCode(lines, o)))) break run;
+                hits++;
+                if (marks[o >>> 12] === epoch) unstamp(dc, o);
+                r8[o] = x[rs2];
+                break;
+              }
+              case Op.SLTI: x[rd] = x[rs1] < imm ? 1 : 0; break;
+              case Op.SLTIU: x[rd] = (x[rs1] ^ Lit.SIGN) < (imm ^ Lit.SIGN) ? 1 : 0; break;
+              case Op.XORI: x[rd] = x[rs1] ^ imm; break;
+              case Op.ORI: x[rd] = x[rs1] | imm; break;
+              case Op.ANDI: x[rd] = x[rs1] & imm; break;
+              case Op.SLLI: x[rd] = x[rs1] << rs2; break;
+              case Op.SRLI: x[rd] = x[rs1] >>> rs2; break;
+              case Op.SRAI: x[rd] = x[rs1] >> rs2; break;
+              case Op.SUB: x[rd] = (x[rs1] - x[rs2]) | 0; break;
+              case Op.SLL: x[rd] = x[rs1] << (x[rs2] & 31); break;
+              case Op.SLT: x[rd] = x[rs1] < x[rs2] ? 1 : 0; break;
+              case Op.SLTU: x[rd] = (x[rs1] ^ Lit.SIGN) < (x[rs2] ^ Lit.SIGN) ? 1 : 0; break;
+              case Op.XOR: x[rd] = x[rs1] ^ x[rs2]; break;
+              case Op.SRL: x[rd] = x[rs1] >>> (x[rs2] & 31); break;
+              case Op.SRA: x[rd] = x[rs1] >> (x[rs2] & 31); break;
+              case Op.OR: x[rd] = x[rs1] | x[rs2]; break;
+              case Op.AND: x[rd] = x[rs1] & x[rs2]; break;
+              case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: case Op.FENCE_I: break;
+              case Op.MUL:
+                if (!hasM) break run;
+                x[rd] = Math.imul(x[rs1], x[rs2]);
+                x[0] = 0;
+                break;
+              default:
+                break run;
+            }
+            steps++;
+            pc = npc;
+            continue;
+          }
+          // The jump tail: with the translator on, the target may start a block or turn hot.
           steps++;
           pc = npc;
-          continue;
-        }
-        // The jump tail: with the translator on, the target may start a block or turn hot.
-        steps++;
-        pc = npc;
-        if (blocks && (((npc - fbase) >>> 0) >= flimit || mustLeaveRun(fpg, hot!, (npc + foff) | 0))) {
-          entry = true;
-          continue outer;
+          if (blocks) {
+            if (((npc - fbase) >>> 0) >= flimit) {
+              const vpn = npc >>> 12;
+              const ti = vpn & Lit.TLB;
+              if (tagX[ti] !== (vpn | ftag) || (npc & 0xfff) >= 0xffe) {
+                entry = true;
+                continue outer;
+              }
+              fbase = vpn << 12;
+              foff = toff[ti];
+              if (mustLeaveRun(pages![((fbase + foff) | 0) >>> 12], hot!, (npc + foff) | 0)) {
+                entry = true;
+                continue outer;
+              }
+              continue run;
+            }
+            if (mustLeaveRun(fpg, hot!, (npc + foff) | 0)) {
+              entry = true;
+              continue outer;
+            }
+          }
         }
       }
     }
@@ -381,11 +419,11 @@ export function execute(h: Hart, limit: number): void {
       h.sliceDone = steps - 1 + nOff;
       h.sliceSteps = steps;
       const raw = h.fetchSlow(pc);
-      end = h.sliceEnd;
+      end = h.sliceEnd; epoch = 0;
       if (h.fault !== 0) {
         h.raiseFault();
         pc = h.pc;
-        end = h.sliceEnd;
+        end = h.sliceEnd; epoch = 0;
         dtag = h.dataTag;
         ftag = h.fetchTag;
         flimit = 0;
@@ -416,7 +454,7 @@ export function execute(h: Hart, limit: number): void {
       case Op.AUIPC: x[rd] = (pc + imm) | 0; break;
       case Op.JAL: {
         const t = (pc + imm) | 0;
-        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
+        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; epoch = 0; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         x[rd] = npc;
         x[0] = 0;
         npc = t;
@@ -425,7 +463,7 @@ export function execute(h: Hart, limit: number): void {
       }
       case Op.JALR: {
         const t = ((x[rs1] + imm) & ~1) | 0;
-        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
+        if (!hasC && (t & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, t); pc = h.pc; end = h.sliceEnd; epoch = 0; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         x[rd] = npc;
         x[0] = 0;
         npc = t;
@@ -436,42 +474,42 @@ export function execute(h: Hart, limit: number): void {
         entry = true;
         if (x[rs1] === x[rs2]) {
           npc = (pc + imm) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; epoch = 0; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
         }
         break;
       case Op.BNE:
         entry = true;
         if (x[rs1] !== x[rs2]) {
           npc = (pc + imm) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; epoch = 0; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
         }
         break;
       case Op.BLT:
         entry = true;
         if (x[rs1] < x[rs2]) {
           npc = (pc + imm) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; epoch = 0; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
         }
         break;
       case Op.BGE:
         entry = true;
         if (x[rs1] >= x[rs2]) {
           npc = (pc + imm) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; epoch = 0; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
         }
         break;
       case Op.BLTU:
         entry = true;
         if ((x[rs1] ^ Lit.SIGN) < (x[rs2] ^ Lit.SIGN)) {
           npc = (pc + imm) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; epoch = 0; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
         }
         break;
       case Op.BGEU:
         entry = true;
         if ((x[rs1] ^ Lit.SIGN) >= (x[rs2] ^ Lit.SIGN)) {
           npc = (pc + imm) | 0;
-          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
+          if (!hasC && (npc & 2) !== 0) { h.pc = pc; h.raise(Cause.INSN_MISALIGNED, npc); pc = h.pc; end = h.sliceEnd; epoch = 0; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; nOff--; continue; }
         }
         break;
       case Op.LW: {
@@ -485,8 +523,8 @@ export function execute(h: Hart, limit: number): void {
         } else {
           h.pc = pc; h.sliceDone = steps - 1 + nOff; h.sliceSteps = steps;
           const v = h.loadSlow(a, 4);
-          end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
+          end = h.sliceEnd; epoch = 0;
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; epoch = 0; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
           x[rd] = v;
           x[0] = 0;
         }
@@ -503,8 +541,8 @@ export function execute(h: Hart, limit: number): void {
         } else {
           h.pc = pc; h.sliceDone = steps - 1 + nOff; h.sliceSteps = steps;
           v = h.loadSlow(a, 2);
-          end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
+          end = h.sliceEnd; epoch = 0;
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; epoch = 0; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         }
         x[rd] = id === Op.LH ? (v << 16) >> 16 : v & 0xffff;
         x[0] = 0;
@@ -521,8 +559,8 @@ export function execute(h: Hart, limit: number): void {
         } else {
           h.pc = pc; h.sliceDone = steps - 1 + nOff; h.sliceSteps = steps;
           v = h.loadSlow(a, 1);
-          end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
+          end = h.sliceEnd; epoch = 0;
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; epoch = 0; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         }
         x[rd] = id === Op.LB ? (v << 24) >> 24 : v & 0xff;
         x[0] = 0;
@@ -534,12 +572,14 @@ export function execute(h: Hart, limit: number): void {
         const ti = vp & Lit.TLB;
         if ((a & 3) === 0 && (tagW[ti] === (vp | dtag) || (tagC[ti] === (vp | dtag) && !holdsCode(lines, (a + toff[ti]) | 0)))) {
           hits++;
-          r32[((a + toff[ti]) | 0) >> 2] = x[rs2];
+          const o = (a + toff[ti]) | 0;
+          if (marks[o >>> 12] === epoch) unstamp(dc, o);
+          r32[o >> 2] = x[rs2];
         } else {
           h.pc = pc; h.sliceDone = steps - 1 + nOff; h.sliceSteps = steps;
           h.storeSlow(a, 4, x[rs2]);
-          end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
+          end = h.sliceEnd; epoch = 0;
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; epoch = 0; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         }
         break;
       }
@@ -549,12 +589,14 @@ export function execute(h: Hart, limit: number): void {
         const ti = vp & Lit.TLB;
         if ((a & 1) === 0 && (tagW[ti] === (vp | dtag) || (tagC[ti] === (vp | dtag) && !holdsCode(lines, (a + toff[ti]) | 0)))) {
           hits++;
-          r16[((a + toff[ti]) | 0) >> 1] = x[rs2];
+          const o = (a + toff[ti]) | 0;
+          if (marks[o >>> 12] === epoch) unstamp(dc, o);
+          r16[o >> 1] = x[rs2];
         } else {
           h.pc = pc; h.sliceDone = steps - 1 + nOff; h.sliceSteps = steps;
           h.storeSlow(a, 2, x[rs2]);
-          end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
+          end = h.sliceEnd; epoch = 0;
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; epoch = 0; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         }
         break;
       }
@@ -564,12 +606,14 @@ export function execute(h: Hart, limit: number): void {
         const ti = vp & Lit.TLB;
         if ((tagW[ti] === (vp | dtag) || (tagC[ti] === (vp | dtag) && !holdsCode(lines, (a + toff[ti]) | 0)))) {
           hits++;
-          r8[(a + toff[ti]) | 0] = x[rs2];
+          const o = (a + toff[ti]) | 0;
+          if (marks[o >>> 12] === epoch) unstamp(dc, o);
+          r8[o] = x[rs2];
         } else {
           h.pc = pc; h.sliceDone = steps - 1 + nOff; h.sliceSteps = steps;
           h.storeSlow(a, 1, x[rs2]);
-          end = h.sliceEnd;
-          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
+          end = h.sliceEnd; epoch = 0;
+          if (h.fault !== 0) { h.raiseFault(); pc = h.pc; end = h.sliceEnd; epoch = 0; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         }
         break;
       }
@@ -594,13 +638,13 @@ export function execute(h: Hart, limit: number): void {
       case Op.AND: x[rd] = x[rs1] & x[rs2]; break;
       case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: case Op.FENCE_I: break;
       case Op.MUL:
-        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, rawBits(dc, ci, info)); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
+        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, rawBits(dc, ci, info)); pc = h.pc; end = h.sliceEnd; epoch = 0; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         x[rd] = Math.imul(x[rs1], x[rs2]);
         x[0] = 0;
         break;
       case Op.MULH: case Op.MULHSU: case Op.MULHU:
       case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU: {
-        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, rawBits(dc, ci, info)); pc = h.pc; end = h.sliceEnd; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
+        if (!hasM) { h.pc = pc; h.raise(Cause.ILLEGAL, rawBits(dc, ci, info)); pc = h.pc; end = h.sliceEnd; epoch = 0; dtag = h.dataTag; ftag = h.fetchTag; flimit = 0; entry = true; nOff--; continue; }
         x[rd] = mulDiv(id, x[rs1], x[rs2]);
         x[0] = 0;
         break;
@@ -616,6 +660,9 @@ export function execute(h: Hart, limit: number): void {
         const r = slowInstruction(h, id, w, raw, rd, rs1, rs2, npc, hasA, hasXs);
         if (r !== SLOW_RETIRED) nOff--;
         end = h.sliceEnd;
+        // A CSR instruction, fence or return that retired wrote no RAM (Linux's boot runs hundreds of
+        // thousands of them, each otherwise the end of an epoch); a trap may have (a VMM's hook).
+        if (r !== SLOW_RETIRED || KEEPS_EPOCH[id] === 0) epoch = 0;
         x[0] = 0;
         pc = h.pc;
         dtag = h.dataTag;
@@ -641,32 +688,57 @@ export function execute(h: Hart, limit: number): void {
 // Decoded instructions, direct-mapped by RAM halfword offset, four int32 per slot: the 32 bits at
 // the slot's pc when it was decoded (a compressed instruction's slot holds the next halfword too),
 // then the Op id and register fields (id | rd << 8 | rs1 << 13 | rs2 << 18 | length 4 << 21),
-// then the immediate (for branches and jumps the offset from pc). A slot is used only while its
-// bits equal the bits in memory, so stores, DMA and reloads need no invalidation: the cache is
-// exact by construction and slots may be shared by any harts and buses. The decoding depends on the
-// C extension only, so there is one cache with C and one without.
+// then the immediate (for branches and jumps the offset from pc), then a stamp (below). A slot is
+// used only while its bits equal the bits in memory, so stores, DMA and reloads need no
+// invalidation: the cache is exact by construction and slots may be shared by any harts and buses.
+// The decoding depends on the C extension only, so there is one cache with C and one without.
 // A const enum, so that the hot loop sees literals.
 const enum Dc {
   /** Slot index mask: 2^16 slots (128 KiB of code). */
   MASK = 0xffff,
   /** The slot for instructions fetched by the slow path (ROM, a page crossing): decoded every time. */
   SCRATCH = 0x40000,
-  /** Stamps are renewed below this, leaving room for the stores of one run. */
-  STAMP_LIMIT = 0x40000000,
+  /**
+   * Low bits of a stamp: the RAM offset's bits above the slot index (offset >>> 17), which tell
+   * apart the pages that share slots (RAM is at most 2 GiB: 14 bits).
+   */
+  ALIAS_BITS = 14,
+  /**
+   * Epochs are renewed up to this: a stamp (epoch << ALIAS_BITS | alias) stays below 2^30, a small
+   * integer to V8 (a larger one would be a heap number, allocated at each renewal).
+   */
+  EPOCH_LIMIT = (1 << 16) - 1,
 }
 let dcWithC: Int32Array | undefined;
 let dcWithoutC: Int32Array | undefined;
 /**
- * The last run stamp handed out. A run of the inner loop takes a new one and writes it into the
- * fourth int of every slot it has compared with memory; until the run ends, a slot holding the run's
- * stamp needs no compare: nothing else writes memory while the loop calls nothing, and the run's own
- * stores into its fetch page clear the stamps of the slots they overlap (unstamp).
+ * The last decode-cache epoch handed out (shifted left by Dc.ALIAS_BITS; 0: none yet). The inner
+ * loop writes `epoch | alias bits` into the fourth int of every slot it has compared with memory;
+ * while the epoch lasts, a slot holding the stamp of the running page needs no compare. An epoch
+ * lasts from the first run of the inner loop after a call out of execute's loop (a slow path, a
+ * translated block, the start of execute) to the next such call: in between nothing writes RAM but
+ * execute's own fast stores, and those clear the stamps of the slots they may overlap in any page
+ * the epoch has stamped (dcMarks). Epochs are unique over all harts and buses, so a slot stamped by
+ * another hart or machine is compared again.
  */
-let dcStamp = 0;
+let dcEpoch = 0;
+/**
+ * Per RAM page (offset >>> 12), the last epoch in which the inner loop stamped slots of the page;
+ * shared by all buses (epochs are unique) and sized for the largest RAM (2 MiB). -1: never.
+ */
+const dcMarks = new Int32Array((MAX_RAM_SIZE + 4095) / 4096).fill(-1);
+
+/** A new epoch (after clearing every stamp when they run out). */
+function newEpoch(): number {
+  if (dcEpoch >= Dc.EPOCH_LIMIT << Dc.ALIAS_BITS) resetStamps();
+  dcEpoch += 1 << Dc.ALIAS_BITS;
+  return dcEpoch;
+}
 
 /**
- * A store of up to 4 aligned bytes at RAM offset `o` into the running fetch page: the slots whose
- * bits it may overlap (the halfword before, its own, the next) must be compared with memory again.
+ * A store of up to 4 aligned bytes at RAM offset `o` into a page stamped in the running epoch: the
+ * slots whose bits it may overlap (the halfword before, its own, the next) must be compared with
+ * memory again.
  */
 function unstamp(dc: Int32Array, o: number): void {
   const hw = o >> 1;
@@ -684,10 +756,21 @@ function holdsCode(lines: Uint32Array, o: number): boolean {
 const NO_LINES = new Uint32Array(1);
 
 function resetStamps(): void {
-  for (const dc of [dcWithC, dcWithoutC]) {
-    if (dc !== undefined) for (let i = 3; i < dc.length; i += 4) dc[i] = 0;
-  }
-  dcStamp = 0;
+  clearStamps(dcWithC);
+  clearStamps(dcWithoutC);
+  dcEpoch = 0;
+}
+
+function clearStamps(dc: Int32Array | undefined): void {
+  if (dc !== undefined) for (let i = 3; i < dc.length; i += 4) dc[i] = 0;
+}
+
+/**
+ * Makes the next epoch the last before the stamps are cleared and epochs start again (for the
+ * warm-up, so that V8 sees that path in execute, and for tests).
+ */
+export function lastDecodeEpoch(): void {
+  dcEpoch = Dc.EPOCH_LIMIT << Dc.ALIAS_BITS;
 }
 
 function decodeCache(hasC: boolean): Int32Array {
@@ -723,6 +806,8 @@ function predecode(dc: Int32Array, ci: number, raw: number, hasC: boolean): void
   // writes x0 for it; the cases that may still write x0 (jumps, loads, M) zero it again.
   if (((w >>> 7) & 31) === 0 && (id === Op.LUI || id === Op.AUIPC || (id >= Op.ADDI && id <= Op.AND))) id = Op.FENCE;
   dc[ci] = raw;
+  // A slot stamped for another page's instruction in the running epoch must not keep its stamp.
+  dc[ci + 3] = 0;
   dc[ci + 1] = id | (((w >>> 7) & 31) << 8) | (((w >>> 15) & 31) << 13) | (((w >>> 20) & 31) << 18) | (len === 4 ? 1 << 23 : 0);
   dc[ci + 2] = imm;
 }
@@ -737,6 +822,14 @@ function breakpointIn(list: Int32Array, pc: number, bytes: number): boolean {
   for (let i = 0; i < list.length; i++) if (((list[i] - pc) >>> 0) < bytes) return true;
   return false;
 }
+
+/**
+ * Per Op id, 1 for the rare instructions that leave RAM as they were when they retire (so the
+ * decode-cache epoch goes on): CSR instructions, sfence.vma, mret and sret. A table, so that V8
+ * needs no feedback for ids the warm-up does not run.
+ */
+const KEEPS_EPOCH = new Uint8Array(Op.COUNT);
+for (const id of [Op.CSRRW, Op.CSRRS, Op.CSRRC, Op.CSRRWI, Op.CSRRSI, Op.CSRRCI, Op.SFENCE_VMA, Op.MRET, Op.SRET]) KEEPS_EPOCH[id] = 1;
 
 const SLOW_RETIRED = 1;
 const SLOW_TRAPPED = 0;

@@ -5,7 +5,7 @@
 // first run, 125 in a second run in the same process). So before the first machine runs, a small
 // program that takes every common path of the loop runs on a hart of its own: each fast-path
 // instruction, loads and stores through the TLB and the slow path, taken and not-taken branches,
-// jumps, a CSR instruction, an ecall, an access fault and a fetch fault with their trap handler and
+// jumps (and a call into another page), a CSR instruction, an ecall, an access fault and a fetch fault with their trap handler and
 // mret, and, on two more harts, translated blocks and the translator's deferrals; the first half
 // with a breakpoint set, so that the loop's general path (which every instruction takes then) gets
 // its type feedback as well as its inner loop.
@@ -16,7 +16,7 @@ import { encode, type Fields } from '../isa/encode';
 import { Op } from '../isa/opcodes';
 import { INSN_BY_ID } from '../isa/table';
 import { Hart } from './hart';
-import { execute } from './interp';
+import { execute, lastDecodeEpoch } from './interp';
 import { BUILD_BUDGET, HOT_THRESHOLD } from './jit';
 import { Cause } from '../mmu/walk';
 
@@ -137,6 +137,11 @@ function program(): number[] {
   // accesses and the slow fetch from outside RAM, as every boot starts.
   p.push(word(Op.LUI, { rd: 22, imm_u: MEMORY_MAP.bootRom.base >>> 12 }), word(Op.LW, { rd: 5, rs1: 22, imm_i: 0 }),
     word(Op.SW, { rs1: 22, rs2: 5, imm_s: 4 }), word(Op.JALR, { rd: 1, rs1: 22, imm_i: 0 }));
+  // A call into the next page (FAR), whose code falls through into the page after it and returns
+  // from there: the inner loop going on across pages, by a jump and sequentially (twice, as the
+  // first call of a slice fills the TLB's fetch entries).
+  p.push(word(Op.JAL, { rd: 1, imm_j: FAR - 4 * p.length }));
+  p.push(word(Op.JAL, { rd: 1, imm_j: FAR - 4 * p.length }));
   // Back to the start.
   p.push(word(Op.JAL, { rd: 0, imm_j: -4 * p.length }));
   // The trap handler (mtvec): return after the instruction that trapped, or to the caller (x1)
@@ -147,6 +152,14 @@ function program(): number[] {
     word(Op.CSRRW, { rd: 0, rs1: 5, csr: MEPC }), word(Op.MRET, {}),
     word(Op.CSRRW, { rd: 0, rs1: 1, csr: MEPC }), word(Op.MRET, {}));
   return p;
+}
+
+/** RAM offset of the function the program calls in its second page: two instructions before the third page. */
+const FAR = 2 * 4096 - 8;
+
+/** The function at FAR: two additions, then `ret` in the next page (which the loads read as data). */
+function far(): number[] {
+  return [word(Op.ADDI, { rd: 5, rs1: 5, imm_i: 1 }), word(Op.ADDI, { rd: 5, rs1: 5, imm_i: 2 }), word(Op.JALR, { rd: 0, rs1: 1, imm_i: 0 })];
 }
 
 /** The warm-up's boot ROM: `ret`. */
@@ -203,6 +216,7 @@ export function warmUpInterpreter(): WarmUpSummary {
     loosen(hart);
     const ram32 = hart.bus.ram32;
     for (let i = 0; i < code.length; i++) ram32[i] = code[i];
+    far().forEach((w, i) => (ram32[FAR / 4 + i] = w));
     hart.reset(base);
     // The program's page has backed off once: its starts are built at twice the entries.
     if (hart.code !== undefined && kind === 'budget') hart.code.shift[0] = 1;
@@ -228,6 +242,9 @@ export function warmUpInterpreter(): WarmUpSummary {
       if (steps[k] >= WARM_STEPS) return;
       if ((round & 1) === 0) hart.breakpoints.add(base + RAM_BYTES - 4);
       else hart.breakpoints.clear();
+      // The decode cache's epochs run out in a long boot (hundreds of thousands per Linux boot):
+      // the inner loop's path that clears the stamps and starts them again.
+      if (round < 8 && (round & 1) === 1) lastDecodeEpoch();
       hart.sliceDone = 0;
       hart.sliceSteps = 0;
       hart.tlb.flushAll();
