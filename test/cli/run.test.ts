@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ASM_DIR, REPO_ROOT, buildGuest } from '../support/build';
+import { ASM_DIR, C_DIR, REPO_ROOT, buildGuest } from '../support/build';
 import { runQemu } from '../support/qemu';
 import { declaredInput } from '../support/vmlab';
 
@@ -104,6 +104,28 @@ describe('vmlab run', () => {
     const r = vmlab(['run', raw]);
     expect(r.stdout).toBe(q.output.toString('latin1'));
     expect(r.code).toBe(q.exitCode);
+  });
+});
+
+describe('vmlab run --jit-backend', () => {
+  it('runs a C program translated to WebAssembly exactly as interpreted', async () => {
+    const qsort = await buildGuest(join(C_DIR, 'qsort.c'));
+    const stats = (r: { stderr: string }): { instret: number; steps: number; exitCode: number } => JSON.parse(r.stderr.trim().split('\n').pop()!);
+    const interp = vmlab(['run', qsort, '--no-jit', '--stats', 'json']);
+    const wasm = vmlab(['run', qsort, '--jit-backend', 'wasm', '--stats', 'json']);
+    expect(interp.code).toBe(0);
+    expect([wasm.code, wasm.stdout]).toEqual([interp.code, interp.stdout]);
+    const [a, b] = [stats(interp), stats(wasm)];
+    expect([b.instret, b.steps, b.exitCode]).toEqual([a.instret, a.steps, a.exitCode]);
+  }, 120_000);
+
+  it('refuses a backend it does not know, and a VM mode', () => {
+    const bad = vmlab(['run', hello, '--jit-backend', 'asm']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--jit-backend.*expected js or wasm, got 'asm'/);
+    const vm = vmlab(['run', hello, '--mode', 'trap', '--jit-backend', 'wasm']);
+    expect(vm.code).not.toBe(0);
+    expect(vm.stderr).toMatch(/^vmlab: --jit-backend works with --mode bare only$/m);
   });
 });
 

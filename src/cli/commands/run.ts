@@ -10,25 +10,22 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { Machine, StopReason } from '../../engine/machine/machine';
 import { parseCount, parseCpu, parseSeconds, parseSize, ramSizeProblem } from '../options';
 import type { CpuFeatures } from '../../engine/cpu/hart';
-import { DEFAULT_RAM_SIZE, MEMORY_MAP, VMM_RESERVE } from '../../engine/machine/memory-map';
-import { modeledCycles } from '../../engine/vmm/stats';
-import { ALL_VM_MODES, type Vm, type VmMode } from '../../engine/vmm/vm';
-import { Vmm } from '../../engine/vmm/vmm';
+import { DEFAULT_RAM_SIZE, MEMORY_MAP } from '../../engine/machine/memory-map';
+import { ALL_VM_MODES, type VmMode } from '../../engine/vmm/vm';
 import type { DiskAttachment } from '../../engine/machine/board';
 import { closeDisks, collectDisk, openDisks, type DiskSpec } from '../disk-option';
 import { loadKernelFor, readBootFiles, type BootFiles } from '../boot-option';
 import { SBI_KERNEL_ADDRESS } from '../../engine/machine/boot';
 import { parsePlacement } from '../../shared/placement';
 import type { VmPlacement } from '../../shared/lab-api';
-import { machineDebugTarget, vmDebugTarget, type DebugTarget } from '../../host/gdb/debug-target';
-import { startGdbServer, type GdbServer } from '../../host/gdb/gdb-server';
-import { loadMachine, loadRam, loadVm, loadVmMachine, ramPages, saveMachine, saveVm, type MachineState, type VmState } from '../../engine/snapshot/machine-state';
-import { checkSnapshotDisks, modeChangeProblem, fileDigest, readSnapshotFile, writeSnapshotFile, type Snapshot, type SnapshotDisk, type SnapshotParts } from '../../host/snapshot-file';
+import type { DebugTarget } from '../../host/gdb/debug-target';
+import type { GdbServer } from '../../host/gdb/gdb-server';
+import type { MachineState, VmState } from '../../engine/snapshot/machine-state';
+import type { Snapshot, SnapshotDisk, SnapshotParts } from '../../host/snapshot-file';
 import { basename, resolve as resolvePath } from 'node:path';
 import { InputTimeline } from '../../host/replay/input-timeline';
 import { DEFAULT_CHECKPOINT_LIMITS } from '../../host/replay/checkpoints';
-import { snapshotBytes, stateDigest } from '../../host/replay/record-file';
-import { RunJournal } from '../record-replay';
+import type { RunJournal } from '../record-replay';
 import { groupDigits } from '../digits';
 import { parseJitBackend, useJitBackend } from '../jit-backend';
 import type { JitBackend } from '../../engine/cpu/jit-wasm';
@@ -55,7 +52,7 @@ export const MAX_EXIT_STATUS = 255;
 /** Where `vmlab run` runs the kernel: alone on the machine, or in a VM of one of the VMM's modes. */
 export type RunMode = 'bare' | VmMode;
 
-interface RunOptions {
+export interface RunOptions {
   mem?: number;
   cpu?: Partial<CpuFeatures>;
   maxInsns?: number;
@@ -85,15 +82,19 @@ interface RunOptions {
 }
 
 /** The state a run saves into a snapshot file. */
-interface SavedState {
+export interface SavedState {
   machine?: MachineState;
   vm?: VmState;
   ram: Iterable<{ index: number; bytes: Uint8Array }>;
   summary: { steps: number; instret: number; pc: number; priv: number; state: string };
 }
 
-/** What the run loop drives: the bare machine or one VM of a VMM. */
-interface Target {
+/**
+ * What the run loop drives: the bare machine or one VM of a VMM. The code of the VMM, the debugger
+ * and the snapshots is loaded when a run asks for them (run-vm.ts, the gdb stub, machine-state.ts):
+ * a bare run does not compile it at start-up.
+ */
+export interface Target {
   run(chunk: number): StopReason;
   readonly steps: number;
   readonly instret: number;
@@ -104,11 +105,11 @@ interface Target {
   /** Makes the guest's disk writes durable (the run ends or is interrupted). */
   flushDisks(): string | undefined;
   /** The machine or VM as a debugger drives it. */
-  debug(): DebugTarget;
+  debug(): Promise<DebugTarget>;
   /** The whole state, for a snapshot (between runs). */
-  save(): SavedState;
+  save(): Promise<SavedState>;
   /** Continues from a snapshot's state (the target was built from the snapshot's configuration). */
-  restore(snapshot: Snapshot): void;
+  restore(snapshot: Snapshot): Promise<void>;
   /** The virtio-mmio slot of each disk, in --disk order. */
   readonly diskSlots: readonly number[];
 }
@@ -182,8 +183,9 @@ export function registerRun(program: Command): void {
         const given: [string, unknown][] = [['--mem', opts.mem], ['--cpu', opts.cpu], ['--bios', opts.bios], ['--initrd', opts.initrd],
           ['--append', opts.append], ['--disk', opts.disk], ['--place', opts.place], ['--realtime', opts.realtime]];
         for (const [flag, value] of given) if (value !== undefined) throw new Error(`${fromFlag} ${from}: ${flag} comes from the ${fromFlag === '--snapshot' ? 'snapshot' : 'recording'}; leave it out`);
+        const { readSnapshotFile, modeChangeProblem } = await import('../../host/snapshot-file');
         if (opts.replay !== undefined) {
-          journal = RunJournal.replay(opts.replay);
+          journal = (await import('../record-replay')).RunJournal.replay(opts.replay);
           snapshot = journal.recording!.start;
         } else snapshot = readSnapshotFile(from);
         const c = snapshot.header.config;
@@ -197,7 +199,7 @@ export function registerRun(program: Command): void {
       } else if (kernel === undefined) {
         throw new Error("missing required argument 'kernel' (or --snapshot FILE, or --replay FILE)");
       }
-      if (opts.record !== undefined) journal = RunJournal.record(opts.record);
+      if (opts.record !== undefined) journal = (await import('../record-replay')).RunJournal.record(opts.record);
       opts.mode ??= 'bare';
       if (opts.saveSnapshot !== undefined) {
         if (opts.realtime) throw new Error('--save-snapshot: a --realtime run depends on the host clock and cannot be continued exactly; leave out --realtime');
@@ -289,7 +291,7 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
   // A pv kernel is written for the VMM's SBI: it boots as under --bios sbi.
   if (opts.mode === 'pv' && boot.firmware === undefined) boot.sbi = true;
   const bytes = snapshot === undefined ? loadKernelFor(path, boot) : snapshot.kernel;
-  if (snapshot !== undefined) checkSnapshotDisks(opts.snapshot !== undefined ? `--snapshot ${opts.snapshot}` : `--replay ${opts.replay!}`, snapshot.header.disks);
+  if (snapshot !== undefined) (await import('../../host/snapshot-file')).checkSnapshotDisks(opts.snapshot !== undefined ? `--snapshot ${opts.snapshot}` : `--replay ${opts.replay!}`, snapshot.header.disks);
   if (opts.place !== undefined && opts.placement === undefined) opts.placement = parsePlacement(opts.place, (opts.mem ?? DEFAULT_RAM_SIZE) / 4096);
   let pending: number[] = [];
   let lastByte = 0x0a;
@@ -309,6 +311,7 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
     if (pending.length >= 4096) flush();
   };
   if (opts.mode !== 'bare' && opts.trace) throw new Error('--trace works with --mode bare only');
+  if (opts.mode !== undefined && opts.mode !== 'bare' && opts.jitBackend !== undefined) throw new Error('--jit-backend works with --mode bare only');
   const statsFile = opts.statsFile === undefined ? undefined : openOutput('--stats-file', opts.statsFile);
   if (statsFile !== undefined) closeSync(statsFile);
   const trace = opts.trace ? openOutput('--trace', opts.trace) : undefined;
@@ -335,11 +338,11 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
       machine.loadKernel(bytes);
       target = machineTarget(machine);
     } else {
-      target = vmTarget(opts.mode, bytes, opts, onUart, disks, boot);
+      target = (await import('../run-vm')).vmTarget(opts.mode, bytes, opts, onUart, disks, boot);
     }
     if (snapshot !== undefined) {
       try {
-        target.restore(snapshot);
+        await target.restore(snapshot);
       } catch (err) {
         throw new Error(`the snapshot does not fit this vmlab: ${(err as Error).message}`);
       }
@@ -358,7 +361,8 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
   if (journal?.kind === 'record') {
     try {
       target.flushDisks();
-      recordStart = snapshotBytes(snapshotParts(target, opts, snapshot?.header.config.kernelName ?? basename(path), bytes, boot, disks));
+      const { snapshotBytes } = await import('../../host/replay/record-file');
+      recordStart = snapshotBytes(await snapshotParts(target, opts, snapshot?.header.config.kernelName ?? basename(path), bytes, boot, disks));
     } catch (err) {
       for (const sig of signals) process.off(sig, onSignal);
       closeDisks(disks);
@@ -368,7 +372,8 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
   let gdb: GdbServer | undefined;
   if (opts.gdb !== undefined) {
     try {
-      gdb = await startGdbServer(target.debug(), opts.gdb, {
+      const { startGdbServer } = await import('../../host/gdb/gdb-server');
+      gdb = await startGdbServer(await target.debug(), opts.gdb, {
         waitForDebugger: opts.gdbWait === true,
         timeline,
         checkpoints: {
@@ -455,10 +460,10 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
     }
     // Closing flushes every image (fsync) and releases its writer lock.
     target.flushDisks();
-    if (journal !== undefined) endState = stateDigest(target.save());
+    if (journal !== undefined) endState = (await import('../../host/replay/record-file')).stateDigest(await target.save());
     if (opts.saveSnapshot !== undefined) {
       try {
-        saveSnapshot(opts.saveSnapshot, target, opts, snapshot?.header.config.kernelName ?? basename(path), bytes, boot, disks);
+        await saveSnapshot(opts.saveSnapshot, target, opts, snapshot?.header.config.kernelName ?? basename(path), bytes, boot, disks);
       } catch (err) {
         saveError = (err as Error).message;
       }
@@ -549,13 +554,15 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
 const count = groupDigits;
 
 /** Writes the run's state to a snapshot file (after the disks were flushed, so their digests hold). */
-function saveSnapshot(file: string, target: Target, opts: RunOptions, kernelName: string, kernel: Uint8Array, boot: BootFiles, disks: readonly DiskAttachment[]): void {
-  writeSnapshotFile(file, snapshotParts(target, opts, kernelName, kernel, boot, disks));
+async function saveSnapshot(file: string, target: Target, opts: RunOptions, kernelName: string, kernel: Uint8Array, boot: BootFiles, disks: readonly DiskAttachment[]): Promise<void> {
+  const { writeSnapshotFile } = await import('../../host/snapshot-file');
+  writeSnapshotFile(file, await snapshotParts(target, opts, kernelName, kernel, boot, disks));
 }
 
 /** The run's state as a snapshot holds it. */
-function snapshotParts(target: Target, opts: RunOptions, kernelName: string, kernel: Uint8Array, boot: BootFiles, disks: readonly DiskAttachment[]): SnapshotParts {
-  const state = target.save();
+async function snapshotParts(target: Target, opts: RunOptions, kernelName: string, kernel: Uint8Array, boot: BootFiles, disks: readonly DiskAttachment[]): Promise<SnapshotParts> {
+  const { fileDigest } = await import('../../host/snapshot-file');
+  const state = await target.save();
   const specs = opts.disk ?? [];
   const snapDisks: SnapshotDisk[] = disks.map((d, i) => {
     const path = resolvePath(specs[i].path);
@@ -590,9 +597,9 @@ function budgetDetail(target: Target): string {
 }
 
 /** The run loop's own stop reason for a crashed VM. */
-const CRASHED = 100 as StopReason;
+export const CRASHED = 100 as StopReason;
 
-const STOP_NAMES: Record<number, string> = { 1: 'exit', 2: 'budget', 3: 'idle', 4: 'stopped', 5: 'reset', 6: 'breakpoint', 100: 'crashed' };
+export const STOP_NAMES: Record<number, string> = { 1: 'exit', 2: 'budget', 3: 'idle', 4: 'stopped', 5: 'reset', 6: 'breakpoint', 100: 'crashed' };
 
 function machineTarget(machine: Machine): Target {
   return {
@@ -604,77 +611,22 @@ function machineTarget(machine: Machine): Target {
     sendInput: (bytes) => machine.sendInput(bytes),
     stats: (reason, wall) => collectStats(machine, reason, wall),
     flushDisks: () => machine.flushDisks(),
-    debug: () => machineDebugTarget(machine),
+    debug: async () => (await import('../../host/gdb/debug-target')).machineDebugTarget(machine),
     diskSlots: machine.board.diskSlots,
-    save: () => ({
-      machine: saveMachine(machine),
-      ram: ramPages(machine.bus),
-      summary: { steps: machine.clockSteps, instret: machine.hart.instret, pc: machine.hart.pc, priv: machine.hart.priv, state: machine.exitCode === undefined ? 'running' : `exited (${machine.exitCode})` },
-    }),
-    restore(snapshot) {
+    async save() {
+      const { ramPages, saveMachine } = await import('../../engine/snapshot/machine-state');
+      return {
+        machine: saveMachine(machine),
+        ram: ramPages(machine.bus),
+        summary: { steps: machine.clockSteps, instret: machine.hart.instret, pc: machine.hart.pc, priv: machine.hart.priv, state: machine.exitCode === undefined ? 'running' : `exited (${machine.exitCode})` },
+      };
+    },
+    async restore(snapshot) {
+      const { loadMachine, loadRam } = await import('../../engine/snapshot/machine-state');
       loadRam(machine.bus, snapshot.ram);
       // A VM's snapshot continues on the bare machine from its virtual machine's state.
       loadMachine(machine, snapshot.header.machine ?? snapshot.header.vm!.machine);
     },
-  };
-}
-
-function vmTarget(mode: VmMode, kernel: Uint8Array, opts: RunOptions, onUart: (b: number) => void, disks: DiskAttachment[], boot: BootFiles): Target {
-  const memSize = opts.mem ?? DEFAULT_RAM_SIZE;
-  const vmm = new Vmm({ hostRamSize: memSize + VMM_RESERVE, jit: opts.jit !== false });
-  const vm = vmm.createVm({ name: 'guest', mode, kernel, memSize, cpu: opts.cpu, onUart, disks, placement: opts.placement, ...boot });
-  return {
-    run(chunk) {
-      vmm.runVm(vm, chunk);
-      if (vm.state === 'halted') return StopReason.EXIT;
-      if (vm.state === 'crashed') return CRASHED;
-      if (vm.state === 'waiting') return StopReason.IDLE;
-      return StopReason.BUDGET;
-    },
-    get steps() { return vm.machine.clockSteps; },
-    get instret() { return vm.stats.instructions; },
-    get exitCode() { return vm.exitCode; },
-    get crashReason() { return vm.crashReason; },
-    sendInput: (bytes) => vm.sendInput(bytes),
-    stats: (reason, wallSeconds) => vmStats(vm, reason, wallSeconds),
-    flushDisks: () => vm.machine.flushDisks(),
-    debug: () => vmDebugTarget(vmm, vm),
-    diskSlots: vm.machine.board.diskSlots,
-    save() {
-      const state = saveVm(vmm, vm);
-      const h = vm.vhart;
-      return { vm: state, ram: ramPages(vm.bus), summary: { steps: vm.machine.clockSteps, instret: h.instret, pc: h.pc, priv: h.priv, state: vm.state } };
-    },
-    restore(snapshot) {
-      loadRam(vm.bus, snapshot.ram);
-      const h = snapshot.header;
-      // Taken bare or in another mode: the machine's state moves into the VM; the VM's own
-      // counters and its vCPU start afresh in this mode.
-      if (h.vm !== undefined && h.config.mode === mode) loadVm(vmm, vm, h.vm);
-      else loadVmMachine(vmm, vm, h.machine ?? h.vm!.machine);
-    },
-  };
-}
-
-/** Statistics of a VM run: the bare fields plus the VMM's counters and modeled cycles. */
-function vmStats(vm: Vm, reason: StopReason, wallSeconds: number): object {
-  const instret = vm.stats.instructions;
-  const cycles = modeledCycles(vm.stats, vm.mode === 'emulate');
-  return {
-    mode: vm.mode,
-    state: vm.state,
-    crashReason: vm.crashReason ?? null,
-    stopReason: STOP_NAMES[reason] ?? String(reason),
-    exitCode: vm.exitCode ?? null,
-    instret,
-    steps: vm.machine.clockSteps,
-    wallSeconds,
-    mips: wallSeconds > 0 ? instret / wallSeconds / 1e6 : 0,
-    exitsPerMillion: instret > 0 ? (vm.stats.exitCount / instret) * 1e6 : 0,
-    modeledCycles: cycles.total,
-    cycleBreakdown: cycles.breakdown,
-    vmm: vm.stats.toJSON(),
-    disks: vm.machine.board.disks.map((d) => d.stats.toJSON()),
   };
 }
 

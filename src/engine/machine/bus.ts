@@ -106,16 +106,18 @@ export class Bus implements PhysicalBus {
     const arenaBytes = options.arenaBytes ?? 0;
     const wasm = (globalThis as unknown as { WebAssembly?: WasmMemoryApi }).WebAssembly;
     const pages = Math.ceil((ramSize + arenaBytes) / 65536);
-    let buffer: ArrayBuffer;
+    let memory: WasmMemory | undefined;
     if (arenaBytes > 0 && wasm !== undefined && pages <= 65536) {
       // Fixed size (initial = maximum): the memory never grows, so its buffer and views stay valid.
-      const memory = new wasm.Memory({ initial: pages, maximum: pages });
-      buffer = memory.buffer;
-      this.arena = { memory, next: ramSize, end: pages * 65536 };
-    } else {
-      buffer = new ArrayBuffer(ramSize);
-      this.arena = undefined;
+      // The host may refuse one (each reserves address space): RAM is a plain buffer then.
+      try {
+        memory = new wasm.Memory({ initial: pages, maximum: pages });
+      } catch {
+        memory = undefined;
+      }
     }
+    const buffer = memory === undefined ? new ArrayBuffer(ramSize) : memory.buffer;
+    this.arena = memory === undefined ? undefined : { memory, next: ramSize, end: pages * 65536 };
     this.ram = new Uint8Array(buffer, 0, ramSize);
     this.ram16 = new Uint16Array(buffer, 0, ramSize >>> 1);
     this.ram32 = new Int32Array(buffer, 0, ramSize >>> 2);
