@@ -1,7 +1,7 @@
 // The interpreter's decode cache (cpu/interp.ts) keeps decoded instructions by RAM halfword and uses
 // a slot only while memory still holds the bits it decoded. These programs change what is at an
 // address in every way the cache could miss: a store that turns a compressed pair into one 32-bit
-// instruction and back, code 128 KiB apart (the same slot), another machine with other code at the
+// instruction and back, code 512 KiB apart (the same slot), another machine with other code at the
 // same address, a hart without C running compressed code after one with C, and a store into an
 // instruction the interpreter's inner loop has already checked in the same run or, from another
 // page, in the same epoch. Results are computed by hand; the translator must agree with the
@@ -47,7 +47,7 @@ patch:
 ${EXIT}
 `;
 
-// f1 and f2 lie 128 KiB apart, so their instructions share decode-cache slots.
+// f1 and f2 lie 512 KiB apart, so their instructions share decode-cache slots.
 const ALIAS = `
   .option norvc
   .globl _start
@@ -64,7 +64,7 @@ ${EXIT}
 f1:
   addi  a0, a0, 1
   ret
-  .skip 0x20000 - 8
+  .skip 0x80000 - 8
 f2:
   addi  a0, a0, 1000
   ret
@@ -184,14 +184,14 @@ describe('the interpreter decode cache', () => {
     expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
   });
 
-  test('code 128 KiB apart, in the same slots, runs as itself', () => {
+  test('code 512 KiB apart, in the same slots, runs as itself', () => {
     const interp = run(ALIAS, false);
     expect(interp.a0).toBe(10 * 1001);
     const jit = run(ALIAS, true);
     expect([jit.a0, jit.instret]).toEqual([interp.a0, interp.instret]);
   });
 
-  test('code 128 KiB apart, run in turns within one epoch, runs as itself', () => {
+  test('code 512 KiB apart, run in turns within one epoch, runs as itself', () => {
     // f1 twice, so that the inner loop stamps its slots (the second call finds them decoded), then
     // f2 over the same slots on the loop's general path: the next f1 must not take f2's decoding.
     const source = ALIAS.replace('  call  f1\n', '  call  f1\n  call  f1\n');
