@@ -31,7 +31,7 @@ const BOARD: FieldRules = {
   children: { uart: {}, clint: {}, plic: {}, virtio: VIRTIO_MMIO, htif: {} },
 };
 // writeLog: a migration's dirty log, the sending process's own (dirty-log.ts).
-const BUS: FieldRules = { transient: ['ram', 'ram16', 'ram32', 'ramBase', 'ramSize', 'writeLog'] };
+const BUS: FieldRules = { transient: ['ram', 'ram16', 'ram32', 'ramBase', 'ramSize', 'writeLog', 'arena'] };
 const MACHINE: FieldRules = { transient: ['kernel', 'ramSize', 'stepsPerTick'], children: { bus: BUS, hart: HART, board: BOARD } };
 const VM: FieldRules = { transient: ['id', 'name', 'mode', 'memSize', 'kernel', 'resumePc', 'atBreakpoint'], children: { stats: {} } };
 /** A vCPU's own counters; its caches (shadows, translations and their indexes) are rebuilt. */
