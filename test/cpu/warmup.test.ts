@@ -4,13 +4,13 @@
 // building at once runs translated blocks, among them the faulting loop's (whose block then traps),
 // and the hart under the production budget has hot starts deferred.
 import { expect, test } from 'vitest';
-import { TRAPS_PER_PASS, warmUpInterpreter } from '../../src/engine/cpu/warmup';
+import { TRAPS_PER_PASS, WARM_STEPS, warmUpInterpreter } from '../../src/engine/cpu/warmup';
 
 test('the warm-up program runs its traps, blocks and deferrals on its harts', () => {
   const s = warmUpInterpreter();
-  expect(s.steps).toBeGreaterThanOrEqual(3 * 50_000);
+  expect(s.steps).toBeGreaterThanOrEqual(3 * WARM_STEPS);
   // One ecall per pass of about 300 steps.
-  expect(s.ecalls).toBeGreaterThan(3 * 50_000 / 600);
+  expect(s.ecalls).toBeGreaterThan(3 * WARM_STEPS / 600);
   // Per pass: five faulting loads and the faulting loop's three, three faulting stores, one fetch
   // fault. The last slice of each of the three harts may end between them.
   const near = (n: number, perPass: number): void => {
