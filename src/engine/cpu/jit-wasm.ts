@@ -370,7 +370,7 @@ export class WasmRuntime {
       for (let k = 0; k < b.ids.length; k++) {
         const w = b.ws[k];
         const id = b.ids[k];
-        used |= (1 << ((w >>> 15) & 31)) | (1 << ((w >>> 20) & 31));
+        used |= readsOf(id, w);
         const rd = (w >>> 7) & 31;
         if (writesRd(id) && rd !== 0) written |= 1 << rd;
       }
@@ -777,6 +777,15 @@ export class WasmRuntime {
       default: return false;
     }
   }
+}
+
+/** Registers instruction `id` (bits `w`) reads, as a bit mask (bit 0, x0, included when named). */
+function readsOf(id: number, w: number): number {
+  if (id === Op.LUI || id === Op.AUIPC || id === Op.JAL || id === Op.FENCE || id === Op.FENCE_TSO || id === Op.PAUSE) return 0;
+  const rs1 = 1 << ((w >>> 15) & 31);
+  // I-type: rs1 and an immediate where rs2 would be.
+  if (id === Op.JALR || (id >= Op.LB && id <= Op.LHU) || (id >= Op.ADDI && id <= Op.SRAI)) return rs1;
+  return rs1 | (1 << ((w >>> 20) & 31));
 }
 
 /** Whether instruction `id` writes its rd field. */
