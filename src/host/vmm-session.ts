@@ -37,6 +37,14 @@ import { AppMigratingGuest, migrationProblem } from './vm-migration';
 /** Host RAM of the lab's VMM (committed only where VMs use it). */
 export const LAB_HOST_RAM = 1024 * 1024 * 1024;
 
+/**
+ * Output a moved VM's host sends comes back to the VM's console at most this often (ms), gathered.
+ * A host sends it as it runs (a frame per run chunk, often a line): one console event per frame
+ * came to thousands per second, more than a page can take under load, and the replies to its
+ * requests waited behind them on the same connection for seconds.
+ */
+export const RELAY_FLUSH_MS = 50;
+
 /** Callbacks of the VMM session, per VM key. */
 export interface VmmSink {
   uart(key: string, data: Uint8Array): void;
@@ -67,6 +75,8 @@ class Slot implements InspectedVm {
   migration: MigrationPlace | undefined;
   moving: AppMigratingGuest | undefined;
   peer: Peer | undefined;
+  /** The pending flush of output relayed from the host the VM moved to (RELAY_FLUSH_MS). */
+  relayTimer: ReturnType<typeof setTimeout> | undefined;
   constructor(readonly key: string, readonly vmm: Vmm, readonly vm: Vm, readonly frames: Map<number, number>) {
     this.reported = vm.state;
     this.history = new VmHistory(vmm, vm);
@@ -214,6 +224,8 @@ export class VmmSession {
       // A VM that moved closed its disks for the host.
       if (s.migration === undefined) s.vm.stop();
       s.peer?.close();
+      clearTimeout(s.relayTimer);
+      s.relayTimer = undefined;
       first ??= closeDisks(s.disks);
       s.disks = [];
     }
@@ -398,6 +410,8 @@ export class VmmSession {
     // A VM that moved runs on at the host; only its console stops coming back.
     s.peer?.close();
     s.peer = undefined;
+    clearTimeout(s.relayTimer);
+    s.relayTimer = undefined;
     void s.gdb?.close();
     s.gdb = undefined;
     this.vmm.removeVm(s.vm);
@@ -659,16 +673,25 @@ export class VmmSession {
   private relay(s: Slot, peer: Peer): void {
     s.peer = peer;
     const to = s.migration!.to;
+    const flush = (): void => {
+      clearTimeout(s.relayTimer);
+      s.relayTimer = undefined;
+      if (this.slots.get(s.key) === s) this.flush(s);
+      else s.out = [];
+    };
     const end = (text: string): void => {
       if (s.peer !== peer) return;
       s.peer = undefined;
+      flush();
       s.migration = { to, phase: 'ended', end: text };
       if (this.slots.get(s.key) === s) this.report(s);
     };
     peer.onFrame = (f) => {
       try {
         if (f.type === MessageType.OUTPUT) {
-          if (this.slots.get(s.key) === s) this.sink.uart(s.key, Uint8Array.from(f.payload));
+          if (this.slots.get(s.key) !== s) return;
+          for (const b of f.payload) s.out.push(b);
+          s.relayTimer ??= setTimeout(flush, RELAY_FLUSH_MS);
         } else if (f.type === MessageType.EXIT) {
           const e = parseJson(f, Exit);
           end(e.end === 'exit' ? `exited with code ${e.exitCode} at ${to}` : `${e.message ?? e.end} at ${to}`);
