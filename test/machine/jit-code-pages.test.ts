@@ -92,6 +92,93 @@ patch:
 count: .word 0
 `;
 
+// A page that is both code and a level-0 page table (the root also maps the finisher's megapage at
+// 0 and RAM's first 4 MiB). The loop at tbl runs translated, loading from a scratch word through the
+// megapage. Then a load through the PTE that is the loop's sixth word (VA 0x40005000, whose TLB slot
+// is not the code's) makes the page walk set that PTE's A bit, which turns the word's opcode from
+// OP-IMM (0x13, here addi x0, s8, 512) into OP-FP (0x53), an illegal instruction without F. The
+// loop must then trap at that word, as the interpreter does: `outside` loads before a fence.i and a
+// second call of the loop (the translated loop must have been dropped); otherwise the loop's own
+// load, on its first pass of the second call, sets the bit (the region must leave before the word).
+// (QEMU 7.2's TCG writes A/D bits straight into host memory without dropping its translated blocks,
+// so it keeps running the old word: the interpreter is the reference here.)
+function pteInCode(outside: boolean): string {
+  return `
+  .option norvc
+  .globl _start
+_start:
+  la    t0, mtrap
+  csrw  mtvec, t0
+  li    t0, -1
+  csrw  pmpaddr0, t0
+  li    t0, 0x1f
+  csrw  pmpcfg0, t0
+  la    s1, root
+  li    t0, (0x80000 << 10) | 0xcf
+  li    t1, 0x200 * 4
+  add   t1, s1, t1
+  sw    t0, 0(t1)
+  la    t0, tbl
+  srli  t0, t0, 12
+  slli  t0, t0, 10
+  ori   t0, t0, 1
+  li    t1, 0x100 * 4
+  add   t1, s1, t1
+  sw    t0, 0(t1)
+  li    t0, 0xc7
+  sw    t0, 0(s1)
+  srli  t0, s1, 12
+  li    t1, 0x80000000
+  or    t0, t0, t1
+  csrw  satp, t0
+  sfence.vma
+  li    t0, (1 << 11) | (1 << 18)
+  csrs  mstatus, t0
+  la    t0, smain
+  csrw  mepc, t0
+  mret
+smain:
+  la    t0, scratch
+  li    s2, 300
+  jal   hot
+  li    t0, 0x40005000
+${outside ? `  lw    t1, 0(t0)
+  fence.i
+  la    t0, scratch` : ''}
+  li    s2, 5
+  jal   hot
+  li    a0, 0
+  j     done
+mtrap:
+  csrr  a0, mcause
+  csrr  a1, mepc
+  la    t0, tbl
+  sub   a1, a1, t0
+done:
+  li    t0, 0x100000
+  li    t1, 0x5555
+  sw    t1, 0(t0)
+1: j 1b
+  .balign 4096
+tbl:
+hot:
+  addi  s3, s3, 1
+  addi  s4, s4, 1
+  addi  s5, s5, 1
+  addi  s6, s6, 1
+  lw    t1, 0(t0)
+  .word 0x200c0013
+  addi  s2, s2, -1
+  bnez  s2, hot
+  ret
+  .balign 4096
+root:
+  .space 4096
+scratch:
+  .word 0
+`;
+}
+
 function run(source: string, jit: boolean): { a0: number; instret: number; steps: number; m: Machine } {
   const r = assemble(source, { file: 'code-pages.S' });
   if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
@@ -143,5 +230,18 @@ forEachBackend(() => {
       // same page, did not.
       expect(stats.codePageStores).toBe(2);
     });
+    for (const outside of [true, false]) {
+      test(`a page walk that sets an A bit in a word of translated code drops that code (load ${outside ? 'before the call' : 'inside the loop'})`, () => {
+        const source = pteInCode(outside);
+        const interp = run(source, false);
+        const jit = run(source, true);
+        // Illegal instruction at tbl + 20, the PTE whose A bit the walk set.
+        expect([interp.a0, interp.m.hart.x[11]]).toEqual([2, 20]);
+        expect([jit.a0, jit.m.hart.x[11], jit.instret, jit.steps]).toEqual([interp.a0, interp.m.hart.x[11], interp.instret, interp.steps]);
+        const stats = jit.m.hart.code!.stats;
+        expect(stats.translations).toBeGreaterThan(0);
+        expect(stats.invalidations).toBeGreaterThan(0);
+      });
+    }
   });
 });

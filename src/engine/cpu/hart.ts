@@ -504,6 +504,12 @@ export class Hart implements PteMemory {
   writePte(pa: number, value: number): void {
     this.ok = this.pmpAllows(pa, 4, Access.STORE, Priv.S);
     if (!this.ok) return;
+    // A PTE may share its word with translated code (a page that is both code and a table): the
+    // walk's A/D write drops that code, and the slice ends so that a region whose own load or store
+    // made the walk leaves before it runs the old word (a store's slow path leaves on codeWritten).
+    const written = this.codeWritten;
+    this.noteStore(pa, 4);
+    if (this.codeWritten && !written) this.sliceEnd = 0;
     this.bus.store(pa, 4, value);
     this.ok = this.bus.ok;
   }
