@@ -15,7 +15,7 @@
 
 import { Op } from '../isa/opcodes';
 import type { PhysicalBus, WasmArena } from '../machine/bus';
-import type { BlockFn } from './jit';
+import { fillLoop, type BlockFn } from './jit';
 import type { Hart } from './hart';
 
 /** The host's WebAssembly API, as much as the translator uses (the engine's types name no host API). */
@@ -506,20 +506,9 @@ export class WasmRuntime {
    * of those passes then runs as usual. Emits nothing for any other block.
    */
   private bulkStore(c: Code, b: WasmBlock, reg: (r: number) => void, g: (r: number) => number): void {
-    if (b.ids.length !== 3) return;
-    const [st, add, br] = b.ids;
-    const [ws, wa, wb] = b.ws;
-    if (!(st >= Op.SB && st <= Op.SW) || add !== Op.ADDI || br !== Op.BNE) return;
-    const size = st === Op.SW ? 4 : st === Op.SH ? 2 : 1;
-    const shift = size === 4 ? 2 : size === 2 ? 1 : 0;
-    const p = (ws >>> 15) & 31;
-    const val = (ws >>> 20) & 31;
-    const imm = ((ws >> 25) << 5) | ((ws >>> 7) & 31);
-    const brA = (wb >>> 15) & 31;
-    const brB = (wb >>> 20) & 31;
-    const e = brA === p ? brB : brA;
-    if (p === 0 || val === p || ((wa >>> 7) & 31) !== p || ((wa >>> 15) & 31) !== p || wa >> 20 !== size) return;
-    if ((brA !== p && brB !== p) || e === p) return;
+    const f = fillLoop(b.ids, b.ws);
+    if (f === undefined) return;
+    const { size, shift, p, val, imm, e } = f;
     const n = b.ids.length;
     const tagW = this.tlbAt + 4096;
     const toff = this.tlbAt + 12288;

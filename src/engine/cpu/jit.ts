@@ -841,6 +841,41 @@ function regionSource(h: Hart, blocks: RBlock[], index: Map<number, number>, int
   return `${head.join('\n')}\n${loop}\n${writeBack}\nh.tlb.hits += hh;\n${trap}\nreturn tot;`;
 }
 
+/** The parts of a fill loop (`sb/sh/sw v, imm(p); addi p, p, size; bne p, e` or `bne e, p`). */
+export interface FillLoop {
+  /** Bytes per store, and its log2. */
+  size: number;
+  shift: number;
+  /** Pointer, value and end registers, and the store's offset. */
+  p: number;
+  val: number;
+  e: number;
+  imm: number;
+}
+
+/**
+ * The fill loop a self-looping block of instruction ids `ids` and words `ws` is, or undefined: its
+ * pointer steps by the store's size, is not x0 and is neither the value nor the end register.
+ * Both backends do such a loop's passes at once (bulkStore here, WasmRegion.bulkStore).
+ */
+export function fillLoop(ids: readonly number[], ws: readonly number[]): FillLoop | undefined {
+  if (ids.length !== 3) return undefined;
+  const [st, add, br] = ids;
+  const [ws0, wa, wb] = ws;
+  if (!(st >= Op.SB && st <= Op.SW) || add !== Op.ADDI || br !== Op.BNE) return undefined;
+  const size = st === Op.SW ? 4 : st === Op.SH ? 2 : 1;
+  const shift = size === 4 ? 2 : size === 2 ? 1 : 0;
+  const p = (ws0 >>> 15) & 31;
+  const val = (ws0 >>> 20) & 31;
+  const imm = ((ws0 >> 25) << 5) | ((ws0 >>> 7) & 31);
+  const brA = (wb >>> 15) & 31;
+  const brB = (wb >>> 20) & 31;
+  const e = brA === p ? brB : brA;
+  if (p === 0 || val === p || ((wa >>> 7) & 31) !== p || ((wa >>> 15) & 31) !== p || wa >> 20 !== size) return undefined;
+  if ((brA !== p && brB !== p) || e === p) return undefined;
+  return { size, shift, p, val, e, imm };
+}
+
 /**
  * A self-looping block that stores a register's value at consecutive addresses (`sb v, imm(p);
  * addi p, p, size; bne p, e`, the byte loop of a C memset): code at the top of its loop that does
@@ -850,20 +885,9 @@ function regionSource(h: Hart, blocks: RBlock[], index: Map<number, number>, int
  * run one by one; any other block gives ''.
  */
 function bulkStore(b: RBlock): string {
-  if (b.ids.length !== 3) return '';
-  const [st, add, br] = b.ids;
-  const [ws, wa, wb] = b.ws;
-  if (!(st >= Op.SB && st <= Op.SW) || add !== Op.ADDI || br !== Op.BNE) return '';
-  const size = st === Op.SW ? 4 : st === Op.SH ? 2 : 1;
-  const shift = size === 4 ? 2 : size === 2 ? 1 : 0;
-  const p = (ws >>> 15) & 31;
-  const val = (ws >>> 20) & 31;
-  const imm = ((ws >> 25) << 5) | ((ws >>> 7) & 31);
-  const brA = (wb >>> 15) & 31;
-  const brB = (wb >>> 20) & 31;
-  const e = brA === p ? brB : brA;
-  if (p === 0 || val === p || ((wa >>> 7) & 31) !== p || ((wa >>> 15) & 31) !== p || wa >> 20 !== size) return '';
-  if ((brA !== p && brB !== p) || e === p) return '';
+  const f = fillLoop(b.ids, b.ws);
+  if (f === undefined) return '';
+  const { size, shift, p, val, imm, e } = f;
   const arr = size === 4 ? 'r32' : size === 2 ? 'r16' : 'r8';
   const n = b.ids.length;
   const align = size === 1 ? '' : `(a & ${size - 1}) === 0 && `;
