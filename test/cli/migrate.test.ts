@@ -5,6 +5,7 @@
 // one-line reason.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { onFrames } from '../support/migration-frames';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -201,17 +202,11 @@ describe('vmlab migrate and vmlab host', () => {
     const ref = spawnSync(process.execPath, [VMLAB, 'run', DISK_LAB, '--mode', 'trap', '--mem', '32M', '--disk', images[0]], { encoding: 'latin1', timeout: 120_000, input: '' });
     const port = nextPort++;
     const server = createServer((s: Socket) => {
-      let buf = Buffer.alloc(0);
-      s.on('data', (d: Buffer) => {
-        buf = Buffer.concat([buf, d]);
-        while (buf.length >= 5 && buf.length >= 4 + buf.readUInt32LE(0)) {
-          const type = buf.readUInt8(4);
-          buf = buf.subarray(4 + buf.readUInt32LE(0));
-          // HELLO: READY; STATE: PREPARED; RELEASED: the host goes away.
-          if (type === 1) s.write(Buffer.from([3, 0, 0, 0, 10, 0x7b, 0x7d]));
-          if (type === 3) s.write(Buffer.from([3, 0, 0, 0, 11, 0x7b, 0x7d]));
-          if (type === 5) s.destroy();
-        }
+      onFrames(s, (type) => {
+        // HELLO: READY; STATE: PREPARED; RELEASED: the host goes away.
+        if (type === 1) s.write(Buffer.from([3, 0, 0, 0, 10, 0x7b, 0x7d]));
+        if (type === 3) s.write(Buffer.from([3, 0, 0, 0, 11, 0x7b, 0x7d]));
+        if (type === 5) s.destroy();
       });
     });
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
@@ -233,24 +228,18 @@ describe('vmlab migrate and vmlab host', () => {
       return Buffer.concat([head, payload]);
     };
     const server = createServer((s: Socket) => {
-      let buf = Buffer.alloc(0);
-      s.on('data', (d: Buffer) => {
-        buf = Buffer.concat([buf, d]);
-        while (buf.length >= 5 && buf.length >= 4 + buf.readUInt32LE(0)) {
-          const type = buf.readUInt8(4);
-          buf = buf.subarray(4 + buf.readUInt32LE(0));
-          if (type === 1) s.write(frameOf(10, Buffer.from('{}')));
-          if (type === 3) s.write(frameOf(11, Buffer.from('{}')));
-          // RELEASED: RESUMED, console output and EXIT in one write, as a host that resumed a guest
-          // printing at once can put them on the wire before the source reads.
-          if (type === 5) {
-            s.write(Buffer.concat([
-              frameOf(12, Buffer.from('{"restoreMs":1}')),
-              frameOf(13, Buffer.from('moved along\n')),
-              frameOf(14, Buffer.from('{"end":"exit","exitCode":7,"instret":1,"steps":1}')),
-            ]));
-            setTimeout(() => s.end(), 2000);
-          }
+      onFrames(s, (type) => {
+        if (type === 1) s.write(frameOf(10, Buffer.from('{}')));
+        if (type === 3) s.write(frameOf(11, Buffer.from('{}')));
+        // RELEASED: RESUMED, console output and EXIT in one write, as a host that resumed a guest
+        // printing at once can put them on the wire before the source reads.
+        if (type === 5) {
+          s.write(Buffer.concat([
+            frameOf(12, Buffer.from('{"restoreMs":1}')),
+            frameOf(13, Buffer.from('moved along\n')),
+            frameOf(14, Buffer.from('{"end":"exit","exitCode":7,"instret":1,"steps":1}')),
+          ]));
+          setTimeout(() => s.end(), 2000);
         }
       });
     });

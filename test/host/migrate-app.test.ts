@@ -6,6 +6,7 @@
 // leave the VM running here, unchanged.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { onFrames } from '../support/migration-frames';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -208,17 +209,11 @@ describe('vm.migrate refusals and failures', () => {
     const ref = reference();
     writeFileSync(join(root, 'spare.img'), Buffer.alloc(1 << 20));
     const drop = await fakeHost((s) => {
-      let buf = Buffer.alloc(0);
-      s.on('data', (d: Buffer) => {
-        buf = Buffer.concat([buf, d]);
-        while (buf.length >= 5 && buf.length >= 4 + buf.readUInt32LE(0)) {
-          const type = buf.readUInt8(4);
-          buf = buf.subarray(4 + buf.readUInt32LE(0));
-          // HELLO: READY; STATE: PREPARED; RELEASED: the host goes away.
-          if (type === 1) s.write(Buffer.from([3, 0, 0, 0, 10, 0x7b, 0x7d]));
-          if (type === 3) s.write(Buffer.from([3, 0, 0, 0, 11, 0x7b, 0x7d]));
-          if (type === 5) s.destroy();
-        }
+      onFrames(s, (type) => {
+        // HELLO: READY; STATE: PREPARED; RELEASED: the host goes away.
+        if (type === 1) s.write(Buffer.from([3, 0, 0, 0, 10, 0x7b, 0x7d]));
+        if (type === 3) s.write(Buffer.from([3, 0, 0, 0, 11, 0x7b, 0x7d]));
+        if (type === 5) s.destroy();
       });
     });
     const vm = await lab.call('vm.create', { kernel: 'migration/long.S', mode: 'trap', memSize: 16 << 20, name: 'released', disks: [{ path: 'spare.img' }] }) as MachineStatus;
@@ -246,22 +241,16 @@ describe('a moved VM\'s console', () => {
     // came to thousands per second, and a page under load answered its requests seconds late.
     const lines = Array.from({ length: 2000 }, (_, i) => `line ${String(i).padStart(4, '0')} from the host\n`);
     const host = await fakeHost((s) => {
-      let buf = Buffer.alloc(0);
-      s.on('data', (d: Buffer) => {
-        buf = Buffer.concat([buf, d]);
-        while (buf.length >= 5 && buf.length >= 4 + buf.readUInt32LE(0)) {
-          const type = buf.readUInt8(4);
-          buf = buf.subarray(4 + buf.readUInt32LE(0));
-          // HELLO: READY; STATE: PREPARED; RELEASED: RESUMED, then the output.
-          if (type === 1) s.write(Buffer.from([3, 0, 0, 0, 10, 0x7b, 0x7d]));
-          if (type === 3) s.write(Buffer.from([3, 0, 0, 0, 11, 0x7b, 0x7d]));
-          if (type === 5) {
-            const resumed = Buffer.from('{"restoreMs":1}');
-            s.write(Buffer.concat([Buffer.from([resumed.length + 1, 0, 0, 0, 12]), resumed]));
-            for (const line of lines) {
-              const text = Buffer.from(line);
-              s.write(Buffer.concat([Buffer.from([text.length + 1, 0, 0, 0, 13]), text]));
-            }
+      onFrames(s, (type) => {
+        // HELLO: READY; STATE: PREPARED; RELEASED: RESUMED, then the output.
+        if (type === 1) s.write(Buffer.from([3, 0, 0, 0, 10, 0x7b, 0x7d]));
+        if (type === 3) s.write(Buffer.from([3, 0, 0, 0, 11, 0x7b, 0x7d]));
+        if (type === 5) {
+          const resumed = Buffer.from('{"restoreMs":1}');
+          s.write(Buffer.concat([Buffer.from([resumed.length + 1, 0, 0, 0, 12]), resumed]));
+          for (const line of lines) {
+            const text = Buffer.from(line);
+            s.write(Buffer.concat([Buffer.from([text.length + 1, 0, 0, 0, 13]), text]));
           }
         }
       });
