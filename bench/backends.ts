@@ -1,6 +1,6 @@
 // The translator's two backends side by side (`npx tsx bench/backends.ts [workload...] [--runs N]
 // [--guests DIR]`): runs bench/harness.ts, bundled from this tree, on each workload with JavaScript
-// regions and with WebAssembly regions (--wasm), alternating, and prints the best CPU seconds of
+// regions (--js) and with WebAssembly regions (the default), alternating, and prints the best CPU seconds of
 // each, their ratio and the translator's counters. Workloads: the compute programs (bench/programs),
 // the OS-pattern kernels (bench/os), and with a guests folder (--guests or VMLAB_GUESTS;
 // docs/guests.md) CoreMark (M-mode and Sv32), Linux's boots and xv6's boot. Not part of
@@ -73,7 +73,7 @@ interface Result {
 function runOnce(w: Workload, wasm: boolean): Result {
   const dir = mkdtempSync(join(tmpdir(), 'vmlab-bench-backends-'));
   try {
-    const args = ['--no-concurrent-recompilation', '--no-concurrent-osr', HARNESS, w.kernel, ...w.args, ...(wasm ? ['--wasm'] : [])];
+    const args = ['--no-concurrent-recompilation', '--no-concurrent-osr', HARNESS, w.kernel, ...w.args, ...(wasm ? [] : ['--js'])];
     if (w.disk !== undefined) {
       const copy = join(dir, 'disk.img');
       copyFileSync(w.disk, copy);

@@ -2,10 +2,10 @@
 // literals) and run in a child process: boots a kernel on the bare machine, with or without the
 // block translator, until it exits, prints a given string, or reaches a step budget; then prints one
 // JSON line with the wall and CPU time (MIPS are per CPU second: the host is shared), instruction counts, the translator's counters and the TLB's.
-// Usage: node harness.mjs KERNEL [--no-jit] [--wasm] [--until TEXT] [--then INPUT --until2 TEXT]
+// Usage: node harness.mjs KERNEL [--no-jit] [--js] [--until TEXT] [--then INPUT --until2 TEXT]
 //        [--max-steps N] [--disk FILE] [--bios FILE] [--initrd FILE] [--append ARGS] [--mem BYTES]
 import { Machine, StopReason } from '../src/engine/machine/machine';
-import { useJitBackend } from '../src/cli/jit-backend';
+import { keepWasmOnLiftoff } from '../src/host/wasm-tier';
 import { closeDisks, openDisks, parseDiskSpec } from '../src/cli/disk-option';
 import { loadKernelFor, readBootFiles, type BootSpec } from '../src/cli/boot-option';
 import { readFileSync } from 'node:fs';
@@ -13,8 +13,8 @@ import { readFileSync } from 'node:fs';
 interface Args {
   kernel: string;
   jit: boolean;
-  /** The translator's WebAssembly backend (--wasm). */
-  wasm: boolean;
+  /** The translator's JavaScript backend (--js) instead of the default WebAssembly one. */
+  js: boolean;
   until: string | undefined;
   then: string | undefined;
   until2: string | undefined;
@@ -25,11 +25,11 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { kernel: '', jit: true, wasm: false, until: undefined, then: undefined, until2: undefined, maxSteps: 20e9, disk: undefined, boot: {}, mem: undefined };
+  const a: Args = { kernel: '', jit: true, js: false, until: undefined, then: undefined, until2: undefined, maxSteps: 20e9, disk: undefined, boot: {}, mem: undefined };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
     if (v === '--no-jit') a.jit = false;
-    else if (v === '--wasm') a.wasm = true;
+    else if (v === '--js') a.js = true;
     else if (v === '--until') a.until = argv[++i];
     else if (v === '--then') a.then = argv[++i];
     else if (v === '--until2') a.until2 = argv[++i];
@@ -45,12 +45,12 @@ function parseArgs(argv: string[]): Args {
 }
 
 const args = parseArgs(process.argv.slice(2));
-useJitBackend(args.wasm ? 'wasm' : 'js');
+keepWasmOnLiftoff();
 const disks = args.disk === undefined ? [] : openDisks([parseDiskSpec(args.disk)]);
 let output = '';
 let waitFor = args.until;
 const boot = readBootFiles(args.boot);
-const m = new Machine({ ramSize: args.mem, ...boot, cpu: { jit: args.jit, jitBackend: args.wasm ? 'wasm' : 'js' }, onUart: (b) => {
+const m = new Machine({ ramSize: args.mem, ...boot, cpu: { jit: args.jit, jitBackend: args.js ? 'js' : 'wasm' }, onUart: (b) => {
   output += String.fromCharCode(b);
   if (waitFor !== undefined && output.endsWith(waitFor)) m.requestStop();
 }, disks });

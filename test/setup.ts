@@ -3,9 +3,12 @@
 // the tests comparing it with the interpreter (co-simulation, the corpus, QEMU comparisons) run
 // translated code even in short programs. test/machine/jit-budget.test.ts checks the budget itself.
 import { jitDefaults } from '../src/engine/cpu/jit';
+import { keepWasmOnLiftoff } from '../src/host/wasm-tier';
 
 jitDefaults.buildBudget = 0;
+// As the CLI and the app do, V8 keeps the WebAssembly regions in its baseline compiler.
+keepWasmOnLiftoff();
 
-// VMLAB_JIT_BACKEND=wasm runs every test with the translator's WebAssembly backend where a test
-// does not choose one (the jit-*.test.ts files run both).
+// VMLAB_JIT_BACKEND=js runs every test with the translator's JavaScript backend where a test does
+// not choose one (the jit-*.test.ts files run both; the default is wasm).
 if (process.env.VMLAB_JIT_BACKEND === 'wasm' || process.env.VMLAB_JIT_BACKEND === 'js') jitDefaults.backend = process.env.VMLAB_JIT_BACKEND;

@@ -8,8 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, type WebContents } from 'electron';
 import { toErrorInfo } from '../host/errors';
 import { LabService } from '../host/lab-service';
+import { keepWasmOnLiftoff } from '../host/wasm-tier';
 import { CALL_CHANNEL, EVENT_CHANNEL, type IpcReply } from '../shared/ipc';
 import { contentSecurityPolicy, seedWorkspace } from '../host/policy';
+
+// The translator's WebAssembly regions stay in V8's baseline compiler (host/wasm-tier.ts).
+keepWasmOnLiftoff();
 
 const here = dirname(fileURLToPath(import.meta.url));
 const rendererRoot = join(here, '..', 'renderer');

@@ -1,7 +1,10 @@
 // `npm run web`: web mode from a source checkout. Options: --workspace DIR, --port N, --no-open.
 
 import { parseArgs } from 'node:util';
+import { keepWasmOnLiftoff } from '../host/wasm-tier';
 import { parsePort, runWebMode } from './web-mode';
+
+keepWasmOnLiftoff();
 
 // Bad input (an unknown option, a bad port, a workspace that is a file, a port in use) is one line.
 try {

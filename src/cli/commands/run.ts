@@ -27,7 +27,7 @@ import { InputTimeline } from '../../host/replay/input-timeline';
 import { DEFAULT_CHECKPOINT_LIMITS } from '../../host/replay/checkpoints';
 import type { RunJournal } from '../record-replay';
 import { groupDigits } from '../digits';
-import { parseJitBackend, useJitBackend } from '../jit-backend';
+import { parseJitBackend } from '../jit-backend';
 import type { JitBackend } from '../../engine/cpu/jit-wasm';
 
 /** Exit code when the budget or the timeout ends a run (as coreutils' timeout). */
@@ -144,7 +144,7 @@ export function registerRun(program: Command): void {
     .option('--stats-file <file>', 'write the JSON statistics to FILE')
     .option('--realtime', 'derive mtime from the host clock instead of executed instructions')
     .option('--no-jit', 'interpret every instruction (no block translation)')
-    .option('--jit-backend <backend>', 'what hot code is translated to: js (default) or wasm (WebAssembly; bare mode)', parseJitBackend)
+    .option('--jit-backend <backend>', 'what hot code is translated to: wasm (WebAssembly, the default) or js (JavaScript functions); bare mode', parseJitBackend)
     .option('--mode <mode>', `bare (default), or run in a VM of the VMM: ${ALL_VM_MODES.join(' | ')} (pv needs a kernel written for it)`, parseMode)
     .option('--bios <file>', "firmware at the start of RAM (ELF or raw), 'none' (default), or 'sbi': the kernel starts in S-mode at QEMU's kernel address and vmlab answers its SBI calls (as QEMU's -bios default with OpenSBI)")
     .option('--initrd <file>', 'initial ramdisk, placed as QEMU places it and announced in /chosen')
@@ -328,7 +328,7 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
     if (opts.mode === undefined || opts.mode === 'bare') {
       machine = new Machine({
         ramSize: opts.mem,
-        cpu: { ...opts.cpu, jit: opts.jit !== false, jitBackend: useJitBackend(opts.jitBackend) },
+        cpu: { ...opts.cpu, jit: opts.jit !== false, jitBackend: opts.jitBackend },
         onUart,
         timeMode: opts.realtime ? 'realtime' : 'deterministic',
         clock: () => performance.now(),

@@ -50,7 +50,7 @@ export const BUILD_BUDGET = 1 << 17;
  * Defaults of new code caches. The test suite sets buildBudget to 0 (test/setup.ts), so that the
  * tests comparing the translator with the interpreter build every block entered HOT_THRESHOLD times.
  */
-export const jitDefaults: { buildBudget: number; backend: JitBackend } = { buildBudget: BUILD_BUDGET, backend: 'js' };
+export const jitDefaults: { buildBudget: number; backend: JitBackend } = { buildBudget: BUILD_BUDGET, backend: 'wasm' };
 /** Most entries of a start between two looks at its credit. */
 const MAX_WAIT = 4096;
 /**

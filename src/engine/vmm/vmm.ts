@@ -5,7 +5,7 @@
 // back to the VM's TrapVcpu. Each VM has its own clock (its own steps), so timing and output of a
 // guest do not depend on what else runs.
 
-import { Hart } from '../cpu/hart';
+import { Hart, jitArenaBytes } from '../cpu/hart';
 import { Bus } from '../machine/bus';
 import { StopReason } from '../machine/machine';
 import { MEMORY_MAP } from '../machine/memory-map';
@@ -57,7 +57,9 @@ export class Vmm {
 
   constructor(options: VmmOptions = {}) {
     const size = options.hostRamSize ?? DEFAULT_HOST_RAM;
-    this.host = new Bus(MEMORY_MAP.ram.base, size);
+    // With the WebAssembly backend the host RAM lives in its arena, so the physical hart translates
+    // guest code as a bare machine does.
+    this.host = new Bus(MEMORY_MAP.ram.base, size, { arenaBytes: jitArenaBytes({ jit: options.jit ?? true }, size) });
     this.hart = new Hart(this.host, { pmp: false, jit: options.jit ?? true });
     this.frames = new FrameAllocator(MEMORY_MAP.ram.base, size / 4096, options.seed ?? 1);
     this.quantum = options.quantum ?? 100_000;
