@@ -11,7 +11,7 @@ import { loadMachine, loadVm, saveMachine, saveVm } from '../engine/snapshot/mac
 import { startMachineDirtyLog, startVmDirtyLog, type DirtyLog } from '../engine/vmm/dirty-log';
 import type { Vm, VmMode } from '../engine/vmm/vm';
 import { Vmm } from '../engine/vmm/vmm';
-import type { MigratingGuest } from '../host/migration/source';
+import { InputHold, type MigratingGuest } from '../host/migration/source';
 import { fileDigest, type Snapshot, type SnapshotDisk, type SnapshotParts } from '../host/snapshot-file';
 import type { VmPlacement } from '../shared/lab-api';
 import type { BootFiles } from './boot-option';
@@ -50,6 +50,8 @@ export class MigrationGuest implements MigratingGuest {
    */
   private readonly log: DirtyLog;
   private readonly used = new Set<number>();
+  /** Input typed after the state was taken (it belongs to the host once the guest runs there). */
+  readonly held = new InputHold();
 
   constructor(readonly spec: GuestSpec, onUart: (b: number) => void, snapshot?: Snapshot) {
     this.mode = spec.mode;
@@ -167,6 +169,7 @@ export class MigrationGuest implements MigratingGuest {
   }
 
   sendInput(bytes: Uint8Array): void {
+    if (this.held.hold(bytes)) return;
     if (this.machine !== undefined) {
       this.machine.sendInput(bytes);
       if (this.lastStop === StopReason.IDLE) this.lastStop = StopReason.BUDGET;
@@ -201,6 +204,7 @@ export class MigrationGuest implements MigratingGuest {
   }
 
   state(): SnapshotParts {
+    this.held.start();
     const m = this.machine ?? this.vm!.machine;
     m.flushDisks();
     const spec = this.spec;

@@ -10,7 +10,7 @@ import { startVmDirtyLog, type DirtyLog } from '../engine/vmm/dirty-log';
 import type { Vm, VmConfig } from '../engine/vmm/vm';
 import type { Vmm } from '../engine/vmm/vmm';
 import type { VmState } from '../shared/lab-api';
-import type { MigratingGuest } from './migration/source';
+import { InputHold, type MigratingGuest } from './migration/source';
 import type { SnapshotParts } from './snapshot-file';
 import { placementText } from './snapshot-service';
 import { vmSnapshotParts } from './snapshot-state';
@@ -32,6 +32,8 @@ export class AppMigratingGuest implements MigratingGuest {
   runState: VmState;
   /** The disks as they were opened, to open them again if the move fails after they were closed. */
   readonly openedDisks: readonly OpenedDisk[];
+  /** Input typed after the state was taken (it belongs to the host once the VM runs there). */
+  readonly held = new InputHold();
 
   constructor(private readonly slot: MigratingSlot) {
     const vm = slot.vm;
@@ -57,6 +59,7 @@ export class AppMigratingGuest implements MigratingGuest {
 
   /** Console input while it moves: a guest waiting for input runs on. */
   input(data: Uint8Array): void {
+    if (this.held.hold(data)) return;
     this.slot.vm.machine.sendInput(data);
     if (this.runState === 'waiting') this.runState = 'running';
   }
@@ -90,6 +93,7 @@ export class AppMigratingGuest implements MigratingGuest {
   state(): SnapshotParts {
     const { vmm, vm, made } = this.slot;
     const m = made!;
+    this.held.start();
     // The state the host continues is the VM's own, not the scheduler's pause.
     vm.state = this.runState;
     try {

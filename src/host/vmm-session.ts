@@ -639,6 +639,8 @@ export class VmmSession {
       s.vm.state = 'stopped';
       s.migration = { to, phase: 'moved' };
       this.relay(s, result.peer);
+      // Typed while the host restored the VM: it goes there, before anything typed later.
+      for (const data of guest.held.release()) this.input(key, data);
       this.report(s);
       this.sink.migration?.(key, { id: key, kind: 'done', to, figures: result.figures });
       return result.figures;
@@ -663,6 +665,8 @@ export class VmmSession {
     }
     this.syncBreakpoints(here);
     here.tickInstret = here.vm.vhart.instret;
+    // Typed after the state was taken: the VM here runs on from that state, so it gets the bytes.
+    for (const data of guest.held.release()) this.input(key, data);
     this.schedule();
     this.report(here);
     this.sink.migration?.(key, { id: key, kind: 'failed', to, error, rounds: result.ok ? [] : result.rounds });

@@ -360,3 +360,69 @@ describe('vmlab migrate and vmlab host', () => {
     expect(r.stderr.split('\n')).toContain(`vmlab: '${text}' is not an ELF file: loaded as a raw image of 18 bytes at 0x80000000, entry there`);
   }, 120_000);
 });
+
+describe('console input while the guest moves', () => {
+  const HELLO = join(REPO_ROOT, 'labs', 'hello', 'hello.S');
+  const frameOf = (type: number, payload: Buffer): Buffer => {
+    const head = Buffer.alloc(5);
+    head.writeUInt32LE(payload.length + 1, 0);
+    head.writeUInt8(type, 4);
+    return Buffer.concat([head, payload]);
+  };
+
+  /**
+   * `vmlab migrate` of the echoing hello lab to a fake host that takes it (stop-and-copy) and, once
+   * the source released its disks, hears `typed` on the source's stdin before it answers `answer`.
+   */
+  async function typedWhileMoving(answer: 'resume' | 'drop', typed: string): Promise<{ proc: Proc; input: string }> {
+    const port = nextPort++;
+    let input = '';
+    const child = spawn(process.execPath, [VMLAB, 'migrate', HELLO, '--to', String(port), '--mode', 'trap', '--mem', '16M', '--stop-and-copy'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('latin1').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('latin1').on('data', (d: string) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const server = createServer((s: Socket) => {
+      onFrames(s, (type, payload) => {
+        if (type === 1) s.write(frameOf(10, Buffer.from('{}')));
+        if (type === 3) s.write(frameOf(11, Buffer.from('{}')));
+        if (type === 4) {
+          input += payload.toString('latin1');
+          // Everything typed has come: the guest ends at the host.
+          if (input === `${typed}later` && !s.writableEnded) s.end(frameOf(14, Buffer.from('{"end":"exit","exitCode":3,"instret":1,"steps":1}')));
+        }
+        if (type === 5) {
+          // The source's state is on its way: what is typed now belongs to whoever runs the guest next.
+          child.stdin.write(typed);
+          setTimeout(() => {
+            if (answer === 'drop') return void s.destroy();
+            s.write(frameOf(12, Buffer.from('{"restoreMs":1}')));
+            setTimeout(() => child.stdin.end('later'), 500);
+          }, 1000);
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    if (answer === 'drop') child.stdout.on('data', () => { if (stdout.endsWith(typed.replace('\r', '\r\n'))) child.stdin.end(); });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(timer);
+    server.close();
+    return { proc: { code, stdout, stderr }, input };
+  }
+
+  it('typed after the state went to the host and before it resumed there: the bytes go to the host, ahead of what is typed later', async () => {
+    const { proc, input } = await typedWhileMoving('resume', 'ab\r');
+    expect(proc.stderr).toMatch(/moved to 127\.0\.0\.1:\d+ \(stop-and-copy\)/);
+    expect(input).toBe('ab\rlater');
+    expect(proc.stdout).not.toContain('ab\r\n');
+    expect(proc.code).toBe(3);
+  }, 90_000);
+
+  it('typed after the state was sent, when the host then drops the connection: the guest here gets the bytes and echoes them', async () => {
+    const { proc, input } = await typedWhileMoving('drop', 'xy\r');
+    expect(proc.stderr).toMatch(/migration to 127\.0\.0\.1:\d+ failed: .*; the VM runs on here/);
+    expect(input).toBe('');
+    expect(proc.stdout.endsWith('Type something and I will echo it.\r\nxy\r\n')).toBe(true);
+  }, 90_000);
+});

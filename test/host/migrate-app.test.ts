@@ -31,6 +31,7 @@ const LONG = readFileSync(join(REPO_ROOT, 'labs/migration/dirty.S'), 'utf8').rep
 beforeAll(async () => {
   expect(LONG).toContain('.equ BURSTS, 20000');
   cpSync(join(REPO_ROOT, 'labs/migration'), join(root, 'migration'), { recursive: true });
+  cpSync(join(REPO_ROOT, 'labs/hello'), join(root, 'hello'), { recursive: true });
   writeFileSync(join(root, 'migration', 'long.S'), LONG);
   lab = await LabService.create({ workspace: root });
   recordEvents(lab, { consoleText, latest });
@@ -274,4 +275,69 @@ describe('a moved VM\'s console', () => {
     host.server.close();
     await lab.call('vm.destroy', { id });
   }, 180_000);
+});
+
+describe('console input while a VM moves', () => {
+  /** A host that takes the VM (stop-and-copy) and, once the VM's disks are released, waits for `go` before it answers; it keeps every INPUT frame. */
+  async function holdingHost(answer: 'resume' | 'drop'): Promise<{ port: number; server: Server; released: Promise<void>; go: () => void; input: () => string }> {
+    let input = '';
+    let onReleased = (): void => {};
+    const released = new Promise<void>((r) => { onReleased = r; });
+    let go = (): void => {};
+    const host = await fakeHost((s) => {
+      onFrames(s, (type, payload) => {
+        if (type === 1) s.write(Buffer.from([3, 0, 0, 0, 10, 0x7b, 0x7d]));
+        if (type === 3) s.write(Buffer.from([3, 0, 0, 0, 11, 0x7b, 0x7d]));
+        if (type === 4) input += payload.toString('latin1');
+        if (type === 5) {
+          go = () => {
+            if (answer === 'drop') return void s.destroy();
+            const resumed = Buffer.from('{"restoreMs":1}');
+            s.write(Buffer.concat([Buffer.from([resumed.length + 1, 0, 0, 0, 12]), resumed]));
+          };
+          onReleased();
+        }
+      });
+    });
+    return { ...host, released, go: () => go(), input: () => input };
+  }
+
+  const greeted = async (name: string): Promise<string> => {
+    const vm = await lab.call('vm.create', { kernel: 'hello/hello.S', mode: 'trap', memSize: 16 << 20, name }) as MachineStatus;
+    await lab.call('vm.run', { id: vm.id });
+    await until('the greeting', () => (consoleText.get(vm.id) ?? '').includes('Type something'), 60_000);
+    await until('waiting for input', () => latest.get(vm.id)?.vmState === 'waiting', 60_000);
+    return vm.id;
+  };
+  const type = (id: string, text: string): Promise<unknown> => lab.call('vm.input', { id, data: new TextEncoder().encode(text) });
+
+  it('typed after the VM\'s state went to the host and before it resumed there: the bytes go to the host, ahead of what is typed later', async () => {
+    const host = await holdingHost('resume');
+    const id = await greeted('typing');
+    const moved = lab.call('vm.migrate', { id, to: String(host.port), live: false });
+    await host.released;
+    // The state the host restores was taken already: only the host can give these bytes to the guest.
+    await type(id, 'ab\r');
+    host.go();
+    await moved;
+    await type(id, 'cd');
+    await until('both inputs at the host', () => host.input() === 'ab\rcd', 30_000);
+    expect(consoleText.get(id)).not.toContain('ab\r\n');
+    host.server.close();
+    await lab.call('vm.destroy', { id });
+  }, 120_000);
+
+  it('typed after the state was sent, when the host then drops the connection: the VM rebuilt here gets the bytes and echoes them', async () => {
+    const host = await holdingHost('drop');
+    const id = await greeted('typed-back');
+    const moved = lab.call('vm.migrate', { id, to: String(host.port), live: false });
+    await host.released;
+    await type(id, 'xy\r');
+    host.go();
+    await expect(moved).rejects.toThrow(/the VM runs on here$/);
+    await until('the echo', () => (consoleText.get(id) ?? '').endsWith('xy\r\n'), 60_000);
+    expect(host.input()).toBe('');
+    host.server.close();
+    await lab.call('vm.destroy', { id });
+  }, 120_000);
 });

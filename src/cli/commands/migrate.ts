@@ -229,6 +229,8 @@ async function migrateCommand(kernelPath: string, opts: MigrateOptions): Promise
         stats.migration = f;
         say(`moved to 127.0.0.1:${port} (${f.live ? 'live pre-copy' : 'stop-and-copy'}): ${f.rounds.length} round${f.rounds.length === 1 ? '' : 's'}, ${f.pagesSent} pages, total ${f.totalMs} ms, downtime ${f.downtimeMs} ms`);
         end = await relay(result.peer, out, (send) => {
+          // Typed while the host restored the guest: it goes there, before anything typed later.
+          for (const bytes of guest.held.release()) send(bytes);
           forward = send;
           if (inputClosed) send(new Uint8Array(0));
         });
@@ -240,7 +242,12 @@ async function migrateCommand(kernelPath: string, opts: MigrateOptions): Promise
           // guest's RAM (the pages went apart), with the disks reopened here.
           const state = decodeSnapshot(Buffer.from(result.state!), 'of this run');
           state.ram = new Map(guest.usedPages().map((i) => [i, guest.page(i).slice()]));
+          const held = guest.held.release();
           guest = MigrationGuest.fromSnapshot(state, out.byte, opts.jit);
+          // Typed after the state was taken: the guest here runs on from that state, so it gets the bytes.
+          for (const bytes of held) guest.sendInput(bytes);
+        } else {
+          for (const bytes of guest.held.release()) guest.sendInput(bytes);
         }
         end = await drive(guest, out, opts.maxInsns, () => inputClosed);
       }

@@ -32,6 +32,34 @@ export interface MigratingGuest {
   releaseDisks(): void;
 }
 
+/**
+ * Console input typed once the guest's state was taken for the destination. The guest here no
+ * longer counts: the bytes wait, and go to the destination once it runs the guest, or back to the
+ * guest here if the migration fails.
+ */
+export class InputHold {
+  private bytes: Uint8Array[] | undefined;
+
+  /** From now on, input waits. */
+  start(): void {
+    this.bytes ??= [];
+  }
+
+  /** Keeps `data` if input waits; false when it goes to the guest as usual. */
+  hold(data: Uint8Array): boolean {
+    if (this.bytes === undefined) return false;
+    this.bytes.push(data.slice());
+    return true;
+  }
+
+  /** The bytes that waited, in order; input goes to the guest again. */
+  release(): Uint8Array[] {
+    const out = this.bytes ?? [];
+    this.bytes = undefined;
+    return out;
+  }
+}
+
 /** How to migrate. */
 export interface MigrationOptions {
   port: number;
