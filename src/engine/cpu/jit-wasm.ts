@@ -15,7 +15,7 @@
 
 import { Op } from '../isa/opcodes';
 import type { PhysicalBus, WasmArena } from '../machine/bus';
-import { fillLoop, type BlockFn } from './jit';
+import { End, fillLoop, type BlockFn } from './jit';
 import type { Hart } from './hart';
 
 /** The host's WebAssembly API, as much as the translator uses (the engine's types name no host API). */
@@ -41,10 +41,20 @@ export type JitBackend = 'js' | 'wasm';
 const X_AT = 0;
 /** Status words between a region and its wrapper or slow-path imports (STATUS_*). */
 const S_AT = 128;
-/** tagR, tagW, tagC and off, 1024 words each (Tlb). */
+/** tagR, tagW, tagC, off and tagX, 1024 words each (Tlb). */
 const TLB_AT = 256;
+/**
+ * The chain table: the regions installed in the code cache, direct-mapped by RAM halfword offset,
+ * four words each (RAM offset or -1, virtual pc, table slot, instructions of the entry block). A
+ * region leaving for a pc found here goes on into that region inside WebAssembly (WasmRuntime's
+ * trampoline) under the dispatcher's own conditions; the code cache clears an entry when it drops
+ * its region (link, unlink).
+ */
+const CHAIN_AT = TLB_AT + 5 * 4096;
+const CHAIN_BITS = 12;
+const CHAIN_MASK = (1 << CHAIN_BITS) - 1;
 /** CodeCache.codeLines, one word per 128 bytes of RAM. */
-const LINES_AT = TLB_AT + 4 * 4096;
+const LINES_AT = CHAIN_AT + (16 << CHAIN_BITS);
 
 // Status words (index into the status area's Int32Array).
 const enum St {
@@ -59,6 +69,8 @@ const enum St {
   HITS = 4,
   TRAP = 5,
   V = 6,
+  /** Regions the trampoline went on into after the first (JitStats.chainedRuns). */
+  CHAINS = 7,
 }
 const ROOM_MAX = 1 << 30;
 
@@ -207,16 +219,17 @@ export interface WasmBlock {
   ids: number[];
   ws: number[];
   pcs: number[];
-  /** 0 falls through to next, 1 branch, 2 direct jump, 3 jalr on a register (jit.ts End). */
-  end: number;
+  end: End;
   target: number;
   next: number;
 }
 
-// Locals of a region's function: parameters dtag and room, then scratch, then g1..g31.
+// Locals of a region's function: parameters dtag, room and tot (the instructions retired before it
+// in a chain: its counts start there), then scratch, then g1..g31.
 const DTAG = 0;
 const ROOM = 1;
 const TOT = 2;
+const PARAMS = 3;
 const A = 3;
 const V = 4;
 const VP = 5;
@@ -243,6 +256,7 @@ export class WasmRuntime {
   private readonly sAt: number;
   private readonly tlbAt: number;
   private readonly linesAt: number;
+  private readonly chainAt: number;
   /** n0 and s0 of the running region (its slow-path imports need them). */
   private n0 = 0;
   private s0 = 0;
@@ -253,17 +267,23 @@ export class WasmRuntime {
    * monomorphic.
    */
   private readonly table: WasmTable;
-  private readonly call: (slot: number, dtag: number, room: number) => number;
+  private readonly call: (slot: number, dtag: number, room: number, ftag: number, chain: number) => number;
   private slots = 0;
+  /** The chain table (CHAIN_AT), and each region function's table slot. */
+  private readonly chains: Int32Array;
+  private readonly slotOf = new WeakMap<BlockFn, number>();
   /** WebAssembly bytes compiled so far (statistics). */
   bytes = 0;
 
   constructor(private readonly h: Hart, buffer: ArrayBuffer, memory: object, at: number) {
     this.s = new Int32Array(buffer, at + S_AT, 32);
+    this.chains = new Int32Array(buffer, at + CHAIN_AT, 4 << CHAIN_BITS);
+    this.chains.fill(-1);
     this.xAt = at + X_AT;
     this.sAt = at + S_AT;
     this.tlbAt = at + TLB_AT;
     this.linesAt = at + LINES_AT;
+    this.chainAt = at + CHAIN_AT;
     const s = this.s;
     const room = (): number => {
       const r = h.sliceEnd - this.s0;
@@ -290,17 +310,88 @@ export class WasmRuntime {
     };
     this.table = new WA!.Table({ element: 'anyfunc', initial: 64 });
     this.imports = { e: { m: memory, l: load, s: store, t: this.table } };
-    // The trampoline: (slot, dtag, room) -> table[slot](dtag, room).
-    const body = [0x00, W.GET, 1, W.GET, 2, W.GET, 0, 0x11, 0x00, 0x00, W.END];
+    const body = this.trampoline();
+    const i32 = 0x7f;
     const bytes = new Uint8Array([
       0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-      ...section(1, vec([[0x60, ...vec([[0x7f], [0x7f]]), ...vec([[0x7f]])], [0x60, ...vec([[0x7f], [0x7f], [0x7f]]), ...vec([[0x7f]])]])),
-      ...section(2, vec([[...name('e'), ...name('t'), 0x01, 0x70, 0x00, 0x00]])),
+      ...section(1, vec([[0x60, ...vec([[i32], [i32], [i32]]), ...vec([[i32]])], [0x60, ...vec([[i32], [i32], [i32], [i32], [i32]]), ...vec([[i32]])]])),
+      ...section(2, vec([[...name('e'), ...name('m'), 0x02, 0x00, 0x00], [...name('e'), ...name('t'), 0x01, 0x70, 0x00, 0x00]])),
       ...section(3, vec([[1]])),
       ...section(7, vec([[...name('d'), 0x00, 0x00]])),
       ...section(10, vec([[...uleb(body.length), ...body]])),
     ]);
-    this.call = new WA!.Instance(new WA!.Module(bytes), this.imports).exports.d as (slot: number, dtag: number, room: number) => number;
+    this.call = new WA!.Instance(new WA!.Module(bytes), this.imports).exports.d as (slot: number, dtag: number, room: number, ftag: number, chain: number) => number;
+  }
+
+  /**
+   * The trampoline's body: (slot, dtag, room, ftag, chain) -> instructions retired. It calls region
+   * `slot` (call_indirect), then, while `chain` is set and the region left without a trap, goes on
+   * into the region installed at its exit pc exactly when the dispatcher would enter it there: the
+   * TLB has a fetch entry for the pc (tag, not the page's last halfword), the chain table holds a
+   * region at that RAM offset for that pc, and the slice has room for the region's entry block.
+   * Instructions retired and the slice's room carry over from region to region (a region's counts
+   * start at the `tot` it is given), so a chain counts steps, cuts slices and thus takes
+   * interrupts as the dispatcher does.
+   */
+  private trampoline(): number[] {
+    const c = new Code();
+    const [SLOT, DT, RM, FT, CH, T, PC, TI, OFF, E, HITS, N] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+    const s = this.sAt;
+    const toff = this.tlbAt + 12288;
+    const tagX = this.tlbAt + 16384;
+    const ch = this.chainAt;
+    c.b.push(...uleb(1), ...uleb(7), 0x7f);
+    const out = c.open(W.BLOCK);
+    const top = c.open(W.LOOP);
+    c.get(DT).get(RM).get(T).get(SLOT).op(0x11).uleb(0).uleb(0).set(T);
+    c.get(HITS).const(0).mem(W.LOAD, s + 4 * St.HITS).op(W.ADD).set(HITS);
+    c.get(CH).op(W.EQZ).brIf(out);
+    c.const(0).mem(W.LOAD, s + 4 * St.TRAP).brIf(out);
+    c.const(0).mem(W.LOAD, s + 4 * St.ROOM).set(RM);
+    c.const(0).mem(W.LOAD, s + 4 * St.PC).tee(PC);
+    // The fetch entry: tagX[vpn & 1023] === vpn | ftag, and not the page's last halfword.
+    c.const(12).op(W.SHR_U).const(1023).op(W.AND).const(2).op(W.SHL).tee(TI);
+    c.mem(W.LOAD, tagX).get(PC).const(12).op(W.SHR_U).get(FT).op(W.OR).op(W.NE).brIf(out);
+    c.get(PC).const(0xfff).op(W.AND).const(0xffe).op(W.GE_U).brIf(out);
+    // The region at RAM offset pc + off[ti], for this pc, whose entry block fits the slice.
+    c.get(PC).get(TI).mem(W.LOAD, toff).op(W.ADD).tee(OFF);
+    c.const(1).op(W.SHR_U).const(CHAIN_MASK).op(W.AND).const(4).op(W.SHL).tee(E);
+    c.mem(W.LOAD, ch).get(OFF).op(W.NE).brIf(out);
+    c.get(E).mem(W.LOAD, ch + 4).get(PC).op(W.NE).brIf(out);
+    c.get(T).get(E).mem(W.LOAD, ch + 12).op(W.ADD).get(RM).op(W.GT_S).brIf(out);
+    c.get(E).mem(W.LOAD, ch + 8).set(SLOT);
+    c.get(N).const(1).op(W.ADD).set(N);
+    c.br(top);
+    c.end();
+    c.end();
+    c.const(0).get(HITS).mem(W.STORE, s + 4 * St.HITS);
+    c.const(0).get(N).mem(W.STORE, s + 4 * St.CHAINS);
+    c.get(T);
+    c.op(W.END);
+    return c.b;
+  }
+
+  /** Notes region function `fn` installed at RAM offset `off` for virtual `pc` (entry block of `len` instructions). */
+  link(off: number, pc: number, fn: BlockFn, len: number): void {
+    const slot = this.slotOf.get(fn);
+    if (slot === undefined) return;
+    const e = ((off >>> 1) & CHAIN_MASK) << 2;
+    const t = this.chains;
+    t[e] = off;
+    t[e + 1] = pc;
+    t[e + 2] = slot;
+    t[e + 3] = len;
+  }
+
+  /** Forgets the region installed at RAM offset `off` (dropped): no region chains into it any more. */
+  unlink(off: number): void {
+    const e = ((off >>> 1) & CHAIN_MASK) << 2;
+    if (this.chains[e] === off) this.chains[e] = -1;
+  }
+
+  /** Forgets every region (the code cache was flushed). */
+  unlinkAll(): void {
+    this.chains.fill(-1);
   }
 
   /** Runs region function `f` for the dispatcher (the BlockFn contract). */
@@ -309,10 +400,11 @@ export class WasmRuntime {
     this.n0 = n0;
     this.s0 = s0;
     const r = h.sliceEnd - s0;
-    const tot = this.call(slot, dtag, r > ROOM_MAX ? ROOM_MAX : r);
+    const tot = this.call(slot, dtag, r > ROOM_MAX ? ROOM_MAX : r, h.fetchTag, h.breakpoints.size === 0 ? 1 : 0);
     const s = this.s;
     h.pc = s[St.PC];
     h.tlb.hits += s[St.HITS];
+    h.code!.stats.chainedRuns += s[St.CHAINS];
     const tk = s[St.TRAP];
     if (tk === 0) return tot;
     if (tk === 1) h.raiseFault();
@@ -327,7 +419,7 @@ export class WasmRuntime {
     const types = vec([
       [0x60, ...vec([[i32], [i32], [i32], [i32]]), ...vec([[i32]])],
       [0x60, ...vec([[i32], [i32], [i32], [i32], [i32]]), 0],
-      [0x60, ...vec([[i32], [i32]]), ...vec([[i32]])],
+      [0x60, ...vec([[i32], [i32], [i32]]), ...vec([[i32]])],
     ]);
     const imports = vec([
       [...name('e'), ...name('m'), 0x02, 0x00, 0x00],
@@ -345,7 +437,7 @@ export class WasmRuntime {
       ...section(9, vec([[0x00, W.CONST, ...sleb(slot), W.END, ...vec([uleb(F_REGION)])]])),
     ];
     // The code section: one function, its locals and body (copied once: bodies are large).
-    const locals = [...uleb(1), ...uleb(LOCALS - 2), i32];
+    const locals = [...uleb(1), ...uleb(LOCALS - PARAMS), i32];
     const fnSize = locals.length + body.length;
     const code = [...uleb(1), ...uleb(fnSize)];
     const codeSize = code.length + fnSize;
@@ -356,7 +448,9 @@ export class WasmRuntime {
     bytes.set(body, head.length + codeHead.length);
     this.bytes += bytes.length;
     new WA!.Instance(new WA!.Module(bytes), this.imports);
-    return (_h, _x, _r8, _r16, _r32, _tagR, _tagW, _toff, dtag, n0, s0) => this.run(slot, dtag, n0, s0);
+    const fn: BlockFn = (_h, _x, _r8, _r16, _r32, _tagR, _tagW, _toff, dtag, n0, s0) => this.run(slot, dtag, n0, s0);
+    this.slotOf.set(fn, slot);
+    return fn;
   }
 
   /** The function body (locals excluded) of a region. */
@@ -422,7 +516,7 @@ export class WasmRuntime {
       c.end();
       const b = blocks[bi];
       const len = b.ids.length;
-      const self = b.end === 1 && b.target === b.pc && len > 1;
+      const self = b.end === End.BRANCH && b.target === b.pc && len > 1;
       let selfOut = 0;
       let selfTop = 0;
       if (self) {
@@ -438,7 +532,7 @@ export class WasmRuntime {
         const last = k === len - 1;
         const rd = (w >>> 7) & 31;
         const rs1 = (w >>> 15) & 31;
-        if (last && b.end !== 0) {
+        if (last && b.end !== End.FALL) {
           if (self) {
             addTot(len);
             this.cond(c, id, w, reg);
@@ -452,13 +546,13 @@ export class WasmRuntime {
             c.end();
             c.end();
             goTo(b.next, 0);
-          } else if (b.end === 1) {
+          } else if (b.end === End.BRANCH) {
             this.cond(c, id, w, reg);
             c.open(W.IF);
             goTo(b.target, len);
             c.end();
             goTo(b.next, len);
-          } else if (b.end === 2) {
+          } else if (b.end === End.JUMP) {
             if (rd !== 0) setReg(rd, () => c.const(next));
             goTo(b.target, len);
           } else {
@@ -480,7 +574,7 @@ export class WasmRuntime {
         }
         this.insn(c, id, w, k, ipc, next, out, reg, setReg);
       }
-      if (b.end === 0) goTo(b.next, len);
+      if (b.end === End.FALL) goTo(b.next, len);
     }
     c.end();
     c.end();
@@ -490,6 +584,7 @@ export class WasmRuntime {
     }
     const s = this.sAt;
     c.const(0).get(EPC).mem(W.STORE, s + 4 * St.PC);
+    c.const(0).get(ROOM).mem(W.STORE, s + 4 * St.ROOM);
     c.const(0).get(HH).mem(W.STORE, s + 4 * St.HITS);
     c.const(0).get(TK).mem(W.STORE, s + 4 * St.TRAP);
     c.const(0).get(V).mem(W.STORE, s + 4 * St.V);

@@ -122,6 +122,8 @@ export class JitStats {
   backoffs = 0;
   /** Translated blocks run (each a round trip through the dispatcher). */
   blockRuns = 0;
+  /** WebAssembly regions entered from another region without a round trip through the dispatcher. */
+  chainedRuns = 0;
   /** Instructions retired inside translated blocks. */
   blockInsns = 0;
   /** Milliseconds spent building blocks, when a clock is given. */
@@ -205,6 +207,7 @@ export class CodeCache {
     if (!this.dirty) return;
     this.dirty = false;
     this.pages.fill(undefined);
+    this.wasm?.unlinkAll();
     this.credit.clear();
     this.weight.clear();
     this.knownPcs.clear();
@@ -241,6 +244,7 @@ export class CodeCache {
       const b = pg.first[i];
       if (b < hi && b + pg.bytes[i] > lo && overlaps(pg.words[i]!, lo, hi)) {
         pg.fn[i] = undefined;
+        this.wasm?.unlink(page * 4096 + i * 2);
         starts[j] = starts[starts.length - 1];
         starts.pop();
         dropped++;
@@ -260,7 +264,10 @@ export class CodeCache {
     const page = off >>> 12;
     const pg = this.pages[page];
     if (pg !== undefined) {
-      for (const i of pg.starts) pg.fn[i] = undefined;
+      for (const i of pg.starts) {
+        pg.fn[i] = undefined;
+        this.wasm?.unlink(page * 4096 + i * 2);
+      }
       pg.starts.length = 0;
     }
     this.codeChunks[page] = 0;
@@ -279,7 +286,10 @@ export class CodeCache {
       return;
     }
     const n = pg.starts.length;
-    for (const i of pg.starts) pg.fn[i] = undefined;
+    for (const i of pg.starts) {
+      pg.fn[i] = undefined;
+      this.wasm?.unlink(page * 4096 + i * 2);
+    }
     pg.starts.length = 0;
     this.dropped(page, pg, n, now);
   }
@@ -398,6 +408,8 @@ export class CodeCache {
     const i = (off & 0xfff) >>> 1;
     if (pg.fn[i] === undefined) pg.starts.push(i);
     pg.fn[i] = fn;
+    // WebAssembly regions chain to it from now on (until it is dropped).
+    this.wasm?.link(off, pc, fn, scan.length);
     pg.pc[i] = pc;
     pg.len[i] = scan.length;
     pg.first[i] = scan.first;
@@ -539,8 +551,8 @@ export const wasmRegion = { instructions: 384, blocks: 48 };
  */
 const MAX_PAGE_CACHES = 8;
 
-/** How a block of a region ends. */
-const enum End {
+/** How a block of a region ends (both backends read it). */
+export const enum End {
   /** Falls through to `next` (an instruction the hart must run, the page's end, MAX_BLOCK). */
   FALL = 0,
   BRANCH = 1,

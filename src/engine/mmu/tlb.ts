@@ -64,7 +64,7 @@ export class Tlb {
   /** Tag allowing stores, or -1. */
   readonly tagW: Int32Array;
   /** Tag allowing fetches, or -1. */
-  readonly tagX = new Int32Array(TLB_SIZE).fill(-1);
+  readonly tagX: Int32Array;
   /**
    * Tag allowing stores to a page that holds translated code, or -1 (then tagW is -1): such stores
    * take the hart's slow path, which checks the code they overwrite but needs no walk.
@@ -95,8 +95,8 @@ export class Tlb {
   private readonly history: TlbFlush[] = [];
 
   /**
-   * With `shared`, tagR, tagW, tagC and off are views into it, TLB_SIZE entries each at that byte
-   * offset, in this order (translated WebAssembly code reads them there: jit-wasm.ts).
+   * With `shared`, tagR, tagW, tagC, off and tagX are views into it, TLB_SIZE entries each at that
+   * byte offset, in this order (translated WebAssembly code reads them there: jit-wasm.ts).
    */
   constructor(shared?: { buffer: ArrayBuffer; offset: number }) {
     const view = (i: number): Int32Array =>
@@ -105,6 +105,7 @@ export class Tlb {
     this.tagW = view(1).fill(-1);
     this.tagC = view(2).fill(-1);
     this.off = view(3);
+    this.tagX = view(4).fill(-1);
   }
 
   /** Installs a translation for the page of `va` in context `ctx`. */

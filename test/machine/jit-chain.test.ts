@@ -1,0 +1,171 @@
+// Chained regions: a WebAssembly region that leaves for a pc where another region is installed goes
+// on into it without returning to the dispatcher (jit-wasm.ts's trampoline), under the dispatcher's
+// own conditions. The interpreter is the reference: registers, instructions retired, steps and the
+// instruction counts at which timer interrupts arrive must be the same, and a region dropped by a
+// store into its code must never be entered through a chain. Results are also computed by hand.
+import { describe, expect, test } from 'vitest';
+import { assemble } from '../../src/engine/asm/index';
+import { Machine, StopReason } from '../../src/engine/machine/machine';
+import { forEachBackend } from '../support/jit-backends';
+
+const EXIT = `
+  li    t0, 0x100000
+  li    t1, 0x5555
+  sw    t1, 0(t0)
+1: j 1b
+`;
+
+const ADDI_A0_100 = 0x06450513;
+
+// A loop in one page calls a function in the next page PASSES times: the loop's region leaves for
+// the function's start and the function's region (its `ret`) for the return point, so once both are
+// built every call and return is a chained entry. At pass REWRITE the loop rewrites the function's
+// `addi a0, a0, 1` into `addi a0, a0, 100`: the function's region is dropped, and the loop's next
+// call must run the new instruction (a stale chain would run the old one).
+const PASSES = 600;
+const REWRITE = 300;
+const SMC = `
+  .option norvc
+  .globl _start
+_start:
+  li    s0, ${PASSES}
+  li    a0, 0
+  li    a1, 0
+  la    s1, patch
+  li    s2, ${ADDI_A0_100}
+loop:
+  call  f
+  addi  a1, a1, 3
+  li    t0, ${REWRITE}
+  bne   s0, t0, 1f
+  sw    s2, 0(s1)
+1:
+  addi  s0, s0, -1
+  bnez  s0, loop
+${EXIT}
+  .balign 4096
+f:
+  xor   t1, a0, a1
+  andi  t1, t1, 7
+  add   a2, a2, t1
+patch:
+  addi  a0, a0, 1
+  ret
+`;
+
+// The same call and return across pages, with the CLINT's timer interrupting every PERIOD ticks:
+// the handler counts the interrupts (s10), folds each mepc and the minstret it reads into s9, and
+// sets the next deadline.
+const PERIOD = 13;
+const TIMER = `
+  .option norvc
+  .globl _start
+_start:
+  la    t0, trap
+  csrw  mtvec, t0
+  li    s10, 0
+  li    s9, 0
+  li    t0, 0x0200bff8
+  lw    t1, 0(t0)
+  addi  t1, t1, ${PERIOD}
+  li    t0, 0x02004000
+  sw    zero, 4(t0)
+  sw    t1, 0(t0)
+  li    t0, 0x80
+  csrs  mie, t0
+  csrsi mstatus, 8
+  li    s0, 3000
+  li    a0, 0
+  li    a1, 0
+loop:
+  call  f
+  addi  a1, a1, 3
+  andi  t0, s0, 3
+  bnez  t0, 1f
+  addi  a1, a1, 5
+1:
+  addi  s0, s0, -1
+  bnez  s0, loop
+  csrci mstatus, 8
+${EXIT}
+trap:
+  csrr  t3, mepc
+  csrr  t4, minstret
+  slli  t5, s9, 5
+  add   s9, s9, t5
+  add   s9, s9, t3
+  xor   s9, s9, t4
+  addi  s10, s10, 1
+  li    t3, 0x0200bff8
+  lw    t4, 0(t3)
+  addi  t4, t4, ${PERIOD}
+  li    t3, 0x02004000
+  sw    t4, 0(t3)
+  mret
+  .balign 4096
+f:
+  xor   t1, a0, a1
+  andi  t1, t1, 7
+  beqz  t1, 2f
+  add   a2, a2, t1
+2:
+  addi  a0, a0, 1
+  ret
+`;
+
+interface Result {
+  regs: number[];
+  pc: number;
+  instret: number;
+  steps: number;
+  m: Machine;
+}
+
+function run(source: string, jit: boolean, slice: number): Result {
+  const r = assemble(source, { file: 'chain.S' });
+  if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+  const m = new Machine({ cpu: { jit } });
+  m.loadKernel(r.elf);
+  let reason = StopReason.BUDGET;
+  for (let i = 0; i < 20_000_000 / slice && reason === StopReason.BUDGET; i++) reason = m.run(slice);
+  expect(reason).toBe(StopReason.EXIT);
+  return { regs: Array.from(m.hart.x), pc: m.hart.pc, instret: m.hart.instret, steps: m.clockSteps, m };
+}
+
+/** Runs `source` interpreted and translated at each slice length; returns the interpreter's run. */
+function same(source: string, slices: number[], backend: string): Result {
+  const interp = run(source, false, 10_000_000);
+  for (const slice of slices) {
+    const jit = run(source, true, slice);
+    expect([jit.regs, jit.pc, jit.instret, jit.steps]).toEqual([interp.regs, interp.pc, interp.instret, interp.steps]);
+    const stats = jit.m.hart.code!.stats;
+    // WebAssembly regions ran most instructions and entered each other inside WebAssembly.
+    if (backend === 'wasm') {
+      expect(stats.blockInsns).toBeGreaterThan(interp.instret / 2);
+      expect(stats.chainedRuns).toBeGreaterThan(stats.blockRuns / 2);
+    } else {
+      expect(stats.blockInsns).toBeGreaterThan(0);
+      expect(stats.chainedRuns).toBe(0);
+    }
+  }
+  return interp;
+}
+
+forEachBackend((backend) => {
+  describe('chained regions', () => {
+    test('a region dropped by a store into its code is never entered through a chain', () => {
+      const out = same(SMC, [10_000_000, 4099, 97], backend);
+      // Passes s0 = 600 .. 300 add 1 (the store comes after pass 300's call), passes 299 .. 1 add 100.
+      expect(out.regs[10]).toBe((PASSES - REWRITE + 1) * 1 + (REWRITE - 1) * 100);
+      expect(out.regs[11]).toBe(PASSES * 3);
+    });
+
+    test('timer interrupts arrive at the same instructions as in the interpreter during chained runs', () => {
+      const out = same(TIMER, [10_000_000, 4099, 97, 13], backend);
+      expect(out.regs[10]).toBe(3000);
+      expect(out.regs[11]).toBe(3000 * 3 + 750 * 5);
+      // Interrupts came during the loop (every PERIOD ticks of 10 steps; the loop runs about 40,000).
+      expect(out.regs[26]).toBeGreaterThan(250);
+    });
+  });
+});
