@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildC } from '../test/support/build';
+import { NODE_V8_FLAGS } from '../src/host/v8-flags';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const VMLAB = join(BENCH_DIR, '..', 'bin', 'vmlab.mjs');
@@ -40,7 +41,7 @@ function* blocks(pattern: Pattern, ops: number, count: number): Generator<number
 /** Runs the guest for one pattern; returns MB/s as the guest measured it. */
 function guestRun(elf: string, image: string, format: string, pattern: Pattern, ops: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, [VMLAB, 'run', elf, '--realtime', '--disk', `${image},format=${format},legacy=off`], (error, stdout, stderr) => {
+    const child = execFile(process.execPath, [...NODE_V8_FLAGS, VMLAB, 'run', elf, '--realtime', '--disk', `${image},format=${format},legacy=off`], (error, stdout, stderr) => {
       const m = /bytes (\d+) ticks (\d+) errors 0/.exec(stdout);
       if (error || !m) return reject(new Error(`vmlab run failed for ${format} ${pattern}: ${stdout}${stderr}${error?.message ?? ''}`));
       resolve(Number(m[1]) / (Number(m[2]) / TIMEBASE) / 1e6);

@@ -5,7 +5,7 @@
 // Usage: node harness.mjs KERNEL [--no-jit] [--js] [--until TEXT] [--then INPUT --until2 TEXT]
 //        [--max-steps N] [--disk FILE] [--bios FILE] [--initrd FILE] [--append ARGS] [--mem BYTES]
 import { Machine, StopReason } from '../src/engine/machine/machine';
-import { keepWasmOnLiftoff } from '../src/host/wasm-tier';
+import { setMachineV8Flags } from '../src/host/v8-flags';
 import { closeDisks, openDisks, parseDiskSpec } from '../src/cli/disk-option';
 import { loadKernelFor, readBootFiles, type BootSpec } from '../src/cli/boot-option';
 import { readFileSync } from 'node:fs';
@@ -45,7 +45,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 const args = parseArgs(process.argv.slice(2));
-keepWasmOnLiftoff();
+setMachineV8Flags();
 const disks = args.disk === undefined ? [] : openDisks([parseDiskSpec(args.disk)]);
 let output = '';
 let waitFor = args.until;

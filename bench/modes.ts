@@ -17,6 +17,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildC, listGuests } from '../test/support/build';
 import { requireTool } from '../test/support/tools';
+import { NODE_V8_FLAGS } from '../src/host/v8-flags';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH_DIR, '..');
@@ -39,7 +40,7 @@ function run(elf: string, mode: string): Promise<{ stats: Stats; output: string;
   const dir = mkdtempSync(join(tmpdir(), 'vmlab-bench-modes-'));
   const file = join(dir, 'stats.json');
   const usage = join(dir, 'usage');
-  const args = ['-f', '%U %S', '-o', usage, process.execPath, join(ROOT, 'bin', 'vmlab.mjs'), 'run', '--mode', mode, '--stats-file', file, elf];
+  const args = ['-f', '%U %S', '-o', usage, process.execPath, ...NODE_V8_FLAGS, join(ROOT, 'bin', 'vmlab.mjs'), 'run', '--mode', mode, '--stats-file', file, elf];
   return new Promise((resolve, reject) => {
     execFile(requireTool('time', 'time'), args, { maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
       try {

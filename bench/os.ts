@@ -20,6 +20,7 @@ import { build } from 'esbuild';
 import { buildAsm, listGuests } from '../test/support/build';
 import { qemuArgs } from '../test/support/qemu';
 import { requireTool, tool } from '../test/support/tools';
+import { NODE_V8_FLAGS } from '../src/host/v8-flags';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH_DIR, '..');
@@ -133,7 +134,8 @@ interface Result {
 
 function runHarness(w: Workload, jit: boolean): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'vmlab-bench-os-'));
-  const args = [HARNESS, w.kernel, ...w.args, ...(jit ? [] : ['--no-jit'])];
+  // node's flags as `vmlab` starts it with (src/host/v8-flags.ts).
+  const args = [...NODE_V8_FLAGS, HARNESS, w.kernel, ...w.args, ...(jit ? [] : ['--no-jit'])];
   if (w.disk !== undefined) {
     const copy = join(dir, 'disk.img');
     copyFileSync(w.disk, copy);

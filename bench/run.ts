@@ -16,6 +16,7 @@ import { buildC, listGuests } from '../test/support/build';
 import { assemblerFigure } from './asm-bench';
 import { qemuArgs } from '../test/support/qemu';
 import { requireTool, tool } from '../test/support/tools';
+import { NODE_V8_FLAGS } from '../src/host/v8-flags';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH_DIR, '..');
@@ -64,7 +65,8 @@ interface CliStats {
 async function runVmlabCli(elf: string, extra: string[] = []): Promise<{ stats: CliStats; output: string; cpuSeconds: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'vmlab-bench-'));
   const statsFile = join(dir, 'stats.json');
-  const args = [join(ROOT, 'bin', 'vmlab.mjs'), 'run', ...extra, '--stats-file', statsFile, '--max-insns', String(MAX_INSNS), elf];
+  // node's flags as `vmlab` (bin/vmlab.mjs's shebang) starts it with (src/host/v8-flags.ts).
+  const args = [...NODE_V8_FLAGS, join(ROOT, 'bin', 'vmlab.mjs'), 'run', ...extra, '--stats-file', statsFile, '--max-insns', String(MAX_INSNS), elf];
   try {
     const r = await timed(process.execPath, args, `vmlab run ${elf}`);
     const stats = JSON.parse(readFileSync(statsFile, 'utf8')) as CliStats;

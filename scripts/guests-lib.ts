@@ -7,6 +7,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { VM_MODES } from '../src/engine/vmm/vm';
+import { NODE_V8_FLAGS } from '../src/host/v8-flags';
 
 /** Where vmlab runs a guest: alone on the machine (`bare`) or in a VM of the VMM in one of its modes. */
 export type Mode = string;
@@ -118,7 +119,8 @@ export async function runOnce(g: ConsoleGuest, target: Mode | 'qemu'): Promise<D
     for (const f of g.scratch) copyFileSync(f, join(work, f.split('/').pop()!));
     return target === 'qemu'
       ? await drive('qemu-system-riscv32', g.qemu(work), g.steps)
-      : await drive(process.execPath, [VMLAB, 'run', ...g.vmlab(work), '--mode', target], g.steps);
+      // node's flags as `vmlab` (bin/vmlab.mjs's shebang) starts it with (src/host/v8-flags.ts).
+      : await drive(process.execPath, [...NODE_V8_FLAGS, VMLAB, 'run', ...g.vmlab(work), '--mode', target], g.steps);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -3,11 +3,12 @@
 // the tests comparing it with the interpreter (co-simulation, the corpus, QEMU comparisons) run
 // translated code even in short programs. test/machine/jit-budget.test.ts checks the budget itself.
 import { jitDefaults } from '../src/engine/cpu/jit';
-import { keepWasmOnLiftoff } from '../src/host/wasm-tier';
+import { setMachineV8Flags } from '../src/host/v8-flags';
 
 jitDefaults.buildBudget = 0;
-// As the CLI and the app do, V8 keeps the WebAssembly regions in its baseline compiler.
-keepWasmOnLiftoff();
+// V8's flags as the CLI and the app set them (host/v8-flags.ts): WebAssembly regions in the baseline
+// compiler, and TurboFan compiling on the thread that runs the code in workers started afterwards.
+setMachineV8Flags();
 
 // VMLAB_JIT_BACKEND=js runs every test with the translator's JavaScript backend where a test does
 // not choose one (the jit-*.test.ts files run both; the default is wasm).

@@ -1,7 +1,7 @@
 // The `vmlab` command line: headless runs for grading, and the tools around them.
 
 import { Command, CommanderError } from 'commander';
-import { keepWasmOnLiftoff } from '../host/wasm-tier';
+import { setMachineV8Flags } from '../host/v8-flags';
 import { EXIT_BAD_INPUT, ReportedError, watchStdout } from './errors';
 
 export { EXIT_BAD_INPUT } from './errors';
@@ -48,7 +48,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
 /** Runs the CLI with `argv` (without node and script); resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   watchStdout();
-  keepWasmOnLiftoff();
+  setMachineV8Flags();
   if (argv[0] === 'run') (await import('./commands/run')).forgetStatsFile(argv);
   try {
     const program = await buildProgram(argv);

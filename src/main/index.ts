@@ -8,12 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, type WebContents } from 'electron';
 import { toErrorInfo } from '../host/errors';
 import { LabService } from '../host/lab-service';
-import { keepWasmOnLiftoff } from '../host/wasm-tier';
+import { setMachineV8Flags } from '../host/v8-flags';
 import { CALL_CHANNEL, EVENT_CHANNEL, type IpcReply } from '../shared/ipc';
 import { contentSecurityPolicy, seedWorkspace } from '../host/policy';
 
-// The translator's WebAssembly regions stay in V8's baseline compiler (host/wasm-tier.ts).
-keepWasmOnLiftoff();
+// V8's flags for the machines' worker threads, set before any starts (host/v8-flags.ts).
+setMachineV8Flags();
 
 const here = dirname(fileURLToPath(import.meta.url));
 const rendererRoot = join(here, '..', 'renderer');

@@ -1,10 +1,11 @@
 // `npm run web`: web mode from a source checkout. Options: --workspace DIR, --port N, --no-open.
 
 import { parseArgs } from 'node:util';
-import { keepWasmOnLiftoff } from '../host/wasm-tier';
+import { setMachineV8Flags } from '../host/v8-flags';
 import { parsePort, runWebMode } from './web-mode';
 
-keepWasmOnLiftoff();
+// Before the lab service starts any machine worker: they take V8's flags when created (host/v8-flags.ts).
+setMachineV8Flags();
 
 // Bad input (an unknown option, a bad port, a workspace that is a file, a port in use) is one line.
 try {

@@ -1,0 +1,32 @@
+// The V8 flags of every process that runs machines (the CLI, the web-mode server, the desktop app's
+// main process and their machine workers, the tests, the bench). Each calls setMachineV8Flags before
+// it builds a machine or starts a worker; bin/vmlab.mjs and the bench's spawns also give node
+// NODE_V8_FLAGS on its command line, since one of them acts only on isolates created afterwards.
+//
+// --liftoff-only keeps the translator's WebAssembly regions (engine/cpu/jit-wasm.ts) in V8's baseline
+// compiler. Tiering a large region up to the optimizing compiler cost 100 to 270 ms each, mostly
+// register allocation, more than it gained on every workload measured (sort 1.09 -> 0.62 CPU s,
+// CoreMark 1.00 -> 0.90; docs/speed.md, "WebAssembly regions"). The regions are the only WebAssembly
+// these processes compile. It takes effect at once.
+//
+// --no-concurrent-recompilation makes V8 compile JavaScript with TurboFan on the thread that runs it
+// instead of on background threads. A machine's thread then waits for each compile (of `execute`, of
+// the JavaScript regions) instead of going on in the lower tiers meanwhile, and the compiler threads
+// no longer burn a third of the CPU in compiles that the interpreter's next feedback may throw away.
+// Best of three alternating runs of bench/harness.ts, whole process, on the 2-core host with the
+// other sessions' load: CoreMark 1.46 -> 1.07 CPU s, Linux with MMU 1.50 -> 1.27, nommu 1.25 ->
+// 1.04, xv6's boot 1.73 -> 1.32, sort 1.21 -> 0.95; with --no-jit too (CoreMark 2.87 -> 2.02);
+// `vmlab run` of a four-instruction loop 0.52 -> 0.45 (docs/speed.md, "Compiles on the main thread").
+// V8 reads this flag when it creates an isolate: setting it at run time leaves the running isolate
+// as it was, and acts on the worker threads started afterwards (the app's and the server's machines).
+// The CLI runs its machine on the main thread, so node must get the flag on its command line.
+import { setFlagsFromString } from 'node:v8';
+
+/** The flags for node's command line in a process that runs machines on its main thread. */
+export const NODE_V8_FLAGS: readonly string[] = ['--no-concurrent-recompilation'];
+
+/** Sets the flags in this process: at once for WebAssembly, for the worker threads started afterwards for the rest. */
+export function setMachineV8Flags(): void {
+  setFlagsFromString('--liftoff-only');
+  for (const flag of NODE_V8_FLAGS) setFlagsFromString(flag);
+}
