@@ -3,7 +3,9 @@
 // S, U and V=1 contexts, global and ASID-tagged) and random flushes are checked against the rule
 // of the privileged spec (§4.2.1) as this TLB applies it: bare entries stay, V=1 entries always go,
 // an ASID flush keeps global entries and other ASIDs, a page flush drops the entries that map that
-// page (a megapage entry maps every page of its 4 MiB region).
+// page (a megapage entry maps every page of its 4 MiB region). A sfence.vma with V=1 (flushVirtual)
+// drops only the V=1 entries of its VMID by the same rule, an entry split from a VS-stage megapage
+// going with any page of its region; a page in a region holding such entries takes the whole region.
 import { describe, expect, it } from 'vitest';
 import { CTX_BARE, CTX_VIRT, Tlb, TLB_MASK } from '../../src/engine/mmu/tlb';
 
@@ -63,6 +65,63 @@ describe('TLB sfence.vma', () => {
           const have = tlb.entries().map((e) => [e.slot, e.vpn]);
           const want = [...model].sort((a, b) => a[0] - b[0]).map(([slot, e]) => [slot, e.vpn]);
           expect(have).toEqual(want);
+        }
+      }
+    });
+  }
+});
+
+interface VirtModel extends Model {
+  vsMega: boolean;
+}
+
+describe('TLB sfence.vma with V=1', () => {
+  for (const seed of [5, 6, 7, 8]) {
+    it(`drops exactly the guest's entries the flush covers (random fills and flushes, seed ${seed})`, () => {
+      const next = rng(seed);
+      const tlb = new Tlb();
+      const model = new Map<number, VirtModel>();
+      /** 4 MiB regions where a V=1 entry from a VS-stage megapage was filled since the last full flush. */
+      const megaRegions = new Set<number>();
+      const regions = [0x100, 0x101, 0x200, 0x3ff, 0x000];
+      for (let op = 0; op < 4000; op++) {
+        const r = next() % 100;
+        const vpn = ((regions[next() % regions.length] << 10) | (next() % 48)) >>> 0;
+        if (r < 75) {
+          const kind = next() % 10;
+          const vmid = next() % 3;
+          const ctx = kind === 0 ? 1 | CTX_BARE : kind < 7 ? (next() % 2) | CTX_VIRT | (vmid << 4) : 1;
+          const virt = (ctx & CTX_VIRT) !== 0;
+          const level = !virt && (ctx & CTX_BARE) === 0 && next() % 4 === 0 ? 1 : 0;
+          const vsMega = virt && next() % 6 === 0;
+          const global = next() % 5 === 0;
+          const asid = next() % 3;
+          tlb.fill(vpn << 12, ctx, 0, true, true, true, global ? 0x21 : 0x01, level, asid, vpn);
+          if (vsMega) {
+            tlb.virtMegapage(vpn << 12);
+            megaRegions.add(vpn >>> 10);
+          }
+          model.set(vpn & TLB_MASK, { vpn, ctx, level, asid, global, vsMega });
+        } else if (r < 98) {
+          const va = next() % 4 === 0 ? undefined : vpn << 12;
+          const asid = next() % 3 === 0 ? next() % 3 : undefined;
+          const vmid = next() % 3;
+          tlb.flushVirtual(va, asid, vmid);
+          for (const [slot, e] of model) {
+            if ((e.ctx & CTX_VIRT) === 0 || ((e.ctx >>> 4) & 0x7f) !== vmid) continue;
+            if (asid !== undefined && (e.global || e.asid !== asid)) continue;
+            const sameRegion = e.vpn >>> 10 === vpn >>> 10;
+            // Required: the page itself, or an entry of a VS megapage of its region; allowed (and
+            // done): any entry of a region that holds such entries.
+            if (va === undefined || e.vpn === vpn || (sameRegion && megaRegions.has(vpn >>> 10))) model.delete(slot);
+          }
+          const have = tlb.entries().map((e) => [e.slot, e.vpn, e.vmid]);
+          const want = [...model].sort((a, b) => a[0] - b[0]).map(([slot, e]) => [slot, e.vpn, (e.ctx & CTX_VIRT) !== 0 ? (e.ctx >>> 4) & 0x7f : 0]);
+          expect(have).toEqual(want);
+        } else {
+          tlb.flushAll();
+          model.clear();
+          megaRegions.clear();
         }
       }
     });

@@ -389,7 +389,9 @@ export function hInstruction(h: Hart, id: number, w: number, raw: number, rd: nu
     case Op.SFENCE_VMA:
       if (priv === PRIV_U || (priv === PRIV_S && (h.mstatus & Mstatus.TVM) !== 0)) return trap(h, ILLEGAL, raw);
       if (virt && (hx.hstatus & Hstatus.VTVM) !== 0) return trap(h, VIRTUAL, raw);
-      h.tlb.flushTranslated(rs1 === 0 ? undefined : x[rs1], rs2 === 0 ? undefined : x[rs2] & 0x1ff);
+      // With V=1 it fences the guest's own (VS-stage) translations of its VMID only.
+      if (virt) h.tlb.flushVirtual(rs1 === 0 ? undefined : x[rs1], rs2 === 0 ? undefined : x[rs2] & 0x1ff, hx.vmid);
+      else h.tlb.flushTranslated(rs1 === 0 ? undefined : x[rs1], rs2 === 0 ? undefined : x[rs2] & 0x1ff);
       h.pc = npc;
       return SLOW_RETIRED;
     case Op.HFENCE_GVMA: case Op.HFENCE_VVMA:
@@ -516,6 +518,7 @@ export function translateVirtual(h: Hart, va: number, size: number, access: Acce
       const canW = (perms & PmpPerm.W) !== 0 && (bits & 2) !== 0 && tag === h.dataTag;
       const canX = (perms & PmpPerm.X) !== 0 && (bits & 4) !== 0 && tag === h.fetchTag;
       h.tlb.fill(va, ctx, ramOff, canR, canW, canX, r.vsPte, 0, (vsatp >>> 22) & 0x1ff, Math.floor(pagePa / 4096), isCode);
+      if (r.vsLevel > 0) h.tlb.virtMegapage(va);
     }
   }
   return pa;

@@ -89,8 +89,14 @@ export class Tlb {
    * (Linux's boot makes 129 k of those flushes, nearly all outside its megapages).
    */
   private readonly megaRegion = new Uint8Array(1024);
-  /** Whether any entry under V=1 has been filled since the last full flush (every sfence.vma drops them). */
+  /** Whether any entry under V=1 has been filled since the last full flush (a sfence.vma with V=0 drops them all). */
   private virtFilled = false;
+  /**
+   * Per 4 MiB region of virtual space: whether a V=1 entry of it may come from a VS-stage megapage
+   * (V=1 entries hold 4 KiB of the combined translation each, so such a leaf is split over many
+   * slots). A single-page sfence.vma in VS-mode checks the page's own slot unless its region is set.
+   */
+  private readonly virtMegaRegion = new Uint8Array(1024);
   /** The last FLUSH_HISTORY flushes, oldest first once full (a ring indexed by flushes). */
   private readonly history: TlbFlush[] = [];
 
@@ -138,8 +144,44 @@ export class Tlb {
     this.megaFilled = false;
     this.megaRegion.fill(0);
     this.virtFilled = false;
+    this.virtMegaRegion.fill(0);
     this.flushes++;
     this.remember('all', undefined, undefined);
+  }
+
+  /** The V=1 entry just filled for the page of `va` comes from a VS-stage megapage leaf. */
+  virtMegapage(va: number): void {
+    this.virtMegaRegion[va >>> 22] = 1;
+  }
+
+  /**
+   * sfence.vma executed with V=1 (privileged spec §8.2.2): it covers only the VS-stage translations of
+   * the running VMID, so only V=1 entries of `vmid` go, by the same page and ASID rule as
+   * flushTranslated (a VS-stage megapage's entries go with any page of its 4 MiB region).
+   */
+  flushVirtual(va: number | undefined, asid: number | undefined, vmid: number): void {
+    this.flushes++;
+    this.remember('translated', va === undefined ? undefined : va >>> 0, asid);
+    if (!this.virtFilled) return;
+    const vpn = va === undefined ? -1 : va >>> 12;
+    const ctxOf = CTX_VIRT | ((vmid & 0x7f) << 4);
+    if (vpn !== -1 && this.virtMegaRegion[vpn >>> 10] === 0) {
+      // Only this page's own slot can hold a V=1 entry for it.
+      const i = vpn & TLB_MASK;
+      const tag = this.tagOf(i);
+      if (tag === -1 || ((tag >>> 20) & ~3) !== ctxOf || (tag & 0xfffff) !== vpn) return;
+      if (asid !== undefined && ((this.pte[i] & 0x20) !== 0 || this.asid[i] !== asid)) return;
+      this.tagR[i] = this.tagW[i] = this.tagX[i] = this.tagC[i] = -1;
+      return;
+    }
+    for (let i = 0; i < TLB_SIZE; i++) {
+      const tag = this.tagOf(i);
+      if (tag === -1 || ((tag >>> 20) & ~3) !== ctxOf) continue;
+      if (asid !== undefined && ((this.pte[i] & 0x20) !== 0 || this.asid[i] !== asid)) continue;
+      // A page in a region holding VS-stage megapage entries: every entry of the region goes.
+      if (vpn !== -1 && (tag & 0xfffff) >>> 10 !== vpn >>> 10) continue;
+      this.tagR[i] = this.tagW[i] = this.tagX[i] = this.tagC[i] = -1;
+    }
   }
 
   /**
@@ -173,6 +215,7 @@ export class Tlb {
     }
     // The scan dropped every V=1 entry, and without an ASID every megapage entry it covered.
     this.virtFilled = false;
+    this.virtMegaRegion.fill(0);
     if (asid === undefined) {
       if (va === undefined) {
         this.megaFilled = false;
