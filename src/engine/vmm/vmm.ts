@@ -57,9 +57,11 @@ export class Vmm {
 
   constructor(options: VmmOptions = {}) {
     const size = options.hostRamSize ?? DEFAULT_HOST_RAM;
-    // With the WebAssembly backend the host RAM lives in its arena, so the physical hart translates
-    // guest code as a bare machine does.
-    this.host = new Bus(MEMORY_MAP.ram.base, size, { arenaBytes: jitArenaBytes({ jit: options.jit ?? true }, size) });
+    // With the WebAssembly backend the host RAM lives in its arena, so the physical harts translate
+    // guest code as a bare machine does: room for two, the trap hart and the H-capable hw hart (made
+    // at the first hw VM; without room it fell back to JavaScript regions). Untouched room costs no
+    // memory: the host commits pages at first use.
+    this.host = new Bus(MEMORY_MAP.ram.base, size, { arenaBytes: 2 * jitArenaBytes({ jit: options.jit ?? true }, size) });
     this.hart = new Hart(this.host, { pmp: false, jit: options.jit ?? true });
     this.frames = new FrameAllocator(MEMORY_MAP.ram.base, size / 4096, options.seed ?? 1);
     this.quantum = options.quantum ?? 100_000;
