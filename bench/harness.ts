@@ -6,7 +6,8 @@
 //        [--max-steps N] [--disk FILE] [--bios FILE] [--initrd FILE] [--append ARGS] [--mem BYTES]
 import { Machine, StopReason } from '../src/engine/machine/machine';
 import { setMachineV8Flags } from '../src/host/v8-flags';
-import { closeDisks, openDisks, parseDiskSpec } from '../src/cli/disk-option';
+import { closeDisks, parseDiskSpec } from '../src/cli/disk-option';
+import { openDisks } from '../src/cli/disk-open';
 import { loadKernelFor, readBootFiles, type BootSpec } from '../src/cli/boot-option';
 import { readFileSync } from 'node:fs';
 

@@ -1,16 +1,12 @@
 // `--disk FILE[,format=raw|qcow2][,readonly][,legacy=on|off][,serial=ID][,slot=N|bus=virtio-mmio-bus.N]`
 // for `vmlab run`, and the
-// same fields in a `*.vm.json` file: parsing, opening the images (a writable image is locked against
-// a second writer) and closing them again, which flushes them.
+// same fields in a `*.vm.json` file: parsing, and closing the images again, which flushes them
+// (disk-open.ts opens them).
 
 import { InvalidArgumentError } from 'commander';
-import { resolve } from 'node:path';
 import type { DiskAttachment } from '../engine/machine/board';
-import { assignDiskSlots } from '../engine/machine/disk-slots';
 import { MEMORY_MAP } from '../engine/machine/memory-map';
-import { DiskError } from '../engine/disk/types';
-import { openDisk, type DiskFormat } from '../host/disk-files';
-import { HOST_FILES } from '../host/paths';
+import type { DiskFormat } from '../host/disk-files';
 
 /** One disk as the user named it. */
 export interface DiskSpec {
@@ -74,34 +70,6 @@ export function parseDiskSpec(text: string): DiskSpec {
 /** Collects repeated `--disk` options (commander's reducer). */
 export function collectDisk(text: string, previous: DiskSpec[] = []): DiskSpec[] {
   return [...previous, parseDiskSpec(text)];
-}
-
-/**
- * Opens every disk (relative paths against `baseDir`); on a failure closes the ones already open and
- * throws an Error naming the file, e.g. one that another vmlab or QEMU holds for writing. `owner`
- * (e.g. "VM 'alpha'") is named to a second writer of an image in this process.
- */
-export function openDisks(specs: readonly DiskSpec[], baseDir = '.', owner?: string): DiskAttachment[] {
-  assignDiskSlots(specs);
-  const opened: DiskAttachment[] = [];
-  try {
-    for (const s of specs) {
-      try {
-        // Named in messages as the user wrote it; opened through the host's path policy (regular files only).
-        const path = HOST_FILES.hostPath(s.path, resolve(baseDir));
-        if (!path.exists) throw new Error(`disk ${s.path}: no such file (create one with vmlab disk create)`);
-        opened.push({ device: openDisk(path, { format: s.format, readOnly: s.readOnly, owner }), legacy: s.legacy, serial: s.serial, slot: s.slot });
-      } catch (err) {
-        if (err instanceof DiskError && err.code === 'locked') throw new Error(`disk ${s.path} is locked: ${err.message}`);
-        const msg = (err as Error).message;
-        throw new Error(msg.startsWith(`disk ${s.path}`) ? msg : `disk ${s.path}: ${msg}`);
-      }
-    }
-  } catch (err) {
-    closeDisks(opened);
-    throw err;
-  }
-  return opened;
 }
 
 /** Flushes and closes disks; returns the first error's message, if any (the others are still closed). */

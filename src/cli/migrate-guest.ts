@@ -15,7 +15,8 @@ import { InputHold, type MigratingGuest } from '../host/migration/source';
 import { fileDigest, type Snapshot, type SnapshotDisk, type SnapshotParts } from '../host/snapshot-file';
 import type { VmPlacement } from '../shared/lab-api';
 import type { BootFiles } from './boot-option';
-import { closeDisks, openDisks, type DiskSpec } from './disk-option';
+import { closeDisks, type DiskSpec } from './disk-option';
+import { openDisks } from './disk-open';
 
 /** What a guest is built from. */
 export interface GuestSpec {

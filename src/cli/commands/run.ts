@@ -13,7 +13,7 @@ import type { CpuFeatures } from '../../engine/cpu/hart';
 import { DEFAULT_RAM_SIZE, MEMORY_MAP } from '../../engine/machine/memory-map';
 import { ALL_VM_MODES, type VmMode } from '../../engine/vmm/vm';
 import type { DiskAttachment } from '../../engine/machine/board';
-import { closeDisks, collectDisk, openDisks, type DiskSpec } from '../disk-option';
+import { closeDisks, collectDisk, type DiskSpec } from '../disk-option';
 import { loadKernelFor, readBootFiles, type BootFiles } from '../boot-option';
 import { SBI_KERNEL_ADDRESS } from '../../engine/machine/boot';
 import { parsePlacement } from '../../shared/placement';
@@ -317,7 +317,8 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
   const trace = opts.trace ? openOutput('--trace', opts.trace) : undefined;
   let target: Target;
   let machine: Machine | undefined;
-  const disks = openDisks(opts.disk ?? []);
+  // The disk formats' code (qcow2 brings fflate) is loaded only for a run with disks.
+  const disks = opts.disk !== undefined && opts.disk.length > 0 ? (await import('../disk-open')).openDisks(opts.disk) : [];
   // With disks attached, SIGINT/SIGTERM/SIGHUP end the run through the normal path, so the images
   // are flushed and unlocked before vmlab exits.
   let signal: NodeJS.Signals | undefined;
