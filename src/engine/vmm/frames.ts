@@ -78,7 +78,9 @@ export class FrameAllocator {
     for (let i = this.top; i >= 0; i--) {
       run = this.owner[i] === FREE ? run + 1 : 0;
       if (run >= n && i % align === 0) {
-        for (let k = i; k < i + n; k++) this.take(k, owner);
+        // Frames i .. i + n - 1 are free (the run counted them).
+        this.owner.fill(owner, i, i + n);
+        this.freeCount -= n;
         return i;
       }
     }

@@ -69,6 +69,38 @@ export class Pmap {
     if (page >= 0 && page < this.frameOf.length) this.frameOf[page] = frame;
   }
 
+  /**
+   * Maps `n` guest pages from `gpa` (4 KiB aligned) to the consecutive host frames from `first`, as
+   * `map` page by page would (the same level-0 tables, taken in the same order), writing each
+   * level-0 table's entries in one loop: a VM's whole RAM is mapped so at its creation.
+   */
+  mapRun(gpa: number, first: number, n: number): void {
+    const ram32 = this.host.ram32;
+    let k = 0;
+    while (k < n) {
+      const at = gpa + k * 4096;
+      const rootEntry = this.rootAddress + (Math.floor(at / 4194304) & 0xfff) * 4;
+      let pte = this.ptes.readPte(rootEntry) >>> 0;
+      if ((pte & 1) === 0) {
+        const l0 = this.frames.alloc(VMM_OWNER);
+        this.zeroFrames(l0, 1);
+        pte = ((Math.floor(this.frames.address(l0) / 4096) << 10) | 1) >>> 0;
+        this.ptes.writePte(rootEntry, pte);
+      }
+      const slot = (at >>> 12) & 0x3ff;
+      const count = Math.min(n - k, 1024 - slot);
+      const entry = (this.host.ramOffset((pte >>> 10) * 4096, 4096) >> 2) + slot;
+      const hpn = Math.floor(this.frames.address(first + k) / 4096);
+      const page = (at - this.guestRamBase) / 4096;
+      for (let j = 0; j < count; j++) {
+        ram32[entry + j] = (((hpn + j) << 10) | LEAF_FLAGS) | 0;
+        const p = page + j;
+        if (p >= 0 && p < this.frameOf.length) this.frameOf[p] = first + k + j;
+      }
+      k += count;
+    }
+  }
+
   /** Host physical address of guest-physical `gpa`, or -1 when it is not guest RAM. */
   lookup(gpa: number): number {
     const page = Math.floor((gpa - this.guestRamBase) / 4096);

@@ -195,6 +195,10 @@ function placeFrames(pmap: Pmap, frames: FrameAllocator, owner: number, placemen
   const needed = pages - explicit.size;
   if (needed === 0) return;
   const first = frames.allocRun(needed, owner);
+  if (explicit.size === 0 && rest === 'contiguous') {
+    pmap.mapRun(pmap.guestRamBase, first, needed);
+    return;
+  }
   const order = Array.from({ length: needed }, (_, k) => first + k);
   if (rest === 'scattered') frames.shuffle(order);
   let k = 0;
