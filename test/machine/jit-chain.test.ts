@@ -17,11 +17,13 @@ const EXIT = `
 
 const ADDI_A0_100 = 0x06450513;
 
-// A loop in one page calls a function in the next page PASSES times: the loop's region leaves for
-// the function's start and the function's region (its `ret`) for the return point, so once both are
-// built every call and return is a chained entry. At pass REWRITE the loop rewrites the function's
-// `addi a0, a0, 1` into `addi a0, a0, 100`: the function's region is dropped, and the loop's next
-// call must run the new instruction (a stale chain would run the old one).
+// A loop in one page calls a function in the next page PASSES times, at its start and at its last
+// block (`patch`, which its branch also reaches): the loop's regions leave for those pcs and the
+// function's region (its `ret`) for the return points, so once they are built every call and return
+// is a chained entry, the second call into a block inside the function's region. At pass REWRITE
+// the loop rewrites the function's `addi a0, a0, 1` into `addi a0, a0, 100`: the function's region
+// is dropped, and the loop's next calls must run the new instruction (a stale chain would run the
+// old one).
 const PASSES = 600;
 const REWRITE = 300;
 const SMC = `
@@ -36,6 +38,7 @@ _start:
 loop:
   call  f
   addi  a1, a1, 3
+  call  patch
   li    t0, ${REWRITE}
   bne   s0, t0, 1f
   sw    s2, 0(s1)
@@ -47,7 +50,10 @@ ${EXIT}
 f:
   xor   t1, a0, a1
   andi  t1, t1, 7
+  beqz  t1, patch
   add   a2, a2, t1
+  j     patch
+  .space 64
 patch:
   addi  a0, a0, 1
   ret
@@ -139,7 +145,9 @@ function same(source: string, slices: number[], backend: string): Result {
     const jit = run(source, true, slice);
     expect([jit.regs, jit.pc, jit.instret, jit.steps]).toEqual([interp.regs, interp.pc, interp.instret, interp.steps]);
     const stats = jit.m.hart.code!.stats;
-    // WebAssembly regions ran most instructions and entered each other inside WebAssembly.
+    // In whole slices, WebAssembly regions ran most instructions and entered each other inside
+    // WebAssembly (in short slices most region runs are short and the translator may leave them).
+    if (slice !== slices[0]) continue;
     if (backend === 'wasm') {
       expect(stats.blockInsns).toBeGreaterThan(interp.instret / 2);
       expect(stats.chainedRuns).toBeGreaterThan(stats.blockRuns / 2);
@@ -155,8 +163,9 @@ forEachBackend((backend) => {
   describe('chained regions', () => {
     test('a region dropped by a store into its code is never entered through a chain', () => {
       const out = same(SMC, [10_000_000, 4099, 97], backend);
-      // Passes s0 = 600 .. 300 add 1 (the store comes after pass 300's call), passes 299 .. 1 add 100.
-      expect(out.regs[10]).toBe((PASSES - REWRITE + 1) * 1 + (REWRITE - 1) * 100);
+      // Passes s0 = 600 .. 300 add 1 twice (the store comes after pass 300's calls), passes 299 .. 1
+      // add 100 twice.
+      expect(out.regs[10]).toBe(2 * ((PASSES - REWRITE + 1) * 1 + (REWRITE - 1) * 100));
       expect(out.regs[11]).toBe(PASSES * 3);
     });
 

@@ -44,11 +44,11 @@ const S_AT = 128;
 /** tagR, tagW, tagC, off and tagX, 1024 words each (Tlb). */
 const TLB_AT = 256;
 /**
- * The chain table: the regions installed in the code cache, direct-mapped by RAM halfword offset,
- * four words each (RAM offset or -1, virtual pc, table slot, instructions of the entry block). A
- * region leaving for a pc found here goes on into that region inside WebAssembly (WasmRuntime's
- * trampoline) under the dispatcher's own conditions; the code cache clears an entry when it drops
- * its region (link, unlink).
+ * The chain table: the blocks of the regions installed in the code cache, direct-mapped by RAM
+ * halfword offset, four words each (RAM offset or -1, virtual pc, table slot, the block's
+ * instructions | its index in the region << 8). A region leaving for a pc found here goes on into
+ * that region at that block inside WebAssembly (WasmRuntime's trampoline) under the dispatcher's
+ * own conditions; the code cache clears a region's entries when it drops the region (link, unlink).
  */
 const CHAIN_AT = TLB_AT + 5 * 4096;
 const CHAIN_BITS = 12;
@@ -224,19 +224,20 @@ export interface WasmBlock {
   next: number;
 }
 
-// Locals of a region's function: parameters dtag, room and tot (the instructions retired before it
-// in a chain: its counts start there), then scratch, then g1..g31.
+// Locals of a region's function: parameters dtag, room, tot (the instructions retired before it in
+// a chain: its counts start there) and the index of the block it starts at, then scratch, then
+// g1..g31.
 const DTAG = 0;
 const ROOM = 1;
 const TOT = 2;
-const PARAMS = 3;
-const A = 3;
-const V = 4;
-const VP = 5;
-const TI = 6;
-const HH = 7;
-const TK = 8;
-const BI = 9;
+const BI = 3;
+const PARAMS = 4;
+const A = 4;
+const V = 5;
+const VP = 6;
+const TI = 7;
+const HH = 8;
+const TK = 9;
 const EPC = 10;
 const G0 = 10;
 /** Passes a fill loop does at once (bulkStore), and its store's index. */
@@ -269,9 +270,12 @@ export class WasmRuntime {
   private readonly table: WasmTable;
   private readonly call: (slot: number, dtag: number, room: number, ftag: number, chain: number) => number;
   private slots = 0;
-  /** The chain table (CHAIN_AT), and each region function's table slot. */
+  /** The chain table (CHAIN_AT). */
   private readonly chains: Int32Array;
-  private readonly slotOf = new WeakMap<BlockFn, number>();
+  /** Each region function's table slot and blocks (page offset, pc, instructions), entry block first. */
+  private readonly regionOf = new WeakMap<BlockFn, { slot: number; blocks: number[] }>();
+  /** Chain table entries (their RAM offsets) of the regions installed, by RAM offset of their start. */
+  private readonly linked = new Map<number, { slot: number; offs: number[] }>();
   /** WebAssembly bytes compiled so far (statistics). */
   bytes = 0;
 
@@ -314,7 +318,7 @@ export class WasmRuntime {
     const i32 = 0x7f;
     const bytes = new Uint8Array([
       0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-      ...section(1, vec([[0x60, ...vec([[i32], [i32], [i32]]), ...vec([[i32]])], [0x60, ...vec([[i32], [i32], [i32], [i32], [i32]]), ...vec([[i32]])]])),
+      ...section(1, vec([[0x60, ...vec([[i32], [i32], [i32], [i32]]), ...vec([[i32]])], [0x60, ...vec([[i32], [i32], [i32], [i32], [i32]]), ...vec([[i32]])]])),
       ...section(2, vec([[...name('e'), ...name('m'), 0x02, 0x00, 0x00], [...name('e'), ...name('t'), 0x01, 0x70, 0x00, 0x00]])),
       ...section(3, vec([[1]])),
       ...section(7, vec([[...name('d'), 0x00, 0x00]])),
@@ -335,15 +339,15 @@ export class WasmRuntime {
    */
   private trampoline(): number[] {
     const c = new Code();
-    const [SLOT, DT, RM, FT, CH, T, PC, TI, OFF, E, HITS, N] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+    const [SLOT, DT, RM, FT, CH, T, PC, TI, OFF, E, HITS, N, B] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
     const s = this.sAt;
     const toff = this.tlbAt + 12288;
     const tagX = this.tlbAt + 16384;
     const ch = this.chainAt;
-    c.b.push(...uleb(1), ...uleb(7), 0x7f);
+    c.b.push(...uleb(1), ...uleb(8), 0x7f);
     const out = c.open(W.BLOCK);
     const top = c.open(W.LOOP);
-    c.get(DT).get(RM).get(T).get(SLOT).op(0x11).uleb(0).uleb(0).set(T);
+    c.get(DT).get(RM).get(T).get(B).get(SLOT).op(0x11).uleb(0).uleb(0).set(T);
     c.get(HITS).const(0).mem(W.LOAD, s + 4 * St.HITS).op(W.ADD).set(HITS);
     c.get(CH).op(W.EQZ).brIf(out);
     c.const(0).mem(W.LOAD, s + 4 * St.TRAP).brIf(out);
@@ -358,7 +362,8 @@ export class WasmRuntime {
     c.const(1).op(W.SHR_U).const(CHAIN_MASK).op(W.AND).const(4).op(W.SHL).tee(E);
     c.mem(W.LOAD, ch).get(OFF).op(W.NE).brIf(out);
     c.get(E).mem(W.LOAD, ch + 4).get(PC).op(W.NE).brIf(out);
-    c.get(T).get(E).mem(W.LOAD, ch + 12).op(W.ADD).get(RM).op(W.GT_S).brIf(out);
+    c.get(T).get(E).mem(W.LOAD, ch + 12).tee(B).const(255).op(W.AND).op(W.ADD).get(RM).op(W.GT_S).brIf(out);
+    c.get(B).const(8).op(W.SHR_U).set(B);
     c.get(E).mem(W.LOAD, ch + 8).set(SLOT);
     c.get(N).const(1).op(W.ADD).set(N);
     c.br(top);
@@ -371,26 +376,46 @@ export class WasmRuntime {
     return c.b;
   }
 
-  /** Notes region function `fn` installed at RAM offset `off` for virtual `pc` (entry block of `len` instructions). */
-  link(off: number, pc: number, fn: BlockFn, len: number): void {
-    const slot = this.slotOf.get(fn);
-    if (slot === undefined) return;
-    const e = ((off >>> 1) & CHAIN_MASK) << 2;
+  /**
+   * Notes region function `fn` installed at RAM offset `off` for virtual `pc`: regions leaving for
+   * the start of any of its blocks go on into it there (its entry block last, so that it keeps its
+   * own entry whatever other regions hold the same block).
+   */
+  link(off: number, pc: number, fn: BlockFn, _len: number): void {
+    const r = this.regionOf.get(fn);
+    this.unlink(off);
+    // Regions are built for the pc they run at (the memo reuses them only at that pc).
+    if (r === undefined || r.blocks[1] !== pc) return;
+    const base = off - (off & 0xfff);
     const t = this.chains;
-    t[e] = off;
-    t[e + 1] = pc;
-    t[e + 2] = slot;
-    t[e + 3] = len;
+    const offs: number[] = [];
+    for (let j = r.blocks.length - 3; j >= 0; j -= 3) {
+      const at = base + r.blocks[j];
+      const e = ((at >>> 1) & CHAIN_MASK) << 2;
+      t[e] = at;
+      t[e + 1] = r.blocks[j + 1];
+      t[e + 2] = r.slot;
+      t[e + 3] = r.blocks[j + 2] | ((j / 3) << 8);
+      offs.push(at);
+    }
+    this.linked.set(off, { slot: r.slot, offs });
   }
 
   /** Forgets the region installed at RAM offset `off` (dropped): no region chains into it any more. */
   unlink(off: number): void {
-    const e = ((off >>> 1) & CHAIN_MASK) << 2;
-    if (this.chains[e] === off) this.chains[e] = -1;
+    const l = this.linked.get(off);
+    if (l === undefined) return;
+    this.linked.delete(off);
+    const t = this.chains;
+    for (const at of l.offs) {
+      const e = ((at >>> 1) & CHAIN_MASK) << 2;
+      if (t[e] === at && t[e + 2] === l.slot) t[e] = -1;
+    }
   }
 
   /** Forgets every region (the code cache was flushed). */
   unlinkAll(): void {
+    this.linked.clear();
     this.chains.fill(-1);
   }
 
@@ -419,7 +444,7 @@ export class WasmRuntime {
     const types = vec([
       [0x60, ...vec([[i32], [i32], [i32], [i32]]), ...vec([[i32]])],
       [0x60, ...vec([[i32], [i32], [i32], [i32], [i32]]), 0],
-      [0x60, ...vec([[i32], [i32], [i32]]), ...vec([[i32]])],
+      [0x60, ...vec([[i32], [i32], [i32], [i32]]), ...vec([[i32]])],
     ]);
     const imports = vec([
       [...name('e'), ...name('m'), 0x02, 0x00, 0x00],
@@ -449,7 +474,9 @@ export class WasmRuntime {
     this.bytes += bytes.length;
     new WA!.Instance(new WA!.Module(bytes), this.imports);
     const fn: BlockFn = (_h, _x, _r8, _r16, _r32, _tagR, _tagW, _toff, dtag, n0, s0) => this.run(slot, dtag, n0, s0);
-    this.slotOf.set(fn, slot);
+    const where: number[] = [];
+    for (const b of blocks) where.push(b.pc & 0xfff, b.pc, b.ids.length);
+    this.regionOf.set(fn, { slot, blocks: where });
     return fn;
   }
 

@@ -735,6 +735,11 @@ function scanRegion(h: Hart, off: number, pc: number, withCode: boolean, only?: 
       inRegion(b.next);
     } else if (b.end === End.JUMP) {
       inRegion(b.target);
+      // A call's return point joins a WebAssembly region too, so that the callee's return goes on
+      // into the region there (jit-wasm.ts chains regions at any of their blocks).
+      if (wasm && ((b.ws[b.ws.length - 1] >>> 7) & 31) !== 0) inRegion(b.next);
+    } else if (b.end === End.JALR) {
+      if (wasm && ((b.ws[b.ws.length - 1] >>> 7) & 31) !== 0) inRegion(b.next);
     } else if (b.end === End.FALL && b.ids.length === MAX_BLOCK) {
       inRegion(b.next);
     }
