@@ -51,8 +51,15 @@ export const BUILD_BUDGET = 1 << 17;
  * tests comparing the translator with the interpreter build every block entered HOT_THRESHOLD times.
  */
 export const jitDefaults: { buildBudget: number; backend: JitBackend } = { buildBudget: BUILD_BUDGET, backend: 'wasm' };
-/** Most entries of a start between two looks at its credit. */
-const MAX_WAIT = 4096;
+/**
+ * Most entries of a start between two looks at its credit. A look costs a trip out of the
+ * interpreter's inner loop and a decode of the start's block; the start is built once its own
+ * entries have retired the budget whatever this is (each wait is the entries still needed when
+ * fewer), so it only bounds how late credit from other frames (the same code exec'd elsewhere) is
+ * noticed. With 4,096 a hot 8-instruction loop took five looks; Linux's boots decoded starts 1,583
+ * and 1,000 times, against 980 and 582 with 16,384, the same regions built (docs/speed.md).
+ */
+const MAX_WAIT = 16384;
 /**
  * Characters of region source per BUILD_BUDGET a start must retire before its region is built: V8's
  * compile time grows with a function's size, and Linux's boot built regions of 25 to 43 KB that
