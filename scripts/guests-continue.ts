@@ -9,6 +9,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VMLAB, type ConsoleGuest, type Mode } from './guests-lib';
+import { NODE_V8_FLAGS } from '../src/host/v8-flags';
 
 /** What one guest in one mode gave: a failure's first line, or undefined when every run matched. */
 export interface ContinuityResult {
@@ -27,7 +28,7 @@ interface Run {
 }
 
 function vmlab(args: string[], stats: string): Run {
-  const r = spawnSync(process.execPath, [VMLAB, ...args, '--stats-file', stats], { encoding: 'latin1', input: '', timeout: 3_600_000, maxBuffer: 1 << 28 });
+  const r = spawnSync(process.execPath, [...NODE_V8_FLAGS, VMLAB, ...args, '--stats-file', stats], { encoding: 'latin1', input: '', timeout: 3_600_000, maxBuffer: 1 << 28 });
   let instret: number | undefined;
   try {
     instret = (JSON.parse(readFileSync(stats, 'utf8')) as { instret?: number }).instret;
@@ -93,7 +94,7 @@ export async function checkContinuity(g: ConsoleGuest, mode: Mode, budget: numbe
 /** `vmlab migrate ARGS --at AT` to a `vmlab host --once` started for it; the console and the host's instruction count, or why it failed. */
 async function migrateOnce(args: string[], at: number, budget: number, work: string): Promise<Run | string> {
   const hostStats = join(work, `host-${at}.json`);
-  const host = spawn(process.execPath, [VMLAB, 'host', '--port', '0', '--once', '--max-insns', String(budget), '--stats-file', hostStats], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const host = spawn(process.execPath, [...NODE_V8_FLAGS, VMLAB, 'host', '--port', '0', '--once', '--max-insns', String(budget), '--stats-file', hostStats], { stdio: ['ignore', 'ignore', 'pipe'] });
   let hostErr = '';
   const hostDone = new Promise<number | null>((resolve) => host.on('close', resolve));
   const port = await new Promise<number | undefined>((resolve) => {
