@@ -28,6 +28,7 @@ interface WasmApi {
 interface WasmTable {
   readonly length: number;
   grow(n: number): number;
+  set(i: number, f: null): void;
 }
 
 /** The host's WebAssembly, or undefined when it has none. */
@@ -269,7 +270,14 @@ export class WasmRuntime {
    */
   private readonly table: WasmTable;
   private readonly call: (slot: number, dtag: number, room: number, ftag: number, chain: number) => number;
+  /** Table slots handed out so far, and those given back (their region is neither installed nor in the memo). */
   private slots = 0;
+  private readonly free: number[] = [];
+  /** Per slot: the starts its region is installed at (link), and whether the code cache's memo holds it. */
+  private readonly installs: number[] = [];
+  private readonly inMemo: boolean[] = [];
+  /** Per slot: the region function holding it. */
+  private readonly owner: (BlockFn | undefined)[] = [];
   /** The chain table (CHAIN_AT). */
   private readonly chains: Int32Array;
   /** Each region function's table slot and blocks (page offset, pc, instructions), entry block first. */
@@ -384,11 +392,14 @@ export class WasmRuntime {
   link(off: number, pc: number, fn: BlockFn, _len: number): void {
     const r = this.regionOf.get(fn);
     this.unlink(off);
+    if (r === undefined) return;
+    this.installs[r.slot]++;
+    const offs: number[] = [];
+    this.linked.set(off, { slot: r.slot, offs });
     // Regions are built for the pc they run at (the memo reuses them only at that pc).
-    if (r === undefined || r.blocks[1] !== pc) return;
+    if (r.blocks[1] !== pc) return;
     const base = off - (off & 0xfff);
     const t = this.chains;
-    const offs: number[] = [];
     for (let j = r.blocks.length - 3; j >= 0; j -= 3) {
       const at = base + r.blocks[j];
       const e = ((at >>> 1) & CHAIN_MASK) << 2;
@@ -398,7 +409,6 @@ export class WasmRuntime {
       t[e + 3] = r.blocks[j + 2] | ((j / 3) << 8);
       offs.push(at);
     }
-    this.linked.set(off, { slot: r.slot, offs });
   }
 
   /** Forgets the region installed at RAM offset `off` (dropped): no region chains into it any more. */
@@ -411,12 +421,36 @@ export class WasmRuntime {
       const e = ((at >>> 1) & CHAIN_MASK) << 2;
       if (t[e] === at && t[e + 2] === l.slot) t[e] = -1;
     }
+    if (--this.installs[l.slot] === 0 && !this.inMemo[l.slot]) this.release(l.slot);
   }
 
   /** Forgets every region (the code cache was flushed). */
   unlinkAll(): void {
+    for (const l of this.linked.values()) {
+      if (--this.installs[l.slot] === 0 && !this.inMemo[l.slot]) this.release(l.slot);
+    }
     this.linked.clear();
     this.chains.fill(-1);
+  }
+
+  /** The code cache's memo no longer holds region function `fn`: its slot is free once nothing has it installed. */
+  forget(fn: BlockFn): void {
+    const r = this.regionOf.get(fn);
+    if (r === undefined || this.owner[r.slot] !== fn || !this.inMemo[r.slot]) return;
+    this.inMemo[r.slot] = false;
+    if (this.installs[r.slot] === 0) this.release(r.slot);
+  }
+
+  /** Table slots in use (regions installed or remembered by the memo). */
+  get slotsInUse(): number {
+    return this.slots - this.free.length;
+  }
+
+  /** Gives `slot` back (its module can be collected); the next region built takes it. */
+  private release(slot: number): void {
+    this.table.set(slot, null);
+    this.owner[slot] = undefined;
+    this.free.push(slot);
   }
 
   /** Runs region function `f` for the dispatcher (the BlockFn contract). */
@@ -452,8 +486,11 @@ export class WasmRuntime {
       [...name('e'), ...name('l'), 0x00, F_LOAD],
       [...name('e'), ...name('s'), 0x00, F_STORE],
     ]);
-    const slot = this.slots++;
+    const slot = this.free.length > 0 ? this.free.pop()! : this.slots++;
     if (slot >= this.table.length) this.table.grow(this.table.length);
+    // The code cache puts every new function in its memo.
+    this.installs[slot] = 0;
+    this.inMemo[slot] = true;
     const head = [
       0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
       ...section(1, types),
@@ -477,6 +514,7 @@ export class WasmRuntime {
     const where: number[] = [];
     for (const b of blocks) where.push(b.pc & 0xfff, b.pc, b.ids.length);
     this.regionOf.set(fn, { slot, blocks: where });
+    this.owner[slot] = fn;
     return fn;
   }
 

@@ -397,6 +397,11 @@ export class CodeCache {
           result = TranslateResult.NOT_YET;
         } else {
           fn = this.wasm !== undefined ? this.wasm.build(scan.blocks, scan.index) : buildBlock(scan.source);
+          // A WebAssembly region the memo lets go of gives its table slot back once it is not installed.
+          if (this.wasm !== undefined) {
+            if (this.memo.size >= MEMO_LIMIT) for (const m of this.memo.values()) this.wasm.forget(m.fn);
+            else if (known !== undefined) this.wasm.forget(known.fn);
+          }
           if (this.memo.size >= MEMO_LIMIT) this.memo = new Map();
           this.memo.set(entry.key, { fn, key: scan.key, pcs: scan.pcs });
           this.knowPc(pc);
