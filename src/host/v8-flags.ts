@@ -15,8 +15,8 @@
 // no longer burn a third of the CPU in compiles that the interpreter's next feedback may throw away.
 // Best of three alternating runs of bench/harness.ts, whole process, on the 2-core host with the
 // other sessions' load: CoreMark 1.46 -> 1.07 CPU s, Linux with MMU 1.50 -> 1.27, nommu 1.25 ->
-// 1.04, xv6's boot 1.73 -> 1.32, sort 1.21 -> 0.95; with --no-jit too (CoreMark 2.87 -> 2.02);
-// `vmlab run` of a four-instruction loop 0.52 -> 0.45 (docs/speed.md, "Compiles on the main thread").
+// 1.04, xv6's boot 1.73 -> 1.32, sort 1.21 -> 0.95; with --no-jit too (CoreMark 2.87 -> 2.02;
+// docs/speed.md, "Compiles on the main thread").
 // V8 reads this flag when it creates an isolate: setting it at run time leaves the running isolate
 // as it was, and acts on the worker threads started afterwards (the app's and the server's machines).
 // The CLI runs its machine on the main thread, so node must get the flag on its command line.
