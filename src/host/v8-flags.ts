@@ -11,8 +11,8 @@
 //
 // --no-concurrent-recompilation makes V8 compile JavaScript with TurboFan on the thread that runs it
 // instead of on background threads. A machine's thread then waits for each compile (of `execute`, of
-// the JavaScript regions) instead of going on in the lower tiers meanwhile, and the compiler threads
-// no longer burn a third of the CPU in compiles that the interpreter's next feedback may throw away.
+// the JavaScript regions) instead of going on in the lower tiers meanwhile; with background compiles
+// the compiler threads took about a third of a run's CPU time and the runs took longer.
 // Best of three alternating runs of bench/harness.ts, whole process, on the 2-core host with the
 // other sessions' load: CoreMark 1.46 -> 1.07 CPU s, Linux with MMU 1.50 -> 1.27, nommu 1.25 ->
 // 1.04, xv6's boot 1.73 -> 1.32, sort 1.21 -> 0.95; with --no-jit too (CoreMark 2.87 -> 2.02;
