@@ -12,6 +12,9 @@
 // a JavaScript region does. The function returns the instructions retired and leaves its exit pc,
 // TLB hits, trap kind and trap value in a status area of the arena, which the BlockFn wrapper hands
 // to the hart. Retired instructions, steps, traps and TLB hits are those of the JavaScript regions.
+// Regions chain: the wrapper calls them through one trampoline, which goes on into the region
+// holding a block at the exit pc (a chain table in the arena, kept by the code cache's link and
+// unlink) exactly when the dispatcher would enter it there, without returning to JavaScript.
 
 import { Op } from '../isa/opcodes';
 import type { PhysicalBus, WasmArena } from '../machine/bus';
