@@ -86,7 +86,11 @@ const MEMO_LIMIT = 8192;
 /** What CodeCache.translate did. */
 export const enum TranslateResult {
   INSTALLED = 0,
-  /** The memo does not know the block and building was not asked for (a backed-off page). */
+  /**
+   * Nothing installed: the memo does not know the block and building was not asked for (a
+   * backed-off page), the start has not retired its budget yet, or its region has no loop; the
+   * translator has set when the interpreter calls again.
+   */
   NOT_YET = 1,
   /** Too short to be a block: fewer than two instructions before one that needs the hart. */
   UNTRANSLATABLE = 2,
@@ -166,6 +170,13 @@ export class CodeCache {
   /** Budget multiples of starts whose region is large (regionWeight), by content key. */
   private weight = new Map<string, number>();
   /**
+   * Content keys (entry block) of starts whose region was found to have no loop: looked at again,
+   * such a start is left interpreted without scanning its region. The key covers the entry block
+   * only, so a loop that other code of the page gains later goes unnoticed until the set restarts
+   * (a flush, or CREDIT_LIMIT keys); that costs speed, never results.
+   */
+  private loopless = new Set<string>();
+  /**
    * Start pcs the memo or the credit table may know (a superset): a start entered HOT_THRESHOLD
    * times whose pc is not here cannot have a built function nor credit from other frames, so its
    * first deferral needs no scan (a kernel's boot defers thousands of lukewarm starts once each).
@@ -217,6 +228,7 @@ export class CodeCache {
     this.wasm?.unlinkAll();
     this.credit.clear();
     this.weight.clear();
+    this.loopless.clear();
     this.knownPcs.clear();
     this.waiting.fill(0);
     this.codeChunks.fill(0);
@@ -384,11 +396,19 @@ export class CodeCache {
         // region run, 10 ns each, no faster than interpreted, after a build and V8 compiles that
         // cost more than the boot gained; docs/speed.md).
         const needLoop = this.buildBudget > 0;
-        scan = scanRegion(h, off, pc, true, undefined, needLoop);
-        if (scan === undefined) {
-          result = TranslateResult.UNTRANSLATABLE;
-        } else if (needLoop && !scan.loops) {
+        const knownLoopless = needLoop && this.loopless.has(entry.key);
+        scan = knownLoopless ? undefined : scanRegion(h, off, pc, true, undefined, needLoop);
+        if (knownLoopless || (needLoop && scan !== undefined && !scan.loops)) {
+          // Hot and still without a loop: look again after MAX_WAIT entries (such a start, a
+          // routine called from everywhere, stays hot; xv6's stressfs looked 1,313 times).
           this.stats.loopless++;
+          if (this.loopless.size >= CREDIT_LIMIT) this.loopless = new Set<string>();
+          this.loopless.add(entry.key);
+          this.hot[hi] = HOT_THRESHOLD - MAX_WAIT;
+          this.waiting[hi] = MAX_WAIT;
+          scan = undefined;
+          result = TranslateResult.NOT_YET;
+        } else if (scan === undefined) {
           result = TranslateResult.UNTRANSLATABLE;
         } else if (needLoop && this.wasm === undefined && credit < this.buildBudget * regionWeight(scan.source)) {
           // A large region costs V8 more to compile: its start must retire a larger budget first.
