@@ -79,7 +79,8 @@ class Slot implements InspectedVm {
   relayTimer: ReturnType<typeof setTimeout> | undefined;
   constructor(readonly key: string, readonly vmm: Vmm, readonly vm: Vm, readonly frames: Map<number, number>) {
     this.reported = vm.state;
-    this.history = new VmHistory(vmm, vm);
+    // Made right after the VM was built, before its first step.
+    this.history = new VmHistory(vmm, vm, true);
   }
 
   /** A byte of console output; what the VM repeats while it replays its past was shown already. */
@@ -149,7 +150,8 @@ export class VmmSession {
     }
     // A snapshot of a running guest restores paused; one of a guest that ended keeps its end.
     if (s.vm.state === 'running' || s.vm.state === 'waiting') s.vm.pause();
-    s.history = new VmHistory(this.vmm, s.vm);
+    s.history.dispose();
+    s.history = new VmHistory(this.vmm, s.vm, false);
     s.pausedFor = 'restored';
     return this.report(s);
   }
@@ -387,9 +389,10 @@ export class VmmSession {
   reset(key: string): VmWorkerStatus {
     const s = this.slot(key);
     this.notHeld(s, 'reset');
+    s.history.dispose();
     this.vmm.restartVm(s.vm);
     s.vm.pause();
-    s.history = new VmHistory(this.vmm, s.vm);
+    s.history = new VmHistory(this.vmm, s.vm, false);
     s.pausedFor = 'reset';
     s.out = [];
     return this.report(s);
@@ -414,6 +417,7 @@ export class VmmSession {
     s.relayTimer = undefined;
     void s.gdb?.close();
     s.gdb = undefined;
+    s.history.dispose();
     this.vmm.removeVm(s.vm);
     this.slots.delete(key);
     const error = closeDisks(s.disks);
