@@ -160,6 +160,8 @@ interface Result {
   pc: number;
   instret: number;
   steps: number;
+  /** Loads and stores the TLB served without the slow path. */
+  hits: number;
   m: Machine;
 }
 
@@ -171,7 +173,7 @@ function run(source: string, jit: boolean, slice: number): Result {
   let reason = StopReason.BUDGET;
   for (let i = 0; i < 20_000_000 / slice && reason === StopReason.BUDGET; i++) reason = m.run(slice);
   expect(reason).toBe(StopReason.EXIT);
-  return { regs: Array.from(m.hart.x), pc: m.hart.pc, instret: m.hart.instret, steps: m.clockSteps, m };
+  return { regs: Array.from(m.hart.x), pc: m.hart.pc, instret: m.hart.instret, steps: m.clockSteps, hits: m.hart.tlb.hits, m };
 }
 
 /**
@@ -182,7 +184,7 @@ function same(source: string, slices: number[], backend: string, share = 0.5, ch
   const interp = run(source, false, 10_000_000);
   for (const slice of slices) {
     const jit = run(source, true, slice);
-    expect([jit.regs, jit.pc, jit.instret, jit.steps]).toEqual([interp.regs, interp.pc, interp.instret, interp.steps]);
+    expect([jit.regs, jit.pc, jit.instret, jit.steps, jit.hits]).toEqual([interp.regs, interp.pc, interp.instret, interp.steps, interp.hits]);
     const stats = jit.m.hart.code!.stats;
     // In whole slices, WebAssembly regions ran most instructions and entered each other inside
     // WebAssembly (in short slices most region runs are short and the translator may leave them).
