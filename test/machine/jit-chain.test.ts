@@ -59,9 +59,9 @@ patch:
   ret
 `;
 
-// The same call and return across pages, with the CLINT's timer interrupting every PERIOD ticks:
-// the handler counts the interrupts (s10), folds each mepc and the minstret it reads into s9, and
-// sets the next deadline.
+// The same call and return across pages (the function counts its calls in memory), with the
+// CLINT's timer interrupting every PERIOD ticks: the handler counts the interrupts (s10), folds each
+// mepc and the minstret it reads into s9, and sets the next deadline.
 const PERIOD = 13;
 const TIMER = `
   .option norvc
@@ -93,6 +93,8 @@ loop:
   addi  s0, s0, -1
   bnez  s0, loop
   csrci mstatus, 8
+  la    t0, calls
+  lw    s7, 0(t0)
 ${EXIT}
 trap:
   csrr  t3, mepc
@@ -110,6 +112,10 @@ trap:
   mret
   .balign 4096
 f:
+  la    s4, calls
+  lw    s5, 0(s4)
+  addi  s5, s5, 1
+  sw    s5, 0(s4)
   xor   t1, a0, a1
   andi  t1, t1, 7
   beqz  t1, 2f
@@ -117,6 +123,9 @@ f:
 2:
   addi  a0, a0, 1
   ret
+  .balign 4096
+calls:
+  .word 0
 `;
 
 // A function whose last block the loop rewrites ROUNDS times (`addi a0, a0, 1`, then 2, 3, ...),
@@ -214,6 +223,7 @@ forEachBackend((backend) => {
       const out = same(TIMER, [10_000_000, 4099, 97, 13], backend);
       expect(out.regs[10]).toBe(3000);
       expect(out.regs[11]).toBe(3000 * 3 + 750 * 5);
+      expect(out.regs[23]).toBe(3000);
       // Interrupts came during the loop (every PERIOD ticks of 10 steps; the loop runs about 40,000).
       expect(out.regs[26]).toBeGreaterThan(250);
     });
