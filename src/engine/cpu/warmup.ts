@@ -11,7 +11,7 @@
 // its type feedback as well as its inner loop.
 
 import { MEMORY_MAP } from '../machine/memory-map';
-import { Bus, Rom } from '../machine/bus';
+import { Bus, Rom, type Device, type PhysicalBus } from '../machine/bus';
 import { encode, type Fields } from '../isa/encode';
 import { Op } from '../isa/opcodes';
 import { INSN_BY_ID } from '../isa/table';
@@ -205,13 +205,21 @@ export interface WarmUpSummary {
  * translator under its production budget (so hot starts are deferred, and with a backed-off page,
  * as a kernel's boot has them: the heat check's other paths), and without the translator.
  */
+/**
+ * Another bus class the interpreter runs on, set by its owner (the VMM: a VM's guest-physical bus,
+ * on which hw mode interprets a guest's virtual M-mode): the warm-up's interpreting hart runs on
+ * one, so V8 compiles execute for both classes at once instead of again at the first such run
+ * ("wrong map" at `h.bus.ram`). It returns a bus with `bytes` of RAM at `base`, RAM offset 0 first.
+ */
+export const warmUpBus: { make?: (base: number, bytes: number) => PhysicalBus & { map(base: number, size: number, device: Device): void } } = {};
+
 export function warmUpInterpreter(): WarmUpSummary {
   const summary: WarmUpSummary = { steps: 0, ecalls: 0, accessFaults: 0, fetchFaults: 0, storeFaults: 0, translations: 0, faultLoopBuilt: 0, deferred: 0 };
   const code = program();
   const handler = (code.length - HANDLER_WORDS) * 4;
   const base = MEMORY_MAP.ram.base;
   const harts = (['build', 'budget', 'interpret'] as const).map((kind) => {
-    const bus = new Bus(base, RAM_BYTES);
+    const bus = kind === 'interpret' && warmUpBus.make !== undefined ? warmUpBus.make(base, RAM_BYTES) : new Bus(base, RAM_BYTES);
     bus.map(MEMORY_MAP.bootRom.base, 4096, new Rom(RET));
     const hart = new Hart(bus, { jit: kind !== 'interpret', pmp: false });
     // One hart builds blocks at once (the production budget would leave this short program

@@ -3,8 +3,10 @@
 // implements PhysicalBus, so a Hart can run on it directly (emulate mode) or keep a VM's virtual
 // CSR state (trap mode).
 
-import { readRam, writeRam, type Bus, type Device, type PhysicalBus, type Region } from '../machine/bus';
-import type { Pmap } from './pmap';
+import { warmUpBus } from '../cpu/warmup';
+import { Bus, readRam, writeRam, type Device, type PhysicalBus, type Region } from '../machine/bus';
+import { FrameAllocator } from './frames';
+import { Pmap } from './pmap';
 
 /** Guest-physical memory of one VM. */
 export class GuestBus implements PhysicalBus {
@@ -129,3 +131,17 @@ export class GuestBus implements PhysicalBus {
     return undefined;
   }
 }
+
+/**
+ * The warm-up's guest-physical bus (cpu/warmup.ts): `bytes` of guest RAM at `base` in host frames
+ * 0.., so guest RAM offset 0 is host RAM offset 0.
+ */
+warmUpBus.make = (base: number, bytes: number): GuestBus => {
+  const pages = Math.ceil(bytes / 4096);
+  // Room after the guest's frames for the pmap's root (4 frames, aligned) and one level-0 table.
+  const host = new Bus(base, (pages + 16) * 4096);
+  const frames = new FrameAllocator(base, pages + 16);
+  const pmap = new Pmap(host, frames, base, pages * 4096);
+  for (let i = 0; i < pages; i++) pmap.map(base + i * 4096, frames.take(i, 2));
+  return new GuestBus(host, pmap);
+};
