@@ -6,7 +6,8 @@
 // uninterrupted run ends. The store reads only the pages written since the checkpoint before, never
 // all of RAM: a few hundred pages per checkpoint of a 4,096-page (16 MiB) guest. When a live
 // migration's log takes the bus over, the store reads all of RAM instead (and stays exact) without
-// disturbing that log, and logs again once the migration's log ends.
+// disturbing that log, and logs again once the migration's log ends. A reboot the guest asks for
+// (RAM cleared and the kernel loaded again, which no log sees) makes the store read all of RAM.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -171,6 +172,32 @@ describe('checkpoints with a dirty log', () => {
         expect(g.target.steps).toBe(c.steps);
         expect(differing(g.bus, c)).toEqual([]);
       }
+    }, 60_000);
+  }
+
+  // (A trap-mode VM leaves the finisher's reset request pending: the reboot is tested where it happens.)
+  for (const mode of ['bare', 'emulate', 'hw'] as ('bare' | VmMode)[]) {
+    test(`${mode}: a reboot the guest asks for (RAM cleared and loaded again behind the log) is seen`, () => {
+      const g = guest(mode, dirty, 16 * MiB);
+      const store = new CheckpointStore(g.target, { interval: 1, maxBytes: 1 << 30, maxCount: 100 }, { dirtyLog: true, fresh: true });
+      runTo(g, ROUND);
+      store.take(0);
+      const page = 4096 - 64;
+      expect(g.dma.write(g.bus.ramBase + page * 4096, new Uint8Array(4096).fill(0x5a))).toBe(true);
+      runTo(g, 2 * ROUND);
+      const before = store.take(0);
+      expect(before.pages[page]?.[0]).toBe(0x5a);
+      // The SiFive test finisher's reset: the next run reboots the guest from its kernel.
+      g.bus.store(0x100000, 4, 0x7777);
+      g.run(1000);
+      g.run(50_000);
+      const after = store.take(0);
+      expect(after.pages[page]).toBeUndefined();
+      expect(differing(g.bus, after)).toEqual([]);
+      store.restore(before);
+      expect(differing(g.bus, before)).toEqual([]);
+      store.restore(after);
+      expect(differing(g.bus, after)).toEqual([]);
     }, 60_000);
   }
 });
