@@ -7,7 +7,8 @@
 // all of RAM: a few hundred pages per checkpoint of a 4,096-page (16 MiB) guest. When a live
 // migration's log takes the bus over, the store reads all of RAM instead (and stays exact) without
 // disturbing that log, and logs again once the migration's log ends. A reboot the guest asks for
-// (RAM cleared and the kernel loaded again, which no log sees) makes the store read all of RAM.
+// (RAM cleared and the kernel loaded again, which no log sees) makes the store read all of RAM. The
+// app's VM history logs from the VM's build, so its first checkpoint reads only the boot regions.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { ALL_VM_MODES, type VmMode } from '../../src/engine/vmm/vm';
 import { Vmm } from '../../src/engine/vmm/vmm';
 import { machineDebugTarget, vmDebugTarget, type DebugTarget } from '../../src/host/gdb/debug-target';
 import { CheckpointStore, type Checkpoint } from '../../src/host/replay/checkpoints';
+import { VmHistory } from '../../src/host/vm-history';
 import { REPO_ROOT } from '../support/build';
 
 const MiB = 1024 * 1024;
@@ -200,4 +202,20 @@ describe('checkpoints with a dirty log', () => {
       expect(differing(g.bus, after)).toEqual([]);
     }, 60_000);
   }
+
+  test("the app's VM history logs from the VM's build: its first checkpoint reads the boot regions, not all of RAM", () => {
+    const vmm = new Vmm({ hostRamSize: 160 * MiB });
+    const vm = vmm.createVm({ name: 'g', mode: 'trap', kernel: dirty, memSize: 128 * MiB });
+    const history = new VmHistory(vmm, vm, true);
+    history.forward();
+    const first = history.checkpoints;
+    expect(first.taken).toBe(1);
+    // The kernel (its 128-page working set in .bss included) and the device tree, of 32,768 pages.
+    expect(first.pagesRead).toBeGreaterThan(128);
+    expect(first.pagesRead).toBeLessThan(160);
+    expect(first.pagesCopied).toBeGreaterThan(0);
+    expect(first.pagesCopied).toBeLessThanOrEqual(first.pagesRead);
+    history.dispose();
+    expect(vm.bus.writeLog).toBeUndefined();
+  });
 });
