@@ -56,10 +56,17 @@ export const jitDefaults: { buildBudget: number; backend: JitBackend } = { build
  * interpreter's inner loop and a decode of the start's block; the start is built once its own
  * entries have retired the budget whatever this is (each wait is the entries still needed when
  * fewer), so it only bounds how late credit from other frames (the same code exec'd elsewhere) is
- * noticed. With 4,096 a hot 8-instruction loop took five looks; Linux's boots decoded starts 1,583
- * and 1,000 times, against 980 and 582 with 16,384, the same regions built (docs/speed.md).
+ * noticed. 16,384 halved the looks on Linux's boots (1,583 -> 980 decodes) with the same regions
+ * built and no change in their time, but made bench/os.ts's fill kernel slower with the same
+ * counters but for the looks (0.33-0.36 -> 0.44-0.48 CPU s, alternating runs) and exec no faster,
+ * so it stays at 4,096 (docs/speed.md).
  */
-const MAX_WAIT = 16384;
+const MAX_WAIT = 4096;
+/**
+ * Entries of a hot start whose region has no loop between two looks: such a start (a routine called
+ * from everywhere) stays hot, and xv6's stressfs looked 1,313 times every 4,160 entries, 337 so.
+ */
+const LOOPLESS_WAIT = 16384;
 /**
  * Characters of region source per BUILD_BUDGET a start must retire before its region is built: V8's
  * compile time grows with a function's size, and Linux's boot built regions of 25 to 43 KB that
@@ -399,13 +406,13 @@ export class CodeCache {
         const knownLoopless = needLoop && this.loopless.has(entry.key);
         scan = knownLoopless ? undefined : scanRegion(h, off, pc, true, undefined, needLoop);
         if (knownLoopless || (needLoop && scan !== undefined && !scan.loops)) {
-          // Hot and still without a loop: look again after MAX_WAIT entries (such a start, a
+          // Hot and still without a loop: look again after LOOPLESS_WAIT entries (such a start, a
           // routine called from everywhere, stays hot; xv6's stressfs looked 1,313 times).
           this.stats.loopless++;
           if (this.loopless.size >= CREDIT_LIMIT) this.loopless = new Set<string>();
           this.loopless.add(entry.key);
-          this.hot[hi] = HOT_THRESHOLD - MAX_WAIT;
-          this.waiting[hi] = MAX_WAIT;
+          this.hot[hi] = HOT_THRESHOLD - LOOPLESS_WAIT;
+          this.waiting[hi] = LOOPLESS_WAIT;
           scan = undefined;
           result = TranslateResult.NOT_YET;
         } else if (scan === undefined) {
