@@ -36,8 +36,9 @@ import { hInstruction, NOT_H } from './hext';
 function mustLeaveRun(pg: PageBlocks | undefined, hot: Int32Array, off: number): boolean {
   if (pg !== undefined && pg.fn[(off & 0xfff) >>> 1] !== undefined) return true;
   const hi = (off >>> 1) & HOT_MASK;
-  if (hot[hi] + 1 >= HOT_THRESHOLD) return true;
-  hot[hi]++;
+  const heat = hot[hi] + 1;
+  if (heat >= HOT_THRESHOLD) return true;
+  hot[hi] = heat;
   return false;
 }
 
