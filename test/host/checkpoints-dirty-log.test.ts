@@ -177,8 +177,7 @@ describe('checkpoints with a dirty log', () => {
     }, 60_000);
   }
 
-  // (A trap-mode VM leaves the finisher's reset request pending: the reboot is tested where it happens.)
-  for (const mode of ['bare', 'emulate', 'hw'] as ('bare' | VmMode)[]) {
+  for (const mode of ['bare', 'emulate', 'trap', 'bt', 'pv', 'hw'] as ('bare' | VmMode)[]) {
     test(`${mode}: a reboot the guest asks for (RAM cleared and loaded again behind the log) is seen`, () => {
       const g = guest(mode, dirty, 16 * MiB);
       const store = new CheckpointStore(g.target, { interval: 1, maxBytes: 1 << 30, maxCount: 100 }, { dirtyLog: true, fresh: true });

@@ -176,6 +176,11 @@ export class Machine {
     warmUpInterpreter();
   }
 
+  /** The guest asked for a reboot (test finisher or SBI), which the next run performs. */
+  get resetPending(): boolean {
+    return this.resetRequested;
+  }
+
   private finish(code: number): void {
     if (this.exitCode === undefined) this.exitCode = code;
     this.hart.sliceEnd = 0;

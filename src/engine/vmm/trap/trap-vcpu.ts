@@ -275,6 +275,11 @@ export class TrapVcpu implements Vcpu, ExitHandler {
         reason = StopReason.EXIT;
         break;
       }
+      // A reboot the guest asked for (its device write ended the slice): the VMM performs it.
+      if (m.resetPending) {
+        reason = StopReason.RESET;
+        break;
+      }
       m.clint.update();
       m.board.htif?.poll();
       const slept = sleepInWfi(m, vh, remaining);
