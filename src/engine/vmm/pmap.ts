@@ -51,10 +51,9 @@ export class Pmap {
     return this.frames.address(this.rootFrame);
   }
 
-  /** Maps guest page `gpa` (4 KiB aligned) to host frame `frame`. */
-  map(gpa: number, frame: number): void {
-    const index1 = Math.floor(gpa / 4194304) & 0xfff;
-    const rootEntry = this.rootAddress + index1 * 4;
+  /** The root entry over guest address `gpa`, pointing at a level-0 table (made, zeroed, if none was). */
+  private rootPte(gpa: number): number {
+    const rootEntry = this.rootAddress + (Math.floor(gpa / 4194304) & 0xfff) * 4;
     let pte = this.ptes.readPte(rootEntry) >>> 0;
     if ((pte & 1) === 0) {
       const l0 = this.frames.alloc(VMM_OWNER);
@@ -62,6 +61,12 @@ export class Pmap {
       pte = ((Math.floor(this.frames.address(l0) / 4096) << 10) | 1) >>> 0;
       this.ptes.writePte(rootEntry, pte);
     }
+    return pte;
+  }
+
+  /** Maps guest page `gpa` (4 KiB aligned) to host frame `frame`. */
+  map(gpa: number, frame: number): void {
+    const pte = this.rootPte(gpa);
     const l0Base = (pte >>> 10) * 4096;
     const hpn = Math.floor(this.frames.address(frame) / 4096);
     this.ptes.writePte(l0Base + ((gpa >>> 12) & 0x3ff) * 4, ((hpn << 10) | LEAF_FLAGS) | 0);
@@ -79,14 +84,7 @@ export class Pmap {
     let k = 0;
     while (k < n) {
       const at = gpa + k * 4096;
-      const rootEntry = this.rootAddress + (Math.floor(at / 4194304) & 0xfff) * 4;
-      let pte = this.ptes.readPte(rootEntry) >>> 0;
-      if ((pte & 1) === 0) {
-        const l0 = this.frames.alloc(VMM_OWNER);
-        this.zeroFrames(l0, 1);
-        pte = ((Math.floor(this.frames.address(l0) / 4096) << 10) | 1) >>> 0;
-        this.ptes.writePte(rootEntry, pte);
-      }
+      const pte = this.rootPte(at);
       const slot = (at >>> 12) & 0x3ff;
       const count = Math.min(n - k, 1024 - slot);
       const entry = (this.host.ramOffset((pte >>> 10) * 4096, 4096) >> 2) + slot;
