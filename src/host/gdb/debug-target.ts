@@ -61,8 +61,6 @@ export function machineDebugTarget(machine: Machine): DebugTarget {
     loadState: (state) => loadMachine(machine, state as MachineState),
     startDirtyLog: () => startMachineDirtyLog(machine),
     loadedPages: () => regionPages(machine.bus, machine.board.regions),
-    // The board makes a new list of boot regions each time it loads the kernel (reset, reboot).
-    loadGeneration: () => machine.board.regions,
   };
 }
 
@@ -101,7 +99,6 @@ export function vmDebugTarget(vmm: Vmm, vm: Vm): DebugTarget {
     loadState: (state) => loadVm(vmm, vm, state as VmState),
     startDirtyLog: () => startVmDirtyLog(vmm, vm),
     loadedPages: () => regionPages(vm.bus, vm.machine.board.regions),
-    loadGeneration: () => vm.machine.board.regions,
   };
 }
 

@@ -23,11 +23,6 @@ export interface Rewindable {
   startDirtyLog?(): DirtyLog;
   /** The RAM pages the loader wrote when the guest was built (every other page is zero then). */
   loadedPages?(): readonly number[];
-  /**
-   * A value that changes whenever the loader rewrites RAM behind the dirty log (the guest rebooted
-   * itself: RAM cleared and the kernel loaded again).
-   */
-  loadGeneration?(): unknown;
 }
 
 /** How a store learns what changed. */
@@ -83,14 +78,11 @@ export class CheckpointStore {
   private known: readonly (Uint8Array | undefined)[] | undefined;
   /** Pages to read at the next checkpoint besides those the log names (what the loader wrote). */
   private pending: readonly number[] = [];
-  /** `loadGeneration` when RAM was last known. */
-  private generation: unknown;
 
   constructor(private readonly target: Rewindable, readonly limits: CheckpointLimits = DEFAULT_CHECKPOINT_LIMITS, private readonly options: CheckpointOptions = {}) {
     if (options.dirtyLog && options.fresh && target.loadedPages !== undefined && this.startLog()) {
       this.known = new Array<undefined>(this.pageCount);
       this.pending = target.loadedPages();
-      this.generation = target.loadGeneration?.();
     }
   }
 
@@ -125,7 +117,7 @@ export class CheckpointStore {
       this.restartLog();
     }
     for (const page of pages) if (page !== undefined) this.ref(page);
-    this.remember(pages);
+    if (this.logValid()) this.known = pages;
     const cp: Checkpoint = { steps, inputs, state: this.target.saveState(), pages };
     this.list.splice(at, 0, cp);
     this.taken++;
@@ -157,7 +149,7 @@ export class CheckpointStore {
       for (let i = 0; i < this.pageCount; i++) this.put(i, cp.pages[i]);
       this.restartLog();
     }
-    this.remember(cp.pages);
+    if (this.logValid()) this.known = cp.pages;
     this.target.loadState(cp.state);
   }
 
@@ -197,13 +189,6 @@ export class CheckpointStore {
     if (!pageAt(bus.ram, off).equals(saved ?? ZERO_PAGE)) bus.ram.set(saved ?? ZERO_PAGE, off);
   }
 
-  /** RAM now holds `pages`, and the log (if still ours) was re-armed at that moment. */
-  private remember(pages: readonly (Uint8Array | undefined)[]): void {
-    if (!this.logValid()) return;
-    this.known = pages;
-    this.generation = this.target.loadGeneration?.();
-  }
-
   /** Whether the bus still writes into our log (a migration's log replaces it, and its end removes it). */
   private logValid(): boolean {
     return this.log !== undefined && this.logArray !== undefined && this.target.ramBus.writeLog === this.logArray;
@@ -226,8 +211,7 @@ export class CheckpointStore {
       return undefined;
     }
     const dirty = this.log!.take();
-    // A reboot cleared RAM and loaded the kernel again without the log seeing it.
-    if (this.known === undefined || this.target.loadGeneration?.() !== this.generation) return undefined;
+    if (this.known === undefined) return undefined;
     const pending = this.pending;
     this.pending = [];
     return pending.length === 0 ? dirty : [...new Set([...pending, ...dirty])];
