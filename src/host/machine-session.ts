@@ -64,10 +64,7 @@ export class MachineSession {
     machine.loadKernel(kernel);
     this.machine = machine;
     this.timeline = new InputTimeline((b) => machine.sendInput(b), () => machine.clockSteps);
-    this.rewinder?.dispose();
-    // The machine was just built and has not run: its RAM writes are logged from here on, so no
-    // checkpoint reads RAM the guest left alone (docs/replay.md).
-    this.rewinder = new Rewinder(machineDebugTarget(machine), { ...DEFAULT_CHECKPOINT_LIMITS, interval: APP_CHECKPOINT_INTERVAL }, this.timeline, { dirtyLog: true, fresh: true });
+    this.rewinder = new Rewinder(machineDebugTarget(machine), { ...DEFAULT_CHECKPOINT_LIMITS, interval: APP_CHECKPOINT_INTERVAL }, this.timeline);
     this.built = { kernel, ramSize: ramSize ?? DEFAULT_RAM_SIZE, cpu, boot };
     this.syncBreakpoints();
     return this.setState('paused', 'loaded');

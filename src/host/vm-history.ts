@@ -23,26 +23,15 @@ export class VmHistory {
   readonly timeline: InputTimeline;
   private readonly rewinder: Rewinder;
 
-  /**
-   * `fresh`: the VM was just built and has not run (its RAM is zero but for what the loader wrote),
-   * so its RAM writes are logged from now on and no checkpoint reads a page the guest left alone.
-   * Otherwise the first checkpoint reads all of RAM and logging starts there.
-   */
-  constructor(vmm: Vmm, private readonly vm: Vm, fresh: boolean) {
+  constructor(vmm: Vmm, private readonly vm: Vm) {
     this.timeline = new InputTimeline((b) => vm.sendInput(b), () => vm.machine.clockSteps);
-    const limits = { ...DEFAULT_CHECKPOINT_LIMITS, interval: APP_CHECKPOINT_INTERVAL, maxBytes: VM_CHECKPOINT_BYTES };
-    this.rewinder = new Rewinder(vmDebugTarget(vmm, vm), limits, this.timeline, { dirtyLog: true, fresh });
+    this.rewinder = new Rewinder(vmDebugTarget(vmm, vm), { ...DEFAULT_CHECKPOINT_LIMITS, interval: APP_CHECKPOINT_INTERVAL, maxBytes: VM_CHECKPOINT_BYTES }, this.timeline);
   }
 
-  /** Checkpoints taken so far and kept now, and RAM pages checkpoints and rewinds read and copied (for tests and the docs' figures). */
-  get checkpoints(): { taken: number; kept: number; pagesRead: number; pagesCopied: number } {
+  /** Checkpoints taken so far and kept now (for tests and the docs' figures). */
+  get checkpoints(): { taken: number; kept: number } {
     const h = this.rewinder.history;
-    return { taken: h.taken, kept: h.list.length, pagesRead: h.pagesRead, pagesCopied: h.pagesCopied };
-  }
-
-  /** The history is replaced or its VM goes: stops its dirty log. */
-  dispose(): void {
-    this.rewinder.dispose();
+    return { taken: h.taken, kept: h.list.length };
   }
 
   /** The VM is about to run forward (or just ran): a checkpoint when one is due. */

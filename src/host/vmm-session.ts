@@ -79,8 +79,7 @@ class Slot implements InspectedVm {
   relayTimer: ReturnType<typeof setTimeout> | undefined;
   constructor(readonly key: string, readonly vmm: Vmm, readonly vm: Vm, readonly frames: Map<number, number>) {
     this.reported = vm.state;
-    // Made right after the VM was built, before its first step.
-    this.history = new VmHistory(vmm, vm, true);
+    this.history = new VmHistory(vmm, vm);
   }
 
   /** A byte of console output; what the VM repeats while it replays its past was shown already. */
@@ -150,8 +149,7 @@ export class VmmSession {
     }
     // A snapshot of a running guest restores paused; one of a guest that ended keeps its end.
     if (s.vm.state === 'running' || s.vm.state === 'waiting') s.vm.pause();
-    s.history.dispose();
-    s.history = new VmHistory(this.vmm, s.vm, false);
+    s.history = new VmHistory(this.vmm, s.vm);
     s.pausedFor = 'restored';
     return this.report(s);
   }
@@ -389,10 +387,9 @@ export class VmmSession {
   reset(key: string): VmWorkerStatus {
     const s = this.slot(key);
     this.notHeld(s, 'reset');
-    s.history.dispose();
     this.vmm.restartVm(s.vm);
     s.vm.pause();
-    s.history = new VmHistory(this.vmm, s.vm, false);
+    s.history = new VmHistory(this.vmm, s.vm);
     s.pausedFor = 'reset';
     s.out = [];
     return this.report(s);
@@ -417,7 +414,6 @@ export class VmmSession {
     s.relayTimer = undefined;
     void s.gdb?.close();
     s.gdb = undefined;
-    s.history.dispose();
     this.vmm.removeVm(s.vm);
     this.slots.delete(key);
     const error = closeDisks(s.disks);

@@ -13,9 +13,6 @@ import type { Vm } from '../../engine/vmm/vm';
 import type { Vmm } from '../../engine/vmm/vmm';
 import { loadMachine, loadVm, saveMachine, saveVm, type MachineState, type VmState } from '../../engine/snapshot/machine-state';
 import type { Rewindable } from '../replay/checkpoints';
-import { startMachineDirtyLog, startVmDirtyLog } from '../../engine/vmm/dirty-log';
-import type { PhysicalBus } from '../../engine/machine/bus';
-import type { BootRegion } from '../../engine/machine/boot';
 
 /** Stop reason of a VM the VMM declared crashed (beside the machine's own reasons). */
 export const STOP_CRASHED = 100 as StopReason;
@@ -59,8 +56,6 @@ export function machineDebugTarget(machine: Machine): DebugTarget {
     ramBus: machine.bus,
     saveState: () => saveMachine(machine),
     loadState: (state) => loadMachine(machine, state as MachineState),
-    startDirtyLog: () => startMachineDirtyLog(machine),
-    loadedPages: () => regionPages(machine.bus, machine.board.regions),
   };
 }
 
@@ -97,21 +92,7 @@ export function vmDebugTarget(vmm: Vmm, vm: Vm): DebugTarget {
     ramBus: vm.bus,
     saveState: () => saveVm(vmm, vm),
     loadState: (state) => loadVm(vmm, vm, state as VmState),
-    startDirtyLog: () => startVmDirtyLog(vmm, vm),
-    loadedPages: () => regionPages(vm.bus, vm.machine.board.regions),
   };
-}
-
-/** RAM pages (by index from the start of RAM) the boot regions cover. */
-function regionPages(bus: PhysicalBus, regions: readonly BootRegion[]): number[] {
-  const count = Math.floor(bus.ramSize / 4096);
-  const pages = new Set<number>();
-  for (const r of regions) {
-    const first = Math.max(0, Math.floor((r.start - bus.ramBase) / 4096));
-    const last = Math.min(count - 1, Math.floor((r.end - 1 - bus.ramBase) / 4096));
-    for (let i = first; i <= last; i++) pages.add(i);
-  }
-  return [...pages];
 }
 
 function copySet(from: ReadonlySet<number>, to: Set<number>): void {
@@ -126,8 +107,6 @@ function writeRamBytes(h: Hart, codeHart: Hart, pa: number, data: Uint8Array): b
     if (off < 0) return false;
     codeHart.noteStore(codeHart.bus.ramBase + off, 1);
     h.bus.ram[off] = data[i];
-    // A dirty log (a migration's, reverse execution's) must see the debugger's writes too.
-    if (h.bus.writeLog !== undefined) h.bus.writeLog[off >>> 12] = 1;
   }
   return true;
 }

@@ -7,7 +7,6 @@
 // first, which is where history starts), so the spacing grows evenly and a replay stays short.
 
 import type { PhysicalBus } from '../../engine/machine/bus';
-import type { DirtyLog } from '../../engine/vmm/dirty-log';
 
 /** What checkpoints need of a machine or VM. */
 export interface Rewindable {
@@ -19,18 +18,6 @@ export interface Rewindable {
   saveState(): unknown;
   /** Puts back a state `saveState` returned (after RAM was put back). */
   loadState(state: unknown): void;
-  /** Starts logging the guest's RAM writes (dirty-log.ts); absent where none can be kept. */
-  startDirtyLog?(): DirtyLog;
-  /** The RAM pages the loader wrote when the guest was built (every other page is zero then). */
-  loadedPages?(): readonly number[];
-}
-
-/** How a store learns what changed. */
-export interface CheckpointOptions {
-  /** Keep a dirty log of the guest's RAM (when the target can), so a checkpoint reads only the pages written. */
-  dirtyLog?: boolean;
-  /** The guest was just built and has not run: RAM is zero but for `loadedPages`, and logging starts now. */
-  fresh?: boolean;
 }
 
 /** One point the guest can be rewound to. */
@@ -67,30 +54,9 @@ export class CheckpointStore {
   /** Checkpoints taken and dropped (for docs/tests: the thinning works). */
   taken = 0;
   dropped = 0;
-  /** RAM pages read (compared with a copy) and copied by checkpoints and rewinds, for tests and docs. */
-  pagesRead = 0;
-  pagesCopied = 0;
   private readonly refs = new Map<Uint8Array, number>();
-  /** Our dirty log, and the array it writes (the bus's `writeLog` while the log is ours). */
-  private log: DirtyLog | undefined;
-  private logArray: Uint8Array | undefined;
-  /** RAM as it was when the log was last read (undefined: not known, read every page). */
-  private known: readonly (Uint8Array | undefined)[] | undefined;
-  /** Pages to read at the next checkpoint besides those the log names (what the loader wrote). */
-  private pending: readonly number[] = [];
 
-  constructor(private readonly target: Rewindable, readonly limits: CheckpointLimits = DEFAULT_CHECKPOINT_LIMITS, private readonly options: CheckpointOptions = {}) {
-    if (options.dirtyLog && options.fresh && target.loadedPages !== undefined && this.startLog()) {
-      this.known = new Array<undefined>(this.pageCount);
-      this.pending = target.loadedPages();
-    }
-  }
-
-  /** Stops the dirty log (the store is being dropped); the guest runs on at full speed. */
-  dispose(): void {
-    if (this.logValid()) this.log!.stop();
-    this.forgetLog();
-  }
+  constructor(private readonly target: Rewindable, readonly limits: CheckpointLimits = DEFAULT_CHECKPOINT_LIMITS) {}
 
   /** Takes a checkpoint when none lies within `interval` steps before the guest's clock. */
   maybeTake(inputs: number): void {
@@ -104,20 +70,23 @@ export class CheckpointStore {
     let at = this.list.findIndex((c) => c.steps >= steps);
     if (at < 0) at = this.list.length;
     if (at < this.list.length && this.list[at].steps === steps) this.drop(at);
-    let pages: (Uint8Array | undefined)[];
-    const dirty = this.dirtySinceKnown();
-    if (dirty !== undefined) {
-      // Pages the log does not name hold what they held at the last checkpoint taken or restored.
-      pages = this.known!.slice();
-      for (const i of dirty) pages[i] = this.capture(i, pages[i]);
-    } else {
-      const prev = at > 0 ? this.list[at - 1].pages : undefined;
-      pages = new Array(this.pageCount);
-      for (let i = 0; i < pages.length; i++) pages[i] = this.capture(i, prev?.[i]);
-      this.restartLog();
+    const prev = at > 0 ? this.list[at - 1].pages : undefined;
+    const bus = this.target.ramBus;
+    const count = Math.floor(bus.ramSize / PAGE);
+    const pages: (Uint8Array | undefined)[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const off = bus.ramOffset(bus.ramBase + i * PAGE, PAGE);
+      if (off < 0) continue;
+      const now = pageAt(bus.ram, off);
+      const old = prev?.[i];
+      if (old !== undefined && now.equals(old)) {
+        pages[i] = this.ref(old);
+      } else if (!now.equals(ZERO_PAGE)) {
+        const copy = new Uint8Array(now);
+        this.bytes += PAGE;
+        pages[i] = this.ref(copy);
+      }
     }
-    for (const page of pages) if (page !== undefined) this.ref(page);
-    if (this.logValid()) this.known = pages;
     const cp: Checkpoint = { steps, inputs, state: this.target.saveState(), pages };
     this.list.splice(at, 0, cp);
     this.taken++;
@@ -139,105 +108,28 @@ export class CheckpointStore {
 
   /** Puts the guest back to `cp`: RAM, then the rest of its state. */
   restore(cp: Checkpoint): void {
-    const dirty = this.dirtySinceKnown();
-    if (dirty !== undefined) {
-      // Only pages written since, or that differ between the known RAM and `cp`, can differ now.
-      const known = this.known!;
-      for (const i of dirty) this.put(i, cp.pages[i]);
-      for (let i = 0; i < known.length; i++) if (known[i] !== cp.pages[i]) this.put(i, cp.pages[i]);
-    } else {
-      for (let i = 0; i < this.pageCount; i++) this.put(i, cp.pages[i]);
-      this.restartLog();
+    const bus = this.target.ramBus;
+    const count = Math.floor(bus.ramSize / PAGE);
+    for (let i = 0; i < count; i++) {
+      const off = bus.ramOffset(bus.ramBase + i * PAGE, PAGE);
+      if (off < 0) continue;
+      const saved = cp.pages[i];
+      const now = pageAt(bus.ram, off);
+      // Compare first: most pages hold what they held, and writing RAM the guest never touched
+      // would make the host commit it.
+      if (!now.equals(saved ?? ZERO_PAGE)) bus.ram.set(saved ?? ZERO_PAGE, off);
     }
-    if (this.logValid()) this.known = cp.pages;
     this.target.loadState(cp.state);
   }
 
   /** Forgets every checkpoint (the debugger changed the guest: history before now no longer leads here). */
   clear(): void {
     while (this.list.length > 0) this.drop(this.list.length - 1);
-    // What changed the guest may have written RAM behind the log's back: read all of it next time.
-    this.known = undefined;
-    this.pending = [];
   }
 
-  private get pageCount(): number {
-    return Math.floor(this.target.ramBus.ramSize / PAGE);
-  }
-
-  /** Page `i` now: `old` when it still holds that, undefined when zero, else a copy. */
-  private capture(i: number, old: Uint8Array | undefined): Uint8Array | undefined {
-    const bus = this.target.ramBus;
-    const off = bus.ramOffset(bus.ramBase + i * PAGE, PAGE);
-    if (off < 0) return undefined;
-    this.pagesRead++;
-    const now = pageAt(bus.ram, off);
-    if (old !== undefined && now.equals(old)) return old;
-    if (now.equals(ZERO_PAGE)) return undefined;
-    this.pagesCopied++;
-    return new Uint8Array(now);
-  }
-
-  /** Makes page `i` hold `saved` (zeros when undefined). */
-  private put(i: number, saved: Uint8Array | undefined): void {
-    const bus = this.target.ramBus;
-    const off = bus.ramOffset(bus.ramBase + i * PAGE, PAGE);
-    if (off < 0) return;
-    this.pagesRead++;
-    // Compare first: most pages hold what they held, and writing RAM the guest never touched
-    // would make the host commit it.
-    if (!pageAt(bus.ram, off).equals(saved ?? ZERO_PAGE)) bus.ram.set(saved ?? ZERO_PAGE, off);
-  }
-
-  /** Whether the bus still writes into our log (a migration's log replaces it, and its end removes it). */
-  private logValid(): boolean {
-    return this.log !== undefined && this.logArray !== undefined && this.target.ramBus.writeLog === this.logArray;
-  }
-
-  private forgetLog(): void {
-    this.log = undefined;
-    this.logArray = undefined;
-    this.known = undefined;
-    this.pending = [];
-  }
-
-  /**
-   * The pages written since RAM was last known (the log re-armed), or undefined when RAM is not
-   * known or the log no longer sees every write.
-   */
-  private dirtySinceKnown(): number[] | undefined {
-    if (!this.logValid()) {
-      this.forgetLog();
-      return undefined;
-    }
-    const dirty = this.log!.take();
-    if (this.known === undefined) return undefined;
-    const pending = this.pending;
-    this.pending = [];
-    return pending.length === 0 ? dirty : [...new Set([...pending, ...dirty])];
-  }
-
-  /** After reading all of RAM: the log (re-armed, or started if nobody else logs the bus) covers what comes next. */
-  private restartLog(): void {
-    if (this.logValid()) return;
-    this.forgetLog();
-    if (this.options.dirtyLog) this.startLog();
-  }
-
-  /** Starts our log unless another (a migration's) logs the bus; true when ours runs. */
-  private startLog(): boolean {
-    const t = this.target;
-    if (t.startDirtyLog === undefined || t.ramBus.writeLog !== undefined) return false;
-    this.log = t.startDirtyLog();
-    this.logArray = t.ramBus.writeLog;
-    return this.logArray !== undefined;
-  }
-
-  /** One more checkpoint holds `page` (a page no checkpoint held counts towards `bytes` again). */
-  private ref(page: Uint8Array): void {
-    const n = this.refs.get(page) ?? 0;
-    if (n === 0) this.bytes += PAGE;
-    this.refs.set(page, n + 1);
+  private ref(page: Uint8Array): Uint8Array {
+    this.refs.set(page, (this.refs.get(page) ?? 0) + 1);
+    return page;
   }
 
   private drop(index: number): void {

@@ -6,20 +6,15 @@
 
 import { StopReason } from '../../engine/machine/machine';
 import type { DebugTarget } from '../gdb/debug-target';
-import { CheckpointStore, DEFAULT_CHECKPOINT_LIMITS, type Checkpoint, type CheckpointLimits, type CheckpointOptions } from './checkpoints';
+import { CheckpointStore, DEFAULT_CHECKPOINT_LIMITS, type Checkpoint, type CheckpointLimits } from './checkpoints';
 import type { InputTimeline } from './input-timeline';
 
 /** Checkpoints and rewinds of one debugged target. */
 export class Rewinder {
   readonly history: CheckpointStore;
 
-  constructor(private readonly target: DebugTarget, limits: CheckpointLimits = DEFAULT_CHECKPOINT_LIMITS, private readonly timeline?: InputTimeline, options: CheckpointOptions = {}) {
-    this.history = new CheckpointStore(target, limits, options);
-  }
-
-  /** The history is dropped: stops its dirty log. */
-  dispose(): void {
-    this.history.dispose();
+  constructor(private readonly target: DebugTarget, limits: CheckpointLimits = DEFAULT_CHECKPOINT_LIMITS, private readonly timeline?: InputTimeline) {
+    this.history = new CheckpointStore(target, limits);
   }
 
   /** The guest is about to run forward: takes a checkpoint when one is due. */
