@@ -201,11 +201,6 @@ export interface WarmUpSummary {
 }
 
 /**
- * Runs the warm-up program on three harts: with the translator building blocks at once, with the
- * translator under its production budget (so hot starts are deferred, and with a backed-off page,
- * as a kernel's boot has them: the heat check's other paths), and without the translator.
- */
-/**
  * Another bus class the interpreter runs on, set by its owner (the VMM: a VM's guest-physical bus,
  * on which hw mode interprets a guest's virtual M-mode): the warm-up's interpreting hart runs on
  * one, so V8 compiles execute for both classes at once instead of again at the first such run
@@ -213,6 +208,11 @@ export interface WarmUpSummary {
  */
 export const warmUpBus: { make?: (base: number, bytes: number) => PhysicalBus & { map(base: number, size: number, device: Device): void } } = {};
 
+/**
+ * Runs the warm-up program on three harts: with the translator building blocks at once, with the
+ * translator under its production budget (so hot starts are deferred, and with a backed-off page,
+ * as a kernel's boot has them: the heat check's other paths), and without the translator.
+ */
 export function warmUpInterpreter(): WarmUpSummary {
   const summary: WarmUpSummary = { steps: 0, ecalls: 0, accessFaults: 0, fetchFaults: 0, storeFaults: 0, translations: 0, faultLoopBuilt: 0, deferred: 0 };
   const code = program();
