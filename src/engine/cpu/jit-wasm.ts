@@ -31,7 +31,7 @@ interface WasmApi {
 interface WasmTable {
   readonly length: number;
   grow(n: number): number;
-  set(i: number, f: null): void;
+  set(i: number, f: unknown): void;
 }
 
 /** The host's WebAssembly, or undefined when it has none. */
@@ -194,12 +194,6 @@ class Code {
 function uleb(v: number): number[] {
   const c = new Code();
   c.uleb(v);
-  return c.b;
-}
-
-function sleb(v: number): number[] {
-  const c = new Code();
-  c.sleb(v);
   return c.b;
 }
 
@@ -485,7 +479,6 @@ export class WasmRuntime {
     ]);
     const imports = vec([
       [...name('e'), ...name('m'), 0x02, 0x00, 0x00],
-      [...name('e'), ...name('t'), 0x01, 0x70, 0x00, 0x00],
       [...name('e'), ...name('l'), 0x00, F_LOAD],
       [...name('e'), ...name('s'), 0x00, F_STORE],
     ]);
@@ -499,7 +492,7 @@ export class WasmRuntime {
       ...section(1, types),
       ...section(2, imports),
       ...section(3, vec([uleb(2)])),
-      ...section(9, vec([[0x00, W.CONST, ...sleb(slot), W.END, ...vec([uleb(F_REGION)])]])),
+      ...section(7, vec([[...name('f'), 0x00, ...uleb(F_REGION)]])),
     ];
     // The code section: one function, its locals and body (copied once: bodies are large).
     const locals = [...uleb(1), ...uleb(LOCALS - PARAMS), i32];
@@ -512,7 +505,7 @@ export class WasmRuntime {
     bytes.set(codeHead, head.length);
     bytes.set(body, head.length + codeHead.length);
     this.bytes += bytes.length;
-    new WA!.Instance(new WA!.Module(bytes), this.imports);
+    this.table.set(slot, new WA!.Instance(new WA!.Module(bytes), this.imports).exports.f);
     const fn: BlockFn = (_h, _x, _r8, _r16, _r32, _tagR, _tagW, _toff, dtag, n0, s0) => this.run(slot, dtag, n0, s0);
     const where: number[] = [];
     for (const b of blocks) where.push(b.pc & 0xfff, b.pc, b.ids.length);
@@ -557,7 +550,11 @@ export class WasmRuntime {
     const addTot = (k: number): void => {
       if (k !== 0) c.get(TOT).const(k).op(W.ADD).set(TOT);
     };
-    // On to block `t` after the current block's k instructions, or back to the dispatcher.
+    /** The block whose code is being emitted. */
+    let cur = 0;
+    // On to block `t` after the current block's k instructions, or back to the dispatcher. A block
+    // laid out after the current one is reached by a branch to its label (its code follows that
+    // label's end); any other goes round the loop through the br_table.
     const goTo = (t: number, k: number): void => {
       addTot(k);
       const i = index.get(t);
@@ -569,7 +566,8 @@ export class WasmRuntime {
       c.open(W.IF);
       exitTo(t);
       c.end();
-      c.const(i).set(BI).br(top);
+      if (i > cur) c.br(labels[i]);
+      else c.const(i).set(BI).br(top);
     };
     const reg = (r: number): void => {
       if (r === 0) c.const(0);
@@ -582,6 +580,7 @@ export class WasmRuntime {
     };
     for (let bi = 0; bi < n; bi++) {
       c.end();
+      cur = bi;
       const b = blocks[bi];
       const len = b.ids.length;
       const self = b.end === End.BRANCH && b.target === b.pc && len > 1;
