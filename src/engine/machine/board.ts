@@ -262,8 +262,12 @@ export class Board {
     if (to > from) this.fillRam(from, to - from, data.subarray(from - paddr, to - paddr));
   }
 
-  /** Writes `data` (or zeros) into RAM page by page through the bus's RAM mapping. */
+  /**
+   * Writes `data` (or zeros) into RAM page by page through the bus's RAM mapping, logging each page
+   * while a dirty log is on (a reboot loads the image again while the guest migrates).
+   */
   private fillRam(pa: number, length: number, data: Uint8Array | undefined): void {
+    const log = this.bus.writeLog;
     let done = 0;
     while (done < length) {
       const at = pa + done;
@@ -272,6 +276,7 @@ export class Board {
       if (off < 0) throw new Error(`address 0x${at.toString(16)} is not RAM`);
       if (data) this.bus.ram.set(data.subarray(done, done + chunk), off);
       else this.bus.ram.fill(0, off, off + chunk);
+      if (log !== undefined) log[off >>> 12] = 1;
       done += chunk;
     }
   }

@@ -145,9 +145,17 @@ export class Bus implements PhysicalBus {
     return off >= 0 && off + size <= this.ramSize ? off : -1;
   }
 
-  /** Zeroes RAM unless it is still as allocated (then it is zero and untouched). */
+  /**
+   * Zeroes RAM unless it is still as allocated (then it is zero and untouched). While a dirty log is
+   * on, only pages holding data are written, and each is logged: a guest's reboot clears RAM while
+   * it migrates.
+   */
   clearRam(): void {
-    if (this.ramUsed) this.ram.fill(0);
+    if (this.ramUsed) {
+      const log = this.writeLog;
+      if (log === undefined) this.ram.fill(0);
+      else for (let off = 0; off < this.ramSize; off += 4096) clearLoggedPage(this.ram32, off, log);
+    }
     this.ramUsed = true;
   }
 
@@ -191,6 +199,22 @@ export class Bus implements PhysicalBus {
     this.ok = true;
     this.deviceAccesses++;
     region.device.write(pa - region.base, value, size);
+  }
+}
+
+/**
+ * Zeroes the 4 KiB page at RAM offset `off` (page-aligned) if it holds data, and logs it in `log`
+ * (PhysicalBus.writeLog); an all-zero page is neither written nor logged, as zeroing changes nothing.
+ */
+export function clearLoggedPage(ram32: Int32Array, off: number, log: Uint8Array): void {
+  const first = off >>> 2;
+  const end = first + 1024;
+  for (let w = first; w < end; w++) {
+    if (ram32[w] !== 0) {
+      ram32.fill(0, first, end);
+      log[off >>> 12] = 1;
+      return;
+    }
   }
 }
 

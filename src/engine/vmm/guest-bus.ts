@@ -31,9 +31,12 @@ export class GuestBus implements PhysicalBus {
     this.ramSize = pmap.guestRamSize;
   }
 
-  /** Zeroes the guest's RAM; the first time only frames an earlier owner may have written. */
+  /**
+   * Zeroes the guest's RAM; the first time only frames an earlier owner may have written. While the
+   * dirty log is on, every frame it changes is logged (PhysicalBus.clearRam).
+   */
   clearRam(): void {
-    this.pmap.clearGuestRam(!this.ramUsed);
+    this.pmap.clearGuestRam(!this.ramUsed, this.writeLog);
     this.ramUsed = true;
   }
 

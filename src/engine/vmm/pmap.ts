@@ -3,7 +3,7 @@
 // tables; leaves have U set). The table is what inspectors show and what `hw` mode will load into
 // hgatp; a typed-array mirror indexed by guest page answers the VMM's own lookups in O(1).
 
-import type { Bus } from '../machine/bus';
+import { clearLoggedPage, type Bus } from '../machine/bus';
 import { Access, walkSv32, WalkResult, type PteMemory } from '../mmu/walk';
 import { VMM_OWNER, type FrameAllocator } from './frames';
 
@@ -163,10 +163,14 @@ export class Pmap {
   /**
    * Zeroes the guest's RAM frames: all of them, or with `onlyRecycled` only those an earlier owner
    * may have written (fresh host RAM is zero, and left untouched so the host commits it lazily).
+   * With a dirty log (indexed by host RAM page), only frames holding data are written, and each is
+   * logged: a guest's reboot clears its RAM while it migrates.
    */
-  clearGuestRam(onlyRecycled: boolean): void {
+  clearGuestRam(onlyRecycled: boolean, log?: Uint8Array): void {
     for (const frame of this.frameOf) {
-      if (frame >= 0 && (!onlyRecycled || this.frames.recycled(frame))) this.zeroFrames(frame, 1);
+      if (frame < 0 || (onlyRecycled && !this.frames.recycled(frame))) continue;
+      if (log === undefined) this.zeroFrames(frame, 1);
+      else clearLoggedPage(this.host.ram32, this.host.ramOffset(this.frames.address(frame), 4096), log);
     }
   }
 
