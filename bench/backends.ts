@@ -13,6 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { buildAsm, buildC, listGuests } from '../test/support/build';
+import { dropNodeStartExtras } from './node-env';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const HARNESS = join(BENCH_DIR, '..', 'dist', 'bench-backends-harness.mjs');
@@ -35,6 +36,7 @@ for (let i = 0; i < argv.length; i++) {
   else only.push(argv[i]);
 }
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs takes a positive integer, got '${runs}'`);
+dropNodeStartExtras();
 
 await build({
   entryPoints: [join(BENCH_DIR, 'harness.ts')], outfile: HARNESS, bundle: true, platform: 'node', format: 'esm',

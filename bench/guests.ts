@@ -8,6 +8,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ALL_MODES, PV_NOTE, consoleGuests, runOnce, type ConsoleGuest, type DriveResult, type Mode } from '../scripts/guests-lib';
+import { dropNodeStartExtras } from './node-env';
 
 /** The best (fastest to the end) of `runs` runs, or the first failure. */
 async function best(g: ConsoleGuest, target: Mode | 'qemu', runs: number): Promise<DriveResult> {
@@ -33,6 +34,7 @@ function usage(message: string): number {
 }
 
 async function main(): Promise<number> {
+  dropNodeStartExtras();
   const argv = process.argv.slice(2);
   let dir = process.env.VMLAB_GUESTS || undefined;
   let runs = 1;

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { buildC, listGuests } from '../test/support/build';
 import { requireTool } from '../test/support/tools';
 import { NODE_V8_FLAGS } from '../src/host/v8-flags';
+import { dropNodeStartExtras } from './node-env';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH_DIR, '..');
@@ -89,6 +90,7 @@ function parseArgs(argv: string[]): Options {
 }
 
 async function main(): Promise<number> {
+  dropNodeStartExtras();
   const opts = parseArgs(process.argv.slice(2));
   const wanted = opts.wanted;
   const name = (p: string): string => basename(p).replace(/\.(c|S|elf)$/, '');

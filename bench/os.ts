@@ -21,6 +21,7 @@ import { buildAsm, listGuests } from '../test/support/build';
 import { qemuArgs } from '../test/support/qemu';
 import { requireTool, tool } from '../test/support/tools';
 import { NODE_V8_FLAGS } from '../src/host/v8-flags';
+import { dropNodeStartExtras } from './node-env';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH_DIR, '..');
@@ -165,6 +166,7 @@ function table(head: string[], rows: string[][]): string {
 }
 
 async function main(): Promise<number> {
+  dropNodeStartExtras();
   const argv = process.argv.slice(2);
   let runs = 3;
   let xv6: string | undefined = process.env.VMLAB_XV6;

@@ -17,6 +17,7 @@ import { assemblerFigure } from './asm-bench';
 import { qemuArgs } from '../test/support/qemu';
 import { requireTool, tool } from '../test/support/tools';
 import { NODE_V8_FLAGS } from '../src/host/v8-flags';
+import { dropNodeStartExtras } from './node-env';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH_DIR, '..');
@@ -110,6 +111,7 @@ function inverted(r: Row): boolean {
 }
 
 async function main(): Promise<number> {
+  dropNodeStartExtras();
   const wanted = process.argv.slice(2);
   const programs = listGuests(join(BENCH_DIR, 'programs'), '.c').filter((p) => wanted.length === 0 || wanted.includes(basename(p, '.c')));
   const rows: Row[] = [];
