@@ -761,15 +761,16 @@ export class WasmRuntime {
     const toff = this.tlbAt + 12288;
     const size = id === Op.LW || id === Op.SW ? 4 : id === Op.LB || id === Op.LBU || id === Op.SB ? 1 : 2;
     const imm = isStore ? ((w >> 25) << 5) | ((w >>> 7) & 31) : immI;
-    // a = rs1 + imm; vp = a >>> 12; ti = (vp & 1023) * 4; on the stack: whether the access is aligned.
+    // a = rs1 + imm; vp = a >>> 12; ti = (vp & 1023) * 4; then the tag and alignment checks.
     reg(rs1);
     c.const(imm).op(W.ADD).tee(A).const(12).op(W.SHR_U).tee(VP).const(1023).op(W.AND).const(2).op(W.SHL).set(TI);
-    const aligned = (): void => {
-      if (size === 1) c.const(1);
-      else c.get(A).const(size - 1).op(W.AND).op(W.EQZ);
-    };
-    const tagIs = (base: number): void => {
-      c.get(TI).mem(W.LOAD, base).get(VP).get(DTAG).op(W.OR).op(W.EQ);
+    /**
+     * Pushes zero when the page has the tag at `base` and the access is aligned, else nonzero (one
+     * value to branch on: Liftoff turns each comparison of a conjunction into a 0/1 value).
+     */
+    const missing = (base: number): void => {
+      c.get(TI).mem(W.LOAD, base).get(VP).get(DTAG).op(W.OR).op(W.XOR);
+      if (size > 1) c.get(A).const(size - 1).op(W.AND).op(W.OR);
     };
     const hit = (): void => {
       c.get(HH).const(1).op(W.ADD).set(HH);
@@ -796,9 +797,8 @@ export class WasmRuntime {
     };
     if (isLoad) {
       const op = id === Op.LW ? W.LOAD : id === Op.LH ? W.LOAD16_S : id === Op.LHU ? W.LOAD16_U : id === Op.LB ? W.LOAD8_S : W.LOAD8_U;
-      aligned();
-      tagIs(tagR);
-      c.op(W.AND);
+      missing(tagR);
+      c.op(W.EQZ);
       c.open(W.IF);
       hit();
       c.get(A).get(TI).mem(W.LOAD, toff).op(W.ADD).mem(op, 0).set(V);
@@ -819,9 +819,8 @@ export class WasmRuntime {
     const done = c.open(W.BLOCK);
     const slow = c.open(W.BLOCK);
     // A page with a write tag.
-    aligned();
-    tagIs(tagW);
-    c.op(W.AND);
+    missing(tagW);
+    c.op(W.EQZ);
     c.open(W.IF);
     hit();
     c.get(A).get(TI).mem(W.LOAD, toff).op(W.ADD);
@@ -829,9 +828,8 @@ export class WasmRuntime {
     c.mem(st, 0).br(done);
     c.end();
     // A page holding code (code-write tag): the store stays here unless its word holds code.
-    aligned();
-    tagIs(tagC);
-    c.op(W.AND).op(W.EQZ).brIf(slow);
+    missing(tagC);
+    c.brIf(slow);
     c.get(A).get(TI).mem(W.LOAD, toff).op(W.ADD).tee(V);
     c.const(7).op(W.SHR_U).const(2).op(W.SHL).mem(W.LOAD, this.linesAt);
     c.get(V).const(2).op(W.SHR_U).op(W.SHR_U).const(1).op(W.AND).brIf(slow);
