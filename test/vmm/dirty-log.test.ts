@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { assemble } from '../../src/engine/asm/index';
+import { MemoryByteStore } from '../../src/engine/disk/types';
+import { RawDisk } from '../../src/engine/disk/raw';
+import type { DiskAttachment } from '../../src/engine/machine/board';
 import { Machine } from '../../src/engine/machine/machine';
 import type { PhysicalBus } from '../../src/engine/machine/bus';
 import { startMachineDirtyLog, startVmDirtyLog, type DirtyLog } from '../../src/engine/vmm/dirty-log';
@@ -33,10 +36,10 @@ interface Guest {
   log(): DirtyLog;
 }
 
-function guest(mode: 'bare' | VmMode, elf: Uint8Array, scattered = false, mem = 16 * MiB): Guest {
+function guest(mode: 'bare' | VmMode, elf: Uint8Array, scattered = false, mem = 16 * MiB, disks: DiskAttachment[] = []): Guest {
   const output: number[] = [];
   if (mode === 'bare') {
-    const m = new Machine({ ramSize: mem, onUart: (b) => output.push(b) });
+    const m = new Machine({ ramSize: mem, onUart: (b) => output.push(b), disks });
     m.loadKernel(elf);
     return {
       output, bus: m.bus, pages: mem / 4096,
@@ -46,7 +49,7 @@ function guest(mode: 'bare' | VmMode, elf: Uint8Array, scattered = false, mem = 
     };
   }
   const vmm = new Vmm({ hostRamSize: mem + 32 * MiB });
-  const vm = vmm.createVm({ name: 'g', mode, kernel: elf, memSize: mem, onUart: (b) => output.push(b), placement: scattered ? 'scattered' : 'contiguous' });
+  const vm = vmm.createVm({ name: 'g', mode, kernel: elf, memSize: mem, onUart: (b) => output.push(b), placement: scattered ? 'scattered' : 'contiguous', disks });
   return {
     output, bus: vm.bus, pages: mem / 4096,
     steps: () => vm.machine.clockSteps, instret: () => vm.vhart.instret,
@@ -128,6 +131,19 @@ describe('dirty log', () => {
       migrateInPlace(logged, 5_000, 2_000, 20, 2_000_000);
       expect(Buffer.from(logged.output).toString(), mode).toBe(Buffer.from(plain.output).toString());
       expect(logged.instret(), mode).toBe(plain.instret());
+    }
+  });
+
+  test("bare, emulate, trap, hw: the disk's writes into RAM (data, status, the used ring) are logged", () => {
+    const elf = kernel('labs/disk/disk.S');
+    const disk = (): DiskAttachment[] => [{ device: new RawDisk(new MemoryByteStore(new Uint8Array(64 * 1024))), legacy: true }];
+    for (const mode of ['bare', 'emulate', 'trap', 'hw'] as ('bare' | VmMode)[]) {
+      const plain = guest(mode, elf, false, 32 * MiB, disk());
+      runTo(plain, 2_000_000);
+      const logged = guest(mode, elf, mode !== 'bare', 32 * MiB, disk());
+      migrateInPlace(logged, 200, 200, 200, 2_000_000);
+      expect(Buffer.from(logged.output).toString(), mode).toBe(Buffer.from(plain.output).toString());
+      expect(Buffer.from(logged.output).toString(), mode).toContain('boot 1');
     }
   });
 });

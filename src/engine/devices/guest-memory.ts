@@ -107,6 +107,7 @@ export class GuestMemory {
     const off = this.bus.ramOffset(pa, size);
     if (off >= 0) {
       writeRam(this.bus.ram, off, size, value);
+      if (this.bus.writeLog !== undefined) this.bus.writeLog[off >>> 12] = 1;
       this.onWrite?.(pa, off, size);
       return true;
     }
