@@ -350,6 +350,9 @@ export class WasmRuntime {
     const tagX = this.tlbAt + 16384;
     const ch = this.chainAt;
     c.b.push(...uleb(1), ...uleb(8), 0x7f);
+    // `chain`: bit 0 whether to chain, the rest the block of region `slot` to enter.
+    c.get(CH).const(1).op(W.SHR_U).set(B);
+    c.get(CH).const(1).op(W.AND).set(CH);
     const out = c.open(W.BLOCK);
     const top = c.open(W.LOOP);
     c.get(DT).get(RM).get(T).get(B).get(SLOT).op(0x11).uleb(0).uleb(0).set(T);
@@ -450,13 +453,41 @@ export class WasmRuntime {
     this.free.push(slot);
   }
 
-  /** Runs region function `f` for the dispatcher (the BlockFn contract). */
-  private run(slot: number, dtag: number, n0: number, s0: number): number {
+  /**
+   * The block of an installed region that starts at RAM offset `off` for virtual `pc` (the chain
+   * table's entry): the region's function, the block's index and its instructions; undefined when
+   * no installed region has a block there.
+   */
+  blockAt(off: number, pc: number): { owner: BlockFn; block: number; len: number } | undefined {
+    const t = this.chains;
+    const e = ((off >>> 1) & CHAIN_MASK) << 2;
+    if (t[e] !== off || t[e + 1] !== pc) return undefined;
+    const owner = this.owner[t[e + 2]];
+    if (owner === undefined) return undefined;
+    return { owner, block: t[e + 3] >>> 8, len: t[e + 3] & 255 };
+  }
+
+  /**
+   * Installs at RAM offset `off` the entry into block `block` of region function `owner` (see
+   * blockAt): the dispatcher runs the installed region from that block, as a chain would enter it,
+   * instead of a region built for the start. It counts as an install of the region, so the
+   * region's function and table slot live until unlink(off).
+   */
+  enter(off: number, owner: BlockFn, block: number): BlockFn {
+    const slot = this.regionOf.get(owner)!.slot;
+    this.unlink(off);
+    this.installs[slot]++;
+    this.linked.set(off, { slot, offs: [] });
+    return (_h, _x, _r8, _r16, _r32, _tagR, _tagW, _toff, dtag, n0, s0) => this.run(slot, dtag, n0, s0, block);
+  }
+
+  /** Runs region function `f` for the dispatcher (the BlockFn contract), from its block `block`. */
+  private run(slot: number, dtag: number, n0: number, s0: number, block = 0): number {
     const h = this.h;
     this.n0 = n0;
     this.s0 = s0;
     const r = h.sliceEnd - s0;
-    const tot = this.call(slot, dtag, r > ROOM_MAX ? ROOM_MAX : r, h.fetchTag, h.breakpoints.size === 0 ? 1 : 0);
+    const tot = this.call(slot, dtag, r > ROOM_MAX ? ROOM_MAX : r, h.fetchTag, (h.breakpoints.size === 0 ? 1 : 0) | (block << 1));
     const s = this.s;
     h.pc = s[St.PC];
     h.tlb.hits += s[St.HITS];

@@ -130,6 +130,8 @@ export class JitStats {
   retranslations = 0;
   /** Translations served from the content memo without building a function. */
   memoHits = 0;
+  /** Translations that enter a WebAssembly region installed at another start of the page, at its block there. */
+  entered = 0;
   /** Blocks dropped because a store, DMA or reload overwrote their bytes. */
   invalidations = 0;
   /** Stores that dropped at least one block. */
@@ -360,6 +362,12 @@ export class CodeCache {
     const hi = (off >>> 1) & HOT_MASK;
     this.dirty = true;
     const step = HOT_THRESHOLD << this.shift[page];
+    // A block of a WebAssembly region installed in this page: entered there, nothing built.
+    if (build && this.wasm !== undefined && this.enterInstalled(h, off, pc)) {
+      this.waiting[hi] = 0;
+      if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
+      return TranslateResult.INSTALLED;
+    }
     if (this.waiting[hi] === 0 && !this.knownPcs.has(pc) && step * MAX_BLOCK < this.buildBudget) {
       // The first call for a start nothing is known of: no function to reuse, and its entries so
       // far cannot have retired the budget. Come back when they might have (blocks of MAX_BLOCK).
@@ -442,26 +450,52 @@ export class CodeCache {
     this.credit.delete(entry.key);
     this.weight.delete(entry.key);
     this.waiting[hi] = 0;
+    this.install(h, off, pc, fn, scan.length, scan.first, scan.bytes, scan.words);
+    // WebAssembly regions chain to it from now on (until it is dropped).
+    this.wasm?.link(off, pc, fn, scan.length);
+    if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
+    return TranslateResult.INSTALLED;
+  }
+
+  /** Puts `fn` at RAM offset `off` (virtual `pc`): its entry block's length and the span and words of its code. */
+  private install(h: Hart, off: number, pc: number, fn: BlockFn, len: number, first: number, bytes: number, words: Uint32Array): void {
+    const page = off >>> 12;
     let pg = this.pages[page];
     if (pg === undefined) pg = this.pages[page] = new PageBlocks();
     const i = (off & 0xfff) >>> 1;
     if (pg.fn[i] === undefined) pg.starts.push(i);
     pg.fn[i] = fn;
-    // WebAssembly regions chain to it from now on (until it is dropped).
-    this.wasm?.link(off, pc, fn, scan.length);
     pg.pc[i] = pc;
-    pg.len[i] = scan.length;
-    pg.first[i] = scan.first;
-    pg.bytes[i] = scan.bytes;
-    pg.words[i] = scan.words;
+    pg.len[i] = len;
+    pg.first[i] = first;
+    pg.bytes[i] = bytes;
+    pg.words[i] = words;
     if (pg.seen[i] !== 0) this.stats.retranslations++;
     pg.seen[i] = 1;
     this.stats.translations++;
     const bits = this.codeChunks[page];
-    this.codeChunks[page] = (bits | this.markWords(page, scan.words)) >>> 0;
+    this.codeChunks[page] = (bits | this.markWords(page, words)) >>> 0;
     if (bits === 0) h.codePageAdded(page);
-    if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
-    return TranslateResult.INSTALLED;
+  }
+
+  /**
+   * When a WebAssembly region installed at another start of this page has a block at RAM offset
+   * `off` for `pc` (a start that turns hot inside a region: a loop's head reached from outside, a
+   * call's return point), installs the entry into that block there and returns true. The entry
+   * shares the region's code words and span, so whatever drops the region (a store into its code,
+   * DMA, a released page, a flush) drops the entry too.
+   */
+  private enterInstalled(h: Hart, off: number, pc: number): boolean {
+    const wasm = this.wasm!;
+    const at = wasm.blockAt(off, pc);
+    const pg = this.pages[off >>> 12];
+    if (at === undefined || pg === undefined) return false;
+    const k = pg.starts.find((j) => pg.fn[j] === at.owner);
+    if (k === undefined) return false;
+    const fn = wasm.enter(off, at.owner, at.block);
+    this.install(h, off, pc, fn, at.len, pg.first[k], pg.bytes[k], pg.words[k]!);
+    this.stats.entered++;
+    return true;
   }
 
   /**
