@@ -633,8 +633,8 @@ export class WasmRuntime {
         if (last && b.end !== End.FALL) {
           if (self) {
             addTot(len);
-            this.cond(c, id, w, reg);
-            c.op(W.EQZ).brIf(selfOut);
+            this.cond(c, id, w, reg, true);
+            c.brIf(selfOut);
             // Another pass only while it fits the slice.
             c.get(TOT).const(len).op(W.ADD).get(ROOM).op(W.GT_S);
             c.open(W.IF);
@@ -755,17 +755,29 @@ export class WasmRuntime {
     c.end();
   }
 
-  /** Pushes the condition (0 or 1) of conditional branch `id`. */
-  private cond(c: Code, id: number, w: number, reg: (r: number) => void): void {
-    reg((w >>> 15) & 31);
-    reg((w >>> 20) & 31);
+  /**
+   * Pushes the condition of conditional branch `id` (its negation with `not`) for an `if` or
+   * `br_if`: zero when it does not hold, else nonzero. Liftoff fuses a comparison (or an eqz) with
+   * the `if` or `br_if` that follows it into a compare and a jump, so a negated branch is its
+   * opposite comparison, and a comparison with x0 is the register itself or its eqz.
+   */
+  private cond(c: Code, id: number, w: number, reg: (r: number) => void, not = false): void {
+    const rs1 = (w >>> 15) & 31;
+    const rs2 = (w >>> 20) & 31;
+    if ((id === Op.BEQ || id === Op.BNE) && (rs1 === 0 || rs2 === 0) && rs1 !== rs2) {
+      reg(rs1 === 0 ? rs2 : rs1);
+      if ((id === Op.BEQ) !== not) c.op(W.EQZ);
+      return;
+    }
+    reg(rs1);
+    reg(rs2);
     switch (id) {
-      case Op.BEQ: c.op(W.EQ); break;
-      case Op.BNE: c.op(W.NE); break;
-      case Op.BLT: c.op(W.LT_S); break;
-      case Op.BGE: c.op(W.GE_S); break;
-      case Op.BLTU: c.op(W.LT_U); break;
-      default: c.op(W.GE_U); break;
+      case Op.BEQ: c.op(not ? W.NE : W.EQ); break;
+      case Op.BNE: c.op(not ? W.EQ : W.NE); break;
+      case Op.BLT: c.op(not ? W.GE_S : W.LT_S); break;
+      case Op.BGE: c.op(not ? W.LT_S : W.GE_S); break;
+      case Op.BLTU: c.op(not ? W.GE_U : W.LT_U); break;
+      default: c.op(not ? W.LT_U : W.GE_U); break;
     }
   }
 
