@@ -1,11 +1,16 @@
 #!/usr/bin/env -S node --no-concurrent-recompilation
-// Entry point for `npx vmlab`: runs the bundled CLI, rebuilding it first when a source file is newer.
+// Entry point for `npx vmlab`: runs the bundled CLI, rebuilding it first when a source file is newer,
+// and loading it through a V8 code cache under dist/cli-cache/ (scripts/cli-cache.mjs).
 // The shebang gives node the flag of src/host/v8-flags.ts that must be on its command line (V8 reads
 // it when it creates the main thread's isolate, where `vmlab run` runs its machine): `npx vmlab`, an
 // `npm link`ed or installed `vmlab` and `./bin/vmlab.mjs` start node with it; `node bin/vmlab.mjs`
 // without it runs the same, with V8's compiles on background threads.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ensureCliBuilt } from '../scripts/build-cli.mjs';
+import { cacheName, loadCli } from '../scripts/cli-cache.mjs';
 
-const entry = await ensureCliBuilt();
-const { main } = await import(entry);
-process.exitCode = await main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const bundle = fileURLToPath(await ensureCliBuilt());
+const { main } = loadCli(bundle, join(dirname(bundle), 'cli-cache', cacheName(argv))).exports;
+process.exitCode = await main(argv);

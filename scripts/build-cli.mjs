@@ -1,16 +1,18 @@
-// Bundles src/cli/main.ts into dist/cli.mjs with esbuild. Bundling (not per-file transpiling) lets
+// Bundles src/cli/main.ts into dist/cli.cjs with esbuild. Bundling (not per-file transpiling) lets
 // esbuild inline the instruction ids (const enums) so the interpreter's switch compiles to a jump table.
-// Code splitting puts each command's module (loaded by main.ts with import()) and the code commands
-// share in chunks under dist/cli-chunks/, so a start loads only what its command needs.
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+// The bundle is one CommonJS file so that bin/vmlab.mjs can load it through a V8 code cache
+// (scripts/cli-cache.mjs). Each command's module (loaded by main.ts with import()) stays lazy: esbuild
+// wraps the modules only dynamic imports reach in functions that evaluate them, and requires their
+// packages there, so `vmlab run` evaluates neither zod nor the web server (test/cli/start-modules.test.ts).
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const out = join(root, 'dist', 'cli.mjs');
-const chunks = join(root, 'dist', 'cli-chunks');
-/** Age after which a chunk no build wrote is removed (a process started before a rebuild may still load it). */
-const STALE_CHUNK_MS = 10 * 60_000;
+const out = join(root, 'dist', 'cli.cjs');
+/** What earlier versions built (an ES-module entry and its chunks), removed once no start can still be loading it. */
+const ESM_BUILD = ['cli.mjs', 'cli.mjs.map', 'cli-chunks'];
+const ESM_BUILD_STALE_MS = 10 * 60_000;
 
 /**
  * The newest modification time of the TypeScript sources under `dir`. Paths are joined as strings:
@@ -27,42 +29,45 @@ export function newestSource(dir) {
   return newest;
 }
 
-/** Builds dist/cli.mjs. */
+/** Builds dist/cli.cjs. */
 export async function buildCli() {
   // Loaded only when a build is needed: importing esbuild costs every CLI start tens of milliseconds.
   const { build } = await import('esbuild');
   const result = await build({
     entryPoints: [join(root, 'src', 'cli', 'main.ts')],
-    outdir: join(root, 'dist'),
-    entryNames: 'cli',
-    chunkNames: 'cli-chunks/[name]-[hash]',
-    splitting: true,
-    outExtension: { '.js': '.mjs' },
+    outfile: out,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
     target: 'node20',
     packages: 'external',
+    // The few modules that locate files from their own URL (host/worker-build.ts, server/app-build.ts)
+    // get the bundle's: CommonJS has no import.meta. The banner comes before esbuild's own
+    // "use strict", which must stay the first statement to keep the code strict, as ES modules are.
+    banner: { js: '"use strict";\nvar __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+    define: { 'import.meta.url': '__bundleUrl' },
     sourcemap: 'linked',
     logLevel: 'warning',
-    metafile: true,
     absWorkingDir: root,
+    write: false,
   });
-  pruneChunks(new Set(Object.keys(result.metafile.outputs).map((path) => join(root, path))));
-  return out;
-}
-
-/** Removes the chunks of earlier builds (their names carry a content hash, so each build adds new ones). */
-function pruneChunks(written) {
-  for (const name of readdirSync(chunks)) {
-    const path = join(chunks, name);
-    if (written.has(path)) continue;
+  // Written beside and renamed into place, so that a CLI starting meanwhile reads the old bundle or
+  // the new one, never part of one.
+  mkdirSync(dirname(out), { recursive: true });
+  for (const file of result.outputFiles) {
+    const tmp = `${file.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, file.contents);
+    renameSync(tmp, file.path);
+  }
+  for (const name of ESM_BUILD) {
+    const path = join(root, 'dist', name);
     try {
-      if (Date.now() - statSync(path).mtimeMs > STALE_CHUNK_MS) rmSync(path, { force: true });
+      if (Date.now() - statSync(path).mtimeMs > ESM_BUILD_STALE_MS) rmSync(path, { recursive: true, force: true });
     } catch {
-      // Removed by a concurrent build.
+      // Already gone.
     }
   }
+  return out;
 }
 
 /** Returns the URL of the bundled CLI, building it when missing or older than any source file. */

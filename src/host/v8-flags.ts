@@ -20,6 +20,8 @@
 // V8 reads this flag when it creates an isolate: setting it at run time leaves the running isolate
 // as it was, and acts on the worker threads started afterwards (the app's and the server's machines).
 // The CLI runs its machine on the main thread, so node must get the flag on its command line.
+// scripts/cli-cache.mjs sets the same flags before it compiles the CLI's bundle: V8 stamps a code
+// cache with the flags of the process that made it and refuses it under other flags.
 import { setFlagsFromString } from 'node:v8';
 
 /** The flags for node's command line in a process that runs machines on its main thread. */

@@ -1,35 +1,42 @@
-// What `vmlab run` loads at start: the bundle's chunks (scripts/build-cli.mjs) that the run command's
-// chunk imports statically, and the packages they import. Every start pays for compiling and
-// evaluating them, so code that only some runs need is imported when the run asks for it.
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+// What `vmlab run` loads at start. The CLI's bundle (scripts/build-cli.mjs) evaluates a module that
+// only a dynamic import reaches when that import runs, and requires its packages then; every start
+// pays for loading what it requires, so code that only some runs need is imported when the run asks
+// for it. A probe (test/support/module-probe.mjs) lists the packages the process loaded.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/build';
 
-/** The packages (bare specifiers) the chunk at `path` and the chunks it imports statically import. */
-function staticPackages(path: string, seen = new Set<string>(), packages = new Set<string>()): Set<string> {
-  if (seen.has(path)) return packages;
-  seen.add(path);
-  const code = readFileSync(path, 'utf8');
-  for (const m of code.matchAll(/^(?:import|export)\b[^;'"]*?(?:\bfrom\s*)?["']([^"']+)["'];?$/gm)) {
-    const spec = m[1];
-    if (spec.startsWith('.')) staticPackages(join(dirname(path), spec), seen, packages);
-    else if (!spec.startsWith('node:')) packages.add(spec);
-  }
-  return packages;
+const VMLAB = join(REPO_ROOT, 'bin', 'vmlab.mjs');
+const PROBE = pathToFileURL(join(REPO_ROOT, 'test', 'support', 'module-probe.mjs')).href;
+const HELLO = join(REPO_ROOT, 'labs', 'hello', 'hello.S');
+
+/** The packages `vmlab args` loaded, as the probe saw them at exit. */
+function packagesOf(args: string[]): string[] {
+  const r = spawnSync(process.execPath, [VMLAB, ...args], {
+    encoding: 'utf8', timeout: 120_000, input: '',
+    env: { ...process.env, NODE_OPTIONS: `--import=${PROBE}` },
+  });
+  expect(r.stdout).toContain('Hello');
+  const seen = /module-probe: (.*)\n/.exec(r.stderr);
+  expect(seen, r.stderr).not.toBeNull();
+  return seen![1].split(' ');
 }
 
 describe('vmlab run at start', () => {
-  it('loads commander, and neither the disk formats (fflate) nor the schemas (zod) for a run without disks', async () => {
-    const build = pathToFileURL(join(REPO_ROOT, 'scripts', 'build-cli.mjs')).href;
-    const { ensureCliBuilt } = (await import(build)) as { ensureCliBuilt: () => Promise<string> };
-    const entry = fileURLToPath(await ensureCliBuilt());
-    const run = /import\(["'](\.\/cli-chunks\/run-[A-Z0-9]+\.mjs)["']\)/.exec(readFileSync(entry, 'utf8'));
-    expect(run, 'the run command is a chunk of its own').not.toBeNull();
-    const packages = staticPackages(join(dirname(entry), run![1]));
+  it('loads commander, and neither the disk formats (fflate) nor the schemas (zod) for a run without disks', () => {
+    const packages = packagesOf(['run', HELLO]);
     expect(packages).toContain('commander');
     expect(packages).not.toContain('fflate');
     expect(packages).not.toContain('zod');
+  }, 120_000);
+
+  it('loads the disk formats for a run with a disk (the probe sees a lazily loaded package)', () => {
+    const image = join(mkdtempSync(join(tmpdir(), 'vmlab-start-')), 'disk.img');
+    writeFileSync(image, new Uint8Array(64 * 1024));
+    expect(packagesOf(['run', HELLO, '--disk', `${image},format=raw`])).toContain('fflate');
   }, 120_000);
 });
