@@ -108,7 +108,9 @@ export class MigrationGuest implements MigratingGuest {
       bus.ram.fill(0, off, off + 4096);
     }
     for (const [index, bytes] of pages) {
-      bus.ram.set(bytes, bus.ramOffset(MEMORY_MAP.ram.base + index * 4096, 4096));
+      const off = bus.ramOffset(MEMORY_MAP.ram.base + index * 4096, 4096);
+      bus.ram.set(bytes, off);
+      bus.written[off >>> 12] = 1;
       this.used.add(index);
     }
   }

@@ -84,6 +84,7 @@ export function writeVmMemory(t: InspectedVm, address: number, data: Uint8Array,
     if (!('hpa' in r)) continue;
     vmm.hart.noteStore(r.hpa, 1);
     vmm.host.ram[r.hpa - vmm.host.ramBase] = data[i];
+    vmm.host.written[(r.hpa - vmm.host.ramBase) >>> 12] = 1;
     written++;
     if (shadows && r.gpa !== undefined && shadows.tablePages.has(r.gpa >>> 12)) {
       shadows.flush();

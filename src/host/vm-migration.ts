@@ -70,12 +70,18 @@ export class AppMigratingGuest implements MigratingGuest {
     return bus.ram.subarray(off, off + 4096);
   }
 
-  /** The pages that are not all zero (the app keeps no dirty log before a migration: QEMU reads all of RAM so too). */
+  /**
+   * The pages that are not all zero. The app keeps no dirty log before a migration; the bus's
+   * record of the pages that may hold data (PhysicalBus.written) names the only pages to read, so
+   * RAM the guest never touched is not read, and the host does not fault it in.
+   */
   usedPages(): number[] {
+    const bus = this.slot.vm.bus;
     const out: number[] = [];
     for (let i = 0; i < this.ramPages; i++) {
-      const p = this.page(i);
-      const words = new Int32Array(p.buffer, p.byteOffset, 1024);
+      const off = bus.ramOffset(MEMORY_MAP.ram.base + i * 4096, 4096);
+      if (bus.written[off >>> 12] === 0) continue;
+      const words = new Int32Array(bus.ram.buffer, bus.ram.byteOffset + off, 1024);
       for (let w = 0; w < 1024; w++) {
         if (words[w] !== 0) {
           out.push(i);

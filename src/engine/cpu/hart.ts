@@ -576,6 +576,8 @@ export class Hart implements PteMemory {
         // Only the context that walked may use the entry: fetch and data contexts can differ. A page a
         // trigger watches gets no entry, so its accesses keep reaching the slow path's trigger check.
         if ((tag === this.fetchTag || tag === this.dataTag) && !(this.triggers.armed && this.triggers.watchesPage(va >>> 12))) {
+          // Stores through a writable entry reach RAM behind the bus: the page may hold data from now on.
+          if (canW && tag === this.dataTag) this.bus.written[ramOff >>> 12] = 1;
           this.tlb.fill(va, ctx, ramOff, canR && tag === this.dataTag, canW && tag === this.dataTag, canX && tag === this.fetchTag,
             pte, level, (this.satp >>> 22) & 0x1ff, Math.floor(pagePa / 4096), isCode);
         }

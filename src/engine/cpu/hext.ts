@@ -517,6 +517,8 @@ export function translateVirtual(h: Hart, va: number, size: number, access: Acce
       const canR = (perms & PmpPerm.R) !== 0 && (bits & 1) !== 0 && tag === h.dataTag;
       const canW = (perms & PmpPerm.W) !== 0 && (bits & 2) !== 0 && tag === h.dataTag;
       const canX = (perms & PmpPerm.X) !== 0 && (bits & 4) !== 0 && tag === h.fetchTag;
+      // Stores through a writable entry reach RAM behind the bus (PhysicalBus.written).
+      if (canW) h.bus.written[ramOff >>> 12] = 1;
       h.tlb.fill(va, ctx, ramOff, canR, canW, canX, r.vsPte, 0, (vsatp >>> 22) & 0x1ff, Math.floor(pagePa / 4096), isCode);
       if (r.vsLevel > 0) h.tlb.virtMegapage(va);
     }

@@ -68,6 +68,7 @@ export class GuestMemory {
       if (off < 0) return false;
       if (n === data.length) ram.set(data, off);
       else ram.set(data.subarray(start + done, start + done + n), off);
+      this.bus.written[off >>> 12] = 1;
       if (this.bus.writeLog !== undefined) this.bus.writeLog[off >>> 12] = 1;
       this.onWrite?.(at, off, n);
       done += n;
@@ -81,6 +82,7 @@ export class GuestMemory {
     const off = this.bus.ramOffset(pa, 1);
     if (off < 0) return false;
     this.bus.ram[off] = value;
+    this.bus.written[off >>> 12] = 1;
     if (this.bus.writeLog !== undefined) this.bus.writeLog[off >>> 12] = 1;
     this.onWrite?.(pa, off, 1);
     return true;
@@ -107,6 +109,7 @@ export class GuestMemory {
     const off = this.bus.ramOffset(pa, size);
     if (off >= 0) {
       writeRam(this.bus.ram, off, size, value);
+      this.bus.written[off >>> 12] = 1;
       if (this.bus.writeLog !== undefined) this.bus.writeLog[off >>> 12] = 1;
       this.onWrite?.(pa, off, size);
       return true;

@@ -81,6 +81,7 @@ export class Htif {
 
   private writeWord(off: number, value: number): void {
     const ram = this.bus.ram;
+    this.bus.written[off >>> 12] = 1;
     if (this.bus.writeLog !== undefined) this.bus.writeLog[off >>> 12] = 1;
     ram[off] = value;
     ram[off + 1] = value >>> 8;

@@ -276,6 +276,7 @@ export class Board {
       if (off < 0) throw new Error(`address 0x${at.toString(16)} is not RAM`);
       if (data) this.bus.ram.set(data.subarray(done, done + chunk), off);
       else this.bus.ram.fill(0, off, off + chunk);
+      this.bus.written[off >>> 12] = 1;
       if (log !== undefined) log[off >>> 12] = 1;
       done += chunk;
     }

@@ -47,6 +47,15 @@ export interface PhysicalBus {
    */
   writeLog: Uint8Array | undefined;
   /**
+   * The pages that may hold data: one byte per 4 KiB page of the RAM buffer (index: buffer offset
+   * >>> 12), set for good by whatever may write the page. A hart's stores reach RAM through a
+   * writable TLB entry, whose fill sets it, or through `store`, which sets it; devices, loaders,
+   * snapshots and debuggers set it for the bytes they write. Zeroing sets nothing. So a page whose
+   * byte is 0 is all zero, and whoever wants the RAM that holds data (a migration's first round)
+   * reads only the marked pages, never the rest, which the host has not committed.
+   */
+  readonly written: Uint8Array;
+  /**
    * The WebAssembly memory holding RAM (at offset 0) and room after it for one hart's state that
    * translated WebAssembly code reads (jit-wasm.ts), when the bus was made for that backend.
    */
@@ -95,6 +104,7 @@ export class Bus implements PhysicalBus {
   /** Count of device accesses, for statistics. */
   deviceAccesses = 0;
   writeLog: Uint8Array | undefined = undefined;
+  readonly written: Uint8Array;
   /** False while RAM is as allocated (all zero, no page committed by the host). */
   private ramUsed = false;
 
@@ -123,6 +133,7 @@ export class Bus implements PhysicalBus {
     this.ram32 = new Int32Array(buffer, 0, ramSize >>> 2);
     this.ramBase = ramBase;
     this.ramSize = ramSize;
+    this.written = new Uint8Array(ramSize / 4096);
   }
 
   /** Maps a device; regions must not overlap RAM or each other. */
@@ -188,6 +199,7 @@ export class Bus implements PhysicalBus {
     if (off >= 0) {
       this.ok = true;
       writeRam(this.ram, off, size, value);
+      this.written[off >>> 12] = 1;
       if (this.writeLog !== undefined) this.writeLog[off >>> 12] = 1;
       return;
     }

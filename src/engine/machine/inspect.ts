@@ -46,6 +46,7 @@ export function writePhysical(h: Hart, pa: number, data: Uint8Array): number {
     if (off < 0) continue;
     h.noteStore(pa + i, 1);
     h.bus.ram[off] = data[i];
+    h.bus.written[off >>> 12] = 1;
     written++;
   }
   return written;

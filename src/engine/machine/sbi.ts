@@ -319,6 +319,7 @@ export class Sbi {
       if (c < 0) break;
       const off = bus.ramOffset(lo + n, 1);
       bus.ram[off] = c;
+      bus.written[off >>> 12] = 1;
       if (bus.writeLog !== undefined) bus.writeLog[off >>> 12] = 1;
       n++;
     }

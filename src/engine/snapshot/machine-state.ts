@@ -132,7 +132,9 @@ export function loadRam(bus: PhysicalBus, pages: ReadonlyMap<number, Uint8Array>
     const off = bus.ramOffset(bus.ramBase + i * 4096, 4096);
     if (off < 0) continue;
     const saved = pages.get(i);
-    if (saved !== undefined) bus.ram.set(saved, off);
-    else if (bus.ram32.subarray(off >>> 2, (off >>> 2) + 1024).some((w) => w !== 0)) bus.ram.fill(0, off, off + 4096);
+    if (saved !== undefined) {
+      bus.ram.set(saved, off);
+      bus.written[off >>> 12] = 1;
+    } else if (bus.ram32.subarray(off >>> 2, (off >>> 2) + 1024).some((w) => w !== 0)) bus.ram.fill(0, off, off + 4096);
   }
 }

@@ -19,6 +19,8 @@ export class GuestBus implements PhysicalBus {
   deviceAccesses = 0;
   /** The dirty log (PhysicalBus.writeLog), indexed by host RAM page. */
   writeLog: Uint8Array | undefined = undefined;
+  /** The host bus's (PhysicalBus.written), indexed by host RAM page. */
+  readonly written: Uint8Array;
   private readonly regions: Region[] = [];
   /** False until the first clearRam: the guest's frames then hold only what earlier owners left. */
   private ramUsed = false;
@@ -27,6 +29,7 @@ export class GuestBus implements PhysicalBus {
     this.ram = host.ram;
     this.ram16 = host.ram16;
     this.ram32 = host.ram32;
+    this.written = host.written;
     this.ramBase = pmap.guestRamBase;
     this.ramSize = pmap.guestRamSize;
   }
@@ -87,6 +90,7 @@ export class GuestBus implements PhysicalBus {
     if (off >= 0) {
       this.ok = true;
       writeRam(this.ram, off, size, value);
+      this.written[off >>> 12] = 1;
       if (this.writeLog !== undefined) this.writeLog[off >>> 12] = 1;
       return;
     }
@@ -120,6 +124,7 @@ export class GuestBus implements PhysicalBus {
       const off = hpa - this.host.ramBase;
       if (write) {
         this.ram[off] = value >>> (8 * i);
+        this.written[off >>> 12] = 1;
         if (this.writeLog !== undefined) this.writeLog[off >>> 12] = 1;
       } else {
         v |= this.ram[off] << (8 * i);

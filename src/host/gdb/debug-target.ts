@@ -107,6 +107,7 @@ function writeRamBytes(h: Hart, codeHart: Hart, pa: number, data: Uint8Array): b
     if (off < 0) return false;
     codeHart.noteStore(codeHart.bus.ramBase + off, 1);
     h.bus.ram[off] = data[i];
+    h.bus.written[off >>> 12] = 1;
   }
   return true;
 }

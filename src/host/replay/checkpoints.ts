@@ -117,7 +117,10 @@ export class CheckpointStore {
       const now = pageAt(bus.ram, off);
       // Compare first: most pages hold what they held, and writing RAM the guest never touched
       // would make the host commit it.
-      if (!now.equals(saved ?? ZERO_PAGE)) bus.ram.set(saved ?? ZERO_PAGE, off);
+      if (!now.equals(saved ?? ZERO_PAGE)) {
+        bus.ram.set(saved ?? ZERO_PAGE, off);
+        if (saved !== undefined) bus.written[off >>> 12] = 1;
+      }
     }
     this.target.loadState(cp.state);
   }
