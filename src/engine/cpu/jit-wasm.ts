@@ -578,11 +578,25 @@ export class WasmRuntime {
     const exitTo = (pc: number): void => {
       c.const(pc).set(EPC).br(out);
     };
-    const addTot = (k: number): void => {
-      if (k !== 0) c.get(TOT).const(k).op(W.ADD).set(TOT);
-    };
+    /**
+     * Per block, the loads and stores among its first k instructions (k = 0 to its length). TLB
+     * hits are counted per block: the accesses the block ran, added where its instructions are,
+     * less one for each that took the slow path (which counts none), instead of one addition per
+     * fast access.
+     */
+    const accesses = blocks.map((b) => {
+      const a = [0];
+      for (const id of b.ids) a.push(a[a.length - 1] + ((id >= Op.LB && id <= Op.LHU) || (id >= Op.SB && id <= Op.SW) ? 1 : 0));
+      return a;
+    });
     /** The block whose code is being emitted. */
     let cur = 0;
+    /** Adds the current block's first k instructions (and their TLB hits) to the counts. */
+    const addTot = (k: number): void => {
+      if (k !== 0) c.get(TOT).const(k).op(W.ADD).set(TOT);
+      const a = accesses[cur][k];
+      if (a !== 0) c.get(HH).const(a).op(W.ADD).set(HH);
+    };
     // On to block `t` after the current block's k instructions, or back to the dispatcher. A block
     // laid out after the current one is reached by a branch to its label (its code follows that
     // label's end); any other goes round the loop through the br_table.
@@ -670,7 +684,7 @@ export class WasmRuntime {
           }
           continue;
         }
-        this.insn(c, id, w, k, ipc, next, out, reg, setReg);
+        this.insn(c, id, w, k, accesses[bi][k + 1], ipc, next, out, reg, setReg);
       }
       if (b.end === End.FALL) goTo(b.next, len);
     }
@@ -782,7 +796,7 @@ export class WasmRuntime {
   }
 
   /** A non-control instruction (number k of its block, at `pc`) on the region's locals. */
-  private insn(c: Code, id: number, w: number, k: number, pc: number, next: number, out: number, reg: (r: number) => void, setReg: (rd: number, value: () => void) => void): void {
+  private insn(c: Code, id: number, w: number, k: number, through: number, pc: number, next: number, out: number, reg: (r: number) => void, setReg: (rd: number, value: () => void) => void): void {
     const rd = (w >>> 7) & 31;
     const rs1 = (w >>> 15) & 31;
     const rs2 = (w >>> 20) & 31;
@@ -815,14 +829,20 @@ export class WasmRuntime {
       c.get(TI).mem(W.LOAD, base).get(VP).get(DTAG).op(W.OR).op(W.XOR);
       if (size > 1) c.get(A).const(size - 1).op(W.AND).op(W.OR);
     };
-    const hit = (): void => {
-      c.get(HH).const(1).op(W.ADD).set(HH);
+    /** A slow access is no TLB hit (the block's hits are added where it leaves or ends). */
+    const noHit = (): void => {
+      c.get(HH).const(1).op(W.SUB).set(HH);
+    };
+    /** Before leaving after this instruction's slow access: the hits of the block's accesses so far. */
+    const addHits = (): void => {
+      c.get(HH).const(through).op(W.ADD).set(HH);
     };
     /** After a slow call: leave on its fault, then re-read the slice's room. */
     const afterSlow = (): void => {
       c.const(0).mem(W.LOAD, s + 4 * St.FAULT);
       c.open(W.IF);
       if (k !== 0) c.get(TOT).const(k).op(W.ADD).set(TOT);
+      addHits();
       c.const(1).set(TK).const(pc).set(EPC).br(out);
       c.end();
       c.const(0).mem(W.LOAD, s + 4 * St.ROOM).set(ROOM);
@@ -831,6 +851,7 @@ export class WasmRuntime {
       cond();
       c.open(W.IF);
       extra();
+      addHits();
       c.get(TOT).const(k + 1).op(W.ADD).set(TOT).const(next).set(EPC).br(out);
       c.end();
     };
@@ -843,9 +864,9 @@ export class WasmRuntime {
       missing(tagR);
       c.op(W.EQZ);
       c.open(W.IF);
-      hit();
       c.get(A).get(TI).mem(W.LOAD, toff).op(W.ADD).mem(op, 0).set(V);
       c.op(W.ELSE);
+      noHit();
       c.get(A).const(size).get(TOT).const(k).op(W.ADD).const(pc).op(W.CALL).uleb(F_LOAD);
       if (id === Op.LH) c.op(W.EXT16_S);
       else if (id === Op.LB) c.op(W.EXT8_S);
@@ -865,7 +886,6 @@ export class WasmRuntime {
     missing(tagW);
     c.op(W.EQZ);
     c.open(W.IF);
-    hit();
     c.get(A).get(TI).mem(W.LOAD, toff).op(W.ADD);
     reg(rs2);
     c.mem(st, 0).br(done);
@@ -876,11 +896,11 @@ export class WasmRuntime {
     c.get(A).get(TI).mem(W.LOAD, toff).op(W.ADD).tee(V);
     c.const(7).op(W.SHR_U).const(2).op(W.SHL).mem(W.LOAD, this.linesAt);
     c.get(V).const(2).op(W.SHR_U).op(W.SHR_U).const(1).op(W.AND).brIf(slow);
-    hit();
     c.get(V);
     reg(rs2);
     c.mem(st, 0).br(done);
     c.end();
+    noHit();
     c.get(A).const(size);
     reg(rs2);
     c.get(TOT).const(k).op(W.ADD).const(pc).op(W.CALL).uleb(F_STORE);
