@@ -30,8 +30,10 @@ const BOARD: FieldRules = {
   transient: ['image', 'entry', 'kernelEntry', 'regions', 'fdtAddress', 'fdt', 'diskSlots', 'rom'],
   children: { uart: {}, clint: {}, plic: {}, virtio: VIRTIO_MMIO, htif: {} },
 };
-// writeLog: a migration's dirty log, the sending process's own (dirty-log.ts).
-const BUS: FieldRules = { transient: ['ram', 'ram16', 'ram32', 'ramBase', 'ramSize', 'writeLog', 'arena'] };
+// writeLog: a migration's dirty log, the sending process's own (dirty-log.ts). written: the host
+// RAM's record of pages that may hold data (a VM's bus shares its host's); loadRam marks the pages
+// it restores.
+const BUS: FieldRules = { transient: ['ram', 'ram16', 'ram32', 'ramBase', 'ramSize', 'writeLog', 'written', 'arena'] };
 const MACHINE: FieldRules = { transient: ['kernel', 'ramSize', 'stepsPerTick'], children: { bus: BUS, hart: HART, board: BOARD } };
 const VM: FieldRules = { transient: ['id', 'name', 'mode', 'memSize', 'kernel', 'resumePc', 'atBreakpoint'], children: { stats: {} } };
 /** A vCPU's own counters; its caches (shadows, translations and their indexes) are rebuilt. */
