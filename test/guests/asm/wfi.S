@@ -1,6 +1,8 @@
 # WFI: returns at once when an enabled interrupt is pending even with mstatus.MIE = 0; in S with
 # TW = 0 it waits (the timer is 100 ms away, so it fires during the wfi) and the interrupt taken in
-# M has mepc after the wfi; TW = 1 makes it illegal in S; it is always illegal in U.
+# M has mepc after the wfi; TW = 1 makes it illegal in S; it is always illegal in U. The S loop
+# cannot mask the M interrupt around its check of the flag, so the handler sends an interrupt that
+# came between the check and the wfi back to the check (test/machine/wfi-window.test.ts).
 .include "runtime.inc"
 
 .text
@@ -28,13 +30,13 @@ main:
   csrs mie, t0
   GOTO_MODE 1, in_s
 in_s:
-1:
+wait_check:
   la t0, woke
   lw t0, 0(t0)
   bnez t0, 2f
   wfi
 after_wfi:
-  j 1b
+  j wait_check
 2:
   PUTS "S woke from wfi\n"
   TO_M m2
@@ -72,8 +74,17 @@ mhook_ws:
   la t1, woke_epc
   sw t0, 0(t1)
   la t1, woke
-  li t0, 1
-  sw t0, 0(t1)
+  li t2, 1
+  sw t2, 0(t1)
+  # S cannot mask an M interrupt while it checks the flag: one that comes after the check and
+  # before the wfi would leave the wfi waiting for ever (the timer is disarmed). Such an interrupt
+  # goes back to the check, which sees the flag now.
+  la t1, wait_check
+  bltu t0, t1, 1f
+  la t2, after_wfi
+  bgeu t0, t2, 1f
+  sw t1, FRAME_EPC(sp)
+1:
   j mtrap_return
 
 .data
