@@ -26,6 +26,7 @@ export function vmTarget(mode: VmMode, kernel: Uint8Array, opts: RunOptions, onU
       return StopReason.BUDGET;
     },
     get steps() { return vm.machine.clockSteps; },
+    get elapsed() { return vm.machine.elapsedSteps; },
     get instret() { return vm.stats.instructions; },
     get exitCode() { return vm.exitCode; },
     get crashReason() { return vm.crashReason; },

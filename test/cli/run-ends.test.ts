@@ -147,6 +147,34 @@ describe('the last words', () => {
   });
 });
 
+// Prints 'A' and asks for a reboot (the test finisher's 0x7777), at every boot.
+const REBOOT_LOOP = `
+  .globl _start
+_start:
+  li t0, 0x10000000
+  li t1, 'A'
+  sb t1, 0(t0)
+  li t0, 0x100000
+  li t1, 0x7777
+  sw t1, 0(t0)
+1: j 1b
+`;
+
+describe('the budget of a guest that reboots itself', () => {
+  // Each reboot starts the guest's clock again; the run's budget counted it, and so grew back at
+  // every reboot: the run never stopped.
+  for (const mode of ['bare', 'trap']) {
+    it(`holds across the reboots (${mode})`, () => {
+      const elf = guest(`reboot-${mode}`, REBOOT_LOOP);
+      const r = spawnSync(process.execPath, [VMLAB, 'run', elf, '--max-insns', '3000', '--mem', '16M', ...(mode === 'bare' ? [] : ['--mode', mode])], { cwd: dir, encoding: 'latin1', timeout: 30_000 });
+      expect(r.status).toBe(124);
+      expect(r.stderr).toMatch(/^vmlab: stopped by --max-insns 3000 after 3,000 steps; the guest rebooted itself during the run, and its clock reads \d+ steps since its last boot\n$/);
+      // Every boot printed one A before asking for the next; a boot takes at least its six instructions.
+      expect(r.stdout).toMatch(/^A{2,500}$/);
+    });
+  }
+});
+
 describe('a closed stdout', () => {
   it('ends the run quietly with exit code 141 and the disk flushed and unlocked', async () => {
     const img = join(dir, 'pipe.img');

@@ -96,7 +96,10 @@ export interface SavedState {
  */
 export interface Target {
   run(chunk: number): StopReason;
+  /** The guest's clock: steps since its last reset. */
   readonly steps: number;
+  /** Steps run since the target was made, across the guest's reboots (the run's budget counts these). */
+  readonly elapsed: number;
   readonly instret: number;
   readonly exitCode: number | undefined;
   readonly crashReason: string | undefined;
@@ -421,6 +424,8 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
   const deadline = opts.timeout ? started + opts.timeout * 1000 : Infinity;
   let remaining = replaying ? journal!.recording!.header.end.steps - target.steps : opts.maxInsns ?? Infinity;
   let reason: StopReason = StopReason.BUDGET;
+  const stepsAtStart = target.steps;
+  const elapsedAtStart = target.elapsed;
   try {
     while (true) {
       if (signal !== undefined || quit || isStdoutClosed()) { reason = StopReason.STOPPED; break; }
@@ -430,6 +435,7 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
       const chunk = Math.min(remaining, trace === undefined ? RUN_CHUNK - (target.steps % RUN_CHUNK) : 1, gdb === undefined ? timeline.due() : Infinity);
       if (chunk <= 0) { reason = StopReason.BUDGET; break; }
       const before = target.steps;
+      const elapsed = target.elapsed;
       if (gdb !== undefined) {
         const r = await gdb.stub.run(chunk);
         if (r === 'killed') {
@@ -441,7 +447,8 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
       } else {
         reason = trace !== undefined && machine ? traceStep(machine, trace) : target.run(chunk);
       }
-      remaining -= target.steps - before;
+      // A reboot the guest asked for restarts its clock, not the run's budget.
+      remaining -= target.elapsed - elapsed;
       flush();
       if (reason === StopReason.EXIT || reason === CRASHED || isStdoutClosed()) break;
       if (performance.now() >= deadline) { reason = StopReason.BUDGET; break; }
@@ -546,7 +553,12 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
     if (opts.timeout && performance.now() >= deadline) {
       say(`stopped by --timeout ${opts.timeout} after ${count(target.instret)} instructions`);
     } else {
-      say(`stopped by --max-insns ${opts.maxInsns} after ${count(target.steps)} steps${budgetDetail(target)}`);
+      const ran = target.elapsed - elapsedAtStart;
+      if (ran === target.steps - stepsAtStart) {
+        say(`stopped by --max-insns ${opts.maxInsns} after ${count(target.steps)} steps${budgetDetail(target)}`);
+      } else {
+        say(`stopped by --max-insns ${opts.maxInsns} after ${count(stepsAtStart + ran)} steps; the guest rebooted itself during the run, and its clock reads ${count(target.steps)} steps since its last boot`);
+      }
     }
     return EXIT_TIMEOUT;
   }
@@ -606,6 +618,7 @@ function machineTarget(machine: Machine): Target {
   return {
     run: (chunk) => machine.run(chunk),
     get steps() { return machine.clockSteps; },
+    get elapsed() { return machine.elapsedSteps; },
     get instret() { return machine.hart.instret; },
     get exitCode() { return machine.exitCode; },
     crashReason: undefined,

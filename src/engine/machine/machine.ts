@@ -75,6 +75,8 @@ export class Machine {
   private resetRequested = false;
   /** Steps the hart spent waiting in WFI (they advance time but retire nothing). */
   private idleSteps = 0;
+  /** clockSteps of the runs before each reset (elapsedSteps). */
+  private stepsBeforeReset = 0;
   private readonly stepsPerTick: number;
   private readonly options: MachineOptions;
   private kernel: Uint8Array | undefined;
@@ -242,6 +244,7 @@ export class Machine {
       this.loadKernel(this.kernel);
       return;
     }
+    this.stepsBeforeReset += this.clockSteps;
     this.hart.reset(MEMORY_MAP.bootRom.base);
     this.board.resetDevices();
     // No ROM and no firmware run: the hart starts as OpenSBI leaves it for the kernel.
@@ -279,6 +282,14 @@ export class Machine {
   /** Steps (instructions plus traps) executed since reset, including time spent idle in WFI. */
   get clockSteps(): number {
     return this.hart.steps + this.idleSteps;
+  }
+
+  /**
+   * Steps executed since the machine was made, across its resets (clockSteps starts again at each,
+   * a reboot the guest asks for included): a count that only grows, for budgets of steps.
+   */
+  get elapsedSteps(): number {
+    return this.stepsBeforeReset + this.clockSteps;
   }
 
   /** Steps from now until the next timer deadline, or Infinity when none is armed. */
