@@ -34,7 +34,6 @@ function usage(message: string): number {
 }
 
 async function main(): Promise<number> {
-  dropNodeStartExtras();
   const argv = process.argv.slice(2);
   let dir = process.env.VMLAB_GUESTS || undefined;
   let runs = 1;
@@ -62,6 +61,7 @@ async function main(): Promise<number> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return usage(`${dir} is not a folder`);
   const guests = consoleGuests(dir, (g) => !only || only.includes(g), false);
   if (guests.length === 0) return usage(`${dir} holds no xv6/, linux/ or linux-nommu/ guest (docs/guests.md)`);
+  dropNodeStartExtras();
 
   const rows: string[][] = [];
   let failed = false;
