@@ -67,6 +67,9 @@ function widenFields(obj: object, names: readonly string[]): void {
 export function widen(hart: Hart): void {
   widenFields(hart, WIDE_FIELDS);
   widenFields(hart.tlb, ['hits', 'misses', 'flushes']);
+  // The H extension's CSRs: a hw VM's switch-in writes hgatp with its mode bit set (past 2^31).
+  const hx = hart.hx as unknown as Record<string, unknown>;
+  widenFields(hart.hx, Object.keys(hx).filter((k) => typeof hx[k] === 'number'));
   // The translator's counters: translateMs holds fractions once a clock is given (the CLI and the
   // bench give one), the others pass 2^31 in long runs.
   const stats = hart.code?.stats;
@@ -79,6 +82,13 @@ export function widen(hart: Hart): void {
  * on it at the second write, so the warm-up's harts write them twice.
  */
 function loosen(hart: Hart): void {
+  // A hw VM's switch-in copies its guest's features onto the physical hart.
+  const f = hart.features;
+  for (const k of ['xsensitive', 'c', 'm', 'a'] as const) {
+    const v = f[k];
+    f[k] = !v;
+    f[k] = v;
+  }
   hart.time = { now: () => 1 };
   hart.firmware = { ecallFromS: () => {} };
   hart.firmware = undefined;

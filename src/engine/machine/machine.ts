@@ -168,9 +168,10 @@ export class Machine {
   /**
    * Runs the interpreter's exit path once before any real slice: V8 compiles the hot loop on stack
    * while it has never seen the code after the loop, and without this each later slice would leave
-   * optimized code there (measured: one deoptimization per slice).
+   * optimized code there (measured: one deoptimization per slice). Then the warm-up program
+   * (cpu/warmup.ts). A VMM calls it before it makes its physical harts.
    */
-  private static warmUp(): void {
+  static warmUp(): void {
     if (Machine.warmedUp) return;
     Machine.warmedUp = true;
     const hart = new Hart(new Bus(MEMORY_MAP.ram.base, 4096), { jit: false });

@@ -84,7 +84,15 @@ class GuestPteMemory implements PteMemory {
   writeLog: Uint8Array | undefined = undefined;
   logBase = 0;
 
-  constructor(private readonly host: CountingMemory) {}
+  constructor(private readonly host: CountingMemory) {
+    // A hw VM's switch-in sets both (logPteWrites), the base a host address past 2^31. Written
+    // again here, the base once as a fraction, so that code V8 compiled before (the interpreter,
+    // in the warm-up) relies on neither the first values nor a small integer: it was thrown away
+    // at the first hw run ("code dependencies") and compiled again on the machine's thread.
+    this.writeLog = undefined;
+    this.logBase = 0.5;
+    this.logBase = 0;
+  }
 
   begin(hgatp: number, mxr: boolean): void {
     this.hgatp = hgatp;

@@ -7,7 +7,8 @@
 
 import { Hart, jitArenaBytes } from '../cpu/hart';
 import { Bus } from '../machine/bus';
-import { StopReason } from '../machine/machine';
+import { Machine, StopReason } from '../machine/machine';
+import { widen } from '../cpu/warmup';
 import { MEMORY_MAP } from '../machine/memory-map';
 import { BtVcpu } from './bt/bt-vcpu';
 import { EmulateVcpu } from './emulate/emulate-vcpu';
@@ -62,7 +63,13 @@ export class Vmm {
     // at the first hw VM; without room it fell back to JavaScript regions). Untouched room costs no
     // memory: the host commits pages at first use.
     this.host = new Bus(MEMORY_MAP.ram.base, size, { arenaBytes: 2 * jitArenaBytes({ jit: options.jit ?? true }, size) });
+    // The physical harts, like a machine's hart, come after the warm-up and are widened (warmup.ts):
+    // a hart whose objects kept the classes of a hart made before the warm-up made V8 throw away
+    // the compiled interpreter at the first slice of trap and bt ("wrong map"), and compile it
+    // again on the machine's thread (0.15 s at every VMM's start).
+    Machine.warmUp();
     this.hart = new Hart(this.host, { pmp: false, jit: options.jit ?? true });
+    widen(this.hart);
     this.frames = new FrameAllocator(MEMORY_MAP.ram.base, size / 4096, options.seed ?? 1);
     this.quantum = options.quantum ?? 100_000;
     this.jit = options.jit ?? true;
@@ -79,6 +86,7 @@ export class Vmm {
   get hwHart(): Hart {
     if (this.hwHartOf === undefined) {
       this.hwHartOf = new Hart(this.host, { pmp: false, h: true, jit: this.jit });
+      widen(this.hwHartOf);
       this.hwHartOf.priv = 1;
     }
     return this.hwHartOf;
