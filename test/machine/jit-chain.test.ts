@@ -4,16 +4,8 @@
 // instruction counts at which timer interrupts arrive must be the same, and a region dropped by a
 // store into its code must never be entered through a chain. Results are also computed by hand.
 import { describe, expect, test } from 'vitest';
-import { assemble } from '../../src/engine/asm/index';
-import { Machine, StopReason } from '../../src/engine/machine/machine';
 import { forEachBackend } from '../support/jit-backends';
-
-const EXIT = `
-  li    t0, 0x100000
-  li    t1, 0x5555
-  sw    t1, 0(t0)
-1: j 1b
-`;
+import { FINISHER_EXIT as EXIT, runSliced, type SlicedRun } from '../support/jit-run';
 
 const ADDI_A0_100 = 0x06450513;
 
@@ -164,32 +156,15 @@ patch:
   ret
 `;
 
-interface Result {
-  regs: number[];
-  pc: number;
-  instret: number;
-  steps: number;
-  /** Loads and stores the TLB served without the slow path. */
-  hits: number;
-  m: Machine;
-}
-
-function run(source: string, jit: boolean, slice: number): Result {
-  const r = assemble(source, { file: 'chain.S' });
-  if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-  const m = new Machine({ cpu: { jit } });
-  m.loadKernel(r.elf);
-  let reason = StopReason.BUDGET;
-  for (let i = 0; i < 20_000_000 / slice && reason === StopReason.BUDGET; i++) reason = m.run(slice);
-  expect(reason).toBe(StopReason.EXIT);
-  return { regs: Array.from(m.hart.x), pc: m.hart.pc, instret: m.hart.instret, steps: m.clockSteps, hits: m.hart.tlb.hits, m };
+function run(source: string, jit: boolean, slice: number): SlicedRun {
+  return runSliced(source, 'chain.S', jit, slice);
 }
 
 /**
  * Runs `source` interpreted and translated at each slice length; returns the interpreter's run. At
  * least `share` of the instructions ran in regions in whole slices.
  */
-function same(source: string, slices: number[], backend: string, share = 0.5, chained = true): Result {
+function same(source: string, slices: number[], backend: string, share = 0.5, chained = true): SlicedRun {
   const interp = run(source, false, 10_000_000);
   for (const slice of slices) {
     const jit = run(source, true, slice);

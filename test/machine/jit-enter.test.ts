@@ -5,16 +5,8 @@
 // hits at several slice lengths, with the region's code rewritten halfway, which must drop the entry
 // with the region (a stale entry would run the old instruction). Results are also computed by hand.
 import { describe, expect, test } from 'vitest';
-import { assemble } from '../../src/engine/asm/index';
-import { Machine, StopReason } from '../../src/engine/machine/machine';
 import { forEachBackend } from '../support/jit-backends';
-
-const EXIT = `
-  li    t0, 0x100000
-  li    t1, 0x5555
-  sw    t1, 0(t0)
-1: j 1b
-`;
+import { FINISHER_EXIT as EXIT, runSliced, type SlicedRun } from '../support/jit-run';
 
 /** `sub a2, a2, a0`, written over fmid's `add a2, a2, a0` at pass REWRITE. */
 const SUB_A2_A2_A0 = 0x40a60633;
@@ -67,24 +59,8 @@ fmid:
   ret
 `;
 
-interface Result {
-  regs: number[];
-  pc: number;
-  instret: number;
-  steps: number;
-  hits: number;
-  m: Machine;
-}
-
-function run(jit: boolean, slice: number): Result {
-  const r = assemble(PROGRAM, { file: 'enter.S' });
-  if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-  const m = new Machine({ cpu: { jit } });
-  m.loadKernel(r.elf);
-  let reason = StopReason.BUDGET;
-  for (let i = 0; i < 20_000_000 / slice && reason === StopReason.BUDGET; i++) reason = m.run(slice);
-  expect(reason).toBe(StopReason.EXIT);
-  return { regs: Array.from(m.hart.x), pc: m.hart.pc, instret: m.hart.instret, steps: m.clockSteps, hits: m.hart.tlb.hits, m };
+function run(jit: boolean, slice: number): SlicedRun {
+  return runSliced(PROGRAM, 'enter.S', jit, slice);
 }
 
 /** a2 and a3 as the program computes them, by hand. */
