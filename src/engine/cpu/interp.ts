@@ -574,7 +574,7 @@ export function execute(h: Hart, limit: number): void {
         if ((a & 3) === 0 && (tagW[ti] === (vp | dtag) || (tagC[ti] === (vp | dtag) && !holdsCode(lines, (a + toff[ti]) | 0)))) {
           hits++;
           const o = (a + toff[ti]) | 0;
-          if (marks[o >>> 12] === epoch) unstamp(dc, o);
+          unstampIn(dc, marks, epoch, o);
           r32[o >> 2] = x[rs2];
         } else {
           h.pc = pc; h.sliceDone = steps - 1 + nOff; h.sliceSteps = steps;
@@ -591,7 +591,7 @@ export function execute(h: Hart, limit: number): void {
         if ((a & 1) === 0 && (tagW[ti] === (vp | dtag) || (tagC[ti] === (vp | dtag) && !holdsCode(lines, (a + toff[ti]) | 0)))) {
           hits++;
           const o = (a + toff[ti]) | 0;
-          if (marks[o >>> 12] === epoch) unstamp(dc, o);
+          unstampIn(dc, marks, epoch, o);
           r16[o >> 1] = x[rs2];
         } else {
           h.pc = pc; h.sliceDone = steps - 1 + nOff; h.sliceSteps = steps;
@@ -608,7 +608,7 @@ export function execute(h: Hart, limit: number): void {
         if ((tagW[ti] === (vp | dtag) || (tagC[ti] === (vp | dtag) && !holdsCode(lines, (a + toff[ti]) | 0)))) {
           hits++;
           const o = (a + toff[ti]) | 0;
-          if (marks[o >>> 12] === epoch) unstamp(dc, o);
+          unstampIn(dc, marks, epoch, o);
           r8[o] = x[rs2];
         } else {
           h.pc = pc; h.sliceDone = steps - 1 + nOff; h.sliceSteps = steps;
@@ -751,6 +751,21 @@ function unstamp(dc: Int32Array, o: number): void {
   dc[(((hw - 1) & Dc.MASK) << 2) + 3] = 0;
   dc[((hw & Dc.MASK) << 2) + 3] = 0;
   dc[(((hw + 1) & Dc.MASK) << 2) + 3] = 0;
+}
+
+/**
+ * The general path's form of `if (marks[o >>> 12] === epoch) unstamp(dc, o)`, branch-free so that
+ * every store of the general path runs all of it: a call or store V8 has never seen run throws its
+ * compiled code away when it first runs. The warm-up never stored by the general path into a page
+ * stamped in the same epoch; Linux nommu did, twice per boot, and each time V8 compiled execute
+ * again (about 80 ms).
+ */
+function unstampIn(dc: Int32Array, marks: Int32Array, epoch: number, o: number): void {
+  const keep = marks[o >>> 12] === epoch ? 0 : -1;
+  const hw = o >> 1;
+  dc[(((hw - 1) & Dc.MASK) << 2) + 3] &= keep;
+  dc[((hw & Dc.MASK) << 2) + 3] &= keep;
+  dc[(((hw + 1) & Dc.MASK) << 2) + 3] &= keep;
 }
 
 /** Whether the word at RAM offset `o` holds translated code (CodeCache.codeLines). */
