@@ -2,16 +2,9 @@
 // reaches by branches and direct jumps, and runs them in a loop without returning to the
 // dispatcher. The interpreter is the reference; the results are also computed by hand.
 import { describe, expect, test } from 'vitest';
-import { assemble } from '../../src/engine/asm/index';
-import { Machine, StopReason } from '../../src/engine/machine/machine';
+import type { Machine } from '../../src/engine/machine/machine';
 import { forEachBackend } from '../support/jit-backends';
-
-const EXIT = `
-  li    t0, 0x100000
-  li    t1, 0x5555
-  sw    t1, 0(t0)
-1: j 1b
-`;
+import { FINISHER_EXIT as EXIT, runSliced } from '../support/jit-run';
 
 // A hot loop whose first four instructions are the last words of a page and whose other two open
 // the next page. A block that read on past the page's end at the start of the same page (as a
@@ -73,14 +66,8 @@ next:
 ${EXIT}`;
 
 function run(source: string, jit: boolean, slice = 10_000_000): { a0: number; instret: number; steps: number; m: Machine } {
-  const r = assemble(source, { file: 'regions.S' });
-  if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-  const m = new Machine({ cpu: { jit } });
-  m.loadKernel(r.elf);
-  let reason = StopReason.BUDGET;
-  for (let i = 0; i < 10_000_000 / slice && reason === StopReason.BUDGET; i++) reason = m.run(slice);
-  expect(reason).toBe(StopReason.EXIT);
-  return { a0: m.hart.x[10], instret: m.hart.instret, steps: m.clockSteps, m };
+  const r = runSliced(source, 'regions.S', jit, slice, 10_000_000);
+  return { a0: r.regs[10], instret: r.instret, steps: r.steps, m: r.m };
 }
 
 forEachBackend(() => {

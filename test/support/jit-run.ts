@@ -23,14 +23,17 @@ export interface SlicedRun {
   m: Machine;
 }
 
-/** Assembles `source` and runs it in slices of `slice` steps, with or without the translator, until it exits. */
-export function runSliced(source: string, file: string, jit: boolean, slice: number): SlicedRun {
+/**
+ * Assembles `source` and runs it in slices of `slice` steps, with or without the translator, until
+ * it exits (within `budget` steps).
+ */
+export function runSliced(source: string, file: string, jit: boolean, slice: number, budget = 20_000_000): SlicedRun {
   const r = assemble(source, { file });
   if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
   const m = new Machine({ cpu: { jit } });
   m.loadKernel(r.elf);
   let reason = StopReason.BUDGET;
-  for (let i = 0; i < 20_000_000 / slice && reason === StopReason.BUDGET; i++) reason = m.run(slice);
+  for (let i = 0; i < budget / slice && reason === StopReason.BUDGET; i++) reason = m.run(slice);
   expect(reason).toBe(StopReason.EXIT);
   return { regs: Array.from(m.hart.x), pc: m.hart.pc, instret: m.hart.instret, steps: m.clockSteps, hits: m.hart.tlb.hits, m };
 }
