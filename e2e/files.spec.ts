@@ -20,6 +20,8 @@ test('create, save, rename and delete workspace files', async ({ page }, info) =
   await page.keyboard.press('Enter');
   await expect(page.locator('[data-tab].active')).toContainText('trap.S');
   await page.locator('.monaco-editor .view-lines').click();
+  // Keys go to the editor only once it has focus (Monaco marks it `focused`).
+  await expect(page.locator('.monaco-editor.focused')).toBeVisible();
   await page.keyboard.type('_start: j _start');
   // Enter would accept the label completion Monaco offers for `_start`: close it first.
   await page.keyboard.press('Escape');
@@ -38,6 +40,8 @@ test('create, save, rename and delete workspace files', async ({ page }, info) =
 
   // Save As (web mode asks for a path): the edit goes to the new file, the original keeps its text.
   await page.locator('.monaco-editor .view-lines').click();
+  // Keys go to the editor only once it has focus (Monaco marks it `focused`).
+  await expect(page.locator('.monaco-editor.focused')).toBeVisible();
   await page.keyboard.press('Control+End');
   await page.keyboard.type('# copy\n');
   page.once('dialog', (d) => void d.accept('mine/copy.S'));

@@ -22,6 +22,8 @@ test('edit, run, talk to, pause, step and inspect the hello guest', async ({ pag
 
   // A syntax error on a new first line gets a marker; deleting the line clears it.
   await page.locator('.monaco-editor .view-lines').click();
+  // Keys go to the editor only once it has focus (Monaco marks it `focused`).
+  await expect(page.locator('.monaco-editor.focused')).toBeVisible();
   await page.keyboard.press('Control+Home');
   await page.keyboard.type('        lix a0, 5\n');
   await expect(page.locator('.monaco-editor .squiggly-error')).toBeVisible({ timeout: 10_000 });
@@ -78,6 +80,8 @@ test('edit, run, talk to, pause, step and inspect the hello guest', async ({ pag
 
   // Unsaved edits hold back a reload; after Ctrl+S the reload finds them in the file.
   await page.locator('.monaco-editor .view-lines').click();
+  // Keys go to the editor only once it has focus (Monaco marks it `focused`).
+  await expect(page.locator('.monaco-editor.focused')).toBeVisible();
   await page.keyboard.press('Control+Home');
   await page.keyboard.type('# edited in the e2e test\n');
   await expect(page.locator('.tab.active .dirty-dot')).toBeVisible();
@@ -90,6 +94,8 @@ test('edit, run, talk to, pause, step and inspect the hello guest', async ({ pag
   expect(prompted).toBe(true);
   await expect(page.locator('.tab.active .dirty-dot')).toBeVisible();
   await page.locator('.monaco-editor .view-lines').click();
+  // Keys go to the editor only once it has focus (Monaco marks it `focused`).
+  await expect(page.locator('.monaco-editor.focused')).toBeVisible();
   await page.keyboard.press('Control+s');
   await expect(page.locator('.tab.active .dirty-dot')).toHaveCount(0);
   expect(readFileSync(join(process.env.VMLAB_WORKSPACE!, 'hello', 'hello.S'), 'utf8')).toMatch(/^# edited in the e2e test\n/);
@@ -99,6 +105,8 @@ test('edit, run, talk to, pause, step and inspect the hello guest', async ({ pag
   // The paused machine is back after the reload, so the editor shows its pc's line: go to the top.
   await expect(page.locator('.view-overlays .pc-line')).toHaveCount(1);
   await page.locator('.monaco-editor .view-lines').click();
+  // Keys go to the editor only once it has focus (Monaco marks it `focused`).
+  await expect(page.locator('.monaco-editor.focused')).toBeVisible();
   await page.keyboard.press('Control+Home');
   await expect(page.locator('.monaco-editor .view-lines')).toContainText('# edited in the e2e test');
   await shot(page, info, '06-reloaded');
