@@ -166,6 +166,10 @@ export class MigrationGuest implements MigratingGuest {
     return (this.machine ?? this.vm!.machine).clockSteps;
   }
 
+  get elapsedSteps(): number {
+    return (this.machine ?? this.vm!.machine).elapsedSteps;
+  }
+
   /** Instructions the guest retired (a VM: as its statistics count them, which a snapshot carries). */
   get instret(): number {
     return this.machine !== undefined ? this.machine.hart.instret : this.vm!.stats.instructions;

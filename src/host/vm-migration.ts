@@ -57,6 +57,10 @@ export class AppMigratingGuest implements MigratingGuest {
     return this.runState === 'running';
   }
 
+  get elapsedSteps(): number {
+    return this.slot.vm.machine.elapsedSteps;
+  }
+
   /** Console input while it moves: a guest waiting for input runs on. */
   input(data: Uint8Array): void {
     if (this.held.hold(data)) return;

@@ -116,9 +116,15 @@ function stopped(b: Built, takes: () => number): MigratingGuest {
   const g = b.guest;
   let calls = 0;
   let heldAt = -1;
+  // Every call counts as CALL steps, held ones too, so the rounds (paced in the guest's steps) end while it is held.
+  let clock = 0;
   return {
     mode: g.mode, ramPages: g.ramPages,
+    get elapsedSteps() {
+      return clock;
+    },
     run: () => {
+      clock += CALL;
       if (b.output.length >= 4) {
         if (calls === STOP) return false;
         if (calls === HOLD) {
@@ -181,11 +187,14 @@ describe('a guest that reboots while it moves live', () => {
       for (let i = 0; i < 10; i++) src.guest.run(CALL);
       const logged: MigratingGuest = {
         ...moving,
+        get elapsedSteps() {
+          return moving.elapsedSteps;
+        },
         startDirtyLog: () => {
           const log = src.guest.startDirtyLog();
-          // No round comes back empty: a round may run the guest for no call when the host is
-          // loaded (its bytes left at once), and with no threshold every round after an empty one
-          // would be empty too. The last page, never written, is sent again instead.
+          // No round comes back empty: a round without pages lasts no steps of the guest, and with
+          // no threshold every round after it would be empty too. The last page, never written, is
+          // sent again instead.
           return {
             take: () => {
               takes++;

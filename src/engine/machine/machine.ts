@@ -62,6 +62,8 @@ export interface MachineOptions {
 
 /** Default steps per mtime tick. */
 export const DEFAULT_STEPS_PER_TICK = 10;
+/** Steps of the guest's clock in one second of its time (its timer's ticks at DEFAULT_STEPS_PER_TICK). */
+export const GUEST_STEPS_PER_SECOND = TIMEBASE_HZ * DEFAULT_STEPS_PER_TICK;
 
 /** One RV32 virt machine. */
 export class Machine {

@@ -159,6 +159,19 @@ export class Peer {
     return this.socket.writableLength === 0;
   }
 
+  /** Resolves once everything sent has left the process, or the connection failed. */
+  async drain(): Promise<void> {
+    const socket = this.socket;
+    if (this.drained || socket.destroyed) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done).off('close', done);
+        resolve();
+      };
+      socket.on('drain', done).on('close', done);
+    });
+  }
+
   /** Ends the connection (after what was sent). */
   close(): void {
     this.socket.end();

@@ -1,13 +1,15 @@
 // The sending side of a migration (docs/migration.md). Stop-and-copy stops the guest, sends every
 // page that is not all zero and then the state. Live pre-copy sends every page while the guest
 // runs on, then, round after round, the pages the dirty log names as written since the previous
-// round; each round lasts as long as its pages take at the link's bandwidth (as QEMU's
-// max-bandwidth paces it), and the guest runs meanwhile. When a round leaves at most `threshold`
+// round; the guest runs meanwhile, for as long as the round's pages take at the link's bandwidth (as
+// QEMU's max-bandwidth paces it), counted in the guest's own time: its clock's steps, 100 M a
+// second. The rounds and their pages are so the same on every run, however fast the host. When a round leaves at most `threshold`
 // dirty pages, or after `maxRounds` rounds, the guest stops for good here and the last dirty pages
 // and the state go in one short stop. Any failure before the destination said RESUMED leaves the
 // guest here, as it was when it stopped: the caller continues it.
 
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
+import { GUEST_STEPS_PER_SECOND } from '../../engine/machine/machine';
 import type { DirtyLog } from '../../engine/vmm/dirty-log';
 import type { MigrationRoundInfo } from '../../shared/migration-api';
 import { encodeSnapshot, type SnapshotParts } from '../snapshot-file';
@@ -21,6 +23,8 @@ export interface MigratingGuest {
   readonly ramPages: number;
   /** Runs up to `steps` steps of the guest's clock; false when it cannot run on (it ended or waits with nothing to wake it). */
   run(steps: number): boolean;
+  /** Steps of the guest's clock since it started, reboots included. */
+  readonly elapsedSteps: number;
   /** Guest RAM page `index` (a view). */
   page(index: number): Uint8Array;
   /** Indexes of the pages that are not all zero. */
@@ -117,15 +121,17 @@ export async function migrateOut(guest: MigratingGuest, opts: MigrationOptions, 
       for (let round = 1; ; round++) {
         const t = now();
         const bytes = sendPages(peer, guest, pending);
-        // The guest runs while the round travels, for as long as the link needs for its bytes.
-        const sent = now();
-        const minMs = (bytes / opts.bandwidth) * 1000;
+        // The guest runs while the round travels, for as long as the link needs for its bytes in
+        // the guest's time; then the round waits, the guest stopped, until the bytes left.
+        const until = guest.elapsedSteps + Math.ceil((bytes / opts.bandwidth) * GUEST_STEPS_PER_SECOND);
         let running = true;
-        while (running && (!peer.drained || now() - sent < minMs)) {
-          running = guest.run(chunk);
+        while (running && guest.elapsedSteps < until) {
+          running = guest.run(Math.min(chunk, until - guest.elapsedSteps));
           await yieldToEvents();
           if (peer.error !== undefined) throw peer.error;
         }
+        await peer.drain();
+        if (peer.error !== undefined) throw peer.error;
         const sentPages = pending.length;
         pending = log.take();
         const r = { round, pages: sentPages, dirty: pending.length, bytes, ms: ms(now() - t), final: false };
