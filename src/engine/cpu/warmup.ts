@@ -21,12 +21,15 @@ import { BUILD_BUDGET, HOT_THRESHOLD } from './jit';
 import { Cause } from '../mmu/walk';
 
 /**
- * Steps of the warm-up program on each hart (about 50 passes). Every path has run within the first
- * rounds; V8 compiles execute with that feedback whether the compile starts in the warm-up or in
- * the guest's first slices, so more steps only cost start-up time (50,000 steps a hart took 0.24 to
- * 0.28 CPU s, 15,000 take 0.16 to 0.19, with the same compiles of execute afterwards).
+ * Steps of the warm-up program on each hart (about 20 passes). Every path has run within the first
+ * rounds, and V8 compiles execute (on the main thread, as vmlab runs node) after about 1,700 to
+ * 1,800 steps a hart; what runs after that compile only costs start-up time. 15,000 steps ran 1.35 G
+ * host instructions of `vmlab run labs/hello/hello.S`, 5,000 run 1.25 G, with the same compiles of
+ * execute afterwards on CoreMark, xv6 and both Linux boots. Fewer than about 2,000 would leave the
+ * compile to the guest (test/cli/interpreter-compiles.test.ts runs 10 instructions of a guest and
+ * expects the compile); 5,000 leave room for execute to grow.
  */
-export const WARM_STEPS = 15_000;
+export const WARM_STEPS = 5_000;
 const MSCRATCH = 0x340;
 const MEPC = 0x341;
 const MCAUSE = 0x342;
