@@ -57,6 +57,48 @@ describe('TLB counters and inspection', () => {
     });
   }
 
+  // LR and SC take the TLB as loads and stores do (Linux's boot: 17 k of each, every one a page walk
+  // before): the first LR fills the entry by the slow path, every other LR and every SC hits.
+  for (const jit of [false, true]) {
+    it(`serves LR and SC from the TLB (${jit ? 'translator' : 'interpreter'})`, () => {
+      const r = assemble(`
+  .equ FINISHER, 0x100000
+  .globl _start
+_start:
+  la    s0, data
+  li    s1, ${ITERATIONS}
+loop:
+  lr.w  t0, (s0)
+  addi  t0, t0, 1
+  sc.w  t1, t0, (s0)
+  bnez  t1, fail
+  addi  s1, s1, -1
+  bnez  s1, loop
+  lw    t0, 0(s0)
+  li    t1, ${41 + ITERATIONS}
+  bne   t0, t1, fail
+  li    t0, FINISHER
+  li    t1, 0x5555
+  sw    t1, 0(t0)
+fail:
+  li    t0, FINISHER
+  li    t1, 0x13333
+  sw    t1, 0(t0)
+1: j 1b
+  .data
+  .balign 4096
+data: .word 41
+`, { file: 'tlb-lrsc.S' });
+      if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+      const m = new Machine({ cpu: { jit } });
+      m.loadKernel(r.elf);
+      expect(m.run(1_000_000)).toBe(StopReason.EXIT);
+      expect(m.exitCode).toBe(0);
+      // The final lw hits too.
+      expect(m.hart.tlb.hits).toBe(2 * ITERATIONS);
+    });
+  }
+
   it('decodes entries and remembers flushes', () => {
     const m = run(true);
     const data = m.hart.tlb.entries().filter((e) => e.read);

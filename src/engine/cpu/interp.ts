@@ -951,31 +951,47 @@ function atomic(h: Hart, id: number, rd: number, rs1: number, rs2: number, npc: 
     h.raise(id === Op.LR_W ? Cause.LOAD_MISALIGNED : Cause.STORE_MISALIGNED, a);
     return SLOW_TRAPPED;
   }
+  // The TLB first, as for plain loads and stores: LR needs a readable entry, SC and the AMOs a
+  // writable one (or one of a page holding translated code). Without one, the slow path walks.
+  const vp = a >>> 12;
+  const ti = vp & Lit.TLB;
+  const tlb = h.tlb;
+  const tag = vp | h.dataTag;
   if (id === Op.LR_W) {
-    const v = h.loadSlow(a, 4);
-    if (h.fault !== 0) return faulted(h);
+    let v: number;
+    if (tlb.tagR[ti] === tag) {
+      tlb.hits++;
+      v = h.bus.ram32[((a + tlb.off[ti]) | 0) >> 2];
+    } else {
+      v = h.loadSlow(a, 4);
+      if (h.fault !== 0) return faulted(h);
+    }
     h.reservation = a;
     h.reservedValue = v | 0;
     x[rd] = v;
     h.pc = npc;
     return SLOW_RETIRED;
   }
-  if (id === Op.SC_W) {
-    if (h.reservation !== a) {
-      h.reservation = -1;
-      x[rd] = 1;
-      h.pc = npc;
-      return SLOW_RETIRED;
-    }
-    const pa = h.translate(a, 4, Access.STORE);
-    // A faulting SC leaves the reservation to the trap: the hart's own trap entry ends it, and a
-    // VMM that emulates the SC (a write-protected page) checks it.
-    if (pa < 0) return faulted(h);
+  if (id === Op.SC_W && h.reservation !== a) {
     h.reservation = -1;
-    const cur = h.bus.load(pa, 4) | 0;
+    x[rd] = 1;
+    h.pc = npc;
+    return SLOW_RETIRED;
+  }
+  let ramOff = -1;
+  if (tlb.tagW[ti] === tag || tlb.tagC[ti] === tag) {
+    ramOff = (a + tlb.off[ti]) | 0;
+    tlb.hits++;
+  }
+  const pa = ramOff >= 0 ? 0 : h.translate(a, 4, Access.STORE);
+  // A faulting SC leaves the reservation to the trap: the hart's own trap entry ends it, and a
+  // VMM that emulates the SC (a write-protected page) checks it.
+  if (pa < 0) return faulted(h);
+  if (id === Op.SC_W) {
+    h.reservation = -1;
+    const cur = ramOff >= 0 ? h.bus.ram32[ramOff >> 2] : h.bus.load(pa, 4) | 0;
     if (cur === h.reservedValue) {
-      h.noteStore(pa, 4);
-      h.bus.store(pa, 4, x[rs2]);
+      storeWord(h, ramOff, pa, x[rs2]);
       x[rd] = 0;
     } else {
       x[rd] = 1;
@@ -983,18 +999,6 @@ function atomic(h: Hart, id: number, rd: number, rs1: number, rs2: number, npc: 
     h.pc = npc;
     return SLOW_RETIRED;
   }
-  // The TLB first: a writable RAM page (or one holding translated code) needs no walk.
-  const vp = a >>> 12;
-  const ti = vp & Lit.TLB;
-  const tlb = h.tlb;
-  const tag = vp | h.dataTag;
-  let ramOff = -1;
-  if (tlb.tagW[ti] === tag || tlb.tagC[ti] === tag) {
-    ramOff = (a + tlb.off[ti]) | 0;
-    tlb.hits++;
-  }
-  const pa = ramOff >= 0 ? 0 : h.translate(a, 4, Access.STORE);
-  if (pa < 0) return faulted(h);
   const old = ramOff >= 0 ? h.bus.ram32[ramOff >> 2] : h.bus.load(pa, 4) | 0;
   if (ramOff < 0 && !h.bus.ok) {
     h.fault = Cause.STORE_ACCESS;
@@ -1013,6 +1017,17 @@ function atomic(h: Hart, id: number, rd: number, rs1: number, rs2: number, npc: 
     case Op.AMOMINU_W: v = old >>> 0 < b >>> 0 ? old : b; break;
     default: v = old >>> 0 > b >>> 0 ? old : b; break;
   }
+  storeWord(h, ramOff, pa, v);
+  x[rd] = old;
+  h.pc = npc;
+  return SLOW_RETIRED;
+}
+
+/**
+ * An atomic's store of word `v`: at RAM offset `ramOff` when its TLB entry gave one (telling the
+ * translator when the word holds code), else at physical `pa` through the bus.
+ */
+function storeWord(h: Hart, ramOff: number, pa: number, v: number): void {
   if (ramOff >= 0) {
     const code = h.code;
     if (code !== undefined && code.codeChunks[ramOff >>> 12] !== 0 && code.written(ramOff, 4, h.stepsNow())) h.codeWritten = true;
@@ -1021,9 +1036,6 @@ function atomic(h: Hart, id: number, rd: number, rs1: number, rs2: number, npc: 
     h.noteStore(pa, 4);
     h.bus.store(pa, 4, v);
   }
-  x[rd] = old;
-  h.pc = npc;
-  return SLOW_RETIRED;
 }
 
 function faulted(h: Hart): number {
