@@ -125,53 +125,99 @@ const enum W {
   VOID = 0x40, I32 = 0x7f,
 }
 
-/** Bytes of a function body with structured-control bookkeeping (label depths). */
+/**
+ * Bytes of a function body with structured-control bookkeeping (label depths), written straight
+ * into a growable byte array (reused: `reset` starts a new body in the same memory). The encoder
+ * runs rarely, so V8 mostly runs it unoptimized: every write is a plain indexed store, with no
+ * array growth, spread or closure per byte (about 110 ns a byte of a region's body with an
+ * array of numbers, docs/speed.md).
+ */
 class Code {
-  readonly b: number[] = [];
+  b: Uint8Array;
+  /** Bytes written. */
+  n = 0;
   /** Open blocks, loops and ifs. */
   depth = 0;
 
+  constructor(size = 1 << 16) {
+    this.b = new Uint8Array(size);
+  }
+
+  /** Starts a new body at `at` (room left before it for the module's head). */
+  reset(at: number): void {
+    this.n = at;
+    this.depth = 0;
+  }
+
+  /** Makes room for `k` more bytes. */
+  private room(k: number): void {
+    if (this.n + k <= this.b.length) return;
+    const b = new Uint8Array(Math.max(this.b.length * 2, this.n + k));
+    b.set(this.b.subarray(0, this.n));
+    this.b = b;
+  }
+
   op(o: number): this {
-    this.b.push(o);
+    if (this.n + 16 > this.b.length) this.room(16);
+    this.b[this.n++] = o;
+    return this;
+  }
+  /** Two bytes (an opcode and a one-byte immediate). */
+  op2(o: number, v: number): this {
+    if (this.n + 16 > this.b.length) this.room(16);
+    const b = this.b;
+    const n = this.n;
+    b[n] = o;
+    b[n + 1] = v;
+    this.n = n + 2;
     return this;
   }
   uleb(v: number): this {
+    if (this.n + 16 > this.b.length) this.room(16);
+    const b = this.b;
+    let n = this.n;
     v >>>= 0;
-    do {
-      let byte = v & 0x7f;
+    while (v >= 0x80) {
+      b[n++] = (v & 0x7f) | 0x80;
       v >>>= 7;
-      if (v !== 0) byte |= 0x80;
-      this.b.push(byte);
-    } while (v !== 0);
+    }
+    b[n++] = v;
+    this.n = n;
     return this;
   }
   sleb(v: number): this {
+    if (this.n + 16 > this.b.length) this.room(16);
+    const b = this.b;
+    let n = this.n;
     v |= 0;
     for (;;) {
       const byte = v & 0x7f;
       v >>= 7;
       if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) {
-        this.b.push(byte);
+        b[n++] = byte;
+        this.n = n;
         return this;
       }
-      this.b.push(byte | 0x80);
+      b[n++] = byte | 0x80;
     }
   }
   const(v: number): this {
+    // One byte for -64 to 63, the most common constants (counts, shifts, masks).
+    if (v >= -64 && v < 64) return this.op2(W.CONST, v & 0x7f);
     return this.op(W.CONST).sleb(v);
   }
   get(l: number): this {
-    return this.op(W.GET).uleb(l);
+    return l < 128 ? this.op2(W.GET, l) : this.op(W.GET).uleb(l);
   }
   set(l: number): this {
-    return this.op(W.SET).uleb(l);
+    return l < 128 ? this.op2(W.SET, l) : this.op(W.SET).uleb(l);
   }
   tee(l: number): this {
-    return this.op(W.TEE).uleb(l);
+    return l < 128 ? this.op2(W.TEE, l) : this.op(W.TEE).uleb(l);
   }
   /** Opens a block, loop or if; returns its label (for br). */
   open(kind: number, type: number = W.VOID): number {
-    this.b.push(kind, type);
+    this.op2(kind, type);
     return ++this.depth;
   }
   end(): this {
@@ -187,14 +233,30 @@ class Code {
   /** A memory access at the address on the stack plus the constant `offset`. */
   mem(op: number, offset: number): this {
     const align = op === W.LOAD || op === W.STORE ? 2 : op === W.LOAD16_S || op === W.LOAD16_U || op === W.STORE16 ? 1 : 0;
-    return this.op(op).uleb(align).uleb(offset);
+    return this.op2(op, align).uleb(offset);
+  }
+  /** Copies `t` (a template). */
+  raw(t: Uint8Array): this {
+    if (this.n + t.length + 16 > this.b.length) this.room(t.length + 16);
+    this.b.set(t, this.n);
+    this.n += t.length;
+    return this;
+  }
+  /** The bytes written from `at` on. */
+  bytes(at = 0): Uint8Array {
+    return this.b.slice(at, this.n);
   }
 }
 
 function uleb(v: number): number[] {
-  const c = new Code();
-  c.uleb(v);
-  return c.b;
+  const out: number[] = [];
+  v >>>= 0;
+  while (v >= 0x80) {
+    out.push((v & 0x7f) | 0x80);
+    v >>>= 7;
+  }
+  out.push(v);
+  return out;
 }
 
 function section(id: number, body: number[]): number[] {
@@ -207,6 +269,38 @@ function vec(items: number[][]): number[] {
 
 function name(s: string): number[] {
   return [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
+}
+
+/** The encoder of region bodies (one, made at the first build: regions are built one at a time). */
+let ENC: Code | undefined;
+
+let HEAD: Uint8Array | undefined;
+
+/** Scratch: each guest register's local in the region being built. */
+const LOCAL_OF = new Int32Array(32);
+
+/** A region module's sections before its code: types, imports (memory, load, store), one function, its export. */
+function regionHead(): Uint8Array {
+  if (HEAD !== undefined) return HEAD;
+  const i32 = 0x7f;
+  const types = vec([
+    [0x60, ...vec([[i32], [i32], [i32], [i32]]), ...vec([[i32]])],
+    [0x60, ...vec([[i32], [i32], [i32], [i32], [i32]]), 0],
+    [0x60, ...vec([[i32], [i32], [i32], [i32]]), ...vec([[i32]])],
+  ]);
+  const imports = vec([
+    [...name('e'), ...name('m'), 0x02, 0x00, 0x00],
+    [...name('e'), ...name('l'), 0x00, F_LOAD],
+    [...name('e'), ...name('s'), 0x00, F_STORE],
+  ]);
+  HEAD = new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, types),
+    ...section(2, imports),
+    ...section(3, vec([uleb(2)])),
+    ...section(7, vec([[...name('f'), 0x00, ...uleb(F_REGION)]])),
+  ]);
+  return HEAD;
 }
 
 // ---- regions -----------------------------------------------------------------------------------
@@ -223,8 +317,9 @@ export interface WasmBlock {
 }
 
 // Locals of a region's function: parameters dtag, room, tot (the instructions retired before it in
-// a chain: its counts start there) and the index of the block it starts at, then scratch, then
-// g1..g31.
+// a chain: its counts start there) and the index of the block it starts at, then scratch, then the
+// guest registers the region names (only those: Liftoff zeroes every local at each entry), then a
+// fill loop's two (bulkStore) when it has one.
 const DTAG = 0;
 const ROOM = 1;
 const TOT = 2;
@@ -237,11 +332,20 @@ const TI = 7;
 const HH = 8;
 const TK = 9;
 const EPC = 10;
-const G0 = 10;
-/** Passes a fill loop does at once (bulkStore), and its store's index. */
-const BP = G0 + 32;
-const BI2 = BP + 1;
-const LOCALS = BI2 + 1;
+/** The first guest register's local. */
+const G1 = 11;
+
+/** Fixed byte sequences of loads and stores (WasmRuntime.memTemplates), by load (id - Op.LB) or store size. */
+interface MemTemplates {
+  loadHead: Uint8Array[];
+  loadTail: Uint8Array[];
+  storeHead: Uint8Array[];
+  storeMid: Uint8Array[];
+  storeSlow: Uint8Array[];
+  fault: Uint8Array;
+  room: Uint8Array;
+  codeWritten: Uint8Array;
+}
 
 // Imported functions.
 const F_LOAD = 0;
@@ -283,6 +387,13 @@ export class WasmRuntime {
   private readonly linked = new Map<number, { slot: number; offs: number[] }>();
   /** WebAssembly bytes compiled so far (statistics). */
   bytes = 0;
+  /** The fixed parts of loads and stores (made at the first build). */
+  private tpl: MemTemplates | undefined;
+  /** Each guest register's local in the region being built (regionBody). */
+  private readonly local = LOCAL_OF;
+  /** Locals of the region being built's fill loop (bulkStore): passes done at once, the store's index. */
+  private bp = 0;
+  private bi2 = 0;
 
   constructor(private readonly h: Hart, buffer: ArrayBuffer, memory: object, at: number) {
     this.s = new Int32Array(buffer, at + S_AT, 32);
@@ -349,7 +460,7 @@ export class WasmRuntime {
     const toff = this.tlbAt + 12288;
     const tagX = this.tlbAt + 16384;
     const ch = this.chainAt;
-    c.b.push(...uleb(1), ...uleb(8), 0x7f);
+    c.op(1).op(8).op(0x7f);
     // `chain`: bit 0 whether to chain, the rest the block of region `slot` to enter.
     c.get(CH).const(1).op(W.SHR_U).set(B);
     c.get(CH).const(1).op(W.AND).set(CH);
@@ -381,7 +492,7 @@ export class WasmRuntime {
     c.const(0).get(N).mem(W.STORE, s + 4 * St.CHAINS);
     c.get(T);
     c.op(W.END);
-    return c.b;
+    return Array.from(c.bytes());
   }
 
   /**
@@ -501,54 +612,41 @@ export class WasmRuntime {
 
   /** A BlockFn running the region of `blocks` (index: block by pc, -1 outside; see jit.ts). */
   build(blocks: WasmBlock[], index: Map<number, number>): BlockFn {
-    const body = this.regionBody(blocks, index);
-    const i32 = 0x7f;
-    const types = vec([
-      [0x60, ...vec([[i32], [i32], [i32], [i32]]), ...vec([[i32]])],
-      [0x60, ...vec([[i32], [i32], [i32], [i32], [i32]]), 0],
-      [0x60, ...vec([[i32], [i32], [i32], [i32]]), ...vec([[i32]])],
-    ]);
-    const imports = vec([
-      [...name('e'), ...name('m'), 0x02, 0x00, 0x00],
-      [...name('e'), ...name('l'), 0x00, F_LOAD],
-      [...name('e'), ...name('s'), 0x00, F_STORE],
-    ]);
+    // The body goes into the reused encoder after room for the module's head, which is written
+    // just before it once the body's size is known; the module is compiled from that view.
+    const c = (ENC ??= new Code());
+    const head = regionHead();
+    const at = head.length + 24;
+    c.reset(at);
+    const locals = this.regionBody(c, blocks, index) - PARAMS;
+    const end = c.n;
     const slot = this.free.length > 0 ? this.free.pop()! : this.slots++;
     if (slot >= this.table.length) this.table.grow(this.table.length);
     // The code cache puts every new function in its memo.
     this.installs[slot] = 0;
     this.inMemo[slot] = true;
-    const head = [
-      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-      ...section(1, types),
-      ...section(2, imports),
-      ...section(3, vec([uleb(2)])),
-      ...section(7, vec([[...name('f'), 0x00, ...uleb(F_REGION)]])),
-    ];
-    // The code section: one function, its locals and body (copied once: bodies are large).
-    const locals = [...uleb(1), ...uleb(LOCALS - PARAMS), i32];
-    const fnSize = locals.length + body.length;
-    const code = [...uleb(1), ...uleb(fnSize)];
-    const codeSize = code.length + fnSize;
-    const codeHead = [10, ...uleb(codeSize), ...code, ...locals];
-    const bytes = new Uint8Array(head.length + codeHead.length + body.length);
-    bytes.set(head);
-    bytes.set(codeHead, head.length);
-    bytes.set(body, head.length + codeHead.length);
+    // The code section: one function, its locals (one run of i32) and body.
+    const localsDecl = [1, ...uleb(locals), 0x7f];
+    const fnSize = localsDecl.length + end - at;
+    const code = [1, ...uleb(fnSize)];
+    const codeHead = [10, ...uleb(code.length + fnSize), ...code, ...localsDecl];
+    const start = at - codeHead.length - head.length;
+    const b = c.b;
+    b.set(head, start);
+    for (let i = 0; i < codeHead.length; i++) b[start + head.length + i] = codeHead[i];
+    const bytes = b.subarray(start, end);
     this.bytes += bytes.length;
     this.table.set(slot, new WA!.Instance(new WA!.Module(bytes), this.imports).exports.f);
     const fn: BlockFn = (_h, _x, _r8, _r16, _r32, _tagR, _tagW, _toff, dtag, n0, s0) => this.run(slot, dtag, n0, s0);
     const where: number[] = [];
-    for (const b of blocks) where.push(b.pc & 0xfff, b.pc, b.ids.length);
+    for (const bl of blocks) where.push(bl.pc & 0xfff, bl.pc, bl.ids.length);
     this.regionOf.set(fn, { slot, blocks: where });
     this.owner[slot] = fn;
     return fn;
   }
 
-  /** The function body (locals excluded) of a region. */
-  private regionBody(blocks: WasmBlock[], index: Map<number, number>): number[] {
-    const c = new Code();
-    const g = (r: number): number => G0 + r;
+  /** Writes the function body (locals excluded) of a region into `c`; returns its locals' count (parameters included). */
+  private regionBody(c: Code, blocks: WasmBlock[], index: Map<number, number>): number {
     // Registers the region names: loaded on entry; those it writes are written back on exit.
     let used = 0;
     let written = 0;
@@ -562,6 +660,19 @@ export class WasmRuntime {
       }
     }
     used = (used | written) & ~1;
+    // Guest register r's local (r named by the region).
+    const local = LOCAL_OF;
+    let locals = G1;
+    for (let r = 1; r < 32; r++) if (((used >>> r) & 1) !== 0) local[r] = locals++;
+    const g = (r: number): number => local[r];
+    for (const b of blocks) {
+      if (b.end === End.BRANCH && b.target === b.pc && b.ids.length > 1 && fillLoop(b.ids, b.ws) !== undefined) {
+        this.bp = locals;
+        this.bi2 = locals + 1;
+        locals += 2;
+        break;
+      }
+    }
     for (let r = 1; r < 32; r++) {
       if (((used >>> r) & 1) !== 0) c.const(0).mem(W.LOAD, this.xAt + 4 * r).set(g(r));
     }
@@ -702,7 +813,7 @@ export class WasmRuntime {
     c.const(0).get(V).mem(W.STORE, s + 4 * St.V);
     c.get(TOT);
     c.op(W.END);
-    return c.b;
+    return locals;
   }
 
   /**
@@ -717,6 +828,8 @@ export class WasmRuntime {
     if (f === undefined) return;
     const { size, shift, p, val, imm, e } = f;
     const n = b.ids.length;
+    const BP = this.bp;
+    const BI2 = this.bi2;
     const tagW = this.tlbAt + 4096;
     const toff = this.tlbAt + 12288;
     // a = p + imm; vp = a >>> 12; ti = (vp & 1023) * 4; a write tag and an aligned address.
@@ -811,21 +924,93 @@ export class WasmRuntime {
       });
       return;
     }
+    // Loads and stores are most of a region's bytes: their fixed parts are copied from templates
+    // (memTemplates, the same bytes as the calls they stand for), the rest written around them.
+    const t = (this.tpl ??= this.memTemplates());
+    const size = id === Op.LW || id === Op.SW ? 4 : id === Op.LB || id === Op.LBU || id === Op.SB ? 1 : 2;
+    const imm = isStore ? ((w >> 25) << 5) | ((w >>> 7) & 31) : immI;
+    reg(rs1);
+    c.const(imm);
+    if (isLoad) {
+      // The fast path, the slow call's arguments, the call and what follows it to the fault's test.
+      c.raw(t.loadHead[id - Op.LB]);
+      c.depth++;
+      c.const(k).op(W.ADD).const(pc).op2(W.CALL, F_LOAD);
+      c.raw(t.loadTail[id - Op.LB]);
+      c.depth++;
+      this.afterSlow(c, t, k, through, pc, out);
+      c.get(ROOM).get(TOT).const(k + 1).op(W.ADD).op(W.LE_S);
+      this.leaveCut(c, k, through, next, out, rd !== 0 ? rd : -1);
+      c.end();
+      if (rd !== 0) c.get(V).set(this.local[rd]);
+      return;
+    }
+    c.raw(t.storeHead[size]);
+    c.depth += 3;
+    reg(rs2);
+    c.raw(t.storeMid[size]);
+    c.depth--;
+    reg(rs2);
+    c.raw(t.storeSlow[size]);
+    c.depth--;
+    reg(rs2);
+    c.get(TOT).const(k).op(W.ADD).const(pc).op2(W.CALL, F_STORE);
+    c.raw(t.fault);
+    c.depth++;
+    this.afterSlow(c, t, k, through, pc, out);
+    c.get(ROOM).get(TOT).const(k + 1).op(W.ADD).op(W.LE_S);
+    c.raw(t.codeWritten);
+    this.leaveCut(c, k, through, next, out, -1);
+    c.end();
+  }
+
+  /**
+   * After a slow call whose fault is tested by the open `if`: leave on the fault (the block's
+   * first k instructions and the hits of its accesses so far retired), then re-read the slice's room.
+   */
+  private afterSlow(c: Code, t: MemTemplates, k: number, through: number, pc: number, out: number): void {
+    if (k !== 0) c.get(TOT).const(k).op(W.ADD).set(TOT);
+    c.get(HH).const(through).op(W.ADD).set(HH);
+    c.const(1).set(TK).const(pc).set(EPC).br(out);
+    c.end();
+    c.raw(t.room);
+  }
+
+  /**
+   * With the condition on the stack (the slice ends at this instruction, or a store dropped
+   * code): leaves after this instruction (k of its block), its value in register `rd` first
+   * (-1: none).
+   */
+  private leaveCut(c: Code, k: number, through: number, next: number, out: number, rd: number): void {
+    c.open(W.IF);
+    if (rd >= 0) c.get(V).set(this.local[rd]);
+    c.get(HH).const(through).op(W.ADD).set(HH);
+    c.get(TOT).const(k + 1).op(W.ADD).set(TOT).const(next).set(EPC).br(out);
+    c.end();
+  }
+
+  /** The fixed parts of loads and stores (insn), written once with the encoder's own calls. */
+  private memTemplates(): MemTemplates {
     const s = this.sAt;
     const tagR = this.tlbAt;
     const tagW = this.tlbAt + 4096;
     const tagC = this.tlbAt + 8192;
     const toff = this.tlbAt + 12288;
-    const size = id === Op.LW || id === Op.SW ? 4 : id === Op.LB || id === Op.LBU || id === Op.SB ? 1 : 2;
-    const imm = isStore ? ((w >> 25) << 5) | ((w >>> 7) & 31) : immI;
-    // a = rs1 + imm; vp = a >>> 12; ti = (vp & 1023) * 4; then the tag and alignment checks.
-    reg(rs1);
-    c.const(imm).op(W.ADD).tee(A).const(12).op(W.SHR_U).tee(VP).const(1023).op(W.AND).const(2).op(W.SHL).set(TI);
+    const c = new Code(256);
+    const take = (): Uint8Array => {
+      const b = c.bytes();
+      c.reset(0);
+      return b;
+    };
+    // a = rs1 + imm; vp = a >>> 12; ti = (vp & 1023) * 4.
+    const address = (): void => {
+      c.op(W.ADD).tee(A).const(12).op(W.SHR_U).tee(VP).const(1023).op(W.AND).const(2).op(W.SHL).set(TI);
+    };
     /**
      * Pushes zero when the page has the tag at `base` and the access is aligned, else nonzero (one
      * value to branch on: Liftoff turns each comparison of a conjunction into a 0/1 value).
      */
-    const missing = (base: number): void => {
+    const missing = (base: number, size: number): void => {
       c.get(TI).mem(W.LOAD, base).get(VP).get(DTAG).op(W.OR).op(W.XOR);
       if (size > 1) c.get(A).const(size - 1).op(W.AND).op(W.OR);
     };
@@ -833,83 +1018,57 @@ export class WasmRuntime {
     const noHit = (): void => {
       c.get(HH).const(1).op(W.SUB).set(HH);
     };
-    /** Before leaving after this instruction's slow access: the hits of the block's accesses so far. */
-    const addHits = (): void => {
-      c.get(HH).const(through).op(W.ADD).set(HH);
-    };
-    /** After a slow call: leave on its fault, then re-read the slice's room. */
-    const afterSlow = (): void => {
-      c.const(0).mem(W.LOAD, s + 4 * St.FAULT);
-      c.open(W.IF);
-      if (k !== 0) c.get(TOT).const(k).op(W.ADD).set(TOT);
-      addHits();
-      c.const(1).set(TK).const(pc).set(EPC).br(out);
-      c.end();
-      c.const(0).mem(W.LOAD, s + 4 * St.ROOM).set(ROOM);
-    };
-    const leaveIfCut = (extra: () => void, cond: () => void): void => {
-      cond();
-      c.open(W.IF);
-      extra();
-      addHits();
-      c.get(TOT).const(k + 1).op(W.ADD).set(TOT).const(next).set(EPC).br(out);
-      c.end();
-    };
-    /** Pushes: the slice ends at or before this instruction's step (room <= tot + k + 1). */
-    const cut = (): void => {
-      c.get(ROOM).get(TOT).const(k + 1).op(W.ADD).op(W.LE_S);
-    };
-    if (isLoad) {
+    const t: MemTemplates = { loadHead: [], loadTail: [], storeHead: [], storeMid: [], storeSlow: [], fault: new Uint8Array(0), room: new Uint8Array(0), codeWritten: new Uint8Array(0) };
+    for (let id = Op.LB; id <= Op.LHU; id++) {
+      const size = id === Op.LW ? 4 : id === Op.LB || id === Op.LBU ? 1 : 2;
       const op = id === Op.LW ? W.LOAD : id === Op.LH ? W.LOAD16_S : id === Op.LHU ? W.LOAD16_U : id === Op.LB ? W.LOAD8_S : W.LOAD8_U;
-      missing(tagR);
-      c.op(W.EQZ);
-      c.open(W.IF);
+      // The fast path, then (else) the slow call's first arguments.
+      address();
+      missing(tagR, size);
+      c.op(W.EQZ).op2(W.IF, W.VOID);
       c.get(A).get(TI).mem(W.LOAD, toff).op(W.ADD).mem(op, 0).set(V);
       c.op(W.ELSE);
       noHit();
-      c.get(A).const(size).get(TOT).const(k).op(W.ADD).const(pc).op(W.CALL).uleb(F_LOAD);
+      c.get(A).const(size).get(TOT);
+      t.loadHead[id - Op.LB] = take();
+      // The slow call's value, then its fault tested.
       if (id === Op.LH) c.op(W.EXT16_S);
       else if (id === Op.LB) c.op(W.EXT8_S);
       c.set(V);
-      afterSlow();
-      leaveIfCut(() => {
-        if (rd !== 0) setReg(rd, () => c.get(V));
-      }, cut);
-      c.end();
-      if (rd !== 0) setReg(rd, () => c.get(V));
-      return;
+      c.const(0).mem(W.LOAD, s + 4 * St.FAULT).op2(W.IF, W.VOID);
+      t.loadTail[id - Op.LB] = take();
     }
-    const st = size === 4 ? W.STORE : size === 2 ? W.STORE16 : W.STORE8;
-    const done = c.open(W.BLOCK);
-    const slow = c.open(W.BLOCK);
-    // A page with a write tag.
-    missing(tagW);
-    c.op(W.EQZ);
-    c.open(W.IF);
-    c.get(A).get(TI).mem(W.LOAD, toff).op(W.ADD);
-    reg(rs2);
-    c.mem(st, 0).br(done);
-    c.end();
-    // A page holding code (code-write tag): the store stays here unless its word holds code.
-    missing(tagC);
-    c.brIf(slow);
-    c.get(A).get(TI).mem(W.LOAD, toff).op(W.ADD).tee(V);
-    c.const(7).op(W.SHR_U).const(2).op(W.SHL).mem(W.LOAD, this.linesAt);
-    c.get(V).const(2).op(W.SHR_U).op(W.SHR_U).const(1).op(W.AND).brIf(slow);
-    c.get(V);
-    reg(rs2);
-    c.mem(st, 0).br(done);
-    c.end();
-    noHit();
-    c.get(A).const(size);
-    reg(rs2);
-    c.get(TOT).const(k).op(W.ADD).const(pc).op(W.CALL).uleb(F_STORE);
-    afterSlow();
-    leaveIfCut(() => {}, () => {
-      cut();
-      c.const(0).mem(W.LOAD, s + 4 * St.CODE).op(W.OR);
-    });
-    c.end();
+    for (const size of [1, 2, 4]) {
+      const st = size === 4 ? W.STORE : size === 2 ? W.STORE16 : W.STORE8;
+      // Blocks `done` and `slow`; a page with a write tag stores here (value: rs2, written between).
+      address();
+      c.op2(W.BLOCK, W.VOID).op2(W.BLOCK, W.VOID);
+      missing(tagW, size);
+      c.op(W.EQZ).op2(W.IF, W.VOID);
+      c.get(A).get(TI).mem(W.LOAD, toff).op(W.ADD);
+      t.storeHead[size] = take();
+      // A page holding code (code-write tag): the store stays here unless its word holds code.
+      c.mem(st, 0).op(W.BR).uleb(2).op(W.END);
+      missing(tagC, size);
+      c.op(W.BR_IF).uleb(0);
+      c.get(A).get(TI).mem(W.LOAD, toff).op(W.ADD).tee(V);
+      c.const(7).op(W.SHR_U).const(2).op(W.SHL).mem(W.LOAD, this.linesAt);
+      c.get(V).const(2).op(W.SHR_U).op(W.SHR_U).const(1).op(W.AND).op(W.BR_IF).uleb(0);
+      c.get(V);
+      t.storeMid[size] = take();
+      // The slow call's first arguments.
+      c.mem(st, 0).op(W.BR).uleb(1).op(W.END);
+      noHit();
+      c.get(A).const(size);
+      t.storeSlow[size] = take();
+    }
+    c.const(0).mem(W.LOAD, s + 4 * St.FAULT).op2(W.IF, W.VOID);
+    t.fault = take();
+    c.const(0).mem(W.LOAD, s + 4 * St.ROOM).set(ROOM);
+    t.room = take();
+    c.const(0).mem(W.LOAD, s + 4 * St.CODE).op(W.OR);
+    t.codeWritten = take();
+    return t;
   }
 
   /** Pushes rd's value of an instruction that only computes from registers and constants; false for any other. */

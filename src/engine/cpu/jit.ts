@@ -357,7 +357,18 @@ export class CodeCache {
    * what it did. Without `build`, only a function the memo holds is installed.
    */
   translate(h: Hart, off: number, pc: number, build = true): TranslateResult {
-    const t0 = this.clock === undefined ? 0 : this.clock();
+    // The clock is read here only: V8 compiles `translateAt` (called thousands of times a boot,
+    // mostly to defer a start) on the machine's thread, and each inlined read made that longer.
+    const clock = this.clock;
+    if (clock === undefined) return this.translateAt(h, off, pc, build);
+    const t0 = clock();
+    const result = this.translateAt(h, off, pc, build);
+    this.stats.translateMs += clock() - t0;
+    return result;
+  }
+
+  /** translate without its clock. */
+  private translateAt(h: Hart, off: number, pc: number, build: boolean): TranslateResult {
     const page = off >>> 12;
     const hi = (off >>> 1) & HOT_MASK;
     this.dirty = true;
@@ -365,7 +376,6 @@ export class CodeCache {
     // A block of a WebAssembly region installed in this page: entered there, nothing built.
     if (build && this.wasm !== undefined && this.enterInstalled(h, off, pc)) {
       this.waiting[hi] = 0;
-      if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
       return TranslateResult.INSTALLED;
     }
     if (this.waiting[hi] === 0 && !this.knownPcs.has(pc) && step * MAX_BLOCK < this.buildBudget) {
@@ -377,9 +387,16 @@ export class CodeCache {
         this.waiting[hi] = need + step - HOT_THRESHOLD + step;
         this.stats.deferred++;
       }
-      if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
       return TranslateResult.NOT_YET;
     }
+    return this.translateScanned(h, off, pc, build, hi, step);
+  }
+
+  /**
+   * translateAt for a start that needs a look at its code (a separate function: translateAt,
+   * mostly deferring, stays small for V8 to compile).
+   */
+  private translateScanned(h: Hart, off: number, pc: number, build: boolean, hi: number, step: number): TranslateResult {
     // A cheap scan (decode only, the entry block alone) gives the start's content key.
     const entry = scanEntry(h, off, pc);
     this.stats.scans++;
@@ -444,7 +461,6 @@ export class CodeCache {
       }
     }
     if (result !== TranslateResult.INSTALLED || entry === undefined || scan === undefined || fn === undefined) {
-      if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
       return result;
     }
     this.credit.delete(entry.key);
@@ -453,7 +469,6 @@ export class CodeCache {
     this.install(h, off, pc, fn, scan.length, scan.first, scan.bytes, scan.words);
     // WebAssembly regions chain to it from now on (until it is dropped).
     this.wasm?.link(off, pc, fn, scan.length);
-    if (this.clock !== undefined) this.stats.translateMs += this.clock() - t0;
     return TranslateResult.INSTALLED;
   }
 
