@@ -131,7 +131,7 @@ export class MigrationGuest implements MigratingGuest {
   run(steps: number): boolean {
     // --max-insns holds while pre-copy rounds run the guest too: it stops at the step, and the rest
     // of the migration moves it there.
-    steps = Math.min(steps, this.stepLimit - this.steps);
+    steps = Math.min(steps, this.stepLimit - this.elapsedSteps);
     if (steps <= 0) return false;
     if (this.machine !== undefined) {
       this.lastStop = this.machine.run(steps);
@@ -141,7 +141,7 @@ export class MigrationGuest implements MigratingGuest {
     return this.end === 'running';
   }
 
-  /** The guest's clock stops here (`--max-insns`): `run` runs no step past it. */
+  /** The guest stops after this many steps since it started, reboots included (`--max-insns`): `run` runs no step past it. */
   stepLimit = Infinity;
 
   /** How the run stands now. */

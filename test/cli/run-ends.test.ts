@@ -173,6 +173,12 @@ describe('the budget of a guest that reboots itself', () => {
       expect(r.stdout).toMatch(/^A{2,500}$/);
     });
   }
+  it('holds across the reboots in vmlab migrate, before the move (nothing listens: the move never starts)', () => {
+    const elf = guest('reboot-migrate', REBOOT_LOOP);
+    const r = spawnSync(process.execPath, [VMLAB, 'migrate', elf, '--to', '1', '--at', '1000000', '--max-insns', '3000', '--mem', '16M', '--mode', 'trap'], { cwd: dir, encoding: 'latin1', timeout: 30_000 });
+    expect(r.status).toBe(124);
+    expect(r.stdout).toMatch(/^A{2,500}$/);
+  });
 });
 
 describe('a closed stdout', () => {

@@ -82,12 +82,12 @@ export function registerMigrate(program: Command): void {
     .option('--append <args>', 'kernel command line')
     .option('--disk <spec>', 'a virtio-blk disk, as vmlab run (repeatable); the host opens the same image', collectDisk)
     .option('--place <placement>', 'contiguous (default) or scattered')
-    .option('--at <steps>', 'start the migration when the guest\'s clock reaches STEPS (default 0: at once)', parseCount)
+    .option('--at <steps>', 'start the migration once the guest ran STEPS steps, reboots included (default 0: at once)', parseCount)
     .option('--stop-and-copy', 'stop the guest for the whole copy instead of live pre-copy')
     .option('--max-rounds <n>', 'pre-copy rounds before the final stop at the latest (default 30)', parseCount)
     .option('--threshold <pages>', 'stop and send the rest once a round leaves at most PAGES dirty pages (default 64)', parseCount)
     .option('--bandwidth <bytes>', 'bytes per second the link carries, e.g. 32M (default 32M); pre-copy rounds last as long as their bytes need', parseSize)
-    .option('--max-insns <n>', 'stop after N steps of the guest (here and at the host); exit code 124', parseCount)
+    .option('--max-insns <n>', 'stop after N steps of the guest, reboots included (here and at the host); exit code 124', parseCount)
     .option('--stats-file <file>', 'write the migration\'s figures and how the run ended to FILE (JSON)')
     .option('--no-jit', 'interpret every instruction (no block translation)')
     .action(async (kernel: string, opts: MigrateOptions) => {
@@ -99,7 +99,7 @@ export function registerMigrate(program: Command): void {
     .description('receive VMs that `vmlab migrate` moves here on 127.0.0.1:PORT, run each to its end and send its console back')
     .requiredOption('--port <port>', 'TCP port on 127.0.0.1 (or 127.0.0.1:PORT); 0: any free port, printed when listening')
     .option('--once', 'exit after the first VM that arrived ended, with its exit code')
-    .option('--max-insns <n>', 'stop a VM after N steps of its clock; exit code 124', parseCount)
+    .option('--max-insns <n>', 'stop a VM after N steps since it started (at its source too), reboots included; exit code 124', parseCount)
     .option('--stats-file <file>', 'write how the last VM\'s run ended to FILE (JSON)')
     .option('--no-jit', 'interpret every instruction (no block translation)')
     .action(async (opts: HostOptions) => {
@@ -138,14 +138,17 @@ function exitCodeOf(e: RunEnd): number {
 
 /**
  * Runs `guest` until it ends, runs out of `maxInsns` steps or waits with its input closed; with
- * `stopAt`, returns undefined when the guest's clock reaches that step first.
+ * `stopAt`, returns undefined when the guest has run that many steps first. Both count the steps
+ * since the guest started, across its reboots.
  */
 async function drive(guest: MigrationGuest, out: ConsoleOut, maxInsns: number | undefined, inputClosed: () => boolean, stopAt = Infinity): Promise<RunEnd | undefined> {
   for (;;) {
-    const budget = maxInsns === undefined ? Infinity : maxInsns - guest.steps;
+    // Steps since the guest started, its reboots included (each reboot starts its clock again).
+    const elapsed = guest.elapsedSteps;
+    const budget = maxInsns === undefined ? Infinity : maxInsns - elapsed;
     if (budget <= 0) return endOf(guest, 'budget');
-    if (guest.steps >= stopAt) return undefined;
-    guest.run(Math.min(CHUNK, budget, stopAt - guest.steps));
+    if (elapsed >= stopAt) return undefined;
+    guest.run(Math.min(CHUNK, budget, stopAt - elapsed));
     out.flush();
     const state = guest.end;
     if (state === 'exit' || state === 'crashed') return endOf(guest, state);
