@@ -416,11 +416,20 @@ export function execute(h: Hart, limit: number): void {
     } else {
       const vpn = pc >>> 12;
       const ti = vpn & Lit.TLB;
+      // An instruction in the last halfword of a page whose fetch entry the TLB holds, with the next
+      // page's (Linux nommu's boot runs 84 k of them): fetchSlow reads both through the TLB, walks
+      // nothing and writes no RAM, so the decode-cache epoch goes on. Both tests run every time (the
+      // warm-up meets no such fetch, and code V8 never saw run would be thrown away when first run).
+      const vpn2 = (vpn + 1) & 0xfffff;
+      const here = tagX[ti] === (vpn | ftag);
+      const next = tagX[vpn2 & Lit.TLB] === (vpn2 | ftag);
+      const viaTlb = here && next;
       h.pc = pc;
       h.sliceDone = steps - 1 + nOff;
       h.sliceSteps = steps;
       const raw = h.fetchSlow(pc);
-      end = h.sliceEnd; epoch = 0;
+      end = h.sliceEnd;
+      if (!viaTlb) epoch = 0;
       if (h.fault !== 0) {
         h.raiseFault();
         pc = h.pc;
