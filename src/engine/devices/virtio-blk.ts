@@ -9,6 +9,7 @@
 
 import { utf8Encode } from '../asm/utf8';
 import { DiskError, type BlockDevice } from '../disk/types';
+import type { DiskUndoLog } from '../disk/undo-log';
 import type { GuestMemory } from './guest-memory';
 import type { VirtioDevice } from './virtio-mmio';
 import { VirtqueueError, type Chain } from './virtqueue';
@@ -86,6 +87,8 @@ export class VirtioBlk implements VirtioDevice {
   private readonly headerView = new DataView(this.header.buffer);
   private readonly buffer = new Uint8Array(CHUNK);
   private readonly views = new Map<number, Uint8Array>();
+  /** While reverse execution keeps history: the old contents of what each request changes (undo-log.ts). */
+  undo: DiskUndoLog | undefined;
   private discardNegotiated = false;
   private writeZeroesNegotiated = false;
 
@@ -209,6 +212,7 @@ export class VirtioBlk implements VirtioDevice {
     if (!this.rangeOk(sector, length, mem)) return VirtioBlkS.IOERR;
     if (this.disk.readOnly) return VirtioBlkS.IOERR;
     try {
+      this.undo?.beforeWrite(sector * SECTOR, length);
       for (let done = 0; done < length;) {
         const part = this.view(Math.min(CHUNK, length - done));
         chain.gather(mem, 16 + done, part);
@@ -251,7 +255,11 @@ export class VirtioBlk implements VirtioDevice {
     if (!this.rangeOk(sector, count * SECTOR, undefined)) return VirtioBlkS.IOERR;
     if ((flags & ~VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) !== 0) return VirtioBlkS.UNSUPP;
     if (!zero && flags !== 0) return VirtioBlkS.UNSUPP;
-    return this.guard(() => (zero ? this.disk.writeZeroes(sector * SECTOR, count * SECTOR) : this.disk.discard(sector * SECTOR, count * SECTOR)));
+    return this.guard(() => {
+      this.undo?.beforeClear(sector * SECTOR, count * SECTOR);
+      if (zero) this.disk.writeZeroes(sector * SECTOR, count * SECTOR);
+      else this.disk.discard(sector * SECTOR, count * SECTOR);
+    });
   }
 
   /**

@@ -24,7 +24,8 @@ const HART: FieldRules = {
     'fault', 'faultVa', 'ok', 'codeWritten', 'walkCtx', 'trapHook', 'firmware'],
   children: { pmp: {}, triggers: {}, hx: {} },
 };
-const VIRTIO_BLK: FieldRules = { transient: ['header', 'buffer', 'config', 'serial'], children: { stats: {} } };
+// undo: reverse execution's log of overwritten disk contents, the debugging process's own.
+const VIRTIO_BLK: FieldRules = { transient: ['header', 'buffer', 'config', 'serial', 'undo'], children: { stats: {} } };
 const VIRTIO_MMIO: FieldRules = { children: { queues: {}, device: VIRTIO_BLK } };
 const BOARD: FieldRules = {
   transient: ['image', 'entry', 'kernelEntry', 'regions', 'fdtAddress', 'fdt', 'diskSlots', 'rom'],

@@ -54,6 +54,7 @@ export function machineDebugTarget(machine: Machine): DebugTarget {
     },
     writePhysical: (pa, data) => writeRamBytes(machine.hart, machine.hart, pa, data),
     ramBus: machine.bus,
+    disks: machine.board.disks,
     saveState: () => saveMachine(machine),
     loadState: (state) => loadMachine(machine, state as MachineState),
   };
@@ -90,6 +91,7 @@ export function vmDebugTarget(vmm: Vmm, vm: Vm): DebugTarget {
     // A VM's RAM lives in host frames the physical hart may have translated code for.
     writePhysical: (pa, data) => writeRamBytes(vm.vhart, vmm.hart, pa, data),
     ramBus: vm.bus,
+    disks: vm.machine.board.disks,
     saveState: () => saveVm(vmm, vm),
     loadState: (state) => loadVm(vmm, vm, state as VmState),
   };

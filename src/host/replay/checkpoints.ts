@@ -5,7 +5,13 @@
 // the guest wrote since the previous one. Memory is bounded: past `maxBytes` of page copies or
 // `maxCount` checkpoints, the checkpoint whose removal leaves the smallest gap goes (never the
 // first, which is where history starts), so the spacing grows evenly and a replay stays short.
+// Disks are not copied: from the first checkpoint on, each virtio-blk disk keeps the old contents of
+// what the guest's requests overwrite (engine/disk/undo-log.ts), and a rewind writes them back. That
+// log reaches back to the first checkpoint; past half of `maxBytes` it is cut, and history starts
+// at a later checkpoint.
 
+import type { VirtioBlk } from '../../engine/devices/virtio-blk';
+import { DiskUndoLog } from '../../engine/disk/undo-log';
 import type { PhysicalBus } from '../../engine/machine/bus';
 
 /** What checkpoints need of a machine or VM. */
@@ -14,6 +20,8 @@ export interface Rewindable {
   readonly steps: number;
   /** The guest's RAM. */
   readonly ramBus: PhysicalBus;
+  /** The guest's disks (the board's virtio-blk devices). */
+  readonly disks: readonly VirtioBlk[];
   /** The state without RAM (a snapshot's machine or VM state). */
   saveState(): unknown;
   /** Puts back a state `saveState` returned (after RAM was put back). */
@@ -28,13 +36,15 @@ export interface Checkpoint {
   readonly state: unknown;
   /** RAM page by page; undefined for a page of zeros. */
   readonly pages: readonly (Uint8Array | undefined)[];
+  /** Each disk's undo-log mark at the checkpoint. */
+  readonly diskMarks: readonly number[];
 }
 
 /** How many checkpoints and how many bytes of page copies to keep. */
 export interface CheckpointLimits {
   /** Steps between checkpoints while the guest runs forward. */
   interval: number;
-  /** Bytes of RAM page copies kept in all (pages shared between checkpoints count once). */
+  /** Bytes of RAM page copies kept in all (pages shared between checkpoints count once), and of old disk contents. */
   maxBytes: number;
   /** Checkpoints kept. */
   maxCount: number;
@@ -87,7 +97,8 @@ export class CheckpointStore {
         pages[i] = this.ref(copy);
       }
     }
-    const cp: Checkpoint = { steps, inputs, state: this.target.saveState(), pages };
+    const diskMarks = this.target.disks.map((d) => (d.undo ??= new DiskUndoLog(d.disk)).mark);
+    const cp: Checkpoint = { steps, inputs, state: this.target.saveState(), pages, diskMarks };
     this.list.splice(at, 0, cp);
     this.taken++;
     this.thin();
@@ -122,12 +133,21 @@ export class CheckpointStore {
         if (saved !== undefined) bus.written[off >>> 12] = 1;
       }
     }
+    this.target.disks.forEach((d, i) => d.undo?.rollBack(cp.diskMarks[i]));
     this.target.loadState(cp.state);
   }
 
   /** Forgets every checkpoint (the debugger changed the guest: history before now no longer leads here). */
   clear(): void {
     while (this.list.length > 0) this.drop(this.list.length - 1);
+    for (const d of this.target.disks) d.undo = undefined;
+  }
+
+  /** Bytes of old disk contents the undo logs hold. */
+  get diskBytes(): number {
+    let n = 0;
+    for (const d of this.target.disks) n += d.undo?.bytes ?? 0;
+    return n;
   }
 
   private ref(page: Uint8Array): Uint8Array {
@@ -151,7 +171,13 @@ export class CheckpointStore {
 
   /** Keeps within the limits: drops the inner checkpoint whose neighbours are closest. */
   private thin(): void {
-    while ((this.bytes > this.limits.maxBytes || this.list.length > this.limits.maxCount) && this.list.length > 2) {
+    // The disks' logs reach back to the first checkpoint: past half the bound, history starts later.
+    while (this.diskBytes > this.limits.maxBytes / 2 && this.list.length > 1) {
+      this.drop(0);
+      const first = this.list[0];
+      this.target.disks.forEach((d, i) => d.undo?.forgetBefore(first.diskMarks[i]));
+    }
+    while ((this.bytes + this.diskBytes > this.limits.maxBytes || this.list.length > this.limits.maxCount) && this.list.length > 2) {
       let best = 1;
       let gap = Infinity;
       for (let i = 1; i < this.list.length - 1; i++) {
