@@ -86,7 +86,8 @@ export class CheckpointStore {
     const pages: (Uint8Array | undefined)[] = new Array(count);
     for (let i = 0; i < count; i++) {
       const off = bus.ramOffset(bus.ramBase + i * PAGE, PAGE);
-      if (off < 0) continue;
+      // A page the bus never marked written is all zero: not read, so the host does not commit it.
+      if (off < 0 || bus.written[off >>> 12] === 0) continue;
       const now = pageAt(bus.ram, off);
       const old = prev?.[i];
       if (old !== undefined && now.equals(old)) {
@@ -125,6 +126,13 @@ export class CheckpointStore {
       const off = bus.ramOffset(bus.ramBase + i * PAGE, PAGE);
       if (off < 0) continue;
       const saved = cp.pages[i];
+      if (bus.written[off >>> 12] === 0) {
+        if (saved !== undefined) {
+          bus.ram.set(saved, off);
+          bus.written[off >>> 12] = 1;
+        }
+        continue;
+      }
       const now = pageAt(bus.ram, off);
       // Compare first: most pages hold what they held, and writing RAM the guest never touched
       // would make the host commit it.
