@@ -269,8 +269,13 @@ export function warmUpInterpreter(): WarmUpSummary {
       if ((round & 1) === 0) hart.breakpoints.add(base + RAM_BYTES - 4);
       else hart.breakpoints.clear();
       // The decode cache's epochs run out in a long boot (hundreds of thousands per Linux boot):
-      // the inner loop's path that clears the stamps and starts them again.
-      if (round < 8 && (round & 1) === 1) lastDecodeEpoch();
+      // the inner loop's path that clears the stamps and starts them again. Once is enough, in an
+      // inner-loop round (odd) late enough that V8 has given newEpoch its feedback vector (a call
+      // made before that leaves no feedback: with the clear in round 1 alone, CoreMark with the
+      // translator threw execute away at its first clear, "insufficient type feedback for call").
+      // Each clear walks 2^18 slots, the first ones in V8's bytecode interpreter: four clears (rounds 1,
+      // 3, 5 and 7) cost about 45 M host instructions of every start more than this one.
+      if (round === 15) lastDecodeEpoch();
       hart.sliceDone = 0;
       hart.sliceSteps = 0;
       hart.tlb.flushAll();
