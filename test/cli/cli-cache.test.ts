@@ -95,6 +95,14 @@ describe('the CLI code cache', () => {
     expect(code.startsWith('"use strict";')).toBe(true);
   }, 120_000);
 
+  it('holds a bundle of ASCII only, so that V8 keeps its source as a one-byte string', async () => {
+    const { ensureCliBuilt, asciiOnly } = (await import(BUILD)) as { ensureCliBuilt: () => Promise<string>; asciiOnly: (text: string) => string };
+    const bytes = readFileSync(new URL(await ensureCliBuilt()));
+    expect(bytes.findIndex((b) => b > 0x7f)).toBe(-1);
+    // Comments keep such characters from the sources (esbuild escapes them elsewhere).
+    expect(asciiOnly('// spec \u00a73.1 \u2014 ok\nconst s = "\\u00a7";')).toBe('// spec \\u00a73.1 \\u2014 ok\nconst s = "\\u00a7";');
+  }, 120_000);
+
   it('is used by `vmlab run` after a run (the flags V8 stamps it with are set before the load) and a damaged one changes nothing', async () => {
     const { ensureCliBuilt } = (await import(BUILD)) as { ensureCliBuilt: () => Promise<string> };
     const cli = new URL(await ensureCliBuilt()).pathname;
