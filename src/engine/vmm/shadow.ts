@@ -246,9 +246,11 @@ export class ShadowSet {
 
   /**
    * Takes write permission away from every shadow entry that maps host frame address `hpa` (a page
-   * whose code the VMM translated, bt); returns how many entries lost it.
+   * whose code the VMM translated, bt; a page a walk found to be a table, trap); returns how many
+   * entries lost it. It counts as a shadow sync unless `sync` is false (pv: the guest registered the
+   * table page itself).
    */
-  writeProtect(hpa: number): number {
+  writeProtect(hpa: number, sync = true): number {
     const ppn = Math.floor(hpa / 4096);
     const list = this.writable.get(ppn);
     if (list === undefined) return 0;
@@ -261,7 +263,7 @@ export class ShadowSet {
       ram32[at] &= ~Pte.W;
       n++;
     }
-    if (n > 0) this.stats.shadowSyncs++;
+    if (n > 0 && sync) this.stats.shadowSyncs++;
     return n;
   }
 

@@ -33,6 +33,8 @@ export class PvVcpu extends TrapVcpu implements SbiExtension {
   readonly eid = PV_EID;
   /** The guest's registered page-table pages. */
   readonly tables: PvTables;
+  /** A page stopped being a table page since the shadows were last emptied (they map it read-only). */
+  private released = false;
 
   constructor(vm: Vm, vmm: Vmm) {
     super(vm, vmm);
@@ -68,8 +70,13 @@ export class PvVcpu extends TrapVcpu implements SbiExtension {
         [err, value] = this.mmuUpdate(a0, a1);
         break;
       case PvFn.FLUSH:
-        if (a0 === 0xffffffff) this.shadows.flush();
-        else this.shadows.invalidate(a0);
+        // The shadows already follow every change (each mmu_update dropped the translations derived
+        // from the entries it changed), so, as Xen's TLB flush, only the hart's TLB needs emptying;
+        // unless a page stopped being a table page since, which the shadows still map read-only.
+        if (this.released) {
+          this.shadows.flush();
+          this.released = false;
+        }
         this.p.tlb.flushAll();
         break;
       case PvFn.CSR_READ:
@@ -144,17 +151,21 @@ export class PvVcpu extends TrapVcpu implements SbiExtension {
     return [SbiError.SUCCESS, count];
   }
 
-  /** Pages that became or stopped being table pages: read-only in the shadows, or writable again. */
+  /**
+   * Pages that became or stopped being table pages: read-only in the shadows, or writable again. A
+   * new table page loses write permission in exactly the shadow entries that map it writable (the
+   * shadows' reverse map, as trap mode does on a walk); the other translations stay.
+   */
   private tablesChanged(): void {
-    let added = false;
+    let changed = false;
     for (const gpn of this.tables.changed) {
-      if (this.tables.isTable(gpn)) added = this.shadows.noteTablePage(gpn) || added;
-      else this.shadows.tablePages.delete(gpn);
+      if (this.tables.isTable(gpn)) {
+        if (this.shadows.noteTablePage(gpn)) changed = this.protectTablePage(gpn, false) || changed;
+      } else if (this.shadows.tablePages.delete(gpn)) {
+        this.released = true;
+      }
     }
-    if (added) {
-      this.shadows.flush();
-      this.p.tlb.flushAll();
-    }
+    if (changed) this.p.tlb.flushAll();
   }
 
   /** A virtual S-mode CSR (a user counter may be read too); M-mode CSRs are not the guest's. */

@@ -563,9 +563,9 @@ export class TrapVcpu implements Vcpu, ExitHandler {
   }
 
   /** Takes write permission away from every shadow entry mapping guest page `gpn`; whether any had it. */
-  private protectTablePage(gpn: number): boolean {
+  protected protectTablePage(gpn: number, sync = true): boolean {
     const hpa = this.vm.pmap.lookup(gpn * 4096);
-    return hpa >= 0 && this.shadows.writeProtect(hpa) > 0;
+    return hpa >= 0 && this.shadows.writeProtect(hpa, sync) > 0;
   }
 
   private pageFault(access: Access, va: number): void {
