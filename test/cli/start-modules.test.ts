@@ -14,14 +14,14 @@ const VMLAB = join(REPO_ROOT, 'bin', 'vmlab.mjs');
 const PROBE = pathToFileURL(join(REPO_ROOT, 'test', 'support', 'module-probe.mjs')).href;
 const HELLO = join(REPO_ROOT, 'labs', 'hello', 'hello.S');
 
-/** The packages `vmlab args` loaded, as the probe saw them at exit. */
-function packagesOf(args: string[]): string[] {
+/** The packages `vmlab args` loaded, as the probe saw them at exit (node's own modules with `builtins`). */
+function packagesOf(args: string[], builtins = false): string[] {
   const r = spawnSync(process.execPath, [VMLAB, ...args], {
     encoding: 'utf8', timeout: 120_000, input: '',
     env: { ...process.env, NODE_OPTIONS: `--import=${PROBE}` },
   });
   expect(r.stdout).toContain('Hello');
-  const seen = /module-probe: (.*)\n/.exec(r.stderr);
+  const seen = (builtins ? /module-probe-builtins: (.*)\n/ : /module-probe: (.*)\n/).exec(r.stderr);
   expect(seen, r.stderr).not.toBeNull();
   return seen![1].split(' ');
 }
@@ -32,6 +32,12 @@ describe('vmlab run at start', () => {
     expect(packages).toContain('commander');
     expect(packages).not.toContain('fflate');
     expect(packages).not.toContain('zod');
+  }, 120_000);
+
+  it('does not load perf_hooks (the global `performance`, about 11 M host instructions)', () => {
+    const builtins = packagesOf(['run', HELLO], true);
+    expect(builtins).toContain('fs');
+    expect(builtins).not.toContain('perf_hooks');
   }, 120_000);
 
   it('loads the disk formats for a run with a disk (the probe sees a lazily loaded package)', () => {

@@ -30,6 +30,15 @@ import { groupDigits } from '../digits';
 import { parseJitBackend } from '../jit-backend';
 import type { JitBackend } from '../../engine/cpu/jit-wasm';
 
+/**
+ * Wall milliseconds from an arbitrary origin. Not performance.now(): node loads perf_hooks' modules
+ * at the first use of the global `performance`, about 11 M host instructions of every run.
+ */
+function nowMs(): number {
+  const [s, ns] = process.hrtime();
+  return s * 1000 + ns / 1e6;
+}
+
 /** Exit code when the budget or the timeout ends a run (as coreutils' timeout). */
 export const EXIT_TIMEOUT = 124;
 /** Exit code when the guest sleeps in WFI with nothing left that could wake it. */
@@ -335,7 +344,7 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
         cpu: { ...opts.cpu, jit: opts.jit !== false, jitBackend: opts.jitBackend },
         onUart,
         timeMode: opts.realtime ? 'realtime' : 'deterministic',
-        clock: () => performance.now(),
+        clock: () => nowMs(),
         disks,
         ...boot,
       });
@@ -420,7 +429,7 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
     if (stdin.isTTY) stdin.setRawMode(true);
   }
 
-  const started = performance.now();
+  const started = nowMs();
   const deadline = opts.timeout ? started + opts.timeout * 1000 : Infinity;
   let remaining = replaying ? journal!.recording!.header.end.steps - target.steps : opts.maxInsns ?? Infinity;
   let reason: StopReason = StopReason.BUDGET;
@@ -451,7 +460,7 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
       remaining -= target.elapsed - elapsed;
       flush();
       if (reason === StopReason.EXIT || reason === CRASHED || isStdoutClosed()) break;
-      if (performance.now() >= deadline) { reason = StopReason.BUDGET; break; }
+      if (nowMs() >= deadline) { reason = StopReason.BUDGET; break; }
       if (reason === StopReason.IDLE) {
         if (replaying ? timeline.pending === 0 || target.steps === before : inputClosed || stdin.destroyed) break;
         await new Promise((r) => setTimeout(r, 5));
@@ -485,7 +494,7 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
     stdin.pause();
     stdin.unref?.();
   }
-  const wall = (performance.now() - started) / 1000;
+  const wall = (nowMs() - started) / 1000;
   const outputClosed = isStdoutClosed() && reason !== StopReason.EXIT && reason !== CRASHED;
   const end = reason === StopReason.EXIT ? 'exit' : signal !== undefined ? 'signal' : quit ? 'quit' : killed ? 'killed' : outputClosed ? 'output-closed' : STOP_NAMES[reason] ?? String(reason);
   const stats = { ...target.stats(reason, wall), stopReason: end };
@@ -550,7 +559,7 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
       say('the guest waits for an interrupt (WFI) and nothing is left to wake it');
       return EXIT_IDLE;
     }
-    if (opts.timeout && performance.now() >= deadline) {
+    if (opts.timeout && nowMs() >= deadline) {
       say(`stopped by --timeout ${opts.timeout} after ${count(target.instret)} instructions`);
     } else {
       const ran = target.elapsed - elapsedAtStart;
