@@ -27,6 +27,8 @@ export class SnapshotError extends Error {
 /** How one class is saved: fields it skips, and fields that are nested components. */
 export interface FieldRules {
   readonly transient?: readonly string[];
+  /** Transient fields that earlier versions saved: a snapshot that has them still loads, without them. */
+  readonly retired?: readonly string[];
   readonly children?: Readonly<Record<string, FieldRules>>;
 }
 
@@ -115,6 +117,7 @@ export function loadFields(obj: object, state: FieldState, rules: FieldRules = {
   const expected = saveFields(obj, rules);
   const o = obj as Record<string, unknown>;
   for (const key of Object.keys(state)) {
+    if (rules.retired?.includes(key)) continue;
     if (!Object.prototype.hasOwnProperty.call(o, key) || (rules.transient ?? []).includes(key)) {
       throw new SnapshotError(`${where}.${key} is not part of this vmlab's ${where}`);
     }

@@ -37,8 +37,13 @@ const BOARD: FieldRules = {
 const BUS: FieldRules = { transient: ['ram', 'ram16', 'ram32', 'ramBase', 'ramSize', 'writeLog', 'written', 'arena'] };
 const MACHINE: FieldRules = { transient: ['kernel', 'ramSize', 'stepsPerTick'], children: { bus: BUS, hart: HART, board: BOARD } };
 const VM: FieldRules = { transient: ['id', 'name', 'mode', 'memSize', 'kernel', 'resumePc', 'atBreakpoint'], children: { stats: {} } };
-/** A vCPU's own counters; its caches (shadows, translations and their indexes) are rebuilt. */
-const VCPU: FieldRules = { transient: ['ctx', 'gen', 'guestPage', 'onHart', 'current'] };
+/**
+ * A vCPU's own counters; its caches (shadows, translations and their indexes) are rebuilt. bt's
+ * inline code-store permissions (tagCW, cwOff, cw and their validity) belong to its translations:
+ * earlier versions saved them (130 KiB of base64 in every bt snapshot and checkpoint).
+ */
+const BT_CODE_WRITES = ['tagCW', 'cwOff', 'cw', 'cwLive', 'cwFlushes', 'cwGen', 'cwWalks'];
+const VCPU: FieldRules = { transient: ['ctx', 'gen', 'guestPage', 'onHart', 'current', ...BT_CODE_WRITES], retired: BT_CODE_WRITES };
 
 /** A machine's state without its RAM. */
 export type MachineState = FieldState;
