@@ -97,12 +97,17 @@ export function execute(h: Hart, limit: number): void {
   const pages = code?.pages;
   const hot = code?.hot;
   const shift = code?.shift;
+  const waiting = code?.waiting;
+  const knownPc = code?.knownPc;
+  const firstWait = code?.firstWait;
   const blocks = code !== undefined;
   // Whether pc may start a block: after a control transfer, a trap, a slow instruction or a block.
   let entry = true;
   // Translated blocks run and the instructions they retired, added to code.stats on the way out.
   let blockRuns = 0;
   let blockInsns = 0;
+  // First deferrals made here (CodeCache.firstWait), added to code.stats on the way out.
+  let deferred = 0;
   const firstDone = h.sliceDone;
   h.atBreakpoint = false;
   // The decode-cache epoch (see dcEpoch), 0 when none is current: every call out of the loop may
@@ -160,16 +165,29 @@ export function execute(h: Hart, limit: number): void {
         const hi = (off >>> 1) & HOT_MASK;
         const heat = ++hot![hi];
         if (heat >= HOT_THRESHOLD) {
-          const ready = heat >= HOT_THRESHOLD << shift![off >>> 12];
+          const s = shift![off >>> 12];
+          const ready = heat >= HOT_THRESHOLD << s;
           if (ready || heat === HOT_THRESHOLD) {
-            if (ready) hot![hi] = 0;
-            const t = code.translate(h, off, pc, ready);
-            if (t === TranslateResult.INSTALLED) {
-              hot![hi] = 0;
-              continue;
+            const need = firstWait![2 * s];
+            if (need !== 0 && waiting![hi] === 0 && knownPc![(pc >>> 1) & HOT_MASK] === 0 && (pg === undefined || !ready)) {
+              // The first call for a start nothing is known of, in a page without installed blocks:
+              // the translator could only defer it (CodeCache.translate), so it is deferred here.
+              if (ready) {
+                hot![hi] = HOT_THRESHOLD - need;
+                waiting![hi] = firstWait![2 * s + 1];
+                deferred++;
+                code.dirty = true;
+              }
+            } else {
+              if (ready) hot![hi] = 0;
+              const t = code.translate(h, off, pc, ready);
+              if (t === TranslateResult.INSTALLED) {
+                hot![hi] = 0;
+                continue;
+              }
+              // Too short to translate (a CSR or system instruction follows): look again much later.
+              if (t === TranslateResult.UNTRANSLATABLE) hot![hi] = -HOT_THRESHOLD * 64;
             }
-            // Too short to translate (a CSR or system instruction follows): look again much later.
-            if (t === TranslateResult.UNTRANSLATABLE) hot![hi] = -HOT_THRESHOLD * 64;
           }
         }
       }
@@ -691,6 +709,7 @@ export function execute(h: Hart, limit: number): void {
   if (code !== undefined) {
     code.stats.blockRuns += blockRuns;
     code.stats.blockInsns += blockInsns;
+    code.stats.deferred += deferred;
   }
 }
 

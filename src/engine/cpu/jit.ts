@@ -191,10 +191,22 @@ export class CodeCache {
    * first deferral needs no scan (a kernel's boot defers thousands of lukewarm starts once each).
    */
   private knownPcs = new Set<number>();
-  /** Whether anything was translated, deferred or dropped since the last flush (flush clears megabytes). */
-  private dirty = false;
+  /**
+   * knownPcs as a filter the interpreter reads (index: (pc >>> 1) & HOT_MASK, 1 where a pc of the
+   * set may fall): a 0 there lets it defer a start's first call itself (firstWait).
+   */
+  readonly knownPc = new Uint8Array(1 << HOT_BITS);
+  /**
+   * Per page threshold shift s, the first deferral of a start nothing is known of, as translate
+   * would make it: [2s] the entries it still needs (0: none, translate decides), [2s + 1] its
+   * `waiting`. The interpreter makes it itself, without calling translate, when the start's page has
+   * no installed block either (wide's 2,052 first deferrals; docs/speed.md).
+   */
+  readonly firstWait = new Int32Array(2 * (MAX_BACKOFF + 1));
+  /** Whether anything was translated, deferred or dropped since the last flush (flush clears megabytes; the interpreter sets it when it defers). */
+  dirty = false;
   /** Entries of each start until the translator is called again (same index as hot; 0: first call). */
-  private readonly waiting = new Int32Array(1 << HOT_BITS);
+  readonly waiting = new Int32Array(1 << HOT_BITS);
   /** Per RAM page: threshold shift (backoff) and the step of its last invalidation. */
   readonly shift: Uint8Array;
   private readonly lastInvalidation: Float64Array;
@@ -204,8 +216,7 @@ export class CodeCache {
    */
   private memo = new Map<string, { fn: BlockFn; key: string; pcs: number[] }>();
   readonly stats = new JitStats();
-  /** Instructions a start must retire before a function is built for it (0: at HOT_THRESHOLD entries). */
-  buildBudget = jitDefaults.buildBudget;
+  private budget = 0;
   /** Milliseconds clock for stats.translateMs (injected; the engine reads no host clock itself). */
   clock: (() => number) | undefined = undefined;
 
@@ -221,6 +232,22 @@ export class CodeCache {
     this.codeLines = lines ?? new Uint32Array(pages * 32);
     this.shift = new Uint8Array(pages);
     this.lastInvalidation = new Float64Array(pages).fill(-Infinity);
+    this.buildBudget = jitDefaults.buildBudget;
+  }
+
+  /** Instructions a start must retire before a function is built for it (0: at HOT_THRESHOLD entries). */
+  get buildBudget(): number {
+    return this.budget;
+  }
+
+  set buildBudget(budget: number) {
+    this.budget = budget;
+    for (let s = 0; s <= MAX_BACKOFF; s++) {
+      const step = HOT_THRESHOLD << s;
+      const need = step * MAX_BLOCK < budget ? Math.min(MAX_WAIT, Math.ceil((budget - step * MAX_BLOCK) / MAX_BLOCK)) : 0;
+      this.firstWait[2 * s] = need;
+      this.firstWait[2 * s + 1] = need === 0 ? 0 : need + step - HOT_THRESHOLD + step;
+    }
   }
 
   /** Blocks translated so far. */
@@ -239,6 +266,7 @@ export class CodeCache {
     this.weight.clear();
     this.loopless.clear();
     this.knownPcs.clear();
+    this.knownPc.fill(0);
     this.waiting.fill(0);
     this.codeChunks.fill(0);
     this.codeLines.fill(0);
@@ -366,13 +394,13 @@ export class CodeCache {
       this.waiting[hi] = 0;
       return TranslateResult.INSTALLED;
     }
-    if (this.waiting[hi] === 0 && !this.knownPcs.has(pc) && step * MAX_BLOCK < this.buildBudget) {
+    if (this.waiting[hi] === 0 && !this.knownPcs.has(pc) && this.firstWait[2 * this.shift[page]] !== 0) {
       // The first call for a start nothing is known of: no function to reuse, and its entries so
       // far cannot have retired the budget. Come back when they might have (blocks of MAX_BLOCK).
       if (build) {
-        const need = Math.min(MAX_WAIT, Math.ceil((this.buildBudget - step * MAX_BLOCK) / MAX_BLOCK));
-        this.hot[hi] = HOT_THRESHOLD - need;
-        this.waiting[hi] = need + step - HOT_THRESHOLD + step;
+        const s = this.shift[page];
+        this.hot[hi] = HOT_THRESHOLD - this.firstWait[2 * s];
+        this.waiting[hi] = this.firstWait[2 * s + 1];
         this.stats.deferred++;
       }
       return TranslateResult.NOT_YET;
@@ -533,8 +561,11 @@ export class CodeCache {
       this.knownPcs = new Set<number>();
       for (const m of this.memo.values()) this.knownPcs.add(m.pcs[0]);
       for (const k of this.credit.keys()) this.knownPcs.add(Number(k.slice(0, k.indexOf(':'))));
+      this.knownPc.fill(0);
+      for (const p of this.knownPcs) this.knownPc[(p >>> 1) & HOT_MASK] = 1;
     }
     this.knownPcs.add(pc);
+    this.knownPc[(pc >>> 1) & HOT_MASK] = 1;
   }
 }
 
