@@ -12,5 +12,8 @@ import { cacheName, loadCli } from '../scripts/cli-cache.mjs';
 
 const argv = process.argv.slice(2);
 const bundle = fileURLToPath(await ensureCliBuilt());
-const { main } = loadCli(bundle, join(dirname(bundle), 'cli-cache', cacheName(argv))).exports;
+// VMLAB_CLI_CACHE=off: no code cache read or written (V8 deoptimizes the bundle's compiled
+// functions when it makes one, at exit; test/cli/interpreter-compiles.test.ts counts V8's events).
+const cacheFile = process.env.VMLAB_CLI_CACHE === 'off' ? undefined : join(dirname(bundle), 'cli-cache', cacheName(argv));
+const { main } = loadCli(bundle, cacheFile).exports;
 process.exitCode = await main(argv);

@@ -82,20 +82,21 @@ export function cacheName(argv) {
 
 /**
  * Loads the CommonJS bundle at `bundlePath` with the code cache in `cacheFile` when that is valid,
- * and writes the cache at exit when it was not. Returns the bundle's exports and whether V8 took
- * the cache.
+ * and writes the cache at exit when it was not (no cache at all when `cacheFile` is undefined).
+ * Returns the bundle's exports and whether V8 took the cache.
  */
 export function loadCli(bundlePath, cacheFile) {
   const require = createRequire(import.meta.url);
   for (const name of NODE_MODULES) require(name);
   for (const flag of MACHINE_FLAGS) setFlagsFromString(flag);
   const bytes = readFileSync(bundlePath);
-  const cachedData = readCache(cacheFile, bytes);
+  const cachedData = cacheFile === undefined ? undefined : readCache(cacheFile, bytes);
   const wrapper = `(function (exports, require, module, __filename, __dirname) {${bytes.toString('utf8')}\n})`;
   const script = new Script(wrapper, { filename: bundlePath, cachedData });
   const cached = cachedData !== undefined && !script.cachedDataRejected;
   // At exit the cache holds every function this run compiled, not only the top level.
-  if (!cached) process.once('exit', () => writeCache(cacheFile, bytes, script.createCachedData()));
+  // Making it deoptimizes the bundle's compiled functions (V8's code serializer), after the run.
+  if (!cached && cacheFile !== undefined) process.once('exit', () => writeCache(cacheFile, bytes, script.createCachedData()));
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(bundlePath), module, bundlePath, dirname(bundlePath));
   return { exports: module.exports, cached };

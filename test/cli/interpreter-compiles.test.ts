@@ -47,8 +47,11 @@ slot: .word 0, 0
  */
 function executeEvents(mode: string, kernel = join(REPO_ROOT, 'bench', 'workloads', mode === 'pv' ? 'compute-pv.S' : 'compute.S'), printed = /^exit \d+$/m,
   extra: string[] = [], status = 0): string[] {
+  // Without the CLI's code cache: other tests' runs under other V8 flags make V8 refuse it, and
+  // making a new one at exit deoptimizes the bundle's compiled functions, execute among them,
+  // after the run (V8's code serializer; scripts/cli-cache.mjs).
   const r = spawnSync(process.execPath, [...NODE_V8_FLAGS, '--trace-opt', '--trace-deopt', VMLAB, 'run', kernel, '--mode', mode, ...extra], {
-    encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 26,
+    encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 26, env: { ...process.env, VMLAB_CLI_CACHE: 'off' },
   });
   expect(r.status, r.stderr).toBe(status);
   // The compute kernel prints its checksum.
