@@ -106,8 +106,6 @@ export function execute(h: Hart, limit: number): void {
   // Translated blocks run and the instructions they retired, added to code.stats on the way out.
   let blockRuns = 0;
   let blockInsns = 0;
-  // First deferrals made here (CodeCache.firstWait), added to code.stats on the way out.
-  let deferred = 0;
   const firstDone = h.sliceDone;
   h.atBreakpoint = false;
   // The decode-cache epoch (see dcEpoch), 0 when none is current: every call out of the loop may
@@ -175,7 +173,7 @@ export function execute(h: Hart, limit: number): void {
               if (ready) {
                 hot![hi] = HOT_THRESHOLD - need;
                 waiting![hi] = firstWait![2 * s + 1];
-                deferred++;
+                code.stats.deferred++;
                 code.dirty = true;
               }
             } else {
@@ -709,7 +707,6 @@ export function execute(h: Hart, limit: number): void {
   if (code !== undefined) {
     code.stats.blockRuns += blockRuns;
     code.stats.blockInsns += blockInsns;
-    code.stats.deferred += deferred;
   }
 }
 
