@@ -44,6 +44,21 @@ describe('instruction table', () => {
     }
   });
 
+  it('decodes every opcode, funct3 and funct7 as matching the whole table would', () => {
+    // decode.ts lists each entry only in the buckets its fixed bits allow (entriesByBucket); this is
+    // the definition: the most specific entry of the table matching the word, or none.
+    const base = INSTRUCTIONS.filter((d) => d.size === 4);
+    const next = rng(7);
+    for (let b = 0; b < 1024; b++) {
+      for (let f7 = 0; f7 < 128; f7++) {
+        // Random register fields (rd, rs1, rs2) around the bucket's opcode and funct3 and the funct7.
+        const w = ((b & 0x7f) | ((b & 0x380) << 5) | (f7 << 25) | (next() & 0x01ff8f80)) >>> 0;
+        const owner = (w & 3) !== 3 ? undefined : base.filter((d) => ((w ^ d.match) & d.mask) === 0).sort((x, y) => popcount(y.mask) - popcount(x.mask))[0];
+        expect(decodeWord(w), hex(w)).toBe(owner?.id ?? Op.ILLEGAL);
+      }
+    }
+  });
+
   it('builds the compressed tables as matching and expanding each halfword would', () => {
     // decode.ts fills EXPAND_C and C_ID entry by entry from a few expansions each (it relies on
     // every expansion copying bits); this is the definition, halfword by halfword.
