@@ -23,7 +23,7 @@ const enum Lit {
 }
 if ((TLB_MASK as number) !== Lit.TLB) throw new Error('interp.ts: Lit.TLB must equal TLB_MASK');
 import { CsrOp, Priv, type Hart } from './hart';
-import { Mstatus } from './csr-defs';
+import { Csr, Mstatus } from './csr-defs';
 import { mulDiv } from './muldiv';
 import { HOT_MASK, HOT_THRESHOLD, TranslateResult, type PageBlocks } from './jit';
 import { hInstruction, NOT_H } from './hext';
@@ -676,6 +676,17 @@ export function execute(h: Hart, limit: number): void {
         break;
       }
       default: {
+        // The rare instructions kernels run most (CSR accesses and atomics, ids CSRRW to
+        // AMOMAXU_W) that cannot trap: run by a helper that leaves the fetch page and the
+        // decode-cache epoch as they are (in the inner loop, any code more made CoreMark's run 2 to
+        // 5 % slower in host instructions).
+        if (((id - Op.CSRRW) >>> 0) <= Op.AMOMAXU_W - Op.CSRRW && rareInLoop(h, info, imm, dtag, epoch)) {
+          pc = npc;
+          dtag = h.dataTag;
+          end = h.sliceEnd;
+          entry = true;
+          continue;
+        }
         // Rare instructions: system, CSR, atomics, Xsensitive, illegal. They may trap or change
         // the translation context, so they run with the hart's state in sync.
         h.pc = pc;
@@ -878,6 +889,20 @@ function breakpointIn(list: Int32Array, pc: number, bytes: number): boolean {
 const KEEPS_EPOCH = new Uint8Array(Op.COUNT);
 for (const id of [Op.CSRRW, Op.CSRRS, Op.CSRRC, Op.CSRRWI, Op.CSRRSI, Op.CSRRCI, Op.SFENCE_VMA, Op.MRET, Op.SRET]) KEEPS_EPOCH[id] = 1;
 
+/**
+ * Per CSR number, the lowest privilege at which the inner loop runs an access to it (rareInLoop),
+ * 4 (none) for the CSRs it leaves to the general path. These are the ones a kernel's locks and
+ * traps access (Linux's boot: sstatus read, cleared and set 65 k times; OpenSBI's mscratch, mstatus,
+ * mepc, mcause, mtval, misa), whose accesses change only the hart's fields, its data context and
+ * the slice's end (Hart.writeMstatus, setMie, setMipSw): never the TLB, the fetch context or the
+ * counters (whose reads want the hart's step count in sync). Each is writable and allowed by its
+ * predicate at that privilege, so csrAccess never faults on them.
+ */
+const FAST_CSR = new Uint8Array(4096).fill(4);
+for (const num of [Csr.SSTATUS, Csr.SIE, Csr.SSCRATCH, Csr.SEPC, Csr.SCAUSE, Csr.STVAL, Csr.SIP,
+  Csr.MSTATUS, Csr.MISA, Csr.MIE, Csr.MSCRATCH, Csr.MEPC, Csr.MCAUSE, Csr.MTVAL, Csr.MIP]) FAST_CSR[num] = (num >>> 8) & 3;
+const NO_FAST_CSR = new Uint8Array(4096).fill(4);
+
 const SLOW_RETIRED = 1;
 const SLOW_TRAPPED = 0;
 
@@ -1029,23 +1054,93 @@ function atomic(h: Hart, id: number, rd: number, rs1: number, rs2: number, npc: 
     h.fault = Cause.STORE_ACCESS;
     return faulted(h);
   }
-  const b = x[rs2];
-  let v: number;
-  switch (id) {
-    case Op.AMOSWAP_W: v = b; break;
-    case Op.AMOADD_W: v = (old + b) | 0; break;
-    case Op.AMOXOR_W: v = old ^ b; break;
-    case Op.AMOAND_W: v = old & b; break;
-    case Op.AMOOR_W: v = old | b; break;
-    case Op.AMOMIN_W: v = old < b ? old : b; break;
-    case Op.AMOMAX_W: v = old > b ? old : b; break;
-    case Op.AMOMINU_W: v = old >>> 0 < b >>> 0 ? old : b; break;
-    default: v = old >>> 0 > b >>> 0 ? old : b; break;
-  }
-  storeWord(h, ramOff, pa, v);
+  storeWord(h, ramOff, pa, amoValue(id, old, x[rs2]));
   x[rd] = old;
   h.pc = npc;
   return SLOW_RETIRED;
+}
+
+/** The word an AMO (not LR or SC) stores, from the old word and rs2's value (both int32). */
+function amoValue(id: number, old: number, b: number): number {
+  switch (id) {
+    case Op.AMOSWAP_W: return b;
+    case Op.AMOADD_W: return (old + b) | 0;
+    case Op.AMOXOR_W: return old ^ b;
+    case Op.AMOAND_W: return old & b;
+    case Op.AMOOR_W: return old | b;
+    case Op.AMOMIN_W: return old < b ? old : b;
+    case Op.AMOMAX_W: return old > b ? old : b;
+    case Op.AMOMINU_W: return (old ^ Lit.SIGN) < (b ^ Lit.SIGN) ? old : b;
+    default: return (old ^ Lit.SIGN) > (b ^ Lit.SIGN) ? old : b;
+  }
+}
+
+/**
+ * Runs a CSR instruction or an atomic (decoded `info` and `imm`) for the inner loop, as
+ * slowInstruction would, when it cannot trap and changes nothing the loop keeps but the data
+ * context and the slice's end: a CSR of FAST_CSR (fastCsr, its privilege allowing), an LR, SC or
+ * AMO whose word the TLB maps (writable for SC and the AMOs, not a page holding translated code;
+ * an SC without a reservation needs none). Returns false, having changed nothing, otherwise.
+ * `dtag` and `epoch` are the loop's data context and decode-cache epoch: a store clears the stamps
+ * of the slots it overlaps, as the loop's stores do, so the epoch goes on.
+ */
+function rareInLoop(h: Hart, info: number, imm: number, dtag: number, epoch: number): boolean {
+  const x = h.x;
+  const f = h.features;
+  // With the H extension no CSR (V changes them).
+  const fastCsr = f.h === true ? NO_FAST_CSR : FAST_CSR;
+  const id = info & 0xff;
+  const rd = (info >>> 8) & 31;
+  const rs1 = (info >>> 13) & 31;
+  if (id < Op.LR_W) {
+    if (id > Op.CSRRCI) return false;
+    const num = imm & 0xfff;
+    if (fastCsr[num] > h.priv) return false;
+    const k = id - Op.CSRRW;
+    x[rd] = h.csrAccess(num, k % 3, k >= 3 ? rs1 : x[rs1], k === 0 || k === 3 || rs1 !== 0);
+    x[0] = 0;
+    return true;
+  }
+  const a = x[rs1];
+  if ((a & 3) !== 0 || f.a !== true) return false;
+  const vp = a >>> 12;
+  const ti = vp & Lit.TLB;
+  const tlb = h.tlb;
+  const r32 = h.bus.ram32;
+  if (id === Op.LR_W) {
+    if (tlb.tagR[ti] !== (vp | dtag)) return false;
+    tlb.hits++;
+    const v = r32[((a + tlb.off[ti]) | 0) >> 2];
+    h.reservation = a;
+    h.reservedValue = v;
+    x[rd] = v;
+    x[0] = 0;
+    return true;
+  }
+  if (id === Op.SC_W && h.reservation !== a) {
+    h.reservation = -1;
+    x[rd] = 1;
+    x[0] = 0;
+    return true;
+  }
+  if (tlb.tagW[ti] !== (vp | dtag)) return false;
+  tlb.hits++;
+  const o = (a + tlb.off[ti]) | 0;
+  const old = r32[o >> 2];
+  const b = x[(info >>> 18) & 31];
+  if (id === Op.SC_W) {
+    h.reservation = -1;
+    if (old !== h.reservedValue) {
+      x[rd] = 1;
+      x[0] = 0;
+      return true;
+    }
+  }
+  if (dcMarks[o >>> 12] === epoch) unstamp(decodeCache(f.c === true), o);
+  r32[o >> 2] = id === Op.SC_W ? b : amoValue(id, old, b);
+  x[rd] = id === Op.SC_W ? 0 : old;
+  x[0] = 0;
+  return true;
 }
 
 /**

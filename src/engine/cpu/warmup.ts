@@ -30,6 +30,9 @@ import { Cause } from '../mmu/walk';
  * expects the compile); 5,000 leave room for execute to grow.
  */
 export const WARM_STEPS = 5_000;
+const SSTATUS = 0x100;
+const SSCRATCH = 0x140;
+const MSTATUS = 0x300;
 const MSCRATCH = 0x340;
 const MEPC = 0x341;
 const MCAUSE = 0x342;
@@ -48,7 +51,9 @@ const WIDE_FIELDS = ['mstatus', 'medeleg', 'mideleg', 'mie', 'mipSw', 'mipHw', '
   // counter-enable CSRs, the run loop stores the resumed pc (unsigned) in bpSkip, and the counter
   // offsets follow 64-bit writes. Each changed the Hart's class after the warm-up ("wrong map" at
   // h.sliceEnd in execute, and a compile of execute more per boot).
-  'mcounteren', 'mcountinhibit', 'scounteren', 'menvcfg', 'senvcfg', 'cycleOffset', 'instretOffset', 'bpSkip'] as const;
+  'mcounteren', 'mcountinhibit', 'scounteren', 'menvcfg', 'senvcfg', 'cycleOffset', 'instretOffset', 'bpSkip',
+  // LR's address and the word it read.
+  'reservation', 'reservedValue'] as const;
 
 /** Stores a value that is no small integer in each numeric field, then the old value back. */
 function widenFields(obj: object, names: readonly string[]): void {
@@ -136,6 +141,17 @@ function program(): number[] {
     // inner loop's check of stores into the code it runs.
     p.push(word([Op.SB, Op.SH, Op.SW][i], { rs1: 21, rs2: 5, imm_s: 4 * i }));
   }
+  // The rare instructions the inner loop runs (Linux's locks and OpenSBI's traps): sstatus and
+  // mstatus read, cleared and set, a scratch register written; LR, SC (a success, a failure without
+  // a reservation, a failure on a changed word) and every AMO on a word that holds values past 2^30,
+  // as a kernel's counters and lock words do (x25 points into x17's page).
+  p.push(word(Op.CSRRS, { rd: 5, rs1: 0, csr: SSTATUS }), word(Op.CSRRCI, { rd: 5, zimm: 8, csr: MSTATUS }),
+    word(Op.CSRRS, { rd: 0, rs1: 5, csr: MSTATUS }), word(Op.CSRRW, { rd: 0, rs1: 5, csr: SSCRATCH }));
+  p.push(word(Op.ADDI, { rd: 25, rs1: 17, imm_i: 64 }), word(Op.SW, { rs1: 25, rs2: 10, imm_s: 0 }),
+    word(Op.LR_W, { rd: 5, rs1: 25 }), word(Op.SC_W, { rd: 5, rs1: 25, rs2: 6 }), word(Op.SC_W, { rd: 5, rs1: 25, rs2: 10 }),
+    word(Op.LR_W, { rd: 5, rs1: 25 }), word(Op.SW, { rs1: 25, rs2: 10, imm_s: 0 }), word(Op.SC_W, { rd: 5, rs1: 25, rs2: 6 }));
+  [Op.AMOSWAP_W, Op.AMOADD_W, Op.AMOXOR_W, Op.AMOAND_W, Op.AMOOR_W, Op.AMOMIN_W, Op.AMOMAX_W, Op.AMOMINU_W, Op.AMOMAXU_W]
+    .forEach((op, k) => p.push(word(op, { rd: 5, rs1: 25, rs2: (k & 1) === 0 ? 10 : 6 })));
   // A CSR instruction, an ecall, a load from an address where nothing is (access fault) and a call
   // to such an address above 2^31 (a fetch fault raised by the loop's slow fetch, its tval a large
   // unsigned value as a kernel's page faults have).
