@@ -83,31 +83,14 @@ export interface WasmArena {
 export interface BusOptions {
   /**
    * Bytes to keep after RAM in a WebAssembly memory holding both (0 or absent: RAM is a plain
-   * buffer, see plainRam). Falls back to a plain buffer when the host has no WebAssembly or the
-   * memory would pass 4 GiB.
+   * ArrayBuffer). Falls back to a plain buffer when the host has no WebAssembly or the memory would
+   * pass 4 GiB.
    */
   arenaBytes?: number;
 }
 
 interface WasmMemoryApi {
   Memory: new (d: { initial: number; maximum: number; shared?: boolean }) => WasmMemory;
-}
-
-/**
- * RAM without a WebAssembly memory: a SharedArrayBuffer where the host has one, for the same reason
- * as the Bus's shared WebAssembly memory (its bytes are not counted as V8's external memory), else
- * an ArrayBuffer.
- */
-function plainRam(bytes: number): ArrayBuffer {
-  const Shared = (globalThis as unknown as { SharedArrayBuffer?: new (n: number) => ArrayBuffer }).SharedArrayBuffer;
-  if (Shared !== undefined) {
-    try {
-      return new Shared(bytes);
-    } catch {
-      // The host refused it: a plain buffer then.
-    }
-  }
-  return new ArrayBuffer(bytes);
 }
 
 /** Physical memory: RAM and devices. Accesses report failure through `ok`, never by throwing. */
@@ -143,7 +126,7 @@ export class Bus implements PhysicalBus {
       // memory, and 64 MiB of that start a full garbage collection of the heap (at a CLI's start,
       // 40 to 50 M host instructions of marking); a shared memory's bytes are not counted. Nothing
       // posts the memory to another thread, so sharing changes nothing else. The host may refuse
-      // either (each reserves address space): RAM is a plain buffer then (plainRam).
+      // either (each reserves address space): RAM is a plain buffer then.
       for (const s of [true, false]) {
         try {
           memory = new wasm.Memory({ initial: pages, maximum: pages, shared: s });
@@ -154,7 +137,7 @@ export class Bus implements PhysicalBus {
         }
       }
     }
-    const buffer = memory === undefined ? plainRam(ramSize) : memory.buffer;
+    const buffer = memory === undefined ? new ArrayBuffer(ramSize) : memory.buffer;
     this.arena = memory === undefined ? undefined : { memory, shared, next: ramSize, end: pages * 65536 };
     this.ram = new Uint8Array(buffer, 0, ramSize);
     this.ram16 = new Uint16Array(buffer, 0, ramSize >>> 1);
