@@ -177,7 +177,7 @@ export class Hart implements PteMemory {
       const views = arenaViews(buffer, at, bus.ramSize);
       this.x = views.x;
       this.tlb = new Tlb(views.tlb);
-      this.code = new CodeCache(bus.ramSize, new WasmRuntime(this, buffer, bus.arena!.memory, at, bus.arena!.shared), views.lines);
+      this.code = new CodeCache(bus.ramSize, new WasmRuntime(this, buffer, bus.arena!.memory, at), views.lines);
     }
     const letter = (c: string): number => 1 << (c.charCodeAt(0) - 65);
     this.misa = ((1 << 30) | letter('I') | letter('S') | letter('U') | (f.m ? letter('M') : 0) | (f.a ? letter('A') : 0) |

@@ -274,20 +274,14 @@ function name(s: string): number[] {
 /** The encoder of region bodies (one, made at the first build: regions are built one at a time). */
 let ENC: Code | undefined;
 
-const HEADS: (Uint8Array | undefined)[] = [undefined, undefined];
-
-/** The import of the memory `e.m`: shared (limits flag 3, up to 65,536 pages, as a shared memory must declare its maximum) or not. */
-function memoryImport(shared: boolean): number[] {
-  return [...name('e'), ...name('m'), 0x02, ...(shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00])];
-}
+let HEAD: Uint8Array | undefined;
 
 /** Scratch: each guest register's local in the region being built. */
 const LOCAL_OF = new Int32Array(32);
 
 /** A region module's sections before its code: types, imports (memory, load, store), one function, its export. */
-function regionHead(shared: boolean): Uint8Array {
-  const cached = HEADS[shared ? 1 : 0];
-  if (cached !== undefined) return cached;
+function regionHead(): Uint8Array {
+  if (HEAD !== undefined) return HEAD;
   const i32 = 0x7f;
   const types = vec([
     [0x60, ...vec([[i32], [i32], [i32], [i32]]), ...vec([[i32]])],
@@ -295,19 +289,18 @@ function regionHead(shared: boolean): Uint8Array {
     [0x60, ...vec([[i32], [i32], [i32], [i32]]), ...vec([[i32]])],
   ]);
   const imports = vec([
-    memoryImport(shared),
+    [...name('e'), ...name('m'), 0x02, 0x00, 0x00],
     [...name('e'), ...name('l'), 0x00, F_LOAD],
     [...name('e'), ...name('s'), 0x00, F_STORE],
   ]);
-  const head = new Uint8Array([
+  HEAD = new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, types),
     ...section(2, imports),
     ...section(3, vec([uleb(2)])),
     ...section(7, vec([[...name('f'), 0x00, ...uleb(F_REGION)]])),
   ]);
-  HEADS[shared ? 1 : 0] = head;
-  return head;
+  return HEAD;
 }
 
 // ---- regions -----------------------------------------------------------------------------------
@@ -402,7 +395,7 @@ export class WasmRuntime {
   private bp = 0;
   private bi2 = 0;
 
-  constructor(private readonly h: Hart, buffer: ArrayBuffer, memory: object, at: number, private readonly shared = false) {
+  constructor(private readonly h: Hart, buffer: ArrayBuffer, memory: object, at: number) {
     this.s = new Int32Array(buffer, at + S_AT, 32);
     this.chains = new Int32Array(buffer, at + CHAIN_AT, 4 << CHAIN_BITS);
     this.chains.fill(-1);
@@ -442,7 +435,7 @@ export class WasmRuntime {
     const bytes = new Uint8Array([
       0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
       ...section(1, vec([[0x60, ...vec([[i32], [i32], [i32], [i32]]), ...vec([[i32]])], [0x60, ...vec([[i32], [i32], [i32], [i32], [i32]]), ...vec([[i32]])]])),
-      ...section(2, vec([memoryImport(shared), [...name('e'), ...name('t'), 0x01, 0x70, 0x00, 0x00]])),
+      ...section(2, vec([[...name('e'), ...name('m'), 0x02, 0x00, 0x00], [...name('e'), ...name('t'), 0x01, 0x70, 0x00, 0x00]])),
       ...section(3, vec([[1]])),
       ...section(7, vec([[...name('d'), 0x00, 0x00]])),
       ...section(10, vec([[...uleb(body.length), ...body]])),
@@ -622,7 +615,7 @@ export class WasmRuntime {
     // The body goes into the reused encoder after room for the module's head, which is written
     // just before it once the body's size is known; the module is compiled from that view.
     const c = (ENC ??= new Code());
-    const head = regionHead(this.shared);
+    const head = regionHead();
     const at = head.length + 24;
     c.reset(at);
     const locals = this.regionBody(c, blocks, index) - PARAMS;

@@ -72,8 +72,6 @@ export interface WasmMemory {
 /** RAM in a WebAssembly memory, and the bytes after it that harts claim (HART_ARENA_BYTES each). */
 export interface WasmArena {
   readonly memory: WasmMemory;
-  /** Whether the memory is shared (a module importing it must declare it so). */
-  readonly shared: boolean;
   /** First byte not claimed yet, and the end of the memory. */
   next: number;
   readonly end: number;
@@ -90,7 +88,7 @@ export interface BusOptions {
 }
 
 interface WasmMemoryApi {
-  Memory: new (d: { initial: number; maximum: number; shared?: boolean }) => WasmMemory;
+  Memory: new (d: { initial: number; maximum: number }) => WasmMemory;
 }
 
 /** Physical memory: RAM and devices. Accesses report failure through `ok`, never by throwing. */
@@ -119,26 +117,17 @@ export class Bus implements PhysicalBus {
     const wasm = (globalThis as unknown as { WebAssembly?: WasmMemoryApi }).WebAssembly;
     const pages = Math.ceil((ramSize + arenaBytes) / 65536);
     let memory: WasmMemory | undefined;
-    let shared = false;
     if (arenaBytes > 0 && wasm !== undefined && pages <= 65536) {
       // Fixed size (initial = maximum): the memory never grows, so its buffer and views stay valid.
-      // Shared where the host allows it: V8 counts a plain memory's bytes as the heap's external
-      // memory, and 64 MiB of that start a full garbage collection of the heap (at a CLI's start,
-      // 40 to 50 M host instructions of marking); a shared memory's bytes are not counted. Nothing
-      // posts the memory to another thread, so sharing changes nothing else. The host may refuse
-      // either (each reserves address space): RAM is a plain buffer then.
-      for (const s of [true, false]) {
-        try {
-          memory = new wasm.Memory({ initial: pages, maximum: pages, shared: s });
-          shared = s;
-          break;
-        } catch {
-          memory = undefined;
-        }
+      // The host may refuse one (each reserves address space): RAM is a plain buffer then.
+      try {
+        memory = new wasm.Memory({ initial: pages, maximum: pages });
+      } catch {
+        memory = undefined;
       }
     }
     const buffer = memory === undefined ? new ArrayBuffer(ramSize) : memory.buffer;
-    this.arena = memory === undefined ? undefined : { memory, shared, next: ramSize, end: pages * 65536 };
+    this.arena = memory === undefined ? undefined : { memory, next: ramSize, end: pages * 65536 };
     this.ram = new Uint8Array(buffer, 0, ramSize);
     this.ram16 = new Uint16Array(buffer, 0, ramSize >>> 1);
     this.ram32 = new Int32Array(buffer, 0, ramSize >>> 2);
