@@ -1061,7 +1061,7 @@ function atomic(h: Hart, id: number, rd: number, rs1: number, rs2: number, npc: 
 }
 
 /** The word an AMO (not LR or SC) stores, from the old word and rs2's value (both int32). */
-function amoValue(id: number, old: number, b: number): number {
+export function amoValue(id: number, old: number, b: number): number {
   switch (id) {
     case Op.AMOSWAP_W: return b;
     case Op.AMOADD_W: return (old + b) | 0;

@@ -5,7 +5,7 @@
 // page-table accesses. Handlers leave the physical hart as the guest must continue.
 
 import { CsrOp, Priv, type Hart } from '../../cpu/hart';
-import { execute } from '../../cpu/interp';
+import { amoValue, execute } from '../../cpu/interp';
 import { Mstatus } from '../../cpu/csr-defs';
 import { C_ID, decodeWord, EXPAND_C } from '../../isa/decode';
 import { Op } from '../../isa/opcodes';
@@ -790,17 +790,3 @@ export class TrapVcpu implements Vcpu, ExitHandler {
   }
 }
 
-/** The value an AMO (other than LR/SC) writes over `old` with operand `b`. */
-function amoValue(op: number, old: number, b: number): number {
-  switch (op) {
-    case Op.AMOSWAP_W: return b;
-    case Op.AMOADD_W: return (old + b) | 0;
-    case Op.AMOXOR_W: return old ^ b;
-    case Op.AMOAND_W: return old & b;
-    case Op.AMOOR_W: return old | b;
-    case Op.AMOMIN_W: return old < b ? old : b;
-    case Op.AMOMAX_W: return old > b ? old : b;
-    case Op.AMOMINU_W: return old >>> 0 < b >>> 0 ? old : b;
-    default: return old >>> 0 > b >>> 0 ? old : b;
-  }
-}
