@@ -36,8 +36,9 @@ loop:
 data: .word 41, 0
 `;
 
-function run(jit: boolean): Machine {
-  const r = assemble(PROGRAM, { file: 'tlb.S' });
+/** Runs `source` to its end on a machine with or without the translator. */
+function run(jit: boolean, source = PROGRAM, file = 'tlb.S'): Machine {
+  const r = assemble(source, { file });
   if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
   const m = new Machine({ cpu: { jit } });
   m.loadKernel(r.elf);
@@ -61,7 +62,7 @@ describe('TLB counters and inspection', () => {
   // before): the first LR fills the entry by the slow path, every other LR and every SC hits.
   for (const jit of [false, true]) {
     it(`serves LR and SC from the TLB (${jit ? 'translator' : 'interpreter'})`, () => {
-      const r = assemble(`
+      const m = run(jit, `
   .equ FINISHER, 0x100000
   .globl _start
 _start:
@@ -88,11 +89,7 @@ fail:
   .data
   .balign 4096
 data: .word 41
-`, { file: 'tlb-lrsc.S' });
-      if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-      const m = new Machine({ cpu: { jit } });
-      m.loadKernel(r.elf);
-      expect(m.run(1_000_000)).toBe(StopReason.EXIT);
+`, 'tlb-lrsc.S');
       expect(m.exitCode).toBe(0);
       // The final lw hits too.
       expect(m.hart.tlb.hits).toBe(2 * ITERATIONS);
