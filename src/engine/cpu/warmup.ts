@@ -15,6 +15,7 @@ import { Bus, Rom, type Device, type PhysicalBus } from '../machine/bus';
 import { encode, type Fields } from '../isa/encode';
 import { Op } from '../isa/opcodes';
 import { INSN_BY_ID } from '../isa/table';
+import { Csr } from './csr-defs';
 import { Hart } from './hart';
 import { execute, lastDecodeEpoch } from './interp';
 import { BUILD_BUDGET, HOT_THRESHOLD } from './jit';
@@ -30,12 +31,6 @@ import { Cause } from '../mmu/walk';
  * expects the compile); 5,000 leave room for execute to grow.
  */
 export const WARM_STEPS = 5_000;
-const SSTATUS = 0x100;
-const SSCRATCH = 0x140;
-const MSTATUS = 0x300;
-const MSCRATCH = 0x340;
-const MEPC = 0x341;
-const MCAUSE = 0x342;
 
 const RAM_BYTES = 10 * 4096;
 
@@ -145,8 +140,8 @@ function program(): number[] {
   // mstatus read, cleared and set, a scratch register written; LR, SC (a success, a failure without
   // a reservation, a failure on a changed word) and every AMO on a word that holds values past 2^30,
   // as a kernel's counters and lock words do (x25 points into x17's page).
-  p.push(word(Op.CSRRS, { rd: 5, rs1: 0, csr: SSTATUS }), word(Op.CSRRCI, { rd: 5, zimm: 8, csr: MSTATUS }),
-    word(Op.CSRRS, { rd: 0, rs1: 5, csr: MSTATUS }), word(Op.CSRRW, { rd: 0, rs1: 5, csr: SSCRATCH }));
+  p.push(word(Op.CSRRS, { rd: 5, rs1: 0, csr: Csr.SSTATUS }), word(Op.CSRRCI, { rd: 5, zimm: 8, csr: Csr.MSTATUS }),
+    word(Op.CSRRS, { rd: 0, rs1: 5, csr: Csr.MSTATUS }), word(Op.CSRRW, { rd: 0, rs1: 5, csr: Csr.SSCRATCH }));
   p.push(word(Op.ADDI, { rd: 25, rs1: 17, imm_i: 64 }), word(Op.SW, { rs1: 25, rs2: 10, imm_s: 0 }),
     word(Op.LR_W, { rd: 5, rs1: 25 }), word(Op.SC_W, { rd: 5, rs1: 25, rs2: 6 }), word(Op.SC_W, { rd: 5, rs1: 25, rs2: 10 }),
     word(Op.LR_W, { rd: 5, rs1: 25 }), word(Op.SW, { rs1: 25, rs2: 10, imm_s: 0 }), word(Op.SC_W, { rd: 5, rs1: 25, rs2: 6 }));
@@ -155,7 +150,7 @@ function program(): number[] {
   // A CSR instruction, an ecall, a load from an address where nothing is (access fault) and a call
   // to such an address above 2^31 (a fetch fault raised by the loop's slow fetch, its tval a large
   // unsigned value as a kernel's page faults have).
-  p.push(word(Op.CSRRW, { rd: 5, rs1: 6, csr: MSCRATCH }), word(Op.ECALL, {}), word(Op.LW, { rd: 5, rs1: 0, imm_i: 16 }),
+  p.push(word(Op.CSRRW, { rd: 5, rs1: 6, csr: Csr.MSCRATCH }), word(Op.ECALL, {}), word(Op.LW, { rd: 5, rs1: 0, imm_i: 16 }),
     word(Op.LUI, { rd: 20, imm_u: 0xfffff }), word(Op.JALR, { rd: 1, rs1: 20, imm_i: 16 }));
   // Every other load and store faulting too: each size has its own slow path in the loop, and a
   // guest takes them all (a VMM's shadow fills in trap mode, a kernel's demand paging).
@@ -180,11 +175,11 @@ function program(): number[] {
   p.push(word(Op.JAL, { rd: 0, imm_j: -4 * p.length }));
   // The trap handler (mtvec): return after the instruction that trapped, or to the caller (x1)
   // from a fetch fault.
-  p.push(word(Op.CSRRS, { rd: 18, rs1: 0, csr: MCAUSE }), word(Op.ADDI, { rd: 19, rs1: 0, imm_i: Cause.INSN_ACCESS }),
+  p.push(word(Op.CSRRS, { rd: 18, rs1: 0, csr: Csr.MCAUSE }), word(Op.ADDI, { rd: 19, rs1: 0, imm_i: Cause.INSN_ACCESS }),
     word(Op.BEQ, { rs1: 18, rs2: 19, imm_b: 20 }),
-    word(Op.CSRRS, { rd: 5, rs1: 0, csr: MEPC }), word(Op.ADDI, { rd: 5, rs1: 5, imm_i: 4 }),
-    word(Op.CSRRW, { rd: 0, rs1: 5, csr: MEPC }), word(Op.MRET, {}),
-    word(Op.CSRRW, { rd: 0, rs1: 1, csr: MEPC }), word(Op.MRET, {}));
+    word(Op.CSRRS, { rd: 5, rs1: 0, csr: Csr.MEPC }), word(Op.ADDI, { rd: 5, rs1: 5, imm_i: 4 }),
+    word(Op.CSRRW, { rd: 0, rs1: 5, csr: Csr.MEPC }), word(Op.MRET, {}),
+    word(Op.CSRRW, { rd: 0, rs1: 1, csr: Csr.MEPC }), word(Op.MRET, {}));
   return p;
 }
 
