@@ -1,0 +1,67 @@
+// A long problem in the status bar (an assembler error quoting a long line, a refused disk size) is
+// cut with an ellipsis inside the window: the panes keep their places at 1280×720 and nothing is
+// pushed past the right edge; the whole text stays in the message's title. The New VM form wraps a
+// long problem inside the VM manager instead of widening it.
+import { expect, test, type Page } from '@playwright/test';
+import { openApp } from './support';
+
+test.use({ viewport: { width: 1280, height: 720 } });
+
+/** How far the page and the right-hand panes reach past the window's right edge (0 when inside). */
+const overflow = (page: Page) => page.evaluate(() => {
+  const right = (sel: string): number => Math.round(document.querySelector(sel)!.getBoundingClientRect().right);
+  return {
+    page: document.documentElement.scrollWidth - window.innerWidth,
+    app: right('.app') - window.innerWidth,
+    vmManager: right('.vm-manager') - window.innerWidth,
+    statusbar: right('.statusbar') - window.innerWidth,
+  };
+});
+
+test('a long problem message stays inside the window at 1280×720', async ({ page }) => {
+  const errors = await openApp(page);
+  const before = await overflow(page);
+  expect(before).toEqual({ page: 0, app: 0, vmManager: expect.any(Number), statusbar: 0 });
+  expect(before.vmManager).toBeLessThanOrEqual(0);
+
+  // The memory view names what it cannot go to: here a 400-character word.
+  const word = 'q'.repeat(400);
+  await page.locator('input[aria-label="Go to address"]').fill(word);
+  await page.locator('input[aria-label="Go to address"]').press('Enter');
+  const message = page.locator('[data-status="message"]');
+  await expect(message).toHaveText(`not an address: ${word}`);
+  await expect(message).toHaveAttribute('title', `not an address: ${word}`);
+  const after = await overflow(page);
+  expect(after.page).toBeLessThanOrEqual(0);
+  expect(after.app).toBeLessThanOrEqual(0);
+  expect(after.statusbar).toBeLessThanOrEqual(0);
+  expect(after.vmManager).toBeLessThanOrEqual(0);
+  await expect(page.locator('[data-status="dismiss"]')).toBeInViewport();
+  await page.locator('[data-status="dismiss"]').click();
+  await expect(message).toHaveText('');
+
+  // The New VM form's problem wraps in the form: a kernel whose one line is a 3000-character word.
+  await page.evaluate(async (text) => {
+    const app = (window as unknown as { __vmlabState: { lab: { call(m: string, p: unknown): Promise<unknown> }; refreshFiles(): Promise<void> } }).__vmlabState;
+    await app.lab.call('fs.write', { path: 'long-word.S', text });
+    await app.refreshFiles();
+  }, `${'x'.repeat(3000)}\n`);
+  await page.locator('[data-action="new-vm"]').click();
+  const form = page.locator('form.vm-form');
+  await form.locator('select[name="kernel"]').selectOption('long-word.S');
+  await form.getByRole('button', { name: 'Create' }).click();
+  await expect(form.locator('[data-form-error]')).toContainText('does not assemble');
+  const inForm = await overflow(page);
+  expect(inForm.page).toBeLessThanOrEqual(0);
+  expect(inForm.app).toBeLessThanOrEqual(0);
+  expect(inForm.vmManager).toBeLessThanOrEqual(0);
+  const [problemRight, formRight] = await page.evaluate(() => ['[data-form-error]', 'form.vm-form'].map((s) => Math.round(document.querySelector(s)!.getBoundingClientRect().right)));
+  expect(problemRight).toBeLessThanOrEqual(formRight);
+  await form.getByRole('button', { name: 'Cancel' }).click();
+  await page.evaluate(async () => {
+    const app = (window as unknown as { __vmlabState: { lab: { call(m: string, p: unknown): Promise<unknown> }; refreshFiles(): Promise<void> } }).__vmlabState;
+    await app.lab.call('fs.delete', { path: 'long-word.S' });
+    await app.refreshFiles();
+  });
+  expect(errors).toEqual([]);
+});
