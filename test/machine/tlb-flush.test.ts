@@ -127,3 +127,45 @@ describe('TLB sfence.vma with V=1', () => {
     });
   }
 });
+
+describe('TLB full flushes and code pages', () => {
+  // flushAll, the sfence.vma scans and codeAdded visit only the slots filled since the last full
+  // flush (or clear every slot when many were filled): a slot filled, emptied by a page flush and
+  // filled again, or filled before and after a full flush, must still go at the next one.
+  for (const seed of [9, 10, 11]) {
+    it(`leaves no entry behind and moves every write tag of a code page (few and many fills, seed ${seed})`, () => {
+      const next = rng(seed);
+      const tlb = new Tlb();
+      const model = new Map<number, { vpn: number; ppn: number; code: boolean }>();
+      for (let op = 0; op < 6000; op++) {
+        const r = next() % 1000;
+        // Rounds of a few fills and rounds of fills over the whole table.
+        const wide = (op >> 9) % 2 === 1;
+        const vpn = wide ? next() & 0xfffff : 0x80000 | (next() % 64);
+        const ppn = next() % 97;
+        if (r < 900) {
+          tlb.fill(vpn << 12, 1, 0, true, true, true, 0x01, 0, 0, ppn);
+          model.set(vpn & TLB_MASK, { vpn, ppn, code: false });
+        } else if (r < 960) {
+          tlb.flushTranslated(vpn << 12, undefined);
+          const e = model.get(vpn & TLB_MASK);
+          if (e !== undefined && e.vpn === vpn) model.delete(vpn & TLB_MASK);
+        } else if (r < 990) {
+          tlb.codeAdded(ppn);
+          for (const e of model.values()) if (e.ppn === ppn) e.code = true;
+        } else {
+          tlb.flushAll();
+          model.clear();
+        }
+        if (op % 50 === 0 || r >= 990) {
+          const have = tlb.entries().map((e) => [e.slot, e.vpn, e.write]);
+          const want = [...model].sort((a, b) => a[0] - b[0]).map(([slot, e]) => [slot, e.vpn, !e.code]);
+          expect(have).toEqual(want);
+        }
+      }
+      tlb.flushAll();
+      expect(tlb.entries()).toEqual([]);
+      expect(Array.from(tlb.tagC).every((t) => t === -1)).toBe(true);
+    });
+  }
+});

@@ -97,6 +97,15 @@ export class Tlb {
    * slots). A single-page sfence.vma in VS-mode checks the page's own slot unless its region is set.
    */
   private readonly virtMegaRegion = new Uint8Array(1024);
+  /**
+   * The slots filled since the last full flush, each once (`listed` marks them), so that a full
+   * flush and the scans of sfence.vma and codeAdded visit those slots instead of all TLB_SIZE: trap
+   * mode flushes everything at each shadow change and context switch, with a few dozen fills between.
+   * A slot emptied by a partial flush stays listed until the next full flush.
+   */
+  private readonly used = new Int32Array(TLB_SIZE);
+  private readonly listed = new Uint8Array(TLB_SIZE);
+  private usedCount = 0;
   /** The last FLUSH_HISTORY flushes, oldest first once full (a ring indexed by flushes). */
   private readonly history: TlbFlush[] = [];
 
@@ -119,6 +128,10 @@ export class Tlb {
     const vpn = va >>> 12;
     const i = vpn & TLB_MASK;
     const tag = vpn | (ctx << 20);
+    if (this.listed[i] === 0) {
+      this.listed[i] = 1;
+      this.used[this.usedCount++] = i;
+    }
     this.tagR[i] = canRead ? tag : -1;
     this.tagW[i] = canWrite && !holdsCode ? tag : -1;
     this.tagC[i] = canWrite && holdsCode ? tag : -1;
@@ -137,10 +150,21 @@ export class Tlb {
 
   /** Drops every entry. */
   flushAll(): void {
-    this.tagR.fill(-1);
-    this.tagW.fill(-1);
-    this.tagX.fill(-1);
-    this.tagC.fill(-1);
+    const n = this.usedCount;
+    if (n > TLB_SIZE >>> 2) {
+      this.tagR.fill(-1);
+      this.tagW.fill(-1);
+      this.tagX.fill(-1);
+      this.tagC.fill(-1);
+      this.listed.fill(0);
+    } else {
+      for (let k = 0; k < n; k++) {
+        const i = this.used[k];
+        this.tagR[i] = this.tagW[i] = this.tagX[i] = this.tagC[i] = -1;
+        this.listed[i] = 0;
+      }
+    }
+    this.usedCount = 0;
     this.megaFilled = false;
     this.megaRegion.fill(0);
     this.virtFilled = false;
@@ -174,7 +198,8 @@ export class Tlb {
       this.tagR[i] = this.tagW[i] = this.tagX[i] = this.tagC[i] = -1;
       return;
     }
-    for (let i = 0; i < TLB_SIZE; i++) {
+    for (let k = 0; k < this.usedCount; k++) {
+      const i = this.used[k];
       const tag = this.tagOf(i);
       if (tag === -1 || ((tag >>> 20) & ~3) !== ctxOf) continue;
       if (asid !== undefined && ((this.pte[i] & 0x20) !== 0 || this.asid[i] !== asid)) continue;
@@ -197,7 +222,8 @@ export class Tlb {
       this.dropIfMatches(vpn & TLB_MASK, vpn, asid);
       return;
     }
-    for (let i = 0; i < TLB_SIZE; i++) {
+    for (let k = 0; k < this.usedCount; k++) {
+      const i = this.used[k];
       const tag = this.tagOf(i);
       if (tag === -1 || ((tag >>> 20) & CTX_BARE) !== 0) continue;
       if (((tag >>> 20) & CTX_VIRT) !== 0) {
@@ -258,7 +284,8 @@ export class Tlb {
 
   /** A RAM page now holds translated code: entries mapping physical page `ppn` trade the write tag for the code-write tag. */
   codeAdded(ppn: number): void {
-    for (let i = 0; i < TLB_SIZE; i++) {
+    for (let k = 0; k < this.usedCount; k++) {
+      const i = this.used[k];
       if (this.tagW[i] !== -1 && this.ppn[i] === ppn) {
         this.tagC[i] = this.tagW[i];
         this.tagW[i] = -1;
