@@ -16,6 +16,13 @@ const HIDDEN = new Set(['.git', 'node_modules', '.vmlab']);
 /** A disk image's writer lock (disk-files.ts): the disk layer's own file, come and gone with a writer. */
 const DISK_LOCK = /\.(img|raw|qcow2)\.lock$/i;
 
+/**
+ * The temporary file of a `write` in flight (`.NAME.PID.SEQ.tmp`, renamed onto NAME when complete):
+ * left out of listings, since rewriting a file that exists announces no change and a tree read
+ * meanwhile would keep it.
+ */
+const WRITE_TMP = /^\..+\.\d+\.\d+\.tmp$/;
+
 /** Numbers each temporary file of `write`, so concurrent writes of one file never share a name. */
 let tmpSeq = 0;
 
@@ -65,14 +72,17 @@ export class Workspace {
     return relative(this.root, full).split(sep).join('/');
   }
 
-  /** Every file and folder, depth first, sorted by name; symlinks leading out and disk images' lock files are left out. */
+  /**
+   * Every file and folder, depth first, sorted by name; symlinks leading out, disk images' lock files
+   * and the temporary files of writes in flight are left out.
+   */
   async list(): Promise<FileEntry[]> {
     const out: FileEntry[] = [];
     const walk = async (dir: string): Promise<void> => {
       const entries = await readdir(dir, { withFileTypes: true });
       entries.sort((a, b) => a.name.localeCompare(b.name));
       for (const e of entries) {
-        if (HIDDEN.has(e.name) || (DISK_LOCK.test(e.name) && e.isFile())) continue;
+        if (HIDDEN.has(e.name) || ((DISK_LOCK.test(e.name) || WRITE_TMP.test(e.name)) && e.isFile())) continue;
         const full = join(dir, e.name);
         let isDir = e.isDirectory();
         if (e.isSymbolicLink()) {

@@ -68,6 +68,16 @@ describe('Workspace confinement', () => {
     expect(list.map((e) => e.path)).not.toContain('outdir');
   });
 
+  it('leaves out the temporary file of a write in flight, which a listing taken mid-write would keep showing', async () => {
+    // write() puts the bytes in `.NAME.PID.SEQ.tmp` beside the file and renames it; an assembly
+    // rewriting an ELF that exists sends no fs.changed, so a tree read meanwhile must not show it.
+    writeFileSync(join(root, 'src', `.a.elf.${process.pid}.7.tmp`), 'half');
+    writeFileSync(join(root, 'src', '.a.elf.12345.3.tmp'), 'half');
+    writeFileSync(join(root, 'src', '.notes.tmp'), 'mine');
+    const paths = (await ws.list()).map((e) => e.path);
+    expect(paths.filter((p) => p.endsWith('.tmp'))).toEqual(['src/.notes.tmp']);
+  });
+
   it('creates, renames and deletes inside, refusing to overwrite', async () => {
     await ws.create('labs', 'dir');
     await ws.create('labs/b.S', 'file');
