@@ -2,7 +2,7 @@
 // merged into schema.ts's table. Paths are checked for confinement by the service (Workspace).
 
 import { z } from 'zod';
-import { DISK_EXTENSIONS, MAX_VM_DISKS, type DiskMethods } from '../shared/disk-api';
+import { DISK_EXTENSIONS, MAX_DISK_SIZE, MAX_VM_DISKS, type DiskMethods } from '../shared/disk-api';
 import type { LabParams } from '../shared/lab-api';
 
 const path = z.string().min(1).max(4096);
@@ -13,8 +13,8 @@ const imagePath = path.refine(
   `a disk image's name ends in ${DISK_EXTENSIONS.join(', ')}`,
 );
 
-/** Largest disk the manager creates (64 GiB; qcow2 and sparse raw files take only what is written). */
-export const MAX_DISK_SIZE = 64 * 1024 * 1024 * 1024;
+/** Largest disk the manager creates (shared with the app's form, which names the limit). */
+export { MAX_DISK_SIZE };
 
 /** One disk to attach (vm.create's `disks`, vm.attachDisk's `disk`). */
 export const diskAttachment = z.strictObject({

@@ -14,6 +14,9 @@ export const DISK_EXTENSIONS: readonly string[] = ['.img', '.raw', '.qcow2'];
 /** Bytes in one sector of a virtio-blk disk. */
 export const SECTOR_SIZE = 512;
 
+/** Largest disk the disk manager creates (64 GiB; qcow2 and sparse raw files take only what is written). */
+export const MAX_DISK_SIZE = 64 * 1024 * 1024 * 1024;
+
 /** Most disks one VM takes (the virt machine's eight virtio-mmio slots). */
 export const MAX_VM_DISKS = 8;
 
