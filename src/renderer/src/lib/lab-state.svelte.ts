@@ -41,6 +41,8 @@ export class Doc {
 /** Where the page remembers the machine it showed last (by name: ids change when the app restarts). */
 const SELECTED_KEY = 'vmlab.selectedMachine';
 const VIEW_KEY = 'vmlab.centerView';
+/** The editor's open files and the one shown, so a reload opens them again. */
+const OPEN_FILES_KEY = 'vmlab.openFiles';
 
 /** A machine and what the debugger knows of its program. */
 export class MachineView {
@@ -55,8 +57,14 @@ export class MachineView {
   /** While the host's scrollback is on its way, live chunks wait here (then those it covers are dropped). */
   private waiting: { data: Uint8Array; offset: number }[] | undefined;
 
-  constructor(status: MachineStatus, readonly source: string | undefined, public lineMap: LineMapEntry[], public symbols: SymbolEntry[]) {
+  /** Source line of each address of the build it runs (state: the pc's line shows once it arrives after a reload). */
+  lineMap = $state.raw<LineMapEntry[]>([]);
+  symbols = $state.raw<SymbolEntry[]>([]);
+
+  constructor(status: MachineStatus, readonly source: string | undefined, lineMap: LineMapEntry[], symbols: SymbolEntry[]) {
     this.status = status;
+    this.lineMap = lineMap;
+    this.symbols = symbols;
   }
 
   /** Marks the console as waiting for the host's scrollback (a machine this page did not create). */
@@ -180,7 +188,15 @@ export class LabState {
   files = $state<FileEntry[]>([]);
   workspaceName = $state('');
   docs = $state<Doc[]>([]);
-  activePath = $state<string | undefined>();
+  #activePath = $state<string | undefined>();
+  /** The file the editor shows (remembered with the open files for the next load of the page). */
+  get activePath(): string | undefined {
+    return this.#activePath;
+  }
+  set activePath(path: string | undefined) {
+    this.#activePath = path;
+    rememberOpenFiles(this.docs.map((d) => d.path), path);
+  }
   machines = $state<MachineView[]>([]);
   currentId = $state<string | undefined>();
   registers = $state<RegisterSnapshot | undefined>();
@@ -244,6 +260,7 @@ export class LabState {
   async init(): Promise<void> {
     this.workspaceName = (await this.lab.call('workspace.info', {})).name;
     await this.refreshFiles();
+    await this.reopenFiles();
     const views: MachineView[] = [];
     for (const s of await this.lab.call('vm.list', {})) {
       if (this.machine(s.id)) continue;
@@ -265,6 +282,14 @@ export class LabState {
     // The host keeps a machine's breakpoints across a reload: make them the ones the editor shows.
     await this.pushBreakpoints();
     await this.refreshRegisters();
+  }
+
+  /** Opens the files the editor had open before the page was loaded again (those still in the workspace). */
+  private async reopenFiles(): Promise<void> {
+    const { paths, active } = storedOpenFiles();
+    const present = new Set(this.files.filter((f) => f.kind === 'file').map((f) => f.path));
+    for (const path of paths.filter((p) => present.has(p))) await this.open(path).catch(() => undefined);
+    if (active !== undefined && this.docs.some((d) => d.path === active)) this.activePath = active;
   }
 
   /**
@@ -403,7 +428,7 @@ export class LabState {
     if (!doc) return;
     doc.model.dispose();
     this.docs = this.docs.filter((d) => d !== doc);
-    if (this.activePath === path) this.activePath = this.docs[0]?.path;
+    this.activePath = this.activePath === path ? this.docs[0]?.path : this.activePath;
   }
 
   /** Saves a document. */
@@ -655,6 +680,26 @@ function storedView(): CenterView {
     return CENTER_VIEWS.find((c) => c.id === v)?.id ?? 'editor';
   } catch {
     return 'editor';
+  }
+}
+
+/** The editor's open files and the one shown when the page was last used (none when storage is refused). */
+function storedOpenFiles(): { paths: string[]; active: string | undefined } {
+  try {
+    const saved = JSON.parse(localStorage.getItem(OPEN_FILES_KEY) ?? 'null') as { paths?: unknown; active?: unknown } | null;
+    const paths = Array.isArray(saved?.paths) ? saved.paths.filter((p): p is string => typeof p === 'string') : [];
+    return { paths, active: typeof saved?.active === 'string' ? saved.active : undefined };
+  } catch {
+    return { paths: [], active: undefined };
+  }
+}
+
+/** Remembers the editor's open files and the one shown, for the next load of the page. */
+function rememberOpenFiles(paths: string[], active: string | undefined): void {
+  try {
+    localStorage.setItem(OPEN_FILES_KEY, JSON.stringify({ paths, active }));
+  } catch {
+    // Storage refused (a private window): the page starts with no file open.
   }
 }
 
