@@ -123,7 +123,7 @@ test('compare view, statistics of a trap-mode VM, and the TLB of a paused VM', a
   await expect(vmRow(page, 'hello-tlb').locator('[data-vm-state]')).toHaveText('paused');
   await vmRow(page, 'hello-tlb').click();
   await page.locator('[data-view-tab="tlb"]').click();
-  await expect(page.locator('[data-tlb-source]')).toContainText('virtual hart TLB · 1024 slots');
+  await expect(page.locator('[data-tlb-source]')).toContainText('virtual hart TLB · 4096 slots');
   await expect(page.locator('[data-tlb-note]')).toContainText('emulate');
   // hello runs in M-mode with translation off: its entries map each page to itself.
   const slots = page.locator('[data-tlb-slot]');

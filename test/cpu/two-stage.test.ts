@@ -9,6 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Access } from '../../src/engine/mmu/walk';
+import { TLB_MASK } from '../../src/engine/mmu/tlb';
 import { LayerInspector } from '../../src/engine/vmm/inspect';
 import { Vmm } from '../../src/engine/vmm/vmm';
 
@@ -113,7 +114,7 @@ function check(c: Case): void {
     p.contextChanged();
     // A TLB entry left by earlier accesses may serve this one only as the composition would.
     const vpn = va >>> 12;
-    const ti = vpn & 1023;
+    const ti = vpn & TLB_MASK;
     const tags = a.access === Access.FETCH ? tlb.tagX : a.access === Access.LOAD ? tlb.tagR : tlb.tagW;
     const tag = vpn | (a.access === Access.FETCH ? p.fetchTag : p.dataTag);
     if (tags[ti] === tag) expect({ pa: p.bus.ramBase + ((va + tlb.off[ti]) | 0), fault: 0 }, `TLB hit, ${where}`).toEqual(expected);
@@ -161,7 +162,7 @@ describe('what the inspectors see of a hw guest', () => {
     p.hx.hgatp = (vm.pmap.hgatp | (10 << 22)) >>> 0;
     p.contextChanged();
     const vpn = 0x40000;
-    expect(p.tlb.tagR[vpn & 1023]).not.toBe(vpn | p.dataTag);
+    expect(p.tlb.tagR[vpn & TLB_MASK]).not.toBe(vpn | p.dataTag);
     vm.vhart.satp = p.satp;
     vm.vhart.priv = 1;
     const tables = LayerInspector.forVm(vmm, vm).tables();

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMPARE_MODES } from '../../src/engine/vmm/compare';
+import { TLB_MASK, TLB_SIZE } from '../../src/engine/mmu/tlb';
 import { LabService } from '../../src/host/lab-service';
 import { unpackTlbEntries, type CompareResult, type TlbEntryInfo, type TlbInfo, type WalkInfo } from '../../src/shared/inspect-api';
 import type { LabEvents, MachineStatus, TranslationInfo, VmStatsInfo } from '../../src/shared/lab-api';
@@ -168,7 +169,7 @@ describe('vm.tlb', () => {
   it('on a paused emulate-mode VM: the counters are vm.stats\'s, the entries agree with vm.translate', async () => {
     const vm = (await lab.call('vm.create', { kernel: 'paging/paging.S', mode: 'emulate', name: 'paging-emu' })) as MachineStatus;
     const fresh = await tlb(vm.id);
-    expect(fresh).toMatchObject({ source: 'virtual hart', holdsThisVm: true, hits: 0, misses: 0, size: 1024 });
+    expect(fresh).toMatchObject({ source: 'virtual hart', holdsThisVm: true, hits: 0, misses: 0, size: TLB_SIZE });
     const s = await stepIntoPagedKernel(vm.id);
     expect(s.vmState).toBe('paused');
     const info = await tlb(vm.id);
@@ -182,7 +183,7 @@ describe('vm.tlb', () => {
     expect(info.flushHistory.some((f) => f.kind === 'translated' && f.va === undefined)).toBe(true);
     const all = entries(info);
     expect(all.length).toBeGreaterThan(0);
-    for (const e of all) expect(e.slot).toBe(e.vpn & 1023);
+    for (const e of all) expect(e.slot).toBe(e.vpn & TLB_MASK);
     // The lecture's page: VA 0x2000 → GPA 0x800a3000, S-mode, a level-0 leaf with its PTE.
     const page = all.find((e) => e.vpn === 2 && !e.bare)!;
     expect(page).toMatchObject({ slot: 2, priv: 1, level: 0, pte: 0x20028cc7, ppn: 0x800a3, read: true, write: true, asid: 0 });
@@ -230,7 +231,7 @@ describe('vm.tlb', () => {
     const s = await stepIntoPagedKernel(m.id);
     expect(s.state).toBe('paused');
     const info = await tlb(m.id);
-    expect(info).toMatchObject({ source: 'machine', holdsThisVm: true, size: 1024 });
+    expect(info).toMatchObject({ source: 'machine', holdsThisVm: true, size: TLB_SIZE });
     expect(info.misses).toBeGreaterThan(0);
     const all = entries(info);
     const page = all.find((e) => e.vpn === 2 && !e.bare)!;

@@ -47,6 +47,38 @@ function run(jit: boolean, source = PROGRAM, file = 'tlb.S'): Machine {
 }
 
 describe('TLB counters and inspection', () => {
+  // The TLB holds 4,096 pages (16 MiB of virtual space, direct-mapped): pages 4 MiB apart, which
+  // evicted each other with 1,024 slots (Linux's boots: 19.5 k page walks), keep an entry each.
+  for (const jit of [false, true]) {
+    it(`keeps pages 4 MiB apart side by side (${jit ? 'translator' : 'interpreter'})`, () => {
+      const m = run(jit, `
+  .equ FINISHER, 0x100000
+  .globl _start
+_start:
+  li    s0, 0x80400000
+  li    s2, 0x00400000
+  li    s1, ${ITERATIONS}
+loop:
+  lw    t0, 0(s0)
+  add   t2, s0, s2
+  lw    t1, 0(t2)
+  add   t2, t2, s2
+  sw    t1, 0(t2)
+  add   t2, t2, s2
+  sw    t0, 0(t2)
+  addi  s1, s1, -1
+  bnez  s1, loop
+  li    t0, FINISHER
+  li    t1, 0x5555
+  sw    t1, 0(t0)
+1: j 1b
+`, 'tlb-4m.S');
+      // Four pages: each one's first access fills its entry by the slow path, every other one hits.
+      expect(m.hart.tlb.hits).toBe(4 * ITERATIONS - 4);
+      expect(m.hart.tlb.entries().filter((e) => e.vpn >= 0x80400 && (e.vpn & 0x3ff) === 0).length).toBe(4);
+    });
+  }
+
   for (const jit of [false, true]) {
     it(`counts every load and store the TLB served (${jit ? 'translator' : 'interpreter'})`, () => {
       const m = run(jit);

@@ -13,7 +13,7 @@ import { MAX_RAM_SIZE } from '../machine/memory-map';
 // and checks in V8's optimized code).
 const enum Lit {
   /** TLB_MASK (checked below). */
-  TLB = 1023,
+  TLB = 4095,
   /**
    * Unsigned comparisons compare the int32 values with the sign bit flipped: `>>> 0` would give
    * values above 2^31 that V8 meets only once the guest has such a value, and then it drops the

@@ -17,6 +17,7 @@
 // unlink) exactly when the dispatcher would enter it there, without returning to JavaScript.
 
 import { Op } from '../isa/opcodes';
+import { TLB_MASK, TLB_SIZE } from '../mmu/tlb';
 import type { PhysicalBus, WasmArena } from '../machine/bus';
 import { End, fillLoop, type BlockFn } from './jit';
 import type { Hart } from './hart';
@@ -45,8 +46,9 @@ export type JitBackend = 'js' | 'wasm';
 const X_AT = 0;
 /** Status words between a region and its wrapper or slow-path imports (STATUS_*). */
 const S_AT = 128;
-/** tagR, tagW, tagC, off and tagX, 1024 words each (Tlb). */
+/** tagR, tagW, tagC, off and tagX, TLB_SIZE words each (Tlb). */
 const TLB_AT = 256;
+const TLB_BYTES = TLB_SIZE * 4;
 /**
  * The chain table: the blocks of the regions installed in the code cache, direct-mapped by RAM
  * halfword offset, four words each (RAM offset or -1, virtual pc, table slot, the block's
@@ -54,7 +56,7 @@ const TLB_AT = 256;
  * that region at that block inside WebAssembly (WasmRuntime's trampoline) under the dispatcher's
  * own conditions; the code cache clears a region's entries when it drops the region (link, unlink).
  */
-const CHAIN_AT = TLB_AT + 5 * 4096;
+const CHAIN_AT = TLB_AT + 5 * TLB_BYTES;
 const CHAIN_BITS = 12;
 const CHAIN_MASK = (1 << CHAIN_BITS) - 1;
 /** CodeCache.codeLines, one word per 128 bytes of RAM. */
@@ -457,8 +459,8 @@ export class WasmRuntime {
     const c = new Code();
     const [SLOT, DT, RM, FT, CH, T, PC, TI, OFF, E, HITS, N, B] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
     const s = this.sAt;
-    const toff = this.tlbAt + 12288;
-    const tagX = this.tlbAt + 16384;
+    const toff = this.tlbAt + 3 * TLB_BYTES;
+    const tagX = this.tlbAt + 4 * TLB_BYTES;
     const ch = this.chainAt;
     c.op(1).op(8).op(0x7f);
     // `chain`: bit 0 whether to chain, the rest the block of region `slot` to enter.
@@ -472,8 +474,8 @@ export class WasmRuntime {
     c.const(0).mem(W.LOAD, s + 4 * St.TRAP).brIf(out);
     c.const(0).mem(W.LOAD, s + 4 * St.ROOM).set(RM);
     c.const(0).mem(W.LOAD, s + 4 * St.PC).tee(PC);
-    // The fetch entry: tagX[vpn & 1023] === vpn | ftag, and not the page's last halfword.
-    c.const(12).op(W.SHR_U).const(1023).op(W.AND).const(2).op(W.SHL).tee(TI);
+    // The fetch entry: tagX[vpn & TLB_MASK] === vpn | ftag, and not the page's last halfword.
+    c.const(12).op(W.SHR_U).const(TLB_MASK).op(W.AND).const(2).op(W.SHL).tee(TI);
     c.mem(W.LOAD, tagX).get(PC).const(12).op(W.SHR_U).get(FT).op(W.OR).op(W.NE).brIf(out);
     c.get(PC).const(0xfff).op(W.AND).const(0xffe).op(W.GE_U).brIf(out);
     // The region at RAM offset pc + off[ti], for this pc, whose entry block fits the slice.
@@ -830,11 +832,11 @@ export class WasmRuntime {
     const n = b.ids.length;
     const BP = this.bp;
     const BI2 = this.bi2;
-    const tagW = this.tlbAt + 4096;
-    const toff = this.tlbAt + 12288;
-    // a = p + imm; vp = a >>> 12; ti = (vp & 1023) * 4; a write tag and an aligned address.
+    const tagW = this.tlbAt + TLB_BYTES;
+    const toff = this.tlbAt + 3 * TLB_BYTES;
+    // a = p + imm; vp = a >>> 12; ti = (vp & TLB_MASK) * 4; a write tag and an aligned address.
     reg(p);
-    c.const(imm).op(W.ADD).tee(A).const(12).op(W.SHR_U).tee(VP).const(1023).op(W.AND).const(2).op(W.SHL).tee(TI);
+    c.const(imm).op(W.ADD).tee(A).const(12).op(W.SHR_U).tee(VP).const(TLB_MASK).op(W.AND).const(2).op(W.SHL).tee(TI);
     c.mem(W.LOAD, tagW).get(VP).get(DTAG).op(W.OR).op(W.EQ);
     if (size > 1) c.get(A).const(size - 1).op(W.AND).op(W.EQZ).op(W.AND);
     c.open(W.IF);
@@ -993,18 +995,18 @@ export class WasmRuntime {
   private memTemplates(): MemTemplates {
     const s = this.sAt;
     const tagR = this.tlbAt;
-    const tagW = this.tlbAt + 4096;
-    const tagC = this.tlbAt + 8192;
-    const toff = this.tlbAt + 12288;
+    const tagW = this.tlbAt + TLB_BYTES;
+    const tagC = this.tlbAt + 2 * TLB_BYTES;
+    const toff = this.tlbAt + 3 * TLB_BYTES;
     const c = new Code(256);
     const take = (): Uint8Array => {
       const b = c.bytes();
       c.reset(0);
       return b;
     };
-    // a = rs1 + imm; vp = a >>> 12; ti = (vp & 1023) * 4.
+    // a = rs1 + imm; vp = a >>> 12; ti = (vp & TLB_MASK) * 4.
     const address = (): void => {
-      c.op(W.ADD).tee(A).const(12).op(W.SHR_U).tee(VP).const(1023).op(W.AND).const(2).op(W.SHL).set(TI);
+      c.op(W.ADD).tee(A).const(12).op(W.SHR_U).tee(VP).const(TLB_MASK).op(W.AND).const(2).op(W.SHL).set(TI);
     };
     /**
      * Pushes zero when the page has the tag at `base` and the access is aligned, else nonzero (one

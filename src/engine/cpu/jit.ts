@@ -22,6 +22,7 @@
 
 import { DECODE_BUCKET, decodeSlow, EXPAND_C } from '../isa/decode';
 import { Op } from '../isa/opcodes';
+import { TLB_MASK } from '../mmu/tlb';
 import type { Hart } from './hart';
 import type { JitBackend, WasmRuntime } from './jit-wasm';
 
@@ -1026,7 +1027,7 @@ function bulkStore(b: RBlock): string {
   // before the pass after which p equals e (when e - p is a positive multiple of the size below 2^31;
   // otherwise that pass lies beyond the page's end).
   return `a = (${L(p)} + ${imm}) | 0; vp = a >>> 12;
-if (${align}tagW[ti = vp & 1023] === (vp | dtag)) {
+if (${align}tagW[ti = vp & ${TLB_MASK}] === (vp | dtag)) {
 bp = (4096 - (a & 4095)) >>> ${shift}; v = ((end - s0 - tot) / ${n}) | 0; if (v < bp) bp = v;
 v = (${L(e)} - ${L(p)}) | 0; if (v > 0 && (v & ${size - 1}) === 0 && (v >> ${shift}) < bp) bp = v >> ${shift};
 if (bp > 1) { bp--; v = ((a + toff[ti]) | 0) >> ${shift}; ${arr}.fill(${L(val)}, v, v + bp); ${L(p)} = (${L(p)} + (bp << ${shift})) | 0; tot += bp * ${n}; hh += bp; }
@@ -1116,10 +1117,10 @@ function emitInsn(id: number, w: number, k: number, pc: number, next: number, ca
         const cp = `cp${cache}`;
         const co = `co${cache}`;
         return `a = (${a} + ${immI}) | 0; vp = a >>> 12;
-if (${align}vp === ${cp}) { hh++; v = ${at(co)}; } else if (${align}tagR[ti = vp & 1023] === (vp | dtag)) { hh++; ${cp} = vp; ${co} = toff[ti]; v = ${at(co)}; } else { ${slow} }
+if (${align}vp === ${cp}) { hh++; v = ${at(co)}; } else if (${align}tagR[ti = vp & ${TLB_MASK}] === (vp | dtag)) { hh++; ${cp} = vp; ${co} = toff[ti]; v = ${at(co)}; } else { ${slow} }
 ${write}`;
       }
-      return `a = (${a} + ${immI}) | 0; vp = a >>> 12; ti = vp & 1023;
+      return `a = (${a} + ${immI}) | 0; vp = a >>> 12; ti = vp & ${TLB_MASK};
 if (${align}tagR[ti] === (vp | dtag)) { hh++; v = ${at('toff[ti]')}; } else { ${slow} }
 ${write}`;
     }
@@ -1139,10 +1140,10 @@ else { ${sync(k, pc)} h.storeSlow(a, ${size}, ${b}); ${trapped(k)} end = h.slice
         const co = `co${cache}`;
         return `a = (${a} + ${immS}) | 0; vp = a >>> 12;
 if (${align}vp === ${cp}) { hh++; ${at(co)} }
-else if (${align}tagW[ti = vp & 1023] === (vp | dtag)) { hh++; ${cp} = vp; ${co} = toff[ti]; ${at(co)} }
+else if (${align}tagW[ti = vp & ${TLB_MASK}] === (vp | dtag)) { hh++; ${cp} = vp; ${co} = toff[ti]; ${at(co)} }
 ${rest}`;
       }
-      return `a = (${a} + ${immS}) | 0; vp = a >>> 12; ti = vp & 1023;
+      return `a = (${a} + ${immS}) | 0; vp = a >>> 12; ti = vp & ${TLB_MASK};
 if (${align}tagW[ti] === (vp | dtag)) { hh++; ${at('toff[ti]')} }
 ${rest}`;
     }

@@ -16,6 +16,7 @@
 
 import { DECODE_BUCKET, decodeSlow, EXPAND_C } from '../../isa/decode';
 import { Op } from '../../isa/opcodes';
+import { TLB_MASK } from '../../mmu/tlb';
 import type { Hart } from '../../cpu/hart';
 import { aluExpr } from '../../cpu/jit';
 
@@ -316,7 +317,7 @@ function emit(id: number, w: number, k: number, pc: number, next: number, hasC: 
       const ext = id === Op.LH ? '(v << 16) >> 16' : id === Op.LB ? '(v << 24) >> 24' : size === 4 ? 'v | 0' : 'v';
       const write = rd === 0 ? '' : `x[${rd}] = ${ext};`;
       return {
-        text: `a = (${a} + ${immI}) | 0; vp = a >>> 12; ti = vp & 1023;
+        text: `a = (${a} + ${immI}) | 0; vp = a >>> 12; ti = vp & ${TLB_MASK};
 if (${align}tagR[ti] === (vp | dtag)) { hh++; v = ${fast}; } else { ${sync(k, pc, loop, e)} v = h.loadSlow(a, ${size}); ${afterSlow(k, next, write, loop)} }
 ${write}`,
         ends: false,
@@ -329,7 +330,7 @@ ${write}`,
       const align = size === 1 ? '' : `(a & ${size - 1}) === 0 && `;
       const beside = size === 4 ? `r32[o >> 2] = ${b};` : size === 2 ? `r16[o >> 1] = ${b};` : `r8[o] = ${b};`;
       return {
-        text: `a = (${a} + ${immS}) | 0; vp = a >>> 12; ti = vp & 1023;
+        text: `a = (${a} + ${immS}) | 0; vp = a >>> 12; ti = vp & ${TLB_MASK};
 if (${align}tagW[ti] === (vp | dtag)) { hh++; ${fast} }
 else if (${align}${CODE_WRITE}) { hh++; ${beside} }
 else { ${sync(k, pc, loop, e)} h.storeSlow(a, ${size}, ${b}); h.codeWritten = false; ${afterSlow(k, next, '', loop)} }`,
@@ -338,7 +339,7 @@ else { ${sync(k, pc, loop, e)} h.storeSlow(a, ${size}, ${b}); h.codeWritten = fa
     }
     case Op.LR_W: {
       return {
-        text: `a = ${a}; vp = a >>> 12; ti = vp & 1023;
+        text: `a = ${a}; vp = a >>> 12; ti = vp & ${TLB_MASK};
 if ((a & 3) === 0 && tagR[ti] === (vp | dtag)) { hh++; v = r32[((a + toff[ti]) | 0) >> 2]; h.reservation = a; h.reservedValue = v; ${rd === 0 ? '' : `x[${rd}] = v;`} }
 else { ${slowAtomic(k, pc, loop, e)} }`,
         ends: false,
@@ -347,7 +348,7 @@ else { ${slowAtomic(k, pc, loop, e)} }`,
     case Op.SC_W: {
       // As the interpreter's SC: no reservation at this address fails it without an access.
       return {
-        text: `a = ${a}; vp = a >>> 12; ti = vp & 1023;
+        text: `a = ${a}; vp = a >>> 12; ti = vp & ${TLB_MASK};
 if ((a & 3) === 0 && h.reservation !== a) { h.reservation = -1; ${rd === 0 ? '' : `x[${rd}] = 1;`} }
 else if ((a & 3) === 0 && (tagW[ti] === (vp | dtag) ? (o = (a + toff[ti]) | 0) >= 0 : ${CODE_WRITE})) { hh++; h.reservation = -1; if (r32[o >> 2] === h.reservedValue) { r32[o >> 2] = ${b}; ${rd === 0 ? '' : `x[${rd}] = 0;`} } else { ${rd === 0 ? '' : `x[${rd}] = 1;`} } }
 else { ${slowAtomic(k, pc, loop, e)} }`,
@@ -362,7 +363,7 @@ else { ${slowAtomic(k, pc, loop, e)} }`,
         [Op.AMOMINU_W]: `v >>> 0 < ${b} >>> 0 ? v : ${b}`, [Op.AMOMAXU_W]: `v >>> 0 > ${b} >>> 0 ? v : ${b}`,
       }[id];
       return {
-        text: `a = ${a}; vp = a >>> 12; ti = vp & 1023;
+        text: `a = ${a}; vp = a >>> 12; ti = vp & ${TLB_MASK};
 if ((a & 3) === 0 && (tagW[ti] === (vp | dtag) ? (o = (a + toff[ti]) | 0) >= 0 : ${CODE_WRITE})) { hh++; v = r32[o >> 2]; r32[o >> 2] = ${value}; ${rd === 0 ? '' : `x[${rd}] = v;`} }
 else { ${slowAtomic(k, pc, loop, e)} }`,
         ends: false,
