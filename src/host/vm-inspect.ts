@@ -215,7 +215,7 @@ function walk(t: Target, address: number, access: AccessKind, priv: number | und
   return out;
 }
 
-/** The TLB that caches a VM's translations: its virtual hart's (emulate) or the physical hart's (trap). */
+/** The TLB that caches a VM's translations: its virtual hart's (emulate) or the physical hart's (trap, bt, pv, hw); the note names the VM's mode. */
 function vmTlb(vmm: Vmm, vm: Vm): TlbInfo {
   if (vm.mode === 'hw') {
     const vmid = vm.id & 0x7f;
@@ -231,8 +231,8 @@ function vmTlb(vmm: Vmm, vm: Vm): TlbInfo {
   const set = vmm.trapVcpu(vm)?.shadows;
   const mine = set?.all().find((s) => set.satpOf(s) === vmm.hart.satp >>> 0);
   const note = mine
-    ? `trap: the physical hart's TLB, guest-virtual page → host frame, filled from ${mine.key.startsWith('bare') ? 'a paging-off shadow' : 'the shadow'} '${mine.key}'; it holds this VM's translations because this VM ran last on the hart`
-    : 'trap: the physical hart\'s TLB holds another VM\'s translations (or none): this VM\'s are refilled from its shadows when it runs next';
+    ? `${vm.mode}: the physical hart's TLB, guest-virtual page → host frame, filled from ${mine.key.startsWith('bare') ? 'a paging-off shadow' : 'the shadow'} '${mine.key}'; it holds this VM's translations because this VM ran last on the hart`
+    : `${vm.mode}: the physical hart's TLB holds another VM's translations (or none): this VM's are refilled from its shadows when it runs next`;
   // The physical TLB serves every trap-mode VM in turn: count this VM's hits and misses only.
   const counters = { hits: vm.stats.tlbHits, misses: vm.stats.hartTlbMisses };
   return tlbInfo(vmm.hart.tlb, 'physical hart', `${note}. Hits and misses are this VM's own (counted while it ran); flushes are the hart's`, mine !== undefined, counters);

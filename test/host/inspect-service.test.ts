@@ -95,7 +95,7 @@ async function ranToEnd(mode: 'bare' | 'emulate' | 'trap', name: string): Promis
 }
 
 /** Steps a fresh VM of the paging lab until it has stored through the virtual addresses (S-mode, paging on). */
-async function steppedToS(mode: 'emulate' | 'trap' | 'hw', name: string): Promise<MachineStatus> {
+async function steppedToS(mode: 'emulate' | 'trap' | 'bt' | 'hw', name: string): Promise<MachineStatus> {
   const vm = await call<MachineStatus>('vm.create', { kernel: 'paging/paging.S', mode, name, placement: LECTURE });
   made.push(vm.id);
   for (let i = 0; i < 2000 && !(consoleText.get(vm.id) ?? '').includes(PAUSE_AT); i++) await call('vm.step', { id: vm.id, count: 200 });
@@ -318,6 +318,16 @@ describe('walks agree with the MMU on the same guest state (S-mode, paging on)',
       if (mode === 'trap') expect(unmapped.shadow?.fault).toBe(LOAD_PAGE_FAULT);
     });
   }
+
+  it('bt: the TLB view\'s note and the page tables\' name the VM\'s own mode, not trap', async () => {
+    // A bt VM runs its guest kernel on the physical hart over shadow tables as trap mode does; a
+    // student who picked bt must not read "trap:" in front of its TLB.
+    const vm = await steppedToS('bt', 'stepped-bt');
+    const tlbInfo = await call<TlbInfo>('vm.tlb', { id: vm.id });
+    expect(tlbInfo).toMatchObject({ source: 'physical hart', holdsThisVm: true });
+    expect(tlbInfo.note).toMatch(/^bt: the physical hart's TLB, guest-virtual page → host frame, filled from the shadow/);
+    expect((await pageTables(vm.id)).hardware).toMatch(/^bt: the physical hart walks shadow: guest kernel \(S\)/);
+  });
 
   it('hw: vm.walk carries the hart\'s two-dimensional walk, and vm.tlb its combined entries with the VM\'s VMID', async () => {
     const vm = await steppedToS('hw', 'stepped-hw');
