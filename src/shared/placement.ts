@@ -5,6 +5,9 @@
 
 import type { VmPlacement } from './lab-api';
 
+/** The last 4 KiB frame of a 32-bit physical space (the host checks each frame against its RAM too). */
+const MAX_FRAME = 0xfffff;
+
 /** A parsed placement: the pairs, or what is wrong with the text, in words. */
 export type ExplicitPlacementText = { readonly pairs: [number, number][] } | { readonly error: string };
 
@@ -19,11 +22,13 @@ export function parseExplicitPlacement(text: string, pages: number): ExplicitPla
   const pagesSeen = new Set<number>();
   const framesSeen = new Set<number>();
   for (const item of items) {
-    const m = /^(?:0x)?([0-9a-f]{1,6}):(?:0x)?([0-9a-f]{1,6})$/i.exec(item);
+    // Up to 8 digits each (a 32-bit number), so that a page too large is named as outside the VM.
+    const m = /^(?:0x)?([0-9a-f]{1,8}):(?:0x)?([0-9a-f]{1,8})$/i.exec(item);
     if (!m) return { error: `'${item}' is not page:frame in hex (e.g. a1:c0)` };
     const page = parseInt(m[1], 16);
     const frame = parseInt(m[2], 16);
     if (page >= pages) return { error: `guest page 0x${m[1]} is outside the VM's ${pages} pages (0x0-0x${(pages - 1).toString(16)})` };
+    if (frame > MAX_FRAME) return { error: `host frame 0x${m[2]} does not exist (a 32-bit host has frames 0x0-0x${MAX_FRAME.toString(16)})` };
     if (pagesSeen.has(page)) return { error: `guest page 0x${page.toString(16)} is placed twice` };
     if (framesSeen.has(frame)) return { error: `host frame 0x${frame.toString(16)} is used twice` };
     pagesSeen.add(page);

@@ -20,6 +20,11 @@ describe('parseExplicitPlacement', () => {
     ['g1:c0', /'g1:c0' is not page:frame/],
     ['-1:c0', /not page:frame/],
     ['1000:c0', /guest page 0x1000 is outside the VM's 4096 pages \(0x0-0xfff\)/],
+    // Hex that is too large is named as outside the VM, not as something other than hex.
+    ['ffffffff:c0', /guest page 0xffffffff is outside the VM's 4096 pages/],
+    ['a1000000:c0', /guest page 0xa1000000 is outside the VM's 4096 pages/],
+    ['123456789:c0', /'123456789:c0' is not page:frame in hex/],
+    ['a1:100000', /host frame 0x100000 does not exist \(a 32-bit host has frames 0x0-0xfffff\)/],
     ['a1:c0 a1:c1', /guest page 0xa1 is placed twice/],
     ['a1:c0 a2:c0', /host frame 0xc0 is used twice/],
   ])('refuses %j with a clear message', (text, message) => {
