@@ -57,4 +57,5 @@ export const INSPECT_SCHEMAS: { [M in keyof InspectMethods]: z.ZodType<InspectMe
     pvKernel: path.optional(),
   }),
   'compare.cancel': z.strictObject({}),
+  'compare.state': z.strictObject({}),
 };

@@ -4,8 +4,9 @@
 // their own. LabService merges `handlers` into its table, after schema.ts has validated each request.
 
 import { SBI_KERNEL_ADDRESS } from '../engine/machine/boot';
-import type { InspectMethods, LabParams, LabResult, MachineState, VmStatsInfo } from '../shared/lab-api';
+import type { CompareState, InspectMethods, LabParams, LabResult, MachineState, VmStatsInfo } from '../shared/lab-api';
 import { CompareHost } from './compare-run';
+import { LabError } from './errors';
 import type { MachineHost } from './machine-host';
 import { StatsTicker } from './stats-ticker';
 import type { InspectReplies, InspectRequest } from './vm-inspect';
@@ -28,6 +29,8 @@ export interface InspectServiceContext {
   bootImages(config: { bios?: string; initrd?: string; append?: string }): BootImages;
   workerPath(): Promise<string>;
   statsTick(id: string, t: number, stats: VmStatsInfo): void;
+  /** A comparison ended: tell every page (one loaded while it ran did not ask for it). */
+  compareDone(state: CompareState): void;
 }
 
 type Handlers = { [M in keyof InspectMethods]: (p: LabParams<M>) => Promise<LabResult<M>> };
@@ -36,6 +39,8 @@ type Handlers = { [M in keyof InspectMethods]: (p: LabParams<M>) => Promise<LabR
 export class InspectService {
   private readonly compare: CompareHost;
   private readonly ticker: StatsTicker;
+  /** The comparison running and the last one that ended (compare.state). */
+  private compareState: CompareState = {};
 
   constructor(private readonly ctx: InspectServiceContext) {
     this.compare = new CompareHost(() => ctx.workerPath());
@@ -61,12 +66,26 @@ export class InspectService {
       for (const name of [config.kernel, ...(config.kernels ?? [])]) kernels.push({ name, bytes: await this.ctx.kernelBytes(name) });
       const disks = await this.ctx.diskSpecs(config.disks ?? []);
       const pv = config.pvKernel === undefined ? undefined : await this.ctx.kernelBytes(config.pvKernel, SBI_KERNEL_ADDRESS);
-      return this.compare.run(kernels, config, this.ctx.bootImages(config), disks.map((d) => ({ ...d, readOnly: true })), pv);
+      // One at a time: a second one is refused here, leaving the running one's state alone.
+      if (this.compareState.running) throw new LabError('bad-state', 'a comparison is running already: wait for it or cancel it');
+      this.compareState = { ...this.compareState, running: { config, since: Date.now() } };
+      const run = this.compare.run(kernels, config, this.ctx.bootImages(config), disks.map((d) => ({ ...d, readOnly: true })), pv);
+      try {
+        const result = await run;
+        this.compareState = { last: { config, result } };
+        return result;
+      } catch (err) {
+        this.compareState = { last: { config, error: err instanceof Error ? err.message : String(err) } };
+        throw err;
+      } finally {
+        this.ctx.compareDone(this.compareState);
+      }
     },
     'compare.cancel': async () => {
       await this.compare.cancel();
       return {};
     },
+    'compare.state': async () => this.compareState,
   };
 
   /** A VM's status changed or ticked: maybe publish its statistics. */

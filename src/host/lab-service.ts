@@ -113,6 +113,7 @@ export class LabService {
     bootImages: (config) => this.bootImages(config),
     workerPath: async () => this.options.workerPath ?? (await ensureWorkerBuilt()),
     statsTick: (id, t, stats) => this.emit('vm.statsTick', { id, t, stats }),
+    compareDone: (state) => this.emit('compare.done', state),
   });
 
   private readonly snapshots = new SnapshotService({

@@ -345,6 +345,17 @@ export interface CompareResult {
   readonly rows: CompareRowInfo[];
 }
 
+/**
+ * The comparison the host runs and the last one it finished, for a page that was loaded while one
+ * ran (its result goes to the page that asked, and to every page as compare.done).
+ */
+export interface CompareState {
+  /** The comparison running now, and since when (ms since the epoch). */
+  readonly running?: { readonly config: CompareConfig; readonly since: number };
+  /** The last comparison that ended: its result, or why it gave none. */
+  readonly last?: { readonly config: CompareConfig; readonly result?: CompareResult; readonly error?: string };
+}
+
 /** The inspector requests: method name → [params, result]. */
 export interface InspectMethods {
   /** Every page table of a machine (guest table, pmap, shadows; a bare machine's one table). */
@@ -363,16 +374,20 @@ export interface InspectMethods {
   'compare.run': [CompareConfig, CompareResult];
   /** Stops a comparison that is running (it then fails with 'cancelled'). */
   'compare.cancel': [Record<string, never>, Record<string, never>];
+  /** The comparison running and the last one finished (a reloaded page shows them). */
+  'compare.state': [Record<string, never>, CompareState];
 }
 
 /** Every inspector method name. */
-export const INSPECT_METHODS: readonly (keyof InspectMethods)[] = ['vm.pageTables', 'vm.tablePage', 'vm.walk', 'vm.tlb', 'vm.translations', 'vm.translationBlock', 'compare.run', 'compare.cancel'];
+export const INSPECT_METHODS: readonly (keyof InspectMethods)[] = ['vm.pageTables', 'vm.tablePage', 'vm.walk', 'vm.tlb', 'vm.translations', 'vm.translationBlock', 'compare.run', 'compare.cancel', 'compare.state'];
 
 /** The inspector events. */
 export interface InspectEvents {
   /** A VM's statistics, about once a second while it runs and once when it stops. */
   'vm.statsTick': { id: string; t: number; stats: VmStatsInfo };
+  /** A comparison ended (its result or error in `last`), sent to every page. */
+  'compare.done': CompareState;
 }
 
 /** Every inspector event name. */
-export const INSPECT_EVENTS: readonly (keyof InspectEvents)[] = ['vm.statsTick'];
+export const INSPECT_EVENTS: readonly (keyof InspectEvents)[] = ['vm.statsTick', 'compare.done'];

@@ -252,7 +252,7 @@ const VALID: [string, Record<string, unknown>][] = [
   ['vm.readSector', { id: OWN, index: 0, sector: 0 }], ['vm.pageTables', { id: OWN }], ['vm.tablePage', { id: OWN, table: 'pmap', index: 0 }],
   ['vm.walk', { id: OWN, address: RAM, access: 'load', priv: 1 }], ['vm.tlb', { id: OWN }],
   ['vm.translations', { id: OWN }], ['vm.translationBlock', { id: OWN, gpa: RAM, priv: 1 }],
-  ['compare.run', { kernel: 'halt.S', maxSteps: 10_000, modes: ['bare', 'trap'] }], ['compare.cancel', {}],
+  ['compare.run', { kernel: 'halt.S', maxSteps: 10_000, modes: ['bare', 'trap'] }], ['compare.cancel', {}], ['compare.state', {}],
   ['vm.consoleLog', { id: OWN }], ['vm.program', { id: OWN }],
   ['vm.gdb', { id: OWN, enabled: false }], ['snapshot.list', {}], ['snapshot.save', { id: OWN, name: 'fz' }],
   ['snapshot.restore', { path: 'snapshots/fz.snap', mode: 'trap' }],

@@ -1,7 +1,9 @@
 // The compare view's run: one comparison at a time (as the host allows), kept here rather than in
-// the view so its result and a run in progress survive switching the center view.
+// the view so its result and a run in progress survive switching the center view. The host keeps
+// the running comparison and the last result too (compare.state, compare.done), so a page loaded
+// while one runs shows it running, can cancel it, and gets its result.
 
-import type { CompareConfig, CompareResult } from '../../../shared/inspect-api';
+import type { CompareConfig, CompareResult, CompareState } from '../../../shared/inspect-api';
 import type { LabApi } from '../../../shared/lab-api';
 
 /** The last comparison and the one running. */
@@ -12,7 +14,23 @@ export class CompareSession {
   /** Why the last run gave no result ('' after a success). */
   error = $state('');
 
-  constructor(private readonly lab: LabApi) {}
+  constructor(private readonly lab: LabApi) {
+    lab.on('compare.done', (state) => this.adopt(state));
+  }
+
+  /** Takes the host's comparison state: after a reload, the one running and the last result. */
+  async restore(): Promise<void> {
+    const state = await this.lab.call('compare.state', {}).catch(() => undefined);
+    if (state) this.adopt(state);
+  }
+
+  private adopt(state: CompareState): void {
+    this.running = state.running && { config: state.running.config, since: state.running.since };
+    if (state.last) {
+      this.result = state.last.result ?? this.result;
+      this.error = state.last.error ?? '';
+    }
+  }
 
   /** Runs a comparison; the result or the error lands in this session's state. */
   async run(config: CompareConfig): Promise<void> {

@@ -261,6 +261,8 @@ export class LabState {
     this.workspaceName = (await this.lab.call('workspace.info', {})).name;
     await this.refreshFiles();
     await this.reopenFiles();
+    // A comparison that runs (or ended) while the page was away: shown as if this page had asked.
+    void this.comparison.restore();
     const views: MachineView[] = [];
     for (const s of await this.lab.call('vm.list', {})) {
       if (this.machine(s.id)) continue;
