@@ -4,6 +4,7 @@
 // (scripts/cli-cache.mjs). Each command's module (loaded by main.ts with import()) stays lazy: esbuild
 // wraps the modules only dynamic imports reach in functions that evaluate them, and requires their
 // packages there, so `vmlab run` evaluates neither zod nor the web server (test/cli/start-modules.test.ts).
+// The packages stay outside the bundle (node requires them), except BUNDLED_PACKAGES.
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -13,6 +14,15 @@ const out = join(root, 'dist', 'cli.cjs');
 /** What earlier versions built (an ES-module entry and its chunks), removed once no start can still be loading it. */
 const ESM_BUILD = ['cli.mjs', 'cli.mjs.map', 'cli-chunks'];
 const ESM_BUILD_STALE_MS = 10 * 60_000;
+/**
+ * Packages bundled into the CLI instead of required from node_modules: every command loads commander,
+ * and in the bundle its code comes from the CLI's code cache (scripts/cli-cache.mjs) instead of
+ * being read, parsed and compiled from its seven files at every start (`vmlab run labs/hello/hello.S`:
+ * 848 M -> 808 M host instructions; docs/speed.md, "Start-up, seventh pass").
+ */
+export const BUNDLED_PACKAGES = ['commander'];
+/** npm rewrites this file at every install that changes node_modules: a bundled package may have changed. */
+const PACKAGES_STAMP = join(root, 'node_modules', '.package-lock.json');
 
 /**
  * The newest modification time of the TypeScript sources under `dir`. Paths are joined as strings:
@@ -40,6 +50,20 @@ export function asciiOnly(text) {
   return text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** Whether an import of `specifier` (a bare name, possibly with a subpath) is bundled. */
+function isBundled(specifier) {
+  return BUNDLED_PACKAGES.some((name) => specifier === name || specifier.startsWith(`${name}/`));
+}
+
+/** The modification time of PACKAGES_STAMP, or 0 without one (an installed copy's packages live elsewhere). */
+function packagesStamp() {
+  try {
+    return statSync(PACKAGES_STAMP).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
 /** Builds dist/cli.cjs. */
 export async function buildCli() {
   // Loaded only when a build is needed: importing esbuild costs every CLI start tens of milliseconds.
@@ -51,7 +75,13 @@ export async function buildCli() {
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    packages: 'external',
+    // Every other package (a bare import that is not node's own module) stays a require().
+    plugins: [{
+      name: 'external-packages',
+      setup(b) {
+        b.onResolve({ filter: /^[^./]/ }, (args) => (isBundled(args.path) ? undefined : { path: args.path, external: true }));
+      },
+    }],
     // The few modules that locate files from their own URL (host/worker-build.ts, server/app-build.ts)
     // get the bundle's: CommonJS has no import.meta. The banner comes before esbuild's own
     // "use strict", which must stay the first statement to keep the code strict, as ES modules are.
@@ -81,9 +111,12 @@ export async function buildCli() {
   return out;
 }
 
-/** Returns the URL of the bundled CLI, building it when missing or older than any source file or this script. */
+/**
+ * Returns the URL of the bundled CLI, building it when missing or older than any source file, this
+ * script or the last npm install (which may have changed a bundled package).
+ */
 export async function ensureCliBuilt() {
-  const stale = !existsSync(out) || statSync(out).mtimeMs < Math.max(newestSource(join(root, 'src')), statSync(fileURLToPath(import.meta.url)).mtimeMs);
+  const stale = !existsSync(out) || statSync(out).mtimeMs < Math.max(newestSource(join(root, 'src')), statSync(fileURLToPath(import.meta.url)).mtimeMs, packagesStamp());
   if (stale) await buildCli();
   return pathToFileURL(out).href;
 }
