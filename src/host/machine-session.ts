@@ -25,6 +25,11 @@ export const APP_CHECKPOINT_INTERVAL = 20_000_000;
 export const SLICE_MS = 10;
 /** Interval of progress ticks while running (ms). */
 export const TICK_MS = 250;
+/**
+ * How long a running hart may take only traps, retiring nothing, before the session pauses it (ms):
+ * a handler address that faults itself (mtvec 0 after any exception) loops like that forever.
+ */
+export const TRAP_LOOP_MS = 1000;
 /** Largest memory block one request may read. */
 export const MAX_READ = 1 << 20;
 
@@ -51,6 +56,9 @@ export class MachineSession {
   private scheduled = false;
   private lastTick = 0;
   private tickInstret = 0;
+  /** Exceptions taken before the last tick, and how long the hart has taken only traps (TRAP_LOOP_MS). */
+  private tickTraps = 0;
+  private trapLoopMs = 0;
   private mips = 0;
   /** Console input on the guest's clock and checkpoints, for reverse step and reverse continue. */
   private timeline: InputTimeline | undefined;
@@ -197,6 +205,8 @@ export class MachineSession {
     if (this.state !== 'running') {
       this.lastTick = this.now();
       this.tickInstret = m.hart.instret;
+      this.tickTraps = exceptionsTaken(m);
+      this.trapLoopMs = 0;
       this.mips = 0;
       this.setState('running');
     }
@@ -243,9 +253,19 @@ export class MachineSession {
     if (this.state === 'running') {
       const t = this.now();
       if (t - this.lastTick >= TICK_MS) {
+        // Traps taken, nothing retired and no WFI since the last tick: the hart is in a trap loop.
+        const traps = exceptionsTaken(m);
+        const looping = m.hart.instret === this.tickInstret && traps > this.tickTraps && !m.hart.waiting;
+        this.trapLoopMs = looping ? this.trapLoopMs + (t - this.lastTick) : 0;
         this.mips = (m.hart.instret - this.tickInstret) / ((t - this.lastTick) * 1000);
         this.lastTick = t;
         this.tickInstret = m.hart.instret;
+        this.tickTraps = traps;
+        if (this.trapLoopMs >= TRAP_LOOP_MS) {
+          this.clearTemp();
+          this.setState('paused', trapLoopReason(m));
+          return;
+        }
         this.sink.status(this.status());
       }
       this.schedule();
@@ -461,4 +481,19 @@ export class MachineSession {
     const info: TranslationInfo = { va: address >>> 0, fault: t.fault, paged: t.paged, steps: t.steps.map((s) => ({ ...s })) };
     return t.pa === undefined ? info : { ...info, pa: t.pa };
   }
+}
+
+/** Exceptions (not interrupts) the hart has taken since it was built or reset. */
+function exceptionsTaken(m: Machine): number {
+  let n = 0;
+  for (let cause = 0; cause < 32; cause++) n += m.hart.trapCounts[cause];
+  return n;
+}
+
+/** Why a trap loop paused the machine, with the trap CSRs of the mode the hart traps into. */
+function trapLoopReason(m: Machine): string {
+  const h = m.hart;
+  const hex = (v: number): string => `0x${(v >>> 0).toString(16)}`;
+  const [mode, cause, epc, tvec] = h.priv === 1 ? ['s', h.scause, h.sepc, h.stvec] : ['m', h.mcause, h.mepc, h.mtvec];
+  return `trap loop: for ${TRAP_LOOP_MS / 1000} s every step trapped and none retired (${mode}cause ${cause}, ${mode}epc ${hex(epc)}, ${mode}tvec ${hex(tvec)})`;
 }
