@@ -39,6 +39,8 @@ test('a comparison running across a reload can be cancelled; one that ends shows
   await expect(page.locator('[data-compare-row]').first()).toBeVisible({ timeout: 60_000 });
   await expect(page.locator('[data-compare-row]').first()).toHaveAttribute('data-compare-row', 'bare');
   await expect(page.locator('[data-compare-running]')).toHaveCount(0);
+  // At 1280×720 the result's table scrolls on its own: the view (and the form in it) does not move sideways.
+  expect(await page.locator('.view-pane').evaluate((v) => v.scrollWidth - v.clientWidth)).toBe(0);
 
   await page.evaluate(async () => {
     const app = (window as unknown as { __vmlabState: { lab: { call(m: string, p: unknown): Promise<unknown> } } }).__vmlabState;
