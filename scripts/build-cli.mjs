@@ -21,6 +21,21 @@ const ESM_BUILD_STALE_MS = 10 * 60_000;
  * 848 M -> 808 M host instructions; docs/speed.md, "Start-up, seventh pass").
  */
 export const BUNDLED_PACKAGES = ['commander'];
+/**
+ * Imports the bundle turns into stand-ins whose functions require the package at their first call,
+ * for an import from any module or from those `importer` matches. A function missing from a list is
+ * a build error where a source imports it.
+ * - fflate requires worker_threads and builds its tables when loaded (about 60 M host instructions);
+ *   it inflates a qcow2 image's compressed clusters, which a run with a raw disk never reads (`vmlab
+ *   run` of xv6 to its first instruction: 857 M -> 794 M).
+ * - commander requires child_process (with net, dgram and diagnostics_channel, about 11 M) to run a
+ *   command's executable subcommands, which vmlab has none of. Only commander's: a stand-in loses
+ *   what node's functions carry (promisify(execFile) resolves to stdout and stderr through one).
+ */
+const LAZY_IMPORTS = [
+  { specifier: 'fflate', functions: ['inflateSync'] },
+  { specifier: 'node:child_process', importer: /[\\/]node_modules[\\/]commander[\\/]/, functions: ['spawn'] },
+];
 /** npm rewrites this file at every install that changes node_modules: a bundled package may have changed. */
 const PACKAGES_STAMP = join(root, 'node_modules', '.package-lock.json');
 
@@ -55,6 +70,18 @@ function isBundled(specifier) {
   return BUNDLED_PACKAGES.some((name) => specifier === name || specifier.startsWith(`${name}/`));
 }
 
+/** The entry of LAZY_IMPORTS for an import of `specifier` from the file `importer`, if any. */
+function lazyImport(specifier, importer) {
+  return LAZY_IMPORTS.find((l) => l.specifier === specifier && (l.importer === undefined || l.importer.test(importer)));
+}
+
+/** The stand-in for a lazy import of `specifier`: each function it lists requires the package at its first call. */
+function lazyStandIn(specifier) {
+  const { functions } = LAZY_IMPORTS.find((l) => l.specifier === specifier);
+  const load = `let loaded;\nconst load = () => (loaded ??= require(${JSON.stringify(specifier)}));\n`;
+  return load + functions.map((f) => `export function ${f}(...args) { return load().${f}(...args); }\n`).join('');
+}
+
 /** The modification time of PACKAGES_STAMP, or 0 without one (an installed copy's packages live elsewhere). */
 function packagesStamp() {
   try {
@@ -79,7 +106,12 @@ export async function buildCli() {
     plugins: [{
       name: 'external-packages',
       setup(b) {
-        b.onResolve({ filter: /^[^./]/ }, (args) => (isBundled(args.path) ? undefined : { path: args.path, external: true }));
+        b.onResolve({ filter: /^[^./]/ }, (args) => {
+          if (isBundled(args.path)) return undefined;
+          const lazy = args.namespace === 'lazy-import' ? undefined : lazyImport(args.path, args.importer);
+          return lazy !== undefined ? { path: args.path, namespace: 'lazy-import' } : { path: args.path, external: true };
+        });
+        b.onLoad({ filter: /.*/, namespace: 'lazy-import' }, (args) => ({ contents: lazyStandIn(args.path), loader: 'js' }));
       },
     }],
     // The few modules that locate files from their own URL (host/worker-build.ts, server/app-build.ts)

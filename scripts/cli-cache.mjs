@@ -34,11 +34,12 @@ const MACHINE_FLAGS = ['--liftoff-only', '--no-concurrent-recompilation'];
  * Node's modules the CLI loads, loaded before MACHINE_FLAGS are set. Node's own code cache of its
  * modules is stamped with V8's flags too: once --liftoff-only is set (it changes other flags by
  * implication, and unsetting it does not undo them), every node module loaded afterwards is
- * parsed and compiled from its source. commander requires child_process (with net, dgram and
- * diagnostics_channel) for every command; `vmlab run` adds os and timers/promises. `node -e` with
- * the flag set first, then require('child_process'): 122 M host instructions against 97 M.
+ * parsed and compiled from its source (`node -e` with the flag set first, then
+ * require('child_process'): 122 M host instructions against 97 M). `vmlab run` loads os and
+ * timers/promises; child_process only where a command spawns a process (the bundle's commander
+ * requires it at its first spawn, scripts/build-cli.mjs).
  */
-const NODE_MODULES = ['node:child_process', 'node:os', 'node:timers/promises'];
+const NODE_MODULES = ['node:os', 'node:timers/promises'];
 
 /** The V8 data in `file` if it is a cache of `bundle` and undamaged, else undefined. */
 function readCache(file, bundle) {

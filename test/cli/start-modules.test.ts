@@ -3,7 +3,7 @@
 // pays for loading what it requires, so code that only some runs need is imported when the run asks
 // for it. A probe (test/support/module-probe.mjs) lists the packages the process loaded.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,13 +14,17 @@ const VMLAB = join(REPO_ROOT, 'bin', 'vmlab.mjs');
 const PROBE = pathToFileURL(join(REPO_ROOT, 'test', 'support', 'module-probe.mjs')).href;
 const HELLO = join(REPO_ROOT, 'labs', 'hello', 'hello.S');
 
-/** The packages `vmlab args` loaded, as the probe saw them at exit (node's own modules with `builtins`). */
+/**
+ * The packages `vmlab args` loaded, as the probe saw them at exit (node's own modules with
+ * `builtins`); the command must succeed, and a run must print hello.S's banner.
+ */
 function packagesOf(args: string[], builtins = false): string[] {
   const r = spawnSync(process.execPath, [VMLAB, ...args], {
     encoding: 'utf8', timeout: 120_000, input: '',
     env: { ...process.env, NODE_OPTIONS: `--import=${PROBE}` },
   });
-  expect(r.stdout).toContain('Hello');
+  if (args[0] === 'run') expect(r.stdout).toContain('Hello');
+  else expect(r.status, r.stderr).toBe(0);
   const seen = (builtins ? /module-probe-builtins: (.*)\n/ : /module-probe: (.*)\n/).exec(r.stderr);
   expect(seen, r.stderr).not.toBeNull();
   return seen![1].split(' ');
@@ -34,15 +38,27 @@ describe('vmlab run at start', () => {
     expect(packages).not.toContain('zod');
   }, 120_000);
 
-  it('does not load perf_hooks (the global `performance`, about 11 M host instructions)', () => {
+  it('does not load perf_hooks (the global `performance`, about 11 M host instructions) nor child_process (commander requires it at its first spawn)', () => {
     const builtins = packagesOf(['run', HELLO], true);
     expect(builtins).toContain('fs');
     expect(builtins).not.toContain('perf_hooks');
+    expect(builtins).not.toContain('child_process');
   }, 120_000);
 
-  it('loads the disk formats for a run with a disk (the probe sees a lazily loaded package)', () => {
+  it('does not load fflate for a run with a raw disk: the bundle requires it at the first inflate', () => {
     const image = join(mkdtempSync(join(tmpdir(), 'vmlab-start-')), 'disk.img');
     writeFileSync(image, new Uint8Array(64 * 1024));
-    expect(packagesOf(['run', HELLO, '--disk', `${image},format=raw`])).toContain('fflate');
+    expect(packagesOf(['run', HELLO, '--disk', `${image},format=raw`])).not.toContain('fflate');
+  }, 120_000);
+
+  it('loads fflate when a compressed qcow2 cluster is read (the probe sees a lazily loaded package)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmlab-start-'));
+    const data = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7) >> 5;
+    writeFileSync(join(dir, 'disk.raw'), data);
+    const made = spawnSync('qemu-img', ['convert', '-c', '-O', 'qcow2', join(dir, 'disk.raw'), join(dir, 'disk.qcow2')], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    expect(packagesOf(['disk', 'convert', join(dir, 'disk.qcow2'), join(dir, 'out.raw'), '-O', 'raw'])).toContain('fflate');
+    expect(readFileSync(join(dir, 'out.raw')).equals(data)).toBe(true);
   }, 120_000);
 });
