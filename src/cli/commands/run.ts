@@ -334,7 +334,12 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
   // With disks attached, SIGINT/SIGTERM/SIGHUP end the run through the normal path, so the images
   // are flushed and unlocked before vmlab exits.
   let signal: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => { signal = sig; };
+  // Ends the run loop's wait while the guest is idle (set during that wait): input, its end or a signal.
+  let wake: (() => void) | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signal = sig;
+    wake?.();
+  };
   const signals: NodeJS.Signals[] = disks.length > 0 ? ['SIGINT', 'SIGTERM', 'SIGHUP'] : [];
   for (const sig of signals) process.on(sig, onSignal);
   try {
@@ -419,8 +424,12 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
   const onData = (chunk: Buffer): void => {
     if (stdin.isTTY) escape.feed(new Uint8Array(chunk));
     else timeline!.input(new Uint8Array(chunk));
+    wake?.();
   };
-  const onEnd = (): void => { inputClosed = true; };
+  const onEnd = (): void => {
+    inputClosed = true;
+    wake?.();
+  };
   // A replay takes its input from the recording; the keyboard only quits it (Ctrl-A x).
   if (!replaying || stdin.isTTY) {
     stdin.on('data', onData);
@@ -463,7 +472,18 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
       if (nowMs() >= deadline) { reason = StopReason.BUDGET; break; }
       if (reason === StopReason.IDLE) {
         if (replaying ? timeline.pending === 0 || target.steps === before : inputClosed || stdin.destroyed) break;
-        await new Promise((r) => setTimeout(r, 5));
+        // Until input comes, stdin ends or a signal arrives, 5 ms at most (a --realtime guest's timer
+        // runs on the host's clock): a fixed sleep delayed the echo of each key and the end of a run
+        // whose stdin was already closed by up to 5 ms.
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            clearTimeout(timer);
+            wake = undefined;
+            resolve();
+          };
+          const timer = setTimeout(done, 5);
+          wake = done;
+        });
       } else {
         await yieldToEvents();
       }
