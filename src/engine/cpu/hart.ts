@@ -608,8 +608,9 @@ export class Hart implements PteMemory {
     const touched = this.bus.deviceAccesses;
     const v = this.bus.load(pa, size);
     if (!this.bus.ok) this.fault = Cause.LOAD_ACCESS;
-    // A device access may move a deadline or an interrupt line: let the machine re-check.
-    if (touched !== this.bus.deviceAccesses) this.sliceEnd = 0;
+    // A device access may move a deadline or write RAM: let the machine re-check (a quiet device's
+    // interrupt changes end the slice through Hart.setIrq).
+    if (touched !== this.bus.deviceAccesses && !this.bus.quiet) this.sliceEnd = 0;
     return v;
   }
 
@@ -658,7 +659,7 @@ export class Hart implements PteMemory {
     const touched = this.bus.deviceAccesses;
     this.bus.store(pa, size, value);
     if (!this.bus.ok) this.fault = Cause.STORE_ACCESS;
-    if (touched !== this.bus.deviceAccesses) this.sliceEnd = 0;
+    if (touched !== this.bus.deviceAccesses && !this.bus.quiet) this.sliceEnd = 0;
   }
 
   /** Sets a breakpoint fault when an armed trigger watches this access (triggers.ts). */

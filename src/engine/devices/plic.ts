@@ -43,6 +43,8 @@ class SourceLine implements IrqLine {
 /** Platform-level interrupt controller: sources pended as QEMU 7.2 does, routed to per-context lines (MEIP, SEIP). */
 export class Plic implements Device {
   readonly name = 'plic';
+  /** It drives the harts' external-interrupt lines, which end their slices (Hart.setIrq). */
+  readonly quiet = true;
   private readonly priority = new Uint32Array(PLIC_NUM_SOURCES);
   private readonly pending = new Uint32Array(WORDS);
   private readonly claimed = new Uint32Array(WORDS);

@@ -10,6 +10,12 @@ export interface Device {
   write(offset: number, value: number, size: number): void;
   /** Returns the device to its power-on state. */
   reset(): void;
+  /**
+   * True when no access to the device writes RAM, moves a timer deadline or ends the run: what it
+   * does to interrupts goes through its IRQ line (Hart.setIrq, which ends the hart's slice itself).
+   * The hart's slice then goes on after such an access (PhysicalBus.quiet).
+   */
+  readonly quiet?: boolean;
 }
 
 /** A mapped device region. */
@@ -32,6 +38,8 @@ export interface PhysicalBus {
   readonly ramSize: number;
   ok: boolean;
   deviceAccesses: number;
+  /** Whether the last device access reached a quiet device (Device.quiet). */
+  quiet: boolean;
   /** Buffer offset of `size` bytes at `pa` when they are RAM and contiguous in the buffer, else -1. */
   ramOffset(pa: number, size: number): number;
   /**
@@ -103,6 +111,7 @@ export class Bus implements PhysicalBus {
   ok = true;
   /** Count of device accesses, for statistics. */
   deviceAccesses = 0;
+  quiet = false;
   writeLog: Uint8Array | undefined = undefined;
   readonly written: Uint8Array;
   /** False while RAM is as allocated (all zero, no page committed by the host). */
@@ -190,6 +199,7 @@ export class Bus implements PhysicalBus {
     }
     this.ok = true;
     this.deviceAccesses++;
+    this.quiet = region.device.quiet === true;
     return region.device.read(pa - region.base, size) >>> 0;
   }
 
@@ -210,6 +220,7 @@ export class Bus implements PhysicalBus {
     }
     this.ok = true;
     this.deviceAccesses++;
+    this.quiet = region.device.quiet === true;
     region.device.write(pa - region.base, value, size);
   }
 }
@@ -250,6 +261,7 @@ export function writeRam(ram: Uint8Array, off: number, size: number, value: numb
 /** Read-only memory (the boot ROM): reads return its bytes, writes are ignored. */
 export class Rom implements Device {
   readonly name = 'rom';
+  readonly quiet = true;
   constructor(private readonly bytes: Uint8Array) {}
   read(offset: number, size: number): number {
     let v = 0;

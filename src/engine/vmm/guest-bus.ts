@@ -17,6 +17,7 @@ export class GuestBus implements PhysicalBus {
   readonly ramSize: number;
   ok = true;
   deviceAccesses = 0;
+  quiet = false;
   /** The dirty log (PhysicalBus.writeLog), indexed by host RAM page. */
   writeLog: Uint8Array | undefined = undefined;
   /** The host bus's (PhysicalBus.written), indexed by host RAM page. */
@@ -81,6 +82,7 @@ export class GuestBus implements PhysicalBus {
     }
     this.ok = true;
     this.deviceAccesses++;
+    this.quiet = region.device.quiet === true;
     return region.device.read(pa - region.base, size) >>> 0;
   }
 
@@ -105,6 +107,7 @@ export class GuestBus implements PhysicalBus {
     }
     this.ok = true;
     this.deviceAccesses++;
+    this.quiet = region.device.quiet === true;
     region.device.write(pa - region.base, value, size);
   }
 
