@@ -3,7 +3,7 @@
 // pushed past the right edge; the whole text stays in the message's title. The New VM form wraps a
 // long problem inside the VM manager instead of widening it.
 import { expect, test, type Page } from '@playwright/test';
-import { openApp } from './support';
+import { newVm, openApp, removeVm, vmRow } from './support';
 
 test.use({ viewport: { width: 1280, height: 720 } });
 
@@ -62,6 +62,37 @@ test('a long problem message stays inside the window at 1280×720', async ({ pag
     const app = (window as unknown as { __vmlabState: { lab: { call(m: string, p: unknown): Promise<unknown> }; refreshFiles(): Promise<void> } }).__vmlabState;
     await app.lab.call('fs.delete', { path: 'long-word.S' });
     await app.refreshFiles();
+  });
+  expect(errors).toEqual([]);
+});
+
+test('a crashed VM\'s long state in the status bar is cut, and the line\'s end stays in the window', async ({ page }) => {
+  const errors = await openApp(page);
+  await page.evaluate(async () => {
+    const app = (window as unknown as { __vmlabState: { lab: { call(m: string, p: unknown): Promise<unknown> }; refreshFiles(): Promise<void> } }).__vmlabState;
+    await app.lab.call('fs.write', { path: 'bad-mtvec.S', text: '        .globl _start\n_start:\n        li t0, 0x8fff0000\n        csrw mtvec, t0\n        jr t0\n' });
+    await app.refreshFiles();
+  });
+  await newVm(page, 'bad-mtvec.S', 'trap', 'a-vm-with-a-long-name-for-this-t');
+  const row = vmRow(page, 'a-vm-with-a-long-name-for-this-t');
+  await expect(row.locator('[data-vm-state]')).toHaveText('crashed', { timeout: 20_000 });
+  await row.click();
+  const state = page.locator('[data-status="state"]');
+  await expect(state).toContainText('crashed: trap storm');
+  await expect(state).toHaveAttribute('title', /crashed: trap storm: .* at pc 0x8fff0000 \(tval 0x8fff0000\)/);
+  // A problem message beside it: both share the line, which ends with the cursor's line number.
+  await page.locator('input[aria-label="Go to address"]').fill('z'.repeat(200));
+  await page.locator('input[aria-label="Go to address"]').press('Enter');
+  await expect(page.locator('[data-status="message"]')).toContainText('not an address');
+  const bar = await page.locator('.statusbar').evaluate((b) => ({ overflow: b.scrollWidth - b.clientWidth, lastRight: Math.round(b.lastElementChild!.getBoundingClientRect().right), width: window.innerWidth }));
+  expect(bar.overflow).toBeLessThanOrEqual(0);
+  expect(bar.lastRight).toBeLessThanOrEqual(bar.width);
+  await expect(page.locator('[data-status="dismiss"]')).toBeInViewport();
+  await removeVm(page, 'a-vm-with-a-long-name-for-this-t');
+  await page.evaluate(async () => {
+    const app = (window as unknown as { __vmlabState: { lab: { call(m: string, p: unknown): Promise<unknown> } } }).__vmlabState;
+    await app.lab.call('fs.delete', { path: 'bad-mtvec.S' });
+    await app.lab.call('fs.delete', { path: 'bad-mtvec.elf' }).catch(() => undefined);
   });
   expect(errors).toEqual([]);
 });
