@@ -1,6 +1,7 @@
 // The Disks view's New image form with sizes a newcomer may type: more than vmlab's largest disk is
 // refused in words that name the limit (not the request schema's two clauses), and a size below one
-// sector is rounded up to whole sectors, as `vmlab disk create` rounds it.
+// sector is rounded up to whole sectors, as `vmlab disk create` rounds it. At 1280×720 the image table
+// fits the view, its Overlay… button in sight.
 import { expect, test } from '@playwright/test';
 import { openApp } from './support';
 
@@ -28,6 +29,13 @@ test('new image: a size over 64 GiB is refused naming the limit; 0.1 KiB makes o
   const tiny = page.locator('tr[data-disk-image="tiny.img"]');
   await expect(tiny.locator('[data-col="virtual"]')).toHaveText('512 B');
   await expect(message).toContainText('tiny.img: created (raw, 512 B)');
+  // At 1280×720 the image table fits the view: its row's last action, Overlay…, is in sight.
+  const fit = await page.evaluate(() => {
+    const pane = document.querySelector<HTMLElement>('.view-pane')!;
+    const overlay = document.querySelector('tr[data-disk-image="tiny.img"] [data-disk-action="overlay"]')!.getBoundingClientRect();
+    return { scroll: pane.scrollWidth - pane.clientWidth, inside: overlay.right <= pane.getBoundingClientRect().left + pane.clientWidth };
+  });
+  expect(fit).toEqual({ scroll: 0, inside: true });
 
   await page.evaluate(async () => {
     const app = (window as unknown as { __vmlabState: { lab: { call(m: string, p: unknown): Promise<unknown> } } }).__vmlabState;
