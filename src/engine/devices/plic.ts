@@ -44,7 +44,9 @@ class SourceLine implements IrqLine {
 export class Plic implements Device {
   readonly name = 'plic';
   /** It drives the harts' external-interrupt lines, which end their slices (Hart.setIrq). */
-  readonly quiet = true;
+  get quiet(): boolean {
+    return true;
+  }
   private readonly priority = new Uint32Array(PLIC_NUM_SOURCES);
   private readonly pending = new Uint32Array(WORDS);
   private readonly claimed = new Uint32Array(WORDS);

@@ -261,7 +261,9 @@ export function writeRam(ram: Uint8Array, off: number, size: number, value: numb
 /** Read-only memory (the boot ROM): reads return its bytes, writes are ignored. */
 export class Rom implements Device {
   readonly name = 'rom';
-  readonly quiet = true;
+  get quiet(): boolean {
+    return true;
+  }
   constructor(private readonly bytes: Uint8Array) {}
   read(offset: number, size: number): number {
     let v = 0;

@@ -33,8 +33,8 @@ const BOARD: FieldRules = {
 };
 // writeLog: a migration's dirty log, the sending process's own (dirty-log.ts). written: the host
 // RAM's record of pages that may hold data (a VM's bus shares its host's); loadRam marks the pages
-// it restores.
-const BUS: FieldRules = { transient: ['ram', 'ram16', 'ram32', 'ramBase', 'ramSize', 'writeLog', 'written', 'arena'] };
+// it restores. quiet: whether the last device access was to a quiet device, read right after it.
+const BUS: FieldRules = { transient: ['ram', 'ram16', 'ram32', 'ramBase', 'ramSize', 'writeLog', 'written', 'arena', 'quiet'] };
 const MACHINE: FieldRules = { transient: ['kernel', 'ramSize', 'stepsPerTick'], children: { bus: BUS, hart: HART, board: BOARD } };
 const VM: FieldRules = { transient: ['id', 'name', 'mode', 'memSize', 'kernel', 'resumePc', 'atBreakpoint'], children: { stats: {} } };
 /**
