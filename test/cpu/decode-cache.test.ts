@@ -2,10 +2,10 @@
 // a slot only while memory still holds the bits it decoded. These programs change what is at an
 // address in every way the cache could miss: a store that turns a compressed pair into one 32-bit
 // instruction and back, code 512 KiB apart (the same slot), another machine with other code at the
-// same address, a hart without C running compressed code after one with C, and a store into an
+// same address, a hart without C running compressed code after one with C, a store into an
 // instruction the interpreter's inner loop has already checked in the same run or, from another
-// page, in the same epoch. Results are computed by hand; the translator must agree with the
-// interpreter on every count.
+// page, in the same epoch, and a page walk whose A-bit update rewrites an instruction. Results are
+// computed by hand; the translator must agree with the interpreter on every count.
 import { describe, expect, test } from 'vitest';
 import { assemble } from '../../src/engine/asm/index';
 import { Machine, StopReason } from '../../src/engine/machine/machine';
@@ -130,6 +130,66 @@ far:
   ret
 `;
 
+// In S-mode with Sv32, `pteword` is both an instruction (addi a0, a0, 512) and, through a root
+// entry that takes its page as a level-0 table, the PTE of a user page (V R U, A clear, pointing into
+// RAM). The loop runs it three times, so that the inner loop has stamped its slot; then a load walks
+// through it, and the walk sets its A bit, which makes it 0x20050553 (OP-FP: illegal without F). The
+// load's slow path wrote RAM through the walk, so the next run must compare the slot with memory.
+const PTE_IN_CODE = `
+  .option norvc
+  .globl _start
+_start:
+  la    t0, root
+  li    t1, 0x200000cf
+  addi  t3, t0, 0x400
+  sw    t1, 0x400(t3)
+  la    t2, pteword
+  srli  t3, t2, 12
+  slli  t3, t3, 10
+  ori   t3, t3, 1
+  sw    t3, 4(t0)
+  srli  t1, t0, 12
+  li    t3, 0x80000000
+  or    t1, t1, t3
+  csrw  satp, t1
+  li    t1, -1
+  csrw  pmpaddr0, t1
+  li    t1, 0x1f
+  csrw  pmpcfg0, t1
+  la    t1, mtrap
+  csrw  mtvec, t1
+  li    t1, 0x40800
+  csrs  mstatus, t1
+  la    t1, lower
+  csrw  mepc, t1
+  li    a0, 0
+  li    s2, 0
+  li    s3, 0
+  mret
+  .balign 4
+mtrap:
+  csrr  s2, mcause
+  csrr  s3, mtval
+${EXIT}
+lower:
+  li    s0, 3
+  slli  t4, t2, 20
+  srli  t4, t4, 22
+  slli  t4, t4, 12
+  li    t5, 0x400000
+  or    t4, t4, t5
+loop:
+pteword:
+  .word 0x20050513
+  addi  s0, s0, -1
+  bnez  s0, loop
+  lw    t6, 0(t4)
+  j     pteword
+  .balign 4096
+root:
+  .skip 4096
+`;
+
 function load(source: string, cpu: Partial<CpuFeatures>): Machine {
   const r = assemble(source, { file: 'decode-cache.S' });
   if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
@@ -200,6 +260,19 @@ describe('the interpreter decode cache', () => {
     expect(interp.a0).toBe(10 * 1002);
     const jit = run(source, true);
     expect([jit.a0, jit.instret]).toEqual([interp.a0, interp.instret]);
+  });
+
+  test('an instruction whose word a page walk rewrites (its A bit) runs as rewritten', () => {
+    const result = (jit: boolean): number[] => {
+      const m = load(PTE_IN_CODE, { jit });
+      expect(m.run(10_000_000)).toBe(StopReason.EXIT);
+      const h = m.hart;
+      return [h.x[10], h.x[18], h.x[19] >>> 0, h.instret];
+    };
+    const interp = result(false);
+    // Three addi a0, a0, 512, then the illegal instruction (mcause 2, mtval its bits).
+    expect(interp.slice(0, 3)).toEqual([3 * 512, 2, 0x20050553]);
+    expect(result(true)).toEqual(interp);
   });
 
   test('another machine with other code at the same address runs its own code', () => {
