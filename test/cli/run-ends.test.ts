@@ -116,6 +116,55 @@ describe('exit codes', () => {
     expect(r.code).toBe(255);
     expect(JSON.parse(readFileSync(stats, 'utf8')).exitCode).toBe(300);
   });
+
+  // The hello lab's exit exercise gone wrong: code appended after the data lands in .bss, its zeros
+  // trap, and with mtvec 0 the handler's own fetch faults, forever. A VM is declared crashed by the
+  // VMM's rule; the bare machine now ends by the same rule instead of spinning until --timeout.
+  it("ends a bare guest stuck in a loop of traps with 126 and says where, as a VM's run does", () => {
+    const loop = guest('trap-loop', `
+  .globl _start
+_start:
+  li   a0, 0x48
+  li   t0, 0x10000000
+  sb   a0, 0(t0)
+  csrw mtvec, zero
+  la   t1, nothing
+  jr   t1
+  .data
+nothing: .word 0
+`);
+    const stats = join(dir, 'trap-loop.json');
+    const r = vmlab(['run', loop, '--stats-file', stats]);
+    expect(r.stdout).toBe('H');
+    expect(r.stderr).toBe('vmlab: the guest crashed: no instruction completed in 4000000 steps: the guest is stuck in a loop of traps at pc 0x0\n');
+    expect(r.code).toBe(126);
+    expect(JSON.parse(readFileSync(stats, 'utf8'))).toMatchObject({ stopReason: 'crashed' });
+    // A guest that traps often but retires between the traps is not stuck (the riscv-tests do).
+    const busy = guest('trap-often', `
+  .globl _start
+_start:
+  la   t0, handler
+  csrw mtvec, t0
+  li   s0, 200000
+1: ecall
+  addi s0, s0, -1
+  bnez s0, 1b
+  li   t0, 0x100000
+  li   t1, 0x5555
+  sw   t1, 0(t0)
+2: j 2b
+  .balign 4
+handler:
+  csrr t2, mepc
+  addi t2, t2, 4
+  csrw mepc, t2
+  mret
+`);
+    expect(vmlab(['run', busy]).code).toBe(0);
+    const vm = vmlab(['run', loop, '--mode', 'emulate']);
+    expect(vm.code).toBe(126);
+    expect(vm.stderr).toMatch(/^vmlab: the guest crashed: no instruction completed in \d+ steps: the guest is stuck in a loop of traps at pc 0x0\n$/);
+  });
 });
 
 describe('the last words', () => {

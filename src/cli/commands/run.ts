@@ -12,6 +12,7 @@ import { parseCount, parseCpu, parseSeconds, parseSize, ramSizeProblem } from '.
 import type { CpuFeatures } from '../../engine/cpu/hart';
 import { DEFAULT_RAM_SIZE, MEMORY_MAP } from '../../engine/machine/memory-map';
 import { ALL_VM_MODES, type VmMode } from '../../engine/vmm/vm';
+import { STUCK_STEPS, stuckReason } from '../../engine/vmm/stuck';
 import type { DiskAttachment } from '../../engine/machine/board';
 import { closeDisks, collectDisk, type DiskSpec } from '../disk-option';
 import { loadKernelFor, readBootFiles, type BootFiles } from '../boot-option';
@@ -644,13 +645,30 @@ export const CRASHED = 100 as StopReason;
 export const STOP_NAMES: Record<number, string> = { 1: 'exit', 2: 'budget', 3: 'idle', 4: 'stopped', 5: 'reset', 6: 'breakpoint', 100: 'crashed' };
 
 function machineTarget(machine: Machine): Target {
+  // The bare machine is judged stuck by the VMs' rule (STUCK_STEPS): a handler whose own fetch
+  // faults (mtvec 0 after any exception) traps forever and retires nothing. Chunks end at fixed
+  // steps of the guest's clock, so where the run ends does not depend on the host.
+  let stuck = 0;
+  let crashReason: string | undefined;
   return {
-    run: (chunk) => machine.run(chunk),
+    run(chunk) {
+      const instret = machine.hart.instret;
+      const steps = machine.elapsedSteps;
+      const reason = machine.run(chunk);
+      if (reason !== StopReason.BUDGET || machine.hart.waiting || machine.hart.instret !== instret) {
+        stuck = 0;
+        return reason;
+      }
+      stuck += machine.elapsedSteps - steps;
+      if (stuck < STUCK_STEPS) return reason;
+      crashReason = stuckReason(stuck, machine.hart.pcU);
+      return CRASHED;
+    },
     get steps() { return machine.clockSteps; },
     get elapsed() { return machine.elapsedSteps; },
     get instret() { return machine.hart.instret; },
     get exitCode() { return machine.exitCode; },
-    crashReason: undefined,
+    get crashReason() { return crashReason; },
     sendInput: (bytes) => machine.sendInput(bytes),
     stats: (reason, wall) => collectStats(machine, reason, wall),
     flushDisks: () => machine.flushDisks(),

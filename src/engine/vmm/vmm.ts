@@ -18,6 +18,7 @@ import { PvVcpu } from './pv/pv-vcpu';
 import { TrapVcpu } from './trap/trap-vcpu';
 import type { Vcpu } from './vcpu';
 import { Vm, type VmConfig } from './vm';
+import { STUCK_STEPS, stuckReason } from './stuck';
 
 export { WALK_REFERENCES_PER_MISS } from './emulate/emulate-vcpu';
 
@@ -36,12 +37,7 @@ export interface VmmOptions {
 /** Default host RAM. */
 export const DEFAULT_HOST_RAM = 1024 * 1024 * 1024;
 
-/**
- * Steps without a retired instruction (outside WFI), over any number of slices, after which a VM
- * counts as crashed. Ten times trap mode's storm limit (trap-vcpu.ts), so that within a slice trap
- * and bt end a storm at their own exit as before, and every mode still ends one that slices cut up.
- */
-export const STUCK_STEPS = 100_000;
+export { STUCK_STEPS };
 
 /** The hypervisor. */
 export class Vmm {
@@ -291,7 +287,7 @@ export class Vmm {
     } else {
       vm.stuckSteps += used;
       if (vm.stuckSteps >= STUCK_STEPS) {
-        vm.crash(`no instruction completed in ${vm.stuckSteps} steps: the guest is stuck in a loop of traps at pc 0x${vm.vhart.pcU.toString(16)}`);
+        vm.crash(stuckReason(vm.stuckSteps, vm.vhart.pcU));
       }
     }
     if (vm.state !== 'running' && this.loaded === vm) this.unload();
