@@ -95,6 +95,17 @@ describe('diagnostics', () => {
       if ((c.severity ?? 'error') === 'error') expect(r.elf).toBeUndefined();
     });
   }
+
+  // A pasted blob is one long "instruction": the message quotes its start and says how long it is,
+  // while the location still spans all of it (the editor underlines the whole word).
+  it('cuts quoted source text longer than 80 characters', () => {
+    const word = 'x'.repeat(2_000_000);
+    const r = assemble(`nop\n  ${word} a0, a1\n  ${'y'.repeat(80)}`, { file: 'main.S' });
+    expect(r.diagnostics.map((d) => [d.line, d.column, d.length, d.message])).toEqual([
+      [2, 3, 2_000_000, `unknown instruction '${'x'.repeat(60)}...' (2000000 characters)`],
+      [3, 3, 80, `unknown instruction '${'y'.repeat(80)}'`],
+    ]);
+  });
 });
 
 describe('robustness', () => {

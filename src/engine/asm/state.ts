@@ -107,6 +107,18 @@ export class Diagnostics {
   private add(loc: Loc, severity: 'error' | 'warning', message: string): void {
     if (severity === 'error') this.errors++;
     if (this.list.length >= 1000) return;
-    this.list.push({ file: this.files[loc.file]?.name ?? '?', line: loc.line, column: loc.col + 1, length: loc.len, severity, message });
+    this.list.push({ file: this.files[loc.file]?.name ?? '?', line: loc.line, column: loc.col + 1, length: loc.len, severity, message: shortenQuotes(message) });
   }
+}
+
+/** Quoted source text longer than 80 characters; the diagnostic's location still spans all of it. */
+const LONG_QUOTE = /'([^'\n]{81,})'/g;
+
+/**
+ * Cuts each quoted piece of source text longer than 80 characters in `message` (a pasted
+ * blob is one 2 MB "instruction"): its start, '...', and its length.
+ */
+function shortenQuotes(message: string): string {
+  if (message.length <= 80) return message;
+  return message.replace(LONG_QUOTE, (_, text: string) => `'${text.slice(0, 60)}...' (${text.length} characters)`);
 }
