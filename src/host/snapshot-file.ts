@@ -175,6 +175,15 @@ export function decodeSnapshot(data: Buffer, label: string): Snapshot {
     return fail('the header has no machine configuration');
   }
   if (!Array.isArray(header.disks)) return fail('the header has no disk list');
+  header.disks.forEach((d: unknown, i) => {
+    if (typeof d !== 'object' || d === null || typeof (d as SnapshotDisk).path !== 'string') fail(`the header's disk ${i} has no path`);
+  });
+  if (typeof header.created !== 'string') return fail('the header has no date');
+  const summary = header.summary as Partial<SnapshotHeader['summary']> | null;
+  if (typeof summary !== 'object' || summary === null || typeof summary.state !== 'string' ||
+    !(['steps', 'instret', 'pc', 'priv'] as const).every((k) => Number.isFinite(summary[k]))) {
+    return fail('the header has no summary of the run');
+  }
   if ((config.mode === 'bare') !== (header.machine !== undefined) || (config.mode !== 'bare') !== (header.vm !== undefined)) {
     return fail(`the header holds no state for mode ${config.mode}`);
   }

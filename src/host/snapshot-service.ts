@@ -87,20 +87,18 @@ export class SnapshotService {
     return entries.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || a.path.localeCompare(b.path));
   }
 
-  /** A file's entry from its header, or its problem. */
+  /** A file's entry from its header, or its problem (one file's problem never hides the others). */
   private describe(path: string): SnapshotEntry {
-    let s: Snapshot;
     try {
-      s = readSnapshotFile(this.ws.resolvePath(path).real, path);
+      const h = readSnapshotFile(this.ws.resolvePath(path).real, path).header;
+      return {
+        path, created: h.created, mode: h.config.mode, machine: h.config.name, kernel: h.config.kernelName,
+        instret: h.summary.instret, steps: h.summary.steps, pc: h.summary.pc >>> 0, state: h.summary.state,
+        disks: h.disks.map((d) => this.workspacePath(d.path) ?? d.path),
+      };
     } catch (err) {
       return { path, problem: err instanceof Error ? err.message : String(err) };
     }
-    const h = s.header;
-    return {
-      path, created: h.created, mode: h.config.mode, machine: h.config.name, kernel: h.config.kernelName,
-      instret: h.summary.instret, steps: h.summary.steps, pc: h.summary.pc >>> 0, state: h.summary.state,
-      disks: h.disks.map((d) => this.workspacePath(d.path) ?? d.path),
-    };
   }
 
   /** The workspace path of an absolute host path, or undefined outside the workspace. */

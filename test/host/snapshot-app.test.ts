@@ -8,6 +8,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync, cpSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeEnvelope } from '../../src/host/envelope-file';
 import { LabService } from '../../src/host/lab-service';
 import type { MachineMode, MachineStatus, SnapshotEntry } from '../../src/shared/lab-api';
 import { recordEvents, until } from '../support/lab';
@@ -153,6 +154,31 @@ describe('refusals', () => {
     const listed = await call<SnapshotEntry[]>('snapshot.list', {});
     const count = (await list()).length;
     for (const [name, why] of Object.entries(problems)) {
+      const path = `snapshots/${name}.snap`;
+      expect(listed.find((e) => e.path === path)).toEqual({ path, problem: `snapshot ${path}: ${why}` });
+      await expect(call('snapshot.restore', { path })).rejects.toMatchObject({ code: 'bad-request', message: `snapshot ${path}: ${why}` });
+    }
+    expect((await list()).length).toBe(count);
+  });
+
+  it('a file whose envelope checks out but whose header lacks its summary, date or disk paths is listed with its problem and refused; the others stay listed', async () => {
+    const bytes = readFileSync(join(root, good.path));
+    const headerEnd = 16 + bytes.readUInt32LE(12);
+    const header = JSON.parse(bytes.toString('utf8', 16, headerEnd)) as Record<string, unknown>;
+    const body = bytes.subarray(headerEnd, bytes.length - 32);
+    const kind = { magic: 'VMLABSNP', version: 1, noun: 'snapshot' };
+    const { summary, ...noSummary } = header;
+    const variants: Record<string, [Record<string, unknown>, string]> = {
+      nosummary: [noSummary, 'the header has no summary of the run'],
+      badsummary: [{ ...header, summary: { ...(summary as object), instret: 'many' } }, 'the header has no summary of the run'],
+      nodate: [{ ...header, created: 1 }, 'the header has no date'],
+      diskpath: [{ ...header, disks: [{ slot: 0 }] }, 'the header\'s disk 0 has no path'],
+    };
+    for (const [name, [h]] of Object.entries(variants)) writeFileSync(join(root, `snapshots/${name}.snap`), Buffer.concat(encodeEnvelope(kind, h, [body])));
+    const count = (await list()).length;
+    const listed = await call<SnapshotEntry[]>('snapshot.list', {});
+    expect(listed.find((e) => e.path === good.path)).toMatchObject({ path: good.path, mode: 'pv', instret: good.instret });
+    for (const [name, [, why]] of Object.entries(variants)) {
       const path = `snapshots/${name}.snap`;
       expect(listed.find((e) => e.path === path)).toEqual({ path, problem: `snapshot ${path}: ${why}` });
       await expect(call('snapshot.restore', { path })).rejects.toMatchObject({ code: 'bad-request', message: `snapshot ${path}: ${why}` });
