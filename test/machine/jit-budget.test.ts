@@ -112,6 +112,34 @@ ${EXIT}
 buf: .word 7, 0
 `;
 
+// A routine of 1,200 instructions without a branch (an unrolled hash round, as Linux's
+// blake2s_compress_generic runs 2,600 times in its boot), called 1,000 times: it starts in the
+// middle of one page and runs on into the next. `lead` puts a compressed instruction first, so that
+// one of its four-byte instructions lies across the page's end.
+const straight = (lead: string): string => `
+  .globl _start
+_start:
+  li    s0, 1000
+  li    a0, 1
+  li    t1, 3
+loop:
+  call  straight
+  addi  s0, s0, -1
+  bnez  s0, loop
+${EXIT}
+  .balign 4096
+  .space 2048
+straight:
+  ${lead}
+  .rept 300
+  add   a0, a0, t1
+  xor   t1, t1, a0
+  slli  t2, a0, 3
+  srli  t1, t2, 1
+  .endr
+  ret
+`;
+
 interface Outcome {
   a0: number;
   instret: number;
@@ -221,6 +249,24 @@ forEachBackend((backend) => {
         // WebAssembly compiles fast whatever the size: built once it had retired the budget.
         expect(waited).toBeGreaterThan(BUILD_BUDGET);
         expect(waited).toBeLessThan(BUILD_BUDGET + 4096 * 42);
+      }
+    });
+
+    test('a long straight line without a loop is built, on both sides of a page end', () => {
+      for (const lead of ['', 'c.nop']) {
+        const interp = run(straight(lead), false);
+        const jit = run(straight(lead), true);
+        expect([jit.a0, jit.instret, jit.steps]).toEqual([interp.a0, interp.instret, interp.steps]);
+        if (backend === 'js') {
+          // JavaScript regions stop at 96 instructions: a straight line is left to the interpreter.
+          expect(jit.blockInsns).toBeLessThan(interp.instret / 2);
+          continue;
+        }
+        // Each entry retires 512 instructions (the first page's part) or 688 (the second's), so each
+        // part retires the budget within its first 342 entries (a look when 384 a time could have),
+        // and is built then: from there on the whole routine runs in two regions.
+        expect(jit.translations).toBeGreaterThanOrEqual(2);
+        expect(jit.blockInsns).toBeGreaterThan(1200 * (1000 - 400));
       }
     });
 

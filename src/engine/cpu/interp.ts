@@ -226,6 +226,12 @@ export function execute(h: Hart, limit: number): void {
             if (tagX[ti] !== (vpn | ftag) || (pc & 0xfff) >= 0xffe) continue outer;
             fbase = vpn << 12;
             foff = toff[ti];
+            // Running on into the next page starts a block there, as a jump does (a straight line
+            // longer than a page: an unrolled hash).
+            if (blocks && mustLeaveRun(pages![((fbase + foff) | 0) >>> 12], hot!, (pc + foff) | 0)) {
+              entry = true;
+              continue outer;
+            }
             continue run;
           }
           const hw = ((pc + foff) | 0) >> 1;
@@ -472,6 +478,8 @@ export function execute(h: Hart, limit: number): void {
         flimit = 0;
       }
       predecode(dc, ci, raw, hasC);
+      // The instruction after one across a page's end may start a block (no block holds this one).
+      entry = true;
     }
     const info = dc[ci + 1];
     const imm = dc[ci + 2];

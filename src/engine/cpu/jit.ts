@@ -84,6 +84,12 @@ function regionWeight(source: string): number {
 const CREDIT_LIMIT = 1 << 16;
 /** Shortest block worth a function call (a block that loops back to its start always is). */
 const MIN_BLOCK = 3;
+/**
+ * Instructions on a WebAssembly region's straight path from its entry (blocks that fall or jump into
+ * each other) that make it worth building without a loop: each entry then retires at least this many
+ * (Linux's blake2s_compress_generic: 1,900 instructions without a branch, 10 % of its boot).
+ */
+const LONG_PATH = 96;
 /** Steps within which a second invalidation of a page doubles its translation threshold. */
 const BACKOFF_WINDOW = 2_000_000;
 /** Largest threshold shift of a page (its threshold at most HOT_THRESHOLD << this). */
@@ -243,9 +249,11 @@ export class CodeCache {
 
   set buildBudget(budget: number) {
     this.budget = budget;
+    // Most instructions an entry can retire: a block, or a WebAssembly region's straight line.
+    const per = this.wasm !== undefined ? wasmRegion.instructions : MAX_BLOCK;
     for (let s = 0; s <= MAX_BACKOFF; s++) {
       const step = HOT_THRESHOLD << s;
-      const need = step * MAX_BLOCK < budget ? Math.min(MAX_WAIT, Math.ceil((budget - step * MAX_BLOCK) / MAX_BLOCK)) : 0;
+      const need = step * per < budget ? Math.min(MAX_WAIT, Math.ceil((budget - step * per) / per)) : 0;
       this.firstWait[2 * s] = need;
       this.firstWait[2 * s + 1] = need === 0 ? 0 : need + step - HOT_THRESHOLD + step;
     }
@@ -633,7 +641,10 @@ interface Scanned {
   words: Uint32Array;
   /** Start pcs of the region's blocks. */
   pcs: number[];
-  /** Whether a block of the region branches or jumps back to a block of the region at or before it. */
+  /**
+   * Whether a block of the region branches or jumps back to a block of the region at or before it,
+   * or (WebAssembly) its straight path from the entry is LONG_PATH instructions or more.
+   */
   loops: boolean;
   /** The blocks, and block index by pc (-1: not in the region). */
   blocks: RBlock[];
@@ -658,7 +669,7 @@ const MAX_REGION_BLOCKS = 6;
  * The same limits for WebAssembly regions (jit-wasm.ts), which V8 never deoptimizes: a path that
  * first runs late costs nothing, so a region may take in more of its page.
  */
-export const wasmRegion = { instructions: 384, blocks: 48 };
+export const wasmRegion = { instructions: 384, blocks: 48, straight: 1024 };
 /**
  * Page caches of one self-looping block. Each of its slow calls forgets them all, so their code
  * grows with the square of their number: Linux's unrolled copy loop (32 loads and stores) made a
@@ -784,7 +795,18 @@ function scanEntry(h: Hart, off: number, pc: number): { key: string; length: num
   const inPage = (t: number): boolean => t >>> 12 === pc >>> 12;
   const goes = (b.end === End.BRANCH && (inPage(b.target) || inPage(b.next))) || (b.end === End.JUMP && inPage(b.target));
   if (n < MIN_BLOCK && !goes) return undefined;
-  return { key: `${pc}:${String.fromCharCode(...bits)}`, length: n };
+  const key = `${pc}:${String.fromCharCode(...bits)}`;
+  // A full block that falls into more of the page runs on in a WebAssembly region: each entry retires
+  // the whole straight line (an unrolled hash round: 1,900 instructions without a branch).
+  let length = n;
+  if (h.code?.wasm !== undefined) {
+    let c = b;
+    while (c.end === End.FALL && c.ids.length === MAX_BLOCK && length + MAX_BLOCK <= wasmRegion.straight && c.next >>> 12 === pc >>> 12) {
+      c = scanOne(h, off - (off & 0xfff), c.next, bits, SCRATCH_WORDS, [0, 0]);
+      length += c.ids.length;
+    }
+  }
+  return { key, length };
 }
 
 /** Code words of scanEntry's block (unused). */
@@ -822,12 +844,12 @@ function scanRegion(h: Hart, off: number, pc: number, withCode: boolean, only?: 
   // Every block reached joins (taking only the blocks whose start the interpreter had entered made
   // exec's and mixed's regions two to three times shorter: a start's heat restarts when a region
   // is installed there, and blocks run inside regions are never counted).
-  const inRegion = (t: number): boolean => {
+  const inRegion = (t: number, cap = maxInsns): boolean => {
     if (t >>> 12 !== vpage || (!hasC && (t & 2) !== 0)) return false;
     let i = index.get(t);
     if (i === undefined) {
       i = -1;
-      if ((only === undefined || only.includes(t)) && blocks.length < maxBlocks && total + MAX_BLOCK <= maxInsns) {
+      if ((only === undefined || only.includes(t)) && blocks.length < maxBlocks && total + MAX_BLOCK <= cap) {
         const mark = bits.length;
         const b = scanOne(h, pageOff, t, bits, words, span);
         if (b.ids.length > 0) {
@@ -856,7 +878,8 @@ function scanRegion(h: Hart, off: number, pc: number, withCode: boolean, only?: 
     } else if (b.end === End.JALR) {
       if (wasm && ((b.ws[b.ws.length - 1] >>> 7) & 31) !== 0) inRegion(b.next);
     } else if (b.end === End.FALL && b.ids.length === MAX_BLOCK) {
-      inRegion(b.next);
+      // A straight line runs on to its page's end in a WebAssembly region.
+      inRegion(b.next, wasm ? wasmRegion.straight : maxInsns);
     }
   }
   if (total < MIN_BLOCK && !internal) return undefined;
@@ -867,9 +890,23 @@ function scanRegion(h: Hart, off: number, pc: number, withCode: boolean, only?: 
     const i = index.get(b.target);
     if (i !== undefined && i >= 0 && b.target <= b.pc) loops = true;
   }
+  if (!loops && wasm && straightPath(blocks, index) >= LONG_PATH) loops = true;
   const result: Scanned = { key, source: '', length: blocks[0].ids.length, first: span[0], bytes: span[1] - span[0], words, pcs: blocks.map((b) => b.pc), loops, blocks, index };
   if (withCode && (loops || !needLoop) && !wasm) result.source = regionSource(h, blocks, index, internal);
   return result;
+}
+
+/** Instructions from a region's entry on its straight path (falls and direct jumps within it). */
+function straightPath(blocks: RBlock[], index: Map<number, number>): number {
+  let n = 0;
+  let b: RBlock | undefined = blocks[0];
+  for (let k = 0; b !== undefined && k < blocks.length; k++) {
+    n += b.ids.length;
+    const t: number = b.end === End.FALL ? b.next : b.end === End.JUMP ? b.target : -1;
+    const i: number | undefined = t === -1 ? undefined : index.get(t);
+    b = i !== undefined && i >= 0 ? blocks[i] : undefined;
+  }
+  return n;
 }
 
 /** Local holding guest register r within a region. */
