@@ -1,7 +1,7 @@
 // Snapshots in the VM manager (web mode, 1280x720): a VM of the hello lab saved with its ⎙ button
 // while it waits for input, listed with its mode and instruction count, restored into a new VM
 // that starts paused at that count and echoes typed keys as the original does; a damaged file is
-// listed with its problem and its Restore says why in the panel, creating nothing.
+// listed as unreadable with its problem and its Restore is off.
 import { expect, test } from '@playwright/test';
 import { consoleText, newVm, openApp, shot, vmRow } from './support';
 
@@ -43,15 +43,15 @@ test('VM manager: save a snapshot, restore it into a new VM that continues, refu
     await expect.poll(() => consoleText(page)).toMatch(/snap\s*$/);
   }
 
-  // A damaged file: listed with its problem; Restore says why and makes no machine.
+  // A damaged file: listed as unreadable with its problem, its Restore off; no machine is made.
   await page.evaluate(async () => {
     const app = (window as unknown as { __vmlabState: { lab: { call(m: string, p: unknown): Promise<unknown> } } }).__vmlabState;
     await app.lab.call('fs.write', { path: 'snapshots/broken.snap', text: 'VMLABSNP but nothing else' });
   });
   const broken = page.locator('tr[data-snapshot="snapshots/broken.snap"]');
-  await expect(broken.locator('[data-snapshot-bad]')).toHaveText('damaged: the VMLABSNP signature is not followed by a format version');
-  await broken.locator('[data-snapshot-action="restore"]').click();
-  await expect(page.locator('[data-snapshot-problem]')).toHaveText('snapshot snapshots/broken.snap: damaged: the VMLABSNP signature is not followed by a format version');
+  await expect(broken.locator('[data-snapshot-bad]')).toHaveText('unreadable: damaged: the VMLABSNP signature is not followed by a format version');
+  await expect(broken.locator('[data-snapshot-action="restore"]')).toBeDisabled();
+  await expect(row.locator('[data-snapshot-action="restore"]')).toBeEnabled();
   await expect(page.locator('tr[data-vm]')).toHaveCount(2);
   await shot(page, info, '03-refused');
   expect(errors).toEqual([]);

@@ -33,8 +33,8 @@ test('VM manager at 1280×720: long names and snapshot rows keep their buttons i
     // The signature, then text: a long problem.
     await app.lab.call('fs.write', { path: 'snapshots/b-text.snap', text: 'VMLABSNP but then only text, no snapshot at all' });
   });
-  await expect(page.locator('tr[data-snapshot="snapshots/b-text.snap"] [data-snapshot-bad]')).toHaveText('damaged: the VMLABSNP signature is not followed by a format version');
-  await expect(page.locator('tr[data-snapshot="snapshots/damaged.snap"] [data-snapshot-bad]')).toHaveText('not a vmlab snapshot (no VMLABSNP signature)');
+  await expect(page.locator('tr[data-snapshot="snapshots/b-text.snap"] [data-snapshot-bad]')).toHaveText('unreadable: damaged: the VMLABSNP signature is not followed by a format version');
+  await expect(page.locator('tr[data-snapshot="snapshots/damaged.snap"] [data-snapshot-bad]')).toHaveText('unreadable: not a vmlab snapshot (no VMLABSNP signature)');
   await shot(page, info, 'vm-panel-1280');
 
   expect(await outside(page)).toEqual({ buttons: [], overflow: 0 });
