@@ -12,7 +12,7 @@ import { parseCount, parseCpu, parseSeconds, parseSize, ramSizeProblem } from '.
 import type { CpuFeatures } from '../../engine/cpu/hart';
 import { DEFAULT_RAM_SIZE, MEMORY_MAP } from '../../engine/machine/memory-map';
 import { ALL_VM_MODES, type VmMode } from '../../engine/vmm/vm';
-import { STUCK_STEPS, stuckReason } from '../../engine/vmm/stuck';
+import { StuckWatch } from '../../engine/vmm/stuck';
 import type { DiskAttachment } from '../../engine/machine/board';
 import { closeDisks, collectDisk, type DiskSpec } from '../disk-option';
 import { loadKernelFor, readBootFiles, type BootFiles } from '../boot-option';
@@ -44,7 +44,7 @@ function nowMs(): number {
 export const EXIT_TIMEOUT = 124;
 /** Exit code when the guest sleeps in WFI with nothing left that could wake it. */
 export const EXIT_IDLE = 125;
-/** Exit code when the VMM declared the guest crashed (a VM mode only). */
+/** Exit code when the guest crashed: the VMM declared it so (VM modes), or a bare guest is stuck in a loop of traps. */
 export const EXIT_CRASHED = 126;
 /** Exit code when the user quits with Ctrl-A x (as a shell reports an interrupted command). */
 export const EXIT_QUIT = 130;
@@ -645,24 +645,18 @@ export const CRASHED = 100 as StopReason;
 export const STOP_NAMES: Record<number, string> = { 1: 'exit', 2: 'budget', 3: 'idle', 4: 'stopped', 5: 'reset', 6: 'breakpoint', 100: 'crashed' };
 
 function machineTarget(machine: Machine): Target {
-  // The bare machine is judged stuck by the VMs' rule (STUCK_STEPS): a handler whose own fetch
-  // faults (mtvec 0 after any exception) traps forever and retires nothing. Chunks end at fixed
-  // steps of the guest's clock, so where the run ends does not depend on the host.
-  let stuck = 0;
+  // The bare machine is judged stuck by the VMs' rule (STUCK_STEPS), at the ends of windows of the
+  // guest's clock (StuckWatch, the app's rule too), so where the run ends does not depend on the host.
+  const watch = new StuckWatch();
   let crashReason: string | undefined;
   return {
     run(chunk) {
       const instret = machine.hart.instret;
-      const steps = machine.elapsedSteps;
-      const reason = machine.run(chunk);
-      if (reason !== StopReason.BUDGET || machine.hart.waiting || machine.hart.instret !== instret) {
-        stuck = 0;
-        return reason;
-      }
-      stuck += machine.elapsedSteps - steps;
-      if (stuck < STUCK_STEPS) return reason;
-      crashReason = stuckReason(stuck, machine.hart.pcU);
-      return CRASHED;
+      const from = machine.clockSteps;
+      const reason = machine.run(watch.budget(from, chunk));
+      const progressed = reason !== StopReason.BUDGET || machine.hart.waiting || machine.hart.instret !== instret;
+      crashReason = watch.ran(from, machine.clockSteps, progressed, machine.hart.pcU);
+      return crashReason === undefined ? reason : CRASHED;
     },
     get steps() { return machine.clockSteps; },
     get elapsed() { return machine.elapsedSteps; },
