@@ -10,6 +10,7 @@ import { callReturnAddress, disassembleBlock } from './disasm-lines';
 import type { BootImages, WorkerStatus } from './worker-protocol';
 import { inspectMachine, type InspectReplies, type InspectRequest } from './vm-inspect';
 import { DEFAULT_RAM_SIZE } from '../engine/machine/memory-map';
+import { StuckWatch } from '../engine/vmm/stuck';
 import type { SnapshotEntry } from '../shared/snapshot-api';
 import type { Snapshot } from './snapshot-file';
 import { restoreMachine, saveMachineSnapshot, type BuiltFrom, type SnapshotTarget } from './snapshot-state';
@@ -25,11 +26,6 @@ export const APP_CHECKPOINT_INTERVAL = 20_000_000;
 export const SLICE_MS = 10;
 /** Interval of progress ticks while running (ms). */
 export const TICK_MS = 250;
-/**
- * How long a running hart may take only traps, retiring nothing, before the session pauses it (ms):
- * a handler address that faults itself (mtvec 0 after any exception) loops like that forever.
- */
-export const TRAP_LOOP_MS = 1000;
 /** Largest memory block one request may read. */
 export const MAX_READ = 1 << 20;
 
@@ -56,9 +52,8 @@ export class MachineSession {
   private scheduled = false;
   private lastTick = 0;
   private tickInstret = 0;
-  /** Exceptions taken before the last tick, and how long the hart has taken only traps (TRAP_LOOP_MS). */
-  private tickTraps = 0;
-  private trapLoopMs = 0;
+  /** The rule that pauses a hart stuck in a loop of traps (`vmlab run`'s, engine/vmm/stuck.ts). */
+  private stuck = new StuckWatch();
   private mips = 0;
   /** Console input on the guest's clock and checkpoints, for reverse step and reverse continue. */
   private timeline: InputTimeline | undefined;
@@ -71,6 +66,7 @@ export class MachineSession {
     const machine = new Machine({ ramSize, cpu, onUart: (b) => this.pushUart(b), ...boot });
     machine.loadKernel(kernel);
     this.machine = machine;
+    this.stuck = new StuckWatch();
     this.timeline = new InputTimeline((b) => machine.sendInput(b), () => machine.clockSteps);
     this.rewinder = new Rewinder(machineDebugTarget(machine), { ...DEFAULT_CHECKPOINT_LIMITS, interval: APP_CHECKPOINT_INTERVAL }, this.timeline);
     this.built = { kernel, ramSize: ramSize ?? DEFAULT_RAM_SIZE, cpu, boot };
@@ -205,8 +201,6 @@ export class MachineSession {
     if (this.state !== 'running') {
       this.lastTick = this.now();
       this.tickInstret = m.hart.instret;
-      this.tickTraps = exceptionsTaken(m);
-      this.trapLoopMs = 0;
       this.mips = 0;
       this.setState('running');
     }
@@ -229,11 +223,19 @@ export class MachineSession {
     const m = this.m;
     const t0 = this.now();
     let reason: StopReason = StopReason.BUDGET;
+    let stuck: string | undefined;
     try {
       while (true) {
         const start = this.now();
-        reason = m.run(this.forward(this.budget));
+        const budget = this.forward(this.budget);
+        const from = m.clockSteps;
+        const instret = m.hart.instret;
+        // Runs end at the stuck rule's window edges on the guest's clock, where it judges them.
+        reason = m.run(this.stuck.budget(from, budget));
         const took = this.now() - start;
+        const progressed = reason !== StopReason.BUDGET || m.hart.waiting || m.hart.instret !== instret;
+        stuck = this.stuck.ran(from, m.clockSteps, progressed, m.hart.pcU);
+        if (stuck !== undefined) break;
         // Aim each call at about a quarter of the slice so the deadline check stays fine-grained.
         if (reason === StopReason.BUDGET) {
           if (took < SLICE_MS / 8 && this.budget < 1 << 22) this.budget *= 2;
@@ -249,23 +251,19 @@ export class MachineSession {
       return;
     }
     this.flushUart();
+    if (stuck !== undefined) {
+      // Paused, not ended: the user inspects the trap CSRs, and may fix memory and run on.
+      this.clearTemp();
+      this.setState('paused', `${stuck}; ${trapCsrs(m)}`);
+      return;
+    }
     this.afterStop(reason);
     if (this.state === 'running') {
       const t = this.now();
       if (t - this.lastTick >= TICK_MS) {
-        // Traps taken, nothing retired and no WFI since the last tick: the hart is in a trap loop.
-        const traps = exceptionsTaken(m);
-        const looping = m.hart.instret === this.tickInstret && traps > this.tickTraps && !m.hart.waiting;
-        this.trapLoopMs = looping ? this.trapLoopMs + (t - this.lastTick) : 0;
         this.mips = (m.hart.instret - this.tickInstret) / ((t - this.lastTick) * 1000);
         this.lastTick = t;
         this.tickInstret = m.hart.instret;
-        this.tickTraps = traps;
-        if (this.trapLoopMs >= TRAP_LOOP_MS) {
-          this.clearTemp();
-          this.setState('paused', trapLoopReason(m));
-          return;
-        }
         this.sink.status(this.status());
       }
       this.schedule();
@@ -483,17 +481,10 @@ export class MachineSession {
   }
 }
 
-/** Exceptions (not interrupts) the hart has taken since it was built or reset. */
-function exceptionsTaken(m: Machine): number {
-  let n = 0;
-  for (let cause = 0; cause < 32; cause++) n += m.hart.trapCounts[cause];
-  return n;
-}
-
-/** Why a trap loop paused the machine, with the trap CSRs of the mode the hart traps into. */
-function trapLoopReason(m: Machine): string {
+/** The trap CSRs of the mode the hart traps into: its cause, epc and tvec. */
+function trapCsrs(m: Machine): string {
   const h = m.hart;
   const hex = (v: number): string => `0x${(v >>> 0).toString(16)}`;
   const [mode, cause, epc, tvec] = h.priv === 1 ? ['s', h.scause, h.sepc, h.stvec] : ['m', h.mcause, h.mepc, h.mtvec];
-  return `trap loop: for ${TRAP_LOOP_MS / 1000} s every step trapped and none retired (${mode}cause ${cause}, ${mode}epc ${hex(epc)}, ${mode}tvec ${hex(tvec)})`;
+  return `${mode}cause ${cause}, ${mode}epc ${hex(epc)}, ${mode}tvec ${hex(tvec)}`;
 }
