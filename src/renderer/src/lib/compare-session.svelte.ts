@@ -1,10 +1,12 @@
 // The compare view's run: one comparison at a time (as the host allows), kept here rather than in
 // the view so its result and a run in progress survive switching the center view. The host keeps
 // the running comparison and the last result too (compare.state, compare.done), so a page loaded
-// while one runs shows it running, can cancel it, and gets its result.
+// while one runs shows it running, can cancel it, and gets its result. The form is kept here too,
+// and in localStorage (compare-form.ts), so a reload shows what the user chose.
 
 import type { CompareConfig, CompareResult, CompareState } from '../../../shared/inspect-api';
 import type { LabApi } from '../../../shared/lab-api';
+import { rememberCompareForm, storedCompareForm, type CompareForm } from './compare-form';
 
 /** The last comparison and the one running. */
 export class CompareSession {
@@ -13,6 +15,8 @@ export class CompareSession {
   result = $state<CompareResult | undefined>();
   /** Why the last run gave no result ('' after a success). */
   error = $state('');
+  /** The view's form as the user left it (also across a reload). */
+  form = $state<CompareForm>(storedCompareForm());
 
   constructor(private readonly lab: LabApi) {
     lab.on('compare.done', (state) => this.adopt(state));
@@ -44,6 +48,11 @@ export class CompareSession {
     } finally {
       this.running = undefined;
     }
+  }
+
+  /** Remembers the form for the next load of the page (reads every field, so an effect tracks them all). */
+  rememberForm(): void {
+    rememberCompareForm(this.form);
   }
 
   /** Stops the running comparison (its run then ends with 'compare: cancelled'). */
