@@ -3,10 +3,10 @@
 
 import { extname } from 'node:path';
 import { LabError } from '../host/errors';
+import { rawKernelWarning } from '../host/kernel-info';
 import { HOST_FILES, MAX_KERNEL_SIZE, readResolved } from '../host/paths';
 import { ReportedError } from './errors';
 import { assemble, DEFAULT_BASE, type AssembleResult, type Diagnostic, type SourceReader } from '../engine/asm/index';
-import { decodeAny } from '../engine/isa/decode';
 import { isElf } from '../engine/machine/elf';
 
 /** Options for assembling a file from disk. */
@@ -88,31 +88,6 @@ export function loadKernelFile(path: string, includeDirs: string[] = [], base?: 
 
 const hex = (v: number): string => '0x' + (v >>> 0).toString(16).padStart(8, '0');
 
-/** True when nearly all of the first 4 KiB are printable ASCII, tabs and line ends. */
-function looksLikeText(bytes: Uint8Array): boolean {
-  const n = Math.min(bytes.length, 4096);
-  let printable = 0;
-  for (let i = 0; i < n; i++) {
-    const b = bytes[i];
-    if (b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127)) printable++;
-  }
-  return n > 0 && printable >= 0.95 * n;
-}
-
-/** Offset of the first of the leading `count` instructions that is no RISC-V instruction, if any. */
-function firstNonInstruction(bytes: Uint8Array, count = 16): number | undefined {
-  let off = 0;
-  for (let k = 0; k < count && off + 2 <= bytes.length; k++) {
-    const half = bytes[off] | (bytes[off + 1] << 8);
-    const size = (half & 3) === 3 ? 4 : 2;
-    if (off + size > bytes.length) return off;
-    const bits = size === 4 ? (half | (bytes[off + 2] << 16) | (bytes[off + 3] << 24)) >>> 0 : half;
-    if (!decodeAny(bits).def) return off;
-    off += size;
-  }
-  return undefined;
-}
-
 /**
  * What `vmlab run` says about a kernel that is not an ELF file: where it was loaded and, when it
  * does not look like RISC-V code (text, or leading bytes that decode to no instruction), a warning;
@@ -121,11 +96,7 @@ function firstNonInstruction(bytes: Uint8Array, count = 16): number | undefined 
 export function rawKernelNotes(path: string, bytes: Uint8Array, loadAddress: number): string[] {
   if (isElf(bytes)) return [];
   const notes = [`'${path}' is not an ELF file: loaded as a raw image of ${bytes.length} bytes at ${hex(loadAddress)}, entry there`];
-  if (looksLikeText(bytes)) {
-    notes.push(`warning: '${path}' looks like a text file, not RISC-V code (assemble a source with a .S or .s name, or vmlab asm)`);
-  } else {
-    const bad = firstNonInstruction(bytes);
-    if (bad !== undefined) notes.push(`warning: '${path}' does not look like RISC-V code: the bytes at ${hex(loadAddress + bad)} are no instruction`);
-  }
+  const warning = rawKernelWarning(path, bytes, loadAddress);
+  if (warning !== undefined) notes.push(`warning: ${warning}`);
   return notes;
 }

@@ -17,6 +17,7 @@ import { EngineAssembler, type AssemblerBackend } from './assembler';
 import { ConsoleLog } from './console-log';
 import { DiskService } from './disk-service';
 import { LabError } from './errors';
+import { describeKernel } from './kernel-info';
 import { readKernel, readResolved } from './paths';
 import { InspectService } from './inspect-service';
 import { MachineHost } from './machine-host';
@@ -283,6 +284,11 @@ export class LabService {
       return toResult(await this.assembler.assemble(text, { file: path }));
     },
     'asm.build': async ({ path }) => this.build(path).then((r) => r.result),
+    'vm.kernelInfo': async ({ kernel, mode, bios }) => {
+      const bytes = /\.s$/i.test(kernel) ? undefined : readKernel(this.workspace.resolvePath(kernel), MAX_FILE_SIZE);
+      const firmware = bios === 'sbi' ? 'sbi' : bios !== undefined && bios !== 'none' ? this.bootImages({ bios }).firmware : undefined;
+      return describeKernel(kernel, bytes, { mode: mode ?? 'bare', firmware });
+    },
     'vm.create': async (config) => this.createMachine(config),
     'vm.list': async () => [...this.machines.values()].map((e) => this.publicStatus(e)),
     'vm.run': async ({ id }) => this.command(id, 'run'),
@@ -560,7 +566,13 @@ export class LabService {
 
   /** The kernel image: `.S` sources are assembled first (errors name the first problem). */
   private async kernelBytes(kernel: string, base?: number): Promise<Uint8Array> {
-    if (!/\.s$/i.test(kernel)) return readKernel(this.workspace.resolvePath(kernel), MAX_FILE_SIZE);
+    if (!/\.s$/i.test(kernel)) {
+      const bytes = readKernel(this.workspace.resolvePath(kernel), MAX_FILE_SIZE);
+      // An ELF vmlab cannot load is refused here, naming the file, rather than by the machine's worker.
+      const { problem } = describeKernel(kernel, bytes, { mode: 'bare' });
+      if (problem) throw new LabError('bad-request', problem);
+      return bytes;
+    }
     const built = await this.build(kernel, base);
     if (built.elf) return built.elf;
     const first = built.result.diagnostics.find((d) => d.severity === 'error');

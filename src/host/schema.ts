@@ -42,6 +42,11 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
   'isa.info': none,
   'asm.check': z.strictObject({ path, text: z.string().max(16 << 20) }),
   'asm.build': z.strictObject({ path }),
+  'vm.kernelInfo': z.strictObject({
+    kernel: path,
+    mode: z.enum(['bare', 'emulate', 'trap', 'bt', 'pv', 'hw']).optional(),
+    bios: path.optional(),
+  }),
   'vm.create': z.strictObject({
     kernel: path,
     mode: z.enum(['bare', 'emulate', 'trap', 'bt', 'pv', 'hw']).optional(),

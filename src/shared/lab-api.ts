@@ -128,6 +128,20 @@ export interface MachineConfig {
   append?: string;
 }
 
+/** What vm.kernelInfo finds in a kernel file before vm.create boots it (docs/machine.md, Boot). */
+export interface KernelInfo {
+  /** 'source': assembled on vm.create; 'elf': loaded by its addresses; 'raw': copied to loadAddress and started there. */
+  readonly format: 'source' | 'elf' | 'raw';
+  /** Bytes in the file (not for a source). */
+  readonly size?: number;
+  /** A raw image's load and start address in the boot asked about. */
+  readonly loadAddress?: number;
+  /** What to know before creating (a raw image's load address, bytes that are no code, a kernel for another mode); vm.create still boots it. */
+  readonly notes: string[];
+  /** Why vm.create will refuse the kernel (an empty file, an ELF vmlab cannot load). */
+  readonly problem?: string;
+}
+
 /** A machine's state and progress counters. */
 export interface MachineStatus {
   readonly id: string;
@@ -285,6 +299,8 @@ export interface LabMethods extends DiskMethods, InspectMethods, MigrationMethod
   /** Assembles the saved file `path` into `<path without .S>.elf` beside it. */
   'asm.build': [{ path: string }, AssembleResult];
   /** Creates a paused machine from a kernel: bare in its own worker, or a VM in the one VMM. */
+  /** The kernel `kernel` as vm.create with this mode and firmware would boot it; reads the file, assembles nothing. */
+  'vm.kernelInfo': [Pick<MachineConfig, 'kernel' | 'mode' | 'bios'>, KernelInfo];
   'vm.create': [MachineConfig, MachineStatus];
   'vm.list': [Record<string, never>, MachineStatus[]];
   'vm.run': [{ id: string }, MachineStatus];
@@ -373,7 +389,7 @@ export interface LabApi {
 /** Every method name, for the preload's and server's allow-lists. */
 export const LAB_METHODS: readonly LabMethod[] = [
   'workspace.info', 'fs.list', 'fs.read', 'fs.write', 'fs.create', 'fs.rename', 'fs.delete', 'isa.info',
-  'asm.check', 'asm.build', 'vm.create', 'vm.list', 'vm.run', 'vm.pause', 'vm.step', 'vm.stepOver', 'vm.reverseStep', 'vm.reverseContinue', 'vm.runTo',
+  'asm.check', 'asm.build', 'vm.kernelInfo', 'vm.create', 'vm.list', 'vm.run', 'vm.pause', 'vm.step', 'vm.stepOver', 'vm.reverseStep', 'vm.reverseContinue', 'vm.runTo',
   'vm.reset', 'vm.stop', 'vm.destroy', 'vm.input', 'vm.setBreakpoints', 'vm.registers', 'vm.readMemory', 'vm.writeMemory',
   'vm.translate', 'vm.locate', 'vm.disassemble', 'vm.stats', 'vm.gdb',
   ...DISK_METHODS, ...INSPECT_METHODS, ...MIGRATION_METHODS, ...SESSION_METHODS, ...SNAPSHOT_METHODS,
