@@ -238,9 +238,9 @@ export class LabState {
     return this.machines.find((m) => m.status.id === this.currentId);
   }
 
-  /** Workspace files a machine can boot: assembly sources and ELF images. */
+  /** Workspace files a machine can boot: assembly sources, ELF images and raw `.bin` images. */
   get kernels(): string[] {
-    return this.files.filter((f) => f.kind === 'file' && /\.(s|elf)$/i.test(f.path)).map((f) => f.path);
+    return this.files.filter((f) => f.kind === 'file' && /\.(s|elf|bin)$/i.test(f.path)).map((f) => f.path);
   }
 
   /** Whether any open document has unsaved changes. */
