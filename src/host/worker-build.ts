@@ -2,6 +2,7 @@
 // with esbuild so the engine's const enums are inlined, as for the CLI (scripts/build-cli.mjs).
 
 import { existsSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,7 +41,10 @@ export async function ensureWorkerBuilt(root = projectRoot()): Promise<string> {
   }
   const stale = !existsSync(out) || statSync(out).mtimeMs < Math.max(...sources.map(newestSource));
   if (stale) {
-    const { build } = await import('esbuild');
+    // Required, not import()ed: the CLI's bundle runs as a vm.Script (bin/vmlab.mjs loads it through
+    // a code cache), where an import() of a package fails ("A dynamic import callback was not
+    // specified"), so `vmlab serve` could run no machine once a source was newer than the worker.
+    const { build } = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
     // Built under a private name and renamed: concurrent test files may build at the same time,
     // and a worker must never load a half-written file.
     const tmp = `${out}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp.mjs`;
