@@ -283,7 +283,8 @@ export class LabService {
       await this.workspace.resolve(path);
       return toResult(await this.assembler.assemble(text, { file: path }));
     },
-    'asm.build': async ({ path }) => this.build(path).then((r) => r.result),
+    // F5's run in pv mode builds at the pv kernel's address, as vm.create builds a source for it.
+    'asm.build': async ({ path, mode }) => this.build(path, mode === 'pv' ? SBI_KERNEL_ADDRESS : undefined).then((r) => r.result),
     'vm.kernelInfo': async ({ kernel, mode, bios }) => {
       const bytes = /\.s$/i.test(kernel) ? undefined : readKernel(this.workspace.resolvePath(kernel), MAX_FILE_SIZE);
       const firmware = bios === 'sbi' ? 'sbi' : bios !== undefined && bios !== 'none' ? this.bootImages({ bios }).firmware : undefined;

@@ -41,7 +41,7 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
   'fs.delete': z.strictObject({ path }),
   'isa.info': none,
   'asm.check': z.strictObject({ path, text: z.string().max(16 << 20) }),
-  'asm.build': z.strictObject({ path }),
+  'asm.build': z.strictObject({ path, mode: z.enum(['bare', 'emulate', 'trap', 'bt', 'pv', 'hw']).optional() }),
   'vm.kernelInfo': z.strictObject({
     kernel: path,
     mode: z.enum(['bare', 'emulate', 'trap', 'bt', 'pv', 'hw']).optional(),

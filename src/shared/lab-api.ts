@@ -297,7 +297,8 @@ export interface LabMethods extends DiskMethods, InspectMethods, MigrationMethod
   /** Assembles `text` (the editor buffer) as if it were `path`, writing nothing: live diagnostics. */
   'asm.check': [{ path: string; text: string }, AssembleResult];
   /** Assembles the saved file `path` into `<path without .S>.elf` beside it. */
-  'asm.build': [{ path: string }, AssembleResult];
+  /** Assembles a source into its .elf beside it; for `mode` pv at the address a pv kernel boots at (as vm.create does). */
+  'asm.build': [{ path: string; mode?: MachineMode }, AssembleResult];
   /** Creates a paused machine from a kernel: bare in its own worker, or a VM in the one VMM. */
   /** The kernel `kernel` as vm.create with this mode and firmware would boot it; reads the file, assembles nothing. */
   'vm.kernelInfo': [Pick<MachineConfig, 'kernel' | 'mode' | 'bios'>, KernelInfo];

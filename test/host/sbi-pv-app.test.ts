@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabService } from '../../src/host/lab-service';
 import type { CompareResult } from '../../src/shared/inspect-api';
-import type { MachineStatus, VmStatsInfo } from '../../src/shared/lab-api';
+import type { AssembleResult, MachineStatus, VmStatsInfo } from '../../src/shared/lab-api';
 import { GUEST_DIR, REPO_ROOT } from '../support/build';
 import { recordEvents, until } from '../support/lab';
 
@@ -54,6 +54,16 @@ describe('bios sbi and pv in the app', () => {
       expect(stats.pv).toEqual({ refused: 0, pteUpdates: 0 });
     });
     expect(text).toBe(readFileSync(join(REPO_ROOT, 'labs', 'sensitive', 'expected-output.txt'), 'latin1'));
+  });
+
+  it("F5's path in pv mode: asm.build for pv builds at the pv kernel's address, and its ELF runs the lab", async () => {
+    const pv = await lab.call('asm.build', { path: 'sensitive-pv.S', mode: 'pv' }) as AssembleResult;
+    expect(pv.symbols.find((s) => s.name === '_start')?.address).toBe(0x80400000);
+    const text = await runToExit({ kernel: pv.elfPath, mode: 'pv', cpu: { xsensitive: true }, memSize: 64 << 20, name: 'pv-elf' });
+    expect(text).toBe(readFileSync(join(REPO_ROOT, 'labs', 'sensitive', 'expected-output.txt'), 'latin1'));
+    // Without a mode (Assemble, F5 in the other modes) the start of RAM, as before.
+    const bare = await lab.call('asm.build', { path: 'sensitive-pv.S' }) as AssembleResult;
+    expect(bare.symbols.find((s) => s.name === '_start')?.address).toBe(0x80000000);
   });
 
   it('compare.run puts the pv kernel in the pv row, and refuses a pv row without one', async () => {

@@ -539,12 +539,16 @@ export class LabState {
       throw new Error(`run configuration: ${(err as Error).message}`);
     }
     for (const d of this.docs) if (d.dirty) await this.save(d);
-    const built = await this.lab.call('asm.build', { path: doc.path });
+    // Built for the mode: a pv kernel starts where QEMU puts a kernel behind its firmware.
+    const built = await this.lab.call('asm.build', { path: doc.path, mode });
     this.setMarkers(doc, built);
     if (!built.ok || !built.elfPath) {
       const first = built.diagnostics.find((d) => d.severity === 'error');
       throw new Error(`${doc.path} does not assemble${first ? `: line ${first.line}: ${first.message}` : ''}`);
     }
+    // What the New VM form says under its mode holds for F5's run too: a -pv kernel outside pv mode,
+    // or another kernel in it, boots and then crashes. The run goes on; the status bar says why.
+    const info = await this.lab.call('vm.kernelInfo', { kernel: doc.path, mode }).catch(() => undefined);
     const old = this.machines.find((m) => m.source === doc.path && m.launched);
     if (old) await this.lab.call('vm.destroy', { id: old.status.id });
     const status = await this.lab.call('vm.create', { kernel: built.elfPath, mode, source: doc.path, ...(Object.keys(cpu).length > 0 ? { cpu } : {}) });
@@ -558,6 +562,7 @@ export class LabState {
     const entry = built.symbols.find((s) => s.name === '_start')?.address ?? built.lineMap[0]?.address;
     if (pausedAtEntry && entry !== undefined) await this.lab.call('vm.runTo', { id: status.id, address: entry });
     else await this.lab.call('vm.run', { id: status.id });
+    if (info !== undefined && info.notes.length > 0) this.notify(`run as ${mode}: ${info.notes.join('; ')}`);
   }
 
   /**
