@@ -8,7 +8,8 @@ import { vmDisks } from './disk-schema';
 const id = z.string().min(1).max(64);
 const path = z.string().min(1).max(4096);
 const address = z.number().int().min(0).max(0xffffffff);
-const mode = z.enum(['bare', 'emulate', 'trap', 'bt', 'pv', 'hw']);
+/** A machine's mode (MACHINE_MODES). */
+export const mode = z.enum(['bare', 'emulate', 'trap', 'bt', 'pv', 'hw']);
 
 /** CPU features of vm.create and compare.run (the names of CPU_FEATURES, and jit). */
 export const cpu = z.strictObject({

@@ -7,7 +7,7 @@ import { SNAPSHOT_EXTENSION, type LabMethod, type LabParams } from '../shared/la
 import { DISK_SCHEMAS, vmDisks } from './disk-schema';
 import { LabError } from './errors';
 import { SESSION_SCHEMAS } from './session-schema';
-import { cpu, INSPECT_SCHEMAS } from './inspect-schema';
+import { cpu, INSPECT_SCHEMAS, mode } from './inspect-schema';
 
 const none = z.strictObject({});
 const path = z.string().min(1).max(4096);
@@ -41,15 +41,15 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
   'fs.delete': z.strictObject({ path }),
   'isa.info': none,
   'asm.check': z.strictObject({ path, text: z.string().max(16 << 20) }),
-  'asm.build': z.strictObject({ path, mode: z.enum(['bare', 'emulate', 'trap', 'bt', 'pv', 'hw']).optional() }),
+  'asm.build': z.strictObject({ path, mode: mode.optional() }),
   'vm.kernelInfo': z.strictObject({
     kernel: path,
-    mode: z.enum(['bare', 'emulate', 'trap', 'bt', 'pv', 'hw']).optional(),
+    mode: mode.optional(),
     bios: path.optional(),
   }),
   'vm.create': z.strictObject({
     kernel: path,
-    mode: z.enum(['bare', 'emulate', 'trap', 'bt', 'pv', 'hw']).optional(),
+    mode: mode.optional(),
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'a name of 1-32 letters, digits, _ . -').optional(),
     memSize: z.number().int().min(1 << 20).max(1 << 30).multipleOf(4096).optional(),
     placement: placement.optional(),
@@ -100,7 +100,7 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
   'snapshot.restore': z.strictObject({
     path: path.refine((p) => p.toLowerCase().endsWith(SNAPSHOT_EXTENSION), `a snapshot's name ends in ${SNAPSHOT_EXTENSION}`),
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'a name of 1-32 letters, digits, _ . -').optional(),
-    mode: z.enum(['bare', 'emulate', 'trap', 'bt', 'pv', 'hw']).optional(),
+    mode: mode.optional(),
   }),
   ...DISK_SCHEMAS,
   ...INSPECT_SCHEMAS,
