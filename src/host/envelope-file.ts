@@ -81,9 +81,14 @@ export function readWholeFile(path: string, fail: (why: string) => never): Buffe
   try {
     return readFileSync(path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return fail(code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (err as Error).message);
+    return fail(readProblem(err));
   }
+}
+
+/** Why a file could not be read or looked at, in a few words ('no such file', 'permission denied'). */
+export function readProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
 }
 
 /**

@@ -1,7 +1,7 @@
 // The app's snapshots (docs/snapshots.md, "In the app"): snapshot.save asks the worker that runs a
 // machine to write its state into the workspace's snapshots/ folder (snapshot-state.ts, through
 // snapshot-file.ts as `vmlab run --save-snapshot` writes it), snapshot.list describes the files
-// there, and snapshot.restore reads one, checks its disks and has the lab service make a new
+// there (snapshot-list.ts, each file read once per version), and snapshot.restore reads one, checks its disks and has the lab service make a new
 // machine or VM from it. Every refusal is one line naming the file; nothing running is touched.
 
 import { readdir } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import type { DiskAttachmentConfig } from '../shared/disk-api';
 import { LabError } from './errors';
 import type { MachineHost } from './machine-host';
 import { checkSnapshotDisks, modeChangeProblem, readSnapshotFile, type Snapshot } from './snapshot-file';
+import { SnapshotLister, type SnapshotFiles } from './snapshot-list';
 import type { SnapshotTarget } from './snapshot-state';
 import type { VmmHost } from './vmm-host';
 import type { BootImages } from './worker-protocol';
@@ -62,7 +63,12 @@ export function placementText(p: VmPlacement): string {
 
 /** Snapshot files of the workspace. */
 export class SnapshotService {
-  constructor(private readonly host: SnapshotServiceHost) {}
+  private readonly lister: SnapshotLister;
+
+  /** `files`: how the list stats and reads files (node:fs unless a test counts them). */
+  constructor(private readonly host: SnapshotServiceHost, files?: SnapshotFiles) {
+    this.lister = new SnapshotLister(files);
+  }
 
   /** The request handlers, merged into the lab service's table. */
   readonly handlers: Handlers = {
@@ -83,22 +89,19 @@ export class SnapshotService {
     } catch {
       return [];
     }
-    const entries = names.map((n) => this.describe(`${SNAPSHOT_DIR}/${n}`));
-    return entries.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || a.path.localeCompare(b.path));
-  }
-
-  /** A file's entry from its header, or its problem (one file's problem never hides the others). */
-  private describe(path: string): SnapshotEntry {
-    try {
-      const h = readSnapshotFile(this.ws.resolvePath(path).real, path).header;
-      return {
-        path, created: h.created, mode: h.config.mode, machine: h.config.name, kernel: h.config.kernelName,
-        instret: h.summary.instret, steps: h.summary.steps, pc: h.summary.pc >>> 0, state: h.summary.state,
-        disks: h.disks.map((d) => this.workspacePath(d.path) ?? d.path),
-      };
-    } catch (err) {
-      return { path, problem: err instanceof Error ? err.message : String(err) };
+    // One file's problem never hides the others: it is listed with its problem.
+    const paths = new Map<string, string>();
+    const refused: SnapshotEntry[] = [];
+    for (const n of names) {
+      const path = `${SNAPSHOT_DIR}/${n}`;
+      try {
+        paths.set(path, this.ws.resolvePath(path).real);
+      } catch (err) {
+        refused.push({ path, problem: err instanceof Error ? err.message : String(err) });
+      }
     }
+    const entries = [...refused, ...(await this.lister.list(paths, (full) => this.workspacePath(full)))];
+    return entries.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || a.path.localeCompare(b.path));
   }
 
   /** The workspace path of an absolute host path, or undefined outside the workspace. */
