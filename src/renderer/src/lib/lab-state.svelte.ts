@@ -6,6 +6,7 @@ import {
   CPU_MODEL, MACHINE_MODES, parseCpuSpec, type AddressSpace, type AssembleResult, type ConsoleLogInfo, type FileEntry, type LabApi, type LineMapEntry,
   type MachineConfig, type MachineMode, type MachineStatus, type RegisterSnapshot, type SymbolEntry,
 } from '../../../shared/lab-api';
+import { kernelFiles } from './boot-files';
 import { CompareSession } from './compare-session.svelte';
 import { LANGUAGE_ID } from './riscv-language';
 import { StatsHistory } from './stats-history.svelte';
@@ -240,7 +241,7 @@ export class LabState {
 
   /** Workspace files a machine can boot: assembly sources, ELF images and raw `.bin` images. */
   get kernels(): string[] {
-    return this.files.filter((f) => f.kind === 'file' && /\.(s|elf|bin)$/i.test(f.path)).map((f) => f.path);
+    return kernelFiles(this.files);
   }
 
   /** Whether any open document has unsaved changes. */

@@ -1,0 +1,54 @@
+// Which workspace files the forms offer as a kernel, a firmware and an initrd. The host boots any
+// file as a kernel, firmware or initrd (a non-ELF file is a raw image, as QEMU's -kernel, -bios and
+// -initrd take it), so the firmware and initrd selects list the files that look like one first and
+// the rest under "other files", leaving out only sources and VM configurations, which are never
+// boot images. The kernel lists keep to the files that name a kernel, said in KERNEL_KINDS.
+
+import type { FileEntry } from '../../../shared/lab-api';
+
+/** Kernel files by name: assembly sources (assembled first), ELF images and raw `.bin` images. */
+const KERNEL_NAME = /\.(s|elf|bin)$/i;
+/** The kernel files in words, for the messages of a workspace that has none. */
+export const KERNEL_KINDS = '.S, .elf or .bin';
+/** A firmware by name: an ELF or a raw image (OpenSBI builds fw_jump.elf and fw_jump.bin). */
+const FIRMWARE_NAME = /\.(elf|bin)$/i;
+/** An initrd by name: a cpio archive, an image, a compressed archive, or initrd/initramfs in its name. */
+const INITRD_NAME = /(\.(cpio|img|gz|xz|zst|lz4|lzma|lzo|bz2)$)|(^|\/)(initrd|initramfs|rootfs)[^/]*$/i;
+/** Files that are never a firmware or an initrd: sources and VM configurations. */
+const NOT_BOOT_IMAGE = /\.(s|json)$/i;
+
+/** The choices of one boot-file select: the likely files first, then every other file it may take. */
+export interface BootFileChoices {
+  readonly likely: readonly string[];
+  readonly other: readonly string[];
+}
+
+/** Whether a workspace path names a kernel the forms offer. */
+export function isKernelFile(path: string): boolean {
+  return KERNEL_NAME.test(path);
+}
+
+/** The workspace's kernel files, in the workspace's order. */
+export function kernelFiles(files: readonly FileEntry[]): string[] {
+  return files.filter((f) => f.kind === 'file' && isKernelFile(f.path)).map((f) => f.path);
+}
+
+/** The firmware select's choices. */
+export function firmwareChoices(files: readonly FileEntry[]): BootFileChoices {
+  return split(files, FIRMWARE_NAME);
+}
+
+/** The initrd select's choices. */
+export function initrdChoices(files: readonly FileEntry[]): BootFileChoices {
+  return split(files, INITRD_NAME);
+}
+
+/** Whether `path` is one of the choices (likely or other). */
+export function offers(choices: BootFileChoices, path: string): boolean {
+  return choices.likely.includes(path) || choices.other.includes(path);
+}
+
+function split(files: readonly FileEntry[], likely: RegExp): BootFileChoices {
+  const paths = files.filter((f) => f.kind === 'file' && !NOT_BOOT_IMAGE.test(f.path)).map((f) => f.path);
+  return { likely: paths.filter((p) => likely.test(p)), other: paths.filter((p) => !likely.test(p)) };
+}
