@@ -531,7 +531,9 @@ export class LabState {
    */
   async launch(pausedAtEntry: boolean): Promise<void> {
     const doc = this.active;
-    if (!doc || !/\.s$/i.test(doc.path)) throw new Error('open an assembly source (.S) to run it');
+    if (!doc) throw new Error('open an assembly source (.S) to run it');
+    // A file made with +file without the extension holds assembly but is not built as such.
+    if (!/\.s$/i.test(doc.path)) throw new Error(`'${doc.path}' is not an assembly source: only a file whose name ends in .S is assembled and run (ren renames it)`);
     const { mode } = this.runConfig;
     let cpu;
     try {
