@@ -4,11 +4,21 @@
 // inode), so listing again after a change elsewhere in the workspace costs one stat per file, where
 // it read and hashed every file (about 14 ms for a 6.8 MB Linux snapshot). A file written again
 // (vmlab writes a new file and renames it, giving a new inode; an edit changes mtime and ctime) is
-// checked again. Restore reads the file whole and checks everything anew, so a damaged file is
+// checked again. As git does with its index, a verdict is kept only for a file last written well
+// before it was read: a write in the same tick of the file system's clock would leave the identity
+// as it was, so a file written in the last SETTLE_MS is read again at every list. Restore reads the file whole and checks everything anew, so a damaged file is
 // refused there even if it kept its identity.
+//
+// Each entry also names the disks whose images are no longer as the snapshot recorded them: a size
+// that differs, else a SHA-256 that differs (the image's digest is kept under the image's identity
+// too, so an image is hashed again only after it was written), a missing image, or one outside the
+// workspace. Restore refuses such a snapshot (snapshot-file.ts's checkSnapshotDisks, hashing anew),
+// and the panel says so before anyone clicks.
 
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import type { SnapshotEntry } from '../shared/snapshot-api';
+import type { SnapshotDiskProblem, SnapshotEntry } from '../shared/snapshot-api';
 import { readProblem } from './envelope-file';
 import { decodeSnapshot, type SnapshotDisk } from './snapshot-file';
 
@@ -24,12 +34,26 @@ export interface FileIdentity {
 export interface SnapshotFiles {
   stat(path: string): Promise<FileIdentity>;
   read(path: string): Promise<Buffer>;
+  /** Size and SHA-256 (hex) of a file's bytes. */
+  digest(path: string): Promise<{ size: number; sha256: string }>;
+}
+
+/** Size and SHA-256 of a file, read in 1 MiB chunks without blocking the host. */
+async function digestFile(path: string): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { size, sha256: hash.digest('hex') };
 }
 
 /** The host's files through node:fs. */
 export const NODE_SNAPSHOT_FILES: SnapshotFiles = {
   stat: (path) => stat(path),
   read: (path) => readFile(path),
+  digest: digestFile,
 };
 
 /** What a file's header says, or why it cannot be read. */
@@ -39,10 +63,30 @@ type Verdict =
 
 const identityKey = (id: FileIdentity): string => `${id.size}/${id.mtimeMs}/${id.ctimeMs}/${id.ino}`;
 
+/** How long before it is read a file must have been written for its identity to stand for its bytes. */
+export const SETTLE_MS = 2000;
+
+/**
+ * Keeps `value` under `path` in `map` for the identity `key`, shared by whoever asks meanwhile; it
+ * is dropped once settled when the file was written too recently to be trusted, or `keep` refuses it.
+ */
+function remember<T>(map: Map<string, { key: string; value: Promise<T> }>, path: string, id: FileIdentity, readAt: number, value: Promise<T>, keep: (v: T) => boolean = () => true): Promise<T> {
+  map.set(path, { key: identityKey(id), value });
+  const drop = (): void => {
+    if (map.get(path)?.value === value) map.delete(path);
+  };
+  value.then((v) => {
+    if (readAt - id.mtimeMs < SETTLE_MS || !keep(v)) drop();
+  }, drop);
+  return value;
+}
+
 /** Describes snapshot files, each read once per version. */
 export class SnapshotLister {
   /** Host path → the identity it was read at and its verdict (a promise, so two lists share one read). */
-  private readonly verdicts = new Map<string, { key: string; verdict: Promise<Verdict> }>();
+  private readonly verdicts = new Map<string, { key: string; value: Promise<Verdict> }>();
+  /** Disk image host path → the identity it was hashed at and its digest. */
+  private readonly digests = new Map<string, { key: string; value: Promise<{ size: number; sha256: string }> }>();
 
   constructor(private readonly files: SnapshotFiles = NODE_SNAPSHOT_FILES) {}
 
@@ -53,26 +97,62 @@ export class SnapshotLister {
   async list(paths: ReadonlyMap<string, string>, workspacePath: (full: string) => string | undefined): Promise<SnapshotEntry[]> {
     const hosts = new Set(paths.values());
     for (const real of this.verdicts.keys()) if (!hosts.has(real)) this.verdicts.delete(real);
-    return Promise.all([...paths].map(async ([path, real]): Promise<SnapshotEntry> => {
+    const images = new Set<string>();
+    const entries = await Promise.all([...paths].map(async ([path, real]): Promise<SnapshotEntry> => {
       const v = await this.verdict(path, real);
       if ('problem' in v) return { path, problem: v.problem };
-      return { ...v.entry, disks: v.disks.map((d) => workspacePath(d.path) ?? d.path) };
+      for (const d of v.disks) images.add(d.path);
+      const problems = (await Promise.all(v.disks.map((d) => this.diskProblem(d, workspacePath(d.path))))).filter((p) => p !== undefined);
+      return { ...v.entry, disks: v.disks.map((d) => workspacePath(d.path) ?? d.path), ...(problems.length > 0 ? { diskProblems: problems } : {}) };
     }));
+    for (const image of this.digests.keys()) if (!images.has(image)) this.digests.delete(image);
+    return entries;
+  }
+
+  /** Why disk `d` cannot be restored against its image as it is now (undefined: it is as recorded). */
+  private async diskProblem(d: SnapshotDisk, rel: string | undefined): Promise<SnapshotDiskProblem | undefined> {
+    if (rel === undefined) return { path: d.path, problem: 'it lies outside the workspace' };
+    const readAt = Date.now();
+    let id: FileIdentity;
+    try {
+      id = await this.files.stat(d.path);
+    } catch (err) {
+      return { path: rel, problem: readProblem(err) };
+    }
+    const modified = new Date(id.mtimeMs).toISOString();
+    if (id.size !== d.size) return { path: rel, problem: `changed since the snapshot was taken (size ${id.size} bytes, was ${d.size})`, modified };
+    let now: { size: number; sha256: string };
+    try {
+      now = await this.digest(d.path, id, readAt);
+    } catch (err) {
+      return { path: rel, problem: readProblem(err) };
+    }
+    if (now.size !== d.size) return { path: rel, problem: `changed since the snapshot was taken (size ${now.size} bytes, was ${d.size})`, modified };
+    if (now.sha256 !== d.sha256) {
+      return { path: rel, problem: `changed since the snapshot was taken (same size, but its SHA-256 is ${now.sha256.slice(0, 12)}…, was ${d.sha256.slice(0, 12)}…)`, modified };
+    }
+    return undefined;
+  }
+
+  /** An image's digest, hashed once per version of the image (one that grew while hashed is not kept). */
+  private digest(path: string, id: FileIdentity, readAt: number): Promise<{ size: number; sha256: string }> {
+    const known = this.digests.get(path);
+    if (known?.key === identityKey(id)) return known.value;
+    return remember(this.digests, path, id, readAt, this.files.digest(path), (got) => got.size === id.size);
   }
 
   private async verdict(path: string, real: string): Promise<Verdict> {
-    let key: string;
+    const readAt = Date.now();
+    let id: FileIdentity;
     try {
-      key = identityKey(await this.files.stat(real));
+      id = await this.files.stat(real);
     } catch (err) {
       this.verdicts.delete(real);
       return { problem: `snapshot ${path}: ${readProblem(err)}` };
     }
     const known = this.verdicts.get(real);
-    if (known?.key === key) return known.verdict;
-    const verdict = this.read(path, real);
-    this.verdicts.set(real, { key, verdict });
-    return verdict;
+    if (known?.key === identityKey(id)) return known.value;
+    return remember(this.verdicts, real, id, readAt, this.read(path, real));
   }
 
   private async read(path: string, real: string): Promise<Verdict> {

@@ -28,6 +28,21 @@ export interface SnapshotEntry {
   readonly disks?: string[];
   /** Why the file cannot be restored (damaged, truncated, another version), in one line. */
   readonly problem?: string;
+  /**
+   * The disks whose images are no longer as the snapshot recorded them (or are missing, or lie
+   * outside the workspace); absent when every disk is as it was. Restore refuses such a snapshot.
+   */
+  readonly diskProblems?: SnapshotDiskProblem[];
+}
+
+/** A disk of a snapshot that cannot be restored against its image as the image is now. */
+export interface SnapshotDiskProblem {
+  /** The image: its workspace path, or its host path when it lies outside the workspace. */
+  readonly path: string;
+  /** What differs, in one line: `changed since the snapshot was taken (size 2097152 bytes, was 1048576)`, `no such file`. */
+  readonly problem: string;
+  /** When the image was last written (ISO 8601), when it exists. */
+  readonly modified?: string;
 }
 
 /** The snapshot requests: method name → [params, result]. */

@@ -2,7 +2,7 @@
 // workers: a machine saved part way, restored as a new machine beside the original (so a VM's
 // pages land in other host frames) and run to its end prints exactly the rest of the original's
 // output and ends with its instruction count and exit code, bare and in every mode, also across
-// modes; a changed disk image, damaged or truncated files and a pv snapshot in another mode are
+// modes; a changed disk image (named in the list first), damaged or truncated files and a pv snapshot in another mode are
 // refused in one line and leave every machine as it was.
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,12 +107,16 @@ describe('disks', () => {
     await call('vm.destroy', { id: a.id });
     const imageAfter = readFileSync(join(root, 'disk/disk.img'));
     const count = (await list()).length;
+    // The list says so before any restore is tried: the guest wrote its count, the size stayed.
+    const stale = (await call<SnapshotEntry[]>('snapshot.list', {})).find((e) => e.path === saved.path);
+    expect(stale?.diskProblems).toEqual([{ path: 'disk/disk.img', problem: expect.stringMatching(/^changed since the snapshot was taken \(same size, but its SHA-256 is [0-9a-f]{12}…, was [0-9a-f]{12}…\)$/), modified: expect.any(String) }]);
     await expect(call('snapshot.restore', { path: saved.path })).rejects.toMatchObject({
       code: 'bad-state',
       message: `snapshot ${saved.path}: disk ${join(root, 'disk/disk.img')} changed since the snapshot was taken (its SHA-256 differs); restore it from the image as it was then`,
     });
     expect((await list()).length).toBe(count);
     copyFileSync(join(root, 'disk/disk-at-snapshot.img'), join(root, 'disk/disk.img'));
+    expect((await call<SnapshotEntry[]>('snapshot.list', {})).find((e) => e.path === saved.path)?.diskProblems).toBeUndefined();
     const b = await call<MachineStatus>('snapshot.restore', { path: saved.path });
     const rest = await runToEnd(b.id);
     expect(afterNote(rest.text)).toBe(whole.text.slice(whole.text.length - afterNote(rest.text).length));
