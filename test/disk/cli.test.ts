@@ -99,6 +99,17 @@ describe('vmlab disk info', () => {
     expect(text).toContain('backing file: ibase.qcow2');
   });
 
+  it('gives a raw file of part of a sector the virtual size qemu-img gives it (rounded up to whole sectors)', () => {
+    for (const [file, bytes] of [['five.img', 5], ['six-hundred.img', 600], ['empty.img', 0]] as const) {
+      writeFileSync(join(dir, file), new Uint8Array(bytes).fill(0x61));
+      const r = vmlab(['disk', 'info', '--json', file]);
+      expect(r.code).toBe(0);
+      const ours = JSON.parse(r.stdout) as Record<string, unknown>;
+      expect({ virtualSize: ours.virtualSize, allocatedBytes: ours.allocatedBytes }).toEqual({ virtualSize: qemuInfo(file)['virtual-size'], allocatedBytes: qemuAllocated(file) });
+    }
+    expect(qemuInfo('five.img')['virtual-size']).toBe(512);
+  });
+
   it('exits 2 for a missing file', () => {
     const r = vmlab(['disk', 'info', 'nothing.qcow2']);
     expect(r.code).toBe(2);

@@ -255,6 +255,31 @@ describe('disk', () => {
     expect(q2.output.toString('latin1')).toMatch(/\nboot 3\n$/);
   });
 
+  test('a 5-byte image is one sector, as on QEMU: boot 1, and the file grows to 512 bytes alike', async () => {
+    const img = join(tmp, 'disk-five.img');
+    writeFileSync(img, 'hello');
+    const args = ['-drive', `file=${img},if=none,format=raw,id=d`, '-device', 'virtio-blk-device,drive=d'];
+    const q = await runQemu(builds.get('disk')!.path, { memMiB: spec.mem / MiB, timeoutMs: 20_000, extraArgs: args });
+    const qemuImage = new Uint8Array(readFileSync(img));
+    expect({ output: q.output.toString('latin1'), exitCode: q.exitCode, size: qemuImage.length }).toEqual({ output: labFile('disk', 'expected-output.txt'), exitCode: 0, size: 512 });
+    for (const mode of ['bare', 'trap'] as const) {
+      const store = new MemoryByteStore(new TextEncoder().encode('hello'));
+      const out: number[] = [];
+      const disks = [{ device: new RawDisk(store), legacy: true }];
+      if (mode === 'bare') {
+        const m = new Machine({ ramSize: spec.mem, disks, onUart: (b) => out.push(b) });
+        m.loadKernel(builds.get('disk')!.elf);
+        for (let i = 0; i < 20 && m.run(1_000_000) === StopReason.BUDGET; i++);
+      } else {
+        const vmm = new Vmm({ hostRamSize: 16 * MiB + 64 * MiB });
+        vmm.createVm({ name: 'lab', mode, kernel: builds.get('disk')!.elf, memSize: 16 * MiB, disks, onUart: (b) => out.push(b) });
+        for (let i = 0; i < 20 && vmm.active; i++) vmm.run(1_000_000);
+      }
+      expect(Buffer.from(out).toString('latin1'), mode).toBe(labFile('disk', 'expected-output.txt'));
+      expect(Buffer.compare(Buffer.from(store.contents()), Buffer.from(qemuImage)), mode).toBe(0);
+    }
+  });
+
   test('without a disk it says how to attach one and fails', () => {
     expect(runBare(builds.get('disk')!.elf, spec)).toEqual({ output: 'no disk: run with --disk FILE (vmlab) or -drive/-device virtio-blk-device (QEMU)\n', exitCode: 1 });
   });

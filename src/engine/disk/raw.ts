@@ -1,14 +1,20 @@
 // A raw image: the disk's bytes are the file's bytes, sector for sector.
+//
+// A file that is not a whole number of 512-byte sectors (a 5-byte file, say) is one sector longer
+// than its whole sectors, as QEMU has it (block.c, refresh_total_sectors: DIV_ROUND_UP(length,
+// BDRV_SECTOR_SIZE)); the bytes past the file's end read as zeros and a write there grows the file to
+// the sector's end. qemu-img info gives such a file's virtual size rounded up the same way, and
+// qemu-system-riscv32 boots labs/disk/disk.S on a 5-byte image with "boot 1", leaving 512 bytes.
 
 import { DiskError, type BlockDevice, type ByteStore } from './types';
 
-/** A raw disk image over a byte store; its size is the store's length rounded down to 512 bytes. */
+/** A raw disk image over a byte store; its size is the store's length rounded up to 512 bytes. */
 export class RawDisk implements BlockDevice {
   readonly format = 'raw';
   readonly size: number;
 
   constructor(private readonly store: ByteStore) {
-    this.size = Math.floor(store.length / 512) * 512;
+    this.size = Math.ceil(store.length / 512) * 512;
   }
 
   get readOnly(): boolean {
