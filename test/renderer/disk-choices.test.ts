@@ -1,0 +1,34 @@
+// The New VM form's disk list: an image the host cannot open is kept with its reason (before, it was
+// left out), and a raw image that is not a whole number of sectors is explained as QEMU sizes it.
+import { describe, expect, it } from 'vitest';
+import type { DiskImageInfo } from '../../src/shared/lab-api';
+import { diskChoices, diskNote } from '../../src/renderer/src/lib/disk-choices';
+
+const image = (path: string, fileSize: number, extra: Partial<DiskImageInfo> = {}): DiskImageInfo => ({
+  path, format: 'raw', virtualSize: Math.ceil(fileSize / 512) * 512, fileSize, diskSize: 4096, allocatedBytes: fileSize, attachedTo: [], ...extra,
+});
+
+describe('diskChoices', () => {
+  it('keeps an unreadable image, apart, with the reason less its own name', () => {
+    const bad = image('d/bad.qcow2', 0, { error: 'd/bad.qcow2: qcow2: version 7 is not supported (only 2 and 3)' });
+    expect(diskChoices([image('a.img', 1 << 20), bad, image('b.qcow2', 1 << 16, { format: 'qcow2' })])).toEqual({
+      usable: ['a.img', 'b.qcow2'],
+      unusable: [{ path: 'd/bad.qcow2', reason: 'qcow2: version 7 is not supported (only 2 and 3)' }],
+    });
+    expect(diskChoices([image('x.img', 0, { error: 'no access' })]).unusable).toEqual([{ path: 'x.img', reason: 'no access' }]);
+  });
+});
+
+describe('diskNote', () => {
+  it('explains a raw image of part of a sector as QEMU sizes it, and an empty one', () => {
+    expect(diskNote(image('tiny.img', 5))).toBe('tiny.img is 5 bytes, less than one 512-byte sector: the guest sees 1 sector (512 bytes), as on QEMU; past the file\'s end it reads zeros, and a write there grows the file to 512 bytes');
+    expect(diskNote(image('odd.img', 600))).toMatch(/^odd\.img is 600 bytes, not a whole number of 512-byte sectors: the guest sees 2 sectors \(1024 bytes\)/);
+    expect(diskNote(image('empty.img', 0))).toMatch(/^empty\.img is empty \(0 bytes\): the guest sees a disk of no sectors/);
+  });
+
+  it('says nothing of whole sectors, a qcow2 or an unreadable image', () => {
+    expect(diskNote(image('a.img', 1024))).toBeUndefined();
+    expect(diskNote(image('q.qcow2', 200_000, { format: 'qcow2' }))).toBeUndefined();
+    expect(diskNote(image('bad.img', 0, { error: 'gone' }))).toBeUndefined();
+  });
+});
