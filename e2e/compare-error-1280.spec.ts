@@ -1,0 +1,62 @@
+// The compare view at 1280x720 with an error beside its buttons (a disk image the host cannot open):
+// before, the error took the row's width and "▶ Run" and "■ Cancel" wrapped onto two lines each. Now
+// the buttons keep their one line and the error wraps beside them, whole and readable.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { openApp, shot } from './support';
+
+test.use({ viewport: { width: 1280, height: 720 } });
+
+const call = (page: Page, method: string, params: unknown): Promise<unknown> => page.evaluate(async ([m, p]) => {
+  const app = (window as unknown as { __vmlabState: { lab: { call(m: string, p: unknown): Promise<unknown> }; refreshFiles(): Promise<void> } }).__vmlabState;
+  const r = await app.lab.call(m as string, p);
+  await app.refreshFiles();
+  return r;
+}, [method, params] as const);
+
+test('an error beside the compare buttons leaves Run and Cancel on one line at 1280x720', async ({ page }, info) => {
+  // A qcow2 header whose version field is garbage: the host refuses the comparison, naming it.
+  const bad = new Uint8Array(1024);
+  bad.set([0x51, 0x46, 0x49, 0xfb, 0x62, 0x3d, 0x9a, 0x96]);
+  writeFileSync(join(process.env.VMLAB_WORKSPACE!, 'cmp-bad.qcow2'), bad);
+  const errors = await openApp(page);
+  await call(page, 'fs.list', {});
+  await page.locator('[data-view-tab="compare"]').click();
+  const form = page.locator('form.cmp-form');
+  const run = page.locator('[data-action="compare-run"]');
+  const cancel = page.locator('[data-action="compare-cancel"]');
+  // One line of a button: its height with no error beside it.
+  const oneLine = (await run.boundingBox())!.height;
+  await form.locator('select[name="kernel"]').selectOption('hello/hello.S');
+  await form.locator('select[name="disk"]').selectOption('cmp-bad.qcow2');
+  await run.click();
+  const error = page.locator('[data-compare-error]');
+  await expect(error).toContainText(/^cmp-bad\.qcow2: qcow2: version \d+ is not supported \(only 2 and 3\)$/);
+  await shot(page, info, 'compare-error-1280');
+
+  for (const button of [run, cancel]) {
+    const box = (await button.boundingBox())!;
+    expect(box.height).toBe(oneLine);
+    // Each label on one line: its text's client rects all on one row.
+    const rows = await button.evaluate((b) => {
+      const range = document.createRange();
+      range.selectNodeContents(b);
+      return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+    });
+    expect(rows).toBe(1);
+  }
+  const runBox = (await run.boundingBox())!;
+  const cancelBox = (await cancel.boundingBox())!;
+  const errorBox = (await error.boundingBox())!;
+  expect(cancelBox.y).toBe(runBox.y);
+  // The error beside them, right of Cancel, inside the view, with all its text shown.
+  expect(errorBox.x).toBeGreaterThanOrEqual(cancelBox.x + cancelBox.width);
+  const pane = (await page.locator('.view-pane').boundingBox())!;
+  expect(errorBox.x + errorBox.width).toBeLessThanOrEqual(pane.x + pane.width);
+  expect(errorBox.width).toBeGreaterThan(200);
+  expect(await error.evaluate((e) => e.scrollHeight <= e.clientHeight)).toBe(true);
+
+  await call(page, 'fs.delete', { path: 'cmp-bad.qcow2' });
+  expect(errors).toEqual([]);
+});
