@@ -58,6 +58,8 @@ class Slot implements InspectedVm {
   out: number[] = [];
   reported: VmState;
   tickInstret = 0;
+  /** When the interval that tickInstret began started (the session's clock, ms). */
+  tickAt = 0;
   mips = 0;
   /** The VM's open disk images, in slot order, and what it was created from (to rebuild it with other disks). */
   disks: OpenedDisk[] = [];
@@ -98,7 +100,6 @@ export class VmmSession {
   private readonly slots = new Map<string, Slot>();
   private budget = 1 << 16;
   private scheduled = false;
-  private lastTick = 0;
 
   constructor(private readonly sink: VmmSink, private readonly now: () => number, private readonly defer: (fn: () => void) => void, options: VmmOptions = {}) {
     this.vmm = new Vmm({ hostRamSize: LAB_HOST_RAM, ...options });
@@ -336,12 +337,17 @@ export class VmmSession {
     if (s.vm.state === 'paused') {
       s.history.forward();
       s.vm.resume();
-      s.tickInstret = s.vm.vhart.instret;
-      s.mips = 0;
-      this.lastTick = this.lastTick || this.now();
+      this.startTick(s);
     }
     this.schedule();
     return this.report(s);
+  }
+
+  /** Starts a VM's MIPS interval now: it runs again after a pause, a hold by gdb or a failed move. */
+  private startTick(s: Slot): void {
+    s.tickInstret = s.vm.vhart.instret;
+    s.tickAt = this.now();
+    s.mips = 0;
   }
 
   /** Pauses one VM; the others run on. */
@@ -469,19 +475,20 @@ export class VmmSession {
     // Between slices every VM's registers live in its virtual hart, where inspectors read them.
     this.vmm.unload();
     const t = this.now();
-    const tick = t - this.lastTick >= TICK_MS;
     for (const s of this.slots.values()) {
       if (s.vm.state === 'running' || s.vm.state === 'waiting') s.history.forward();
       this.flush(s);
-      if (tick && s.vm.state === 'running') {
-        s.mips = (s.vm.vhart.instret - s.tickInstret) / ((t - this.lastTick) * 1000);
+      // Each VM's interval starts when it was last run or measured, not when the session last
+      // measured any VM: a VM started after the VMM sat idle got that idle time in its first figure.
+      if (s.vm.state === 'running' && t - s.tickAt >= TICK_MS) {
+        s.mips = (s.vm.vhart.instret - s.tickInstret) / ((t - s.tickAt) * 1000);
         s.tickInstret = s.vm.vhart.instret;
+        s.tickAt = t;
         this.report(s);
       } else if (s.vm.state !== s.reported) {
         this.report(s);
       }
     }
-    if (tick) this.lastTick = t;
     this.schedule();
   }
 
@@ -566,6 +573,7 @@ export class VmmSession {
           if (s.vm.state === 'paused' && s.pausedFor === 'held by gdb') {
             s.pausedFor = 'paused';
             s.vm.resume();
+            this.startTick(s);
             this.schedule();
           }
         }
@@ -664,7 +672,7 @@ export class VmmSession {
       s.vm.state = guest.runState;
     }
     this.syncBreakpoints(here);
-    here.tickInstret = here.vm.vhart.instret;
+    this.startTick(here);
     // Typed after the state was taken: the VM here runs on from that state, so it gets the bytes.
     for (const data of guest.held.release()) this.input(key, data);
     this.schedule();
