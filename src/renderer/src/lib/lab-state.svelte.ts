@@ -48,6 +48,8 @@ const OPEN_FILES_KEY = 'vmlab.openFiles';
 /** A machine and what the debugger knows of its program. */
 export class MachineView {
   status = $state<MachineStatus>() as MachineStatus;
+  /** The MIPS of the last interval it ran (0 when none was measured since it was made or reset), shown once it stops. */
+  lastMips = $state(0);
   /** Console bytes received before a terminal attached. */
   backlog: Uint8Array[] = [];
   sink: ((data: Uint8Array) => void) | undefined;
@@ -665,6 +667,9 @@ export class LabState {
     const m = this.machine(s.id);
     if (!m) return;
     const was = m.status.state;
+    // A reset starts the count again, and with it the rate the status bar keeps.
+    if (s.instret < m.status.instret) m.lastMips = 0;
+    if (s.state === 'running' && s.mips > 0) m.lastMips = s.mips;
     m.status = s;
     if (s.id === this.currentId && s.state !== 'running' && (was === 'running' || s.state === 'paused' || s.state === 'exited')) {
       void this.refreshRegisters();
