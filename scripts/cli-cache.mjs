@@ -28,7 +28,10 @@ const HEADER_BYTES = MAGIC.length + 12;
  * flags differ at load, so they are set before the bundle is compiled. Setting them here changes
  * nothing else: every command sets them first thing.
  */
-const MACHINE_FLAGS = ['--liftoff-only', '--no-concurrent-recompilation'];
+export const MACHINE_FLAGS = [
+  '--liftoff-only', '--no-concurrent-recompilation',
+  '--max-inlined-bytecode-size-cumulative=230', '--no-turbo-loop-peeling', '--no-turbo-escape',
+];
 
 /**
  * Node's modules the CLI loads, loaded before MACHINE_FLAGS are set. Node's own code cache of its

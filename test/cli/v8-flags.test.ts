@@ -7,12 +7,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { NODE_V8_FLAGS, setMachineV8Flags } from '../../src/host/v8-flags';
+import { MACHINE_V8_FLAGS, NODE_V8_FLAGS, TURBOFAN_FLAGS, setMachineV8Flags } from '../../src/host/v8-flags';
 import { REPO_ROOT } from '../support/build';
 
 const VMLAB = join(REPO_ROOT, 'bin', 'vmlab.mjs');
 const PROBE = pathToFileURL(join(REPO_ROOT, 'test', 'support', 'v8-probe.mjs')).href;
 const HELLO = join(REPO_ROOT, 'labs', 'hello', 'hello.S');
+const CLI_CACHE = pathToFileURL(join(REPO_ROOT, 'scripts', 'cli-cache.mjs')).href;
 
 /** Runs `vmlab run hello.S` as `cmd args` with the probe loaded; returns what the probe saw. */
 function concurrentIn(cmd: string, args: string[]): boolean {
@@ -48,5 +49,13 @@ describe('V8 compiles on the thread that runs the machine', () => {
     });
     await worker.terminate();
     expect(concurrent).toBe(false);
+  });
+});
+
+describe('the flags the CLI sets before it loads its code cache', () => {
+  it('are every flag setMachineV8Flags sets, TurboFan\'s among them (V8 rejects a cache made under other flags)', async () => {
+    const { MACHINE_FLAGS } = (await import(CLI_CACHE)) as { MACHINE_FLAGS: string[] };
+    expect(MACHINE_FLAGS).toEqual([...MACHINE_V8_FLAGS]);
+    for (const flag of [...NODE_V8_FLAGS, ...TURBOFAN_FLAGS]) expect(MACHINE_FLAGS).toContain(flag);
   });
 });
