@@ -2,7 +2,8 @@
 // all three harts run their steps, every pass traps on its ecall, its faulting loads and stores
 // (each size), its fetch fault and its faulting loop, and returns (so the passes go on), the hart
 // building at once runs translated blocks, among them the faulting loop's (whose block then traps),
-// and the hart under the production budget has hot starts deferred.
+// and the hart under the production budget has hot starts deferred; a hart of its own walks page
+// tables in S-mode, takes interrupts, returns with sret and reaches devices of five classes.
 import { expect, test } from 'vitest';
 import { TRAPS_PER_PASS, WARM_STEPS, warmUpInterpreter } from '../../src/engine/cpu/warmup';
 
@@ -27,4 +28,18 @@ test('the warm-up program runs its traps, blocks and deferrals on its harts', ()
   expect(s.translations).toBeGreaterThan(0);
   expect(s.faultLoopBuilt).toBeGreaterThanOrEqual(1);
   expect(s.deferred).toBeGreaterThan(0);
+});
+
+test('the warm-up walks page tables, faults, takes interrupts, returns with sret and reaches devices', () => {
+  const s = warmUpInterpreter();
+  // Four S-mode rounds of a load, a store and a fetch at five addresses, each after a TLB flush.
+  expect(s.walks).toBeGreaterThanOrEqual(4 * 5 * 3);
+  // Per round (SUM, MXR): the user page faults its fetch, and its load and store without SUM; the
+  // execute-only page its store, and its load without MXR; the unmapped address all three; the
+  // megapage and the read-write-execute page none. 8 + 6 + 7 + 5.
+  expect(s.pageFaults).toBe(26);
+  expect(s.interrupts).toBe(16);
+  expect(s.srets).toBe(8);
+  // A load and a store into each of five devices, eight times.
+  expect(s.deviceAccesses).toBe(80);
 });

@@ -15,11 +15,11 @@ import { Bus, Rom, type Device, type PhysicalBus } from '../machine/bus';
 import { encode, type Fields } from '../isa/encode';
 import { Op } from '../isa/opcodes';
 import { INSN_BY_ID } from '../isa/table';
-import { Csr } from './csr-defs';
-import { Hart } from './hart';
+import { Csr, Mstatus } from './csr-defs';
+import { CsrOp, Hart, Priv } from './hart';
 import { execute, lastDecodeEpoch } from './interp';
 import { BUILD_BUDGET, HOT_THRESHOLD } from './jit';
-import { Cause } from '../mmu/walk';
+import { Access, Cause, Pte } from '../mmu/walk';
 
 /**
  * Steps of the warm-up program on each hart (about 20 passes). Every path has run within the first
@@ -194,6 +194,9 @@ function far(): number[] {
 /** The warm-up's boot ROM: `ret`. */
 const RET = new Uint8Array(new Int32Array([word(Op.JALR, { rd: 0, rs1: 1, imm_i: 0 })]).buffer);
 
+/** Where warmUpReturns maps its devices (nothing of the warm-up's is there). */
+const DEVICE_BASE = 0x10000000;
+
 /** Instructions of the trap handler at the end of the program. */
 const HANDLER_WORDS = 9;
 
@@ -222,6 +225,12 @@ export interface WarmUpSummary {
   faultLoopBuilt: number;
   /** Times the translator left a hot start interpreted (the production budget's deferrals). */
   deferred: number;
+  /** The paging hart's (warmUpPaging): page-table walks, page faults, interrupts taken, srets, device accesses. */
+  walks: number;
+  pageFaults: number;
+  interrupts: number;
+  srets: number;
+  deviceAccesses: number;
 }
 
 /**
@@ -238,7 +247,11 @@ export const warmUpBus: { make?: (base: number, bytes: number) => PhysicalBus & 
  * as a kernel's boot has them: the heat check's other paths), and without the translator.
  */
 export function warmUpInterpreter(): WarmUpSummary {
-  const summary: WarmUpSummary = { steps: 0, ecalls: 0, accessFaults: 0, fetchFaults: 0, storeFaults: 0, translations: 0, faultLoopBuilt: 0, deferred: 0 };
+  const summary: WarmUpSummary = { steps: 0, ecalls: 0, accessFaults: 0, fetchFaults: 0, storeFaults: 0, translations: 0, faultLoopBuilt: 0, deferred: 0,
+    walks: 0, pageFaults: 0, interrupts: 0, srets: 0, deviceAccesses: 0 };
+  // First, before V8 compiles the slow paths the program below makes hot.
+  const pagingBus = new Bus(MEMORY_MAP.ram.base, RAM_BYTES);
+  const paging = warmUpPaging(pagingBus, summary);
   const code = program();
   const handler = (code.length - HANDLER_WORDS) * 4;
   const base = MEMORY_MAP.ram.base;
@@ -294,6 +307,10 @@ export function warmUpInterpreter(): WarmUpSummary {
       steps[k] += hart.sliceSteps;
     });
   }
+  warmUpReturns(paging, pagingBus, summary);
+  summary.walks = paging.tlb.misses;
+  summary.interrupts = paging.trapCounts[32 + 5] + paging.trapCounts[32 + 7];
+  summary.deviceAccesses = pagingBus.deviceAccesses;
   harts.forEach((hart, k) => {
     hart.breakpoints.clear();
     summary.steps += steps[k];
@@ -307,4 +324,127 @@ export function warmUpInterpreter(): WarmUpSummary {
     summary.deferred += hart.code?.stats.deferred ?? 0;
   });
   return summary;
+}
+
+/**
+ * The slow paths of a kernel's paging, on a hart of its own with PMP (as OpenSBI leaves it: one rule
+ * over all addresses) in S-mode with Sv32 on: loads, stores and fetches that walk the page table
+ * through a megapage and a 4 KiB page (physical addresses past 2^31), a user page with and without
+ * SUM, MXR, a page whose A bit the walk sets, an unmapped address, and M-mode's accesses under PMP;
+ * an interrupt delegated to S-mode and one to M-mode, and SIE set while one is pending. The
+ * warm-up program runs in M-mode without translation or PMP, so V8 compiled these functions on
+ * Linux's boot with feedback of the bare paths only and threw them away at the first walk
+ * ("insufficient type feedback" in translate, pmpAllows, Tlb.fill, leafAllows, contextChanged,
+ * enterTrap, writeMstatus; "overflow" in walkSv32). It runs first: the program makes translate hot,
+ * and V8 compiled it before a later walk could give it feedback.
+ */
+function warmUpPaging(bus: Bus, summary: WarmUpSummary): Hart {
+  const base = MEMORY_MAP.ram.base;
+  const hart = new Hart(bus, { pmp: true, jit: false });
+  widen(hart);
+  loosen(hart);
+  hart.csrAccess(Csr.PMPADDR0, CsrOp.WRITE, -1, true);
+  hart.csrAccess(Csr.PMPCFG0, CsrOp.WRITE, 0x1f, true);
+  const ram32 = hart.bus.ram32;
+  const ppn = (page: number): number => ((base >>> 12) + page) << 10;
+  const leaf = Pte.V | Pte.R | Pte.W | Pte.X | Pte.A | Pte.D;
+  // Root table at page 2: 0xc0000000 a megapage onto RAM, 0x80000000 through the table at page 3.
+  ram32[(2 * 4096 + 4 * 0x300) >> 2] = ppn(0) | leaf;
+  ram32[(2 * 4096 + 4 * 0x200) >> 2] = ppn(3) | Pte.V;
+  // Page 3: 0x80000000 read-write-execute, 0x80001000 a user page, 0x80002000 execute-only
+  // without A (the walk sets it).
+  ram32[(3 * 4096) >> 2] = ppn(4) | leaf;
+  ram32[(3 * 4096 + 4) >> 2] = ppn(5) | leaf | Pte.U;
+  ram32[(3 * 4096 + 8) >> 2] = ppn(6) | Pte.V | Pte.X;
+  hart.csrAccess(Csr.SATP, CsrOp.WRITE, (0x80000000 | ((base >>> 12) + 2)) | 0, true);
+  hart.priv = Priv.S;
+  hart.contextChanged();
+  const vas = [0xc0000040, 0x80000040, 0x80001040, 0x80002040, 0x80003040];
+  for (let round = 0; round < 6; round++) {
+    // The last rounds in M-mode, without translation: PMP's checks for M-mode accesses.
+    hart.priv = round < 4 ? Priv.S : Priv.M;
+    hart.contextChanged();
+    // SUM and MXR off, on, and each alone.
+    hart.csrAccess(Csr.SSTATUS, (round & 1) === 0 ? CsrOp.CLEAR : CsrOp.SET, Mstatus.SUM, true);
+    hart.csrAccess(Csr.SSTATUS, (round & 2) === 0 ? CsrOp.CLEAR : CsrOp.SET, Mstatus.MXR, true);
+    for (const va of vas) {
+      hart.tlb.flushAll();
+      hart.loadSlow(va | 0, 4);
+      if (isPageFault(hart.fault)) summary.pageFaults++;
+      hart.storeSlow(va | 0, 4, va | 0);
+      if (isPageFault(hart.fault)) summary.pageFaults++;
+      hart.fetchSlow(va | 0);
+      if (isPageFault(hart.fault)) summary.pageFaults++;
+      hart.translate(va | 0, 4, Access.LOAD);
+    }
+  }
+  // Interrupts: the supervisor timer delegated to S-mode, the machine timer to M-mode; then SIE
+  // set while the (enabled) supervisor software interrupt pends. Repeated, as V8 gives a function
+  // its feedback vector only after its first few calls: what they run leaves no feedback.
+  hart.mideleg = 0x222;
+  hart.setMie(0x222);
+  for (let i = 0; i < 8; i++) {
+    hart.priv = Priv.S;
+    hart.contextChanged();
+    hart.setMipSw(0);
+    hart.csrAccess(Csr.SSTATUS, CsrOp.SET, Mstatus.SIE, true);
+    hart.takeInterrupt(5);
+    hart.takeInterrupt(7);
+    hart.priv = Priv.S;
+    hart.contextChanged();
+    hart.csrAccess(Csr.SSTATUS, CsrOp.CLEAR, Mstatus.SIE, true);
+    hart.setMipSw(0x2);
+    hart.csrAccess(Csr.SSTATUS, CsrOp.SET, Mstatus.SIE, true);
+  }
+  return hart;
+}
+
+/**
+ * After the program (which gives the bus's and the interpreter's slow paths their feedback vectors:
+ * V8 gives a function one only after its first calls, and what those run leaves no feedback), on
+ * warmUpPaging's hart: device accesses, and sret from S-mode ("insufficient type feedback" in the
+ * interpreter's slowInstruction on Linux's boot).
+ */
+function warmUpReturns(hart: Hart, bus: Bus, summary: WarmUpSummary): void {
+  const ram32 = hart.bus.ram32;
+  // Loads and stores into devices of five classes, as a boot reaches its ROM, UART, CLINT, PLIC
+  // and test finisher: the slow paths' calls into a device then stay generic, where after the
+  // program alone (its ROM) the first UART access threw Bus.load, Bus.store, loadSlow and storeSlow
+  // away ("wrong map" at the device's read and write). Each evaluation of the class expression makes
+  // a class (and a hidden class) of its own.
+  const devices = Array.from({ length: 5 }, () => new (class implements Device {
+    readonly name = 'warm-up';
+    read(): number {
+      return 0;
+    }
+    write(): void {}
+    reset(): void {}
+  })());
+  devices.forEach((d, k) => bus.map(DEVICE_BASE + 4096 * k, 4096, d));
+  hart.setMipSw(0);
+  hart.priv = Priv.M;
+  hart.contextChanged();
+  for (let i = 0; i < 8; i++) {
+    for (let k = 0; k < devices.length; k++) {
+      hart.loadSlow(DEVICE_BASE + 4096 * k, 4);
+      hart.storeSlow(DEVICE_BASE + 4096 * k, 4, i);
+    }
+  }
+  // sret at 0x80000000 (RAM page 4 through the page table), back to S-mode at itself.
+  ram32[(4 * 4096) >> 2] = word(Op.SRET, {});
+  for (let i = 0; i < 8; i++) {
+    hart.priv = Priv.S;
+    hart.mstatus |= Mstatus.SPP;
+    hart.contextChanged();
+    hart.sepc = hart.pc = 0x80000000 | 0;
+    hart.sliceDone = 0;
+    hart.sliceSteps = 0;
+    execute(hart, 1);
+    // sret clears SPP (and stays in S-mode, from where it came).
+    if ((hart.mstatus & Mstatus.SPP) === 0 && hart.priv === Priv.S) summary.srets++;
+  }
+}
+
+function isPageFault(cause: number): boolean {
+  return cause === Cause.INSN_PAGE || cause === Cause.LOAD_PAGE || cause === Cause.STORE_PAGE;
 }

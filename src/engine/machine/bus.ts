@@ -23,6 +23,12 @@ export interface Region {
   readonly base: number;
   readonly size: number;
   readonly device: Device;
+  /**
+   * The device's `quiet`, read once when it is mapped: the slow paths read it on every device access,
+   * where a read through the device (one class per device) threw their optimized code away at the
+   * first device of another class ("wrong map", Linux's boot: Bus.load and Hart.loadSlow).
+   */
+  readonly quiet: boolean;
 }
 
 /**
@@ -150,7 +156,7 @@ export class Bus implements PhysicalBus {
     const end = base + size;
     const clash = this.regions.find((r) => base < r.base + r.size && r.base < end);
     if (clash) throw new Error(`device ${device.name} at 0x${base.toString(16)} overlaps ${clash.device.name}`);
-    this.regions.push({ base, size, device });
+    this.regions.push({ base, size, device, quiet: device.quiet === true });
     this.regions.sort((a, b) => a.base - b.base);
   }
 
@@ -199,7 +205,7 @@ export class Bus implements PhysicalBus {
     }
     this.ok = true;
     this.deviceAccesses++;
-    this.quiet = region.device.quiet === true;
+    this.quiet = region.quiet;
     return region.device.read(pa - region.base, size) >>> 0;
   }
 
@@ -220,7 +226,7 @@ export class Bus implements PhysicalBus {
     }
     this.ok = true;
     this.deviceAccesses++;
-    this.quiet = region.device.quiet === true;
+    this.quiet = region.quiet;
     region.device.write(pa - region.base, value, size);
   }
 }

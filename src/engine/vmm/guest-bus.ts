@@ -46,7 +46,7 @@ export class GuestBus implements PhysicalBus {
 
   /** Maps a virtual device at a guest-physical address. */
   map(base: number, size: number, device: Device): void {
-    this.regions.push({ base, size, device });
+    this.regions.push({ base, size, device, quiet: device.quiet === true });
   }
 
   /** The device regions, for inspectors. */
@@ -82,7 +82,7 @@ export class GuestBus implements PhysicalBus {
     }
     this.ok = true;
     this.deviceAccesses++;
-    this.quiet = region.device.quiet === true;
+    this.quiet = region.quiet;
     return region.device.read(pa - region.base, size) >>> 0;
   }
 
@@ -107,7 +107,7 @@ export class GuestBus implements PhysicalBus {
     }
     this.ok = true;
     this.deviceAccesses++;
-    this.quiet = region.device.quiet === true;
+    this.quiet = region.quiet;
     region.device.write(pa - region.base, value, size);
   }
 
