@@ -1,8 +1,9 @@
 // A machine's state in the status bar's words: the state once, with what the host says about it
 // only where that adds something (`paused (breakpoint)`, `halted, exit code 0`, `crashed: …`),
 // never `paused (paused)` or `waiting (waiting for input (wfi))`; and its speed: the MIPS of the last
-// interval while it runs, the last rate it ran at once it does not, else the state in one word
-// (before, every machine that was not running showed `— MIPS`).
+// interval while it runs, the last rate it ran at once it does not, else nothing, the state field
+// having named the state already (before, every machine that was not running showed `— MIPS`, and
+// then one that had no rate showed its state a second time: `halted, exit code 0 … halted`).
 
 import type { MachineStatus } from '../../../shared/lab-api';
 
@@ -32,21 +33,14 @@ export function stateText(s: Pick<MachineStatus, 'state' | 'vmState' | 'reason' 
   }
 }
 
-/** The state in one word, as stateText begins it (`idle` for a hart asleep in WFI). */
-function stateWord(s: Pick<MachineStatus, 'state' | 'vmState'>): string {
-  const state = s.vmState ?? s.state;
-  return state === 'waiting' ? 'idle' : state;
-}
-
 /**
  * The status bar's speed: the host's MIPS over its last interval while the machine runs (`measuring
- * MIPS` before the first interval ends); otherwise
- * `last N MIPS`, the rate it ran at before it stopped, when one was measured (`lastMips` > 0), else
- * the state in one word (`paused`, `idle`, `halted`, …: a run shorter than one interval has no rate).
+ * MIPS` before the first interval ends); otherwise `last N MIPS`, the rate it ran at before it
+ * stopped, when one was measured (`lastMips` > 0), else undefined: a run shorter than one interval
+ * has no rate, and the state (`paused`, `halted`, …) is stateText's to say.
  */
-export function rateText(s: Pick<MachineStatus, 'state' | 'vmState' | 'mips'>, lastMips: number): string {
+export function rateText(s: Pick<MachineStatus, 'state' | 'mips'>, lastMips: number): string | undefined {
   // The host's first figure comes one interval after the start; until then there is none to show.
   if (s.state === 'running') return s.mips > 0 ? `${s.mips.toFixed(1)} MIPS` : 'measuring MIPS';
-  if (lastMips > 0) return `last ${lastMips.toFixed(1)} MIPS`;
-  return stateWord(s);
+  return lastMips > 0 ? `last ${lastMips.toFixed(1)} MIPS` : undefined;
 }
