@@ -1,8 +1,9 @@
-// The New VM form's disk list: an image the host cannot open is kept with its reason (before, it was
-// left out), and a raw image that is not a whole number of sectors is explained as QEMU sizes it.
+// The disk lists of the New VM form, the Attach form and the compare view: an image the host cannot
+// open is kept with its reason (before, it was left out or offered), and a raw image that is not a
+// whole number of sectors is explained as QEMU sizes it.
 import { describe, expect, it } from 'vitest';
 import type { DiskImageInfo } from '../../src/shared/lab-api';
-import { diskChoices, diskNote } from '../../src/renderer/src/lib/disk-choices';
+import { chosenDiskNote, diskChoices, diskNote } from '../../src/renderer/src/lib/disk-choices';
 
 const image = (path: string, fileSize: number, extra: Partial<DiskImageInfo> = {}): DiskImageInfo => ({
   path, format: 'raw', virtualSize: Math.ceil(fileSize / 512) * 512, fileSize, diskSize: 4096, allocatedBytes: fileSize, attachedTo: [], ...extra,
@@ -30,5 +31,16 @@ describe('diskNote', () => {
     expect(diskNote(image('a.img', 1024))).toBeUndefined();
     expect(diskNote(image('q.qcow2', 200_000, { format: 'qcow2' }))).toBeUndefined();
     expect(diskNote(image('bad.img', 0, { error: 'gone' }))).toBeUndefined();
+  });
+});
+
+describe('chosenDiskNote', () => {
+  it('gives the note of the chosen image, and nothing for none or one no longer listed', () => {
+    const images = [image('a.img', 1024), image('tiny.img', 5)];
+    expect(chosenDiskNote(images, 'tiny.img')).toBe(diskNote(images[1]));
+    expect(chosenDiskNote(images, 'tiny.img')).toMatch(/^tiny\.img is 5 bytes/);
+    expect(chosenDiskNote(images, 'a.img')).toBeUndefined();
+    expect(chosenDiskNote(images, '')).toBeUndefined();
+    expect(chosenDiskNote(images, 'gone.img')).toBeUndefined();
   });
 });

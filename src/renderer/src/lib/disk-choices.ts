@@ -1,7 +1,8 @@
-// The disk lists of the New VM form and the Attach form (pure, no runes): every image of the
-// workspace, those the host cannot open shown with the reason rather than left out (before, a damaged
-// qcow2 vanished from the form and only the Disks view said why), and what the guest will see of a
-// raw image that is not a whole number of 512-byte sectors, said before Create.
+// The disk lists of the New VM form, the Disks view's Attach form and the compare view (pure, no
+// runes): every image of the workspace, those the host cannot open shown with the reason rather than
+// left out (before, a damaged qcow2 vanished from the lists, or was offered and refused only after
+// Run, and only the Disks view said why), and what the guest will see of a raw image that is not a
+// whole number of 512-byte sectors, said before Create, Attach or Run.
 
 import type { DiskImageInfo } from '../../../shared/lab-api';
 
@@ -44,4 +45,10 @@ export function diskNote(d: DiskImageInfo): string | undefined {
   const size = sectors * SECTOR;
   const part = d.fileSize < SECTOR ? 'less than one 512-byte sector' : 'not a whole number of 512-byte sectors';
   return `${d.path} is ${bytes}, ${part}: the guest sees ${sectors} sector${sectors === 1 ? '' : 's'} (${size} bytes), as on QEMU; past the file's end it reads zeros, and a write there grows the file to ${size} bytes`;
+}
+
+/** diskNote of the image at `path` among `images`; undefined for none chosen or one not listed. */
+export function chosenDiskNote(images: readonly DiskImageInfo[], path: string): string | undefined {
+  const chosen = path ? images.find((d) => d.path === path) : undefined;
+  return chosen && diskNote(chosen);
 }
