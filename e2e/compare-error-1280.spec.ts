@@ -4,17 +4,10 @@
 // the buttons keep their one line and the error wraps beside them, whole and readable.
 import { closeSync, ftruncateSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, test, type Page } from '@playwright/test';
-import { openApp, shot } from './support';
+import { expect, test } from '@playwright/test';
+import { labCall, openApp, shot } from './support';
 
 test.use({ viewport: { width: 1280, height: 720 } });
-
-const call = (page: Page, method: string, params: unknown): Promise<unknown> => page.evaluate(async ([m, p]) => {
-  const app = (window as unknown as { __vmlabState: { lab: { call(m: string, p: unknown): Promise<unknown> }; refreshFiles(): Promise<void> } }).__vmlabState;
-  const r = await app.lab.call(m as string, p);
-  await app.refreshFiles();
-  return r;
-}, [method, params] as const);
 
 test('an error beside the compare buttons leaves Run and Cancel on one line at 1280x720', async ({ page }, info) => {
   // A sparse raw image of 65 MiB: the host refuses the comparison (at most 64 MiB), naming it.
@@ -22,7 +15,7 @@ test('an error beside the compare buttons leaves Run and Cancel on one line at 1
   ftruncateSync(fd, 65 << 20);
   closeSync(fd);
   const errors = await openApp(page);
-  await call(page, 'fs.list', {});
+  await labCall(page, 'fs.list', {});
   await page.locator('[data-view-tab="compare"]').click();
   const form = page.locator('form.cmp-form');
   const run = page.locator('[data-action="compare-run"]');
@@ -58,6 +51,6 @@ test('an error beside the compare buttons leaves Run and Cancel on one line at 1
   expect(errorBox.width).toBeGreaterThan(200);
   expect(await error.evaluate((e) => e.scrollHeight <= e.clientHeight)).toBe(true);
 
-  await call(page, 'fs.delete', { path: 'cmp-big.img' });
+  await labCall(page, 'fs.delete', { path: 'cmp-big.img' });
   expect(errors).toEqual([]);
 });

@@ -3,23 +3,16 @@
 // initrd, command line, modes and console input. A chosen file deleted meanwhile falls back to the
 // default, and a stored form that is garbage gives the defaults. Before, a reload showed the
 // defaults again while the comparison's result stayed.
-import { expect, test, type Page } from '@playwright/test';
-import { openApp } from './support';
+import { expect, test } from '@playwright/test';
+import { labCall, openApp } from './support';
 
 test.use({ viewport: { width: 1280, height: 720 } });
 
-const call = (page: Page, method: string, params: unknown): Promise<unknown> => page.evaluate(async ([m, p]) => {
-  const app = (window as unknown as { __vmlabState: { lab: { call(m: string, p: unknown): Promise<unknown> }; refreshFiles(): Promise<void> } }).__vmlabState;
-  const r = await app.lab.call(m as string, p);
-  await app.refreshFiles();
-  return r;
-}, [method, params] as const);
-
 test('the compare form keeps its choices across a reload and a switch of view', async ({ page }) => {
   const errors = await openApp(page);
-  await call(page, 'fs.create', { path: 'cmp-form', kind: 'dir' });
-  await call(page, 'fs.write', { path: 'cmp-form/spin.S', text: '.globl _start\n_start:\n  j _start\n' });
-  await call(page, 'fs.write', { path: 'cmp-form/blank.img', text: 'not much of a disk' });
+  await labCall(page, 'fs.create', { path: 'cmp-form', kind: 'dir' });
+  await labCall(page, 'fs.write', { path: 'cmp-form/spin.S', text: '.globl _start\n_start:\n  j _start\n' });
+  await labCall(page, 'fs.write', { path: 'cmp-form/blank.img', text: 'not much of a disk' });
   await page.locator('[data-view-tab="compare"]').click();
   const form = page.locator('form.cmp-form');
   const field = (name: string) => form.locator(`[name="${name}"]`);
@@ -53,8 +46,8 @@ test('the compare form keeps its choices across a reload and a switch of view', 
   await expectChosen();
 
   // A chosen kernel and disk deleted while the page is away: the defaults take their place.
-  await call(page, 'fs.delete', { path: 'cmp-form/spin.S' });
-  await call(page, 'fs.delete', { path: 'cmp-form/blank.img' });
+  await labCall(page, 'fs.delete', { path: 'cmp-form/spin.S' });
+  await labCall(page, 'fs.delete', { path: 'cmp-form/blank.img' });
   await page.reload();
   await expect(page.locator('.app.ready')).toBeVisible();
   await expect(field('kernel')).toHaveValue('traps/traps.S');
@@ -74,6 +67,6 @@ test('the compare form keeps its choices across a reload and a switch of view', 
   await expect(field('mode-pv')).not.toBeChecked();
   await expect(field('input')).toHaveValue('');
 
-  await call(page, 'fs.delete', { path: 'cmp-form' });
+  await labCall(page, 'fs.delete', { path: 'cmp-form' });
   expect(errors).toEqual([]);
 });

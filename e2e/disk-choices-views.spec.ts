@@ -5,17 +5,10 @@
 // a word (only the image table above said why).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, test, type Locator, type Page } from '@playwright/test';
-import { consoleText, newVm, openApp, removeVm, shot, vmRow } from './support';
+import { expect, test, type Locator } from '@playwright/test';
+import { consoleText, labCall, newVm, openApp, removeVm, shot, vmRow } from './support';
 
 test.use({ viewport: { width: 1280, height: 720 } });
-
-const call = (page: Page, method: string, params: unknown): Promise<unknown> => page.evaluate(async ([m, p]) => {
-  const app = (window as unknown as { __vmlabState: { lab: { call(m: string, p: unknown): Promise<unknown> }; refreshFiles(): Promise<void> } }).__vmlabState;
-  const r = await app.lab.call(m as string, p);
-  await app.refreshFiles();
-  return r;
-}, [method, params] as const);
 
 /** Checks a disk list: the damaged image off under "cannot be used" with its reason, the 5-byte one on. */
 async function checkList(select: Locator): Promise<void> {
@@ -37,7 +30,7 @@ test('compare and Attach list an unreadable image with its reason and explain a 
   writeFileSync(join(ws, 'views-bad.qcow2'), bad);
   writeFileSync(join(ws, 'views-tiny.img'), 'hello');
   const errors = await openApp(page);
-  await call(page, 'fs.list', {});
+  await labCall(page, 'fs.list', {});
 
   // The compare view.
   await page.locator('[data-view-tab="compare"]').click();
@@ -77,7 +70,7 @@ test('compare and Attach list an unreadable image with its reason and explain a 
   await expect.poll(() => consoleText(page), { timeout: 20_000 }).toContain('boot 1');
   await removeVm(page, 'views-attach');
 
-  await call(page, 'fs.delete', { path: 'views-bad.qcow2' });
-  await call(page, 'fs.delete', { path: 'views-tiny.img' });
+  await labCall(page, 'fs.delete', { path: 'views-bad.qcow2' });
+  await labCall(page, 'fs.delete', { path: 'views-tiny.img' });
   expect(errors).toEqual([]);
 });

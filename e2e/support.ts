@@ -3,6 +3,14 @@
 import { fileURLToPath } from 'node:url';
 import { expect, type Locator, type Page, type TestInfo } from '@playwright/test';
 
+/** Calls the LabApi from the page as the renderer does, then has the app read the workspace's files again. */
+export const labCall = (page: Page, method: string, params: unknown): Promise<unknown> => page.evaluate(async ([m, p]) => {
+  const app = (window as unknown as { __vmlabState: { lab: { call(m: string, p: unknown): Promise<unknown> }; refreshFiles(): Promise<void> } }).__vmlabState;
+  const r = await app.lab.call(m as string, p);
+  await app.refreshFiles();
+  return r;
+}, [method, params] as const);
+
 /** Opens the app (web mode, from global-setup's URL); returns the page errors and console errors seen from then on. */
 export async function openApp(page: Page): Promise<string[]> {
   const errors: string[] = [];
