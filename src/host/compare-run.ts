@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { RawDisk } from '../engine/disk/raw';
 import { MemoryByteStore } from '../engine/disk/types';
 import { COMPARE_MODES, compareKernels, compareModes, type CompareMode, type CompareRow } from '../engine/vmm/compare';
-import type { CompareConfig, CompareResult, CompareRowInfo } from '../shared/inspect-api';
+import { compareDiskRefusal, type CompareConfig, type CompareResult, type CompareRowInfo } from '../shared/inspect-api';
 import type { CpuOptions } from '../shared/lab-api';
 import { openDisk } from './disk-files';
 import { LabError } from './errors';
@@ -21,8 +21,6 @@ export const COMPARE_MEM = 16 << 20;
 export const COMPARE_STEPS = 20_000_000;
 /** Console output kept per row. */
 const MAX_OUTPUT = 16 << 10;
-/** Largest disk a comparison copies into memory for its runs. */
-export const MAX_COMPARE_DISK = 64 << 20;
 
 /** What the service sends the compare worker. */
 export interface CompareJob {
@@ -72,7 +70,8 @@ export function runCompareJob(job: CompareJob): CompareRowInfo[] {
 function diskImage(spec: DiskOpenSpec): { spec: DiskOpenSpec; bytes: Uint8Array } {
   const device = openDisk(new PathPolicy(spec.root).adopt(spec.file, spec.path), { format: spec.format, readOnly: true });
   try {
-    if (device.size > MAX_COMPARE_DISK) throw new Error(`disk ${spec.path}: a comparison copies at most ${MAX_COMPARE_DISK >>> 20} MiB of disk into memory, the image has ${device.size} bytes`);
+    const refusal = compareDiskRefusal(device.size);
+    if (refusal !== undefined) throw new Error(`disk ${spec.path}: ${refusal}`);
     const bytes = new Uint8Array(device.size);
     device.read(0, bytes);
     return { spec, bytes };

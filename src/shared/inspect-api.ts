@@ -286,6 +286,17 @@ export interface TranslatedBlockDetail extends TranslatedBlockInfo {
   readonly source: string;
 }
 
+/** Largest disk a comparison copies into memory for its runs (each run boots a fresh copy): 64 MiB. */
+export const MAX_COMPARE_DISK = 64 << 20;
+
+/**
+ * Why a comparison cannot take a disk whose guest sees `size` bytes, or undefined when it can: the
+ * host's refusal and the compare view's note on the image, in the same words.
+ */
+export function compareDiskRefusal(size: number): string | undefined {
+  return size > MAX_COMPARE_DISK ? `a comparison copies at most ${MAX_COMPARE_DISK >>> 20} MiB of disk into memory, the image has ${size} bytes` : undefined;
+}
+
 /** Parameters of compare.run. */
 export interface CompareConfig {
   /** Workspace path of the kernel (.S is assembled first, or an ELF / raw image). */

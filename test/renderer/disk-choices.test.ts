@@ -2,7 +2,7 @@
 // open is kept with its reason (before, it was left out or offered), and a raw image that is not a
 // whole number of sectors is explained as QEMU sizes it.
 import { describe, expect, it } from 'vitest';
-import type { DiskImageInfo } from '../../src/shared/lab-api';
+import { compareDiskRefusal, MAX_COMPARE_DISK, type DiskImageInfo } from '../../src/shared/lab-api';
 import { chosenDiskNote, diskChoices, diskNote } from '../../src/renderer/src/lib/disk-choices';
 
 const image = (path: string, fileSize: number, extra: Partial<DiskImageInfo> = {}): DiskImageInfo => ({
@@ -17,6 +17,23 @@ describe('diskChoices', () => {
       unusable: [{ path: 'd/bad.qcow2', reason: 'qcow2: version 7 is not supported (only 2 and 3)' }],
     });
     expect(diskChoices([image('x.img', 0, { error: 'no access' })]).unusable).toEqual([{ path: 'x.img', reason: 'no access' }]);
+  });
+
+  it('lists an image larger than a comparison copies as unusable there, with the host\'s reason, and keeps it elsewhere', () => {
+    // The compare view's check: 64 MiB is taken, one sector more is not (the host refuses it only after Run).
+    const compare = (d: DiskImageInfo): string | undefined => compareDiskRefusal(d.virtualSize);
+    const images = [image('at.img', MAX_COMPARE_DISK), image('big.img', MAX_COMPARE_DISK + 512), image('q.qcow2', 4096, { format: 'qcow2', virtualSize: 1 << 30 })];
+    expect(MAX_COMPARE_DISK).toBe(64 << 20);
+    expect(diskChoices(images, compare)).toEqual({
+      usable: ['at.img'],
+      unusable: [
+        { path: 'big.img', reason: 'a comparison copies at most 64 MiB of disk into memory, the image has 67109376 bytes' },
+        { path: 'q.qcow2', reason: 'a comparison copies at most 64 MiB of disk into memory, the image has 1073741824 bytes' },
+      ],
+    });
+    // A VM takes them all; an image the host cannot open keeps the host's reason whatever the check.
+    expect(diskChoices(images).usable).toEqual(['at.img', 'big.img', 'q.qcow2']);
+    expect(diskChoices([image('bad.img', 0, { error: 'bad.img: gone' })], () => 'too big').unusable).toEqual([{ path: 'bad.img', reason: 'gone' }]);
   });
 });
 

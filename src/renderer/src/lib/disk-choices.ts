@@ -1,8 +1,9 @@
 // The disk lists of the New VM form, the Disks view's Attach form and the compare view (pure, no
 // runes): every image of the workspace, those the host cannot open shown with the reason rather than
 // left out (before, a damaged qcow2 vanished from the lists, or was offered and refused only after
-// Run, and only the Disks view said why), and what the guest will see of a raw image that is not a
-// whole number of 512-byte sectors, said before Create, Attach or Run.
+// Run, and only the Disks view said why), in the compare view those larger than a comparison copies
+// too, and what the guest will see of a raw image that is not a whole number of 512-byte sectors,
+// said before Create, Attach or Run.
 
 import type { DiskImageInfo } from '../../../shared/lab-api';
 
@@ -20,13 +21,18 @@ export interface DiskChoices {
 
 const SECTOR = 512;
 
-/** Splits the workspace's images into those a VM can take and those it cannot (with the reason). */
-export function diskChoices(images: readonly DiskImageInfo[]): DiskChoices {
+/**
+ * Splits the workspace's images into those a VM can take and those it cannot (with the reason).
+ * `refuse` says why the form's use cannot take an image the host opens (the compare view: one larger
+ * than a comparison copies, compareDiskRefusal), or undefined when it can.
+ */
+export function diskChoices(images: readonly DiskImageInfo[], refuse?: (d: DiskImageInfo) => string | undefined): DiskChoices {
   const usable: string[] = [];
   const unusable: UnusableDisk[] = [];
   for (const d of images) {
-    if (d.error === undefined) usable.push(d.path);
-    else unusable.push({ path: d.path, reason: d.error.startsWith(`${d.path}: `) ? d.error.slice(d.path.length + 2) : d.error });
+    const reason = d.error === undefined ? refuse?.(d) : d.error.startsWith(`${d.path}: `) ? d.error.slice(d.path.length + 2) : d.error;
+    if (reason === undefined) usable.push(d.path);
+    else unusable.push({ path: d.path, reason });
   }
   return { usable, unusable };
 }
