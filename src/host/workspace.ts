@@ -9,6 +9,7 @@ import { basename, dirname, join, posix, relative, sep } from 'node:path';
 import type { FileEntry, WorkspaceInfo } from '../shared/lab-api';
 import { LabError } from './errors';
 import { PathPolicy, pathError, readResolved, type ResolvedPath } from './paths';
+import { binaryFileNote } from './text-file';
 
 /** Folders the tree does not show (build output of tools, VCS metadata, the lab's stored VMs). */
 const HIDDEN = new Set(['.git', 'node_modules', '.vmlab']);
@@ -128,9 +129,12 @@ export class Workspace {
     return readResolved(this.resolvePath(path), 'a file to read', MAX_FILE_SIZE);
   }
 
-  /** Reads a text file (UTF-8). */
+  /** Reads a text file (UTF-8); refuses a binary one (text-file.ts), saying what it is. */
   async readText(path: string): Promise<string> {
-    return new TextDecoder().decode(await this.readBytes(path));
+    const bytes = await this.readBytes(path);
+    const binary = binaryFileNote(path, bytes);
+    if (binary !== undefined) throw new LabError('bad-request', `'${path}' is not a text file: ${binary}`);
+    return new TextDecoder().decode(bytes);
   }
 
   /** Writes a file through a temporary name and a rename, so a crash never leaves half a file. */

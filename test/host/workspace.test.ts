@@ -108,3 +108,28 @@ describe('Workspace confinement', () => {
     expect(readdirSync(join(root, 'src'))).toEqual(['a.S']);
   });
 });
+
+describe('Workspace text files', () => {
+  // A binary file read as text came back with replacement characters: the editor showed it and its
+  // Save wrote those back, so an ELF of 1,916 bytes became 2,140 bytes of garbage.
+  it.each([
+    ['hello.elf', [0x7f, 0x45, 0x4c, 0x46, 1, 1, 1, 0, 0, 0], /^'hello\.elf' is not a text file: an ELF program, which “\+ New VM” and the Compare view run$/],
+    ['boot.qcow2', [0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 3], /^'boot\.qcow2' is not a text file: a qcow2 disk image, which the Disks view shows$/],
+    ['disk.img', [0, 0, 0, 0], /^'disk\.img' is not a text file: a raw disk image, which the Disks view shows$/],
+    ['kernel.bin', [0x13, 0, 0, 0], /^'kernel\.bin' is not a text file: a raw kernel image/],
+    ['s.snap', [...Buffer.from('VMLABSNP'), 1, 0, 0, 0], /a vmlab snapshot, which the Snapshots list restores$/],
+    ['notes.txt', [0x68, 0x69, 0], /^'notes\.txt' is not a text file: binary data$/],
+  ])('refuses %s, saying what it is, and leaves it as it was', async (name, bytes, message) => {
+    const data = Buffer.from(bytes);
+    writeFileSync(join(root, name), data);
+    await expect(ws.readText(name)).rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(message) });
+    expect(readFileSync(join(root, name))).toEqual(data);
+  });
+
+  it('reads a source with a NUL only past its first 8000 bytes, and one in Latin-1, as text', async () => {
+    writeFileSync(join(root, 'long.S'), Buffer.concat([Buffer.from('#'.repeat(8000)), Buffer.from([0])]));
+    expect(await ws.readText('long.S')).toHaveLength(8001);
+    writeFileSync(join(root, 'latin1.S'), Buffer.from('# caf\xe9\nnop\n', 'latin1'));
+    expect(await ws.readText('latin1.S')).toBe('# caf\ufffd\nnop\n');
+  });
+});
