@@ -198,8 +198,8 @@ function fileAmongFolders(full: string): string | undefined {
   return undefined;
 }
 
-/** What a file that is not a regular file is, in words. */
-function fileKind(st: Stats): string {
+/** What a file that is not a regular file is, in words ('a FIFO (named pipe)'). */
+export function fileKind(st: Stats): string {
   if (st.isDirectory()) return 'a folder';
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isCharacterDevice()) return 'a character device';

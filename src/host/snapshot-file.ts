@@ -13,12 +13,13 @@
 // line what is wrong with a file that fails.
 
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { CpuFeatures } from '../engine/cpu/hart';
 import type { MachineState, VmState } from '../engine/snapshot/machine-state';
 import { STATE_VERSION } from '../engine/snapshot/machine-state';
-import { decodeEnvelope, encodeEnvelope, readWholeFile, writeFileDurably, type EnvelopeKind } from './envelope-file';
+import { decodeEnvelope, encodeEnvelope, readProblem, readWholeFile, writeFileDurably, type EnvelopeKind } from './envelope-file';
+import { fileKind } from './paths';
 
 /** The file format's version; a file of another version is refused. */
 export const FORMAT_VERSION = 1;
@@ -200,41 +201,92 @@ export function modeChangeProblem(from: string, to: string): string | undefined 
   return `it was taken in ${from} mode; pv mode runs only kernels written for its hypercalls, so it cannot continue in pv`;
 }
 
+/** Size in bytes and SHA-256 (hex) of a file's bytes. */
+export interface FileDigest {
+  size: number;
+  sha256: string;
+}
+
 /**
- * Checks that every disk is the image the snapshot was taken with (size and SHA-256); throws one
- * line starting with `label` otherwise. `pathOf` maps a recorded path to the file to check.
+ * Why an image is not the one the snapshot recorded as `d`, or undefined when it is: its size
+ * differs, else (when `now` has it) its SHA-256. `digests` names both SHA-256s by their first 12
+ * digits (the Snapshots panel's line); without it they are said to differ (restore's refusal, which
+ * names the image by its whole path).
  */
-export function checkSnapshotDisks(label: string, disks: readonly SnapshotDisk[], pathOf: (d: SnapshotDisk) => string = (d) => d.path): void {
+export function diskChange(d: SnapshotDisk, now: { size: number; sha256?: string }, digests = false): string | undefined {
+  if (now.size !== d.size) return `changed since the snapshot was taken (size ${now.size} bytes, was ${d.size})`;
+  if (now.sha256 === undefined || now.sha256 === d.sha256) return undefined;
+  return `changed since the snapshot was taken (${digests ? `same size, but its SHA-256 is ${now.sha256.slice(0, 12)}…, was ${d.sha256.slice(0, 12)}…` : 'its SHA-256 differs'})`;
+}
+
+/**
+ * Checks that every disk is the image the snapshot was taken with (size and SHA-256, hashed without
+ * blocking the event loop: fileDigestAsync); throws one line starting with `label` otherwise.
+ * `pathOf` maps a recorded path to the file to check.
+ */
+export async function checkSnapshotDisks(label: string, disks: readonly SnapshotDisk[], pathOf: (d: SnapshotDisk) => string = (d) => d.path): Promise<void> {
   for (const d of disks) {
-    let now: { size: number; sha256: string };
+    let now: FileDigest;
     try {
-      now = fileDigest(pathOf(d));
+      now = await fileDigestAsync(pathOf(d));
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(`${label}: disk ${d.path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+      throw new Error(`${label}: disk ${d.path}: ${readProblem(err)}`);
     }
-    if (now.size !== d.size || now.sha256 !== d.sha256) {
-      throw new Error(`${label}: disk ${d.path} changed since the snapshot was taken (${now.size !== d.size ? `size ${now.size}, was ${d.size}` : 'its SHA-256 differs'}); restore it from the image as it was then`);
-    }
+    const change = diskChange(d, now);
+    if (change !== undefined) throw new Error(`${label}: disk ${d.path} ${change}; restore it from the image as it was then`);
   }
 }
 
-/** Size and SHA-256 of a file, read in chunks. */
-export function fileDigest(path: string): { size: number; sha256: string } {
-  const fd = openSync(path, 'r');
+/** Bytes hashed at a time: fileDigestAsync lets the event loop run between two chunks. */
+const DIGEST_CHUNK = 1 << 20;
+const NONBLOCK = constants.O_NONBLOCK ?? 0;
+
+/**
+ * Hashes a regular file one DIGEST_CHUNK per step and returns its digest. The file is opened
+ * O_NONBLOCK and anything but a regular file refused before a byte is read, so a FIFO put where an
+ * image was is never waited on.
+ */
+function* digestSteps(path: string): Generator<void, FileDigest, void> {
+  const fd = openSync(path, constants.O_RDONLY | NONBLOCK);
   try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new Error(`it is ${fileKind(st)}, not a regular file`);
     const hash = createHash('sha256');
-    const buf = Buffer.alloc(1 << 20);
+    const buf = Buffer.alloc(DIGEST_CHUNK);
     let size = 0;
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
       hash.update(buf.subarray(0, n));
       size += n;
+      yield;
     }
     return { size, sha256: hash.digest('hex') };
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Size and SHA-256 of a regular file, hashed at once (a snapshot's save, the command line). */
+export function fileDigest(path: string): FileDigest {
+  const steps = digestSteps(path);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * Size and SHA-256 of a regular file, as fileDigest, with the event loop let run after each chunk
+ * (the host's snapshot list and restore: hashing a 1 GiB image holds it for some milliseconds at a
+ * time, not seconds).
+ */
+export async function fileDigestAsync(path: string): Promise<FileDigest> {
+  const steps = digestSteps(path);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await new Promise<void>((resume) => setImmediate(resume));
   }
 }
 

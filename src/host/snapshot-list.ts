@@ -14,14 +14,13 @@
 // that differs, else a SHA-256 that differs (the image's digest is kept under the image's identity
 // too, so an image is hashed again only after it was written), a missing image, or one outside the
 // workspace. Restore refuses such a snapshot (snapshot-file.ts's checkSnapshotDisks, hashing anew),
-// and the panel says so before anyone clicks.
+// and the panel says so before anyone clicks: both hash with fileDigestAsync, which lets the host's
+// event loop run between two 1 MiB chunks, and phrase the difference with diskChange.
 
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type { SnapshotDiskProblem, SnapshotEntry } from '../shared/snapshot-api';
 import { readProblem } from './envelope-file';
-import { decodeSnapshot, type SnapshotDisk } from './snapshot-file';
+import { decodeSnapshot, diskChange, fileDigestAsync, type FileDigest, type SnapshotDisk } from './snapshot-file';
 
 /** What identifies one version of a file: a file written again differs in one of these. */
 export interface FileIdentity {
@@ -36,25 +35,14 @@ export interface SnapshotFiles {
   stat(path: string): Promise<FileIdentity>;
   read(path: string): Promise<Buffer>;
   /** Size and SHA-256 (hex) of a file's bytes. */
-  digest(path: string): Promise<{ size: number; sha256: string }>;
-}
-
-/** Size and SHA-256 of a file, read in 1 MiB chunks without blocking the host. */
-async function digestFile(path: string): Promise<{ size: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { size, sha256: hash.digest('hex') };
+  digest(path: string): Promise<FileDigest>;
 }
 
 /** The host's files through node:fs. */
 export const NODE_SNAPSHOT_FILES: SnapshotFiles = {
   stat: (path) => stat(path),
   read: (path) => readFile(path),
-  digest: digestFile,
+  digest: fileDigestAsync,
 };
 
 /** What a file's header says, or why it cannot be read. */
@@ -88,7 +76,7 @@ export class SnapshotLister {
   /** Host path → the identity it was read at and its verdict (a promise, so two lists share one read). */
   private readonly verdicts = new Map<string, { key: string; value: Promise<Verdict> }>();
   /** Disk image host path → the identity it was hashed at and its digest. */
-  private readonly digests = new Map<string, { key: string; value: Promise<{ size: number; sha256: string }> }>();
+  private readonly digests = new Map<string, { key: string; value: Promise<FileDigest> }>();
 
   constructor(private readonly files: SnapshotFiles = NODE_SNAPSHOT_FILES) {}
 
@@ -122,22 +110,21 @@ export class SnapshotLister {
       return { path: rel, problem: readProblem(err) };
     }
     const modified = new Date(id.mtimeMs).toISOString();
-    if (id.size !== d.size) return { path: rel, problem: `changed since the snapshot was taken (size ${id.size} bytes, was ${d.size})`, modified };
-    let now: { size: number; sha256: string };
+    // Another size needs no hashing.
+    const resized = diskChange(d, { size: id.size });
+    if (resized !== undefined) return { path: rel, problem: resized, modified };
+    let now: FileDigest;
     try {
       now = await this.digest(d.path, id, readAt);
     } catch (err) {
       return { path: rel, problem: readProblem(err) };
     }
-    if (now.size !== d.size) return { path: rel, problem: `changed since the snapshot was taken (size ${now.size} bytes, was ${d.size})`, modified };
-    if (now.sha256 !== d.sha256) {
-      return { path: rel, problem: `changed since the snapshot was taken (same size, but its SHA-256 is ${now.sha256.slice(0, 12)}…, was ${d.sha256.slice(0, 12)}…)`, modified };
-    }
-    return undefined;
+    const change = diskChange(d, now, true);
+    return change === undefined ? undefined : { path: rel, problem: change, modified };
   }
 
   /** An image's digest, hashed once per version of the image (one that grew while hashed is not kept). */
-  private digest(path: string, id: FileIdentity, readAt: number): Promise<{ size: number; sha256: string }> {
+  private digest(path: string, id: FileIdentity, readAt: number): Promise<FileDigest> {
     const known = this.digests.get(path);
     if (known?.key === identityKey(id)) return known.value;
     return remember(this.digests, path, id, readAt, this.files.digest(path), (got) => got.size === id.size);

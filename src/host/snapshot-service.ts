@@ -160,7 +160,7 @@ export class SnapshotService {
       return { path: rel, format: d.format, readOnly: d.readOnly, legacy: d.legacy, slot: d.slot, ...(d.serial === undefined ? {} : { serial: d.serial }) };
     });
     try {
-      checkSnapshotDisks(`snapshot ${path}`, snapshot.header.disks);
+      await checkSnapshotDisks(`snapshot ${path}`, snapshot.header.disks);
     } catch (err) {
       throw new LabError('bad-state', (err as Error).message);
     }

@@ -356,12 +356,12 @@ async function receiveOne(peer: Peer, opts: HostOptions): Promise<number | undef
   let inputClosed = false;
   try {
     await receiveMigration(peer, {
-      prepare(s: Snapshot) {
+      async prepare(s: Snapshot) {
         const c = s.header.config;
         if (c.mode !== 'bare' && !(ALL_VM_MODES as readonly string[]).includes(c.mode)) throw new Error(`no such mode '${c.mode}'`);
         const problem = ramSizeProblem(c.ramSize, 'the RAM', c.mode !== 'bare');
         if (problem !== undefined) throw new Error(problem);
-        checkSnapshotDisks('the migrated VM', s.header.disks);
+        await checkSnapshotDisks('the migrated VM', s.header.disks);
       },
       resume(s: Snapshot) {
         guest = MigrationGuest.fromSnapshot(s, out.byte, opts.jit);

@@ -304,7 +304,7 @@ async function runKernel(path: string, opts: RunOptions, snapshot?: Snapshot, jo
   // A pv kernel is written for the VMM's SBI: it boots as under --bios sbi.
   if (opts.mode === 'pv' && boot.firmware === undefined) boot.sbi = true;
   const bytes = snapshot === undefined ? loadKernelFor(path, boot) : snapshot.kernel;
-  if (snapshot !== undefined) (await import('../../host/snapshot-file')).checkSnapshotDisks(opts.snapshot !== undefined ? `--snapshot ${opts.snapshot}` : `--replay ${opts.replay!}`, snapshot.header.disks);
+  if (snapshot !== undefined) await (await import('../../host/snapshot-file')).checkSnapshotDisks(opts.snapshot !== undefined ? `--snapshot ${opts.snapshot}` : `--replay ${opts.replay!}`, snapshot.header.disks);
   if (opts.place !== undefined && opts.placement === undefined) opts.placement = parsePlacement(opts.place, (opts.mem ?? DEFAULT_RAM_SIZE) / 4096);
   let pending: number[] = [];
   let lastByte = 0x0a;

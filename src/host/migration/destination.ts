@@ -10,8 +10,8 @@ import { Hello, jsonFrame, messageName, MessageType, parseJson, PROTOCOL_VERSION
 
 /** What the destination does with an incoming VM. */
 export interface IncomingHandlers {
-  /** Checks that this vmlab can continue the snapshot; throws one line when not. */
-  prepare(snapshot: Snapshot): void;
+  /** Checks that this vmlab can continue the snapshot; throws (or rejects with) one line when not. */
+  prepare(snapshot: Snapshot): void | Promise<void>;
   /** Builds the VM from the snapshot (its disks now released) and starts it; throws one line when it cannot. */
   resume(snapshot: Snapshot): void;
 }
@@ -53,7 +53,7 @@ export async function receiveMigration(peer: Peer, handlers: IncomingHandlers): 
     if (c.ramSize !== hello.ramPages * 4096) throw new Error(`the state's RAM is ${c.ramSize} bytes, HELLO announced ${hello.ramPages} pages`);
     for (const [index, bytes] of snapshot.ram) pages.set(index, bytes);
     snapshot.ram = pages;
-    handlers.prepare(snapshot);
+    await handlers.prepare(snapshot);
     peer.send(jsonFrame(MessageType.PREPARED, {}));
     await peer.expect(MessageType.RELEASED);
     const t = performance.now();
