@@ -154,7 +154,7 @@ export class Workspace {
     }
   }
 
-  /** Creates an empty file or a folder; refuses to overwrite. */
+  /** Creates an empty file or a folder, with the folders above it that are missing; refuses to overwrite. */
   async create(path: string, kind: 'file' | 'dir'): Promise<void> {
     const p = this.resolvePath(path);
     if (p.exists || (await exists(p.entry))) throw new LabError('exists', `'${path}' already exists`);
@@ -162,7 +162,7 @@ export class Workspace {
       if (kind === 'dir') {
         await mkdir(p.real, { recursive: true });
       } else {
-        await this.requireParent(path, p.real);
+        await mkdir(dirname(p.real), { recursive: true });
         await writeFile(p.real, '', { flag: 'wx' });
       }
     } catch (err) {

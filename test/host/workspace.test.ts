@@ -82,7 +82,12 @@ describe('Workspace confinement', () => {
     await ws.create('labs', 'dir');
     await ws.create('labs/b.S', 'file');
     await expect(ws.create('labs/b.S', 'file')).rejects.toMatchObject({ code: 'exists' });
-    await expect(ws.create('nofolder/c.S', 'file')).rejects.toMatchObject({ code: 'not-found' });
+    // A new file's missing folders are made with it, as a new folder's are ('+file' with
+    // 'mine/first.S' in the app was refused before: "the folder of 'mine/first.S' does not exist").
+    await ws.create('nofolder/deeper/c.S', 'file');
+    expect(readFileSync(join(root, 'nofolder', 'deeper', 'c.S'), 'utf8')).toBe('');
+    await expect(ws.create('labs/b.S/c.S', 'file')).rejects.toMatchObject({ message: expect.stringMatching(/labs\/b\.S/) });
+    expect(readFileSync(join(root, 'labs', 'b.S'), 'utf8')).toBe('');
     await ws.write('labs/b.S', 'li a0, 1\n');
     await expect(ws.rename('labs/b.S', 'src/a.S')).rejects.toMatchObject({ code: 'exists' });
     await ws.rename('labs/b.S', 'src/b.S');
