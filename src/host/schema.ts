@@ -8,6 +8,7 @@ import { DISK_SCHEMAS, vmDisks } from './disk-schema';
 import { LabError } from './errors';
 import { SESSION_SCHEMAS } from './session-schema';
 import { cpu, INSPECT_SCHEMAS, mode } from './inspect-schema';
+import { VM_NAME, VM_NAME_RULE } from '../shared/vm-name';
 
 const none = z.strictObject({});
 const path = z.string().min(1).max(4096);
@@ -50,7 +51,7 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
   'vm.create': z.strictObject({
     kernel: path,
     mode: mode.optional(),
-    name: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'a name of 1-32 letters, digits, _ . -').optional(),
+    name: z.string().regex(VM_NAME, VM_NAME_RULE).optional(),
     memSize: z.number().int().min(1 << 20).max(1 << 30).multipleOf(4096).optional(),
     placement: placement.optional(),
     cpu: cpu.optional(),
@@ -99,7 +100,7 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
   'snapshot.save': z.strictObject({ id, name: z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/, 'a file name of 1-64 letters, digits, _ . - (not starting with .)').optional() }),
   'snapshot.restore': z.strictObject({
     path: path.refine((p) => p.toLowerCase().endsWith(SNAPSHOT_EXTENSION), `a snapshot's name ends in ${SNAPSHOT_EXTENSION}`),
-    name: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'a name of 1-32 letters, digits, _ . -').optional(),
+    name: z.string().regex(VM_NAME, VM_NAME_RULE).optional(),
     mode: mode.optional(),
   }),
   ...DISK_SCHEMAS,

@@ -17,6 +17,7 @@ import { loadKernelFor, readBootFiles } from '../boot-option';
 import { formatSize, maxRamSize, parseCount, parseCpu, parseSeconds, parseSize, ramSizeProblem } from '../options';
 import { VMM_RESERVE } from '../../engine/machine/memory-map';
 import { groupDigits } from '../digits';
+import { VM_NAME, VM_NAME_RULE } from '../../shared/vm-name';
 
 /** A page or frame number: a number, or a hex string as the app and the docs write them (`"a1"`, `"0xc0"`). */
 const pageNumber = z.union([
@@ -26,7 +27,7 @@ const pageNumber = z.union([
 
 /** The `*.vm.json` format: one VM. Paths are relative to the file. */
 export const VM_FILE_SCHEMA = z.object({
-  name: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'a name of 1-32 letters, digits, _ . -'),
+  name: z.string().regex(VM_NAME, VM_NAME_RULE),
   kernel: z.string().min(1),
   mode: z.enum(ALL_VM_MODES as [string, ...string[]]),
   memory: z.string().optional(),
