@@ -74,14 +74,16 @@ export class Workspace {
   }
 
   /**
-   * Every file and folder, depth first, sorted by name; symlinks leading out, disk images' lock files
-   * and the temporary files of writes in flight are left out.
+   * Every file and folder, depth first, each folder's subfolders before its files (as editors' trees
+   * show them, so the labs stay together above the files a user adds), each group sorted by name;
+   * symlinks leading out, disk images' lock files and the temporary files of writes in flight are
+   * left out.
    */
   async list(): Promise<FileEntry[]> {
     const out: FileEntry[] = [];
     const walk = async (dir: string): Promise<void> => {
       const entries = await readdir(dir, { withFileTypes: true });
-      entries.sort((a, b) => a.name.localeCompare(b.name));
+      entries.sort((a, b) => Number(b.isDirectory()) - Number(a.isDirectory()) || a.name.localeCompare(b.name));
       for (const e of entries) {
         if (HIDDEN.has(e.name) || ((DISK_LOCK.test(e.name) || WRITE_TMP.test(e.name)) && e.isFile())) continue;
         const full = join(dir, e.name);

@@ -68,6 +68,17 @@ describe('Workspace confinement', () => {
     expect(list.map((e) => e.path)).not.toContain('outdir');
   });
 
+  it("lists each folder's subfolders before its files, each sorted by name", async () => {
+    // Before, one order for both: a README.md or a disk image at the top sat between the lab folders.
+    mkdirSync(join(root, 'zeta'));
+    writeFileSync(join(root, 'zeta', 'b.S'), '');
+    mkdirSync(join(root, 'zeta', 'sub'));
+    writeFileSync(join(root, 'README.md'), '');
+    writeFileSync(join(root, 'boot.qcow2'), '');
+    const paths = (await ws.list()).map((e) => e.path);
+    expect(paths).toEqual(['src', 'src/a.S', 'zeta', 'zeta/sub', 'zeta/b.S', 'boot.qcow2', 'inner-link.S', 'README.md']);
+  });
+
   it('leaves out the temporary file of a write in flight, which a listing taken mid-write would keep showing', async () => {
     // write() puts the bytes in `.NAME.PID.SEQ.tmp` beside the file and renames it; an assembly
     // rewriting an ELF that exists sends no fs.changed, so a tree read meanwhile must not show it.
