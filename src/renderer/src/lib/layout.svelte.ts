@@ -31,7 +31,7 @@ export function defaultSizes(width: number, height: number): PaneSizes {
     left: narrow ? 180 : 220,
     right: narrow ? 480 : 520,
     bottom: Math.round(Math.min(320, Math.max(200, height * 0.3))),
-    vms: narrow ? 380 : 420,
+    vms: narrow ? 420 : 440,
     memory: Math.round(Math.min(460, Math.max(170, height * 0.36))),
   };
 }
