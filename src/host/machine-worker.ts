@@ -12,11 +12,15 @@ import { LabError } from './errors';
 import { InspectError } from './vm-inspect';
 import { SnapshotError } from '../engine/snapshot/fields';
 import { VmmSession } from './vmm-session';
+import { compileFastRun } from './v8-flags';
 import type { VmmMessage, VmmRequest } from './vmm-protocol';
 import type { WorkerMessage, WorkerRequest } from './worker-protocol';
 
 const port = parentPort;
 if (!port) throw new Error('machine-worker must run in a worker_thread');
+// The interpreter's fast run, compiled for this thread's isolate with V8's optimizing compiler (the
+// process's flags keep the translator's regions in Liftoff).
+compileFastRun();
 
 const post = (msg: WorkerMessage | VmmMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(msg, transfer);
 const now = (): number => performance.now();

@@ -35,6 +35,7 @@
 // - no escape analysis: the hot code allocates nothing for it to remove.
 // They are read at each compile, so they act at once.
 import { setFlagsFromString } from 'node:v8';
+import { fastRunBytes, setFastRunModule } from '../engine/cpu/fast-run';
 
 /** The flags for node's command line in a process that runs machines on its main thread. */
 export const NODE_V8_FLAGS: readonly string[] = ['--no-concurrent-recompilation'];
@@ -48,4 +49,34 @@ export const MACHINE_V8_FLAGS: readonly string[] = ['--liftoff-only', ...NODE_V8
 /** Sets the flags in this process: at once for WebAssembly and TurboFan, for the worker threads started afterwards for the rest. */
 export function setMachineV8Flags(): void {
   for (const flag of MACHINE_V8_FLAGS) setFlagsFromString(flag);
+  compileFastRun();
+}
+
+/**
+ * Compiles the interpreter's fast run in WebAssembly (engine/cpu/fast-run.wat) with V8's optimizing
+ * compiler and gives it to the engine. The flags that keep the translator's regions in Liftoff are
+ * lifted for this one compile: V8 compiles a function at its first call, so the module's one function
+ * is called once (with nothing to do) before they are set again.
+ */
+export function compileFastRun(): void {
+  setFlagsFromString('--no-liftoff-only');
+  setFlagsFromString('--no-liftoff');
+  try {
+    const wa = (globalThis as unknown as { WebAssembly: HostWasm }).WebAssembly;
+    const module = new wa.Module(fastRunBytes());
+    const memory = new wa.Memory({ initial: 1 });
+    const run = new wa.Instance(module, { e: { m: memory, a: 0, l: 0, p: 0 } }).exports.run as (...args: number[]) => number;
+    run(0, 0, 0, 0, 0, 0, 0, 0, 0);
+    setFastRunModule(module);
+  } finally {
+    setFlagsFromString('--liftoff');
+    setFlagsFromString('--liftoff-only');
+  }
+}
+
+/** Node's WebAssembly, as much as compileFastRun uses (the host's types have no DOM library). */
+interface HostWasm {
+  Module: new (bytes: Uint8Array) => object;
+  Memory: new (d: { initial: number }) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
 }

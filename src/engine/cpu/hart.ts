@@ -10,9 +10,13 @@ import { IRQ_PRIORITY, Mstatus } from './csr-defs';
 import { Pmp, PmpPerm } from './pmp';
 import { TriggerAccess, Triggers } from './triggers';
 import { CodeCache, jitDefaults } from './jit';
+import { instantiateFastRun, type FastRun } from './fast-run';
 import { arenaViews, claimHartArena, hartArenaBytes, wasmAvailable, WasmRuntime, type JitBackend } from './jit-wasm';
 import { mulDiv } from './muldiv';
 import { contextChangedH, csrAccessH, enterTrapH, HState, mretH, pendingInterruptH, translateVirtual } from './hext';
+
+/** fastStatus of a hart without the fast run in WebAssembly. */
+const NO_STATUS = new Int32Array(6);
 
 /** CPU features selectable like QEMU's `-cpu rv32,pmp=false,h=true,...`. */
 export interface CpuFeatures {
@@ -155,6 +159,10 @@ export class Hart implements PteMemory {
   readonly bus: PhysicalBus;
   /** Translated code, when the block translator is on. */
   readonly code: CodeCache | undefined;
+  /** The interpreter's fast run in WebAssembly (fast-run.ts), for a hart with a WebAssembly arena. */
+  readonly fastRun: FastRun | undefined = undefined;
+  /** Its status words: pc, steps, fbase, foff, flimit and TLB hits at its end. */
+  readonly fastStatus: Int32Array = NO_STATUS;
   time: TimeSource = { now: () => 0 };
   ok = true;
   private readonly walkOut = new WalkResult();
@@ -177,7 +185,9 @@ export class Hart implements PteMemory {
       const views = arenaViews(buffer, at, bus.ramSize);
       this.x = views.x;
       this.tlb = new Tlb(views.tlb);
-      this.code = new CodeCache(bus.ramSize, new WasmRuntime(this, buffer, bus.arena!.memory, at), views.lines);
+      this.code = new CodeCache(bus.ramSize, new WasmRuntime(this, buffer, bus.arena!.memory, at), views);
+      this.fastRun = instantiateFastRun(bus.arena!.memory, views);
+      this.fastStatus = views.fast;
     }
     const letter = (c: string): number => 1 << (c.charCodeAt(0) - 65);
     this.misa = ((1 << 30) | letter('I') | letter('S') | letter('U') | (f.m ? letter('M') : 0) | (f.a ? letter('A') : 0) |

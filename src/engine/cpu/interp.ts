@@ -34,6 +34,7 @@ import { HOT_MASK, HOT_THRESHOLD, TranslateResult, type PageBlocks } from './jit
 // check in the compiled code (Linux's boot with the translator 6.96 G -> 6.87 G host instructions).
 if ((HOT_MASK as number) !== Lit.HOT_MASK || (HOT_THRESHOLD as number) !== Lit.HOT) throw new Error('interp.ts: Lit.HOT_MASK and Lit.HOT must equal HOT_MASK and HOT_THRESHOLD');
 import { hInstruction, NOT_H } from './hext';
+import { FastExit, FastFlag } from './fast-run';
 
 /**
  * Whether the fast run's jump to RAM offset `off` (in its fetch page, whose blocks are `pg`) must go
@@ -121,6 +122,10 @@ export function execute(h: Hart, limit: number): void {
   let epoch = 0;
   // Per RAM page, the last epoch whose runs stamped slots of the page (dcMarks).
   const marks = dcMarks;
+  // The fast run in WebAssembly, while the slice's counts fit its 32-bit integers.
+  const fast = limit < 0x7fffffff ? h.fastRun : undefined;
+  const fst = h.fastStatus;
+  const fastFlags = (hasC ? FastFlag.C : 0) | (hasM ? FastFlag.M : 0) | (blocks ? FastFlag.BLOCKS : 0);
 
   outer: while (steps < end) {
     if (bps !== undefined && bps.has(pc >>> 0) && !(steps + nOff === firstDone && pc >>> 0 === h.bpSkip)) {
@@ -205,7 +210,22 @@ export function execute(h: Hart, limit: number): void {
     // miss, a TLB miss, a misaligned target, a rare instruction) leaves it before changing anything,
     // and the general path below runs that instruction. With the translator on, a jump or branch
     // goes back to the top only where a block starts or a start turns hot (mustLeaveRun).
-    if (inPage && bpList === undefined) {
+    if (inPage && bpList === undefined && fast !== undefined) {
+      // The same run in WebAssembly (fast-run.wat); it writes RAM without clearing decode-cache stamps,
+      // so the epoch ends.
+      const k = fast(pc, steps, end, fbase, foff, flimit, dtag, ftag, fastFlags);
+      pc = fst[0];
+      steps = fst[1];
+      fbase = fst[2];
+      foff = fst[3];
+      flimit = fst[4];
+      hits += fst[5];
+      epoch = 0;
+      if (k !== FastExit.GENERAL) {
+        if (k === FastExit.ENTRY) entry = true;
+        continue;
+      }
+    } else if (inPage && bpList === undefined) {
       if (epoch === 0) epoch = newEpoch();
       // One pass of `run` per fetch page: a jump into another page (or running on into it) whose
       // TLB fetch entry is there keeps the run going with that page (a kernel calls across pages

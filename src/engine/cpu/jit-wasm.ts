@@ -19,7 +19,7 @@
 import { Op } from '../isa/opcodes';
 import { TLB_MASK, TLB_SIZE } from '../mmu/tlb';
 import type { PhysicalBus, WasmArena } from '../machine/bus';
-import { End, fillLoop, type BlockFn } from './jit';
+import { End, fillLoop, HOT_MASK, HOT_THRESHOLD, type BlockFn } from './jit';
 import type { Hart } from './hart';
 
 /** The host's WebAssembly API, as much as the translator uses (the engine's types name no host API). */
@@ -59,8 +59,34 @@ const TLB_BYTES = TLB_SIZE * 4;
 const CHAIN_AT = TLB_AT + 5 * TLB_BYTES;
 const CHAIN_BITS = 12;
 const CHAIN_MASK = (1 << CHAIN_BITS) - 1;
-/** CodeCache.codeLines, one word per 128 bytes of RAM. */
-const LINES_AT = CHAIN_AT + (16 << CHAIN_BITS);
+/** CodeCache.hot, the heat of block starts (HOT_MASK + 1 words), which the fast run counts too. */
+const HOT_AT = CHAIN_AT + (16 << CHAIN_BITS);
+/** EXPAND_C, each compressed encoding's 32-bit form, for the fast run's decoding. */
+const EXP_AT = HOT_AT + 4 * (HOT_MASK + 1);
+/** CodeCache.codeLines, one word per 128 bytes of RAM; after them CodeCache.liveBlocks, one word per RAM page. */
+const LINES_AT = EXP_AT + 4 * 65536;
+/** The fast run's status words (pc, steps, fbase, foff, flimit, TLB hits) in the status area. */
+const FAST_AT = S_AT + 64;
+
+/** The arena's layout, as fast-run.wat's constants (scripts/build-fast-run.ts). */
+export const FAST_RUN_LAYOUT: Readonly<Record<string, number>> = {
+  TLB_MASK,
+  TAGR: TLB_AT,
+  TAGW: TLB_AT + TLB_BYTES,
+  TAGC: TLB_AT + 2 * TLB_BYTES,
+  TOFF: TLB_AT + 3 * TLB_BYTES,
+  TAGX: TLB_AT + 4 * TLB_BYTES,
+  HOT: HOT_AT,
+  HOT_MASK,
+  HOT_THRESHOLD,
+  EXP: EXP_AT,
+  ST: FAST_AT,
+  ST4: FAST_AT + 4,
+  ST8: FAST_AT + 8,
+  ST12: FAST_AT + 12,
+  ST16: FAST_AT + 16,
+  ST20: FAST_AT + 20,
+};
 
 // Status words (index into the status area's Int32Array).
 const enum St {
@@ -82,7 +108,7 @@ const ROOM_MAX = 1 << 30;
 
 /** Bytes of one hart's arena for RAM of `ramSize` bytes. */
 export function hartArenaBytes(ramSize: number): number {
-  return LINES_AT + Math.ceil(ramSize / 128) * 4;
+  return LINES_AT + Math.ceil(ramSize / 128) * 4 + Math.ceil(ramSize / 4096) * 4;
 }
 
 /** Whether the host can run the WebAssembly backend. */
@@ -102,12 +128,32 @@ export function claimHartArena(bus: PhysicalBus): number {
 }
 
 /** Views of a hart's arena at byte offset `at` of `buffer`. */
-export function arenaViews(buffer: ArrayBuffer, at: number, ramSize: number): { x: Int32Array; tlb: { buffer: ArrayBuffer; offset: number }; lines: Uint32Array } {
+export function arenaViews(buffer: ArrayBuffer, at: number, ramSize: number): ArenaViews {
+  const lines = Math.ceil(ramSize / 128);
   return {
     x: new Int32Array(buffer, at + X_AT, 32),
     tlb: { buffer, offset: at + TLB_AT },
-    lines: new Uint32Array(buffer, at + LINES_AT, Math.ceil(ramSize / 128)),
+    lines: new Uint32Array(buffer, at + LINES_AT, lines),
+    hot: new Int32Array(buffer, at + HOT_AT, HOT_MASK + 1),
+    expand: new Int32Array(buffer, at + EXP_AT, 65536),
+    liveBlocks: new Int32Array(buffer, at + LINES_AT + lines * 4, Math.ceil(ramSize / 4096)),
+    fast: new Int32Array(buffer, at + FAST_AT, 6),
+    at,
   };
+}
+
+/** A hart's arena as the JavaScript engine sees it. */
+export interface ArenaViews {
+  x: Int32Array;
+  tlb: { buffer: ArrayBuffer; offset: number };
+  lines: Uint32Array;
+  hot: Int32Array;
+  expand: Int32Array;
+  liveBlocks: Int32Array;
+  /** The fast run's status words. */
+  fast: Int32Array;
+  /** Byte offset of the arena in the memory. */
+  at: number;
 }
 
 // ---- the encoder -------------------------------------------------------------------------------

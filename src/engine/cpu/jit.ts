@@ -177,7 +177,12 @@ export class CodeCache {
   /** Per 128 bytes of RAM (index: offset >>> 7): bit i set when its word i holds translated code. */
   readonly codeLines: Uint32Array;
   /** Heat of block starts, indexed by RAM halfword offset (collisions only share heat). */
-  readonly hot = new Int32Array(1 << HOT_BITS);
+  readonly hot: Int32Array;
+  /**
+   * Per RAM page: its installed blocks (PageBlocks.starts' length), which the fast run in WebAssembly
+   * reads to leave for the top of execute's loop at a jump into such a page.
+   */
+  readonly liveBlocks: Int32Array;
   /**
    * Instructions retired so far from blocks not built yet, by content key (start pc and instruction
    * bits): a program exec'd into other frames each time adds up to one figure.
@@ -230,13 +235,15 @@ export class CodeCache {
   /** The WebAssembly backend's runtime, when regions are built as WebAssembly (jit-wasm.ts). */
   readonly wasm: WasmRuntime | undefined;
 
-  /** With `lines`, codeLines is that view (the WebAssembly backend reads it in its memory). */
-  constructor(ramSize: number, wasm?: WasmRuntime, lines?: Uint32Array) {
+  /** With `arena`, codeLines, hot and liveBlocks are its views (the WebAssembly code reads them in its memory). */
+  constructor(ramSize: number, wasm?: WasmRuntime, arena?: { lines: Uint32Array; hot: Int32Array; liveBlocks: Int32Array }) {
     const pages = Math.ceil(ramSize / 4096);
     this.wasm = wasm;
+    this.hot = arena?.hot ?? new Int32Array(1 << HOT_BITS);
+    this.liveBlocks = arena?.liveBlocks ?? new Int32Array(pages);
     this.pages = new Array<PageBlocks | undefined>(pages).fill(undefined);
     this.codeChunks = new Uint32Array(pages);
-    this.codeLines = lines ?? new Uint32Array(pages * 32);
+    this.codeLines = arena?.lines ?? new Uint32Array(pages * 32);
     this.shift = new Uint8Array(pages);
     this.lastInvalidation = new Float64Array(pages).fill(-Infinity);
     this.buildBudget = jitDefaults.buildBudget;
@@ -270,6 +277,7 @@ export class CodeCache {
     if (!this.dirty) return;
     this.dirty = false;
     this.pages.fill(undefined);
+    this.liveBlocks.fill(0);
     this.wasm?.unlinkAll();
     this.credit.clear();
     this.weight.clear();
@@ -315,6 +323,7 @@ export class CodeCache {
         dropped++;
       }
     }
+    this.liveBlocks[page] = starts.length;
     if (dropped === 0) return false;
     this.stats.invalidatingStores++;
     this.dropped(page, pg, dropped, now);
@@ -334,6 +343,7 @@ export class CodeCache {
         this.wasm?.unlink(page * 4096 + i * 2);
       }
       pg.starts.length = 0;
+      this.liveBlocks[page] = 0;
     }
     this.codeChunks[page] = 0;
     this.codeLines.fill(0, page * 32, page * 32 + 32);
@@ -356,6 +366,7 @@ export class CodeCache {
       this.wasm?.unlink(page * 4096 + i * 2);
     }
     pg.starts.length = 0;
+    this.liveBlocks[page] = 0;
     this.dropped(page, pg, n, now);
   }
 
@@ -511,6 +522,7 @@ export class CodeCache {
     if (pg === undefined) pg = this.pages[page] = new PageBlocks();
     const i = (off & 0xfff) >>> 1;
     if (pg.fn[i] === undefined) pg.starts.push(i);
+    this.liveBlocks[page] = pg.starts.length;
     pg.fn[i] = fn;
     pg.pc[i] = pc;
     pg.len[i] = len;

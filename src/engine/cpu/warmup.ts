@@ -16,8 +16,9 @@ import { encode, type Fields } from '../isa/encode';
 import { Op } from '../isa/opcodes';
 import { INSN_BY_ID } from '../isa/table';
 import { Csr, Mstatus } from './csr-defs';
-import { CsrOp, Hart, Priv } from './hart';
+import { CsrOp, Hart, jitArenaBytes, Priv } from './hart';
 import { execute, lastDecodeEpoch } from './interp';
+import { fastRunTwin, type FastRun } from './fast-run';
 import { BUILD_BUDGET, HOT_THRESHOLD } from './jit';
 import { Access, Cause, Pte } from '../mmu/walk';
 
@@ -31,6 +32,8 @@ import { Access, Cause, Pte } from '../mmu/walk';
  * expects the compile); 5,000 leave room for execute to grow.
  */
 export const WARM_STEPS = 5_000;
+/** Fast runs in WebAssembly the warm-up's fourth hart takes turns with (more than V8's polymorphic calls track). */
+const FAST_RUNS = 5;
 
 const RAM_BYTES = 10 * 4096;
 
@@ -231,6 +234,8 @@ export interface WarmUpSummary {
   interrupts: number;
   srets: number;
   deviceAccesses: number;
+  /** Instances of the fast run in WebAssembly the fourth hart took turns with (0 without WebAssembly). */
+  fastRuns: number;
 }
 
 /**
@@ -248,15 +253,18 @@ export const warmUpBus: { make?: (base: number, bytes: number) => PhysicalBus & 
  */
 export function warmUpInterpreter(): WarmUpSummary {
   const summary: WarmUpSummary = { steps: 0, ecalls: 0, accessFaults: 0, fetchFaults: 0, storeFaults: 0, translations: 0, faultLoopBuilt: 0, deferred: 0,
-    walks: 0, pageFaults: 0, interrupts: 0, srets: 0, deviceAccesses: 0 };
+    walks: 0, pageFaults: 0, interrupts: 0, srets: 0, deviceAccesses: 0, fastRuns: 0 };
   // First, before V8 compiles the slow paths the program below makes hot.
   const pagingBus = new Bus(MEMORY_MAP.ram.base, RAM_BYTES);
   const paging = warmUpPaging(pagingBus, summary);
   const code = program();
   const handler = (code.length - HANDLER_WORDS) * 4;
   const base = MEMORY_MAP.ram.base;
-  const harts = (['build', 'budget', 'interpret'] as const).map((kind) => {
-    const bus = kind === 'interpret' && warmUpBus.make !== undefined ? warmUpBus.make(base, RAM_BYTES) : new Bus(base, RAM_BYTES);
+  // The fourth hart has a WebAssembly arena, as a guest's hart has by default: its inner loop is the
+  // fast run in WebAssembly (fast-run.ts), whose call and ways out execute must have run too.
+  const harts = (['build', 'budget', 'interpret', 'fast'] as const).map((kind) => {
+    const bus = kind === 'interpret' && warmUpBus.make !== undefined ? warmUpBus.make(base, RAM_BYTES)
+      : new Bus(base, RAM_BYTES, kind === 'fast' ? { arenaBytes: jitArenaBytes({}, RAM_BYTES) } : {});
     bus.map(MEMORY_MAP.bootRom.base, 4096, new Rom(RET));
     const hart = new Hart(bus, { jit: kind !== 'interpret', pmp: false });
     // One hart builds blocks at once (the production budget would leave this short program
@@ -287,6 +295,10 @@ export function warmUpInterpreter(): WarmUpSummary {
   // while stepping) instead of its inner loop. So every path has run within the first rounds,
   // before V8 first compiles execute (it compiles with the feedback it has then).
   const steps = harts.map(() => 0);
+  const fastRun = harts[3].fastRun;
+  const fastRuns: FastRun[] = [];
+  if (fastRun !== undefined) for (let i = 0; i < FAST_RUNS; i++) fastRuns.push(i === 0 ? fastRun : fastRunTwin(fastRun));
+  summary.fastRuns = fastRuns.length;
   for (let round = 0; round < 30_000 && steps.some((n) => n < WARM_STEPS); round++) {
     harts.forEach((hart, k) => {
       if (steps[k] >= WARM_STEPS) return;
@@ -303,6 +315,9 @@ export function warmUpInterpreter(): WarmUpSummary {
       hart.sliceDone = 0;
       hart.sliceSteps = 0;
       hart.tlb.flushAll();
+      // Each hart's fast run is a function of its own: the call in execute must have met several,
+      // or V8 compiles it for the warm-up's and throws execute away at a guest's ("wrong call target").
+      if (k === 3 && fastRuns.length > 0) (hart as { fastRun: FastRun | undefined }).fastRun = fastRuns[round % fastRuns.length];
       execute(hart, 5000);
       steps[k] += hart.sliceSteps;
     });

@@ -21,7 +21,7 @@ export const STATE_VERSION = 1;
 
 const HART: FieldRules = {
   transient: ['features', 'hartId', 'misa', 'sliceDone', 'sliceSteps', 'sliceEnd', 'atBreakpoint', 'bpSkip', 'dataTag', 'fetchTag',
-    'fault', 'faultVa', 'ok', 'codeWritten', 'walkCtx', 'trapHook', 'firmware'],
+    'fault', 'faultVa', 'ok', 'codeWritten', 'walkCtx', 'trapHook', 'firmware', 'fastRun', 'fastStatus'],
   children: { pmp: {}, triggers: {}, hx: {} },
 };
 // undo: reverse execution's log of overwritten disk contents, the debugging process's own.

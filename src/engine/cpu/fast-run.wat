@@ -1,0 +1,280 @@
+;; The interpreter's fast run in WebAssembly (fast-run.ts): the inner loop of interp.ts's `execute`,
+;; the same instructions on the same fast paths, with the same ways out. It decodes each instruction
+;; from RAM (compressed ones through a table of their 32-bit forms) instead of keeping a decode
+;; cache, reads the registers, the TLB, the code lines, the heat table and the count of each RAM
+;; page's installed blocks in the hart's arena, and leaves before an instruction it cannot finish on
+;; a fast path, having changed nothing for it, so that `execute`'s general path runs that one.
+;;
+;; scripts/build-fast-run.ts turns this text into src/engine/cpu/fast-run-wasm.ts, replacing each
+;; at-sign-delimited name with the arena layout's constant from jit-wasm.ts; test/cpu/fast-run.test.ts checks that the
+;; committed bytes are this text's.
+;;
+;; run(pc, steps, end, fbase, foff, flimit, dtag, ftag, flags) returns how the run ended:
+;;   0  at the top of execute's loop (the slice's end, or a fetch page the TLB cannot give),
+;;   1  the same, at a control transfer's target (a block may start there, or the start turned hot),
+;;   2  in front of an instruction for the general path;
+;; and leaves pc, steps, fbase, foff, flimit and the TLB hits in the arena's fast-run status words (jit-wasm.ts, FAST_AT).
+;; flags: 1 the C extension, 2 the M extension, 4 the translator is on.
+(module
+  (import "e" "m" (memory 1))
+  ;; Byte addresses of the hart's arena, its code lines and its per-page block counts.
+  (import "e" "a" (global $arena i32))
+  (import "e" "l" (global $lines i32))
+  (import "e" "p" (global $pblk i32))
+  (func (export "run")
+    (param $pc i32) (param $steps i32) (param $end i32) (param $fbase i32) (param $foff i32)
+    (param $flimit i32) (param $dtag i32) (param $ftag i32) (param $flags i32) (result i32)
+    (local $A i32) (local $L i32) (local $P i32) (local $hits i32) (local $kind i32)
+    (local $w i32) (local $npc i32) (local $rd i32) (local $a i32) (local $b i32) (local $t i32)
+    (local $vp i32) (local $ti i32) (local $o i32) (local $heat i32) (local $tmask i32)
+    (local.set $A (global.get $arena))
+    (local.set $L (global.get $lines))
+    (local.set $P (global.get $pblk))
+    ;; Without C a jump target with bit 1 set is misaligned.
+    (local.set $tmask (select (i32.const 0) (i32.const 2) (i32.and (local.get $flags) (i32.const 1))))
+    (block $out
+    (block $gen
+    (block $entry
+    (block $top
+    (loop $next
+      (br_if $top (i32.ge_s (local.get $steps) (local.get $end)))
+      ;; Running on into another page: its TLB fetch entry, and with the translator on the entry's
+      ;; check (a block may start there).
+      (if (i32.ge_u (i32.sub (local.get $pc) (local.get $fbase)) (local.get $flimit))
+        (then
+          (local.set $vp (i32.shr_u (local.get $pc) (i32.const 12)))
+          (local.set $ti (i32.add (local.get $A) (i32.shl (i32.and (local.get $vp) (i32.const @TLB_MASK@)) (i32.const 2))))
+          (br_if $top (i32.ne (i32.load offset=@TAGX@ (local.get $ti)) (i32.or (local.get $vp) (local.get $ftag))))
+          (br_if $top (i32.ge_u (i32.and (local.get $pc) (i32.const 0xfff)) (i32.const 0xffe)))
+          (local.set $fbase (i32.shl (local.get $vp) (i32.const 12)))
+          (local.set $foff (i32.load offset=@TOFF@ (local.get $ti)))
+          (if (i32.and (local.get $flags) (i32.const 4))
+            (then
+              (local.set $o (i32.add (local.get $pc) (local.get $foff)))
+              (br_if $entry (i32.load (i32.add (local.get $P) (i32.shl (i32.shr_u (local.get $o) (i32.const 12)) (i32.const 2)))))
+              (local.set $t (i32.add (local.get $A) (i32.shl (i32.and (i32.shr_u (local.get $o) (i32.const 1)) (i32.const @HOT_MASK@)) (i32.const 2))))
+              (local.set $heat (i32.add (i32.load offset=@HOT@ (local.get $t)) (i32.const 1)))
+              (br_if $entry (i32.ge_s (local.get $heat) (i32.const @HOT_THRESHOLD@)))
+              (i32.store offset=@HOT@ (local.get $t) (local.get $heat))))
+          (br $next)))
+      ;; Fetch: a 32-bit instruction, or a compressed one's 32-bit form (0: reserved).
+      (local.set $o (i32.add (local.get $pc) (local.get $foff)))
+      (local.set $w (i32.load16_u (local.get $o)))
+      (if (i32.eq (i32.and (local.get $w) (i32.const 3)) (i32.const 3))
+        (then
+          (local.set $w (i32.load (local.get $o)))
+          (local.set $npc (i32.add (local.get $pc) (i32.const 4))))
+        (else
+          (br_if $gen (i32.eqz (i32.and (local.get $flags) (i32.const 1))))
+          (local.set $w (i32.load offset=@EXP@ (i32.add (local.get $A) (i32.shl (local.get $w) (i32.const 2)))))
+          (br_if $gen (i32.eqz (local.get $w)))
+          (local.set $npc (i32.add (local.get $pc) (i32.const 2)))))
+      ;; rd as a byte address in the arena; rs1's value in $a.
+      (local.set $rd (i32.add (local.get $A) (i32.and (i32.shr_u (local.get $w) (i32.const 5)) (i32.const 124))))
+      (local.set $a (i32.load (i32.add (local.get $A) (i32.and (i32.shr_u (local.get $w) (i32.const 13)) (i32.const 124)))))
+      (block $done
+      (block $jump
+      (block $op
+      (block $store
+      (block $opimm
+      (block $load
+      (block $lui
+      (block $auipc
+      (block $branch
+      (block $jalr
+      (block $jal
+        (br_table $load $gen $gen $gen $opimm $auipc $gen $gen
+                  $store $gen $gen $gen $op $lui $gen $gen
+                  $gen $gen $gen $gen $gen $gen $gen $gen
+                  $branch $jalr $gen $jal $gen $gen $gen $gen
+          (i32.and (i32.shr_u (local.get $w) (i32.const 2)) (i32.const 31))))
+      ;; JAL
+      (local.set $t (i32.add (local.get $pc)
+        (i32.or
+          (i32.or (i32.shl (i32.shr_s (local.get $w) (i32.const 31)) (i32.const 20)) (i32.and (local.get $w) (i32.const 0xff000)))
+          (i32.or (i32.and (i32.shr_u (local.get $w) (i32.const 9)) (i32.const 0x800)) (i32.and (i32.shr_u (local.get $w) (i32.const 20)) (i32.const 0x7fe))))))
+      (br_if $gen (i32.and (local.get $t) (local.get $tmask)))
+      (i32.store (local.get $rd) (local.get $npc))
+      (local.set $npc (local.get $t))
+      (br $jump))
+      ;; JALR
+      (br_if $gen (i32.and (local.get $w) (i32.const 0x7000)))
+      (local.set $t (i32.and (i32.add (local.get $a) (i32.shr_s (local.get $w) (i32.const 20))) (i32.const -2)))
+      (br_if $gen (i32.and (local.get $t) (local.get $tmask)))
+      (i32.store (local.get $rd) (local.get $npc))
+      (local.set $npc (local.get $t))
+      (br $jump))
+      ;; Branches: taken or not, they end in the jump tail.
+      (local.set $b (i32.load (i32.add (local.get $A) (i32.and (i32.shr_u (local.get $w) (i32.const 18)) (i32.const 124)))))
+      (block $taken
+        (block $bgeu (block $bltu (block $bge (block $blt (block $bne (block $beq
+          (br_table $beq $bne $gen $gen $blt $bge $bltu $bgeu
+            (i32.and (i32.shr_u (local.get $w) (i32.const 12)) (i32.const 7))))
+          (br_if $taken (i32.eq (local.get $a) (local.get $b))) (br $jump))
+          (br_if $taken (i32.ne (local.get $a) (local.get $b))) (br $jump))
+          (br_if $taken (i32.lt_s (local.get $a) (local.get $b))) (br $jump))
+          (br_if $taken (i32.ge_s (local.get $a) (local.get $b))) (br $jump))
+          (br_if $taken (i32.lt_u (local.get $a) (local.get $b))) (br $jump))
+        (br_if $taken (i32.ge_u (local.get $a) (local.get $b))) (br $jump))
+      (local.set $t (i32.add (local.get $pc)
+        (i32.or
+          (i32.or (i32.shl (i32.shr_s (local.get $w) (i32.const 31)) (i32.const 12)) (i32.and (i32.shl (local.get $w) (i32.const 4)) (i32.const 0x800)))
+          (i32.or (i32.and (i32.shr_u (local.get $w) (i32.const 20)) (i32.const 0x7e0)) (i32.and (i32.shr_u (local.get $w) (i32.const 7)) (i32.const 0x1e))))))
+      (br_if $gen (i32.and (local.get $t) (local.get $tmask)))
+      (local.set $npc (local.get $t))
+      (br $jump))
+      ;; AUIPC
+      (i32.store (local.get $rd) (i32.add (local.get $pc) (i32.and (local.get $w) (i32.const 0xfffff000))))
+      (br $done))
+      ;; LUI
+      (i32.store (local.get $rd) (i32.and (local.get $w) (i32.const 0xfffff000)))
+      (br $done))
+      ;; Loads: through the TLB's read tag, aligned.
+      (local.set $a (i32.add (local.get $a) (i32.shr_s (local.get $w) (i32.const 20))))
+      (local.set $vp (i32.shr_u (local.get $a) (i32.const 12)))
+      (local.set $ti (i32.add (local.get $A) (i32.shl (i32.and (local.get $vp) (i32.const @TLB_MASK@)) (i32.const 2))))
+      (br_if $gen (i32.ne (i32.load offset=@TAGR@ (local.get $ti)) (i32.or (local.get $vp) (local.get $dtag))))
+      (local.set $o (i32.add (local.get $a) (i32.load offset=@TOFF@ (local.get $ti))))
+      (block $lw (block $lhu (block $lbu (block $lh (block $lb
+        (br_table $lb $lh $lw $gen $lbu $lhu $gen $gen
+          (i32.and (i32.shr_u (local.get $w) (i32.const 12)) (i32.const 7))))
+        (local.set $hits (i32.add (local.get $hits) (i32.const 1))) (i32.store (local.get $rd) (i32.load8_s (local.get $o))) (br $done))
+        (br_if $gen (i32.and (local.get $a) (i32.const 1)))
+        (local.set $hits (i32.add (local.get $hits) (i32.const 1))) (i32.store (local.get $rd) (i32.load16_s (local.get $o))) (br $done))
+        (local.set $hits (i32.add (local.get $hits) (i32.const 1))) (i32.store (local.get $rd) (i32.load8_u (local.get $o))) (br $done))
+        (br_if $gen (i32.and (local.get $a) (i32.const 1)))
+        (local.set $hits (i32.add (local.get $hits) (i32.const 1))) (i32.store (local.get $rd) (i32.load16_u (local.get $o))) (br $done))
+      (br_if $gen (i32.and (local.get $a) (i32.const 3)))
+      (local.set $hits (i32.add (local.get $hits) (i32.const 1)))
+      (i32.store (local.get $rd) (i32.load (local.get $o)))
+      (br $done))
+      ;; OP-IMM
+      (local.set $b (i32.shr_s (local.get $w) (i32.const 20)))
+      (block $andi (block $ori (block $sri (block $xori (block $sltiu (block $slti (block $slli (block $addi
+        (br_table $addi $slli $slti $sltiu $xori $sri $ori $andi
+          (i32.and (i32.shr_u (local.get $w) (i32.const 12)) (i32.const 7))))
+        (i32.store (local.get $rd) (i32.add (local.get $a) (local.get $b))) (br $done))
+        (br_if $gen (i32.shr_u (local.get $w) (i32.const 25)))
+        (i32.store (local.get $rd) (i32.shl (local.get $a) (local.get $b))) (br $done))
+        (i32.store (local.get $rd) (i32.lt_s (local.get $a) (local.get $b))) (br $done))
+        (i32.store (local.get $rd) (i32.lt_u (local.get $a) (local.get $b))) (br $done))
+        (i32.store (local.get $rd) (i32.xor (local.get $a) (local.get $b))) (br $done))
+        (if (i32.eqz (i32.shr_u (local.get $w) (i32.const 25)))
+          (then (i32.store (local.get $rd) (i32.shr_u (local.get $a) (local.get $b))) (br $done)))
+        (br_if $gen (i32.ne (i32.shr_u (local.get $w) (i32.const 25)) (i32.const 0x20)))
+        (i32.store (local.get $rd) (i32.shr_s (local.get $a) (local.get $b))) (br $done))
+        (i32.store (local.get $rd) (i32.or (local.get $a) (local.get $b))) (br $done))
+      (i32.store (local.get $rd) (i32.and (local.get $a) (local.get $b)))
+      (br $done))
+      ;; Stores: through the TLB's write tag, or its code-write tag when the word holds no translated code.
+      (local.set $a (i32.add (local.get $a)
+        (i32.or (i32.shl (i32.shr_s (local.get $w) (i32.const 25)) (i32.const 5)) (i32.and (i32.shr_u (local.get $w) (i32.const 7)) (i32.const 31)))))
+      (local.set $b (i32.load (i32.add (local.get $A) (i32.and (i32.shr_u (local.get $w) (i32.const 18)) (i32.const 124)))))
+      (local.set $vp (i32.shr_u (local.get $a) (i32.const 12)))
+      (local.set $ti (i32.add (local.get $A) (i32.shl (i32.and (local.get $vp) (i32.const @TLB_MASK@)) (i32.const 2))))
+      (local.set $o (i32.add (local.get $a) (i32.load offset=@TOFF@ (local.get $ti))))
+      (if (i32.ne (i32.load offset=@TAGW@ (local.get $ti)) (i32.or (local.get $vp) (local.get $dtag)))
+        (then
+          (br_if $gen (i32.ne (i32.load offset=@TAGC@ (local.get $ti)) (i32.or (local.get $vp) (local.get $dtag))))
+          (br_if $gen (i32.and
+            (i32.shr_u (i32.load (i32.add (local.get $L) (i32.shl (i32.shr_u (local.get $o) (i32.const 7)) (i32.const 2))))
+                       (i32.and (i32.shr_u (local.get $o) (i32.const 2)) (i32.const 31)))
+            (i32.const 1)))))
+      (block $sw (block $sh (block $sb
+        (br_table $sb $sh $sw $gen $gen $gen $gen $gen
+          (i32.and (i32.shr_u (local.get $w) (i32.const 12)) (i32.const 7))))
+        (local.set $hits (i32.add (local.get $hits) (i32.const 1))) (i32.store8 (local.get $o) (local.get $b)) (br $done))
+        (br_if $gen (i32.and (local.get $a) (i32.const 1)))
+        (local.set $hits (i32.add (local.get $hits) (i32.const 1))) (i32.store16 (local.get $o) (local.get $b)) (br $done))
+      (br_if $gen (i32.and (local.get $a) (i32.const 3)))
+      (local.set $hits (i32.add (local.get $hits) (i32.const 1)))
+      (i32.store (local.get $o) (local.get $b))
+      (br $done))
+      ;; OP: the base set, and M's when the hart has it.
+      (local.set $b (i32.load (i32.add (local.get $A) (i32.and (i32.shr_u (local.get $w) (i32.const 18)) (i32.const 124)))))
+      (local.set $t (i32.shr_u (local.get $w) (i32.const 25)))
+      (if (i32.eqz (local.get $t))
+        (then
+          (block $and (block $or (block $srl (block $xor (block $sltu (block $slt (block $sll (block $add
+            (br_table $add $sll $slt $sltu $xor $srl $or $and
+              (i32.and (i32.shr_u (local.get $w) (i32.const 12)) (i32.const 7))))
+            (i32.store (local.get $rd) (i32.add (local.get $a) (local.get $b))) (br $done))
+            (i32.store (local.get $rd) (i32.shl (local.get $a) (local.get $b))) (br $done))
+            (i32.store (local.get $rd) (i32.lt_s (local.get $a) (local.get $b))) (br $done))
+            (i32.store (local.get $rd) (i32.lt_u (local.get $a) (local.get $b))) (br $done))
+            (i32.store (local.get $rd) (i32.xor (local.get $a) (local.get $b))) (br $done))
+            (i32.store (local.get $rd) (i32.shr_u (local.get $a) (local.get $b))) (br $done))
+            (i32.store (local.get $rd) (i32.or (local.get $a) (local.get $b))) (br $done))
+          (i32.store (local.get $rd) (i32.and (local.get $a) (local.get $b)))
+          (br $done)))
+      (if (i32.eq (local.get $t) (i32.const 0x20))
+        (then
+          (block $sra (block $sub
+            (br_table $sub $gen $gen $gen $gen $sra $gen $gen
+              (i32.and (i32.shr_u (local.get $w) (i32.const 12)) (i32.const 7))))
+            (i32.store (local.get $rd) (i32.sub (local.get $a) (local.get $b))) (br $done))
+          (i32.store (local.get $rd) (i32.shr_s (local.get $a) (local.get $b)))
+          (br $done)))
+      (br_if $gen (i32.ne (local.get $t) (i32.const 1)))
+      (br_if $gen (i32.eqz (i32.and (local.get $flags) (i32.const 2))))
+      (block $remu (block $rem (block $divu (block $div (block $mulhu (block $mulhsu (block $mulh (block $mul
+        (br_table $mul $mulh $mulhsu $mulhu $div $divu $rem $remu
+          (i32.and (i32.shr_u (local.get $w) (i32.const 12)) (i32.const 7))))
+        (i32.store (local.get $rd) (i32.mul (local.get $a) (local.get $b))) (br $done))
+        (i32.store (local.get $rd) (i32.wrap_i64 (i64.shr_u
+          (i64.mul (i64.extend_i32_s (local.get $a)) (i64.extend_i32_s (local.get $b))) (i64.const 32)))) (br $done))
+        (i32.store (local.get $rd) (i32.wrap_i64 (i64.shr_u
+          (i64.mul (i64.extend_i32_s (local.get $a)) (i64.extend_i32_u (local.get $b))) (i64.const 32)))) (br $done))
+        (i32.store (local.get $rd) (i32.wrap_i64 (i64.shr_u
+          (i64.mul (i64.extend_i32_u (local.get $a)) (i64.extend_i32_u (local.get $b))) (i64.const 32)))) (br $done))
+        ;; DIV: by zero -1, the overflow (-2^31 / -1) -2^31.
+        (if (i32.eqz (local.get $b)) (then (i32.store (local.get $rd) (i32.const -1)) (br $done)))
+        (if (i32.and (i32.eq (local.get $a) (i32.const 0x80000000)) (i32.eq (local.get $b) (i32.const -1)))
+          (then (i32.store (local.get $rd) (local.get $a)) (br $done)))
+        (i32.store (local.get $rd) (i32.div_s (local.get $a) (local.get $b))) (br $done))
+        (if (i32.eqz (local.get $b)) (then (i32.store (local.get $rd) (i32.const -1)) (br $done)))
+        (i32.store (local.get $rd) (i32.div_u (local.get $a) (local.get $b))) (br $done))
+        ;; REM: by zero the dividend; WebAssembly's rem_s gives 0 for the overflow, as RISC-V does.
+        (if (i32.eqz (local.get $b)) (then (i32.store (local.get $rd) (local.get $a)) (br $done)))
+        (i32.store (local.get $rd) (i32.rem_s (local.get $a) (local.get $b))) (br $done))
+      (if (i32.eqz (local.get $b)) (then (i32.store (local.get $rd) (local.get $a)) (br $done)))
+      (i32.store (local.get $rd) (i32.rem_u (local.get $a) (local.get $b)))
+      (br $done))
+      ;; The jump tail: with the translator on, the target may start a block or turn hot.
+      (i32.store (local.get $A) (i32.const 0))
+      (local.set $steps (i32.add (local.get $steps) (i32.const 1)))
+      (local.set $pc (local.get $npc))
+      (br_if $next (i32.eqz (i32.and (local.get $flags) (i32.const 4))))
+      (if (i32.ge_u (i32.sub (local.get $pc) (local.get $fbase)) (local.get $flimit))
+        (then
+          (local.set $vp (i32.shr_u (local.get $pc) (i32.const 12)))
+          (local.set $ti (i32.add (local.get $A) (i32.shl (i32.and (local.get $vp) (i32.const @TLB_MASK@)) (i32.const 2))))
+          (br_if $entry (i32.ne (i32.load offset=@TAGX@ (local.get $ti)) (i32.or (local.get $vp) (local.get $ftag))))
+          (br_if $entry (i32.ge_u (i32.and (local.get $pc) (i32.const 0xfff)) (i32.const 0xffe)))
+          (local.set $fbase (i32.shl (local.get $vp) (i32.const 12)))
+          (local.set $foff (i32.load offset=@TOFF@ (local.get $ti)))))
+      (local.set $o (i32.add (local.get $pc) (local.get $foff)))
+      (br_if $entry (i32.load (i32.add (local.get $P) (i32.shl (i32.shr_u (local.get $o) (i32.const 12)) (i32.const 2)))))
+      (local.set $t (i32.add (local.get $A) (i32.shl (i32.and (i32.shr_u (local.get $o) (i32.const 1)) (i32.const @HOT_MASK@)) (i32.const 2))))
+      (local.set $heat (i32.add (i32.load offset=@HOT@ (local.get $t)) (i32.const 1)))
+      (br_if $entry (i32.ge_s (local.get $heat) (i32.const @HOT_THRESHOLD@)))
+      (i32.store offset=@HOT@ (local.get $t) (local.get $heat))
+      (br $next))
+      ;; Every other instruction.
+      (i32.store (local.get $A) (i32.const 0))
+      (local.set $steps (i32.add (local.get $steps) (i32.const 1)))
+      (local.set $pc (local.get $npc))
+      (br $next))
+    ) ;; top
+    (local.set $kind (i32.const 0))
+    (br $out))
+    (local.set $kind (i32.const 1))
+    (br $out))
+    (local.set $kind (i32.const 2)))
+    (i32.store offset=@ST@ (local.get $A) (local.get $pc))
+    (i32.store offset=@ST4@ (local.get $A) (local.get $steps))
+    (i32.store offset=@ST8@ (local.get $A) (local.get $fbase))
+    (i32.store offset=@ST12@ (local.get $A) (local.get $foff))
+    (i32.store offset=@ST16@ (local.get $A) (local.get $flimit))
+    (i32.store offset=@ST20@ (local.get $A) (local.get $hits))
+    (local.get $kind)))

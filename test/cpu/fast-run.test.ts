@@ -1,0 +1,158 @@
+// The interpreter's fast run in WebAssembly (src/engine/cpu/fast-run.wat) against execute's own
+// JavaScript one: random programs of the instructions it runs (integer, M, loads and stores,
+// branches and jumps, compressed forms, with illegal and misaligned ones among them) run on two
+// machines that differ only in the fast run, in M-mode and in S and U with Sv32, with and without
+// C and M. Everything the guest and the translator can see must be the same: pc, registers,
+// instructions retired, traps by cause, RAM, TLB hits and the translator's counters.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { fastRunDefaults } from '../../src/engine/cpu/fast-run';
+import { jitDefaults } from '../../src/engine/cpu/jit';
+import { FAST_RUN_WASM } from '../../src/engine/cpu/fast-run-wasm';
+import { Machine } from '../../src/engine/machine/machine';
+import { fastRunBytes, fastRunModule } from '../../scripts/fast-run-wasm';
+import { GUEST_DIR, buildAsm } from '../support/build';
+
+const RAM_SIZE = 8 * 1024 * 1024;
+const RAM_BASE = 0x8000_0000;
+const PARAMS = 0x8010_0000;
+const FUZZ_CODE = 0x8030_0000;
+const FUZZ_CODE_SIZE = 0x1_0000;
+const FUZZ_DATA = 0x8031_0000;
+
+/** xorshift32, so that a failing seed can be replayed. */
+class Rng {
+  constructor(private s: number) {
+    if (this.s === 0) this.s = 1;
+  }
+  next(): number {
+    let s = this.s;
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    this.s = s >>> 0;
+    return this.s;
+  }
+  below(n: number): number {
+    return this.next() % n;
+  }
+}
+
+/** A register holding a data address most of the time (x1 to x15 start so). */
+function base(r: Rng): number {
+  return r.below(8) === 0 ? r.below(32) : 1 + r.below(15);
+}
+
+/** One random instruction word (or two compressed ones): the fast run's instructions, mostly well formed. */
+function randomWord(r: Rng): number {
+  const rd = r.below(32);
+  const rs1 = base(r);
+  const rs2 = r.below(32);
+  const f3 = r.below(8);
+  switch (r.below(14)) {
+    case 0: return r.next() >>> 0;
+    case 1: return ((r.next() & 0xfffc) | ((r.next() & 0xffff) << 16)) >>> 0; // two compressed halfwords
+    case 2: return (r.next() & 0xffff) | ((r.next() & 0xffff) << 16);
+    case 3: return (0x13 | (rd << 7) | (f3 << 12) | (rs1 << 15) | ((r.next() & 0xfff) << 20)) >>> 0;
+    case 4: return (0x13 | (rd << 7) | ((r.below(2) === 0 ? 1 : 5) << 12) | (rs1 << 15) | (r.below(32) << 20) | ((r.below(3) === 0 ? 0x20 : r.below(8) === 0 ? r.below(128) : 0) << 25)) >>> 0;
+    case 5: return (0x33 | (rd << 7) | (f3 << 12) | (rs1 << 15) | (rs2 << 20) | ([0, 0x20, 0x01, 0x01, r.below(128)][r.below(5)] << 25)) >>> 0;
+    case 6: return ((r.below(2) === 0 ? 0x37 : 0x17) | (rd << 7) | (r.next() & 0xfffff000)) >>> 0;
+    case 7: case 8: return (0x03 | (rd << 7) | (f3 << 12) | (rs1 << 15) | ((r.next() & 0x3f) << 20)) >>> 0;
+    case 9: return (0x23 | ((r.next() & 0x1f) << 7) | ((r.below(4) === 0 ? f3 : r.below(3)) << 12) | (rs1 << 15) | (rs2 << 20) | ((r.below(4) === 0 ? 0x7f : 0) << 25)) >>> 0;
+    case 10: case 11: {
+      // A branch a few instructions away, either way (bits 1 set now and then: misaligned without C).
+      const off = (r.below(64) - 40) * 2;
+      const imm = off & 0x1fff;
+      return (0x63 | (((imm >> 11) & 1) << 7) | (((imm >> 1) & 0xf) << 8) | (f3 << 12) | (base(r) << 15) | (base(r) << 20) | (((imm >> 5) & 0x3f) << 25) | (((imm >> 12) & 1) << 31)) >>> 0;
+    }
+    case 12: {
+      const off = (r.below(64) - 32) * 2;
+      const imm = off & 0x1fffff;
+      return (0x6f | (rd << 7) | (((imm >> 12) & 0xff) << 12) | (((imm >> 11) & 1) << 20) | (((imm >> 1) & 0x3ff) << 21) | (((imm >> 20) & 1) << 31)) >>> 0;
+    }
+    default: return (0x67 | (rd << 7) | ((r.below(6) === 0 ? f3 : 0) << 12) | (rs1 << 15) | ((r.next() & 0xfff) << 20)) >>> 0;
+  }
+}
+
+const CONFIGS = [
+  { name: 'M, bare', mode: 3, paging: 0, c: true, m: true },
+  { name: 'S, Sv32', mode: 1, paging: 1, c: true, m: true },
+  { name: 'U, Sv32', mode: 0, paging: 1, c: true, m: true },
+  { name: 'M, bare, no C', mode: 3, paging: 0, c: false, m: true },
+  { name: 'S, Sv32, no M', mode: 1, paging: 1, c: true, m: false },
+] as const;
+
+let runtime: Uint8Array;
+/** The same runtime without compressed instructions, for the harts without C. */
+let runtimeNoC: Uint8Array;
+
+beforeAll(async () => {
+  const src = join(GUEST_DIR, 'fuzz', 'fuzz-runtime.S');
+  runtime = new Uint8Array(readFileSync(await buildAsm(src)));
+  const dir = mkdtempSync(join(tmpdir(), 'vmlab-fast-run-'));
+  const noC = join(dir, 'fuzz-runtime-norvc.S');
+  writeFileSync(noC, `.option norvc\n${readFileSync(src, 'utf8')}`);
+  runtimeNoC = new Uint8Array(readFileSync(await buildAsm(noC)));
+}, 120_000);
+
+/** What a run left that the guest or the translator can see. */
+function run(config: (typeof CONFIGS)[number], seed: number, fast: boolean, build: boolean): Record<string, unknown> {
+  const saved = fastRunDefaults.enabled;
+  const budget = jitDefaults.buildBudget;
+  fastRunDefaults.enabled = fast;
+  // Without building, everything runs in the interpreter, the translator's heat counts included.
+  if (!build) jitDefaults.buildBudget = 2 ** 40;
+  try {
+    const r = new Rng(seed);
+    const m = new Machine({ ramSize: RAM_SIZE, cpu: { pmp: true, c: config.c, a: true, m: config.m, h: false, xsensitive: false } });
+    expect(m.hart.fastRun !== undefined, 'the fast run in WebAssembly is in use').toBe(fast);
+    m.loadKernel(config.c ? runtime : runtimeNoC);
+    const ram = m.bus.ram;
+    const view = new DataView(ram.buffer, ram.byteOffset, ram.byteLength);
+    const at = (pa: number): number => pa - RAM_BASE;
+    view.setUint32(at(PARAMS), config.mode, true);
+    view.setUint32(at(PARAMS) + 4, config.paging, true);
+    for (let i = 1; i < 16; i++) view.setUint32(at(PARAMS) + 32 + 4 * i, r.below(5) === 0 ? r.next() : FUZZ_DATA + r.below(0x4000) * 2 + r.below(2), true);
+    for (let off = 0; off < FUZZ_CODE_SIZE; off += 4) view.setUint32(at(FUZZ_CODE) + off, randomWord(r), true);
+    m.run(40_000);
+    const h = m.hart;
+    return {
+      pc: h.pc >>> 0,
+      x: Array.from(h.x),
+      instret: h.instret + h.sliceDone,
+      steps: m.clockSteps,
+      traps: Array.from(h.trapCounts).join(','),
+      ram: createHash('sha256').update(ram).digest('hex'),
+      tlbHits: h.tlb.hits,
+      jit: JSON.stringify(h.code?.stats),
+    };
+  } finally {
+    fastRunDefaults.enabled = saved;
+    jitDefaults.buildBudget = budget;
+  }
+}
+
+describe('the fast run in WebAssembly', () => {
+  test('its committed bytes are fast-run.wat assembled', async () => {
+    const bytes = await fastRunBytes();
+    expect(Array.from(FAST_RUN_WASM)).toEqual(Array.from(bytes));
+    expect(readFileSync(join(__dirname, '../../src/engine/cpu/fast-run-wasm.ts'), 'utf8')).toBe(fastRunModule(bytes));
+  });
+
+  test.each(CONFIGS.map((c) => [c.name, c]))('runs random programs as execute does: %s', (_name, config) => {
+    let built = 0;
+    for (let k = 0; k < 24; k++) {
+      const seed = (0x2545f491 + k * 0x9e3779b9 + config.mode * 0x1000193 + (config.c ? 0 : 77) + (config.m ? 0 : 991)) >>> 0;
+      const build = k % 2 === 1;
+      const js = run(config, seed, false, build);
+      const wasm = run(config, seed, true, build);
+      expect(wasm, `seed 0x${seed.toString(16)}${build ? '' : ', nothing built'}`).toEqual(js);
+      built += (JSON.parse(js.jit as string) as { translations: number }).translations;
+    }
+    // The seeds that build make the translator build (so its entries and heat meet the fast run's).
+    expect(built).toBeGreaterThan(0);
+  });
+});
