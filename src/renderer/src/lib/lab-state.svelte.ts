@@ -57,6 +57,8 @@ export class MachineView {
   private received = 0;
   /** Whether F5 started it for its source (F5 replaces it; a machine from the New VM form it leaves alone). */
   launched = false;
+  /** The source text F5 built it from (unknown for a machine this page did not start). */
+  builtText: string | undefined;
   /** While the host's scrollback is on its way, live chunks wait here (then those it covers are dropped). */
   private waiting: { data: Uint8Array; offset: number }[] | undefined;
 
@@ -559,6 +561,7 @@ export class LabState {
     const status = await this.lab.call('vm.create', { kernel: built.elfPath, mode, source: doc.path, ...(Object.keys(cpu).length > 0 ? { cpu } : {}) });
     const view = new MachineView(status, doc.path, built.lineMap, built.symbols);
     view.launched = true;
+    view.builtText = doc.model.getValue();
     this.machines.push(view);
     this.currentId = status.id;
     rememberSelection(status.name);
@@ -571,20 +574,45 @@ export class LabState {
   }
 
   /**
-   * F5: continue the current machine, or launch the active source. A paused VM made from another
-   * kernel is continued only while the editor shows no assembly file: with one open, F5 runs that
-   * file (the VM's own ▶ in the VM manager continues it), as the README's "open a file, press F5" says
-   * even when a VM is selected (VMs come back paused after a restart).
+   * Whether the editor's file was changed since F5 built machine `m` from it: unsaved edits, or a
+   * saved text other than the one built (a machine this page did not start: unsaved edits only).
    */
+  private editedSince(m: MachineView): boolean {
+    const doc = this.active;
+    if (!m.launched || !doc || m.source !== doc.path) return false;
+    return doc.dirty || (m.builtText !== undefined && m.builtText !== doc.model.getValue());
+  }
+
+  /**
+   * What F5 does now. It continues the current machine when paused, and launches the active source
+   * when nothing runs it, when the machine that ran it has ended, or when the source was edited
+   * since that machine was built (so an exercise's edit runs at once; before, F5 on a running
+   * machine did nothing and a paused one went on with the old build). A paused VM made from another
+   * kernel is continued only while the editor shows no assembly file: with one open, F5 runs that
+   * file (the VM's own ▶ in the VM manager continues it), as the README's "open a file, press F5"
+   * says even when a VM is selected (VMs come back paused after a restart). 'none': the machine
+   * runs the file as it is.
+   */
+  f5Action(): 'continue' | 'launch' | 'relaunch' | 'none' {
+    const m = this.current;
+    if (m && this.editedSince(m)) return 'relaunch';
+    const otherSource = this.activePath !== undefined && /\.s$/i.test(this.activePath) && m?.source !== this.activePath;
+    if (m?.isVm && m.status.state === 'paused' && !otherSource) return 'continue';
+    if (m && m.source === this.activePath && m.status.state === 'paused') return 'continue';
+    if (!m || m.source !== this.activePath || m.status.state === 'exited' || m.status.state === 'error') return 'launch';
+    return 'none';
+  }
+
+  /** F5: as f5Action says; with nothing to do, says why. */
   async runOrContinue(): Promise<void> {
     const m = this.current;
-    const otherSource = this.activePath !== undefined && /\.s$/i.test(this.activePath) && m?.source !== this.activePath;
-    if (m?.isVm && m.status.state === 'paused' && !otherSource) {
-      await this.lab.call('vm.run', { id: m.status.id });
-      return;
-    }
-    if (m && m.source === this.activePath && m.status.state === 'paused') await this.lab.call('vm.run', { id: m.status.id });
-    else if (!m || m.source !== this.activePath || m.status.state === 'exited' || m.status.state === 'error') await this.launch(false);
+    const action = this.f5Action();
+    if (action === 'continue') await this.lab.call('vm.run', { id: m!.status.id });
+    else if (action === 'launch') await this.launch(false);
+    else if (action === 'relaunch') {
+      await this.launch(false);
+      this.inform(`${m!.source} was edited: F5 saved it and started ${m!.status.name} again`);
+    } else if (m) this.notify(`${m.status.name} runs ${m.source ?? 'its kernel'} as it is: F6 pauses it, Shift+F5 stops it; edit the file and F5 starts it again`);
   }
 
   /** Pause. */
