@@ -86,8 +86,11 @@ test('page-table inspector: the lecture\'s three tables, translations step by st
   await expect(entry(page, 'guest', '01')).toHaveClass(/on-path/);
   await expect(entry(page, 'shadow', '01')).toHaveClass(/on-path/);
   await expect(entry(page, 'pmap', 'a2')).toHaveClass(/on-path/);
+  // The README's picture at 1920x1080, where the three tables stand side by side above the translation.
+  await page.setViewportSize({ width: 1920, height: 1080 });
   await page.evaluate(() => document.querySelector('[data-view="page-tables"]')?.closest('.view-pane')?.scrollTo(0, 0));
   await docShot(page, info, 'page-tables');
+  await page.setViewportSize({ width: 1440, height: 900 });
   await shot(page, info, '02-translate-0x1000');
 
   steps = await translate(page, '0x2000', 'store');

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { openApp, shot } from './support';
+import { docShot, openApp, shot } from './support';
 
 const consoleText = (page: Page) => page.locator('.console:not(.hidden) .xterm-rows');
 const status = (page: Page, what: string) => page.locator(`[data-status="${what}"]`);
@@ -66,6 +66,8 @@ test('edit, run, talk to, pause, step and inspect the hello guest', async ({ pag
   await expect(status(page, 'pc')).toContainText(pcNow);
   await expect(page.locator('.disasm-row.current')).toHaveAttribute('data-disasm', pcNow);
   await shot(page, info, '04-paused-stepped');
+  // The README's first picture (docs/screenshots/lab.png with VMLAB_SCREENSHOTS=1).
+  await docShot(page, info, 'lab');
 
   // Edit memory: follow sp, change the first byte shown, read it back.
   await page.locator('select[aria-label="Follow register"]').selectOption('sp');

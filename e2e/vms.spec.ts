@@ -3,7 +3,7 @@
 // guest-physical and host-physical space, and the scribble lab crashing with a reason while its
 // neighbour keeps answering.
 import { expect, test } from '@playwright/test';
-import { consoleText, firstMemoryRow, newVm, openApp, removeVm, shot, vmRow } from './support';
+import { consoleText, docShot, firstMemoryRow, newVm, openApp, removeVm, shot, vmRow } from './support';
 
 test('VM manager: consoles per VM, per-VM pause, memory in three spaces, a crash', async ({ page }, info) => {
   const errors = await openApp(page);
@@ -92,7 +92,7 @@ test('VM manager: consoles per VM, per-VM pause, memory in three spaces, a crash
   await page.locator('.memory').evaluate((el) => el.scrollIntoView({ block: 'start' }));
   await page.locator('.mem-byte').first().hover();
   await expect(page.locator('[data-loc="guest-physical"]')).toHaveText('gpa 0x800a2000');
-  await shot(page, info, '05-vm-manager');
+  await docShot(page, info, 'vm-manager');
 
   // Remove the VMs again; the manager follows.
   for (const name of ['scribble-vm', 'paging-vm', 'hello-vm']) {
