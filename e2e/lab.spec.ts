@@ -66,7 +66,7 @@ test('edit, run, talk to, pause, step and inspect the hello guest', async ({ pag
   await expect(status(page, 'pc')).toContainText(pcNow);
   await expect(page.locator('.disasm-row.current')).toHaveAttribute('data-disasm', pcNow);
   await shot(page, info, '04-paused-stepped');
-  // The README's first picture (docs/screenshots/lab.png with VMLAB_SCREENSHOTS=1).
+  // The README's first picture (lab.png among the README's pictures, with VMLAB_SCREENSHOTS=1).
   await docShot(page, info, 'lab');
 
   // Edit memory: follow sp, change the first byte shown, read it back.
