@@ -1,9 +1,10 @@
 ;; The interpreter's fast run in WebAssembly (fast-run.ts): the inner loop of interp.ts's `execute`,
 ;; the same instructions on the same fast paths, with the same ways out. It decodes each instruction
 ;; from RAM (compressed ones through a table of their 32-bit forms) instead of keeping a decode
-;; cache, reads the registers, the TLB, the code lines, the heat table and the count of each RAM
-;; page's installed blocks in the hart's arena, and leaves before an instruction it cannot finish on
-;; a fast path, having changed nothing for it, so that `execute`'s general path runs that one.
+;; cache, reads the registers, the TLB, the code lines, the heat table and each RAM page's installed
+;; block starts (jit.ts, liveBlocks and blockBits) in the hart's arena, and leaves before an
+;; instruction it cannot finish on a fast path, having changed nothing for it, so that `execute`'s
+;; general path runs that one.
 ;;
 ;; scripts/build-fast-run.ts turns this text into src/engine/cpu/fast-run-wasm.ts, replacing each
 ;; at-sign-delimited name with the arena layout's constant from jit-wasm.ts; test/cpu/fast-run.test.ts checks that the
@@ -21,6 +22,20 @@
   (import "e" "a" (global $arena i32))
   (import "e" "l" (global $lines i32))
   (import "e" "p" (global $pblk i32))
+  ;; Whether a block may start at RAM offset $o: its page has blocks, and either no bitmap of their
+  ;; starts (liveBlocks -1) or a bitmap with the halfword's bit set.
+  (func $blockAt (param $A i32) (param $P i32) (param $o i32) (result i32)
+    (local $live i32)
+    (local.set $live (i32.load (i32.add (local.get $P) (i32.shl (i32.shr_u (local.get $o) (i32.const 12)) (i32.const 2)))))
+    (if (i32.eqz (local.get $live)) (then (return (i32.const 0))))
+    (if (i32.lt_s (local.get $live) (i32.const 0)) (then (return (i32.const 1))))
+    (i32.and
+      (i32.shr_u
+        (i32.load offset=@BITS@ (i32.add (local.get $A)
+          (i32.add (i32.shl (i32.sub (local.get $live) (i32.const 1)) (i32.const 8))
+                   (i32.shl (i32.shr_u (i32.and (local.get $o) (i32.const 0xfff)) (i32.const 6)) (i32.const 2)))))
+        (i32.and (i32.shr_u (local.get $o) (i32.const 1)) (i32.const 31)))
+      (i32.const 1)))
   (func (export "run")
     (param $pc i32) (param $steps i32) (param $end i32) (param $fbase i32) (param $foff i32)
     (param $flimit i32) (param $dtag i32) (param $ftag i32) (param $flags i32) (result i32)
@@ -51,7 +66,7 @@
           (if (i32.and (local.get $flags) (i32.const 4))
             (then
               (local.set $o (i32.add (local.get $pc) (local.get $foff)))
-              (br_if $entry (i32.load (i32.add (local.get $P) (i32.shl (i32.shr_u (local.get $o) (i32.const 12)) (i32.const 2)))))
+              (br_if $entry (call $blockAt (local.get $A) (local.get $P) (local.get $o)))
               (local.set $t (i32.add (local.get $A) (i32.shl (i32.and (i32.shr_u (local.get $o) (i32.const 1)) (i32.const @HOT_MASK@)) (i32.const 2))))
               (local.set $heat (i32.add (i32.load offset=@HOT@ (local.get $t)) (i32.const 1)))
               (br_if $entry (i32.ge_s (local.get $heat) (i32.const @HOT_THRESHOLD@)))
@@ -254,7 +269,7 @@
           (local.set $fbase (i32.shl (local.get $vp) (i32.const 12)))
           (local.set $foff (i32.load offset=@TOFF@ (local.get $ti)))))
       (local.set $o (i32.add (local.get $pc) (local.get $foff)))
-      (br_if $entry (i32.load (i32.add (local.get $P) (i32.shl (i32.shr_u (local.get $o) (i32.const 12)) (i32.const 2)))))
+      (br_if $entry (call $blockAt (local.get $A) (local.get $P) (local.get $o)))
       (local.set $t (i32.add (local.get $A) (i32.shl (i32.and (i32.shr_u (local.get $o) (i32.const 1)) (i32.const @HOT_MASK@)) (i32.const 2))))
       (local.set $heat (i32.add (i32.load offset=@HOT@ (local.get $t)) (i32.const 1)))
       (br_if $entry (i32.ge_s (local.get $heat) (i32.const @HOT_THRESHOLD@)))

@@ -19,7 +19,7 @@
 import { Op } from '../isa/opcodes';
 import { TLB_MASK, TLB_SIZE } from '../mmu/tlb';
 import type { PhysicalBus, WasmArena } from '../machine/bus';
-import { End, fillLoop, HOT_MASK, HOT_THRESHOLD, type BlockFn } from './jit';
+import { BLOCK_BITS_WORDS, End, fillLoop, HOT_MASK, HOT_THRESHOLD, type BlockFn } from './jit';
 import type { Hart } from './hart';
 
 /** The host's WebAssembly API, as much as the translator uses (the engine's types name no host API). */
@@ -63,8 +63,11 @@ const CHAIN_MASK = (1 << CHAIN_BITS) - 1;
 const HOT_AT = CHAIN_AT + (16 << CHAIN_BITS);
 /** EXPAND_C, each compressed encoding's 32-bit form, for the fast run's decoding. */
 const EXP_AT = HOT_AT + 4 * (HOT_MASK + 1);
+/** CodeCache.blockBits: BLOCK_BITMAPS bitmaps of a page's block starts, for the fast run. */
+const BITS_AT = EXP_AT + 4 * 65536;
+const BLOCK_BITMAPS = 1024;
 /** CodeCache.codeLines, one word per 128 bytes of RAM; after them CodeCache.liveBlocks, one word per RAM page. */
-const LINES_AT = EXP_AT + 4 * 65536;
+const LINES_AT = BITS_AT + BLOCK_BITMAPS * BLOCK_BITS_WORDS * 4;
 /** The fast run's status words (pc, steps, fbase, foff, flimit, TLB hits) in the status area. */
 const FAST_AT = S_AT + 64;
 
@@ -80,6 +83,7 @@ export const FAST_RUN_LAYOUT: Readonly<Record<string, number>> = {
   HOT_MASK,
   HOT_THRESHOLD,
   EXP: EXP_AT,
+  BITS: BITS_AT,
   ST: FAST_AT,
   ST4: FAST_AT + 4,
   ST8: FAST_AT + 8,
@@ -136,6 +140,7 @@ export function arenaViews(buffer: ArrayBuffer, at: number, ramSize: number): Ar
     lines: new Uint32Array(buffer, at + LINES_AT, lines),
     hot: new Int32Array(buffer, at + HOT_AT, HOT_MASK + 1),
     expand: new Int32Array(buffer, at + EXP_AT, 65536),
+    blockBits: new Int32Array(buffer, at + BITS_AT, BLOCK_BITMAPS * BLOCK_BITS_WORDS),
     liveBlocks: new Int32Array(buffer, at + LINES_AT + lines * 4, Math.ceil(ramSize / 4096)),
     fast: new Int32Array(buffer, at + FAST_AT, 6),
     at,
@@ -149,6 +154,7 @@ export interface ArenaViews {
   lines: Uint32Array;
   hot: Int32Array;
   expand: Int32Array;
+  blockBits: Int32Array;
   liveBlocks: Int32Array;
   /** The fast run's status words. */
   fast: Int32Array;

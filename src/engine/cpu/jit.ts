@@ -97,6 +97,11 @@ const MAX_BACKOFF = 10;
 /** Translated functions remembered by content (pc and instruction bits) before the memo restarts. */
 const MEMO_LIMIT = 8192;
 
+/** Words of one page's block-start bitmap (CodeCache.blockBits): a bit per halfword. */
+export const BLOCK_BITS_WORDS = 64;
+/** blockBits of a code cache outside a WebAssembly arena (no fast run reads it). */
+const NO_BITS = new Int32Array(0);
+
 /** What CodeCache.translate did. */
 export const enum TranslateResult {
   INSTALLED = 0,
@@ -184,6 +189,15 @@ export class CodeCache {
    */
   readonly liveBlocks: Int32Array;
   /**
+   * Bitmaps of pages' block starts (BLOCK_BITS_WORDS words each, bit i for halfword i), one per page
+   * with blocks while there are free ones: liveBlocks[page] is 0 for a page without blocks, the
+   * bitmap's index + 1, or -1 for a page with blocks and no bitmap (the fast run then leaves at every
+   * jump into it). Only the fast run reads them.
+   */
+  private readonly blockBits: Int32Array;
+  /** Bitmaps not in use. */
+  private readonly freeBits: number[] = [];
+  /**
    * Instructions retired so far from blocks not built yet, by content key (start pc and instruction
    * bits): a program exec'd into other frames each time adds up to one figure.
    */
@@ -236,11 +250,13 @@ export class CodeCache {
   readonly wasm: WasmRuntime | undefined;
 
   /** With `arena`, codeLines, hot and liveBlocks are its views (the WebAssembly code reads them in its memory). */
-  constructor(ramSize: number, wasm?: WasmRuntime, arena?: { lines: Uint32Array; hot: Int32Array; liveBlocks: Int32Array }) {
+  constructor(ramSize: number, wasm?: WasmRuntime, arena?: { lines: Uint32Array; hot: Int32Array; liveBlocks: Int32Array; blockBits: Int32Array }) {
     const pages = Math.ceil(ramSize / 4096);
     this.wasm = wasm;
     this.hot = arena?.hot ?? new Int32Array(1 << HOT_BITS);
     this.liveBlocks = arena?.liveBlocks ?? new Int32Array(pages);
+    this.blockBits = arena?.blockBits ?? NO_BITS;
+    this.freeAllBits();
     this.pages = new Array<PageBlocks | undefined>(pages).fill(undefined);
     this.codeChunks = new Uint32Array(pages);
     this.codeLines = arena?.lines ?? new Uint32Array(pages * 32);
@@ -278,6 +294,7 @@ export class CodeCache {
     this.dirty = false;
     this.pages.fill(undefined);
     this.liveBlocks.fill(0);
+    this.freeAllBits();
     this.wasm?.unlinkAll();
     this.credit.clear();
     this.weight.clear();
@@ -289,6 +306,36 @@ export class CodeCache {
     this.codeLines.fill(0);
     this.shift.fill(0);
     this.lastInvalidation.fill(-Infinity);
+  }
+
+  /** Every block-start bitmap free (flush). */
+  private freeAllBits(): void {
+    this.freeBits.length = 0;
+    for (let k = this.blockBits.length / BLOCK_BITS_WORDS - 1; k >= 0; k--) this.freeBits.push(k);
+  }
+
+  /** Writes `page`'s block starts (pg.starts) into liveBlocks and its bitmap, after they changed. */
+  private syncStarts(page: number, pg: PageBlocks): void {
+    const live = this.liveBlocks[page];
+    if (pg.starts.length === 0) {
+      if (live > 0) this.freeBits.push(live - 1);
+      this.liveBlocks[page] = 0;
+      return;
+    }
+    let k = live - 1;
+    if (k < 0) {
+      const free = this.freeBits.pop();
+      if (free === undefined) {
+        this.liveBlocks[page] = -1;
+        return;
+      }
+      k = free;
+      this.liveBlocks[page] = k + 1;
+    }
+    const bits = this.blockBits;
+    const at = k * BLOCK_BITS_WORDS;
+    bits.fill(0, at, at + BLOCK_BITS_WORDS);
+    for (const i of pg.starts) bits[at + (i >>> 5)] |= 1 << (i & 31);
   }
 
   /** Whether a store of `size` bytes at RAM offset `off` hits a chunk holding translated code. */
@@ -323,7 +370,7 @@ export class CodeCache {
         dropped++;
       }
     }
-    this.liveBlocks[page] = starts.length;
+    this.syncStarts(page, pg);
     if (dropped === 0) return false;
     this.stats.invalidatingStores++;
     this.dropped(page, pg, dropped, now);
@@ -343,7 +390,7 @@ export class CodeCache {
         this.wasm?.unlink(page * 4096 + i * 2);
       }
       pg.starts.length = 0;
-      this.liveBlocks[page] = 0;
+      this.syncStarts(page, pg);
     }
     this.codeChunks[page] = 0;
     this.codeLines.fill(0, page * 32, page * 32 + 32);
@@ -366,7 +413,7 @@ export class CodeCache {
       this.wasm?.unlink(page * 4096 + i * 2);
     }
     pg.starts.length = 0;
-    this.liveBlocks[page] = 0;
+    this.syncStarts(page, pg);
     this.dropped(page, pg, n, now);
   }
 
@@ -522,8 +569,8 @@ export class CodeCache {
     if (pg === undefined) pg = this.pages[page] = new PageBlocks();
     const i = (off & 0xfff) >>> 1;
     if (pg.fn[i] === undefined) pg.starts.push(i);
-    this.liveBlocks[page] = pg.starts.length;
     pg.fn[i] = fn;
+    this.syncStarts(page, pg);
     pg.pc[i] = pc;
     pg.len[i] = len;
     pg.first[i] = first;
