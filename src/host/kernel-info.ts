@@ -83,6 +83,15 @@ function modeNote(name: string, mode: MachineMode): string | undefined {
 }
 
 /**
+ * The note for an assembly source that assembles with no `_start`: it then starts at the beginning
+ * of its code, as GNU ld defaults the entry to .text, and a file that kernels `.include` (the
+ * structure lab's lib.S) runs one routine, returns to address 0 and crashes in a loop of traps.
+ */
+export function noStartNote(name: string): string {
+  return `'${name}' defines no _start, so it starts at the beginning of its code: a source without _start is usually a file that a kernel includes (.include), not a kernel`;
+}
+
+/**
  * What `bytes` (the file `name`; undefined for an assembly source, assembled on Create) is and how
  * it boots in `boot`: a raw image's load address, warnings a user should read before creating the
  * machine, and the problem that will refuse it (an ELF vmlab cannot load).

@@ -17,7 +17,7 @@ import { EngineAssembler, type AssemblerBackend } from './assembler';
 import { ConsoleLog } from './console-log';
 import { DiskService } from './disk-service';
 import { LabError } from './errors';
-import { describeKernel } from './kernel-info';
+import { describeKernel, noStartNote } from './kernel-info';
 import { readKernel, readResolved } from './paths';
 import { InspectService } from './inspect-service';
 import { MachineHost } from './machine-host';
@@ -288,7 +288,9 @@ export class LabService {
     'vm.kernelInfo': async ({ kernel, mode, bios }) => {
       const bytes = /\.s$/i.test(kernel) ? undefined : readKernel(this.workspace.resolvePath(kernel), MAX_FILE_SIZE);
       const firmware = bios === 'sbi' ? 'sbi' : bios !== undefined && bios !== 'none' ? this.bootImages({ bios }).firmware : undefined;
-      return describeKernel(kernel, bytes, { mode: mode ?? 'bare', firmware });
+      const info = describeKernel(kernel, bytes, { mode: mode ?? 'bare', firmware });
+      if (bytes === undefined && (await this.sourceWithoutStart(kernel))) return { ...info, notes: [...info.notes, noStartNote(kernel)] };
+      return info;
     },
     'vm.create': async (config) => this.createMachine(config),
     'vm.list': async () => [...this.machines.values()].map((e) => this.publicStatus(e)),
@@ -617,6 +619,12 @@ export class LabService {
     e.last = s;
     this.emit('vm.status', this.publicStatus(e));
     if (!e.host) this.inspect.onVmStatus(id, s.state);
+  }
+
+  /** Whether a saved source assembles with no `_start` symbol (one that does not assemble: false, Create says why). */
+  private async sourceWithoutStart(path: string): Promise<boolean> {
+    const out = await this.assembler.assemble(await this.workspace.readText(path), { file: path });
+    return out.elf !== undefined && !out.symbols.some((s) => s.name === '_start');
   }
 
   /** Assembles a saved source into `<name>.elf` beside it. */

@@ -61,6 +61,9 @@ describe('vm.kernelInfo and vm.create', () => {
     writeFileSync(join(root, 'spin.bin'), SPIN);
     writeFileSync(join(root, 'x86.elf'), X86);
     writeFileSync(join(root, 'fw.bin'), new Uint8Array(4096));
+    writeFileSync(join(root, 'lib.S'), '# a routine kernels include\nputc:\n  ret\n');
+    writeFileSync(join(root, 'kernel.S'), '  .globl _start\n_start:\n  j _start\n');
+    writeFileSync(join(root, 'broken.S'), '  frob a0\n');
     lab = await LabService.create({ workspace: root });
   });
   afterAll(() => lab.dispose());
@@ -69,6 +72,14 @@ describe('vm.kernelInfo and vm.create', () => {
     const info = (await lab.call('vm.kernelInfo', { kernel: 'spin.bin', mode: 'trap', bios: 'fw.bin' })) as KernelInfo;
     expect(info.loadAddress).toBe(0x80400000);
     expect(info.notes[0]).toContain('behind the firmware: its end rounded up to 4 MiB');
+  });
+
+  it('says a source without _start is not a kernel (the structure lab\'s lib.S crashed at pc 0 without a word)', async () => {
+    const lib = (await lab.call('vm.kernelInfo', { kernel: 'lib.S', mode: 'bare' })) as KernelInfo;
+    expect(lib).toEqual({ format: 'source', notes: ["'lib.S' defines no _start, so it starts at the beginning of its code: a source without _start is usually a file that a kernel includes (.include), not a kernel"] });
+    expect(await lab.call('vm.kernelInfo', { kernel: 'kernel.S', mode: 'trap' })).toEqual({ format: 'source', notes: [] });
+    // One that does not assemble: Create names its errors.
+    expect(await lab.call('vm.kernelInfo', { kernel: 'broken.S', mode: 'trap' })).toEqual({ format: 'source', notes: [] });
   });
 
   it('refuses an x86 ELF naming the file, and makes no machine', async () => {
