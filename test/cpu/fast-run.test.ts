@@ -15,6 +15,7 @@ import { FAST_RUN_WASM } from '../../src/engine/cpu/fast-run-wasm';
 import { Machine } from '../../src/engine/machine/machine';
 import { fastRunBytes, fastRunModule } from '../../scripts/fast-run-wasm';
 import { GUEST_DIR, buildAsm } from '../support/build';
+import { Rng } from '../support/rng';
 
 const RAM_SIZE = 8 * 1024 * 1024;
 const RAM_BASE = 0x8000_0000;
@@ -22,24 +23,6 @@ const PARAMS = 0x8010_0000;
 const FUZZ_CODE = 0x8030_0000;
 const FUZZ_CODE_SIZE = 0x1_0000;
 const FUZZ_DATA = 0x8031_0000;
-
-/** xorshift32, so that a failing seed can be replayed. */
-class Rng {
-  constructor(private s: number) {
-    if (this.s === 0) this.s = 1;
-  }
-  next(): number {
-    let s = this.s;
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    this.s = s >>> 0;
-    return this.s;
-  }
-  below(n: number): number {
-    return this.next() % n;
-  }
-}
 
 /** A register holding a data address most of the time (x1 to x15 start so). */
 function base(r: Rng): number {

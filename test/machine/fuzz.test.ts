@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { Machine, StopReason } from '../../src/engine/machine/machine';
 import { GUEST_DIR, buildAsm } from '../support/build';
+import { Rng } from '../support/rng';
 
 const LONG = process.env.VMLAB_FUZZ_LONG === '1';
 const SLICE_STEPS = 5_000;
@@ -33,24 +34,6 @@ const CONFIGS = [
 const CSRS = [0x100, 0x104, 0x105, 0x106, 0x140, 0x141, 0x142, 0x143, 0x144, 0x180, 0x300, 0x301, 0x302, 0x303, 0x304, 0x305, 0x306, 0x310, 0x340, 0x341, 0x342, 0x343, 0x344, 0x3a0, 0x3b0, 0x3b1, 0xb00, 0xb02, 0xc00, 0xc01, 0xc02, 0xc80, 0xf14];
 const SYSTEM_WORDS = [0x00000073, 0x00100073, 0x30200073, 0x10200073, 0x10500073, 0x12000073, 0x0000100f, 0x0ff0000f];
 const OPCODES = [0x03, 0x23, 0x13, 0x33, 0x37, 0x17, 0x63, 0x6f, 0x67, 0x73, 0x2f, 0x0f, 0x0b];
-
-/** xorshift32: deterministic, so a failing seed can be replayed. */
-class Rng {
-  constructor(private s: number) {
-    if (this.s === 0) this.s = 1;
-  }
-  next(): number {
-    let s = this.s;
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    this.s = s >>> 0;
-    return this.s;
-  }
-  below(n: number): number {
-    return this.next() % n;
-  }
-}
 
 /** One random instruction word: mostly well-formed encodings of every major opcode. */
 function randomWord(r: Rng): number {

@@ -10,3 +10,18 @@ export function rng(seed: number): () => number {
     return s;
   };
 }
+
+/** The same stream as an object, with numbers below a bound (`below(n)`: the next number modulo n). */
+export class Rng {
+  private readonly r: () => number;
+
+  constructor(seed: number) {
+    this.r = rng(seed);
+  }
+  next(): number {
+    return this.r();
+  }
+  below(n: number): number {
+    return this.r() % n;
+  }
+}
