@@ -16,13 +16,8 @@ import { Machine } from '../../src/engine/machine/machine';
 import { fastRunBytes, fastRunModule } from '../../scripts/fast-run-wasm';
 import { GUEST_DIR, buildAsm } from '../support/build';
 import { Rng } from '../support/rng';
+import { FUZZ_CODE, FUZZ_CODE_SIZE, FUZZ_DATA, PARAMS, RAM_BASE, RAM_SIZE } from '../support/fuzz-runtime';
 
-const RAM_SIZE = 8 * 1024 * 1024;
-const RAM_BASE = 0x8000_0000;
-const PARAMS = 0x8010_0000;
-const FUZZ_CODE = 0x8030_0000;
-const FUZZ_CODE_SIZE = 0x1_0000;
-const FUZZ_DATA = 0x8031_0000;
 
 /** A register holding a data address most of the time (x1 to x15 start so). */
 function base(r: Rng): number {

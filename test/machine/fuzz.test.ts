@@ -9,18 +9,12 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { Machine, StopReason } from '../../src/engine/machine/machine';
 import { GUEST_DIR, buildAsm } from '../support/build';
 import { Rng } from '../support/rng';
+import { CANARY, FUZZ_CODE, FUZZ_CODE_SIZE, FUZZ_DATA, PARAMS, RAM_BASE, RAM_SIZE } from '../support/fuzz-runtime';
 
 const LONG = process.env.VMLAB_FUZZ_LONG === '1';
 const SLICE_STEPS = 5_000;
 /** Slices per configuration: 8 x 5,000 x 5 configurations = 200k steps in CI; 10M when long. */
 const SLICES = LONG ? 400 : 8;
-const RAM_SIZE = 8 * 1024 * 1024;
-const RAM_BASE = 0x8000_0000;
-const PARAMS = 0x8010_0000;
-const FUZZ_CODE = 0x8030_0000;
-const FUZZ_CODE_SIZE = 0x1_0000;
-const FUZZ_DATA = 0x8031_0000;
-const CANARY = 0x8040_0000;
 
 const CONFIGS = [
   { name: 'M, bare', mode: 3, paging: 0 },
