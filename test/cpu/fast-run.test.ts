@@ -30,8 +30,9 @@ function randomWord(r: Rng): number {
   const rs1 = base(r);
   const rs2 = r.below(32);
   const f3 = r.below(8);
-  switch (r.below(14)) {
+  switch (r.below(15)) {
     case 0: return r.next() >>> 0;
+    case 14: return (0x0f | (r.next() & 0xfffff000) | (rd << 7) | (rs1 << 15) | (r.below(3) << 12)) >>> 0; // FENCE, FENCE.I, illegal
     case 1: return ((r.next() & 0xfffc) | ((r.next() & 0xffff) << 16)) >>> 0; // two compressed halfwords
     case 2: return (r.next() & 0xffff) | ((r.next() & 0xffff) << 16);
     case 3: return (0x13 | (rd << 7) | (f3 << 12) | (rs1 << 15) | ((r.next() & 0xfff) << 20)) >>> 0;

@@ -98,11 +98,15 @@
       (block $branch
       (block $jalr
       (block $jal
-        (br_table $load $gen $gen $gen $opimm $auipc $gen $gen
+      (block $fence
+        (br_table $load $gen $gen $fence $opimm $auipc $gen $gen
                   $store $gen $gen $gen $op $lui $gen $gen
                   $gen $gen $gen $gen $gen $gen $gen $gen
                   $branch $jalr $gen $jal $gen $gen $gen $gen
           (i32.and (i32.shr_u (local.get $w) (i32.const 2)) (i32.const 31))))
+      ;; FENCE (any fields: FENCE.TSO and PAUSE too) and FENCE.I order nothing here.
+      (br_if $gen (i32.gt_u (i32.and (i32.shr_u (local.get $w) (i32.const 12)) (i32.const 7)) (i32.const 1)))
+      (br $done))
       ;; JAL
       (local.set $t (i32.add (local.get $pc)
         (i32.or
