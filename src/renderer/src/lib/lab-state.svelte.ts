@@ -621,9 +621,21 @@ export class LabState {
     if (m) await this.lab.call('vm.pause', { id: m.status.id });
   }
 
+  /**
+   * Whether F10/F11 start the open file paused at _start instead of stepping machine `m`: as F5 runs
+   * it, when the editor shows an assembly file that `m` does not run or that was edited since F5
+   * built `m`. Before, F10 with traps.S open stepped the hello machine that ran last.
+   */
+  private stepStarts(m: MachineView | undefined): boolean {
+    const path = this.activePath;
+    if (!m || path === undefined || !/\.s$/i.test(path)) return false;
+    return m.source !== path || this.editedSince(m);
+  }
+
   /** F11: one instruction (launching paused at _start when nothing runs). */
   async stepInto(): Promise<void> {
     const m = this.current;
+    if (this.stepStarts(m)) return this.launch(true);
     if (m?.isVm && (m.status.state === 'exited' || m.status.state === 'error')) return this.notify(`${m.status.name} has ${m.status.vmState}: reset it to run again`);
     if (!m || m.status.state === 'exited' || m.status.state === 'error') return this.launch(true);
     if (m.status.state !== 'paused') await this.lab.call('vm.pause', { id: m.status.id });
@@ -633,6 +645,7 @@ export class LabState {
   /** F10: one instruction, running calls to their return. */
   async stepOver(): Promise<void> {
     const m = this.current;
+    if (this.stepStarts(m)) return this.launch(true);
     if (m?.isVm && (m.status.state === 'exited' || m.status.state === 'error')) return this.notify(`${m.status.name} has ${m.status.vmState}: reset it to run again`);
     if (!m || m.status.state === 'exited' || m.status.state === 'error') return this.launch(true);
     if (m.status.state !== 'paused') await this.lab.call('vm.pause', { id: m.status.id });
