@@ -23,7 +23,7 @@ import { fileKind } from './paths';
 
 /** The file format's version; a file of another version is refused. */
 export const FORMAT_VERSION = 1;
-const SNAPSHOT_FILE: EnvelopeKind = { magic: 'VMLABSNP', version: FORMAT_VERSION, noun: 'snapshot' };
+export const SNAPSHOT_FILE: EnvelopeKind = { magic: 'VMLABSNP', version: FORMAT_VERSION, noun: 'snapshot' };
 
 /** A disk a snapshot was taken with: where it is and what it held then. */
 export interface SnapshotDisk {

@@ -20,7 +20,7 @@ import type { InputEvent } from './input-timeline';
 
 /** The recording format's version; a file of another version is refused. */
 export const RECORD_VERSION = 1;
-const RECORD_FILE: EnvelopeKind = { magic: 'VMLABREC', version: RECORD_VERSION, noun: 'recording' };
+export const RECORD_FILE: EnvelopeKind = { magic: 'VMLABREC', version: RECORD_VERSION, noun: 'recording' };
 
 /** How a recorded run ended: what a replay must reproduce. */
 export interface RecordEnd {
