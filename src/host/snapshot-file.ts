@@ -138,13 +138,16 @@ export function readSnapshotFile(path: string, label = path): Snapshot {
   return decodeSnapshot(readWholeFile(path, (why) => { throw new Error(`snapshot ${label}: ${why}`); }), label);
 }
 
-/** Checks and reads a snapshot's bytes; throws one line naming it (`label`) and what is wrong. */
-export function decodeSnapshot(data: Buffer, label: string): Snapshot {
+/**
+ * Checks and reads a snapshot's bytes; throws one line naming it (`label`) and what is wrong.
+ * `summed`: the checksum's verdict when the caller hashed the bytes already (envelopeChecksumAsync).
+ */
+export function decodeSnapshot(data: Buffer, label: string, summed?: boolean): Snapshot {
   const fail = (why: string): never => {
     throw new Error(`snapshot ${label}: ${why}`);
   };
   // A recording (host/replay/record-file.ts) is the file users most often give here by mistake.
-  const envelope = decodeEnvelope(data, SNAPSHOT_FILE, fail, { VMLABREC: 'a vmlab recording, not a snapshot: replay it with vmlab run --replay FILE' });
+  const envelope = decodeEnvelope(data, SNAPSHOT_FILE, fail, { VMLABREC: 'a vmlab recording, not a snapshot: replay it with vmlab run --replay FILE' }, summed);
   const header = envelope.header as SnapshotHeader;
   if (typeof header !== 'object' || header === null || header.format !== 'vmlab-snapshot') return fail('the header is not a vmlab snapshot header');
   if (header.stateVersion !== STATE_VERSION) return fail(`machine state version ${header.stateVersion}; this vmlab reads version ${STATE_VERSION}`);

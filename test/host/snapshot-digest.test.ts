@@ -7,13 +7,13 @@
 // read (1 byte, recorded 0) gives it away.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VmState } from '../../src/engine/snapshot/machine-state';
+import type { MachineState, VmState } from '../../src/engine/snapshot/machine-state';
 import { checkSnapshotDisks, fileDigest, fileDigestAsync, writeSnapshotFile, type SnapshotDisk } from '../../src/host/snapshot-file';
-import { SnapshotLister } from '../../src/host/snapshot-list';
+import { NODE_SNAPSHOT_FILES, SnapshotLister } from '../../src/host/snapshot-list';
 
 /** Seconds before the helper opens the FIFO for writing. */
 const UNJAM_AFTER = 6;
@@ -85,6 +85,50 @@ describe("restore's disk check", () => {
       `snapshot s.snap: disk ${path} changed since the snapshot was taken (size 4096 bytes, was 512); restore it from the image as it was then`);
     await expect(checkSnapshotDisks('snapshot s.snap', [recorded(join(root, 'gone.img'), 0, sha256(Buffer.alloc(0)))])).rejects.toThrow(
       `snapshot s.snap: disk ${join(root, 'gone.img')}: no such file`);
+  });
+});
+
+describe("the list's check of a snapshot file", () => {
+  /** A snapshot of a bare machine with `pages` pages of RAM that are not zero. */
+  const write = (name: string, pages: number): string => {
+    const path = join(root, name);
+    const ram = Array.from({ length: pages }, (_, index) => ({ index, bytes: new Uint8Array(4096).fill((index % 255) + 1) }));
+    writeSnapshotFile(path, {
+      header: {
+        created: '2026-01-01T00:00:00.000Z', config: { mode: 'bare', ramSize: pages * 4096, cpu: {}, kernelName: 'k.S' }, disks: [],
+        summary: { steps: 1, instret: 1, pc: 0x80000000, priv: 3, state: 'paused' }, machine: {} as MachineState,
+      },
+      kernel: new Uint8Array(64),
+      ram,
+    });
+    return path;
+  };
+  /** The files, with a read that is done at once (from memory), so the only turns are the list's own. */
+  const atOnce = { ...NODE_SNAPSHOT_FILES, read: (path: string) => Promise.resolve(readFileSync(path)) };
+
+  it('lets the event loop run while it hashes an 8 MiB snapshot', async () => {
+    const snap = write('big.snap', 2048);
+    let turns = 0;
+    let spinning = true;
+    const spin = (): void => {
+      turns++;
+      if (spinning) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const [entry] = await new SnapshotLister(atOnce).list(new Map([['snapshots/big.snap', snap]]), (full) => relative(root, full));
+    spinning = false;
+    expect(entry).toMatchObject({ path: 'snapshots/big.snap', mode: 'bare', kernel: 'k.S', disks: [] });
+    // One turn at least per 1 MiB; the old list hashed the whole file in one go (no turn at all).
+    expect(turns).toBeGreaterThanOrEqual(8);
+  });
+
+  it('still names a flipped byte of RAM data', async () => {
+    const snap = write('flipped.snap', 300);
+    const bytes = readFileSync(snap);
+    bytes[bytes.length - 32 - 4096 * 150] ^= 1;
+    writeFileSync(snap, bytes);
+    const [entry] = await new SnapshotLister(atOnce).list(new Map([['snapshots/flipped.snap', snap]]), (full) => relative(root, full));
+    expect(entry).toEqual({ path: 'snapshots/flipped.snap', problem: 'snapshot snapshots/flipped.snap: checksum mismatch: the file is damaged or truncated' });
   });
 });
 
