@@ -26,3 +26,20 @@ export function parseAddress(text: string): number | undefined {
 export function grouped(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
+
+/**
+ * A count in at most nine characters: grouped below ten million (`9,999,999`), above in millions or
+ * billions to three digits (`12.3 M`, `1.19 G`), joined by a no-break space so a table cell keeps it
+ * on one line.
+ */
+export function short(n: number): string {
+  if (Math.abs(n) < 10_000_000) return grouped(n);
+  let text = '';
+  for (const [scale, unit] of [[1e6, 'M'], [1e9, 'G'], [1e12, 'T']] as const) {
+    const v = Math.abs(n) / scale;
+    text = `${n < 0 ? '-' : ''}${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)}\u00a0${unit}`;
+    // 999.96 M reads 1.00 G, not 1000 M.
+    if (Number(v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)) < 1000) break;
+  }
+  return text;
+}
