@@ -24,15 +24,25 @@ export const EDITOR_MIN = 220;
 
 const KEY = 'vmlab.layout';
 
+/**
+ * Height the registers pane gets at least on a first start, where the window allows: its title, pc,
+ * the x registers and the trap CSRs (Registers.svelte). At 1280×720 the memory view then keeps
+ * 200 px (six rows) where it had 259 and left the registers 185; from 900 px up nothing changes.
+ */
+export const REGISTERS_MIN = 242;
+
 /** The sizes a first start gets for a window of this size. */
 export function defaultSizes(width: number, height: number): PaneSizes {
   const narrow = width < 1500;
+  const bottom = Math.round(Math.min(320, Math.max(200, height * 0.3)));
+  // Toolbar and status bar take 54 px, the splitters 4 px each.
+  const beside = height - 54 - 4 - bottom - 4 - REGISTERS_MIN;
   return {
     left: narrow ? 180 : 220,
     right: narrow ? 480 : 520,
-    bottom: Math.round(Math.min(320, Math.max(200, height * 0.3))),
+    bottom,
     vms: narrow ? 420 : 440,
-    memory: Math.round(Math.min(460, Math.max(170, height * 0.36))),
+    memory: Math.round(Math.min(460, Math.max(170, Math.min(height * 0.36, beside)))),
   };
 }
 
