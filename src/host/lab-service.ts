@@ -18,6 +18,7 @@ import { ConsoleLog } from './console-log';
 import { DiskService } from './disk-service';
 import { LabError } from './errors';
 import { describeKernel, noStartNote } from './kernel-info';
+import { KernelSources } from './kernel-sources';
 import { readKernel, readResolved } from './paths';
 import { InspectService } from './inspect-service';
 import { MachineHost } from './machine-host';
@@ -102,6 +103,8 @@ export class LabService {
   private readonly store = new VmStore(() => this.workspace);
   /** The line map and symbols of the last build of each ELF this service wrote, by workspace path. */
   private readonly builds = new Map<string, ProgramInfo>();
+  /** What assembling each saved source says of it as a kernel (its _start), per text. */
+  private readonly sources = new KernelSources({ assemble: (text, o) => this.assembler.assemble(text, o) }, (path) => this.workspace.readText(path));
   private saveTimer: ReturnType<typeof setInterval> | undefined;
   private saving: Promise<void> = Promise.resolve();
   /** Stored VMs that could not be recreated at the last start, one line each. */
@@ -288,9 +291,15 @@ export class LabService {
     'vm.kernelInfo': async ({ kernel, mode, bios }) => {
       const bytes = /\.s$/i.test(kernel) ? undefined : readKernel(this.workspace.resolvePath(kernel), MAX_FILE_SIZE);
       const firmware = bios === 'sbi' ? 'sbi' : bios !== undefined && bios !== 'none' ? this.bootImages({ bios }).firmware : undefined;
+      // A source is assembled for its symbols (a source with errors has them too).
+      const facts = bytes === undefined ? await this.sources.facts(kernel) : undefined;
       const info = describeKernel(kernel, bytes, { mode: mode ?? 'bare', firmware });
-      if (bytes === undefined && (await this.sourceWithoutStart(kernel))) return { ...info, notes: [...info.notes, noStartNote(kernel)] };
+      if (facts !== undefined && !facts.start) return { ...info, notes: [...info.notes, noStartNote(kernel)] };
       return info;
+    },
+    'asm.withoutStart': async () => {
+      const sources = (await this.workspace.list()).filter((f) => f.kind === 'file' && /\.s$/i.test(f.path));
+      return this.sources.withoutStart(sources.map((f) => f.path));
     },
     'vm.create': async (config) => this.createMachine(config),
     'vm.list': async () => [...this.machines.values()].map((e) => this.publicStatus(e)),
@@ -619,12 +628,6 @@ export class LabService {
     e.last = s;
     this.emit('vm.status', this.publicStatus(e));
     if (!e.host) this.inspect.onVmStatus(id, s.state);
-  }
-
-  /** Whether a saved source assembles with no `_start` symbol (one that does not assemble: false, Create says why). */
-  private async sourceWithoutStart(path: string): Promise<boolean> {
-    const out = await this.assembler.assemble(await this.workspace.readText(path), { file: path });
-    return out.elf !== undefined && !out.symbols.some((s) => s.name === '_start');
   }
 
   /** Assembles a saved source into `<name>.elf` beside it. */

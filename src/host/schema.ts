@@ -43,6 +43,7 @@ export const SCHEMAS: { [M in LabMethod]: z.ZodType<LabParams<M>> } = {
   'isa.info': none,
   'asm.check': z.strictObject({ path, text: z.string().max(16 << 20) }),
   'asm.build': z.strictObject({ path, mode: mode.optional() }),
+  'asm.withoutStart': none,
   'vm.kernelInfo': z.strictObject({
     kernel: path,
     mode: mode.optional(),

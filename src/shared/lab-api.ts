@@ -299,6 +299,8 @@ export interface LabMethods extends DiskMethods, InspectMethods, MigrationMethod
   /** Assembles the saved file `path` into `<path without .S>.elf` beside it. */
   /** Assembles a source into its .elf beside it; for `mode` pv at the address a pv kernel boots at (as vm.create does). */
   'asm.build': [{ path: string; mode?: MachineMode }, AssembleResult];
+  /** The workspace's assembly sources that define no `_start` (files kernels include), which the kernel lists set apart. */
+  'asm.withoutStart': [Record<string, never>, string[]];
   /** Creates a paused machine from a kernel: bare in its own worker, or a VM in the one VMM. */
   /** The kernel `kernel` as vm.create with this mode and firmware would boot it; reads the file, assembles nothing. */
   'vm.kernelInfo': [Pick<MachineConfig, 'kernel' | 'mode' | 'bios'>, KernelInfo];
@@ -390,7 +392,7 @@ export interface LabApi {
 /** Every method name, for the preload's and server's allow-lists. */
 export const LAB_METHODS: readonly LabMethod[] = [
   'workspace.info', 'fs.list', 'fs.read', 'fs.write', 'fs.create', 'fs.rename', 'fs.delete', 'isa.info',
-  'asm.check', 'asm.build', 'vm.kernelInfo', 'vm.create', 'vm.list', 'vm.run', 'vm.pause', 'vm.step', 'vm.stepOver', 'vm.reverseStep', 'vm.reverseContinue', 'vm.runTo',
+  'asm.check', 'asm.build', 'asm.withoutStart', 'vm.kernelInfo', 'vm.create', 'vm.list', 'vm.run', 'vm.pause', 'vm.step', 'vm.stepOver', 'vm.reverseStep', 'vm.reverseContinue', 'vm.runTo',
   'vm.reset', 'vm.stop', 'vm.destroy', 'vm.input', 'vm.setBreakpoints', 'vm.registers', 'vm.readMemory', 'vm.writeMemory',
   'vm.translate', 'vm.locate', 'vm.disassemble', 'vm.stats', 'vm.gdb',
   ...DISK_METHODS, ...INSPECT_METHODS, ...MIGRATION_METHODS, ...SESSION_METHODS, ...SNAPSHOT_METHODS,

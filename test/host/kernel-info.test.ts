@@ -3,14 +3,15 @@
 // under the built-in SBI and in pv mode; behind a firmware file its end rounded up to 4 MiB), text
 // or non-instructions where code is expected, a kernel written for another mode, and an ELF vmlab
 // cannot load, which vm.create then refuses naming the file before any machine is made.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeKernel, rawLoadAddress } from '../../src/host/kernel-info';
+import { describeKernel, noStartNote, rawLoadAddress } from '../../src/host/kernel-info';
 import { LabService } from '../../src/host/lab-service';
 import type { KernelInfo } from '../../src/shared/lab-api';
 
+const REPO = join(__dirname, '..', '..');
 const SPIN = new Uint8Array([0x6f, 0x00, 0x00, 0x00]); // j .
 /** An ELF header for x86-64 (e_machine 62), which vmlab refuses. */
 const X86 = new Uint8Array(64);
@@ -64,6 +65,9 @@ describe('vm.kernelInfo and vm.create', () => {
     writeFileSync(join(root, 'lib.S'), '# a routine kernels include\nputc:\n  ret\n');
     writeFileSync(join(root, 'kernel.S'), '  .globl _start\n_start:\n  j _start\n');
     writeFileSync(join(root, 'broken.S'), '  frob a0\n');
+    writeFileSync(join(root, 'broken-kernel.S'), '  .globl _start\n_start:\n  frob a0\n');
+    // The structure lab as a new workspace has it.
+    cpSync(join(REPO, 'labs', 'structure'), join(root, 'structure'), { recursive: true });
     lab = await LabService.create({ workspace: root });
   });
   afterAll(() => lab.dispose());
@@ -78,8 +82,23 @@ describe('vm.kernelInfo and vm.create', () => {
     const lib = (await lab.call('vm.kernelInfo', { kernel: 'lib.S', mode: 'bare' })) as KernelInfo;
     expect(lib).toEqual({ format: 'source', notes: ["'lib.S' defines no _start, so it starts at the beginning of its code: a source without _start is usually a file that a kernel includes (.include), not a kernel"] });
     expect(await lab.call('vm.kernelInfo', { kernel: 'kernel.S', mode: 'trap' })).toEqual({ format: 'source', notes: [] });
-    // One that does not assemble: Create names its errors.
-    expect(await lab.call('vm.kernelInfo', { kernel: 'broken.S', mode: 'trap' })).toEqual({ format: 'source', notes: [] });
+    // One that does not assemble: Create names its errors; its symbols still tell whether it has a _start.
+    expect(await lab.call('vm.kernelInfo', { kernel: 'broken-kernel.S', mode: 'trap' })).toEqual({ format: 'source', notes: [] });
+    expect(await lab.call('vm.kernelInfo', { kernel: 'broken.S', mode: 'trap' })).toEqual({ format: 'source', notes: [noStartNote('broken.S')] });
+  });
+
+  it('lists the structure lab\'s included files apart from its kernels, and says why when one is chosen', async () => {
+    // In the workspace's order (folders first). frame.S and lib.S assemble alone; fs.S, user.S and
+    // virtio.S name symbols of the kernels that include them.
+    const included = ['structure/frame.S', 'structure/fs.S', 'structure/lib.S', 'structure/user.S', 'structure/virtio.S'];
+    expect(await lab.call('asm.withoutStart', {})).toEqual([...included, 'broken.S', 'lib.S']);
+    expect(await lab.call('vm.kernelInfo', { kernel: 'structure/fs.S', mode: 'trap' })).toEqual({ format: 'source', notes: [noStartNote('structure/fs.S')] });
+    expect(await lab.call('vm.kernelInfo', { kernel: 'structure/mono.S', mode: 'trap' })).toEqual({ format: 'source', notes: [] });
+    // A source given _start is a kernel at the next list.
+    const lib = (await lab.call('fs.read', { path: 'lib.S' })) as { text: string };
+    await lab.call('fs.write', { path: 'lib.S', text: `  .globl _start\n_start:\n${lib.text}` });
+    expect(await lab.call('asm.withoutStart', {})).toEqual([...included, 'broken.S']);
+    await lab.call('fs.write', { path: 'lib.S', text: lib.text });
   });
 
   it('refuses an x86 ELF naming the file, and makes no machine', async () => {

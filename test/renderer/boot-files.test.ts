@@ -2,7 +2,7 @@
 // likely firmware and initrd files first and every other file the host boots under "other files".
 import { describe, expect, it } from 'vitest';
 import type { FileEntry } from '../../src/shared/lab-api';
-import { firmwareChoices, initrdChoices, isKernelFile, KERNEL_KINDS, kernelFiles, offers } from '../../src/renderer/src/lib/boot-files';
+import { firmwareChoices, initrdChoices, isKernelFile, KERNEL_KINDS, kernelChoices, kernelFiles, offers } from '../../src/renderer/src/lib/boot-files';
 
 const file = (path: string): FileEntry => ({ path, kind: 'file' });
 /** A workspace as a lab course has it: sources, expected outputs, disks, snapshots and boot files. */
@@ -24,6 +24,18 @@ describe('kernel files', () => {
     expect(isKernelFile('k.s')).toBe(true);
     expect(isKernelFile('README.md')).toBe(false);
     expect(kernelFiles([{ path: 'x.S', kind: 'dir' }])).toEqual([]);
+  });
+});
+
+describe('kernel choices', () => {
+  it('sets the sources without _start apart, keeping the workspace order of each part', () => {
+    const files = [file('structure/lib.S'), file('structure/micro.S'), file('structure/mono.S'), file('structure/user.S'), file('structure/mono.elf'), file('structure/README.md')];
+    expect(kernelChoices(files, ['structure/user.S', 'structure/lib.S'])).toEqual({
+      kernels: ['structure/micro.S', 'structure/mono.S', 'structure/mono.elf'],
+      withoutStart: ['structure/lib.S', 'structure/user.S'],
+    });
+    // A source the host named that is gone from the files is in neither list.
+    expect(kernelChoices([file('hello/hello.S')], ['gone.S'])).toEqual({ kernels: ['hello/hello.S'], withoutStart: [] });
   });
 });
 

@@ -238,7 +238,7 @@ const RAM = 0x8000_0000;
 const VALID: [string, Record<string, unknown>][] = [
   ['workspace.info', {}], ['fs.list', {}], ['fs.read', { path: 'halt.S' }], ['fs.write', { path: 'f.txt', text: 'hi' }],
   ['fs.create', { path: 'dir', kind: 'dir' }], ['fs.rename', { from: 'f.txt', to: 'g.txt' }], ['fs.delete', { path: 'g.txt' }],
-  ['isa.info', {}], ['asm.check', { path: 'halt.S', text: HALT_SOURCE }], ['asm.build', { path: 'halt.S' }],
+  ['isa.info', {}], ['asm.check', { path: 'halt.S', text: HALT_SOURCE }], ['asm.build', { path: 'halt.S' }], ['asm.withoutStart', {}],
   ['vm.kernelInfo', { kernel: 'halt.S', mode: 'trap', bios: 'sbi' }],
   ['vm.create', { kernel: 'halt.S', mode: 'trap', memSize: 1 << 20, placement: 'scattered', cpu: { pmp: false }, disks: [{ path: 'd.qcow2' }] }],
   ['vm.list', {}], ['vm.run', { id: OWN }], ['vm.pause', { id: OWN }], ['vm.step', { id: OWN, count: 3 }], ['vm.stepOver', { id: OWN }], ['vm.reverseStep', { id: OWN }], ['vm.reverseContinue', { id: OWN }],

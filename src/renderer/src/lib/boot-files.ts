@@ -2,7 +2,9 @@
 // file as a kernel, firmware or initrd (a non-ELF file is a raw image, as QEMU's -kernel, -bios and
 // -initrd take it), so the firmware and initrd selects list the files that look like one first and
 // the rest under "other files", leaving out only sources and VM configurations, which are never
-// boot images. The kernel lists keep to the files that name a kernel, said in KERNEL_KINDS.
+// boot images. The kernel lists keep to the files that name a kernel, said in KERNEL_KINDS, and
+// set apart the sources that define no _start (asm.withoutStart): files that kernels include, such
+// as the structure lab's lib.S, which run one routine from their first line and crash.
 
 import type { FileEntry } from '../../../shared/lab-api';
 
@@ -31,6 +33,19 @@ export function isKernelFile(path: string): boolean {
 /** The workspace's kernel files, in the workspace's order. */
 export function kernelFiles(files: readonly FileEntry[]): string[] {
   return files.filter((f) => f.kind === 'file' && isKernelFile(f.path)).map((f) => f.path);
+}
+
+/** The kernel lists' choices: the kernels, and apart the sources without `_start` (files kernels include). */
+export interface KernelChoices {
+  readonly kernels: readonly string[];
+  readonly withoutStart: readonly string[];
+}
+
+/** The workspace's kernel files split by `withoutStart` (the sources that define no `_start`), each in the workspace's order. */
+export function kernelChoices(files: readonly FileEntry[], withoutStart: readonly string[]): KernelChoices {
+  const apart = new Set(withoutStart);
+  const all = kernelFiles(files);
+  return { kernels: all.filter((p) => !apart.has(p)), withoutStart: all.filter((p) => apart.has(p)) };
 }
 
 /** The firmware select's choices. */

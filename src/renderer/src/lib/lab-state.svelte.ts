@@ -6,7 +6,7 @@ import {
   CPU_MODEL, MACHINE_MODES, parseCpuSpec, type AddressSpace, type AssembleResult, type ConsoleLogInfo, type FileEntry, type LabApi, type LineMapEntry,
   type MachineConfig, type MachineMode, type MachineStatus, type RegisterSnapshot, type SymbolEntry,
 } from '../../../shared/lab-api';
-import { kernelFiles } from './boot-files';
+import { kernelChoices } from './boot-files';
 import { CompareSession } from './compare-session.svelte';
 import { LANGUAGE_ID } from './riscv-language';
 import { StatsHistory } from './stats-history.svelte';
@@ -191,6 +191,8 @@ export class LabState {
     }
   }
   files = $state<FileEntry[]>([]);
+  /** The sources the host found without `_start` at the last refresh of the files. */
+  withoutStart = $state<string[]>([]);
   workspaceName = $state('');
   docs = $state<Doc[]>([]);
   #activePath = $state<string | undefined>();
@@ -243,9 +245,14 @@ export class LabState {
     return this.machines.find((m) => m.status.id === this.currentId);
   }
 
-  /** Workspace files a machine can boot: assembly sources, ELF images and raw `.bin` images. */
-  get kernels(): string[] {
-    return kernelFiles(this.files);
+  /** Workspace files a machine can boot: assembly sources with `_start`, ELF images and raw `.bin` images. */
+  get kernels(): readonly string[] {
+    return kernelChoices(this.files, this.withoutStart).kernels;
+  }
+
+  /** The workspace's assembly sources that define no `_start` (files kernels include), which the kernel lists set apart. */
+  get sourcesWithoutStart(): readonly string[] {
+    return kernelChoices(this.files, this.withoutStart).withoutStart;
   }
 
   /** Whether any open document has unsaved changes. */
@@ -371,9 +378,10 @@ export class LabState {
     this.memoryRequest = { address: address >>> 0, space, seq: (this.memoryRequest?.seq ?? 0) + 1 };
   }
 
-  /** Re-reads the file tree. */
+  /** Re-reads the file tree, then which sources define no `_start` (assembled by the host, so it follows). */
   async refreshFiles(): Promise<void> {
     this.files = await this.lab.call('fs.list', {});
+    this.withoutStart = await this.lab.call('asm.withoutStart', {}).catch(() => this.withoutStart);
   }
 
   /** Shows a problem in the status bar; it stays until the next action replaces it or the user dismisses it. */
