@@ -66,7 +66,7 @@ test('New VM: a raw kernel\'s load address, text and pv kernels flagged, a bad E
   await form.locator('select[name="mode"]').selectOption('emulate');
   await expect(form.locator('[data-kernel-info]')).toHaveAttribute('data-kernel-info', 'source');
   await expect(notes).toHaveText([
-    "'disk/disk-pv.S' is written for pv mode (its name ends in -pv): it calls the VMM by hypercalls, which nothing answers in emulate mode, so it crashes at the first one; pick mode pv",
+    "'disk/disk-pv.S' is written for pv mode (its code calls the VMM's pv extension, a7 = 0x08564d4c): it calls the VMM by hypercalls, which nothing answers in emulate mode, so it crashes at the first one; pick mode pv",
   ]);
   await form.locator('select[name="mode"]').selectOption('pv');
   await expect(form.locator('[data-kernel-info]')).toHaveCount(0);

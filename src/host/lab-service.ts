@@ -103,7 +103,7 @@ export class LabService {
   private readonly store = new VmStore(() => this.workspace);
   /** The line map and symbols of the last build of each ELF this service wrote, by workspace path. */
   private readonly builds = new Map<string, ProgramInfo>();
-  /** What assembling each saved source says of it as a kernel (its _start), per text. */
+  /** What assembling each saved source says of it as a kernel (its _start, its code), per text. */
   private readonly sources = new KernelSources({ assemble: (text, o) => this.assembler.assemble(text, o) }, (path) => this.workspace.readText(path));
   private saveTimer: ReturnType<typeof setInterval> | undefined;
   private saving: Promise<void> = Promise.resolve();
@@ -291,9 +291,9 @@ export class LabService {
     'vm.kernelInfo': async ({ kernel, mode, bios }) => {
       const bytes = /\.s$/i.test(kernel) ? undefined : readKernel(this.workspace.resolvePath(kernel), MAX_FILE_SIZE);
       const firmware = bios === 'sbi' ? 'sbi' : bios !== undefined && bios !== 'none' ? this.bootImages({ bios }).firmware : undefined;
-      // A source is assembled for its symbols (a source with errors has them too).
+      // A source is assembled for its symbols and code (a source with errors has symbols, no code).
       const facts = bytes === undefined ? await this.sources.facts(kernel) : undefined;
-      const info = describeKernel(kernel, bytes, { mode: mode ?? 'bare', firmware });
+      const info = describeKernel(kernel, bytes, { mode: mode ?? 'bare', firmware }, facts?.code);
       if (facts !== undefined && !facts.start) return { ...info, notes: [...info.notes, noStartNote(kernel)] };
       return info;
     },

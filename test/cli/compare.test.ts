@@ -1,7 +1,7 @@
 // `vmlab compare` as a grading script sees it: exit code 1 when a mode's console output differs
 // from bare's, and `--disk`, with which every mode boots the same disk contents.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +18,17 @@ function vmlab(args: string[]): { code: number | null; stdout: string; stderr: s
 }
 
 describe('compare', () => {
+  it('tells a pv kernel by its code: warned outside pv whatever its name, and --pv of a kernel that makes no hypercall', () => {
+    copyFileSync(join(LABS, 'traps', 'traps-pv.S'), join(dir, 'syscalls.S'));
+    copyFileSync(TRAPS, join(dir, 'mine-pv.S'));
+    const pvAsTrap = vmlab(['compare', 'syscalls.S', '--modes', 'bare,trap', '--max-insns', '100000']);
+    expect(pvAsTrap.stderr).toContain("vmlab: 'syscalls.S' is written for pv mode (its code calls the VMM's pv extension, a7 = 0x08564d4c): outside pv it crashes at its first hypercall; give it with --pv beside the kernel it was made from\n");
+    const notPv = vmlab(['compare', TRAPS, '--pv', 'mine-pv.S', '--modes', 'bare,pv', '--max-insns', '100000']);
+    expect(notPv.stderr).toContain("vmlab: --pv: pv mode runs kernels written for its hypercalls (the labs' -pv.S files); unless 'mine-pv.S' is one, it crashes at its first privileged instruction or device access\n");
+    // The pair as the labs make it: nothing to warn of.
+    expect(vmlab(['compare', TRAPS, '--pv', 'syscalls.S', '--modes', 'bare,pv', '--max-insns', '100000']).stderr).toBe('');
+  });
+
   it('refuses a memory size no VM can have, in one line', () => {
     const r = vmlab(['compare', TRAPS, '--mem', '3G']);
     expect(r.code).toBe(2);

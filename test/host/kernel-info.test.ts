@@ -3,11 +3,12 @@
 // under the built-in SBI and in pv mode; behind a firmware file its end rounded up to 4 MiB), text
 // or non-instructions where code is expected, a kernel written for another mode, and an ELF vmlab
 // cannot load, which vm.create then refuses naming the file before any machine is made.
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeKernel, noStartNote, rawLoadAddress } from '../../src/host/kernel-info';
+import { describeKernel, elfCode, noStartNote, pvKernel, rawLoadAddress, setsPvExtension } from '../../src/host/kernel-info';
+import { assembleFile } from '../../src/cli/kernel-input';
 import { LabService } from '../../src/host/lab-service';
 import type { KernelInfo } from '../../src/shared/lab-api';
 
@@ -48,6 +49,37 @@ describe('describeKernel', () => {
     expect(describeKernel('hello/hello.S', undefined, { mode: 'trap' })).toEqual({ format: 'source', notes: [] });
   });
 
+  it('tells every pv kernel of the labs and workloads by its code, and no other kernel', () => {
+    const kernels = [
+      ...readdirSync(join(REPO, 'labs'), { withFileTypes: true }).filter((d) => d.isDirectory())
+        .flatMap((d) => readdirSync(join(REPO, 'labs', d.name)).filter((f) => /\.S$/.test(f)).map((f) => join('labs', d.name, f))),
+      ...readdirSync(join(REPO, 'bench', 'workloads')).filter((f) => /\.S$/.test(f)).map((f) => join('bench', 'workloads', f)),
+      // Calls every SBI function and probes the pv extension by its id (in a0): not a pv kernel.
+      join('test', 'guests', 'sbi', 'sbi-calls.S'),
+    ];
+    const pv = kernels.filter((k) => {
+      const r = assembleFile(join(REPO, k), {});
+      // The structure lab's included files: some do not assemble alone, frame.S holds macros only.
+      if (!r.elf || !r.symbols.some((sym) => sym.name === '_start')) return false;
+      // Named without -pv, so that only the code can tell.
+      return pvKernel(k.replace(/-pv\.S$/, '.S'), elfCode(r.elf)).pv;
+    });
+    expect(pv.sort()).toEqual(kernels.filter((k) => k.endsWith('-pv.S')).sort());
+    expect(pv.length).toBe(9);
+  });
+
+  it('finds the pv id set in a7 by lui and addi, with instructions between, not a lui alone or another register', () => {
+    const words = (...w: number[]): Uint8Array => new Uint8Array(new Uint32Array(w).buffer);
+    const LUI_A7 = 0x085658b7; // lui a7, 0x8565
+    const ADDI_A7 = 0xd4c88893; // addi a7, a7, -692
+    expect(setsPvExtension([words(LUI_A7, ADDI_A7, 0x00000073)])).toBe(true);
+    expect(setsPvExtension([words(0x085652b7, 0x00000013, 0xd4c28893)])).toBe(true); // lui t0; nop; addi a7, t0, -692
+    expect(setsPvExtension([new Uint8Array([0x01, 0x00, ...words(LUI_A7, ADDI_A7)])])).toBe(true); // after a compressed nop
+    expect(setsPvExtension([words(LUI_A7, 0xd4c88513)])).toBe(false); // addi a0, a7, -692: the probe's argument
+    expect(setsPvExtension([words(LUI_A7)])).toBe(false);
+    expect(setsPvExtension([words(ADDI_A7, LUI_A7)])).toBe(false);
+  });
+
   it('names an ELF it cannot load', () => {
     expect(describeKernel('x86.elf', X86, { mode: 'emulate' })).toMatchObject({
       format: 'elf', problem: expect.stringMatching(/^could not load kernel 'x86\.elf': ELF file for x86-64, not RISC-V/),
@@ -66,8 +98,12 @@ describe('vm.kernelInfo and vm.create', () => {
     writeFileSync(join(root, 'kernel.S'), '  .globl _start\n_start:\n  j _start\n');
     writeFileSync(join(root, 'broken.S'), '  frob a0\n');
     writeFileSync(join(root, 'broken-kernel.S'), '  .globl _start\n_start:\n  frob a0\n');
-    // The structure lab as a new workspace has it.
+    // The labs as a new workspace has them; traps-pv.S under a name without -pv, traps.S under one with it.
     cpSync(join(REPO, 'labs', 'structure'), join(root, 'structure'), { recursive: true });
+    cpSync(join(REPO, 'labs', 'traps'), join(root, 'traps'), { recursive: true });
+    copyFileSync(join(root, 'traps', 'traps-pv.S'), join(root, 'traps', 'syscalls.S'));
+    copyFileSync(join(root, 'traps', 'traps.S'), join(root, 'traps', 'mine-pv.S'));
+    writeFileSync(join(root, 'traps', 'draft-pv.S'), '  .globl _start\n_start:\n  frob a0\n');
     lab = await LabService.create({ workspace: root });
   });
   afterAll(() => lab.dispose());
@@ -99,6 +135,24 @@ describe('vm.kernelInfo and vm.create', () => {
     await lab.call('fs.write', { path: 'lib.S', text: `  .globl _start\n_start:\n${lib.text}` });
     expect(await lab.call('asm.withoutStart', {})).toEqual([...included, 'broken.S']);
     await lab.call('fs.write', { path: 'lib.S', text: lib.text });
+  });
+
+  it('tells a pv kernel by its code, not its name', async () => {
+    // traps-pv.S as syscalls.S: warned outside pv, by what its code does.
+    expect(await lab.call('vm.kernelInfo', { kernel: 'traps/syscalls.S', mode: 'trap' })).toEqual({ format: 'source', notes: [
+      "'traps/syscalls.S' is written for pv mode (its code calls the VMM's pv extension, a7 = 0x08564d4c): it calls the VMM by hypercalls, which nothing answers in trap mode, so it crashes at the first one; pick mode pv",
+    ] });
+    expect(await lab.call('vm.kernelInfo', { kernel: 'traps/syscalls.S', mode: 'pv' })).toEqual({ format: 'source', notes: [] });
+    // traps.S as mine-pv.S: no hypercall, so no pv warning in trap mode, and pv mode's note in pv.
+    expect(await lab.call('vm.kernelInfo', { kernel: 'traps/mine-pv.S', mode: 'trap' })).toEqual({ format: 'source', notes: [] });
+    expect(((await lab.call('vm.kernelInfo', { kernel: 'traps/mine-pv.S', mode: 'pv' })) as KernelInfo).notes[0]).toMatch(/^pv mode runs kernels written for its hypercalls/);
+    // Built into an ELF, the same verdicts.
+    await lab.call('asm.build', { path: 'traps/syscalls.S', mode: 'pv' });
+    await lab.call('asm.build', { path: 'traps/mine-pv.S' });
+    expect(((await lab.call('vm.kernelInfo', { kernel: 'traps/syscalls.elf', mode: 'emulate' })) as KernelInfo).notes[0]).toContain("(its code calls the VMM's pv extension, a7 = 0x08564d4c)");
+    expect(await lab.call('vm.kernelInfo', { kernel: 'traps/mine-pv.elf', mode: 'emulate' })).toEqual({ format: 'elf', size: expect.any(Number), notes: [] });
+    // No code to read (it does not assemble): the name decides.
+    expect(((await lab.call('vm.kernelInfo', { kernel: 'traps/draft-pv.S', mode: 'trap' })) as KernelInfo).notes[0]).toContain('(its name ends in -pv)');
   });
 
   it('refuses an x86 ELF naming the file, and makes no machine', async () => {

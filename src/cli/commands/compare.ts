@@ -9,6 +9,7 @@ import type { DiskAttachment } from '../../engine/machine/board';
 import { createDisk } from '../../host/disk-tools';
 import { closeDisks, collectDisk, type DiskSpec } from '../disk-option';
 import { openDisks } from '../disk-open';
+import { modeNote, pvKernelFile, pvReason } from '../../host/kernel-info';
 import { rawKernelNotes } from '../kernel-input';
 import { MEMORY_MAP } from '../../engine/machine/memory-map';
 import type { CpuFeatures } from '../../engine/cpu/hart';
@@ -59,8 +60,15 @@ export function registerCompare(program: Command): void {
       const loaded = kernels.map((kernel) => {
         const bytes = loadKernelFor(kernel, boot);
         for (const note of rawKernelNotes(kernel, bytes, MEMORY_MAP.ram.base)) process.stderr.write(`vmlab: ${note}\n`);
+        // A pv kernel in the rows of the other modes crashes at its first hypercall; one given to
+        // --pv that makes none crashes in the pv row (kernel-info.ts tells them by their code).
+        const pv = pvKernelFile(kernel, bytes);
+        if (pv.pv) process.stderr.write(`vmlab: '${kernel}' is written for pv mode (${pvReason(pv)}): outside pv it crashes at its first hypercall; give it with --pv beside the kernel it was made from\n`);
         return { name: kernel, bytes };
       });
+      const pvBytes = opts.pv === undefined ? undefined : loadKernelFor(opts.pv, { sbi: true });
+      const pvNote = opts.pv === undefined || pvBytes === undefined ? undefined : modeNote(opts.pv, 'pv', pvKernelFile(opts.pv, pvBytes));
+      if (pvNote !== undefined) process.stderr.write(`vmlab: --pv: ${pvNote}\n`);
       const overlays = new DiskOverlays(opts.disk ?? []);
       let rows: (CompareRow | KernelCompareRow)[];
       try {
@@ -68,7 +76,7 @@ export function registerCompare(program: Command): void {
           memSize: opts.mem, cpu: opts.cpu, boot, maxSteps: opts.maxInsns, modes: opts.modes,
           input: opts.input === undefined ? undefined : new TextEncoder().encode(opts.input.replace(/\\n/g, '\n')),
           disks: opts.disk === undefined ? undefined : () => overlays.open(),
-          pvKernel: opts.pv === undefined ? undefined : loadKernelFor(opts.pv, { sbi: true }),
+          pvKernel: pvBytes,
         };
         rows = loaded.length === 1 ? compareModes(loaded[0].bytes, options) : compareKernels(loaded, options);
       } finally {
