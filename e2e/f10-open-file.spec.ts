@@ -21,7 +21,7 @@ test('F10 on traps.S while hello runs starts traps paused at _start; F11 then st
   await expect(page.locator('.pc-line')).toBeVisible();
   const pc = await page.locator('[data-reg="pc"]').textContent();
   // hello runs on.
-  await expect(page.locator('tr[data-vm="hello"] [data-vm-state]')).toHaveText('idle');
+  await expect(page.locator('tr[data-vm="hello"] [data-vm-state]')).toHaveText('waiting');
 
   await page.keyboard.press('F11');
   await expect(page.locator('[data-reg="pc"]')).not.toHaveText(pc!);

@@ -41,12 +41,12 @@ test('Reverse Step and Reverse Continue take a bare machine back, and it runs on
   // To the end, back to where the machine's history starts, and on to the end again.
   const expected = readFileSync(join(LABS, 'traps', 'expected-output.txt'), 'latin1').trimEnd();
   await page.locator('[data-action="run"]').click();
-  await expect(status(page, 'state')).toContainText('exited', { timeout: 60_000 });
+  await expect(status(page, 'state')).toContainText('halted', { timeout: 60_000 });
   await expect.poll(async () => (await consoleText(page)).trimEnd()).toBe(expected);
   await page.locator('[data-action="reverse-continue"]').click();
   await expect(status(page, 'state')).toContainText('start of history', { timeout: 30_000 });
   await expect.poll(pc(page), { timeout: 30_000 }).toBe(0x1000);
   await page.locator('[data-action="run"]').click();
-  await expect(status(page, 'state')).toContainText('exited', { timeout: 60_000 });
+  await expect(status(page, 'state')).toContainText('halted', { timeout: 60_000 });
   expect((await consoleText(page)).trimEnd()).toBe(expected);
 });

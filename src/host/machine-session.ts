@@ -6,6 +6,7 @@ import { Access } from '../engine/mmu/walk';
 import { Machine, StopReason } from '../engine/machine/machine';
 import { readCsrs, readPhysical, translateDebug, writePhysical } from '../engine/machine/inspect';
 import type { AddressLocation, AddressSpace, CpuOptions, DisasmLine, MachineState, MemoryBlock, RegisterSnapshot, TranslationInfo } from '../shared/lab-api';
+import { haltedText } from '../shared/state-words';
 import { callReturnAddress, disassembleBlock } from './disasm-lines';
 import type { BootImages, WorkerStatus } from './worker-protocol';
 import { inspectMachine, type InspectReplies, type InspectRequest } from './vm-inspect';
@@ -172,7 +173,7 @@ export class MachineSession {
       changed: () => {
         this.flushUart();
         const m = this.m;
-        if (m.exitCode !== undefined) this.setState('exited', `exited with code ${m.exitCode}`);
+        if (m.exitCode !== undefined) this.setState('exited', haltedText(m.exitCode));
         else this.setState('paused', held);
       },
       killed: () => {
@@ -275,7 +276,7 @@ export class MachineSession {
     switch (reason) {
       case StopReason.EXIT:
         this.clearTemp();
-        this.setState('exited', `exited with code ${m.exitCode}`);
+        this.setState('exited', haltedText(m.exitCode));
         break;
       case StopReason.IDLE:
         this.setState('idle', 'waiting for input (wfi)');
@@ -321,7 +322,7 @@ export class MachineSession {
       reason = m.step();
     }
     this.flushUart();
-    if (reason === StopReason.EXIT) return this.setState('exited', `exited with code ${m.exitCode}`);
+    if (reason === StopReason.EXIT) return this.setState('exited', haltedText(m.exitCode));
     const why = reason === StopReason.BREAKPOINT ? 'breakpoint' : reason === StopReason.IDLE ? 'waiting for input (wfi)' : 'step';
     return this.setState('paused', why);
   }

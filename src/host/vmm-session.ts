@@ -21,6 +21,7 @@ import { inspectVm, type InspectReplies, type InspectRequest } from './vm-inspec
 import { attachments, closeDisks, describeDisks, openVmDisks, readSector, type DiskOpenSpec, type OpenedDisk } from './vm-disks';
 import type { VmmMode, VmWorkerStatus } from './vmm-protocol';
 import type { SnapshotEntry } from '../shared/snapshot-api';
+import { haltedText } from '../shared/state-words';
 import type { Snapshot } from './snapshot-file';
 import { restoreVm, saveVmSnapshot, type SnapshotTarget } from './snapshot-state';
 import { AppGdb } from './gdb/app-gdb';
@@ -706,7 +707,7 @@ export class VmmSession {
           s.relayTimer ??= setTimeout(flush, RELAY_FLUSH_MS);
         } else if (f.type === MessageType.EXIT) {
           const e = parseJson(f, Exit);
-          end(e.end === 'exit' ? `exited with code ${e.exitCode} at ${to}` : `${e.message ?? e.end} at ${to}`);
+          end(e.end === 'exit' ? `${haltedText(e.exitCode ?? undefined)} at ${to}` : `${e.message ?? e.end} at ${to}`);
           peer.close();
         } else {
           throw new Error(`${peer.name} sent a message of type ${f.type} where console output belongs`);
@@ -775,7 +776,7 @@ function reasonOf(vm: Vm): string | undefined {
   switch (vm.state) {
     case 'paused': return 'paused';
     case 'waiting': return 'waiting for input (wfi)';
-    case 'halted': return `exited with code ${vm.exitCode}`;
+    case 'halted': return haltedText(vm.exitCode);
     case 'crashed': return vm.crashReason;
     case 'stopped': return 'stopped';
     default: return undefined;

@@ -58,7 +58,7 @@ describe('machine worker', () => {
     await lab.call('vm.run', { id });
     const end = Date.now() + 5000;
     while (!statuses.some((s) => s.id === id && s.state === 'exited') && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-    expect(statuses.find((s) => s.id === id && s.state === 'exited')).toMatchObject({ exitCode: 7, reason: 'exited with code 7' });
+    expect(statuses.find((s) => s.id === id && s.state === 'exited')).toMatchObject({ exitCode: 7, reason: 'halted, exit code 7' });
     await expect(lab.call('vm.step', { id })).resolves.toMatchObject({ state: 'exited' });
     await lab.call('vm.destroy', { id });
   });

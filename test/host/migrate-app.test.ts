@@ -126,7 +126,7 @@ describe('vm.migrate to a real vmlab host', () => {
       // The host runs it to its end and its console comes back to the VM's console here.
       expect(await h.done).toBe(0);
       await until('the host\'s EXIT', () => latest.get(id)?.migration?.phase === 'ended');
-      expect(latest.get(id)).toMatchObject({ state: 'exited', vmState: 'stopped', migration: { phase: 'ended', end: `exited with code 0 at 127.0.0.1:${h.port}` } });
+      expect(latest.get(id)).toMatchObject({ state: 'exited', vmState: 'stopped', migration: { phase: 'ended', end: `halted, exit code 0 at 127.0.0.1:${h.port}` } });
       expect(consoleText.get(id)).toBe(ref.stdout);
       expect((JSON.parse(readFileSync(h.stats, 'utf8')) as { instret: number }).instret).toBe(ref.instret);
       // The VM here is no longer runnable; removing it ends nothing at the host.

@@ -3,27 +3,25 @@
 // never `paused (paused)` or `waiting (waiting for input (wfi))`; and its speed: the MIPS of the last
 // interval while it runs, the last rate it ran at once it does not, else nothing, the state field
 // having named the state already (before, every machine that was not running showed `— MIPS`, and
-// then one that had no rate showed its state a second time: `halted, exit code 0 … halted`).
+// then one that had no rate showed its state a second time: `halted, exit code 0 … halted`). A bare
+// machine's state reads as a VM's (src/shared/state-words.ts): it said `exited with code 0`.
 
 import type { MachineStatus } from '../../../shared/lab-api';
+import { haltedText, stateName } from '../../../shared/state-words';
 
 /** The state of a machine (a VM's own state where it has one) with the reason that goes with it. */
 export function stateText(s: Pick<MachineStatus, 'state' | 'vmState' | 'reason' | 'exitCode' | 'crashReason'>): string {
-  const state = s.vmState ?? s.state;
   const reason = s.reason;
-  switch (state) {
+  switch (stateName(s)) {
     case 'running':
       return 'running';
     case 'paused':
       // The host's reason says why (breakpoint, step, reached, reset, loaded) unless it is the state again.
       return reason === undefined || reason === 'paused' ? 'paused' : `paused (${reason})`;
-    case 'idle':
     case 'waiting':
       return 'waiting for input (wfi)';
-    case 'exited':
-      return s.exitCode === undefined ? reason ?? 'exited' : `exited with code ${s.exitCode}`;
     case 'halted':
-      return s.exitCode === undefined ? 'halted' : `halted, exit code ${s.exitCode}`;
+      return haltedText(s.exitCode);
     case 'stopped':
       return 'stopped (powered off)';
     case 'crashed':
