@@ -193,6 +193,8 @@ export class LabState {
   files = $state<FileEntry[]>([]);
   /** The sources the host found without `_start` at the last refresh of the files. */
   withoutStart = $state<string[]>([]);
+  /** Counts refreshes of the files, so that an older answer of asm.withoutStart is dropped. */
+  private filesSeq = 0;
   workspaceName = $state('');
   docs = $state<Doc[]>([]);
   #activePath = $state<string | undefined>();
@@ -378,10 +380,16 @@ export class LabState {
     this.memoryRequest = { address: address >>> 0, space, seq: (this.memoryRequest?.seq ?? 0) + 1 };
   }
 
-  /** Re-reads the file tree, then which sources define no `_start` (assembled by the host, so it follows). */
+  /**
+   * Re-reads the file tree. Which sources define no `_start` follows without holding it up: the host
+   * assembles them (the labs' sources at the first call, 0.2 s); only the latest refresh's answer is kept.
+   */
   async refreshFiles(): Promise<void> {
+    const seq = ++this.filesSeq;
     this.files = await this.lab.call('fs.list', {});
-    this.withoutStart = await this.lab.call('asm.withoutStart', {}).catch(() => this.withoutStart);
+    void this.lab.call('asm.withoutStart', {}).then((paths) => {
+      if (seq === this.filesSeq) this.withoutStart = paths;
+    }, () => undefined);
   }
 
   /** Shows a problem in the status bar; it stays until the next action replaces it or the user dismisses it. */
