@@ -55,12 +55,14 @@ export function setMachineV8Flags(): void {
 /**
  * Compiles the interpreter's fast run in WebAssembly (engine/cpu/fast-run.wat) with V8's optimizing
  * compiler and gives it to the engine. The flags that keep the translator's regions in Liftoff are
- * lifted for this one compile: V8 compiles a function at its first call, so the module's one function
- * is called once (with nothing to do) before they are set again.
+ * lifted for this one compile, and V8's lazy compilation with them: lazily, V8 compiles a function at
+ * its first call, which for the run's helper (the block-start check) came after the flags were back,
+ * in Liftoff. The run is called once (with nothing to do) before they are set again.
  */
 export function compileFastRun(): void {
   setFlagsFromString('--no-liftoff-only');
   setFlagsFromString('--no-liftoff');
+  setFlagsFromString('--no-wasm-lazy-compilation');
   try {
     const wa = (globalThis as unknown as { WebAssembly: HostWasm }).WebAssembly;
     const module = new wa.Module(fastRunBytes());
@@ -69,6 +71,7 @@ export function compileFastRun(): void {
     run(0, 0, 0, 0, 0, 0, 0, 0, 0);
     setFastRunModule(module);
   } finally {
+    setFlagsFromString('--wasm-lazy-compilation');
     setFlagsFromString('--liftoff');
     setFlagsFromString('--liftoff-only');
   }

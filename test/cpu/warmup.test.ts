@@ -5,7 +5,7 @@
 // and the hart under the production budget has hot starts deferred; a hart of its own walks page
 // tables in S-mode, takes interrupts, returns with sret and reaches devices of five classes.
 import { expect, test } from 'vitest';
-import { TRAPS_PER_PASS, WARM_STEPS, warmUpInterpreter } from '../../src/engine/cpu/warmup';
+import { TRAPS_PER_PASS, WARM_STEPS, WarmLoops, warmUpInterpreter } from '../../src/engine/cpu/warmup';
 
 test('the warm-up program runs its traps, blocks and deferrals on its harts', () => {
   const s = warmUpInterpreter();
@@ -43,5 +43,20 @@ test('the warm-up walks page tables, faults, takes interrupts, returns with sret
   expect(s.interrupts).toBe(16);
   expect(s.srets).toBe(8);
   // A load and a store into each of five devices, eight times.
+  expect(s.deviceAccesses).toBe(80);
+});
+
+test('for machines with the fast run alone, three harts run it and build WebAssembly regions', () => {
+  const s = warmUpInterpreter(WarmLoops.FAST);
+  expect(s.steps).toBeGreaterThanOrEqual(3 * WARM_STEPS);
+  expect(s.steps).toBeLessThan(4 * WARM_STEPS);
+  expect(s.ecalls).toBeGreaterThan(3 * WARM_STEPS / 600);
+  expect(s.translations).toBeGreaterThan(0);
+  expect(s.faultLoopBuilt).toBeGreaterThanOrEqual(1);
+  expect(s.deferred).toBeGreaterThan(0);
+  expect(s.fastRuns).toBeGreaterThan(1);
+  // The paging hart's part is the same.
+  expect(s.pageFaults).toBe(26);
+  expect(s.srets).toBe(8);
   expect(s.deviceAccesses).toBe(80);
 });

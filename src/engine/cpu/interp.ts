@@ -75,8 +75,6 @@ export function execute(h: Hart, limit: number): void {
   const hasA = h.features.a === true;
   const hasXs = h.features.xsensitive === true;
   const dc = decodeCache(hasC);
-  // A jump or branch target with bit 1 set is misaligned without C.
-  const tmask = hasC ? 0 : 2;
 
   let pc = h.pc;
   let steps = h.sliceSteps;
@@ -124,7 +122,8 @@ export function execute(h: Hart, limit: number): void {
   const marks = dcMarks;
   // The fast run in WebAssembly, while the slice's counts fit its 32-bit integers.
   const fast = limit < 0x7fffffff ? h.fastRun : undefined;
-  const fst = h.fastStatus;
+  // Where the inner loop leaves its status words.
+  const st = fast !== undefined ? h.fastStatus : JS_STATUS;
   const fastFlags = (hasC ? FastFlag.C : 0) | (hasM ? FastFlag.M : 0) | (blocks ? FastFlag.BLOCKS : 0);
 
   outer: while (steps < end) {
@@ -210,247 +209,21 @@ export function execute(h: Hart, limit: number): void {
     // miss, a TLB miss, a misaligned target, a rare instruction) leaves it before changing anything,
     // and the general path below runs that instruction. With the translator on, a jump or branch
     // goes back to the top only where a block starts or a start turns hot (mustLeaveRun).
-    if (inPage && bpList === undefined && fast !== undefined) {
-      // The same run in WebAssembly (fast-run.wat); it writes RAM without clearing decode-cache stamps,
-      // so the epoch ends.
-      const k = fast(pc, steps, end, fbase, foff, flimit, dtag, ftag, fastFlags);
-      pc = fst[0];
-      steps = fst[1];
-      fbase = fst[2];
-      foff = fst[3];
-      flimit = fst[4];
-      hits += fst[5];
-      epoch = 0;
+    if (inPage && bpList === undefined) {
+      // The run in WebAssembly (fast-run.wat) writes RAM without clearing decode-cache stamps, so the
+      // epoch ends; jsRun goes on with it.
+      const k = fast !== undefined ? fast(pc, steps, end, fbase, foff, flimit, dtag, ftag, fastFlags)
+        : jsRun(h, pc, steps, end, fbase, foff, flimit, dtag, ftag, epoch, st);
+      pc = st[0];
+      steps = st[1];
+      fbase = st[2];
+      foff = st[3];
+      flimit = st[4];
+      hits += st[5];
+      epoch = fast !== undefined ? 0 : st[6];
       if (k !== FastExit.GENERAL) {
         if (k === FastExit.ENTRY) entry = true;
         continue;
-      }
-    } else if (inPage && bpList === undefined) {
-      if (epoch === 0) epoch = newEpoch();
-      // One pass of `run` per fetch page: a jump into another page (or running on into it) whose
-      // TLB fetch entry is there keeps the run going with that page (a kernel calls across pages
-      // every few dozen instructions); the page's values stay constant within the inner loop.
-      run: for (;;) {
-        // RAM offset of the fetch page; its slots are stamped with the epoch and the page's alias bits.
-        const fram = (fbase + foff) | 0;
-        const stamp = epoch | (fram >>> Dc.ALIAS_SHIFT);
-        marks[fram >>> 12] = epoch;
-        // The fetch page's blocks: none is installed or dropped while the run goes on (the translator
-        // runs at the top, and stores into a page holding blocks leave the run).
-        const fpg = pages === undefined ? undefined : pages[fram >>> 12];
-        for (;;) {
-          if (steps >= end) continue outer;
-          if (((pc - fbase) >>> 0) >= flimit) {
-            const vpn = pc >>> 12;
-            const ti = vpn & Lit.TLB;
-            if (tagX[ti] !== (vpn | ftag) || (pc & 0xfff) >= 0xffe) continue outer;
-            fbase = vpn << 12;
-            foff = toff[ti];
-            // Running on into the next page starts a block there, as a jump does (a straight line
-            // longer than a page: an unrolled hash).
-            if (blocks && mustLeaveRun(pages![((fbase + foff) | 0) >>> 12], hot!, (pc + foff) | 0)) {
-              entry = true;
-              continue outer;
-            }
-            continue run;
-          }
-          const hw = ((pc + foff) | 0) >> 1;
-          const ri = (hw & Dc.MASK) << 2;
-          if (dc[ri + 3] !== stamp) {
-            if (dc[ri] !== (r16[hw] | (r16[hw + 1] << 16))) break run;
-            dc[ri + 3] = stamp;
-          }
-          const info = dc[ri + 1];
-          const imm = dc[ri + 2];
-          const rd = (info >>> 8) & 31;
-          const rs1 = (info >>> 13) & 31;
-          const rs2 = (info >>> 18) & 31;
-          let npc = (pc + 2 + ((info >>> 22) & 2)) | 0;
-          // Jumps and branches leave this block for the jump tail below; everything else ends after it.
-          jump: {
-            switch (info & 0xff) {
-              case Op.ADDI: x[rd] = (x[rs1] + imm) | 0; break;
-              case Op.LW: {
-                const a = (x[rs1] + imm) | 0;
-                const vp = a >>> 12;
-                const ti = vp & Lit.TLB;
-                if ((a & 3) !== 0 || tagR[ti] !== (vp | dtag)) break run;
-                hits++;
-                x[rd] = r32[((a + toff[ti]) | 0) >> 2];
-                x[0] = 0;
-                break;
-              }
-              case Op.SW: {
-                const a = (x[rs1] + imm) | 0;
-                const vp = a >>> 12;
-                const ti = vp & Lit.TLB;
-                const o = (a + toff[ti]) | 0;
-                if ((a & 3) !== 0 || (tagW[ti] !== (vp | dtag) && (tagC[ti] !== (vp | dtag) || holdsCode(lines, o)))) break run;
-                hits++;
-                if (marks[o >>> 12] === epoch) unstamp(dc, o);
-                r32[o >> 2] = x[rs2];
-                break;
-              }
-              case Op.ADD: x[rd] = (x[rs1] + x[rs2]) | 0; break;
-              case Op.LUI: x[rd] = imm; break;
-              case Op.AUIPC: x[rd] = (pc + imm) | 0; break;
-              case Op.JAL: {
-                const t = (pc + imm) | 0;
-                if ((t & tmask) !== 0) break run;
-                x[rd] = npc;
-                x[0] = 0;
-                npc = t;
-                break jump;
-              }
-              case Op.JALR: {
-                const t = ((x[rs1] + imm) & ~1) | 0;
-                if ((t & tmask) !== 0) break run;
-                x[rd] = npc;
-                x[0] = 0;
-                npc = t;
-                break jump;
-              }
-              case Op.BEQ:
-                if (x[rs1] === x[rs2]) {
-                  const t = (pc + imm) | 0;
-                  if ((t & tmask) !== 0) break run;
-                  npc = t;
-                }
-                break jump;
-              case Op.BNE:
-                if (x[rs1] !== x[rs2]) {
-                  const t = (pc + imm) | 0;
-                  if ((t & tmask) !== 0) break run;
-                  npc = t;
-                }
-                break jump;
-              case Op.BLT:
-                if (x[rs1] < x[rs2]) {
-                  const t = (pc + imm) | 0;
-                  if ((t & tmask) !== 0) break run;
-                  npc = t;
-                }
-                break jump;
-              case Op.BGE:
-                if (x[rs1] >= x[rs2]) {
-                  const t = (pc + imm) | 0;
-                  if ((t & tmask) !== 0) break run;
-                  npc = t;
-                }
-                break jump;
-              case Op.BLTU:
-                if ((x[rs1] ^ Lit.SIGN) < (x[rs2] ^ Lit.SIGN)) {
-                  const t = (pc + imm) | 0;
-                  if ((t & tmask) !== 0) break run;
-                  npc = t;
-                }
-                break jump;
-              case Op.BGEU:
-                if ((x[rs1] ^ Lit.SIGN) >= (x[rs2] ^ Lit.SIGN)) {
-                  const t = (pc + imm) | 0;
-                  if ((t & tmask) !== 0) break run;
-                  npc = t;
-                }
-                break jump;
-              case Op.LH: case Op.LHU: {
-                const a = (x[rs1] + imm) | 0;
-                const vp = a >>> 12;
-                const ti = vp & Lit.TLB;
-                if ((a & 1) !== 0 || tagR[ti] !== (vp | dtag)) break run;
-                hits++;
-                const v = r16[((a + toff[ti]) | 0) >> 1];
-                x[rd] = (info & 0xff) === Op.LH ? (v << 16) >> 16 : v;
-                x[0] = 0;
-                break;
-              }
-              case Op.LB: case Op.LBU: {
-                const a = (x[rs1] + imm) | 0;
-                const vp = a >>> 12;
-                const ti = vp & Lit.TLB;
-                if (tagR[ti] !== (vp | dtag)) break run;
-                hits++;
-                const v = r8[(a + toff[ti]) | 0];
-                x[rd] = (info & 0xff) === Op.LB ? (v << 24) >> 24 : v;
-                x[0] = 0;
-                break;
-              }
-              case Op.SH: {
-                const a = (x[rs1] + imm) | 0;
-                const vp = a >>> 12;
-                const ti = vp & Lit.TLB;
-                const o = (a + toff[ti]) | 0;
-                if ((a & 1) !== 0 || (tagW[ti] !== (vp | dtag) && (tagC[ti] !== (vp | dtag) || holdsCode(lines, o)))) break run;
-                hits++;
-                if (marks[o >>> 12] === epoch) unstamp(dc, o);
-                r16[o >> 1] = x[rs2];
-                break;
-              }
-              case Op.SB: {
-                const a = (x[rs1] + imm) | 0;
-                const vp = a >>> 12;
-                const ti = vp & Lit.TLB;
-                const o = (a + toff[ti]) | 0;
-                if ((tagW[ti] !== (vp | dtag) && (tagC[ti] !== (vp | dtag) || holdsCode(lines, o)))) break run;
-                hits++;
-                if (marks[o >>> 12] === epoch) unstamp(dc, o);
-                r8[o] = x[rs2];
-                break;
-              }
-              case Op.SLTI: x[rd] = x[rs1] < imm ? 1 : 0; break;
-              case Op.SLTIU: x[rd] = (x[rs1] ^ Lit.SIGN) < (imm ^ Lit.SIGN) ? 1 : 0; break;
-              case Op.XORI: x[rd] = x[rs1] ^ imm; break;
-              case Op.ORI: x[rd] = x[rs1] | imm; break;
-              case Op.ANDI: x[rd] = x[rs1] & imm; break;
-              case Op.SLLI: x[rd] = x[rs1] << rs2; break;
-              case Op.SRLI: x[rd] = x[rs1] >>> rs2; break;
-              case Op.SRAI: x[rd] = x[rs1] >> rs2; break;
-              case Op.SUB: x[rd] = (x[rs1] - x[rs2]) | 0; break;
-              case Op.SLL: x[rd] = x[rs1] << (x[rs2] & 31); break;
-              case Op.SLT: x[rd] = x[rs1] < x[rs2] ? 1 : 0; break;
-              case Op.SLTU: x[rd] = (x[rs1] ^ Lit.SIGN) < (x[rs2] ^ Lit.SIGN) ? 1 : 0; break;
-              case Op.XOR: x[rd] = x[rs1] ^ x[rs2]; break;
-              case Op.SRL: x[rd] = x[rs1] >>> (x[rs2] & 31); break;
-              case Op.SRA: x[rd] = x[rs1] >> (x[rs2] & 31); break;
-              case Op.OR: x[rd] = x[rs1] | x[rs2]; break;
-              case Op.AND: x[rd] = x[rs1] & x[rs2]; break;
-              case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: case Op.FENCE_I: break;
-              case Op.MUL:
-                if (!hasM) break run;
-                x[rd] = Math.imul(x[rs1], x[rs2]);
-                x[0] = 0;
-                break;
-              default:
-                break run;
-            }
-            steps++;
-            pc = npc;
-            continue;
-          }
-          // The jump tail: with the translator on, the target may start a block or turn hot.
-          steps++;
-          pc = npc;
-          if (blocks) {
-            if (((npc - fbase) >>> 0) >= flimit) {
-              const vpn = npc >>> 12;
-              const ti = vpn & Lit.TLB;
-              if (tagX[ti] !== (vpn | ftag) || (npc & 0xfff) >= 0xffe) {
-                entry = true;
-                continue outer;
-              }
-              fbase = vpn << 12;
-              foff = toff[ti];
-              if (mustLeaveRun(pages![((fbase + foff) | 0) >>> 12], hot!, (npc + foff) | 0)) {
-                entry = true;
-                continue outer;
-              }
-              continue run;
-            }
-            if (mustLeaveRun(fpg, hot!, (npc + foff) | 0)) {
-              entry = true;
-              continue outer;
-            }
-          }
-        }
       }
     }
     steps++;
@@ -755,6 +528,289 @@ export function execute(h: Hart, limit: number): void {
     code.stats.blockInsns += blockInsns;
   }
 }
+
+/**
+ * execute's inner loop in JavaScript, for harts without the fast run in WebAssembly (fast-run.wat runs
+ * the same instructions on the same fast paths): from `pc` in the fetch page (fbase, foff, flimit)
+ * until the slice's end, a way out to the top of execute's loop, or an instruction it cannot finish on
+ * a fast path, which it leaves unchanged for the general path. It returns how it ended (FastExit) and
+ * leaves pc, steps, fbase, foff, flimit, the TLB hits and the decode-cache epoch in `st`. A function of
+ * its own, so that a hart with the fast run never has V8 compile it, and execute stays smaller.
+ */
+function jsRun(h: Hart, pcIn: number, stepsIn: number, end: number, fbaseIn: number, foffIn: number, flimitIn: number, dtag: number, ftag: number, epochIn: number, st: Int32Array): number {
+  // The loop's variables start as int32 values (`| 0`): begun as parameters, V8 gave them float64
+  // registers (CoreMark --no-jit 1.74 -> 2.97 CPU s).
+  let pc = pcIn | 0;
+  let steps = stepsIn | 0;
+  let fbase = fbaseIn | 0;
+  let foff = foffIn | 0;
+  let flimit = flimitIn | 0;
+  let epoch = epochIn | 0;
+  const x = h.x;
+  const bus = h.bus;
+  const r16 = bus.ram16;
+  const r8 = bus.ram;
+  const r32 = bus.ram32;
+  const tlb = h.tlb;
+  const tagR = tlb.tagR;
+  const tagW = tlb.tagW;
+  const tagX = tlb.tagX;
+  const toff = tlb.off;
+  const tagC = tlb.tagC;
+  const code = h.code;
+  const lines = code === undefined ? NO_LINES : code.codeLines;
+  const hasC = h.features.c === true;
+  const hasM = h.features.m === true;
+  const dc = decodeCache(hasC);
+  // A jump or branch target with bit 1 set is misaligned without C.
+  const tmask = hasC ? 0 : 2;
+  const pages = code?.pages;
+  const hot = code?.hot;
+  const blocks = code !== undefined;
+  const marks = dcMarks;
+  let hits = 0;
+  let exit = FastExit.GENERAL;
+  if (epoch === 0) epoch = newEpoch();
+  run: for (;;) {
+    // RAM offset of the fetch page; its slots are stamped with the epoch and the page's alias bits.
+    const fram = (fbase + foff) | 0;
+    const stamp = epoch | (fram >>> Dc.ALIAS_SHIFT);
+    marks[fram >>> 12] = epoch;
+    // The fetch page's blocks: none is installed or dropped while the run goes on (the translator
+    // runs at the top, and stores into a page holding blocks leave the run).
+    const fpg = pages === undefined ? undefined : pages[fram >>> 12];
+    for (;;) {
+      if (steps >= end) {
+        exit = FastExit.TOP;
+        break run;
+      }
+      if (((pc - fbase) >>> 0) >= flimit) {
+        const vpn = pc >>> 12;
+        const ti = vpn & Lit.TLB;
+        if (tagX[ti] !== (vpn | ftag) || (pc & 0xfff) >= 0xffe) {
+          exit = FastExit.TOP;
+          break run;
+        }
+        fbase = vpn << 12;
+        foff = toff[ti];
+        // Running on into the next page starts a block there, as a jump does (a straight line
+        // longer than a page: an unrolled hash).
+        if (blocks && mustLeaveRun(pages![((fbase + foff) | 0) >>> 12], hot!, (pc + foff) | 0)) {
+          exit = FastExit.ENTRY;
+          break run;
+        }
+        continue run;
+      }
+      const hw = ((pc + foff) | 0) >> 1;
+      const ri = (hw & Dc.MASK) << 2;
+      if (dc[ri + 3] !== stamp) {
+        if (dc[ri] !== (r16[hw] | (r16[hw + 1] << 16))) break run;
+        dc[ri + 3] = stamp;
+      }
+      const info = dc[ri + 1];
+      const imm = dc[ri + 2];
+      const rd = (info >>> 8) & 31;
+      const rs1 = (info >>> 13) & 31;
+      const rs2 = (info >>> 18) & 31;
+      let npc = (pc + 2 + ((info >>> 22) & 2)) | 0;
+      // Jumps and branches leave this block for the jump tail below; everything else ends after it.
+      jump: {
+        switch (info & 0xff) {
+          case Op.ADDI: x[rd] = (x[rs1] + imm) | 0; break;
+          case Op.LW: {
+            const a = (x[rs1] + imm) | 0;
+            const vp = a >>> 12;
+            const ti = vp & Lit.TLB;
+            if ((a & 3) !== 0 || tagR[ti] !== (vp | dtag)) break run;
+            hits++;
+            x[rd] = r32[((a + toff[ti]) | 0) >> 2];
+            x[0] = 0;
+            break;
+          }
+          case Op.SW: {
+            const a = (x[rs1] + imm) | 0;
+            const vp = a >>> 12;
+            const ti = vp & Lit.TLB;
+            const o = (a + toff[ti]) | 0;
+            if ((a & 3) !== 0 || (tagW[ti] !== (vp | dtag) && (tagC[ti] !== (vp | dtag) || holdsCode(lines, o)))) break run;
+            hits++;
+            if (marks[o >>> 12] === epoch) unstamp(dc, o);
+            r32[o >> 2] = x[rs2];
+            break;
+          }
+          case Op.ADD: x[rd] = (x[rs1] + x[rs2]) | 0; break;
+          case Op.LUI: x[rd] = imm; break;
+          case Op.AUIPC: x[rd] = (pc + imm) | 0; break;
+          case Op.JAL: {
+            const t = (pc + imm) | 0;
+            if ((t & tmask) !== 0) break run;
+            x[rd] = npc;
+            x[0] = 0;
+            npc = t;
+            break jump;
+          }
+          case Op.JALR: {
+            const t = ((x[rs1] + imm) & ~1) | 0;
+            if ((t & tmask) !== 0) break run;
+            x[rd] = npc;
+            x[0] = 0;
+            npc = t;
+            break jump;
+          }
+          case Op.BEQ:
+            if (x[rs1] === x[rs2]) {
+              const t = (pc + imm) | 0;
+              if ((t & tmask) !== 0) break run;
+              npc = t;
+            }
+            break jump;
+          case Op.BNE:
+            if (x[rs1] !== x[rs2]) {
+              const t = (pc + imm) | 0;
+              if ((t & tmask) !== 0) break run;
+              npc = t;
+            }
+            break jump;
+          case Op.BLT:
+            if (x[rs1] < x[rs2]) {
+              const t = (pc + imm) | 0;
+              if ((t & tmask) !== 0) break run;
+              npc = t;
+            }
+            break jump;
+          case Op.BGE:
+            if (x[rs1] >= x[rs2]) {
+              const t = (pc + imm) | 0;
+              if ((t & tmask) !== 0) break run;
+              npc = t;
+            }
+            break jump;
+          case Op.BLTU:
+            if ((x[rs1] ^ Lit.SIGN) < (x[rs2] ^ Lit.SIGN)) {
+              const t = (pc + imm) | 0;
+              if ((t & tmask) !== 0) break run;
+              npc = t;
+            }
+            break jump;
+          case Op.BGEU:
+            if ((x[rs1] ^ Lit.SIGN) >= (x[rs2] ^ Lit.SIGN)) {
+              const t = (pc + imm) | 0;
+              if ((t & tmask) !== 0) break run;
+              npc = t;
+            }
+            break jump;
+          case Op.LH: case Op.LHU: {
+            const a = (x[rs1] + imm) | 0;
+            const vp = a >>> 12;
+            const ti = vp & Lit.TLB;
+            if ((a & 1) !== 0 || tagR[ti] !== (vp | dtag)) break run;
+            hits++;
+            const v = r16[((a + toff[ti]) | 0) >> 1];
+            x[rd] = (info & 0xff) === Op.LH ? (v << 16) >> 16 : v;
+            x[0] = 0;
+            break;
+          }
+          case Op.LB: case Op.LBU: {
+            const a = (x[rs1] + imm) | 0;
+            const vp = a >>> 12;
+            const ti = vp & Lit.TLB;
+            if (tagR[ti] !== (vp | dtag)) break run;
+            hits++;
+            const v = r8[(a + toff[ti]) | 0];
+            x[rd] = (info & 0xff) === Op.LB ? (v << 24) >> 24 : v;
+            x[0] = 0;
+            break;
+          }
+          case Op.SH: {
+            const a = (x[rs1] + imm) | 0;
+            const vp = a >>> 12;
+            const ti = vp & Lit.TLB;
+            const o = (a + toff[ti]) | 0;
+            if ((a & 1) !== 0 || (tagW[ti] !== (vp | dtag) && (tagC[ti] !== (vp | dtag) || holdsCode(lines, o)))) break run;
+            hits++;
+            if (marks[o >>> 12] === epoch) unstamp(dc, o);
+            r16[o >> 1] = x[rs2];
+            break;
+          }
+          case Op.SB: {
+            const a = (x[rs1] + imm) | 0;
+            const vp = a >>> 12;
+            const ti = vp & Lit.TLB;
+            const o = (a + toff[ti]) | 0;
+            if ((tagW[ti] !== (vp | dtag) && (tagC[ti] !== (vp | dtag) || holdsCode(lines, o)))) break run;
+            hits++;
+            if (marks[o >>> 12] === epoch) unstamp(dc, o);
+            r8[o] = x[rs2];
+            break;
+          }
+          case Op.SLTI: x[rd] = x[rs1] < imm ? 1 : 0; break;
+          case Op.SLTIU: x[rd] = (x[rs1] ^ Lit.SIGN) < (imm ^ Lit.SIGN) ? 1 : 0; break;
+          case Op.XORI: x[rd] = x[rs1] ^ imm; break;
+          case Op.ORI: x[rd] = x[rs1] | imm; break;
+          case Op.ANDI: x[rd] = x[rs1] & imm; break;
+          case Op.SLLI: x[rd] = x[rs1] << rs2; break;
+          case Op.SRLI: x[rd] = x[rs1] >>> rs2; break;
+          case Op.SRAI: x[rd] = x[rs1] >> rs2; break;
+          case Op.SUB: x[rd] = (x[rs1] - x[rs2]) | 0; break;
+          case Op.SLL: x[rd] = x[rs1] << (x[rs2] & 31); break;
+          case Op.SLT: x[rd] = x[rs1] < x[rs2] ? 1 : 0; break;
+          case Op.SLTU: x[rd] = (x[rs1] ^ Lit.SIGN) < (x[rs2] ^ Lit.SIGN) ? 1 : 0; break;
+          case Op.XOR: x[rd] = x[rs1] ^ x[rs2]; break;
+          case Op.SRL: x[rd] = x[rs1] >>> (x[rs2] & 31); break;
+          case Op.SRA: x[rd] = x[rs1] >> (x[rs2] & 31); break;
+          case Op.OR: x[rd] = x[rs1] | x[rs2]; break;
+          case Op.AND: x[rd] = x[rs1] & x[rs2]; break;
+          case Op.FENCE: case Op.FENCE_TSO: case Op.PAUSE: case Op.FENCE_I: break;
+          case Op.MUL:
+            if (!hasM) break run;
+            x[rd] = Math.imul(x[rs1], x[rs2]);
+            x[0] = 0;
+            break;
+          default:
+            break run;
+        }
+        steps++;
+        pc = npc;
+        continue;
+      }
+      // The jump tail: with the translator on, the target may start a block or turn hot.
+      steps++;
+      pc = npc;
+      if (blocks) {
+        if (((npc - fbase) >>> 0) >= flimit) {
+          const vpn = npc >>> 12;
+          const ti = vpn & Lit.TLB;
+          if (tagX[ti] !== (vpn | ftag) || (npc & 0xfff) >= 0xffe) {
+            exit = FastExit.ENTRY;
+            break run;
+          }
+          fbase = vpn << 12;
+          foff = toff[ti];
+          if (mustLeaveRun(pages![((fbase + foff) | 0) >>> 12], hot!, (npc + foff) | 0)) {
+            exit = FastExit.ENTRY;
+            break run;
+          }
+          continue run;
+        }
+        if (mustLeaveRun(fpg, hot!, (npc + foff) | 0)) {
+          exit = FastExit.ENTRY;
+          break run;
+        }
+      }
+    }
+  }
+  st[0] = pc;
+  st[1] = steps;
+  st[2] = fbase;
+  st[3] = foff;
+  st[4] = flimit;
+  st[5] = hits;
+  st[6] = epoch;
+  return exit;
+}
+
+/** jsRun's status words (pc, steps, fbase, foff, flimit, TLB hits, epoch). */
+const JS_STATUS = new Int32Array(7);
 
 // ---- the decode cache ----
 // Decoded instructions, direct-mapped by RAM halfword offset, four int32 per slot: the 32 bits at

@@ -247,24 +247,44 @@ export interface WarmUpSummary {
 export const warmUpBus: { make?: (base: number, bytes: number) => PhysicalBus & { map(base: number, size: number, device: Device): void } } = {};
 
 /**
- * Runs the warm-up program on three harts: with the translator building blocks at once, with the
- * translator under its production budget (so hot starts are deferred, and with a backed-off page,
- * as a kernel's boot has them: the heat check's other paths), and without the translator.
+ * Which of execute's inner loops the warm-up makes V8 compile: the fast run in WebAssembly alone (a
+ * process whose machines all have it: the default WebAssembly backend), or jsRun too (--no-jit, the
+ * JavaScript backend, a VMM's interpreted guest modes).
  */
-export function warmUpInterpreter(): WarmUpSummary {
+export const enum WarmLoops {
+  FAST = 1,
+  ALL = 2,
+}
+
+/**
+ * Runs the warm-up program on four harts: with the translator building blocks at once, with the
+ * translator under its production budget (so hot starts are deferred, and with a backed-off page,
+ * as a kernel's boot has them: the heat check's other paths), without the translator, and with the
+ * fast run in WebAssembly. With WarmLoops.FAST the first two have WebAssembly arenas too (their
+ * inner loop is the fast run, their regions WebAssembly, as a guest's), and the hart without the
+ * translator, the one user of jsRun left, does not run: V8 never compiles jsRun (about 125 M host
+ * instructions of every start: its compile, and the JavaScript regions those harts built).
+ */
+export function warmUpInterpreter(loops: WarmLoops = WarmLoops.ALL): WarmUpSummary {
   const summary: WarmUpSummary = { steps: 0, ecalls: 0, accessFaults: 0, fetchFaults: 0, storeFaults: 0, translations: 0, faultLoopBuilt: 0, deferred: 0,
     walks: 0, pageFaults: 0, interrupts: 0, srets: 0, deviceAccesses: 0, fastRuns: 0 };
   // First, before V8 compiles the slow paths the program below makes hot.
-  const pagingBus = new Bus(MEMORY_MAP.ram.base, RAM_BYTES);
-  const paging = warmUpPaging(pagingBus, summary);
+  // With WarmLoops.FAST the paging hart has an arena and the translator too, as a guest's hart:
+  // without, its sret returns ran jsRun's call in execute after V8 had compiled execute with no
+  // feedback for it, and execute was compiled again at the guest's start.
+  const fastOnly = loops === WarmLoops.FAST;
+  const pagingBus = new Bus(MEMORY_MAP.ram.base, RAM_BYTES, fastOnly ? { arenaBytes: jitArenaBytes({}, RAM_BYTES) } : {});
+  const paging = warmUpPaging(pagingBus, summary, fastOnly);
   const code = program();
   const handler = (code.length - HANDLER_WORDS) * 4;
   const base = MEMORY_MAP.ram.base;
   // The fourth hart has a WebAssembly arena, as a guest's hart has by default: its inner loop is the
   // fast run in WebAssembly (fast-run.ts), whose call and ways out execute must have run too.
-  const harts = (['build', 'budget', 'interpret', 'fast'] as const).map((kind) => {
+  const kinds = fastOnly ? (['build', 'budget', 'fast'] as const) : (['build', 'budget', 'interpret', 'fast'] as const);
+  const harts = kinds.map((kind) => {
+    const arena = kind === 'fast' || (fastOnly && kind !== 'interpret');
     const bus = kind === 'interpret' && warmUpBus.make !== undefined ? warmUpBus.make(base, RAM_BYTES)
-      : new Bus(base, RAM_BYTES, kind === 'fast' ? { arenaBytes: jitArenaBytes({}, RAM_BYTES) } : {});
+      : new Bus(base, RAM_BYTES, arena ? { arenaBytes: jitArenaBytes({}, RAM_BYTES) } : {});
     bus.map(MEMORY_MAP.bootRom.base, 4096, new Rom(RET));
     const hart = new Hart(bus, { jit: kind !== 'interpret', pmp: false });
     // One hart builds blocks at once (the production budget would leave this short program
@@ -295,7 +315,8 @@ export function warmUpInterpreter(): WarmUpSummary {
   // while stepping) instead of its inner loop. So every path has run within the first rounds,
   // before V8 first compiles execute (it compiles with the feedback it has then).
   const steps = harts.map(() => 0);
-  const fastRun = harts[3].fastRun;
+  const last = harts.length - 1;
+  const fastRun = harts[last].fastRun;
   const fastRuns: FastRun[] = [];
   if (fastRun !== undefined) for (let i = 0; i < FAST_RUNS; i++) fastRuns.push(i === 0 ? fastRun : fastRunTwin(fastRun));
   summary.fastRuns = fastRuns.length;
@@ -317,7 +338,7 @@ export function warmUpInterpreter(): WarmUpSummary {
       hart.tlb.flushAll();
       // Each hart's fast run is a function of its own: the call in execute must have met several,
       // or V8 compiles it for the warm-up's and throws execute away at a guest's ("wrong call target").
-      if (k === 3 && fastRuns.length > 0) (hart as { fastRun: FastRun | undefined }).fastRun = fastRuns[round % fastRuns.length];
+      if (k === last && fastRuns.length > 0) (hart as { fastRun: FastRun | undefined }).fastRun = fastRuns[round % fastRuns.length];
       execute(hart, 5000);
       steps[k] += hart.sliceSteps;
     });
@@ -353,9 +374,9 @@ export function warmUpInterpreter(): WarmUpSummary {
  * enterTrap, writeMstatus; "overflow" in walkSv32). It runs first: the program makes translate hot,
  * and V8 compiled it before a later walk could give it feedback.
  */
-function warmUpPaging(bus: Bus, summary: WarmUpSummary): Hart {
+function warmUpPaging(bus: Bus, summary: WarmUpSummary, jit: boolean): Hart {
   const base = MEMORY_MAP.ram.base;
-  const hart = new Hart(bus, { pmp: true, jit: false });
+  const hart = new Hart(bus, { pmp: true, jit });
   widen(hart);
   loosen(hart);
   hart.csrAccess(Csr.PMPADDR0, CsrOp.WRITE, -1, true);

@@ -4,7 +4,7 @@
 // fw_dynamic info and jumps to the firmware, or to the kernel without one.
 
 import { execute } from '../cpu/interp';
-import { warmUpInterpreter, widen } from '../cpu/warmup';
+import { warmUpInterpreter, WarmLoops, widen } from '../cpu/warmup';
 import { Hart, jitArenaBytes, type CpuFeatures } from '../cpu/hart';
 import type { Clint } from '../devices/clint';
 import type { TimeSource } from '../devices/irq';
@@ -161,24 +161,30 @@ export class Machine {
     }
     // After the hart and its board exist: their first objects settle the field types V8 records for
     // the Hart's class, so the code the warm-up has V8 compile needs no recompile for them.
-    Machine.warmUp();
+    Machine.warmUp(this.hart.fastRun !== undefined ? WarmLoops.FAST : WarmLoops.ALL);
     widen(this.hart);
   }
 
-  private static warmedUp = false;
+  /** What the warm-up has covered so far (0: nothing). */
+  private static warmed: WarmLoops | 0 = 0;
 
   /**
    * Runs the interpreter's exit path once before any real slice: V8 compiles the hot loop on stack
    * while it has never seen the code after the loop, and without this each later slice would leave
    * optimized code there (measured: one deoptimization per slice). Then the warm-up program
-   * (cpu/warmup.ts). A VMM calls it before it makes its physical harts.
+   * (cpu/warmup.ts) for the inner loops `loops` names: a machine whose hart has the fast run in
+   * WebAssembly asks for it alone, the others and a VMM (which calls this before it makes its
+   * physical harts) for all; asked for all after the fast run alone, it runs again with all harts.
    */
-  static warmUp(): void {
-    if (Machine.warmedUp) return;
-    Machine.warmedUp = true;
-    const hart = new Hart(new Bus(MEMORY_MAP.ram.base, 4096), { jit: false });
-    execute(hart, 0);
-    warmUpInterpreter();
+  static warmUp(loops: WarmLoops = WarmLoops.ALL): void {
+    if (Machine.warmed >= loops) return;
+    const first = Machine.warmed === 0;
+    Machine.warmed = loops;
+    if (first) {
+      const hart = new Hart(new Bus(MEMORY_MAP.ram.base, 4096), { jit: false });
+      execute(hart, 0);
+    }
+    warmUpInterpreter(loops);
   }
 
   /** The guest asked for a reboot (test finisher or SBI), which the next run performs. */
