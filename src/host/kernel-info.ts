@@ -11,6 +11,7 @@ import { firmwareEnd, kernelStartAddress, SBI_KERNEL_ADDRESS } from '../engine/m
 import { ElfError, isElf, parseElf } from '../engine/machine/elf';
 import { MEMORY_MAP } from '../engine/machine/memory-map';
 import { decodeAny } from '../engine/isa/decode';
+import { Op } from '../engine/isa/opcodes';
 import { PV_EID } from '../engine/vmm/pv/pv-abi';
 import type { KernelInfo, MachineMode } from '../shared/lab-api';
 
@@ -27,7 +28,11 @@ function looksLikeText(bytes: Uint8Array): boolean {
   return n > 0 && printable >= 0.95 * n;
 }
 
-/** Offset of the first of the leading `count` instructions that is no RISC-V instruction, if any. */
+/**
+ * Offset of the first of the leading `count` instructions that is no RISC-V instruction, if any. The
+ * scan ends at a jump that does not return (`j`, `c.j`): what follows it need not be code, as in a
+ * Linux Image, whose first instruction jumps over its 64-byte header.
+ */
 function firstNonInstruction(bytes: Uint8Array, count = 16): number | undefined {
   let off = 0;
   for (let k = 0; k < count && off + 2 <= bytes.length; k++) {
@@ -35,7 +40,9 @@ function firstNonInstruction(bytes: Uint8Array, count = 16): number | undefined 
     const size = (half & 3) === 3 ? 4 : 2;
     if (off + size > bytes.length) return off;
     const bits = size === 4 ? (half | (bytes[off + 2] << 16) | (bytes[off + 3] << 24)) >>> 0 : half;
-    if (!decodeAny(bits).def) return off;
+    const def = decodeAny(bits).def;
+    if (!def) return off;
+    if (def.id === Op.C_J || (def.id === Op.JAL && ((bits >>> 7) & 31) === 0)) return undefined;
     off += size;
   }
   return undefined;

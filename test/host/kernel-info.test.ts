@@ -37,6 +37,20 @@ describe('describeKernel', () => {
     expect(text.notes[1]).toBe("'notes.elf' looks like a text file, not RISC-V code (assemble a source with a .S or .s name, or vmlab asm)");
     const zeros = describeKernel('zeros.bin', new Uint8Array(64), { mode: 'bare', firmware: 'sbi' });
     expect(zeros.notes[1]).toBe("'zeros.bin' does not look like RISC-V code: the bytes at 0x80400000 are no instruction");
+    // A jump that does not return ends the scan: a Linux Image starts with one over its 64-byte
+    // header (c.j 64 here; then the header's fields, its 'RISCV' magic at 48, and code). Before, the
+    // header's second halfword was taken for an instruction and the Image was warned of.
+    const image = new Uint8Array(96);
+    image.set([0x81, 0xa0], 0); // c.j 64
+    image.set([0x00, 0x00, 0x40, 0x00], 8); // text_offset 4 MiB
+    image.set(new TextEncoder().encode('RISCV\0\0\0RSC\x05'), 48);
+    image.set([0x13, 0x05, 0x00, 0x00], 64); // li a0, 0
+    expect(describeKernel('Image', image, { mode: 'bare' }).notes).toHaveLength(1);
+    // j 64 (jal x0) too, but not a call (jal ra), after which the bytes are still code.
+    image.set([0x6f, 0x00, 0x00, 0x04], 0);
+    expect(describeKernel('Image', image, { mode: 'bare' }).notes).toHaveLength(1);
+    image.set([0xef, 0x00, 0x00, 0x04], 0);
+    expect(describeKernel('Image', image, { mode: 'bare' }).notes[1]).toBe("'Image' does not look like RISC-V code: the bytes at 0x80000004 are no instruction");
   });
 
   it('flags a pv kernel outside pv mode and a kernel not written for pv in it', () => {
