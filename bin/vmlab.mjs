@@ -1,10 +1,9 @@
-#!/usr/bin/env -S node --no-concurrent-recompilation
+#!/usr/bin/env node
 // Entry point for `npx vmlab`: runs the bundled CLI, rebuilding it first when a source file is newer,
 // and loading it through a V8 code cache under dist/cli-cache/ (scripts/cli-cache.mjs).
-// The shebang gives node the flag of src/host/v8-flags.ts that must be on its command line (V8 reads
-// it when it creates the main thread's isolate, where `vmlab run` runs its machine): `npx vmlab`, an
-// `npm link`ed or installed `vmlab` and `./bin/vmlab.mjs` start node with it; `node bin/vmlab.mjs`
-// without it runs the same, with V8's compiles on background threads.
+// Node starts with no flags: `vmlab run` runs its machine on the main thread, where V8 compiles in
+// the background (src/host/v8-flags.ts); `npx vmlab`, an `npm link`ed or installed `vmlab`,
+// `./bin/vmlab.mjs` and `node bin/vmlab.mjs` all run the same.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureCliBuilt } from '../scripts/build-cli.mjs';

@@ -41,8 +41,8 @@ const PACKAGES_STAMP = join(root, 'node_modules', '.package-lock.json');
 
 /**
  * The newest modification time of the TypeScript sources under `dir`. Paths are joined as strings:
- * path.join on each of some 200 files made V8 optimize node's path normalization, and with
- * --no-concurrent-recompilation (bin/vmlab.mjs) that compile ran on the main thread at every start.
+ * path.join on each of some 200 files made V8 optimize node's path normalization at every start (on
+ * the main thread, as bin/vmlab.mjs ran node then with --no-concurrent-recompilation).
  */
 export function newestSource(dir) {
   let newest = 0;

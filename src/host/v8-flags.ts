@@ -1,7 +1,7 @@
 // The V8 flags of every process that runs machines (the CLI, the web-mode server, the desktop app's
 // main process and their machine workers, the tests, the bench). Each calls setMachineV8Flags before
-// it builds a machine or starts a worker; bin/vmlab.mjs and the bench's spawns also give node
-// NODE_V8_FLAGS on its command line, since one of them acts only on isolates created afterwards.
+// it builds a machine or starts a worker; one of its flags acts only on isolates created afterwards
+// (the workers').
 //
 // --liftoff-only keeps the translator's WebAssembly regions (engine/cpu/jit-wasm.ts) in V8's baseline
 // compiler. Tiering a large region up to the optimizing compiler cost 100 to 270 ms each, mostly
@@ -10,16 +10,18 @@
 // these processes compile. It takes effect at once.
 //
 // --no-concurrent-recompilation makes V8 compile JavaScript with TurboFan on the thread that runs it
-// instead of on background threads. A machine's thread then waits for each compile (of `execute`, of
-// the JavaScript regions) instead of going on in the lower tiers meanwhile; with background compiles
-// the compiler threads took about a third of a run's CPU time and the runs took longer.
-// Best of three alternating runs of bench/harness.ts, whole process, on the 2-core host with the
-// other sessions' load: CoreMark 1.46 -> 1.07 CPU s, Linux with MMU 1.50 -> 1.27, nommu 1.25 ->
-// 1.04, xv6's boot 1.73 -> 1.32, sort 1.21 -> 0.95; with --no-jit too (CoreMark 2.87 -> 2.02;
-// docs/speed.md, "Compiles on the main thread").
-// V8 reads this flag when it creates an isolate: setting it at run time leaves the running isolate
-// as it was, and acts on the worker threads started afterwards (the app's and the server's machines).
-// The CLI runs its machine on the main thread, so node must get the flag on its command line.
+// instead of on background threads: a machine's thread then waits for each compile (of `execute`,
+// of the translator's JavaScript) instead of going on in the lower tiers meanwhile. V8 reads it when
+// it creates an isolate: setting it at run time leaves the running isolate as it was, and acts on
+// the worker threads started afterwards, where the app and the web-mode server run their machines
+// (several of them sharing the host's cores, where the compiler threads' CPU is taken from the
+// other machines). The CLI runs its one machine on the main thread and leaves V8 its background
+// compiles: since the interpreter's inner loop runs in WebAssembly (the fast run), the guest loses
+// little while `execute` and the translator compile on another core, and the wall time to a guest's
+// prompt fell (Linux with MMU 0.53 -> 0.44 s, nommu 0.49-0.58 -> 0.43-0.45, xv6 0.44-0.51 ->
+// 0.39-0.41, CoreMark's whole run 0.48-0.54 -> 0.44-0.46) for 5 to 9 % more CPU time (docs/speed.md,
+// "Compiles in the background again, for the CLI"; the opposite choice of "Compiles on the main
+// thread" was measured before the fast run).
 // scripts/cli-cache.mjs sets the same flags before it compiles the CLI's bundle: V8 stamps a code
 // cache with the flags of the process that made it and refuses it under other flags.
 //
@@ -37,14 +39,21 @@
 import { setFlagsFromString } from 'node:v8';
 import { fastRunBytes, setFastRunModule } from '../engine/cpu/fast-run';
 
-/** The flags for node's command line in a process that runs machines on its main thread. */
-export const NODE_V8_FLAGS: readonly string[] = ['--no-concurrent-recompilation'];
+/**
+ * The flags for node's command line in a process that runs a machine on its main thread, as
+ * bin/vmlab.mjs starts node (none: V8 compiles in the background there, above); the bench and the
+ * tests start the CLI with them.
+ */
+export const NODE_V8_FLAGS: readonly string[] = [];
+
+/** The flag that keeps V8's compiles on the thread that runs them, for machine workers (above). */
+export const WORKER_V8_FLAGS: readonly string[] = ['--no-concurrent-recompilation'];
 
 /** Flags for TurboFan's compiles (above); they act at once. */
 export const TURBOFAN_FLAGS: readonly string[] = ['--max-inlined-bytecode-size-cumulative=230', '--no-turbo-loop-peeling', '--no-turbo-escape'];
 
 /** Every flag setMachineV8Flags sets, in order (scripts/cli-cache.mjs sets the same before it loads the CLI). */
-export const MACHINE_V8_FLAGS: readonly string[] = ['--liftoff-only', ...NODE_V8_FLAGS, ...TURBOFAN_FLAGS];
+export const MACHINE_V8_FLAGS: readonly string[] = ['--liftoff-only', ...WORKER_V8_FLAGS, ...TURBOFAN_FLAGS];
 
 /** Sets the flags in this process: at once for WebAssembly and TurboFan, for the worker threads started afterwards for the rest. */
 export function setMachineV8Flags(): void {
