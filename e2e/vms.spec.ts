@@ -92,6 +92,9 @@ test('VM manager: consoles per VM, per-VM pause, memory in three spaces, a crash
   await page.locator('.memory').evaluate((el) => el.scrollIntoView({ block: 'start' }));
   await page.locator('.mem-byte').first().hover();
   await expect(page.locator('[data-loc="guest-physical"]')).toHaveText('gpa 0x800a2000');
+  // The editor at the paging VM's current line, its scrollbars (shown a moment after it scrolled there) gone again.
+  await expect(page.locator('.view-overlays .pc-line')).toHaveCount(1);
+  await expect.poll(() => page.locator('.monaco-editor .scrollbar').evaluateAll((bars) => bars.every((b) => getComputedStyle(b).opacity === '0'))).toBe(true);
   await docShot(page, info, 'vm-manager');
 
   // Remove the VMs again; the manager follows.
