@@ -203,12 +203,12 @@ export function execute(h: Hart, limit: number): void {
     }
     entry = false;
     // ---- the fast run ----
-    // Instructions in pages the TLB can fetch from run in this inner loop while no breakpoint is set. It
-    // holds only fast paths and calls nothing but small helpers V8 inlines (unstamp, and
-    // mustLeaveRun with the translator on). An instruction it cannot finish on a fast path (a decode-cache
-    // miss, a TLB miss, a misaligned target, a rare instruction) leaves it before changing anything,
-    // and the general path below runs that instruction. With the translator on, a jump or branch
-    // goes back to the top only where a block starts or a start turns hot (mustLeaveRun).
+    // Instructions in pages the TLB can fetch from run in an inner loop while no breakpoint is set:
+    // the fast run in WebAssembly, or jsRun for a hart without it. It holds only fast paths; an
+    // instruction it cannot finish on a fast path (a decode-cache miss, a TLB miss, a misaligned
+    // target, a rare instruction) leaves it before changing anything, and the general path below
+    // runs that instruction. With the translator on, a jump or branch goes back to the top only
+    // where a block starts or a start turns hot (mustLeaveRun).
     if (inPage && bpList === undefined) {
       // The run in WebAssembly (fast-run.wat) writes RAM without clearing decode-cache stamps, so the
       // epoch ends; jsRun goes on with it.
@@ -534,8 +534,9 @@ export function execute(h: Hart, limit: number): void {
  * the same instructions on the same fast paths): from `pc` in the fetch page (fbase, foff, flimit)
  * until the slice's end, a way out to the top of execute's loop, or an instruction it cannot finish on
  * a fast path, which it leaves unchanged for the general path. It returns how it ended (FastExit) and
- * leaves pc, steps, fbase, foff, flimit, the TLB hits and the decode-cache epoch in `st`. A function of
- * its own, so that a hart with the fast run never has V8 compile it, and execute stays smaller.
+ * leaves pc, steps, fbase, foff, flimit, the TLB hits and the decode-cache epoch in `st`. It calls
+ * nothing but small helpers V8 inlines (unstamp, and mustLeaveRun with the translator on). A function
+ * of its own, so that a hart with the fast run never has V8 compile it, and execute stays smaller.
  */
 function jsRun(h: Hart, pcIn: number, stepsIn: number, end: number, fbaseIn: number, foffIn: number, flimitIn: number, dtag: number, ftag: number, epochIn: number, st: Int32Array): number {
   // The loop's variables start as int32 values (`| 0`): begun as parameters, V8 gave them float64
