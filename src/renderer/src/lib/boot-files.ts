@@ -1,8 +1,10 @@
 // Which workspace files the forms offer as a kernel, a firmware and an initrd. The host boots any
 // file as a kernel, firmware or initrd (a non-ELF file is a raw image, as QEMU's -kernel, -bios and
 // -initrd take it), so the firmware and initrd selects list the files that look like one first and
-// the rest under "other files", leaving out only sources and VM configurations, which are never
-// boot images. The kernel lists keep to the files that name a kernel, said in KERNEL_KINDS, and
+// the rest under "other files" (a kernel Image, a u-boot, a file with a name of its own), leaving
+// out the files that are never a boot image: text (sources, documents such as README.md and
+// expected-output.txt, configurations) and the containers vmlab reads otherwise (qcow2 disks,
+// snapshots). `vmlab run --bios/--initrd` still takes any file. The kernel lists keep to the files that name a kernel, said in KERNEL_KINDS, and
 // set apart the sources that define no _start (asm.withoutStart): files that kernels include, such
 // as the structure lab's lib.S, which run one routine from their first line and crash.
 
@@ -16,8 +18,21 @@ export const KERNEL_KINDS = '.S, .elf or .bin';
 const FIRMWARE_NAME = /\.(elf|bin)$/i;
 /** An initrd by name: a cpio archive, an image, a compressed archive, or initrd/initramfs in its name. */
 const INITRD_NAME = /(\.(cpio|img|gz|xz|zst|lz4|lzma|lzo|bz2)$)|(^|\/)(initrd|initramfs|rootfs)[^/]*$/i;
-/** Files that are never a firmware or an initrd: sources and VM configurations. */
-const NOT_BOOT_IMAGE = /\.(s|json)$/i;
+/**
+ * Files that are never a firmware or an initrd, by name: text (sources, documents, configurations,
+ * and the usual extensionless READMEs, licences and makefiles) and the containers vmlab reads
+ * otherwise (qcow2 disk images, snapshots), whose bytes no guest boots.
+ */
+const NOT_BOOT_IMAGE = new RegExp([
+  String.raw`\.(s|c|h|cc|cpp|hpp|rs|go|py|sh|ld|lds|mk|dts|md|markdown|txt|rst|adoc|html?|csv|log|json|jsonc|toml|ya?ml|ini|cfg|conf|xml)$`,
+  String.raw`(^|/)(readme|licen[cs]e|copying|notice|authors|changelog|makefile|kconfig)$`,
+  String.raw`\.(qcow2|snap)$`,
+].join('|'), 'i');
+
+/** Whether a workspace path can be offered as a firmware or an initrd (text and vmlab's other containers cannot). */
+export function mayBeBootImage(path: string): boolean {
+  return !NOT_BOOT_IMAGE.test(path);
+}
 
 /** The choices of one boot-file select: the likely files first, then every other file it may take. */
 export interface BootFileChoices {
@@ -64,6 +79,6 @@ export function offers(choices: BootFileChoices, path: string): boolean {
 }
 
 function split(files: readonly FileEntry[], likely: RegExp): BootFileChoices {
-  const paths = files.filter((f) => f.kind === 'file' && !NOT_BOOT_IMAGE.test(f.path)).map((f) => f.path);
+  const paths = files.filter((f) => f.kind === 'file' && mayBeBootImage(f.path)).map((f) => f.path);
   return { likely: paths.filter((p) => likely.test(p)), other: paths.filter((p) => !likely.test(p)) };
 }
