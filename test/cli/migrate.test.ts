@@ -11,12 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/build';
+// A port nobody listens on when the test takes it: ports picked at random in a fixed range
+// collided now and then with another test's connection (EADDRINUSE, and the test waited out its time).
+import { freePort } from '../support/gdb-session';
 
 const VMLAB = join(REPO_ROOT, 'bin', 'vmlab.mjs');
 const DIRTY = join(REPO_ROOT, 'labs', 'migration', 'dirty.S');
 const PAGING = join(REPO_ROOT, 'labs', 'paging', 'paging.S');
 const dir = mkdtempSync(join(tmpdir(), 'vmlab-migrate-'));
-let nextPort = 41000 + Math.floor(Math.random() * 2000);
 
 interface Proc {
   code: number | null;
@@ -169,7 +171,7 @@ describe('vmlab migrate and vmlab host', () => {
 
   it('a host that drops the connection in the middle leaves the VM running at the source, unchanged', async () => {
     const ref = reference(DIRTY, 'trap', '16M');
-    const port = nextPort++;
+    const port = await freePort();
     let pages = 0;
     const server = createServer((s: Socket) => {
       s.on('data', (d: Buffer) => {
@@ -191,7 +193,7 @@ describe('vmlab migrate and vmlab host', () => {
 
   it('a host that accepts and never answers fails the migration after 10 s; the VM runs on at the source', async () => {
     const ref = reference(DIRTY, 'trap', '16M');
-    const port = nextPort++;
+    const port = await freePort();
     const sockets: Socket[] = [];
     const server = createServer((s: Socket) => { sockets.push(s); });
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
@@ -208,7 +210,7 @@ describe('vmlab migrate and vmlab host', () => {
     const images = ['ref2', 'back'].map((n) => join(dir, `disk-${n}.img`));
     for (const img of images) writeFileSync(img, Buffer.alloc(1024 * 1024));
     const ref = spawnSync(process.execPath, [VMLAB, 'run', DISK_LAB, '--mode', 'trap', '--mem', '32M', '--disk', images[0]], { encoding: 'latin1', timeout: 120_000, input: '' });
-    const port = nextPort++;
+    const port = await freePort();
     const server = createServer((s: Socket) => {
       onFrames(s, (type) => {
         // HELLO: READY; STATE: PREPARED; RELEASED: the host goes away.
@@ -228,7 +230,7 @@ describe('vmlab migrate and vmlab host', () => {
 
   it('console output and the end that come in the same read as RESUMED reach the source (a loaded machine reads them together)', async () => {
     const ref = reference(DIRTY, 'trap', '16M');
-    const port = nextPort++;
+    const port = await freePort();
     const frameOf = (type: number, payload: Buffer): Buffer => {
       const head = Buffer.alloc(5);
       head.writeUInt32LE(payload.length + 1, 0);
@@ -262,7 +264,7 @@ describe('vmlab migrate and vmlab host', () => {
 
   it('a host that answers with garbage gets a clear error and the VM runs on at the source', async () => {
     const ref = reference(DIRTY, 'emulate', '16M');
-    const port = nextPort++;
+    const port = await freePort();
     const server = createServer((s: Socket) => s.write(Buffer.from([5, 0, 0, 0, 99, 1, 2, 3, 4])));
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
     const m = await start(['migrate', DIRTY, '--to', String(port), '--mode', 'emulate', '--mem', '16M', '--at', '1000000']).done;
@@ -274,7 +276,7 @@ describe('vmlab migrate and vmlab host', () => {
 
   it('a port where another server listens (an HTTP answer) is named as no vmlab host, and the VM runs on at the source', async () => {
     const ref = reference(DIRTY, 'emulate', '16M');
-    const port = nextPort++;
+    const port = await freePort();
     const server = createServer((s: Socket) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')));
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
     const m = await start(['migrate', DIRTY, '--to', String(port), '--mode', 'emulate', '--mem', '16M', '--at', '1000000']).done;
@@ -330,11 +332,11 @@ describe('vmlab migrate and vmlab host', () => {
     expect(hp.stderr.match(/incoming migration from .* refused/g)).toHaveLength(5);
   }, 180_000);
 
-  it('refuses a host that is not 127.0.0.1, and says when nothing listens', () => {
+  it('refuses a host that is not 127.0.0.1, and says when nothing listens', async () => {
     const far = spawnSync(process.execPath, [VMLAB, 'migrate', DIRTY, '--to', '10.0.0.1:4000'], { encoding: 'latin1', timeout: 60_000, input: '' });
     expect(far.status).toBe(2);
     expect(far.stderr).toBe('vmlab: --to 10.0.0.1:4000: a migration goes to 127.0.0.1 only\n');
-    const port = nextPort++;
+    const port = await freePort();
     const none = spawnSync(process.execPath, [VMLAB, 'migrate', DIRTY, '--to', String(port), '--mem', '16M'], { encoding: 'latin1', timeout: 120_000, input: '' });
     expect(none.stderr).toContain(`migration to 127.0.0.1:${port} failed: nothing listens on 127.0.0.1:${port}`);
     expect(none.status).toBe(0);
@@ -356,10 +358,10 @@ describe('vmlab migrate and vmlab host', () => {
     expect(end).toMatchObject({ steps: budget, end: 'budget', instret: uncut.instret });
   }, 180_000);
 
-  it('says, as vmlab run does, when the kernel is a text file loaded as a raw image', () => {
+  it('says, as vmlab run does, when the kernel is a text file loaded as a raw image', async () => {
     const text = join(dir, 'notes.txt');
     writeFileSync(text, 'this is no kernel\n');
-    const port = nextPort++;
+    const port = await freePort();
     const r = spawnSync(process.execPath, [VMLAB, 'migrate', text, '--to', String(port), '--max-insns', '1000'], { encoding: 'latin1', timeout: 60_000, input: '' });
     const run = spawnSync(process.execPath, [VMLAB, 'run', text, '--max-insns', '1000'], { encoding: 'latin1', timeout: 60_000, input: '' });
     const warning = `vmlab: warning: '${text}' looks like a text file, not RISC-V code (assemble a source with a .S or .s name, or vmlab asm)`;
@@ -383,7 +385,7 @@ describe('console input while the guest moves', () => {
    * the source released its disks, hears `typed` on the source's stdin before it answers `answer`.
    */
   async function typedWhileMoving(answer: 'resume' | 'drop', typed: string): Promise<{ proc: Proc; input: string }> {
-    const port = nextPort++;
+    const port = await freePort();
     let input = '';
     const child = spawn(process.execPath, [VMLAB, 'migrate', HELLO, '--to', String(port), '--mode', 'trap', '--mem', '16M', '--stop-and-copy'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

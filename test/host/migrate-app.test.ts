@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { onFrames } from '../support/migration-frames';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,10 +15,10 @@ import { LabService } from '../../src/host/lab-service';
 import type { AttachedDiskInfo, LabEvents, MachineStatus, MigrationEvent, MigrationFiguresInfo } from '../../src/shared/lab-api';
 import { REPO_ROOT } from '../support/build';
 import { recordEvents, until } from '../support/lab';
+import { freePort } from '../support/gdb-session';
 
 const VMLAB = join(REPO_ROOT, 'bin', 'vmlab.mjs');
 const root = mkdtempSync(join(tmpdir(), 'vmlab-migrate-app-'));
-let nextPort = 43000 + Math.floor(Math.random() * 2000);
 let lab: LabService;
 const consoleText = new Map<string, string>();
 const latest = new Map<string, MachineStatus>();
@@ -63,26 +63,34 @@ interface HostProc {
   kill: () => void;
 }
 
-/** A real `vmlab host --once` on a fresh port, once it listens. */
+let hosts = 0;
+
+/**
+ * A real `vmlab host --once` on a port the system picks (--port 0), once it listens. Ports picked
+ * here at random collided now and then with another test's connection (EADDRINUSE, and the test
+ * waited out its time).
+ */
 async function startHost(): Promise<HostProc> {
-  const port = nextPort++;
-  const stats = join(root, `host-${port}.json`);
-  const child = spawn(process.execPath, [VMLAB, 'host', '--port', String(port), '--once', '--stats-file', stats], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const stats = join(root, `host-${hosts++}.json`);
+  const child = spawn(process.execPath, [VMLAB, 'host', '--port', '0', '--once', '--stats-file', stats], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('latin1').on('data', (d: string) => { stderr += d; });
   const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const timer = setTimeout(() => child.kill('SIGKILL'), 170_000);
   void done.then(() => clearTimeout(timer));
   await until('vmlab host to listen', () => /host listening on 127\.0\.0\.1:\d+/.test(stderr), 60_000);
+  const port = Number(/host listening on 127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
   return { port, stats, stderr: () => stderr, done, kill: () => child.kill('SIGKILL') };
 }
 
 /** A server on a fresh port that `serve`s each connection. */
 async function fakeHost(serve: (s: Socket) => void): Promise<{ port: number; server: Server }> {
-  const port = nextPort++;
   const server = createServer(serve);
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
-  return { port, server };
+  await new Promise<void>((r, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => r());
+  });
+  return { port: (server.address() as AddressInfo).port, server };
 }
 
 const runLong = async (name: string, mode = 'trap'): Promise<string> => {
@@ -160,7 +168,7 @@ describe('vm.migrate refusals and failures', () => {
 
   it('no host listening, or another server there: one line naming it, and the VM runs on here to the output of a run that never moved', async () => {
     const ref = reference();
-    const port = nextPort++;
+    const port = await freePort();
     const id = await runLong('nohost');
     await expect(lab.call('vm.migrate', { id, to: String(port) })).rejects.toMatchObject({
       code: 'failed',
