@@ -1,6 +1,6 @@
 // The interpreter's fast run in WebAssembly (src/engine/cpu/fast-run.wat) against execute's own
 // JavaScript one: random programs of the instructions it runs (integer, M, loads and stores,
-// branches and jumps, compressed forms, with illegal and misaligned ones among them) run on two
+// branches and jumps, compressed forms, AMOs, LR and SC, with illegal and misaligned ones among them) run on two
 // machines that differ only in the fast run, in M-mode and in S and U with Sv32, with and without
 // C and M. Everything the guest and the translator can see must be the same: pc, registers,
 // instructions retired, traps by cause, RAM, TLB hits and the translator's counters.
@@ -30,8 +30,13 @@ function randomWord(r: Rng): number {
   const rs1 = base(r);
   const rs2 = r.below(32);
   const f3 = r.below(8);
-  switch (r.below(15)) {
+  switch (r.below(16)) {
     case 0: return r.next() >>> 0;
+    case 15: {
+      // An AMO, LR or SC (aq and rl at random), now and then with another width.
+      const f5 = [0, 1, 2, 3, 4, 8, 12, 16, 20, 24, 28, r.below(32)][r.below(12)];
+      return (0x2f | (rd << 7) | ((r.below(6) === 0 ? f3 : 2) << 12) | (base(r) << 15) | (rs2 << 20) | (r.below(4) << 25) | (f5 << 27)) >>> 0;
+    }
     case 14: return (0x0f | (r.next() & 0xfffff000) | (rd << 7) | (rs1 << 15) | (r.below(3) << 12)) >>> 0; // FENCE, FENCE.I, illegal
     case 1: return ((r.next() & 0xfffc) | ((r.next() & 0xffff) << 16)) >>> 0; // two compressed halfwords
     case 2: return (r.next() & 0xffff) | ((r.next() & 0xffff) << 16);
@@ -57,11 +62,12 @@ function randomWord(r: Rng): number {
 }
 
 const CONFIGS = [
-  { name: 'M, bare', mode: 3, paging: 0, c: true, m: true },
-  { name: 'S, Sv32', mode: 1, paging: 1, c: true, m: true },
-  { name: 'U, Sv32', mode: 0, paging: 1, c: true, m: true },
-  { name: 'M, bare, no C', mode: 3, paging: 0, c: false, m: true },
-  { name: 'S, Sv32, no M', mode: 1, paging: 1, c: true, m: false },
+  { name: 'M, bare', mode: 3, paging: 0, c: true, m: true, a: true },
+  { name: 'S, Sv32', mode: 1, paging: 1, c: true, m: true, a: true },
+  { name: 'U, Sv32', mode: 0, paging: 1, c: true, m: true, a: true },
+  { name: 'M, bare, no C', mode: 3, paging: 0, c: false, m: true, a: true },
+  { name: 'S, Sv32, no M', mode: 1, paging: 1, c: true, m: false, a: true },
+  { name: 'S, Sv32, no A', mode: 1, paging: 1, c: true, m: true, a: false },
 ] as const;
 
 let runtime: Uint8Array;
@@ -89,7 +95,7 @@ function run(config: (typeof CONFIGS)[number], seed: number, fast: boolean, buil
   if (!build) jitDefaults.buildBudget = 2 ** 40;
   try {
     const r = new Rng(seed);
-    const m = new Machine({ ramSize: RAM_SIZE, cpu: { pmp: true, c: config.c, a: true, m: config.m, h: false, xsensitive: false } });
+    const m = new Machine({ ramSize: RAM_SIZE, cpu: { pmp: true, c: config.c, a: config.a, m: config.m, h: false, xsensitive: false } });
     expect(m.hart.fastRun !== undefined, 'the fast run in WebAssembly is in use').toBe(fast);
     m.loadKernel(config.c ? runtime : runtimeNoC);
     if (noBitmaps) (m.hart.code as unknown as { freeBits: number[] }).freeBits.length = 0;
@@ -128,7 +134,7 @@ describe('the fast run in WebAssembly', () => {
   test.each(CONFIGS.map((c) => [c.name, c]))('runs random programs as execute does: %s', (_name, config) => {
     let built = 0;
     for (let k = 0; k < 24; k++) {
-      const seed = (0x2545f491 + k * 0x9e3779b9 + config.mode * 0x1000193 + (config.c ? 0 : 77) + (config.m ? 0 : 991)) >>> 0;
+      const seed = (0x2545f491 + k * 0x9e3779b9 + config.mode * 0x1000193 + (config.c ? 0 : 77) + (config.m ? 0 : 991) + (config.a ? 0 : 5003)) >>> 0;
       const build = k % 2 === 1;
       const js = run(config, seed, false, build);
       const wasm = run(config, seed, true, build);

@@ -29,6 +29,7 @@ export const enum FastFlag {
   C = 1,
   M = 2,
   BLOCKS = 4,
+  A = 8,
 }
 
 interface WasmApi {

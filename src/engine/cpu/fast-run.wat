@@ -15,7 +15,7 @@
 ;;   1  the same, at a control transfer's target (a block may start there, or the start turned hot),
 ;;   2  in front of an instruction for the general path;
 ;; and leaves pc, steps, fbase, foff, flimit and the TLB hits in the arena's fast-run status words (jit-wasm.ts, FAST_AT).
-;; flags: 1 the C extension, 2 the M extension, 4 the translator is on.
+;; flags: 1 the C extension, 2 the M extension, 4 the translator is on, 8 the A extension.
 (module
   (import "e" "m" (memory 1))
   ;; Byte addresses of the hart's arena, its code lines and its per-page block counts.
@@ -99,11 +99,43 @@
       (block $jalr
       (block $jal
       (block $fence
+      (block $amo
         (br_table $load $gen $gen $fence $opimm $auipc $gen $gen
-                  $store $gen $gen $gen $op $lui $gen $gen
+                  $store $gen $gen $amo $op $lui $gen $gen
                   $gen $gen $gen $gen $gen $gen $gen $gen
                   $branch $jalr $gen $jal $gen $gen $gen $gen
           (i32.and (i32.shr_u (local.get $w) (i32.const 2)) (i32.const 31))))
+      ;; AMOs (A, word): aligned, through the TLB's write tag (a page holding translated code, LR and
+      ;; SC, whose reservation lives in the hart, take the general path). They end in the jump tail:
+      ;; execute's general path, which ran them before, counts the next pc as an entry.
+      (br_if $gen (i32.eqz (i32.and (local.get $flags) (i32.const 8))))
+      (br_if $gen (i32.ne (i32.and (i32.shr_u (local.get $w) (i32.const 12)) (i32.const 7)) (i32.const 2)))
+      (br_if $gen (i32.and (local.get $a) (i32.const 3)))
+      (local.set $vp (i32.shr_u (local.get $a) (i32.const 12)))
+      (local.set $ti (i32.add (local.get $A) (i32.shl (i32.and (local.get $vp) (i32.const @TLB_MASK@)) (i32.const 2))))
+      (br_if $gen (i32.ne (i32.load offset=@TAGW@ (local.get $ti)) (i32.or (local.get $vp) (local.get $dtag))))
+      (local.set $o (i32.add (local.get $a) (i32.load offset=@TOFF@ (local.get $ti))))
+      (local.set $b (i32.load (i32.add (local.get $A) (i32.and (i32.shr_u (local.get $w) (i32.const 18)) (i32.const 124)))))
+      (local.set $t (i32.load (local.get $o)))
+      (block $amonew
+      (block $amaxu (block $aminu (block $amax (block $amin (block $aand (block $aor (block $axor (block $aswap (block $aadd
+        ;; By funct5 (31:27); aq and rl order nothing here.
+        (br_table $aadd $aswap $gen $gen $axor $gen $gen $gen $aor $gen $gen $gen $aand $gen $gen $gen
+                  $amin $gen $gen $gen $amax $gen $gen $gen $aminu $gen $gen $gen $amaxu $gen $gen $gen
+          (i32.shr_u (local.get $w) (i32.const 27))))
+        (local.set $b (i32.add (local.get $t) (local.get $b))) (br $amonew))
+        (br $amonew))
+        (local.set $b (i32.xor (local.get $t) (local.get $b))) (br $amonew))
+        (local.set $b (i32.or (local.get $t) (local.get $b))) (br $amonew))
+        (local.set $b (i32.and (local.get $t) (local.get $b))) (br $amonew))
+        (local.set $b (select (local.get $t) (local.get $b) (i32.lt_s (local.get $t) (local.get $b)))) (br $amonew))
+        (local.set $b (select (local.get $t) (local.get $b) (i32.gt_s (local.get $t) (local.get $b)))) (br $amonew))
+        (local.set $b (select (local.get $t) (local.get $b) (i32.lt_u (local.get $t) (local.get $b)))) (br $amonew))
+      (local.set $b (select (local.get $t) (local.get $b) (i32.gt_u (local.get $t) (local.get $b)))))
+      (local.set $hits (i32.add (local.get $hits) (i32.const 1)))
+      (i32.store (local.get $o) (local.get $b))
+      (i32.store (local.get $rd) (local.get $t))
+      (br $jump))
       ;; FENCE (any fields: FENCE.TSO and PAUSE too) and FENCE.I order nothing here.
       (br_if $gen (i32.gt_u (i32.and (i32.shr_u (local.get $w) (i32.const 12)) (i32.const 7)) (i32.const 1)))
       (br $done))

@@ -124,7 +124,7 @@ export function execute(h: Hart, limit: number): void {
   const fast = limit < 0x7fffffff ? h.fastRun : undefined;
   // Where the inner loop leaves its status words.
   const st = fast !== undefined ? h.fastStatus : JS_STATUS;
-  const fastFlags = (hasC ? FastFlag.C : 0) | (hasM ? FastFlag.M : 0) | (blocks ? FastFlag.BLOCKS : 0);
+  const fastFlags = (hasC ? FastFlag.C : 0) | (hasM ? FastFlag.M : 0) | (blocks ? FastFlag.BLOCKS : 0) | (hasA ? FastFlag.A : 0);
 
   outer: while (steps < end) {
     if (bps !== undefined && bps.has(pc >>> 0) && !(steps + nOff === firstDone && pc >>> 0 === h.bpSkip)) {
