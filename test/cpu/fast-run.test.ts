@@ -3,7 +3,9 @@
 // branches and jumps, compressed forms, AMOs, LR and SC, with illegal and misaligned ones among them) run on two
 // machines that differ only in the fast run, in M-mode and in S and U with Sv32, with and without
 // C and M. Everything the guest and the translator can see must be the same: pc, registers,
-// instructions retired, traps by cause, RAM, TLB hits and the translator's counters.
+// instructions retired, traps by cause, RAM, TLB hits and the translator's counters. Random loops
+// (loopProgram) make the translator build regions that the fast run enters itself, regions that
+// trap and call slow paths among them.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,6 +63,84 @@ function randomWord(r: Rng): number {
   }
 }
 
+function addi(rd: number, rs1: number, imm: number): number {
+  return (0x13 | (rd << 7) | (rs1 << 15) | ((imm & 0xfff) << 20)) >>> 0;
+}
+
+function bne(rs1: number, rs2: number, off: number): number {
+  const imm = off & 0x1fff;
+  return (0x63 | (((imm >> 11) & 1) << 7) | (((imm >> 1) & 0xf) << 8) | (1 << 12) | (rs1 << 15) | (rs2 << 20) | (((imm >> 5) & 0x3f) << 25) | (((imm >> 12) & 1) << 31)) >>> 0;
+}
+
+function jal(rd: number, off: number): number {
+  const imm = off & 0x1fffff;
+  return (0x6f | (rd << 7) | (((imm >> 12) & 0xff) << 12) | (((imm >> 11) & 1) << 20) | (((imm >> 1) & 0x3ff) << 21) | (((imm >> 20) & 1) << 31)) >>> 0;
+}
+
+/**
+ * A body instruction of loopProgram: mostly computations into x16..x27 and loads and stores
+ * through the data registers x1..x15 (some of which hold addresses that fault, or point into the
+ * code), now and then any word at all (a trap, a jump, a CSR access).
+ */
+function loopBody(r: Rng, c: boolean): number {
+  const rd = 16 + r.below(12);
+  const rs = (): number => r.below(28);
+  const base = 1 + r.below(15);
+  switch (r.below(16)) {
+    // Device registers (x12 and x13 may hold their addresses, loopProgram's caller): the CLINT's
+    // timer and the UART's line status.
+    case 12: return (0x03 | (rd << 7) | (2 << 12) | (12 << 15)) >>> 0;
+    case 13: return (0x03 | (rd << 7) | (4 << 12) | (13 << 15) | (5 << 20)) >>> 0;
+    case 0: case 1: case 2: return (0x13 | (rd << 7) | ([0, 2, 3, 4, 6, 7][r.below(6)] << 12) | (rs() << 15) | ((r.next() & 0xfff) << 20)) >>> 0;
+    case 3: case 4: {
+      const f3 = r.below(8);
+      return (0x33 | (rd << 7) | (f3 << 12) | (rs() << 15) | (rs() << 20) | ((r.below(3) === 0 ? 0x01 : (f3 === 0 || f3 === 5) && r.below(2) === 0 ? 0x20 : 0) << 25)) >>> 0;
+    }
+    case 5: case 6: return (0x03 | (rd << 7) | ([0, 1, 2, 4, 5][r.below(5)] << 12) | (base << 15) | ((r.below(16) * 4 + (r.below(16) === 0 ? r.below(4) : 0)) << 20)) >>> 0;
+    case 7: case 8: {
+      const imm = r.below(16) * 4;
+      return (0x23 | ((imm & 31) << 7) | (r.below(3) << 12) | (base << 15) | (rs() << 20) | ((imm >> 5) << 25)) >>> 0;
+    }
+    case 9: return ((r.below(2) === 0 ? 0x37 : 0x17) | (rd << 7) | (r.next() & 0xfffff000)) >>> 0;
+    // An AMO, which ends a region's block (the fast run runs it, and its next pc is an entry).
+    case 11: return (0x2f | (rd << 7) | (2 << 12) | (base << 15) | (rs() << 20) | ([0, 1, 4, 8, 12, 16, 20, 24, 28][r.below(9)] << 27)) >>> 0;
+    case 10: {
+      if (!c) return addi(rd, rs(), r.next());
+      const cAddi = (): number => {
+        const imm = r.below(64) - 32;
+        return ((imm & 0x20) << 7) | ((16 + r.below(12)) << 7) | ((imm & 0x1f) << 2) | 1;
+      };
+      return (cAddi() | (cAddi() << 16)) >>> 0;
+    }
+    default: return r.below(24) === 0 ? r.next() >>> 0 : addi(rd, rs(), r.next());
+  }
+}
+
+/**
+ * Random loops: blocks, each in a page of its own, that count x28 down over a random body and
+ * branch back, then jump to the next block (or now and then to another), the last back to the
+ * first. The translator builds regions at their heads (chained from page to page); the fast run,
+ * coming from an AMO, a trap's return or a jump, enters them there.
+ */
+function loopProgram(r: Rng, c: boolean): number[] {
+  const blocks = 3 + r.below(6);
+  const heads = Array.from({ length: blocks }, (_, b) => b * 1024 + r.below(64));
+  const words = new Array<number>(blocks * 1024).fill(0);
+  for (let b = 0; b < blocks; b++) {
+    let at = heads[b];
+    words[at++] = addi(28, 0, 2 + r.below(30));
+    const top = at;
+    const n = 2 + r.below(14);
+    for (let i = 0; i < n; i++) words[at++] = loopBody(r, c);
+    words[at++] = addi(28, 28, -1);
+    words[at] = bne(28, 0, (top - at) * 4);
+    at++;
+    const to = r.below(3) === 0 ? r.below(blocks) : (b + 1) % blocks;
+    words[at] = jal(0, (heads[to] - at) * 4);
+  }
+  return words;
+}
+
 const CONFIGS = [
   { name: 'M, bare', mode: 3, paging: 0, c: true, m: true, a: true },
   { name: 'S, Sv32', mode: 1, paging: 1, c: true, m: true, a: true },
@@ -71,6 +151,8 @@ const CONFIGS = [
 ] as const;
 
 let runtime: Uint8Array;
+/** Regions the fast run entered itself, over the runs so far. */
+let fastRunEntries = 0;
 /** The same runtime without compressed instructions, for the harts without C. */
 let runtimeNoC: Uint8Array;
 
@@ -87,7 +169,7 @@ beforeAll(async () => {
  * What a run left that the guest or the translator can see. `noBitmaps`: the code cache has no
  * bitmaps of block starts to hand out, so the fast run leaves at every jump into a page with blocks.
  */
-function run(config: (typeof CONFIGS)[number], seed: number, fast: boolean, build: boolean, noBitmaps = false): Record<string, unknown> {
+function run(config: (typeof CONFIGS)[number], seed: number, fast: boolean, build: boolean, noBitmaps = false, loops = false): Record<string, unknown> {
   const saved = fastRunDefaults.enabled;
   const budget = jitDefaults.buildBudget;
   fastRunDefaults.enabled = fast;
@@ -95,7 +177,8 @@ function run(config: (typeof CONFIGS)[number], seed: number, fast: boolean, buil
   if (!build) jitDefaults.buildBudget = 2 ** 40;
   try {
     const r = new Rng(seed);
-    const m = new Machine({ ramSize: RAM_SIZE, cpu: { pmp: true, c: config.c, a: config.a, m: config.m, h: false, xsensitive: false } });
+    // In the loops, a timer tick per step: a load of the timer sees the exact step it ran at.
+    const m = new Machine({ ramSize: RAM_SIZE, stepsPerTick: loops ? 1 : undefined, cpu: { pmp: true, c: config.c, a: config.a, m: config.m, h: false, xsensitive: false } });
     expect(m.hart.fastRun !== undefined, 'the fast run in WebAssembly is in use').toBe(fast);
     m.loadKernel(config.c ? runtime : runtimeNoC);
     if (noBitmaps) (m.hart.code as unknown as { freeBits: number[] }).freeBits.length = 0;
@@ -105,9 +188,28 @@ function run(config: (typeof CONFIGS)[number], seed: number, fast: boolean, buil
     view.setUint32(at(PARAMS), config.mode, true);
     view.setUint32(at(PARAMS) + 4, config.paging, true);
     for (let i = 1; i < 16; i++) view.setUint32(at(PARAMS) + 32 + 4 * i, r.below(5) === 0 ? r.next() : FUZZ_DATA + r.below(0x4000) * 2 + r.below(2), true);
-    for (let off = 0; off < FUZZ_CODE_SIZE; off += 4) view.setUint32(at(FUZZ_CODE) + off, randomWord(r), true);
-    m.run(40_000);
+    if (loops) {
+      // Data registers that point into the data (loops that fault at every pass leave the fast run
+      // no region to enter), but for one now and then, and one that may point into the code:
+      // stores that drop translated regions.
+      for (let i = 1; i < 15; i++) view.setUint32(at(PARAMS) + 32 + 4 * i, FUZZ_DATA + r.below(0x4000) * 4, true);
+      if (r.below(2) === 0) view.setUint32(at(PARAMS) + 32 + 4 * 14, r.next(), true);
+      if (r.below(3) === 0) view.setUint32(at(PARAMS) + 32 + 4 * 15, FUZZ_CODE + r.below(64) * 4, true);
+      // Device registers: the UART's (a device access ends the slice) and the CLINT's timer (its
+      // value counts the instructions retired up to the load).
+      if (r.below(2) === 0) view.setUint32(at(PARAMS) + 32 + 4 * 13, 0x1000_0000, true);
+      if (r.below(2) === 0) view.setUint32(at(PARAMS) + 32 + 4 * 12, 0x0200_bff8, true);
+      const words = loopProgram(r, config.c);
+      for (let i = 0; i < words.length; i++) view.setUint32(at(FUZZ_CODE) + 4 * i, words[i], true);
+    } else {
+      for (let off = 0; off < FUZZ_CODE_SIZE; off += 4) view.setUint32(at(FUZZ_CODE) + off, randomWord(r), true);
+    }
+    m.run(loops ? 150_000 : 40_000);
     const h = m.hart;
+    // Which dispatcher entered a region is all that may differ (in JitStats.fastRunEntries).
+    const stats = { ...h.code?.stats };
+    fastRunEntries += stats.fastRunEntries ?? 0;
+    delete stats.fastRunEntries;
     return {
       pc: h.pc >>> 0,
       x: Array.from(h.x),
@@ -116,7 +218,7 @@ function run(config: (typeof CONFIGS)[number], seed: number, fast: boolean, buil
       traps: Array.from(h.trapCounts).join(','),
       ram: createHash('sha256').update(ram).digest('hex'),
       tlbHits: h.tlb.hits,
-      jit: JSON.stringify(h.code?.stats),
+      jit: JSON.stringify(h.code === undefined ? undefined : stats),
     };
   } finally {
     fastRunDefaults.enabled = saved;
@@ -144,5 +246,24 @@ describe('the fast run in WebAssembly', () => {
     }
     // The seeds that build make the translator build (so its entries and heat meet the fast run's).
     expect(built).toBeGreaterThan(0);
+  });
+
+  test.each(CONFIGS.map((c) => [c.name, c]))('enters translated regions as execute does, in random loops: %s', (_name, config) => {
+    const before = fastRunEntries;
+    let runs = 0;
+    for (let k = 0; k < 8; k++) {
+      const seed = (0x7f4a7c15 + k * 0x9e3779b9 + config.mode * 0x1000193 + (config.c ? 0 : 77) + (config.m ? 0 : 991) + (config.a ? 0 : 5003)) >>> 0;
+      const entries = fastRunEntries;
+      const js = run(config, seed, false, true, false, true);
+      expect(fastRunEntries, 'without the fast run, execute enters every region').toBe(entries);
+      const wasm = run(config, seed, true, true, false, true);
+      expect(wasm, `seed 0x${seed.toString(16)}`).toEqual(js);
+      expect(run(config, seed, true, true, true, true), `seed 0x${seed.toString(16)}, no block-start bitmaps`).toEqual(js);
+      runs += (JSON.parse(js.jit as string) as { blockRuns: number }).blockRuns;
+    }
+    // The fast run entered regions itself: the AMOs, which end a region's block, hand it the loops
+    // (without A they trap, and execute enters the regions after the trap's return).
+    if (config.a) expect(fastRunEntries - before).toBeGreaterThan(100);
+    expect(runs).toBeGreaterThan(0);
   });
 });

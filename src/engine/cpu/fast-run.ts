@@ -12,7 +12,7 @@ import type { ArenaViews } from './jit-wasm';
  * Runs the fast run from `pc` (see fast-run.wat): returns FastExit, and leaves pc, steps, fbase, foff,
  * flimit and the TLB hits in the arena's fast-run status words.
  */
-export type FastRun = (pc: number, steps: number, end: number, fbase: number, foff: number, flimit: number, dtag: number, ftag: number, flags: number) => number;
+export type FastRun = (pc: number, steps: number, end: number, fbase: number, foff: number, flimit: number, dtag: number, ftag: number, flags: number, noff: number) => number;
 
 /** How a fast run ended. */
 export const enum FastExit {
@@ -22,6 +22,25 @@ export const enum FastExit {
   ENTRY = 1,
   /** In front of an instruction for execute's general path. */
   GENERAL = 2,
+  /** After a region it entered trapped (WasmRuntime.raiseTrap raises it; FastWord.TOT). */
+  TRAP = 3,
+}
+
+/** The fast run's status words (jit-wasm.ts, FAST_AT). */
+export const enum FastWord {
+  PC = 0,
+  STEPS = 1,
+  FBASE = 2,
+  FOFF = 3,
+  FLIMIT = 4,
+  HITS = 5,
+  /** Instructions the last region it entered retired. */
+  TOT = 7,
+  /** Totals of the regions it entered, which execute adds to the statistics and zeroes: entries, instructions, chains, TLB hits. */
+  RUNS = 8,
+  INSNS = 9,
+  CHAINS = 10,
+  REGION_HITS = 11,
 }
 
 /** FastRun's flags. */
@@ -54,12 +73,15 @@ export function setFastRunModule(module: object): void {
   compiled = module;
 }
 
-/** The fast run of the hart whose arena `views` shows, in `memory`; undefined without WebAssembly. */
-export function instantiateFastRun(memory: object, views: ArenaViews): FastRun | undefined {
+/**
+ * The fast run of the hart whose arena `views` shows, in `memory`, entering regions through the
+ * translator's trampoline `dispatch`; undefined without WebAssembly.
+ */
+export function instantiateFastRun(memory: object, views: ArenaViews, dispatch: (...args: number[]) => number): FastRun | undefined {
   if (WA === undefined || !fastRunDefaults.enabled) return undefined;
   compiled ??= new WA.Module(FAST_RUN_WASM);
   views.expand.set(EXPAND_C);
-  const imports = { e: { m: memory, a: views.at, l: views.lines.byteOffset, p: views.liveBlocks.byteOffset } };
+  const imports = { e: { m: memory, a: views.at, l: views.lines.byteOffset, p: views.liveBlocks.byteOffset, d: dispatch } };
   const run = new WA.Instance(compiled, imports).exports.run as FastRun;
   importsOf.set(run, imports);
   return run;

@@ -10,18 +10,29 @@
 ;; at-sign-delimited name with the arena layout's constant from jit-wasm.ts; test/cpu/fast-run.test.ts checks that the
 ;; committed bytes are this text's.
 ;;
-;; run(pc, steps, end, fbase, foff, flimit, dtag, ftag, flags) returns how the run ended:
+;; run(pc, steps, end, fbase, foff, flimit, dtag, ftag, flags, noff) returns how the run ended:
 ;;   0  at the top of execute's loop (the slice's end, or a fetch page the TLB cannot give),
 ;;   1  the same, at a control transfer's target (a block may start there, or the start turned hot),
-;;   2  in front of an instruction for the general path;
+;;   2  in front of an instruction for the general path,
+;;   3  after a region it entered trapped (execute raises the trap);
 ;; and leaves pc, steps, fbase, foff, flimit and the TLB hits in the arena's fast-run status words (jit-wasm.ts, FAST_AT).
 ;; flags: 1 the C extension, 2 the M extension, 4 the translator is on, 8 the A extension.
+;; noff: instructions retired less steps (execute's nOff), for the regions' slow calls.
+;;
+;; Where execute's top would enter a translated region (a start of a page's blocks, with the
+;; translator on), the run enters it itself when the arena's entry table holds it, through the
+;; translator's trampoline (jit-wasm.ts), and goes on at its exit pc as execute's top would: that
+;; pc is an entry (a block may start there, its heat counts). It leaves when the region trapped
+;; (3), or called a slow path (1: the slice's end may have moved); the regions it ran, their
+;; instructions, chains and TLB hits add up in the status words after the run's own.
 (module
   (import "e" "m" (memory 1))
   ;; Byte addresses of the hart's arena, its code lines and its per-page block counts.
   (import "e" "a" (global $arena i32))
   (import "e" "l" (global $lines i32))
   (import "e" "p" (global $pblk i32))
+  ;; The translator's trampoline: (slot, dtag, room, ftag, chain) -> instructions retired.
+  (import "e" "d" (func $d (param i32 i32 i32 i32 i32) (result i32)))
   ;; Whether a block may start at RAM offset $o: its page has blocks, and either no bitmap of their
   ;; starts (liveBlocks -1) or a bitmap with the halfword's bit set.
   (func $blockAt (param $A i32) (param $P i32) (param $o i32) (result i32)
@@ -36,12 +47,42 @@
                    (i32.shl (i32.shr_u (i32.and (local.get $o) (i32.const 0xfff)) (i32.const 6)) (i32.const 2)))))
         (i32.and (i32.shr_u (local.get $o) (i32.const 1)) (i32.const 31)))
       (i32.const 1)))
+;; Enters the region the entry table holds for RAM offset $o and virtual $pc, when its entry block
+  ;; fits the slice, as execute's top does; returns 0 when there is none (or it does not fit), else
+  ;; 1 when it ran, 2 when it trapped, 3 when it called a slow path. Its exit pc is in the status
+  ;; area, the instructions it retired in the fast-run status words.
+  (func $region (param $A i32) (param $o i32) (param $pc i32) (param $steps i32) (param $end i32)
+    (param $dtag i32) (param $ftag i32) (param $noff i32) (result i32)
+    (local $e i32) (local $w i32) (local $room i32) (local $t i32)
+    (local.set $e (i32.add (local.get $A) (i32.shl (i32.and (i32.shr_u (local.get $o) (i32.const 1)) (i32.const @ENT_MASK@)) (i32.const 4))))
+    (if (i32.ne (i32.load offset=@ENT@ (local.get $e)) (local.get $o)) (then (return (i32.const 0))))
+    (if (i32.ne (i32.load offset=@ENT4@ (local.get $e)) (local.get $pc)) (then (return (i32.const 0))))
+    (local.set $w (i32.load offset=@ENT12@ (local.get $e)))
+    (local.set $room (i32.sub (local.get $end) (local.get $steps)))
+    (if (i32.gt_s (i32.and (local.get $w) (i32.const 255)) (local.get $room)) (then (return (i32.const 0))))
+    (if (i32.gt_s (local.get $room) (i32.const @ROOM_MAX@)) (then (local.set $room (i32.const @ROOM_MAX@))))
+    ;; The slow calls' steps, and whether any was made.
+    (i32.store offset=@S_VIA@ (local.get $A) (i32.const 1))
+    (i32.store offset=@S_N0@ (local.get $A) (i32.add (local.get $steps) (local.get $noff)))
+    (i32.store offset=@S_S0@ (local.get $A) (local.get $steps))
+    (i32.store offset=@S_SLOW@ (local.get $A) (i32.const 0))
+    (local.set $t (call $d (i32.load offset=@ENT8@ (local.get $e)) (local.get $dtag) (local.get $room) (local.get $ftag)
+      (i32.or (i32.const 1) (i32.shl (i32.shr_u (local.get $w) (i32.const 8)) (i32.const 1)))))
+    (i32.store offset=@ST28@ (local.get $A) (local.get $t))
+    (i32.store offset=@ST32@ (local.get $A) (i32.add (i32.load offset=@ST32@ (local.get $A)) (i32.const 1)))
+    (i32.store offset=@ST36@ (local.get $A) (i32.add (i32.load offset=@ST36@ (local.get $A)) (local.get $t)))
+    (i32.store offset=@ST40@ (local.get $A) (i32.add (i32.load offset=@ST40@ (local.get $A)) (i32.load offset=@S_CHAINS@ (local.get $A))))
+    (i32.store offset=@ST44@ (local.get $A) (i32.add (i32.load offset=@ST44@ (local.get $A)) (i32.load offset=@S_HITS@ (local.get $A))))
+    (if (i32.load offset=@S_TRAP@ (local.get $A)) (then (return (i32.const 2))))
+    (if (i32.load offset=@S_SLOW@ (local.get $A)) (then (return (i32.const 3))))
+    (i32.const 1))
   (func (export "run")
     (param $pc i32) (param $steps i32) (param $end i32) (param $fbase i32) (param $foff i32)
-    (param $flimit i32) (param $dtag i32) (param $ftag i32) (param $flags i32) (result i32)
+    (param $flimit i32) (param $dtag i32) (param $ftag i32) (param $flags i32) (param $noff i32) (result i32)
     (local $A i32) (local $L i32) (local $P i32) (local $hits i32) (local $kind i32)
     (local $w i32) (local $npc i32) (local $rd i32) (local $a i32) (local $b i32) (local $t i32)
     (local $vp i32) (local $ti i32) (local $o i32) (local $heat i32) (local $tmask i32)
+    (local $land i32) (local $k i32)
     (local.set $A (global.get $arena))
     (local.set $L (global.get $lines))
     (local.set $P (global.get $pblk))
@@ -49,24 +90,39 @@
     (local.set $tmask (select (i32.const 0) (i32.const 2) (i32.and (local.get $flags) (i32.const 1))))
     (block $out
     (block $gen
+    (block $trap
     (block $entry
     (block $top
     (loop $next
       (br_if $top (i32.ge_s (local.get $steps) (local.get $end)))
-      ;; Running on into another page: its TLB fetch entry, and with the translator on the entry's
-      ;; check (a block may start there).
-      (if (i32.ge_u (i32.sub (local.get $pc) (local.get $fbase)) (local.get $flimit))
+      ;; Running on into another page, or landing at a region's exit pc: the page's TLB fetch entry,
+      ;; and with the translator on the entry's check (a block may start there).
+      (if (i32.or (i32.ge_u (i32.sub (local.get $pc) (local.get $fbase)) (local.get $flimit)) (local.get $land))
         (then
-          (local.set $vp (i32.shr_u (local.get $pc) (i32.const 12)))
-          (local.set $ti (i32.add (local.get $A) (i32.shl (i32.and (local.get $vp) (i32.const @TLB_MASK@)) (i32.const 2))))
-          (br_if $top (i32.ne (i32.load offset=@TAGX@ (local.get $ti)) (i32.or (local.get $vp) (local.get $ftag))))
-          (br_if $top (i32.ge_u (i32.and (local.get $pc) (i32.const 0xfff)) (i32.const 0xffe)))
-          (local.set $fbase (i32.shl (local.get $vp) (i32.const 12)))
-          (local.set $foff (i32.load offset=@TOFF@ (local.get $ti)))
+          (if (i32.ge_u (i32.sub (local.get $pc) (local.get $fbase)) (local.get $flimit))
+            (then
+              (local.set $vp (i32.shr_u (local.get $pc) (i32.const 12)))
+              (local.set $ti (i32.add (local.get $A) (i32.shl (i32.and (local.get $vp) (i32.const @TLB_MASK@)) (i32.const 2))))
+              (br_if $top (i32.ne (i32.load offset=@TAGX@ (local.get $ti)) (i32.or (local.get $vp) (local.get $ftag))))
+              (br_if $top (i32.ge_u (i32.and (local.get $pc) (i32.const 0xfff)) (i32.const 0xffe)))
+              (local.set $fbase (i32.shl (local.get $vp) (i32.const 12)))
+              (local.set $foff (i32.load offset=@TOFF@ (local.get $ti)))))
+          (local.set $land (i32.const 0))
           (if (i32.and (local.get $flags) (i32.const 4))
             (then
               (local.set $o (i32.add (local.get $pc) (local.get $foff)))
-              (br_if $entry (call $blockAt (local.get $A) (local.get $P) (local.get $o)))
+              (if (call $blockAt (local.get $A) (local.get $P) (local.get $o))
+                (then
+                  ;; A block starts here: its region, when the entry table holds it, else execute's top.
+                  (local.set $k (call $region (local.get $A) (local.get $o) (local.get $pc) (local.get $steps) (local.get $end)
+                    (local.get $dtag) (local.get $ftag) (local.get $noff)))
+                  (br_if $entry (i32.eqz (local.get $k)))
+                  (local.set $pc (i32.load offset=@S_PC@ (local.get $A)))
+                  (br_if $trap (i32.eq (local.get $k) (i32.const 2)))
+                  (local.set $steps (i32.add (local.get $steps) (i32.load offset=@ST28@ (local.get $A))))
+                  (br_if $entry (i32.eq (local.get $k) (i32.const 3)))
+                  (local.set $land (i32.const 1))
+                  (br $next)))
               (local.set $t (i32.add (local.get $A) (i32.shl (i32.and (i32.shr_u (local.get $o) (i32.const 1)) (i32.const @HOT_MASK@)) (i32.const 2))))
               (local.set $heat (i32.add (i32.load offset=@HOT@ (local.get $t)) (i32.const 1)))
               (br_if $entry (i32.ge_s (local.get $heat) (i32.const @HOT_THRESHOLD@)))
@@ -305,7 +361,11 @@
           (local.set $fbase (i32.shl (local.get $vp) (i32.const 12)))
           (local.set $foff (i32.load offset=@TOFF@ (local.get $ti)))))
       (local.set $o (i32.add (local.get $pc) (local.get $foff)))
-      (br_if $entry (call $blockAt (local.get $A) (local.get $P) (local.get $o)))
+      ;; A block starts there: back to the loop's top, which enters it as execute's would.
+      (if (call $blockAt (local.get $A) (local.get $P) (local.get $o))
+        (then
+          (local.set $land (i32.const 1))
+          (br $next)))
       (local.set $t (i32.add (local.get $A) (i32.shl (i32.and (i32.shr_u (local.get $o) (i32.const 1)) (i32.const @HOT_MASK@)) (i32.const 2))))
       (local.set $heat (i32.add (i32.load offset=@HOT@ (local.get $t)) (i32.const 1)))
       (br_if $entry (i32.ge_s (local.get $heat) (i32.const @HOT_THRESHOLD@)))
@@ -320,6 +380,8 @@
     (local.set $kind (i32.const 0))
     (br $out))
     (local.set $kind (i32.const 1))
+    (br $out))
+    (local.set $kind (i32.const 3))
     (br $out))
     (local.set $kind (i32.const 2)))
     (i32.store offset=@ST@ (local.get $A) (local.get $pc))

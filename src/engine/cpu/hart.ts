@@ -185,8 +185,9 @@ export class Hart implements PteMemory {
       const views = arenaViews(buffer, at, bus.ramSize);
       this.x = views.x;
       this.tlb = new Tlb(views.tlb);
-      this.code = new CodeCache(bus.ramSize, new WasmRuntime(this, buffer, bus.arena!.memory, at), views);
-      this.fastRun = instantiateFastRun(bus.arena!.memory, views);
+      const wasm = new WasmRuntime(this, buffer, bus.arena!.memory, at);
+      this.code = new CodeCache(bus.ramSize, wasm, views);
+      this.fastRun = instantiateFastRun(bus.arena!.memory, views, wasm.dispatch);
       this.fastStatus = views.fast;
     }
     const letter = (c: string): number => 1 << (c.charCodeAt(0) - 65);

@@ -34,7 +34,7 @@ import { HOT_MASK, HOT_THRESHOLD, TranslateResult, type PageBlocks } from './jit
 // check in the compiled code (Linux's boot with the translator 6.96 G -> 6.87 G host instructions).
 if ((HOT_MASK as number) !== Lit.HOT_MASK || (HOT_THRESHOLD as number) !== Lit.HOT) throw new Error('interp.ts: Lit.HOT_MASK and Lit.HOT must equal HOT_MASK and HOT_THRESHOLD');
 import { hInstruction, NOT_H } from './hext';
-import { FastExit, FastFlag } from './fast-run';
+import { FastExit, FastFlag, FastWord } from './fast-run';
 
 /**
  * Whether the fast run's jump to RAM offset `off` (in its fetch page, whose blocks are `pg`) must go
@@ -212,7 +212,7 @@ export function execute(h: Hart, limit: number): void {
     if (inPage && bpList === undefined) {
       // The run in WebAssembly (fast-run.wat) writes RAM without clearing decode-cache stamps, so the
       // epoch ends; jsRun goes on with it.
-      const k = fast !== undefined ? fast(pc, steps, end, fbase, foff, flimit, dtag, ftag, fastFlags)
+      const k = fast !== undefined ? fast(pc, steps, end, fbase, foff, flimit, dtag, ftag, fastFlags, nOff)
         : jsRun(h, pc, steps, end, fbase, foff, flimit, dtag, ftag, epoch, st);
       pc = st[0];
       steps = st[1];
@@ -222,7 +222,22 @@ export function execute(h: Hart, limit: number): void {
       hits += st[5];
       epoch = fast !== undefined ? 0 : st[6];
       if (k !== FastExit.GENERAL) {
-        if (k === FastExit.ENTRY) entry = true;
+        // Leaving at an entry, the fast run may have entered a region that called a slow path.
+        if (k === FastExit.ENTRY) {
+          entry = true;
+          end = h.sliceEnd;
+        } else if (k === FastExit.TRAP) {
+          // A region it entered trapped: as after one entered above.
+          code!.wasm!.raiseTrap();
+          steps += st[FastWord.TOT] + 1;
+          nOff--;
+          pc = h.pc;
+          end = h.sliceEnd;
+          dtag = h.dataTag;
+          ftag = h.fetchTag;
+          flimit = 0;
+          entry = true;
+        }
         continue;
       }
     }
@@ -526,6 +541,16 @@ export function execute(h: Hart, limit: number): void {
   if (code !== undefined) {
     code.stats.blockRuns += blockRuns;
     code.stats.blockInsns += blockInsns;
+  }
+  // What the regions the fast run entered did (every time, so that the warm-up's fast runs, which
+  // enter none, give V8 this code's type feedback).
+  if (fast !== undefined) {
+    tlb.hits += st[FastWord.REGION_HITS];
+    code!.stats.blockRuns += st[FastWord.RUNS];
+    code!.stats.fastRunEntries += st[FastWord.RUNS];
+    code!.stats.blockInsns += st[FastWord.INSNS];
+    code!.stats.chainedRuns += st[FastWord.CHAINS];
+    st[FastWord.REGION_HITS] = st[FastWord.RUNS] = st[FastWord.INSNS] = st[FastWord.CHAINS] = 0;
   }
 }
 

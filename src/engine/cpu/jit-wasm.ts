@@ -66,10 +66,24 @@ const EXP_AT = HOT_AT + 4 * (HOT_MASK + 1);
 /** CodeCache.blockBits: BLOCK_BITMAPS bitmaps of a page's block starts, for the fast run. */
 const BITS_AT = EXP_AT + 4 * 65536;
 const BLOCK_BITMAPS = 1024;
+/**
+ * The entry table: the region entries installed in the code cache's pages (its `fn` of a start:
+ * a region from its entry block, or an entry into another of its blocks), direct-mapped by RAM
+ * halfword offset, four words each as in the chain table. The fast run enters a region found here
+ * itself, where it would otherwise leave for execute's top to enter it; a start that lost its
+ * entry to another in the same row is entered by execute as before.
+ */
+const ENT_AT = BITS_AT + BLOCK_BITMAPS * BLOCK_BITS_WORDS * 4;
+const ENT_BITS = 12;
+const ENT_MASK = (1 << ENT_BITS) - 1;
 /** CodeCache.codeLines, one word per 128 bytes of RAM; after them CodeCache.liveBlocks, one word per RAM page. */
-const LINES_AT = BITS_AT + BLOCK_BITMAPS * BLOCK_BITS_WORDS * 4;
-/** The fast run's status words (pc, steps, fbase, foff, flimit, TLB hits) in the status area. */
+const LINES_AT = ENT_AT + (16 << ENT_BITS);
+/**
+ * The fast run's status words in the status area (FastWord): pc, steps, fbase, foff, flimit and TLB
+ * hits at its end, then the regions it entered and what they did.
+ */
 const FAST_AT = S_AT + 64;
+const FAST_WORDS = 12;
 
 /** The arena's layout, as fast-run.wat's constants (scripts/build-fast-run.ts). */
 export const FAST_RUN_LAYOUT: Readonly<Record<string, number>> = {
@@ -90,6 +104,26 @@ export const FAST_RUN_LAYOUT: Readonly<Record<string, number>> = {
   ST12: FAST_AT + 12,
   ST16: FAST_AT + 16,
   ST20: FAST_AT + 20,
+  ST28: FAST_AT + 28,
+  ST32: FAST_AT + 32,
+  ST36: FAST_AT + 36,
+  ST40: FAST_AT + 40,
+  ST44: FAST_AT + 44,
+  ENT: ENT_AT,
+  ENT4: ENT_AT + 4,
+  ENT8: ENT_AT + 8,
+  ENT12: ENT_AT + 12,
+  ENT_MASK,
+  S_ROOM: S_AT + 4 * 1,
+  S_PC: S_AT + 4 * 3,
+  S_HITS: S_AT + 4 * 4,
+  S_TRAP: S_AT + 4 * 5,
+  S_CHAINS: S_AT + 4 * 7,
+  S_VIA: S_AT + 4 * 8,
+  S_N0: S_AT + 4 * 9,
+  S_S0: S_AT + 4 * 10,
+  S_SLOW: S_AT + 4 * 11,
+  ROOM_MAX: 1 << 30,
 };
 
 // Status words (index into the status area's Int32Array).
@@ -107,6 +141,12 @@ const enum St {
   V = 6,
   /** Regions the trampoline went on into after the first (JitStats.chainedRuns). */
   CHAINS = 7,
+  /** Whether the running region was entered by the fast run (1), which left its n0 and s0 in N0 and S0, or by run (0). */
+  VIA = 8,
+  N0 = 9,
+  S0 = 10,
+  /** Set by every slow call (the fast run clears it before it enters a region). */
+  SLOW = 11,
 }
 const ROOM_MAX = 1 << 30;
 
@@ -142,7 +182,7 @@ export function arenaViews(buffer: ArrayBuffer, at: number, ramSize: number): Ar
     expand: new Int32Array(buffer, at + EXP_AT, 65536),
     blockBits: new Int32Array(buffer, at + BITS_AT, BLOCK_BITMAPS * BLOCK_BITS_WORDS),
     liveBlocks: new Int32Array(buffer, at + LINES_AT + lines * 4, Math.ceil(ramSize / 4096)),
-    fast: new Int32Array(buffer, at + FAST_AT, 6),
+    fast: new Int32Array(buffer, at + FAST_AT, FAST_WORDS),
     at,
   };
 }
@@ -156,7 +196,7 @@ export interface ArenaViews {
   expand: Int32Array;
   blockBits: Int32Array;
   liveBlocks: Int32Array;
-  /** The fast run's status words. */
+  /** The fast run's status words (FastWord). */
   fast: Int32Array;
   /** Byte offset of the arena in the memory. */
   at: number;
@@ -414,7 +454,7 @@ export class WasmRuntime {
   private readonly tlbAt: number;
   private readonly linesAt: number;
   private readonly chainAt: number;
-  /** n0 and s0 of the running region (its slow-path imports need them). */
+  /** n0 and s0 of the region run entered (its slow-path imports need them; the fast run leaves its own in St.N0 and St.S0). */
   private n0 = 0;
   private s0 = 0;
   private readonly imports: object;
@@ -435,6 +475,10 @@ export class WasmRuntime {
   private readonly owner: (BlockFn | undefined)[] = [];
   /** The chain table (CHAIN_AT). */
   private readonly chains: Int32Array;
+  /** The entry table (ENT_AT). */
+  private readonly entries: Int32Array;
+  /** The trampoline, which the fast run imports to enter regions. */
+  readonly dispatch: (slot: number, dtag: number, room: number, ftag: number, chain: number) => number;
   /** Each region function's table slot and blocks (page offset, pc, instructions), entry block first. */
   private readonly regionOf = new WeakMap<BlockFn, { slot: number; blocks: number[] }>();
   /** Chain table entries (their RAM offsets) of the regions installed, by RAM offset of their start. */
@@ -453,33 +497,42 @@ export class WasmRuntime {
     this.s = new Int32Array(buffer, at + S_AT, 32);
     this.chains = new Int32Array(buffer, at + CHAIN_AT, 4 << CHAIN_BITS);
     this.chains.fill(-1);
+    this.entries = new Int32Array(buffer, at + ENT_AT, 4 << ENT_BITS);
+    this.entries.fill(-1);
     this.xAt = at + X_AT;
     this.sAt = at + S_AT;
     this.tlbAt = at + TLB_AT;
     this.linesAt = at + LINES_AT;
     this.chainAt = at + CHAIN_AT;
     const s = this.s;
-    const room = (): number => {
-      const r = h.sliceEnd - this.s0;
+    // A slow call's steps: from the run that entered the region (execute's, or the fast run's).
+    const room = (s0: number): number => {
+      const r = h.sliceEnd - s0;
       return r > ROOM_MAX ? ROOM_MAX : r < -ROOM_MAX ? -ROOM_MAX : r;
     };
     const load = (a: number, size: number, kt: number, pc: number): number => {
+      const via = s[St.VIA] !== 0;
+      const s0 = via ? s[St.S0] : this.s0;
       h.pc = pc;
-      h.sliceDone = this.n0 + kt;
-      h.sliceSteps = this.s0 + kt + 1;
+      h.sliceDone = (via ? s[St.N0] : this.n0) + kt;
+      h.sliceSteps = s0 + kt + 1;
       const v = h.loadSlow(a, size);
       s[St.FAULT] = h.fault !== 0 ? 1 : 0;
-      s[St.ROOM] = room();
+      s[St.ROOM] = room(s0);
+      s[St.SLOW] = 1;
       return v | 0;
     };
     const store = (a: number, size: number, value: number, kt: number, pc: number): void => {
+      const via = s[St.VIA] !== 0;
+      const s0 = via ? s[St.S0] : this.s0;
       h.pc = pc;
-      h.sliceDone = this.n0 + kt;
-      h.sliceSteps = this.s0 + kt + 1;
+      h.sliceDone = (via ? s[St.N0] : this.n0) + kt;
+      h.sliceSteps = s0 + kt + 1;
       h.storeSlow(a, size, value);
       s[St.FAULT] = h.fault !== 0 ? 1 : 0;
-      s[St.ROOM] = room();
+      s[St.ROOM] = room(s0);
       s[St.CODE] = h.codeWritten ? 1 : 0;
+      s[St.SLOW] = 1;
       h.codeWritten = false;
     };
     this.table = new WA!.Table({ element: 'anyfunc', initial: 64 });
@@ -495,6 +548,7 @@ export class WasmRuntime {
       ...section(10, vec([[...uleb(body.length), ...body]])),
     ]);
     this.call = new WA!.Instance(new WA!.Module(bytes), this.imports).exports.d as (slot: number, dtag: number, room: number, ftag: number, chain: number) => number;
+    this.dispatch = this.call;
   }
 
   /**
@@ -554,7 +608,7 @@ export class WasmRuntime {
    * the start of any of its blocks go on into it there (its entry block last, so that it keeps its
    * own entry whatever other regions hold the same block).
    */
-  link(off: number, pc: number, fn: BlockFn, _len: number): void {
+  link(off: number, pc: number, fn: BlockFn, len: number): void {
     const r = this.regionOf.get(fn);
     this.unlink(off);
     if (r === undefined) return;
@@ -574,6 +628,17 @@ export class WasmRuntime {
       t[e + 3] = r.blocks[j + 2] | ((j / 3) << 8);
       offs.push(at);
     }
+    this.setEntry(off, pc, r.slot, 0, len);
+  }
+
+  /** Notes in the entry table that the page's start at RAM offset `off` (for `pc`) enters block `block` (of `len` instructions) of region `slot`. */
+  private setEntry(off: number, pc: number, slot: number, block: number, len: number): void {
+    const t = this.entries;
+    const e = ((off >>> 1) & ENT_MASK) << 2;
+    t[e] = off;
+    t[e + 1] = pc;
+    t[e + 2] = slot;
+    t[e + 3] = len | (block << 8);
   }
 
   /** Forgets the region installed at RAM offset `off` (dropped): no region chains into it any more. */
@@ -586,6 +651,8 @@ export class WasmRuntime {
       const e = ((at >>> 1) & CHAIN_MASK) << 2;
       if (t[e] === at && t[e + 2] === l.slot) t[e] = -1;
     }
+    const e = ((off >>> 1) & ENT_MASK) << 2;
+    if (this.entries[e] === off) this.entries[e] = -1;
     if (--this.installs[l.slot] === 0 && !this.inMemo[l.slot]) this.release(l.slot);
   }
 
@@ -596,6 +663,7 @@ export class WasmRuntime {
     }
     this.linked.clear();
     this.chains.fill(-1);
+    this.entries.fill(-1);
   }
 
   /** The code cache's memo no longer holds region function `fn`: its slot is free once nothing has it installed. */
@@ -638,12 +706,25 @@ export class WasmRuntime {
    * instead of a region built for the start. It counts as an install of the region, so the
    * region's function and table slot live until unlink(off).
    */
-  enter(off: number, owner: BlockFn, block: number): BlockFn {
+  enter(off: number, pc: number, owner: BlockFn, block: number, len: number): BlockFn {
     const slot = this.regionOf.get(owner)!.slot;
     this.unlink(off);
     this.installs[slot]++;
     this.linked.set(off, { slot, offs: [] });
+    this.setEntry(off, pc, slot, block, len);
     return (_h, _x, _r8, _r16, _r32, _tagR, _tagW, _toff, dtag, n0, s0) => this.run(slot, dtag, n0, s0, block);
+  }
+
+  /**
+   * Raises the trap of a region the fast run entered (it left with FastExit.TRAP), as run does for
+   * one execute entered.
+   */
+  raiseTrap(): void {
+    const s = this.s;
+    const h = this.h;
+    h.pc = s[St.PC];
+    if (s[St.TRAP] === 1) h.raiseFault();
+    else h.raise(0, s[St.V]);
   }
 
   /** Runs region function `f` for the dispatcher (the BlockFn contract), from its block `block`. */
@@ -651,6 +732,7 @@ export class WasmRuntime {
     const h = this.h;
     this.n0 = n0;
     this.s0 = s0;
+    this.s[St.VIA] = 0;
     const r = h.sliceEnd - s0;
     const tot = this.call(slot, dtag, r > ROOM_MAX ? ROOM_MAX : r, h.fetchTag, (h.breakpoints.size === 0 ? 1 : 0) | (block << 1));
     const s = this.s;

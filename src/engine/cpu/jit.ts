@@ -156,6 +156,8 @@ export class JitStats {
   blockRuns = 0;
   /** WebAssembly regions entered from another region without a round trip through the dispatcher. */
   chainedRuns = 0;
+  /** Of blockRuns, the regions the interpreter's fast run in WebAssembly entered itself (without leaving for execute's top). */
+  fastRunEntries = 0;
   /** Instructions retired inside translated blocks. */
   blockInsns = 0;
   /** Milliseconds spent looking at hot starts' code and building blocks, when a clock is given (first deferrals and entries into installed regions are not timed). */
@@ -598,7 +600,7 @@ export class CodeCache {
     if (at === undefined || pg === undefined) return false;
     const k = pg.starts.find((j) => pg.fn[j] === at.owner);
     if (k === undefined) return false;
-    const fn = wasm.enter(off, at.owner, at.block);
+    const fn = wasm.enter(off, pc, at.owner, at.block, at.len);
     this.install(h, off, pc, fn, at.len, pg.first[k], pg.bytes[k], pg.words[k]!);
     this.stats.entered++;
     return true;
