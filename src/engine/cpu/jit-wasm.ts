@@ -604,9 +604,10 @@ export class WasmRuntime {
   }
 
   /**
-   * Notes region function `fn` installed at RAM offset `off` for virtual `pc`: regions leaving for
-   * the start of any of its blocks go on into it there (its entry block last, so that it keeps its
-   * own entry whatever other regions hold the same block).
+   * Notes region function `fn` installed at RAM offset `off` for virtual `pc`, its entry block of
+   * `len` instructions: regions leaving for the start of any of its blocks go on into it there (its
+   * entry block last, so that it keeps its own entry whatever other regions hold the same block),
+   * and the fast run enters it at `off` (the entry table).
    */
   link(off: number, pc: number, fn: BlockFn, len: number): void {
     const r = this.regionOf.get(fn);
