@@ -117,28 +117,37 @@ function loopBody(r: Rng, c: boolean): number {
 }
 
 /**
- * Random loops: blocks, each in a page of its own, that count x28 down over a random body and
+ * Random loops: blocks, each in pages of its own, that count x28 down over a random body and
  * branch back, then jump to the next block (or now and then to another), the last back to the
  * first. The translator builds regions at their heads (chained from page to page); the fast run,
- * coming from an AMO, a trap's return or a jump, enters them there.
+ * coming from an AMO, a trap's return or a jump, enters them there. With C, a block may sit across
+ * a page's end, a compressed instruction putting its first body instruction in the page's last
+ * halfword (no region holds it: the fast run runs it at every pass). Returns the code's halfwords.
  */
 function loopProgram(r: Rng, c: boolean): number[] {
-  const blocks = 3 + r.below(6);
-  const heads = Array.from({ length: blocks }, (_, b) => b * 1024 + r.below(64));
-  const words = new Array<number>(blocks * 1024).fill(0);
+  const PAGE = 2048;
+  const blocks = 3 + r.below(3);
+  const across = Array.from({ length: blocks }, () => c && r.below(2) === 0);
+  const heads = Array.from({ length: blocks }, (_, b) => (across[b] ? (3 * b + 2) * PAGE - 4 : 3 * b * PAGE + 2 * r.below(64)));
+  const hw = new Array<number>(blocks * 3 * PAGE).fill(0);
+  let at = 0;
+  const put = (w: number): void => {
+    hw[at++] = w & 0xffff;
+    hw[at++] = w >>> 16;
+  };
   for (let b = 0; b < blocks; b++) {
-    let at = heads[b];
-    words[at++] = addi(28, 0, 2 + r.below(30));
+    at = heads[b];
+    put(addi(28, 0, 2 + r.below(30)));
     const top = at;
+    if (across[b]) hw[at++] = ((16 + r.below(12)) << 7) | (1 << 2) | 1; // c.addi rd, 1
     const n = 2 + r.below(14);
-    for (let i = 0; i < n; i++) words[at++] = loopBody(r, c);
-    words[at++] = addi(28, 28, -1);
-    words[at] = bne(28, 0, (top - at) * 4);
-    at++;
+    for (let i = 0; i < n; i++) put(loopBody(r, c));
+    put(addi(28, 28, -1));
+    put(bne(28, 0, (top - at) * 2));
     const to = r.below(3) === 0 ? r.below(blocks) : (b + 1) % blocks;
-    words[at] = jal(0, (heads[to] - at) * 4);
+    put(jal(0, (heads[to] - at) * 2));
   }
-  return words;
+  return hw;
 }
 
 const CONFIGS = [
@@ -199,8 +208,8 @@ function run(config: (typeof CONFIGS)[number], seed: number, fast: boolean, buil
       // value counts the instructions retired up to the load).
       if (r.below(2) === 0) view.setUint32(at(PARAMS) + 32 + 4 * 13, 0x1000_0000, true);
       if (r.below(2) === 0) view.setUint32(at(PARAMS) + 32 + 4 * 12, 0x0200_bff8, true);
-      const words = loopProgram(r, config.c);
-      for (let i = 0; i < words.length; i++) view.setUint32(at(FUZZ_CODE) + 4 * i, words[i], true);
+      const halves = loopProgram(r, config.c);
+      for (let i = 0; i < halves.length; i++) view.setUint16(at(FUZZ_CODE) + 2 * i, halves[i], true);
     } else {
       for (let off = 0; off < FUZZ_CODE_SIZE; off += 4) view.setUint32(at(FUZZ_CODE) + off, randomWord(r), true);
     }

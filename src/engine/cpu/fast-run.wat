@@ -95,10 +95,35 @@
     (block $top
     (loop $next
       (br_if $top (i32.ge_s (local.get $steps) (local.get $end)))
+      (block $fetched
       ;; Running on into another page, or landing at a region's exit pc: the page's TLB fetch entry,
       ;; and with the translator on the entry's check (a block may start there).
       (if (i32.or (i32.ge_u (i32.sub (local.get $pc) (local.get $fbase)) (local.get $flimit)) (local.get $land))
         (then
+          ;; Running on into the fetch page's last halfword: its instruction, a 32-bit one's upper half
+          ;; from the next page when the TLB has its fetch entry, as execute's general path fetches it
+          ;; (its next pc is an entry there too: the run goes on into the next page as above). A
+          ;; control transfer or an AMO there is left to the general path, whose top counts its target.
+          (if (i32.and (i32.eq (i32.sub (local.get $pc) (local.get $fbase)) (i32.const 0xffe)) (i32.eqz (local.get $land)))
+            (then
+              (local.set $o (i32.add (local.get $pc) (local.get $foff)))
+              (local.set $w (i32.load16_u (local.get $o)))
+              (if (i32.eq (i32.and (local.get $w) (i32.const 3)) (i32.const 3))
+                (then
+                  (local.set $vp (i32.and (i32.add (i32.shr_u (local.get $pc) (i32.const 12)) (i32.const 1)) (i32.const 0xfffff)))
+                  (local.set $ti (i32.add (local.get $A) (i32.shl (i32.and (local.get $vp) (i32.const @TLB_MASK@)) (i32.const 2))))
+                  (br_if $top (i32.ne (i32.load offset=@TAGX@ (local.get $ti)) (i32.or (local.get $vp) (local.get $ftag))))
+                  (local.set $w (i32.or (local.get $w)
+                    (i32.shl (i32.load16_u (i32.add (i32.add (local.get $pc) (i32.const 2)) (i32.load offset=@TOFF@ (local.get $ti)))) (i32.const 16))))
+                  (local.set $npc (i32.add (local.get $pc) (i32.const 4))))
+                (else
+                  (br_if $gen (i32.eqz (i32.and (local.get $flags) (i32.const 1))))
+                  (local.set $w (i32.load offset=@EXP@ (i32.add (local.get $A) (i32.shl (local.get $w) (i32.const 2)))))
+                  (br_if $gen (i32.eqz (local.get $w)))
+                  (local.set $npc (i32.add (local.get $pc) (i32.const 2)))))
+              ;; Branches (24), JALR (25), JAL (27) and AMOs (11), by opcode bits 6:2.
+              (br_if $gen (i32.and (i32.shr_u (i32.const 0x0b000800) (i32.and (i32.shr_u (local.get $w) (i32.const 2)) (i32.const 31))) (i32.const 1)))
+              (br $fetched)))
           (if (i32.ge_u (i32.sub (local.get $pc) (local.get $fbase)) (local.get $flimit))
             (then
               (local.set $vp (i32.shr_u (local.get $pc) (i32.const 12)))
@@ -140,6 +165,7 @@
           (local.set $w (i32.load offset=@EXP@ (i32.add (local.get $A) (i32.shl (local.get $w) (i32.const 2)))))
           (br_if $gen (i32.eqz (local.get $w)))
           (local.set $npc (i32.add (local.get $pc) (i32.const 2)))))
+      ) ;; fetched
       ;; rd as a byte address in the arena; rs1's value in $a.
       (local.set $rd (i32.add (local.get $A) (i32.and (i32.shr_u (local.get $w) (i32.const 5)) (i32.const 124))))
       (local.set $a (i32.load (i32.add (local.get $A) (i32.and (i32.shr_u (local.get $w) (i32.const 13)) (i32.const 124)))))
