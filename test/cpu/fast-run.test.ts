@@ -141,7 +141,18 @@ function loopProgram(r: Rng, c: boolean): number[] {
     const top = at;
     if (across[b]) hw[at++] = ((16 + r.below(12)) << 7) | (1 << 2) | 1; // c.addi rd, 1
     const n = 2 + r.below(14);
-    for (let i = 0; i < n; i++) put(loopBody(r, c));
+    for (let i = 0; i < n; i++) {
+      put(loopBody(r, c));
+      if (r.below(6) === 0) {
+        // LR and SC on one data register, now and then a store to the word between them (SC fails).
+        const base = 1 + r.below(15);
+        put((0x2f | ((16 + r.below(12)) << 7) | (2 << 12) | (base << 15) | (2 << 27)) >>> 0);
+        if (r.below(3) === 0) put((0x23 | (2 << 12) | (base << 15) | (r.below(28) << 20)) >>> 0);
+        // An SC elsewhere ends the reservation (the SC after it fails).
+        if (r.below(3) === 0) put((0x2f | ((16 + r.below(12)) << 7) | (2 << 12) | ((1 + r.below(15)) << 15) | (r.below(28) << 20) | (3 << 27)) >>> 0);
+        put((0x2f | ((16 + r.below(12)) << 7) | (2 << 12) | (base << 15) | (r.below(28) << 20) | (3 << 27)) >>> 0);
+      }
+    }
     put(addi(28, 28, -1));
     put(bne(28, 0, (top - at) * 2));
     const to = r.below(3) === 0 ? r.below(blocks) : (b + 1) % blocks;

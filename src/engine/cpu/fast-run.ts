@@ -41,6 +41,9 @@ export const enum FastWord {
   INSNS = 9,
   CHAINS = 10,
   REGION_HITS = 11,
+  /** The hart's LR reservation and the value LR read (Hart.reservation, reservedValue), which execute copies in and out around each run. */
+  RESV = 12,
+  RESV_VALUE = 13,
 }
 
 /** FastRun's flags. */

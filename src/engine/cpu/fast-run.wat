@@ -187,12 +187,51 @@
                   $gen $gen $gen $gen $gen $gen $gen $gen
                   $branch $jalr $gen $jal $gen $gen $gen $gen
           (i32.and (i32.shr_u (local.get $w) (i32.const 2)) (i32.const 31))))
-      ;; AMOs (A, word): aligned, through the TLB's write tag (a page holding translated code, LR and
-      ;; SC, whose reservation lives in the hart, take the general path). They end in the jump tail:
-      ;; execute's general path, which ran them before, counts the next pc as an entry.
+      ;; The A extension's word instructions, aligned.
+      (block $lrsc
       (br_if $gen (i32.eqz (i32.and (local.get $flags) (i32.const 8))))
       (br_if $gen (i32.ne (i32.and (i32.shr_u (local.get $w) (i32.const 12)) (i32.const 7)) (i32.const 2)))
       (br_if $gen (i32.and (local.get $a) (i32.const 3)))
+      ;; LR and SC as execute's general path runs them in its loop (interp.ts, rareInLoop), with
+      ;; the reservation in the status area: LR through the TLB's read tag; SC fails without an
+      ;; access where the reservation is not its address, else through the write tag, storing when
+      ;; the word still holds what LR read. Their next pc is an entry, as there.
+      (local.set $k (i32.shr_u (local.get $w) (i32.const 27)))
+      (if (i32.eq (local.get $k) (i32.const 2))
+        (then
+          (br_if $gen (i32.and (i32.shr_u (local.get $w) (i32.const 20)) (i32.const 31)))
+          (local.set $vp (i32.shr_u (local.get $a) (i32.const 12)))
+          (local.set $ti (i32.add (local.get $A) (i32.shl (i32.and (local.get $vp) (i32.const @TLB_MASK@)) (i32.const 2))))
+          (br_if $gen (i32.ne (i32.load offset=@TAGR@ (local.get $ti)) (i32.or (local.get $vp) (local.get $dtag))))
+          (local.set $t (i32.load (i32.add (local.get $a) (i32.load offset=@TOFF@ (local.get $ti)))))
+          (local.set $hits (i32.add (local.get $hits) (i32.const 1)))
+          (i32.store offset=@S_RESV@ (local.get $A) (local.get $a))
+          (i32.store offset=@S_RESV_VALUE@ (local.get $A) (local.get $t))
+          (i32.store (local.get $rd) (local.get $t))
+          (br $lrsc)))
+      (if (i32.eq (local.get $k) (i32.const 3))
+        (then
+          (if (i32.ne (i32.load offset=@S_RESV@ (local.get $A)) (local.get $a))
+            (then
+              (i32.store offset=@S_RESV@ (local.get $A) (i32.const -1))
+              (i32.store (local.get $rd) (i32.const 1))
+              (br $lrsc)))
+          (local.set $vp (i32.shr_u (local.get $a) (i32.const 12)))
+          (local.set $ti (i32.add (local.get $A) (i32.shl (i32.and (local.get $vp) (i32.const @TLB_MASK@)) (i32.const 2))))
+          (br_if $gen (i32.ne (i32.load offset=@TAGW@ (local.get $ti)) (i32.or (local.get $vp) (local.get $dtag))))
+          (local.set $o (i32.add (local.get $a) (i32.load offset=@TOFF@ (local.get $ti))))
+          (local.set $hits (i32.add (local.get $hits) (i32.const 1)))
+          (i32.store offset=@S_RESV@ (local.get $A) (i32.const -1))
+          (if (i32.ne (i32.load (local.get $o)) (i32.load offset=@S_RESV_VALUE@ (local.get $A)))
+            (then
+              (i32.store (local.get $rd) (i32.const 1))
+              (br $lrsc)))
+          (i32.store (local.get $o) (i32.load (i32.add (local.get $A) (i32.and (i32.shr_u (local.get $w) (i32.const 18)) (i32.const 124)))))
+          (i32.store (local.get $rd) (i32.const 0))
+          (br $lrsc)))
+      ;; AMOs: through the TLB's write tag (a page holding translated code takes the general path).
+      ;; They end in the jump tail: execute's general path, which ran them before, counts the next pc
+      ;; as an entry.
       (local.set $vp (i32.shr_u (local.get $a) (i32.const 12)))
       (local.set $ti (i32.add (local.get $A) (i32.shl (i32.and (local.get $vp) (i32.const @TLB_MASK@)) (i32.const 2))))
       (br_if $gen (i32.ne (i32.load offset=@TAGW@ (local.get $ti)) (i32.or (local.get $vp) (local.get $dtag))))
@@ -218,6 +257,12 @@
       (i32.store (local.get $o) (local.get $b))
       (i32.store (local.get $rd) (local.get $t))
       (br $jump))
+      ;; LR and SC's tail: back to the loop's top, their next pc an entry.
+      (i32.store (local.get $A) (i32.const 0))
+      (local.set $steps (i32.add (local.get $steps) (i32.const 1)))
+      (local.set $pc (local.get $npc))
+      (local.set $land (i32.const 1))
+      (br $next))
       ;; FENCE (any fields: FENCE.TSO and PAUSE too) and FENCE.I order nothing here.
       (br_if $gen (i32.gt_u (i32.and (i32.shr_u (local.get $w) (i32.const 12)) (i32.const 7)) (i32.const 1)))
       (br $done))

@@ -212,8 +212,17 @@ export function execute(h: Hart, limit: number): void {
     if (inPage && bpList === undefined) {
       // The run in WebAssembly (fast-run.wat) writes RAM without clearing decode-cache stamps, so the
       // epoch ends; jsRun goes on with it.
-      const k = fast !== undefined ? fast(pc, steps, end, fbase, foff, flimit, dtag, ftag, fastFlags, nOff)
-        : jsRun(h, pc, steps, end, fbase, foff, flimit, dtag, ftag, epoch, st);
+      let k: number;
+      if (fast !== undefined) {
+        // The fast run runs LR and SC on its own copy of the reservation.
+        st[FastWord.RESV] = h.reservation;
+        st[FastWord.RESV_VALUE] = h.reservedValue;
+        k = fast(pc, steps, end, fbase, foff, flimit, dtag, ftag, fastFlags, nOff);
+        h.reservation = st[FastWord.RESV];
+        h.reservedValue = st[FastWord.RESV_VALUE];
+      } else {
+        k = jsRun(h, pc, steps, end, fbase, foff, flimit, dtag, ftag, epoch, st);
+      }
       pc = st[0];
       steps = st[1];
       fbase = st[2];

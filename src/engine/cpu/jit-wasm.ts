@@ -80,10 +80,10 @@ const ENT_MASK = (1 << ENT_BITS) - 1;
 const LINES_AT = ENT_AT + (16 << ENT_BITS);
 /**
  * The fast run's status words in the status area (FastWord): pc, steps, fbase, foff, flimit and TLB
- * hits at its end, then the regions it entered and what they did.
+ * hits at its end, then the regions it entered and what they did, then the hart's LR reservation.
  */
 const FAST_AT = S_AT + 64;
-const FAST_WORDS = 12;
+const FAST_WORDS = 14;
 
 /** The arena's layout, as fast-run.wat's constants (scripts/build-fast-run.ts). */
 export const FAST_RUN_LAYOUT: Readonly<Record<string, number>> = {
@@ -123,6 +123,8 @@ export const FAST_RUN_LAYOUT: Readonly<Record<string, number>> = {
   S_N0: S_AT + 4 * 9,
   S_S0: S_AT + 4 * 10,
   S_SLOW: S_AT + 4 * 11,
+  S_RESV: FAST_AT + 48,
+  S_RESV_VALUE: FAST_AT + 52,
   ROOM_MAX: 1 << 30,
 };
 
