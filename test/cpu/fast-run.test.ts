@@ -121,14 +121,17 @@ function loopBody(r: Rng, c: boolean): number {
  * branch back, then jump to the next block (or now and then to another), the last back to the
  * first. The translator builds regions at their heads (chained from page to page); the fast run,
  * coming from an AMO, a trap's return or a jump, enters them there. With C, a block may sit across
- * a page's end, a compressed instruction putting its first body instruction in the page's last
- * halfword (no region holds it: the fast run runs it at every pass). Returns the code's halfwords.
+ * a page's end (no region holds an instruction there: the fast run runs it at every pass, or
+ * leaves it to execute's general path): its first body instruction there after a compressed one,
+ * its head there (the jump from another page lands there), or its loop's head there (the branch
+ * back lands there). Returns the code's halfwords.
  */
 function loopProgram(r: Rng, c: boolean): number[] {
   const PAGE = 2048;
   const blocks = 3 + r.below(3);
-  const across = Array.from({ length: blocks }, () => c && r.below(2) === 0);
-  const heads = Array.from({ length: blocks }, (_, b) => (across[b] ? (3 * b + 2) * PAGE - 4 : 3 * b * PAGE + 2 * r.below(64)));
+  // Halfwords before the page's end where a block across it starts (0: a block inside its page).
+  const across = Array.from({ length: blocks }, () => (c && r.below(2) === 0 ? [4, 1, 3][r.below(3)] : 0));
+  const heads = Array.from({ length: blocks }, (_, b) => (across[b] !== 0 ? (3 * b + 2) * PAGE - across[b] : 3 * b * PAGE + 2 * r.below(64)));
   const hw = new Array<number>(blocks * 3 * PAGE).fill(0);
   let at = 0;
   const put = (w: number): void => {
@@ -139,10 +142,12 @@ function loopProgram(r: Rng, c: boolean): number[] {
     at = heads[b];
     put(addi(28, 0, 2 + r.below(30)));
     const top = at;
-    if (across[b]) hw[at++] = ((16 + r.below(12)) << 7) | (1 << 2) | 1; // c.addi rd, 1
+    if (across[b] === 4) hw[at++] = ((16 + r.below(12)) << 7) | (1 << 2) | 1; // c.addi rd, 1
     const n = 2 + r.below(14);
     for (let i = 0; i < n; i++) {
-      put(loopBody(r, c));
+      // Across the page's end, now and then an instruction the fast run may leave to execute's
+      // general path: a load through x13 (the UART's when it holds its address).
+      put(i === 0 && across[b] === 4 && r.below(2) === 0 ? (0x03 | (16 << 7) | (4 << 12) | (13 << 15) | (5 << 20)) >>> 0 : loopBody(r, c));
       if (r.below(6) === 0) {
         // LR and SC on one data register, now and then a store to the word between them (SC fails).
         const base = 1 + r.below(15);

@@ -249,6 +249,9 @@ export function execute(h: Hart, limit: number): void {
         }
         continue;
       }
+      // The fast run leaves some instructions in a page's last halfword to this path (fast-run.wat),
+      // which fetches them across the page's end through both pages' translations.
+      inPage = ((pc - fbase) >>> 0) < flimit;
     }
     steps++;
     // ---- fetch and decode ----
