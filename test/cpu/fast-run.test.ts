@@ -5,7 +5,8 @@
 // C and M. Everything the guest and the translator can see must be the same: pc, registers,
 // instructions retired, traps by cause, RAM, TLB hits and the translator's counters. Random loops
 // (loopProgram) make the translator build regions that the fast run enters itself, regions that
-// trap and call slow paths among them.
+// trap and call slow paths among them, with LR and SC, instructions across a page's end and CSR
+// instructions on mstatus and sstatus (some with an interrupt pending).
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -90,6 +91,16 @@ function loopBody(r: Rng, c: boolean): number {
     // Device registers (x12 and x13 may hold their addresses, loopProgram's caller): the CLINT's
     // timer and the UART's line status.
     case 12: return (0x03 | (rd << 7) | (2 << 12) | (12 << 15)) >>> 0;
+    case 14: {
+      // A CSR instruction on mstatus or sstatus: mostly a kernel's interrupts off and back (an
+      // immediate of MIE or SIE, or a register holding what an earlier one read), now and then
+      // mie's machine software interrupt on (x11 may point at the CLINT's msip).
+      if (r.below(8) === 0) return (0x73 | (6 << 12) | (8 << 15) | (0x304 << 20)) >>> 0;
+      const csr = r.below(2) === 0 ? 0x300 : 0x100;
+      const f3 = [1, 2, 3, 5, 6, 7][r.below(6)];
+      const src = f3 >= 5 ? [0, 2, 8, 10, r.below(32)][r.below(5)] : r.below(4) === 0 ? 0 : r.below(4) === 0 ? 1 + r.below(15) : 16 + r.below(12);
+      return (0x73 | (rd << 7) | (f3 << 12) | (src << 15) | (csr << 20)) >>> 0;
+    }
     case 13: return (0x03 | (rd << 7) | (4 << 12) | (13 << 15) | (5 << 20)) >>> 0;
     case 0: case 1: case 2: return (0x13 | (rd << 7) | ([0, 2, 3, 4, 6, 7][r.below(6)] << 12) | (rs() << 15) | ((r.next() & 0xfff) << 20)) >>> 0;
     case 3: case 4: {
@@ -166,6 +177,40 @@ function loopProgram(r: Rng, c: boolean): number[] {
   return hw;
 }
 
+/**
+ * A loop of CSR instructions on mstatus (M-mode) or sstatus: interrupts off and back on through
+ * immediates and registers, reads, writes of whole values, with the machine software interrupt
+ * enabled and, now and then, pending (stores to the CLINT's msip through x11). Returns halfwords.
+ */
+function csrProgram(r: Rng, mode: number): number[] {
+  const csr = mode === 3 ? 0x300 : 0x100;
+  const ie = mode === 3 ? 8 : 2;
+  const op = (f3: number, rd: number, src: number): number => (0x73 | (rd << 7) | (f3 << 12) | (src << 15) | (csr << 20)) >>> 0;
+  const w: number[] = [(0x73 | (6 << 12) | (8 << 15) | (0x304 << 20)) >>> 0, addi(19, 0, ie), addi(21, 0, 1)];
+  const top = w.length;
+  w.push(addi(28, 0, 20 + r.below(40)));
+  const loop = w.length;
+  const n = 6 + r.below(10);
+  for (let i = 0; i < n; i++) {
+    const rd = 16 + r.below(4);
+    switch (r.below(9)) {
+      case 0: w.push(op(7, rd, ie)); break;
+      case 1: w.push(op(6, rd, ie)); break;
+      case 2: w.push(op(2, 0, 16 + r.below(4))); break;
+      case 3: w.push(op(3, rd, 19)); break;
+      case 4: w.push(op(1, rd, 16 + r.below(4))); break;
+      case 5: w.push(op(2, rd, 0)); break;
+      case 6: w.push((0x23 | (2 << 12) | (11 << 15) | ((r.below(2) === 0 ? 21 : 0) << 20)) >>> 0); break;
+      case 7: w.push(op(5, rd, r.below(2) === 0 ? ie : 0)); break;
+      default: w.push(loopBody(r, false));
+    }
+  }
+  w.push(addi(28, 28, -1));
+  w.push(bne(28, 0, (loop - w.length) * 4));
+  w.push(jal(0, (top - w.length) * 4));
+  return w.flatMap((x) => [x & 0xffff, x >>> 16]);
+}
+
 const CONFIGS = [
   { name: 'M, bare', mode: 3, paging: 0, c: true, m: true, a: true },
   { name: 'S, Sv32', mode: 1, paging: 1, c: true, m: true, a: true },
@@ -194,7 +239,7 @@ beforeAll(async () => {
  * What a run left that the guest or the translator can see. `noBitmaps`: the code cache has no
  * bitmaps of block starts to hand out, so the fast run leaves at every jump into a page with blocks.
  */
-function run(config: (typeof CONFIGS)[number], seed: number, fast: boolean, build: boolean, noBitmaps = false, loops = false): Record<string, unknown> {
+function run(config: (typeof CONFIGS)[number], seed: number, fast: boolean, build: boolean, noBitmaps = false, loops: boolean | 'csr' = false): Record<string, unknown> {
   const saved = fastRunDefaults.enabled;
   const budget = jitDefaults.buildBudget;
   fastRunDefaults.enabled = fast;
@@ -224,7 +269,8 @@ function run(config: (typeof CONFIGS)[number], seed: number, fast: boolean, buil
       // value counts the instructions retired up to the load).
       if (r.below(2) === 0) view.setUint32(at(PARAMS) + 32 + 4 * 13, 0x1000_0000, true);
       if (r.below(2) === 0) view.setUint32(at(PARAMS) + 32 + 4 * 12, 0x0200_bff8, true);
-      const halves = loopProgram(r, config.c);
+      if (loops === 'csr' || r.below(3) === 0) view.setUint32(at(PARAMS) + 32 + 4 * 11, 0x0200_0000, true);
+      const halves = loops === 'csr' ? csrProgram(r, config.mode) : loopProgram(r, config.c);
       for (let i = 0; i < halves.length; i++) view.setUint16(at(FUZZ_CODE) + 2 * i, halves[i], true);
     } else {
       for (let off = 0; off < FUZZ_CODE_SIZE; off += 4) view.setUint32(at(FUZZ_CODE) + off, randomWord(r), true);
@@ -243,6 +289,8 @@ function run(config: (typeof CONFIGS)[number], seed: number, fast: boolean, buil
       traps: Array.from(h.trapCounts).join(','),
       ram: createHash('sha256').update(ram).digest('hex'),
       tlbHits: h.tlb.hits,
+      // What the fast run keeps copies of while it runs.
+      state: [h.mstatus >>> 0, h.reservation, h.reservedValue],
       jit: JSON.stringify(h.code === undefined ? undefined : stats),
     };
   } finally {
@@ -271,6 +319,14 @@ describe('the fast run in WebAssembly', () => {
     }
     // The seeds that build make the translator build (so its entries and heat meet the fast run's).
     expect(built).toBeGreaterThan(0);
+  });
+
+  test.each(CONFIGS.map((c) => [c.name, c]))('runs CSR instructions on mstatus and sstatus as execute does: %s', (_name, config) => {
+    for (let k = 0; k < 6; k++) {
+      const seed = (0x1b873593 + k * 0x9e3779b9 + config.mode * 0x1000193 + (config.c ? 0 : 77) + (config.m ? 0 : 991) + (config.a ? 0 : 5003)) >>> 0;
+      const js = run(config, seed, false, true, false, 'csr');
+      expect(run(config, seed, true, true, false, 'csr'), `seed 0x${seed.toString(16)}`).toEqual(js);
+    }
   });
 
   test.each(CONFIGS.map((c) => [c.name, c]))('enters translated regions as execute does, in random loops: %s', (_name, config) => {
