@@ -508,33 +508,34 @@ export class WasmRuntime {
     this.chainAt = at + CHAIN_AT;
     const s = this.s;
     // A slow call's steps: from the run that entered the region (execute's, or the fast run's).
-    const room = (s0: number): number => {
-      const r = h.sliceEnd - s0;
-      return r > ROOM_MAX ? ROOM_MAX : r < -ROOM_MAX ? -ROOM_MAX : r;
-    };
-    const load = (a: number, size: number, kt: number, pc: number): number => {
+    // Syncs the hart for a slow call at instruction `kt` of the running region (at `pc`); returns
+    // the region's s0.
+    const sync = (kt: number, pc: number): number => {
       const via = s[St.VIA] !== 0;
       const s0 = via ? s[St.S0] : this.s0;
       h.pc = pc;
       h.sliceDone = (via ? s[St.N0] : this.n0) + kt;
       h.sliceSteps = s0 + kt + 1;
-      const v = h.loadSlow(a, size);
+      return s0;
+    };
+    // After a slow call: whether it faulted, the slice's room left, and that a slow call was made.
+    const after = (s0: number): void => {
       s[St.FAULT] = h.fault !== 0 ? 1 : 0;
-      s[St.ROOM] = room(s0);
+      const r = h.sliceEnd - s0;
+      s[St.ROOM] = r > ROOM_MAX ? ROOM_MAX : r < -ROOM_MAX ? -ROOM_MAX : r;
       s[St.SLOW] = 1;
+    };
+    const load = (a: number, size: number, kt: number, pc: number): number => {
+      const s0 = sync(kt, pc);
+      const v = h.loadSlow(a, size);
+      after(s0);
       return v | 0;
     };
     const store = (a: number, size: number, value: number, kt: number, pc: number): void => {
-      const via = s[St.VIA] !== 0;
-      const s0 = via ? s[St.S0] : this.s0;
-      h.pc = pc;
-      h.sliceDone = (via ? s[St.N0] : this.n0) + kt;
-      h.sliceSteps = s0 + kt + 1;
+      const s0 = sync(kt, pc);
       h.storeSlow(a, size, value);
-      s[St.FAULT] = h.fault !== 0 ? 1 : 0;
-      s[St.ROOM] = room(s0);
+      after(s0);
       s[St.CODE] = h.codeWritten ? 1 : 0;
-      s[St.SLOW] = 1;
       h.codeWritten = false;
     };
     this.table = new WA!.Table({ element: 'anyfunc', initial: 64 });
@@ -742,10 +743,8 @@ export class WasmRuntime {
     h.pc = s[St.PC];
     h.tlb.hits += s[St.HITS];
     h.code!.stats.chainedRuns += s[St.CHAINS];
-    const tk = s[St.TRAP];
-    if (tk === 0) return tot;
-    if (tk === 1) h.raiseFault();
-    else h.raise(0, s[St.V]);
+    if (s[St.TRAP] === 0) return tot;
+    this.raiseTrap();
     return -1 - tot;
   }
 
