@@ -76,8 +76,9 @@ export function compileFastRun(): void {
     const wa = (globalThis as unknown as { WebAssembly: HostWasm }).WebAssembly;
     const module = new wa.Module(fastRunBytes());
     const memory = new wa.Memory({ initial: 1 });
-    // With no steps to run it enters no region: the trampoline it imports is a stand-in.
-    const run = new wa.Instance(module, { e: { m: memory, a: 0, l: 0, p: 0, d: () => 0 } }).exports.run as (...args: number[]) => number;
+    // With no steps to run it enters no region: the table of regions is empty.
+    const table = new wa.Table({ element: 'anyfunc', initial: 0 });
+    const run = new wa.Instance(module, { e: { m: memory, a: 0, l: 0, p: 0, t: table } }).exports.run as (...args: number[]) => number;
     run(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     setFastRunModule(module);
   } finally {
@@ -91,5 +92,6 @@ export function compileFastRun(): void {
 interface HostWasm {
   Module: new (bytes: Uint8Array) => object;
   Memory: new (d: { initial: number }) => object;
+  Table: new (d: { element: 'anyfunc'; initial: number }) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
 }

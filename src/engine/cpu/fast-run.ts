@@ -61,7 +61,7 @@ interface WasmApi {
 
 const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
-/** Whether harts use the fast run in WebAssembly where they have an arena (tests turn it off to compare). */
+/** Whether harts use the fast run in WebAssembly where they have an arena (tests turn it off to compare; the translator's trampoline is there either way). */
 export const fastRunDefaults = { enabled: true };
 
 let compiled: object | undefined;
@@ -76,18 +76,22 @@ export function setFastRunModule(module: object): void {
   compiled = module;
 }
 
+/** The translator's trampoline in the fast run's module (fast-run.wat, $d): (slot, dtag, room, ftag, chain) -> instructions retired. */
+export type Dispatch = (slot: number, dtag: number, room: number, ftag: number, chain: number) => number;
+
 /**
- * The fast run of the hart whose arena `views` shows, in `memory`, entering regions through the
- * translator's trampoline `dispatch`; undefined without WebAssembly.
+ * The fast run of the hart whose arena `views` shows, in `memory`, and the trampoline that calls the
+ * regions of `table` (the translator's, jit-wasm.ts); the fast run enters regions through it. The
+ * caller has WebAssembly.
  */
-export function instantiateFastRun(memory: object, views: ArenaViews, dispatch: (...args: number[]) => number): FastRun | undefined {
-  if (WA === undefined || !fastRunDefaults.enabled) return undefined;
-  compiled ??= new WA.Module(FAST_RUN_WASM);
+export function instantiateFastRun(memory: object, views: ArenaViews, table: object): { run: FastRun; dispatch: Dispatch } {
+  compiled ??= new WA!.Module(FAST_RUN_WASM);
   views.expand.set(EXPAND_C);
-  const imports = { e: { m: memory, a: views.at, l: views.lines.byteOffset, p: views.liveBlocks.byteOffset, d: dispatch } };
-  const run = new WA.Instance(compiled, imports).exports.run as FastRun;
+  const imports = { e: { m: memory, a: views.at, l: views.lines.byteOffset, p: views.liveBlocks.byteOffset, t: table } };
+  const exports = new WA!.Instance(compiled, imports).exports;
+  const run = exports.run as FastRun;
   importsOf.set(run, imports);
-  return run;
+  return { run, dispatch: exports.d as Dispatch };
 }
 
 /** Imports of each fast run made (fastRunTwin). */

@@ -16,12 +16,13 @@
 ;;   2  in front of an instruction for the general path,
 ;;   3  after a region it entered trapped (execute raises the trap);
 ;; and leaves pc, steps, fbase, foff, flimit and the TLB hits in the arena's fast-run status words (jit-wasm.ts, FAST_AT).
+;; The module also holds the translator's trampoline ($d), which the run calls to enter regions.
 ;; flags: 1 the C extension, 2 the M extension, 4 the translator is on, 8 the A extension.
 ;; noff: instructions retired less steps (execute's nOff), for the regions' slow calls.
 ;;
 ;; Where execute's top would enter a translated region (a start of a page's blocks, with the
 ;; translator on), the run enters it itself when the arena's entry table holds it, through the
-;; translator's trampoline (jit-wasm.ts), and goes on at its exit pc as execute's top would: that
+;; translator's trampoline ($d below), and goes on at its exit pc as execute's top would: that
 ;; pc is an entry (a block may start there, its heat counts). It leaves when the region trapped
 ;; (3), or called a slow path (1: the slice's end may have moved); the regions it ran, their
 ;; instructions, chains and TLB hits add up in the status words after the run's own.
@@ -31,8 +32,52 @@
   (import "e" "a" (global $arena i32))
   (import "e" "l" (global $lines i32))
   (import "e" "p" (global $pblk i32))
-  ;; The translator's trampoline: (slot, dtag, room, ftag, chain) -> instructions retired.
-  (import "e" "d" (func $d (param i32 i32 i32 i32 i32) (result i32)))
+  ;; The translator's regions (jit-wasm.ts), by table slot.
+  (import "e" "t" (table 0 funcref))
+  ;; A region: (dtag, room, instructions retired before it, entry block) -> instructions retired.
+  (type $regionFn (func (param i32 i32 i32 i32) (result i32)))
+  ;; The translator's trampoline, which execute's region wrapper calls too (exported as d):
+  ;; (slot, dtag, room, ftag, chain) -> instructions retired. It calls region `slot` from block
+  ;; chain >> 1, then, while chain's bit 0 is set and the region left without a trap, goes on into
+  ;; the region installed at its exit pc exactly when the dispatcher would enter it there: the TLB
+  ;; has a fetch entry for the pc (tag, not the page's last halfword), the chain table holds a
+  ;; region at that RAM offset for that pc, and the slice has room for the region's entry block.
+  ;; Instructions retired and the slice's room carry over from region to region (a region's counts
+  ;; start at the total it is given), so a chain counts steps, cuts slices and thus takes
+  ;; interrupts as the dispatcher does. It leaves the regions' TLB hits and the chains taken in
+  ;; the status area.
+  (func $d (export "d") (param $slot i32) (param $dtag i32) (param $room i32) (param $ftag i32) (param $chain i32) (result i32)
+    (local $A i32) (local $t i32) (local $pc i32) (local $ti i32) (local $o i32) (local $e i32)
+    (local $hits i32) (local $n i32) (local $b i32)
+    (local.set $A (global.get $arena))
+    (local.set $b (i32.shr_u (local.get $chain) (i32.const 1)))
+    (local.set $chain (i32.and (local.get $chain) (i32.const 1)))
+    (block $out
+      (loop $top
+        (local.set $t (call_indirect (type $regionFn)
+          (local.get $dtag) (local.get $room) (local.get $t) (local.get $b) (local.get $slot)))
+        (local.set $hits (i32.add (local.get $hits) (i32.load offset=@S_HITS@ (local.get $A))))
+        (br_if $out (i32.eqz (local.get $chain)))
+        (br_if $out (i32.load offset=@S_TRAP@ (local.get $A)))
+        (local.set $room (i32.load offset=@S_ROOM@ (local.get $A)))
+        (local.set $pc (i32.load offset=@S_PC@ (local.get $A)))
+        (local.set $ti (i32.add (local.get $A) (i32.shl (i32.and (i32.shr_u (local.get $pc) (i32.const 12)) (i32.const @TLB_MASK@)) (i32.const 2))))
+        (br_if $out (i32.ne (i32.load offset=@TAGX@ (local.get $ti)) (i32.or (i32.shr_u (local.get $pc) (i32.const 12)) (local.get $ftag))))
+        (br_if $out (i32.ge_u (i32.and (local.get $pc) (i32.const 0xfff)) (i32.const 0xffe)))
+        ;; The region at RAM offset pc + off, for this pc, whose entry block fits the slice.
+        (local.set $o (i32.add (local.get $pc) (i32.load offset=@TOFF@ (local.get $ti))))
+        (local.set $e (i32.add (local.get $A) (i32.shl (i32.and (i32.shr_u (local.get $o) (i32.const 1)) (i32.const @CHAIN_MASK@)) (i32.const 4))))
+        (br_if $out (i32.ne (i32.load offset=@CH@ (local.get $e)) (local.get $o)))
+        (br_if $out (i32.ne (i32.load offset=@CH4@ (local.get $e)) (local.get $pc)))
+        (local.set $b (i32.load offset=@CH12@ (local.get $e)))
+        (br_if $out (i32.gt_s (i32.add (local.get $t) (i32.and (local.get $b) (i32.const 255))) (local.get $room)))
+        (local.set $b (i32.shr_u (local.get $b) (i32.const 8)))
+        (local.set $slot (i32.load offset=@CH8@ (local.get $e)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $top)))
+    (i32.store offset=@S_HITS@ (local.get $A) (local.get $hits))
+    (i32.store offset=@S_CHAINS@ (local.get $A) (local.get $n))
+    (local.get $t))
   ;; Whether a block may start at RAM offset $o: its page has blocks, and either no bitmap of their
   ;; starts (liveBlocks -1) or a bitmap with the halfword's bit set.
   (func $blockAt (param $A i32) (param $P i32) (param $o i32) (result i32)

@@ -10,7 +10,7 @@ import { IRQ_PRIORITY, Mstatus } from './csr-defs';
 import { Pmp, PmpPerm } from './pmp';
 import { TriggerAccess, Triggers } from './triggers';
 import { CodeCache, jitDefaults } from './jit';
-import { instantiateFastRun, type FastRun } from './fast-run';
+import { fastRunDefaults, type FastRun } from './fast-run';
 import { arenaViews, claimHartArena, hartArenaBytes, wasmAvailable, WasmRuntime, type JitBackend } from './jit-wasm';
 import { mulDiv } from './muldiv';
 import { contextChangedH, csrAccessH, enterTrapH, HState, mretH, pendingInterruptH, translateVirtual } from './hext';
@@ -185,9 +185,9 @@ export class Hart implements PteMemory {
       const views = arenaViews(buffer, at, bus.ramSize);
       this.x = views.x;
       this.tlb = new Tlb(views.tlb);
-      const wasm = new WasmRuntime(this, buffer, bus.arena!.memory, at);
+      const wasm = new WasmRuntime(this, views, bus.arena!.memory);
       this.code = new CodeCache(bus.ramSize, wasm, views);
-      this.fastRun = instantiateFastRun(bus.arena!.memory, views, wasm.dispatch);
+      this.fastRun = fastRunDefaults.enabled ? wasm.fastRun : undefined;
       this.fastStatus = views.fast;
     }
     const letter = (c: string): number => 1 << (c.charCodeAt(0) - 65);

@@ -21,6 +21,7 @@ import { TLB_MASK, TLB_SIZE } from '../mmu/tlb';
 import type { PhysicalBus, WasmArena } from '../machine/bus';
 import { BLOCK_BITS_WORDS, End, fillLoop, HOT_MASK, HOT_THRESHOLD, type BlockFn } from './jit';
 import type { Hart } from './hart';
+import { instantiateFastRun, type FastRun } from './fast-run';
 
 /** The host's WebAssembly API, as much as the translator uses (the engine's types name no host API). */
 interface WasmApi {
@@ -114,6 +115,11 @@ export const FAST_RUN_LAYOUT: Readonly<Record<string, number>> = {
   ENT8: ENT_AT + 8,
   ENT12: ENT_AT + 12,
   ENT_MASK,
+  CH: CHAIN_AT,
+  CH4: CHAIN_AT + 4,
+  CH8: CHAIN_AT + 8,
+  CH12: CHAIN_AT + 12,
+  CHAIN_MASK,
   S_ROOM: S_AT + 4 * 1,
   S_PC: S_AT + 4 * 3,
   S_HITS: S_AT + 4 * 4,
@@ -455,15 +461,14 @@ export class WasmRuntime {
   private readonly sAt: number;
   private readonly tlbAt: number;
   private readonly linesAt: number;
-  private readonly chainAt: number;
   /** n0 and s0 of the region run entered (its slow-path imports need them; the fast run leaves its own in St.N0 and St.S0). */
   private n0 = 0;
   private s0 = 0;
   private readonly imports: object;
   /**
-   * Every region function, by slot: the dispatcher calls them all through one exported function
-   * of a small module (call_indirect), so V8's call from JavaScript into WebAssembly stays
-   * monomorphic.
+   * Every region function, by slot: the dispatcher calls them all through one exported function,
+   * the trampoline in the fast run's module (call_indirect), so V8's call from JavaScript into
+   * WebAssembly stays monomorphic.
    */
   private readonly table: WasmTable;
   private readonly call: (slot: number, dtag: number, room: number, ftag: number, chain: number) => number;
@@ -479,8 +484,8 @@ export class WasmRuntime {
   private readonly chains: Int32Array;
   /** The entry table (ENT_AT). */
   private readonly entries: Int32Array;
-  /** The trampoline, which the fast run imports to enter regions. */
-  readonly dispatch: (slot: number, dtag: number, room: number, ftag: number, chain: number) => number;
+  /** The interpreter's fast run on this hart's arena (fast-run.ts). */
+  readonly fastRun: FastRun;
   /** Each region function's table slot and blocks (page offset, pc, instructions), entry block first. */
   private readonly regionOf = new WeakMap<BlockFn, { slot: number; blocks: number[] }>();
   /** Chain table entries (their RAM offsets) of the regions installed, by RAM offset of their start. */
@@ -495,7 +500,9 @@ export class WasmRuntime {
   private bp = 0;
   private bi2 = 0;
 
-  constructor(private readonly h: Hart, buffer: ArrayBuffer, memory: object, at: number) {
+  constructor(private readonly h: Hart, views: ArenaViews, memory: object) {
+    const buffer = views.x.buffer as ArrayBuffer;
+    const at = views.at;
     this.s = new Int32Array(buffer, at + S_AT, 32);
     this.chains = new Int32Array(buffer, at + CHAIN_AT, 4 << CHAIN_BITS);
     this.chains.fill(-1);
@@ -505,7 +512,6 @@ export class WasmRuntime {
     this.sAt = at + S_AT;
     this.tlbAt = at + TLB_AT;
     this.linesAt = at + LINES_AT;
-    this.chainAt = at + CHAIN_AT;
     const s = this.s;
     // A slow call's steps: from the run that entered the region (execute's, or the fast run's).
     // Syncs the hart for a slow call at instruction `kt` of the running region (at `pc`); returns
@@ -539,71 +545,11 @@ export class WasmRuntime {
       h.codeWritten = false;
     };
     this.table = new WA!.Table({ element: 'anyfunc', initial: 64 });
-    this.imports = { e: { m: memory, l: load, s: store, t: this.table } };
-    const body = this.trampoline();
-    const i32 = 0x7f;
-    const bytes = new Uint8Array([
-      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-      ...section(1, vec([[0x60, ...vec([[i32], [i32], [i32], [i32]]), ...vec([[i32]])], [0x60, ...vec([[i32], [i32], [i32], [i32], [i32]]), ...vec([[i32]])]])),
-      ...section(2, vec([[...name('e'), ...name('m'), 0x02, 0x00, 0x00], [...name('e'), ...name('t'), 0x01, 0x70, 0x00, 0x00]])),
-      ...section(3, vec([[1]])),
-      ...section(7, vec([[...name('d'), 0x00, 0x00]])),
-      ...section(10, vec([[...uleb(body.length), ...body]])),
-    ]);
-    this.call = new WA!.Instance(new WA!.Module(bytes), this.imports).exports.d as (slot: number, dtag: number, room: number, ftag: number, chain: number) => number;
-    this.dispatch = this.call;
-  }
-
-  /**
-   * The trampoline's body: (slot, dtag, room, ftag, chain) -> instructions retired. It calls region
-   * `slot` (call_indirect), then, while `chain` is set and the region left without a trap, goes on
-   * into the region installed at its exit pc exactly when the dispatcher would enter it there: the
-   * TLB has a fetch entry for the pc (tag, not the page's last halfword), the chain table holds a
-   * region at that RAM offset for that pc, and the slice has room for the region's entry block.
-   * Instructions retired and the slice's room carry over from region to region (a region's counts
-   * start at the `tot` it is given), so a chain counts steps, cuts slices and thus takes
-   * interrupts as the dispatcher does.
-   */
-  private trampoline(): number[] {
-    const c = new Code();
-    const [SLOT, DT, RM, FT, CH, T, PC, TI, OFF, E, HITS, N, B] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
-    const s = this.sAt;
-    const toff = this.tlbAt + 3 * TLB_BYTES;
-    const tagX = this.tlbAt + 4 * TLB_BYTES;
-    const ch = this.chainAt;
-    c.op(1).op(8).op(0x7f);
-    // `chain`: bit 0 whether to chain, the rest the block of region `slot` to enter.
-    c.get(CH).const(1).op(W.SHR_U).set(B);
-    c.get(CH).const(1).op(W.AND).set(CH);
-    const out = c.open(W.BLOCK);
-    const top = c.open(W.LOOP);
-    c.get(DT).get(RM).get(T).get(B).get(SLOT).op(0x11).uleb(0).uleb(0).set(T);
-    c.get(HITS).const(0).mem(W.LOAD, s + 4 * St.HITS).op(W.ADD).set(HITS);
-    c.get(CH).op(W.EQZ).brIf(out);
-    c.const(0).mem(W.LOAD, s + 4 * St.TRAP).brIf(out);
-    c.const(0).mem(W.LOAD, s + 4 * St.ROOM).set(RM);
-    c.const(0).mem(W.LOAD, s + 4 * St.PC).tee(PC);
-    // The fetch entry: tagX[vpn & TLB_MASK] === vpn | ftag, and not the page's last halfword.
-    c.const(12).op(W.SHR_U).const(TLB_MASK).op(W.AND).const(2).op(W.SHL).tee(TI);
-    c.mem(W.LOAD, tagX).get(PC).const(12).op(W.SHR_U).get(FT).op(W.OR).op(W.NE).brIf(out);
-    c.get(PC).const(0xfff).op(W.AND).const(0xffe).op(W.GE_U).brIf(out);
-    // The region at RAM offset pc + off[ti], for this pc, whose entry block fits the slice.
-    c.get(PC).get(TI).mem(W.LOAD, toff).op(W.ADD).tee(OFF);
-    c.const(1).op(W.SHR_U).const(CHAIN_MASK).op(W.AND).const(4).op(W.SHL).tee(E);
-    c.mem(W.LOAD, ch).get(OFF).op(W.NE).brIf(out);
-    c.get(E).mem(W.LOAD, ch + 4).get(PC).op(W.NE).brIf(out);
-    c.get(T).get(E).mem(W.LOAD, ch + 12).tee(B).const(255).op(W.AND).op(W.ADD).get(RM).op(W.GT_S).brIf(out);
-    c.get(B).const(8).op(W.SHR_U).set(B);
-    c.get(E).mem(W.LOAD, ch + 8).set(SLOT);
-    c.get(N).const(1).op(W.ADD).set(N);
-    c.br(top);
-    c.end();
-    c.end();
-    c.const(0).get(HITS).mem(W.STORE, s + 4 * St.HITS);
-    c.const(0).get(N).mem(W.STORE, s + 4 * St.CHAINS);
-    c.get(T);
-    c.op(W.END);
-    return Array.from(c.bytes());
+    this.imports = { e: { m: memory, l: load, s: store } };
+    // The trampoline is in the fast run's module (fast-run.wat), compiled once per process.
+    const fast = instantiateFastRun(memory, views, this.table);
+    this.call = fast.dispatch;
+    this.fastRun = fast.run;
   }
 
   /**
