@@ -65,7 +65,7 @@ export function setMachineV8Flags(): void {
  * Compiles the interpreter's fast run in WebAssembly (engine/cpu/fast-run.wat) with V8's optimizing
  * compiler and gives it to the engine. The flags that keep the translator's regions in Liftoff are
  * lifted for this one compile, and V8's lazy compilation with them: lazily, V8 compiles a function at
- * its first call, which for the run's helper (the block-start check) came after the flags were back,
+ * its first call, which for the run's helpers (the region entry, the trampoline) came after the flags were back,
  * in Liftoff. The run is called once (with nothing to do) before they are set again.
  */
 export function compileFastRun(): void {

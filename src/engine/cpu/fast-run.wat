@@ -78,20 +78,6 @@
     (i32.store offset=@S_HITS@ (local.get $A) (local.get $hits))
     (i32.store offset=@S_CHAINS@ (local.get $A) (local.get $n))
     (local.get $t))
-  ;; Whether a block may start at RAM offset $o: its page has blocks, and either no bitmap of their
-  ;; starts (liveBlocks -1) or a bitmap with the halfword's bit set.
-  (func $blockAt (param $A i32) (param $P i32) (param $o i32) (result i32)
-    (local $live i32)
-    (local.set $live (i32.load (i32.add (local.get $P) (i32.shl (i32.shr_u (local.get $o) (i32.const 12)) (i32.const 2)))))
-    (if (i32.eqz (local.get $live)) (then (return (i32.const 0))))
-    (if (i32.lt_s (local.get $live) (i32.const 0)) (then (return (i32.const 1))))
-    (i32.and
-      (i32.shr_u
-        (i32.load offset=@BITS@ (i32.add (local.get $A)
-          (i32.add (i32.shl (i32.sub (local.get $live) (i32.const 1)) (i32.const 8))
-                   (i32.shl (i32.shr_u (i32.and (local.get $o) (i32.const 0xfff)) (i32.const 6)) (i32.const 2)))))
-        (i32.and (i32.shr_u (local.get $o) (i32.const 1)) (i32.const 31)))
-      (i32.const 1)))
 ;; Enters the region the entry table holds for RAM offset $o and virtual $pc, when its entry block
   ;; fits the slice, as execute's top does; returns 0 when there is none (or it does not fit), else
   ;; 1 when it ran, 2 when it trapped, 3 when it called a slow path. Its exit pc is in the status
@@ -181,7 +167,19 @@
           (if (i32.and (local.get $flags) (i32.const 4))
             (then
               (local.set $o (i32.add (local.get $pc) (local.get $foff)))
-              (if (call $blockAt (local.get $A) (local.get $P) (local.get $o))
+              ;; Whether a block may start here ($k nonzero): the page has blocks, and either no bitmap of
+              ;; their starts (liveBlocks -1) or a bitmap with the halfword's bit set.
+              (local.set $k (i32.load (i32.add (local.get $P) (i32.shl (i32.shr_u (local.get $o) (i32.const 12)) (i32.const 2)))))
+              (if (i32.gt_s (local.get $k) (i32.const 0))
+                (then
+                  (local.set $k (i32.and
+                    (i32.shr_u
+                      (i32.load offset=@BITS@ (i32.add (local.get $A)
+                        (i32.add (i32.shl (i32.sub (local.get $k) (i32.const 1)) (i32.const 8))
+                                 (i32.shl (i32.shr_u (i32.and (local.get $o) (i32.const 0xfff)) (i32.const 6)) (i32.const 2)))))
+                      (i32.and (i32.shr_u (local.get $o) (i32.const 1)) (i32.const 31)))
+                    (i32.const 1)))))
+              (if (local.get $k)
                 (then
                   ;; A block starts here: its region, when the entry table holds it, else execute's top.
                   (local.set $k (call $region (local.get $A) (local.get $o) (local.get $pc) (local.get $steps) (local.get $end)
@@ -478,7 +476,18 @@
           (local.set $foff (i32.load offset=@TOFF@ (local.get $ti)))))
       (local.set $o (i32.add (local.get $pc) (local.get $foff)))
       ;; A block starts there: back to the loop's top, which enters it as execute's would.
-      (if (call $blockAt (local.get $A) (local.get $P) (local.get $o))
+      ;; Whether a block may start there ($k nonzero), as above.
+      (local.set $k (i32.load (i32.add (local.get $P) (i32.shl (i32.shr_u (local.get $o) (i32.const 12)) (i32.const 2)))))
+      (if (i32.gt_s (local.get $k) (i32.const 0))
+        (then
+          (local.set $k (i32.and
+            (i32.shr_u
+              (i32.load offset=@BITS@ (i32.add (local.get $A)
+                (i32.add (i32.shl (i32.sub (local.get $k) (i32.const 1)) (i32.const 8))
+                         (i32.shl (i32.shr_u (i32.and (local.get $o) (i32.const 0xfff)) (i32.const 6)) (i32.const 2)))))
+              (i32.and (i32.shr_u (local.get $o) (i32.const 1)) (i32.const 31)))
+            (i32.const 1)))))
+      (if (local.get $k)
         (then
           (local.set $land (i32.const 1))
           (br $next)))
