@@ -17,6 +17,8 @@
 ;;   3  after a region it entered trapped (execute raises the trap);
 ;; and leaves pc, steps, fbase, foff, flimit and the TLB hits in the arena's fast-run status words (jit-wasm.ts, FAST_AT).
 ;; The module also holds the translator's trampoline ($d), which the run calls to enter regions.
+;; flimit is 0xffe: execute runs it only at a pc inside a fetch page (below its last halfword). The run
+;; sets it to 0 to look at its pc again at the loop's top (landing at an entry), and leaves 0xffe.
 ;; flags: 1 the C extension, 2 the M extension, 4 the translator is on, 8 the A extension.
 ;; noff: instructions retired less steps (execute's nOff), for the regions' slow calls.
 ;;
@@ -113,7 +115,7 @@
     (local $A i32) (local $L i32) (local $P i32) (local $hits i32) (local $kind i32)
     (local $w i32) (local $npc i32) (local $rd i32) (local $a i32) (local $b i32) (local $t i32)
     (local $vp i32) (local $ti i32) (local $o i32) (local $heat i32) (local $tmask i32)
-    (local $land i32) (local $k i32)
+    (local $k i32)
     (local.set $A (global.get $arena))
     (local.set $L (global.get $lines))
     (local.set $P (global.get $pblk))
@@ -127,15 +129,16 @@
     (loop $next
       (br_if $top (i32.ge_s (local.get $steps) (local.get $end)))
       (block $fetched
-      ;; Running on into another page, or landing at a region's exit pc: the page's TLB fetch entry,
-      ;; and with the translator on the entry's check (a block may start there).
-      (if (i32.or (i32.ge_u (i32.sub (local.get $pc) (local.get $fbase)) (local.get $flimit)) (local.get $land))
+      ;; Running on into another page, or landing at a region's exit pc or a block's start ($flimit
+      ;; 0): the page's TLB fetch entry, and with the translator on the entry's check (a block may
+      ;; start there).
+      (if (i32.ge_u (i32.sub (local.get $pc) (local.get $fbase)) (local.get $flimit))
         (then
           ;; Running on into the fetch page's last halfword: its instruction, a 32-bit one's upper half
           ;; from the next page when the TLB has its fetch entry, as execute's general path fetches it
           ;; (its next pc is an entry there too: the run goes on into the next page as above). A
           ;; control transfer or an AMO there is left to the general path, whose top counts its target.
-          (if (i32.and (i32.eq (i32.sub (local.get $pc) (local.get $fbase)) (i32.const 0xffe)) (i32.eqz (local.get $land)))
+          (if (i32.and (i32.eq (i32.sub (local.get $pc) (local.get $fbase)) (i32.const 0xffe)) (i32.ne (local.get $flimit) (i32.const 0)))
             (then
               (local.set $o (i32.add (local.get $pc) (local.get $foff)))
               (local.set $w (i32.load16_u (local.get $o)))
@@ -155,7 +158,7 @@
               ;; Branches (24), JALR (25), JAL (27) and AMOs (11), by opcode bits 6:2.
               (br_if $gen (i32.and (i32.shr_u (i32.const 0x0b000800) (i32.and (i32.shr_u (local.get $w) (i32.const 2)) (i32.const 31))) (i32.const 1)))
               (br $fetched)))
-          (if (i32.ge_u (i32.sub (local.get $pc) (local.get $fbase)) (local.get $flimit))
+          (if (i32.ge_u (i32.sub (local.get $pc) (local.get $fbase)) (i32.const 0xffe))
             (then
               (local.set $vp (i32.shr_u (local.get $pc) (i32.const 12)))
               (local.set $ti (i32.add (local.get $A) (i32.shl (i32.and (local.get $vp) (i32.const @TLB_MASK@)) (i32.const 2))))
@@ -163,7 +166,7 @@
               (br_if $top (i32.ge_u (i32.and (local.get $pc) (i32.const 0xfff)) (i32.const 0xffe)))
               (local.set $fbase (i32.shl (local.get $vp) (i32.const 12)))
               (local.set $foff (i32.load offset=@TOFF@ (local.get $ti)))))
-          (local.set $land (i32.const 0))
+          (local.set $flimit (i32.const 0xffe))
           (if (i32.and (local.get $flags) (i32.const 4))
             (then
               (local.set $o (i32.add (local.get $pc) (local.get $foff)))
@@ -189,7 +192,7 @@
                   (br_if $trap (i32.eq (local.get $k) (i32.const 2)))
                   (local.set $steps (i32.add (local.get $steps) (i32.load offset=@ST28@ (local.get $A))))
                   (br_if $entry (i32.eq (local.get $k) (i32.const 3)))
-                  (local.set $land (i32.const 1))
+                  (local.set $flimit (i32.const 0))
                   (br $next)))
               (local.set $t (i32.add (local.get $A) (i32.shl (i32.and (i32.shr_u (local.get $o) (i32.const 1)) (i32.const @HOT_MASK@)) (i32.const 2))))
               (local.set $heat (i32.add (i32.load offset=@HOT@ (local.get $t)) (i32.const 1)))
@@ -304,7 +307,7 @@
       (i32.store (local.get $A) (i32.const 0))
       (local.set $steps (i32.add (local.get $steps) (i32.const 1)))
       (local.set $pc (local.get $npc))
-      (local.set $land (i32.const 1))
+      (local.set $flimit (i32.const 0))
       (br $next))
       ;; FENCE (any fields: FENCE.TSO and PAUSE too) and FENCE.I order nothing here.
       (br_if $gen (i32.gt_u (i32.and (i32.shr_u (local.get $w) (i32.const 12)) (i32.const 7)) (i32.const 1)))
@@ -466,7 +469,7 @@
       (local.set $steps (i32.add (local.get $steps) (i32.const 1)))
       (local.set $pc (local.get $npc))
       (br_if $next (i32.eqz (i32.and (local.get $flags) (i32.const 4))))
-      (if (i32.ge_u (i32.sub (local.get $pc) (local.get $fbase)) (local.get $flimit))
+      (if (i32.ge_u (i32.sub (local.get $pc) (local.get $fbase)) (i32.const 0xffe))
         (then
           (local.set $vp (i32.shr_u (local.get $pc) (i32.const 12)))
           (local.set $ti (i32.add (local.get $A) (i32.shl (i32.and (local.get $vp) (i32.const @TLB_MASK@)) (i32.const 2))))
@@ -489,7 +492,7 @@
             (i32.const 1)))))
       (if (local.get $k)
         (then
-          (local.set $land (i32.const 1))
+          (local.set $flimit (i32.const 0))
           (br $next)))
       (local.set $t (i32.add (local.get $A) (i32.shl (i32.and (i32.shr_u (local.get $o) (i32.const 1)) (i32.const @HOT_MASK@)) (i32.const 2))))
       (local.set $heat (i32.add (i32.load offset=@HOT@ (local.get $t)) (i32.const 1)))
@@ -513,6 +516,6 @@
     (i32.store offset=@ST4@ (local.get $A) (local.get $steps))
     (i32.store offset=@ST8@ (local.get $A) (local.get $fbase))
     (i32.store offset=@ST12@ (local.get $A) (local.get $foff))
-    (i32.store offset=@ST16@ (local.get $A) (local.get $flimit))
+    (i32.store offset=@ST16@ (local.get $A) (i32.const 0xffe))
     (i32.store offset=@ST20@ (local.get $A) (local.get $hits))
     (local.get $kind)))
