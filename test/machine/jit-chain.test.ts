@@ -6,6 +6,8 @@
 import { describe, expect, test } from 'vitest';
 import { forEachBackend } from '../support/jit-backends';
 import { FINISHER_EXIT as EXIT, runSliced, type SlicedRun } from '../support/jit-run';
+import { assemble } from '../../src/engine/asm/index';
+import { Machine, StopReason } from '../../src/engine/machine/machine';
 
 const ADDI_A0_100 = 0x06450513;
 
@@ -156,6 +158,125 @@ patch:
   ret
 `;
 
+/**
+ * `source` with its calls made through a register (s8 holds f, s1 patch): the translator cannot
+ * follow them, so the callee stays in a region of its own, entered through a chain. With plain
+ * calls a WebAssembly region takes the routine in the next page in (FarCode in jit.ts).
+ */
+function indirect(source: string): string {
+  return source
+    .replace('_start:\n', '_start:\n  la    s8, f\n')
+    .replaceAll('call  f\n', 'jalr  ra, 0(s8)\n')
+    .replaceAll('call  patch\n', 'jalr  ra, 0(s1)\n');
+}
+
+// A loop calling a routine in the next page (plain calls: a WebAssembly region of the loop takes
+// the routine in), for a breakpoint set in the routine once the loop's region is built.
+const FAR_BP = `
+  .option norvc
+  .globl _start
+_start:
+  li    s0, 40000
+  li    a0, 0
+loop:
+  call  f
+  addi  s0, s0, -1
+  bnez  s0, loop
+${EXIT}
+  .balign 4096
+f:
+  addi  a0, a0, 1
+mid:
+  xor   a1, a1, a0
+  ret
+`;
+
+// In S-mode with Sv32: a loop calls the routine at virtual 0x40005000, mapped by a level-0 page
+// table to routA's page (adds 1), 40,000 times; then the loop remaps that page to routB's (adds
+// 100), runs sfence.vma and calls it 2,000 times more. A region of the loop that took routA in
+// must not run it again: routB's page has another RAM offset in the TLB (its guard).
+const REMAP = `
+  .option norvc
+  .globl _start
+_start:
+  la    t0, mtrap
+  csrw  mtvec, t0
+  li    t0, -1
+  csrw  pmpaddr0, t0
+  li    t0, 0x1f
+  csrw  pmpcfg0, t0
+  la    s1, root
+  li    t0, (0x80000 << 10) | 0xcf
+  li    t1, 0x200 * 4
+  add   t1, s1, t1
+  sw    t0, 0(t1)
+  li    t0, 0xc7
+  sw    t0, 0(s1)
+  la    t0, l0
+  srli  t0, t0, 12
+  slli  t0, t0, 10
+  ori   t0, t0, 1
+  li    t1, 0x100 * 4
+  add   t1, s1, t1
+  sw    t0, 0(t1)
+  la    s2, l0
+  la    t0, routA
+  srli  t0, t0, 12
+  slli  t0, t0, 10
+  ori   t0, t0, 0xcb
+  sw    t0, 5 * 4(s2)
+  srli  t0, s1, 12
+  li    t1, 0x80000000
+  or    t0, t0, t1
+  csrw  satp, t0
+  sfence.vma
+  li    t0, (1 << 11) | (1 << 18)
+  csrs  mstatus, t0
+  la    t0, smain
+  csrw  mepc, t0
+  mret
+smain:
+  li    a0, 0
+  li    s0, 40000
+  jal   calls
+  la    t0, routB
+  srli  t0, t0, 12
+  slli  t0, t0, 10
+  ori   t0, t0, 0xcb
+  sw    t0, 5 * 4(s2)
+  sfence.vma
+  li    s0, 2000
+  jal   calls
+  j     done
+calls:
+  mv    s3, ra
+1:
+  li    t0, 0x40005000
+  jalr  ra, 0(t0)
+  addi  s0, s0, -1
+  bnez  s0, 1b
+  jr    s3
+mtrap:
+  csrr  a0, mcause
+done:
+${EXIT}
+  .balign 4096
+routA:
+  addi  a0, a0, 1
+  xor   a1, a1, a0
+  ret
+  .balign 4096
+routB:
+  addi  a0, a0, 100
+  xor   a1, a1, a0
+  ret
+  .balign 4096
+root:
+  .space 4096
+l0:
+  .space 4096
+`;
+
 function run(source: string, jit: boolean, slice: number): SlicedRun {
   return runSliced(source, 'chain.S', jit, slice);
 }
@@ -187,7 +308,7 @@ function same(source: string, slices: number[], backend: string, share = 0.5, ch
 forEachBackend((backend) => {
   describe('chained regions', () => {
     test('a region dropped by a store into its code is never entered through a chain', () => {
-      const out = same(SMC, [10_000_000, 4099, 97], backend);
+      const out = same(indirect(SMC), [10_000_000, 4099, 97], backend);
       // Passes s0 = 600 .. 300 add 1 twice (the store comes after pass 300's calls), passes 299 .. 1
       // add 100 twice.
       expect(out.regs[10]).toBe(2 * ((PASSES - REWRITE + 1) * 1 + (REWRITE - 1) * 100));
@@ -195,7 +316,7 @@ forEachBackend((backend) => {
     });
 
     test('timer interrupts arrive at the same instructions as in the interpreter during chained runs', () => {
-      const out = same(TIMER, [10_000_000, 4099, 97, 13], backend);
+      const out = same(indirect(TIMER), [10_000_000, 4099, 97, 13], backend);
       expect(out.regs[10]).toBe(3000);
       expect(out.regs[11]).toBe(3000 * 3 + 750 * 5);
       expect(out.regs[23]).toBe(3000);
@@ -205,16 +326,86 @@ forEachBackend((backend) => {
 
     test('regions rebuilt after each rewrite of their code reuse the table slots of the dropped ones', () => {
       // Each round's first 64 calls are interpreted, then the region is built again.
-      const out = same(REBUILDS, [10_000_000, 97], backend, 0.25, false);
+      const out = same(indirect(REBUILDS), [10_000_000, 97], backend, 0.25, false);
       // Round r (0 ..) adds r + 1 a hundred times.
       expect(out.regs[10]).toBe(100 * ((ROUNDS * (ROUNDS + 1)) / 2));
       if (backend !== 'wasm') return;
-      const jit = run(REBUILDS, true, 10_000_000);
+      const jit = run(indirect(REBUILDS), true, 10_000_000);
       const code = jit.m.hart.code!;
       // The page's backoff makes later rebuilds wait longer: about one in five rounds rebuilds.
       expect(code.stats.retranslations).toBeGreaterThan(4);
       // Without reuse every region built keeps a slot.
       expect(code.wasm!.slotsInUse).toBeLessThan(code.stats.translations - 3);
+    });
+  });
+
+  describe('a routine in the next page', () => {
+    test('runs in the region of the loop calling it, and a store into it drops that region', () => {
+      // The same rewrite as above, of the routine the loop calls directly.
+      const out = same(SMC, [10_000_000, 4099, 97], backend, 0.5, false);
+      expect(out.regs[10]).toBe(2 * ((PASSES - REWRITE + 1) * 1 + (REWRITE - 1) * 100));
+      expect(out.regs[11]).toBe(PASSES * 3);
+      if (backend !== 'wasm') return;
+      const stats = run(SMC, true, 10_000_000).m.hart.code!.stats;
+      // Built before the rewrite and again after it: two runs of the loop's region did it all.
+      expect(stats.invalidations).toBeGreaterThanOrEqual(1);
+      expect(stats.blockRuns).toBeLessThanOrEqual(4);
+      expect(stats.chainedRuns).toBe(0);
+    });
+
+    test('timer interrupts arrive at the same instructions as in the interpreter', () => {
+      const out = same(TIMER, [10_000_000, 4099, 97, 13], backend, 0.5, false);
+      expect(out.regs[10]).toBe(3000);
+      expect(out.regs[11]).toBe(3000 * 3 + 750 * 5);
+      expect(out.regs[23]).toBe(3000);
+      expect(out.regs[26]).toBeGreaterThan(250);
+    });
+
+    test('a routine rewritten again and again leaves its callers\' regions (its page backs off)', () => {
+      const out = same(REBUILDS, [10_000_000, 97], backend, 0.25, false);
+      expect(out.regs[10]).toBe(100 * ((ROUNDS * (ROUNDS + 1)) / 2));
+    });
+
+    test('a routine\'s page mapped elsewhere runs from there, not from the region (Sv32)', () => {
+      const out = same(REMAP, [10_000_000, 4099], backend, 0.3, false);
+      expect(out.regs[10]).toBe(40000 + 2000 * 100);
+      if (backend !== 'wasm') return;
+      const stats = run(REMAP, true, 10_000_000).m.hart.code!.stats;
+      // The loop's region ran the routine with it before the remap (a few runs for 40,000 passes);
+      // after it the region leaves at the call, about two runs a pass.
+      expect(stats.chainedRuns + stats.blockRuns).toBeLessThan(8000);
+    });
+
+    test('a breakpoint set in the routine stops every call, as in the interpreter', () => {
+      const stops = (jit: boolean): { pcs: number[]; instret: number[] } => {
+        const r = assemble(FAR_BP, { file: 'far.S' });
+        if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+        const m = new Machine({ cpu: { jit } });
+        m.loadKernel(r.elf);
+        expect(m.run(200_000)).toBe(StopReason.BUDGET);
+        if (jit && backend === 'wasm') {
+          // The loop's region, the routine in it, ran most passes so far in a few runs.
+          const stats = m.hart.code!.stats;
+          expect(stats.blockInsns).toBeGreaterThan(50_000);
+          expect(stats.blockRuns + stats.chainedRuns).toBeLessThan(100);
+        }
+        m.hart.breakpoints.add(r.symbols.find((x) => x.name === 'mid')!.address);
+        const pcs: number[] = [];
+        const instret: number[] = [];
+        let reason = m.run(10_000_000);
+        while (reason === StopReason.BREAKPOINT) {
+          pcs.push(m.hart.pcU);
+          instret.push(m.hart.instret);
+          reason = m.run(10_000_000);
+        }
+        expect(reason).toBe(StopReason.EXIT);
+        return { pcs, instret };
+      };
+      const interp = stops(false);
+      const jit = stops(true);
+      expect(interp.pcs.length).toBeGreaterThan(5000);
+      expect(jit.pcs).toEqual(interp.pcs);
+      expect(jit.instret).toEqual(interp.instret);
     });
   });
 });

@@ -150,7 +150,7 @@ export function execute(h: Hart, limit: number): void {
       const bi = (off & 0xfff) >>> 1;
       const fn = pg === undefined ? undefined : pg.fn[bi];
       if (fn !== undefined && pg!.pc[bi] === pc) {
-        if (steps + pg!.len[bi] <= end && (bpList === undefined || !breakpointIn(bpList, pc - (off & 0xfff) + pg!.first[bi], pg!.bytes[bi]))) {
+        if (steps + pg!.len[bi] <= end && (bpList === undefined || !breakpointsIn(bpList, pg!, bi, pc - (off & 0xfff)))) {
           const r = fn(h, x, r8, r16, r32, tagR, tagW, toff, dtag, steps + nOff, steps);
           end = h.sliceEnd; epoch = 0;
           pc = h.pc;
@@ -1012,6 +1012,12 @@ function rawBits(dc: Int32Array, ci: number, info: number): number {
 function breakpointIn(list: Int32Array, pc: number, bytes: number): boolean {
   for (let i = 0; i < list.length; i++) if (((list[i] - pc) >>> 0) < bytes) return true;
   return false;
+}
+
+/** Whether a breakpoint lies in the code of block `bi` of `pg`, whose page starts at virtual `base`: in its page, or in another (FarCode). */
+function breakpointsIn(list: Int32Array, pg: PageBlocks, bi: number, base: number): boolean {
+  const far = pg.far[bi];
+  return breakpointIn(list, base + pg.first[bi], pg.bytes[bi]) || (far !== undefined && breakpointIn(list, far.va, far.bytes));
 }
 
 /**

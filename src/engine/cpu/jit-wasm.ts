@@ -19,7 +19,7 @@
 import { Op } from '../isa/opcodes';
 import { TLB_MASK, TLB_SIZE } from '../mmu/tlb';
 import type { PhysicalBus, WasmArena } from '../machine/bus';
-import { BLOCK_BITS_WORDS, End, fillLoop, HOT_MASK, HOT_THRESHOLD, type BlockFn } from './jit';
+import { BLOCK_BITS_WORDS, End, fillLoop, HOT_MASK, HOT_THRESHOLD, type BlockFn, type FarCode } from './jit';
 import type { Hart } from './hart';
 import { instantiateFastRun, type FastRun } from './fast-run';
 
@@ -427,6 +427,8 @@ const ROOM = 1;
 const TOT = 2;
 const BI = 3;
 const PARAMS = 4;
+/** Return points a region's jalr compares its target with (a region calling more routines leaves for the rest). */
+const MAX_RETURNS = 4;
 const A = 4;
 const V = 5;
 const VP = 6;
@@ -570,6 +572,8 @@ export class WasmRuntime {
     const base = off - (off & 0xfff);
     const t = this.chains;
     for (let j = r.blocks.length - 3; j >= 0; j -= 3) {
+      // Blocks in another page (FarCode) are entered only from the region's own.
+      if (r.blocks[j + 1] >>> 12 !== pc >>> 12) continue;
       const at = base + r.blocks[j];
       const e = ((at >>> 1) & CHAIN_MASK) << 2;
       t[e] = at;
@@ -694,15 +698,15 @@ export class WasmRuntime {
     return -1 - tot;
   }
 
-  /** A BlockFn running the region of `blocks` (index: block by pc, -1 outside; see jit.ts). */
-  build(blocks: WasmBlock[], index: Map<number, number>): BlockFn {
+  /** A BlockFn running the region of `blocks` (index: block by pc, -1 outside; see jit.ts), some of them in the page of `far`. */
+  build(blocks: WasmBlock[], index: Map<number, number>, far?: FarCode): BlockFn {
     // The body goes into the reused encoder after room for the module's head, which is written
     // just before it once the body's size is known; the module is compiled from that view.
     const c = (ENC ??= new Code());
     const head = regionHead();
     const at = head.length + 24;
     c.reset(at);
-    const locals = this.regionBody(c, blocks, index) - PARAMS;
+    const locals = this.regionBody(c, blocks, index, far) - PARAMS;
     const end = c.n;
     const slot = this.free.length > 0 ? this.free.pop()! : this.slots++;
     if (slot >= this.table.length) this.table.grow(this.table.length);
@@ -730,7 +734,7 @@ export class WasmRuntime {
   }
 
   /** Writes the function body (locals excluded) of a region into `c`; returns its locals' count (parameters included). */
-  private regionBody(c: Code, blocks: WasmBlock[], index: Map<number, number>): number {
+  private regionBody(c: Code, blocks: WasmBlock[], index: Map<number, number>, far: FarCode | undefined): number {
     // Registers the region names: loaded on entry; those it writes are written back on exit.
     let used = 0;
     let written = 0;
@@ -792,15 +796,21 @@ export class WasmRuntime {
       const a = accesses[cur][k];
       if (a !== 0) c.get(HH).const(a).op(W.ADD).set(HH);
     };
-    // On to block `t` after the current block's k instructions, or back to the dispatcher. A block
-    // laid out after the current one is reached by a branch to its label (its code follows that
-    // label's end); any other goes round the loop through the br_table.
-    const goTo = (t: number, k: number): void => {
-      addTot(k);
-      const i = index.get(t);
-      if (i === undefined || i < 0) {
+    // Blocks in the far page (FarCode): entered from the start's page only while the TLB's fetch
+    // entry for that page still has the tag and offset the region was built with.
+    const home = blocks[0].pc >>> 12;
+    const isFar = (i: number): boolean => blocks[i].pc >>> 12 !== home;
+    // On to block i (at pc t) once its instructions fit the slice, else back to the dispatcher. A
+    // block laid out after the current one is reached by a branch to its label (its code follows
+    // that label's end); any other goes round the loop through the br_table.
+    const enter = (i: number, t: number): void => {
+      if (far !== undefined && isFar(i) && !isFar(cur)) {
+        const ti = 4 * ((far.tag & 0xfffff) & TLB_MASK);
+        c.const(0).mem(W.LOAD, this.tlbAt + 4 * TLB_BYTES + ti).const(far.tag).op(W.NE);
+        c.const(0).mem(W.LOAD, this.tlbAt + 3 * TLB_BYTES + ti).const(far.toff).op(W.NE).op(W.OR);
+        c.open(W.IF);
         exitTo(t);
-        return;
+        c.end();
       }
       c.get(TOT).const(lenOf(t)).op(W.ADD).get(ROOM).op(W.GT_S);
       c.open(W.IF);
@@ -809,6 +819,24 @@ export class WasmRuntime {
       if (i > cur) c.br(labels[i]);
       else c.const(i).set(BI).br(top);
     };
+    // On to block `t` after the current block's k instructions, or back to the dispatcher.
+    const goTo = (t: number, k: number): void => {
+      addTot(k);
+      const i = index.get(t);
+      if (i === undefined || i < 0) {
+        exitTo(t);
+        return;
+      }
+      enter(i, t);
+    };
+    // The blocks where a call of the region returns (they follow a jump or jalr that links): a
+    // jalr going to one of them (the callee's return) goes on there as a jump would.
+    const returns: number[] = [];
+    for (const b of blocks) {
+      if (b.end !== End.JUMP && b.end !== End.JALR) continue;
+      const i = index.get(b.next);
+      if (((b.ws[b.ws.length - 1] >>> 7) & 31) !== 0 && i !== undefined && i >= 0 && !returns.includes(i)) returns.push(i);
+    }
     const reg = (r: number): void => {
       if (r === 0) c.const(0);
       else c.get(g(r));
@@ -875,6 +903,12 @@ export class WasmRuntime {
             }
             if (rd !== 0) setReg(rd, () => c.const(next));
             addTot(len);
+            for (const i of returns.length <= MAX_RETURNS ? returns : returns.slice(0, MAX_RETURNS)) {
+              c.get(V).const(blocks[i].pc).op(W.EQ);
+              c.open(W.IF);
+              enter(i, blocks[i].pc);
+              c.end();
+            }
             c.get(V).set(EPC).br(out);
           }
           continue;

@@ -38,6 +38,8 @@ export const HOT_MASK = (1 << HOT_BITS) - 1;
 /** Entries of a block start (in the interpreter) before it is translated. */
 export const HOT_THRESHOLD = 64;
 const MAX_BLOCK = 48;
+/** Length of a farStarts list at which its stale entries are forgotten. */
+const FAR_PRUNE = 64;
 /**
  * Instructions retired from a start (its entries times its block's length) before a function is
  * built for it. Building costs far more than interpreting a block: V8 parses the source, runs the
@@ -128,6 +130,8 @@ export class PageBlocks {
   readonly bytes = new Int32Array(2048);
   /** Words of the page holding each block's code (bit per word, 32 words of 32 bits). */
   readonly words: (Uint32Array | undefined)[] = new Array<Uint32Array | undefined>(2048).fill(undefined);
+  /** Each block's code in another page (FarCode), or undefined. */
+  readonly far: (FarCode | undefined)[] = new Array<FarCode | undefined>(2048).fill(undefined);
   /** Halfword offsets of the live blocks. */
   readonly starts: number[] = [];
   /** Halfword offsets ever translated (statistics: retranslations). */
@@ -239,6 +243,11 @@ export class CodeCache {
   readonly shift: Uint8Array;
   private readonly lastInvalidation: Float64Array;
   /**
+   * By RAM page, the starts (RAM page, halfword index, function) whose region has code there
+   * (FarCode); an entry whose start no longer holds that function is stale and dropped when met.
+   */
+  private readonly farStarts = new Map<number, { page: number; i: number; fn: BlockFn }[]>();
+  /**
    * Built functions by their entry block's content key (start pc and instruction bits), with the
    * key of their whole region (the source is a function of it) and its blocks' start pcs.
    */
@@ -308,6 +317,7 @@ export class CodeCache {
     this.codeLines.fill(0);
     this.shift.fill(0);
     this.lastInvalidation.fill(-Infinity);
+    this.farStarts.clear();
   }
 
   /** Every block-start bitmap free (flush). */
@@ -356,27 +366,65 @@ export class CodeCache {
   written(off: number, size: number, now: number): boolean {
     const page = off >>> 12;
     const pg = this.pages[page];
-    if (pg === undefined || !this.hitsCode(off, size)) return false;
+    const far = this.farStarts.size === 0 ? undefined : this.farStarts.get(page);
+    if ((pg === undefined && far === undefined) || !this.hitsCode(off, size)) return false;
     const lo = off & 0xfff;
     const hi = lo + size;
-    const starts = pg.starts;
     let dropped = 0;
-    for (let j = starts.length - 1; j >= 0; j--) {
-      const i = starts[j];
-      const b = pg.first[i];
-      if (b < hi && b + pg.bytes[i] > lo && overlaps(pg.words[i]!, lo, hi)) {
-        pg.fn[i] = undefined;
-        this.wasm?.unlink(page * 4096 + i * 2);
-        starts[j] = starts[starts.length - 1];
-        starts.pop();
-        dropped++;
+    if (pg !== undefined) {
+      const starts = pg.starts;
+      for (let j = starts.length - 1; j >= 0; j--) {
+        const i = starts[j];
+        const b = pg.first[i];
+        if (b < hi && b + pg.bytes[i] > lo && overlaps(pg.words[i]!, lo, hi)) {
+          pg.fn[i] = undefined;
+          this.wasm?.unlink(page * 4096 + i * 2);
+          starts[j] = starts[starts.length - 1];
+          starts.pop();
+          dropped++;
+        }
       }
+      this.syncStarts(page, pg);
     }
-    this.syncStarts(page, pg);
-    if (dropped === 0) return false;
+    const farDropped = far === undefined ? 0 : this.dropFar(page, far, (code) => overlaps(code.words, lo, hi), now);
+    if (dropped === 0 && farDropped === 0) return false;
     this.stats.invalidatingStores++;
-    this.dropped(page, pg, dropped, now);
+    this.dropped(page, dropped, now);
     return true;
+  }
+
+  /**
+   * Drops the starts listed for RAM page `page` (farStarts) whose code there `hit` says was
+   * overwritten, and forgets the stale entries; returns how many it dropped. Each start's own page
+   * counts the drop (dropped).
+   */
+  private dropFar(page: number, list: { page: number; i: number; fn: BlockFn }[], hit: (code: FarCode) => boolean, now: number): number {
+    let n = 0;
+    for (let j = list.length - 1; j >= 0; j--) {
+      const e = list[j];
+      const pg = this.pages[e.page];
+      const live = pg !== undefined && pg.fn[e.i] === e.fn;
+      if (live && !hit(pg.far[e.i]!)) continue;
+      list[j] = list[list.length - 1];
+      list.pop();
+      if (!live) continue;
+      pg.fn[e.i] = undefined;
+      pg.far[e.i] = undefined;
+      this.wasm?.unlink(e.page * 4096 + e.i * 2);
+      const k = pg.starts.indexOf(e.i);
+      if (k >= 0) {
+        pg.starts[k] = pg.starts[pg.starts.length - 1];
+        pg.starts.pop();
+      }
+      this.syncStarts(e.page, pg);
+      // The start's own code is as it was: its page's backoff stays (the written page takes one).
+      this.dirty = true;
+      this.stats.invalidations++;
+      this.remark(e.page);
+      n++;
+    }
+    if (list.length === 0) this.farStarts.delete(page);
+    return n;
   }
 
   /**
@@ -394,6 +442,8 @@ export class CodeCache {
       pg.starts.length = 0;
       this.syncStarts(page, pg);
     }
+    const far = this.farStarts.get(page);
+    if (far !== undefined) this.dropFar(page, far, () => true, 0);
     this.codeChunks[page] = 0;
     this.codeLines.fill(0, page * 32, page * 32 + 32);
     this.shift[page] = 0;
@@ -404,9 +454,15 @@ export class CodeCache {
   invalidatePage(off: number, now = 0): void {
     const page = off >>> 12;
     const pg = this.pages[page];
+    const far = this.farStarts.get(page);
+    const farDropped = far === undefined ? 0 : this.dropFar(page, far, () => true, now);
     if (pg === undefined || pg.starts.length === 0) {
-      this.codeChunks[page] = 0;
-      this.codeLines.fill(0, page * 32, page * 32 + 32);
+      if (farDropped === 0) {
+        this.codeChunks[page] = 0;
+        this.codeLines.fill(0, page * 32, page * 32 + 32);
+      } else {
+        this.dropped(page, 0, now);
+      }
       return;
     }
     const n = pg.starts.length;
@@ -416,7 +472,7 @@ export class CodeCache {
     }
     pg.starts.length = 0;
     this.syncStarts(page, pg);
-    this.dropped(page, pg, n, now);
+    this.dropped(page, n, now);
   }
 
   /** Marks the code words of RAM page `page` given by `words`; returns the page's chunks they touch. */
@@ -430,13 +486,11 @@ export class CodeCache {
     return bits;
   }
 
-  private dropped(page: number, pg: PageBlocks, n: number, now: number): void {
+  /** After `n` blocks of RAM page `page` were dropped (or blocks elsewhere with code in it): its code words again, and its backoff. */
+  private dropped(page: number, n: number, now: number): void {
     this.dirty = true;
     this.stats.invalidations += n;
-    let bits = 0;
-    this.codeLines.fill(0, page * 32, page * 32 + 32);
-    for (const i of pg.starts) bits |= this.markWords(page, pg.words[i]!);
-    this.codeChunks[page] = bits >>> 0;
+    this.remark(page);
     // Code overwritten soon after the last overwrite: wait longer before translating it again.
     if (now - this.lastInvalidation[page] < BACKOFF_WINDOW) {
       if (this.shift[page] < MAX_BACKOFF) {
@@ -447,6 +501,22 @@ export class CodeCache {
       this.shift[page]--;
     }
     this.lastInvalidation[page] = now;
+  }
+
+  /** Marks the code words of RAM page `page` again: its live blocks' and the far code there of live starts elsewhere. */
+  private remark(page: number): void {
+    let bits = 0;
+    this.codeLines.fill(0, page * 32, page * 32 + 32);
+    const pg = this.pages[page];
+    if (pg !== undefined) for (const i of pg.starts) bits |= this.markWords(page, pg.words[i]!);
+    const far = this.farStarts.get(page);
+    if (far !== undefined) {
+      for (const e of far) {
+        const home = this.pages[e.page];
+        if (home !== undefined && home.fn[e.i] === e.fn) bits |= this.markWords(page, home.far[e.i]!.words);
+      }
+    }
+    this.codeChunks[page] = bits >>> 0;
   }
 
   /**
@@ -540,7 +610,7 @@ export class CodeCache {
           this.defer(hi, step, pc, entry, credit, this.buildBudget * regionWeight(scan.source));
           result = TranslateResult.NOT_YET;
         } else {
-          fn = this.wasm !== undefined ? this.wasm.build(scan.blocks, scan.index) : buildBlock(scan.source);
+          fn = this.wasm !== undefined ? this.wasm.build(scan.blocks, scan.index, scan.far) : buildBlock(scan.source);
           // A WebAssembly region the memo lets go of gives its table slot back once it is not installed.
           if (this.wasm !== undefined) {
             if (this.memo.size >= MEMO_LIMIT) for (const m of this.memo.values()) this.wasm.forget(m.fn);
@@ -558,14 +628,14 @@ export class CodeCache {
     this.credit.delete(entry.key);
     this.weight.delete(entry.key);
     this.waiting[hi] = 0;
-    this.install(h, off, pc, fn, scan.length, scan.first, scan.bytes, scan.words);
+    this.install(h, off, pc, fn, scan.length, scan.first, scan.bytes, scan.words, scan.far);
     // WebAssembly regions chain to it from now on (until it is dropped).
     this.wasm?.link(off, pc, fn, scan.length);
     return TranslateResult.INSTALLED;
   }
 
-  /** Puts `fn` at RAM offset `off` (virtual `pc`): its entry block's length and the span and words of its code. */
-  private install(h: Hart, off: number, pc: number, fn: BlockFn, len: number, first: number, bytes: number, words: Uint32Array): void {
+  /** Puts `fn` at RAM offset `off` (virtual `pc`): its entry block's length, the span and words of its code, and its code in another page. */
+  private install(h: Hart, off: number, pc: number, fn: BlockFn, len: number, first: number, bytes: number, words: Uint32Array, far: FarCode | undefined): void {
     const page = off >>> 12;
     let pg = this.pages[page];
     if (pg === undefined) pg = this.pages[page] = new PageBlocks();
@@ -578,12 +648,30 @@ export class CodeCache {
     pg.first[i] = first;
     pg.bytes[i] = bytes;
     pg.words[i] = words;
+    pg.far[i] = far;
     if (pg.seen[i] !== 0) this.stats.retranslations++;
     pg.seen[i] = 1;
     this.stats.translations++;
     const bits = this.codeChunks[page];
     this.codeChunks[page] = (bits | this.markWords(page, words)) >>> 0;
     if (bits === 0) h.codePageAdded(page);
+    if (far !== undefined) {
+      // Stores into the far code drop the region (written), as stores into its own page do.
+      const fbits = this.codeChunks[far.page];
+      this.codeChunks[far.page] = (fbits | this.markWords(far.page, far.words)) >>> 0;
+      if (fbits === 0) h.codePageAdded(far.page);
+      let list = this.farStarts.get(far.page);
+      if (list === undefined) this.farStarts.set(far.page, (list = []));
+      else if (list.length >= FAR_PRUNE) this.pruneFar(list);
+      list.push({ page, i, fn });
+    }
+  }
+
+  /** Forgets the stale entries of a farStarts list (starts that hold another function now). */
+  private pruneFar(list: { page: number; i: number; fn: BlockFn }[]): void {
+    let k = 0;
+    for (const e of list) if (this.pages[e.page]?.fn[e.i] === e.fn) list[k++] = e;
+    list.length = k;
   }
 
   /**
@@ -601,7 +689,7 @@ export class CodeCache {
     const k = pg.starts.find((j) => pg.fn[j] === at.owner);
     if (k === undefined) return false;
     const fn = wasm.enter(off, pc, at.owner, at.block, at.len);
-    this.install(h, off, pc, fn, at.len, pg.first[k], pg.bytes[k], pg.words[k]!);
+    this.install(h, off, pc, fn, at.len, pg.first[k], pg.bytes[k], pg.words[k]!, pg.far[k]);
     this.stats.entered++;
     return true;
   }
@@ -710,6 +798,29 @@ interface Scanned {
   /** The blocks, and block index by pc (-1: not in the region). */
   blocks: RBlock[];
   index: Map<number, number>;
+  /** The blocks' code in another page (a WebAssembly region's callee there), or undefined. */
+  far: FarCode | undefined;
+}
+
+/**
+ * Code of a WebAssembly region in a page other than its start's (jit-wasm.ts): the blocks of a
+ * routine its start's page calls (SLOB's slob_next, called from slob_page_alloc's loop in the next
+ * page, ran 715 k calls of nommu Linux's boot as two regions chaining). The region goes on into
+ * them only while the TLB still maps their virtual page to the same RAM page for the same fetch
+ * context (the tag and offset it was built with), and a store into them drops the region as one
+ * into its own page does.
+ */
+export interface FarCode {
+  /** RAM page number. */
+  page: number;
+  /** Virtual address of the lowest code byte, and the bytes from there past the highest (breakpoints). */
+  va: number;
+  bytes: number;
+  /** Bit per word of the page holding the region's code there. */
+  words: Uint32Array;
+  /** The TLB's fetch tag (vpn | fetch context) and offset (RAM offset less virtual address) for the page. */
+  tag: number;
+  toff: number;
 }
 
 /** Instructions a block may contain (everything else ends the block before it). */
@@ -902,17 +1013,41 @@ function scanRegion(h: Hart, off: number, pc: number, withCode: boolean, only?: 
   const maxInsns = wasm ? wasmRegion.instructions : MAX_REGION;
   let total = blocks[0].ids.length;
   let internal = false;
+  // A WebAssembly region's blocks in one other virtual page (FarCode), where the TLB maps it now
+  // for this fetch context to another RAM page: its RAM page offset, code words and span.
+  let farVpage = -1;
+  let farOff = 0;
+  let farTag = 0;
+  let farToff = 0;
+  const farWords = new Uint32Array(32);
+  const farSpan = [4096, 0];
+  const farPage = (vp: number): boolean => {
+    if (farVpage >= 0) return vp === farVpage;
+    const ti = vp & TLB_MASK;
+    const tlb = h.tlb;
+    if (tlb.tagX[ti] !== (vp | h.fetchTag)) return false;
+    const o = ((vp << 12) + tlb.off[ti]) | 0;
+    // Not the start's own RAM page, nor one whose code was overwritten lately (its backoff).
+    if (o === pageOff || h.code!.shift[o >>> 12] !== 0) return false;
+    farVpage = vp;
+    farOff = o;
+    farTag = vp | h.fetchTag;
+    farToff = tlb.off[ti];
+    return true;
+  };
   // Every block reached joins (taking only the blocks whose start the interpreter had entered made
   // exec's and mixed's regions two to three times shorter: a start's heat restarts when a region
   // is installed there, and blocks run inside regions are never counted).
   const inRegion = (t: number, cap = maxInsns): boolean => {
-    if (t >>> 12 !== vpage || (!hasC && (t & 2) !== 0)) return false;
+    if (!hasC && (t & 2) !== 0) return false;
+    const near = t >>> 12 === vpage;
+    if (!near && !(wasm && farPage(t >>> 12))) return false;
     let i = index.get(t);
     if (i === undefined) {
       i = -1;
       if ((only === undefined || only.includes(t)) && blocks.length < maxBlocks && total + MAX_BLOCK <= cap) {
         const mark = bits.length;
-        const b = scanOne(h, pageOff, t, bits, words, span);
+        const b = near ? scanOne(h, pageOff, t, bits, words, span) : scanOne(h, farOff, t, bits, farWords, farSpan);
         if (b.ids.length > 0) {
           i = blocks.length;
           blocks.push(b);
@@ -944,15 +1079,20 @@ function scanRegion(h: Hart, off: number, pc: number, withCode: boolean, only?: 
     }
   }
   if (total < MIN_BLOCK && !internal) return undefined;
-  const key = `${pc}:${String.fromCharCode(...bits)}`;
+  const hasFar = farSpan[1] > farSpan[0];
+  // The far page's RAM offset is part of the content: the region's guard holds it.
+  const key = `${pc}:${String.fromCharCode(...bits)}${hasFar ? `@${farOff}` : ''}`;
   let loops = false;
   for (const b of blocks) {
     if (b.end !== End.BRANCH && b.end !== End.JUMP) continue;
     const i = index.get(b.target);
-    if (i !== undefined && i >= 0 && b.target <= b.pc) loops = true;
+    if (i !== undefined && i >= 0 && b.target <= b.pc && b.target >>> 12 === b.pc >>> 12) loops = true;
   }
   if (!loops && wasm && straightPath(blocks, index) >= LONG_PATH) loops = true;
-  const result: Scanned = { key, source: '', length: blocks[0].ids.length, first: span[0], bytes: span[1] - span[0], words, pcs: blocks.map((b) => b.pc), loops, blocks, index };
+  const far: FarCode | undefined = hasFar
+    ? { page: farOff >>> 12, va: ((farVpage << 12) + farSpan[0]) | 0, bytes: farSpan[1] - farSpan[0], words: farWords, tag: farTag, toff: farToff }
+    : undefined;
+  const result: Scanned = { key, source: '', length: blocks[0].ids.length, first: span[0], bytes: span[1] - span[0], words, pcs: blocks.map((b) => b.pc), loops, blocks, index, far };
   if (withCode && (loops || !needLoop) && !wasm) result.source = regionSource(h, blocks, index, internal);
   return result;
 }
