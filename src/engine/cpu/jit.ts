@@ -386,7 +386,7 @@ export class CodeCache {
       }
       this.syncStarts(page, pg);
     }
-    const farDropped = far === undefined ? 0 : this.dropFar(page, far, (code) => overlaps(code.words, lo, hi), now);
+    const farDropped = far === undefined ? 0 : this.dropFar(page, far, (code) => overlaps(code.words, lo, hi));
     if (dropped === 0 && farDropped === 0) return false;
     this.stats.invalidatingStores++;
     this.dropped(page, dropped, now);
@@ -395,10 +395,10 @@ export class CodeCache {
 
   /**
    * Drops the starts listed for RAM page `page` (farStarts) whose code there `hit` says was
-   * overwritten, and forgets the stale entries; returns how many it dropped. Each start's own page
-   * counts the drop (dropped).
+   * overwritten, and forgets the stale entries; returns how many it dropped. The caller marks
+   * `page`'s code words again.
    */
-  private dropFar(page: number, list: { page: number; i: number; fn: BlockFn }[], hit: (code: FarCode) => boolean, now: number): number {
+  private dropFar(page: number, list: { page: number; i: number; fn: BlockFn }[], hit: (code: FarCode) => boolean): number {
     let n = 0;
     for (let j = list.length - 1; j >= 0; j--) {
       const e = list[j];
@@ -443,7 +443,7 @@ export class CodeCache {
       this.syncStarts(page, pg);
     }
     const far = this.farStarts.get(page);
-    if (far !== undefined) this.dropFar(page, far, () => true, 0);
+    if (far !== undefined) this.dropFar(page, far, () => true);
     this.codeChunks[page] = 0;
     this.codeLines.fill(0, page * 32, page * 32 + 32);
     this.shift[page] = 0;
@@ -455,7 +455,7 @@ export class CodeCache {
     const page = off >>> 12;
     const pg = this.pages[page];
     const far = this.farStarts.get(page);
-    const farDropped = far === undefined ? 0 : this.dropFar(page, far, () => true, now);
+    const farDropped = far === undefined ? 0 : this.dropFar(page, far, () => true);
     if (pg === undefined || pg.starts.length === 0) {
       if (farDropped === 0) {
         this.codeChunks[page] = 0;
