@@ -277,6 +277,29 @@ l0:
   .space 4096
 `;
 
+// The loop calling a routine in the next page, then a store of one of the loop's own words (the
+// same bits) that drops its region: the routine's page holds no translated code after it.
+const FAR_DROP = `
+  .option norvc
+  .globl _start
+_start:
+  li    s0, 40000
+  li    a0, 0
+loop:
+  call  f
+  addi  s0, s0, -1
+  bnez  s0, loop
+  la    t2, loop
+  lw    t3, 0(t2)
+  sw    t3, 0(t2)
+${EXIT}
+  .balign 4096
+f:
+  addi  a0, a0, 1
+  xor   a1, a1, a0
+  ret
+`;
+
 function run(source: string, jit: boolean, slice: number): SlicedRun {
   return runSliced(source, 'chain.S', jit, slice);
 }
@@ -374,6 +397,21 @@ forEachBackend((backend) => {
       // The loop's region ran the routine with it before the remap (a few runs for 40,000 passes);
       // after it the region leaves at the call, about two runs a pass.
       expect(stats.chainedRuns + stats.blockRuns).toBeLessThan(8000);
+    });
+
+    test('a region dropped by a store into its own page leaves no code marked in the routine\'s', () => {
+      const out = same(FAR_DROP, [10_000_000, 4099], backend, 0.5, false);
+      expect(out.regs[10]).toBe(40000);
+      if (backend !== 'wasm') return;
+      const r = run(FAR_DROP, true, 10_000_000);
+      const code = r.m.hart.code!;
+      expect(code.stats.invalidations).toBe(1);
+      expect(code.stats.chainedRuns + code.stats.blockRuns).toBeLessThan(100);
+      // Stores into the routine's page take the fast path again (no code-write TLB entry). ra holds
+      // the last call's return point, in the loop's page.
+      const loopPage = ((r.m.hart.x[1] >>> 0) - 0x80000000) >>> 12;
+      expect(code.codeChunks[loopPage]).toBe(0);
+      expect(code.codeChunks[loopPage + 1]).toBe(0);
     });
 
     test('a breakpoint set in the routine stops every call, as in the interpreter', () => {

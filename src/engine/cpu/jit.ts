@@ -38,8 +38,6 @@ export const HOT_MASK = (1 << HOT_BITS) - 1;
 /** Entries of a block start (in the interpreter) before it is translated. */
 export const HOT_THRESHOLD = 64;
 const MAX_BLOCK = 48;
-/** Length of a farStarts list at which its stale entries are forgotten. */
-const FAR_PRUNE = 64;
 /**
  * Instructions retired from a start (its entries times its block's length) before a function is
  * built for it. Building costs far more than interpreting a block: V8 parses the source, runs the
@@ -244,7 +242,7 @@ export class CodeCache {
   private readonly lastInvalidation: Float64Array;
   /**
    * By RAM page, the starts (RAM page, halfword index, function) whose region has code there
-   * (FarCode); an entry whose start no longer holds that function is stale and dropped when met.
+   * (FarCode); a start dropped or replaced leaves its list (unFar).
    */
   private readonly farStarts = new Map<number, { page: number; i: number; fn: BlockFn }[]>();
   /**
@@ -377,6 +375,7 @@ export class CodeCache {
         const i = starts[j];
         const b = pg.first[i];
         if (b < hi && b + pg.bytes[i] > lo && overlaps(pg.words[i]!, lo, hi)) {
+          this.unFar(page, pg, i);
           pg.fn[i] = undefined;
           this.wasm?.unlink(page * 4096 + i * 2);
           starts[j] = starts[starts.length - 1];
@@ -436,6 +435,7 @@ export class CodeCache {
     const pg = this.pages[page];
     if (pg !== undefined) {
       for (const i of pg.starts) {
+        this.unFar(page, pg, i);
         pg.fn[i] = undefined;
         this.wasm?.unlink(page * 4096 + i * 2);
       }
@@ -467,6 +467,7 @@ export class CodeCache {
     }
     const n = pg.starts.length;
     for (const i of pg.starts) {
+      this.unFar(page, pg, i);
       pg.fn[i] = undefined;
       this.wasm?.unlink(page * 4096 + i * 2);
     }
@@ -641,6 +642,7 @@ export class CodeCache {
     if (pg === undefined) pg = this.pages[page] = new PageBlocks();
     const i = (off & 0xfff) >>> 1;
     if (pg.fn[i] === undefined) pg.starts.push(i);
+    else this.unFar(page, pg, i);
     pg.fn[i] = fn;
     this.syncStarts(page, pg);
     pg.pc[i] = pc;
@@ -662,16 +664,29 @@ export class CodeCache {
       if (fbits === 0) h.codePageAdded(far.page);
       let list = this.farStarts.get(far.page);
       if (list === undefined) this.farStarts.set(far.page, (list = []));
-      else if (list.length >= FAR_PRUNE) this.pruneFar(list);
       list.push({ page, i, fn });
     }
   }
 
-  /** Forgets the stale entries of a farStarts list (starts that hold another function now). */
-  private pruneFar(list: { page: number; i: number; fn: BlockFn }[]): void {
-    let k = 0;
-    for (const e of list) if (this.pages[e.page]?.fn[e.i] === e.fn) list[k++] = e;
-    list.length = k;
+  /**
+   * Start `i` of RAM page `page` is dropped or replaced: its region's code in another page no
+   * longer counts there (its words are marked again without it, so stores there are fast again
+   * once no other code is left).
+   */
+  private unFar(page: number, pg: PageBlocks, i: number): void {
+    const far = pg.far[i];
+    if (far === undefined) return;
+    pg.far[i] = undefined;
+    const list = this.farStarts.get(far.page);
+    if (list !== undefined) {
+      const k = list.findIndex((e) => e.page === page && e.i === i);
+      if (k >= 0) {
+        list[k] = list[list.length - 1];
+        list.pop();
+      }
+      if (list.length === 0) this.farStarts.delete(far.page);
+    }
+    this.remark(far.page);
   }
 
   /**
