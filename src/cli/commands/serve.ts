@@ -1,7 +1,6 @@
 // `vmlab serve`: the lab app in web mode (the same as `npm run web`).
 
 import { InvalidArgumentError, type Command } from 'commander';
-import { runWebMode } from '../../server/web-mode';
 
 /** Registers `vmlab serve`. */
 export function registerServe(program: Command): void {
@@ -16,6 +15,8 @@ export function registerServe(program: Command): void {
     })
     .option('--no-open', 'do not try to open a browser')
     .action(async (workspace: string | undefined, opts: { port?: number; open: boolean }) => {
+      // Loaded here: the web server and its schemas (zod) cost `vmlab --help` 60 ms otherwise.
+      const { runWebMode } = await import('../../server/web-mode');
       await runWebMode({ workspace, port: opts.port, open: opts.open });
       // Keep running until SIGINT/SIGTERM (web-mode installs the handlers).
       await new Promise(() => {});
