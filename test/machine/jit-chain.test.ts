@@ -5,7 +5,7 @@
 // store into its code must never be entered through a chain. Results are also computed by hand.
 import { describe, expect, test } from 'vitest';
 import { forEachBackend } from '../support/jit-backends';
-import { FINISHER_EXIT as EXIT, runSliced, type SlicedRun } from '../support/jit-run';
+import { breakpointStops, FINISHER_EXIT as EXIT, runSliced, sv32Start, type SlicedRun } from '../support/jit-run';
 import { assemble } from '../../src/engine/asm/index';
 import { Machine, StopReason } from '../../src/engine/machine/machine';
 
@@ -170,26 +170,6 @@ function indirect(source: string): string {
     .replaceAll('call  patch\n', 'jalr  ra, 0(s1)\n');
 }
 
-// A loop calling a routine in the next page (plain calls: a WebAssembly region of the loop takes
-// the routine in), for a breakpoint set in the routine once the loop's region is built.
-const FAR_BP = `
-  .option norvc
-  .globl _start
-_start:
-  li    s0, 40000
-  li    a0, 0
-loop:
-  call  f
-  addi  s0, s0, -1
-  bnez  s0, loop
-${EXIT}
-  .balign 4096
-f:
-  addi  a0, a0, 1
-mid:
-  xor   a1, a1, a0
-  ret
-`;
 
 // In S-mode with Sv32: a loop calls the routine at virtual 0x40005000, mapped by a level-0 page
 // table to routA's page (adds 1), 40,000 times; then the loop remaps that page to routB's (adds
@@ -199,42 +179,12 @@ const REMAP = `
   .option norvc
   .globl _start
 _start:
-  la    t0, mtrap
-  csrw  mtvec, t0
-  li    t0, -1
-  csrw  pmpaddr0, t0
-  li    t0, 0x1f
-  csrw  pmpcfg0, t0
-  la    s1, root
-  li    t0, (0x80000 << 10) | 0xcf
-  li    t1, 0x200 * 4
-  add   t1, s1, t1
-  sw    t0, 0(t1)
-  li    t0, 0xc7
-  sw    t0, 0(s1)
-  la    t0, l0
-  srli  t0, t0, 12
-  slli  t0, t0, 10
-  ori   t0, t0, 1
-  li    t1, 0x100 * 4
-  add   t1, s1, t1
-  sw    t0, 0(t1)
-  la    s2, l0
+${sv32Start('l0', `  la    s2, l0
   la    t0, routA
   srli  t0, t0, 12
   slli  t0, t0, 10
   ori   t0, t0, 0xcb
-  sw    t0, 5 * 4(s2)
-  srli  t0, s1, 12
-  li    t1, 0x80000000
-  or    t0, t0, t1
-  csrw  satp, t0
-  sfence.vma
-  li    t0, (1 << 11) | (1 << 18)
-  csrs  mstatus, t0
-  la    t0, smain
-  csrw  mepc, t0
-  mret
+  sw    t0, 5 * 4(s2)`)}
 smain:
   li    a0, 0
   li    s0, 40000
@@ -277,9 +227,10 @@ l0:
   .space 4096
 `;
 
-// The loop calling a routine in the next page, then a store of one of the loop's own words (the
-// same bits) that drops its region: the routine's page holds no translated code after it.
-const FAR_DROP = `
+// A loop calling a routine in the next page (plain calls: a WebAssembly region of the loop takes the
+// routine in), then a store of one of the loop's own words (the same bits) that drops its region:
+// the routine's page holds no translated code after it. A breakpoint may be set at `mid`.
+const FAR = `
   .option norvc
   .globl _start
 _start:
@@ -296,6 +247,7 @@ ${EXIT}
   .balign 4096
 f:
   addi  a0, a0, 1
+mid:
   xor   a1, a1, a0
   ret
 `;
@@ -400,10 +352,10 @@ forEachBackend((backend) => {
     });
 
     test('a region dropped by a store into its own page leaves no code marked in the routine\'s', () => {
-      const out = same(FAR_DROP, [10_000_000, 4099], backend, 0.5, false);
+      const out = same(FAR, [10_000_000, 4099], backend, 0.5, false);
       expect(out.regs[10]).toBe(40000);
       if (backend !== 'wasm') return;
-      const r = run(FAR_DROP, true, 10_000_000);
+      const r = run(FAR, true, 10_000_000);
       const code = r.m.hart.code!;
       expect(code.stats.invalidations).toBe(1);
       expect(code.stats.chainedRuns + code.stats.blockRuns).toBeLessThan(100);
@@ -416,7 +368,7 @@ forEachBackend((backend) => {
 
     test('a breakpoint set in the routine stops every call, as in the interpreter', () => {
       const stops = (jit: boolean): { pcs: number[]; instret: number[] } => {
-        const r = assemble(FAR_BP, { file: 'far.S' });
+        const r = assemble(FAR, { file: 'far.S' });
         if (!r.elf) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
         const m = new Machine({ cpu: { jit } });
         m.loadKernel(r.elf);
@@ -428,14 +380,7 @@ forEachBackend((backend) => {
           expect(stats.blockRuns + stats.chainedRuns).toBeLessThan(100);
         }
         m.hart.breakpoints.add(r.symbols.find((x) => x.name === 'mid')!.address);
-        const pcs: number[] = [];
-        const instret: number[] = [];
-        let reason = m.run(10_000_000);
-        while (reason === StopReason.BREAKPOINT) {
-          pcs.push(m.hart.pcU);
-          instret.push(m.hart.instret);
-          reason = m.run(10_000_000);
-        }
+        const { pcs, instret, reason } = breakpointStops(m);
         expect(reason).toBe(StopReason.EXIT);
         return { pcs, instret };
       };

@@ -6,6 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { assemble } from '../../src/engine/asm/index';
 import { Machine, StopReason } from '../../src/engine/machine/machine';
 import { forEachBackend } from '../support/jit-backends';
+import { sv32Start } from '../support/jit-run';
 
 const ADDI_A0_1 = 0x00150513;
 const ADDI_A0_100 = 0x06450513;
@@ -107,36 +108,7 @@ function pteInCode(outside: boolean): string {
   .option norvc
   .globl _start
 _start:
-  la    t0, mtrap
-  csrw  mtvec, t0
-  li    t0, -1
-  csrw  pmpaddr0, t0
-  li    t0, 0x1f
-  csrw  pmpcfg0, t0
-  la    s1, root
-  li    t0, (0x80000 << 10) | 0xcf
-  li    t1, 0x200 * 4
-  add   t1, s1, t1
-  sw    t0, 0(t1)
-  la    t0, tbl
-  srli  t0, t0, 12
-  slli  t0, t0, 10
-  ori   t0, t0, 1
-  li    t1, 0x100 * 4
-  add   t1, s1, t1
-  sw    t0, 0(t1)
-  li    t0, 0xc7
-  sw    t0, 0(s1)
-  srli  t0, s1, 12
-  li    t1, 0x80000000
-  or    t0, t0, t1
-  csrw  satp, t0
-  sfence.vma
-  li    t0, (1 << 11) | (1 << 18)
-  csrs  mstatus, t0
-  la    t0, smain
-  csrw  mepc, t0
-  mret
+${sv32Start('tbl')}
 smain:
   la    t0, scratch
   li    s2, 300

@@ -8,6 +8,7 @@ import { Machine, StopReason } from '../../src/engine/machine/machine';
 import { ASM_DIR, C_DIR, buildGuest, listGuests, mapLimit } from '../support/build';
 import { declaredInput } from '../support/vmlab';
 import { forEachBackend } from '../support/jit-backends';
+import { breakpointStops } from '../support/jit-run';
 import { jitDefaults } from '../../src/engine/cpu/jit';
 
 const programs = [...listGuests(ASM_DIR, '.S'), ...listGuests(C_DIR, '.c')];
@@ -93,14 +94,7 @@ forEachBackend(() => {
       m.loadKernel(r.elf);
       const sym = new Map(r.symbols.map((s) => [s.name, s.address]));
       for (const l of labels) m.hart.breakpoints.add(sym.get(l)!);
-      const pcs: number[] = [];
-      const instret: number[] = [];
-      let reason = m.run(10_000_000);
-      while (reason === StopReason.BREAKPOINT) {
-        pcs.push(m.hart.pcU);
-        instret.push(m.hart.instret);
-        reason = m.run(10_000_000);
-      }
+      const { pcs, instret, reason } = breakpointStops(m);
       expect(reason).toBe(StopReason.EXIT);
       return { pcs, instret, translated: m.hart.code?.translated ?? 0 };
     }
