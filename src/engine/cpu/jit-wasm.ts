@@ -21,7 +21,10 @@ import { TLB_MASK, TLB_SIZE } from '../mmu/tlb';
 import type { PhysicalBus, WasmArena } from '../machine/bus';
 import { BLOCK_BITS_WORDS, End, fillLoop, HOT_MASK, HOT_THRESHOLD, type BlockFn, type FarCode } from './jit';
 import type { Hart } from './hart';
-import { instantiateFastRun, type FastRun } from './fast-run';
+import { instantiateFastRun, type Dispatch, type FastRun } from './fast-run';
+
+/** Return points a region's jalr compares its target with (a region calling more routines leaves for the rest). */
+const MAX_RETURNS = 4;
 
 /** The host's WebAssembly API, as much as the translator uses (the engine's types name no host API). */
 interface WasmApi {
@@ -427,8 +430,6 @@ const ROOM = 1;
 const TOT = 2;
 const BI = 3;
 const PARAMS = 4;
-/** Return points a region's jalr compares its target with (a region calling more routines leaves for the rest). */
-const MAX_RETURNS = 4;
 const A = 4;
 const V = 5;
 const VP = 6;
@@ -473,7 +474,7 @@ export class WasmRuntime {
    * WebAssembly stays monomorphic.
    */
   private readonly table: WasmTable;
-  private readonly call: (slot: number, dtag: number, room: number, ftag: number, chain: number) => number;
+  private readonly call: Dispatch;
   /** Table slots handed out so far, and those given back (their region is neither installed nor in the memo). */
   private slots = 0;
   private readonly free: number[] = [];
@@ -805,7 +806,7 @@ export class WasmRuntime {
     // that label's end); any other goes round the loop through the br_table.
     const enter = (i: number, t: number): void => {
       if (far !== undefined && isFar(i) && !isFar(cur)) {
-        const ti = 4 * ((far.tag & 0xfffff) & TLB_MASK);
+        const ti = 4 * (far.tag & TLB_MASK);
         c.const(0).mem(W.LOAD, this.tlbAt + 4 * TLB_BYTES + ti).const(far.tag).op(W.NE);
         c.const(0).mem(W.LOAD, this.tlbAt + 3 * TLB_BYTES + ti).const(far.toff).op(W.NE).op(W.OR);
         c.open(W.IF);
@@ -835,7 +836,7 @@ export class WasmRuntime {
     for (const b of blocks) {
       if (b.end !== End.JUMP && b.end !== End.JALR) continue;
       const i = index.get(b.next);
-      if (((b.ws[b.ws.length - 1] >>> 7) & 31) !== 0 && i !== undefined && i >= 0 && !returns.includes(i)) returns.push(i);
+      if (((b.ws[b.ws.length - 1] >>> 7) & 31) !== 0 && i !== undefined && i >= 0 && !returns.includes(i) && returns.length < MAX_RETURNS) returns.push(i);
     }
     const reg = (r: number): void => {
       if (r === 0) c.const(0);
@@ -903,7 +904,7 @@ export class WasmRuntime {
             }
             if (rd !== 0) setReg(rd, () => c.const(next));
             addTot(len);
-            for (const i of returns.length <= MAX_RETURNS ? returns : returns.slice(0, MAX_RETURNS)) {
+            for (const i of returns) {
               c.get(V).const(blocks[i].pc).op(W.EQ);
               c.open(W.IF);
               enter(i, blocks[i].pc);
